@@ -1,0 +1,1 @@
+"""kcompiler.passes."""
