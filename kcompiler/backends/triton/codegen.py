@@ -1,0 +1,756 @@
+"""Triton backend: a lowered ``tile.kernel`` -> ``@triton.jit`` source + a host launcher.
+
+The emitted kernel reads like a Triton tutorial: one program per tile of the parallel loops,
+named block-size constexprs, offsets and masks computed once per loop, pointer arithmetic with
+masks, float32 accumulation for half-precision reductions.
+
+Masking rule: loads fill masked lanes with 0 and stores skip them; values in masked lanes are
+otherwise garbage, so every reduction over a masked dim first replaces them by the reduction's
+neutral element. That one rule keeps all results exact without tracking validity per value.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr, ModuleOp
+from xdsl.ir import Attribute, Block, Operation, SSAValue
+
+from kcompiler.dialects import tile as t
+
+
+@dataclass
+class CodegenOptions:
+    """Everything besides the IR that the emitted code depends on."""
+
+    block_sizes: dict[str, int]
+    num_warps: int = 4
+    num_stages: int = 1
+    int64_indexing: bool = False
+    interpret: bool = False  # Triton's CPU interpreter: avoid libdevice
+    range_num_stages: dict[str, int] = field(default_factory=dict)
+    range_unroll_factors: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class GeneratedKernel:
+    name: str
+    source: str  # @triton.jit kernel and launcher, one module
+    launcher_name: str
+    launcher_params: list[str]
+
+
+_TL_DTYPE = {
+    t.f16: "tl.float16",
+    t.bf16: "tl.bfloat16",
+    t.f32: "tl.float32",
+    t.f64: "tl.float64",
+    t.i1: "tl.int1",
+    t.i8: "tl.int8",
+    t.u8: "tl.uint8",
+    t.i16: "tl.int16",
+    t.i32: "tl.int32",
+}
+
+
+def tl_dtype(elt: Attribute) -> str:
+    from xdsl.dialects.builtin import i64
+
+    if elt == i64:
+        return "tl.int64"
+    return _TL_DTYPE[elt]
+
+
+def next_pow2(n: int) -> int:
+    return 1 if n <= 1 else 1 << (n - 1).bit_length()
+
+
+_UNARY = {
+    "exp": "tl.exp({})",
+    "exp2": "tl.exp2({})",
+    "log": "tl.log({})",
+    "log2": "tl.log2({})",
+    "sqrt": "tl.sqrt({})",
+    "rsqrt": "tl.rsqrt({})",
+    "sigmoid": "tl.sigmoid({})",
+    "tanh": "(2 * tl.sigmoid(2 * {}) - 1)",
+    "sin": "tl.sin({})",
+    "cos": "tl.cos({})",
+    "erf": "tl.erf({})",
+    "abs": "tl.abs({})",
+    "neg": "-{}",
+    "not": "({} == 0)",
+}
+_BINARY = {
+    "add": "{} + {}",
+    "sub": "{} - {}",
+    "mul": "{} * {}",
+    "div": "{} / {}",
+    "floordiv": "{} // {}",
+    "mod": "{} % {}",
+    "maximum": "tl.maximum({}, {})",
+    "minimum": "tl.minimum({}, {})",
+    "and": "{} & {}",
+    "or": "{} | {}",
+    "xor": "{} ^ {}",
+    "lt": "{} < {}",
+    "le": "{} <= {}",
+    "gt": "{} > {}",
+    "ge": "{} >= {}",
+    "eq": "{} == {}",
+    "ne": "{} != {}",
+}
+
+
+@dataclass
+class _Loop:
+    """Codegen state of one enclosing tile.for."""
+
+    block: str
+    size: str  # the constexpr (or literal) block size
+    offs: str
+    begin: str
+    ub: str
+    mask: str | None  # None: never masked
+    mask_dims: tuple[str, ...]
+    fallback_mask: str | None
+    pid: str
+
+
+class CodegenError(Exception):
+    pass
+
+
+class TritonEmitter:
+    def __init__(self, module: ModuleOp, options: CodegenOptions):
+        kernels = [op for op in module.ops if isinstance(op, t.KernelOp)]
+        if len(kernels) != 1:
+            raise CodegenError("expected exactly one tile.kernel in the module")
+        self.kernel = kernels[0]
+        self.opts = options
+        self.lines: list[str] = []
+        self.indent = 1
+        self.names: dict[SSAValue, str] = {}
+        self.counter = 0
+        self.loops: dict[str, _Loop] = {}  # block sym -> innermost loop using it
+        self.params: list[str] = []  # runtime params of the jit function, in order
+        self.constexprs: dict[str, int] = {}
+        self.size_syms: set[str] = set()
+        self.hints: dict[str, int] = {}
+        hints = self.kernel.attributes.get("size_hints")
+        if hints is not None:
+            self.hints = {k: v.value.data for k, v in hints.data.items()}  # type: ignore[union-attr]
+
+    # -- small helpers ----------------------------------------------------------------------
+    def line(self, text: str) -> None:
+        self.lines.append("    " * self.indent + text)
+
+    def fresh(self, prefix: str = "v") -> str:
+        self.counter += 1
+        return f"{prefix}{self.counter}"
+
+    def name(self, v: SSAValue) -> str:
+        return self.names[v]
+
+    def bind(self, v: SSAValue, expr: str, prefix: str = "v") -> str:
+        var = self.fresh(prefix)
+        self.line(f"{var} = {expr}")
+        self.names[v] = var
+        return var
+
+    def dims(self, v: SSAValue) -> tuple[str, ...]:
+        return t.block_of(v).dims
+
+    def dim_size(self, d: str) -> str:
+        """The constexpr block extent of a dim."""
+        if d.isdigit():
+            return str(next_pow2(int(d)))
+        if d in self.loops:
+            return self.loops[d].size
+        if d in self.opts.block_sizes:
+            name = "BLOCK_" + d.split("_")[-1]
+            self.constexprs[name] = self.opts.block_sizes[d]
+            return name
+        # a size symbol used as a whole dim: its register extent is the next power of two
+        name = f"RDIM_{d.upper()}"
+        if d not in self.hints:
+            raise CodegenError(f"no size hint for symbol {d}")
+        self.constexprs[name] = next_pow2(self.hints[d])
+        self.size_param(d)
+        return name
+
+    def size_param(self, d: str) -> str:
+        if d.isdigit():
+            return d
+        if d not in self.size_syms:
+            self.size_syms.add(d)
+        return d
+
+    def dim_range(self, d: str) -> tuple[str, str | None, tuple[str, ...]]:
+        """(index vector expr, mask expr or None, dims of the mask) for a dim as a whole."""
+        if d in self.loops:
+            lp = self.loops[d]
+            return lp.offs, lp.mask, lp.mask_dims
+        size = self.dim_size(d)
+        if d == "1":
+            return "tl.arange(0, 1)", None, ()
+        if d.isdigit():
+            n = int(d)
+            if n == next_pow2(n):
+                return f"tl.arange(0, {size})", None, ()
+            return f"tl.arange(0, {size})", f"(tl.arange(0, {size}) < {n})", (d,)
+        key = f"rng_{d}"
+        if key not in self.names.values():
+            pass
+        return f"tl.arange(0, {size})", f"(tl.arange(0, {size}) < {self.size_param(d)})", (d,)
+
+    @staticmethod
+    def expand(expr: str, src: tuple[str, ...], dst: tuple[str, ...]) -> str:
+        """Insert None axes so a value with dims ``src`` lines up with ``dst``.
+
+        ``src`` must be an ordered subsequence of ``dst`` (dims match by name)."""
+        if src == dst:
+            return expr
+        if not src:
+            return expr
+        idx = []
+        j = 0
+        for d in dst:
+            if j < len(src) and src[j] == d:
+                idx.append(":")
+                j += 1
+            else:
+                idx.append("None")
+        if j != len(src):
+            raise CodegenError(f"cannot align dims {src} into {dst}")
+        return f"{expr}[{', '.join(idx)}]"
+
+    def align_right(self, expr: str, src: tuple[str, ...], rank: int) -> str:
+        """Numpy broadcasting: prepend unit axes up to ``rank``."""
+        if len(src) == rank or not src:
+            return expr
+        return f"{expr}[{', '.join(['None'] * (rank - len(src)) + [':'] * len(src))}]"
+
+    def mask_for(self, dims: tuple[str, ...], skip_unit: bool = True) -> str | None:
+        parts: list[str] = []
+        for d in dims:
+            if d == "1":
+                continue
+            _, mask, mdims = self.dim_range(d)
+            if mask is None:
+                continue
+            if all(m in dims for m in mdims) and [m for m in dims if m in mdims] == list(mdims):
+                parts.append(self.expand(mask, mdims, dims))
+            else:
+                lp = self.loops.get(d)
+                fb = lp.fallback_mask if lp else None
+                if fb is None:
+                    raise CodegenError(f"mask of dim {d} depends on dims not in {dims}")
+                parts.append(self.expand(fb, (d,), dims))
+        if not parts:
+            return None
+        return " & ".join(parts) if len(parts) == 1 else "(" + ") & (".join(parts) + ")"
+
+    def shape_tuple(self, dims: tuple[str, ...]) -> str:
+        if not dims:
+            return "()"
+        return "(" + ", ".join(self.dim_size(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
+
+    def operand(self, v: SSAValue, dtype: Attribute | None = None) -> str:
+        expr = self.name(v)
+        src = t.block_of(v).element_type
+        if dtype is not None and src != dtype:
+            return f"{expr}.to({tl_dtype(dtype)})"
+        return expr
+
+    # -- emission ---------------------------------------------------------------------------
+    def generate(self) -> GeneratedKernel:
+        kname = self.kernel.sym_name.data
+        body_lines: list[str] = []
+        self.lines = body_lines
+        block = self.kernel.body.block
+        tensor_params: list[str] = []
+        for name, arg in zip(self.kernel.names, block.args):
+            if isinstance(arg.type, t.TensorType):
+                self.names[arg] = f"{name}_ptr"
+                tensor_params.append(name)
+            else:
+                self.names[arg] = name
+        self.emit_block(block)
+
+        # Signature: pointers, strides, sizes, scalars, constexprs.
+        sig: list[str] = []
+        launch_args: list[str] = []
+        for name, arg in zip(self.kernel.names, block.args):
+            if isinstance(arg.type, t.TensorType):
+                sig.append(f"{name}_ptr")
+                launch_args.append(name)
+        for name, arg in zip(self.kernel.names, block.args):
+            if isinstance(arg.type, t.TensorType):
+                for i in range(len(arg.type.dims)):
+                    sig.append(f"{name}_stride_{i}")
+                    launch_args.append(f"{name}.stride({i})")
+        size_syms = sorted(self.size_syms, key=lambda s: (len(s), s))
+        for s in size_syms:
+            sig.append(s)
+            launch_args.append(s)
+        for name, arg in zip(self.kernel.names, block.args):
+            if not isinstance(arg.type, t.TensorType):
+                sig.append(name)
+                launch_args.append(name)
+        for c in sorted(self.constexprs):
+            sig.append(f"{c}: tl.constexpr")
+            launch_args.append(f"{c}={self.constexprs[c]}")
+
+        out: list[str] = ["import triton", "import triton.language as tl", "", ""]
+        out.append("@triton.jit")
+        out.append(f"def {kname}(")
+        out.extend(f"    {s}," for s in sig)
+        out.append("):")
+        out.extend(body_lines)
+        out.append("")
+        out.append("")
+
+        # Launcher: computes sizes and the grid from host values, then launches.
+        params = list(self.kernel.names)
+        extra = sorted({src for src in self.size_sources.values()} - set(params))
+        lname = f"launch_{kname}"
+        out.append(f"def {lname}({', '.join(params + extra)}):")
+        for s in size_syms:
+            out.append(f"    {s} = {self.size_exprs[s]}")
+        out.append(f"    num_tiles = {self.grid_expr}")
+        out.append("    if num_tiles <= 0:")
+        out.append("        return")
+        args = ", ".join(launch_args)
+        out.append(
+            f"    {kname}[(num_tiles,)]({args}, num_warps={self.opts.num_warps}, "
+            f"num_stages={self.opts.num_stages})"
+        )
+        return GeneratedKernel(kname, "\n".join(out) + "\n", lname, params + extra)
+
+    # The runtime fills these: where each size symbol's value comes from on the host.
+    size_exprs: dict[str, str]
+    size_sources: dict[str, str]
+    grid_expr: str = "1"
+
+    def emit_block(self, block: Block) -> None:
+        for op in block.ops:
+            self.emit_op(op)
+
+    def emit_op(self, op: Operation) -> None:
+        handler = getattr(self, "op_" + op.name.split(".")[1], None)
+        if handler is None:
+            raise CodegenError(f"no Triton lowering for {op.name}")
+        handler(op)
+
+    def op_yield(self, op: t.YieldOp) -> None:
+        pass  # handled by op_for
+
+    def op_constant(self, op: t.ConstantOp) -> None:
+        v = op.value
+        if isinstance(v, FloatAttr):
+            f = v.value.data
+            text = repr(f) if math.isfinite(f) else ("float('inf')" if f > 0 else "float('-inf')")
+            if math.isnan(f):
+                text = "float('nan')"
+        else:
+            assert isinstance(v, IntegerAttr)
+            text = str(v.value.data)
+            if v.type == t.i1:
+                text = "True" if v.value.data else "False"
+        self.names[op.result] = text
+
+    def op_size(self, op: t.SizeOp) -> None:
+        sym = op.sym.data
+        if sym in self.loops or sym in self.opts.block_sizes:
+            self.names[op.result] = self.dim_size(sym)
+        else:
+            self.names[op.result] = self.size_param(sym)
+
+    def op_tile_attr(self, op: t.TileAttrOp) -> None:
+        ty = op.tile.type
+        assert isinstance(ty, t.TileType)
+        lp = self.loops[ty.block.data]
+        attr = op.attr.data
+        expr = {
+            "begin": lp.begin,
+            "end": f"tl.minimum({lp.begin} + {lp.size}, {lp.ub})",
+            "id": lp.pid,
+            "block_size": lp.size,
+        }[attr]
+        self.names[op.result] = expr if attr != "end" else self.bind(op.result, expr, "end")
+
+    def op_index(self, op: t.TileIndexOp) -> None:
+        ty = op.tile.type
+        assert isinstance(ty, t.TileType)
+        self.names[op.result] = self.loops[ty.block.data].offs
+
+    def op_full(self, op: t.FullOp) -> None:
+        dims = self.dims(op.result)
+        dt = tl_dtype(op.dtype)
+        fill = op.value.owner
+        if not dims:
+            self.bind(op.result, f"tl.full((), {self.name(op.value)}, {dt})" if isinstance(fill, t.ConstantOp) else f"{self.name(op.value)}.to({dt})")
+            return
+        if isinstance(fill, t.ConstantOp):
+            self.bind(op.result, f"tl.full({self.shape_tuple(dims)}, {self.name(op.value)}, {dt})")
+        else:
+            self.bind(
+                op.result,
+                f"tl.zeros({self.shape_tuple(dims)}, {dt}) + {self.operand(op.value, op.dtype)}",
+            )
+
+    def op_cast(self, op: t.CastOp) -> None:
+        self.bind(op.result, f"{self.name(op.operand)}.to({tl_dtype(op.dtype)})")
+
+    def _aligned(self, v: SSAValue, out_dims: tuple[str, ...], dtype: Attribute | None) -> str:
+        expr = self.operand(v, dtype)
+        return self.align_right(expr, self.dims(v), len(out_dims))
+
+    def op_binary(self, op: t.BinaryOp) -> None:
+        kind = op.kind.data
+        out = self.dims(op.result)
+        odt = op.operand_dtype()
+        a = self._aligned(op.lhs, out, odt)
+        if kind == "pow":
+            rhs_op = op.rhs.owner
+            if isinstance(rhs_op, t.ConstantOp):
+                p = rhs_op.value.value.data  # type: ignore[union-attr]
+                if float(p).is_integer() and 1 <= p <= 4:
+                    self.bind(op.result, " * ".join([a] * int(p)))
+                    return
+                if p == 0.5:
+                    self.bind(op.result, f"tl.sqrt({a})")
+                    return
+            b = self._aligned(op.rhs, out, odt)
+            self.bind(op.result, f"tl.exp2(tl.log2({a}) * {b})")
+            return
+        b = self._aligned(op.rhs, out, odt)
+        expr = _BINARY[kind].format(a, b)
+        res_elt = t.block_of(op.result).element_type
+        if res_elt in (t.f16, t.bf16):
+            expr = f"({expr}).to({tl_dtype(res_elt)})"
+        self.bind(op.result, expr)
+
+    def op_unary(self, op: t.UnaryOp) -> None:
+        kind = op.kind.data
+        src = t.block_of(op.operand).element_type
+        res = t.block_of(op.result).element_type
+        x = self.name(op.operand)
+        if kind in t.UNARY_FLOAT:
+            if src != t.f32 and src != t.f64:
+                x = f"{x}.to(tl.float32)"
+            expr = _UNARY[kind].format(x)
+            if res != t.f32 and res != t.f64:
+                expr = f"({expr}).to({tl_dtype(res)})"
+            elif kind == "tanh":
+                expr = f"({expr})"
+        else:
+            expr = _UNARY[kind].format(x)
+        self.bind(op.result, expr)
+
+    def op_select(self, op: t.SelectOp) -> None:
+        out = self.dims(op.result)
+        dt = t.block_of(op.result).element_type
+        c = self._aligned(op.cond, out, None)
+        a = self._aligned(op.lhs, out, dt)
+        b = self._aligned(op.rhs, out, dt)
+        self.bind(op.result, f"tl.where({c}, {a}, {b})")
+
+    def op_reshape(self, op: t.ReshapeOp) -> None:
+        src = self.dims(op.operand)
+        dst = self.dims(op.result)
+        x = self.name(op.operand)
+        if not src:
+            self.names[op.result] = x  # a scalar broadcasts anywhere
+            return
+        # Only unit dims are inserted: index with None.
+        src_nu = [d for d in src if d != "1"]
+        if "1" not in src and [d for d in dst if d != "1"] == src_nu:
+            self.bind(op.result, self.expand(x, src, dst))
+            return
+        self.bind(op.result, f"tl.reshape({x}, {self.shape_tuple(dst)})")
+
+    _NEUTRAL = {"sum": "0", "max": "float('-inf')", "min": "float('inf')", "argmax": "float('-inf')", "argmin": "float('inf')", "prod": "1"}
+    _INT_NEUTRAL = {"max": "-9223372036854775807", "min": "9223372036854775807", "argmax": "-9223372036854775807", "argmin": "9223372036854775807"}
+
+    def op_reduce(self, op: t.ReduceOp) -> None:
+        kind = op.kind.data
+        src = self.dims(op.operand)
+        axis = op.axis
+        x = self.name(op.operand)
+        elt = t.block_of(op.operand).element_type
+        res_elt = t.block_of(op.result).element_type
+        if kind in ("sum", "prod") and elt in (t.f16, t.bf16):
+            x = f"{x}.to(tl.float32)"
+        elif kind in ("sum", "prod") and res_elt != elt:
+            x = f"{x}.to({tl_dtype(res_elt)})"
+        d = src[axis]
+        mask = self.mask_for(src) if d != "1" and self.dim_range(d)[1] is not None else None
+        if mask is not None:
+            neutral = self._NEUTRAL[kind]
+            if not t.is_float(elt) and kind in self._INT_NEUTRAL:
+                neutral = self._INT_NEUTRAL[kind]
+            x = self.bind_tmp(f"tl.where({mask}, {x}, {neutral})")
+        keep = ", keep_dims=True" if op.keepdim is not None else ""
+        if kind == "prod":
+            raise CodegenError("prod reductions are not supported by the Triton backend yet")
+        fn = {"sum": "tl.sum", "max": "tl.max", "min": "tl.min", "argmax": "tl.argmax", "argmin": "tl.argmin"}[kind]
+        expr = f"{fn}({x}, axis={axis}{keep})"
+        if res_elt != t.block_of(op.operand).element_type or (kind == "sum" and elt in (t.f16, t.bf16)):
+            expr = f"{expr}.to({tl_dtype(res_elt)})"
+        self.bind(op.result, expr)
+
+    def bind_tmp(self, expr: str) -> str:
+        var = self.fresh("t")
+        self.line(f"{var} = {expr}")
+        return var
+
+    def _pointer(self, tensor: SSAValue, kinds: tuple[str, ...], indices: Any, out: tuple[str, ...]) -> str:
+        ty = tensor.type
+        assert isinstance(ty, t.TensorType)
+        name = self.name(tensor)
+        base = name[: -len("_ptr")]
+        terms: list[str] = []
+        it = iter(indices)
+        pos = 0
+        for d, (kind, size) in enumerate(zip(kinds, ty.dims)):
+            if kind == "full":
+                rng, _, _ = self.dim_range(size)
+                expr = self.expand(rng, (size,), out)
+                pos += 1
+            elif kind == "tile":
+                idx = next(it)
+                blk = idx.type.block.data
+                expr = self.expand(self.loops[blk].offs, (blk,), out)
+                pos += 1
+            else:
+                idx = next(it)
+                idims = self.dims(idx)
+                expr = self.name(idx)
+                if idims:
+                    # The index's dims occupy result positions [pos, pos + len).
+                    sub = ["None"] * len(out)
+                    for k in range(len(idims)):
+                        sub[pos + k] = ":"
+                    if len(idims) != len(out):
+                        expr = f"{expr}[{', '.join(sub)}]"
+                    pos += len(idims)
+            if self.opts.int64_indexing:
+                expr = f"({expr}).to(tl.int64)"
+            terms.append(f"{expr} * {base}_stride_{d}")
+        return f"{name} + " + " + ".join(terms) if terms else name
+
+    def op_load(self, op: t.LoadOp) -> None:
+        out = self.dims(op.result)
+        ptr = self._pointer(op.tensor, op.kinds, op.indices, out)
+        mask = self.mask_for(out)
+        if mask is None:
+            self.bind(op.result, f"tl.load({ptr})")
+        else:
+            self.bind(op.result, f"tl.load({ptr}, mask={mask}, other=0)")
+
+    def op_store(self, op: t.StoreOp) -> None:
+        ty = op.tensor.type
+        assert isinstance(ty, t.TensorType)
+        target = t.indexed_dims(ty, op.kinds, op.indices)
+        ptr = self._pointer(op.tensor, op.kinds, op.indices, target)
+        val = self.name(op.value)
+        vd = self.dims(op.value)
+        if vd != target:
+            val = self.align_right(val, vd, len(target))
+            if target:
+                val = f"tl.broadcast_to({val}, {self.shape_tuple(target)})"
+        mask = self.mask_for(target)
+        if mask is None:
+            self.line(f"tl.store({ptr}, {val})")
+        else:
+            self.line(f"tl.store({ptr}, {val}, mask={mask})")
+
+    def op_dot(self, op: t.DotOp) -> None:
+        acc = self.operand(op.acc)
+        self.bind(op.result, f"tl.dot({self.name(op.lhs)}, {self.name(op.rhs)}, {acc})")
+
+    def _scalar(self, v: SSAValue) -> str:
+        return self.name(v)
+
+    def op_for(self, op: t.ForOp) -> None:
+        block = op.block.data
+        kind = op.kind.data
+        k = self.fresh("")[0:0] + str(self.counter)
+        size = self.dim_size(block) if not block.isdigit() else block
+        offs, begin, mask = f"offs_{k}", f"begin_{k}", f"mask_{k}"
+        lb = self._scalar(op.lb)
+        ub = self._scalar(op.ub)
+        fallback = None
+        mask_dims: tuple[str, ...] = (block,)
+        parallel = op.parallel is not None
+        carried = [self.fresh("c") for _ in op.iter_args]
+        for c, init in zip(carried, op.iter_args):
+            self.line(f"{c} = {self.name(init)}")
+        if kind == "jagged":
+            ub_dims = self.dims(op.ub)
+            umask = self.mask_for(ub_dims)
+            ub_max = self.bind_tmp(
+                f"tl.max(tl.where({umask}, {ub}, 0), axis=0)" if umask else f"tl.max({ub}, axis=0)"
+            )
+            self.line(f"for {begin} in tl.range({lb}, {ub_max}, {size}):")
+        elif parallel:
+            pid = self.parallel_pids.pop(0)
+            self.line(f"{begin} = {lb} + {pid} * {size}")
+        else:
+            extra = ""
+            if block in self.opts.range_num_stages:
+                extra += f", num_stages={self.opts.range_num_stages[block]}"
+            if block in self.opts.range_unroll_factors and self.opts.range_unroll_factors[block] > 1:
+                extra += f", loop_unroll_factor={self.opts.range_unroll_factors[block]}"
+            self.line(f"for {begin} in tl.range({lb}, {ub}, {size}{extra}):")
+        if not parallel:
+            self.indent += 1
+        for c, arg in zip(carried, op.body.block.args[1:]):
+            self.names[arg] = c
+        if block == "1" or size == "1":
+            self.line(f"{offs} = {begin} + tl.arange(0, 1)")
+            mask_expr = None
+        else:
+            self.line(f"{offs} = {begin} + tl.arange(0, {size})")
+            if kind == "jagged":
+                ub_dims = self.dims(op.ub)
+                mask_dims = ub_dims + (block,)
+                self.line(f"{mask} = {offs}[None, :] < {ub}[:, None]" if ub_dims else f"{mask} = {offs} < {ub}")
+                fallback = f"fb_{mask}"
+                self.line(f"{fallback} = {offs} < {ub_max}")
+            else:
+                self.line(f"{mask} = {offs} < {ub}")
+            mask_expr = mask
+        pid_expr = f"pid_{k}"
+        if not parallel:
+            self.line(f"{pid_expr} = ({begin} - {lb}) // {size}")
+        else:
+            pid_expr = self.current_pid
+        saved = self.loops.get(block)
+        self.loops[block] = _Loop(block, size, offs, begin, ub, mask_expr, mask_dims, fallback, pid_expr)
+        for inner in op.body.block.ops:
+            if isinstance(inner, t.YieldOp):
+                for c, v in zip(carried, inner.values):
+                    self.line(f"{c} = {self.name(v)}")
+            else:
+                self.emit_op(inner)
+        if saved is None:
+            del self.loops[block]
+        else:
+            self.loops[block] = saved
+        if not parallel:
+            self.indent -= 1
+        for c, r in zip(carried, op.res):
+            self.names[r] = c
+
+    parallel_pids: list[str]
+    current_pid: str = "pid"
+
+
+def _parallel_chain(kernel: t.KernelOp) -> list[t.ForOp]:
+    """The nest of parallel loops that becomes the launch grid (outermost first)."""
+    chain: list[t.ForOp] = []
+    ops: Any = kernel.body.block.ops
+    while True:
+        loops = [op for op in ops if isinstance(op, t.ForOp) and op.parallel is not None]
+        if not loops:
+            return chain
+        if len(loops) > 1:
+            raise CodegenError("a kernel has one nest of parallel loops")
+        chain.append(loops[0])
+        ops = loops[0].body.block.ops
+
+
+def host_expr(v: SSAValue, names: dict[SSAValue, str]) -> str:
+    """A loop bound as a Python expression over launcher variables."""
+    owner = v.owner
+    if isinstance(owner, t.ConstantOp):
+        return str(owner.value.value.data)  # type: ignore[union-attr]
+    if isinstance(owner, t.SizeOp):
+        return owner.sym.data
+    if v in names:
+        return names[v]
+    if isinstance(owner, t.BinaryOp) and owner.kind.data in ("add", "sub", "mul", "floordiv"):
+        op = {"add": "+", "sub": "-", "mul": "*", "floordiv": "//"}[owner.kind.data]
+        return f"({host_expr(owner.lhs, names)} {op} {host_expr(owner.rhs, names)})"
+    raise CodegenError("bounds of the outer device loop must be computed on the host")
+
+
+def generate(
+    module: ModuleOp, options: CodegenOptions, size_sources: dict[str, tuple[str, int | None]]
+) -> GeneratedKernel:
+    """Emit Triton for ``module``. ``size_sources`` says where each size symbol comes from."""
+    em = TritonEmitter(module, options)
+    chain = _parallel_chain(em.kernel)
+    arg_names = {a: n for n, a in zip(em.kernel.names, em.kernel.body.block.args)}
+    em.size_exprs = {}
+    em.size_sources = {}
+    for sym, (name, dim) in size_sources.items():
+        em.size_exprs[sym] = name if dim is None else f"{name}.shape[{dim}]"
+        em.size_sources[sym] = name
+    # Grid: tiles of the parallel nest, innermost fastest, decoded from one program id.
+    counts = []
+    for lp in chain:
+        blk = lp.block.data
+        size = str(options.block_sizes[blk]) if not blk.isdigit() else blk
+        lo, hi = host_expr(lp.lb, arg_names), host_expr(lp.ub, arg_names)
+        counts.append(f"triton.cdiv({hi} - {lo}, {size})" if size != "1" else f"({hi} - {lo})")
+    em.grid_expr = " * ".join(counts) if counts else "1"
+    pid_lines: list[str] = []
+    pids: list[str] = []
+    if chain:
+        pid_lines.append("pid = tl.program_id(0)")
+        if len(chain) == 1:
+            pids = ["pid"]
+        else:
+            for i, lp in reversed(list(enumerate(chain))):
+                blk = lp.block.data
+                size = em.dim_size(blk) if not blk.isdigit() else blk
+                lo = em_scalar = None  # noqa: F841
+                n = f"n_tiles_{i}"
+                pids.insert(0, f"pid_{i}")
+            # decode: innermost fastest
+            rest = "pid"
+            decode: list[str] = []
+            for i in reversed(range(len(chain))):
+                lp = chain[i]
+                blk = lp.block.data
+                size = em.dim_size(blk) if not blk.isdigit() else blk
+                decode.append((i, blk, size))  # type: ignore[arg-type]
+            em._pid_decode = decode  # type: ignore[attr-defined]
+    em.parallel_pids = pids
+    if chain and len(chain) > 1:
+        # n_tiles of each parallel dim need the loop bounds, which are kernel-level values;
+        # emit the decode right before the outermost loop.
+        pass
+    em._pid_lines = pid_lines  # type: ignore[attr-defined]
+    orig_emit_op = em.emit_op
+
+    def emit_op(op: Operation) -> None:
+        if op is (chain[0] if chain else None):
+            for ln in pid_lines:
+                em.line(ln)
+            if len(chain) > 1:
+                rest = "pid"
+                for i in reversed(range(len(chain))):
+                    lp = chain[i]
+                    blk = lp.block.data
+                    size = em.dim_size(blk) if not blk.isdigit() else blk
+                    lo, hi = em.name(lp.lb), em.name(lp.ub)
+                    if i == 0:
+                        em.line(f"pid_{i} = {rest}")
+                    else:
+                        em.line(f"n_tiles_{i} = tl.cdiv({hi} - {lo}, {size})")
+                        em.line(f"pid_{i} = {rest} % n_tiles_{i}")
+                        em.line(f"rest_{i} = {rest} // n_tiles_{i}")
+                        rest = f"rest_{i}"
+        if isinstance(op, t.ForOp) and op.parallel is not None:
+            em.current_pid = em.parallel_pids[0] if em.parallel_pids else "pid"
+        orig_emit_op(op)
+
+    em.emit_op = emit_op  # type: ignore[method-assign]
+    return em.generate()

@@ -1,0 +1,947 @@
+"""The `tile` dialect: tile-level kernels with symbolically shaped values.
+
+Shapes are lists of *dims*. A dim is a string: a decimal integer for a static size, or a symbol
+for a size known only at run time. Two kinds of symbols exist:
+
+* block symbols (``block_0``, ``block_1``, ...) name tunable block sizes; a ``tile.for`` steps
+  by one, and the values it indexes carry that symbol as a dim;
+* size symbols (``s0``, ``s1``, ...) name runtime sizes of the kernel's tensor arguments; two
+  tensor dims carry the same symbol exactly when they are the same size (the frontend
+  specializes on that equality).
+
+Types:
+
+* ``!tile.tensor<[s0, s1], f32>``  a tensor in global memory (a kernel argument);
+* ``!tile.block<[block_0, s1], f32>``  a value held in registers, the unit of computation;
+  ``!tile.block<[], f32>`` is a scalar; ``!tile.block<?>`` is a not-yet-inferred type that the
+  ``shape-inference`` pass fills in;
+* ``!tile.tile<block_0>``  the induction variable of a ``tile.for``: one tile of an iteration
+  space.
+
+Every op's result type is a function of its operands and properties (``infer_type`` below), so
+a verifier and the shape-inference pass share one definition of the typing rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    BFloat16Type,
+    Float16Type,
+    Float32Type,
+    Float64Type,
+    FloatAttr,
+    IntegerAttr,
+    IntegerType,
+    Signedness,
+    StringAttr,
+    UnitAttr,
+    i64,
+)
+from xdsl.ir import Attribute, Block, Dialect, ParametrizedAttribute, Region, SSAValue, TypeAttribute
+from xdsl.irdl import (
+    IRDLOperation,
+    irdl_attr_definition,
+    irdl_op_definition,
+    operand_def,
+    opt_prop_def,
+    prop_def,
+    region_def,
+    result_def,
+    traits_def,
+    var_operand_def,
+    var_result_def,
+)
+from xdsl.parser import AttrParser
+from xdsl.printer import Printer
+from xdsl.traits import IsTerminator, NoTerminator, Pure, SymbolOpInterface
+from xdsl.utils.exceptions import VerifyException
+
+# --------------------------------------------------------------------------------------------
+# Element types
+# --------------------------------------------------------------------------------------------
+
+i1 = IntegerType(1)
+i8 = IntegerType(8)
+u8 = IntegerType(8, Signedness.UNSIGNED)
+i16 = IntegerType(16)
+i32 = IntegerType(32)
+bf16 = BFloat16Type()
+f16 = Float16Type()
+f32 = Float32Type()
+f64 = Float64Type()
+
+FLOAT_TYPES = (f16, bf16, f32, f64)
+INT_TYPES = (i8, u8, i16, i32, i64)
+
+
+def is_float(t: Attribute) -> bool:
+    return t in FLOAT_TYPES
+
+
+def is_bool(t: Attribute) -> bool:
+    return t == i1
+
+
+def is_int(t: Attribute) -> bool:
+    return t in INT_TYPES
+
+
+class ShapeError(VerifyException):
+    """A typing rule failed: mismatched dims, bad reduction axis, wrong dtype."""
+
+
+# --------------------------------------------------------------------------------------------
+# Types
+# --------------------------------------------------------------------------------------------
+
+Dims = tuple[str, ...]
+
+
+def _parse_dims(parser: AttrParser) -> list[str]:
+    from xdsl.parser import BaseParser
+
+    def one() -> str:
+        value = parser.parse_optional_integer()
+        if value is not None:
+            return str(value)
+        return parser.parse_identifier("dim: an integer or a symbol")
+
+    return parser.parse_comma_separated_list(BaseParser.Delimiter.SQUARE, one)
+
+
+def _print_dims(printer: Printer, dims: Sequence[str]) -> None:
+    printer.print_string("[" + ", ".join(dims) + "]")
+
+
+def _dims_attr(dims: Sequence[str | int]) -> ArrayAttr[StringAttr]:
+    return ArrayAttr([StringAttr(str(d)) for d in dims])
+
+
+@irdl_attr_definition
+class TensorType(ParametrizedAttribute, TypeAttribute):
+    """A tensor in global memory, passed to the kernel by pointer, sizes and strides."""
+
+    name = "tile.tensor"
+
+    shape: ArrayAttr[StringAttr]
+    element_type: Attribute
+
+    def __init__(self, dims: Sequence[str | int], element_type: Attribute):
+        super().__init__(_dims_attr(dims), element_type)
+
+    @property
+    def dims(self) -> Dims:
+        return tuple(d.data for d in self.shape.data)
+
+    @classmethod
+    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        parser.parse_punctuation("<")
+        dims = _parse_dims(parser)
+        parser.parse_punctuation(",")
+        elt = parser.parse_type()
+        parser.parse_punctuation(">")
+        return (_dims_attr(dims), elt)
+
+    def print_parameters(self, printer: Printer) -> None:
+        printer.print_string("<")
+        _print_dims(printer, self.dims)
+        printer.print_string(", ")
+        printer.print_attribute(self.element_type)
+        printer.print_string(">")
+
+
+@irdl_attr_definition
+class BlockType(ParametrizedAttribute, TypeAttribute):
+    """A register-resident tile value; ``known`` is false for ``!tile.block<?>``."""
+
+    name = "tile.block"
+
+    shape: ArrayAttr[StringAttr]
+    element_type: Attribute
+
+    def __init__(self, dims: Sequence[str | int], element_type: Attribute):
+        super().__init__(_dims_attr(dims), element_type)
+
+    @staticmethod
+    def unknown() -> BlockType:
+        return BlockType(["?"], i1)
+
+    @property
+    def known(self) -> bool:
+        return self.dims != ("?",)
+
+    @property
+    def dims(self) -> Dims:
+        return tuple(d.data for d in self.shape.data)
+
+    @property
+    def rank(self) -> int:
+        return len(self.dims)
+
+    @classmethod
+    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        parser.parse_punctuation("<")
+        if parser.parse_optional_punctuation("?") is not None:
+            parser.parse_punctuation(">")
+            return (_dims_attr(["?"]), i1)
+        dims = _parse_dims(parser)
+        parser.parse_punctuation(",")
+        elt = parser.parse_type()
+        parser.parse_punctuation(">")
+        return (_dims_attr(dims), elt)
+
+    def print_parameters(self, printer: Printer) -> None:
+        if not self.known:
+            printer.print_string("<?>")
+            return
+        printer.print_string("<")
+        _print_dims(printer, self.dims)
+        printer.print_string(", ")
+        printer.print_attribute(self.element_type)
+        printer.print_string(">")
+
+
+@irdl_attr_definition
+class TileType(ParametrizedAttribute, TypeAttribute):
+    """One tile of a ``tile.for`` iteration space; its dim is the loop's block symbol."""
+
+    name = "tile.tile"
+
+    block: StringAttr
+
+    def __init__(self, block: str):
+        super().__init__(StringAttr(block))
+
+    @classmethod
+    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        parser.parse_punctuation("<")
+        value = parser.parse_optional_integer()
+        name = str(value) if value is not None else parser.parse_identifier()
+        parser.parse_punctuation(">")
+        return (StringAttr(name),)
+
+    def print_parameters(self, printer: Printer) -> None:
+        printer.print_string(f"<{self.block.data}>")
+
+
+def block_of(value: SSAValue) -> BlockType:
+    t = value.type
+    if not isinstance(t, BlockType):
+        raise ShapeError(f"expected a !tile.block value, got {t}")
+    if not t.known:
+        raise ShapeError("operand type not inferred yet (run shape-inference first)")
+    return t
+
+
+# --------------------------------------------------------------------------------------------
+# Typing rules shared by verifiers, the frontend and the shape-inference pass
+# --------------------------------------------------------------------------------------------
+
+_FLOAT_RANK = {f16: 1, bf16: 1, f32: 2, f64: 3}
+_INT_RANK = {i1: 0, u8: 1, i8: 1, i16: 2, i32: 3, i64: 4}
+
+
+def _category(t: Attribute) -> int:
+    return 2 if is_float(t) else (0 if is_bool(t) else 1)
+
+
+def promote_pair(a: Attribute, b: Attribute) -> Attribute:
+    """torch.promote_types on element types."""
+    if a == b:
+        return a
+    ca, cb = _category(a), _category(b)
+    if ca != cb:
+        return a if ca > cb else b
+    if ca == 2:
+        if {a, b} == {f16, bf16}:
+            return f32
+        return a if _FLOAT_RANK[a] > _FLOAT_RANK[b] else b
+    if {a, b} == {u8, i8}:
+        return i16
+    return a if _INT_RANK[a] > _INT_RANK[b] else b
+
+
+def result_dtype(types: Sequence[BlockType]) -> Attribute:
+    """torch.result_type for tensors: dimensioned operands outrank 0-d ones in a category.
+
+    A 0-d value (a host scalar, a tile attribute) of a higher category still decides the
+    category; then float32 is used when it is a float, as for a Python float in torch.
+    """
+    top = max(_category(t.element_type) for t in types)
+    ranked = [t.element_type for t in types if t.rank > 0 and _category(t.element_type) == top]
+    if ranked:
+        out = ranked[0]
+        for t in ranked[1:]:
+            out = promote_pair(out, t)
+        return out
+    zero_d = [t.element_type for t in types if _category(t.element_type) == top]
+    if any(t.rank > 0 for t in types):
+        # Category raised by a scalar only: torch uses the default dtype of that category.
+        return f32 if top == 2 else zero_d[0]
+    out = zero_d[0]
+    for t in zero_d[1:]:
+        out = promote_pair(out, t)
+    return out
+
+
+def broadcast_dims(*shapes: Dims) -> Dims:
+    """NumPy/torch broadcasting on symbolic dims: equal symbols match, "1" stretches."""
+    rank = max((len(s) for s in shapes), default=0)
+    out: list[str] = []
+    for i in range(rank):
+        dim = "1"
+        for s in shapes:
+            k = i - (rank - len(s))
+            if k < 0:
+                continue
+            d = s[k]
+            if d == "1":
+                continue
+            if dim == "1":
+                dim = d
+            elif d != dim:
+                raise ShapeError(
+                    f"shapes {[list(x) for x in shapes]} do not broadcast: dim {dim} vs {d}"
+                )
+        out.append(dim)
+    return tuple(out)
+
+
+BINARY_ARITH = ("add", "sub", "mul", "div", "floordiv", "mod", "pow", "maximum", "minimum")
+BINARY_BITWISE = ("and", "or", "xor")
+BINARY_COMPARE = ("lt", "le", "gt", "ge", "eq", "ne")
+UNARY_FLOAT = (
+    "exp", "exp2", "log", "log2", "sqrt", "rsqrt", "sigmoid", "tanh", "sin", "cos", "erf",
+)  # fmt: skip
+UNARY_ANY = ("neg", "abs", "not")
+REDUCE_KINDS = ("sum", "max", "min", "prod", "argmax", "argmin")
+
+
+def normalize_dim(dim: int, rank: int) -> int:
+    if not -rank <= dim < max(rank, 1):
+        raise ShapeError(f"dim {dim} out of range for a value of rank {rank}")
+    return dim % rank if rank else 0
+
+
+# --------------------------------------------------------------------------------------------
+# Ops
+# --------------------------------------------------------------------------------------------
+
+
+class TileOp(IRDLOperation):
+    """Base of ops whose single result type follows from ``infer_type``."""
+
+    def infer_type(self) -> Attribute:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def verify_(self) -> None:
+        if not self.results:
+            return
+        result = self.results[0]
+        if isinstance(result.type, BlockType) and not result.type.known:
+            return
+        if any(isinstance(o.type, BlockType) and not o.type.known for o in self.operands):
+            return
+        expected = self.infer_type()
+        if result.type != expected:
+            raise ShapeError(f"result type {result.type} does not match inferred {expected}")
+
+
+@irdl_op_definition
+class KernelOp(IRDLOperation):
+    """A device kernel: one launch. Block arguments are the tensors and scalars it reads."""
+
+    name = "tile.kernel"
+
+    sym_name = prop_def(StringAttr)
+    arg_names = prop_def(ArrayAttr[StringAttr])
+    body = region_def("single_block")
+
+    traits = traits_def(SymbolOpInterface(), NoTerminator())
+
+    def __init__(self, name: str, arg_names: Sequence[str], arg_types: Sequence[Attribute]):
+        super().__init__(
+            properties={
+                "sym_name": StringAttr(name),
+                "arg_names": ArrayAttr([StringAttr(n) for n in arg_names]),
+            },
+            regions=[Region(Block(arg_types=arg_types))],
+        )
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(a.data for a in self.arg_names.data)
+
+    def verify_(self) -> None:
+        if len(self.names) != len(self.body.block.args):
+            raise VerifyException("tile.kernel: arg_names must name every block argument")
+
+
+@irdl_op_definition
+class ForOp(IRDLOperation):
+    """A loop over tiles of ``[lb, ub)`` stepping by the block symbol ``block``.
+
+    ``kind`` is ``tile`` (step = block size), ``grid`` (step 1, the tile is one index) or
+    ``jagged`` (``ub`` is a per-row bound of the enclosing tile; the loop runs to its max and
+    masks each row). ``parallel`` loops become launch-grid dimensions. Loop-carried values
+    are ``iter_args``, yielded by ``tile.yield``, and returned as results.
+    """
+
+    name = "tile.for"
+
+    lb = operand_def(BlockType)
+    ub = operand_def(BlockType)
+    iter_args = var_operand_def(BlockType)
+    res = var_result_def(BlockType)
+
+    block = prop_def(StringAttr)
+    kind = prop_def(StringAttr)
+    parallel = opt_prop_def(UnitAttr)
+
+    body = region_def("single_block")
+
+    def __init__(
+        self,
+        lb: SSAValue,
+        ub: SSAValue,
+        block: str,
+        kind: str,
+        iter_args: Sequence[SSAValue] = (),
+        parallel: bool = False,
+    ):
+        arg_types = [TileType(block)] + [a.type for a in iter_args]
+        super().__init__(
+            operands=[lb, ub, iter_args],
+            result_types=[[a.type for a in iter_args]],
+            properties={
+                "block": StringAttr(block),
+                "kind": StringAttr(kind),
+                "parallel": UnitAttr() if parallel else None,
+            },
+            regions=[Region(Block(arg_types=arg_types))],
+        )
+
+    @property
+    def tile(self) -> SSAValue:
+        return self.body.block.args[0]
+
+    def verify_(self) -> None:
+        if self.kind.data not in ("tile", "grid", "jagged"):
+            raise VerifyException(f"tile.for: unknown kind {self.kind.data!r}")
+        args = self.body.block.args
+        if not args or args[0].type != TileType(self.block.data):
+            raise VerifyException("tile.for: first block argument must be !tile.tile<block>")
+        if len(args) - 1 != len(self.iter_args) or len(self.res) != len(self.iter_args):
+            raise VerifyException("tile.for: iter_args, block args and results must match")
+        for a, b in zip(self.iter_args, args[1:]):
+            if a.type != b.type:
+                raise VerifyException(f"tile.for: iter_arg type {a.type} != block arg {b.type}")
+        last = self.body.block.last_op
+        if not isinstance(last, YieldOp):
+            raise VerifyException("tile.for: body must end in tile.yield")
+        if [v.type for v in last.values] != [r.type for r in self.res]:
+            raise VerifyException("tile.for: yielded types must match the results")
+
+
+@irdl_op_definition
+class YieldOp(IRDLOperation):
+    name = "tile.yield"
+
+    values = var_operand_def(BlockType)
+    traits = traits_def(IsTerminator())
+    assembly_format = "($values^ `:` type($values))? attr-dict"
+
+    def __init__(self, values: Sequence[SSAValue] = ()):
+        super().__init__(operands=[values])
+
+
+@irdl_op_definition
+class TileIndexOp(TileOp):
+    """The indices covered by a tile, ``tile.index`` in the language: a 1-D block of i64."""
+
+    name = "tile.index"
+
+    tile = operand_def(TileType)
+    result = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = "$tile attr-dict `:` type($tile) `->` type($result)"
+
+    def __init__(self, tile: SSAValue):
+        super().__init__(operands=[tile], result_types=[BlockType.unknown()])
+
+    def infer_type(self) -> Attribute:
+        t = self.tile.type
+        assert isinstance(t, TileType)
+        return BlockType([t.block.data], i64)
+
+
+@irdl_op_definition
+class TileAttrOp(TileOp):
+    """A scalar attribute of a tile: ``begin``, ``end``, ``id`` or ``block_size``."""
+
+    name = "tile.tile_attr"
+
+    tile = operand_def(TileType)
+    attr = prop_def(StringAttr)
+    result = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = "$attr $tile attr-dict `:` type($tile) `->` type($result)"
+
+    def __init__(self, tile: SSAValue, attr: str):
+        super().__init__(
+            operands=[tile], properties={"attr": StringAttr(attr)},
+            result_types=[BlockType.unknown()],
+        )  # fmt: skip
+
+    def infer_type(self) -> Attribute:
+        if self.attr.data not in ("begin", "end", "id", "block_size"):
+            raise ShapeError(f"unknown tile attribute {self.attr.data!r}")
+        return BlockType([], i64)
+
+
+@irdl_op_definition
+class SizeOp(TileOp):
+    """The runtime value of a size symbol (a dim of a tensor argument)."""
+
+    name = "tile.size"
+
+    sym = prop_def(StringAttr)
+    result = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = "$sym attr-dict `:` type($result)"
+
+    def __init__(self, sym: str):
+        super().__init__(properties={"sym": StringAttr(sym)}, result_types=[BlockType.unknown()])
+
+    def infer_type(self) -> Attribute:
+        return BlockType([], i64)
+
+
+@irdl_op_definition
+class ConstantOp(TileOp):
+    """A scalar constant (a Python literal in the kernel body)."""
+
+    name = "tile.constant"
+
+    value = prop_def(Attribute)
+    result = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = "$value attr-dict `:` type($result)"
+
+    def __init__(self, value: IntegerAttr | FloatAttr):
+        super().__init__(properties={"value": value}, result_types=[BlockType.unknown()])
+
+    def infer_type(self) -> Attribute:
+        v = self.value
+        if isinstance(v, (IntegerAttr, FloatAttr)):
+            return BlockType([], v.type)
+        raise ShapeError(f"tile.constant: unsupported value {v}")
+
+
+@irdl_op_definition
+class FullOp(TileOp):
+    """A block of ``shape`` filled with a scalar (``kl.full`` / ``kl.zeros``)."""
+
+    name = "tile.full"
+
+    value = operand_def(BlockType)
+    shape = prop_def(ArrayAttr[StringAttr])
+    dtype = prop_def(Attribute)
+    result = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = "$value `shape` $shape `dtype` $dtype attr-dict `:` type($value) `->` type($result)"
+
+    def __init__(self, value: SSAValue, dims: Sequence[str], dtype: Attribute):
+        super().__init__(
+            operands=[value],
+            properties={"shape": _dims_attr(dims), "dtype": dtype},
+            result_types=[BlockType.unknown()],
+        )
+
+    def infer_type(self) -> Attribute:
+        if block_of(self.value).rank != 0:
+            raise ShapeError("tile.full: fill value must be a scalar")
+        return BlockType([d.data for d in self.shape.data], self.dtype)
+
+
+@irdl_op_definition
+class LoadOp(TileOp):
+    """Read a block of a tensor. One index per tensor dim (``index_kinds`` says which):
+
+    ``tile`` (operand: a !tile.tile), ``full`` (no operand: the whole dim), ``scalar`` (a 0-d
+    i64 block), ``gather`` (an i64 block of indices; its dims become result dims). The result
+    dims are the indices' dims in order.
+    """
+
+    name = "tile.load"
+
+    tensor = operand_def(TensorType)
+    indices = var_operand_def()
+    index_kinds = prop_def(ArrayAttr[StringAttr])
+    result = result_def(BlockType)
+    assembly_format = (
+        "$tensor `[` $indices `]` $index_kinds attr-dict `:` type($tensor) `,` type($indices)"
+        " `->` type($result)"
+    )
+
+    def __init__(self, tensor: SSAValue, kinds: Sequence[str], indices: Sequence[SSAValue]):
+        super().__init__(
+            operands=[tensor, indices],
+            properties={"index_kinds": ArrayAttr([StringAttr(k) for k in kinds])},
+            result_types=[BlockType.unknown()],
+        )
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(k.data for k in self.index_kinds.data)
+
+    def infer_type(self) -> Attribute:
+        t = self.tensor.type
+        assert isinstance(t, TensorType)
+        return BlockType(indexed_dims(t, self.kinds, self.indices), t.element_type)
+
+
+def indexed_dims(t: TensorType, kinds: Sequence[str], indices: Sequence[SSAValue]) -> Dims:
+    """The dims of ``tensor[indices]``, shared by loads and stores."""
+    if len(kinds) != len(t.dims):
+        raise ShapeError(f"indexing a rank-{len(t.dims)} tensor with {len(kinds)} indices")
+    it = iter(indices)
+    out: list[str] = []
+    for kind, size in zip(kinds, t.dims):
+        if kind == "full":
+            out.append(size)
+            continue
+        idx = next(it, None)
+        if idx is None:
+            raise ShapeError("fewer index operands than index_kinds need")
+        if kind == "tile":
+            if not isinstance(idx.type, TileType):
+                raise ShapeError(f"a `tile` index must be a !tile.tile, got {idx.type}")
+            out.append(idx.type.block.data)
+        elif kind in ("scalar", "gather"):
+            b = block_of(idx)
+            if not (is_int(b.element_type) or is_bool(b.element_type)):
+                raise ShapeError(f"index of dtype {b.element_type} is not an integer")
+            if kind == "scalar" and b.rank != 0:
+                raise ShapeError("a `scalar` index must be 0-d")
+            out.extend(b.dims)
+        else:
+            raise ShapeError(f"unknown index kind {kind!r}")
+    if next(it, None) is not None:
+        raise ShapeError("more index operands than index_kinds")
+    return tuple(out)
+
+
+@irdl_op_definition
+class StoreOp(TileOp):
+    """Write ``value`` (broadcast to the indexed shape) into a tensor."""
+
+    name = "tile.store"
+
+    value = operand_def(BlockType)
+    tensor = operand_def(TensorType)
+    indices = var_operand_def()
+    index_kinds = prop_def(ArrayAttr[StringAttr])
+    assembly_format = (
+        "$value `,` $tensor `[` $indices `]` $index_kinds attr-dict `:` type($value) `,`"
+        " type($tensor) `,` type($indices)"
+    )
+
+    def __init__(
+        self, value: SSAValue, tensor: SSAValue, kinds: Sequence[str], indices: Sequence[SSAValue]
+    ):
+        super().__init__(
+            operands=[value, tensor, indices],
+            properties={"index_kinds": ArrayAttr([StringAttr(k) for k in kinds])},
+        )
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(k.data for k in self.index_kinds.data)
+
+    def verify_(self) -> None:
+        if isinstance(self.value.type, BlockType) and not self.value.type.known:
+            return
+        t = self.tensor.type
+        assert isinstance(t, TensorType)
+        target = indexed_dims(t, self.kinds, self.indices)
+        src = block_of(self.value).dims
+        if broadcast_dims(target, src) != target:
+            raise ShapeError(f"cannot store a value of shape {list(src)} into {list(target)}")
+
+
+@irdl_op_definition
+class BinaryOp(TileOp):
+    """Elementwise binary op with broadcasting and torch's type promotion."""
+
+    name = "tile.binary"
+
+    kind = prop_def(StringAttr)
+    lhs = operand_def(BlockType)
+    rhs = operand_def(BlockType)
+    result = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$kind $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
+    )
+
+    def __init__(self, kind: str, lhs: SSAValue, rhs: SSAValue):
+        super().__init__(
+            operands=[lhs, rhs], properties={"kind": StringAttr(kind)},
+            result_types=[BlockType.unknown()],
+        )  # fmt: skip
+
+    def operand_dtype(self) -> Attribute:
+        """The dtype both operands are converted to before the op."""
+        a, b = block_of(self.lhs), block_of(self.rhs)
+        dtype = result_dtype([a, b])
+        if self.kind.data == "div" and not is_float(dtype):
+            dtype = f32
+        return dtype
+
+    def infer_type(self) -> Attribute:
+        kind = self.kind.data
+        a, b = block_of(self.lhs), block_of(self.rhs)
+        dims = broadcast_dims(a.dims, b.dims)
+        dtype = self.operand_dtype()
+        if kind in BINARY_COMPARE:
+            return BlockType(dims, i1)
+        if kind in BINARY_BITWISE:
+            if is_float(dtype):
+                raise ShapeError(f"bitwise {kind} on floating-point values")
+            return BlockType(dims, dtype)
+        if kind not in BINARY_ARITH:
+            raise ShapeError(f"unknown binary op {kind!r}")
+        return BlockType(dims, dtype)
+
+
+@irdl_op_definition
+class UnaryOp(TileOp):
+    """Elementwise unary math; integer inputs of float-only functions become float32."""
+
+    name = "tile.unary"
+
+    kind = prop_def(StringAttr)
+    operand = operand_def(BlockType)
+    result = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = "$kind $operand attr-dict `:` type($operand) `->` type($result)"
+
+    def __init__(self, kind: str, operand: SSAValue):
+        super().__init__(
+            operands=[operand], properties={"kind": StringAttr(kind)},
+            result_types=[BlockType.unknown()],
+        )  # fmt: skip
+
+    def infer_type(self) -> Attribute:
+        kind = self.kind.data
+        a = block_of(self.operand)
+        if kind in UNARY_FLOAT:
+            return BlockType(a.dims, a.element_type if is_float(a.element_type) else f32)
+        if kind in UNARY_ANY:
+            if kind == "not" and not is_bool(a.element_type):
+                raise ShapeError("logical not of a non-boolean value")
+            return a
+        raise ShapeError(f"unknown unary op {kind!r}")
+
+
+@irdl_op_definition
+class CastOp(TileOp):
+    """Convert to another element type (``.to(dtype)``)."""
+
+    name = "tile.cast"
+
+    operand = operand_def(BlockType)
+    dtype = prop_def(Attribute)
+    result = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = "$operand `to` $dtype attr-dict `:` type($operand) `->` type($result)"
+
+    def __init__(self, operand: SSAValue, dtype: Attribute):
+        super().__init__(
+            operands=[operand], properties={"dtype": dtype}, result_types=[BlockType.unknown()]
+        )
+
+    def infer_type(self) -> Attribute:
+        return BlockType(block_of(self.operand).dims, self.dtype)
+
+
+@irdl_op_definition
+class SelectOp(TileOp):
+    """``torch.where(cond, a, b)`` with broadcasting."""
+
+    name = "tile.select"
+
+    cond = operand_def(BlockType)
+    lhs = operand_def(BlockType)
+    rhs = operand_def(BlockType)
+    result = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$cond `,` $lhs `,` $rhs attr-dict `:` type($cond) `,` type($lhs) `,` type($rhs)"
+        " `->` type($result)"
+    )
+
+    def __init__(self, cond: SSAValue, lhs: SSAValue, rhs: SSAValue):
+        super().__init__(operands=[cond, lhs, rhs], result_types=[BlockType.unknown()])
+
+    def infer_type(self) -> Attribute:
+        c, a, b = block_of(self.cond), block_of(self.lhs), block_of(self.rhs)
+        if not is_bool(c.element_type):
+            raise ShapeError(f"where: condition must be bool, got {c.element_type}")
+        return BlockType(broadcast_dims(c.dims, a.dims, b.dims), result_dtype([a, b]))
+
+
+@irdl_op_definition
+class ReduceOp(TileOp):
+    """Reduce one dim (``sum``, ``max``, ``min``, ``prod``, ``argmax``, ``argmin``).
+
+    The reduced dim may be a block symbol (a reduction across a tile) or a full size; the
+    ``split-reductions`` pass decides how a full-size reduction is computed.
+    """
+
+    name = "tile.reduce"
+
+    kind = prop_def(StringAttr)
+    dim = prop_def(IntegerAttr)
+    keepdim = opt_prop_def(UnitAttr)
+    operand = operand_def(BlockType)
+    result = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$kind $operand `dim` $dim (`keepdim` $keepdim^)? attr-dict `:` type($operand)"
+        " `->` type($result)"
+    )
+
+    def __init__(self, kind: str, operand: SSAValue, dim: int, keepdim: bool = False):
+        super().__init__(
+            operands=[operand],
+            properties={
+                "kind": StringAttr(kind),
+                "dim": IntegerAttr(dim, i64),
+                "keepdim": UnitAttr() if keepdim else None,
+            },
+            result_types=[BlockType.unknown()],
+        )
+
+    @property
+    def axis(self) -> int:
+        return self.dim.value.data
+
+    def infer_type(self) -> Attribute:
+        a = block_of(self.operand)
+        kind = self.kind.data
+        if kind not in REDUCE_KINDS:
+            raise ShapeError(f"unknown reduction {kind!r}")
+        if not 0 <= self.axis < a.rank:
+            raise ShapeError(f"reduction dim {self.axis} out of range for rank {a.rank}")
+        dims = list(a.dims)
+        if self.keepdim is not None:
+            dims[self.axis] = "1"
+        else:
+            del dims[self.axis]
+        dtype = a.element_type
+        if kind in ("argmax", "argmin"):
+            dtype = i64
+        elif kind in ("sum", "prod") and (is_bool(dtype) or is_int(dtype)):
+            dtype = i64
+        return BlockType(dims, dtype)
+
+
+@irdl_op_definition
+class ReshapeOp(TileOp):
+    """Change the dims of a value without moving data: ``v[:, None]``, ``squeeze``, ``view``.
+
+    Legal when the non-unit dims stay the same and in order, or when the static sizes agree.
+    """
+
+    name = "tile.reshape"
+
+    operand = operand_def(BlockType)
+    shape = prop_def(ArrayAttr[StringAttr])
+    result = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = "$operand `to` $shape attr-dict `:` type($operand) `->` type($result)"
+
+    def __init__(self, operand: SSAValue, dims: Sequence[str]):
+        super().__init__(
+            operands=[operand], properties={"shape": _dims_attr(dims)},
+            result_types=[BlockType.unknown()],
+        )  # fmt: skip
+
+    def infer_type(self) -> Attribute:
+        a = block_of(self.operand)
+        new = tuple(d.data for d in self.shape.data)
+        if [d for d in a.dims if d != "1"] != [d for d in new if d != "1"]:
+            raise ShapeError(f"cannot reshape {list(a.dims)} to {list(new)}")
+        return BlockType(new, a.element_type)
+
+
+@irdl_op_definition
+class DotOp(TileOp):
+    """Matrix product of 2-D blocks, accumulated in ``acc``'s dtype (float32 by default)."""
+
+    name = "tile.dot"
+
+    lhs = operand_def(BlockType)
+    rhs = operand_def(BlockType)
+    acc = operand_def(BlockType)
+    result = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$lhs `,` $rhs `,` $acc attr-dict `:` type($lhs) `,` type($rhs) `,` type($acc)"
+        " `->` type($result)"
+    )
+
+    def __init__(self, lhs: SSAValue, rhs: SSAValue, acc: SSAValue):
+        super().__init__(operands=[lhs, rhs, acc], result_types=[BlockType.unknown()])
+
+    def infer_type(self) -> Attribute:
+        a, b, c = block_of(self.lhs), block_of(self.rhs), block_of(self.acc)
+        if a.rank != 2 or b.rank != 2:
+            raise ShapeError("tile.dot needs 2-D operands")
+        if a.dims[1] != b.dims[0]:
+            raise ShapeError(f"tile.dot: inner dims differ: {a.dims[1]} vs {b.dims[0]}")
+        out = (a.dims[0], b.dims[1])
+        if broadcast_dims(c.dims, out) != out:
+            raise ShapeError(f"tile.dot: accumulator {list(c.dims)} vs {list(out)}")
+        return BlockType(out, c.element_type)
+
+
+Tile = Dialect(
+    "tile",
+    [
+        KernelOp,
+        ForOp,
+        YieldOp,
+        TileIndexOp,
+        TileAttrOp,
+        SizeOp,
+        ConstantOp,
+        FullOp,
+        LoadOp,
+        StoreOp,
+        BinaryOp,
+        UnaryOp,
+        CastOp,
+        SelectOp,
+        ReduceOp,
+        ReshapeOp,
+        DotOp,
+    ],
+    [TensorType, BlockType, TileType],
+)
+
+
+def refine_result_type(op: TileOp) -> bool:
+    """Set ``op``'s result type to the inferred one; returns whether it changed."""
+    from xdsl.rewriter import Rewriter
+
+    new = op.infer_type()
+    if op.results[0].type == new:
+        return False
+    Rewriter.replace_value_with_new_type(op.results[0], new)
+    return True

@@ -1,0 +1,38 @@
+"""torch dtype <-> tile element type."""
+
+from __future__ import annotations
+
+import torch
+from xdsl.dialects.builtin import i64
+from xdsl.ir import Attribute
+
+from kcompiler.dialects import tile as t
+
+_TO_IR: dict[torch.dtype, Attribute] = {
+    torch.float16: t.f16,
+    torch.bfloat16: t.bf16,
+    torch.float32: t.f32,
+    torch.float64: t.f64,
+    torch.bool: t.i1,
+    torch.int8: t.i8,
+    torch.uint8: t.u8,
+    torch.int16: t.i16,
+    torch.int32: t.i32,
+    torch.int64: i64,
+}
+_TO_TORCH = {v: k for k, v in _TO_IR.items()}
+
+
+def to_ir(dtype: torch.dtype) -> Attribute:
+    try:
+        return _TO_IR[dtype]
+    except KeyError:
+        raise TypeError(f"dtype {dtype} is not supported in kernels") from None
+
+
+def to_torch(elt: Attribute) -> torch.dtype:
+    return _TO_TORCH[elt]
+
+
+def supported(dtype: torch.dtype) -> bool:
+    return dtype in _TO_IR

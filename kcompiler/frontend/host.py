@@ -1,0 +1,168 @@
+"""Host/device split: a kernel function's AST -> a host function + its device loops.
+
+Host code stays ordinary Python: every statement outside device loops runs as written (any
+number of them, before, between and after loops). Each top-level ``for ... in kl.tile(...)``
+(or ``kl.grid``) is replaced by a call ``__kc_launch__(i, locals())`` that compiles and
+launches device loop ``i`` with the host values it reads.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kcompiler.exc import CompileError
+
+LAUNCH = "__kc_launch__"
+
+
+@dataclass
+class DeviceLoop:
+    index: int
+    node: ast.For
+    names: list[str]  # every name the loop reads, in order of first use
+
+
+@dataclass
+class HostProgram:
+    name: str
+    make_host: Callable[[Callable[..., None]], Callable[..., Any]]
+    loops: list[DeviceLoop]
+    filename: str
+    line_offset: int
+    globals: dict[str, Any]
+    source: str
+
+
+def _is_device_loop(node: ast.stmt, resolve: Callable[[ast.expr], Any]) -> bool:
+    if not isinstance(node, ast.For) or not isinstance(node.iter, ast.Call):
+        return False
+    import kcompiler.language as kl
+
+    fn = resolve(node.iter.func)
+    return fn in (kl.tile, kl.grid)
+
+
+def _names_read(node: ast.AST) -> list[str]:
+    out: list[str] = []
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and sub.id not in out:
+            out.append(sub.id)
+    return out
+
+
+class _SplitDeviceLoops(ast.NodeTransformer):
+    def __init__(self, resolve: Callable[[ast.expr], Any], location: Callable[[ast.AST], str]):
+        self.resolve = resolve
+        self.location = location
+        self.loops: list[DeviceLoop] = []
+
+    def visit_For(self, node: ast.For) -> ast.AST:
+        if not _is_device_loop(node, self.resolve):
+            self.generic_visit(node)
+            return node
+        if node.orelse:
+            raise CompileError("a device loop cannot have an else clause", self.location(node))
+        index = len(self.loops)
+        self.loops.append(DeviceLoop(index, node, _names_read(node)))
+        call = ast.Call(
+            func=ast.Name(LAUNCH, ast.Load()),
+            args=[ast.Constant(index), ast.Call(ast.Name("locals", ast.Load()), [], [])],
+            keywords=[],
+        )
+        return ast.copy_location(ast.Expr(call), node)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        return node  # nested functions are host helpers; leave them alone
+
+    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+
+
+def parse_kernel(fn: Callable[..., Any]) -> HostProgram:
+    try:
+        source = textwrap.dedent(inspect.getsource(fn))
+    except (OSError, TypeError) as e:
+        raise CompileError(f"cannot read the source of {fn!r}: {e}") from None
+    filename = inspect.getsourcefile(fn) or "<kernel>"
+    line_offset = fn.__code__.co_firstlineno - 1
+    tree = ast.parse(source)
+    fdef = next(
+        (n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None
+    )
+    if fdef is None or isinstance(fdef, ast.AsyncFunctionDef):
+        raise CompileError(f"{fn!r} is not a plain function")
+
+    closure = {}
+    if fn.__closure__:
+        for name, cell in zip(fn.__code__.co_freevars, fn.__closure__):
+            try:
+                closure[name] = cell.cell_contents
+            except ValueError:
+                pass
+    fn_globals = fn.__globals__
+
+    def resolve(expr: ast.expr) -> Any:
+        if isinstance(expr, ast.Name):
+            if expr.id in closure:
+                return closure[expr.id]
+            return fn_globals.get(expr.id, getattr(__builtins__, expr.id, None))
+        if isinstance(expr, ast.Attribute):
+            base = resolve(expr.value)
+            return getattr(base, expr.attr, None) if base is not None else None
+        return None
+
+    def location(node: ast.AST) -> str:
+        return f"{filename}:{getattr(node, 'lineno', 0) + line_offset}"
+
+    splitter = _SplitDeviceLoops(resolve, location)
+    fdef.body = [splitter.visit(s) for s in fdef.body]
+    fdef.decorator_list = []
+    fdef.returns = None
+    for a in fdef.args.args + fdef.args.kwonlyargs + fdef.args.posonlyargs:
+        a.annotation = None
+    for a in (fdef.args.vararg, fdef.args.kwarg):
+        if a is not None:
+            a.annotation = None
+
+    ast.increment_lineno(fdef, line_offset)
+    factory = ast.FunctionDef(
+        name="__kc_factory__",
+        args=ast.arguments(
+            posonlyargs=[],
+            args=[ast.arg(LAUNCH)] + [ast.arg(n) for n in closure],
+            kwonlyargs=[],
+            kw_defaults=[],
+            defaults=[],
+        ),
+        body=[fdef, ast.Return(ast.Name(fdef.name, ast.Load()))],
+        decorator_list=[],
+        returns=None,
+        type_params=[],
+    )
+    for node in (factory, factory.body[-1], factory.args):
+        ast.copy_location(node, fdef)
+    module = ast.Module(body=[factory], type_ignores=[])
+    ast.fix_missing_locations(module)
+    code = compile(module, filename, "exec")
+    scope: dict[str, Any] = {}
+    exec(code, fn_globals, scope)
+    factory_fn = scope["__kc_factory__"]
+
+    def make_host(launch: Callable[..., None]) -> Callable[..., Any]:
+        return factory_fn(launch, *closure.values())
+
+    # The device-loop nodes were cut out before increment_lineno: their lines are still
+    # relative to the dedented source, hence the offset.
+    return HostProgram(
+        name=fn.__name__,
+        make_host=make_host,
+        loops=splitter.loops,
+        filename=filename,
+        line_offset=line_offset,
+        globals=fn_globals,
+        source=source,
+    )

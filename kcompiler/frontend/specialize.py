@@ -1,0 +1,97 @@
+"""Specialization keys: what about a device loop's inputs the compiled code depends on.
+
+A compiled variant depends on dtypes, ranks, which sizes are 0 or 1, which sizes are equal to
+each other (they share a size symbol), each size's power-of-two bucket (it fixes the register
+block of a whole-dim reduction), compile-time values (bools, None, dtypes, specialized ints) and
+whether offsets need 64-bit math. Everything else (the sizes themselves, strides, float
+scalars) is a runtime argument.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+INT32_MAX = 2**31 - 1
+
+
+def next_pow2(n: int) -> int:
+    return 1 if n <= 1 else 1 << (n - 1).bit_length()
+
+
+class BlockSizeInt(int):
+    """A host int returned by ``kl.register_block_size``: remembers its block symbol."""
+
+    block_sym: str
+
+    def __new__(cls, value: int, block_sym: str) -> BlockSizeInt:
+        obj = super().__new__(cls, value)
+        obj.block_sym = block_sym
+        return obj
+
+
+class SpecializedInt(int):
+    """A host int passed through ``kl.specialize``: becomes a static dim."""
+
+
+@dataclass
+class SymbolTable:
+    """Size symbols of one specialization and where their runtime values come from."""
+
+    static_shapes: bool = False
+    by_value: dict[int, str] = field(default_factory=dict)
+    values: dict[str, int] = field(default_factory=dict)
+    sources: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+
+    def dim(self, value: int, source: tuple[str, int | None]) -> str:
+        """The dim string for a size: static when 0/1 (or static_shapes), else a symbol."""
+        if value in (0, 1) or self.static_shapes or isinstance(value, SpecializedInt):
+            return str(int(value))
+        sym = self.by_value.get(value)
+        if sym is None:
+            sym = f"s{len(self.by_value)}"
+            self.by_value[value] = sym
+            self.values[sym] = value
+            self.sources[sym] = source
+        return sym
+
+
+@dataclass
+class Specialization:
+    key: tuple[Any, ...]
+    symbols: SymbolTable
+    int64_indexing: bool
+
+
+def specialize(names: list[str], env: dict[str, Any], static_shapes: bool) -> Specialization:
+    table = SymbolTable(static_shapes=static_shapes)
+    entries: list[Any] = []
+    big = False
+    for name in names:
+        if name not in env:
+            continue
+        v = env[name]
+        if isinstance(v, torch.Tensor):
+            dims = tuple(table.dim(int(s), (name, i)) for i, s in enumerate(v.shape))
+            extent = sum((s - 1) * abs(st) for s, st in zip(v.shape, v.stride())) + 1
+            big = big or extent > INT32_MAX or v.numel() > INT32_MAX
+            entries.append((name, "T", v.dtype, dims, v.device.type))
+        elif isinstance(v, bool):
+            entries.append((name, "B", v))
+        elif isinstance(v, BlockSizeInt):
+            entries.append((name, "BS", v.block_sym))
+        elif isinstance(v, int):
+            entries.append((name, "I", table.dim(v, (name, None))))
+        elif isinstance(v, float):
+            entries.append((name, "F"))
+        elif v is None:
+            entries.append((name, "N"))
+        elif isinstance(v, (torch.dtype, str, tuple, list)):
+            entries.append((name, "C", repr(v)))
+        else:
+            entries.append((name, "O", type(v).__name__, id(v)))
+    buckets = tuple(next_pow2(table.values[s]) for s in table.values)
+    key = (tuple(entries), buckets, big)
+    return Specialization(key=key, symbols=table, int64_indexing=big)

@@ -1,0 +1,668 @@
+"""Device-loop tracer: a device loop's Python AST + the host values it reads -> a tile.kernel.
+
+Statements are interpreted here (assignments, device ``for`` loops with loop-carried values,
+``if`` on compile-time values, unrolled ``range`` loops); expressions are evaluated by Python
+itself on proxy values (``values.py``) that append tile ops. Anything else is rejected with the
+kernel's ``file:line``.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from xdsl.builder import Builder, InsertPoint
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DictionaryAttr,
+    FloatAttr,
+    IntegerAttr,
+    ModuleOp,
+    StringAttr,
+    i64,
+)
+from xdsl.ir import Operation
+
+from kcompiler.dialects import tile as t
+from kcompiler.exc import CompileError, ShapeMismatch, UnsupportedConstruct
+from kcompiler.frontend import dtypes
+from kcompiler.frontend.specialize import BlockSizeInt, SpecializedInt, Specialization
+from kcompiler.frontend.values import TensorArg, TileHandle, TileValue
+from kcompiler.language._context import tracing
+
+
+@dataclass
+class TileDim:
+    lb: TileValue
+    ub: TileValue
+    block: str
+    kind: str
+
+
+@dataclass
+class TileRequest:
+    """What ``kl.tile(...)`` evaluates to inside device code: the loop dims to build."""
+
+    dims: list[TileDim]
+    multi: bool
+
+
+class BlockAllocator:
+    """Hands out block symbols in a stable order, so ``Config.block_sizes[i]`` means the same
+    loop on every call of one specialization."""
+
+    def __init__(self) -> None:
+        self._by_site: dict[tuple[Any, ...], str] = {}
+        self.fixed: dict[str, int] = {}  # literal block_size= values
+        self.defaults: dict[str, int] = {}  # defaults of host-registered block sizes
+
+    def symbol(self, site: tuple[Any, ...]) -> str:
+        sym = self._by_site.get(site)
+        if sym is None:
+            sym = f"block_{len(self._by_site)}"
+            self._by_site[site] = sym
+        return sym
+
+    @property
+    def count(self) -> int:
+        return len(self._by_site)
+
+
+def _assigned_names(stmts: Sequence[ast.stmt]) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(ast.Module(body=list(stmts), type_ignores=[])):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        for target in targets:
+            for sub in ast.walk(target):
+                if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                    if sub.id not in names:
+                        names.append(sub.id)
+    return names
+
+
+class _Namespace(dict):
+    """Locals for ``eval``: traced locals first, then host values converted on first use."""
+
+    def __init__(self, tracer: DeviceTracer):
+        super().__init__()
+        self.tracer = tracer
+
+    def __missing__(self, name: str) -> Any:
+        env = self.tracer.env
+        if name in env:
+            value = self.tracer.import_host_value(name, env[name])
+            self[name] = value
+            return value
+        raise KeyError(name)
+
+
+_BIN_AST = {
+    ast.Add: "add",
+    ast.Sub: "sub",
+    ast.Mult: "mul",
+    ast.Div: "div",
+    ast.FloorDiv: "floordiv",
+    ast.Mod: "mod",
+    ast.Pow: "pow",
+    ast.BitAnd: "and",
+    ast.BitOr: "or",
+    ast.BitXor: "xor",
+}
+
+
+class DeviceTracer:
+    def __init__(
+        self,
+        *,
+        kernel_name: str,
+        loop: ast.For,
+        env: dict[str, Any],
+        fn_globals: dict[str, Any],
+        spec: Specialization,
+        blocks: BlockAllocator,
+        site: Any,
+        filename: str,
+        line_offset: int,
+    ) -> None:
+        self.env = env
+        self.globals = fn_globals
+        self.spec = spec
+        self.blocks = blocks
+        self.site = site
+        self.filename = filename
+        self.line_offset = line_offset
+        self.loop = loop
+        self.kernel = t.KernelOp(kernel_name, [], [])
+        self._arg_names: list[str] = []
+        self.ns = _Namespace(self)
+        self._builders: list[Builder] = [Builder(InsertPoint.at_end(self.kernel.body.block))]
+        self._node: ast.AST = loop
+        self._codes: dict[int, Any] = {}
+        self._block_ordinal = 0
+
+    # -- locations and errors ----------------------------------------------------------------
+    @property
+    def location(self) -> str:
+        line = getattr(self._node, "lineno", 0) + self.line_offset
+        col = getattr(self._node, "col_offset", 0) + 1
+        return f"{self.filename}:{line}:{col}"
+
+    def error(self, exc_type: type[CompileError], message: str) -> CompileError:
+        return exc_type(message, self.location)
+
+    # -- building ----------------------------------------------------------------------------
+    @property
+    def builder(self) -> Builder:
+        return self._builders[-1]
+
+    def emit(self, op: Operation) -> Any:
+        op.attributes["loc"] = StringAttr(
+            f"{os.path.basename(self.filename)}:{getattr(self._node, 'lineno', 0) + self.line_offset}"
+        )
+        self.builder.insert(op)
+        if isinstance(op, t.TileOp) and op.results:
+            try:
+                t.refine_result_type(op)
+            except t.ShapeError as e:
+                raise self.error(ShapeMismatch, str(e)) from None
+            return TileValue(self, op.results[0])
+        if isinstance(op, t.StoreOp):
+            try:
+                op.verify_()
+            except t.ShapeError as e:
+                raise self.error(ShapeMismatch, str(e)) from None
+        return op
+
+    def add_arg(self, name: str, ty: Any) -> Any:
+        block = self.kernel.body.block
+        arg = block.insert_arg(ty, len(block.args))
+        self._arg_names.append(name)
+        return arg
+
+    def finish(self) -> ModuleOp:
+        self.kernel.properties["arg_names"] = ArrayAttr([StringAttr(n) for n in self._arg_names])
+        syms = self.spec.symbols.values
+        self.kernel.attributes["size_hints"] = DictionaryAttr(
+            {s: IntegerAttr(v, i64) for s, v in syms.items()}
+        )
+        module = ModuleOp([self.kernel])
+        return module
+
+    # -- host values -------------------------------------------------------------------------
+    def import_host_value(self, name: str, value: Any) -> Any:
+        if isinstance(value, torch.Tensor):
+            if not dtypes.supported(value.dtype):
+                raise self.error(CompileError, f"tensor {name!r} has unsupported dtype {value.dtype}")
+            dims = [
+                self.spec.symbols.dim(int(s), (name, i)) for i, s in enumerate(value.shape)
+            ]
+            arg = self.add_arg(name, t.TensorType(dims, dtypes.to_ir(value.dtype)))
+            return TensorArg(self, name, arg, value)
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, BlockSizeInt):
+            return value
+        if isinstance(value, int):
+            dim = self.spec.symbols.dim(value, (name, None))
+            return self.dim_value(dim)
+        if isinstance(value, float):
+            arg = self.add_arg(name, t.BlockType([], t.f32))
+            return TileValue(self, arg)
+        return value
+
+    def dim_value(self, dim: str) -> Any:
+        if dim.isdigit():
+            return int(dim)
+        return TileValue(self, self.emit(t.SizeOp(dim)).value, sym=dim)
+
+    # -- scalars and conversions --------------------------------------------------------------
+    def constant(self, value: bool | int | float) -> TileValue:
+        if isinstance(value, bool):
+            attr: Any = IntegerAttr(int(value), t.i1)
+        elif isinstance(value, int):
+            attr = IntegerAttr(value, i64)
+        else:
+            attr = FloatAttr(float(value), t.f32)
+        return self.emit(t.ConstantOp(attr))
+
+    def as_value(self, x: Any) -> TileValue:
+        if isinstance(x, TileValue):
+            return x
+        if isinstance(x, (bool, int, float)):
+            return self.constant(x)
+        if isinstance(x, TileHandle):
+            return x.index
+        raise self.error(UnsupportedConstruct, f"cannot use {type(x).__name__} as a device value")
+
+    def dim_of(self, x: Any) -> str:
+        """The dim string of a shape entry: a tile, a size, or an int."""
+        if isinstance(x, TileHandle):
+            return x.block
+        if isinstance(x, BlockSizeInt):
+            return x.block_sym
+        if isinstance(x, TileValue) and x.sym is not None:
+            return x.sym
+        if isinstance(x, (int, SpecializedInt)) and not isinstance(x, bool):
+            return str(int(x))
+        raise self.error(UnsupportedConstruct, f"{x!r} is not a valid shape entry")
+
+    # -- ops used by proxies -----------------------------------------------------------------
+    def binary(self, kind: str, a: TileValue, b: TileValue) -> TileValue:
+        return self.emit(t.BinaryOp(kind, a.value, b.value))
+
+    def unary(self, kind: str, a: TileValue) -> TileValue:
+        return self.emit(t.UnaryOp(kind, a.value))
+
+    def cast(self, a: TileValue, dtype: torch.dtype) -> TileValue:
+        if a.dtype == dtype:
+            return a
+        return self.emit(t.CastOp(a.value, dtypes.to_ir(dtype)))
+
+    def select(self, c: TileValue, a: TileValue, b: TileValue) -> TileValue:
+        return self.emit(t.SelectOp(c.value, a.value, b.value))
+
+    def _axes(self, v: TileValue, dim: Any) -> list[int]:
+        if dim is None:
+            return list(range(v.ndim))
+        dims = dim if isinstance(dim, (list, tuple)) else [dim]
+        try:
+            return sorted({t.normalize_dim(int(d), v.ndim) for d in dims})
+        except t.ShapeError as e:
+            raise self.error(ShapeMismatch, str(e)) from None
+
+    def reduce(self, kind: str, v: Any, dim: Any, keepdim: bool) -> TileValue:
+        v = self.as_value(v)
+        out = v
+        for axis in reversed(self._axes(v, dim)):
+            out = self.emit(t.ReduceOp(kind, out.value, axis, keepdim))
+        return out
+
+    def mean(self, v: Any, dim: Any, keepdim: bool) -> TileValue:
+        v = self.as_value(v)
+        if not v.dtype.is_floating_point:
+            raise self.error(ShapeMismatch, f"mean of a {v.dtype} value; cast it to float first")
+        count: Any = 1
+        for axis in self._axes(v, dim):
+            d = v.dims[axis]
+            if d.startswith("block_"):
+                raise self.error(UnsupportedConstruct, "mean over a tile dim; use sum / count")
+            size = self.dim_value(d)
+            count = size if isinstance(count, int) and count == 1 else count * size
+        total = self.reduce("sum", v, dim, keepdim)
+        return self.cast(self.binary("div", total, self.as_value(count)), v.dtype)
+
+    def softmax(self, v: TileValue, dim: int, log: bool) -> TileValue:
+        x = self.cast(v, torch.float32) if v.dtype in (torch.float16, torch.bfloat16) else v
+        m = self.reduce("max", x, dim, True)
+        shifted = self.binary("sub", x, m)
+        e = self.unary("exp", shifted)
+        s = self.reduce("sum", e, dim, True)
+        if log:
+            out = self.binary("sub", shifted, self.unary("log", s))
+        else:
+            out = self.binary("div", e, s)
+        return self.cast(out, v.dtype)
+
+    def full(self, shape: Any, value: Any, dtype: torch.dtype) -> TileValue:
+        if not isinstance(shape, (list, tuple)):
+            shape = [shape]
+        flat: list[Any] = []
+        for s in shape:
+            flat.extend(s if isinstance(s, (list, tuple)) else [s])
+        return self.full_dims([self.dim_of(s) for s in flat], value, dtype)
+
+    def full_dims(self, dims: Sequence[str], value: Any, dtype: torch.dtype) -> TileValue:
+        fill = self.as_value(value)
+        return self.emit(t.FullOp(fill.value, list(dims), dtypes.to_ir(dtype)))
+
+    def _index(self, tensor: TensorArg, index: Any) -> tuple[list[str], list[Any], list[int]]:
+        """Normalise a subscript into (kinds, operands, positions of newaxis in the result)."""
+        entries = list(index) if isinstance(index, (tuple, list)) else [index]
+        flat: list[Any] = []
+        for e in entries:
+            if isinstance(e, (tuple, list)) and all(isinstance(x, TileHandle) for x in e):
+                flat.extend(e)
+            else:
+                flat.append(e)
+        kinds: list[str] = []
+        operands: list[Any] = []
+        newaxes: list[int] = []
+        out_rank = 0
+        for e in flat:
+            if e is None:
+                newaxes.append(out_rank)
+                out_rank += 1
+                continue
+            if isinstance(e, TileHandle):
+                kinds.append("tile")
+                operands.append(e.value)
+                out_rank += 1
+            elif isinstance(e, slice):
+                if e != slice(None):
+                    raise self.error(UnsupportedConstruct, "only ':' slices may index a tensor")
+                kinds.append("full")
+                out_rank += 1
+            elif e is Ellipsis:
+                raise self.error(UnsupportedConstruct, "'...' in a tensor index")
+            else:
+                v = self.as_value(e)
+                if v.dtype.is_floating_point:
+                    raise self.error(ShapeMismatch, f"index of dtype {v.dtype}")
+                if v.ndim == 0:
+                    kinds.append("scalar")
+                else:
+                    kinds.append("gather")
+                    out_rank += v.ndim
+                operands.append(v.value)
+        if len(kinds) > tensor.ndim:
+            raise self.error(
+                ShapeMismatch, f"too many indices ({len(kinds)}) for {tensor.name} of rank {tensor.ndim}"
+            )
+        kinds += ["full"] * (tensor.ndim - len(kinds))
+        return kinds, operands, newaxes
+
+    def load(self, tensor: Any, index: Any) -> TileValue:
+        if not isinstance(tensor, TensorArg):
+            raise self.error(UnsupportedConstruct, "kl.load/indexing needs a host tensor")
+        kinds, operands, newaxes = self._index(tensor, index)
+        v = self.emit(t.LoadOp(tensor.value, kinds, operands))
+        if newaxes:
+            dims = list(v.dims)
+            for pos in newaxes:
+                dims.insert(pos, "1")
+            v = self.emit(t.ReshapeOp(v.value, dims))
+        return v
+
+    def store(self, tensor: Any, index: Any, value: Any) -> None:
+        if not isinstance(tensor, TensorArg):
+            raise self.error(UnsupportedConstruct, "only host tensors can be assigned to")
+        kinds, operands, newaxes = self._index(tensor, index)
+        if newaxes:
+            raise self.error(UnsupportedConstruct, "None in the index of an assignment")
+        v = self.cast(self.as_value(value), tensor.dtype)
+        self.emit(t.StoreOp(v.value, tensor.value, kinds, operands))
+
+    def subscript(self, v: TileValue, index: Any) -> TileValue:
+        entries = list(index) if isinstance(index, tuple) else [index]
+        dims: list[str] = []
+        it = iter(v.dims)
+        for e in entries:
+            if e is None:
+                dims.append("1")
+            elif e == slice(None):
+                d = next(it, None)
+                if d is None:
+                    raise self.error(ShapeMismatch, f"too many ':' for a value of rank {v.ndim}")
+                dims.append(d)
+            else:
+                raise self.error(
+                    UnsupportedConstruct, "device values may only be indexed with ':' and None"
+                )
+        dims.extend(it)
+        return self.emit(t.ReshapeOp(v.value, dims))
+
+    def view(self, v: TileValue, shape: Sequence[Any]) -> TileValue:
+        if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
+            shape = shape[0]
+        non_unit = [d for d in v.dims if d != "1"]
+        dims: list[str] = []
+        for s in shape:
+            if isinstance(s, int) and s == -1:
+                if len(non_unit) > 1:
+                    raise self.error(UnsupportedConstruct, "view(-1) of a value with several dims")
+                dims.append(non_unit[0] if non_unit else "1")
+            else:
+                dims.append(self.dim_of(s))
+        return self.emit(t.ReshapeOp(v.value, dims))
+
+    def squeeze(self, v: TileValue, dim: int | None) -> TileValue:
+        if dim is None:
+            dims = [d for d in v.dims if d != "1"]
+        else:
+            axis = self._axes(v, dim)[0]
+            dims = list(v.dims)
+            if dims[axis] == "1":
+                del dims[axis]
+        return self.emit(t.ReshapeOp(v.value, dims))
+
+    def unsqueeze(self, v: TileValue, dim: int) -> TileValue:
+        dims = list(v.dims)
+        axis = dim if dim >= 0 else len(dims) + 1 + dim
+        dims.insert(axis, "1")
+        return self.emit(t.ReshapeOp(v.value, dims))
+
+    # -- loops -------------------------------------------------------------------------------
+    def tile_request(self, a: Any, b: Any, block_size: Any, kind: str) -> TileRequest:
+        if kind == "jagged":
+            bounds = self.as_value(a)
+            if bounds.ndim != 1:
+                raise self.error(ShapeMismatch, "kl.jagged_tile needs a 1-D block of bounds")
+            block = self._block_symbol(block_size)
+            return TileRequest([TileDim(self.as_value(0), bounds, block, kind)], multi=False)
+        multi = isinstance(a, (list, tuple))
+        if multi:
+            begins, ends = ([0] * len(a), list(a)) if b is None else (list(a), list(b))
+        else:
+            begins, ends = ([0], [a]) if b is None else ([a], [b])
+        sizes = block_size if isinstance(block_size, (list, tuple)) else [block_size] * len(ends)
+        dims = []
+        for lo, hi, bs in zip(begins, ends, sizes):
+            block = "1" if kind == "grid" else self._block_symbol(bs)
+            dims.append(TileDim(self.as_value(lo), self.as_value(hi), block, kind))
+        return TileRequest(dims, multi=multi)
+
+    def _block_symbol(self, block_size: Any) -> str:
+        if block_size is None:
+            sym = self.blocks.symbol((self.site, self._block_ordinal))
+            self._block_ordinal += 1
+            return sym
+        if isinstance(block_size, BlockSizeInt):
+            return block_size.block_sym
+        if isinstance(block_size, int) and block_size > 0 and block_size & (block_size - 1) == 0:
+            # A literal block size still gets its own symbol (so its dim needs a mask), fixed.
+            sym = self.blocks.symbol((self.site, self._block_ordinal))
+            self._block_ordinal += 1
+            self.blocks.fixed[sym] = block_size
+            return sym
+        raise self.error(CompileError, f"block_size must be a power of two, got {block_size!r}")
+
+    # -- statements --------------------------------------------------------------------------
+    def eval(self, node: ast.expr) -> Any:
+        code = self._codes.get(id(node))
+        if code is None:
+            expr = ast.Expression(body=node)
+            ast.fix_missing_locations(expr)
+            code = compile(expr, self.filename, "eval")
+            self._codes[id(node)] = code
+        prev, self._node = self._node, node
+        try:
+            return eval(code, self.globals, self.ns)
+        except CompileError:
+            raise
+        except NameError as e:
+            raise self.error(CompileError, str(e)) from None
+        except t.ShapeError as e:
+            raise self.error(ShapeMismatch, str(e)) from None
+        except (TypeError, ValueError, AttributeError, IndexError) as e:
+            raise self.error(CompileError, f"{type(e).__name__}: {e}") from None
+        finally:
+            self._node = prev
+
+    def trace(self) -> ModuleOp:
+        with tracing(self):
+            self.device_for(self.loop, parallel=True)
+        return self.finish()
+
+    def run_block(self, stmts: Sequence[ast.stmt]) -> None:
+        for s in stmts:
+            self.stmt(s)
+
+    def stmt(self, s: ast.stmt) -> None:
+        self._node = s
+        if isinstance(s, ast.Assign):
+            value = self.eval(s.value)
+            for target in s.targets:
+                self.assign(target, value)
+        elif isinstance(s, ast.AnnAssign):
+            if s.value is not None:
+                self.assign(s.target, self.eval(s.value))
+        elif isinstance(s, ast.AugAssign):
+            kind = _BIN_AST.get(type(s.op))
+            if kind is None:
+                raise self.error(UnsupportedConstruct, f"operator {type(s.op).__name__}=")
+            rhs = self.eval(s.value)
+            if isinstance(s.target, ast.Name):
+                cur = self.ns[s.target.id] if s.target.id in self.ns else self.eval(s.target)
+                new = self.binary(kind, self.as_value(cur), self.as_value(rhs))
+                if isinstance(cur, TileValue) and new.dtype != cur.dtype:
+                    new = self.cast(new, cur.dtype)  # in-place ops keep the target's dtype
+                self.ns[s.target.id] = new
+            elif isinstance(s.target, ast.Subscript):
+                obj = self.eval(s.target.value)
+                idx = self.eval(s.target.slice)
+                cur = obj[idx]
+                obj[idx] = self.binary(kind, cur, self.as_value(rhs))
+            else:
+                raise self.error(UnsupportedConstruct, "augmented assignment target")
+        elif isinstance(s, ast.Expr):
+            if not (isinstance(s.value, ast.Constant) and isinstance(s.value.value, str)):
+                self.eval(s.value)
+        elif isinstance(s, ast.For):
+            self.device_for(s, parallel=False)
+        elif isinstance(s, ast.If):
+            cond = self.eval(s.test)
+            if isinstance(cond, (TileValue, TensorArg)):
+                raise self.error(
+                    UnsupportedConstruct,
+                    "`if` on a device value (data-dependent control flow); use torch.where",
+                )
+            self.run_block(s.body if cond else s.orelse)
+        elif isinstance(s, ast.Pass):
+            pass
+        elif isinstance(s, ast.Assert):
+            cond = self.eval(s.test)
+            if isinstance(cond, TileValue):
+                raise self.error(UnsupportedConstruct, "assert on a device value")
+            if not cond:
+                raise self.error(CompileError, "assertion failed in device code")
+        else:
+            raise self.error(
+                UnsupportedConstruct,
+                f"`{type(s).__name__}` statements are not supported in device code",
+            )
+
+    def assign(self, target: ast.expr, value: Any) -> None:
+        if isinstance(target, ast.Name):
+            self.ns[target.id] = value
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            values = list(value) if not isinstance(value, TileValue) else None
+            if values is None or len(values) != len(target.elts):
+                raise self.error(UnsupportedConstruct, "cannot unpack this value")
+            for sub, v in zip(target.elts, values):
+                self.assign(sub, v)
+        elif isinstance(target, ast.Subscript):
+            obj = self.eval(target.value)
+            idx = self.eval(target.slice)
+            if isinstance(obj, TensorArg):
+                self.store(obj, idx, value)
+            else:
+                raise self.error(UnsupportedConstruct, "only host tensors can be assigned into")
+        else:
+            raise self.error(UnsupportedConstruct, f"assignment to {type(target).__name__}")
+
+    def device_for(self, s: ast.For, parallel: bool) -> None:
+        if s.orelse:
+            raise self.error(UnsupportedConstruct, "for/else in device code")
+        it = self.eval(s.iter)
+        self._node = s
+        if isinstance(it, (range, list, tuple)) and not isinstance(it, TileRequest):
+            for item in it:  # a loop over Python values is unrolled
+                self.assign(s.target, item)
+                self.run_block(s.body)
+            return
+        if not isinstance(it, TileRequest):
+            raise self.error(
+                UnsupportedConstruct,
+                "device loops iterate over kl.tile, kl.grid, kl.jagged_tile or a Python range",
+            )
+        loop_vars = {n.id for n in ast.walk(s.target) if isinstance(n, ast.Name)}
+        carried = [
+            n
+            for n in _assigned_names(s.body)
+            if n not in loop_vars and n in self.ns and isinstance(self.ns[n], (TileValue, float, int))
+            and not isinstance(self.ns[n], bool)
+        ]  # fmt: skip
+        inits = [self.as_value(self.ns[n]) for n in carried]
+        handles: list[Any] = []
+
+        def bind_and_run(args: list[TileValue]) -> list[TileValue]:
+            bound: Any = handles if it.multi or len(handles) > 1 else handles[0]
+            self.assign(s.target, bound)
+            for n, v in zip(carried, args):
+                self.ns[n] = v
+            self.run_block(s.body)
+            self._node = s
+            outs = []
+            for n, init in zip(carried, args):
+                v = self.as_value(self.ns[n])
+                if v.dtype != init.dtype:
+                    v = self.cast(v, init.dtype)
+                if v.dims != init.dims:
+                    try:
+                        if t.broadcast_dims(v.dims, init.dims) != init.dims:
+                            raise t.ShapeError("")
+                    except t.ShapeError:
+                        raise self.error(
+                            ShapeMismatch,
+                            f"loop-carried {n!r} changes shape from {list(init.dims)} to {list(v.dims)}",
+                        ) from None
+                    v = self.binary("add", v, self.full_dims(init.dims, 0, init.dtype))
+                outs.append(v)
+            return outs
+
+        self._build_loops(it.dims, 0, inits, parallel, handles, bind_and_run)
+        # Results of the outermost loop were bound by _build_loops.
+        for n, v in zip(carried, self._last_results):
+            self.ns[n] = v
+
+    def _build_loops(
+        self,
+        dims: list[TileDim],
+        level: int,
+        inits: list[TileValue],
+        parallel: bool,
+        handles: list[Any],
+        body: Callable[[list[TileValue]], list[TileValue]],
+    ) -> None:
+        d = dims[level]
+        op = t.ForOp(d.lb.value, d.ub.value, d.block, d.kind, [v.value for v in inits], parallel)
+        self.emit(op)
+        self._builders.append(Builder(InsertPoint.at_end(op.body.block)))
+        try:
+            handle = TileHandle(self, op.tile, d.block, 0)
+            handles.append(handle.begin if d.kind == "grid" else handle)
+            args = [TileValue(self, a) for a in op.body.block.args[1:]]
+            if level + 1 < len(dims):
+                self._build_loops(dims, level + 1, args, parallel, handles, body)
+                outs = self._last_results
+            else:
+                outs = body(args)
+            self.emit(t.YieldOp([v.value for v in outs]))
+        finally:
+            self._builders.pop()
+        self._last_results = [TileValue(self, r) for r in op.res]
+
+
+def trace_loop(**kwargs: Any) -> ModuleOp:
+    return DeviceTracer(**kwargs).trace()
+
+
+__all__ = ["BlockAllocator", "DeviceTracer", "trace_loop"]

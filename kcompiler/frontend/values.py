@@ -1,0 +1,387 @@
+"""Proxy objects that device code computes with while it is traced into tile IR.
+
+Device-loop bodies are evaluated as ordinary Python expressions; the operands are these
+proxies, whose operators, methods and ``__torch_function__`` append tile ops to the kernel
+being built. torch functions are mapped here, in one table, so adding an op is one entry.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import torch
+from xdsl.ir import SSAValue
+
+from kcompiler.dialects import tile as t
+from kcompiler.exc import ShapeMismatch, UnsupportedConstruct
+from kcompiler.frontend import dtypes
+
+if TYPE_CHECKING:
+    from kcompiler.frontend.tracer import DeviceTracer
+
+
+class TileHandle:
+    """The loop variable of a device loop: one tile of an iteration space."""
+
+    def __init__(self, tracer: DeviceTracer, value: SSAValue, block: str, size: int):
+        self._tracer = tracer
+        self.value = value
+        self.block = block
+        self._size = size
+
+    @property
+    def index(self) -> TileValue:
+        return self._tracer.emit(t.TileIndexOp(self.value))
+
+    def _attr(self, name: str) -> TileValue:
+        return self._tracer.emit(t.TileAttrOp(self.value, name))
+
+    @property
+    def begin(self) -> TileValue:
+        return self._attr("begin")
+
+    @property
+    def end(self) -> TileValue:
+        return self._attr("end")
+
+    @property
+    def id(self) -> TileValue:
+        return self._attr("id")
+
+    @property
+    def block_size(self) -> TileValue:
+        return self._attr("block_size")
+
+    def __repr__(self) -> str:
+        return f"<tile {self.block}>"
+
+
+class TensorArg:
+    """A tensor in global memory (a host tensor used by device code)."""
+
+    def __init__(self, tracer: DeviceTracer, name: str, value: SSAValue, example: torch.Tensor):
+        self._tracer = tracer
+        self.name = name
+        self.value = value
+        self.dtype = example.dtype
+        self.device = example.device
+        self.ndim = example.dim()
+        ty = value.type
+        assert isinstance(ty, t.TensorType)
+        self._dims = ty.dims
+
+    def size(self, dim: int | None = None) -> Any:
+        sizes = tuple(self._tracer.dim_value(d) for d in self._dims)
+        return sizes if dim is None else sizes[dim]
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return self.size()
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def __getitem__(self, index: Any) -> TileValue:
+        return self._tracer.load(self, index)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._tracer.store(self, index, value)
+
+    def new_zeros(self, shape: Any, dtype: torch.dtype | None = None, **_: Any) -> TileValue:
+        return self._tracer.full(shape, 0.0, dtype or self.dtype)
+
+    def new_full(self, shape: Any, value: Any, dtype: torch.dtype | None = None, **_: Any) -> Any:
+        return self._tracer.full(shape, value, dtype or self.dtype)
+
+    def __bool__(self) -> bool:
+        raise UnsupportedConstruct("a tensor has no truth value in device code")
+
+    def __repr__(self) -> str:
+        return f"<tensor {self.name}>"
+
+
+def _bin(kind: str, swap: bool = False):
+    def method(self: TileValue, other: Any) -> TileValue:
+        tr = self._tracer
+        a, b = self, tr.as_value(other)
+        if swap:
+            a, b = b, a
+        return tr.binary(kind, a, b)
+
+    return method
+
+
+class TileValue:
+    """An SSA value of type ``!tile.block``: what device code computes with."""
+
+    def __init__(self, tracer: DeviceTracer, value: SSAValue, sym: str | None = None):
+        self._tracer = tracer
+        self.value = value
+        self.sym = sym  # set when the value is a size symbol's runtime value
+
+    # -- metadata ----------------------------------------------------------------------------
+    @property
+    def type(self) -> t.BlockType:
+        ty = self.value.type
+        assert isinstance(ty, t.BlockType)
+        return ty
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        return self.type.dims
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return dtypes.to_torch(self.type.element_type)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.dims)
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def size(self, dim: int | None = None) -> Any:
+        sizes = tuple(self._tracer.dim_value(d) for d in self.dims)
+        return sizes if dim is None else sizes[dim]
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return self.size()
+
+    def __bool__(self) -> bool:
+        raise UnsupportedConstruct(
+            "control flow on a device value is not supported; use torch.where"
+        )
+
+    def __index__(self) -> int:
+        raise UnsupportedConstruct("a device value cannot be used as a Python int")
+
+    def __repr__(self) -> str:
+        return f"<value {list(self.dims)} {self.dtype}>"
+
+    # -- arithmetic --------------------------------------------------------------------------
+    __add__ = _bin("add")
+    __radd__ = _bin("add", swap=True)
+    __sub__ = _bin("sub")
+    __rsub__ = _bin("sub", swap=True)
+    __mul__ = _bin("mul")
+    __rmul__ = _bin("mul", swap=True)
+    __truediv__ = _bin("div")
+    __rtruediv__ = _bin("div", swap=True)
+    __floordiv__ = _bin("floordiv")
+    __rfloordiv__ = _bin("floordiv", swap=True)
+    __mod__ = _bin("mod")
+    __pow__ = _bin("pow")
+    __rpow__ = _bin("pow", swap=True)
+    __and__ = _bin("and")
+    __rand__ = _bin("and", swap=True)
+    __or__ = _bin("or")
+    __ror__ = _bin("or", swap=True)
+    __xor__ = _bin("xor")
+    __lt__ = _bin("lt")
+    __le__ = _bin("le")
+    __gt__ = _bin("gt")
+    __ge__ = _bin("ge")
+    __eq__ = _bin("eq")  # type: ignore[assignment]
+    __ne__ = _bin("ne")  # type: ignore[assignment]
+    __hash__ = object.__hash__
+
+    def __neg__(self) -> TileValue:
+        return self._tracer.unary("neg", self)
+
+    def __abs__(self) -> TileValue:
+        return self._tracer.unary("abs", self)
+
+    def __invert__(self) -> TileValue:
+        if self.dtype == torch.bool:
+            return self._tracer.unary("not", self)
+        raise UnsupportedConstruct("bitwise not of integers is not supported")
+
+    def __getitem__(self, index: Any) -> TileValue:
+        return self._tracer.subscript(self, index)
+
+    # -- tensor methods ----------------------------------------------------------------------
+    def to(self, *args: Any, **kwargs: Any) -> TileValue:
+        dtype = kwargs.get("dtype")
+        for a in args:
+            if isinstance(a, torch.dtype):
+                dtype = a
+        if dtype is None:
+            return self
+        return self._tracer.cast(self, dtype)
+
+    def float(self) -> TileValue:
+        return self.to(torch.float32)
+
+    def half(self) -> TileValue:
+        return self.to(torch.float16)
+
+    def bfloat16(self) -> TileValue:
+        return self.to(torch.bfloat16)
+
+    def int(self) -> TileValue:
+        return self.to(torch.int32)
+
+    def long(self) -> TileValue:
+        return self.to(torch.int64)
+
+    def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> TileValue:
+        return self._tracer.reduce("sum", self, dim, keepdim)
+
+    def mean(self, dim: Any = None, keepdim: bool = False) -> TileValue:
+        return self._tracer.mean(self, dim, keepdim)
+
+    def amax(self, dim: Any = None, keepdim: bool = False) -> TileValue:
+        return self._tracer.reduce("max", self, dim, keepdim)
+
+    def amin(self, dim: Any = None, keepdim: bool = False) -> TileValue:
+        return self._tracer.reduce("min", self, dim, keepdim)
+
+    def argmax(self, dim: Any = None, keepdim: bool = False) -> TileValue:
+        return self._tracer.reduce("argmax", self, dim, keepdim)
+
+    def argmin(self, dim: Any = None, keepdim: bool = False) -> TileValue:
+        return self._tracer.reduce("argmin", self, dim, keepdim)
+
+    def exp(self) -> TileValue:
+        return self._tracer.unary("exp", self)
+
+    def log(self) -> TileValue:
+        return self._tracer.unary("log", self)
+
+    def sqrt(self) -> TileValue:
+        return self._tracer.unary("sqrt", self)
+
+    def rsqrt(self) -> TileValue:
+        return self._tracer.unary("rsqrt", self)
+
+    def sigmoid(self) -> TileValue:
+        return self._tracer.unary("sigmoid", self)
+
+    def tanh(self) -> TileValue:
+        return self._tracer.unary("tanh", self)
+
+    def abs(self) -> TileValue:
+        return self._tracer.unary("abs", self)
+
+    def pow(self, other: Any) -> TileValue:
+        return self ** other
+
+    def view(self, *shape: Any) -> TileValue:
+        return self._tracer.view(self, shape)
+
+    reshape = view
+
+    def squeeze(self, dim: int | None = None) -> TileValue:
+        return self._tracer.squeeze(self, dim)
+
+    def unsqueeze(self, dim: int) -> TileValue:
+        return self._tracer.unsqueeze(self, dim)
+
+    # torch.* functions called with a proxy operand land here.
+    @classmethod
+    def __torch_function__(cls, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        kwargs = kwargs or {}
+        tracer = next(a._tracer for a in _flatten(args) if isinstance(a, TileValue))
+        handler = TORCH_FUNCTIONS.get(func)
+        if handler is None:
+            name = getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
+            raise UnsupportedConstruct(f"torch function {name} is not supported in device code")
+        return handler(tracer, *args, **kwargs)
+
+
+def _flatten(args: Any) -> list[Any]:
+    out: list[Any] = []
+    for a in args:
+        if isinstance(a, (list, tuple)):
+            out.extend(_flatten(a))
+        else:
+            out.append(a)
+    return out
+
+
+def _unary(kind: str):
+    return lambda tr, x, *a, **k: tr.unary(kind, tr.as_value(x))
+
+
+def _reduction(kind: str):
+    def handler(tr: DeviceTracer, x: Any, dim: Any = None, keepdim: bool = False, **_: Any):
+        return tr.reduce(kind, tr.as_value(x), dim, keepdim)
+
+    return handler
+
+
+def _binary(kind: str):
+    return lambda tr, a, b, **_: tr.binary(kind, tr.as_value(a), tr.as_value(b))
+
+
+def _max(tr: DeviceTracer, x: Any, dim: Any = None, keepdim: bool = False, **_: Any) -> Any:
+    if isinstance(dim, (TileValue, float)) or (dim is not None and not isinstance(dim, int)):
+        return tr.binary("maximum", tr.as_value(x), tr.as_value(dim))
+    if dim is None:
+        return tr.reduce("max", x, None, False)
+    raise UnsupportedConstruct("torch.max(x, dim) returns (values, indices); use amax/argmax")
+
+
+def _where(tr: DeviceTracer, cond: Any, a: Any, b: Any) -> TileValue:
+    return tr.select(tr.as_value(cond), tr.as_value(a), tr.as_value(b))
+
+
+def _softmax(tr: DeviceTracer, x: Any, dim: int = -1, *_: Any, dtype: Any = None, **__: Any):
+    return tr.softmax(tr.as_value(x), dim, log=False)
+
+
+def _log_softmax(tr: DeviceTracer, x: Any, dim: int = -1, *_: Any, dtype: Any = None, **__: Any):
+    return tr.softmax(tr.as_value(x), dim, log=True)
+
+
+def _cast_like(tr: DeviceTracer, x: Any, fill: float, dtype: Any = None, **_: Any) -> TileValue:
+    v = tr.as_value(x)
+    return tr.full_dims(v.dims, fill, dtype or v.dtype)
+
+
+TORCH_FUNCTIONS: dict[Any, Any] = {
+    torch.exp: _unary("exp"),
+    torch.exp2: _unary("exp2"),
+    torch.log: _unary("log"),
+    torch.log2: _unary("log2"),
+    torch.sqrt: _unary("sqrt"),
+    torch.rsqrt: _unary("rsqrt"),
+    torch.sigmoid: _unary("sigmoid"),
+    torch.tanh: _unary("tanh"),
+    torch.sin: _unary("sin"),
+    torch.cos: _unary("cos"),
+    torch.abs: _unary("abs"),
+    torch.neg: _unary("neg"),
+    torch.erf: _unary("erf"),
+    torch.nn.functional.sigmoid: _unary("sigmoid"),
+    torch.sum: _reduction("sum"),
+    torch.amax: _reduction("max"),
+    torch.amin: _reduction("min"),
+    torch.argmax: _reduction("argmax"),
+    torch.argmin: _reduction("argmin"),
+    torch.prod: _reduction("prod"),
+    torch.mean: lambda tr, x, dim=None, keepdim=False, **_: tr.mean(x, dim, keepdim),
+    torch.max: _max,
+    torch.maximum: _binary("maximum"),
+    torch.minimum: _binary("minimum"),
+    torch.add: _binary("add"),
+    torch.sub: _binary("sub"),
+    torch.mul: _binary("mul"),
+    torch.div: _binary("div"),
+    torch.pow: _binary("pow"),
+    torch.where: _where,
+    torch.softmax: _softmax,
+    torch.nn.functional.softmax: _softmax,
+    torch.log_softmax: _log_softmax,
+    torch.nn.functional.log_softmax: _log_softmax,
+    torch.zeros_like: lambda tr, x, dtype=None, **_: _cast_like(tr, x, 0.0, dtype),
+    torch.ones_like: lambda tr, x, dtype=None, **_: _cast_like(tr, x, 1.0, dtype),
+    torch.full_like: lambda tr, x, fill, dtype=None, **_: _cast_like(tr, x, fill, dtype),
+}
+
+
+def check_same(a: TileValue, b: TileValue, what: str) -> None:
+    if a.dims != b.dims:
+        raise ShapeMismatch(f"{what}: shapes {list(a.dims)} and {list(b.dims)} differ")

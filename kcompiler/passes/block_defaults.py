@@ -1,0 +1,74 @@
+"""Default block sizes read off the IR: large enough to fill a program, small enough to fit.
+
+A program's register footprint is roughly the largest block value it holds. Parallel loops
+share a budget of ``TARGET_ELEMENTS`` with the whole-dim extents of values they index;
+sequential loops get a fixed chunk.
+"""
+
+from __future__ import annotations
+
+from xdsl.dialects.builtin import ModuleOp
+
+from kcompiler.dialects import tile as t
+
+TARGET_ELEMENTS = 4096
+SEQUENTIAL_BLOCK = 32
+
+
+def _pow2(n: int) -> int:
+    return 1 if n <= 1 else 1 << (n - 1).bit_length()
+
+
+def block_extents(module: ModuleOp) -> dict[str, int]:
+    """Iteration extent of each block symbol's loop, from the size hints (1 if unknown)."""
+    out: dict[str, int] = {}
+    for kernel in module.ops:
+        if not isinstance(kernel, t.KernelOp):
+            continue
+        hints = kernel.attributes.get("size_hints")
+        values = {k: v.value.data for k, v in hints.data.items()} if hints else {}  # type: ignore[union-attr]
+        for op in kernel.walk():
+            if isinstance(op, t.ForOp):
+                ub = op.ub.owner
+                extent = 0
+                if isinstance(ub, t.SizeOp):
+                    extent = values.get(ub.sym.data, 0)
+                elif isinstance(ub, t.ConstantOp):
+                    extent = int(ub.value.value.data)  # type: ignore[union-attr]
+                out[op.block.data] = max(out.get(op.block.data, 0), extent)
+    return out
+
+
+def default_block_sizes(module: ModuleOp) -> dict[str, int]:
+    extents = block_extents(module)
+    result: dict[str, int] = {}
+    for kernel in module.ops:
+        if not isinstance(kernel, t.KernelOp):
+            continue
+        hints = kernel.attributes.get("size_hints")
+        values = {k: v.value.data for k, v in hints.data.items()} if hints else {}  # type: ignore[union-attr]
+        parallel = [op.block.data for op in kernel.walk() if isinstance(op, t.ForOp) and op.parallel]
+        parallel = [b for b in parallel if not b.isdigit()]
+        # The widest whole-dim extent any value carries next to the tiles.
+        widest = 1
+        for op in kernel.walk():
+            for r in op.results:
+                if isinstance(r.type, t.BlockType) and r.type.known:
+                    w = 1
+                    for d in r.type.dims:
+                        if d in values:
+                            w *= _pow2(values[d])
+                        elif d.isdigit():
+                            w *= _pow2(int(d))
+                    widest = max(widest, w)
+        budget = max(1, TARGET_ELEMENTS // widest) if widest > 1 else 1024
+        per_dim = budget
+        if len(parallel) > 1:
+            per_dim = max(1, _pow2(int(budget ** (1 / len(parallel)))))
+        for b in parallel:
+            result[b] = max(1, min(per_dim, _pow2(extents.get(b, 1) or 1)))
+        for op in kernel.walk():
+            if isinstance(op, t.ForOp) and not op.parallel and not op.block.data.isdigit():
+                b = op.block.data
+                result.setdefault(b, min(SEQUENTIAL_BLOCK, _pow2(max(extents.get(b, 1), 1))))
+    return result

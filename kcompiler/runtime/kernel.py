@@ -1,0 +1,229 @@
+"""The ``Kernel`` object users call: ties frontend, passes, backend and autotuning together.
+
+A call binds the arguments, runs the host function, and at each device loop looks up (or
+builds) the compiled variant for that loop's specialization key and the active config.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from xdsl.dialects.builtin import ModuleOp
+
+from kcompiler.config import Config
+from kcompiler.exc import CompileError, InvalidArgument
+from kcompiler.frontend.host import HostProgram, parse_kernel
+from kcompiler.frontend.specialize import BlockSizeInt, SpecializedInt, specialize
+from kcompiler.frontend.tracer import BlockAllocator, trace_loop
+from kcompiler.language._context import hosting
+
+
+def interpreting() -> bool:
+    return os.environ.get("TRITON_INTERPRET", "0") == "1"
+
+
+@dataclass
+class CompiledLoop:
+    source: str
+    launcher: Callable[..., None]
+    params: list[str]
+    block_sizes: dict[str, int]
+
+    def launch(self, env: dict[str, Any]) -> None:
+        self.launcher(*[env[p] for p in self.params])
+
+
+class _HostRun:
+    """Host-side state of one call: the config and registered block sizes."""
+
+    def __init__(self, kernel: Kernel, config: Config, mode: str):
+        self.kernel = kernel
+        self.config = config
+        self.mode = mode
+        self.ordinal = 0
+        self.sources: list[str] = []
+
+    def register_block_size(self, lo: Any, hi: Any = None) -> BlockSizeInt:
+        extent = int(hi if hi is not None else lo)
+        sym = self.kernel.blocks.symbol(("host", self.ordinal))
+        self.ordinal += 1
+        default = min(32, 1 if extent <= 1 else 1 << (extent - 1).bit_length())
+        self.kernel.blocks.defaults.setdefault(sym, default)
+        idx = int(sym.split("_")[1])
+        sizes = self.config.get("block_sizes") or []
+        value = sizes[idx] if idx < len(sizes) else self.kernel.blocks.defaults[sym]
+        return BlockSizeInt(value, sym)
+
+    def specialize(self, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return SpecializedInt(value)
+        if isinstance(value, (tuple, list, torch.Size)):
+            return type(value)(SpecializedInt(v) for v in value) if not isinstance(value, torch.Size) else tuple(SpecializedInt(v) for v in value)
+        return value
+
+    def launch(self, index: int, env: dict[str, Any]) -> None:
+        compiled = self.kernel._compiled_loop(index, env, self.config)
+        if self.mode == "code":
+            self.sources.append(compiled.source)
+            return
+        compiled.launch(env)
+
+
+class Kernel:
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        config: Config | None = None,
+        configs: Sequence[Config] | None = None,
+        static_shapes: bool = False,
+        ignore_warnings: Sequence[type] = (),
+        autotune_effort: str | None = None,
+        autotune_strategy: str | None = None,
+        **settings: Any,
+    ) -> None:
+        functools.update_wrapper(self, fn)
+        self.fn = fn
+        self.signature = inspect.signature(fn)
+        self.config = config if config is None or isinstance(config, Config) else Config(config)
+        self.configs = [c if isinstance(c, Config) else Config(c) for c in (configs or [])]
+        self.static_shapes = static_shapes
+        self.ignore_warnings = tuple(ignore_warnings)
+        self.autotune_effort = autotune_effort
+        self.autotune_strategy = autotune_strategy
+        self.settings = settings
+        self._program: HostProgram | None = None
+        self.blocks = BlockAllocator()
+        self._traced: dict[tuple[Any, ...], tuple[ModuleOp, Any]] = {}
+        self._compiled: dict[tuple[Any, ...], CompiledLoop] = {}
+
+    # -- user surface ------------------------------------------------------------------------
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._run(args, kwargs, self._choose_config(), "run")
+
+    def to_triton_code(self, *args: Any, config: Config | dict | None = None, **kwargs: Any) -> str:
+        cfg = Config(config) if isinstance(config, dict) else (config or self._choose_config())
+        host = self._run_host(args, kwargs, cfg, "code")
+        return "\n\n".join(host.sources)
+
+    def to_ir(self, *args: Any, config: Config | None = None, **kwargs: Any) -> str:
+        """The traced tile IR of every device loop, as MLIR text."""
+        texts: list[str] = []
+        cfg = config or self._choose_config()
+
+        def collect(index: int, env: dict[str, Any]) -> None:
+            module, _ = self._trace(index, env)
+            texts.append(str(module))
+
+        self._run_with(args, kwargs, cfg, collect)
+        return "\n".join(texts)
+
+    def bind(self, *args: Any, **kwargs: Any) -> inspect.BoundArguments:
+        try:
+            bound = self.signature.bind(*args, **kwargs)
+        except TypeError as e:
+            raise InvalidArgument(f"{self.fn.__name__}: {e}") from None
+        bound.apply_defaults()
+        return bound
+
+    # -- internals ---------------------------------------------------------------------------
+    @property
+    def program(self) -> HostProgram:
+        if self._program is None:
+            self._program = parse_kernel(self.fn)
+        return self._program
+
+    def _choose_config(self) -> Config:
+        if self.config is not None:
+            return self.config
+        if self.configs:
+            return self.configs[0]
+        return Config()
+
+    def _check_args(self, bound: inspect.BoundArguments) -> None:
+        devices = set()
+        for name, value in bound.arguments.items():
+            if isinstance(value, torch.Tensor):
+                devices.add(value.device.type)
+                if value.device.type == "cpu" and not interpreting():
+                    raise InvalidArgument(
+                        f"{self.fn.__name__}: argument {name!r} is on the CPU; kernels run on a GPU "
+                        "(or set TRITON_INTERPRET=1 before importing triton to use the interpreter)"
+                    )
+                if value.device.type == "cuda" and interpreting():
+                    raise InvalidArgument(
+                        f"{self.fn.__name__}: argument {name!r} is on CUDA but TRITON_INTERPRET=1"
+                    )
+        if len(devices) > 1:
+            raise InvalidArgument(f"{self.fn.__name__}: tensors on several devices: {sorted(devices)}")
+
+    def _run_with(self, args: Sequence[Any], kwargs: dict[str, Any], config: Config, launch: Callable[[int, dict[str, Any]], None]) -> Any:
+        bound = self.bind(*args, **kwargs)
+        self._check_args(bound)
+        host_fn = self.program.make_host(launch)
+        return host_fn(*bound.args, **bound.kwargs)
+
+    def _run_host(self, args: Sequence[Any], kwargs: dict[str, Any], config: Config, mode: str) -> _HostRun:
+        host = _HostRun(self, config, mode)
+        with hosting(host):
+            host.result = self._run_with(args, kwargs, config, host.launch)  # type: ignore[attr-defined]
+        return host
+
+    def _run(self, args: Sequence[Any], kwargs: dict[str, Any], config: Config, mode: str) -> Any:
+        return self._run_host(args, kwargs, config, mode).result  # type: ignore[attr-defined]
+
+    def _trace(self, index: int, env: dict[str, Any]) -> tuple[ModuleOp, Any]:
+        loop = self.program.loops[index]
+        spec = specialize(loop.names, env, self.static_shapes)
+        key = (index, spec.key)
+        hit = self._traced.get(key)
+        if hit is not None:
+            return hit
+        from kcompiler.passes.pipeline import run_frontend_pipeline
+
+        module = trace_loop(
+            kernel_name=f"{self.program.name}_kernel{index}" if index else f"{self.program.name}_kernel",
+            loop=loop.node,
+            env=env,
+            fn_globals=self.program.globals,
+            spec=spec,
+            blocks=self.blocks,
+            site=index,
+            filename=self.program.filename,
+            line_offset=self.program.line_offset,
+        )
+        run_frontend_pipeline(module)
+        self._traced[key] = (module, spec)
+        return module, spec
+
+    def _compiled_loop(self, index: int, env: dict[str, Any], config: Config) -> CompiledLoop:
+        loop = self.program.loops[index]
+        spec = specialize(loop.names, env, self.static_shapes)
+        ckey = (index, spec.key, config)
+        hit = self._compiled.get(ckey)
+        if hit is not None:
+            return hit
+        module, spec = self._trace(index, env)
+        from kcompiler.backends.triton.compile import compile_module
+
+        compiled = compile_module(module, config, spec, self.blocks, interpret=interpreting())
+        self._compiled[ckey] = compiled
+        return compiled
+
+
+def kernel(
+    fn: Callable[..., Any] | None = None, **options: Any
+) -> Kernel | Callable[[Callable[..., Any]], Kernel]:
+    """Decorator: ``@kc.kernel``, ``@kc.kernel()``, ``@kc.kernel(config=kc.Config(...))``."""
+    if fn is not None:
+        return Kernel(fn, **options)
+    return lambda f: Kernel(f, **options)
+
+
+__all__ = ["CompileError", "Kernel", "kernel"]
