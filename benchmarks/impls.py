@@ -1,0 +1,125 @@
+"""The implementations compared: the peers (torch eager, torch.compile, Liger, Helion) and kcompiler.
+
+`make(impl, kernel, opts)` returns a callable with the torch reference's signature, returns None
+where the implementation has no such op (Liger has four of the nine: no row), and raises where it
+should have one but can't be built; the runner reports that error in the row. Imports are lazy so
+a missing package costs one row, not the run. `kcompiler_autotune` is the single adapter to
+kcompiler's tuning API.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from benchmarks import kernels
+
+PEERS = ["torch", "compile", "compile-max-autotune", "liger", "helion"]
+ALL = [*PEERS, "kcompiler"]
+DEFAULT = ["torch", "compile", "liger", "helion", "kcompiler"]
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the command line decides about building and tuning the implementations."""
+
+    helion_effort: str = "none"  # "none" = Helion's default config; "quick"/"full" autotune
+    kc_effort: str = "quick"
+
+
+def make(impl: str, kernel: str, opts: Options) -> Callable[..., Any] | None:
+    """The callable for `impl` x `kernel`; built fresh per shape so compile caches don't leak."""
+    ref = kernels.KERNELS[kernel].reference
+    if impl == "torch":
+        return ref
+    if impl in ("compile", "compile-max-autotune"):
+        torch._dynamo.reset()  # a fresh static graph per shape, no recompile-limit fallbacks
+        mode = "max-autotune-no-cudagraphs" if impl == "compile-max-autotune" else None
+        return torch.compile(ref, mode=mode, dynamic=False)
+    if impl == "liger":
+        return _liger(kernel)
+    if impl == "helion":
+        os.environ["HELION_AUTOTUNE_EFFORT"] = opts.helion_effort  # read when kernels are defined
+        return getattr(importlib.import_module("benchmarks.peers.helion_kernels"), kernel)
+    if impl == "kcompiler":
+        return getattr(importlib.import_module(f"kcompiler.kernels.{kernel}"), kernel)
+    raise ValueError(f"unknown implementation {impl!r}; known: {', '.join(ALL)}")
+
+
+def _liger(kernel: str) -> Callable[..., Any] | None:
+    """Liger-Kernel's functional forms, where it has the op; forward only (no grad), so no in-place."""
+    if kernel not in ("rms_norm", "layer_norm", "softmax", "cross_entropy"):
+        return None
+    from liger_kernel.transformers import functional as lf
+
+    if kernel == "rms_norm":
+        return lambda x, w, eps: lf.liger_rms_norm(x, w, eps)
+    if kernel == "layer_norm":
+        return lambda x, shape, w, b, eps: lf.liger_layer_norm(x, w, b, eps)
+    if kernel == "softmax":
+        return lf.liger_softmax
+    return lambda logits, targets: lf.liger_cross_entropy(logits, targets)
+
+
+def kcompiler_autotune(fn: Any, args: tuple[Any, ...], effort: str) -> dict[str, Any] | None:
+    """Tune a kcompiler kernel for `args` before it is timed; None if it has no `autotune`.
+
+    The one place that knows kcompiler's tuning API (names still to be settled): it calls
+    `fn.autotune(args, effort=effort)` and reads from the result, whatever it is (an object or a
+    dict), the tuning wall time, the number of configs tried and the chosen config. Change the
+    names in `_field` calls below when the API settles.
+    """
+    tune = getattr(fn, "autotune", None)
+    if tune is None:
+        return None
+    t0 = time.perf_counter()
+    result = tune(args, effort=effort)
+    wall = time.perf_counter() - t0
+    return {
+        "effort": effort,
+        "tune_s": _field(result, "wall_time_s", "tune_s", "seconds", default=wall),
+        "configs_tried": _field(result, "configs_tried", "num_configs", "tried"),
+        "configs_failed": _field(result, "configs_failed", "num_failed", "failed"),
+        "config": str(_field(result, "config", "best_config", default=result)),
+    }
+
+
+def _field(obj: Any, *names: str, default: Any = None) -> Any:
+    """The first of `names` that `obj` has, as an attribute or a key."""
+    for name in names:
+        if isinstance(obj, dict) and name in obj:
+            return obj[name]
+        if hasattr(obj, name):
+            return getattr(obj, name)
+    return default
+
+
+def triton_bare_add(with_alloc: bool) -> Callable[[torch.Tensor, torch.Tensor], Any]:
+    """A hand-written Triton add, launched directly: the floor of per-call host overhead."""
+    import triton
+    import triton.language as tl
+
+    @triton.jit
+    def add_kernel(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
+        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        mask = offs < n
+        x = tl.load(x_ptr + offs, mask=mask)
+        y = tl.load(y_ptr + offs, mask=mask)
+        tl.store(out_ptr + offs, x + y, mask=mask)
+
+    block = 1024
+    cache: dict[str, torch.Tensor] = {}
+
+    def run(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        n = x.numel()
+        out = torch.empty_like(x) if with_alloc else cache.setdefault("out", torch.empty_like(x))
+        add_kernel[(triton.cdiv(n, block),)](x, y, out, n, BLOCK=block)
+        return out
+
+    return run

@@ -1,0 +1,78 @@
+"""Smoke test of the benchmark harness on CPU: rows, files, the kcompiler adapter; no timings asserted."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import run  # noqa: E402
+from benchmarks.kernels import KERNELS  # noqa: E402
+
+# PERF-ANCHORS.md: (kernel, case index, ms, % of 3,027 GB/s); the bytes formulas must reproduce them.
+ANCHORS = [
+    ("vector_add", 0, 0.525, 101),
+    ("embedding", 0, 0.188, 94.1),
+    ("sum", 0, 0.0514, 86.3),
+    ("rms_norm", 0, 0.185, 95.9),
+    ("rms_norm", 1, 0.0502, 88.4),
+    ("layer_norm", 1, 0.179, 96.1),
+    ("softmax", 1, 0.0498, 89.0),
+    ("cross_entropy", 0, 0.694, 102),
+    ("cross_entropy", 1, 0.618, 56.2),
+]
+
+
+@pytest.mark.parametrize(("kernel", "index", "ms", "pct"), ANCHORS)
+def test_min_bytes_match_perf_anchors(kernel: str, index: int, ms: float, pct: float) -> None:
+    spec = KERNELS[kernel]
+    case = spec.anchors[index]
+    args = spec.make_inputs(case.params, case.dtype, torch.device("meta"))
+    nbytes = spec.min_bytes(args, spec.reference(*args))
+    assert nbytes / (ms * 1e-3) / 1e9 / 3027 * 100 == pytest.approx(pct, rel=0.01)
+
+
+def _fake_kcompiler(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kcompiler.kernels.sum with an autotune method; other kernels stay missing."""
+
+    def kernel(x: torch.Tensor) -> torch.Tensor:
+        return x.sum(-1)
+
+    kernel.autotune = lambda args, effort: {"configs_tried": 3, "config": "block=64"}  # type: ignore[attr-defined]
+    module = types.ModuleType("kcompiler.kernels.sum")
+    module.sum = kernel  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "kcompiler.kernels.sum", module)
+
+
+def test_cpu_dry_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_kcompiler(monkeypatch)
+    argv = ["--device", "cpu", "--impls", "torch,kcompiler,liger", "--quick", "--no-plots"]
+    assert run.main([*argv, "--out", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "anchors.json").read_text())["rows"]
+    eager = [r for r in rows if r["impl"] == "torch"]
+    assert len(eager) == sum(len(s.cpu) for s in KERNELS.values())
+    assert all(r["correct"] and r["ms"] > 0 and r["gbps"] > 0 for r in eager)
+    kc = {r["kernel"]: r for r in rows if r["impl"] == "kcompiler"}
+    assert set(kc) == set(KERNELS)
+    assert kc["sum"]["correct"] and kc["sum"]["tune"]["configs_tried"] == 3
+    assert kc["sum"]["speedup_vs"].keys() == {"torch"}
+    assert kc["rms_norm"]["status"] in ("not available", "ok")
+    liger = {r["kernel"] for r in rows if r["impl"] == "liger"}
+    assert liger == {"rms_norm", "layer_norm", "softmax", "cross_entropy"}
+    md = (tmp_path / "anchors.md").read_text()
+    assert "kcompiler vs the best peer" in md and "| sum | 64x1000 | fp32 | torch |" in md
+
+
+def test_cpu_small(tmp_path: Path) -> None:
+    assert run.main(["--device", "cpu", "--small", "--impls", "torch", "--out", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "small.json").read_text())["rows"]
+    assert rows[0]["impl"] == "torch" and rows[0]["us_per_call"] > 0
+    assert {r["impl"] for r in rows} == {"torch", "triton-bare", "triton-bare+alloc"}
