@@ -262,6 +262,15 @@ class TritonEmitter:
         expr = self.name(v)
         src = t.block_of(v).element_type
         if dtype is not None and src != dtype:
+            owner = v.owner
+            if isinstance(owner, t.ConstantOp):
+                # A literal: retype it in Python instead of casting a tensor.
+                value = owner.value.value.data  # type: ignore[union-attr]
+                if t.is_float(dtype) and math.isfinite(float(value)):
+                    return repr(float(value))
+                if t.is_int(dtype) and not isinstance(value, float):
+                    return str(int(value))
+                return f"tl.full((), {expr}, {tl_dtype(dtype)})"
             return f"{expr}.to({tl_dtype(dtype)})"
         return expr
 

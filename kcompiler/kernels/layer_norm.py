@@ -1,0 +1,53 @@
+"""Layer normalization over the last dim, with optional bias."""
+
+from __future__ import annotations
+
+import torch
+
+import kcompiler as kc
+import kcompiler.language as kl
+
+
+@kc.kernel
+def layer_norm_fwd(
+    x: torch.Tensor,
+    normalized_shape: list[int],
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    eps: float = 1e-5,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    m, n = x.size()
+    assert weight.size(0) == n, f"weight size mismatch {weight.size(0)} != {n}"
+    if bias is not None:
+        assert bias.size(0) == n, f"bias size mismatch {bias.size(0)} != {n}"
+    assert len(normalized_shape) == 1, "only 1-D layer norm is supported"
+    assert normalized_shape[0] == n, f"normalized shape mismatch {normalized_shape[0]} != {n}"
+    out = torch.empty([m, n], dtype=x.dtype, device=x.device)
+    mean = torch.empty([m], dtype=torch.float32, device=x.device)
+    rstd = torch.empty([m], dtype=torch.float32, device=x.device)
+
+    for tile_m in kl.tile(m):
+        acc = x[tile_m, :].to(torch.float32)
+        mean_val = torch.sum(acc, dim=-1) / n
+        centered = acc - mean_val[:, None]
+        var_val = torch.sum(centered * centered, dim=-1) / n
+        rstd_val = torch.rsqrt(var_val + eps)
+        normalized = centered * rstd_val[:, None]
+        if bias is not None:
+            acc = normalized * (weight[:].to(torch.float32)) + (bias[:].to(torch.float32))
+        else:
+            acc = normalized * (weight[:].to(torch.float32))
+        out[tile_m, :] = acc.to(x.dtype)
+        mean[tile_m] = mean_val
+        rstd[tile_m] = rstd_val
+    return out, mean, rstd
+
+
+def layer_norm(
+    x: torch.Tensor,
+    normalized_shape: list[int],
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    eps: float = 1e-5,
+) -> torch.Tensor:
+    return layer_norm_fwd(x, normalized_shape, weight, bias, eps)[0]

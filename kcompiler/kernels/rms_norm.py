@@ -1,0 +1,31 @@
+"""RMS normalization (forward), fp32 math, output in the input dtype."""
+
+from __future__ import annotations
+
+import torch
+
+import kcompiler as kc
+import kcompiler.language as kl
+
+
+@kc.kernel
+def rms_norm_fwd(
+    x: torch.Tensor, weight: torch.Tensor, eps: float = 1e-5
+) -> tuple[torch.Tensor, torch.Tensor]:
+    m, n = x.size()
+    assert weight.size(0) == n, f"weight size mismatch {weight.size(0)} != {n}"
+    out = torch.empty_like(x)
+    inv_rms = torch.empty([m], dtype=torch.float32, device=x.device)
+    for tile_m in kl.tile(m):
+        x_tile = x[tile_m, :].to(torch.float32)
+        x_squared = x_tile * x_tile
+        mean_x_squared = torch.mean(x_squared, dim=-1)
+        inv_rms_tile = torch.rsqrt(mean_x_squared + eps)
+        normalized = x_tile * inv_rms_tile[:, None]
+        out[tile_m, :] = (normalized * weight[:].to(torch.float32)).to(out.dtype)
+        inv_rms[tile_m] = inv_rms_tile
+    return out, inv_rms.reshape(-1, 1)
+
+
+def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    return rms_norm_fwd(x, weight, eps)[0]
