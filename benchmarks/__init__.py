@@ -1,0 +1,1 @@
+"""Side-by-side GPU benchmarks of kcompiler against its peers: `python -m benchmarks.run`."""

@@ -1,0 +1,1 @@
+"""Peer implementations written for the benchmarks (Helion versions of the nine kernels)."""
