@@ -71,9 +71,10 @@ def kcompiler_autotune(fn: Any, args: tuple[Any, ...], effort: str) -> dict[str,
     """Tune a kcompiler kernel for `args` before it is timed; None if it has no `autotune`.
 
     The one place that knows kcompiler's tuning API (names still to be settled): it calls
-    `fn.autotune(args, effort=effort)` and reads from the result, whatever it is (an object or a
-    dict), the tuning wall time, the number of configs tried and the chosen config. Change the
-    names in `_field` calls below when the API settles.
+    `fn.autotune(args, effort=effort)` and reads from the result, an object or a dict (today's
+    `kcompiler.autotune.tuner.TuneResult` names first), the tuning wall time, configs tried and
+    failed, whether it came from the cache, and the chosen config. Change the names in the
+    `_field` calls below when the API settles.
     """
     tune = getattr(fn, "autotune", None)
     if tune is None:
@@ -83,9 +84,11 @@ def kcompiler_autotune(fn: Any, args: tuple[Any, ...], effort: str) -> dict[str,
     wall = time.perf_counter() - t0
     return {
         "effort": effort,
-        "tune_s": _field(result, "wall_time_s", "tune_s", "seconds", default=wall),
-        "configs_tried": _field(result, "configs_tried", "num_configs", "tried"),
-        "configs_failed": _field(result, "configs_failed", "num_failed", "failed"),
+        "tune_s": _field(result, "wall_s", "wall_time_s", "tune_s", default=wall),
+        "configs_tried": _field(result, "tried", "configs_tried"),
+        "configs_failed": _field(result, "failed", "configs_failed"),
+        "from_cache": _field(result, "from_cache"),
+        "best_ms": _field(result, "time_ms"),
         "config": str(_field(result, "config", "best_config", default=result)),
     }
 
