@@ -70,5 +70,6 @@ def default_block_sizes(module: ModuleOp) -> dict[str, int]:
         for op in kernel.walk():
             if isinstance(op, t.ForOp) and not op.parallel and not op.block.data.isdigit():
                 b = op.block.data
-                result.setdefault(b, min(SEQUENTIAL_BLOCK, _pow2(max(extents.get(b, 1), 1))))
+                extent = extents.get(b, 0) or SEQUENTIAL_BLOCK  # jagged: unknown extent
+                result.setdefault(b, min(SEQUENTIAL_BLOCK, _pow2(extent)))
     return result

@@ -403,7 +403,11 @@ class TritonEmitter:
         if not dims:
             self.bind(op.result, f"tl.full((), {self.name(op.value)}, {dt})" if isinstance(fill, t.ConstantOp) else f"{self.name(op.value)}.to({dt})")
             return
-        if isinstance(fill, t.ConstantOp):
+        if isinstance(fill, t.ConstantOp) and op.dtype in (t.f16, t.bf16):
+            # Triton's interpreter fills half-precision blocks with garbage: fill, then cast.
+            shape = self.shape_tuple(dims)
+            self.bind(op.result, f"tl.full({shape}, {self.name(op.value)}, tl.float32).to({dt})")
+        elif isinstance(fill, t.ConstantOp):
             self.bind(op.result, f"tl.full({self.shape_tuple(dims)}, {self.name(op.value)}, {dt})")
         else:
             self.bind(
@@ -412,7 +416,14 @@ class TritonEmitter:
             )
 
     def op_cast(self, op: t.CastOp) -> None:
-        self.bind(op.result, f"{self.name(op.operand)}.to({tl_dtype(op.dtype)})")
+        src = t.block_of(op.operand).element_type
+        x = self.name(op.operand)
+        if (src in (t.f16, t.bf16)) != (op.dtype in (t.f16, t.bf16)) and not (
+            t.is_float(src) and t.is_float(op.dtype)
+        ):
+            x = f"{x}.to(tl.float32)"  # int <-> half goes through float32 (exact, and the
+            # interpreter converts ints to bf16 wrongly)
+        self.bind(op.result, f"{x}.to({tl_dtype(op.dtype)})")
 
     def _aligned(self, v: SSAValue, out_dims: tuple[str, ...], dtype: Attribute | None) -> str:
         expr = self.operand(v, dtype)
@@ -437,11 +448,23 @@ class TritonEmitter:
             self.bind(op.result, f"tl.exp2(tl.log2({a}) * {b})")
             return
         b = self._aligned(op.rhs, out, odt)
+        if odt in (t.f16, t.bf16):
+            # Half-precision math runs in float32 and rounds once per op, as torch does
+            # (Triton's interpreter also mis-computes bf16 arithmetic done natively).
+            a = f"{self._aligned(op.lhs, out, odt)}.to(tl.float32)"
+            b = f"{self._aligned(op.rhs, out, odt)}.to(tl.float32)"
+            a, b = self._unliteral(op.lhs, a), self._unliteral(op.rhs, b)
         expr = _BINARY[kind].format(a, b)
         res_elt = t.block_of(op.result).element_type
         if res_elt in (t.f16, t.bf16):
             expr = f"({expr}).to({tl_dtype(res_elt)})"
         self.bind(op.result, expr)
+
+    def _unliteral(self, v: SSAValue, expr: str) -> str:
+        """A literal operand needs no cast: Python floats combine with float32 tensors."""
+        if isinstance(v.owner, t.ConstantOp) and t.block_of(v).rank == 0:
+            return expr.rsplit(".to(", 1)[0]
+        return expr
 
     def op_unary(self, op: t.UnaryOp) -> None:
         kind = op.kind.data
@@ -466,6 +489,11 @@ class TritonEmitter:
         c = self._aligned(op.cond, out, None)
         a = self._aligned(op.lhs, out, dt)
         b = self._aligned(op.rhs, out, dt)
+        if dt in (t.f16, t.bf16):
+            a = self._unliteral(op.lhs, f"{a}.to(tl.float32)")
+            b = self._unliteral(op.rhs, f"{b}.to(tl.float32)")
+            self.bind(op.result, f"tl.where({c}, {a}, {b}).to({tl_dtype(dt)})")
+            return
         self.bind(op.result, f"tl.where({c}, {a}, {b})")
 
     def op_reshape(self, op: t.ReshapeOp) -> None:
@@ -492,7 +520,7 @@ class TritonEmitter:
         x = self.name(op.operand)
         elt = t.block_of(op.operand).element_type
         res_elt = t.block_of(op.result).element_type
-        if kind in ("sum", "prod") and elt in (t.f16, t.bf16):
+        if elt in (t.f16, t.bf16):
             x = f"{x}.to(tl.float32)"
         elif kind in ("sum", "prod") and res_elt != elt:
             x = f"{x}.to({tl_dtype(res_elt)})"
@@ -508,7 +536,7 @@ class TritonEmitter:
             raise CodegenError("prod reductions are not supported by the Triton backend yet")
         fn = {"sum": "tl.sum", "max": "tl.max", "min": "tl.min", "argmax": "tl.argmax", "argmin": "tl.argmin"}[kind]
         expr = f"{fn}({x}, axis={axis}{keep})"
-        if res_elt != t.block_of(op.operand).element_type or (kind == "sum" and elt in (t.f16, t.bf16)):
+        if res_elt != t.block_of(op.operand).element_type or elt in (t.f16, t.bf16):
             expr = f"{expr}.to({tl_dtype(res_elt)})"
         self.bind(op.result, expr)
 
