@@ -73,3 +73,32 @@ def default_block_sizes(module: ModuleOp) -> dict[str, int]:
                 extent = extents.get(b, 0) or SEQUENTIAL_BLOCK  # jagged: unknown extent
                 result.setdefault(b, min(SEQUENTIAL_BLOCK, _pow2(extent)))
     return result
+
+
+def largest_block(module: ModuleOp, block_sizes: dict[str, int]) -> int:
+    """Elements in the largest block value once block sizes are fixed (register pressure)."""
+    widest = 1
+    for kernel in module.ops:
+        if not isinstance(kernel, t.KernelOp):
+            continue
+        hints = kernel.attributes.get("size_hints")
+        values = {k: v.value.data for k, v in hints.data.items()} if hints else {}  # type: ignore[union-attr]
+        for op in kernel.walk():
+            for r in op.results:
+                if isinstance(r.type, t.BlockType) and r.type.known:
+                    n = 1
+                    for d in r.type.dims:
+                        if d in block_sizes:
+                            n *= block_sizes[d]
+                        elif d in values:
+                            n *= _pow2(values[d])
+                        elif d.isdigit():
+                            n *= _pow2(int(d))
+                    widest = max(widest, n)
+    return widest
+
+
+def default_num_warps(module: ModuleOp, block_sizes: dict[str, int]) -> int:
+    """About 32 elements of the largest block per thread, between 4 and 16 warps."""
+    per_warp = 32 * 32
+    return max(4, min(16, _pow2(largest_block(module, block_sizes) // per_warp)))

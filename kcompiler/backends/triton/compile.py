@@ -11,7 +11,7 @@ from xdsl.dialects.builtin import ModuleOp
 from kcompiler.backends.triton.codegen import CodegenOptions, generate
 from kcompiler.config import Config
 from kcompiler.exc import InvalidConfig
-from kcompiler.passes.block_defaults import default_block_sizes
+from kcompiler.passes.block_defaults import default_block_sizes, default_num_warps
 
 
 def resolve_block_sizes(module: ModuleOp, config: Config, blocks: Any) -> dict[str, int]:
@@ -37,7 +37,7 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
     sizes = resolve_block_sizes(module, config, blocks)
     options = CodegenOptions(
         block_sizes=sizes,
-        num_warps=int(config.get("num_warps") or 4),
+        num_warps=int(config.get("num_warps") or default_num_warps(module, sizes)),
         num_stages=int(config.get("num_stages") or 1),
         int64_indexing=spec.int64_indexing,
         interpret=interpret,
