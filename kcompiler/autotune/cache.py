@@ -1,0 +1,322 @@
+"""On-disk cache of autotuning results, so a kernel is tuned once per (source, shapes, device,
+versions) and an interrupted search resumes where it stopped.
+
+Two tables: ``results`` holds every measured config (time or error) and ``best`` the winner
+per key. SQLite in WAL mode with a busy timeout lets several processes (pytest-xdist
+workers, a multi-GPU job) share one file. The cache must never be why a kernel fails: a
+corrupted file is moved aside and rebuilt, and a database locked beyond the timeout turns
+the cache off for this process with one warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TypeVar
+
+from kcompiler.config import Config
+
+log = logging.getLogger("kcompiler.autotune")
+
+T = TypeVar("T")
+
+CACHE_DIR_ENV = "KCOMPILER_CACHE_DIR"
+CACHE_FILE = "autotune.sqlite"
+_SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    key TEXT NOT NULL,
+    config TEXT NOT NULL,
+    time_ms REAL,            -- NULL when the config failed
+    error TEXT,              -- why it failed (compile error, timeout, crash, wrong result)
+    created REAL NOT NULL,
+    PRIMARY KEY (key, config)
+);
+CREATE TABLE IF NOT EXISTS best (
+    key TEXT PRIMARY KEY,
+    config TEXT NOT NULL,
+    time_ms REAL NOT NULL,
+    effort TEXT NOT NULL,
+    created REAL NOT NULL
+);
+"""
+
+
+def default_cache_dir() -> Path:
+    """``$KCOMPILER_CACHE_DIR``, else ``$XDG_CACHE_HOME/kcompiler``, else ``~/.cache/kcompiler``."""
+    override = os.environ.get(CACHE_DIR_ENV)
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "kcompiler"
+
+
+def default_cache_path() -> Path:
+    return default_cache_dir() / CACHE_FILE
+
+
+def library_versions() -> dict[str, str]:
+    """Versions that change generated code or timings; part of every cache key.
+
+    Read from package metadata, so building a key never imports torch or triton.
+    """
+    out = {}
+    for dist in ("kcompiler", "torch", "triton"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "absent"
+    return out
+
+
+def make_key(
+    kernel_source_hash: str,
+    spec_key: Any,
+    device_name: str,
+    versions: Mapping[str, str] | str | None = None,
+) -> str:
+    """A stable hex digest of everything a tuned config depends on.
+
+    ``spec_key`` is the runtime's specialization key (dtypes, static shapes, ...); anything
+    JSON can't encode is keyed by its ``repr``. ``versions`` defaults to ``library_versions()``.
+    """
+    payload = {
+        "source": kernel_source_hash,
+        "spec": spec_key,
+        "device": device_name,
+        "versions": library_versions() if versions is None else versions,
+    }
+    text = json.dumps(payload, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Result:
+    """One measured config: ``time_ms`` is None when it failed, with ``error`` saying why."""
+
+    config: Config
+    time_ms: float | None
+    error: str | None
+    created: float
+
+
+@dataclass(frozen=True)
+class BestEntry:
+    config: Config
+    time_ms: float
+    effort: str
+    created: float
+
+
+class CacheBackend(ABC):
+    """Where tuning results live. SQLite here; a shared backend (Redis) can subclass this."""
+
+    @abstractmethod
+    def get_best(self, key: str) -> BestEntry | None: ...
+
+    @abstractmethod
+    def put_best(self, key: str, config: Config, time_ms: float, effort: str = "") -> None: ...
+
+    @abstractmethod
+    def record(
+        self, key: str, config: Config, time_ms: float | None, error: str | None = None
+    ) -> None:
+        """Store one measurement; ``time_ms=None`` marks the config failed for this key."""
+
+    @abstractmethod
+    def results_for(self, key: str) -> list[Result]: ...
+
+    def close(self) -> None:  # noqa: B027 - optional for backends without resources
+        """Release connections; the backend may be used again afterwards."""
+
+
+class NullCache(CacheBackend):
+    """Caches nothing (``Tuner(cache=NullCache())``), e.g. for benchmarks of the tuner itself."""
+
+    def get_best(self, key: str) -> BestEntry | None:
+        return None
+
+    def put_best(self, key: str, config: Config, time_ms: float, effort: str = "") -> None:
+        pass
+
+    def record(
+        self, key: str, config: Config, time_ms: float | None, error: str | None = None
+    ) -> None:
+        pass
+
+    def results_for(self, key: str) -> list[Result]:
+        return []
+
+
+class SQLiteCache(CacheBackend):
+    """SQLite file cache; every failure mode degrades to "no cache", never to a crash."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, timeout_s: float = 10.0):
+        self.path = Path(path) if path is not None else default_cache_path()
+        self.timeout_s = timeout_s
+        self.disabled = False
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    # -- connection ----------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: each statement commits on its own, so a Ctrl-C between two
+        # records loses nothing already written.
+        conn = sqlite3.connect(
+            self.path, timeout=self.timeout_s, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            status = conn.execute("PRAGMA quick_check").fetchone()
+            if status is None or status[0] != "ok":
+                raise sqlite3.DatabaseError(f"integrity check failed: {status}")
+            if conn.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA_VERSION:
+                conn.executescript(_SCHEMA)
+                conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _quarantine(self, err: Exception) -> None:
+        """Move a corrupted file aside (kept for inspection) so a fresh one can be built."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}-{os.getpid()}")
+        try:
+            os.replace(self.path, aside)
+        except FileNotFoundError:
+            pass  # another process already moved it
+        for suffix in ("-wal", "-shm"):
+            try:
+                os.remove(f"{self.path}{suffix}")
+            except FileNotFoundError:
+                pass
+        log.warning(
+            "autotune cache %s is corrupted (%s); moved it to %s and started a new one",
+            self.path,
+            err,
+            aside.name,
+        )
+
+    def _disable(self, what: str, err: Exception) -> None:
+        log.warning(
+            "autotune cache %s unusable (%s: %s); continuing without caching", self.path, what, err
+        )
+        self.disabled = True
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except sqlite3.Error:
+                pass
+            self._conn = None
+
+    def _run(self, what: str, op: Callable[[sqlite3.Connection], T], default: T) -> T:
+        """Run ``op`` on the connection with the degrade-not-crash policy."""
+        with self._lock:
+            for attempt in range(2):
+                if self.disabled:
+                    return default
+                try:
+                    if self._conn is None:
+                        self._conn = self._connect()
+                    return op(self._conn)
+                except sqlite3.OperationalError as e:  # locked past the timeout, disk, perms
+                    self._disable(what, e)
+                except sqlite3.DatabaseError as e:  # not a database / malformed
+                    if attempt == 0:
+                        self._quarantine(e)
+                    else:
+                        self._disable(what, e)
+                except OSError as e:  # cache dir not creatable, file not movable
+                    self._disable(what, e)
+            return default
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    # -- API -----------------------------------------------------------------------------
+    def get_best(self, key: str) -> BestEntry | None:
+        def op(conn: sqlite3.Connection) -> BestEntry | None:
+            row = conn.execute(
+                "SELECT config, time_ms, effort, created FROM best WHERE key = ?", (key,)
+            ).fetchone()
+            if row is None:
+                return None
+            try:
+                return BestEntry(Config.from_json(row[0]), row[1], row[2], row[3])
+            except (TypeError, ValueError):  # written by a kcompiler with other fields
+                return None
+
+        return self._run("get_best", op, None)
+
+    def put_best(self, key: str, config: Config, time_ms: float, effort: str = "") -> None:
+        self._run(
+            "put_best",
+            lambda conn: conn.execute(
+                "INSERT OR REPLACE INTO best (key, config, time_ms, effort, created)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (key, config.to_json(), time_ms, effort, time.time()),
+            ),
+            None,
+        )
+
+    def record(
+        self, key: str, config: Config, time_ms: float | None, error: str | None = None
+    ) -> None:
+        self._run(
+            "record",
+            lambda conn: conn.execute(
+                "INSERT OR REPLACE INTO results (key, config, time_ms, error, created)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (key, config.to_json(), time_ms, error, time.time()),
+            ),
+            None,
+        )
+
+    def results_for(self, key: str) -> list[Result]:
+        def op(conn: sqlite3.Connection) -> list[Result]:
+            rows = conn.execute(
+                "SELECT config, time_ms, error, created FROM results WHERE key = ?"
+                " ORDER BY created",
+                (key,),
+            ).fetchall()
+            out = []
+            for config, time_ms, error, created in rows:
+                try:
+                    out.append(Result(Config.from_json(config), time_ms, error, created))
+                except (TypeError, ValueError):  # written by a kcompiler with other fields
+                    continue
+            return out
+
+        return self._run("results_for", op, [])
+
+    def __repr__(self) -> str:
+        return f"SQLiteCache({str(self.path)!r}{', disabled' if self.disabled else ''})"
+
+
+_DEFAULT_CACHES: dict[Path, SQLiteCache] = {}
+
+
+def default_cache() -> SQLiteCache:
+    """One shared SQLiteCache per default path (the path follows the env at call time)."""
+    path = default_cache_path()
+    if path not in _DEFAULT_CACHES:
+        _DEFAULT_CACHES[path] = SQLiteCache(path)
+    return _DEFAULT_CACHES[path]

@@ -1,0 +1,31 @@
+"""Compile jobs for fake targets; they run in worker processes.
+
+Standard library only, so a test worker starts in milliseconds instead of importing torch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+
+def compile_ok(config_json: str, log_path: str | None = None) -> None:
+    """Pretend to compile; with log_path, take 0.3 s and log the wall-clock interval."""
+    start = time.time()
+    if log_path:
+        time.sleep(0.3)
+        with open(log_path, "a") as f:
+            f.write(json.dumps(["compile", start, time.time()]) + "\n")
+
+
+def compile_hang(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def compile_raise(message: str) -> None:
+    raise ValueError(message)
+
+
+def compile_abort() -> None:
+    os.abort()
