@@ -24,7 +24,9 @@ from kcompiler.frontend.tracer import BlockAllocator, trace_loop
 from kcompiler.language._context import hosting
 
 
+@functools.lru_cache(maxsize=1)
 def interpreting() -> bool:
+    """Triton reads TRITON_INTERPRET once, when it is imported; so do we."""
     return os.environ.get("TRITON_INTERPRET", "0") == "1"
 
 
@@ -37,6 +39,22 @@ class CompiledLoop:
 
     def launch(self, env: dict[str, Any]) -> None:
         self.launcher(*[env[p] for p in self.params])
+
+
+_MISSING = object()
+
+
+def _fingerprint(v: Any) -> Any:
+    """What a value contributes to the fast-path key; cheap to compute on every call."""
+    if isinstance(v, torch.Tensor):
+        return (v.dtype, v.shape, v.stride(), v.device)
+    if isinstance(v, (int, str, type(None))) or v is _MISSING:
+        return v  # ints: sizes and specialized values; bools too
+    if isinstance(v, float):
+        return float
+    if isinstance(v, (list, tuple)):
+        return (type(v), *(_fingerprint(x) for x in v))
+    return (type(v), id(v))
 
 
 class _HostRun:
@@ -68,7 +86,17 @@ class _HostRun:
         return value
 
     def launch(self, index: int, env: dict[str, Any]) -> None:
-        compiled = self.kernel._compiled_loop(index, env, self.config)
+        kernel = self.kernel
+        # Fast path: the exact same argument metadata as a previous call (shapes, strides,
+        # dtypes, scalar types, int values) maps straight to its compiled variant.
+        names = kernel.program.loops[index].names
+        fp = (index, self.config, *[_fingerprint(env[n]) for n in names if n in env])
+        compiled = kernel._fast.get(fp)
+        if compiled is None:
+            compiled = kernel._compiled_loop(index, env, self.config)
+            if len(kernel._fast) > 4096:
+                kernel._fast.clear()
+            kernel._fast[fp] = compiled
         if self.mode == "code":
             self.sources.append(compiled.source)
             return
@@ -102,10 +130,19 @@ class Kernel:
         self.blocks = BlockAllocator()
         self._traced: dict[tuple[Any, ...], tuple[ModuleOp, Any]] = {}
         self._compiled: dict[tuple[Any, ...], CompiledLoop] = {}
+        self._fast: dict[tuple[Any, ...], CompiledLoop] = {}
+        self._default_config = Config()
+        self._host_fn: Callable[..., Any] | None = None
+        self._current: _HostRun | None = None
 
     # -- user surface ------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._run(args, kwargs, self._choose_config(), "run")
+
+    def _launch_current(self, index: int, env: dict[str, Any]) -> None:
+        run = self._current
+        assert run is not None, "device loop launched outside a kernel call"
+        run.launch(index, env)
 
     def to_triton_code(self, *args: Any, config: Config | dict | None = None, **kwargs: Any) -> str:
         cfg = Config(config) if isinstance(config, dict) else (config or self._choose_config())
@@ -144,11 +181,11 @@ class Kernel:
             return self.config
         if self.configs:
             return self.configs[0]
-        return Config()
+        return self._default_config
 
-    def _check_args(self, bound: inspect.BoundArguments) -> None:
+    def _check_args(self, arguments: dict[str, Any]) -> None:
         devices = set()
-        for name, value in bound.arguments.items():
+        for name, value in arguments.items():
             if isinstance(value, torch.Tensor):
                 devices.add(value.device.type)
                 if value.device.type == "cpu" and not interpreting():
@@ -164,15 +201,35 @@ class Kernel:
             raise InvalidArgument(f"{self.fn.__name__}: tensors on several devices: {sorted(devices)}")
 
     def _run_with(self, args: Sequence[Any], kwargs: dict[str, Any], config: Config, launch: Callable[[int, dict[str, Any]], None]) -> Any:
-        bound = self.bind(*args, **kwargs)
-        self._check_args(bound)
-        host_fn = self.program.make_host(launch)
-        return host_fn(*bound.args, **bound.kwargs)
+        if launch != self._launch_current:
+            bound = self.bind(*args, **kwargs)
+            self._check_args(bound.arguments)
+            return self.program.make_host(launch)(*bound.args, **bound.kwargs)
+        # The call path: Python binds the arguments itself (the host function has the
+        # kernel's signature); only the tensor arguments are checked.
+        interp = interpreting()
+        for a in (*args, *kwargs.values()):
+            if isinstance(a, torch.Tensor) and (a.device.type == "cpu") != interp:
+                bound = self.bind(*args, **kwargs)
+                self._check_args(bound.arguments)  # raises with the argument's name
+        if self._host_fn is None:
+            self._host_fn = self.program.make_host(self._launch_current)
+        try:
+            return self._host_fn(*args, **kwargs)
+        except TypeError as e:
+            if "argument" in str(e) and "__kc" not in str(e):
+                self.bind(*args, **kwargs)  # raises InvalidArgument with the kernel's name
+            raise
 
     def _run_host(self, args: Sequence[Any], kwargs: dict[str, Any], config: Config, mode: str) -> _HostRun:
         host = _HostRun(self, config, mode)
-        with hosting(host):
-            host.result = self._run_with(args, kwargs, config, host.launch)  # type: ignore[attr-defined]
+        previous, self._current = self._current, host
+        try:
+            with hosting(host):
+                launch = self._launch_current if mode == "run" else host.launch
+                host.result = self._run_with(args, kwargs, config, launch)  # type: ignore[attr-defined]
+        finally:
+            self._current = previous
         return host
 
     def _run(self, args: Sequence[Any], kwargs: dict[str, Any], config: Config, mode: str) -> Any:
