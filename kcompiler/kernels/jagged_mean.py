@@ -42,3 +42,13 @@ def jagged_mean(values: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
     d = values.size(1)
     counts = torch.full((offsets.numel() - 1,), d, dtype=torch.int32, device=values.device)
     return jagged_mean_kernel(values, offsets, counts, d)
+
+
+def _autotune(args, **options):  # noqa: ANN001, ANN202
+    values, offsets = args
+    d = values.size(1)
+    counts = torch.full((offsets.numel() - 1,), d, dtype=torch.int32, device=values.device)
+    return jagged_mean_kernel.autotune((values, offsets, counts, d), **options)
+
+
+jagged_mean.autotune = _autotune  # type: ignore[attr-defined]

@@ -51,3 +51,6 @@ def layer_norm(
     eps: float = 1e-5,
 ) -> torch.Tensor:
     return layer_norm_fwd(x, normalized_shape, weight, bias, eps)[0]
+
+
+layer_norm.autotune = lambda args, **options: layer_norm_fwd.autotune(tuple(args), **options)  # type: ignore[attr-defined]

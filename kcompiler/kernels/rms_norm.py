@@ -29,3 +29,6 @@ def rms_norm_fwd(
 
 def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     return rms_norm_fwd(x, weight, eps)[0]
+
+
+rms_norm.autotune = lambda args, **options: rms_norm_fwd.autotune(tuple(args), **options)  # type: ignore[attr-defined]

@@ -139,6 +139,40 @@ class Kernel:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._run(args, kwargs, self._choose_config(), "run")
 
+    def autotune(
+        self, args: Sequence[Any], kwargs: dict[str, Any] | None = None, **options: Any
+    ) -> Any:
+        """Search the config space for these arguments; later calls use the best config.
+
+        ``options``: effort ("none" | "quick" | "full"), strategy, budget_s; see
+        ``kcompiler.autotune.Tuner``. Returns the TuneResult.
+        """
+        from kcompiler.runtime.tuning import autotune
+
+        options.setdefault("effort", self.autotune_effort)
+        options.setdefault("strategy", self.autotune_strategy)
+        result = autotune(self, args, kwargs, **options)
+        self.config = result.config
+        self._fast.clear()
+        return result
+
+    def config_space(self, *args: Any, **kwargs: Any) -> Any:
+        """The config space derived from the IR traced for these arguments."""
+        from kcompiler.runtime.tuning import build_space
+
+        return build_space(self, self.traced_modules(args, kwargs))
+
+    def traced_modules(self, args: Sequence[Any], kwargs: dict[str, Any]) -> list[ModuleOp]:
+        modules: list[ModuleOp] = []
+
+        def collect(index: int, env: dict[str, Any]) -> None:
+            modules.append(self._trace(index, env)[0])
+
+        host = _HostRun(self, self._choose_config(), "code")
+        with hosting(host):
+            self._run_with(args, kwargs, host.config, collect)
+        return modules
+
     def _launch_current(self, index: int, env: dict[str, Any]) -> None:
         run = self._current
         assert run is not None, "device loop launched outside a kernel call"

@@ -1,0 +1,148 @@
+"""Autotuning a kernel call: builds the config space from the traced IR and a tuning target
+that times whole calls (host code + every launch) and checks them against the default config.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from kcompiler.autotune import (
+    ConfigSpace,
+    MaxProduct,
+    PowerOfTwoKnob,
+    Predicate,
+    Tuner,
+    TuneResult,
+    WrongResult,
+    library_versions,
+    make_key,
+)
+from kcompiler.config import Config
+from kcompiler.passes.block_defaults import largest_block
+from kcompiler.passes.config_space import TRITON_MAX_NUMEL, derive_space
+
+if TYPE_CHECKING:
+    from kcompiler.runtime.kernel import Kernel
+
+
+def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
+    derived = derive_space(modules, kernel.blocks.fixed, kernel.blocks.defaults)
+    knobs: list[Any] = []
+    by_index = {b.index: b for b in derived.blocks}
+    count = max([b.index + 1 for b in derived.blocks] + [0])
+    for i in range(count):
+        b = by_index.get(i)
+        if b is None:  # a literal block size (or a symbol of another specialization)
+            sym = f"block_{i}"
+            v = kernel.blocks.fixed.get(sym, 1)
+            knobs.append(PowerOfTwoKnob(f"block_sizes[{i}]", v, v, v))
+        else:
+            knobs.append(PowerOfTwoKnob(f"block_sizes[{i}]", b.low, b.high, b.default))
+    from kcompiler.passes.block_defaults import default_num_warps
+
+    sizes = {f"block_{i}": k.default for i, k in enumerate(knobs)}
+    warps_default = default_num_warps(modules[0], sizes) if modules else 4
+    knobs.append(PowerOfTwoKnob("num_warps", 1, 32, warps_default))
+    knobs.append(PowerOfTwoKnob("num_stages", 1, 4, 1) if False else _stages())
+    constraints: list[Any] = []
+    for syms, factor in derived.products:
+        names = [f"block_sizes[{int(s.split('_')[1])}]" for s in syms]
+        limit = max(1, TRITON_MAX_NUMEL // factor)
+        constraints.append(MaxProduct(names, limit, f"a value of {factor} x blocks elements must fit Triton's 2**20"))
+
+    def registers_fit(flat: Any) -> bool:
+        bs = {f"block_{i}": flat[f"block_sizes[{i}]"] for i in range(count)}
+        per_thread = max(largest_block(m, bs) for m in modules) / (32 * flat["num_warps"])
+        return 1 <= per_thread * 1.0 and per_thread <= 256 or per_thread < 1 and flat["num_warps"] <= 4
+
+    constraints.append(
+        Predicate(
+            "register_budget",
+            registers_fit,
+            "the largest block must give 1..256 elements per thread",
+            [k.name for k in knobs if k.name != "num_stages"],
+        )
+    )
+    return ConfigSpace(knobs, constraints)
+
+
+def _stages() -> Any:
+    from kcompiler.autotune import IntKnob
+
+    return IntKnob("num_stages", 1, 4, 1)
+
+
+def _outputs(result: Any) -> list[torch.Tensor]:
+    if isinstance(result, torch.Tensor):
+        return [result]
+    if isinstance(result, (tuple, list)):
+        return [r for r in result if isinstance(r, torch.Tensor)]
+    return []
+
+
+def _timer(fn: Callable[[], Any]) -> float:
+    if torch.cuda.is_available():
+        import triton.testing
+
+        return float(triton.testing.do_bench(fn, warmup=5, rep=20, return_mode="median"))
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1e3
+
+
+class KernelTarget:
+    """A TuningTarget for one kernel and one set of arguments."""
+
+    def __init__(self, kernel: Kernel, args: Sequence[Any], kwargs: dict[str, Any]):
+        self.kernel = kernel
+        self.args = args
+        self.kwargs = kwargs
+        self.name = kernel.fn.__name__
+        modules = kernel.traced_modules(args, kwargs)
+        self.space = build_space(kernel, modules)
+        default = self.space.default()
+        self.reference = [o.clone() for o in _outputs(kernel._run(args, kwargs, default, "run"))]
+        device = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu-interpreter"
+        source = hashlib.sha256(kernel.program.source.encode()).hexdigest()
+        spec = tuple(
+            (tuple(a.shape), a.dtype) if isinstance(a, torch.Tensor) else repr(a)
+            for a in (*args, *kwargs.values())
+        )
+        self.cache_key = make_key(source, repr(spec), device, library_versions())
+
+    def precompile_job(self, config: Config) -> None:
+        return None  # compiled in-process by benchmark()
+
+    def benchmark(self, config: Config) -> float:
+        out = _outputs(self.kernel._run(self.args, self.kwargs, config, "run"))
+        for got, want in zip(out, self.reference, strict=True):
+            tol = 1e-2 if got.dtype in (torch.float16, torch.bfloat16) else 1e-4
+            if got.shape != want.shape or not torch.allclose(
+                got.float(), want.float(), atol=tol, rtol=tol, equal_nan=True
+            ):
+                raise WrongResult(f"{self.name}: output differs from the default config's")
+        return _timer(lambda: self.kernel._run(self.args, self.kwargs, config, "run"))
+
+
+def autotune(
+    kernel: Kernel,
+    args: Sequence[Any],
+    kwargs: dict[str, Any] | None = None,
+    *,
+    effort: str | None = None,
+    strategy: str | None = None,
+    budget_s: float | None = None,
+    **tuner_options: Any,
+) -> TuneResult:
+    target = KernelTarget(kernel, args, kwargs or {})
+    tuner = Tuner(target, **tuner_options)
+    return tuner.tune(strategy=strategy, effort=effort, budget_s=budget_s)
+
+
+__all__ = ["KernelTarget", "autotune", "build_space", "inspect"]
