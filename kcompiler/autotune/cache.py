@@ -178,11 +178,13 @@ class SQLiteCache(CacheBackend):
         )
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
             status = conn.execute("PRAGMA quick_check").fetchone()
             if status is None or status[0] != "ok":
                 raise sqlite3.DatabaseError(f"integrity check failed: {status}")
             if conn.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA_VERSION:
+                # WAL is a property of the file: set once, at creation. Setting it on every
+                # open can fail with "locked" while another process closes the database.
+                conn.execute("PRAGMA journal_mode = WAL")
                 conn.executescript(_SCHEMA)
                 conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
         except BaseException:
@@ -227,20 +229,29 @@ class SQLiteCache(CacheBackend):
     def _run(self, what: str, op: Callable[[sqlite3.Connection], T], default: T) -> T:
         """Run ``op`` on the connection with the degrade-not-crash policy."""
         with self._lock:
-            for attempt in range(2):
-                if self.disabled:
-                    return default
+            deadline = time.monotonic() + self.timeout_s
+            pause = 0.005
+            rebuilt = False
+            while not self.disabled:
                 try:
                     if self._conn is None:
                         self._conn = self._connect()
                     return op(self._conn)
-                except sqlite3.OperationalError as e:  # locked past the timeout, disk, perms
-                    self._disable(what, e)
+                except sqlite3.OperationalError as e:
+                    # SQLite skips the busy handler in a few WAL races (a database being
+                    # opened while another process closes it): retry those until the timeout.
+                    busy = "locked" in str(e) or "busy" in str(e)
+                    if busy and time.monotonic() + pause < deadline:
+                        time.sleep(pause)
+                        pause = min(pause * 2, 0.25)
+                        continue
+                    self._disable(what, e)  # locked past the timeout, disk full, permissions
                 except sqlite3.DatabaseError as e:  # not a database / malformed
-                    if attempt == 0:
-                        self._quarantine(e)
-                    else:
+                    if rebuilt:
                         self._disable(what, e)
+                    else:
+                        self._quarantine(e)
+                        rebuilt = True
                 except OSError as e:  # cache dir not creatable, file not movable
                     self._disable(what, e)
             return default

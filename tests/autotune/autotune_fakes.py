@@ -158,9 +158,11 @@ class FakeTarget:
 # -- concurrent cache writers ---------------------------------------------------------------
 
 
-def hammer_cache(path: str, tag: str, n: int) -> None:
+def hammer_cache(path: str, tag: str, n: int, barrier=None) -> None:
     """Write n results and a best from one process (run twice at once by a test)."""
     cache = SQLiteCache(Path(path), timeout_s=30.0)
+    if barrier is not None:
+        barrier.wait(60)  # both processes start writing together
     for i in range(n):
         config = Config(block_sizes=[i], num_warps=len(tag))
         cache.record(f"key-{tag}", config, float(i))

@@ -42,10 +42,19 @@ def tuner(target, cache, **kw) -> Tuner:
     return Tuner(target, cache=cache, **kw)
 
 
-def _children() -> set[int] | None:
-    """Child pids of this process (Linux), None where /proc cannot tell."""
+def _compile_workers() -> set[int] | None:
+    """Pids of this process's compile workers (Linux), None where /proc cannot tell."""
     path = Path(f"/proc/self/task/{os.getpid()}/children")
-    return {int(p) for p in path.read_text().split()} if path.exists() else None
+    if not path.exists():
+        return None
+    out = set()
+    for pid in path.read_text().split():
+        try:
+            if b"compile_pool.py" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                out.add(int(pid))
+        except OSError:
+            pass
+    return out
 
 
 def test_fake_target_satisfies_the_protocol():
@@ -129,7 +138,7 @@ def test_keyboard_interrupt_returns_best_so_far_and_keeps_results(cache, caplog)
     assert len(lines) == 1 and "\n" not in lines[0].getMessage()
     assert {r.config for r in cache.results_for(target.cache_key)} == set(measured)
     assert cache.get_best(target.cache_key) is None  # an interrupted search is not final
-    assert _children() in (set(), None)  # every compile worker was killed
+    assert _compile_workers() in (set(), None)  # every compile worker was killed
 
     # The next run resumes: nothing measured before is measured again.
     resumed = FakeTarget(SPACE, small_cost)

@@ -1,0 +1,137 @@
+"""SQLite cache: round trip, keys, corruption and lock handling, concurrent writers."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import pytest
+from autotune_fakes import hammer_cache
+
+from kcompiler.autotune import SQLiteCache, default_cache_path, make_key
+from kcompiler.config import Config
+
+A = Config(block_sizes=[64], num_warps=4)
+B = Config(block_sizes=[128], num_warps=8)
+
+
+@pytest.fixture
+def path(tmp_path) -> Path:
+    return tmp_path / "cache" / "autotune.sqlite"
+
+
+def test_round_trip(path):
+    cache = SQLiteCache(path)
+    cache.record("k", A, 1.5)
+    cache.record("k", B, None, "compile timed out after 15s")
+    cache.record("other", B, 0.5)
+    cache.put_best("k", A, 1.5, "quick")
+    cache.close()
+
+    reopened = SQLiteCache(path)
+    results = {r.config: r for r in reopened.results_for("k")}
+    assert set(results) == {A, B}
+    assert results[A].time_ms == 1.5 and results[A].error is None
+    assert results[B].time_ms is None and "timed out" in results[B].error
+    best = reopened.get_best("k")
+    assert (best.config, best.time_ms, best.effort) == (A, 1.5, "quick")
+    assert reopened.get_best("other") is None
+    assert [r.config for r in reopened.results_for("other")] == [B]
+
+
+def test_make_key_depends_on_every_part():
+    base = ("src-hash", (("float32", 2), (1024, 4096)), "NVIDIA H100", {"triton": "3.6"})
+    key = make_key(*base)
+    assert key == make_key(*base) and len(key) == 64
+    variants = [
+        ("src-hash2", base[1], base[2], base[3]),
+        (base[0], (("float16", 2), (1024, 4096)), base[2], base[3]),
+        (base[0], base[1], "NVIDIA H200", base[3]),
+        (base[0], base[1], base[2], {"triton": "3.9"}),
+    ]
+    assert len({make_key(*v) for v in variants} | {key}) == 5
+    assert make_key("s", "spec", "dev") == make_key("s", "spec", "dev")  # installed versions
+
+
+def test_default_path_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv("KCOMPILER_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_path() == tmp_path / "xdg" / "kcompiler" / "autotune.sqlite"
+    monkeypatch.setenv("KCOMPILER_CACHE_DIR", str(tmp_path / "mine"))
+    assert default_cache_path() == tmp_path / "mine" / "autotune.sqlite"
+
+
+def test_garbage_file_is_moved_aside_and_rebuilt(path, caplog):
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"this is not a database \x00\xff" * 100)
+    cache = SQLiteCache(path)
+    with caplog.at_level(logging.WARNING, logger="kcompiler.autotune"):
+        cache.record("k", A, 2.0)
+    assert [r.time_ms for r in cache.results_for("k")] == [2.0]
+    assert not cache.disabled
+    assert any("corrupted" in r.getMessage() for r in caplog.records)
+    aside = list(path.parent.glob("autotune.sqlite.corrupt-*"))
+    assert len(aside) == 1 and aside[0].read_bytes().startswith(b"this is not")
+
+
+def test_file_corrupted_while_in_use_is_rebuilt(path, caplog):
+    cache = SQLiteCache(path)
+    cache.record("k", A, 2.0)
+    cache.close()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    path.write_bytes(b"\x13" * 8192)  # someone overwrote the file
+    with caplog.at_level(logging.WARNING, logger="kcompiler.autotune"):
+        assert cache.get_best("k") is None
+        cache.put_best("k", B, 1.0, "full")
+    assert cache.get_best("k").config == B
+    assert any("corrupted" in r.getMessage() for r in caplog.records)
+
+
+def test_lock_held_past_the_timeout_disables_caching_with_a_warning(path, caplog):
+    SQLiteCache(path).record("k", A, 1.0)  # creates the database
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("INSERT INTO results VALUES ('x', '{}', 1.0, NULL, 0)")
+    try:
+        cache = SQLiteCache(path, timeout_s=0.2)
+        with caplog.at_level(logging.WARNING, logger="kcompiler.autotune"):
+            cache.record("k", B, 2.0)  # must not raise
+            cache.record("k", B, 2.0)
+        assert cache.disabled
+        warnings = [r for r in caplog.records if "continuing without caching" in r.getMessage()]
+        assert len(warnings) == 1
+        assert cache.get_best("k") is None and cache.results_for("k") == []
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_unwritable_location_disables_caching(tmp_path, caplog):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    cache = SQLiteCache(blocker / "sub" / "autotune.sqlite")
+    with caplog.at_level(logging.WARNING, logger="kcompiler.autotune"):
+        cache.record("k", A, 1.0)
+    assert cache.disabled and cache.get_best("k") is None
+
+
+def test_two_processes_write_concurrently(path):
+    SQLiteCache(path).close()
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(2)
+    procs = [
+        ctx.Process(target=hammer_cache, args=(str(path), tag, 150, barrier)) for tag in ("a", "bb")
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0]
+    cache = SQLiteCache(path)
+    assert len(cache.results_for("key-a")) == 150
+    assert len(cache.results_for("key-bb")) == 150
+    assert len(cache.results_for("shared")) == 300
+    assert cache.get_best("shared").config["indexing"] in ("a", "bb")
