@@ -24,6 +24,7 @@ a verifier and the shape-inference pass share one definition of the typing rules
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from xdsl.dialects.builtin import (
@@ -54,7 +55,7 @@ from xdsl.irdl import (
     var_operand_def,
     var_result_def,
 )
-from xdsl.parser import AttrParser
+from xdsl.parser import AttrParser, Parser
 from xdsl.printer import Printer
 from xdsl.traits import IsTerminator, NoTerminator, Pure, SymbolOpInterface
 from xdsl.utils.exceptions import VerifyException
@@ -350,6 +351,29 @@ class TileOp(IRDLOperation):
             raise ShapeError(f"result type {result.type} does not match inferred {expected}")
 
 
+# --------------------------------------------------------------------------------------------
+# Custom syntax of the region ops (tile.kernel, tile.for)
+# --------------------------------------------------------------------------------------------
+
+_SSA_NAME = re.compile(r"[A-Za-z_$.-][A-Za-z0-9_$.-]*")
+_SCALAR_I64 = BlockType([], i64)
+
+
+def _print_word(printer: Printer, word: str) -> None:
+    """A symbol or keyword-like value: bare when it lexes back unchanged, else quoted."""
+    if word.isdigit() and str(int(word)) == word:
+        printer.print_string(word)
+    else:
+        printer.print_identifier_or_string_literal(word)
+
+
+def _parse_word(parser: Parser, what: str) -> str:
+    value = parser.parse_optional_integer(allow_boolean=False, allow_negative=False)
+    if value is not None:
+        return str(value)
+    return parser.parse_identifier_or_str_literal(f" ({what})")
+
+
 @irdl_op_definition
 class KernelOp(IRDLOperation):
     """A device kernel: one launch. Block arguments are the tensors and scalars it reads."""
@@ -378,6 +402,76 @@ class KernelOp(IRDLOperation):
     def verify_(self) -> None:
         if len(self.names) != len(self.body.block.args):
             raise VerifyException("tile.kernel: arg_names must name every block argument")
+
+    # Syntax: tile.kernel @name(%x: type, ...) attributes {...} { body }
+    # A block argument's SSA name is its entry of arg_names; `%0: type {name = "x"}` spells
+    # a name that cannot be an SSA name (or that another value of the scope already took).
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_symbol_name(self.sym_name.data)
+        names = self.names
+        args = self.body.block.args if self.body.blocks else ()
+
+        def print_arg(i: int) -> None:
+            arg = args[i]
+            name = names[i] if i < len(names) else None
+            if name is not None and _SSA_NAME.fullmatch(name):
+                arg.name_hint = name  # so the printer spells the SSA value as the argument
+            shown = printer.print_ssa_value(arg)
+            printer.print_string(": ")
+            printer.print_attribute(arg.type)
+            if name is not None and shown != name:
+                printer.print_string(" {name = ")
+                printer.print_string_literal(name)
+                printer.print_string("}")
+
+        with printer.in_parens():
+            printer.print_list(range(len(args)), print_arg)
+        printer.print_op_attributes(self.attributes, print_keyword=True)
+        printer.print_string(" ")
+        printer.print_region(self.body, print_entry_block_args=False, print_empty_block=False)
+
+    @classmethod
+    def parse(cls, parser: Parser) -> KernelOp:
+        sym_name = parser.parse_symbol_name()
+        names: list[str] = []
+
+        def parse_arg() -> Parser.Argument:
+            start = parser.pos
+            arg = parser.parse_argument()
+            extra = parser.parse_optional_attr_dict()
+            name = extra.pop("name", None)
+            if extra:
+                parser.raise_error(f"unknown kernel argument attribute(s) {sorted(extra)}", start)
+            if name is None:
+                name = arg.name.text[1:]
+                if not _SSA_NAME.fullmatch(name):
+                    parser.raise_error(
+                        f"kernel argument {arg.name.text} needs a name: {arg.name.text}: "
+                        f'<type> {{name = "x"}}',
+                        start,
+                        parser.pos,
+                    )
+            elif not isinstance(name, StringAttr):
+                parser.raise_error("kernel argument name must be a string", start, parser.pos)
+            else:
+                name = name.data
+            names.append(name)
+            return arg
+
+        args = parser.parse_comma_separated_list(
+            Parser.Delimiter.PAREN, parse_arg, " in tile.kernel arguments"
+        )
+        attrs = parser.parse_optional_attr_dict_with_keyword()
+        body = parser.parse_region(args)
+        return cls.create(
+            properties={
+                "sym_name": sym_name,
+                "arg_names": ArrayAttr([StringAttr(n) for n in names]),
+            },
+            attributes=dict(attrs.data) if attrs is not None else {},
+            regions=[body],
+        )
 
 
 @irdl_op_definition
@@ -444,6 +538,131 @@ class ForOp(IRDLOperation):
             raise VerifyException("tile.for: body must end in tile.yield")
         if [v.type for v in last.values] != [r.type for r in self.res]:
             raise VerifyException("tile.for: yielded types must match the results")
+
+    # Syntax (types of the bounds shown only when not !tile.block<[], i64>; the trailing
+    # `tile.yield` is left out when it carries nothing, and parse puts it back):
+    #   %r = tile.for %t = %lb to %ub [: lb-type, ub-type] block block_0 kind tile [parallel]
+    #          [iter_args(%acc = %init, ...) -> (types)] [attributes {...}] { body }
+    # Results have the types of the loop-carried values; `-> (types) results (types)` spells
+    # results of other types (which only a malformed loop has).
+    def print(self, printer: Printer) -> None:
+        args = self.body.block.args if self.body.blocks else ()
+        printer.print_string(" ")
+        if args:
+            printer.print_ssa_value(args[0])
+            printer.print_string(" = ")
+        printer.print_ssa_value(self.lb)
+        printer.print_string(" to ")
+        printer.print_ssa_value(self.ub)
+        if self.lb.type != _SCALAR_I64 or self.ub.type != _SCALAR_I64:
+            printer.print_string(" : ")
+            printer.print_attribute(self.lb.type)
+            printer.print_string(", ")
+            printer.print_attribute(self.ub.type)
+        printer.print_string(" block ")
+        _print_word(printer, self.block.data)
+        printer.print_string(" kind ")
+        _print_word(printer, self.kind.data)
+        if self.parallel is not None:
+            printer.print_string(" parallel")
+        carried = args[1:]
+        if self.iter_args or carried:
+
+            def print_pair(pair: tuple[SSAValue, SSAValue]) -> None:
+                printer.print_ssa_value(pair[0])
+                printer.print_string(" = ")
+                printer.print_ssa_value(pair[1])
+
+            printer.print_string(" iter_args(")
+            printer.print_list(zip(carried, self.iter_args), print_pair)
+            printer.print_string(") -> (")
+            printer.print_list([a.type for a in carried], printer.print_attribute)
+            printer.print_string(")")
+            if [r.type for r in self.res] != [a.type for a in carried]:
+                printer.print_string(" results (")
+                printer.print_list([r.type for r in self.res], printer.print_attribute)
+                printer.print_string(")")
+        printer.print_op_attributes(self.attributes, print_keyword=True)
+        printer.print_string(" ")
+        printer.print_region(
+            self.body,
+            print_entry_block_args=False,
+            print_empty_block=False,
+            print_block_terminators=not self._implicit_yield(),
+        )
+
+    def _implicit_yield(self) -> bool:
+        """Whether the body's only terminator is a trailing, empty, attribute-free yield."""
+        if not self.body.blocks:
+            return False
+        block = self.body.block
+        last = block.last_op
+        terminators = [op for op in block.ops if op.has_trait(IsTerminator)]
+        return (
+            isinstance(last, YieldOp)
+            and terminators == [last]
+            and not last.operands
+            and not last.attributes
+        )
+
+    @classmethod
+    def parse(cls, parser: Parser) -> ForOp:
+        tile_arg = parser.parse_argument(expect_type=False)
+        parser.parse_punctuation("=")
+        lb = parser.parse_unresolved_operand()
+        parser.parse_keyword("to")
+        ub = parser.parse_unresolved_operand()
+        lb_type = ub_type = _SCALAR_I64
+        if parser.parse_optional_punctuation(":") is not None:
+            lb_type = parser.parse_type()
+            parser.parse_punctuation(",")
+            ub_type = parser.parse_type()
+        parser.parse_keyword("block")
+        block = _parse_word(parser, "the loop's block symbol")
+        parser.parse_keyword("kind")
+        kind = _parse_word(parser, "tile, grid or jagged")
+        parallel = parser.parse_optional_keyword("parallel") is not None
+
+        carried: list[Parser.UnresolvedArgument] = []
+        inits: list[SSAValue] = []
+        types: list[Attribute] = []
+        result_types: list[Attribute] | None = None
+        if parser.parse_optional_keyword("iter_args") is not None:
+
+            def parse_pair() -> tuple[Parser.UnresolvedArgument, object]:
+                arg = parser.parse_argument(expect_type=False)
+                parser.parse_punctuation("=")
+                return arg, parser.parse_unresolved_operand()
+
+            pos = parser.pos
+            pairs = parser.parse_comma_separated_list(Parser.Delimiter.PAREN, parse_pair)
+            parser.parse_punctuation("->")
+            types = parser.parse_comma_separated_list(Parser.Delimiter.PAREN, parser.parse_type)
+            carried = [a for a, _ in pairs]
+            inits = parser.resolve_operands([o for _, o in pairs], types, pos)  # type: ignore[arg-type]
+            if parser.parse_optional_keyword("results") is not None:
+                result_types = parser.parse_comma_separated_list(
+                    Parser.Delimiter.PAREN, parser.parse_type
+                )
+        attrs = parser.parse_optional_attr_dict_with_keyword()
+        bounds = [parser.resolve_operand(lb, lb_type), parser.resolve_operand(ub, ub_type)]
+        block_args = [tile_arg.resolve(TileType(block))]
+        block_args += [a.resolve(ty) for a, ty in zip(carried, types)]
+        body = parser.parse_region(block_args)
+        last = body.block.last_op
+        if not isinstance(last, YieldOp):
+            body.block.add_op(YieldOp())
+        return cls.create(
+            operands=[*bounds, *inits],
+            result_types=types if result_types is None else result_types,
+            properties={
+                "block": StringAttr(block),
+                "kind": StringAttr(kind),
+                **({"parallel": UnitAttr()} if parallel else {}),
+            },
+            attributes=dict(attrs.data) if attrs is not None else {},
+            regions=[body],
+        )
 
 
 @irdl_op_definition
