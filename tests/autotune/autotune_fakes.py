@@ -9,7 +9,6 @@ import json
 import math
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from fake_compile_jobs import compile_abort, compile_hang, compile_ok, compile_raise
 
@@ -20,7 +19,6 @@ from kcompiler.autotune import (
     MaxProduct,
     PowerOfTwoKnob,
     Predicate,
-    SQLiteCache,
     WrongResult,
 )
 from kcompiler.config import Config
@@ -153,20 +151,3 @@ class FakeTarget:
         if self.behaviour(config) == "wrong":
             raise WrongResult("max abs error 0.5 vs reference")
         return self.cost(config)
-
-
-# -- concurrent cache writers ---------------------------------------------------------------
-
-
-def hammer_cache(path: str, tag: str, n: int, barrier=None) -> None:
-    """Write n results and a best from one process (run twice at once by a test)."""
-    cache = SQLiteCache(Path(path), timeout_s=30.0)
-    if barrier is not None:
-        barrier.wait(60)  # both processes start writing together
-    for i in range(n):
-        config = Config(block_sizes=[i], num_warps=len(tag))
-        cache.record(f"key-{tag}", config, float(i))
-        cache.record("shared", config.replace(indexing=tag), float(i))
-    cache.put_best("shared", Config(indexing=tag), 1.0, "quick")
-    assert not cache.disabled
-    cache.close()

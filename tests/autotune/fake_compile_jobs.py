@@ -29,3 +29,19 @@ def compile_raise(message: str) -> None:
 
 def compile_abort() -> None:
     os.abort()
+
+
+def compile_noisy() -> None:
+    """Writes a lot to stdout and stderr, as compilers do; must not disturb the protocol."""
+    import sys
+
+    print("x" * 200_000)
+    sys.stderr.write("noise on stderr\n")
+
+
+def compile_crash_with_message(marker: str) -> None:
+    import sys
+
+    sys.stderr.write(f"{marker}\n")
+    sys.stderr.flush()
+    os.abort()

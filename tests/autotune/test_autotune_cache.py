@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from autotune_fakes import hammer_cache
+from cache_hammer import hammer_cache
 
 from kcompiler.autotune import SQLiteCache, default_cache_path, make_key
 from kcompiler.config import Config

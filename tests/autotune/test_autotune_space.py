@@ -23,7 +23,8 @@ from kcompiler.autotune import (
 from kcompiler.config import Config
 
 SPACE = kernel_space()
-FAST = settings(max_examples=60, deadline=None)
+# cheap properties: at least 60 examples, more under HYPOTHESIS_PROFILE=thorough
+FAST = settings(max_examples=max(60, settings.default.max_examples), deadline=None)
 
 
 def _one_knob_apart(space: ConfigSpace, a: Config, b: Config) -> bool:

@@ -141,3 +141,11 @@ def test_missing_cmaes_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "cmaes", None)
     with pytest.raises(ImportError, match=r"cmaes.*kcompiler\[optuna\]"):
         get_strategy("optuna-cmaes")(SMALL)
+
+
+def test_de_measures_its_whole_population_even_in_small_batches():
+    strategy = get_strategy("de")(KERNEL, random.Random(0), budget=150)
+    drive(strategy, lambda c: kernel_cost(KERNEL, c), 40, batch=2)
+    members = strategy._members  # white-box: a member never measured could never evolve
+    assert len(members) == 10
+    assert all(m in strategy.results for m in members)

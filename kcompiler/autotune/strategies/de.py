@@ -25,7 +25,7 @@ _REDRAWS = 12  # mutation attempts before falling back to a local move
 class DifferentialEvolution(SearchStrategy):
     """current-to-best/1/bin DE; population sized from the budget (8..40).
 
-    Defaults (f=0.6, cr=0.4, population=budget/10) were picked on a synthetic kernel-like
+    Defaults (f=0.7, cr=0.4, population=budget/15) were picked on a synthetic kernel-like
     cost: a low crossover rate changes few knobs per trial, which suits mostly-separable
     costs, and a small population converges within a quick-effort budget.
     """
@@ -36,11 +36,11 @@ class DifferentialEvolution(SearchStrategy):
         rng: random.Random | None = None,
         budget: int | None = None,
         population: int | None = None,
-        f: float = 0.6,
+        f: float = 0.7,
         cr: float = 0.4,
     ) -> None:
         super().__init__(space, rng, budget)
-        self.population = population or max(8, min(40, (budget or 320) // 10))
+        self.population = population or max(8, min(40, (budget or 320) // 15))
         self.f, self.cr = f, cr
         self._members: list[Config] = []
         self._vectors: list[list[float]] = []
@@ -53,8 +53,7 @@ class DifferentialEvolution(SearchStrategy):
             self._members = [self.space.default()]
             self._members += self.fresh_samples(self.population - 1)
             self._vectors = [self.space.encode(c) for c in self._members]
-            return [c for c in self._members if not self.is_known(c)][:n]
-        out: list[Config] = []
+        out = [c for c in self._members if not self.is_known(c)][:n]  # initial population
         size = len(self._members)
         for step in range(size):
             if len(out) == n:
