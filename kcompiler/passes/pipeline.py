@@ -13,9 +13,15 @@ from kcompiler.dialects.tile import Tile
 
 def all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     """Every pass by its registered name; kc-opt exposes exactly these."""
+    from kcompiler.passes.persistent import PersistentPass
     from kcompiler.passes.shape_inference import ShapeInferencePass
+    from kcompiler.passes.split_reductions import SplitReductionsPass
 
-    return {ShapeInferencePass.name: lambda: ShapeInferencePass}
+    return {
+        ShapeInferencePass.name: lambda: ShapeInferencePass,
+        SplitReductionsPass.name: lambda: SplitReductionsPass,
+        PersistentPass.name: lambda: PersistentPass,
+    }
 
 
 def make_context() -> Context:

@@ -35,6 +35,13 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
     from kcompiler.runtime.kernel import CompiledLoop
 
     sizes = resolve_block_sizes(module, config, blocks)
+    if config.get("reduction_loops") or config.get("pid_type") not in (None, "flat"):
+        from kcompiler.passes.persistent import apply_pid_type
+        from kcompiler.passes.split_reductions import apply_reduction_loops
+
+        module = module.clone()  # config-specific rewrites; the chunks are new block symbols
+        sizes.update(apply_reduction_loops(module, config.get("reduction_loops")))
+        apply_pid_type(module, config.get("pid_type"), config.get("num_sm_multiplier"))
     options = CodegenOptions(
         block_sizes=sizes,
         num_warps=int(config.get("num_warps") or default_num_warps(module, sizes)),

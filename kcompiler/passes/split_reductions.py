@@ -1,0 +1,609 @@
+"""split-reductions: compute whole-dim reductions in a loop over chunks instead of one block.
+
+A value loaded with a ``full`` index over a size dim ``s`` (``x[tile_m, :]``) lives in
+registers as one block of ``next_pow2(N)``. For large ``N`` that spills; this pass rewrites the
+body of a parallel ``tile.for`` so that no value carries ``s`` any more:
+
+* every ``tile.reduce`` over ``s`` (a *root*) is computed by a sequential ``tile.for`` over a
+  new block symbol ``rblock_<s>`` (the chunk), with the accumulator as an ``iter_arg``:
+  ``sum`` adds, ``max``/``min`` take the maximum/minimum, ``argmax``/``argmin`` carry the best
+  value and its index. The chunk recomputes, from re-issued loads, exactly the ops the
+  reduction needs (its *cone*);
+* a ``tile.store`` of an ``s``-valued value is a root too: it is recomputed chunk by chunk;
+* ``sum(exp(a - M))`` where ``M`` is a ``max`` over ``s`` in the same loop is fused into one
+  pass (online softmax): ``m' = max(m, max(chunk))``, ``l' = l * exp(m - m') + sum(exp(a - m'))``.
+
+Roots are grouped in program order: a root joins the loop of the previous group when every
+value its cone reads from outside is already available where that loop starts and no store or
+nested loop lies in between; otherwise it starts a new loop just before itself. So rms_norm
+becomes two loops (sum of squares, then the store), layer_norm three (mean, centered sum of
+squares, store), softmax two (online max/sum, store), cross_entropy one.
+
+Anything else (an ``s``-valued value used by an op this pass does not know, by a nested loop,
+twice-``s`` dims, ``prod``) leaves the loop untouched. The rewrite runs on a clone of the
+kernel, which replaces the original only if it verifies and no ``s`` value is left.
+
+Options: ``split-reductions{dim=s1 chunk=256}`` chunks the named dims; without ``dim``, the
+``chunk`` list is read like Helion's ``reduction_loops``: one entry per whole dim reduced in the
+kernel (``reduction_dims``, first-use order), 0 keeps that dim in registers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr, ModuleOp, i64
+from xdsl.ir import Attribute, Block, BlockArgument, Operation, OpResult, SSAValue
+from xdsl.passes import ModulePass
+
+from kcompiler.dialects import tile as t
+from kcompiler.exc import InvalidConfig
+
+_HALF = (t.f16, t.bf16)
+_ELEMENTWISE = (t.BinaryOp, t.UnaryOp, t.CastOp, t.SelectOp, t.ReshapeOp, t.FullOp)
+_SUPPORTED_REDUCTIONS = ("sum", "max", "min", "argmax", "argmin")
+
+
+def chunk_symbol(dim: str) -> str:
+    """The block symbol of the chunk loop over ``dim`` (codegen names it ``BLOCK_<dim>``)."""
+    return f"rblock_{dim}"
+
+
+def _loop_blocks(module: Operation) -> set[str]:
+    return {op.block.data for op in module.walk() if isinstance(op, t.ForOp)}
+
+
+def reduction_dims(module: Operation) -> list[str]:
+    """Whole (non-block) dims reduced by some ``tile.reduce``, in first-use order.
+
+    ``Config.reduction_loops[i]`` refers to ``reduction_dims(module)[i]``.
+    """
+    blocks = _loop_blocks(module)
+    out: list[str] = []
+    for op in module.walk():
+        if isinstance(op, t.ReduceOp) and isinstance(op.operand.type, t.BlockType):
+            ty = op.operand.type
+            if not ty.known or not 0 <= op.axis < ty.rank:
+                continue
+            d = ty.dims[op.axis]
+            if d != "1" and d not in blocks and not d.startswith("rblock_") and d not in out:
+                out.append(d)
+    return out
+
+
+def chunks_from_reduction_loops(
+    module: Operation, reduction_loops: Sequence[int | None] | None
+) -> dict[str, int]:
+    """``{dim: chunk}`` for the config's ``reduction_loops`` (None or 0 = keep in registers)."""
+    dims = reduction_dims(module)
+    out: dict[str, int] = {}
+    for d, v in zip(dims, list(reduction_loops or [])):
+        if v is None or v == 0:
+            continue
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1 or v & (v - 1):
+            raise InvalidConfig(f"reduction_loops entry {v!r} for dim {d}: must be a power of two")
+        out[d] = v
+    return out
+
+
+def apply_reduction_loops(
+    module: ModuleOp, reduction_loops: Sequence[int | None] | None
+) -> dict[str, int]:
+    """Rewrite ``module`` in place for the config; returns block sizes of the new symbols."""
+    chunks = chunks_from_reduction_loops(module, reduction_loops)
+    if not chunks:
+        return {}
+    SplitReductionsPass(dim=tuple(chunks), chunk=tuple(chunks.values())).apply(Context(), module)
+    present = _loop_blocks(module)
+    return {chunk_symbol(d): c for d, c in chunks.items() if chunk_symbol(d) in present}
+
+
+@dataclass(frozen=True)
+class SplitReductionsPass(ModulePass):
+    name = "split-reductions"
+
+    dim: tuple[str, ...] = ()
+    chunk: tuple[int, ...] = ()
+
+    def chunks(self, module: ModuleOp) -> dict[str, int]:
+        if self.dim:
+            if len(self.chunk) not in (1, len(self.dim)):
+                raise ValueError("split-reductions: give one chunk, or one per dim")
+            sizes = self.chunk * len(self.dim) if len(self.chunk) == 1 else self.chunk
+            return {d: c for d, c in zip(self.dim, sizes) if c}
+        return chunks_from_reduction_loops(module, list(self.chunk))
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        chunks = self.chunks(op)
+        for kernel in list(op.ops):
+            if not isinstance(kernel, t.KernelOp):
+                continue
+            for dim, size in chunks.items():
+                if size & (size - 1) or size < 1:
+                    raise ValueError(f"split-reductions: chunk {size} is not a power of two")
+                kernel = _split_kernel(kernel, dim)
+
+
+def _split_kernel(kernel: t.KernelOp, dim: str) -> t.KernelOp:
+    """Returns the kernel to keep: a rewritten clone, or ``kernel`` itself."""
+    clone = kernel.clone()
+    changed = False
+    try:
+        for loop in [op for op in clone.walk() if isinstance(op, t.ForOp) and op.parallel]:
+            changed |= _Splitter(loop.body.block, dim).run()
+        if not changed:
+            return kernel
+        clone.verify()
+    except _Unsupported:
+        if os.environ.get("KC_DEBUG_PASSES"):
+            raise
+        return kernel
+    except Exception:  # noqa: BLE001 - any failure leaves the IR as it was
+        if os.environ.get("KC_DEBUG_PASSES"):
+            raise
+        return kernel
+    parent = kernel.parent_block()
+    assert parent is not None
+    parent.insert_op_before(clone, kernel)
+    parent.erase_op(kernel)
+    return clone
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _has(v: SSAValue, dim: str) -> bool:
+    ty = v.type
+    return isinstance(ty, t.BlockType) and ty.known and dim in ty.dims
+
+
+def _sub(ty: Attribute, dim: str, new: str) -> Attribute:
+    if isinstance(ty, t.BlockType) and ty.known:
+        return t.BlockType([new if d == dim else d for d in ty.dims], ty.element_type)
+    return ty
+
+
+def _nonunit(ty: Attribute) -> list[str]:
+    assert isinstance(ty, t.BlockType)
+    return [d for d in ty.dims if d != "1"]
+
+
+@dataclass(eq=False)
+class _Root:
+    op: Operation  # a ReduceOp over the dim, or a StoreOp of a dim-valued value
+    pair: t.ReduceOp | None = None  # online softmax: the max this sum rescales against
+    sub: t.BinaryOp | None = None  # ... and the `a - M` inside its exp
+
+
+@dataclass
+class _Group:
+    anchor: Operation  # the loop goes right before this op
+    roots: list[_Root] = field(default_factory=list)
+
+
+class _Splitter:
+    def __init__(self, block: Block, dim: str):
+        self.block = block
+        self.dim = dim
+        self.csym = chunk_symbol(dim)
+        self.index = {op: i for i, op in enumerate(block.ops)}
+
+    # -- analysis ---------------------------------------------------------------------------
+    def is_dim_op(self, op: Operation) -> bool:
+        return any(_has(r, self.dim) for r in op.results)
+
+    def check(self) -> list[Operation]:
+        """The roots, in program order; raises _Unsupported on anything the rewrite can't do."""
+        roots: list[Operation] = []
+        for op in self.block.ops:
+            if isinstance(op, t.ReduceOp) and _has(op.operand, self.dim):
+                ty = t.block_of(op.operand)
+                if ty.dims[op.axis] == self.dim:
+                    if op.kind.data not in _SUPPORTED_REDUCTIONS:
+                        raise _Unsupported(f"{op.kind.data} reduction")
+                    roots.append(op)
+                    continue
+            if isinstance(op, t.StoreOp) and _has(op.value, self.dim):
+                roots.append(op)
+                self._check_indexing(op.tensor.type, op.kinds, op.indices)
+                continue
+            if not self.is_dim_op(op):
+                if op.regions and any(
+                    _has(v, self.dim) and self._local(v) for o in op.walk() for v in o.operands
+                ):
+                    raise _Unsupported("a nested region uses the dim")
+                continue
+            for r in op.results:
+                if _has(r, self.dim) and list(r.type.dims).count(self.dim) != 1:  # type: ignore[attr-defined]
+                    raise _Unsupported("the dim appears twice in one value")
+            if isinstance(op, t.LoadOp):
+                self._check_indexing(op.tensor.type, op.kinds, op.indices)
+            elif isinstance(op, t.ReduceOp):
+                if op.kind.data not in _SUPPORTED_REDUCTIONS:
+                    raise _Unsupported(f"{op.kind.data} reduction")
+            elif not isinstance(op, _ELEMENTWISE):
+                raise _Unsupported(f"{op.name} on the dim")
+            for r in op.results:
+                for use in r.uses:
+                    if use.operation.parent_block() is not self.block:
+                        raise _Unsupported("a dim value is used in a nested region")
+            for v in op.operands:
+                if _has(v, self.dim) and not self._local(v):
+                    raise _Unsupported("a dim value defined outside the loop")
+        return roots
+
+    def _check_indexing(
+        self, tensor_type: Attribute, kinds: Sequence[str], indices: Iterable[SSAValue]
+    ) -> None:
+        assert isinstance(tensor_type, t.TensorType)
+        fulls = [k == "full" and s == self.dim for k, s in zip(kinds, tensor_type.dims)]
+        if sum(fulls) > 1:
+            raise _Unsupported("two full indices over the dim")
+        for v in indices:
+            if _has(v, self.dim) and not self._local(v):
+                raise _Unsupported("an index defined outside the loop")
+
+    def _local(self, v: SSAValue) -> bool:
+        return isinstance(v, OpResult) and v.op.parent_block() is self.block
+
+    def cone(self, values: Iterable[SSAValue]) -> list[Operation]:
+        """Ops of this block computing dim-valued ``values``, in program order."""
+        seen: set[Operation] = set()
+        stack = [v for v in values if _has(v, self.dim)]
+        while stack:
+            v = stack.pop()
+            if not self._local(v):
+                raise _Unsupported("a dim value from outside the loop")
+            op = v.owner
+            assert isinstance(op, Operation)
+            if op in seen:
+                continue
+            seen.add(op)
+            stack.extend(o for o in op.operands if _has(o, self.dim))
+        return sorted(seen, key=self.index.__getitem__)
+
+    def externals(self, ops: Iterable[Operation], extra: Iterable[SSAValue] = ()) -> list[SSAValue]:
+        out = [v for op in ops for v in op.operands if not _has(v, self.dim)]
+        return out + list(extra)
+
+    def available(self, v: SSAValue, at: Operation) -> bool:
+        if isinstance(v, BlockArgument):
+            return True  # of this block or an enclosing one
+        assert isinstance(v, OpResult)
+        if v.op.parent_block() is self.block:
+            return self.index[v.op] < self.index[at]
+        return True
+
+    def barrier_between(self, group: _Group, op: Operation) -> bool:
+        members = {r.op for r in group.roots}
+        for o in self.block.ops:
+            i = self.index[o]
+            if self.index[group.anchor] < i < self.index[op] and o not in members:
+                if isinstance(o, t.StoreOp) or o.regions:
+                    return True
+        return False
+
+    def root_inputs(self, op: Operation) -> list[SSAValue]:
+        if isinstance(op, t.ReduceOp):
+            return [op.operand]
+        assert isinstance(op, t.StoreOp)
+        return [op.value]
+
+    def pairing(self, op: Operation, group: _Group) -> _Root | None:
+        """Online softmax: ``sum(exp(a - M))`` with ``M`` (through reshapes) a max in ``group``."""
+        if not (isinstance(op, t.ReduceOp) and op.kind.data == "sum"):
+            return None
+        exp = op.operand.owner
+        if not (isinstance(exp, t.UnaryOp) and exp.kind.data == "exp" and self._local(op.operand)):
+            return None
+        sub = exp.operand.owner
+        if not (
+            isinstance(sub, t.BinaryOp) and sub.kind.data == "sub" and self._local(exp.operand)
+        ):
+            return None
+        if not _has(sub.lhs, self.dim) or _has(sub.rhs, self.dim):
+            return None
+        m = sub.rhs
+        while isinstance(m.owner, t.ReshapeOp):
+            m = m.owner.operand
+        rmax = m.owner
+        members = {r.op for r in group.roots}
+        if not (isinstance(rmax, t.ReduceOp) and rmax.kind.data == "max" and rmax in members):
+            return None
+        if _nonunit(rmax.result.type) != _nonunit(op.result.type):
+            return None
+        if not t.is_float(t.block_of(rmax.result).element_type):
+            return None
+        if not t.is_float(t.block_of(op.result).element_type):
+            return None
+        if any(not self.available(v, group.anchor) for v in self.externals(self.cone([sub.lhs]))):
+            return None
+        return _Root(op, rmax, sub)
+
+    def plan(self, roots: list[Operation]) -> list[_Group]:
+        groups: list[_Group] = []
+        for op in roots:
+            g = groups[-1] if groups else None
+            if g is not None and not self.barrier_between(g, op):
+                paired = self.pairing(op, g)
+                if paired is not None:
+                    g.roots.append(paired)
+                    continue
+                ext = self.externals(self.cone(self.root_inputs(op)), self._root_extra(op))
+                if all(self.available(v, g.anchor) for v in ext):
+                    g.roots.append(_Root(op))
+                    continue
+            groups.append(_Group(op, [_Root(op)]))
+        return groups
+
+    def _root_extra(self, op: Operation) -> list[SSAValue]:
+        if isinstance(op, t.StoreOp):
+            return [op.tensor, *op.indices]
+        return []
+
+    # -- rewrite ----------------------------------------------------------------------------
+    def run(self) -> bool:
+        roots = self.check()
+        if not any(isinstance(r, t.ReduceOp) for r in roots):
+            return False
+        for g in self.plan(roots):
+            self.emit(g)
+        # Erase the originals, last first; every dim value must be gone.
+        for op in reversed(list(self.block.ops)):
+            if self.is_dim_op(op) or any(op is r for r in roots):
+                if any(r.uses for r in op.results):
+                    raise _Unsupported("a dim value is still used")
+                self.block.erase_op(op)
+        return True
+
+    def _new(self, op: Operation, where: Block, before: Operation | None = None) -> Operation:
+        if before is None:
+            where.add_op(op)
+        else:
+            where.insert_op_before(op, before)
+        if isinstance(op, t.TileOp) and op.results:
+            t.refine_result_type(op)
+        return op
+
+    def emit(self, g: _Group) -> None:
+        anchor = g.anchor
+        loc = dict(anchor.attributes)
+        outer = self.block
+
+        def before(op: Operation) -> SSAValue:
+            op.attributes.update(loc)
+            return self._new(op, outer, anchor).results[0]
+
+        lb = before(t.ConstantOp(IntegerAttr(0, i64)))
+        if self.dim.isdigit():
+            ub = before(t.ConstantOp(IntegerAttr(int(self.dim), i64)))
+        else:
+            ub = before(t.SizeOp(self.dim))
+
+        # Accumulators: (root, role, init value).
+        inits: list[SSAValue] = []
+        slots: list[tuple[_Root, str]] = []
+        for r in g.roots:
+            if not isinstance(r.op, t.ReduceOp):
+                continue
+            res = t.block_of(r.op.result)
+            kind = r.op.kind.data
+            if kind in ("argmax", "argmin"):
+                vty = t.block_of(r.op.operand).element_type
+                vdims = res.dims
+                inits.append(
+                    before(
+                        t.FullOp(
+                            before(_neutral("max" if kind == "argmax" else "min", vty)), vdims, vty
+                        )
+                    )
+                )
+                slots.append((r, "value"))
+                inits.append(
+                    before(t.FullOp(before(t.ConstantOp(IntegerAttr(0, i64))), vdims, i64))
+                )
+                slots.append((r, "index"))
+            else:
+                acc = _acc_dtype(kind, res.element_type)
+                inits.append(before(t.FullOp(before(_neutral(kind, acc)), res.dims, acc)))
+                slots.append((r, "acc"))
+
+        loop = t.ForOp(lb, ub, self.csym, "tile", inits)
+        loop.attributes.update(loc)
+        outer.insert_op_before(loop, anchor)
+        body = loop.body.block
+        tile_arg = body.args[0]
+        accs = dict(zip(slots, body.args[1:]))
+        vmap: dict[SSAValue, SSAValue] = {}
+        new_acc: dict[tuple[_Root, str], SSAValue] = {}
+        maxes: dict[t.ReduceOp, tuple[SSAValue, SSAValue]] = {}  # rmax -> (old m, safe new m)
+
+        def add(op: Operation) -> SSAValue:
+            if not op.attributes:
+                op.attributes.update(loc)
+            return self._new(op, body).results[0]
+
+        def clone_cone(values: Iterable[SSAValue]) -> None:
+            for op in self.cone(values):
+                if op.results[0] in vmap:
+                    continue
+                vmap[op.results[0]] = self._clone_chunked(op, vmap, tile_arg, body)
+
+        def m(v: SSAValue) -> SSAValue:
+            return vmap.get(v, v)
+
+        for r in g.roots:
+            op = r.op
+            if isinstance(op, t.StoreOp):
+                clone_cone([op.value])
+                kinds, idx = self._chunk_indexing(
+                    op.tensor.type, op.kinds, [m(i) for i in op.indices], tile_arg
+                )
+                st = t.StoreOp.create(
+                    operands=[m(op.value), op.tensor, *idx],
+                    properties={"index_kinds": _kinds_attr(kinds)},
+                    attributes=dict(op.attributes),
+                )
+                body.add_op(st)
+                continue
+            assert isinstance(op, t.ReduceOp)
+            kind = op.kind.data
+            keep = op.keepdim is not None
+            if r.pair is not None:
+                assert r.sub is not None
+                clone_cone([r.sub.lhs])
+                m_old, m_safe = maxes[r.pair]
+                mm = m_safe
+                chain: list[t.ReshapeOp] = []
+                v = r.sub.rhs
+                while isinstance(v.owner, t.ReshapeOp):
+                    chain.append(v.owner)
+                    v = v.owner.operand
+                for rs in reversed(chain):
+                    mm = add(t.ReshapeOp(mm, [d.data for d in rs.shape.data]))
+                diff = add(t.BinaryOp("sub", m(r.sub.lhs), mm))
+                w = add(t.UnaryOp("exp", diff))
+                part = add(t.ReduceOp("sum", self._widen(w, "sum", add), op.axis, keep))
+                acc = accs[(r, "acc")]
+                acc_t = t.block_of(acc).element_type
+                a_old, a_new = m_old, m_safe
+                if t.block_of(a_old).element_type != acc_t:
+                    a_old = add(t.CastOp(a_old, acc_t))
+                    a_new = add(t.CastOp(a_new, acc_t))
+                alpha = add(t.UnaryOp("exp", add(t.BinaryOp("sub", a_old, a_new))))
+                res_dims = t.block_of(op.result).dims
+                if t.block_of(alpha).dims != res_dims:
+                    alpha = add(t.ReshapeOp(alpha, res_dims))
+                part = self._to(part, acc_t, add)
+                new_acc[(r, "acc")] = add(
+                    t.BinaryOp("add", add(t.BinaryOp("mul", acc, alpha)), part)
+                )
+                continue
+            clone_cone([op.operand])
+            x = m(op.operand)
+            if kind in ("argmax", "argmin"):
+                base = "max" if kind == "argmax" else "min"
+                val = add(t.ReduceOp(base, x, op.axis, keep))
+                idx = add(t.ReduceOp(kind, x, op.axis, keep))
+                idx = add(t.BinaryOp("add", idx, add(t.TileAttrOp(tile_arg, "begin"))))
+                best_v, best_i = accs[(r, "value")], accs[(r, "index")]
+                better = add(t.BinaryOp("gt" if kind == "argmax" else "lt", val, best_v))
+                new_acc[(r, "index")] = add(t.SelectOp(better, idx, best_i))
+                new_acc[(r, "value")] = add(t.SelectOp(better, val, best_v))
+                continue
+            acc = accs[(r, "acc")]
+            acc_t = t.block_of(acc).element_type
+            part = add(t.ReduceOp(kind, self._widen(x, kind, add), op.axis, keep))
+            part = self._to(part, acc_t, add)
+            combine = {"sum": "add", "max": "maximum", "min": "minimum"}[kind]
+            new = add(t.BinaryOp(combine, acc, part))
+            new_acc[(r, "acc")] = new
+            if kind == "max" and any(q.pair is op for q in g.roots):
+                # exp(m_old - m_new) must not see -inf - -inf: rows whose max is still -inf
+                # rescale against 0 instead (their sums are 0 so far).
+                neg_inf = add(_neutral("max", acc_t))
+                is_inf = add(t.BinaryOp("eq", new, neg_inf))
+                zero = add(t.ConstantOp(FloatAttr(0.0, acc_t)))
+                maxes[op] = (acc, add(t.SelectOp(is_inf, zero, new)))
+
+        body.add_op(t.YieldOp([new_acc[s] for s in slots]))
+        # Replace the roots' results with the loop's.
+        results = dict(zip(slots, loop.res))
+        for r in g.roots:
+            if not isinstance(r.op, t.ReduceOp):
+                continue
+            kind = r.op.kind.data
+            final = results[(r, "index" if kind in ("argmax", "argmin") else "acc")]
+            want = t.block_of(r.op.result).element_type
+            if t.block_of(final).element_type != want:
+                cast = t.CastOp(final, want)
+                cast.attributes.update(loc)
+                outer.insert_op_after(cast, loop)
+                t.refine_result_type(cast)
+                final = cast.result
+            r.op.results[0].replace_all_uses_with(final)
+
+    def _widen(self, x: SSAValue, kind: str, add) -> SSAValue:  # noqa: ANN001
+        if kind == "sum" and t.block_of(x).element_type in _HALF:
+            return add(t.CastOp(x, t.f32))
+        return x
+
+    def _to(self, v: SSAValue, dtype: Attribute, add) -> SSAValue:  # noqa: ANN001
+        if t.block_of(v).element_type != dtype:
+            return add(t.CastOp(v, dtype))
+        return v
+
+    def _chunk_indexing(
+        self,
+        tensor_type: Attribute,
+        kinds: Sequence[str],
+        indices: Sequence[SSAValue],
+        tile_arg: SSAValue,
+    ) -> tuple[list[str], list[SSAValue]]:
+        assert isinstance(tensor_type, t.TensorType)
+        it = iter(indices)
+        new_kinds: list[str] = []
+        new_idx: list[SSAValue] = []
+        for k, size in zip(kinds, tensor_type.dims):
+            if k == "full":
+                if size == self.dim:
+                    new_kinds.append("tile")
+                    new_idx.append(tile_arg)
+                else:
+                    new_kinds.append("full")
+                continue
+            new_kinds.append(k)
+            new_idx.append(next(it))
+        return new_kinds, new_idx
+
+    def _clone_chunked(
+        self, op: Operation, vmap: dict[SSAValue, SSAValue], tile_arg: SSAValue, body: Block
+    ) -> SSAValue:
+        """``op`` with the dim replaced by the chunk symbol, appended to ``body``."""
+        operands = [vmap.get(v, v) for v in op.operands]
+        props = dict(op.properties)
+        if isinstance(op, t.LoadOp):
+            kinds, idx = self._chunk_indexing(op.tensor.type, op.kinds, operands[1:], tile_arg)
+            operands = [operands[0], *idx]
+            props["index_kinds"] = _kinds_attr(kinds)
+        elif isinstance(op, (t.ReshapeOp, t.FullOp)):
+            props["shape"] = t._dims_attr(
+                [self.csym if d.data == self.dim else d.data for d in op.shape.data]
+            )
+        new = type(op).create(
+            operands=operands,
+            result_types=[_sub(r.type, self.dim, self.csym) for r in op.results],
+            properties=props,
+            attributes=dict(op.attributes),
+        )
+        body.add_op(new)
+        return new.results[0]
+
+
+def _kinds_attr(kinds: Sequence[str]) -> Attribute:
+    from xdsl.dialects.builtin import ArrayAttr, StringAttr
+
+    return ArrayAttr([StringAttr(k) for k in kinds])
+
+
+def _acc_dtype(kind: str, dtype: Attribute) -> Attribute:
+    return t.f32 if kind == "sum" and dtype in _HALF else dtype
+
+
+def _neutral(kind: str, dtype: Attribute) -> t.ConstantOp:
+    if t.is_float(dtype):
+        value = {"sum": 0.0, "max": float("-inf"), "min": float("inf")}[kind]
+        return t.ConstantOp(FloatAttr(value, dtype))  # type: ignore[arg-type]
+    if kind == "sum":
+        return t.ConstantOp(IntegerAttr(0, dtype))  # type: ignore[arg-type]
+    if t.is_bool(dtype):
+        raise _Unsupported("max/min of booleans")
+    assert isinstance(dtype, t.IntegerType)
+    bits = dtype.width.data
+    signed = dtype.signedness.data != t.Signedness.UNSIGNED
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    return t.ConstantOp(IntegerAttr(lo if kind == "max" else hi, dtype))
