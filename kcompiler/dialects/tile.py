@@ -439,10 +439,13 @@ class KernelOp(IRDLOperation):
         def parse_arg() -> Parser.Argument:
             start = parser.pos
             arg = parser.parse_argument()
+            attrs_start = parser.pos
             extra = parser.parse_optional_attr_dict()
             name = extra.pop("name", None)
             if extra:
-                parser.raise_error(f"unknown kernel argument attribute(s) {sorted(extra)}", start)
+                parser.raise_error(
+                    f"unknown kernel argument attribute(s) {sorted(extra)}", attrs_start, parser.pos
+                )
             if name is None:
                 name = arg.name.text[1:]
                 if not _SSA_NAME.fullmatch(name):

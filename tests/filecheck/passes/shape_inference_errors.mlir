@@ -1,0 +1,57 @@
+// RUN: exit-code 1 kc-opt %s --split-input-file -p shape-inference 2>&1 | filecheck %s --check-prefix=FIRST
+// RUN: kc-opt %s --split-input-file -p shape-inference --verify-diagnostics | filecheck %s
+
+// A typing rule that fails during shape-inference is reported with the op's source location
+// (its `loc` attribute, from the kernel's Python file) and kc-opt exits 1.
+
+builtin.module {
+  tile.kernel @k(%x: !tile.tensor<[s0, s1], f32>, %y: !tile.tensor<[s2], f32>) {
+    %n = tile.size "s0" : !tile.block<[], i64>
+    tile.for %t = %n to %n block block_0 kind tile parallel {
+      %a = tile.load %x[%t] ["tile", "full"] : !tile.tensor<[s0, s1], f32>, !tile.tile<block_0> -> !tile.block<?>
+      %b = tile.load %y[] ["full"] : !tile.tensor<[s2], f32>, -> !tile.block<?>
+      %c = tile.binary "add" %a, %b {loc = "k.py:7"} : !tile.block<?>, !tile.block<?> -> !tile.block<?>
+    }
+  }
+}
+
+// FIRST-NOT:  Traceback
+// FIRST:      kc-opt: error: k.py:7: tile.binary: shapes [['block_0', 's1'], ['s2']] do not broadcast: dim s1 vs s2
+// FIRST-NOT:  Traceback
+// CHECK:      k.py:7: tile.binary: shapes [['block_0', 's1'], ['s2']] do not broadcast: dim s1 vs s2
+
+// -----
+builtin.module {
+  tile.kernel @k(%v: !tile.block<[s0, s1], f32>) {
+    %r = tile.reduce "sum" %v dim 2 : i64 {loc = "k.py:8"} : !tile.block<[s0, s1], f32> -> !tile.block<?>
+  }
+}
+
+// CHECK:      k.py:8: tile.reduce: reduction dim 2 out of range for rank 2
+
+// -----
+builtin.module {
+  tile.kernel @k(%v: !tile.block<[s0, s1], f32>) {
+    %r = tile.reshape %v to ["s1", "s0"] {loc = "k.py:9"} : !tile.block<[s0, s1], f32> -> !tile.block<?>
+  }
+}
+
+// CHECK:      k.py:9: tile.reshape: cannot reshape ['s0', 's1'] to ['s1', 's0']
+
+// -----
+builtin.module {
+  tile.kernel @k(%c: !tile.block<[s0], f32>, %v: !tile.block<[s0], f32>) {
+    %r = tile.select %c, %v, %v {loc = "k.py:10"} : !tile.block<[s0], f32>, !tile.block<[s0], f32>, !tile.block<[s0], f32> -> !tile.block<?>
+  }
+}
+
+// CHECK:      k.py:10: tile.select: where: condition must be bool, got f32
+
+// -----
+builtin.module {
+  tile.kernel @k(%x: !tile.tensor<[s0, s1], f32>, %i: !tile.block<[], f32>) {
+    %r = tile.load %x[%i] ["scalar", "full"] {loc = "k.py:11"} : !tile.tensor<[s0, s1], f32>, !tile.block<[], f32> -> !tile.block<?>
+  }
+}
+
+// CHECK:      k.py:11: tile.load: index of dtype f32 is not an integer
