@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from kcompiler.autotune.cache import CacheBackend, default_cache
+from kcompiler.autotune.cache import BestEntry, CacheBackend, default_cache
 from kcompiler.autotune.compile_pool import CompilePool, shared_pool
 from kcompiler.autotune.errors import AutotuneError, WrongResult
 from kcompiler.autotune.progress import TuningProgress
@@ -224,7 +224,7 @@ class Tuner:
         )
 
     # -- phases --------------------------------------------------------------------------
-    def _cached_best(self, effort: str):
+    def _cached_best(self, effort: str) -> BestEntry | None:
         entry = self.cache.get_best(self.target.cache_key)
         if entry is None:
             return None
@@ -307,16 +307,16 @@ class Tuner:
         if not math.isfinite(t) or t < 0:
             self._fail(run, config, f"benchmark returned an invalid time {t!r}")
             return
+        self.cache.record(run.key, config, t)  # first: a Ctrl-C right after loses nothing
         self._note(run, config, t)
         run.tried += 1
-        self.cache.record(run.key, config, t)
         self._report(run, config, t)
 
     def _fail(self, run: _Run, config: Config, error: str) -> None:
+        self.cache.record(run.key, config, None, error)
         self._note(run, config, None)
         run.tried += 1
         run.failures.append(Failure(config, error))
-        self.cache.record(run.key, config, None, error)
         log.debug("autotune %s: %s failed: %s", self.target.name, config, error)
         self._report(run, config, None)
 

@@ -7,6 +7,10 @@ import io
 import json
 import logging
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -218,3 +222,41 @@ def test_progress_bar_shows_counts(cache):
     tuner(target, cache, progress=True, console=console).tune(strategy="random", max_configs=8)
     text = out.getvalue()
     assert "autotune" in text and "8/8" in text and "failed 0" in text and "best" in text
+
+
+SIGINT_SCRIPT = """
+import json, sys
+from autotune_fakes import FakeTarget, small_cost, small_space
+from kcompiler.autotune import SQLiteCache, Tuner
+target = FakeTarget(small_space(), small_cost, bench_sleep=0.2, log_path=sys.argv[1])
+tuner = Tuner(target, cache=SQLiteCache(sys.argv[2]), workers=2, progress=False)
+result = tuner.tune(strategy="random", effort="full")
+print(json.dumps({"interrupted": result.interrupted, "tried": result.tried}))
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="POSIX signals")
+def test_real_ctrl_c_prints_one_line_and_returns(tmp_path):
+    events, db = tmp_path / "events.jsonl", tmp_path / "cache.sqlite"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).parent), *sys.path]))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SIGINT_SCRIPT, str(events), str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if events.exists() and events.read_text().count('"bench"') >= 3:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert json.loads(out)["interrupted"] is True
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "interrupted" in lines[0], err
+    assert "Traceback" not in err
+    # every counted result is cached (one more if Ctrl-C fell between the two)
+    assert len(SQLiteCache(db).results_for("fake-key")) >= json.loads(out)["tried"] >= 3
