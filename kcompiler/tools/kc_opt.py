@@ -79,7 +79,7 @@ class TritonTarget(Target):
     interpret: bool = False
 
     def emit(self, ctx: Context, module: ModuleOp, output: IO[str]) -> None:
-        from kcompiler.backends.triton.codegen import CodegenOptions, generate
+        from kcompiler.backends.triton.codegen import CodegenError, CodegenOptions, generate
         from kcompiler.passes.block_defaults import default_block_sizes, default_num_warps
 
         sizes = dict(default_block_sizes(module))
@@ -94,7 +94,10 @@ class TritonTarget(Target):
             int64_indexing=self.int64_indexing,
             interpret=self.interpret,
         )
-        output.write(generate(module, options, size_sources(module)).source)
+        try:
+            output.write(generate(module, options, size_sources(module)).source)
+        except CodegenError as e:  # a diagnostic like any other (--verify-diagnostics shows it)
+            raise DiagnosticException(f"triton: {e}") from None
 
 
 class KcOptMain(xDSLOptMain):
@@ -149,15 +152,13 @@ class KcOptMain(xDSLOptMain):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kc-opt`` script; returns the exit code (1 on any diagnostic)."""
-    from kcompiler.backends.triton.codegen import CodegenError
-
     try:
         KcOptMain(args=argv).run()
     except ParseError as e:
         # MLIR's form, `file:line:col: error: message`, then the line with the span marked.
         context = str(e).partition("\n")[2]
         return _fail(f"{e.span.get_location()}: error: {e.msg}\n{context}")
-    except (DiagnosticException, CodegenError) as e:
+    except DiagnosticException as e:
         notes = "".join(f"\n{n}" for n in getattr(e, "__notes__", ()))
         return _fail(f"kc-opt: error: {e}{notes}")
     except ArgSpecParseError as e:  # a malformed -p/-t spec (a BaseException in xDSL)

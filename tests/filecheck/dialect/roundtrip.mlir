@@ -1,9 +1,10 @@
-// RUN: kc-opt %s | filecheck %s
-// RUN: kc-opt %s > %t.once.mlir && kc-opt %t.once.mlir > %t.twice.mlir && diff %t.once.mlir %t.twice.mlir
-// RUN: kc-opt %s --print-op-generic | kc-opt | filecheck %s
+// RUN: kc-opt %s --print-op-generic | kc-opt > %t.mlir
+// RUN: filecheck %s --input-file %t.mlir
+// RUN: kc-opt %t.mlir | diff %t.mlir -
 
 // Every op of the tile dialect in its custom syntax. Printing is the identity on this text:
-// parse -> print, print -> parse -> print and a trip through the generic syntax all give it.
+// custom -> generic -> custom gives it back line for line (the CHECK lines are the input),
+// and print -> parse -> print of that output is the same text again.
 // A kernel argument's SSA name is its name (`{name = ...}` spells one that is not an SSA
 // name); a loop's trailing `tile.yield` is printed unless it is empty and attribute-free.
 
