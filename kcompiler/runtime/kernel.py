@@ -22,6 +22,7 @@ from kcompiler.frontend.host import HostProgram, parse_kernel
 from kcompiler.frontend.specialize import BlockSizeInt, SpecializedInt, specialize
 from kcompiler.frontend.tracer import BlockAllocator, trace_loop
 from kcompiler.language._context import hosting
+from kcompiler.runtime import custom_op as _custom_op
 
 
 @functools.lru_cache(maxsize=1)
@@ -86,6 +87,8 @@ class _HostRun:
         return value
 
     def launch(self, index: int, env: dict[str, Any]) -> None:
+        if self.mode == "fake":  # host code only: the custom op's fake impl, FLOP analysis
+            return _custom_op.observe_launch(self, index, env)
         kernel = self.kernel
         # Fast path: the exact same argument metadata as a previous call (shapes, strides,
         # dtypes, scalar types, int values) maps straight to its compiled variant.
@@ -137,6 +140,9 @@ class Kernel:
 
     # -- user surface ------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        kid = _custom_op.handle(self)
+        if kid is not None:  # through the kernel's torch.library op (runtime/custom_op.py)
+            return _custom_op._entry(kid, *args, **kwargs)
         return self._run(args, kwargs, self._choose_config(), "run")
 
     def autotune(

@@ -1,0 +1,536 @@
+"""Every ``Kernel`` call goes through a ``torch.library`` custom op.
+
+So a kernel is one opaque op to everything that intercepts torch's dispatcher:
+``FlopCounterMode`` (which counts it with the formula in ``runtime/flops.py``), user
+``TorchDispatchMode``s (they see ``kcompiler.<name>_<hash>``, not the host code's ``empty``s),
+``torch.compile`` (Dynamo puts the call in the graph; AOTAutograd traces the op through its
+fake implementation) and CUDA graphs (the real implementation launches on the current stream).
+
+How a call maps onto an op
+--------------------------
+* **One op per signature.** A signature is the structure of the bound arguments with every
+  non-tensor value (floats, ints, bools, None, lists such as ``normalized_shape``, dtypes,
+  strings) *closed over* by value, plus each tensor's dtype and rank. The op's inputs are the
+  tensors only, in argument order (tensors inside lists/tuples too). So ``bias=None`` and
+  ``bias=tensor`` are two ops, and a new ``eps`` value registers a new op; kernels are
+  specialized on such values anyway. Non-tensor values that are not hashable are keyed by
+  identity. Symbolic ints/floats (dynamic shapes under ``torch.compile``) are specialized.
+  The op is named ``kcompiler::<kernel name>_<8 hex digits of a hash of the signature>``
+  and registered lazily, on the first call with that signature.
+* **Outputs.** On registration the host code runs once on fake copies of the arguments
+  with device loops skipped (a "probe"). Its result is flattened (tuples, lists, dicts,
+  nested): every distinct fresh tensor becomes an op output (schema ``-> Tensor`` or
+  ``-> (Tensor, ...)``); ``None`` and other non-tensor leaves are constants of the signature
+  restored around the op; a returned *argument* is passed through outside the op. An output
+  that would alias an input or an earlier output (a view of one) is cloned, since a custom
+  op's outputs may not alias. The same structure is required on every call.
+* **Mutated arguments.** The probe traces each device loop that would launch; a tensor
+  argument written by a ``tile.store`` (through any view of it: ``x.view(-1)``), or changed
+  in place by host code, is declared in ``mutates_args`` (``Tensor(a0!) x``). Mutations the
+  probe cannot see (a pointer computed from data) are not declared: such kernels must return
+  what they write.
+* **Real implementation**: calls the kernel again with the same arguments, with routing off
+  (a thread-local flag), so the normal path runs: host code, compile cache, launches.
+* **Fake implementation**: runs the *host* code (``_HostRun`` mode ``"fake"``: device loops
+  are not compiled or launched) on the fake tensors, so output shapes and dtypes come from
+  the user's own host code. Host code must work on fake tensors (no ``.item()``).
+
+Routing is on by default; ``KCOMPILER_CUSTOM_OP=0`` in the environment or
+``@kc.kernel(custom_op=False)`` turns it off for all kernels or one.
+
+Under ``torch.compile`` Dynamo does not trace into the kernel: ``Kernel.__call__`` asks
+:func:`handle` (marked ``assume_constant_result``: it runs at trace time and its result, an
+int, becomes a constant) and calls :func:`_entry` (``allow_in_graph``) with that int and the
+arguments; AOTAutograd then traces ``_entry`` into the custom op. The kernel objects are
+looked up by that int in a weak registry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import inspect
+import os
+import re
+import sys
+import threading
+import weakref
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+if TYPE_CHECKING:
+    from kcompiler.runtime.flops import Counts
+    from kcompiler.runtime.kernel import Kernel
+
+NAMESPACE = "kcompiler"
+ENABLED = os.environ.get("KCOMPILER_CUSTOM_OP", "1") != "0"
+
+_tls = threading.local()
+_KERNELS: weakref.WeakValueDictionary[int, Kernel] = weakref.WeakValueDictionary()
+_SIGNATURES: weakref.WeakKeyDictionary[Kernel, dict[Any, _Signature]] = weakref.WeakKeyDictionary()
+_NAMES: set[str] = set()
+_LOCK = threading.RLock()
+_dynamo_ready = False
+
+
+# -- routing (the hook in Kernel.__call__) ---------------------------------------------------
+
+
+def _depth() -> int:
+    return getattr(_tls, "inside", 0)
+
+
+@contextlib.contextmanager
+def _inside(observer: Callable[[int, dict[str, Any]], None] | None = None) -> Iterator[None]:
+    """Kernel calls in this block run directly (no op); fake launches go to ``observer``."""
+    stack = getattr(_tls, "observers", None)
+    if stack is None:
+        stack = _tls.observers = []
+    _tls.inside = _depth() + 1
+    stack.append(observer)
+    try:
+        yield
+    finally:
+        stack.pop()
+        _tls.inside -= 1
+
+
+def _allow_entry_in_graph() -> None:
+    """Tell Dynamo to put :func:`_entry` in the graph (only once Dynamo is loaded)."""
+    global _dynamo_ready
+    if not _dynamo_ready and "torch._dynamo" in sys.modules:
+        sys.modules["torch._dynamo"].allow_in_graph(_entry)
+        _dynamo_ready = True
+
+
+def handle(kernel: Kernel) -> int | None:
+    """The registry id to route ``kernel``'s call through its custom op, or None to run it."""
+    if not ENABLED or _depth() or not kernel.settings.get("custom_op", True):
+        return None
+    kid = id(kernel)
+    if _KERNELS.get(kid) is not kernel:
+        _KERNELS[kid] = kernel
+    _allow_entry_in_graph()
+    return kid
+
+
+handle._dynamo_marked_constant = True  # type: ignore[attr-defined]  # = assume_constant_result
+
+
+def _entry(kid: int, *args: Any, **kwargs: Any) -> Any:
+    kernel = _KERNELS.get(kid)
+    if kernel is None:
+        raise RuntimeError(f"kcompiler: no live kernel with id {kid}")
+    return dispatch(kernel, args, kwargs)
+
+
+def observe_launch(host: Any, index: int, env: dict[str, Any]) -> None:
+    """Called by ``_HostRun.launch`` in mode ``"fake"`` instead of compiling and launching."""
+    stack = getattr(_tls, "observers", None)
+    if stack and stack[-1] is not None:
+        stack[-1](index, env)
+
+
+# -- argument and result structures ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """Placeholder for op input/output number ``i``."""
+
+    i: int
+
+
+@dataclass(frozen=True)
+class _Arg:
+    """A result leaf that is op input ``i`` itself (returned outside the op)."""
+
+    i: int
+
+
+_SCALAR_TYPES = (bool, int, str, type(None), torch.dtype, torch.device, torch.layout,
+                 torch.memory_format)  # fmt: skip
+
+
+def _concrete(v: Any) -> Any:
+    if isinstance(v, torch.SymInt):
+        hint = getattr(v.node, "hint", None)
+        return int(hint) if hint is not None else int(v)
+    if isinstance(v, torch.SymFloat):
+        hint = getattr(v.node, "hint", None)
+        return float(hint) if hint is not None else float(v)
+    if isinstance(v, torch.SymBool):
+        return bool(v)
+    return v
+
+
+def _split(v: Any, tensors: list[torch.Tensor]) -> tuple[Any, Any]:
+    """(hashable key, template with _Slot placeholders) of an argument value."""
+    if isinstance(v, torch.Tensor):
+        tensors.append(v)
+        return ("T", v.dtype, v.dim()), _Slot(len(tensors) - 1)
+    if type(v) in (list, tuple):
+        parts = [_split(x, tensors) for x in v]
+        return (type(v).__name__, tuple(k for k, _ in parts)), type(v)(p for _, p in parts)
+    if type(v) is dict:
+        parts2 = [(k, *_split(x, tensors)) for k, x in v.items()]
+        key = ("dict", tuple((k, kk) for k, kk, _ in parts2))
+        return key, {k: p for k, _, p in parts2}
+    v = _concrete(v)
+    if isinstance(v, float):
+        return ("float", repr(v)), v
+    if isinstance(v, _SCALAR_TYPES):
+        return (type(v).__name__, v), v
+    try:
+        hash(v)
+        return (type(v).__qualname__, v), v
+    except TypeError:
+        return ("id", type(v).__qualname__, id(v)), v
+
+
+def _fill(template: Any, tensors: Any) -> Any:
+    if isinstance(template, _Slot):
+        return tensors[template.i]
+    if type(template) in (list, tuple):
+        return type(template)(_fill(x, tensors) for x in template)
+    if type(template) is dict:
+        return {k: _fill(x, tensors) for k, x in template.items()}
+    return template
+
+
+def _fill_result(template: Any, outs: Any, inputs: Any) -> Any:
+    if isinstance(template, _Slot):
+        return outs[template.i]
+    if isinstance(template, _Arg):
+        return inputs[template.i]
+    if type(template) in (list, tuple):
+        return type(template)(_fill_result(x, outs, inputs) for x in template)
+    if type(template) is dict:
+        return {k: _fill_result(x, outs, inputs) for k, x in template.items()}
+    return template
+
+
+def _collect(template: Any, value: Any, outs: list[Any], where: str = "result") -> None:
+    """Put the tensors of ``value`` at ``template``'s _Slot positions into ``outs``."""
+    if isinstance(template, _Slot):
+        if not isinstance(value, torch.Tensor):
+            raise _structure_error(where, f"a tensor, got {type(value).__name__}")
+        outs[template.i] = value
+    elif isinstance(template, _Arg):
+        return
+    elif type(template) in (list, tuple):
+        if not isinstance(value, (list, tuple)) or len(value) != len(template):
+            raise _structure_error(where, f"a {type(template).__name__} of {len(template)}")
+        for k, (t, v) in enumerate(zip(template, value)):
+            _collect(t, v, outs, f"{where}[{k}]")
+    elif type(template) is dict:
+        if not isinstance(value, dict) or value.keys() != template.keys():
+            raise _structure_error(where, f"a dict with keys {sorted(template)}")
+        for k, t in template.items():
+            _collect(t, value[k], outs, f"{where}[{k!r}]")
+    elif isinstance(value, torch.Tensor):
+        raise _structure_error(where, f"{template!r} as on the first call")
+
+
+def _structure_error(where: str, expected: str) -> RuntimeError:
+    return RuntimeError(
+        f"kcompiler custom op: the kernel's {where} should be {expected}: a kernel must return "
+        "the same structure on every call with one signature"
+    )
+
+
+def _storage(t: torch.Tensor) -> Any:
+    from torch.multiprocessing.reductions import StorageWeakRef
+
+    try:
+        return StorageWeakRef(t.untyped_storage())
+    except Exception:  # noqa: BLE001 - tensors without storage (some subclasses)
+        return None
+
+
+def _fake_copy(t: torch.Tensor) -> torch.Tensor:
+    """A fake tensor of the active (fresh) FakeTensorMode with ``t``'s metadata and device."""
+    shape = [_concrete(s) for s in t.shape]
+    stride = [_concrete(s) for s in t.stride()]
+    return torch.empty_strided(shape, stride, dtype=t.dtype, device=t.device)
+
+
+# -- analysis: host code on fake tensors, device loops traced not launched -------------------
+
+
+@dataclass
+class Analysis:
+    result: Any
+    inputs: list[torch.Tensor]
+    mutated: set[int]
+    counts: Counts
+
+
+def _bound_args(
+    kernel: Kernel, arguments: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    from collections import OrderedDict
+
+    ba = inspect.BoundArguments(kernel.signature, OrderedDict(arguments))
+    return ba.args, ba.kwargs
+
+
+def run_host_only(
+    kernel: Kernel,
+    args: Any,
+    kwargs: dict[str, Any],
+    observer: Callable[[int, dict[str, Any]], None] | None = None,
+) -> Any:
+    """Run the host code with device loops skipped (each goes to ``observer``)."""
+    with _inside(observer):
+        return kernel._run(tuple(args), dict(kwargs), kernel._choose_config(), "fake")
+
+
+def analyze(kernel: Kernel, args: Any, kwargs: dict[str, Any]) -> Analysis:
+    """Run the host code on fake copies; trace and count every loop that would launch."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.utils._python_dispatch import _disable_current_modes
+    from xdsl.ir import BlockArgument
+
+    from kcompiler.dialects import tile as t
+    from kcompiler.runtime.flops import Counts, count_launch
+
+    bound = kernel.bind(*args, **kwargs)
+    tensors: list[torch.Tensor] = []
+    _, template = _split(dict(bound.arguments), tensors)
+    counts = Counts()
+    mutated: set[int] = set()
+
+    def observer(index: int, env: dict[str, Any]) -> None:
+        nonlocal counts
+        with _disable_current_modes():  # tracing reads metadata only
+            counts += count_launch(kernel, index, env)
+            module, _ = kernel._trace(index, env)
+        for op in module.walk():
+            if isinstance(op, t.StoreOp):
+                arg = op.tensor
+                if not isinstance(arg, BlockArgument):
+                    continue
+                kop = arg.owner.parent_op()
+                if not isinstance(kop, t.KernelOp):
+                    continue
+                value = env.get(kop.names[arg.index])
+                if isinstance(value, torch.Tensor):
+                    s = _storage(value)
+                    mutated.update(i for i, si in enumerate(storages) if si is not None and si == s)
+
+    # The caller's modes (FakeTensorMode under torch.compile, FlopCounterMode, user modes) are
+    # set aside; the host code runs on fakes of a fresh FakeTensorMode, on the same devices.
+    with _disable_current_modes(), FakeTensorMode(allow_non_fake_inputs=False):
+        metas = [_fake_copy(x) for x in tensors]
+        storages = [_storage(m) for m in metas]
+        versions = [m._version for m in metas]
+        a, kw = _bound_args(kernel, _fill(template, metas))
+        result = run_host_only(kernel, a, kw, observer)
+    mutated.update(i for i, m in enumerate(metas) if m._version != versions[i])
+    return Analysis(result, metas, mutated, counts)
+
+
+# -- the op of one signature -----------------------------------------------------------------
+
+
+@dataclass
+class _Signature:
+    kernel_ref: Any  # weakref to the Kernel
+    name: str
+    template: Any  # argument dict with _Slot(i) for tensor inputs
+    input_names: list[str]
+    mutated: tuple[int, ...]
+    result: Any  # result template: _Slot(j) op outputs, _Arg(i) inputs passed through
+    n_out: int
+    clone: frozenset[int]
+    overload: Any = None
+    counts_cache: dict[Any, Counts] = field(default_factory=dict)
+
+    @property
+    def kernel(self) -> Kernel:
+        k = self.kernel_ref()
+        if k is None:
+            raise RuntimeError(f"kcompiler op {self.name}: its kernel was garbage-collected")
+        return k
+
+    def args(self, tensors: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        return _bound_args(self.kernel, _fill(self.template, tensors))
+
+    def outputs(self, result: Any) -> Any:
+        outs: list[Any] = [None] * self.n_out
+        _collect(self.result, result, outs)
+        outs = [o.clone() if j in self.clone else o for j, o in enumerate(outs)]
+        if self.n_out == 0:
+            return None
+        return outs[0] if self.n_out == 1 else tuple(outs)
+
+    def real(self, *tensors: torch.Tensor) -> Any:
+        kernel = self.kernel
+        args, kwargs = self.args(tensors)
+        with _inside():
+            result = kernel(*args, **kwargs)
+        return self.outputs(result)
+
+    def fake(self, *tensors: torch.Tensor) -> Any:
+        args, kwargs = self.args(tensors)
+        return self.outputs(run_host_only(self.kernel, args, kwargs))
+
+    def counts(self, tensors: Any) -> Counts:
+        key = tuple((tuple(_concrete(s) for s in x.shape), tuple(_concrete(s) for s in x.stride()))
+                    for x in tensors)  # fmt: skip
+        hit = self.counts_cache.get(key)
+        if hit is None:
+            args, kwargs = self.args(tensors)
+            hit = analyze(self.kernel, args, kwargs).counts
+            if len(self.counts_cache) > 256:
+                self.counts_cache.clear()
+            self.counts_cache[key] = hit
+        return hit
+
+    def flop_formula(self, *args: Any, out_val: Any = None, **kwargs: Any) -> int:
+        tensors = list(args) + [kwargs[n] for n in self.input_names[len(args) :] if n in kwargs]
+        try:
+            return self.counts(tensors).flops
+        except Exception as e:  # noqa: BLE001 - a FLOP count must never break the call
+            import warnings
+
+            warnings.warn(f"kcompiler: no FLOP count for {self.name}: {e}", stacklevel=2)
+            return 0
+
+
+def _result_template(value: Any, inputs: list[torch.Tensor], outs: list[torch.Tensor]) -> Any:
+    if isinstance(value, torch.Tensor):
+        for i, x in enumerate(inputs):
+            if value is x:
+                return _Arg(i)
+        for j, o in enumerate(outs):
+            if value is o:
+                return _Slot(j)
+        outs.append(value)
+        return _Slot(len(outs) - 1)
+    if type(value) in (list, tuple):
+        return type(value)(_result_template(x, inputs, outs) for x in value)
+    if type(value) is dict:
+        return {k: _result_template(x, inputs, outs) for k, x in value.items()}
+    return value
+
+
+def _ident(s: str) -> str:
+    s = re.sub(r"\W", "_", s)
+    return s if s and not s[0].isdigit() else f"k_{s}"
+
+
+def _input_names(template: Any, prefix: str = "") -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
+    if isinstance(template, _Slot):
+        out.append((template.i, prefix or f"t{template.i}"))
+    elif type(template) in (list, tuple):
+        for k, x in enumerate(template):
+            out += _input_names(x, f"{prefix}_{k}")
+    elif type(template) is dict:
+        for k, x in template.items():
+            out += _input_names(x, f"{prefix}_{k}" if prefix else str(k))
+    return out
+
+
+def _register(kernel: Kernel, key: Any, template: Any, tensors: list[torch.Tensor]) -> _Signature:
+    from kcompiler.runtime.flops import register_formula
+
+    probe = analyze(kernel, *_bound_args(kernel, _fill(template, tensors)))
+    outs: list[torch.Tensor] = []
+    result = _result_template(probe.result, probe.inputs, outs)
+    # Outputs may alias neither inputs nor each other: clone views of either.
+    seen = {s for s in (_storage(m) for m in probe.inputs) if s is not None}
+    clone = set()
+    for j, o in enumerate(outs):
+        s = _storage(o)
+        if s is not None and s in seen:
+            clone.add(j)
+        elif s is not None:
+            seen.add(s)
+
+    names = dict(_input_names(template))
+    used: set[str] = set()
+    input_names = []
+    for i in range(len(tensors)):
+        n = _ident(names.get(i, f"t{i}"))
+        if n in ("out", "self") or n in used:
+            n = f"{n}_{i}"
+        used.add(n)
+        input_names.append(n)
+    mutated = tuple(sorted(probe.mutated))
+    params = ", ".join(
+        f"Tensor(a{i}!) {n}" if i in probe.mutated else f"Tensor {n}"
+        for i, n in enumerate(input_names)
+    )
+    returns = "Tensor" if len(outs) == 1 else f"({', '.join(['Tensor'] * len(outs))})"
+    schema = f"({params}) -> {returns}"
+
+    fn = kernel.fn
+    digest = hashlib.sha1(repr((fn.__module__, fn.__qualname__, key)).encode()).hexdigest()[:8]
+    base = _ident(f"{kernel.program.name}_{digest}")
+    with _LOCK:
+        name, k = base, 1
+        while name in _NAMES or hasattr(getattr(torch.ops, NAMESPACE), name):
+            k += 1
+            name = f"{base}_{k}"
+        _NAMES.add(name)
+
+    sig = _Signature(
+        kernel_ref=weakref.ref(kernel),
+        name=name,
+        template=template,
+        input_names=input_names,
+        mutated=mutated,
+        result=result,
+        n_out=len(outs),
+        clone=frozenset(clone),
+    )
+    op = torch.library.custom_op(
+        f"{NAMESPACE}::{name}",
+        sig.real,
+        mutates_args=tuple(input_names[i] for i in mutated),
+        schema=schema,
+    )
+    op.register_fake(sig.fake)
+    packet = getattr(getattr(torch.ops, NAMESPACE), name)
+    sig.overload = packet.default
+    register_formula(packet, sig.flop_formula)
+    return sig
+
+
+def dispatch(kernel: Kernel, args: Any, kwargs: dict[str, Any]) -> Any:
+    """Call ``kernel`` through the custom op of this call's signature."""
+    bound = kernel.bind(*args, **kwargs)
+    tensors: list[torch.Tensor] = []
+    key, template = _split(dict(bound.arguments), tensors)
+    with _LOCK:
+        table = _SIGNATURES.get(kernel)
+        if table is None:
+            table = _SIGNATURES[kernel] = {}
+        sig = table.get(key)
+        if sig is None:
+            sig = table[key] = _register(kernel, key, template, tensors)
+    outs = sig.overload(*tensors)
+    if sig.n_out == 1:
+        outs = (outs,)
+    return _fill_result(sig.result, outs or (), tensors)
+
+
+def op_for(kernel: Kernel, *args: Any, **kwargs: Any) -> Any:
+    """The ``OpOverload`` a call with these arguments goes through (registering it)."""
+    bound = kernel.bind(*args, **kwargs)
+    tensors: list[torch.Tensor] = []
+    key, template = _split(dict(bound.arguments), tensors)
+    with _LOCK:
+        table = _SIGNATURES.setdefault(kernel, {})
+        if key not in table:
+            table[key] = _register(kernel, key, template, tensors)
+        return table[key].overload
+
+
+__all__ = ["ENABLED", "NAMESPACE", "analyze", "dispatch", "handle", "op_for", "run_host_only"]
