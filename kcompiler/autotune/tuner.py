@@ -270,11 +270,13 @@ class Tuner:
                     in_flight.add(config)
             wait = 0.0 if ready else max(0.0, deadline - time.monotonic())
             for outcome in pool.poll(wait):
+                config = outcome.key
+                assert isinstance(config, Config)  # the pool's keys are our configs
                 if outcome.error is None:
-                    ready.append(outcome.key)  # type: ignore[arg-type]
+                    ready.append(config)
                 else:
-                    in_flight.discard(outcome.key)  # type: ignore[arg-type]
-                    self._fail(run, outcome.key, f"compile failed: {outcome.error}")  # type: ignore[arg-type]
+                    in_flight.discard(config)
+                    self._fail(run, config, f"compile failed: {outcome.error}")
             if ready:
                 config = ready.popleft()
                 in_flight.discard(config)

@@ -7,8 +7,10 @@ its neighbors, the search restarts from a fresh random config to escape the loca
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 
+from kcompiler.autotune.space import ConfigSpace
 from kcompiler.autotune.strategies.base import SearchStrategy, register_strategy
 from kcompiler.config import Config
 
@@ -17,8 +19,10 @@ from kcompiler.config import Config
 class PatternSearch(SearchStrategy):
     """Coordinate moves from the current center; random restarts at local optima."""
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self, space: ConfigSpace, rng: random.Random | None = None, budget: int | None = None
+    ) -> None:
+        super().__init__(space, rng, budget)
         self._center: Config | None = None
         self._poll: list[Config] = []  # the center's neighbors (known ones included)
         self._exhausted = False
