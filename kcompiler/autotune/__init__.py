@@ -1,7 +1,19 @@
 """kcompiler.autotune: config spaces, search strategies, a disk cache and the tuner.
 
-The runtime builds a `TuningTarget` (space + cache key + precompile/benchmark callbacks)
-and calls ``Tuner(target).tune()``; nothing here knows how kernels are compiled.
+Nothing here knows how kernels are compiled. The runtime describes one (kernel,
+specialization, device) as a `TuningTarget`::
+
+    class Target:                       # any object with these attributes
+        space = ConfigSpace([PowerOfTwoKnob("block_sizes[0]", 16, 4096, 128), ...],
+                            [MaxProduct(["block_sizes[0]", "block_sizes[1]"], TRITON_MAX_NUMEL,
+                                        "Triton's max numel")])
+        cache_key = make_key(source_hash, spec_key, device_name)
+        name = "rms_norm"
+        def precompile_job(self, config): return compile_top_level_fn, (source, config.to_json())
+        def benchmark(self, config): ...  # time in ms; raise WrongResult on a mismatch
+
+    result = Tuner(Target()).tune(strategy="pattern", effort="quick")   # TuneResult
+    result.config, result.time_ms, result.interrupted, result.from_cache
 """
 
 from kcompiler.autotune.cache import (
