@@ -417,6 +417,9 @@ class _Splitter:
         outer.insert_op_before(loop, anchor)
         body = loop.body.block
         tile_arg = body.args[0]
+        tile_arg.name_hint = "chunk"
+        for arg in body.args[1:]:
+            arg.name_hint = "acc"
         accs = dict(zip(slots, body.args[1:]))
         vmap: dict[SSAValue, SSAValue] = {}
         new_acc: dict[tuple[_Root, str], SSAValue] = {}
@@ -580,6 +583,8 @@ class _Splitter:
             properties=props,
             attributes=dict(op.attributes),
         )
+        for a, b in zip(op.results, new.results):
+            b.name_hint = a.name_hint
         body.add_op(new)
         return new.results[0]
 

@@ -1,0 +1,221 @@
+"""split-reductions: chunked reductions give torch's results, and the IR rewrite is safe.
+
+Kernels run through the runtime with ``kc.Config(reduction_loops=[chunk])`` on Triton's CPU
+interpreter; rows are few so that N up to 2^17 stays fast.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from xdsl.context import Context
+
+import kcompiler as kc
+import kcompiler.language as kl
+from kcompiler.exc import InvalidConfig
+from kcompiler.kernels.cross_entropy import cross_entropy
+from kcompiler.kernels.layer_norm import layer_norm_fwd
+from kcompiler.kernels.rms_norm import rms_norm_fwd
+from kcompiler.kernels.softmax import softmax, softmax_decomposed
+from kcompiler.kernels.sum import sum as row_sum
+from kcompiler.passes.pipeline import make_context
+from kcompiler.passes.split_reductions import (
+    SplitReductionsPass,
+    chunks_from_reduction_loops,
+    reduction_dims,
+)
+
+
+def _run(kernel: kc.Kernel, config: kc.Config, *args):
+    saved = kernel.config
+    kernel.config = config
+    try:
+        return kernel(*args)
+    finally:
+        kernel.config = saved
+
+
+def _cases(m: int, n: int, dtype: torch.dtype, seed: int = 0):
+    """(name, kernel, args, torch reference) for the five reduction kernels."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(m, n, generator=g).to(dtype)
+    w = torch.randn(n, generator=g).to(dtype)
+    b = torch.randn(n, generator=g).to(dtype)
+    labels = torch.randint(0, n, (m,), generator=g)
+    xf, wf, bf = x.float(), w.float(), b.float()
+    return [
+        (
+            "rms_norm",
+            rms_norm_fwd,
+            (x, w, 1e-5),
+            lambda out: (out[0], torch.nn.functional.rms_norm(xf, [n], wf, 1e-5)),
+        ),
+        (
+            "layer_norm",
+            layer_norm_fwd,
+            (x, [n], w, b, 1e-5),
+            lambda out: (out[0], torch.nn.functional.layer_norm(xf, [n], wf, bf, 1e-5)),
+        ),
+        ("softmax", softmax, (x,), lambda out: (out, torch.softmax(xf, 1))),
+        ("softmax_decomposed", softmax_decomposed, (x,), lambda out: (out, torch.softmax(xf, 1))),
+        ("sum", row_sum, (x,), lambda out: (out, xf.sum(1))),
+        (
+            "cross_entropy",
+            cross_entropy,
+            (x, labels),
+            lambda out: (out, torch.nn.functional.cross_entropy(xf, labels)),
+        ),
+    ]
+
+
+def _check(m: int, n: int, chunk: int | None, dtype: torch.dtype = torch.float32) -> None:
+    tol = 1e-4 if dtype == torch.float32 else 6e-2
+    for name, kernel, args, ref in _cases(m, n, dtype):
+        out = _run(kernel, kc.Config(reduction_loops=[chunk]), *args)
+        got, want = ref(out)
+        # Sums of many terms: scale the tolerance with the magnitude of the result.
+        scale = max(1.0, float(want.abs().max()))
+        torch.testing.assert_close(
+            got.float(), want, atol=tol * scale, rtol=tol, msg=f"{name} n={n} chunk={chunk}"
+        )
+
+
+@pytest.mark.parametrize("n,chunk", [(100, 32), (1000, 64), (1, 16), (7, 64), (4097, 512)])
+def test_kernels_match_torch_when_chunked(n: int, chunk: int) -> None:
+    _check(3, n, chunk)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_chunked(dtype: torch.dtype) -> None:
+    _check(3, 777, 128, dtype)
+
+
+def test_large_rows() -> None:
+    """N = 2^17 (a vocabulary-sized row) in chunks of 8192, and an N off the chunk grid."""
+    _check(2, 1 << 17, 8192)
+    _check(1, (1 << 16) + 3, 4096)
+
+
+@given(
+    m=st.integers(1, 5),
+    n=st.sampled_from([1, 3, 17, 100, 1000, 1025, 3000]),
+    chunk=st.sampled_from([None, 16, 64, 256, 1024]),
+)
+def test_chunked_matches_torch_hypothesis(m: int, n: int, chunk: int | None) -> None:
+    _check(m, n, chunk)
+
+
+def test_online_softmax_with_leading_neg_inf_chunk() -> None:
+    """A row whose first chunk is all -inf: the running max must not produce NaN."""
+    x = torch.randn(2, 200)
+    x[0, :70] = float("-inf")
+    x[1, 150:] = float("-inf")
+    for kernel in (softmax, softmax_decomposed):
+        got = _run(kernel, kc.Config(reduction_loops=[32]), x)
+        torch.testing.assert_close(got, torch.softmax(x, 1))
+    labels = torch.tensor([100, 3])
+    got = _run(cross_entropy, kc.Config(reduction_loops=[32]), x, labels)
+    torch.testing.assert_close(got, torch.nn.functional.cross_entropy(x, labels))
+
+
+@kc.kernel
+def _arg_reductions(x: torch.Tensor):
+    m, n = x.shape
+    amax = torch.empty([m], dtype=torch.int64, device=x.device)
+    amin = torch.empty([m], dtype=torch.int64, device=x.device)
+    mx = torch.empty([m], dtype=x.dtype, device=x.device)
+    mn = torch.empty([m], dtype=x.dtype, device=x.device)
+    for tile_m in kl.tile(m):
+        v = x[tile_m, :]
+        amax[tile_m] = torch.argmax(v, dim=-1)
+        amin[tile_m] = torch.argmin(v, dim=-1)
+        mx[tile_m] = torch.amax(v, dim=-1)
+        mn[tile_m] = torch.amin(v, dim=-1)
+    return amax, amin, mx, mn
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_max_min_argmax_argmin_chunked(dtype: torch.dtype) -> None:
+    x = torch.randn(5, 1000).to(dtype)
+    x[2, 10] = x[2, 900] = 100.0  # a tie across chunks: the first index wins
+    amax, amin, mx, mn = _run(_arg_reductions, kc.Config(reduction_loops=[64]), x)
+    assert torch.equal(amax, x.float().argmax(1))
+    assert torch.equal(amin, x.float().argmin(1))
+    assert torch.equal(mx, x.amax(1)) and torch.equal(mn, x.amin(1))
+
+
+@pytest.mark.parametrize("dtype", [torch.int32, torch.int64])
+def test_integer_sum_chunked(dtype: torch.dtype) -> None:
+    x = torch.randint(-100, 100, (3, 777), dtype=dtype)
+    got = _run(row_sum, kc.Config(reduction_loops=[128]), x)
+    assert torch.equal(got, x.sum(1).to(dtype))
+
+
+def test_generated_code_loops_over_chunks() -> None:
+    x, w = torch.randn(4, 5000), torch.randn(5000)
+    code = rms_norm_fwd.to_triton_code(x, w, config=kc.Config(reduction_loops=[256]))
+    assert code.count("tl.range(0, s1, BLOCK_s1)") == 2  # sum of squares, then the store
+    assert "BLOCK_s1=256" in code
+    assert "RDIM" not in code  # no value spans the whole row any more
+    plain = rms_norm_fwd.to_triton_code(x, w, config=kc.Config(reduction_loops=[None]))
+    assert "RDIM_S1" in plain and "tl.range" not in plain
+
+
+def _traced(kernel: kc.Kernel, *args):
+    kernel.to_ir(*args)
+    module, _ = next(iter(kernel._traced.values()))
+    return module
+
+
+def test_reduction_dims_and_config_mapping() -> None:
+    module = _traced(layer_norm_fwd, torch.randn(2, 10), [10], torch.randn(10), None, 1e-5)
+    assert reduction_dims(module) == ["s1"]
+    assert chunks_from_reduction_loops(module, [64]) == {"s1": 64}
+    assert chunks_from_reduction_loops(module, [None]) == {}
+    assert chunks_from_reduction_loops(module, []) == {}
+    with pytest.raises(InvalidConfig):
+        chunks_from_reduction_loops(module, [48])
+    with pytest.raises(InvalidConfig):
+        _run(row_sum, kc.Config(reduction_loops=[3]), torch.randn(2, 10))
+
+
+def test_rewrite_verifies_and_keep_is_identity() -> None:
+    module = _traced(softmax, torch.randn(4, 100))
+    before = str(module)
+    kept = module.clone()
+    SplitReductionsPass(chunk=(0,)).apply(Context(), kept)
+    assert str(kept) == before
+    split = module.clone()
+    SplitReductionsPass(dim=("s1",), chunk=(32,)).apply(make_context(), split)
+    split.verify()
+    text = str(split)
+    assert "rblock_s1" in text and "block<[block_0, s1]" not in text
+    assert str(module) == before  # the pass worked on its own copy
+
+
+_UNSUPPORTED = """
+builtin.module {
+  tile.kernel @k(%x: !tile.tensor<[s0, s1], f32>, %out: !tile.tensor<[s0], f32>) {
+    %n = tile.size "s0" : !tile.block<[], i64>
+    %c0 = tile.constant 0 : i64 : !tile.block<[], i64>
+    tile.for %t = %c0 to %n block block_0 kind tile parallel {
+      %a = tile.load %x[%t] ["tile", "full"] : !tile.tensor<[s0, s1], f32>, !tile.tile<block_0> -> !tile.block<[block_0, s1], f32>
+      %s = tile.reduce "sum" %a dim 1 : i64 : !tile.block<[block_0, s1], f32> -> !tile.block<[block_0], f32>
+      %p = tile.reduce "prod" %a dim 1 : i64 : !tile.block<[block_0, s1], f32> -> !tile.block<[block_0], f32>
+      tile.store %s, %out[%t] ["tile"] : !tile.block<[block_0], f32>, !tile.tensor<[s0], f32>, !tile.tile<block_0>
+    }
+  }
+}
+"""
+
+
+def test_unsupported_input_is_left_untouched() -> None:
+    from xdsl.parser import Parser
+
+    ctx = make_context()
+    module = Parser(ctx, _UNSUPPORTED).parse_module()
+    before = str(module)
+    SplitReductionsPass(dim=("s1",), chunk=(64,)).apply(ctx, module)
+    assert str(module) == before
