@@ -140,6 +140,9 @@ class Kernel:
 
     # -- user surface ------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not torch.compiler.is_compiling() and not torch._C._len_torch_dispatch_stack():
+            # No dispatch mode or compiler to honour: skip the custom op's dispatch cost.
+            return self._run(args, kwargs, self._choose_config(), "run")
         kid = _custom_op.handle(self)
         if kid is not None:  # through the kernel's torch.library op (runtime/custom_op.py)
             return _custom_op._entry(kid, *args, **kwargs)
