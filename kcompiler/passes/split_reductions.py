@@ -279,13 +279,35 @@ class _Splitter:
         return True
 
     def barrier_between(self, group: _Group, op: Operation) -> bool:
+        """Whether moving root ``op`` up into ``group``'s loop could reorder memory effects."""
         members = {r.op for r in group.roots}
+        lo, hi = self.index[group.anchor], self.index[op]
         for o in self.block.ops:
-            i = self.index[o]
-            if self.index[group.anchor] < i < self.index[op] and o not in members:
-                if isinstance(o, t.StoreOp) or o.regions:
-                    return True
-        return False
+            if not lo < self.index[o] < hi or o in members:
+                continue
+            if isinstance(o, t.StoreOp) or o.regions:
+                return True
+            # A store moved above a load of its tensor would change what the load reads.
+            if isinstance(op, t.StoreOp) and isinstance(o, t.LoadOp) and o.tensor == op.tensor:
+                return True
+        # Loads of the new root run after the group's stores in each chunk.
+        stored = {r.op.tensor for r in group.roots if isinstance(r.op, t.StoreOp)}
+        loads = [o for o in self.cone(self.root_inputs(op)) if isinstance(o, t.LoadOp)]
+        return any(ld.tensor in stored for ld in loads)
+
+    def check_moved_loads(self, group: _Group) -> None:
+        """A group's loop re-issues its loads at the anchor: no store may come in between."""
+        at = self.index[group.anchor]
+        for r in group.roots:
+            for ld in self.cone(self.root_inputs(r.op)):
+                if not isinstance(ld, t.LoadOp):
+                    continue
+                for o in self.block.ops:
+                    i = self.index[o]
+                    if self.index[ld] < i < at and (
+                        o.regions or (isinstance(o, t.StoreOp) and o.tensor == ld.tensor)
+                    ):
+                        raise _Unsupported("a load would move past a store to its tensor")
 
     def root_inputs(self, op: Operation) -> list[SSAValue]:
         if isinstance(op, t.ReduceOp):
@@ -338,6 +360,8 @@ class _Splitter:
                     g.roots.append(_Root(op))
                     continue
             groups.append(_Group(op, [_Root(op)]))
+        for g in groups:
+            self.check_moved_loads(g)
         return groups
 
     def _root_extra(self, op: Operation) -> list[SSAValue]:

@@ -263,3 +263,41 @@ builtin.module {
 // CHECK-LABEL: tile.kernel @prod(
 // CHECK-NOT:   rblock_s1
 // CHECK:       %p = tile.reduce "prod" %{{.*}} dim 1
+
+// -----
+// Memory order is kept: re-loading %out after the store of the new row would read the new
+// values, so this loop is left untouched. Writing the row back in place (softmax with
+// x == out) is fine: each chunk is read before it is written.
+builtin.module {
+  tile.kernel @reload_after_store(%x: !tile.tensor<[s0, s1], f32>, %out: !tile.tensor<[s0, s1], f32>, %s: !tile.tensor<[s0], f32>) {
+    %n = tile.size "s0" : !tile.block<[], i64>
+    %c0 = tile.constant 0 : i64 : !tile.block<[], i64>
+    tile.for %t = %c0 to %n block block_0 kind tile parallel {
+      %old = tile.load %out[%t] ["tile", "full"] : !tile.tensor<[s0, s1], f32>, !tile.tile<block_0> -> !tile.block<[block_0, s1], f32>
+      %a = tile.load %x[%t] ["tile", "full"] : !tile.tensor<[s0, s1], f32>, !tile.tile<block_0> -> !tile.block<[block_0, s1], f32>
+      tile.store %a, %out[%t] ["tile", "full"] : !tile.block<[block_0, s1], f32>, !tile.tensor<[s0, s1], f32>, !tile.tile<block_0>
+      %sum = tile.reduce "sum" %old dim 1 : i64 : !tile.block<[block_0, s1], f32> -> !tile.block<[block_0], f32>
+      tile.store %sum, %s[%t] ["tile"] : !tile.block<[block_0], f32>, !tile.tensor<[s0], f32>, !tile.tile<block_0>
+    }
+  }
+  tile.kernel @in_place(%x: !tile.tensor<[s0, s1], f32>) {
+    %n = tile.size "s0" : !tile.block<[], i64>
+    %c0 = tile.constant 0 : i64 : !tile.block<[], i64>
+    tile.for %t = %c0 to %n block block_0 kind tile parallel {
+      %v = tile.load %x[%t] ["tile", "full"] : !tile.tensor<[s0, s1], f32>, !tile.tile<block_0> -> !tile.block<[block_0, s1], f32>
+      %mx = tile.reduce "max" %v dim 1 : i64 keepdim : !tile.block<[block_0, s1], f32> -> !tile.block<[block_0, 1], f32>
+      %d = tile.binary "sub" %v, %mx : !tile.block<[block_0, s1], f32>, !tile.block<[block_0, 1], f32> -> !tile.block<[block_0, s1], f32>
+      tile.store %d, %x[%t] ["tile", "full"] : !tile.block<[block_0, s1], f32>, !tile.tensor<[s0, s1], f32>, !tile.tile<block_0>
+    }
+  }
+}
+
+// CHECK-LABEL: tile.kernel @reload_after_store(
+// CHECK-NOT:   rblock_s1
+// CHECK:       %sum = tile.reduce "sum" %old dim 1 : i64 : !tile.block<[block_0, s1], f32>
+// CHECK-LABEL: tile.kernel @in_place(
+// CHECK:       %[[MX:.*]] = tile.for %chunk = {{.*}} block rblock_s1
+// CHECK:       tile.for %[[C:.*]] = {{.*}} block rblock_s1 kind tile {
+// CHECK-NEXT:    %[[V:.*]] = tile.load %{{.*}}[%{{.*}}, %[[C]]]
+// CHECK-NEXT:    %[[D:.*]] = tile.binary "sub" %[[V]], %[[MX]]
+// CHECK-NEXT:    tile.store %[[D]], %{{.*}}[%{{.*}}, %[[C]]]
