@@ -124,16 +124,16 @@ class SplitReductionsPass(ModulePass):
             for dim, size in chunks.items():
                 if size & (size - 1) or size < 1:
                     raise ValueError(f"split-reductions: chunk {size} is not a power of two")
-                kernel = _split_kernel(kernel, dim)
+                kernel = _split_kernel(kernel, dim, size)
 
 
-def _split_kernel(kernel: t.KernelOp, dim: str) -> t.KernelOp:
+def _split_kernel(kernel: t.KernelOp, dim: str, size: int) -> t.KernelOp:
     """Returns the kernel to keep: a rewritten clone, or ``kernel`` itself."""
     clone = kernel.clone()
     changed = False
     try:
         for loop in [op for op in clone.walk() if isinstance(op, t.ForOp) and op.parallel]:
-            changed |= _Splitter(loop.body.block, dim).run()
+            changed |= _Splitter(loop.body.block, dim, size).run()
         if not changed:
             return kernel
         clone.verify()
@@ -186,9 +186,10 @@ class _Group:
 
 
 class _Splitter:
-    def __init__(self, block: Block, dim: str):
+    def __init__(self, block: Block, dim: str, size: int):
         self.block = block
         self.dim = dim
+        self.size = size
         self.csym = chunk_symbol(dim)
         self.index = {op: i for i, op in enumerate(block.ops)}
 
@@ -438,6 +439,7 @@ class _Splitter:
 
         loop = t.ForOp(lb, ub, self.csym, "tile", inits)
         loop.attributes.update(loc)
+        loop.attributes["block_size"] = IntegerAttr(self.size, i64)  # the chunk, for backends
         outer.insert_op_before(loop, anchor)
         body = loop.body.block
         tile_arg = body.args[0]

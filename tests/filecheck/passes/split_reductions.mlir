@@ -6,6 +6,7 @@
 // over chunks (block symbol rblock_s1) with the accumulator as an iter_arg, recomputing the
 // values it needs from re-issued loads; stores of s1-valued values are recomputed in a
 // loop of their own. `chunk=0` (reduction_loops=[None]) keeps everything in registers.
+// The chunk size is recorded on each new loop as `block_size`, for backends that need it.
 
 // A row sum: one loop, the load indexed by the chunk tile.
 builtin.module {
@@ -26,7 +27,7 @@ builtin.module {
 // CHECK-NEXT:   %[[UB:.*]] = tile.size "s1"
 // CHECK-NEXT:   %[[ZERO:.*]] = tile.constant 0.000000e+00 : f32
 // CHECK-NEXT:   %[[INIT:.*]] = tile.full %[[ZERO]] shape ["block_0"] dtype f32
-// CHECK-NEXT:   %[[SUM:.*]] = tile.for %chunk = %[[LB]] to %[[UB]] block rblock_s1 kind tile iter_args(%acc = %[[INIT]]) -> (!tile.block<[block_0], f32>) {
+// CHECK-NEXT:   %[[SUM:.*]] = tile.for %chunk = %[[LB]] to %[[UB]] block rblock_s1 kind tile iter_args(%acc = %[[INIT]]) -> (!tile.block<[block_0], f32>) attributes {block_size = 64 : i64} {
 // CHECK-NEXT:     %a = tile.load %x[%t, %chunk] ["tile", "tile"] : !tile.tensor<[s0, s1], f32>, !tile.tile<block_0>, !tile.tile<rblock_s1> -> !tile.block<[block_0, rblock_s1], f32>
 // CHECK-NEXT:     %[[PART:.*]] = tile.reduce "sum" %a dim 1 : i64 : !tile.block<[block_0, rblock_s1], f32> -> !tile.block<[block_0], f32>
 // CHECK-NEXT:     %[[NEXT:.*]] = tile.binary "add" %acc, %[[PART]]
@@ -64,7 +65,7 @@ builtin.module {
 }
 
 // CHECK-LABEL: tile.kernel @rms_norm(
-// CHECK:      %[[SS:.*]] = tile.for %chunk = %{{.*}} to %{{.*}} block rblock_s1 kind tile iter_args(%acc = %{{.*}}) -> (!tile.block<[block_0], f32>) {
+// CHECK:      %[[SS:.*]] = tile.for %chunk = %{{.*}} to %{{.*}} block rblock_s1 kind tile iter_args(%acc = %{{.*}}) -> (!tile.block<[block_0], f32>) attributes {block_size = 64 : i64} {
 // CHECK-NEXT:   %xt = tile.load %x[%t, %chunk] ["tile", "tile"]
 // CHECK-NEXT:   %sq = tile.binary "mul" %xt, %xt : !tile.block<[block_0, rblock_s1], f32>, !tile.block<[block_0, rblock_s1], f32> -> !tile.block<[block_0, rblock_s1], f32>
 // CHECK-NEXT:   %[[P:.*]] = tile.reduce "sum" %sq dim 1
@@ -73,7 +74,7 @@ builtin.module {
 // CHECK-NEXT: }
 // CHECK:      %ms = tile.binary "div" %[[SS]], %n
 // CHECK:      %inv2 = tile.reshape %inv
-// CHECK:      tile.for %[[C2:.*]] = %{{.*}} to %{{.*}} block rblock_s1 kind tile {
+// CHECK:      tile.for %[[C2:.*]] = %{{.*}} to %{{.*}} block rblock_s1 kind tile attributes {block_size = 64 : i64} {
 // CHECK-NEXT:   %[[XT:.*]] = tile.load %x[%t, %[[C2]]] ["tile", "tile"]
 // CHECK-NEXT:   %[[NX:.*]] = tile.binary "mul" %[[XT]], %inv2
 // CHECK-NEXT:   %[[W:.*]] = tile.load %weight[%[[C2]]] ["tile"] : !tile.tensor<[s1], f32>, !tile.tile<rblock_s1> -> !tile.block<[rblock_s1], f32>
@@ -126,7 +127,7 @@ builtin.module {
 // CHECK-NEXT: }
 // CHECK-NEXT: %{{.*}} = tile.constant 0 : i64
 // CHECK-NEXT: %{{.*}} = tile.size "s1"
-// CHECK-NEXT: tile.for %[[C2:.*]] = %{{.*}} block rblock_s1 kind tile {
+// CHECK-NEXT: tile.for %[[C2:.*]] = %{{.*}} block rblock_s1 kind tile attributes {block_size = 64 : i64} {
 // CHECK-NEXT:   %[[V2:.*]] = tile.load %x[%t, %[[C2]]]
 // CHECK-NEXT:   %[[D2:.*]] = tile.binary "sub" %[[V2]], %[[MX]]
 // CHECK-NEXT:   %[[E2:.*]] = tile.unary "exp" %[[D2]]
@@ -179,7 +180,7 @@ builtin.module {
 // CHECK-NEXT:   %[[SQ:.*]] = tile.binary "mul" %[[CC]], %[[CC]]
 // CHECK-NEXT:   tile.reduce "sum" %[[SQ]] dim 1
 // CHECK:      %var = tile.binary "div" %[[VS]], %n
-// CHECK:      tile.for %[[C3:.*]] = {{.*}} block rblock_s1 kind tile {
+// CHECK:      tile.for %[[C3:.*]] = {{.*}} block rblock_s1 kind tile attributes {block_size = 64 : i64} {
 // CHECK-NEXT:   %[[X3:.*]] = tile.load %x[%t, %[[C3]]]
 // CHECK-NEXT:   %[[C:.*]] = tile.binary "sub" %[[X3]], %mu2
 // CHECK-NEXT:   %[[N:.*]] = tile.binary "mul" %[[C]], %r2
@@ -297,7 +298,7 @@ builtin.module {
 // CHECK:       %sum = tile.reduce "sum" %old dim 1 : i64 : !tile.block<[block_0, s1], f32>
 // CHECK-LABEL: tile.kernel @in_place(
 // CHECK:       %[[MX:.*]] = tile.for %chunk = {{.*}} block rblock_s1
-// CHECK:       tile.for %[[C:.*]] = {{.*}} block rblock_s1 kind tile {
+// CHECK:       tile.for %[[C:.*]] = {{.*}} block rblock_s1 kind tile attributes {block_size = 64 : i64} {
 // CHECK-NEXT:    %[[V:.*]] = tile.load %{{.*}}[%{{.*}}, %[[C]]]
 // CHECK-NEXT:    %[[D:.*]] = tile.binary "sub" %[[V]], %[[MX]]
 // CHECK-NEXT:    tile.store %[[D]], %{{.*}}[%{{.*}}, %[[C]]]
