@@ -34,12 +34,60 @@ def interpreting() -> bool:
 @dataclass
 class CompiledLoop:
     source: str
-    launcher: Callable[..., None]
+    launcher: Callable[..., Any]
     params: list[str]
     block_sizes: dict[str, int]
+    direct: Callable[..., None] | None = None
 
-    def launch(self, env: dict[str, Any]) -> None:
-        self.launcher(*[env[p] for p in self.params])
+    def launch(self, env: dict[str, Any]) -> Any:
+        """Launch through Triton's JIT; returns its compiled kernel (None when interpreting)."""
+        return self.launcher(*[env[p] for p in self.params])
+
+
+class _Launch:
+    """A fast-path entry: the compiled variant, then (after one JIT launch) the compiled
+    Triton kernel itself, launched directly on later calls with identical argument metadata."""
+
+    __slots__ = ("compiled", "kernel", "run")
+
+    def __init__(self, compiled: CompiledLoop):
+        self.compiled = compiled
+        self.kernel: Any = None
+        self.run: Any = None
+
+    def __call__(self, env: dict[str, Any]) -> None:
+        if self.run is not None:
+            c = self.compiled
+            stream = _current_stream()
+            self.run_direct(c, stream, env)
+            return
+        k = self.compiled.launch(env)
+        if (
+            self.compiled.direct is not None
+            and k is not None
+            and hasattr(k, "run")
+            and hasattr(k, "packed_metadata")
+            and _launch_hooks_unset()
+        ):
+            self.kernel, self.run = k, k.run
+
+    def run_direct(self, c: CompiledLoop, stream: int, env: dict[str, Any]) -> None:
+        assert c.direct is not None
+        c.direct(self.kernel, self.run, stream, *[env[p] for p in c.params])
+
+
+def _current_stream() -> int:
+    return torch.cuda.current_stream().cuda_stream
+
+
+def _launch_hooks_unset() -> bool:
+    """Direct launches skip Triton's launch hooks (profilers); only take them when unset."""
+    try:
+        from triton import knobs
+
+        return knobs.runtime.launch_enter_hook is None and knobs.runtime.launch_exit_hook is None
+    except Exception:  # older Triton: no knobs module; be safe
+        return False
 
 
 _MISSING = object()
@@ -48,7 +96,8 @@ _MISSING = object()
 def _fingerprint(v: Any) -> Any:
     """What a value contributes to the fast-path key; cheap to compute on every call."""
     if isinstance(v, torch.Tensor):
-        return (v.dtype, v.shape, v.stride(), v.device)
+        # data_ptr alignment: Triton specializes pointers on 16-byte alignment.
+        return (v.dtype, v.shape, v.stride(), v.device, v.data_ptr() % 16)
     if isinstance(v, (int, str, type(None))) or v is _MISSING:
         return v  # ints: sizes and specialized values; bools too
     if isinstance(v, float):
@@ -94,16 +143,16 @@ class _HostRun:
         # dtypes, scalar types, int values) maps straight to its compiled variant.
         names = kernel.program.loops[index].names
         fp = (index, self.config, *[_fingerprint(env[n]) for n in names if n in env])
-        compiled = kernel._fast.get(fp)
-        if compiled is None:
-            compiled = kernel._compiled_loop(index, env, self.config)
+        entry = kernel._fast.get(fp)
+        if entry is None:
+            entry = _Launch(kernel._compiled_loop(index, env, self.config))
             if len(kernel._fast) > 4096:
                 kernel._fast.clear()
-            kernel._fast[fp] = compiled
+            kernel._fast[fp] = entry
         if self.mode == "code":
-            self.sources.append(compiled.source)
+            self.sources.append(entry.compiled.source)
             return
-        compiled.launch(env)
+        entry(env)
 
 
 class Kernel:
@@ -133,7 +182,7 @@ class Kernel:
         self.blocks = BlockAllocator()
         self._traced: dict[tuple[Any, ...], tuple[ModuleOp, Any]] = {}
         self._compiled: dict[tuple[Any, ...], CompiledLoop] = {}
-        self._fast: dict[tuple[Any, ...], CompiledLoop] = {}
+        self._fast: dict[tuple[Any, ...], _Launch] = {}
         self._default_config = Config()
         self._host_fn: Callable[..., Any] | None = None
         self._current: _HostRun | None = None

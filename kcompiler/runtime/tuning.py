@@ -49,6 +49,7 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
     sizes = {f"block_{i}": k.default for i, k in enumerate(knobs)}
     warps_default = default_num_warps(modules[0], sizes) if modules else 4
     knobs.append(PowerOfTwoKnob("num_warps", 1, 32, warps_default))
+    knobs.extend(_reduction_knobs(modules))
     knobs.append(PowerOfTwoKnob("num_stages", 1, 4, 1) if False else _stages())
     constraints: list[Any] = []
     for syms, factor in derived.products:
@@ -59,6 +60,9 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
     def registers_fit(flat: Any) -> bool:
         bs = {f"block_{i}": flat[f"block_sizes[{i}]"] for i in range(count)}
         per_thread = max(largest_block(m, bs) for m in modules) / (32 * flat["num_warps"])
+        chunks = [v for k, v in flat.items() if k.startswith("reduction_loops") and v]
+        if chunks:  # a chunked loop holds blocks of chunk elements, not the whole dim
+            return flat["num_warps"] * 32 <= max(bs.values(), default=1) * max(chunks) * 4
         return 1 <= per_thread * 1.0 and per_thread <= 256 or per_thread < 1 and flat["num_warps"] <= 4
 
     constraints.append(
@@ -70,6 +74,29 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
         )
     )
     return ConfigSpace(knobs, constraints)
+
+
+def _reduction_knobs(modules: list[Any]) -> list[Any]:
+    """``reduction_loops[i]``: keep whole dim i in registers (None) or loop over chunks."""
+    from kcompiler.autotune import ChoiceKnob
+    from kcompiler.dialects import tile as t
+    from kcompiler.passes.split_reductions import reduction_dims
+
+    if len(modules) != 1:
+        return []  # one list per kernel launch would be ambiguous; keep registers
+    module = modules[0]
+    hints: dict[str, int] = {}
+    for k in module.ops:
+        if isinstance(k, t.KernelOp) and "size_hints" in k.attributes:
+            hints = {n: v.value.data for n, v in k.attributes["size_hints"].data.items()}
+    knobs = []
+    for i, d in enumerate(reduction_dims(module)):
+        n = hints.get(d, int(d) if d.isdigit() else 0)
+        if n <= 256:
+            break  # later entries would have no index; small dims stay in registers
+        chunks = [None] + [1 << k for k in range(8, 16) if (1 << k) < n]
+        knobs.append(ChoiceKnob(f"reduction_loops[{i}]", chunks, None))
+    return knobs
 
 
 def _stages() -> Any:

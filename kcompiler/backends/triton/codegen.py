@@ -52,6 +52,8 @@ _TL_DTYPE = {
     t.u8: "tl.uint8",
     t.i16: "tl.int16",
     t.i32: "tl.int32",
+    t.f8e4m3: "tl.float8e4nv",
+    t.f8e5m2: "tl.float8e5",
 }
 
 
@@ -334,8 +336,24 @@ class TritonEmitter:
         out.append("        return")
         args = ", ".join(launch_args)
         out.append(
-            f"    {kname}[(num_tiles,)]({args}, num_warps={self.opts.num_warps}, "
+            f"    return {kname}[(num_tiles,)]({args}, num_warps={self.opts.num_warps}, "
             f"num_stages={self.opts.num_stages})"
+        )
+        # The same launch through an already compiled kernel: skips Triton's per-call argument
+        # binding and specialization (valid only for arguments with the same specialization,
+        # which the runtime guarantees by keying it on exact sizes, strides and alignment).
+        positional = [a.split("=", 1)[1] if "=" in a else a for a in launch_args]
+        out.append("")
+        out.append("")
+        out.append(f"def direct_{lname}(compiled, run, stream, {', '.join(params + extra)}):")
+        for s_ in size_syms:
+            out.append(f"    {s_} = {self.size_exprs[s_]}")
+        out.append(f"    num_tiles = {self.grid_expr}")
+        out.append("    if num_tiles <= 0:")
+        out.append("        return")
+        out.append(
+            f"    run(num_tiles, 1, 1, stream, compiled.function, compiled.packed_metadata, None, "
+            f"None, None, {', '.join(positional)})"
         )
         return GeneratedKernel(kname, "\n".join(out) + "\n", lname, params + extra)
 
@@ -607,8 +625,39 @@ class TritonEmitter:
             self.line(f"tl.store({ptr}, {val}, mask={mask})")
 
     def op_dot(self, op: t.DotOp) -> None:
-        acc = self.operand(op.acc)
-        self.bind(op.result, f"tl.dot({self.name(op.lhs)}, {self.name(op.rhs)}, {acc})")
+        out = self.dims(op.result)
+        a_ty, b_ty = t.block_of(op.lhs), t.block_of(op.rhs)
+        a, b = self.name(op.lhs), self.name(op.rhs)
+        fp8 = (t.f8e4m3, t.f8e5m2)
+        if a_ty.element_type != b_ty.element_type and not (
+            a_ty.element_type in fp8 and b_ty.element_type in fp8
+        ):
+            common = t.promote_pair(a_ty.element_type, b_ty.element_type)
+            a, b = self.operand(op.lhs, common), self.operand(op.rhs, common)
+        # The contracted dim is a reduction: masked lanes must hold 0 (a load already put 0 there).
+        k = a_ty.dims[1]
+        kmask = self.mask_for((k,)) if k != "1" else None
+        if kmask is not None:
+            if not self._zero_filled(op.lhs):
+                a = self.bind_tmp(f"tl.where({kmask}[None, :], {a}, 0)")
+            if not self._zero_filled(op.rhs):
+                b = self.bind_tmp(f"tl.where({kmask}[:, None], {b}, 0)")
+        acc = self.operand(op.acc, t.block_of(op.result).element_type)
+        acc_dims = self.dims(op.acc)
+        if not acc_dims:
+            dt = tl_dtype(t.block_of(op.result).element_type)
+            acc = f"tl.zeros({self.shape_tuple(out)}, {dt}) + {acc}"
+        elif acc_dims != out:
+            acc = f"tl.broadcast_to({self.align_right(acc, acc_dims, 2)}, {self.shape_tuple(out)})"
+        self.bind(op.result, f"tl.dot({a}, {b}, {acc})")
+
+    @staticmethod
+    def _zero_filled(v: SSAValue) -> bool:
+        """Whether masked lanes of ``v`` hold 0: a masked load (other=0), or a cast of one."""
+        owner = v.owner
+        while isinstance(owner, t.CastOp):
+            owner = owner.operand.owner
+        return isinstance(owner, t.LoadOp)
 
     def _scalar(self, v: SSAValue) -> str:
         return self.name(v)

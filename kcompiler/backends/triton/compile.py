@@ -56,4 +56,10 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
     linecache.cache[filename] = (len(gen.source), None, gen.source.splitlines(True), filename)
     scope: dict[str, Any] = {"__name__": f"kcompiler_generated_{digest}"}
     exec(compile(gen.source, filename, "exec"), scope)
-    return CompiledLoop(gen.source, scope[gen.launcher_name], gen.launcher_params, sizes)
+    return CompiledLoop(
+        gen.source,
+        scope[gen.launcher_name],
+        gen.launcher_params,
+        sizes,
+        direct=scope.get(f"direct_{gen.launcher_name}"),
+    )
