@@ -70,9 +70,13 @@ def _cases(m: int, n: int, dtype: torch.dtype, seed: int = 0):
     ]
 
 
-def _check(m: int, n: int, chunk: int | None, dtype: torch.dtype = torch.float32) -> None:
+def _check(
+    m: int, n: int, chunk: int | None, dtype: torch.dtype = torch.float32, only: str | None = None
+) -> None:
     tol = 1e-4 if dtype == torch.float32 else 6e-2
     for name, kernel, args, ref in _cases(m, n, dtype):
+        if only is not None and name != only:
+            continue
         out = _run(kernel, kc.Config(reduction_loops=[chunk]), *args)
         got, want = ref(out)
         # Sums of many terms: scale the tolerance with the magnitude of the result.
@@ -82,7 +86,7 @@ def _check(m: int, n: int, chunk: int | None, dtype: torch.dtype = torch.float32
         )
 
 
-@pytest.mark.parametrize("n,chunk", [(100, 32), (1000, 64), (1, 16), (7, 64), (4097, 512)])
+@pytest.mark.parametrize("n,chunk", [(100, 32), (1, 16), (4097, 512)])
 def test_kernels_match_torch_when_chunked(n: int, chunk: int) -> None:
     _check(3, n, chunk)
 
@@ -102,9 +106,12 @@ def test_large_rows() -> None:
     m=st.integers(1, 5),
     n=st.sampled_from([1, 3, 17, 100, 1000, 1025, 3000]),
     chunk=st.sampled_from([None, 16, 64, 256, 1024]),
+    kernel=st.sampled_from(
+        ["rms_norm", "layer_norm", "softmax", "softmax_decomposed", "sum", "cross_entropy"]
+    ),
 )
-def test_chunked_matches_torch_hypothesis(m: int, n: int, chunk: int | None) -> None:
-    _check(m, n, chunk)
+def test_chunked_matches_torch_hypothesis(m: int, n: int, chunk: int | None, kernel: str) -> None:
+    _check(m, n, chunk, only=kernel)
 
 
 def test_online_softmax_with_leading_neg_inf_chunk() -> None:
