@@ -8,10 +8,11 @@ fake implementation) and CUDA graphs (the real implementation launches on the cu
 
 How a call maps onto an op
 --------------------------
-* **One op per signature.** A signature is the structure of the bound arguments with every
-  non-tensor value (floats, ints, bools, None, lists such as ``normalized_shape``, dtypes,
-  strings) *closed over* by value, plus each tensor's dtype and rank. The op's inputs are the
-  tensors only, in argument order (tensors inside lists/tuples too). So ``bias=None`` and
+* **One op per signature.** A signature is the structure of the call's arguments, as passed
+  (positional, then keywords; not bound, which would cost a ``Signature.bind`` per call), with
+  every non-tensor value (floats, ints, bools, None, lists such as ``normalized_shape``,
+  dtypes, strings) *closed over* by value, plus each tensor's dtype and rank. The op's inputs
+  are the tensors only, in call order (tensors inside lists/tuples too). So ``bias=None`` and
   ``bias=tensor`` are two ops, and a new ``eps`` value registers a new op; kernels are
   specialized on such values anyway. Non-tensor values that are not hashable are keyed by
   identity. Symbolic ints/floats (dynamic shapes under ``torch.compile``) are specialized.
@@ -49,7 +50,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import inspect
 import os
 import re
 import sys
@@ -191,6 +191,61 @@ def _split(v: Any, tensors: list[torch.Tensor]) -> tuple[Any, Any]:
         return ("id", type(v).__qualname__, id(v)), v
 
 
+def _leaf_key(v: Any, tensors: list[torch.Tensor]) -> Any:
+    if isinstance(v, torch.Tensor):
+        tensors.append(v)
+        return (v.dtype, v.dim())
+    tv = type(v)
+    if tv is float:
+        return (tv, repr(v))
+    if tv is int or tv is bool or tv is str or v is None:
+        return (tv, v)
+    return _split(v, tensors)[0]
+
+
+def _call_key(args: Any, kwargs: dict[str, Any], tensors: list[torch.Tensor]) -> Any:
+    """The signature key of a call (collecting its tensors, in ``_split`` order); cheap."""
+    key = [_leaf_key(a, tensors) for a in args]
+    if kwargs:
+        key.append(tuple((k, _leaf_key(v, tensors)) for k, v in kwargs.items()))
+    return tuple(key)
+
+
+def _rebuilder(template: Any) -> Callable[[Any], tuple[Any, Any]]:
+    """A fast ``_fill`` of an ``(args, kwargs)`` template whose tensors are all top-level."""
+    args_t, kwargs_t = template
+
+    def nested(x: Any) -> bool:
+        return not isinstance(x, _Slot) and _has_slot(x)
+
+    if any(nested(x) for x in args_t) or any(nested(x) for x in kwargs_t.values()):
+        return lambda tensors: _fill(template, tensors)
+    base = list(args_t)
+    arg_slots = [(p, x.i) for p, x in enumerate(args_t) if isinstance(x, _Slot)]
+    kw_slots = [(k, x.i) for k, x in kwargs_t.items() if isinstance(x, _Slot)]
+
+    def rebuild(tensors: Any) -> tuple[Any, Any]:
+        a = base.copy()
+        for p, i in arg_slots:
+            a[p] = tensors[i]
+        kw = dict(kwargs_t)
+        for k, i in kw_slots:
+            kw[k] = tensors[i]
+        return a, kw
+
+    return rebuild
+
+
+def _has_slot(x: Any) -> bool:
+    if isinstance(x, _Slot):
+        return True
+    if type(x) in (list, tuple):
+        return any(_has_slot(y) for y in x)
+    if type(x) is dict:
+        return any(_has_slot(y) for y in x.values())
+    return False
+
+
 def _fill(template: Any, tensors: Any) -> Any:
     if isinstance(template, _Slot):
         return tensors[template.i]
@@ -251,6 +306,14 @@ def _storage(t: torch.Tensor) -> Any:
         return None
 
 
+def _bump_version(t: torch.Tensor) -> None:
+    """Tell autograd a mutated input changed (the ADInplaceOrView step custom_op would do)."""
+    try:
+        torch.autograd.graph.increment_version(t)
+    except Exception:  # noqa: BLE001 - inference tensors have no version counter
+        pass
+
+
 def _fake_copy(t: torch.Tensor) -> torch.Tensor:
     """A fake tensor of the active (fresh) FakeTensorMode with ``t``'s metadata and device."""
     shape = [_concrete(s) for s in t.shape]
@@ -267,15 +330,6 @@ class Analysis:
     inputs: list[torch.Tensor]
     mutated: set[int]
     counts: Counts
-
-
-def _bound_args(
-    kernel: Kernel, arguments: dict[str, Any]
-) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    from collections import OrderedDict
-
-    ba = inspect.BoundArguments(kernel.signature, OrderedDict(arguments))
-    return ba.args, ba.kwargs
 
 
 def run_host_only(
@@ -298,9 +352,8 @@ def analyze(kernel: Kernel, args: Any, kwargs: dict[str, Any]) -> Analysis:
     from kcompiler.dialects import tile as t
     from kcompiler.runtime.flops import Counts, count_launch
 
-    bound = kernel.bind(*args, **kwargs)
     tensors: list[torch.Tensor] = []
-    _, template = _split(dict(bound.arguments), tensors)
+    _, template = _split((tuple(args), dict(kwargs)), tensors)
     counts = Counts()
     mutated: set[int] = set()
 
@@ -328,7 +381,7 @@ def analyze(kernel: Kernel, args: Any, kwargs: dict[str, Any]) -> Analysis:
         metas = [_fake_copy(x) for x in tensors]
         storages = [_storage(m) for m in metas]
         versions = [m._version for m in metas]
-        a, kw = _bound_args(kernel, _fill(template, metas))
+        a, kw = _fill(template, metas)
         result = run_host_only(kernel, a, kw, observer)
     mutated.update(i for i, m in enumerate(metas) if m._version != versions[i])
     return Analysis(result, metas, mutated, counts)
@@ -348,6 +401,7 @@ class _Signature:
     n_out: int
     clone: frozenset[int]
     overload: Any = None
+    rebuild: Any = None
     counts_cache: dict[Any, Counts] = field(default_factory=dict)
 
     @property
@@ -357,8 +411,10 @@ class _Signature:
             raise RuntimeError(f"kcompiler op {self.name}: its kernel was garbage-collected")
         return k
 
-    def args(self, tensors: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        return _bound_args(self.kernel, _fill(self.template, tensors))
+    def args(self, tensors: Any) -> tuple[Any, dict[str, Any]]:
+        if self.rebuild is None:
+            self.rebuild = _rebuilder(self.template)
+        return self.rebuild(tensors)
 
     def outputs(self, result: Any) -> Any:
         outs: list[Any] = [None] * self.n_out
@@ -371,8 +427,13 @@ class _Signature:
     def real(self, *tensors: torch.Tensor) -> Any:
         kernel = self.kernel
         args, kwargs = self.args(tensors)
-        with _inside():
+        _tls.inside = _depth() + 1  # the kernel runs directly, not through this op again
+        try:
             result = kernel(*args, **kwargs)
+        finally:
+            _tls.inside -= 1
+        for i in self.mutated:
+            _bump_version(tensors[i])
         return self.outputs(result)
 
     def fake(self, *tensors: torch.Tensor) -> Any:
@@ -437,10 +498,21 @@ def _input_names(template: Any, prefix: str = "") -> list[tuple[int, str]]:
     return out
 
 
+_LIB: Any = None
+
+
+def _library() -> Any:
+    global _LIB
+    if _LIB is None:
+        _LIB = torch.library.Library(NAMESPACE, "FRAGMENT")
+    return _LIB
+
+
 def _register(kernel: Kernel, key: Any, template: Any, tensors: list[torch.Tensor]) -> _Signature:
     from kcompiler.runtime.flops import register_formula
 
-    probe = analyze(kernel, *_bound_args(kernel, _fill(template, tensors)))
+    args, kwargs = _fill(template, tensors)
+    probe = analyze(kernel, args, kwargs)
     outs: list[torch.Tensor] = []
     result = _result_template(probe.result, probe.inputs, outs)
     # Outputs may alias neither inputs nor each other: clone views of either.
@@ -453,7 +525,13 @@ def _register(kernel: Kernel, key: Any, template: Any, tensors: list[torch.Tenso
         elif s is not None:
             seen.add(s)
 
-    names = dict(_input_names(template))
+    # Input names: the parameter each tensor is bound to (x, weight, bias, tensors_0, ...).
+    by_id = {}
+    bound_tensors: list[torch.Tensor] = []
+    _, bound_template = _split(dict(kernel.bind(*args, **kwargs).arguments), bound_tensors)
+    for i, n in _input_names(bound_template):
+        by_id.setdefault(id(bound_tensors[i]), n)
+    names = {i: by_id.get(id(x), f"t{i}") for i, x in enumerate(tensors)}
     used: set[str] = set()
     input_names = []
     for i in range(len(tensors)):
@@ -490,13 +568,13 @@ def _register(kernel: Kernel, key: Any, template: Any, tensors: list[torch.Tenso
         n_out=len(outs),
         clone=frozenset(clone),
     )
-    op = torch.library.custom_op(
-        f"{NAMESPACE}::{name}",
-        sig.real,
-        mutates_args=tuple(input_names[i] for i in mutated),
-        schema=schema,
-    )
-    op.register_fake(sig.fake)
+    # torch.library.Library rather than torch.library.custom_op: the same schema and fake
+    # registration without custom_op's Python autograd and dynamo-disable wrappers, which
+    # cost about 100 us a call. No autograd formula: backward through a kernel raises.
+    lib = _library()
+    lib.define(name + schema)
+    lib.impl(name, sig.real, "CompositeExplicitAutograd")
+    torch.library.register_fake(f"{NAMESPACE}::{name}", sig.fake, lib=lib)
     packet = getattr(getattr(torch.ops, NAMESPACE), name)
     sig.overload = packet.default
     register_formula(packet, sig.flop_formula)
@@ -505,32 +583,35 @@ def _register(kernel: Kernel, key: Any, template: Any, tensors: list[torch.Tenso
 
 def dispatch(kernel: Kernel, args: Any, kwargs: dict[str, Any]) -> Any:
     """Call ``kernel`` through the custom op of this call's signature."""
-    bound = kernel.bind(*args, **kwargs)
     tensors: list[torch.Tensor] = []
-    key, template = _split(dict(bound.arguments), tensors)
-    with _LOCK:
-        table = _SIGNATURES.get(kernel)
-        if table is None:
-            table = _SIGNATURES[kernel] = {}
-        sig = table.get(key)
-        if sig is None:
-            sig = table[key] = _register(kernel, key, template, tensors)
+    key = _call_key(args, kwargs, tensors)
+    table = _SIGNATURES.get(kernel)
+    sig = table.get(key) if table is not None else None
+    if sig is None:
+        sig = _signature(kernel, key, args, kwargs)
     outs = sig.overload(*tensors)
     if sig.n_out == 1:
         outs = (outs,)
     return _fill_result(sig.result, outs or (), tensors)
 
 
+def _signature(kernel: Kernel, key: Any, args: Any, kwargs: dict[str, Any]) -> _Signature:
+    with _LOCK:
+        table = _SIGNATURES.get(kernel)
+        if table is None:
+            table = _SIGNATURES[kernel] = {}
+        sig = table.get(key)
+        if sig is None:
+            tensors: list[torch.Tensor] = []
+            _, template = _split((tuple(args), dict(kwargs)), tensors)
+            sig = table[key] = _register(kernel, key, template, tensors)
+        return sig
+
+
 def op_for(kernel: Kernel, *args: Any, **kwargs: Any) -> Any:
     """The ``OpOverload`` a call with these arguments goes through (registering it)."""
-    bound = kernel.bind(*args, **kwargs)
-    tensors: list[torch.Tensor] = []
-    key, template = _split(dict(bound.arguments), tensors)
-    with _LOCK:
-        table = _SIGNATURES.setdefault(kernel, {})
-        if key not in table:
-            table[key] = _register(kernel, key, template, tensors)
-        return table[key].overload
+    key = _call_key(args, kwargs, [])
+    return _signature(kernel, key, args, kwargs).overload
 
 
 __all__ = ["ENABLED", "NAMESPACE", "analyze", "dispatch", "handle", "op_for", "run_host_only"]
