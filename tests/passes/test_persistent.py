@@ -44,9 +44,12 @@ def _run(kernel: kc.Kernel, config: kc.Config, *args):
 
 
 def _module(kernel: kc.Kernel, *args):
-    kernel.to_ir(*args)
-    module, _ = next(iter(kernel._traced.values()))
-    return module.clone()
+    """The traced IR of ``kernel`` for these arguments, as a fresh module."""
+    from xdsl.parser import Parser
+
+    from kcompiler.passes.pipeline import make_context
+
+    return Parser(make_context(), kernel.to_ir(*args)).parse_module()
 
 
 def test_pass_marks_the_outermost_parallel_loop() -> None:

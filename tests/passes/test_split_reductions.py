@@ -171,9 +171,12 @@ def test_generated_code_loops_over_chunks() -> None:
 
 
 def _traced(kernel: kc.Kernel, *args):
-    kernel.to_ir(*args)
-    module, _ = next(iter(kernel._traced.values()))
-    return module
+    """The traced IR of ``kernel`` for these arguments, as a fresh module."""
+    from xdsl.parser import Parser
+
+    from kcompiler.passes.pipeline import make_context
+
+    return Parser(make_context(), kernel.to_ir(*args)).parse_module()
 
 
 def test_reduction_dims_and_config_mapping() -> None:
