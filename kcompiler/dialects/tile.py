@@ -30,6 +30,8 @@ from collections.abc import Sequence
 from xdsl.dialects.builtin import (
     ArrayAttr,
     BFloat16Type,
+    Float8E4M3FNType,
+    Float8E5M2Type,
     Float16Type,
     Float32Type,
     Float64Type,
@@ -73,8 +75,10 @@ bf16 = BFloat16Type()
 f16 = Float16Type()
 f32 = Float32Type()
 f64 = Float64Type()
+f8e4m3 = Float8E4M3FNType()  # torch.float8_e4m3fn
+f8e5m2 = Float8E5M2Type()  # torch.float8_e5m2
 
-FLOAT_TYPES = (f16, bf16, f32, f64)
+FLOAT_TYPES = (f8e4m3, f8e5m2, f16, bf16, f32, f64)
 INT_TYPES = (i8, u8, i16, i32, i64)
 
 
@@ -241,7 +245,7 @@ def block_of(value: SSAValue) -> BlockType:
 # Typing rules shared by verifiers, the frontend and the shape-inference pass
 # --------------------------------------------------------------------------------------------
 
-_FLOAT_RANK = {f16: 1, bf16: 1, f32: 2, f64: 3}
+_FLOAT_RANK = {f8e4m3: 0, f8e5m2: 0, f16: 1, bf16: 1, f32: 2, f64: 3}
 _INT_RANK = {i1: 0, u8: 1, i8: 1, i16: 2, i32: 3, i64: 4}
 
 

@@ -13,6 +13,8 @@ _TO_IR: dict[torch.dtype, Attribute] = {
     torch.bfloat16: t.bf16,
     torch.float32: t.f32,
     torch.float64: t.f64,
+    torch.float8_e4m3fn: t.f8e4m3,
+    torch.float8_e5m2: t.f8e5m2,
     torch.bool: t.i1,
     torch.int8: t.i8,
     torch.uint8: t.u8,

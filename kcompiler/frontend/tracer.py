@@ -311,6 +311,66 @@ class DeviceTracer:
             out = self.binary("div", e, s)
         return self.cast(out, v.dtype)
 
+    def dot(
+        self,
+        a: Any,
+        b: Any,
+        acc: Any = None,
+        out_dtype: torch.dtype | None = None,
+        alpha: Any = 1,
+        beta: Any = 1,
+    ) -> TileValue:
+        """``beta * acc + alpha * (a @ b)`` as one ``tile.dot``, accumulated in float32 (int32
+        for integer operands). ``acc=None``: the product alone, in ``out_dtype`` or the operands'
+        promoted dtype (float32 for fp8). Operands are 2-D, or 3-D with a unit batch dim."""
+        a, b = self.as_value(a), self.as_value(b)
+        if a.ndim == 3 and b.ndim == 3 and a.dims[0] == b.dims[0] == "1":
+            if acc is not None:
+                acc = self.as_value(acc)
+                if acc.ndim == 3 and acc.dims[0] == "1":
+                    acc = self.emit(t.ReshapeOp(acc.value, acc.dims[1:]))
+            a2 = self.emit(t.ReshapeOp(a.value, a.dims[1:]))
+            b2 = self.emit(t.ReshapeOp(b.value, b.dims[1:]))
+            r = self.dot(a2, b2, acc, out_dtype, alpha, beta)
+            return self.emit(t.ReshapeOp(r.value, ("1", *r.dims)))
+        if a.ndim != 2 or b.ndim != 2:
+            raise self.error(
+                UnsupportedConstruct,
+                f"matmul of blocks {list(a.dims)} and {list(b.dims)}: operands must be 2-D "
+                "(or 3-D with a batch dim of 1; index the batch with a scalar, e.g. tile_b.begin)",
+            )
+        fp8 = (torch.float8_e4m3fn, torch.float8_e5m2)
+        if a.dtype != b.dtype and not (a.dtype in fp8 and b.dtype in fp8):
+            common = dtypes.to_torch(t.promote_pair(a.type.element_type, b.type.element_type))
+            a, b = self.cast(a, common), self.cast(b, common)
+        if a.dtype.is_floating_point:
+            acc_dtype = torch.float64 if a.dtype == torch.float64 else torch.float32
+        else:
+            acc_dtype = torch.int64 if a.dtype == torch.int64 else torch.int32
+        out = (a.dims[0], b.dims[1])
+        if acc is None:
+            if out_dtype is None:
+                out_dtype = torch.float32 if a.dtype in fp8 else a.dtype
+            init = self.full_dims(out, 0, acc_dtype)
+        else:
+            init = self.as_value(acc)
+            if out_dtype is None:
+                out_dtype = dtypes.to_torch(t.result_dtype([init.type, a.type]))
+                if a.dtype in fp8 and init.dtype not in fp8:
+                    out_dtype = init.dtype
+            if not (isinstance(beta, (int, float)) and beta == 1):
+                init = self.binary("mul", init, self.as_value(beta))
+            init = self.cast(init, acc_dtype)
+        scaled = not (isinstance(alpha, (int, float)) and alpha == 1)
+        if scaled and acc is not None:
+            prod = self.emit(t.DotOp(a.value, b.value, self.full_dims(out, 0, acc_dtype).value))
+            result = self.binary("add", init, self.binary("mul", prod, self.as_value(alpha)))
+        else:
+            result = self.emit(t.DotOp(a.value, b.value, init.value))
+            if scaled:
+                result = self.binary("mul", result, self.as_value(alpha))
+        return self.cast(result, out_dtype)
+
     def full(self, shape: Any, value: Any, dtype: torch.dtype) -> TileValue:
         if not isinstance(shape, (list, tuple)):
             shape = [shape]

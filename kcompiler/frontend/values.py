@@ -187,6 +187,12 @@ class TileValue:
     __ne__ = _bin("ne")  # type: ignore[assignment]
     __hash__ = object.__hash__
 
+    def __matmul__(self, other: Any) -> TileValue:
+        return self._tracer.dot(self, other)
+
+    def __rmatmul__(self, other: Any) -> TileValue:
+        return self._tracer.dot(other, self)
+
     def __neg__(self) -> TileValue:
         return self._tracer.unary("neg", self)
 
@@ -341,6 +347,31 @@ def _cast_like(tr: DeviceTracer, x: Any, fill: float, dtype: Any = None, **_: An
     return tr.full_dims(v.dims, fill, dtype or v.dtype)
 
 
+def _matmul(tr: DeviceTracer, a: Any, b: Any, out_dtype: Any = None, **_: Any) -> TileValue:
+    return tr.dot(a, b, out_dtype=out_dtype)
+
+
+def _addmm(tr: DeviceTracer, acc: Any, a: Any, b: Any, *, beta: Any = 1, alpha: Any = 1, **_: Any):
+    return tr.dot(a, b, acc, alpha=alpha, beta=beta)
+
+
+def _relu(tr: DeviceTracer, x: Any, *_: Any, **__: Any) -> TileValue:
+    return tr.binary("maximum", tr.as_value(x), tr.as_value(0))
+
+
+def _gelu(tr: DeviceTracer, x: Any, approximate: str = "none", **_: Any) -> TileValue:
+    v = tr.as_value(x)
+    xf = tr.cast(v, torch.float32) if v.dtype != torch.float64 else v
+    if approximate == "tanh":  # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+        cube = tr.binary("mul", tr.binary("mul", xf, xf), xf)
+        inner = tr.binary("add", xf, tr.binary("mul", cube, tr.as_value(0.044715)))
+        t_ = tr.unary("tanh", tr.binary("mul", inner, tr.as_value(0.7978845608028654)))
+    else:  # 0.5 x (1 + erf(x / sqrt(2)))
+        t_ = tr.unary("erf", tr.binary("mul", xf, tr.as_value(0.7071067811865476)))
+    half_x = tr.binary("mul", xf, tr.as_value(0.5))
+    return tr.cast(tr.binary("mul", half_x, tr.binary("add", t_, tr.as_value(1.0))), v.dtype)
+
+
 TORCH_FUNCTIONS: dict[Any, Any] = {
     torch.exp: _unary("exp"),
     torch.exp2: _unary("exp2"),
@@ -379,6 +410,14 @@ TORCH_FUNCTIONS: dict[Any, Any] = {
     torch.zeros_like: lambda tr, x, dtype=None, **_: _cast_like(tr, x, 0.0, dtype),
     torch.ones_like: lambda tr, x, dtype=None, **_: _cast_like(tr, x, 1.0, dtype),
     torch.full_like: lambda tr, x, fill, dtype=None, **_: _cast_like(tr, x, fill, dtype),
+    torch.matmul: _matmul,
+    torch.mm: _matmul,
+    torch.bmm: _matmul,
+    torch.addmm: _addmm,
+    torch.baddbmm: _addmm,
+    torch.relu: _relu,
+    torch.nn.functional.relu: _relu,
+    torch.nn.functional.gelu: _gelu,
 }
 
 

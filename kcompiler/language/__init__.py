@@ -13,6 +13,7 @@ from kcompiler.language._context import current_host, current_tracer
 
 __all__ = [
     "constexpr",
+    "dot",
     "full",
     "grid",
     "jagged_tile",
@@ -68,6 +69,15 @@ def load(tensor: Any, index: list[Any], extra_mask: Any = None, eviction_policy:
 def store(tensor: Any, index: list[Any], value: Any, extra_mask: Any = None) -> None:
     """Write ``value`` to ``tensor[index]``."""
     current_tracer("kl.store").store(tensor, index, value)
+
+
+def dot(mat1: Any, mat2: Any, acc: Any = None, out_dtype: Any = None) -> Any:
+    """``acc + mat1 @ mat2`` (``mat1 @ mat2`` without ``acc``), accumulated in float32 (int32 for
+    integers). Inputs may be fp8 (``torch.float8_e4m3fn``/``float8_e5m2``), half or float32;
+    the result has ``out_dtype``, else ``acc``'s dtype, else the inputs' (float32 for fp8)."""
+    if acc is not None and out_dtype is None:
+        out_dtype = acc.dtype
+    return current_tracer("kl.dot").dot(mat1, mat2, acc, out_dtype)
 
 
 def register_block_size(min_or_max: Any, max_or_none: Any = None, /) -> int:

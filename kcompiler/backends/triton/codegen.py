@@ -634,6 +634,9 @@ class TritonEmitter:
         ):
             common = t.promote_pair(a_ty.element_type, b_ty.element_type)
             a, b = self.operand(op.lhs, common), self.operand(op.rhs, common)
+        elif self.opts.interpret and a_ty.element_type == t.bf16:
+            # Triton's interpreter multiplies bf16 blocks' raw bits; float32 products are exact.
+            a, b = f"{a}.to(tl.float32)", f"{b}.to(tl.float32)"
         # The contracted dim is a reduction: masked lanes must hold 0 (a load already put 0 there).
         k = a_ty.dims[1]
         kmask = self.mask_for((k,)) if k != "1" else None
