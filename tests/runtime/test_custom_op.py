@@ -235,7 +235,9 @@ def test_mutated_argument_is_declared():
     op = custom_op.op_for(_add_into, x, out)
     schema = str(op._schema)
     assert "Tensor(a1!) out" in schema and schema.endswith("-> ()"), schema
-    assert _add_into(x, out) is None
+    with _LogOps() as log:
+        assert _add_into(x, out) is None
+    assert log.ops == [str(op)]
     torch.testing.assert_close(out, x + 1)
 
     torch._dynamo.reset()
@@ -252,16 +254,25 @@ def test_mutated_argument_is_declared():
 
 def test_returned_argument_passes_through():
     x, out = torch.randn(6), torch.zeros(6)
-    r, total = _add_into_returning(x, out)
+    with _LogOps() as log:
+        r, total = _add_into_returning(x, out)
+    assert len(log.ops) == 1 and "(a1!) out) -> Tensor" in str(
+        custom_op.op_for(_add_into_returning, x, out)._schema
+    )
     assert r is out
     torch.testing.assert_close(out, x + 1)
     torch.testing.assert_close(total, torch.tensor([6.0]))
 
 
-def test_requires_grad_inputs_run_forward():
+def test_requires_grad_inputs_run_forward_without_grad():
+    """Kernels have no backward; through the op, as directly, outputs do not require grad."""
     a = torch.randn(10, requires_grad=True)
     b = torch.randn(10)
-    torch.testing.assert_close(vector_add(a, b), (a + b).detach())
+    with _LogOps() as log:
+        out = vector_add(a, b)
+    assert log.ops[0].startswith("kcompiler.vector_add_")
+    torch.testing.assert_close(out, (a + b).detach())
+    assert not out.requires_grad
 
 
 @pytest.mark.skipif(
