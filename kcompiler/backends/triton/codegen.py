@@ -548,6 +548,11 @@ class TritonEmitter:
             neutral = self._NEUTRAL[kind]
             if not t.is_float(elt) and kind in self._INT_NEUTRAL:
                 neutral = self._INT_NEUTRAL[kind]
+                bits = getattr(elt, "width", None)
+                width = bits.data if bits is not None else 64
+                if width < 64:  # the extreme of the value's own type, or Triton widens it
+                    big = (1 << (width - 1)) - 1
+                    neutral = str(-big) if kind in ("max", "argmax") else str(big)
             x = self.bind_tmp(f"tl.where({mask}, {x}, {neutral})")
         keep = ", keep_dims=True" if op.keepdim is not None else ""
         if kind == "prod":
@@ -842,4 +847,7 @@ def generate(
         orig_emit_op(op)
 
     em.emit_op = emit_op  # type: ignore[method-assign]
+    from kcompiler.backends.triton.persistent_codegen import install
+
+    install(em, chain, pid_lines, options.interpret)  # no-op for flat (one program per tile)
     return em.generate()
