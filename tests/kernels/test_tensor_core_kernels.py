@@ -272,14 +272,14 @@ def test_fp8_gemm_dequantized(m, k, n, y_col_major):
 
 
 def test_fp8_gemm_native():
-    """fp8 tiles through the interpreter. Triton 3.9's interpreter cannot convert a load's
-    ``other=0`` (an int) to fp8; codegen must emit ``other=0.0`` for float element types."""
+    """fp8 tiles loaded and multiplied as fp8. Needs codegen to load fp8 with ``other=0.0``:
+    Triton (compiler and interpreter alike) has no int -> fp8 cast, so ``other=0`` fails."""
     x, y, sa, sb = _fp8_inputs(17, 65, 33, 30, True)
     try:
         got = fp8_gemm(x, y, sa, sb)
     except Exception as e:  # noqa: BLE001 - the interpreter's error type varies
         if "cannot cast" in str(e):
-            pytest.skip("masked fp8 loads need other=0.0 in codegen (interpreter limitation)")
+            pytest.skip("op_load emits other=0 for fp8; Triton cannot cast int to fp8")
         raise
     assert got.dtype == torch.bfloat16
     torch.testing.assert_close(got, fp8_gemm_reference(x, y, sa, sb), rtol=2e-2, atol=2e-2)
