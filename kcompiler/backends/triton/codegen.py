@@ -610,7 +610,9 @@ class TritonEmitter:
         if mask is None:
             self.bind(op.result, f"tl.load({ptr})")
         else:
-            self.bind(op.result, f"tl.load({ptr}, mask={mask}, other=0)")
+            elt = t.block_of(op.result).element_type
+            other = "0.0" if t.is_float(elt) or tl_dtype(elt).startswith("tl.float8") else "0"
+            self.bind(op.result, f"tl.load({ptr}, mask={mask}, other={other})")
 
     def op_store(self, op: t.StoreOp) -> None:
         ty = op.tensor.type
