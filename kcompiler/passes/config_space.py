@@ -33,6 +33,20 @@ class DerivedSpace:
     products: list[tuple[tuple[str, ...], int]] = field(default_factory=list)
 
 
+DOT_MIN_BLOCK = 16  # tl.dot needs M, N, K >= 16 on tensor cores
+
+
+def dot_blocks(module: ModuleOp) -> set[str]:
+    """Block symbols that are an M, N or K dim of some tile.dot."""
+    out: set[str] = set()
+    for op in module.walk():
+        if isinstance(op, t.DotOp):
+            for v in (op.lhs, op.rhs):
+                if isinstance(v.type, t.BlockType) and v.type.known:
+                    out.update(d for d in v.type.dims if d.startswith("block_"))
+    return out
+
+
 def derive_space(modules: list[ModuleOp], fixed: dict[str, int], registered: dict[str, int]) -> DerivedSpace:
     blocks: dict[str, BlockKnob] = {}
     products: set[tuple[tuple[str, ...], int]] = set()
@@ -51,8 +65,10 @@ def derive_space(modules: list[ModuleOp], fixed: dict[str, int], registered: dic
                         continue
                     extent = extents.get(sym, 0) or 1024
                     default = registered.get(sym, defaults.get(sym, 32))
+                    low = DOT_MIN_BLOCK if sym in dot_blocks(module) else 1
+                    default = max(default, low)
                     high = max(default, min(_pow2(extent), 4096))
-                    blocks[sym] = BlockKnob(sym, int(sym.split("_")[1]), 1, high, default)
+                    blocks[sym] = BlockKnob(sym, int(sym.split("_")[1]), low, high, default)
                 for r in op.results:
                     if isinstance(r.type, t.BlockType) and r.type.known:
                         syms = tuple(sorted(d for d in r.type.dims if d.startswith("block_") and d not in fixed))

@@ -50,6 +50,10 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
     warps_default = default_num_warps(modules[0], sizes) if modules else 4
     knobs.append(PowerOfTwoKnob("num_warps", 1, 32, warps_default))
     knobs.extend(_reduction_knobs(modules))
+    if any(_parallel_depth(m) >= 2 for m in modules):
+        from kcompiler.autotune import ChoiceKnob
+
+        knobs.append(ChoiceKnob("l2_groupings[0]", [1, 2, 4, 8, 16, 32, 64], 1))
     knobs.append(PowerOfTwoKnob("num_stages", 1, 4, 1) if False else _stages())
     constraints: list[Any] = []
     for syms, factor in derived.products:
@@ -74,6 +78,20 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
         )
     )
     return ConfigSpace(knobs, constraints)
+
+
+def _parallel_depth(module: Any) -> int:
+    """How many nested parallel loops the kernel's launch grid has."""
+    from kcompiler.dialects import tile as t
+
+    depth = 0
+    ops = [op for k in module.ops if isinstance(k, t.KernelOp) for op in k.body.block.ops]
+    while True:
+        loops = [op for op in ops if isinstance(op, t.ForOp) and op.parallel is not None]
+        if not loops:
+            return depth
+        depth += 1
+        ops = list(loops[0].body.block.ops)
 
 
 def _reduction_knobs(modules: list[Any]) -> list[Any]:
@@ -143,8 +161,23 @@ class KernelTarget:
         )
         self.cache_key = make_key(source, repr(spec), device, library_versions())
 
-    def precompile_job(self, config: Config) -> None:
-        return None  # compiled in-process by benchmark()
+    def precompile_job(self, config: Config) -> tuple[Callable[..., object], tuple] | None:
+        """The config's Triton compiles as a worker job (backends/triton/precompile.py): the
+        host code runs with a launch hook that generates each loop's code and records the
+        kernel call its launcher would make, launching nothing."""
+        from kcompiler.backends.triton.precompile import job_for_launches
+        from kcompiler.language._context import hosting
+        from kcompiler.runtime.kernel import _HostRun, interpreting
+
+        launches: list[tuple[str, str, list[Any]]] = []
+
+        def collect(index: int, env: dict[str, Any]) -> None:
+            c = self.kernel._compiled_loop(index, env, config)
+            launches.append((c.source, c.launcher.__name__, [env[p] for p in c.params]))
+
+        with hosting(_HostRun(self.kernel, config, "code")):
+            self.kernel._run_with(self.args, self.kwargs, config, collect)
+        return job_for_launches(launches, interpret=interpreting())
 
     def benchmark(self, config: Config) -> float:
         out = _outputs(self.kernel._run(self.args, self.kwargs, config, "run"))

@@ -30,6 +30,7 @@ class CodegenOptions:
     num_stages: int = 1
     int64_indexing: bool = False
     interpret: bool = False  # Triton's CPU interpreter: avoid libdevice
+    l2_grouping: int = 1  # rows of tiles per group in the parallel-grid order (>1: grouped)
     range_num_stages: dict[str, int] = field(default_factory=dict)
     range_unroll_factors: dict[str, int] = field(default_factory=dict)
 
@@ -776,6 +777,40 @@ def host_expr(v: SSAValue, names: dict[SSAValue, str]) -> str:
     raise CodegenError("bounds of the outer device loop must be computed on the host")
 
 
+def _emit_pid_decode(em: TritonEmitter, chain: list[t.ForOp], group: int) -> None:
+    """Split the program id into one tile id per parallel loop, innermost fastest.
+
+    With ``group`` > 1 (Config.l2_groupings), the two innermost loops are walked in groups of
+    ``group`` rows so that programs running together share rows and columns in L2 (the
+    "grouped ordering" of Triton's matmul tutorial)."""
+    counts = []
+    for i, lp in enumerate(chain):
+        blk = lp.block.data
+        size = em.dim_size(blk) if not blk.isdigit() else blk
+        em.line(f"n_tiles_{i} = tl.cdiv({em.name(lp.ub)} - {em.name(lp.lb)}, {size})")
+        counts.append(f"n_tiles_{i}")
+    inner, outer = len(chain) - 1, len(chain) - 2
+    rest = "pid"
+    if group > 1:
+        em.line(f"pid_in_plane = pid % (n_tiles_{outer} * n_tiles_{inner})")
+        em.line(f"rest_{outer} = pid // (n_tiles_{outer} * n_tiles_{inner})")
+        em.line(f"group_width = {group} * n_tiles_{inner}")
+        em.line(f"first_row = (pid_in_plane // group_width) * {group}")
+        em.line(f"group_rows = tl.minimum(n_tiles_{outer} - first_row, {group})")
+        em.line(f"pid_{outer} = first_row + (pid_in_plane % group_width) % group_rows")
+        em.line(f"pid_{inner} = (pid_in_plane % group_width) // group_rows")
+        rest, first = f"rest_{outer}", outer - 1
+    else:
+        first = inner
+    for i in range(first, -1, -1):
+        if i == 0:
+            em.line(f"pid_{i} = {rest}")
+        else:
+            em.line(f"pid_{i} = {rest} % n_tiles_{i}")
+            em.line(f"rest_{i} = {rest} // n_tiles_{i}")
+            rest = f"rest_{i}"
+
+
 def generate(
     module: ModuleOp, options: CodegenOptions, size_sources: dict[str, tuple[str, int | None]]
 ) -> GeneratedKernel:
@@ -796,54 +831,17 @@ def generate(
         lo, hi = host_expr(lp.lb, arg_names), host_expr(lp.ub, arg_names)
         counts.append(f"triton.cdiv({hi} - {lo}, {size})" if size != "1" else f"({hi} - {lo})")
     em.grid_expr = " * ".join(counts) if counts else "1"
-    pid_lines: list[str] = []
-    pids: list[str] = []
-    if chain:
-        pid_lines.append("pid = tl.program_id(0)")
-        if len(chain) == 1:
-            pids = ["pid"]
-        else:
-            for i, lp in reversed(list(enumerate(chain))):
-                blk = lp.block.data
-                size = em.dim_size(blk) if not blk.isdigit() else blk
-                lo = em_scalar = None  # noqa: F841
-                n = f"n_tiles_{i}"
-                pids.insert(0, f"pid_{i}")
-            # decode: innermost fastest
-            rest = "pid"
-            decode: list[str] = []
-            for i in reversed(range(len(chain))):
-                lp = chain[i]
-                blk = lp.block.data
-                size = em.dim_size(blk) if not blk.isdigit() else blk
-                decode.append((i, blk, size))  # type: ignore[arg-type]
-            em._pid_decode = decode  # type: ignore[attr-defined]
-    em.parallel_pids = pids
-    if chain and len(chain) > 1:
-        # n_tiles of each parallel dim need the loop bounds, which are kernel-level values;
-        # emit the decode right before the outermost loop.
-        pass
-    em._pid_lines = pid_lines  # type: ignore[attr-defined]
+    pid_lines: list[str] = ["pid = tl.program_id(0)"] if chain else []
+    em.parallel_pids = ["pid"] if len(chain) == 1 else [f"pid_{i}" for i in range(len(chain))]
+    em._pid_lines = pid_lines  # type: ignore[attr-defined]  # read by persistent_codegen users
     orig_emit_op = em.emit_op
 
     def emit_op(op: Operation) -> None:
-        if op is (chain[0] if chain else None):
+        if chain and op is chain[0]:
             for ln in pid_lines:
                 em.line(ln)
             if len(chain) > 1:
-                rest = "pid"
-                for i in reversed(range(len(chain))):
-                    lp = chain[i]
-                    blk = lp.block.data
-                    size = em.dim_size(blk) if not blk.isdigit() else blk
-                    lo, hi = em.name(lp.lb), em.name(lp.ub)
-                    if i == 0:
-                        em.line(f"pid_{i} = {rest}")
-                    else:
-                        em.line(f"n_tiles_{i} = tl.cdiv({hi} - {lo}, {size})")
-                        em.line(f"pid_{i} = {rest} % n_tiles_{i}")
-                        em.line(f"rest_{i} = {rest} // n_tiles_{i}")
-                        rest = f"rest_{i}"
+                _emit_pid_decode(em, chain, options.l2_grouping)
         if isinstance(op, t.ForOp) and op.parallel is not None:
             em.current_pid = em.parallel_pids[0] if em.parallel_pids else "pid"
         orig_emit_op(op)

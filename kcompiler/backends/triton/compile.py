@@ -48,6 +48,7 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
         num_stages=int(config.get("num_stages") or 1),
         int64_indexing=spec.int64_indexing,
         interpret=interpret,
+        l2_grouping=int((config.get("l2_groupings") or [1])[0] or 1),
     )
     gen = generate(module, options, spec.symbols.sources)
     digest = hashlib.sha1(gen.source.encode()).hexdigest()[:12]

@@ -31,7 +31,7 @@ builtin.module {
 // CHECK-NEXT:  ):
 // CHECK-NEXT:      pid = tl.program_id(0)
 // CHECK:           mask_1 = offs_1 < s0
-// CHECK-NEXT:      [[X:v[0-9]+]] = tl.load(x_ptr + {{.*}}, mask={{.*}}mask_1{{.*}}(tl.arange(0, RDIM_S1) < s1){{.*}}, other=0)
+// CHECK-NEXT:      [[X:v[0-9]+]] = tl.load(x_ptr + {{.*}}, mask={{.*}}mask_1{{.*}}(tl.arange(0, RDIM_S1) < s1){{.*}}, other=0.0)
 // CHECK-NEXT:      [[XM:t[0-9]+]] = tl.where({{.*}}, [[X]], float('-inf'))
 // CHECK-NEXT:      [[MAX:v[0-9]+]] = tl.max([[XM]], axis=1, keep_dims=True)
 // CHECK-NEXT:      [[SH:v[0-9]+]] = [[X]] - [[MAX]]
