@@ -1,25 +1,23 @@
 """kcompiler: tile-level Python kernels -> `tile` IR (xDSL) -> passes -> Triton, autotuned.
 
 ``import kcompiler as kc`` gives the decorator and configs; ``import kcompiler.language as kl``
-gives the kernel language.
+gives the kernel language. The runtime (and torch) load on first use of ``kc.kernel``, so
+tools that only need the IR (kc-opt) start fast.
 """
 
 from __future__ import annotations
 
-import os as _os
+from typing import Any
 
-if "TRITON_INTERPRET" not in _os.environ:
-    # No GPU: default to Triton's CPU interpreter, which must be chosen before triton loads.
-    import sys as _sys
-
-    if "triton" not in _sys.modules:
-        import torch as _torch
-
-        if not _torch.cuda.is_available():
-            _os.environ["TRITON_INTERPRET"] = "1"
-
-from kcompiler import exc  # noqa: E402
-from kcompiler.config import Config  # noqa: E402
-from kcompiler.runtime.kernel import Kernel, kernel  # noqa: E402
+from kcompiler import exc
+from kcompiler.config import Config
 
 __all__ = ["Config", "Kernel", "exc", "kernel"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Kernel", "kernel"):
+        from kcompiler.runtime import kernel as _kernel
+
+        return getattr(_kernel, name)
+    raise AttributeError(f"module 'kcompiler' has no attribute {name!r}")

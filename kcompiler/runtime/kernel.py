@@ -13,6 +13,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+if "TRITON_INTERPRET" not in os.environ:
+    # No GPU: default to Triton's CPU interpreter, which must be chosen before triton loads.
+    import sys
+
+    import torch
+
+    if "triton" not in sys.modules and not torch.cuda.is_available():
+        os.environ["TRITON_INTERPRET"] = "1"
+
 import torch
 from xdsl.dialects.builtin import ModuleOp
 
