@@ -66,19 +66,25 @@ class _Launch:
 
     def __call__(self, env: dict[str, Any]) -> None:
         if self.run is not None:
-            c = self.compiled
-            stream = _current_stream()
-            self.run_direct(c, stream, env)
-            return
+            try:
+                self.run_direct(self.compiled, _current_stream(), env)
+                return
+            except TypeError:  # this Triton's launcher differs: go back to the JIT for good
+                self.run = None
         k = self.compiled.launch(env)
         if (
-            self.compiled.direct is not None
+            DIRECT_LAUNCH
+            and self.compiled.direct is not None
             and k is not None
-            and hasattr(k, "run")
-            and hasattr(k, "packed_metadata")
-            and _launch_hooks_unset()
+            and hasattr(type(k), "__getitem__")
+            and hasattr(k, "function")
         ):
-            self.kernel, self.run = k, k.run
+            # CompiledKernel[grid](*args, stream=...) is Triton's own launch of a compiled
+            # kernel: it skips the JIT's per-call binding and specialization, keeps the hooks.
+            def run(g0: int, g1: int, g2: int, stream: int, *_meta_and_args: Any) -> None:
+                k[(g0, g1, g2)](*_meta_and_args[5:], stream=stream)
+
+            self.kernel, self.run = k, run
 
     def run_direct(self, c: CompiledLoop, stream: int, env: dict[str, Any]) -> None:
         assert c.direct is not None
@@ -89,14 +95,8 @@ def _current_stream() -> int:
     return torch.cuda.current_stream().cuda_stream
 
 
-def _launch_hooks_unset() -> bool:
-    """Direct launches skip Triton's launch hooks (profilers); only take them when unset."""
-    try:
-        from triton import knobs
-
-        return knobs.runtime.launch_enter_hook is None and knobs.runtime.launch_exit_hook is None
-    except Exception:  # older Triton: no knobs module; be safe
-        return False
+# Opt-in until measured on a GPU: launch compiled kernels directly on the fast path.
+DIRECT_LAUNCH = os.environ.get("KCOMPILER_DIRECT_LAUNCH", "0") == "1"
 
 
 _MISSING = object()
