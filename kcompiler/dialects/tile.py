@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from xdsl.dialects.builtin import (
     ArrayAttr,
     BFloat16Type,
+    DictionaryAttr,
     Float8E4M3FNType,
     Float8E5M2Type,
     Float16Type,
@@ -43,7 +44,15 @@ from xdsl.dialects.builtin import (
     UnitAttr,
     i64,
 )
-from xdsl.ir import Attribute, Block, Dialect, ParametrizedAttribute, Region, SSAValue, TypeAttribute
+from xdsl.ir import (
+    Attribute,
+    Block,
+    Dialect,
+    ParametrizedAttribute,
+    Region,
+    SSAValue,
+    TypeAttribute,
+)
 from xdsl.irdl import (
     IRDLOperation,
     irdl_attr_definition,
@@ -402,6 +411,14 @@ class KernelOp(IRDLOperation):
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(a.data for a in self.arg_names.data)
+
+    @property
+    def size_hints(self) -> dict[str, int]:
+        """Size symbol -> the value it had when traced (for defaults and register extents)."""
+        hints = self.attributes.get("size_hints")
+        if not isinstance(hints, DictionaryAttr):
+            return {}
+        return {k: v.value.data for k, v in hints.data.items() if isinstance(v, IntegerAttr)}
 
     def verify_(self) -> None:
         if len(self.names) != len(self.body.block.args):
@@ -778,7 +795,9 @@ class FullOp(TileOp):
     dtype = prop_def(Attribute)
     result = result_def(BlockType)
     traits = traits_def(Pure())
-    assembly_format = "$value `shape` $shape `dtype` $dtype attr-dict `:` type($value) `->` type($result)"
+    assembly_format = (
+        "$value `shape` $shape `dtype` $dtype attr-dict `:` type($value) `->` type($result)"
+    )
 
     def __init__(self, value: SSAValue, dims: Sequence[str], dtype: Attribute):
         super().__init__(

@@ -30,7 +30,7 @@ from xdsl.ir import Operation
 from kcompiler.dialects import tile as t
 from kcompiler.exc import CompileError, ShapeMismatch, UnsupportedConstruct
 from kcompiler.frontend import dtypes
-from kcompiler.frontend.specialize import BlockSizeInt, SpecializedInt, Specialization
+from kcompiler.frontend.specialize import BlockSizeInt, Specialization, SpecializedInt
 from kcompiler.frontend.values import TensorArg, TileHandle, TileValue
 from kcompiler.language._context import tracing
 
@@ -200,10 +200,10 @@ class DeviceTracer:
     def import_host_value(self, name: str, value: Any) -> Any:
         if isinstance(value, torch.Tensor):
             if not dtypes.supported(value.dtype):
-                raise self.error(CompileError, f"tensor {name!r} has unsupported dtype {value.dtype}")
-            dims = [
-                self.spec.symbols.dim(int(s), (name, i)) for i, s in enumerate(value.shape)
-            ]
+                raise self.error(
+                    CompileError, f"tensor {name!r} has unsupported dtype {value.dtype}"
+                )
+            dims = [self.spec.symbols.dim(int(s), (name, i)) for i, s in enumerate(value.shape)]
             arg = self.add_arg(name, t.TensorType(dims, dtypes.to_ir(value.dtype)))
             return TensorArg(self, name, arg, value)
         if isinstance(value, bool) or value is None:
@@ -424,7 +424,8 @@ class DeviceTracer:
                 operands.append(v.value)
         if len(kinds) > tensor.ndim:
             raise self.error(
-                ShapeMismatch, f"too many indices ({len(kinds)}) for {tensor.name} of rank {tensor.ndim}"
+                ShapeMismatch,
+                f"too many indices ({len(kinds)}) for {tensor.name} of rank {tensor.ndim}",
             )
         kinds += ["full"] * (tensor.ndim - len(kinds))
         return kinds, operands, newaxes

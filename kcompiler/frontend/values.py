@@ -272,7 +272,7 @@ class TileValue:
         return self._tracer.unary("abs", self)
 
     def pow(self, other: Any) -> TileValue:
-        return self ** other
+        return self**other
 
     def view(self, *shape: Any) -> TileValue:
         return self._tracer.view(self, shape)

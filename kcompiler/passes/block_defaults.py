@@ -25,8 +25,7 @@ def block_extents(module: ModuleOp) -> dict[str, int]:
     for kernel in module.ops:
         if not isinstance(kernel, t.KernelOp):
             continue
-        hints = kernel.attributes.get("size_hints")
-        values = {k: v.value.data for k, v in hints.data.items()} if hints else {}  # type: ignore[union-attr]
+        values = kernel.size_hints
         for op in kernel.walk():
             if isinstance(op, t.ForOp):
                 ub = op.ub.owner
@@ -45,9 +44,10 @@ def default_block_sizes(module: ModuleOp) -> dict[str, int]:
     for kernel in module.ops:
         if not isinstance(kernel, t.KernelOp):
             continue
-        hints = kernel.attributes.get("size_hints")
-        values = {k: v.value.data for k, v in hints.data.items()} if hints else {}  # type: ignore[union-attr]
-        parallel = [op.block.data for op in kernel.walk() if isinstance(op, t.ForOp) and op.parallel]
+        values = kernel.size_hints
+        parallel = [
+            op.block.data for op in kernel.walk() if isinstance(op, t.ForOp) and op.parallel
+        ]
         parallel = [b for b in parallel if not b.isdigit()]
         # The widest whole-dim extent any value carries next to the tiles.
         widest = 1
@@ -85,8 +85,7 @@ def largest_block(module: ModuleOp, block_sizes: dict[str, int]) -> int:
     for kernel in module.ops:
         if not isinstance(kernel, t.KernelOp):
             continue
-        hints = kernel.attributes.get("size_hints")
-        values = {k: v.value.data for k, v in hints.data.items()} if hints else {}  # type: ignore[union-attr]
+        values = kernel.size_hints
         for op in kernel.walk():
             for r in op.results:
                 if isinstance(r.type, t.BlockType) and r.type.known:

@@ -47,7 +47,9 @@ def dot_blocks(module: ModuleOp) -> set[str]:
     return out
 
 
-def derive_space(modules: list[ModuleOp], fixed: dict[str, int], registered: dict[str, int]) -> DerivedSpace:
+def derive_space(
+    modules: list[ModuleOp], fixed: dict[str, int], registered: dict[str, int]
+) -> DerivedSpace:
     blocks: dict[str, BlockKnob] = {}
     products: set[tuple[tuple[str, ...], int]] = set()
     for module in modules:
@@ -56,8 +58,7 @@ def derive_space(modules: list[ModuleOp], fixed: dict[str, int], registered: dic
         for kernel in module.ops:
             if not isinstance(kernel, t.KernelOp):
                 continue
-            hints = kernel.attributes.get("size_hints")
-            values = {k: v.value.data for k, v in hints.data.items()} if hints else {}  # type: ignore[union-attr]
+            values = kernel.size_hints
             for op in kernel.walk():
                 if isinstance(op, t.ForOp):
                     sym = op.block.data
@@ -71,7 +72,11 @@ def derive_space(modules: list[ModuleOp], fixed: dict[str, int], registered: dic
                     blocks[sym] = BlockKnob(sym, int(sym.split("_")[1]), low, high, default)
                 for r in op.results:
                     if isinstance(r.type, t.BlockType) and r.type.known:
-                        syms = tuple(sorted(d for d in r.type.dims if d.startswith("block_") and d not in fixed))
+                        syms = tuple(
+                            sorted(
+                                d for d in r.type.dims if d.startswith("block_") and d not in fixed
+                            )
+                        )
                         factor = 1
                         for d in r.type.dims:
                             if d in values:

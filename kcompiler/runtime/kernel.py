@@ -141,7 +141,11 @@ class _HostRun:
         if isinstance(value, int) and not isinstance(value, bool):
             return SpecializedInt(value)
         if isinstance(value, (tuple, list, torch.Size)):
-            return type(value)(SpecializedInt(v) for v in value) if not isinstance(value, torch.Size) else tuple(SpecializedInt(v) for v in value)
+            return (
+                type(value)(SpecializedInt(v) for v in value)
+                if not isinstance(value, torch.Size)
+                else tuple(SpecializedInt(v) for v in value)
+            )
         return value
 
     def launch(self, index: int, env: dict[str, Any]) -> None:
@@ -299,9 +303,17 @@ class Kernel:
                         f"{self.fn.__name__}: argument {name!r} is on CUDA but TRITON_INTERPRET=1"
                     )
         if len(devices) > 1:
-            raise InvalidArgument(f"{self.fn.__name__}: tensors on several devices: {sorted(devices)}")
+            raise InvalidArgument(
+                f"{self.fn.__name__}: tensors on several devices: {sorted(devices)}"
+            )
 
-    def _run_with(self, args: Sequence[Any], kwargs: dict[str, Any], config: Config, launch: Callable[[int, dict[str, Any]], None]) -> Any:
+    def _run_with(
+        self,
+        args: Sequence[Any],
+        kwargs: dict[str, Any],
+        config: Config,
+        launch: Callable[[int, dict[str, Any]], None],
+    ) -> Any:
         if launch != self._launch_current:
             bound = self.bind(*args, **kwargs)
             self._check_args(bound.arguments)
@@ -322,7 +334,9 @@ class Kernel:
                 self.bind(*args, **kwargs)  # raises InvalidArgument with the kernel's name
             raise
 
-    def _run_host(self, args: Sequence[Any], kwargs: dict[str, Any], config: Config, mode: str) -> _HostRun:
+    def _run_host(
+        self, args: Sequence[Any], kwargs: dict[str, Any], config: Config, mode: str
+    ) -> _HostRun:
         host = _HostRun(self, config, mode)
         previous, self._current = self._current, host
         try:
@@ -346,7 +360,9 @@ class Kernel:
         from kcompiler.passes.pipeline import run_frontend_pipeline
 
         module = trace_loop(
-            kernel_name=f"{self.program.name}_kernel{index}" if index else f"{self.program.name}_kernel",
+            kernel_name=f"{self.program.name}_kernel{index}"
+            if index
+            else f"{self.program.name}_kernel",
             loop=loop.node,
             env=env,
             fn_globals=self.program.globals,
