@@ -153,6 +153,14 @@ def parse_kernel(fn: Callable[..., Any]) -> HostProgram:
     factory_fn = scope["__kc_factory__"]
 
     def make_host(launch: Callable[..., None]) -> Callable[..., Any]:
+        if closure:
+            # Closure variables read only inside a device loop are not in the host function's
+            # locals() once the loop is cut out: hand them to the loop's environment.
+            inner = launch
+
+            def launch(index: int, env: dict[str, Any]) -> None:
+                inner(index, {**closure, **env})
+
         return factory_fn(launch, *closure.values())
 
     # The device-loop nodes were cut out before increment_lineno: their lines are still

@@ -286,15 +286,6 @@ def test_kernel_defined_in_a_function_uses_closure_variables_on_the_host() -> No
     assert len(scaled.program.loops) == 1
 
 
-CLOSURE_IN_DEVICE_CODE = (
-    "closure variables read only inside a device loop are invisible to the tracer: the host "
-    "function is rebuilt with the loop replaced by __kc_launch__(i, locals()), so it no longer "
-    "references them and locals() lacks them -> CompileError \"name 'scale' is not defined\" "
-    "(host.py should add the closure values to the loop's env)"
-)
-
-
-@pytest.mark.xfail(strict=True, raises=kc.exc.CompileError, reason=CLOSURE_IN_DEVICE_CODE)
 def test_kernel_defined_in_a_function_uses_closure_variables_in_device_code() -> None:
     scale = 3.5
     offset = torch.randn(23)
@@ -310,7 +301,6 @@ def test_kernel_defined_in_a_function_uses_closure_variables_in_device_code() ->
     assert_matches_torch(scaled, lambda x: x * scale + offset, x)
 
 
-@pytest.mark.xfail(strict=True, raises=kc.exc.CompileError, reason=CLOSURE_IN_DEVICE_CODE)
 def test_closure_alias_of_kl_tile_marks_a_device_loop() -> None:
     tile = kl.tile  # host.py resolves closure names when it finds device loops
 
