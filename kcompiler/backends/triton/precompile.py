@@ -1,0 +1,247 @@
+"""Compile a config's Triton kernels in a worker process: the autotuner's precompile jobs.
+
+The tuner runs ``precompile(specs, interpret)`` in a killable worker process with a timeout
+(``kcompiler.autotune.compile_pool``): a compile that hangs or crashes costs that config only.
+A job is plain data, so it pickles: for each launch of the config, the generated module
+source and how its ``@triton.jit`` kernel is called (``LaunchSpec``). The call is captured by
+running the launcher against a recorder instead of the kernel (``record_launch``), so the
+worker reproduces Triton's exact specialization: each tensor argument as its dtype and
+whether its pointer is 16-byte aligned, ints by value (Triton specializes on ``== 1`` and on
+divisibility by 16), floats, the constexprs, ``num_warps`` and ``num_stages``.
+
+On a GPU the worker calls ``JITFunction.warmup`` with stand-in tensors: Triton compiles and
+writes its on-disk cache, and the main process's first launch of that config loads the
+binary from there instead of compiling. Under ``TRITON_INTERPRET=1`` nothing is compiled; the
+worker still builds the module (Python compile of the source, the kernel and its launcher) and
+checks the recorded call against the kernel's signature, so the machinery runs on CPU too.
+
+The worker runs this file as a script (``runpy.run_path``), not as a module of kcompiler: it
+needs the standard library and Triton only, while importing kcompiler would pull in torch and
+xDSL (seconds per worker process, paid again for each worker that replaces a killed one). So
+the job's data is plain tuples, and this file imports nothing else at module level.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import linecache
+import runpy
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+
+class TensorSpec(NamedTuple):
+    """A tensor argument as Triton specializes it."""
+
+    dtype: str  # torch dtype name: "float32", "bfloat16", ...
+    aligned: bool = True  # data_ptr() % 16 == 0
+
+
+class LaunchSpec(NamedTuple):
+    """One ``kernel[grid](*args, **kwargs)`` call of a generated module."""
+
+    source: str  # the whole generated module (kernel + launchers)
+    kernel_name: str
+    args: tuple[Any, ...]  # TensorSpec | int | float | bool | None, in the kernel's order
+    kwargs: tuple[tuple[str, Any], ...]  # constexprs by name, num_warps, num_stages
+
+
+class UnsupportedLaunch(Exception):
+    """A launch argument this module cannot describe; the config compiles in-process."""
+
+
+# -- loading a generated module (the same names as compile.compile_module) ------------------
+
+
+def module_names(source: str) -> tuple[str, str]:
+    """(filename, module name) of a generated module; Triton keys its cache on the source."""
+    digest = hashlib.sha1(source.encode()).hexdigest()[:12]
+    return digest, f"kcompiler_generated_{digest}"
+
+
+def load_module(source: str, kernel_name: str) -> dict[str, Any]:
+    """Execute a generated module, registered with linecache so Triton can read its source."""
+    digest, modname = module_names(source)
+    filename = f"<kcompiler {kernel_name} {digest}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    scope: dict[str, Any] = {"__name__": modname}
+    exec(compile(source, filename, "exec"), scope)
+    return scope
+
+
+# -- main process: what the launcher would pass to Triton ------------------------------------
+
+
+class _Recorder:
+    """Stands in for the ``@triton.jit`` kernel while a launcher runs."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+
+    def __getitem__(self, grid: Any) -> Any:
+        def launch(*args: Any, **kwargs: Any) -> None:
+            self.calls.append((args, kwargs))
+
+        return launch
+
+
+def describe(value: Any) -> Any:
+    """A picklable, torch-free description of one kernel argument."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)  # BlockSizeInt & co. pickle as plain ints
+    if isinstance(value, float):
+        return float(value)
+    if hasattr(value, "data_ptr") and hasattr(value, "dtype"):
+        dtype = str(value.dtype).rpartition(".")[2]
+        return TensorSpec(dtype, value.data_ptr() % 16 == 0)
+    raise UnsupportedLaunch(f"cannot describe a kernel argument of type {type(value).__name__}")
+
+
+_SCOPES: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def record_launch(
+    source: str, launcher_name: str, launcher_args: Sequence[Any]
+) -> list[LaunchSpec]:
+    """Run ``launcher_name`` of ``source`` on ``launcher_args`` without launching anything.
+
+    Returns the kernel calls it makes (none when the grid is empty)."""
+    kernel_name = launcher_name.removeprefix("launch_")
+    key = (source, launcher_name)
+    scope = _SCOPES.get(key)
+    if scope is None:
+        if len(_SCOPES) > 256:
+            _SCOPES.clear()
+        scope = _SCOPES[key] = load_module(source, kernel_name)
+        scope[kernel_name] = _Recorder()
+    recorder: _Recorder = scope[kernel_name]
+    recorder.calls.clear()
+    scope[launcher_name](*launcher_args)
+    return [
+        LaunchSpec(
+            source,
+            kernel_name,
+            tuple(describe(a) for a in args),
+            tuple((k, describe(v)) for k, v in sorted(kwargs.items())),
+        )
+        for args, kwargs in recorder.calls
+    ]
+
+
+def job_for_launches(
+    launches: Sequence[tuple[str, str, Sequence[Any]]], interpret: bool
+) -> tuple[Any, tuple[Any, ...]] | None:
+    """The tuner's job for ``(source, launcher name, launcher args)`` of each launch of one
+    config; None when there is nothing to compile (or an argument cannot be described)."""
+    specs: list[LaunchSpec] = []
+    try:
+        for source, launcher, args in launches:
+            for spec in record_launch(source, launcher, args):
+                if spec not in specs:
+                    specs.append(spec)
+    except UnsupportedLaunch:
+        return None
+    return make_job(specs, interpret) if specs else None
+
+
+_RUN_NAME = "__kcompiler_precompile__"
+
+
+def make_job(specs: Sequence[LaunchSpec], interpret: bool) -> tuple[Any, tuple[Any, ...]]:
+    """``(fn, args)`` for the compile pool: this file run as a script on plain-tuple data."""
+    plain = tuple(
+        (s.source, s.kernel_name, tuple(_plain(a) for a in s.args), tuple(s.kwargs)) for s in specs
+    )
+    return runpy.run_path, (__file__, {"JOB": (plain, interpret)}, _RUN_NAME)
+
+
+def job_specs(job: tuple[Any, tuple[Any, ...]]) -> tuple[list[LaunchSpec], bool]:
+    """The inverse of ``make_job``."""
+    plain, interpret = job[1][1]["JOB"]
+    return _specs(plain), interpret
+
+
+def _plain(a: Any) -> Any:
+    return tuple(a) if isinstance(a, TensorSpec) else a
+
+
+def _specs(plain: Sequence[Any]) -> list[LaunchSpec]:
+    return [
+        LaunchSpec(
+            source,
+            name,
+            tuple(TensorSpec(*a) if isinstance(a, tuple) else a for a in args),
+            tuple(tuple(kv) for kv in kwargs),
+        )
+        for source, name, args, kwargs in plain
+    ]
+
+
+# -- worker process --------------------------------------------------------------------------
+
+
+class _StandInTensor:
+    """What Triton's specialization reads from a tensor: dtype and pointer alignment."""
+
+    def __init__(self, dtype: Any, aligned: bool):
+        self.dtype = dtype
+        self._ptr = 0 if aligned else dtype.itemsize
+
+    def data_ptr(self) -> int:
+        return self._ptr
+
+
+def check_launch(spec: LaunchSpec) -> Any:
+    """Build the module and check the recorded call against the kernel's signature.
+
+    Returns the kernel object (a JITFunction, or Triton's interpreter wrapper)."""
+    scope = load_module(spec.source, spec.kernel_name)
+    kernel = scope.get(spec.kernel_name)
+    launchers = [v for k, v in scope.items() if k.startswith("launch_") and callable(v)]
+    if kernel is None or not launchers:
+        raise RuntimeError(f"{spec.kernel_name}: the generated module defines no kernel/launcher")
+    fn = getattr(kernel, "fn", kernel)
+    params = list(inspect.signature(fn).parameters)
+    options = {"num_warps", "num_stages", "num_ctas", "maxnreg"}
+    named = [k for k, _ in spec.kwargs if k not in options]
+    if len(spec.args) + len(named) != len(params) or set(named) != set(params[len(spec.args) :]):
+        raise TypeError(
+            f"{spec.kernel_name}: the launch passes {len(spec.args)} positional and {named} "
+            f"keyword arguments to a kernel of parameters {params}"
+        )
+    return kernel
+
+
+def precompile(specs: Sequence[LaunchSpec], interpret: bool) -> None:
+    """The worker side of a job: compile (GPU) or check (interpreter) every launch."""
+    for spec in specs:
+        kernel = check_launch(spec)
+        if interpret:
+            continue  # the interpreter compiles nothing; the module built, the call fits
+        import torch
+
+        args = [
+            _StandInTensor(getattr(torch, a.dtype), a.aligned) if isinstance(a, TensorSpec) else a
+            for a in spec.args
+        ]
+        kernel.warmup(*args, grid=(1,), **dict(spec.kwargs))
+
+
+__all__ = [
+    "LaunchSpec",
+    "TensorSpec",
+    "UnsupportedLaunch",
+    "check_launch",
+    "job_for_launches",
+    "job_specs",
+    "make_job",
+    "precompile",
+    "record_launch",
+]
+
+if __name__ == _RUN_NAME:  # a worker running a job (make_job)
+    _plain_specs, _interpret = globals()["JOB"]
+    precompile(_specs(_plain_specs), _interpret)
