@@ -169,11 +169,11 @@ class KernelTarget:
         from kcompiler.language._context import hosting
         from kcompiler.runtime.kernel import _HostRun, interpreting
 
-        launches: list[tuple[str, str, list[Any]]] = []
+        launches: list[tuple[str, Any, list[Any]]] = []
 
         def collect(index: int, env: dict[str, Any]) -> None:
             c = self.kernel._compiled_loop(index, env, config)
-            launches.append((c.source, c.launcher.__name__, [env[p] for p in c.params]))
+            launches.append((c.source, c.launcher, [env[p] for p in c.params]))
 
         with hosting(_HostRun(self.kernel, config, "code")):
             self.kernel._run_with(self.args, self.kwargs, config, collect)

@@ -29,9 +29,12 @@ from kcompiler.autotune.compile_pool import CompilePool
 from kcompiler.backends.triton.precompile import (
     LaunchSpec,
     TensorSpec,
+    UnsupportedLaunch,
     check_launch,
+    job_for_launches,
     job_specs,
     make_job,
+    record_launch,
 )
 from kcompiler.runtime.kernel import interpreting
 from kcompiler.runtime.tuning import KernelTarget
@@ -142,6 +145,33 @@ def test_precompile_job_of_an_unaligned_tensor():
     assert job is not None
     (spec,), _ = job_specs(job)
     assert spec.args[0] == TensorSpec("float32", False)
+
+
+def test_a_wrapped_launcher_is_recorded_without_touching_the_real_one():
+    """Launchers may be wrappers (e.g. choosing between two kernels): the recording runs
+    copies of them, so the real launcher keeps launching (other threads may use it)."""
+    x, alpha = _args()
+    loops: list = []
+    target = KernelTarget(scale_rows, (x, alpha), {})
+    scale_rows._run_with((x, alpha), {}, kc.Config(), lambda i, env: loops.append(env))
+    compiled = scale_rows._compiled_loop(0, loops[0], kc.Config(block_sizes=[2]))
+
+    launch = compiled.launcher
+
+    def wrapper(*args):  # noqa: ANN002, ANN202
+        return launch(*args)
+
+    env = loops[0]
+    calls = record_launch(compiled.source, wrapper, [env[p] for p in compiled.params])
+    assert [c.kernel_name for c in calls] == ["scale_rows_kernel"]
+    assert dict(calls[0].kwargs)["BLOCK_0"] == 2
+    with pytest.raises(UnsupportedLaunch):
+        record_launch(compiled.source, print, [])
+    assert job_for_launches([(compiled.source, print, [])], interpret=True) is None
+    torch.testing.assert_close(
+        scale_rows._run((x, alpha), {}, kc.Config(block_sizes=[2]), "run"), _expected(x, alpha)
+    )
+    assert target.precompile_job(kc.Config(block_sizes=[2])) is not None
 
 
 def test_precompile_job_of_an_empty_grid_is_none():

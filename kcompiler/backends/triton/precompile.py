@@ -27,6 +27,7 @@ import hashlib
 import inspect
 import linecache
 import runpy
+import types
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -54,10 +55,14 @@ class UnsupportedLaunch(Exception):
 # -- loading a generated module (the same names as compile.compile_module) ------------------
 
 
+_GENERATED = "kcompiler_generated_"
+
+
 def module_names(source: str) -> tuple[str, str]:
-    """(filename, module name) of a generated module; Triton keys its cache on the source."""
+    """(digest, module name) of a generated module, as compile.compile_module names it
+    (Triton keys its cache on the kernel's source text and line, not on these)."""
     digest = hashlib.sha1(source.encode()).hexdigest()[:12]
-    return digest, f"kcompiler_generated_{digest}"
+    return digest, f"{_GENERATED}{digest}"
 
 
 def load_module(source: str, kernel_name: str) -> dict[str, Any]:
@@ -74,16 +79,86 @@ def load_module(source: str, kernel_name: str) -> dict[str, Any]:
 
 
 class _Recorder:
-    """Stands in for the ``@triton.jit`` kernel while a launcher runs."""
+    """Stands in for a ``@triton.jit`` kernel while a launcher runs: records its calls."""
 
-    def __init__(self) -> None:
-        self.calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    def __init__(self, name: str, calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]]):
+        self.name = name
+        self.calls = calls
 
     def __getitem__(self, grid: Any) -> Any:
         def launch(*args: Any, **kwargs: Any) -> None:
-            self.calls.append((args, kwargs))
+            self.calls.append((self.name, args, kwargs))
 
         return launch
+
+
+def _is_kernel(obj: Any) -> bool:
+    """A ``@triton.jit`` function (compiled or interpreted)."""
+    return type(obj).__name__ in ("JITFunction", "InterpretedFunction") or (
+        hasattr(obj, "warmup") and hasattr(obj, "__getitem__") and hasattr(obj, "fn")
+    )
+
+
+class _Rebinder:
+    """Copies of a launcher and the functions it closes over, in which every generated
+    module's kernels are recorders. Nothing shared is modified, so the real launcher keeps
+    working in other threads meanwhile."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+        self.scopes: dict[int, dict[str, Any]] = {}
+        self.copies: dict[int, Any] = {}
+
+    def scope(self, g: dict[str, Any]) -> dict[str, Any]:
+        if not str(g.get("__name__", "")).startswith(_GENERATED):
+            return g
+        if id(g) not in self.scopes:
+            self.scopes[id(g)] = {
+                k: _Recorder(k, self.calls) if _is_kernel(v) else v for k, v in g.items()
+            }
+        return self.scopes[id(g)]
+
+    def copy(self, fn: Any) -> Any:
+        if not isinstance(fn, types.FunctionType):
+            return fn
+        if id(fn) in self.copies:
+            return self.copies[id(fn)]
+        closure = None
+        if fn.__closure__:
+            cells = []
+            for cell in fn.__closure__:
+                try:
+                    cells.append(types.CellType(self.copy(cell.cell_contents)))
+                except ValueError:  # an empty cell
+                    cells.append(types.CellType())
+            closure = tuple(cells)
+        new = types.FunctionType(
+            fn.__code__, self.scope(fn.__globals__), fn.__name__, fn.__defaults__, closure
+        )
+        new.__kwdefaults__ = fn.__kwdefaults__
+        self.copies[id(fn)] = new
+        return new
+
+
+def record_launch(source: str, launcher: Any, launcher_args: Sequence[Any]) -> list[LaunchSpec]:
+    """Run a copy of ``launcher`` (a generated module's ``launch_*`` function, or a wrapper
+    around such functions) on ``launcher_args`` with every kernel call recorded, launching
+    nothing. ``source`` is that generated module's text. Returns the calls (none when the
+    grid is empty); raises UnsupportedLaunch when the launcher reaches no generated module."""
+    rebinder = _Rebinder()
+    copy = rebinder.copy(launcher)
+    if not rebinder.scopes:
+        raise UnsupportedLaunch(f"{launcher!r} calls no generated kernel this module knows")
+    copy(*launcher_args)
+    return [
+        LaunchSpec(
+            source,
+            name,
+            tuple(describe(a) for a in args),
+            tuple((k, describe(v)) for k, v in sorted(kwargs.items())),
+        )
+        for name, args, kwargs in rebinder.calls
+    ]
 
 
 def describe(value: Any) -> Any:
@@ -100,42 +175,11 @@ def describe(value: Any) -> Any:
     raise UnsupportedLaunch(f"cannot describe a kernel argument of type {type(value).__name__}")
 
 
-_SCOPES: dict[tuple[str, str], dict[str, Any]] = {}
-
-
-def record_launch(
-    source: str, launcher_name: str, launcher_args: Sequence[Any]
-) -> list[LaunchSpec]:
-    """Run ``launcher_name`` of ``source`` on ``launcher_args`` without launching anything.
-
-    Returns the kernel calls it makes (none when the grid is empty)."""
-    kernel_name = launcher_name.removeprefix("launch_")
-    key = (source, launcher_name)
-    scope = _SCOPES.get(key)
-    if scope is None:
-        if len(_SCOPES) > 256:
-            _SCOPES.clear()
-        scope = _SCOPES[key] = load_module(source, kernel_name)
-        scope[kernel_name] = _Recorder()
-    recorder: _Recorder = scope[kernel_name]
-    recorder.calls.clear()
-    scope[launcher_name](*launcher_args)
-    return [
-        LaunchSpec(
-            source,
-            kernel_name,
-            tuple(describe(a) for a in args),
-            tuple((k, describe(v)) for k, v in sorted(kwargs.items())),
-        )
-        for args, kwargs in recorder.calls
-    ]
-
-
 def job_for_launches(
-    launches: Sequence[tuple[str, str, Sequence[Any]]], interpret: bool
+    launches: Sequence[tuple[str, Any, Sequence[Any]]], interpret: bool
 ) -> tuple[Any, tuple[Any, ...]] | None:
-    """The tuner's job for ``(source, launcher name, launcher args)`` of each launch of one
-    config; None when there is nothing to compile (or an argument cannot be described)."""
+    """The tuner's job for ``(module source, launcher, launcher args)`` of each launch of one
+    config; None when there is nothing to compile (or a launch cannot be described)."""
     specs: list[LaunchSpec] = []
     try:
         for source, launcher, args in launches:
