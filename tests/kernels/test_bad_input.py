@@ -657,3 +657,36 @@ def test_wrong_number_of_arguments_is_a_type_error() -> None:
         exp_kernel(torch.randn(8), torch.randn(8))
     with pytest.raises(TypeError):
         exp_kernel()
+
+
+# -- degenerate inputs --------------------------------------------------------------------------------------
+
+
+@kc.kernel
+def exp_all_dims(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size()):  # <- error
+        out[tile] = torch.exp(x[tile])
+    return out
+
+
+def test_empty_tensors_run() -> None:
+    for shape in [(0,), (3, 0), (0, 5)]:
+        x = torch.randn(shape)
+        assert exp_all_dims(x).shape == shape
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a 0-d input makes kl.tile(x.size()) a tile over no dims: DeviceTracer._build_loops "
+    "indexes dims[0] of an empty list and raises a bare IndexError; expected either a "
+    "one-element launch (torch's result) or a CompileError naming the line",
+)
+def test_zero_dim_input_is_run_or_rejected_with_a_line() -> None:
+    x = torch.tensor(0.5)
+    try:
+        got = exp_all_dims(x)
+    except kc.exc.CompileError:
+        assert_raises_at_line(exp_all_dims, kc.exc.CompileError, x)
+    else:
+        torch.testing.assert_close(got, torch.exp(x))
