@@ -36,6 +36,7 @@ class HostProgram:
     line_offset: int
     globals: dict[str, Any]
     source: str
+    constexprs: frozenset[str] = frozenset()  # parameters annotated kl.constexpr
 
 
 def _is_device_loop(node: ast.stmt, resolve: Callable[[ast.expr], Any]) -> bool:
@@ -80,6 +81,20 @@ class _SplitDeviceLoops(ast.NodeTransformer):
         return node  # nested functions are host helpers; leave them alone
 
     visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+
+
+def _constexpr_params(fn: Callable[..., Any]) -> frozenset[str]:
+    """Parameters annotated ``kl.constexpr`` (as an object, or a string annotation)."""
+    import kcompiler.language as kl
+
+    out = set()
+    for name, p in inspect.signature(fn).parameters.items():
+        a = p.annotation
+        if a is kl.constexpr or isinstance(a, kl.constexpr) or (
+            isinstance(a, str) and a.split(".")[-1].split("[")[0] == "constexpr"
+        ):
+            out.add(name)
+    return frozenset(out)
 
 
 def parse_kernel(fn: Callable[..., Any]) -> HostProgram:
@@ -166,6 +181,7 @@ def parse_kernel(fn: Callable[..., Any]) -> HostProgram:
     # The device-loop nodes were cut out before increment_lineno: their lines are still
     # relative to the dedented source, hence the offset.
     return HostProgram(
+        constexprs=_constexpr_params(fn),
         name=fn.__name__,
         make_host=make_host,
         loops=splitter.loops,

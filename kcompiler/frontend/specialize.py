@@ -41,13 +41,19 @@ class SymbolTable:
     """Size symbols of one specialization and where their runtime values come from."""
 
     static_shapes: bool = False
+    static_values: set[int] = field(default_factory=set)  # sizes passed through kl.specialize
     by_value: dict[int, str] = field(default_factory=dict)
     values: dict[str, int] = field(default_factory=dict)
     sources: dict[str, tuple[str, int | None]] = field(default_factory=dict)
 
     def dim(self, value: int, source: tuple[str, int | None]) -> str:
         """The dim string for a size: static when 0/1 (or static_shapes), else a symbol."""
-        if value in (0, 1) or self.static_shapes or isinstance(value, SpecializedInt):
+        if (
+            value in (0, 1)
+            or self.static_shapes
+            or isinstance(value, SpecializedInt)
+            or value in self.static_values
+        ):
             return str(int(value))
         sym = self.by_value.get(value)
         if sym is None:
@@ -63,17 +69,39 @@ class Specialization:
     key: tuple[Any, ...]
     symbols: SymbolTable
     int64_indexing: bool
+    block_values: dict[str, int] = field(default_factory=dict)  # kl.register_block_size values
+    constexprs: frozenset[str] = frozenset()  # kl.constexpr parameters: baked into the code
 
 
-def specialize(names: list[str], env: dict[str, Any], static_shapes: bool) -> Specialization:
+def _specialized(values: Any) -> set[int]:
+    """Every kl.specialize'd int among ``values`` (sizes that become static everywhere)."""
+    out: set[int] = set()
+    for v in values:
+        if isinstance(v, SpecializedInt):
+            out.add(int(v))
+        elif isinstance(v, (tuple, list)):
+            out |= _specialized(v)
+    return out
+
+
+def specialize(
+    names: list[str],
+    env: dict[str, Any],
+    static_shapes: bool,
+    constexprs: frozenset[str] = frozenset(),
+) -> Specialization:
     table = SymbolTable(static_shapes=static_shapes)
+    table.static_values = _specialized(env[n] for n in names if n in env)
     entries: list[Any] = []
+    block_values: dict[str, int] = {}
     big = False
     for name in names:
         if name not in env:
             continue
         v = env[name]
-        if isinstance(v, torch.Tensor):
+        if name in constexprs:
+            entries.append((name, "C", repr(v)))
+        elif isinstance(v, torch.Tensor):
             dims = tuple(table.dim(int(s), (name, i)) for i, s in enumerate(v.shape))
             extent = sum((s - 1) * abs(st) for s, st in zip(v.shape, v.stride())) + 1
             big = big or extent > INT32_MAX or v.numel() > INT32_MAX
@@ -81,7 +109,8 @@ def specialize(names: list[str], env: dict[str, Any], static_shapes: bool) -> Sp
         elif isinstance(v, bool):
             entries.append((name, "B", v))
         elif isinstance(v, BlockSizeInt):
-            entries.append((name, "BS", v.block_sym))
+            entries.append((name, "BS", v.block_sym, int(v)))
+            block_values[v.block_sym] = int(v)
         elif isinstance(v, int):
             entries.append((name, "I", table.dim(v, (name, None))))
         elif isinstance(v, float):
@@ -93,5 +122,5 @@ def specialize(names: list[str], env: dict[str, Any], static_shapes: bool) -> Sp
         else:
             entries.append((name, "O", type(v).__name__, id(v)))
     buckets = tuple(next_pow2(table.values[s]) for s in table.values)
-    key = (tuple(entries), buckets, big)
-    return Specialization(key=key, symbols=table, int64_indexing=big)
+    key = (tuple(entries), buckets, big, tuple(sorted(table.static_values)))
+    return Specialization(key, table, big, block_values, constexprs)

@@ -198,6 +198,8 @@ class DeviceTracer:
 
     # -- host values -------------------------------------------------------------------------
     def import_host_value(self, name: str, value: Any) -> Any:
+        if name in self.spec.constexprs:
+            return value  # a kl.constexpr parameter: its Python value is baked into the IR
         if isinstance(value, torch.Tensor):
             if not dtypes.supported(value.dtype):
                 raise self.error(

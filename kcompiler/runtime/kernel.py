@@ -130,11 +130,13 @@ class _HostRun:
         extent = int(hi if hi is not None else lo)
         sym = self.kernel.blocks.symbol(("host", self.ordinal))
         self.ordinal += 1
+        # The default follows this call's extent; the value reaches codegen through the
+        # specialization (Specialization.block_values), so both sides always agree.
         default = min(32, 1 if extent <= 1 else 1 << (extent - 1).bit_length())
-        self.kernel.blocks.defaults.setdefault(sym, default)
+        self.kernel.blocks.defaults[sym] = default
         idx = int(sym.split("_")[1])
         sizes = self.config.get("block_sizes") or []
-        value = sizes[idx] if idx < len(sizes) else self.kernel.blocks.defaults[sym]
+        value = sizes[idx] if idx < len(sizes) else default
         return BlockSizeInt(value, sym)
 
     def specialize(self, value: Any) -> Any:
@@ -155,7 +157,12 @@ class _HostRun:
         # Fast path: the exact same argument metadata as a previous call (shapes, strides,
         # dtypes, scalar types, int values) maps straight to its compiled variant.
         names = kernel.program.loops[index].names
-        fp = (index, self.config, *[_fingerprint(env[n]) for n in names if n in env])
+        cx = kernel.program.constexprs
+        fp = (
+            index,
+            self.config,
+            *[(n, repr(env[n])) if n in cx else _fingerprint(env[n]) for n in names if n in env],
+        )
         entry = kernel._fast.get(fp)
         if entry is None:
             entry = _Launch(kernel._compiled_loop(index, env, self.config))
@@ -166,6 +173,14 @@ class _HostRun:
             self.sources.append(entry.compiled.source)
             return
         entry(env)
+
+
+@dataclass
+class _BlocksView:
+    """What the backend reads of the block allocator: literal and registered block sizes."""
+
+    fixed: dict[str, int]
+    defaults: dict[str, int]
 
 
 class Kernel:
@@ -352,7 +367,7 @@ class Kernel:
 
     def _trace(self, index: int, env: dict[str, Any]) -> tuple[ModuleOp, Any]:
         loop = self.program.loops[index]
-        spec = specialize(loop.names, env, self.static_shapes)
+        spec = specialize(loop.names, env, self.static_shapes, self.program.constexprs)
         key = (index, spec.key)
         hit = self._traced.get(key)
         if hit is not None:
@@ -378,7 +393,7 @@ class Kernel:
 
     def _compiled_loop(self, index: int, env: dict[str, Any], config: Config) -> CompiledLoop:
         loop = self.program.loops[index]
-        spec = specialize(loop.names, env, self.static_shapes)
+        spec = specialize(loop.names, env, self.static_shapes, self.program.constexprs)
         ckey = (index, spec.key, config)
         hit = self._compiled.get(ckey)
         if hit is not None:
@@ -386,7 +401,9 @@ class Kernel:
         module, spec = self._trace(index, env)
         from kcompiler.backends.triton.compile import compile_module
 
-        compiled = compile_module(module, config, spec, self.blocks, interpret=interpreting())
+        # Registered block sizes take the values the host code saw in this call.
+        blocks = _BlocksView(self.blocks.fixed, {**self.blocks.defaults, **spec.block_values})
+        compiled = compile_module(module, config, spec, blocks, interpret=interpreting())
         self._compiled[ckey] = compiled
         return compiled
 

@@ -280,12 +280,6 @@ def test_constexpr_parameter() -> None:
     assert_matches_torch(with_constexpr, lambda x, s: x * s, x, -1.25)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kl.constexpr is ignored: parse_kernel strips annotations and specialize() treats "
-    "the value like any float (a runtime argument), so it is neither baked into the code nor "
-    "part of the specialization key (kl.constexpr's docstring says it is baked in)",
-)
 def test_constexpr_value_is_baked_into_the_code() -> None:
     k = kc.kernel(with_constexpr.fn)
     code = k.to_triton_code(torch.randn(19), 2.5)

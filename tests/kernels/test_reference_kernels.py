@@ -376,12 +376,6 @@ def test_sum_block_size_does_not_change_result(block: int) -> None:
     assert _applied_blocks(k) == [{"block_0": block}]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kl.register_block_size's default is fixed by the first call's size "
-    "(_HostRun.register_block_size uses blocks.defaults.setdefault): after a [1, 1] call, "
-    "softmax_two_pass runs a [64, 4097] input with block sizes 1 and 1 (8194 loop trips)",
-)
 def test_registered_block_size_default_follows_the_sizes() -> None:
     big = torch.randn(64, 4097)
     expected = fresh(softmax_two_pass).to_triton_code(big)
