@@ -317,6 +317,8 @@ def _compare_one(
         diff = torch.where(torch.isnan(diff), torch.full_like(diff, math.inf), diff)
         bad = diff > a + r * w.abs()
         bad = bad | (torch.isnan(g) != torch.isnan(w))
+        # An infinity matches only itself (a relative tolerance of an inf allows anything).
+        bad = bad | ((torch.isinf(g) | torch.isinf(w)) & (g != w))
         rel = diff / w.abs().clamp_min(torch.finfo(torch.float64).tiny)
     if not bool(bad.any()):
         return None
