@@ -10,11 +10,13 @@ are applied and do not change results.
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 import torch
 import torch.nn.functional as F  # noqa: N812
-from hypothesis import given
+from hypothesis import Phase, given, settings
+from hypothesis import find as _find
 from hypothesis import strategies as st
 
 import kcompiler as kc
@@ -161,11 +163,10 @@ def test_softmax_decomposed(x: torch.Tensor) -> None:
     assert_matches_torch(softmax_decomposed, softmax_ref, x)
 
 
-# softmax_two_pass loops over N in blocks of 32 by default: cap N*M lower, and take a fresh
-# kernel for each example (see test_registered_block_size_default_follows_the_sizes).
+# softmax_two_pass loops over N in blocks of (at most) 32 by default: cap N*M lower.
 @given(x=tensors(rows_cols(max_numel=2**13), dtypes()))
 def test_softmax_two_pass(x: torch.Tensor) -> None:
-    assert_matches_torch(fresh(softmax_two_pass), softmax_ref, x)
+    assert_matches_torch(softmax_two_pass, softmax_ref, x)
 
 
 @given(data=st.data(), dtype=dtypes())
@@ -236,8 +237,6 @@ ROW_KERNELS = {
 def test_row_kernels_at_the_odd_sizes(name: str, dtype: torch.dtype, n: int) -> None:
     """Every row kernel at every special N (hypothesis' 8 ci examples may not draw them all)."""
     kernel, make_args, reference = ROW_KERNELS[name]
-    if kernel is softmax_two_pass:
-        kernel = fresh(kernel)  # see test_registered_block_size_default_follows_the_sizes
     x = torch.randn(5, n, generator=torch.Generator().manual_seed(n)).to(dtype)
     atol = reduction_atol(dtype, n)
     assert_matches_torch(kernel, reference, *make_args(x), atol=atol)
@@ -393,3 +392,114 @@ def test_config_is_part_of_the_kernel_identity() -> None:
     assert_matches_torch(large, softmax_ref, x)
     assert _applied_blocks(small) == [{"block_0": 1}]
     assert _applied_blocks(large) == [{"block_0": 16}]
+
+
+# -- the comparator and strategies themselves -------------------------------------------------------
+
+
+def test_assert_matches_torch_reports_the_worst_element() -> None:
+    x = torch.randn(5, 17)
+
+    def off_by_one_element(x: torch.Tensor) -> torch.Tensor:
+        want = softmax_ref(x)
+        want[3, 11] += 0.25
+        return want
+
+    with pytest.raises(AssertionError) as info:
+        assert_matches_torch(softmax, off_by_one_element, x)
+    message = str(info.value)
+    assert "1 of 85 elements differ" in message
+    assert "worst at index [3, 11]" in message
+    assert "max abs error 0.25" in message and "max rel error" in message
+    assert "shape=[5, 17]" in message and "stride=[17, 1]" in message
+    assert "dtype=torch.float32" in message
+
+
+@pytest.mark.parametrize(
+    "got,want,fragment",
+    [
+        (torch.zeros(3), torch.zeros(4), "shape [3] != reference shape [4]"),
+        (torch.zeros(3), torch.zeros(3, dtype=torch.float64), "dtype torch.float32"),
+        ((torch.zeros(3),), (torch.zeros(3), torch.zeros(3)), "kernel returned"),
+        (torch.tensor([float("nan")]), torch.tensor([1.0]), "1 of 1 elements differ"),
+        (torch.tensor([1.0]), torch.tensor([float("inf")]), "1 of 1 elements differ"),
+        (torch.tensor([1, 2]), torch.tensor([1, 3]), "rtol=0, atol=0"),
+        (3, 4, "kernel returned 3, reference 4"),
+        (torch.ones(2), None, "kernel returned"),
+    ],
+)
+def test_assert_matches_torch_catches(got: object, want: object, fragment: str) -> None:
+    with pytest.raises(AssertionError, match=re.escape(fragment)):
+        assert_matches_torch(lambda: got, lambda: want)
+
+
+def test_assert_matches_torch_accepts_equal_specials_and_tolerances() -> None:
+    special = torch.tensor([float("nan"), float("inf"), -float("inf"), 0.0])
+    assert_matches_torch(lambda: special.clone(), lambda: special.clone())
+    half = torch.full((4,), 1.0, dtype=torch.float16)
+    assert_matches_torch(lambda: half + 0.005, lambda: half)  # within fp16's 1e-2
+    with pytest.raises(AssertionError):
+        assert_matches_torch(lambda: half + 0.05, lambda: half)
+    with pytest.raises(AssertionError):
+        assert_matches_torch(lambda: half.float() + 0.005, lambda: half.float())  # fp32: tight
+
+
+def test_assert_matches_torch_gives_the_reference_clean_inputs() -> None:
+    def in_place(x: torch.Tensor) -> torch.Tensor:
+        x.mul_(2.0)
+        return x
+
+    x = torch.ones(4)
+    assert_matches_torch(in_place, lambda x: x * 2.0, x)  # the reference saw the original x
+
+
+def test_reference_in_float32() -> None:
+    x = torch.randn(3, 40).to(torch.bfloat16)
+    seen: list[torch.dtype] = []
+
+    def ref(x: torch.Tensor) -> torch.Tensor:
+        seen.append(x.dtype)
+        return torch.softmax(x, -1)
+
+    assert_matches_torch(softmax, ref, x, reference_in_float32=True)
+    assert seen == [torch.float32]
+
+
+def find(strategy: st.SearchStrategy, condition):  # noqa: ANN001, ANN201
+    """hypothesis.find without shrinking: the first example that fits (fast enough for ci)."""
+    quick = settings(max_examples=500, phases=[Phase.generate], database=None, derandomize=True)
+    return _find(strategy, condition, settings=quick)
+
+
+@settings(max_examples=50, derandomize=True)
+@given(shape=shapes(3, max_numel=5000))
+def test_shapes_respect_rank_and_max_numel(shape: tuple[int, ...]) -> None:
+    assert len(shape) == 3 and all(s >= 1 for s in shape)
+    assert math.prod(shape) <= 5000
+
+
+def test_sizes_reach_the_special_sizes() -> None:
+    for n in (1, 3, 17, 1000, 4097):
+        assert find(sizes(), lambda s, n=n: s == n) == n
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_tensors_produce_every_layout(layout: str) -> None:
+    def is_layout(x: torch.Tensor) -> bool:
+        if layout == "contiguous":
+            return x.is_contiguous()
+        if layout == "expanded":
+            return 0 in x.stride() and x.numel() > 1 and x.shape[x.stride().index(0)] > 1
+        if layout == "transposed":
+            return x.dim() >= 2 and x.stride(-2) == 1 and x.size(-2) > 1 and x.size(-1) > 1
+        return x.storage_offset() == 1 and x.stride(-1) == 2 and x.size(-1) > 1
+
+    x = find(tensors(shapes(2, max_numel=256), dtypes(), layouts=[layout]), is_layout)
+    assert is_layout(x)
+    y = find(tensors(shapes(2, max_numel=256), dtypes(), noncontiguous=False), lambda t: True)
+    assert y.is_contiguous()
+
+
+def test_tensors_int_range() -> None:
+    x = find(tensors((100,), torch.int64, low=3, high=7), lambda t: True)
+    assert x.dtype == torch.int64 and int(x.min()) >= 3 and int(x.max()) < 7
