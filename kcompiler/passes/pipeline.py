@@ -13,14 +13,25 @@ from kcompiler.dialects.tile import Tile
 
 def all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     """Every pass by its registered name; kc-opt exposes exactly these."""
+    from kcompiler.passes.indexing import IndexingPass
     from kcompiler.passes.persistent import PersistentPass
     from kcompiler.passes.shape_inference import ShapeInferencePass
     from kcompiler.passes.split_reductions import SplitReductionsPass
 
     return {
         ShapeInferencePass.name: lambda: ShapeInferencePass,
+        IndexingPass.name: lambda: IndexingPass,
         SplitReductionsPass.name: lambda: SplitReductionsPass,
         PersistentPass.name: lambda: PersistentPass,
+    }
+
+
+def pass_requirements() -> dict[str, tuple[str, ...]]:
+    """Passes each pass needs to have run first, for passes that don't declare ``requires``
+    themselves; the pass manager (``pass_manager.py``) orders pipelines by these."""
+    return {
+        "split-reductions": ("shape-inference",),
+        "persistent": ("shape-inference",),
     }
 
 
@@ -31,10 +42,12 @@ def make_context() -> Context:
     return ctx
 
 
-def run_frontend_pipeline(module: ModuleOp) -> None:
-    """What runs on freshly traced IR before it is cached: inference and verification."""
-    from kcompiler.passes.shape_inference import ShapeInferencePass
+FRONTEND_PIPELINE = "shape-inference"
 
-    ctx = make_context()
-    ShapeInferencePass().apply(ctx, module)
+
+def run_frontend_pipeline(module: ModuleOp, debug: bool | None = None) -> None:
+    """What runs on freshly traced IR before it is cached: inference and verification."""
+    from kcompiler.passes.pass_manager import PassManager
+
+    PassManager(FRONTEND_PIPELINE, debug=debug).run(module, make_context())
     module.verify()
