@@ -77,7 +77,117 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
             [k.name for k in knobs if k.name != "num_stages"],
         )
     )
+    for more in (_range_knobs(modules), _indexing_knobs(kernel, modules, knobs)):
+        knobs.extend(more[0])
+        constraints.extend(more[1])
     return ConfigSpace(knobs, constraints)
+
+
+def _range_knobs(modules: list[Any]) -> tuple[list[Any], list[Any]]:
+    """Helion's loop knobs, one entry per sequential tile.for (``passes/loop_knobs.py``), for
+    the ``tl.range`` keyword arguments the installed Triton has."""
+    import inspect
+
+    import triton.language as tl
+
+    from kcompiler.autotune import ChoiceKnob, IntKnob
+    from kcompiler.passes.loop_knobs import sequential_loops
+
+    if len(modules) != 1:
+        return [], []  # one list per kernel launch would be ambiguous
+    loops = sequential_loops(modules[0])
+    if not loops:
+        return [], []
+    params = inspect.signature(tl.range).parameters
+    fields: list[tuple[str, Any]] = []
+    if "loop_unroll_factor" in params:
+        fields.append(("range_unroll_factors", lambda n: IntKnob(n, 0, 4, 0)))
+    if "num_stages" in params:
+        fields.append(("range_num_stages", lambda n: IntKnob(n, 0, 4, 0)))
+    bools = lambda n: ChoiceKnob(n, [None, False, True], None)  # noqa: E731
+    if "disallow_acc_multi_buffer" in params:
+        fields.append(("range_multi_buffers", bools))
+    if "flatten" in params:
+        fields.append(("range_flattens", bools))
+    if "warp_specialize" in params and _warp_specialize_device():
+        fields.append(("range_warp_specializes", bools))
+    knobs = [make(f"{field}[{i}]") for field, make in fields for i in range(len(loops))]
+    constraints: list[Any] = []
+    if any(field == "range_warp_specializes" for field, _ in fields):
+        names = [f"range_warp_specializes[{i}]" for i in range(len(loops))]
+        unroll = [f"range_unroll_factors[{i}]" for i in range(len(loops))]
+        has_unroll = any(field == "range_unroll_factors" for field, _ in fields)
+
+        def one_warp_specialized(flat: Any) -> bool:
+            on = [i for i, n in enumerate(names) if flat[n] is True]
+            if len(on) > 1:
+                return False
+            return not (on and has_unroll and flat[unroll[on[0]]] > 1)
+
+        constraints.append(
+            Predicate(
+                "one_warp_specialized_loop",
+                one_warp_specialized,
+                "at most one loop is warp-specialized, and it is not unrolled",
+                names,
+            )
+        )
+    return knobs, constraints
+
+
+def _warp_specialize_device() -> bool:
+    """Warp specialization of loops: Blackwell (sm_100) and later, as Helion offers it."""
+    from kcompiler.runtime.kernel import interpreting
+
+    if interpreting() or not torch.cuda.is_available():
+        return False
+    return torch.cuda.get_device_capability() >= (10, 0)
+
+
+def _indexing_knobs(kernel: Kernel, modules: list[Any], knobs: list[Any]) -> tuple[list[Any], list[Any]]:
+    """``indexing[i]`` per load/store in program order: the modes both the IR
+    (``passes/indexing.py``) and the installed Triton allow; a tensor descriptor whose last dim
+    is tiled needs a block of >= 16 bytes (a constraint on that block size)."""
+    from kcompiler.autotune import ChoiceKnob
+    from kcompiler.backends.triton.indexing import supported_modes
+    from kcompiler.passes.indexing import TMA_MIN_BYTES, sites
+
+    if len(modules) != 1:
+        return [], []
+    supported = supported_modes()
+    names = {k.name for k in knobs}
+    found = sites(modules[0])
+    out: list[Any] = []
+    constraints: list[Any] = []
+    for s in found:
+        modes = [m for m in s.modes if m in supported]
+        knob = f"indexing[{s.index}]"
+        if "tensor_descriptor" in modes and s.last_block is not None and s.elem_bytes:
+            blk = s.last_block
+            fixed = kernel.blocks.fixed.get(blk)
+            bs = f"block_sizes[{blk.split('_')[1]}]" if blk.startswith("block_") else ""
+            if fixed is not None or bs not in names:
+                if fixed is None or fixed * s.elem_bytes < TMA_MIN_BYTES:
+                    modes.remove("tensor_descriptor")
+            else:
+                need = -(-TMA_MIN_BYTES // s.elem_bytes)
+
+                def wide_enough(flat: Any, knob: str = knob, bs: str = bs, need: int = need) -> bool:
+                    return flat[knob] != "tensor_descriptor" or flat[bs] >= need
+
+                constraints.append(
+                    Predicate(
+                        f"tma_last_dim[{s.index}]",
+                        wide_enough,
+                        f"a tensor descriptor's last dim needs >= {TMA_MIN_BYTES} bytes "
+                        f"({bs} >= {need})",
+                        [knob, bs],
+                    )
+                )
+        out.append(ChoiceKnob(knob, modes, "pointer"))
+    if all(len(k.values) == 1 for k in out):
+        return [], []  # pointers only: no knob
+    return out, constraints
 
 
 def _parallel_depth(module: Any) -> int:

@@ -31,8 +31,17 @@ class CodegenOptions:
     int64_indexing: bool = False
     interpret: bool = False  # Triton's CPU interpreter: avoid libdevice
     l2_grouping: int = 1  # rows of tiles per group in the parallel-grid order (>1: grouped)
+    # Loop knobs of sequential loops, by block symbol (Helion's range_* config fields):
+    # tl.range(num_stages=, loop_unroll_factor=, disallow_acc_multi_buffer=not .., flatten=,
+    # warp_specialize=); see passes/loop_knobs.py.
     range_num_stages: dict[str, int] = field(default_factory=dict)
     range_unroll_factors: dict[str, int] = field(default_factory=dict)
+    range_multi_buffers: dict[str, bool] = field(default_factory=dict)
+    range_flattens: dict[str, bool] = field(default_factory=dict)
+    range_warp_specializes: dict[str, bool] = field(default_factory=dict)
+    # Emit every load/store with pointers whatever the `indexing` attributes say (the
+    # launcher's fallback when arguments don't allow tensor descriptors); see indexing.py.
+    indexing_fallback: bool = False
 
 
 @dataclass
@@ -570,67 +579,19 @@ class TritonEmitter:
         return var
 
     def _pointer(self, tensor: SSAValue, kinds: tuple[str, ...], indices: Any, out: tuple[str, ...]) -> str:
-        ty = tensor.type
-        assert isinstance(ty, t.TensorType)
-        name = self.name(tensor)
-        base = name[: -len("_ptr")]
-        terms: list[str] = []
-        it = iter(indices)
-        pos = 0
-        for d, (kind, size) in enumerate(zip(kinds, ty.dims)):
-            if kind == "full":
-                rng, _, _ = self.dim_range(size)
-                expr = self.expand(rng, (size,), out)
-                pos += 1
-            elif kind == "tile":
-                idx = next(it)
-                blk = idx.type.block.data
-                expr = self.expand(self.loops[blk].offs, (blk,), out)
-                pos += 1
-            else:
-                idx = next(it)
-                idims = self.dims(idx)
-                expr = self.name(idx)
-                if idims:
-                    # The index's dims occupy result positions [pos, pos + len).
-                    sub = ["None"] * len(out)
-                    for k in range(len(idims)):
-                        sub[pos + k] = ":"
-                    if len(idims) != len(out):
-                        expr = f"{expr}[{', '.join(sub)}]"
-                    pos += len(idims)
-            if self.opts.int64_indexing:
-                expr = f"({expr}).to(tl.int64)"
-            terms.append(f"{expr} * {base}_stride_{d}")
-        return f"{name} + " + " + ".join(terms) if terms else name
+        from kcompiler.backends.triton.indexing import pointer_expr
+
+        return pointer_expr(self, tensor, kinds, indices, out)
 
     def op_load(self, op: t.LoadOp) -> None:
-        out = self.dims(op.result)
-        ptr = self._pointer(op.tensor, op.kinds, op.indices, out)
-        mask = self.mask_for(out)
-        if mask is None:
-            self.bind(op.result, f"tl.load({ptr})")
-        else:
-            elt = t.block_of(op.result).element_type
-            other = "0.0" if t.is_float(elt) or tl_dtype(elt).startswith("tl.float8") else "0"
-            self.bind(op.result, f"tl.load({ptr}, mask={mask}, other={other})")
+        from kcompiler.backends.triton.indexing import emit_load  # pointer/block_ptr/descriptor
+
+        emit_load(self, op)
 
     def op_store(self, op: t.StoreOp) -> None:
-        ty = op.tensor.type
-        assert isinstance(ty, t.TensorType)
-        target = t.indexed_dims(ty, op.kinds, op.indices)
-        ptr = self._pointer(op.tensor, op.kinds, op.indices, target)
-        val = self.name(op.value)
-        vd = self.dims(op.value)
-        if vd != target:
-            val = self.align_right(val, vd, len(target))
-            if target:
-                val = f"tl.broadcast_to({val}, {self.shape_tuple(target)})"
-        mask = self.mask_for(target)
-        if mask is None:
-            self.line(f"tl.store({ptr}, {val})")
-        else:
-            self.line(f"tl.store({ptr}, {val}, mask={mask})")
+        from kcompiler.backends.triton.indexing import emit_store
+
+        emit_store(self, op)
 
     def op_dot(self, op: t.DotOp) -> None:
         out = self.dims(op.result)
@@ -687,23 +648,30 @@ class TritonEmitter:
         carried = [self.fresh("c") for _ in op.iter_args]
         for c, init in zip(carried, op.iter_args):
             self.line(f"{c} = {self.name(init)}")
+        # Loop knobs (0 / absent: Triton's choice) as tl.range keyword arguments.
+        o, rkw = self.opts, ""
+        if o.range_num_stages.get(block):
+            rkw += f", num_stages={o.range_num_stages[block]}"
+        if o.range_unroll_factors.get(block, 0) > 1:
+            rkw += f", loop_unroll_factor={o.range_unroll_factors[block]}"
+        if block in o.range_multi_buffers:
+            rkw += f", disallow_acc_multi_buffer={not o.range_multi_buffers[block]}"
+        if block in o.range_flattens:
+            rkw += f", flatten={o.range_flattens[block]}"
+        if block in o.range_warp_specializes:
+            rkw += f", warp_specialize={o.range_warp_specializes[block]}"
         if kind == "jagged":
             ub_dims = self.dims(op.ub)
             umask = self.mask_for(ub_dims)
             ub_max = self.bind_tmp(
                 f"tl.max(tl.where({umask}, {ub}, 0), axis=0)" if umask else f"tl.max({ub}, axis=0)"
             )
-            self.line(f"for {begin} in tl.range({lb}, {ub_max}, {size}):")
+            self.line(f"for {begin} in tl.range({lb}, {ub_max}, {size}{rkw}):")
         elif parallel:
             pid = self.parallel_pids.pop(0)
             self.line(f"{begin} = {lb} + {pid} * {size}")
         else:
-            extra = ""
-            if block in self.opts.range_num_stages:
-                extra += f", num_stages={self.opts.range_num_stages[block]}"
-            if block in self.opts.range_unroll_factors and self.opts.range_unroll_factors[block] > 1:
-                extra += f", loop_unroll_factor={self.opts.range_unroll_factors[block]}"
-            self.line(f"for {begin} in tl.range({lb}, {ub}, {size}{extra}):")
+            self.line(f"for {begin} in tl.range({lb}, {ub}, {size}{rkw}):")
         if not parallel:
             self.indent += 1
         for c, arg in zip(carried, op.body.block.args[1:]):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import linecache
+from dataclasses import replace
 from typing import Any
 
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import ModuleOp, StringAttr
 
 from kcompiler.backends.triton.codegen import CodegenOptions, generate
 from kcompiler.config import Config
+from kcompiler.dialects import tile as t
 from kcompiler.exc import InvalidConfig
 from kcompiler.passes.block_defaults import default_block_sizes, default_num_warps
 
@@ -32,16 +34,23 @@ def resolve_block_sizes(module: ModuleOp, config: Config, blocks: Any) -> dict[s
 
 
 def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, interpret: bool):
+    from kcompiler.backends.triton import indexing
+    from kcompiler.passes.loop_knobs import range_options
+    from kcompiler.passes.pass_manager import PassManager, pipeline_for_config
+    from kcompiler.passes.split_reductions import chunk_symbol, chunks_from_reduction_loops
     from kcompiler.runtime.kernel import CompiledLoop
 
     sizes = resolve_block_sizes(module, config, blocks)
-    if config.get("reduction_loops") or config.get("pid_type") not in (None, "flat"):
-        from kcompiler.passes.persistent import apply_pid_type
-        from kcompiler.passes.split_reductions import apply_reduction_loops
-
-        module = module.clone()  # config-specific rewrites; the chunks are new block symbols
-        sizes.update(apply_reduction_loops(module, config.get("reduction_loops")))
-        apply_pid_type(module, config.get("pid_type"), config.get("num_sm_multiplier"))
+    ranges = range_options(module, config)  # numbered on the traced IR's sequential loops
+    # Config-specific rewrites (indexing modes, chunked reductions, pid_type) as a pipeline
+    # on a clone; the traced IR already went through shape-inference.
+    pipeline = pipeline_for_config(module, config)
+    if pipeline:
+        chunks = chunks_from_reduction_loops(module, config.get("reduction_loops"))
+        module = module.clone()
+        PassManager(pipeline, done=("shape-inference",)).run(module)
+        present = {op.block.data for op in module.walk() if isinstance(op, t.ForOp)}
+        sizes.update({chunk_symbol(d): c for d, c in chunks.items() if chunk_symbol(d) in present})
     options = CodegenOptions(
         block_sizes=sizes,
         num_warps=int(config.get("num_warps") or default_num_warps(module, sizes)),
@@ -49,18 +58,40 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
         int64_indexing=spec.int64_indexing,
         interpret=interpret,
         l2_grouping=int((config.get("l2_groupings") or [1])[0] or 1),
+        **ranges,
     )
     gen = generate(module, options, spec.symbols.sources)
-    digest = hashlib.sha1(gen.source.encode()).hexdigest()[:12]
+    source = gen.source
+    # Tensor descriptors need arguments with unit last-dim stride and 16-byte alignment: the
+    # launcher checks them and otherwise runs the same kernel emitted with pointers.
+    guards = indexing.descriptor_guards(module, options)
+    fallback = None
+    if guards:
+        if not interpret:
+            indexing.ensure_allocator()
+        plain = module.clone()
+        for k in plain.ops:
+            if isinstance(k, t.KernelOp):
+                k.sym_name = StringAttr(f"{k.sym_name.data}_pointers")
+        fallback = generate(plain, replace(options, indexing_fallback=True), spec.symbols.sources)
+        source += "\n\n# The same kernel with pointers, for arguments tensor descriptors can't take.\n"
+        source += fallback.source
+    digest = hashlib.sha1(source.encode()).hexdigest()[:12]
     filename = f"<kcompiler {gen.name} {digest}>"
     # Triton's JIT reads the kernel's source through inspect/linecache.
-    linecache.cache[filename] = (len(gen.source), None, gen.source.splitlines(True), filename)
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     scope: dict[str, Any] = {"__name__": f"kcompiler_generated_{digest}"}
-    exec(compile(gen.source, filename, "exec"), scope)
-    return CompiledLoop(
-        gen.source,
-        scope[gen.launcher_name],
-        gen.launcher_params,
-        sizes,
-        direct=scope.get(f"direct_{gen.launcher_name}"),
-    )
+    exec(compile(source, filename, "exec"), scope)
+    launcher = scope[gen.launcher_name]
+    direct = scope.get(f"direct_{gen.launcher_name}")
+    if fallback is not None:
+        ok = indexing.descriptor_check(gen.launcher_params, guards, check_bounds=not interpret)
+        launcher, direct = indexing.guarded(
+            ok,
+            launcher,
+            scope[fallback.launcher_name],
+            direct,
+            scope.get(f"direct_{fallback.launcher_name}"),
+            fallback.name,
+        )
+    return CompiledLoop(source, launcher, gen.launcher_params, sizes, direct=direct)

@@ -1,0 +1,416 @@
+"""Loads and stores in Triton: pointer arithmetic, block pointers or tensor descriptors.
+
+``TritonEmitter.op_load`` / ``op_store`` delegate here. The mode of each load/store is the
+``indexing`` attribute the ``indexing`` pass recorded (``kcompiler/passes/indexing.py``), taken
+only when it is legal for this IR, these block sizes and the installed Triton
+(``effective_mode``); anything else is emitted as pointer arithmetic:
+
+    # pointer
+    v = tl.load(x_ptr + offs_1[:, None] * x_stride_0 + ..., mask=..., other=0.0)
+    # block_ptr (Triton <= 3.6)
+    bp = tl.make_block_ptr(x_ptr, shape=(s0, s1), strides=(x_stride_0, x_stride_1),
+                           offsets=(begin_1, 0), block_shape=(BLOCK_0, RDIM_S1), order=(1, 0))
+    v = tl.load(bp, boundary_check=(0, 1), padding_option="zero")
+    # tensor_descriptor: created once at the top of the kernel, loaded at tile offsets
+    desc_x_0 = tl.make_tensor_descriptor(x_ptr, shape=[s0, s1], strides=[x_stride_0, 1],
+                                         block_shape=[BLOCK_0, RDIM_S1])
+    v = desc_x_0.load([begin_1, 0])
+
+Out-of-bounds lanes read 0 and are not written in every mode, as the masking rule of the
+emitter requires (the bounds of a block pointer or descriptor are the tensor's sizes, which
+the IR check ties to the loops' bounds).
+
+A tensor descriptor needs facts about the arguments: last-dim stride 1, 16-byte aligned base and
+other strides (and, on a GPU, blocks no larger than the tensor). ``descriptor_guards`` lists
+them per kernel; ``guarded`` wraps the launcher so that arguments failing them run the same
+kernel emitted with pointers. On a GPU, ``tl.make_tensor_descriptor`` inside a kernel needs a
+scratch allocator for the TMA descriptors: ``ensure_allocator`` installs a torch one
+(``triton.set_allocator``) unless the user set their own.
+
+What the installed Triton can do is read at import: Triton 3.9 removed block pointers
+(``tl.make_block_ptr`` raises), so ``SUPPORTED_MODES`` offers only what works.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import triton.language as tl
+from xdsl.ir import Operation, SSAValue
+
+from kcompiler.dialects import tile as t
+from kcompiler.passes import indexing as ir_indexing
+
+
+def _block_ptr_works() -> bool:
+    fn = getattr(tl, "make_block_ptr", None)
+    if fn is None:
+        return False
+    doc = (getattr(fn, "__doc__", None) or "").lower()
+    if "removed" in doc:
+        return False
+    try:
+        src = inspect.getsource(fn)
+    except (OSError, TypeError):
+        return True
+    body = src.split(":", 1)[-1]
+    return "NotImplementedError" not in body
+
+
+BLOCK_PTR = _block_ptr_works()
+TENSOR_DESCRIPTOR = hasattr(tl, "make_tensor_descriptor")
+SUPPORTED_MODES: tuple[str, ...] = (
+    ("pointer",)
+    + (("block_ptr",) if BLOCK_PTR else ())
+    + (("tensor_descriptor",) if TENSOR_DESCRIPTOR else ())
+)
+
+
+def supported_modes() -> tuple[str, ...]:
+    """Indexing modes the installed Triton supports (``pointer`` first)."""
+    return SUPPORTED_MODES
+
+
+def _pow2(n: int) -> int:
+    return 1 if n <= 1 else 1 << (n - 1).bit_length()
+
+
+def _block_elements(
+    d: str, kind: str, idx: SSAValue | None, opts: Any, hints: dict[str, int]
+) -> int | None:
+    """Elements of a load/store block along one tensor dim, once block sizes are known."""
+    if kind == "full":
+        if d.isdigit():
+            return _pow2(int(d))
+        return _pow2(hints[d]) if d in hints else None
+    assert idx is not None and isinstance(idx.type, t.TileType)
+    blk = idx.type.block.data
+    if blk.isdigit():
+        return int(blk)
+    return opts.block_sizes.get(blk)
+
+
+def block_shape(op: t.LoadOp | t.StoreOp, opts: Any, hints: dict[str, int]) -> list[int | None]:
+    """Per tensor dim, the block's element count (tile/full indices only)."""
+    ty = op.tensor.type
+    assert isinstance(ty, t.TensorType)
+    out: list[int | None] = []
+    it = iter(op.indices)
+    for kind, d in zip(op.kinds, ty.dims):
+        idx = next(it) if kind != "full" else None
+        out.append(_block_elements(d, kind, idx, opts, hints))
+    return out
+
+
+def effective_mode(op: t.LoadOp | t.StoreOp, opts: Any, hints: dict[str, int]) -> str:
+    """The mode to emit: the recorded one when legal here, else ``pointer``."""
+    mode = ir_indexing.mode_of(op)
+    if mode == "pointer" or getattr(opts, "indexing_fallback", False):
+        return "pointer"
+    if mode not in SUPPORTED_MODES or opts.int64_indexing:  # both take 32-bit offsets
+        return "pointer"
+    info = ir_indexing.site(op)
+    if mode not in info.modes:
+        return "pointer"
+    if mode == "tensor_descriptor":
+        shape = block_shape(op, opts, hints)
+        last = shape[-1]
+        if last is None or info.elem_bytes is None:
+            return "pointer"
+        if last * info.elem_bytes < ir_indexing.TMA_MIN_BYTES:
+            return "pointer"
+    return mode
+
+
+# -- emission -------------------------------------------------------------------------------
+
+
+def _tuple(items: Sequence[str], brackets: str = "()") -> str:
+    inner = ", ".join(items)
+    if brackets == "()" and len(items) == 1:
+        inner += ","
+    return f"{brackets[0]}{inner}{brackets[1]}"
+
+
+def pointer_expr(
+    em: Any, tensor: SSAValue, kinds: tuple[str, ...], indices: Any, out: tuple[str, ...]
+) -> str:
+    """``base_ptr + sum(index_d * stride_d)`` with each index laid out along ``out``'s dims."""
+    ty = tensor.type
+    assert isinstance(ty, t.TensorType)
+    name = em.name(tensor)
+    base = name[: -len("_ptr")]
+    terms: list[str] = []
+    it = iter(indices)
+    pos = 0
+    for d, (kind, size) in enumerate(zip(kinds, ty.dims)):
+        if kind == "full":
+            rng, _, _ = em.dim_range(size)
+            expr = em.expand(rng, (size,), out)
+            pos += 1
+        elif kind == "tile":
+            idx = next(it)
+            blk = idx.type.block.data
+            expr = em.expand(em.loops[blk].offs, (blk,), out)
+            pos += 1
+        else:
+            idx = next(it)
+            idims = em.dims(idx)
+            expr = em.name(idx)
+            if idims:
+                # The index's dims occupy result positions [pos, pos + len).
+                sub = ["None"] * len(out)
+                for k in range(len(idims)):
+                    sub[pos + k] = ":"
+                if len(idims) != len(out):
+                    expr = f"{expr}[{', '.join(sub)}]"
+                pos += len(idims)
+        if em.opts.int64_indexing:
+            expr = f"({expr}).to(tl.int64)"
+        terms.append(f"{expr} * {base}_stride_{d}")
+    return f"{name} + " + " + ".join(terms) if terms else name
+
+
+def _fill(op: t.LoadOp) -> str:
+    from kcompiler.backends.triton.codegen import tl_dtype
+
+    elt = t.block_of(op.result).element_type
+    return "0.0" if t.is_float(elt) or tl_dtype(elt).startswith("tl.float8") else "0"
+
+
+def _layout(em: Any, op: t.LoadOp | t.StoreOp) -> tuple[list[str], list[str], list[str], list[int]]:
+    """(shape, block_shape, offsets, dims needing a bounds check) of a tile/full access."""
+    ty = op.tensor.type
+    assert isinstance(ty, t.TensorType)
+    shape: list[str] = []
+    blocks: list[str] = []
+    offsets: list[str] = []
+    check: list[int] = []
+    it = iter(op.indices)
+    for d, (kind, size) in enumerate(zip(op.kinds, ty.dims)):
+        shape.append(size if size.isdigit() else em.size_param(size))
+        if kind == "full":
+            blocks.append(em.dim_size(size) if size != "1" else "1")
+            offsets.append("0")
+            if size != "1" and not (size.isdigit() and _pow2(int(size)) == int(size)):
+                check.append(d)
+        else:
+            lp = em.loops[next(it).type.block.data]
+            blocks.append(lp.size)
+            offsets.append(lp.begin)
+            if lp.size != "1" or size != "1":
+                check.append(d)
+    return shape, blocks, offsets, check
+
+
+def _descriptor(em: Any, op: t.LoadOp | t.StoreOp, shape: list[str], blocks: list[str]) -> str:
+    """A tensor descriptor for (tensor, block shape), created once at the top of the kernel."""
+    cache: dict[tuple[str, tuple[str, ...]], str] = em.__dict__.setdefault("_kc_descriptors", {})
+    ptr = em.name(op.tensor)
+    key = (ptr, tuple(blocks))
+    var = cache.get(key)
+    if var is not None:
+        return var
+    base = ptr[: -len("_ptr")]
+    var = f"desc_{base}_{len(cache)}"
+    cache[key] = var
+    rank = len(shape)
+    strides = [f"{base}_stride_{d}" for d in range(rank - 1)] + ["1"]
+    line = (
+        f"{var} = tl.make_tensor_descriptor({ptr}, shape={_tuple(shape, '[]')}, "
+        f"strides={_tuple(strides, '[]')}, block_shape={_tuple(blocks, '[]')})"
+    )
+    em.lines.insert(len(cache) - 1, "    " + line)  # kernel top, in creation order
+    return var
+
+
+def _block_ptr(
+    em: Any, op: t.LoadOp | t.StoreOp, shape: list[str], blocks: list[str], offsets: list[str]
+) -> str:
+    ptr = em.name(op.tensor)
+    base = ptr[: -len("_ptr")]
+    rank = len(shape)
+    strides = [f"{base}_stride_{d}" for d in range(rank)]
+    order = [str(d) for d in reversed(range(rank))]
+    var = em.fresh("bp")
+    em.line(
+        f"{var} = tl.make_block_ptr({ptr}, shape={_tuple(shape)}, strides={_tuple(strides)}, "
+        f"offsets={_tuple(offsets)}, block_shape={_tuple(blocks)}, order={_tuple(order)})"
+    )
+    return var
+
+
+def emit_load(em: Any, op: t.LoadOp) -> None:
+    out = em.dims(op.result)
+    mode = effective_mode(op, em.opts, em.hints)
+    if mode == "pointer":
+        ptr = pointer_expr(em, op.tensor, op.kinds, op.indices, out)
+        mask = em.mask_for(out)
+        if mask is None:
+            em.bind(op.result, f"tl.load({ptr})")
+        else:
+            em.bind(op.result, f"tl.load({ptr}, mask={mask}, other={_fill(op)})")
+        return
+    shape, blocks, offsets, check = _layout(em, op)
+    if mode == "tensor_descriptor":
+        desc = _descriptor(em, op, shape, blocks)
+        em.bind(op.result, f"{desc}.load({_tuple(offsets, '[]')})")
+        return
+    bp = _block_ptr(em, op, shape, blocks, offsets)
+    if check:
+        em.bind(
+            op.result,
+            f'tl.load({bp}, boundary_check={_tuple([str(d) for d in check])}, padding_option="zero")',
+        )
+    else:
+        em.bind(op.result, f"tl.load({bp})")
+
+
+def emit_store(em: Any, op: t.StoreOp) -> None:
+    from kcompiler.backends.triton.codegen import tl_dtype
+
+    ty = op.tensor.type
+    assert isinstance(ty, t.TensorType)
+    target = t.indexed_dims(ty, op.kinds, op.indices)
+    val = em.name(op.value)
+    vd = em.dims(op.value)
+    if vd != target:
+        val = em.align_right(val, vd, len(target))
+        if target:
+            val = f"tl.broadcast_to({val}, {em.shape_tuple(target)})"
+    mode = effective_mode(op, em.opts, em.hints)
+    if mode == "pointer":
+        ptr = pointer_expr(em, op.tensor, op.kinds, op.indices, target)
+        mask = em.mask_for(target)
+        if mask is None:
+            em.line(f"tl.store({ptr}, {val})")
+        else:
+            em.line(f"tl.store({ptr}, {val}, mask={mask})")
+        return
+    if t.block_of(op.value).element_type != ty.element_type:
+        val = f"({val}).to({tl_dtype(ty.element_type)})"
+    shape, blocks, offsets, check = _layout(em, op)
+    if mode == "tensor_descriptor":
+        desc = _descriptor(em, op, shape, blocks)
+        em.line(f"{desc}.store({_tuple(offsets, '[]')}, {val})")
+        return
+    bp = _block_ptr(em, op, shape, blocks, offsets)
+    if check:
+        em.line(f"tl.store({bp}, {val}, boundary_check={_tuple([str(d) for d in check])})")
+    else:
+        em.line(f"tl.store({bp}, {val})")
+
+
+# -- run-time guards ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DescriptorGuard:
+    """What a tensor argument read through a descriptor must satisfy at run time."""
+
+    param: str  # the kernel argument (a launcher parameter)
+    elem_bytes: int
+    blocks: tuple[int, ...]  # block elements per dim (GPU: each must be <= the size)
+
+
+def _hints_of(module: Operation) -> dict[str, int]:
+    for op in module.walk():
+        if isinstance(op, t.KernelOp):
+            hints = op.attributes.get("size_hints")
+            return {k: v.value.data for k, v in hints.data.items()} if hints else {}  # type: ignore[union-attr]
+    return {}
+
+
+def descriptor_guards(module: Operation, opts: Any) -> list[DescriptorGuard]:
+    """The run-time conditions of the tensor descriptors ``generate`` will emit."""
+    hints = _hints_of(module)
+    out: dict[tuple[str, tuple[int, ...]], DescriptorGuard] = {}
+    for op in ir_indexing.memory_ops(module):
+        if effective_mode(op, opts, hints) != "tensor_descriptor":
+            continue
+        info = ir_indexing.site(op)
+        blocks = tuple(b or 1 for b in block_shape(op, opts, hints))
+        assert info.elem_bytes is not None
+        out[(info.tensor, blocks)] = DescriptorGuard(info.tensor, info.elem_bytes, blocks)
+    return list(out.values())
+
+
+def descriptor_check(
+    params: Sequence[str], guards: Sequence[DescriptorGuard], check_bounds: bool
+) -> Callable[[Sequence[Any]], bool]:
+    """``ok(args)``: whether launcher arguments ``args`` meet every guard."""
+    pos = {p: i for i, p in enumerate(params)}
+    items = [(pos[g.param], g.elem_bytes, g.blocks) for g in guards if g.param in pos]
+
+    def ok(args: Sequence[Any]) -> bool:
+        for i, esz, blocks in items:
+            x = args[i]
+            strides = x.stride()
+            if strides[-1] != 1 or x.data_ptr() % 16:
+                return False
+            for s in strides[:-1]:
+                if s <= 0 or (s * esz) % 16:
+                    return False
+            if check_bounds:
+                for b, n in zip(blocks, x.shape):
+                    if b > n:
+                        return False
+        return True
+
+    return ok
+
+
+def guarded(
+    ok: Callable[[Sequence[Any]], bool],
+    launch: Callable[..., Any],
+    fallback: Callable[..., Any],
+    direct: Callable[..., Any] | None,
+    fallback_direct: Callable[..., Any] | None,
+    fallback_name: str,
+) -> tuple[Callable[..., Any], Callable[..., Any] | None]:
+    """The launcher (and direct launcher) that run ``fallback`` when ``ok`` fails."""
+
+    def launcher(*args: Any) -> Any:
+        return launch(*args) if ok(args) else fallback(*args)
+
+    if direct is None or fallback_direct is None:
+        return launcher, None
+
+    def direct_launcher(compiled: Any, run: Any, stream: Any, *args: Any) -> None:
+        # The compiled kernel came from one of the two launches: its name says which.
+        name = getattr(compiled, "name", None)
+        use_fallback = name == fallback_name if name is not None else not ok(args)
+        (fallback_direct if use_fallback else direct)(compiled, run, stream, *args)
+
+    return launcher, direct_launcher
+
+
+_ALLOCATOR_SET = False
+
+
+def ensure_allocator() -> None:
+    """On a GPU, in-kernel tensor descriptors need scratch memory: install a torch allocator
+    with ``triton.set_allocator`` unless one is already set."""
+    global _ALLOCATOR_SET
+    if _ALLOCATOR_SET:
+        return
+    _ALLOCATOR_SET = True
+    try:
+        import torch
+        import triton
+        from triton.runtime import _allocation
+    except ImportError:
+        return
+    current = getattr(_allocation, "_allocator", None)
+    if hasattr(current, "get"):  # a ContextVar in recent Triton
+        current = current.get()
+    if current is not None and not isinstance(current, getattr(_allocation, "NullAllocator", ())):
+        return
+
+    def alloc(size: int, alignment: int, stream: Any) -> Any:
+        return torch.empty(size, device="cuda", dtype=torch.int8)
+
+    triton.set_allocator(alloc)
