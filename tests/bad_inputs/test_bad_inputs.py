@@ -1,0 +1,423 @@
+"""The bad-input corpus: one row per case, each a kernel call (or a kc-opt run, a Config) that
+a user can get wrong, and what must happen.
+
+Allowed outcomes, never a hang, a silently wrong result or a raw Triton error:
+
+* ``Raises``: a kcompiler error (``kc.exc.*``; ``InvalidArgument`` is a TypeError,
+  ``InvalidConfig`` a ValueError) whose message names the kernel's source line
+  (``bad_input_kernels.py:<line>`` of the ``# <- name`` marker) or the argument / knob;
+* ``HostRaises``: host code is plain Python, so a Python error raised by the user's own host
+  statement is fine when its traceback points at that line (the marker);
+* ``Matches``: the call works and equals the torch reference (zero-size and size-1 dims,
+  strided and overlapping inputs, promotions);
+* ``Holds``: a property of what was specialized or emitted (64-bit indexing);
+* ``KcOpt``: ``kc-opt`` on malformed IR: exit code 1, a diagnostic on stderr (``file:line:col``
+  for text that does not parse), no Python traceback.
+
+Rows that fail because of a compiler bug are strict xfails saying why. tests/kernels/
+test_bad_input.py (another table) holds the cases of each kind kept there; this corpus is the
+broader one and does not repeat them.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import bad_input_kernels as K  # tests/bad_inputs is on sys.path (no __init__.py)
+import numpy as np
+import pytest
+import torch
+
+import kcompiler as kc
+from kcompiler.frontend.specialize import specialize
+from kcompiler.kernels.softmax import softmax as bundled_softmax
+from kcompiler.runtime.kernel import interpreting
+from kcompiler.tools import kc_opt
+
+KFILE = Path(K.__file__)
+C = kc.Config
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
+
+def line_of(marker: str) -> int:
+    hits = [i for i, s in enumerate(KFILE.read_text().splitlines(), 1) if f"# <- {marker}" in s]
+    assert len(hits) == 1, f"marker {marker!r} must mark exactly one line"
+    return hits[0]
+
+
+def g(*shape: int, dtype: torch.dtype = torch.float32, seed: int = 0) -> torch.Tensor:
+    t = torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+    return t.to(dtype)
+
+
+# -- expectations --------------------------------------------------------------------------------
+
+
+@dataclass
+class Raises:
+    types: tuple[type[BaseException], ...]
+    marker: str | None = None  # the message names this kernel line
+    match: str | None = None  # ... and/or matches this (the argument or knob)
+
+    def check(self, run: Callable[[], Any]) -> None:
+        with pytest.raises(self.types) as info:
+            run()
+        message = str(info.value)
+        if self.marker is not None:
+            where = f"{KFILE.name}:{line_of(self.marker)}"
+            assert re.search(rf"{re.escape(where)}\b", message), f"no {where} in: {message}"
+        if self.match is not None:
+            assert re.search(self.match, message), f"{self.match!r} not in: {message}"
+        assert "triton" not in type(info.value).__module__, f"a raw Triton error: {message}"
+
+
+@dataclass
+class HostRaises:
+    type: type[BaseException]
+    marker: str
+
+    def check(self, run: Callable[[], Any]) -> None:
+        with pytest.raises(self.type) as info:
+            run()
+        frames = traceback.extract_tb(info.tb)
+        line = line_of(self.marker)
+        assert any(Path(f.filename) == KFILE and f.lineno == line for f in frames), (
+            f"no traceback frame at {KFILE.name}:{line}: {[(f.filename, f.lineno) for f in frames]}"
+        )
+
+
+@dataclass
+class Matches:
+    reference: Callable[[], Any]
+    exact: bool = False
+
+    def check(self, run: Callable[[], Any]) -> None:
+        got, want = run(), self.reference()
+        assert got.shape == want.shape and got.dtype == want.dtype, (got, want)
+        if self.exact:
+            assert torch.equal(got, want), (got, want)
+        else:
+            torch.testing.assert_close(got, want, equal_nan=True)
+
+
+@dataclass
+class Holds:
+    def check(self, run: Callable[[], Any]) -> None:
+        assert run() is True
+
+
+@dataclass
+class KcOpt:
+    text: str | bytes
+    args: tuple[str, ...] = ()
+    location: bool = True  # file:line:col: the text does not parse
+    match: str | None = None
+    subprocess: bool = False  # through `python -m kcompiler.tools.kc_opt`
+
+    def check(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        path = tmp_path / "input.mlir"
+        path.write_bytes(self.text if isinstance(self.text, bytes) else self.text.encode())
+        argv = [str(path), *self.args]
+        if self.subprocess:
+            proc = subprocess.run(
+                [sys.executable, "-m", "kcompiler.tools.kc_opt", *argv],
+                capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+            rc, err = proc.returncode, proc.stderr
+        else:
+            rc = kc_opt.main(argv)
+            err = capsys.readouterr().err
+        assert rc == 1, f"exit code {rc}; stderr: {err}"
+        assert "Traceback" not in err, err
+        assert "error" in err, err
+        if self.location:
+            assert re.search(rf"{re.escape(path.name)}:\d+:\d+: error", err), err
+        if self.match is not None:
+            assert re.search(self.match, err), err
+
+
+@dataclass
+class Case:
+    id: str
+    run: Callable[[], Any] | None
+    expect: Any
+    xfail: str | None = None
+    skip: str | None = None
+    marks: list[Any] = field(default_factory=list)
+
+    def param(self) -> Any:
+        marks = list(self.marks)
+        if self.xfail:
+            marks.append(pytest.mark.xfail(strict=True, reason=self.xfail))
+        if self.skip:
+            marks.append(pytest.mark.skip(reason=self.skip))
+        return pytest.param(self, id=self.id, marks=marks)
+
+
+# -- the bugs (xfail reasons) -------------------------------------------------------------------------
+
+OOB = (
+    "a tile over one size indexes a tensor dim of another size: the load/store is masked by "
+    "the loop's extent only, so it reads (or writes) past the tensor's end and the result is "
+    "silently wrong; expected ShapeMismatch naming the tensor (or torch's size-1 broadcast)"
+)
+OVERLAPPING_OUT = (
+    "a store into an output whose elements overlap in memory (stride 0) is not rejected: the "
+    "last program's write wins (on a GPU: any one); torch refuses to write such a tensor in place"
+)
+META = "a meta tensor passes the device check (only cpu/cuda are checked) and fails in Triton's launcher"
+AFTER_LOOP = (
+    "host code reading a value defined only inside a device loop fails at run time with a bare "
+    "NameError ('not defined'); expected a CompileError at that line saying device values "
+    "reach the host only through tensors"
+)
+HOST_ACCUMULATE = (
+    "a device loop that assigns a host variable (total = total + ...) is traced as a device "
+    "local: the host still sees 0.0 after the loop, a silently wrong result; expected a "
+    "CompileError naming the variable"
+)
+YIELD = (
+    "`yield` in device code raises a SyntaxError ('yield' outside function) with a line relative "
+    "to the kernel, from compiling the expression; expected UnsupportedConstruct at the line"
+)
+NO_LOCATION = "the error raised inside an expression's evaluation has no file:line"
+BOOL_ADD = (
+    "bool + bool is emitted as int1 addition, which wraps (True + True = False): torch gives "
+    "logical or; a silently wrong result"
+)
+NUMEL = (
+    "a block of 2**21 elements (over Triton's 2**20) in an explicit Config reaches Triton and "
+    "fails there (InterpreterError 'numel exceeds'); the space's MaxProduct rule is not applied "
+    "to a given Config: expected InvalidConfig naming block_sizes"
+)
+CONFIG_TYPES = (
+    "a scalar where a Config field takes a list raises a bare TypeError ('int' object is not "
+    "iterable) that names no knob"
+)
+NUM_STAGES = "num_stages=0 is accepted (not validated); expected InvalidConfig naming num_stages"
+
+
+# -- IR texts for kc-opt ---------------------------------------------------------------------------------
+
+_KERNEL_HEAD = 'builtin.module {\n  tile.kernel @k(%x: !tile.tensor<[s0], f32>) {\n    %n = tile.size "s0" : !tile.block<[], i64>\n'
+_KERNEL_TAIL = "  }\n}\n"
+UNKNOWN_OP = _KERNEL_HEAD + "    %a = tile.bogus %n : !tile.block<[], i64>\n" + _KERNEL_TAIL
+UNDEFINED_VALUE = (
+    _KERNEL_HEAD
+    + '    %a = tile.binary "add" %n, %nine : !tile.block<[], i64>, !tile.block<[], i64> -> !tile.block<[], i64>\n'
+    + _KERNEL_TAIL
+)
+TRUNCATED = _KERNEL_HEAD
+BAD_TYPE = "builtin.module {\n  tile.kernel @k(%x: !tile.tensor<[s0 s1], f32>) {\n  }\n}\n"
+WRONG_RESULT_TYPE = (
+    _KERNEL_HEAD
+    + '    %a = tile.binary "add" %n, %n : !tile.block<[], i64>, !tile.block<[], i64> -> !tile.block<[], f32>\n'
+    + _KERNEL_TAIL
+)
+BAD_REDUCTION = (
+    _KERNEL_HEAD
+    + '    %a = tile.binary "add" %n, %n : !tile.block<[], i64>, !tile.block<[], i64> -> !tile.block<?>\n'
+    + '    %b = tile.reduce "sum" %a dim 3 : i64 : !tile.block<?> -> !tile.block<?>\n'
+    + _KERNEL_TAIL
+)
+UNKNOWN_FOR_KIND = (
+    _KERNEL_HEAD + "    tile.for %t = %n to %n block block_0 kind spiral {\n    }\n" + _KERNEL_TAIL
+)
+
+
+# -- the corpus ----------------------------------------------------------------------------------------
+
+x10 = lambda: g(10)  # noqa: E731
+
+
+def _int64_emitted(x: torch.Tensor) -> bool:
+    spec = specialize(["x", "y"], {"x": x, "y": x}, False)
+    return spec.int64_indexing and ".to(tl.int64)" in K.add.to_triton_code(x, x)
+
+
+def _expanded_out() -> torch.Tensor:
+    out = torch.zeros(1).expand(10)
+    return K.add_into(g(10), out)
+
+
+def _overlapping_out() -> torch.Tensor:
+    out = torch.zeros(6).as_strided((10,), (0,))
+    return K.add_into(g(10), out)
+
+
+def _strided_out() -> torch.Tensor:
+    out = torch.zeros(10, 2)[:, 1]
+    return K.add_into(g(10), out)
+
+
+CASES = [
+    # ---- wrong dtype ----------------------------------------------------------------------------
+    Case("dtype-complex64", lambda: K.add(g(8).to(torch.complex64), g(8).to(torch.complex64)),
+         Raises((kc.exc.CompileError,), "add-body", "'x'.*complex64")),
+    Case("dtype-uint32", lambda: K.add(g(8).to(torch.uint32), g(8).to(torch.uint32)),
+         Raises((kc.exc.CompileError,), "add-body", "uint32")),
+    Case("dtype-list-for-tensor", lambda: K.device_list_argument([1.0] * 10, g(10), 10),
+         Raises((kc.exc.CompileError,), "list-arg")),
+    Case("dtype-numpy-for-tensor",
+         lambda: K.device_list_argument(np.ones(10, dtype=np.float32), g(10), 10),
+         Raises((kc.exc.CompileError,), "list-arg")),
+    Case("dtype-float64-runs", lambda: K.add(g(9, dtype=torch.float64), g(9, dtype=torch.float64)),
+         Matches(lambda: 2 * g(9, dtype=torch.float64))),
+    Case("dtype-f16-plus-f32-promotes", lambda: K.add_n(g(10, dtype=torch.float16), g(10), 10),
+         Matches(lambda: g(10, dtype=torch.float16) + g(10))),
+    Case("dtype-int8-wraps-as-torch",
+         lambda: K.add(torch.full((10,), 100, dtype=torch.int8), torch.full((10,), 100, dtype=torch.int8)),
+         Matches(lambda: torch.full((10,), 100, dtype=torch.int8) * 2, exact=True)),
+    Case("dtype-bool-plus-bool",
+         lambda: K.bool_add(torch.tensor([True, True, False, False]), torch.tensor([True, False, True, False])),
+         Matches(lambda: torch.tensor([True, True, True, False]), exact=True), xfail=BOOL_ADD),
+    # ---- wrong device -----------------------------------------------------------------------------
+    Case("device-meta-and-cpu", lambda: K.add(torch.empty(10, device="meta"), g(10)),
+         Raises((kc.exc.InvalidArgument,), None, "several devices")),
+    Case("device-meta", lambda: K.add(torch.empty(10, device="meta"), torch.empty(10, device="meta")),
+         Raises((kc.exc.InvalidArgument,), None, "'x'.*meta"), xfail=META),
+    Case("device-cuda-under-interpreter", lambda: K.add(g(4).cuda(), g(4).cuda()),
+         Raises((kc.exc.InvalidArgument,), None, "'x'"),
+         skip=None if interpreting() and torch.cuda.is_available() else "needs CUDA and TRITON_INTERPRET=1"),
+    Case("device-cpu-on-gpu", lambda: K.add(g(4), g(4)),
+         Raises((kc.exc.InvalidArgument,), None, "'x'.*CPU"),
+         skip=None if not interpreting() else "needs a GPU (not interpreting)"),
+    # ---- wrong rank -------------------------------------------------------------------------------
+    Case("rank-1d-into-2d-host-unpack", lambda: K.add2d(g(6), g(6)), HostRaises(ValueError, "unpack-2d")),
+    Case("rank-2d-into-1d-host-unpack", lambda: K.add(g(3, 4), g(3, 4)), HostRaises(ValueError, "unpack-1d")),
+    Case("rank-3d-rows-into-1d-store", lambda: K.rows_to_1d(g(2, 3, 4)),
+         Raises((kc.exc.ShapeMismatch,), "rows-to-1d")),
+    Case("rank-2d-rows-into-1d-store", lambda: K.rows_to_1d(g(4, 5)),
+         Raises((kc.exc.ShapeMismatch,), "rows-to-1d")),
+    # ---- mismatched sizes -------------------------------------------------------------------------
+    Case("sizes-matmul-inner-dims", lambda: K.matmul(g(16, 8), g(4, 16)),
+         Raises((kc.exc.ShapeMismatch,), "matmul-body", "inner dims")),
+    Case("sizes-longer-y-2d-rows", lambda: K.add2d(g(4, 5), g(6, 5)),
+         Raises((kc.exc.ShapeMismatch,), None, "'?y'?"), xfail=OOB),
+    Case("sizes-size1-y-rows", lambda: K.add2d(g(6, 5), torch.ones(1, 5)),
+         Matches(lambda: g(6, 5) + 1), xfail=OOB),
+    Case("sizes-size1-y-cols", lambda: K.add2d(g(6, 5), torch.ones(6, 1)),
+         Matches(lambda: g(6, 5) + 1), xfail=OOB),
+    Case("sizes-output-shorter-than-loop", lambda: K.copy_short_out(g(10)),
+         Raises((kc.exc.ShapeMismatch,), None, "out"), xfail=OOB),
+    Case("sizes-n-larger-than-tensors", lambda: K.add_n(g(6), g(6), 9),
+         Raises((kc.exc.ShapeMismatch,), None), xfail=OOB),
+    # ---- zero-size and size-1 dims: correct results -------------------------------------------------
+    Case("zero-1d", lambda: K.add(torch.empty(0), torch.empty(0)), Matches(lambda: torch.empty(0))),
+    Case("zero-rows-2d", lambda: K.add2d(torch.ones(0, 3), torch.ones(0, 3)), Matches(lambda: torch.ones(0, 3))),
+    Case("zero-cols-2d", lambda: K.add2d(torch.ones(3, 0), torch.ones(3, 0)), Matches(lambda: torch.ones(3, 0))),
+    Case("zero-reduced-dim-sum", lambda: K.row_sum(torch.empty(5, 0)), Matches(lambda: torch.zeros(5))),
+    Case("zero-reduced-dim-mean-nan", lambda: K.row_mean(torch.empty(3, 0)), Matches(lambda: torch.full((3,), float("nan")))),
+    Case("zero-rows-softmax", lambda: K.softmax(torch.empty(0, 7)), Matches(lambda: torch.empty(0, 7))),
+    Case("zero-cols-softmax", lambda: K.softmax(torch.empty(4, 0)), Matches(lambda: torch.empty(4, 0))),
+    Case("one-by-one", lambda: K.add2d(torch.full((1, 1), 3.0), torch.full((1, 1), 4.0)), Matches(lambda: torch.full((1, 1), 7.0))),
+    Case("one-col-softmax", lambda: K.softmax(g(5, 1)), Matches(lambda: torch.ones(5, 1))),
+    Case("one-row-max", lambda: K.row_max(g(1, 37)), Matches(lambda: g(1, 37).amax(-1))),
+    Case("one-col-2d-add", lambda: K.add2d(g(7, 1), g(7, 1, seed=1)), Matches(lambda: g(7, 1) + g(7, 1, seed=1))),
+    # ---- strides: non-contiguous and overlapping --------------------------------------------------
+    Case("strides-transposed", lambda: K.add2d(g(6, 5).t(), g(6, 5, seed=1).t()),
+         Matches(lambda: (g(6, 5) + g(6, 5, seed=1)).t())),
+    Case("strides-expanded-input", lambda: K.add2d(g(5).expand(6, 5), g(6, 5)),
+         Matches(lambda: g(5).expand(6, 5) + g(6, 5))),
+    Case("strides-as-strided-overlapping-input", lambda: K.add(g(3).as_strided((10,), (0,)), g(10)),
+         Matches(lambda: g(3)[0] + g(10))),
+    Case("strides-column-slice-softmax", lambda: K.softmax(g(6, 20)[:, ::3]),
+         Matches(lambda: torch.softmax(g(6, 20)[:, ::3], 1))),
+    Case("strides-storage-offset-unaligned", lambda: K.add(g(11)[1:], g(11)[1:]),
+         Matches(lambda: 2 * g(11)[1:])),
+    Case("strides-bundled-softmax-transposed", lambda: bundled_softmax(g(40, 3).t()),
+         Matches(lambda: torch.softmax(g(40, 3).t(), 1))),
+    Case("strides-strided-output", _strided_out, Matches(lambda: g(10) + 1.0)),
+    Case("strides-expanded-output", _expanded_out,
+         Raises((kc.exc.InvalidArgument,), None, "out"), xfail=OVERLAPPING_OUT),
+    Case("strides-as-strided-overlapping-output", _overlapping_out,
+         Raises((kc.exc.InvalidArgument,), None, "out"), xfail=OVERLAPPING_OUT),
+    # ---- > 2**31 elements: 64-bit indexing is specialized and emitted ----------------------------
+    Case("int64-huge-stride", lambda: _int64_emitted(torch.empty(4, device="meta").as_strided((2,), (2**31,))), Holds()),
+    Case("int64-huge-numel", lambda: _int64_emitted(torch.empty(2**31 + 5, dtype=torch.int8, device="meta")), Holds()),
+    Case("int64-not-for-small", lambda: not _int64_emitted(g(10)), Holds()),
+    # ---- Python with no meaning in device code -------------------------------------------------------
+    Case("python-global", lambda: K.uses_global(g(8)), Raises((kc.exc.UnsupportedConstruct,), "global", "Global")),
+    Case("python-nonlocal", lambda: K.make_uses_nonlocal()(g(8)), Raises((kc.exc.UnsupportedConstruct,), "nonlocal", "Nonlocal")),
+    Case("python-yield", lambda: K.uses_yield(g(8)), Raises((kc.exc.UnsupportedConstruct,), "yield"), xfail=YIELD),
+    Case("python-del", lambda: K.uses_del(g(8)), Raises((kc.exc.UnsupportedConstruct,), "del", "Delete")),
+    Case("python-match", lambda: K.uses_match(g(8)), Raises((kc.exc.UnsupportedConstruct,), "match", "Match")),
+    Case("python-nested-def", lambda: K.uses_nested_def(g(8)), Raises((kc.exc.UnsupportedConstruct,), "def", "FunctionDef")),
+    Case("python-raise", lambda: K.uses_raise(g(8)), Raises((kc.exc.UnsupportedConstruct,), "raise", "Raise")),
+    Case("python-import", lambda: K.uses_import(g(8)), Raises((kc.exc.UnsupportedConstruct,), "import", "Import")),
+    Case("python-continue", lambda: K.uses_continue(g(8)), Raises((kc.exc.UnsupportedConstruct,), "continue", "Continue")),
+    Case("python-class", lambda: K.uses_class(g(8)), Raises((kc.exc.UnsupportedConstruct,), "class", "ClassDef")),
+    Case("python-assert-device-value", lambda: K.asserts_device_value(g(8)), Raises((kc.exc.UnsupportedConstruct,), "assert-device")),
+    Case("python-item", lambda: K.uses_item(g(8)), Raises((kc.exc.CompileError,), "item", "item")),
+    Case("python-int-of-device-value", lambda: K.int_of_device_value(g(8)),
+         Raises((kc.exc.UnsupportedConstruct,), "int-of-device"), xfail=NO_LOCATION),
+    Case("python-list-comprehension", lambda: K.list_comprehension(g(8)), Raises((kc.exc.CompileError,), "listcomp")),
+    Case("python-lambda-runs", lambda: K.scaled(g(8)), Matches(lambda: g(8) * 2.0)),
+    Case("python-walrus-runs", lambda: K.walrus(g(8)), Matches(lambda: g(8) * g(8))),
+    # ---- host code and device-loop variables -------------------------------------------------------
+    Case("host-reads-device-value-after-loop", lambda: K.reads_device_value_after_loop(g(8)),
+         Raises((kc.exc.CompileError,), "after-loop", "doubled"), xfail=AFTER_LOOP),
+    Case("host-reads-device-value-after-loop-traceback", lambda: K.reads_device_value_after_loop(g(8)),
+         HostRaises(NameError, "after-loop")),
+    Case("host-returns-the-tile", lambda: K.returns_the_tile(g(8)),
+         Raises((kc.exc.CompileError,), "tile-after-loop", "tile"), xfail=AFTER_LOOP),
+    Case("host-variable-assigned-in-device-loop", lambda: K.accumulates_into_host_variable(g(8)),
+         Raises((kc.exc.CompileError,), "host-accumulate", "total"), xfail=HOST_ACCUMULATE),
+    # ---- malformed IR to kc-opt ---------------------------------------------------------------------
+    Case("kc-opt-unknown-op", None, KcOpt(UNKNOWN_OP, match="tile.bogus")),
+    Case("kc-opt-undefined-value", None, KcOpt(UNDEFINED_VALUE, match="nine")),
+    Case("kc-opt-truncated", None, KcOpt(TRUNCATED)),
+    Case("kc-opt-bad-type-syntax", None, KcOpt(BAD_TYPE, match="']' expected")),
+    Case("kc-opt-garbage", None, KcOpt("garbage $$$ not mlir\n", subprocess=True)),
+    Case("kc-opt-wrong-result-type", None, KcOpt(WRONG_RESULT_TYPE, location=False, match="does not match inferred")),
+    Case("kc-opt-shape-inference-error", None,
+         KcOpt(BAD_REDUCTION, ("-p", "shape-inference"), location=False, match="tile.reduce.*out of range")),
+    Case("kc-opt-unknown-for-kind", None, KcOpt(UNKNOWN_FOR_KIND, location=False, match="spiral")),
+    Case("kc-opt-unknown-pass", None, KcOpt(UNKNOWN_OP.replace("tile.bogus", "tile.size"), ("-p", "no-such-pass"), location=False, match="no-such-pass")),
+    Case("kc-opt-binary-file", None, KcOpt(b"\xff\xfe\x00binary", location=False, subprocess=True)),
+    # ---- Configs outside the space ----------------------------------------------------------------------
+    Case("config-block-not-power-of-two", lambda: K.add._run((g(8), g(8)), {}, C(block_sizes=[12]), "run"),
+         Raises((kc.exc.InvalidConfig,), None, r"block_sizes\[0\]")),
+    Case("config-block-not-int", lambda: K.add2d._run((g(4, 4), g(4, 4)), {}, C(block_sizes=[4, "8"]), "run"),
+         Raises((kc.exc.InvalidConfig,), None, r"block_sizes\[1\]")),
+    Case("config-unknown-field", lambda: C(num_warp=4), Raises((TypeError,), None, "num_warp")),
+    Case("config-unknown-field-in-decorator", lambda: kc.kernel(config={"block_size": [4]})(K.add.fn),
+         Raises((TypeError,), None, "block_size")),
+    Case("config-reduction-loop-not-power-of-two", lambda: bundled_softmax._run((g(4, 600),), {}, C(reduction_loops=[96]), "run"),
+         Raises((kc.exc.InvalidConfig,), None, "reduction_loops")),
+    Case("config-reduction-loop-negative", lambda: bundled_softmax._run((g(4, 600),), {}, C(reduction_loops=[-256]), "run"),
+         Raises((kc.exc.InvalidConfig,), None, "reduction_loops")),
+    Case("config-reduction-loops-not-a-list", lambda: bundled_softmax._run((g(4, 600),), {}, C(reduction_loops=256), "run"),
+         Raises((kc.exc.InvalidConfig, TypeError), None, "reduction_loops"), xfail=CONFIG_TYPES),
+    Case("config-block-sizes-not-a-list", lambda: K.add._run((g(8), g(8)), {}, C(block_sizes=16), "run"),
+         Raises((kc.exc.InvalidConfig, TypeError), None, "block_sizes"), xfail=CONFIG_TYPES),
+    Case("config-pid-type-unknown", lambda: K.add._run((g(8), g(8)), {}, C(pid_type="spiral"), "run"),
+         Raises((kc.exc.InvalidConfig,), None, "pid_type")),
+    Case("config-block-numel-over-triton-max", lambda: K.add._run((g(8), g(8)), {}, C(block_sizes=[2**21]), "run"),
+         Raises((kc.exc.InvalidConfig,), None, "block_sizes"), xfail=NUMEL),
+    Case("config-num-stages-zero", lambda: K.add._run((g(8), g(8)), {}, C(num_stages=0), "run"),
+         Raises((kc.exc.InvalidConfig,), None, "num_stages"), xfail=NUM_STAGES),
+    Case("config-space-rejects-odd-block", lambda: not K.add.config_space(g(8), g(8)).is_valid(C(block_sizes=[3])), Holds()),
+]  # fmt: skip
+
+
+def test_the_corpus_is_large_and_ids_are_unique():
+    ids = [c.id for c in CASES]
+    assert len(ids) == len(set(ids))
+    assert len(CASES) >= 40
+
+
+@pytest.mark.parametrize("case", [c.param() for c in CASES])
+def test_bad_input(case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    if isinstance(case.expect, KcOpt):
+        case.expect.check(tmp_path, capsys)
+    else:
+        assert case.run is not None
+        case.expect.check(case.run)
