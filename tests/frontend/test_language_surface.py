@@ -456,22 +456,12 @@ def test_floor_division_and_modulo_of_positive_ints() -> None:
     assert_matches_torch(divmod_kernel, lambda x, y: (x // y, x % y), x, y)
 
 
-FLOOR_SEMANTICS = (
-    "`//` and `%` are emitted as Triton's C-style (truncating) operators: for ints of "
-    "mixed signs -7 // 2 gives -3 and -7 % 2 gives -1 where torch gives -4 and 1; float % "
-    "is fmod; float // reaches Triton and fails there (InterpreterError 'unexpected type "
-    "fp32'). torch's floor semantics need e.g. q = a // b; q - ((a % b != 0) & ((a < 0) != (b "
-    "< 0))) and r = a % b; r + b where r != 0 and signs differ"
-)
 
-
-@pytest.mark.xfail(strict=True, reason=FLOOR_SEMANTICS)
 def test_floor_division_and_modulo_of_negative_ints() -> None:
     x, y = torch.tensor([7, -7, 7, -7, 0, -1]), torch.tensor([2, 2, -2, -2, 3, 5])
     assert_matches_torch(divmod_kernel, lambda x, y: (x // y, x % y), x, y)
 
 
-@pytest.mark.xfail(strict=True, reason=FLOOR_SEMANTICS)
 def test_floor_division_and_modulo_of_floats() -> None:
     x = torch.tensor([7.5, -7.5, 7.5, -7.5, 0.25])
     y = torch.tensor([2.0, 2.0, -2.0, -2.0, 0.5])
@@ -486,11 +476,6 @@ def add_kernel(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="adding bool blocks is done on i1 (wraps: True + True = False); torch's bool add "
-    "is a logical or (True + True = True)",
-)
 def test_bool_addition() -> None:
     x = torch.tensor([True, True, False, False])
     y = torch.tensor([True, False, True, False])

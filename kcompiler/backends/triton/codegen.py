@@ -482,11 +482,30 @@ class TritonEmitter:
             a = f"{self._aligned(op.lhs, out, odt)}.to(tl.float32)"
             b = f"{self._aligned(op.rhs, out, odt)}.to(tl.float32)"
             a, b = self._unliteral(op.lhs, a), self._unliteral(op.rhs, b)
-        expr = _BINARY[kind].format(a, b)
+        if odt == t.i1 and kind in ("add", "mul", "maximum", "minimum"):
+            # torch's bool arithmetic is logical (True + True is True); i1 math would wrap.
+            expr = f"{a} | {b}" if kind in ("add", "maximum") else f"{a} & {b}"
+        elif kind in ("floordiv", "mod"):
+            expr = self._floor_divmod(kind, a, b, t.is_float(odt))
+        else:
+            expr = _BINARY[kind].format(a, b)
         res_elt = t.block_of(op.result).element_type
         if res_elt in (t.f16, t.bf16):
             expr = f"({expr}).to({tl_dtype(res_elt)})"
         self.bind(op.result, expr)
+
+    def _floor_divmod(self, kind: str, a: str, b: str, is_float: bool) -> str:
+        """torch's floor semantics; Triton's ``//`` and ``%`` truncate toward zero (C)."""
+        a, b = self.bind_tmp(a), self.bind_tmp(b)
+        if is_float:
+            if kind == "floordiv":
+                return f"tl.floor({a} / {b})"
+            return f"{a} - tl.floor({a} / {b}) * {b}"
+        r = self.bind_tmp(f"{a} % {b}")
+        wrong_sign = f"({r} != 0) & (({r} < 0) != ({b} < 0))"
+        if kind == "mod":
+            return f"tl.where({wrong_sign}, {r} + {b}, {r})"
+        return f"tl.where({wrong_sign}, {a} // {b} - 1, {a} // {b})"
 
     def _unliteral(self, v: SSAValue, expr: str) -> str:
         """A literal operand needs no cast: Python floats combine with float32 tensors."""
