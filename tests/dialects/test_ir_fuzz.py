@@ -30,6 +30,7 @@ from kcompiler.dialects import tile as t
 from kcompiler.passes.pipeline import make_context
 from kcompiler.passes.shape_inference import ShapeInferencePass
 from kcompiler.passes.split_reductions import apply_reduction_loops, reduction_dims
+from kcompiler.runtime.kernel import interpreting
 from kcompiler.testing_ir import (
     KNOWN_BUGS,
     assert_same_outputs,
@@ -39,6 +40,7 @@ from kcompiler.testing_ir import (
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy: log(-1), 1/0, ...
+DEVICE = "cpu" if interpreting() else "cuda"
 
 
 def parse(text: str) -> ModuleOp:
@@ -80,7 +82,7 @@ def test_shape_inference_recovers_erased_types(program):
     st.integers(0, 2**16),
 )
 def test_split_reductions_preserve_results(program, chunk, seed):
-    inputs = program.random_inputs(seed)
+    inputs = {k: v.to(DEVICE) for k, v in program.random_inputs(seed).items()}
     want = run_program(program, program.module, inputs)
     split = program.module.clone()
     dims = reduction_dims(split)
@@ -119,7 +121,7 @@ builtin.module {
 """,
         block_size=2,
     )
-    inputs = program.random_inputs()
+    inputs = {k: v.to(DEVICE) for k, v in program.random_inputs().items()}
     out = run_program(program, program.module, inputs)
     torch.testing.assert_close(out["out"], inputs["x"].amax(1))
     split = program.module.clone()
@@ -163,18 +165,18 @@ def _last_row_of_tile(x: torch.Tensor) -> torch.Tensor:
 
 @pytest.mark.xfail(strict=True, reason=KNOWN_BUGS["pow-half-sqrt"])
 def test_bug_pow_one_half_of_a_half_tensor():
-    x = torch.rand(10, dtype=torch.float16)
+    x = torch.rand(10, dtype=torch.float16, device=DEVICE)
     torch.testing.assert_close(_sqrt_by_pow(x), x**0.5)
 
 
 @pytest.mark.xfail(strict=True, reason=KNOWN_BUGS["int-operand-to-half"])
 def test_bug_bool_times_bfloat16():
-    x = torch.randn(10, dtype=torch.bfloat16)
+    x = torch.randn(10, dtype=torch.bfloat16, device=DEVICE)
     torch.testing.assert_close(_relu_by_mask(x), (x > 0) * x)
 
 
 @pytest.mark.xfail(strict=True, reason=KNOWN_BUGS["index-extremum-neutral"])
 def test_bug_max_of_tile_index():
-    x = torch.zeros(10, dtype=torch.int64)
+    x = torch.zeros(10, dtype=torch.int64, device=DEVICE)
     out = _last_row_of_tile._run((x,), {}, kc.Config(block_sizes=[4]), "run")
-    torch.testing.assert_close(out, torch.tensor([3] * 4 + [7] * 4 + [9] * 2))
+    torch.testing.assert_close(out.cpu(), torch.tensor([3] * 4 + [7] * 4 + [9] * 2))

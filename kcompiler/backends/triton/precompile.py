@@ -199,7 +199,15 @@ def make_job(specs: Sequence[LaunchSpec], interpret: bool) -> tuple[Any, tuple[A
     plain = tuple(
         (s.source, s.kernel_name, tuple(_plain(a) for a in s.args), tuple(s.kwargs)) for s in specs
     )
-    return runpy.run_path, (__file__, {"JOB": (plain, interpret)}, _RUN_NAME)
+    job: dict[str, Any] = {"JOB": (plain, interpret)}
+    if not interpret:
+        # A GPU compile needs torch (the stand-in tensors' dtypes): a torch object in the
+        # payload makes unpickling import it, which the pool charges to loading the job
+        # rather than to the config's compile timeout.
+        import torch
+
+        job["TORCH"] = torch.float32
+    return runpy.run_path, (__file__, job, _RUN_NAME)
 
 
 def job_specs(job: tuple[Any, tuple[Any, ...]]) -> tuple[list[LaunchSpec], bool]:
@@ -228,14 +236,23 @@ def _specs(plain: Sequence[Any]) -> list[LaunchSpec]:
 
 
 class _StandInTensor:
-    """What Triton's specialization reads from a tensor: dtype and pointer alignment."""
+    """What Triton's specialization reads from a tensor (as triton's MockTensor): the dtype
+    and the pointer's alignment."""
 
     def __init__(self, dtype: Any, aligned: bool):
         self.dtype = dtype
+        self.shape = [1]
         self._ptr = 0 if aligned else dtype.itemsize
 
     def data_ptr(self) -> int:
         return self._ptr
+
+    def stride(self) -> tuple[int, ...]:
+        return (1,)
+
+    @staticmethod
+    def ptr_range() -> int:
+        return 0  # as MockTensor: assume a 32-bit pointer range
 
 
 def check_launch(spec: LaunchSpec) -> Any:
