@@ -691,8 +691,17 @@ class DeviceTracer:
                 outs.append(v)
             return outs
 
+        before = {n: self.ns[n] for n in list(self.ns)}
         self._build_loops(it.dims, 0, inits, parallel, handles, bind_and_run)
-        # Results of the outermost loop were bound by _build_loops.
+        # Values defined inside the loop body live in its region: after the loop, a name the
+        # body assigned is its loop result if carried, else its binding from before the loop.
+        for n in set(_assigned_names(s.body)) | loop_vars:
+            if n in carried:
+                continue
+            if n in before:
+                self.ns[n] = before[n]
+            else:
+                self.ns.pop(n, None)
         for n, v in zip(carried, self._last_results):
             self.ns[n] = v
 

@@ -278,7 +278,8 @@ class Kernel:
             module, _ = self._trace(index, env)
             texts.append(str(module))
 
-        self._run_with(args, kwargs, cfg, collect)
+        with hosting(_HostRun(self, cfg, "code")):  # kl.register_block_size needs a host
+            self._run_with(args, kwargs, cfg, collect)
         return "\n".join(texts)
 
     def bind(self, *args: Any, **kwargs: Any) -> inspect.BoundArguments:
