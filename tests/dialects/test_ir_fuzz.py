@@ -163,19 +163,16 @@ def _last_row_of_tile(x: torch.Tensor) -> torch.Tensor:
     return out
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_BUGS["pow-half-sqrt"])
 def test_bug_pow_one_half_of_a_half_tensor():
     x = torch.rand(10, dtype=torch.float16, device=DEVICE)
     torch.testing.assert_close(_sqrt_by_pow(x), x**0.5)
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_BUGS["int-operand-to-half"])
 def test_bug_bool_times_bfloat16():
     x = torch.randn(10, dtype=torch.bfloat16, device=DEVICE)
     torch.testing.assert_close(_relu_by_mask(x), (x > 0) * x)
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_BUGS["index-extremum-neutral"])
 def test_bug_max_of_tile_index():
     x = torch.zeros(10, dtype=torch.int64, device=DEVICE)
     out = _last_row_of_tile._run((x,), {}, kc.Config(block_sizes=[4]), "run")

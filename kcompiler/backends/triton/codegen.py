@@ -275,6 +275,10 @@ class TritonEmitter:
         src = t.block_of(v).element_type
         if dtype is not None and src != dtype:
             owner = v.owner
+            if dtype in (t.f16, t.bf16) and not t.is_float(src) and not isinstance(
+                owner, t.ConstantOp
+            ):
+                return f"{expr}.to(tl.float32).to({tl_dtype(dtype)})"  # int/bool -> half via f32
             if isinstance(owner, t.ConstantOp):
                 # A literal: retype it in Python instead of casting a tensor.
                 value = owner.value.value.data  # type: ignore[union-attr]
@@ -470,10 +474,12 @@ class TritonEmitter:
                     self.bind(op.result, " * ".join([a] * int(p)))
                     return
                 if p == 0.5:
-                    self.bind(op.result, f"tl.sqrt({a})")
+                    self.bind(op.result, self._float32_math(f"tl.sqrt({{}})", a, odt))
                     return
             b = self._aligned(op.rhs, out, odt)
-            self.bind(op.result, f"tl.exp2(tl.log2({a}) * {b})")
+            if odt in (t.f16, t.bf16):
+                b = f"{b}.to(tl.float32)"
+            self.bind(op.result, self._float32_math(f"tl.exp2(tl.log2({{}}) * {b})", a, odt))
             return
         b = self._aligned(op.rhs, out, odt)
         if odt in (t.f16, t.bf16):
@@ -493,6 +499,13 @@ class TritonEmitter:
         if res_elt in (t.f16, t.bf16):
             expr = f"({expr}).to({tl_dtype(res_elt)})"
         self.bind(op.result, expr)
+
+    @staticmethod
+    def _float32_math(template: str, x: str, dtype: Attribute) -> str:
+        """Triton's math functions take fp32/fp64: half inputs go through float32."""
+        if dtype in (t.f16, t.bf16):
+            return f"{template.format(f'{x}.to(tl.float32)')}.to({tl_dtype(dtype)})"
+        return template.format(x)
 
     def _floor_divmod(self, kind: str, a: str, b: str, is_float: bool) -> str:
         """torch's floor semantics; Triton's ``//`` and ``%`` truncate toward zero (C)."""
@@ -582,6 +595,10 @@ class TritonEmitter:
                 if width < 64:  # the extreme of the value's own type, or Triton widens it
                     big = (1 << (width - 1)) - 1
                     neutral = str(-big) if kind in ("max", "argmax") else str(big)
+            if not t.is_float(elt) and elt != t.i1:
+                # Ints reduce in their IR type: tile offsets are i64 in the IR but int32 in
+                # Triton, and the neutral element must fit the type actually reduced.
+                x = f"{x}.to({tl_dtype(elt)})"
             x = self.bind_tmp(f"tl.where({mask}, {x}, {neutral})")
         keep = ", keep_dims=True" if op.keepdim is not None else ""
         if kind == "prod":
