@@ -5,9 +5,9 @@
 * ``split-reductions`` preserves results: the original and the rewritten program run through
   the Triton backend (interpreter on CPU) on the same inputs and agree.
 
-Compiler bugs the fuzzer found are kept below as strict xfails, at the level a user meets them
-(a kernel); the generator steers clear of their patterns (``testing_ir.KNOWN_BUGS``) so that
-the properties keep testing everything else. Case counts: the ``ci`` profile runs 8 programs
+Compiler bugs the fuzzer found are kept below at the level a user meets them (a kernel): the
+fixed ones as regression tests, the open ones as strict xfails whose patterns the generator
+steers clear of (``testing_ir.KNOWN_BUGS``) so that the properties keep testing the rest. Case counts: the ``ci`` profile runs 8 programs
 per property, ``thorough`` 200 (HYPOTHESIS_PROFILE=thorough).
 """
 
@@ -100,8 +100,8 @@ def test_split_reductions_preserve_results(program, chunk, seed):
     assert_same_outputs(got, want, f"split-reductions chunk={chunk}")
 
 
-def test_generator_steers_clear_of_known_bugs_only_when_asked():
-    assert set(KNOWN_BUGS) == {"pow-half-sqrt", "int-operand-to-half", "index-extremum-neutral"}
+def test_the_open_known_bugs():
+    assert set(KNOWN_BUGS) == {"argminmax-nan"}
 
 
 def test_a_regression_program_runs_from_text():
@@ -132,7 +132,8 @@ builtin.module {
     )
 
 
-# -- bugs the fuzzer found, as users meet them ----------------------------------------------------
+# -- bugs the fuzzer found, as users meet them: regressions of the fixed ones, strict xfails
+# of the open ones (testing_ir.KNOWN_BUGS) -----------------------------------------------------
 
 
 @kc.kernel
@@ -163,17 +164,51 @@ def _last_row_of_tile(x: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def test_bug_pow_one_half_of_a_half_tensor():
+@kc.kernel
+def _max_of_row_argmax(x: torch.Tensor) -> torch.Tensor:
+    (m, _) = x.shape
+    out = torch.empty([m], dtype=torch.int64, device=x.device)
+    for tile in kl.tile(m):
+        best = torch.argmax(x[tile, :], dim=1)
+        out[tile] = best * 0 + torch.amax(best, dim=0)
+    return out
+
+
+@kc.kernel
+def _row_argmax(x: torch.Tensor) -> torch.Tensor:
+    (m, _) = x.shape
+    out = torch.empty([m], dtype=torch.int64, device=x.device)
+    for tile in kl.tile(m):
+        out[tile] = torch.argmax(x[tile, :], dim=1)
+    return out
+
+
+def test_regression_pow_one_half_of_a_half_tensor():
     x = torch.rand(10, dtype=torch.float16, device=DEVICE)
     torch.testing.assert_close(_sqrt_by_pow(x), x**0.5)
 
 
-def test_bug_bool_times_bfloat16():
+def test_regression_bool_times_bfloat16():
     x = torch.randn(10, dtype=torch.bfloat16, device=DEVICE)
     torch.testing.assert_close(_relu_by_mask(x), (x > 0) * x)
 
 
-def test_bug_max_of_tile_index():
+def test_regression_max_of_tile_index():
     x = torch.zeros(10, dtype=torch.int64, device=DEVICE)
     out = _last_row_of_tile._run((x,), {}, kc.Config(block_sizes=[4]), "run")
     torch.testing.assert_close(out.cpu(), torch.tensor([3] * 4 + [7] * 4 + [9] * 2))
+
+
+def test_regression_max_of_an_argmax_of_integers():
+    x = torch.randint(0, 9, (5, 6), generator=torch.Generator().manual_seed(0)).to(DEVICE)
+    out = _max_of_row_argmax._run((x,), {}, kc.Config(block_sizes=[8]), "run")
+    want = torch.argmax(x, dim=1).amax().expand(5)
+    torch.testing.assert_close(out, want)
+
+
+@pytest.mark.xfail(strict=True, reason=KNOWN_BUGS["argminmax-nan"])
+def test_bug_argmax_of_a_row_with_nan():
+    x = torch.randn(4, 6, generator=torch.Generator().manual_seed(0))
+    x[2, 3] = float("nan")
+    x = x.to(DEVICE)
+    torch.testing.assert_close(_row_argmax(x), torch.argmax(x, dim=1))
