@@ -179,11 +179,25 @@ def test_rms_norm(data: st.DataObject, dtype: torch.dtype) -> None:
 
 @given(data=st.data(), dtype=dtypes(), with_bias=st.booleans())
 def test_layer_norm(data: st.DataObject, dtype: torch.dtype, with_bias: bool) -> None:
-    x = data.draw(tensors(rows_cols(), dtype), label="x")
+    # No expanded x: a row broadcast along N is constant, and layer norm of a constant row
+    # magnifies the rounding of its mean by 1/sqrt(eps) (test_layer_norm_of_constant_rows).
+    layouts = ("contiguous", "transposed", "strided")
+    x = data.draw(tensors(rows_cols(), dtype, layouts=layouts), label="x")
     n = x.size(1)
     w = data.draw(tensors((n,), dtype), label="weight")
     b = data.draw(tensors((n,), dtype), label="bias") if with_bias else None
     assert_matches_torch(layer_norm_fwd, layer_norm_ref, x, [n], w, b, 1e-5)
+
+
+def test_layer_norm_of_constant_rows() -> None:
+    """Variance 0: the output is ~0 up to the mean's rounding error times rsqrt(eps) ~ 316."""
+    x = torch.randn(3, 1).expand(3, 1000)
+    w, b = torch.randn(1000), torch.randn(1000)
+    out, mean, rstd = layer_norm_fwd(x, [1000], w, b)
+    want = layer_norm_ref(x, [1000], w, b)
+    torch.testing.assert_close(out, want[0], atol=1e-3, rtol=1e-4)
+    torch.testing.assert_close(mean, want[1])
+    torch.testing.assert_close(rstd, want[2], rtol=1e-2, atol=0.0)
 
 
 def test_layer_norm_bias_is_applied() -> None:
