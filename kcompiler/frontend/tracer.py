@@ -385,7 +385,9 @@ class DeviceTracer:
         fill = self.as_value(value)
         return self.emit(t.FullOp(fill.value, list(dims), dtypes.to_ir(dtype)))
 
-    def _index(self, tensor: TensorArg, index: Any) -> tuple[list[str], list[Any], list[int]]:
+    def _index(
+        self, tensor: TensorArg, index: Any, reading: bool = True
+    ) -> tuple[list[str], list[Any], list[int]]:
         """Normalise a subscript into (kinds, operands, positions of newaxis in the result)."""
         entries = list(index) if isinstance(index, (tuple, list)) else [index]
         flat: list[Any] = []
@@ -404,6 +406,16 @@ class DeviceTracer:
                 out_rank += 1
                 continue
             if isinstance(e, TileHandle):
+                dim = tensor.dims[len(kinds)] if len(kinds) < tensor.ndim else None
+                extent = self._tile_extent(e)
+                if reading and dim == "1" and extent not in (None, "1"):
+                    # A size-1 dim indexed by a tile broadcasts, as torch broadcasting does.
+                    kinds.append("scalar")
+                    operands.append(self.constant(0).value)
+                    newaxes.append(out_rank)
+                    out_rank += 1
+                    continue
+                self._check_tile_fits(tensor, len(kinds), e)
                 kinds.append("tile")
                 operands.append(e.value)
                 out_rank += 1
@@ -432,6 +444,47 @@ class DeviceTracer:
         kinds += ["full"] * (tensor.ndim - len(kinds))
         return kinds, operands, newaxes
 
+    @staticmethod
+    def _tile_extent(handle: TileHandle) -> str | None:
+        """The size a tile loop iterates over, as a dim string, when it is a whole size."""
+        loop = handle.value.block.parent_op() if hasattr(handle.value, "block") else None
+        if not isinstance(loop, t.ForOp) or loop.kind.data != "tile":
+            return None
+        lb, ub = loop.lb.owner, loop.ub.owner
+        if not (isinstance(lb, t.ConstantOp) and lb.value.value.data == 0):  # type: ignore[union-attr]
+            return None
+        if isinstance(ub, t.SizeOp):
+            return ub.sym.data
+        if isinstance(ub, t.ConstantOp):
+            return str(ub.value.value.data)  # type: ignore[union-attr]
+        return None
+
+    def _check_tile_fits(self, tensor: TensorArg, axis: int, handle: TileHandle) -> None:
+        """A tile over one size indexing a tensor dim of another size would read or write
+        past the tensor (or leave part of it untouched): refuse it, naming the tensor."""
+        extent = self._tile_extent(handle)
+        dim = tensor.dims[axis]
+        if extent is None or extent == dim:
+            return
+        # Reading a prefix (offsets[tile_b] of a B+1 tensor) is fine, and the backend bounds
+        # every such access by the tensor's size; a tile that runs past the tensor is an error.
+        values = self.spec.symbols.values
+        e = int(extent) if extent.isdigit() else values.get(extent)
+        d = int(dim) if dim.isdigit() else values.get(dim)
+        if e is None or d is None or e <= d:
+            return
+        raise self.error(
+            ShapeMismatch,
+            f"tensor {tensor.name!r} has size {self._size_text(dim)} in dim {axis}, but the "
+            f"tile indexing it iterates over {self._size_text(extent)} elements",
+        )
+
+    def _size_text(self, dim: str) -> str:
+        if dim.isdigit():
+            return dim
+        value = self.spec.symbols.values.get(dim)
+        return f"{value} ({dim})" if value is not None else dim
+
     def load(self, tensor: Any, index: Any) -> TileValue:
         if not isinstance(tensor, TensorArg):
             raise self.error(UnsupportedConstruct, "kl.load/indexing needs a host tensor")
@@ -447,7 +500,7 @@ class DeviceTracer:
     def store(self, tensor: Any, index: Any, value: Any) -> None:
         if not isinstance(tensor, TensorArg):
             raise self.error(UnsupportedConstruct, "only host tensors can be assigned to")
-        kinds, operands, newaxes = self._index(tensor, index)
+        kinds, operands, newaxes = self._index(tensor, index, reading=False)
         if newaxes:
             raise self.error(UnsupportedConstruct, "None in the index of an assignment")
         v = self.cast(self.as_value(value), tensor.dtype)

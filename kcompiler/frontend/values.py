@@ -70,6 +70,10 @@ class TensorArg:
         assert isinstance(ty, t.TensorType)
         self._dims = ty.dims
 
+    @property
+    def dims(self) -> tuple[str, ...]:
+        return self._dims
+
     def size(self, dim: int | None = None) -> Any:
         sizes = tuple(self._tracer.dim_value(d) for d in self._dims)
         return sizes if dim is None else sizes[dim]

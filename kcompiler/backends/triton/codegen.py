@@ -619,6 +619,31 @@ class TritonEmitter:
 
         return pointer_expr(self, tensor, kinds, indices, out)
 
+    def access_mask(
+        self, tensor: SSAValue, kinds: tuple[str, ...], indices: Any, out: tuple[str, ...]
+    ) -> str | None:
+        """The mask of a pointer load/store: its dims' masks, and for a tile index whose loop
+        does not run over exactly this tensor dim (a prefix read such as offsets[tile_b] of a
+        B+1 tensor, or a nested tile), the tensor's own bound, so no access leaves it."""
+        parts = [m for m in [self.mask_for(out)] if m is not None]
+        ty = tensor.type
+        assert isinstance(ty, t.TensorType)
+        it = iter(indices)
+        for kind, size in zip(kinds, ty.dims):
+            if kind == "full":
+                continue
+            idx = next(it)
+            if kind != "tile" or size == "1":
+                continue
+            blk = idx.type.block.data
+            lp = self.loops[blk]
+            if lp.ub == self.size_param(size):
+                continue  # the loop's own mask already bounds it by this very size
+            parts.append(self.expand(f"({lp.offs} < {self.size_param(size)})", (blk,), out))
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else "(" + ") & (".join(parts) + ")"
+
     def op_load(self, op: t.LoadOp) -> None:
         from kcompiler.backends.triton.indexing import emit_load  # pointer/block_ptr/descriptor
 

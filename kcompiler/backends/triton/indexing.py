@@ -248,7 +248,7 @@ def emit_load(em: Any, op: t.LoadOp) -> None:
     mode = effective_mode(op, em.opts, em.hints)
     if mode == "pointer":
         ptr = pointer_expr(em, op.tensor, op.kinds, op.indices, out)
-        mask = em.mask_for(out)
+        mask = em.access_mask(op.tensor, op.kinds, op.indices, out)
         if mask is None:
             em.bind(op.result, f"tl.load({ptr})")
         else:
@@ -284,7 +284,7 @@ def emit_store(em: Any, op: t.StoreOp) -> None:
     mode = effective_mode(op, em.opts, em.hints)
     if mode == "pointer":
         ptr = pointer_expr(em, op.tensor, op.kinds, op.indices, target)
-        mask = em.mask_for(target)
+        mask = em.access_mask(op.tensor, op.kinds, op.indices, target)
         if mask is None:
             em.line(f"tl.store({ptr}, {val})")
         else:
