@@ -305,10 +305,18 @@ class Kernel:
         return self._default_config
 
     def _check_args(self, arguments: dict[str, Any]) -> None:
-        devices = set()
+        devices = {v.device.type for v in arguments.values() if isinstance(v, torch.Tensor)}
+        if len(devices) > 1:
+            raise InvalidArgument(
+                f"{self.fn.__name__}: tensors on several devices: {sorted(devices)}"
+            )
         for name, value in arguments.items():
             if isinstance(value, torch.Tensor):
-                devices.add(value.device.type)
+                if value.device.type not in ("cpu", "cuda"):
+                    raise InvalidArgument(
+                        f"{self.fn.__name__}: argument {name!r} is on {value.device.type!r}; "
+                        "kernels run on CUDA tensors (or CPU tensors under TRITON_INTERPRET=1)"
+                    )
                 if value.device.type == "cpu" and not interpreting():
                     raise InvalidArgument(
                         f"{self.fn.__name__}: argument {name!r} is on the CPU; kernels run on a GPU "
@@ -318,10 +326,6 @@ class Kernel:
                     raise InvalidArgument(
                         f"{self.fn.__name__}: argument {name!r} is on CUDA but TRITON_INTERPRET=1"
                     )
-        if len(devices) > 1:
-            raise InvalidArgument(
-                f"{self.fn.__name__}: tensors on several devices: {sorted(devices)}"
-            )
 
     def _run_with(
         self,
@@ -331,8 +335,9 @@ class Kernel:
         launch: Callable[[int, dict[str, Any]], None],
     ) -> Any:
         if launch != self._launch_current:
+            # Code generation, tracing, fake runs: nothing launches, so any device will do
+            # (meta tensors included).
             bound = self.bind(*args, **kwargs)
-            self._check_args(bound.arguments)
             return self.program.make_host(launch)(*bound.args, **bound.kwargs)
         # The call path: Python binds the arguments itself (the host function has the
         # kernel's signature); only the tensor arguments are checked.

@@ -33,6 +33,41 @@ def resolve_block_sizes(module: ModuleOp, config: Config, blocks: Any) -> dict[s
     return sizes
 
 
+_LIST_FIELDS = (
+    "block_sizes", "reduction_loops", "range_unroll_factors", "range_num_stages",
+    "range_multi_buffers", "range_flattens", "range_warp_specializes", "l2_groupings",
+    "indexing", "loop_orders", "flatten_loops", "static_ranges", "load_eviction_policies",
+)  # fmt: skip
+
+
+def validate_config(config: Config) -> None:
+    """Reject malformed knob values before anything is compiled; messages name the knob."""
+    for name in _LIST_FIELDS:
+        v = config.get(name)
+        if v is not None and not isinstance(v, list):
+            raise InvalidConfig(f"{name} = {v!r}: must be a list (one entry per loop or access)")
+    warps = config.get("num_warps")
+    if warps is not None and (not isinstance(warps, int) or warps < 1 or warps > 32 or warps & (warps - 1)):
+        raise InvalidConfig(f"num_warps = {warps!r}: must be a power of two in [1, 32]")
+    stages = config.get("num_stages")
+    if stages is not None and (not isinstance(stages, int) or stages < 1):
+        raise InvalidConfig(f"num_stages = {stages!r}: must be an integer >= 1")
+
+
+def check_block_numel(module: ModuleOp, sizes: dict[str, int]) -> None:
+    """Triton refuses blocks of more than 2**20 elements: say so naming block_sizes."""
+    from kcompiler.passes.block_defaults import largest_block
+    from kcompiler.passes.config_space import TRITON_MAX_NUMEL
+
+    numel = largest_block(module, sizes)
+    if numel > TRITON_MAX_NUMEL:
+        blocks = {k: v for k, v in sizes.items() if k.startswith("block_")}
+        raise InvalidConfig(
+            f"block_sizes {blocks} give a block of {numel:,} elements, over Triton's "
+            f"maximum of {TRITON_MAX_NUMEL:,}"
+        )
+
+
 def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, interpret: bool):
     from kcompiler.backends.triton import indexing
     from kcompiler.passes.loop_knobs import range_options
@@ -40,6 +75,7 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
     from kcompiler.passes.split_reductions import chunk_symbol, chunks_from_reduction_loops
     from kcompiler.runtime.kernel import CompiledLoop
 
+    validate_config(config)
     sizes = resolve_block_sizes(module, config, blocks)
     ranges = range_options(module, config)  # numbered on the traced IR's sequential loops
     # Config-specific rewrites (indexing modes, chunked reductions, pid_type) as a pipeline
@@ -51,6 +87,7 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
         PassManager(pipeline, done=("shape-inference",)).run(module)
         present = {op.block.data for op in module.walk() if isinstance(op, t.ForOp)}
         sizes.update({chunk_symbol(d): c for d, c in chunks.items() if chunk_symbol(d) in present})
+    check_block_numel(module, sizes)
     options = CodegenOptions(
         block_sizes=sizes,
         num_warps=int(config.get("num_warps") or default_num_warps(module, sizes)),
