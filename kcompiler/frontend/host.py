@@ -83,6 +83,57 @@ class _SplitDeviceLoops(ast.NodeTransformer):
     visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
 
 
+def _stored_names(nodes: Any) -> set[str]:
+    out: set[str] = set()
+    for node in nodes:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                out.add(sub.id)
+            elif isinstance(sub, (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+                names = [a.asname or a.name for a in getattr(sub, "names", [])]
+                out.update(n.split(".")[0] for n in names)
+                if hasattr(sub, "name") and not isinstance(sub, (ast.Import, ast.ImportFrom)):
+                    out.add(sub.name)
+    return out
+
+
+def _check_host_device_names(
+    fdef: ast.FunctionDef,
+    loops: list[DeviceLoop],
+    params: set[str],
+    location: Callable[[ast.AST], str],
+) -> None:
+    """Device loops talk to the host only through tensors: a device loop may not assign a
+    host variable (the host would never see the new value), and host code may not read a
+    name that only a device loop defines (it does not exist on the host)."""
+    host_names = params | _stored_names(fdef.body)
+    for loop in loops:
+        device_names = _stored_names([loop.node])
+        for node in ast.walk(loop.node):
+            if (
+                isinstance(node, ast.Name)
+                and isinstance(node.ctx, ast.Store)
+                and node.id in host_names
+            ):
+                raise CompileError(
+                    f"the device loop assigns host variable {node.id!r}; device results reach "
+                    "the host only through tensors (store into a tensor instead)",
+                    location(node),
+                )
+        for node in ast.walk(fdef):
+            if (
+                isinstance(node, ast.Name)
+                and isinstance(node.ctx, ast.Load)
+                and node.id in device_names
+                and node.id not in host_names
+            ):
+                raise CompileError(
+                    f"{node.id!r} is defined inside a device loop and does not exist on the "
+                    "host; device results reach the host only through tensors",
+                    location(node),
+                )
+
+
 def _constexpr_params(fn: Callable[..., Any]) -> frozenset[str]:
     """Parameters annotated ``kl.constexpr`` (as an object, or a string annotation)."""
     import kcompiler.language as kl
@@ -90,8 +141,10 @@ def _constexpr_params(fn: Callable[..., Any]) -> frozenset[str]:
     out = set()
     for name, p in inspect.signature(fn).parameters.items():
         a = p.annotation
-        if a is kl.constexpr or isinstance(a, kl.constexpr) or (
-            isinstance(a, str) and a.split(".")[-1].split("[")[0] == "constexpr"
+        if (
+            a is kl.constexpr
+            or isinstance(a, kl.constexpr)
+            or (isinstance(a, str) and a.split(".")[-1].split("[")[0] == "constexpr")
         ):
             out.add(name)
     return frozenset(out)
@@ -133,8 +186,11 @@ def parse_kernel(fn: Callable[..., Any]) -> HostProgram:
     def location(node: ast.AST) -> str:
         return f"{filename}:{getattr(node, 'lineno', 0) + line_offset}"
 
+    params = {a.arg for a in fdef.args.args + fdef.args.kwonlyargs + fdef.args.posonlyargs}
+    params |= {a.arg for a in (fdef.args.vararg, fdef.args.kwarg) if a is not None}
     splitter = _SplitDeviceLoops(resolve, location)
     fdef.body = [splitter.visit(s) for s in fdef.body]
+    _check_host_device_names(fdef, splitter.loops, params, location)
     fdef.decorator_list = []
     fdef.returns = None
     for a in fdef.args.args + fdef.args.kwonlyargs + fdef.args.posonlyargs:

@@ -364,13 +364,11 @@ CASES = [
     Case("python-walrus-runs", lambda: K.walrus(g(8)), Matches(lambda: g(8) * g(8))),
     # ---- host code and device-loop variables -------------------------------------------------------
     Case("host-reads-device-value-after-loop", lambda: K.reads_device_value_after_loop(g(8)),
-         Raises((kc.exc.CompileError,), "after-loop", "doubled"), xfail=AFTER_LOOP),
-    Case("host-reads-device-value-after-loop-traceback", lambda: K.reads_device_value_after_loop(g(8)),
-         HostRaises(NameError, "after-loop")),
+         Raises((kc.exc.CompileError,), "after-loop", "doubled")),
     Case("host-returns-the-tile", lambda: K.returns_the_tile(g(8)),
-         Raises((kc.exc.CompileError,), "tile-after-loop", "tile"), xfail=AFTER_LOOP),
+         Raises((kc.exc.CompileError,), "tile-after-loop", "tile")),
     Case("host-variable-assigned-in-device-loop", lambda: K.accumulates_into_host_variable(g(8)),
-         Raises((kc.exc.CompileError,), "host-accumulate", "total"), xfail=HOST_ACCUMULATE),
+         Raises((kc.exc.CompileError,), "host-accumulate", "total")),
     # ---- malformed IR to kc-opt ---------------------------------------------------------------------
     Case("kc-opt-unknown-op", None, KcOpt(UNKNOWN_OP, match="tile.bogus")),
     Case("kc-opt-undefined-value", None, KcOpt(UNDEFINED_VALUE, match="nine")),

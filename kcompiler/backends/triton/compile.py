@@ -47,7 +47,9 @@ def validate_config(config: Config) -> None:
         if v is not None and not isinstance(v, list):
             raise InvalidConfig(f"{name} = {v!r}: must be a list (one entry per loop or access)")
     warps = config.get("num_warps")
-    if warps is not None and (not isinstance(warps, int) or warps < 1 or warps > 32 or warps & (warps - 1)):
+    if warps is not None and (
+        not isinstance(warps, int) or warps < 1 or warps > 32 or warps & (warps - 1)
+    ):
         raise InvalidConfig(f"num_warps = {warps!r}: must be a power of two in [1, 32]")
     stages = config.get("num_stages")
     if stages is not None and (not isinstance(stages, int) or stages < 1):
@@ -111,7 +113,9 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
             if isinstance(k, t.KernelOp):
                 k.sym_name = StringAttr(f"{k.sym_name.data}_pointers")
         fallback = generate(plain, replace(options, indexing_fallback=True), spec.symbols.sources)
-        source += "\n\n# The same kernel with pointers, for arguments tensor descriptors can't take.\n"
+        source += (
+            "\n\n# The same kernel with pointers, for arguments tensor descriptors can't take.\n"
+        )
         source += fallback.source
     digest = hashlib.sha1(source.encode()).hexdigest()[:12]
     filename = f"<kcompiler {gen.name} {digest}>"
