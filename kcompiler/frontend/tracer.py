@@ -415,7 +415,8 @@ class DeviceTracer:
                     newaxes.append(out_rank)
                     out_rank += 1
                     continue
-                self._check_tile_fits(tensor, len(kinds), e)
+                if dim is not None:  # extra indices are reported below as a rank error
+                    self._check_tile_fits(tensor, len(kinds), e)
                 kinds.append("tile")
                 operands.append(e.value)
                 out_rank += 1

@@ -413,13 +413,6 @@ def two_indices(x: torch.Tensor) -> torch.Tensor:
     return out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="regression in 4bd1b6b: DeviceTracer._check_tile_fits runs before the rank check "
-    "in _index and indexes tensor.dims[1] of a 1-D tensor, so x[tile, tile] raises "
-    "CompileError('IndexError: tuple index out of range') instead of ShapeMismatch 'too "
-    "many indices (2) for x of rank 1'",
-)
 def test_too_many_indices_for_the_rank() -> None:
     e = assert_raises_at_line(two_indices, kc.exc.ShapeMismatch, torch.randn(8))
     assert "rank 1" in str(e)
