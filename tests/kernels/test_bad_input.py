@@ -610,12 +610,6 @@ def test_unknown_config_field() -> None:
         kc.Config(num_warp=4)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="num_warps is not validated: Config(num_warps=3) compiles and runs on the "
-    "interpreter (which ignores it), while Triton on a GPU needs a power of two; expected "
-    "InvalidConfig naming num_warps",
-)
 def test_non_power_of_two_num_warps() -> None:
     k = kc.kernel(config=kc.Config(num_warps=3))(exp_kernel.fn)
     with pytest.raises(kc.exc.InvalidConfig, match="num_warps"):
