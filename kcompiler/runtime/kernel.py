@@ -351,7 +351,8 @@ class Kernel:
         try:
             return self._host_fn(*args, **kwargs)
         except TypeError as e:
-            if "argument" in str(e) and "__kc" not in str(e):
+            if e.__traceback__ is not None and e.__traceback__.tb_next is None:
+                # Raised by the call itself, i.e. binding the arguments failed.
                 self.bind(*args, **kwargs)  # raises InvalidArgument with the kernel's name
             raise
 

@@ -631,13 +631,6 @@ def test_too_many_block_sizes() -> None:
 # -- arguments ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a wrong argument count raises a bare TypeError naming "
-    "'__kc_factory__.<locals>.exp_kernel()': Kernel._run_with converts TypeErrors to "
-    "InvalidArgument only when '__kc' is not in the message, and the host function's "
-    "qualname always contains __kc_factory__",
-)
 def test_wrong_number_of_arguments() -> None:
     with pytest.raises(kc.exc.InvalidArgument, match="exp_kernel"):
         exp_kernel(torch.randn(8), torch.randn(8))
