@@ -271,7 +271,7 @@ def render(mod, spaces, drawn, draws, total_s, head, dirty) -> str:
                     lines.append(
                         f"  - e.g. shapes {ex.shapes}, config {dict(ex.config) if ex.config else None}"
                     )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines).replace(f"{ROOT}/", "") + "\n"  # repository-relative paths
 
 
 def main() -> None:
