@@ -456,7 +456,6 @@ def test_floor_division_and_modulo_of_positive_ints() -> None:
     assert_matches_torch(divmod_kernel, lambda x, y: (x // y, x % y), x, y)
 
 
-
 def test_floor_division_and_modulo_of_negative_ints() -> None:
     x, y = torch.tensor([7, -7, 7, -7, 0, -1]), torch.tensor([2, 2, -2, -2, 3, 5])
     assert_matches_torch(divmod_kernel, lambda x, y: (x // y, x % y), x, y)
