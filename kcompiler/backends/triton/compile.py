@@ -44,6 +44,8 @@ def validate_config(config: Config) -> None:
     """Reject malformed knob values before anything is compiled; messages name the knob."""
     for name in _LIST_FIELDS:
         v = config.get(name)
+        if name == "indexing" and isinstance(v, str):
+            continue  # Helion allows one mode for every access
         if v is not None and not isinstance(v, list):
             raise InvalidConfig(f"{name} = {v!r}: must be a list (one entry per loop or access)")
     warps = config.get("num_warps")

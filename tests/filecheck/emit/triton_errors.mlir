@@ -17,7 +17,7 @@ builtin.module {
 }
 
 // CHECK:       def launch_scale(x, arg_for_s1):
-// CHECK-NEXT:      s1 = arg_for_s1
+// CHECK:           s1 = arg_for_s1
 // CHECK-NEXT:      num_tiles = triton.cdiv(s1 - 0, 16)
 
 // -----
