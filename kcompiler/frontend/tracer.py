@@ -434,6 +434,12 @@ class DeviceTracer:
                 if v.ndim == 0:
                     kinds.append("scalar")
                 else:
+                    if "gather" in kinds:
+                        raise self.error(
+                            UnsupportedConstruct,
+                            "several index tensors in one subscript (torch pairs them "
+                            "elementwise); compute one flat index and use kl.load",
+                        )
                     kinds.append("gather")
                     out_rank += v.ndim
                 operands.append(v.value)
@@ -602,7 +608,9 @@ class DeviceTracer:
         prev, self._node = self._node, node
         try:
             return eval(code, self.globals, self.ns)
-        except CompileError:
+        except CompileError as e:
+            if e.location is None:  # raised by a value proxy: attach this expression's line
+                raise type(e)(str(e), self.location) from None
             raise
         except NameError as e:
             raise self.error(CompileError, str(e)) from None
@@ -709,6 +717,10 @@ class DeviceTracer:
             raise self.error(
                 UnsupportedConstruct,
                 "device loops iterate over kl.tile, kl.grid, kl.jagged_tile or a Python range",
+            )
+        if not it.dims:
+            raise self.error(
+                ShapeMismatch, "a tile loop over no dims (the size of a 0-d tensor?)"
             )
         loop_vars = {n.id for n in ast.walk(s.target) if isinstance(n, ast.Name)}
         carried = [

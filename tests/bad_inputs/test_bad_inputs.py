@@ -358,7 +358,7 @@ CASES = [
     Case("python-assert-device-value", lambda: K.asserts_device_value(g(8)), Raises((kc.exc.UnsupportedConstruct,), "assert-device")),
     Case("python-item", lambda: K.uses_item(g(8)), Raises((kc.exc.CompileError,), "item", "item")),
     Case("python-int-of-device-value", lambda: K.int_of_device_value(g(8)),
-         Raises((kc.exc.UnsupportedConstruct,), "int-of-device"), xfail=NO_LOCATION),
+         Raises((kc.exc.UnsupportedConstruct,), "int-of-device")),
     Case("python-list-comprehension", lambda: K.list_comprehension(g(8)), Raises((kc.exc.CompileError,), "listcomp")),
     Case("python-lambda-runs", lambda: K.scaled(g(8)), Matches(lambda: g(8) * 2.0)),
     Case("python-walrus-runs", lambda: K.walrus(g(8)), Matches(lambda: g(8) * g(8))),

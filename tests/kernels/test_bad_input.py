@@ -315,7 +315,6 @@ PROXY_ERRORS = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason=NO_LOCATION)
 @pytest.mark.parametrize("kernel,x", PROXY_ERRORS, ids=[k.__name__ for k, _ in PROXY_ERRORS])
 def test_errors_inside_expressions_name_the_line(kernel: kc.Kernel, x: torch.Tensor) -> None:
     assert_raises_at_line(kernel, kc.exc.UnsupportedConstruct, x)
@@ -338,13 +337,6 @@ def product_reduction(x: torch.Tensor) -> torch.Tensor:
     return out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="torch.prod traces to a tile.reduce the Triton backend cannot emit: codegen raises "
-    "backends.triton.codegen.CodegenError (a plain Exception, not a kcompiler.exc error) "
-    "without a file:line; reject it in the frontend or make CodegenError a CompileError "
-    "carrying the op's loc",
-)
 def test_unsupported_reduction_names_the_line() -> None:
     assert_raises_at_line(product_reduction, kc.exc.CompileError, torch.randn(8, 5))
 
@@ -661,12 +653,6 @@ def test_empty_tensors_run() -> None:
         assert exp_all_dims(x).shape == shape
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a 0-d input makes kl.tile(x.size()) a tile over no dims: DeviceTracer._build_loops "
-    "indexes dims[0] of an empty list and raises a bare IndexError; expected either a "
-    "one-element launch (torch's result) or a CompileError naming the line",
-)
 def test_zero_dim_input_is_run_or_rejected_with_a_line() -> None:
     x = torch.tensor(0.5)
     try:

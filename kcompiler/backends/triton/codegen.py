@@ -19,6 +19,7 @@ from xdsl.dialects.builtin import FloatAttr, IntegerAttr, ModuleOp
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 
 from kcompiler.dialects import tile as t
+from kcompiler.exc import CompileError
 
 
 @dataclass
@@ -131,8 +132,8 @@ class _Loop:
     pid: str
 
 
-class CodegenError(Exception):
-    pass
+class CodegenError(CompileError):
+    """IR the Triton backend cannot emit; carries the op's source location when known."""
 
 
 class TritonEmitter:
@@ -382,9 +383,16 @@ class TritonEmitter:
 
     def emit_op(self, op: Operation) -> None:
         handler = getattr(self, "op_" + op.name.split(".")[1], None)
+        loc = op.attributes.get("loc")
+        where = loc.data if loc is not None else None  # type: ignore[union-attr]
         if handler is None:
-            raise CodegenError(f"no Triton lowering for {op.name}")
-        handler(op)
+            raise CodegenError(f"no Triton lowering for {op.name}", where)
+        try:
+            handler(op)
+        except CodegenError as e:
+            if e.location is None and where is not None:
+                raise CodegenError(str(e), where) from None
+            raise
 
     def op_yield(self, op: t.YieldOp) -> None:
         pass  # handled by op_for
@@ -474,7 +482,7 @@ class TritonEmitter:
                     self.bind(op.result, " * ".join([a] * int(p)))
                     return
                 if p == 0.5:
-                    self.bind(op.result, self._float32_math(f"tl.sqrt({{}})", a, odt))
+                    self.bind(op.result, self._float32_math("tl.sqrt({})", a, odt))
                     return
             b = self._aligned(op.rhs, out, odt)
             if odt in (t.f16, t.bf16):
