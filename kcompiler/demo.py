@@ -19,9 +19,11 @@ from kcompiler.kernels import (
     layer_norm,
     rms_norm,
     softmax,
-    sum as row_sum,
     vector_add,
     vector_exp,
+)
+from kcompiler.kernels import (
+    sum as row_sum,
 )
 
 

@@ -719,9 +719,7 @@ class DeviceTracer:
                 "device loops iterate over kl.tile, kl.grid, kl.jagged_tile or a Python range",
             )
         if not it.dims:
-            raise self.error(
-                ShapeMismatch, "a tile loop over no dims (the size of a 0-d tensor?)"
-            )
+            raise self.error(ShapeMismatch, "a tile loop over no dims (the size of a 0-d tensor?)")
         loop_vars = {n.id for n in ast.walk(s.target) if isinstance(n, ast.Name)}
         carried = [
             n

@@ -59,7 +59,11 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
     for syms, factor in derived.products:
         names = [f"block_sizes[{int(s.split('_')[1])}]" for s in syms]
         limit = max(1, TRITON_MAX_NUMEL // factor)
-        constraints.append(MaxProduct(names, limit, f"a value of {factor} x blocks elements must fit Triton's 2**20"))
+        constraints.append(
+            MaxProduct(
+                names, limit, f"a value of {factor} x blocks elements must fit Triton's 2**20"
+            )
+        )
 
     def registers_fit(flat: Any) -> bool:
         bs = {f"block_{i}": flat[f"block_sizes[{i}]"] for i in range(count)}
@@ -67,7 +71,9 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
         chunks = [v for k, v in flat.items() if k.startswith("reduction_loops") and v]
         if chunks:  # a chunked loop holds blocks of chunk elements, not the whole dim
             return flat["num_warps"] * 32 <= max(bs.values(), default=1) * max(chunks) * 4
-        return 1 <= per_thread * 1.0 and per_thread <= 256 or per_thread < 1 and flat["num_warps"] <= 4
+        return (
+            1 <= per_thread * 1.0 and per_thread <= 256 or per_thread < 1 and flat["num_warps"] <= 4
+        )
 
     constraints.append(
         Predicate(
@@ -144,7 +150,9 @@ def _warp_specialize_device() -> bool:
     return torch.cuda.get_device_capability() >= (10, 0)
 
 
-def _indexing_knobs(kernel: Kernel, modules: list[Any], knobs: list[Any]) -> tuple[list[Any], list[Any]]:
+def _indexing_knobs(
+    kernel: Kernel, modules: list[Any], knobs: list[Any]
+) -> tuple[list[Any], list[Any]]:
     """``indexing[i]`` per load/store in program order: the modes both the IR
     (``passes/indexing.py``) and the installed Triton allow; a tensor descriptor whose last dim
     is tiled needs a block of >= 16 bytes (a constraint on that block size)."""
@@ -172,7 +180,9 @@ def _indexing_knobs(kernel: Kernel, modules: list[Any], knobs: list[Any]) -> tup
             else:
                 need = -(-TMA_MIN_BYTES // s.elem_bytes)
 
-                def wide_enough(flat: Any, knob: str = knob, bs: str = bs, need: int = need) -> bool:
+                def wide_enough(
+                    flat: Any, knob: str = knob, bs: str = bs, need: int = need
+                ) -> bool:
                     return flat[knob] != "tensor_descriptor" or flat[bs] >= need
 
                 constraints.append(

@@ -269,15 +269,19 @@ class TritonEmitter:
     def shape_tuple(self, dims: tuple[str, ...]) -> str:
         if not dims:
             return "()"
-        return "(" + ", ".join(self.dim_size(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
+        return (
+            "(" + ", ".join(self.dim_size(d) for d in dims) + ("," if len(dims) == 1 else "") + ")"
+        )
 
     def operand(self, v: SSAValue, dtype: Attribute | None = None) -> str:
         expr = self.name(v)
         src = t.block_of(v).element_type
         if dtype is not None and src != dtype:
             owner = v.owner
-            if dtype in (t.f16, t.bf16) and not t.is_float(src) and not isinstance(
-                owner, t.ConstantOp
+            if (
+                dtype in (t.f16, t.bf16)
+                and not t.is_float(src)
+                and not isinstance(owner, t.ConstantOp)
             ):
                 return f"{expr}.to(tl.float32).to({tl_dtype(dtype)})"  # int/bool -> half via f32
             if isinstance(owner, t.ConstantOp):
@@ -441,7 +445,12 @@ class TritonEmitter:
         dt = tl_dtype(op.dtype)
         fill = op.value.owner
         if not dims:
-            self.bind(op.result, f"tl.full((), {self.name(op.value)}, {dt})" if isinstance(fill, t.ConstantOp) else f"{self.name(op.value)}.to({dt})")
+            self.bind(
+                op.result,
+                f"tl.full((), {self.name(op.value)}, {dt})"
+                if isinstance(fill, t.ConstantOp)
+                else f"{self.name(op.value)}.to({dt})",
+            )
             return
         if isinstance(fill, t.ConstantOp) and op.dtype in (t.f16, t.bf16):
             # Triton's interpreter fills half-precision blocks with garbage: fill, then cast.
@@ -578,8 +587,20 @@ class TritonEmitter:
             return
         self.bind(op.result, f"tl.reshape({x}, {self.shape_tuple(dst)})")
 
-    _NEUTRAL = {"sum": "0", "max": "float('-inf')", "min": "float('inf')", "argmax": "float('-inf')", "argmin": "float('inf')", "prod": "1"}
-    _INT_NEUTRAL = {"max": "-9223372036854775807", "min": "9223372036854775807", "argmax": "-9223372036854775807", "argmin": "9223372036854775807"}
+    _NEUTRAL = {
+        "sum": "0",
+        "max": "float('-inf')",
+        "min": "float('inf')",
+        "argmax": "float('-inf')",
+        "argmin": "float('inf')",
+        "prod": "1",
+    }
+    _INT_NEUTRAL = {
+        "max": "-9223372036854775807",
+        "min": "9223372036854775807",
+        "argmax": "-9223372036854775807",
+        "argmin": "9223372036854775807",
+    }
 
     def op_reduce(self, op: t.ReduceOp) -> None:
         kind = op.kind.data
@@ -611,7 +632,13 @@ class TritonEmitter:
         keep = ", keep_dims=True" if op.keepdim is not None else ""
         if kind == "prod":
             raise CodegenError("prod reductions are not supported by the Triton backend yet")
-        fn = {"sum": "tl.sum", "max": "tl.max", "min": "tl.min", "argmax": "tl.argmax", "argmin": "tl.argmin"}[kind]
+        fn = {
+            "sum": "tl.sum",
+            "max": "tl.max",
+            "min": "tl.min",
+            "argmax": "tl.argmax",
+            "argmin": "tl.argmin",
+        }[kind]
         expr = f"{fn}({x}, axis={axis}{keep})"
         if res_elt != t.block_of(op.operand).element_type or elt in (t.f16, t.bf16):
             expr = f"{expr}.to({tl_dtype(res_elt)})"
@@ -622,7 +649,9 @@ class TritonEmitter:
         self.line(f"{var} = {expr}")
         return var
 
-    def _pointer(self, tensor: SSAValue, kinds: tuple[str, ...], indices: Any, out: tuple[str, ...]) -> str:
+    def _pointer(
+        self, tensor: SSAValue, kinds: tuple[str, ...], indices: Any, out: tuple[str, ...]
+    ) -> str:
         from kcompiler.backends.triton.indexing import pointer_expr
 
         return pointer_expr(self, tensor, kinds, indices, out)
@@ -753,7 +782,11 @@ class TritonEmitter:
             if kind == "jagged":
                 ub_dims = self.dims(op.ub)
                 mask_dims = ub_dims + (block,)
-                self.line(f"{mask} = {offs}[None, :] < {ub}[:, None]" if ub_dims else f"{mask} = {offs} < {ub}")
+                self.line(
+                    f"{mask} = {offs}[None, :] < {ub}[:, None]"
+                    if ub_dims
+                    else f"{mask} = {offs} < {ub}"
+                )
                 fallback = f"fb_{mask}"
                 self.line(f"{fallback} = {offs} < {ub_max}")
             else:
@@ -765,7 +798,9 @@ class TritonEmitter:
         else:
             pid_expr = self.current_pid
         saved = self.loops.get(block)
-        self.loops[block] = _Loop(block, size, offs, begin, ub, mask_expr, mask_dims, fallback, pid_expr)
+        self.loops[block] = _Loop(
+            block, size, offs, begin, ub, mask_expr, mask_dims, fallback, pid_expr
+        )
         for inner in op.body.block.ops:
             if isinstance(inner, t.YieldOp):
                 for c, v in zip(carried, inner.values):
