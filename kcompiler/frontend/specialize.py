@@ -105,7 +105,8 @@ def specialize(
             dims = tuple(table.dim(int(s), (name, i)) for i, s in enumerate(v.shape))
             extent = sum((s - 1) * abs(st) for s, st in zip(v.shape, v.stride())) + 1
             big = big or extent > INT32_MAX or v.numel() > INT32_MAX
-            entries.append((name, "T", v.dtype, dims, v.device.type))
+            overlap = any(st == 0 and n > 1 for n, st in zip(v.shape, v.stride()))
+            entries.append((name, "T", v.dtype, dims, v.device.type, overlap))
         elif isinstance(v, bool):
             entries.append((name, "B", v))
         elif isinstance(v, BlockSizeInt):

@@ -28,7 +28,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Operation
 
 from kcompiler.dialects import tile as t
-from kcompiler.exc import CompileError, ShapeMismatch, UnsupportedConstruct
+from kcompiler.exc import CompileError, InvalidArgument, ShapeMismatch, UnsupportedConstruct
 from kcompiler.frontend import dtypes
 from kcompiler.frontend.specialize import BlockSizeInt, Specialization, SpecializedInt
 from kcompiler.frontend.values import TensorArg, TileHandle, TileValue
@@ -507,6 +507,12 @@ class DeviceTracer:
     def store(self, tensor: Any, index: Any, value: Any) -> None:
         if not isinstance(tensor, TensorArg):
             raise self.error(UnsupportedConstruct, "only host tensors can be assigned to")
+        if tensor.overlapping:
+            raise InvalidArgument(
+                f"{self.location}: tensor {tensor.name!r} is written here but several of its "
+                "indices share memory (stride 0, e.g. from expand()); pass a tensor with its "
+                "own storage (.contiguous())"
+            )
         kinds, operands, newaxes = self._index(tensor, index, reading=False)
         if newaxes:
             raise self.error(UnsupportedConstruct, "None in the index of an assignment")
@@ -608,6 +614,8 @@ class DeviceTracer:
         prev, self._node = self._node, node
         try:
             return eval(code, self.globals, self.ns)
+        except InvalidArgument:
+            raise
         except CompileError as e:
             if e.location is None:  # raised by a value proxy: attach this expression's line
                 raise type(e)(str(e), self.location) from None

@@ -66,6 +66,8 @@ class TensorArg:
         self.dtype = example.dtype
         self.device = example.device
         self.ndim = example.dim()
+        # Several indices share one element (an expand()ed tensor): writes to it would race.
+        self.overlapping = any(st == 0 and n > 1 for n, st in zip(example.shape, example.stride()))
         ty = value.type
         assert isinstance(ty, t.TensorType)
         self._dims = ty.dims

@@ -337,9 +337,9 @@ CASES = [
          Matches(lambda: torch.softmax(g(40, 3).t(), 1))),
     Case("strides-strided-output", _strided_out, Matches(lambda: g(10) + 1.0)),
     Case("strides-expanded-output", _expanded_out,
-         Raises((kc.exc.InvalidArgument,), None, "out"), xfail=OVERLAPPING_OUT),
+         Raises((kc.exc.InvalidArgument,), None, "out")),
     Case("strides-as-strided-overlapping-output", _overlapping_out,
-         Raises((kc.exc.InvalidArgument,), None, "out"), xfail=OVERLAPPING_OUT),
+         Raises((kc.exc.InvalidArgument,), None, "out")),
     # ---- > 2**31 elements: 64-bit indexing is specialized and emitted ----------------------------
     Case("int64-huge-stride", lambda: _int64_emitted(torch.empty(4, device="meta").as_strided((2,), (2**31,))), Holds()),
     Case("int64-huge-numel", lambda: _int64_emitted(torch.empty(2**31 + 5, dtype=torch.int8, device="meta")), Holds()),
