@@ -336,6 +336,15 @@ def _max(tr: DeviceTracer, x: Any, dim: Any = None, keepdim: bool = False, **_: 
     raise UnsupportedConstruct("torch.max(x, dim) returns (values, indices); use amax/argmax")
 
 
+def _clamp(tr: DeviceTracer, x: Any, min: Any = None, max: Any = None, **_: Any) -> TileValue:  # noqa: A002
+    out = tr.as_value(x)
+    if min is not None:
+        out = tr.binary("maximum", out, tr.as_value(min))
+    if max is not None:
+        out = tr.binary("minimum", out, tr.as_value(max))
+    return out
+
+
 def _where(tr: DeviceTracer, cond: Any, a: Any, b: Any) -> TileValue:
     return tr.select(tr.as_value(cond), tr.as_value(a), tr.as_value(b))
 
@@ -403,6 +412,8 @@ TORCH_FUNCTIONS: dict[Any, Any] = {
     torch.max: _max,
     torch.maximum: _binary("maximum"),
     torch.minimum: _binary("minimum"),
+    torch.clamp: _clamp,
+    torch.clip: _clamp,
     torch.add: _binary("add"),
     torch.sub: _binary("sub"),
     torch.mul: _binary("mul"),

@@ -44,7 +44,7 @@ def attention(
         acc = kl.zeros([tile_m, head_dim], dtype=torch.float32)
         q_blk = q[bi, hi, tile_m, :]
         if causal:
-            n_end = torch.minimum(tile_m.end, n_dim)
+            n_end = torch.clamp(tile_m.end, max=n_dim)  # n_dim may be a static int
         else:
             n_end = n_dim
         for tile_n in kl.tile(n_end):

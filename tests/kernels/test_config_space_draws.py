@@ -48,12 +48,6 @@ TOL = {
     torch.bfloat16: dict(rtol=2e-2, atol=2e-2),
 }
 EPS = 1e-5
-ATTENTION_KV1_XFAIL = (
-    "causal attention with S_k == 1: sizes 0 and 1 are static, so n_dim is the Python int 1 and "
-    "'torch.minimum(tile_m.end, n_dim)' (attention.py) is rejected by torch's argument parser "
-    "(TypeError: minimum(): argument 'other' must be Tensor, not int) before TileValue."
-    "__torch_function__ sees it; CompileError while tracing, for every config"
-)
 
 # rms_norm_bwd / layer_norm_bwd also as static_shapes=True copies (Helion's default setting):
 # every size static, so a different specialization and space.
@@ -216,7 +210,9 @@ def _attention(draw, gen, causal, kv_lengths):
 
 
 def _attention_inputs(draw, gen):
-    causal = draw(st.booleans())  # causal with S_k == 1: ATTENTION_KV1_XFAIL
+    causal = draw(
+        st.booleans()
+    )  # causal with S_k == 1 included (torch.clamp with a static int bound)
     return _attention(draw, gen, causal, (5, 17, 33) if causal else (1, 5, 17, 33))
 
 
@@ -327,7 +323,7 @@ CASES: dict[str, Case] = {
         ),
     ]
 }
-XFAIL = {"attention_causal_kv_len_1": ATTENTION_KV1_XFAIL}
+XFAIL: dict[str, str] = {}
 
 
 # -- one draw --------------------------------------------------------------------------------
