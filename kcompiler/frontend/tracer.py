@@ -609,7 +609,11 @@ class DeviceTracer:
         if code is None:
             expr = ast.Expression(body=node)
             ast.fix_missing_locations(expr)
-            code = compile(expr, self.filename, "eval")
+            try:
+                code = compile(expr, self.filename, "eval")
+            except SyntaxError as e:  # e.g. `yield`: valid in a function, not in device code
+                self._node = node
+                raise self.error(UnsupportedConstruct, f"{e.msg} (in device code)") from None
             self._codes[id(node)] = code
         prev, self._node = self._node, node
         try:

@@ -347,7 +347,7 @@ CASES = [
     # ---- Python with no meaning in device code -------------------------------------------------------
     Case("python-global", lambda: K.uses_global(g(8)), Raises((kc.exc.UnsupportedConstruct,), "global", "Global")),
     Case("python-nonlocal", lambda: K.make_uses_nonlocal()(g(8)), Raises((kc.exc.UnsupportedConstruct,), "nonlocal", "Nonlocal")),
-    Case("python-yield", lambda: K.uses_yield(g(8)), Raises((kc.exc.UnsupportedConstruct,), "yield"), xfail=YIELD),
+    Case("python-yield", lambda: K.uses_yield(g(8)), Raises((kc.exc.UnsupportedConstruct,), "yield")),
     Case("python-del", lambda: K.uses_del(g(8)), Raises((kc.exc.UnsupportedConstruct,), "del", "Delete")),
     Case("python-match", lambda: K.uses_match(g(8)), Raises((kc.exc.UnsupportedConstruct,), "match", "Match")),
     Case("python-nested-def", lambda: K.uses_nested_def(g(8)), Raises((kc.exc.UnsupportedConstruct,), "def", "FunctionDef")),
