@@ -467,12 +467,7 @@ def program_from_text(text: str, block_size: int = 4) -> Program:
         if isinstance(arg.type, t.TensorType):
             info = TensorInfo(name, arg.type.dims, arg.type.element_type)
             (outputs if arg in stored else inputs).append(info)
-    return Program(module, inputs, outputs, kernel_size_hints(kernel), block_size)
-
-
-def kernel_size_hints(kernel: t.KernelOp) -> dict[str, int]:
-    hints = kernel.attributes.get("size_hints")
-    return {k: v.value.data for k, v in hints.data.items()} if hints is not None else {}  # type: ignore[union-attr]
+    return Program(module, inputs, outputs, kernel.size_hints, block_size)
 
 
 # -- running ---------------------------------------------------------------------------------------

@@ -420,6 +420,17 @@ class KernelOp(IRDLOperation):
             return {}
         return {k: v.value.data for k, v in hints.data.items() if isinstance(v, IntegerAttr)}
 
+    def parallel_nest(self) -> list[ForOp]:
+        """The nest of parallel loops that becomes the launch grid, outermost first."""
+        nest: list[ForOp] = []
+        ops = list(self.body.block.ops)
+        while loops := [op for op in ops if isinstance(op, ForOp) and op.parallel is not None]:
+            if len(loops) > 1:
+                raise VerifyException("a kernel has one nest of parallel loops")
+            nest.append(loops[0])
+            ops = list(loops[0].body.block.ops)
+        return nest
+
     def verify_(self) -> None:
         if len(self.names) != len(self.body.block.args):
             raise VerifyException("tile.kernel: arg_names must name every block argument")

@@ -768,7 +768,7 @@ class DeviceTracer:
             return outs
 
         before = {n: self.ns[n] for n in list(self.ns)}
-        self._build_loops(it.dims, 0, inits, parallel, handles, bind_and_run)
+        results = self._build_loops(it.dims, 0, inits, parallel, handles, bind_and_run)
         # Values defined inside the loop body live in its region: after the loop, a name the
         # body assigned is its loop result if carried, else its binding from before the loop.
         for n in set(_assigned_names(s.body)) | loop_vars:
@@ -778,7 +778,7 @@ class DeviceTracer:
                 self.ns[n] = before[n]
             else:
                 self.ns.pop(n, None)
-        for n, v in zip(carried, self._last_results):
+        for n, v in zip(carried, results):
             self.ns[n] = v
 
     def _build_loops(
@@ -789,24 +789,24 @@ class DeviceTracer:
         parallel: bool,
         handles: list[Any],
         body: Callable[[list[TileValue]], list[TileValue]],
-    ) -> None:
+    ) -> list[TileValue]:
+        """Nest one tile.for per dim; returns the outermost loop's results."""
         d = dims[level]
         op = t.ForOp(d.lb.value, d.ub.value, d.block, d.kind, [v.value for v in inits], parallel)
         self.emit(op)
         self._builders.append(Builder(InsertPoint.at_end(op.body.block)))
         try:
-            handle = TileHandle(self, op.tile, d.block, 0)
+            handle = TileHandle(self, op.tile, d.block)
             handles.append(handle.begin if d.kind == "grid" else handle)
             args = [TileValue(self, a) for a in op.body.block.args[1:]]
             if level + 1 < len(dims):
-                self._build_loops(dims, level + 1, args, parallel, handles, body)
-                outs = self._last_results
+                outs = self._build_loops(dims, level + 1, args, parallel, handles, body)
             else:
                 outs = body(args)
             self.emit(t.YieldOp([v.value for v in outs]))
         finally:
             self._builders.pop()
-        self._last_results = [TileValue(self, r) for r in op.res]
+        return [TileValue(self, r) for r in op.res]
 
 
 def trace_loop(**kwargs: Any) -> ModuleOp:

@@ -23,11 +23,10 @@ if TYPE_CHECKING:
 class TileHandle:
     """The loop variable of a device loop: one tile of an iteration space."""
 
-    def __init__(self, tracer: DeviceTracer, value: SSAValue, block: str, size: int):
+    def __init__(self, tracer: DeviceTracer, value: SSAValue, block: str):
         self._tracer = tracer
         self.value = value
         self.block = block
-        self._size = size
 
     @property
     def index(self) -> TileValue:

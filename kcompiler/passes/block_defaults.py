@@ -19,6 +19,33 @@ def _pow2(n: int) -> int:
     return 1 if n <= 1 else 1 << (n - 1).bit_length()
 
 
+def block_elements(dims: tuple[str, ...], values: dict[str, int], blocks: dict[str, int]) -> int:
+    """Elements of a block value with these dims: block symbols at ``blocks`` (others count
+    1), whole size symbols at the next power of two of their value, static dims likewise."""
+    n = 1
+    for d in dims:
+        if d in blocks:
+            n *= blocks[d]
+        elif d in values:
+            n *= _pow2(values[d])
+        elif d.isdigit():
+            n *= _pow2(int(d))
+    return n
+
+
+def _largest_in(kernel: t.KernelOp, blocks: dict[str, int]) -> int:
+    values = kernel.size_hints
+    return max(
+        (
+            block_elements(r.type.dims, values, blocks)
+            for op in kernel.walk()
+            for r in op.results
+            if isinstance(r.type, t.BlockType) and r.type.known
+        ),
+        default=1,
+    )
+
+
 def block_extents(module: ModuleOp) -> dict[str, int]:
     """Iteration extent of each block symbol's loop, from the size hints (1 if unknown)."""
     out: dict[str, int] = {}
@@ -44,23 +71,12 @@ def default_block_sizes(module: ModuleOp) -> dict[str, int]:
     for kernel in module.ops:
         if not isinstance(kernel, t.KernelOp):
             continue
-        values = kernel.size_hints
         parallel = [
             op.block.data for op in kernel.walk() if isinstance(op, t.ForOp) and op.parallel
         ]
         parallel = [b for b in parallel if not b.isdigit()]
         # The widest whole-dim extent any value carries next to the tiles.
-        widest = 1
-        for op in kernel.walk():
-            for r in op.results:
-                if isinstance(r.type, t.BlockType) and r.type.known:
-                    w = 1
-                    for d in r.type.dims:
-                        if d in values:
-                            w *= _pow2(values[d])
-                        elif d.isdigit():
-                            w *= _pow2(int(d))
-                    widest = max(widest, w)
+        widest = _largest_in(kernel, {})
         budget = max(1, TARGET_ELEMENTS // widest) if widest > 1 else 1024
         per_dim = budget
         if len(parallel) > 1:
@@ -81,24 +97,8 @@ def default_block_sizes(module: ModuleOp) -> dict[str, int]:
 
 def largest_block(module: ModuleOp, block_sizes: dict[str, int]) -> int:
     """Elements in the largest block value once block sizes are fixed (register pressure)."""
-    widest = 1
-    for kernel in module.ops:
-        if not isinstance(kernel, t.KernelOp):
-            continue
-        values = kernel.size_hints
-        for op in kernel.walk():
-            for r in op.results:
-                if isinstance(r.type, t.BlockType) and r.type.known:
-                    n = 1
-                    for d in r.type.dims:
-                        if d in block_sizes:
-                            n *= block_sizes[d]
-                        elif d in values:
-                            n *= _pow2(values[d])
-                        elif d.isdigit():
-                            n *= _pow2(int(d))
-                    widest = max(widest, n)
-    return widest
+    kernels = [k for k in module.ops if isinstance(k, t.KernelOp)]
+    return max((_largest_in(k, block_sizes) for k in kernels), default=1)
 
 
 def default_num_warps(module: ModuleOp, block_sizes: dict[str, int]) -> int:

@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 from xdsl.dialects.builtin import ModuleOp
 
 from kcompiler.dialects import tile as t
-from kcompiler.passes.block_defaults import _pow2, block_extents, default_block_sizes
+from kcompiler.passes.block_defaults import (
+    _pow2,
+    block_elements,
+    block_extents,
+    default_block_sizes,
+)
 
 TRITON_MAX_NUMEL = 1 << 20
 
@@ -55,6 +60,7 @@ def derive_space(
     for module in modules:
         extents = block_extents(module)
         defaults = default_block_sizes(module)
+        in_dots = dot_blocks(module)
         for kernel in module.ops:
             if not isinstance(kernel, t.KernelOp):
                 continue
@@ -66,7 +72,7 @@ def derive_space(
                         continue
                     extent = extents.get(sym, 0) or 1024
                     default = registered.get(sym, defaults.get(sym, 32))
-                    low = DOT_MIN_BLOCK if sym in dot_blocks(module) else 1
+                    low = DOT_MIN_BLOCK if sym in in_dots else 1
                     default = max(default, low)
                     high = max(default, min(_pow2(extent), 4096))
                     blocks[sym] = BlockKnob(sym, int(sym.split("_")[1]), low, high, default)
@@ -77,14 +83,7 @@ def derive_space(
                                 d for d in r.type.dims if d.startswith("block_") and d not in fixed
                             )
                         )
-                        factor = 1
-                        for d in r.type.dims:
-                            if d in values:
-                                factor *= _pow2(values[d])
-                            elif d.isdigit():
-                                factor *= _pow2(int(d))
-                            elif d in fixed:
-                                factor *= fixed[d]
+                        factor = block_elements(r.type.dims, values, fixed)
                         if syms:
                             products.add((syms, factor))
     ordered = sorted(blocks.values(), key=lambda b: b.index)

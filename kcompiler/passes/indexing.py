@@ -121,10 +121,7 @@ def _hints(op: Operation) -> dict[str, int]:
     parent = op.parent_op()
     while parent is not None and not isinstance(parent, t.KernelOp):
         parent = parent.parent_op()
-    if parent is None:
-        return {}
-    hints = parent.attributes.get("size_hints")
-    return {k: v.value.data for k, v in hints.data.items()} if hints else {}  # type: ignore[union-attr]
+    return parent.size_hints if parent is not None else {}
 
 
 @dataclass(frozen=True)

@@ -142,12 +142,9 @@ class _HostRun:
     def specialize(self, value: Any) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
             return SpecializedInt(value)
-        if isinstance(value, (tuple, list, torch.Size)):
-            return (
-                type(value)(SpecializedInt(v) for v in value)
-                if not isinstance(value, torch.Size)
-                else tuple(SpecializedInt(v) for v in value)
-            )
+        if isinstance(value, (tuple, list)):  # torch.Size too: it becomes a plain tuple
+            items = [self.specialize(v) for v in value]
+            return items if isinstance(value, list) else tuple(items)
         return value
 
     def launch(self, index: int, env: dict[str, Any]) -> None:
@@ -248,14 +245,17 @@ class Kernel:
 
         return build_space(self, self.traced_modules(args, kwargs))
 
-    def traced_modules(self, args: Sequence[Any], kwargs: dict[str, Any]) -> list[ModuleOp]:
+    def traced_modules(
+        self, args: Sequence[Any], kwargs: dict[str, Any], config: Config | None = None
+    ) -> list[ModuleOp]:
+        """The traced IR of each device loop for these arguments (nothing is launched)."""
         modules: list[ModuleOp] = []
 
         def collect(index: int, env: dict[str, Any]) -> None:
             modules.append(self._trace(index, env)[0])
 
-        host = _HostRun(self, self._choose_config(), "code")
-        with hosting(host):
+        host = _HostRun(self, config or self._choose_config(), "code")
+        with hosting(host):  # kl.register_block_size needs a host
             self._run_with(args, kwargs, host.config, collect)
         return modules
 
@@ -271,16 +271,7 @@ class Kernel:
 
     def to_ir(self, *args: Any, config: Config | None = None, **kwargs: Any) -> str:
         """The traced tile IR of every device loop, as MLIR text."""
-        texts: list[str] = []
-        cfg = config or self._choose_config()
-
-        def collect(index: int, env: dict[str, Any]) -> None:
-            module, _ = self._trace(index, env)
-            texts.append(str(module))
-
-        with hosting(_HostRun(self, cfg, "code")):  # kl.register_block_size needs a host
-            self._run_with(args, kwargs, cfg, collect)
-        return "\n".join(texts)
+        return "\n".join(str(m) for m in self.traced_modules(args, kwargs, config))
 
     def bind(self, *args: Any, **kwargs: Any) -> inspect.BoundArguments:
         try:

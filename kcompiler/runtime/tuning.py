@@ -5,7 +5,6 @@ that times whole calls (host code + every launch) and checks them against the de
 from __future__ import annotations
 
 import hashlib
-import inspect
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -13,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from kcompiler.autotune import (
+    ChoiceKnob,
     ConfigSpace,
+    IntKnob,
     MaxProduct,
     PowerOfTwoKnob,
     Predicate,
@@ -24,7 +25,7 @@ from kcompiler.autotune import (
     make_key,
 )
 from kcompiler.config import Config
-from kcompiler.passes.block_defaults import largest_block
+from kcompiler.passes.block_defaults import default_num_warps, largest_block
 from kcompiler.passes.config_space import TRITON_MAX_NUMEL, derive_space
 
 if TYPE_CHECKING:
@@ -44,17 +45,13 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
             knobs.append(PowerOfTwoKnob(f"block_sizes[{i}]", v, v, v))
         else:
             knobs.append(PowerOfTwoKnob(f"block_sizes[{i}]", b.low, b.high, b.default))
-    from kcompiler.passes.block_defaults import default_num_warps
-
     sizes = {f"block_{i}": k.default for i, k in enumerate(knobs)}
     warps_default = default_num_warps(modules[0], sizes) if modules else 4
     knobs.append(PowerOfTwoKnob("num_warps", 1, 32, warps_default))
     knobs.extend(_reduction_knobs(modules))
     if any(_parallel_depth(m) >= 2 for m in modules):
-        from kcompiler.autotune import ChoiceKnob
-
         knobs.append(ChoiceKnob("l2_groupings[0]", [1, 2, 4, 8, 16, 32, 64], 1))
-    knobs.append(PowerOfTwoKnob("num_stages", 1, 4, 1) if False else _stages())
+    knobs.append(IntKnob("num_stages", 1, 4, 1))
     constraints: list[Any] = []
     for syms, factor in derived.products:
         names = [f"block_sizes[{int(s.split('_')[1])}]" for s in syms]
@@ -71,9 +68,8 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
         chunks = [v for k, v in flat.items() if k.startswith("reduction_loops") and v]
         if chunks:  # a chunked loop holds blocks of chunk elements, not the whole dim
             return flat["num_warps"] * 32 <= max(bs.values(), default=1) * max(chunks) * 4
-        return (
-            1 <= per_thread * 1.0 and per_thread <= 256 or per_thread < 1 and flat["num_warps"] <= 4
-        )
+        # Fewer than one element per thread only for small blocks on at most 4 warps.
+        return per_thread <= 256 and (per_thread >= 1 or flat["num_warps"] <= 4)
 
     constraints.append(
         Predicate(
@@ -96,7 +92,6 @@ def _range_knobs(modules: list[Any]) -> tuple[list[Any], list[Any]]:
 
     import triton.language as tl
 
-    from kcompiler.autotune import ChoiceKnob, IntKnob
     from kcompiler.passes.loop_knobs import sequential_loops
 
     if len(modules) != 1:
@@ -156,7 +151,6 @@ def _indexing_knobs(
     """``indexing[i]`` per load/store in program order: the modes both the IR
     (``passes/indexing.py``) and the installed Triton allow; a tensor descriptor whose last dim
     is tiled needs a block of >= 16 bytes (a constraint on that block size)."""
-    from kcompiler.autotune import ChoiceKnob
     from kcompiler.backends.triton.indexing import supported_modes
     from kcompiler.passes.indexing import TMA_MIN_BYTES, sites
 
@@ -204,19 +198,11 @@ def _parallel_depth(module: Any) -> int:
     """How many nested parallel loops the kernel's launch grid has."""
     from kcompiler.dialects import tile as t
 
-    depth = 0
-    ops = [op for k in module.ops if isinstance(k, t.KernelOp) for op in k.body.block.ops]
-    while True:
-        loops = [op for op in ops if isinstance(op, t.ForOp) and op.parallel is not None]
-        if not loops:
-            return depth
-        depth += 1
-        ops = list(loops[0].body.block.ops)
+    return max((len(k.parallel_nest()) for k in module.ops if isinstance(k, t.KernelOp)), default=0)
 
 
 def _reduction_knobs(modules: list[Any]) -> list[Any]:
     """``reduction_loops[i]``: keep whole dim i in registers (None) or loop over chunks."""
-    from kcompiler.autotune import ChoiceKnob
     from kcompiler.dialects import tile as t
     from kcompiler.passes.split_reductions import reduction_dims
 
@@ -225,8 +211,8 @@ def _reduction_knobs(modules: list[Any]) -> list[Any]:
     module = modules[0]
     hints: dict[str, int] = {}
     for k in module.ops:
-        if isinstance(k, t.KernelOp) and "size_hints" in k.attributes:
-            hints = {n: v.value.data for n, v in k.attributes["size_hints"].data.items()}
+        if isinstance(k, t.KernelOp):
+            hints = k.size_hints
     knobs = []
     for i, d in enumerate(reduction_dims(module)):
         n = hints.get(d, int(d) if d.isdigit() else 0)
@@ -235,12 +221,6 @@ def _reduction_knobs(modules: list[Any]) -> list[Any]:
         chunks = [None] + [1 << k for k in range(8, 16) if (1 << k) < n]
         knobs.append(ChoiceKnob(f"reduction_loops[{i}]", chunks, None))
     return knobs
-
-
-def _stages() -> Any:
-    from kcompiler.autotune import IntKnob
-
-    return IntKnob("num_stages", 1, 4, 1)
 
 
 def _outputs(result: Any) -> list[torch.Tensor]:
@@ -325,4 +305,4 @@ def autotune(
     return tuner.tune(strategy=strategy, effort=effort, budget_s=budget_s)
 
 
-__all__ = ["KernelTarget", "autotune", "build_space", "inspect"]
+__all__ = ["KernelTarget", "autotune", "build_space"]

@@ -47,9 +47,7 @@ def size_sources(module: ModuleOp) -> dict[str, tuple[str, int | None]]:
                     sources.setdefault(d, (name, i))
     blocks = {op.block.data for op in kernel.walk() if isinstance(op, t.ForOp)}
     syms: set[str] = set()
-    hints = kernel.attributes.get("size_hints")
-    if hints is not None:
-        syms.update(hints.data)  # type: ignore[attr-defined]
+    syms.update(kernel.size_hints)
     for op in kernel.walk():
         if isinstance(op, t.SizeOp):
             syms.add(op.sym.data)

@@ -17,6 +17,7 @@ from typing import Any
 
 from xdsl.dialects.builtin import FloatAttr, IntegerAttr, ModuleOp
 from xdsl.ir import Attribute, Block, Operation, SSAValue
+from xdsl.utils.exceptions import VerifyException
 
 from kcompiler.dialects import tile as t
 from kcompiler.exc import CompileError
@@ -148,13 +149,9 @@ class TritonEmitter:
         self.names: dict[SSAValue, str] = {}
         self.counter = 0
         self.loops: dict[str, _Loop] = {}  # block sym -> innermost loop using it
-        self.params: list[str] = []  # runtime params of the jit function, in order
         self.constexprs: dict[str, int] = {}
         self.size_syms: set[str] = set()
-        self.hints: dict[str, int] = {}
-        hints = self.kernel.attributes.get("size_hints")
-        if hints is not None:
-            self.hints = {k: v.value.data for k, v in hints.data.items()}  # type: ignore[union-attr]
+        self.hints: dict[str, int] = self.kernel.size_hints
 
     # -- small helpers ----------------------------------------------------------------------
     def line(self, text: str) -> None:
@@ -197,8 +194,7 @@ class TritonEmitter:
     def size_param(self, d: str) -> str:
         if d.isdigit():
             return d
-        if d not in self.size_syms:
-            self.size_syms.add(d)
+        self.size_syms.add(d)
         return d
 
     def dim_range(self, d: str) -> tuple[str, str | None, tuple[str, ...]]:
@@ -214,9 +210,6 @@ class TritonEmitter:
             if n == next_pow2(n):
                 return f"tl.arange(0, {size})", None, ()
             return f"tl.arange(0, {size})", f"(tl.arange(0, {size}) < {n})", (d,)
-        key = f"rng_{d}"
-        if key not in self.names.values():
-            pass
         return f"tl.arange(0, {size})", f"(tl.arange(0, {size}) < {self.size_param(d)})", (d,)
 
     @staticmethod
@@ -729,17 +722,14 @@ class TritonEmitter:
             owner = owner.operand.owner
         return isinstance(owner, t.LoadOp)
 
-    def _scalar(self, v: SSAValue) -> str:
-        return self.name(v)
-
     def op_for(self, op: t.ForOp) -> None:
         block = op.block.data
         kind = op.kind.data
-        k = self.fresh("")[0:0] + str(self.counter)
+        k = self.fresh("")  # a number unique to this loop
         size = self.dim_size(block) if not block.isdigit() else block
         offs, begin, mask = f"offs_{k}", f"begin_{k}", f"mask_{k}"
-        lb = self._scalar(op.lb)
-        ub = self._scalar(op.ub)
+        lb = self.name(op.lb)
+        ub = self.name(op.ub)
         fallback = None
         mask_dims: tuple[str, ...] = (block,)
         parallel = op.parallel is not None
@@ -822,16 +812,10 @@ class TritonEmitter:
 
 def _parallel_chain(kernel: t.KernelOp) -> list[t.ForOp]:
     """The nest of parallel loops that becomes the launch grid (outermost first)."""
-    chain: list[t.ForOp] = []
-    ops: Any = kernel.body.block.ops
-    while True:
-        loops = [op for op in ops if isinstance(op, t.ForOp) and op.parallel is not None]
-        if not loops:
-            return chain
-        if len(loops) > 1:
-            raise CodegenError("a kernel has one nest of parallel loops")
-        chain.append(loops[0])
-        ops = loops[0].body.block.ops
+    try:
+        return kernel.parallel_nest()
+    except VerifyException as e:
+        raise CodegenError(str(e)) from None
 
 
 def host_expr(v: SSAValue, names: dict[SSAValue, str]) -> str:

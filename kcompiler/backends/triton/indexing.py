@@ -319,8 +319,7 @@ class DescriptorGuard:
 def _hints_of(module: Operation) -> dict[str, int]:
     for op in module.walk():
         if isinstance(op, t.KernelOp):
-            hints = op.attributes.get("size_hints")
-            return {k: v.value.data for k, v in hints.data.items()} if hints else {}  # type: ignore[union-attr]
+            return op.size_hints
     return {}
 
 
