@@ -27,12 +27,16 @@ def per_call_us(fn, n: int = 2000) -> float:
 
 
 def main() -> None:
+    from benchmarks.impls import kcompiler_jit_launch
+
     x = torch.randn(4096, device="cuda")
     y = torch.randn(4096, device="cuda")
     out = torch.empty_like(x)
     print(f"kcompiler vector_add: {per_call_us(lambda: vector_add(x, y)):.1f} us/call")
     entry = next(iter(vector_add._fast.values()))
-    print(f"direct launch taken: {entry.run is not None}")
+    print(f"direct launch taken: {entry.direct is not None}")
+    jit = kcompiler_jit_launch(vector_add)
+    print(f"kcompiler vector_add, JIT launches: {per_call_us(lambda: jit(x, y)):.1f} us/call")
     env = {"x": x, "y": y, "out": out}
     print(f"compiled launch only: {per_call_us(lambda: entry(env)):.1f} us/call")
     print(f"JIT launch only: {per_call_us(lambda: entry.compiled.launch(env)):.1f} us/call")

@@ -103,6 +103,16 @@ def _field(obj: Any, *names: str, default: Any = None) -> Any:
     return default
 
 
+def kcompiler_jit_launch(fn: Any) -> Callable[..., Any]:
+    """A fresh copy of kcompiler kernel ``fn`` whose launches all go through Triton's JIT
+    instead of the compiled kernel's direct launch: what the direct launch saves."""
+    import kcompiler as kc
+
+    copy = kc.kernel(fn.fn, config=fn.config)
+    copy.direct_launch = False
+    return copy
+
+
 def triton_bare_add(with_alloc: bool) -> Callable[[torch.Tensor, torch.Tensor], Any]:
     """A hand-written Triton add, launched directly: the floor of per-call host overhead."""
     import triton

@@ -158,11 +158,15 @@ def run_small(names: list[str], opts: impls.Options, device: torch.device) -> li
     x, y = (torch.randn(SMALL_N, device=device) for _ in range(2))
     rows = []
     candidates: list[tuple[str, Any]] = [(n, None) for n in names]
+    if "kcompiler" in names:  # the same kernel with every launch through Triton's JIT
+        candidates.append(("kcompiler-jit", "jit"))
     candidates += [("triton-bare", False), ("triton-bare+alloc", True)]
     for name, alloc in candidates:
         row: report.Row = {"impl": name, "status": "ok"}
         try:
-            if alloc is None:
+            if alloc == "jit":
+                fn = impls.kcompiler_jit_launch(impls.make("kcompiler", "vector_add", opts))
+            elif alloc is None:
                 fn = impls.make(name, "vector_add", opts)
             elif device.type != "cuda":
                 raise RuntimeError("a bare Triton launch needs a CUDA device")

@@ -44,3 +44,4 @@ def hosting(host: Any) -> Iterator[None]:
         yield
     finally:
         _state.host = old
+

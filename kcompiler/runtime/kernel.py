@@ -25,13 +25,15 @@ if "TRITON_INTERPRET" not in os.environ:
 import torch
 from xdsl.dialects.builtin import ModuleOp
 
+from kcompiler.backends.triton.launch import WrongDevice, direct_launcher
 from kcompiler.config import Config
 from kcompiler.exc import CompileError, InvalidArgument
 from kcompiler.frontend.host import HostProgram, parse_kernel
 from kcompiler.frontend.specialize import BlockSizeInt, SpecializedInt, specialize
 from kcompiler.frontend.tracer import BlockAllocator, trace_loop
-from kcompiler.language._context import hosting
+from kcompiler.language._context import _state, hosting
 from kcompiler.runtime import custom_op as _custom_op
+from kcompiler.runtime.fastpath import make_key
 
 
 @functools.lru_cache(maxsize=1)
@@ -46,78 +48,45 @@ class CompiledLoop:
     launcher: Callable[..., Any]
     params: list[str]
     block_sizes: dict[str, int]
-    direct: Callable[..., None] | None = None
 
     def launch(self, env: dict[str, Any]) -> Any:
         """Launch through Triton's JIT; returns its compiled kernel (None when interpreting)."""
         return self.launcher(*[env[p] for p in self.params])
 
 
+# Launch compiled kernels directly on the fast path (set KCOMPILER_DIRECT_LAUNCH=0 to always go
+# through Triton's JIT).
+DIRECT_LAUNCH = os.environ.get("KCOMPILER_DIRECT_LAUNCH", "1") != "0"
+
+
 class _Launch:
-    """A fast-path entry: the compiled variant, then (after one JIT launch) the compiled
-    Triton kernel itself, launched directly on later calls with identical argument metadata."""
+    """A fast-path entry: the compiled variant and, after its first JIT launch, the direct
+    launch of the Triton kernel that launch compiled (backends/triton/launch.py)."""
 
-    __slots__ = ("compiled", "kernel", "run")
+    __slots__ = ("allow_direct", "compiled", "direct")
 
-    def __init__(self, compiled: CompiledLoop):
+    def __init__(self, compiled: CompiledLoop, allow_direct: bool):
         self.compiled = compiled
-        self.kernel: Any = None
-        self.run: Any = None
+        self.allow_direct = allow_direct
+        self.direct: Callable[..., None] | None = None
 
     def __call__(self, env: dict[str, Any]) -> None:
-        if self.run is not None:
+        c = self.compiled
+        args = [env[p] for p in c.params]
+        if self.direct is not None:
             try:
-                self.run_direct(self.compiled, _current_stream(), env)
-                return
-            except TypeError:  # this Triton's launcher differs: go back to the JIT for good
-                self.run = None
-        k = self.compiled.launch(env)
-        if (
-            DIRECT_LAUNCH
-            and self.compiled.direct is not None
-            and k is not None
-            and hasattr(type(k), "__getitem__")
-            and hasattr(k, "function")
-        ):
-            # CompiledKernel[grid](*args, stream=...) is Triton's own launch of a compiled
-            # kernel: it skips the JIT's per-call binding and specialization, keeps the hooks.
-            def run(g0: int, g1: int, g2: int, stream: int, *_meta_and_args: Any) -> None:
-                k[(g0, g1, g2)](*_meta_and_args[5:], stream=stream)
-
-            self.kernel, self.run = k, run
-
-    def run_direct(self, c: CompiledLoop, stream: int, env: dict[str, Any]) -> None:
-        assert c.direct is not None
-        c.direct(self.kernel, self.run, stream, *[env[p] for p in c.params])
-
-
-def _current_stream() -> int:
-    return torch.cuda.current_stream().cuda_stream
-
-
-# Opt-in until measured on a GPU: launch compiled kernels directly on the fast path.
-DIRECT_LAUNCH = os.environ.get("KCOMPILER_DIRECT_LAUNCH", "0") == "1"
-
-
-_MISSING = object()
-
-
-def _fingerprint(v: Any) -> Any:
-    """What a value contributes to the fast-path key; cheap to compute on every call."""
-    if isinstance(v, torch.Tensor):
-        # data_ptr alignment: Triton specializes pointers on 16-byte alignment.
-        return (v.dtype, v.shape, v.stride(), v.device, v.data_ptr() % 16)
-    if isinstance(v, (int, str, type(None))) or v is _MISSING:
-        return v  # ints: sizes and specialized values; bools too
-    if isinstance(v, float):
-        return float
-    if isinstance(v, (list, tuple)):
-        return (type(v), *(_fingerprint(x) for x in v))
-    return (type(v), id(v))
+                return c.launcher(*args, _kc_launch=self.direct)
+            except WrongDevice:  # another current device: the JIT loads the kernel there
+                pass
+        k = c.launcher(*args)
+        if self.allow_direct and k is not None and self.direct is None:
+            self.direct = direct_launcher(k)
 
 
 class _HostRun:
     """Host-side state of one call: the config and registered block sizes."""
+
+    __slots__ = ("config", "kernel", "mode", "ordinal", "result", "sources")
 
     def __init__(self, kernel: Kernel, config: Config, mode: str):
         self.kernel = kernel
@@ -125,6 +94,7 @@ class _HostRun:
         self.mode = mode
         self.ordinal = 0
         self.sources: list[str] = []
+        self.result: Any = None
 
     def register_block_size(self, lo: Any, hi: Any = None) -> BlockSizeInt:
         extent = int(hi if hi is not None else lo)
@@ -150,22 +120,7 @@ class _HostRun:
     def launch(self, index: int, env: dict[str, Any]) -> None:
         if self.mode == "fake":  # host code only: the custom op's fake impl, FLOP analysis
             return _custom_op.observe_launch(self, index, env)
-        kernel = self.kernel
-        # Fast path: the exact same argument metadata as a previous call (shapes, strides,
-        # dtypes, scalar types, int values) maps straight to its compiled variant.
-        names = kernel.program.loops[index].names
-        cx = kernel.program.constexprs
-        fp = (
-            index,
-            self.config,
-            *[(n, repr(env[n])) if n in cx else _fingerprint(env[n]) for n in names if n in env],
-        )
-        entry = kernel._fast.get(fp)
-        if entry is None:
-            entry = _Launch(kernel._compiled_loop(index, env, self.config))
-            if len(kernel._fast) > 4096:
-                kernel._fast.clear()
-            kernel._fast[fp] = entry
+        entry = self.kernel._entry(index, env, self.config)
         if self.mode == "code":
             self.sources.append(entry.compiled.source)
             return
@@ -208,19 +163,38 @@ class Kernel:
         self._traced: dict[tuple[Any, ...], tuple[ModuleOp, Any]] = {}
         self._compiled: dict[tuple[Any, ...], CompiledLoop] = {}
         self._fast: dict[tuple[Any, ...], _Launch] = {}
+        self._keys: dict[int, Callable[..., Any]] = {}  # per device loop: its fast-path key
+        self.direct_launch = DIRECT_LAUNCH  # False: every launch goes through Triton's JIT
         self._default_config = Config()
         self._host_fn: Callable[..., Any] | None = None
         self._current: _HostRun | None = None
 
     # -- user surface ------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not torch.compiler.is_compiling() and not torch._C._len_torch_dispatch_stack():
-            # No dispatch mode or compiler to honour: skip the custom op's dispatch cost.
+        if torch.compiler.is_compiling() or torch._C._len_torch_dispatch_stack():
+            kid = _custom_op.handle(self)
+            if kid is not None:  # through the kernel's torch.library op (runtime/custom_op.py)
+                return _custom_op._entry(kid, *args, **kwargs)
             return self._run(args, kwargs, self._choose_config(), "run")
-        kid = _custom_op.handle(self)
-        if kid is not None:  # through the kernel's torch.library op (runtime/custom_op.py)
-            return _custom_op._entry(kid, *args, **kwargs)
-        return self._run(args, kwargs, self._choose_config(), "run")
+        # No dispatch mode or compiler to honour: run the host code here, with no dispatcher
+        # cost. This is the per-call path; everything it can defer to a fast-path miss, it does.
+        host_fn = self._host_fn
+        if host_fn is None:
+            host_fn = self._host_fn = self.program.make_host(self._launch_current)
+        host = _HostRun(self, self._choose_config(), "run")
+        previous, self._current = self._current, host
+        outer = getattr(_state, "host", None)  # language/_context.hosting, inlined
+        _state.host = host
+        try:
+            return host_fn(*args, **kwargs)
+        except TypeError as e:
+            if e.__traceback__ is not None and e.__traceback__.tb_next is None:
+                # Raised by the call itself, i.e. binding the arguments failed.
+                self.bind(*args, **kwargs)  # raises InvalidArgument with the kernel's name
+            raise
+        finally:
+            _state.host = outer
+            self._current = previous
 
     def autotune(
         self, args: Sequence[Any], kwargs: dict[str, Any] | None = None, **options: Any
@@ -262,7 +236,35 @@ class Kernel:
     def _launch_current(self, index: int, env: dict[str, Any]) -> None:
         run = self._current
         assert run is not None, "device loop launched outside a kernel call"
-        run.launch(index, env)
+        if run.mode != "run":
+            return run.launch(index, env)
+        key = self._keys.get(index)
+        entry = self._fast.get(key(env, run.config)) if key is not None else None
+        if entry is None:
+            # Checked once per fast-path key, not per call: the devices of the arguments
+            # (first) and of every other tensor the loop reads.
+            names = self.program.loops[index].names
+            params = [n for n in self.signature.parameters if n in names]
+            tensors = {n: env[n] for n in (*params, *names) if isinstance(env.get(n), torch.Tensor)}
+            self._check_args(tensors)
+            entry = self._entry(index, env, run.config)
+        entry(env)
+
+    def _entry(self, index: int, env: dict[str, Any], config: Config) -> _Launch:
+        """The compiled launch for this loop, environment and config. Calls whose values match
+        a previous call's fast-path key (runtime/fastpath.py) share its entry."""
+        key = self._keys.get(index)
+        if key is None:
+            loop = self.program.loops[index]
+            key = self._keys[index] = make_key(index, loop.names, self.program.constexprs)
+        fp = key(env, config)
+        entry = self._fast.get(fp)
+        if entry is None:
+            entry = _Launch(self._compiled_loop(index, env, config), self.direct_launch)
+            if len(self._fast) > 4096:
+                self._fast.clear()
+            self._fast[fp] = entry
+        return entry
 
     def to_triton_code(self, *args: Any, config: Config | dict | None = None, **kwargs: Any) -> str:
         cfg = Config(config) if isinstance(config, dict) else (config or self._choose_config())
@@ -330,20 +332,13 @@ class Kernel:
             # (meta tensors included).
             bound = self.bind(*args, **kwargs)
             return self.program.make_host(launch)(*bound.args, **bound.kwargs)
-        # The call path: Python binds the arguments itself (the host function has the
-        # kernel's signature); only the tensor arguments are checked.
-        interp = interpreting()
-        for a in (*args, *kwargs.values()):
-            if isinstance(a, torch.Tensor) and (a.device.type == "cpu") != interp:
-                bound = self.bind(*args, **kwargs)
-                self._check_args(bound.arguments)  # raises with the argument's name
+        # The call path (under a dispatch mode or the compiler): as ``__call__``'s own.
         if self._host_fn is None:
             self._host_fn = self.program.make_host(self._launch_current)
         try:
             return self._host_fn(*args, **kwargs)
         except TypeError as e:
             if e.__traceback__ is not None and e.__traceback__.tb_next is None:
-                # Raised by the call itself, i.e. binding the arguments failed.
                 self.bind(*args, **kwargs)  # raises InvalidArgument with the kernel's name
             raise
 
@@ -355,13 +350,13 @@ class Kernel:
         try:
             with hosting(host):
                 launch = self._launch_current if mode == "run" else host.launch
-                host.result = self._run_with(args, kwargs, config, launch)  # type: ignore[attr-defined]
+                host.result = self._run_with(args, kwargs, config, launch)
         finally:
             self._current = previous
         return host
 
     def _run(self, args: Sequence[Any], kwargs: dict[str, Any], config: Config, mode: str) -> Any:
-        return self._run_host(args, kwargs, config, mode).result  # type: ignore[attr-defined]
+        return self._run_host(args, kwargs, config, mode).result
 
     def _trace(self, index: int, env: dict[str, Any]) -> tuple[ModuleOp, Any]:
         loop = self.program.loops[index]

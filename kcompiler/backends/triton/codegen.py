@@ -340,32 +340,23 @@ class TritonEmitter:
         params = list(self.kernel.names)
         extra = sorted({src for src in self.size_sources.values()} - set(params))
         lname = f"launch_{kname}"
-        out.append(f"def {lname}({', '.join(params + extra)}):")
+        # ``_kc_launch``: the runtime's launch of the already compiled kernel, given the grid and
+        # every argument positionally (constexprs included). It skips Triton's per-call binding
+        # and specialization, which is valid only for arguments of the same specialization; the
+        # runtime guarantees that by keying it on exact sizes, strides and alignment.
+        out.append(f"def {lname}({', '.join(params + extra)}, _kc_launch=None):")
         for s in size_syms:
             out.append(f"    {s} = {self.size_exprs[s]}")
         out.append(f"    num_tiles = {self.grid_expr}")
         out.append("    if num_tiles <= 0:")
         out.append("        return")
+        positional = [a.split("=", 1)[1] if "=" in a else a for a in launch_args]
+        out.append("    if _kc_launch is not None:")
+        out.append(f"        return _kc_launch(num_tiles, {', '.join(positional)})")
         args = ", ".join(launch_args)
         out.append(
             f"    return {kname}[(num_tiles,)]({args}, num_warps={self.opts.num_warps}, "
             f"num_stages={self.opts.num_stages})"
-        )
-        # The same launch through an already compiled kernel: skips Triton's per-call argument
-        # binding and specialization (valid only for arguments with the same specialization,
-        # which the runtime guarantees by keying it on exact sizes, strides and alignment).
-        positional = [a.split("=", 1)[1] if "=" in a else a for a in launch_args]
-        out.append("")
-        out.append("")
-        out.append(f"def direct_{lname}(compiled, run, stream, {', '.join(params + extra)}):")
-        for s_ in size_syms:
-            out.append(f"    {s_} = {self.size_exprs[s_]}")
-        out.append(f"    num_tiles = {self.grid_expr}")
-        out.append("    if num_tiles <= 0:")
-        out.append("        return")
-        out.append(
-            f"    run(num_tiles, 1, 1, stream, compiled.function, compiled.packed_metadata, None, "
-            f"None, None, {', '.join(positional)})"
         )
         return GeneratedKernel(kname, "\n".join(out) + "\n", lname, params + extra)
 

@@ -126,15 +126,7 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
     scope: dict[str, Any] = {"__name__": f"kcompiler_generated_{digest}"}
     exec(compile(source, filename, "exec"), scope)
     launcher = scope[gen.launcher_name]
-    direct = scope.get(f"direct_{gen.launcher_name}")
     if fallback is not None:
         ok = indexing.descriptor_check(gen.launcher_params, guards, check_bounds=not interpret)
-        launcher, direct = indexing.guarded(
-            ok,
-            launcher,
-            scope[fallback.launcher_name],
-            direct,
-            scope.get(f"direct_{fallback.launcher_name}"),
-            fallback.name,
-        )
-    return CompiledLoop(source, launcher, gen.launcher_params, sizes, direct=direct)
+        launcher = indexing.guarded(ok, launcher, scope[fallback.launcher_name])
+    return CompiledLoop(source, launcher, gen.launcher_params, sizes)

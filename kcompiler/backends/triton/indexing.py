@@ -363,28 +363,16 @@ def descriptor_check(
 
 
 def guarded(
-    ok: Callable[[Sequence[Any]], bool],
-    launch: Callable[..., Any],
-    fallback: Callable[..., Any],
-    direct: Callable[..., Any] | None,
-    fallback_direct: Callable[..., Any] | None,
-    fallback_name: str,
-) -> tuple[Callable[..., Any], Callable[..., Any] | None]:
-    """The launcher (and direct launcher) that run ``fallback`` when ``ok`` fails."""
+    ok: Callable[[Sequence[Any]], bool], launch: Callable[..., Any], fallback: Callable[..., Any]
+) -> Callable[..., Any]:
+    """The launcher that runs ``fallback`` when ``ok`` fails. ``ok`` depends only on what the
+    runtime's fast path keys on (strides, alignment), so a ``_kc_launch`` bound to the kernel
+    one branch compiled is only ever handed to that branch again."""
 
-    def launcher(*args: Any) -> Any:
-        return launch(*args) if ok(args) else fallback(*args)
+    def launcher(*args: Any, _kc_launch: Any = None) -> Any:
+        return (launch if ok(args) else fallback)(*args, _kc_launch=_kc_launch)
 
-    if direct is None or fallback_direct is None:
-        return launcher, None
-
-    def direct_launcher(compiled: Any, run: Any, stream: Any, *args: Any) -> None:
-        # The compiled kernel came from one of the two launches: its name says which.
-        name = getattr(compiled, "name", None)
-        use_fallback = name == fallback_name if name is not None else not ok(args)
-        (fallback_direct if use_fallback else direct)(compiled, run, stream, *args)
-
-    return launcher, direct_launcher
+    return launcher
 
 
 _ALLOCATOR_SET = False

@@ -1,0 +1,56 @@
+"""Launching an already compiled Triton kernel without going through ``JITFunction.run``.
+
+The JIT binds and specializes every argument on every call (tens of µs of host time). Once the
+runtime has launched a kernel through the JIT for one argument signature, later calls with the
+same signature (same dtypes, shapes, strides, alignment, scalar values: the runtime's fast-path
+key) may call the compiled kernel's launcher directly, as the JIT itself does at its end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+
+class WrongDevice(Exception):
+    """The current CUDA device is not the one the kernel was loaded on: use the JIT."""
+
+
+def _runtime_knobs() -> Any:
+    try:
+        from triton import knobs
+    except ImportError:  # Triton < 3.4 keeps hooks elsewhere: no direct launch there
+        return None
+    return getattr(knobs, "runtime", None)
+
+
+def direct_launcher(compiled: Any) -> Callable[..., None] | None:
+    """``launch(grid_0, *args)`` for a ``CompiledKernel`` returned by a JIT launch, or None when
+    this Triton does not expose what the JIT's own launch uses."""
+    knobs = _runtime_knobs()
+    run = getattr(compiled, "run", None)
+    function = getattr(compiled, "function", None)
+    packed = getattr(compiled, "packed_metadata", None)
+    metadata = getattr(compiled, "launch_metadata", None)
+    if knobs is None or run is None or function is None or packed is None or metadata is None:
+        return None
+    device = torch.cuda.current_device()
+    get_device = torch._C._cuda_getDevice
+    get_stream = torch._C._cuda_getCurrentRawStream
+
+    def launch(grid_0: int, *args: Any) -> None:
+        if get_device() != device:
+            raise WrongDevice
+        stream = get_stream(device)
+        enter, leave = knobs.launch_enter_hook, knobs.launch_exit_hook
+        if enter is not None and not getattr(enter, "calls", True):
+            enter = None  # an empty HookChain: nothing to call, no metadata to build
+        if leave is not None and not getattr(leave, "calls", True):
+            leave = None
+        # Profilers (proton) hook launches: build their metadata as the JIT does.
+        meta = metadata((grid_0, 1, 1), stream, *args) if enter is not None else None
+        run(grid_0, 1, 1, stream, function, packed, meta, enter, leave, *args)
+
+    return launch

@@ -1,0 +1,71 @@
+"""The per-call fast path: its key separates every call that needs another compiled variant,
+and calls that share a key share the entry (and give correct results)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import kcompiler as kc
+import kcompiler.language as kl
+from kcompiler.runtime.fastpath import MISSING, make_key
+from kcompiler.runtime.kernel import interpreting
+
+
+@kc.kernel()
+def scale(x: torch.Tensor, factor: float, n_rows: int) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = x[tile] * factor
+    return out
+
+
+def test_key_separates_what_a_launch_specializes_on() -> None:
+    key = make_key(0, ["x", "n", "glob", "C"], constexprs=["C"])
+    base = torch.zeros(64)
+    cfg = kc.Config(block_sizes=[16])
+    k = key({"x": base[:32], "n": 3, "C": 2}, cfg)
+    assert k == key({"x": torch.ones(64)[:32], "n": 3, "C": 2}, cfg)  # same metadata
+    assert k[4] is MISSING  # a global: not in the host's locals
+    others = [
+        key({"x": base[:31], "n": 3, "C": 2}, cfg),  # shape
+        key({"x": base[::2], "n": 3, "C": 2}, cfg),  # stride
+        key({"x": base[1:33], "n": 3, "C": 2}, cfg),  # 16-byte alignment
+        key({"x": base[:32].double(), "n": 3, "C": 2}, cfg),  # dtype
+        key({"x": base[:32], "n": 4, "C": 2}, cfg),  # an int's value
+        key({"x": base[:32], "n": 3, "C": 3}, cfg),  # a constexpr
+        key({"x": base[:32], "n": 3, "C": 2, "glob": 1}, cfg),  # a local shadows a global
+        key({"x": base[:32], "n": 3, "C": 2}, kc.Config(block_sizes=[32])),  # the config
+        make_key(1, ["x", "n", "glob", "C"], ["C"])({"x": base[:32], "n": 3, "C": 2}, cfg),
+    ]
+    assert all(o != k for o in others)
+    assert key({"x": base[:32], "n": 3.0, "C": 2}, cfg) == key(
+        {"x": base[:32], "n": 5.0, "C": 2}, cfg
+    )  # floats are runtime scalars: their value is not specialized
+
+
+def test_calls_with_the_same_metadata_share_one_entry() -> None:
+    scale._fast.clear()
+    a = torch.randn(40)
+    torch.testing.assert_close(scale(a, 2.0, 1), a * 2.0)
+    b = torch.randn(40)
+    torch.testing.assert_close(scale(b, 3.0, 1), b * 3.0)
+    assert len(scale._fast) == 1
+    c = torch.randn(41)[1:]  # same shape, misaligned: another specialization
+    torch.testing.assert_close(scale(c, 0.5, 1), c * 0.5)
+    assert len(scale._fast) == 2
+    d = torch.randn(80)[::2]  # strided
+    torch.testing.assert_close(scale(d, 1.5, 1), d * 1.5)
+    assert len(scale._fast) == 3
+
+
+def test_a_wrong_device_is_caught_on_a_fast_path_miss_with_the_argument_name() -> None:
+
+    if not interpreting():
+        pytest.skip("CPU tensors are accepted only under the interpreter")
+    scale(torch.randn(8), 1.0, 1)
+    entries = len(scale._fast)
+    for _ in range(2):  # and again: a failed check leaves no entry behind
+        with pytest.raises(kc.exc.InvalidArgument, match="argument 'x' is on 'meta'"):
+            scale(torch.empty(8, device="meta"), 1.0, 1)
+    assert len(scale._fast) == entries
