@@ -44,6 +44,11 @@ class CodegenOptions:
     # Emit every load/store with pointers whatever the `indexing` attributes say (the
     # launcher's fallback when arguments don't allow tensor descriptors); see indexing.py.
     indexing_fallback: bool = False
+    # Half-precision (f16/bf16) results of arithmetic: False keeps them in float32 registers and
+    # rounds at stores and explicit casts only (as torch.compile's Inductor does, and more
+    # accurate than eager); True rounds after every op, bit-matching torch eager's op-by-op math
+    # at the price of a conversion pair per op.
+    round_half_per_op: bool = False
 
 
 @dataclass
@@ -498,15 +503,21 @@ class TritonEmitter:
             expr = _BINARY[kind].format(a, b)
         res_elt = t.block_of(op.result).element_type
         if res_elt in (t.f16, t.bf16):
-            expr = f"({expr}).to({tl_dtype(res_elt)})"
+            expr = self._half_result(expr, res_elt)
         self.bind(op.result, expr)
 
-    @staticmethod
-    def _float32_math(template: str, x: str, dtype: Attribute) -> str:
+    def _float32_math(self, template: str, x: str, dtype: Attribute) -> str:
         """Triton's math functions take fp32/fp64: half inputs go through float32."""
         if dtype in (t.f16, t.bf16):
-            return f"{template.format(f'{x}.to(tl.float32)')}.to({tl_dtype(dtype)})"
+            return self._half_result(template.format(f"{x}.to(tl.float32)"), dtype)
         return template.format(x)
+
+    def _half_result(self, expr: str, dtype: Attribute) -> str:
+        """A float32 expression whose IR type is ``dtype`` (f16/bf16): rounded now, or kept in
+        float32 until a store or an explicit cast (``CodegenOptions.round_half_per_op``)."""
+        if self.opts.round_half_per_op:
+            return f"({expr}).to({tl_dtype(dtype)})"
+        return expr
 
     def _floor_divmod(self, kind: str, a: str, b: str, is_float: bool) -> str:
         """torch's floor semantics; Triton's ``//`` and ``%`` truncate toward zero (C)."""
@@ -536,7 +547,9 @@ class TritonEmitter:
             if src != t.f32 and src != t.f64:
                 x = f"{x}.to(tl.float32)"
             expr = _UNARY[kind].format(x)
-            if res != t.f32 and res != t.f64:
+            if res in (t.f16, t.bf16):
+                expr = self._half_result(expr, res)
+            elif res != t.f32 and res != t.f64:
                 expr = f"({expr}).to({tl_dtype(res)})"
             elif kind == "tanh":
                 expr = f"({expr})"
@@ -553,7 +566,7 @@ class TritonEmitter:
         if dt in (t.f16, t.bf16):
             a = self._unliteral(op.lhs, f"{a}.to(tl.float32)")
             b = self._unliteral(op.rhs, f"{b}.to(tl.float32)")
-            self.bind(op.result, f"tl.where({c}, {a}, {b}).to({tl_dtype(dt)})")
+            self.bind(op.result, self._half_result(f"tl.where({c}, {a}, {b})", dt))
             return
         self.bind(op.result, f"tl.where({c}, {a}, {b})")
 
@@ -624,7 +637,9 @@ class TritonEmitter:
             "argmin": "tl.argmin",
         }[kind]
         expr = f"{fn}({x}, axis={axis}{keep})"
-        if res_elt != t.block_of(op.operand).element_type or elt in (t.f16, t.bf16):
+        if res_elt in (t.f16, t.bf16) and elt in (t.f16, t.bf16):
+            expr = self._half_result(expr, res_elt)
+        elif res_elt != t.block_of(op.operand).element_type or elt in (t.f16, t.bf16):
             expr = f"{expr}.to({tl_dtype(res_elt)})"
         self.bind(op.result, expr)
 
@@ -688,6 +703,11 @@ class TritonEmitter:
         elif self.opts.interpret and a_ty.element_type == t.bf16:
             # Triton's interpreter multiplies bf16 blocks' raw bits; float32 products are exact.
             a, b = f"{a}.to(tl.float32)", f"{b}.to(tl.float32)"
+        elif a_ty.element_type in (t.f16, t.bf16) and not self.opts.round_half_per_op:
+            # Half operands computed by arithmetic are float32 registers: round them for the
+            # tensor cores (a no-op on loaded values).
+            dt = tl_dtype(a_ty.element_type)
+            a, b = f"{a}.to({dt})", f"{b}.to({dt})"
         # The contracted dim is a reduction: masked lanes must hold 0 (a load already put 0 there).
         k = a_ty.dims[1]
         kmask = self.mask_for((k,)) if k != "1" else None
@@ -725,8 +745,14 @@ class TritonEmitter:
         mask_dims: tuple[str, ...] = (block,)
         parallel = op.parallel is not None
         carried = [self.fresh("c") for _ in op.iter_args]
-        for c, init in zip(carried, op.iter_args):
-            self.line(f"{c} = {self.name(init)}")
+        # A loop-carried value keeps one Triton type across iterations: half ones are float32
+        # (see _half_result) unless every op rounds.
+        widen = [
+            t.block_of(v).element_type in (t.f16, t.bf16) and not self.opts.round_half_per_op
+            for v in op.iter_args
+        ]
+        for c, init, w in zip(carried, op.iter_args, widen):
+            self.line(f"{c} = {self.name(init)}" + (".to(tl.float32)" if w else ""))
         # Loop knobs (0 / absent: Triton's choice) as tl.range keyword arguments.
         o, rkw = self.opts, ""
         if o.range_num_stages.get(block):
@@ -784,8 +810,8 @@ class TritonEmitter:
         )
         for inner in op.body.block.ops:
             if isinstance(inner, t.YieldOp):
-                for c, v in zip(carried, inner.values):
-                    self.line(f"{c} = {self.name(v)}")
+                for c, v, w in zip(carried, inner.values, widen):
+                    self.line(f"{c} = {self.name(v)}" + (".to(tl.float32)" if w else ""))
             else:
                 self.emit_op(inner)
         if saved is None:

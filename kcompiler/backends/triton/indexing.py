@@ -290,7 +290,8 @@ def emit_store(em: Any, op: t.StoreOp) -> None:
         else:
             em.line(f"tl.store({ptr}, {val}, mask={mask})")
         return
-    if t.block_of(op.value).element_type != ty.element_type:
+    vt = t.block_of(op.value).element_type
+    if vt != ty.element_type or vt in (t.f16, t.bf16):  # half values may be float32 registers
         val = f"({val}).to({tl_dtype(ty.element_type)})"
     shape, blocks, offsets, check = _layout(em, op)
     if mode == "tensor_descriptor":

@@ -40,7 +40,7 @@ builtin.module {
 // CHECK-NEXT:      [[SUM:v[0-9]+]] = tl.sum([[EM]], axis=1, keep_dims=True)
 // CHECK-NEXT:      [[P:v[0-9]+]] = [[E]] / [[SUM]]
 // CHECK-NEXT:      tl.store(out_ptr + {{.*}}, [[P]], mask={{.*}})
-// CHECK:       def launch_softmax_kernel(x, out):
+// CHECK:       def launch_softmax_kernel(x, out, _kc_launch=None):
 // CHECK-NEXT:      s0 = x.shape[0]
 // CHECK-NEXT:      s1 = x.shape[1]
 // CHECK-NEXT:      num_tiles = triton.cdiv(s0 - 0, 8)
