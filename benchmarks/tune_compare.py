@@ -181,6 +181,7 @@ def tune(
         try:
             target = KernelTarget(k, args, {})
             rec["setup_s"] = time.perf_counter() - t0  # trace, space, default config's run
+            slow = _time_benchmarks(target)
             tuner = Tuner(
                 target,
                 cache=SQLiteCache(tmp / "kcompiler" / "autotune.sqlite"),
@@ -207,6 +208,7 @@ def tune(
         interrupted=result.interrupted,
         from_cache=result.from_cache,
         space_size=_space_size(target.space),
+        slow_benchmarks=slow,  # the tuner's in-process benchmark calls over 1 s (overruns)
     )
     from kcompiler.autotune import EFFORTS
 
@@ -216,6 +218,27 @@ def tune(
     # the budget is checked between configs: how far past it the tuner ran
     rec["overrun_s"] = result.wall_s - limit if limit is not None else None
     return rec, result.config
+
+
+def _time_benchmarks(target: Any) -> list[dict[str, Any]]:
+    """Wrap the target's ``benchmark`` (in-process compile + check + time of one config): the
+    calls over 1 s are listed, the slowest first, so a run past its budget can be explained."""
+    slow: list[dict[str, Any]] = []
+    inner = target.benchmark
+
+    def benchmark(config: Any) -> float:
+        t0 = time.perf_counter()
+        try:
+            return inner(config)
+        finally:
+            dt = time.perf_counter() - t0
+            if dt > 1.0:
+                slow.append({"s": round(dt, 2), "config": repr(config)})
+                slow.sort(key=lambda x: -x["s"])
+                del slow[10:]
+
+    target.benchmark = benchmark
+    return slow
 
 
 def _space_size(space: Any) -> int | None:

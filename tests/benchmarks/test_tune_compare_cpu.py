@@ -30,6 +30,7 @@ TUNE_FIELDS = {
     "config",
     "config_repr",
     "overrun_s",
+    "slow_benchmarks",
 }
 SUMMARY_FIELDS = {
     "quick_ms",
