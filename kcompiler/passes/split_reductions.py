@@ -177,6 +177,9 @@ class _Root:
     op: Operation  # a ReduceOp over the dim, or a StoreOp of a dim-valued value
     pair: t.ReduceOp | None = None  # online softmax: the max this sum rescales against
     sub: t.BinaryOp | None = None  # ... and the `a - M` inside its exp
+    # Welford: ``sum((x - c)**2)`` with ``c`` constant along the dim; x and c.
+    wx: SSAValue | None = None
+    center: SSAValue | None = None
 
 
 @dataclass
@@ -347,6 +350,52 @@ class _Splitter:
             return None
         return _Root(op, rmax, sub)
 
+    def welford(self, op: Operation, group: _Group) -> _Root | None:
+        """Variance: ``sum((x - c) * (x - c))`` (or ``** 2``) with ``c`` constant along the dim
+        but computed after ``group``'s anchor (typically ``c = sum(x) / n`` of that group).
+
+        Instead of a second loop it joins the group as running Welford statistics of ``x``
+        (see ``_emit_welford``): ``sum((x - c)**2) = M2 + n * (mean(x) - c)**2`` holds for any
+        ``c``, and both terms are computed without cancellation.
+        """
+        if not (isinstance(op, t.ReduceOp) and op.kind.data == "sum"):
+            return None
+        if not t.is_float(t.block_of(op.result).element_type):
+            return None
+        q = op.operand
+        sq = q.owner
+        if not (isinstance(sq, t.BinaryOp) and self._local(q)):
+            return None
+        if sq.kind.data == "mul" and sq.lhs == sq.rhs:
+            d = sq.lhs
+        elif sq.kind.data == "pow" and _is_two(sq.rhs):
+            d = sq.lhs
+        else:
+            return None
+        sub = d.owner
+        if not (isinstance(sub, t.BinaryOp) and sub.kind.data == "sub" and self._local(d)):
+            return None
+        if _has(sub.lhs, self.dim) and not _has(sub.rhs, self.dim):
+            x, c = sub.lhs, sub.rhs
+        elif _has(sub.rhs, self.dim) and not _has(sub.lhs, self.dim):
+            x, c = sub.rhs, sub.lhs
+        else:
+            return None
+        xt, ct, dt = t.block_of(x), t.block_of(c), t.block_of(d)
+        if xt.dims != dt.dims or t.block_of(q).dims != dt.dims:
+            return None  # x itself must span every dim of the squares
+        if not (t.is_float(xt.element_type) and t.is_float(dt.element_type)):
+            return None
+        if ct.rank and (
+            ct.rank != xt.rank
+            or ct.dims[op.axis] != "1"
+            or any(a not in (b, "1") for a, b in zip(ct.dims, xt.dims))
+        ):
+            return None  # c must broadcast along x without adding dims
+        if any(not self.available(v, group.anchor) for v in self.externals(self.cone([x]))):
+            return None
+        return _Root(op, wx=x, center=c)
+
     def plan(self, roots: list[Operation]) -> list[_Group]:
         groups: list[_Group] = []
         for op in roots:
@@ -359,6 +408,10 @@ class _Splitter:
                 ext = self.externals(self.cone(self.root_inputs(op)), self._root_extra(op))
                 if all(self.available(v, g.anchor) for v in ext):
                     g.roots.append(_Root(op))
+                    continue
+                welford = self.welford(op, g)
+                if welford is not None:
+                    g.roots.append(welford)
                     continue
             groups.append(_Group(op, [_Root(op)]))
         for g in groups:
@@ -409,11 +462,33 @@ class _Splitter:
         else:
             ub = before(t.SizeOp(self.dim))
 
-        # Accumulators: (root, role, init value).
-        inits: list[SSAValue] = []
-        slots: list[tuple[_Root, str]] = []
+        # Welford statistics, one set per x; a plain sum of such an x is read off them too.
+        stats: dict[SSAValue, _Stat] = {}
         for r in g.roots:
-            if not isinstance(r.op, t.ReduceOp):
+            if r.wx is not None and r.wx not in stats:
+                assert isinstance(r.op, t.ReduceOp) and r.center is not None
+                d = t.block_of(r.op.operand).element_type
+                stats[r.wx] = _Stat(r.wx, r.op.axis, t.f32 if d in _HALF else d)
+        via = {
+            r
+            for r in g.roots
+            if isinstance(r.op, t.ReduceOp)
+            and r.wx is None
+            and r.pair is None
+            and r.op.kind.data == "sum"
+            and r.op.operand in stats
+        }
+
+        # Accumulators: (root or Welford statistics, role, init value).
+        inits: list[SSAValue] = []
+        slots: list[tuple[_Root | _Stat, str]] = []
+        for st in stats.values():
+            for role in _Stat.ROLES:
+                zero = before(t.ConstantOp(FloatAttr(0.0, st.dtype)))  # type: ignore[arg-type]
+                inits.append(before(t.FullOp(zero, st.dims, st.dtype)))
+                slots.append((st, role))
+        for r in g.roots:
+            if not isinstance(r.op, t.ReduceOp) or r.wx is not None or r in via:
                 continue
             res = t.block_of(r.op.result)
             kind = r.op.kind.data
@@ -448,7 +523,7 @@ class _Splitter:
             arg.name_hint = "acc"
         accs = dict(zip(slots, body.args[1:]))
         vmap: dict[SSAValue, SSAValue] = {}
-        new_acc: dict[tuple[_Root, str], SSAValue] = {}
+        new_acc: dict[tuple[_Root | _Stat, str], SSAValue] = {}
         maxes: dict[t.ReduceOp, tuple[SSAValue, SSAValue]] = {}  # rmax -> (old m, safe new m)
 
         def add(op: Operation) -> SSAValue:
@@ -465,8 +540,58 @@ class _Splitter:
         def m(v: SSAValue) -> SSAValue:
             return vmap.get(v, v)
 
+        counts: dict[Attribute, tuple[SSAValue, ...]] = {}
+
+        def chunk_counts(dtype: Attribute) -> tuple[SSAValue, ...]:
+            """(elements before the chunk, in it, up to its end, is-first-chunk) as dtype."""
+            if dtype not in counts:
+                begin = add(t.TileAttrOp(tile_arg, "begin"))
+                end = add(t.TileAttrOp(tile_arg, "end"))
+                n_ab = add(t.CastOp(end, dtype))
+                n_b = add(t.CastOp(add(t.BinaryOp("sub", end, begin)), dtype))
+                n_a = add(t.BinaryOp("sub", n_ab, n_b))  # exact: whole numbers below 2**24
+                counts[dtype] = (n_a, n_b, n_ab, add(t.BinaryOp("eq", begin, lb)))
+            return counts[dtype]
+
+        def welford_step(st: _Stat) -> None:
+            """Chan et al.'s merge of the chunk's (count, mean, M2) into the running ones.
+
+            The data are shifted by ``K``, the first chunk's mean, so that the running mean
+            stays small and keeps its low bits: ``mean(x) = K + mean``. A chunk's own M2 is
+            computed two-pass from its registers, so no sum of squares ever cancels.
+            """
+            if (st, "m2") in new_acc:
+                return
+            clone_cone([st.x])
+            x = self._to(m(st.x), st.dtype, add)
+            k, mean, m2 = (accs[(st, role)] for role in _Stat.ROLES)
+            n_a, n_b, n_ab, first = chunk_counts(st.dtype)
+            keep = st.keep_dims
+            y = add(t.BinaryOp("sub", x, add(t.ReshapeOp(k, keep)) if st.dims else k))
+            mu = add(t.BinaryOp("div", add(t.ReduceOp("sum", y, st.axis)), n_b))
+            e = add(t.BinaryOp("sub", y, add(t.ReshapeOp(mu, keep)) if st.dims else mu))
+            m2_b = add(t.ReduceOp("sum", add(t.BinaryOp("mul", e, e)), st.axis))
+            delta = add(t.BinaryOp("sub", mu, mean))
+            frac = add(t.BinaryOp("div", n_b, n_ab))
+            mean = add(t.BinaryOp("add", mean, add(t.BinaryOp("mul", delta, frac))))
+            weight = add(t.BinaryOp("div", add(t.BinaryOp("mul", n_a, n_b)), n_ab))
+            m2 = add(t.BinaryOp("add", m2, m2_b))
+            m2 = add(
+                t.BinaryOp(
+                    "add", m2, add(t.BinaryOp("mul", add(t.BinaryOp("mul", delta, delta)), weight))
+                )
+            )
+            zero = add(t.ConstantOp(FloatAttr(0.0, st.dtype)))  # type: ignore[arg-type]
+            new_acc[(st, "shift")] = add(t.SelectOp(first, mean, k))  # first chunk: K = its mean
+            new_acc[(st, "mean")] = add(t.SelectOp(first, zero, mean))
+            new_acc[(st, "m2")] = m2
+
         for r in g.roots:
             op = r.op
+            if r.wx is not None or r in via:
+                assert isinstance(op, t.ReduceOp)
+                welford_step(stats[r.wx if r.wx is not None else op.operand])
+                continue
             if isinstance(op, t.StoreOp):
                 clone_cone([op.value])
                 kinds, idx = self._chunk_indexing(
@@ -545,6 +670,9 @@ class _Splitter:
         for r in g.roots:
             if not isinstance(r.op, t.ReduceOp):
                 continue
+            if r.wx is not None or r in via:
+                self._welford_result(r, stats, results, ub)
+                continue
             kind = r.op.kind.data
             final = results[(r, "index" if kind in ("argmax", "argmin") else "acc")]
             want = t.block_of(r.op.result).element_type
@@ -555,6 +683,44 @@ class _Splitter:
                 t.refine_result_type(cast)
                 final = cast.result
             r.op.results[0].replace_all_uses_with(final)
+
+    def _welford_result(
+        self,
+        r: _Root,
+        stats: dict[SSAValue, _Stat],
+        results: dict[tuple[_Root | _Stat, str], SSAValue],
+        ub: SSAValue,
+    ) -> None:
+        """After the loop, just before the root: ``sum(x) = n * (K + mean)``, or
+        ``sum((x - c)**2) = M2 + n * ((K - c) + mean)**2``."""
+        op = r.op
+        assert isinstance(op, t.ReduceOp)
+        st = stats[r.wx if r.wx is not None else op.operand]
+        k, mean, m2 = (results[(st, role)] for role in _Stat.ROLES)
+
+        def add(new: Operation) -> SSAValue:
+            new.attributes.update(op.attributes)  # the root's source line
+            return self._new(new, self.block, op).results[0]
+
+        n = add(t.CastOp(ub, st.dtype))
+        if r.wx is None:
+            value = add(t.BinaryOp("mul", add(t.BinaryOp("add", k, mean)), n))
+        else:
+            c = r.center
+            assert c is not None
+            cty = t.block_of(c)
+            if cty.rank:
+                c = add(t.ReshapeOp(c, [d for i, d in enumerate(cty.dims) if i != st.axis]))
+            dm = add(t.BinaryOp("add", add(t.BinaryOp("sub", k, c)), mean))
+            value = add(
+                t.BinaryOp("add", m2, add(t.BinaryOp("mul", add(t.BinaryOp("mul", dm, dm)), n)))
+            )
+        want = t.block_of(op.result)
+        if t.block_of(value).dims != want.dims:
+            value = add(t.ReshapeOp(value, want.dims))
+        if t.block_of(value).element_type != want.element_type:
+            value = add(t.CastOp(value, want.element_type))
+        op.result.replace_all_uses_with(value)
 
     def _widen(self, x: SSAValue, kind: str, add) -> SSAValue:  # noqa: ANN001
         if kind == "sum" and t.block_of(x).element_type in _HALF:
@@ -613,6 +779,34 @@ class _Splitter:
             b.name_hint = a.name_hint
         body.add_op(new)
         return new.results[0]
+
+
+@dataclass(eq=False)
+class _Stat:
+    """Running Welford statistics of one dim-valued ``x`` in a chunk loop: the shift ``K`` (the
+    first chunk's mean), the mean of ``x - K`` and the sum of squared deviations ``M2``; all
+    of ``x``'s dims but the reduced one, in ``dtype`` (float32 for half ``x``)."""
+
+    ROLES = ("shift", "mean", "m2")
+
+    x: SSAValue
+    axis: int
+    dtype: Attribute
+
+    @property
+    def dims(self) -> list[str]:
+        return [d for i, d in enumerate(t.block_of(self.x).dims) if i != self.axis]
+
+    @property
+    def keep_dims(self) -> list[str]:
+        return ["1" if i == self.axis else d for i, d in enumerate(t.block_of(self.x).dims)]
+
+
+def _is_two(v: SSAValue) -> bool:
+    c = v.owner
+    if isinstance(c, t.ConstantOp) and isinstance(c.value, (IntegerAttr, FloatAttr)):
+        return float(c.value.value.data) == 2.0
+    return False
 
 
 def _kinds_attr(kinds: Sequence[str]) -> Attribute:

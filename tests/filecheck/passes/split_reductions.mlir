@@ -137,8 +137,9 @@ builtin.module {
 // CHECK-NEXT: }
 
 // -----
-// layer_norm: the centered sum of squares needs the mean, so it is a second loop; the store
-// a third. The stores of mean and rstd (no s1) stay where they were.
+// layer_norm: the mean and the centered sum of squares become one loop of running Welford
+// statistics (shift, mean, M2; split_reductions_welford.mlir checks the step); the store is a
+// second loop. The stores of mean and rstd (no s1) stay where they were.
 builtin.module {
   tile.kernel @layer_norm(%x: !tile.tensor<[s0, s1], f32>, %eps: !tile.block<[], f32>, %bias: !tile.tensor<[s1], f32>, %weight: !tile.tensor<[s1], f32>, %out: !tile.tensor<[s0, s1], f32>, %mean: !tile.tensor<[s0], f32>, %rstd: !tile.tensor<[s0], f32>) {
     %m = tile.size "s0" : !tile.block<[], i64>
@@ -169,17 +170,18 @@ builtin.module {
 }
 
 // CHECK-LABEL: tile.kernel @layer_norm(
-// CHECK:      %[[S:.*]] = tile.for %chunk = {{.*}} block rblock_s1 kind tile iter_args
+// CHECK:      %[[K:.*]], %[[MEAN:.*]], %[[M2:.*]] = tile.for %chunk = {{.*}} block rblock_s1 kind tile iter_args
 // CHECK-NEXT:   %xt = tile.load %x[%t, %chunk]
-// CHECK-NEXT:   tile.reduce "sum" %xt dim 1
+// CHECK-NOT:    tile.load
+// CHECK:        tile.yield
+// CHECK-NEXT: }
+// CHECK:      %[[KM:.*]] = tile.binary "add" %[[K]], %[[MEAN]]
+// CHECK-NEXT: %[[S:.*]] = tile.binary "mul" %[[KM]]
 // CHECK:      %mu = tile.binary "div" %[[S]], %n
 // CHECK-NEXT: %mu2 = tile.reshape %mu
-// CHECK:      %[[VS:.*]] = tile.for %[[C2:.*]] = {{.*}} block rblock_s1 kind tile iter_args
-// CHECK-NEXT:   %[[X2:.*]] = tile.load %x[%t, %[[C2]]]
-// CHECK-NEXT:   %[[CC:.*]] = tile.binary "sub" %[[X2]], %mu2
-// CHECK-NEXT:   %[[SQ:.*]] = tile.binary "mul" %[[CC]], %[[CC]]
-// CHECK-NEXT:   tile.reduce "sum" %[[SQ]] dim 1
-// CHECK:      %var = tile.binary "div" %[[VS]], %n
+// CHECK:      %[[VS:.*]] = tile.binary "add" %[[M2]]
+// CHECK-NEXT: %var = tile.binary "div" %[[VS]], %n
+// CHECK-NOT:  rblock_s1 kind tile iter_args
 // CHECK:      tile.for %[[C3:.*]] = {{.*}} block rblock_s1 kind tile attributes {block_size = 64 : i64} {
 // CHECK-NEXT:   %[[X3:.*]] = tile.load %x[%t, %[[C3]]]
 // CHECK-NEXT:   %[[C:.*]] = tile.binary "sub" %[[X3]], %mu2
