@@ -42,6 +42,7 @@ import sys
 import tempfile
 import time
 import types
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -202,6 +203,7 @@ def tune(
         configs_tried=result.tried,
         configs_failed=result.failed,
         failures=[f"{f.config}: {f.error.splitlines()[0][:300]}" for f in result.failures[:5]],
+        failure_kinds=dict(Counter(_failure_kind(f.error) for f in result.failures)),
         best_tuned_ms=result.time_ms,
         config=dict(result.config),
         config_repr=repr(result.config),
@@ -218,6 +220,12 @@ def tune(
     # the budget is checked between configs: how far past it the tuner ran
     rec["overrun_s"] = result.wall_s - limit if limit is not None else None
     return rec, result.config
+
+
+def _failure_kind(error: str) -> str:
+    """'benchmark failed: OutOfResources', 'compile failed: compile timed out after 30s', ..."""
+    head = error.splitlines()[0] if error else "?"
+    return ":".join(head.split(":")[:2]).strip()[:80]
 
 
 def _time_benchmarks(target: Any) -> list[dict[str, Any]]:
@@ -635,6 +643,9 @@ def markdown(meta: dict[str, Any], rows: list[dict[str, Any]], strat: list[dict[
             rec = r.get(effort, {})
             if rec.get("error"):
                 notes.append(f"{r['kernel']} {effort}: {rec['error']}")
+            if rec.get("failure_kinds"):
+                kinds = ", ".join(f"{n} x {k}" for k, n in rec["failure_kinds"].items())
+                notes.append(f"{r['kernel']} {effort}: {rec['configs_failed']} failed: {kinds}")
             for fail in rec.get("failures", []):
                 notes.append(f"{r['kernel']} {effort} failed config: {fail}")
         for label, rec in [*r.get("kcompiler", {}).items(), *r.get("peers", {}).items()]:

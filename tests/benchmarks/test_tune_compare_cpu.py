@@ -31,6 +31,7 @@ TUNE_FIELDS = {
     "config_repr",
     "overrun_s",
     "slow_benchmarks",
+    "failure_kinds",
 }
 SUMMARY_FIELDS = {
     "quick_ms",
