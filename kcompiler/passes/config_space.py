@@ -7,9 +7,11 @@ so each value contributes one product constraint over the block knobs its dims u
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation, SSAValue
 
 from kcompiler.dialects import tile as t
 from kcompiler.passes.block_defaults import (
@@ -88,3 +90,118 @@ def derive_space(
                             products.add((syms, factor))
     ordered = sorted(blocks.values(), key=lambda b: b.index)
     return DerivedSpace(ordered, sorted(products))
+
+
+# -- shared memory ----------------------------------------------------------------------------
+# Triton's software pipeliner keeps ``num_stages`` copies of every tile a loop loads for a
+# ``tl.dot`` in shared memory (multi-buffering); a config whose total exceeds the device's
+# per-block limit fails to compile ("out of resource: shared memory"), so the derived space
+# excludes it and the backend rejects it naming the knobs.
+#
+# Calibrated on an H100 (Triton 3.6; benchmarks/shared_memory_calibration.py, 237 configs of
+# matmul fp16/fp32, fp8_gemm and attention D=64/128): the estimate equals Triton's allocation
+# for 233; the other 4 (1-2 stages) allocate max(pipeline buffers, the epilogue's layout
+# conversion of the accumulator), at most 131,072 bytes. No config over the limit is let in,
+# none under it is excluded. Row reductions of dot results (attention's max and sum) took no
+# scratch there (the mma layout keeps a row in one warp), so none is counted.
+
+SHARED_MEMORY_H100 = 232448  # bytes per block with opt-in on sm_90 (227 KiB)
+
+
+@dataclass(frozen=True)
+class SharedBuffer:
+    """A ``tl.dot`` operand held in shared memory: ``dims`` (block symbols, size symbols,
+    static ints) of ``elem_bytes`` each; ``loop`` is the sequential loop that loads it (its
+    stages multiply the buffer), None when it is loaded once."""
+
+    dims: tuple[str, ...]
+    elem_bytes: int
+    loop: str | None
+
+
+def _loaded(v: SSAValue) -> t.LoadOp | None:
+    """The load a dot operand comes from, through casts and reshapes (None: computed)."""
+    op = v.owner
+    while isinstance(op, (t.CastOp, t.ReshapeOp)):
+        op = op.operand.owner
+    return op if isinstance(op, t.LoadOp) else None
+
+
+def _enclosing_sequential_loop(op: Operation) -> str | None:
+    parent = op.parent_op()
+    while parent is not None:
+        if isinstance(parent, t.ForOp):
+            return None if parent.parallel is not None else parent.block.data
+        parent = parent.parent_op()
+    return None
+
+
+def shared_buffers(module: Operation) -> list[SharedBuffer]:
+    """The ``tile.dot`` operands of ``module`` that live in shared memory.
+
+    A loaded operand is staged through shared memory in the dtype it is loaded in (fp8 stays
+    one byte). A computed left operand (attention's ``p``) stays in registers (Hopper's wgmma
+    reads A from registers); a computed right operand is written to shared memory once.
+    """
+    from kcompiler.passes.indexing import element_bytes
+
+    out: list[SharedBuffer] = []
+    for op in module.walk():
+        if not isinstance(op, t.DotOp):
+            continue
+        for v in (op.lhs, op.rhs):
+            ty = v.type
+            if not (isinstance(ty, t.BlockType) and ty.known):
+                continue
+            load = _loaded(v)
+            if load is None and v is op.lhs:
+                continue
+            src = t.block_of(load.result) if load is not None else ty
+            loop = _enclosing_sequential_loop(load) if load is not None else None
+            out.append(SharedBuffer(tuple(ty.dims), element_bytes(src.element_type) or 4, loop))
+    return out
+
+
+def shared_memory_estimator(module: Operation) -> Callable[..., int]:
+    """``estimate(block_sizes, num_stages, range_num_stages=None)`` for ``module``, with its IR
+    walked once (a space's constraint calls it for every drawn config)."""
+    from kcompiler.passes.block_defaults import block_elements
+
+    buffers = shared_buffers(module)
+    hints: dict[str, int] = {}
+    for k in module.walk():
+        if isinstance(k, t.KernelOp):
+            hints.update(k.size_hints)
+
+    def estimate(
+        block_sizes: dict[str, int],
+        num_stages: int,
+        range_num_stages: dict[str, int] | None = None,
+    ) -> int:
+        stages_of = range_num_stages or {}
+        total = 0
+        for b in buffers:
+            copies = 1
+            if b.loop is not None:
+                copies = max(1, stages_of.get(b.loop) or num_stages)
+            total += copies * block_elements(b.dims, hints, block_sizes) * b.elem_bytes
+        return total
+
+    return estimate
+
+
+def shared_memory_bytes(
+    module: Operation,
+    block_sizes: dict[str, int],
+    num_stages: int,
+    range_num_stages: dict[str, int] | None = None,
+) -> int:
+    """Estimated shared memory of one program in bytes: each dot operand loaded in a
+    sequential loop takes ``stages`` buffers of its block, ``stages`` being that loop's
+    ``range_num_stages`` entry when set, else ``num_stages`` (matmul: ``num_stages * (BLOCK_M *
+    BLOCK_K + BLOCK_K * BLOCK_N) * element size``); other operands one buffer.
+
+    Block symbols count at ``block_sizes``; whole size symbols at the next power of two of
+    their traced value (as for registers), so the estimate is for the traced shapes.
+    """
+    return shared_memory_estimator(module)(block_sizes, num_stages, range_num_stages)

@@ -82,7 +82,43 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
     for more in (_range_knobs(modules), _indexing_knobs(kernel, modules, knobs)):
         knobs.extend(more[0])
         constraints.extend(more[1])
+    constraints.extend(_shared_memory_constraint(modules, count, knobs))
     return ConfigSpace(knobs, constraints)
+
+
+def _shared_memory_constraint(modules: list[Any], count: int, knobs: list[Any]) -> list[Any]:
+    """Kernels with ``tile.dot``: the pipelined operand tiles (num_stages, or a loop's
+    range_num_stages, copies) must fit the device's shared memory (``passes/config_space.py``)."""
+    from kcompiler.backends.triton.compile import shared_memory_limit
+    from kcompiler.passes.config_space import shared_buffers, shared_memory_estimator
+    from kcompiler.passes.loop_knobs import sequential_loops
+
+    if not any(shared_buffers(m) for m in modules):
+        return []
+    limit = shared_memory_limit()
+    estimators = [shared_memory_estimator(m) for m in modules]
+    names = {k.name for k in knobs}
+    loops = sequential_loops(modules[0]) if len(modules) == 1 else []
+    per_loop = [
+        (f"range_num_stages[{i}]", sym)
+        for i, sym in enumerate(loops)
+        if f"range_num_stages[{i}]" in names
+    ]
+
+    def fits(flat: Any) -> bool:
+        bs = {f"block_{i}": flat[f"block_sizes[{i}]"] for i in range(count)}
+        stages = {sym: flat[n] for n, sym in per_loop if flat[n]}
+        return all(est(bs, flat["num_stages"], stages) <= limit for est in estimators)
+
+    return [
+        Predicate(
+            "shared_memory",
+            fits,
+            f"the dot operands' tiles times their pipeline stages must fit {limit:,} bytes "
+            "of shared memory",
+            [f"block_sizes[{i}]" for i in range(count)] + ["num_stages"] + [n for n, _ in per_loop],
+        )
+    ]
 
 
 def _range_knobs(modules: list[Any]) -> tuple[list[Any], list[Any]]:

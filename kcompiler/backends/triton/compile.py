@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import linecache
 from dataclasses import replace
@@ -72,6 +73,44 @@ def check_block_numel(module: ModuleOp, sizes: dict[str, int]) -> None:
         )
 
 
+@functools.cache
+def shared_memory_limit() -> int:
+    """Bytes of shared memory one program may use: the CUDA device's opt-in maximum, else the
+    H100's (232,448; the interpreter has none, but configs are meant for the GPU)."""
+    from kcompiler.passes.config_space import SHARED_MEMORY_H100
+
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            props = torch.cuda.get_device_properties(torch.cuda.current_device())
+            return int(props.shared_memory_per_block_optin)
+    except Exception:  # noqa: BLE001 - no usable device: the H100's number
+        pass
+    return SHARED_MEMORY_H100
+
+
+def check_shared_memory(
+    module: ModuleOp, sizes: dict[str, int], num_stages: int, range_num_stages: dict[str, int]
+) -> None:
+    """Triton fails to compile a kernel whose pipelined dot operands exceed the device's
+    shared memory: say so naming block_sizes and num_stages (``passes/config_space.py``)."""
+    from kcompiler.passes.config_space import shared_memory_bytes
+
+    need = shared_memory_bytes(module, sizes, num_stages, range_num_stages)
+    limit = shared_memory_limit()
+    if need > limit:
+        blocks = {k: v for k, v in sizes.items() if k.startswith("block_")}
+        stages = f"num_stages={num_stages}"
+        if range_num_stages:
+            stages += f", range_num_stages {dict(range_num_stages)}"
+        raise InvalidConfig(
+            f"block_sizes {blocks} with {stages} need about {need:,} bytes of shared memory "
+            f"(estimate: stages x the dot operands' tiles), over this device's limit of "
+            f"{limit:,} bytes; lower block_sizes or num_stages"
+        )
+
+
 def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, interpret: bool):
     from kcompiler.backends.triton import indexing
     from kcompiler.passes.loop_knobs import range_options
@@ -92,10 +131,12 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
         present = {op.block.data for op in module.walk() if isinstance(op, t.ForOp)}
         sizes.update({chunk_symbol(d): c for d, c in chunks.items() if chunk_symbol(d) in present})
     check_block_numel(module, sizes)
+    num_stages = int(config.get("num_stages") or 1)
+    check_shared_memory(module, sizes, num_stages, ranges.get("range_num_stages", {}))
     options = CodegenOptions(
         block_sizes=sizes,
         num_warps=int(config.get("num_warps") or default_num_warps(module, sizes)),
-        num_stages=int(config.get("num_stages") or 1),
+        num_stages=num_stages,
         int64_indexing=spec.int64_indexing,
         interpret=interpret,
         l2_grouping=int((config.get("l2_groupings") or [1])[0] or 1),

@@ -1,0 +1,150 @@
+"""Shared-memory estimate of kernels with ``tile.dot``: in the derived space and in the backend.
+
+Triton's pipeliner keeps ``num_stages`` copies of each tile a loop loads for ``tl.dot`` in
+shared memory; past the device's per-block limit (232,448 bytes on an H100) the kernel does not
+compile. ``passes/config_space.py`` estimates it from the IR (calibrated on an H100: equal to
+Triton's allocation for 233 of 237 matmul / fp8_gemm / attention configs, the other 4 below the
+limit either way); drawn configs respect it, and a Config above it is rejected naming the knobs.
+Without CUDA the limit is the H100's.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+
+import kcompiler as kc
+from kcompiler.backends.triton.compile import shared_memory_limit
+from kcompiler.exc import InvalidConfig
+from kcompiler.kernels.attention import attention
+from kcompiler.kernels.fp8_gemm import fp8_gemm
+from kcompiler.kernels.matmul import matmul
+from kcompiler.kernels.softmax import softmax
+from kcompiler.passes.config_space import (
+    SHARED_MEMORY_H100,
+    shared_buffers,
+    shared_memory_bytes,
+)
+from kcompiler.passes.loop_knobs import sequential_loops
+
+FP8 = getattr(torch, "float8_e4m3fn", None)
+
+
+def _module(kernel: kc.Kernel, *args):
+    return kernel.traced_modules(args, {})[0]
+
+
+def _blocks(*sizes: int) -> dict[str, int]:
+    return {f"block_{i}": v for i, v in enumerate(sizes)}
+
+
+def test_limit_without_cuda_is_the_h100s() -> None:
+    if torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(torch.cuda.current_device())
+        assert shared_memory_limit() == props.shared_memory_per_block_optin
+    else:
+        assert shared_memory_limit() == SHARED_MEMORY_H100 == 232448
+
+
+@pytest.mark.parametrize("dtype,size", [(torch.float16, 2), (torch.float32, 4)])
+def test_matmul_estimate_is_stages_times_operand_tiles(dtype: torch.dtype, size: int) -> None:
+    a = torch.randn(512, 512).to(dtype)
+    mod = _module(matmul, a, a)
+    for bm, bn, bk, s in [(128, 128, 64, 4), (64, 256, 32, 3), (256, 128, 128, 1)]:
+        want = s * (bm * bk + bk * bn) * size
+        assert shared_memory_bytes(mod, _blocks(bm, bn, bk), s) == want
+    # range_num_stages of the K loop (block_2's) overrides num_stages for its buffers.
+    base = shared_memory_bytes(mod, _blocks(128, 128, 64), 4, {"block_2": 2})
+    assert base == 2 * (128 * 64 * 2) * size
+
+
+@pytest.mark.skipif(FP8 is None, reason="no float8 dtype in this torch")
+def test_fp8_tiles_are_one_byte() -> None:
+    x = torch.randn(256, 256).to(FP8)
+    mod = _module(fp8_gemm, x, x, torch.ones(1), torch.ones(1))
+    assert shared_memory_bytes(mod, _blocks(128, 256, 128), 4) == 4 * (128 * 128 + 128 * 256)
+
+
+def test_attention_estimate() -> None:
+    """q is loaded once; K and V tiles are pipelined; p (computed) stays in registers."""
+    q = torch.randn(1, 2, 256, 128).half()
+    mod = _module(attention, q, q, q)
+    assert len(shared_buffers(mod)) == 3
+    bm, bn, d, s = 128, 64, 128, 3
+    # Measured on an H100 (Triton 3.6) for this config: 131,072 bytes.
+    assert shared_memory_bytes(mod, _blocks(1, 1, bm, bn), s) == bm * d * 2 + s * 2 * bn * d * 2
+    assert shared_memory_bytes(mod, _blocks(1, 1, bm, bn), s) == 131072
+
+
+def test_kernels_without_dot_need_none() -> None:
+    mod = _module(softmax, torch.randn(8, 1000))
+    assert shared_buffers(mod) == []
+    assert shared_memory_bytes(mod, _blocks(8), 4) == 0
+    assert all(
+        c.name != "shared_memory" for c in softmax.config_space(torch.randn(8, 1000)).constraints
+    )
+
+
+def _run(kernel: kc.Kernel, config: kc.Config, *args):
+    saved = kernel.config
+    kernel.config = config
+    try:
+        return kernel(*args)
+    finally:
+        kernel.config = saved
+
+
+def test_config_over_the_limit_is_rejected_naming_the_knobs() -> None:
+    a, b = torch.randn(96, 80).half(), torch.randn(80, 72).half()
+    config = kc.Config(block_sizes=[256, 256, 128], num_stages=4)
+    need = 4 * (256 * 128 + 128 * 256) * 2  # 524,288
+    with pytest.raises(InvalidConfig) as e:
+        _run(matmul, config, a, b)
+    msg = str(e.value)
+    assert "block_sizes" in msg and "num_stages=4" in msg, msg
+    assert f"{need:,} bytes" in msg and f"{shared_memory_limit():,} bytes" in msg, msg
+    # One stage fewer of a smaller K tile fits, and runs.
+    out = _run(matmul, kc.Config(block_sizes=[64, 64, 32], num_stages=3), a, b)
+    torch.testing.assert_close(out.float(), a.float() @ b.float(), atol=2e-2, rtol=2e-2)
+
+
+def test_range_num_stages_is_checked_too() -> None:
+    a = torch.randn(64, 64).half()
+    config = kc.Config(block_sizes=[128, 128, 128], num_stages=1, range_num_stages=[4])
+    with pytest.raises(InvalidConfig, match="range_num_stages"):
+        _run(matmul, config, a, a)
+
+
+def _drawn(kernel: kc.Kernel, args, n: int = 300):
+    space = kernel.config_space(*args)
+    assert any(c.name == "shared_memory" for c in space.constraints)
+    rng = random.Random(0)
+    return [space.sample(rng) for _ in range(n)]
+
+
+def _estimate(module, config) -> int:
+    sizes = _blocks(*config["block_sizes"])
+    stages = config.get("range_num_stages") or []
+    per_loop = {sym: v for sym, v in zip(sequential_loops(module), stages) if v}
+    return shared_memory_bytes(module, sizes, config.get("num_stages") or 1, per_loop)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32])
+def test_drawn_matmul_configs_respect_the_estimate(dtype: torch.dtype) -> None:
+    """At a large shape the block knobs reach 1024: unconstrained, many draws would not fit."""
+    a = torch.randn(2048, 2048).to(dtype)
+    mod = _module(matmul, a, a)
+    configs = _drawn(matmul, (a, a))
+    estimates = [_estimate(mod, c) for c in configs]
+    assert max(estimates) <= shared_memory_limit()
+    assert max(estimates) > shared_memory_limit() // 4  # the space is not shrunk to nothing
+    assert any((c.get("num_stages") or 1) >= 3 for c in configs)
+
+
+def test_drawn_attention_configs_respect_the_estimate() -> None:
+    q = torch.randn(1, 2, 2048, 128).half()
+    mod = _module(attention, q, q, q)
+    for c in _drawn(attention, (q, q, q), 200):
+        assert _estimate(mod, c) <= shared_memory_limit(), c
