@@ -11,13 +11,19 @@ body of a parallel ``tile.for`` so that no value carries ``s`` any more:
   reduction needs (its *cone*);
 * a ``tile.store`` of an ``s``-valued value is a root too: it is recomputed chunk by chunk;
 * ``sum(exp(a - M))`` where ``M`` is a ``max`` over ``s`` in the same loop is fused into one
-  pass (online softmax): ``m' = max(m, max(chunk))``, ``l' = l * exp(m - m') + sum(exp(a - m'))``.
+  pass (online softmax): ``m' = max(m, max(chunk))``, ``l' = l * exp(m - m') + sum(exp(a - m'))``;
+* mean and variance (Welford): ``sum((x - c)**2)`` whose center ``c`` (constant along ``s``)
+  comes from an earlier root of the loop (``c = sum(x) / n``) joins that loop as running
+  statistics of ``x`` merged chunk by chunk (Chan et al.: shift ``K`` = the first chunk's
+  mean, mean of ``x - K``, ``M2``); after the loop ``sum(x) = n (K + mean)`` and
+  ``sum((x - c)**2) = M2 + n ((K - c) + mean)**2``. No sum of squares cancels, and the mean
+  keeps its low bits for rows with a large mean.
 
 Roots are grouped in program order: a root joins the loop of the previous group when every
 value its cone reads from outside is already available where that loop starts and no store or
 nested loop lies in between; otherwise it starts a new loop just before itself. So rms_norm
-becomes two loops (sum of squares, then the store), layer_norm three (mean, centered sum of
-squares, store), softmax two (online max/sum, store), cross_entropy one.
+becomes two loops (sum of squares, then the store), layer_norm two (Welford mean and variance,
+store), softmax two (online max/sum, store), cross_entropy one.
 
 Anything else (an ``s``-valued value used by an op this pass does not know, by a nested loop,
 twice-``s`` dims, ``prod``) leaves the loop untouched. The rewrite runs on a clone of the
