@@ -7,7 +7,8 @@ compiled and launched once, recording the estimate and Triton's number (the comp
 * ``grid``: block sizes 64-256 x num_stages 1-5 (the calibration of the estimate);
 * ``draws``: configs drawn from each kernel's derived space (``kernel.config_space``, what the
   autotuner searches), and configs drawn from the same space without its ``shared_memory``
-  constraint whose estimate is over the limit (what the constraint takes out).
+  constraint whose estimate is over the limit (what the constraint takes out; compiled with
+  the backend's own check switched off, so Triton gives its verdict).
 
 On the device machine (wheels: benchmarks/README.md):
 ``python3 benchmarks/shared_memory_calibration.py grid|draws [workers]`` writes
@@ -59,12 +60,17 @@ def _case(key: str, device: str):
 
 def _estimate(module, config: dict) -> int:
     from kcompiler.passes.config_space import shared_memory_bytes
-    from kcompiler.passes.loop_knobs import sequential_loops
+    from kcompiler.passes.loop_knobs import range_options
 
-    sizes = {f"block_{i}": v for i, v in enumerate(config["block_sizes"])}
-    stages = config.get("range_num_stages") or []
-    per_loop = {s: v for s, v in zip(sequential_loops(module), stages) if v}
-    return shared_memory_bytes(module, sizes, config.get("num_stages") or 1, per_loop)
+    ranges = range_options(module, config)
+    return shared_memory_bytes(
+        module,
+        {f"block_{i}": v for i, v in enumerate(config["block_sizes"])},
+        config.get("num_stages") or 1,
+        ranges["range_num_stages"],
+        ranges["range_unroll_factors"],
+        ranges["range_multi_buffers"],
+    )
 
 
 def grid_items() -> list[tuple[str, str, dict]]:
@@ -129,8 +135,13 @@ def work(items):
         return r
 
     JITFunction.run = run
+    import kcompiler.backends.triton.compile as backend
+
+    checked = backend.check_shared_memory
     res = []
     for tag, key, cfg in items:
+        # Configs the constraint takes out go to Triton unchecked: does it refuse them too?
+        backend.check_shared_memory = (lambda *a, **k: None) if tag == "excluded" else checked
         kernel, args = _case(key, "cuda")
         est = _estimate(kernel.traced_modules(args, {})[0], cfg)
         captured.clear()

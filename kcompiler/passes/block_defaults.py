@@ -88,10 +88,10 @@ def default_block_sizes(module: ModuleOp) -> dict[str, int]:
                 b = op.block.data
                 extent = extents.get(b, 0) or SEQUENTIAL_BLOCK  # jagged: unknown extent
                 result.setdefault(b, min(SEQUENTIAL_BLOCK, _pow2(extent)))
-        from kcompiler.passes.config_space import DOT_MIN_BLOCK, dot_blocks
+        from kcompiler.passes.config_space import dot_min_blocks
 
-        for b in dot_blocks(module):
-            result[b] = max(result.get(b, 1), DOT_MIN_BLOCK)
+        for b, low in dot_min_blocks(module).items():
+            result[b] = max(result.get(b, 1), low)
     return result
 
 

@@ -41,17 +41,32 @@ class DerivedSpace:
 
 
 DOT_MIN_BLOCK = 16  # tl.dot needs M, N, K >= 16 on tensor cores
+DOT_MIN_K_8BIT = 32  # ... and K >= 32 for 8-bit operands (fp8: "at 44:13" CompilationError)
+
+
+def dot_min_blocks(module: Operation) -> dict[str, int]:
+    """Smallest legal size of each block symbol that is an M, N or K dim of some tile.dot."""
+    from kcompiler.passes.indexing import element_bytes
+
+    out: dict[str, int] = {}
+    for op in module.walk():
+        if not isinstance(op, t.DotOp):
+            continue
+        for i, v in enumerate((op.lhs, op.rhs)):
+            if not (isinstance(v.type, t.BlockType) and v.type.known):
+                continue
+            k_axis = v.type.rank - 1 if i == 0 else v.type.rank - 2
+            one_byte = element_bytes(v.type.element_type) == 1
+            for axis, d in enumerate(v.type.dims):
+                if d.startswith("block_"):
+                    low = DOT_MIN_K_8BIT if one_byte and axis == k_axis else DOT_MIN_BLOCK
+                    out[d] = max(out.get(d, 1), low)
+    return out
 
 
 def dot_blocks(module: ModuleOp) -> set[str]:
     """Block symbols that are an M, N or K dim of some tile.dot."""
-    out: set[str] = set()
-    for op in module.walk():
-        if isinstance(op, t.DotOp):
-            for v in (op.lhs, op.rhs):
-                if isinstance(v.type, t.BlockType) and v.type.known:
-                    out.update(d for d in v.type.dims if d.startswith("block_"))
-    return out
+    return set(dot_min_blocks(module))
 
 
 def derive_space(
@@ -62,7 +77,7 @@ def derive_space(
     for module in modules:
         extents = block_extents(module)
         defaults = default_block_sizes(module)
-        in_dots = dot_blocks(module)
+        in_dots = dot_min_blocks(module)
         for kernel in module.ops:
             if not isinstance(kernel, t.KernelOp):
                 continue
@@ -74,7 +89,7 @@ def derive_space(
                         continue
                     extent = extents.get(sym, 0) or 1024
                     default = registered.get(sym, defaults.get(sym, 32))
-                    low = DOT_MIN_BLOCK if sym in in_dots else 1
+                    low = in_dots.get(sym, 1)
                     default = max(default, low)
                     high = max(default, min(_pow2(extent), 4096))
                     blocks[sym] = BlockKnob(sym, int(sym.split("_")[1]), low, high, default)
@@ -98,25 +113,30 @@ def derive_space(
 # per-block limit fails to compile ("out of resource: shared memory"), so the derived space
 # excludes it and the backend rejects it naming the knobs.
 #
-# Calibrated on an H100 (Triton 3.6; benchmarks/shared_memory_calibration.py, 237 configs of
-# matmul fp16/fp32, fp8_gemm and attention D=64/128): the estimate equals Triton's allocation
-# for 233; the other 4 (1-2 stages) allocate max(pipeline buffers, the epilogue's layout
-# conversion of the accumulator), at most 131,072 bytes. No config over the limit is let in,
-# none under it is excluded. Row reductions of dot results (attention's max and sum) took no
-# scratch there (the mma layout keeps a row in one warp), so none is counted.
+# Checked on an H100 (Triton 3.6; benchmarks/shared_memory_calibration.py, results in
+# benchmarks/results/h100/shared_memory_calibration.md). Plain knobs (237 configs of matmul
+# fp16/fp32, fp8_gemm, attention D=64/128, block sizes 64-256, 1-5 stages): the estimate equals
+# Triton's allocation for 233; the other 4 (1-2 stages) allocate max(pipeline buffers, the
+# epilogue's layout conversion of the accumulator), at most 131,072 bytes. Configs drawn from
+# the spaces, with the loop knobs: ``range_unroll_factors`` multiplies the pipelined buffers
+# (each unrolled copy has its own), and ``range_multi_buffers=True`` (the accumulator may be
+# multi-buffered) can add the accumulator's tile. Row reductions of dot results (attention's
+# max and sum) took no shared memory there (the mma layout keeps a row in one warp).
 
 SHARED_MEMORY_H100 = 232448  # bytes per block with opt-in on sm_90 (227 KiB)
 
 
 @dataclass(frozen=True)
 class SharedBuffer:
-    """A ``tl.dot`` operand held in shared memory: ``dims`` (block symbols, size symbols,
-    static ints) of ``elem_bytes`` each; ``loop`` is the sequential loop that loads it (its
-    stages multiply the buffer), None when it is loaded once."""
+    """A ``tl.dot`` operand held in shared memory (``accumulator`` False), or a dot result that
+    a loop may multi-buffer (True): ``dims`` (block symbols, size symbols, static ints) of
+    ``elem_bytes`` each; ``loop`` is the sequential loop that loads (or accumulates) it, None
+    when it is loaded once."""
 
     dims: tuple[str, ...]
     elem_bytes: int
     loop: str | None
+    accumulator: bool = False
 
 
 def _loaded(v: SSAValue) -> t.LoadOp | None:
@@ -137,7 +157,8 @@ def _enclosing_sequential_loop(op: Operation) -> str | None:
 
 
 def shared_buffers(module: Operation) -> list[SharedBuffer]:
-    """The ``tile.dot`` operands of ``module`` that live in shared memory.
+    """The ``tile.dot`` operands of ``module`` that live in shared memory, and the results of
+    dots in sequential loops (accumulators).
 
     A loaded operand is staged through shared memory in the dtype it is loaded in (fp8 stays
     one byte). A computed left operand (attention's ``p``) stays in registers (Hopper's wgmma
@@ -159,12 +180,18 @@ def shared_buffers(module: Operation) -> list[SharedBuffer]:
             src = t.block_of(load.result) if load is not None else ty
             loop = _enclosing_sequential_loop(load) if load is not None else None
             out.append(SharedBuffer(tuple(ty.dims), element_bytes(src.element_type) or 4, loop))
+        res = op.result.type
+        loop = _enclosing_sequential_loop(op)
+        if loop is not None and isinstance(res, t.BlockType) and res.known:
+            out.append(SharedBuffer(tuple(res.dims), 4, loop, accumulator=True))
     return out
 
 
 def shared_memory_estimator(module: Operation) -> Callable[..., int]:
-    """``estimate(block_sizes, num_stages, range_num_stages=None)`` for ``module``, with its IR
-    walked once (a space's constraint calls it for every drawn config)."""
+    """``estimate(block_sizes, num_stages, range_num_stages=None, range_unroll_factors=None,
+    range_multi_buffers=None)`` for ``module`` (per-loop dicts keyed by block symbol, as
+    ``loop_knobs.range_options`` gives them), with the IR walked once (a space's constraint
+    calls it for every drawn config). See ``shared_memory_bytes``."""
     from kcompiler.passes.block_defaults import block_elements
 
     buffers = shared_buffers(module)
@@ -177,14 +204,23 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         block_sizes: dict[str, int],
         num_stages: int,
         range_num_stages: dict[str, int] | None = None,
+        range_unroll_factors: dict[str, int] | None = None,
+        range_multi_buffers: dict[str, bool | None] | None = None,
     ) -> int:
         stages_of = range_num_stages or {}
+        unroll_of = range_unroll_factors or {}
+        multi_of = range_multi_buffers or {}
         total = 0
         for b in buffers:
+            size = block_elements(b.dims, hints, block_sizes) * b.elem_bytes
+            if b.accumulator:
+                total += size if b.loop is not None and multi_of.get(b.loop) is True else 0
+                continue
             copies = 1
             if b.loop is not None:
                 copies = max(1, stages_of.get(b.loop) or num_stages)
-            total += copies * block_elements(b.dims, hints, block_sizes) * b.elem_bytes
+                copies *= max(1, unroll_of.get(b.loop) or 1)
+            total += copies * size
         return total
 
     return estimate
@@ -195,13 +231,19 @@ def shared_memory_bytes(
     block_sizes: dict[str, int],
     num_stages: int,
     range_num_stages: dict[str, int] | None = None,
+    range_unroll_factors: dict[str, int] | None = None,
+    range_multi_buffers: dict[str, bool | None] | None = None,
 ) -> int:
-    """Estimated shared memory of one program in bytes: each dot operand loaded in a
-    sequential loop takes ``stages`` buffers of its block, ``stages`` being that loop's
-    ``range_num_stages`` entry when set, else ``num_stages`` (matmul: ``num_stages * (BLOCK_M *
-    BLOCK_K + BLOCK_K * BLOCK_N) * element size``); other operands one buffer.
+    """Estimated shared memory of one program in bytes. Each dot operand loaded in a
+    sequential loop takes ``stages x unroll`` buffers of its tile: ``stages`` is the loop's
+    ``range_num_stages`` entry when set, else ``num_stages``; ``unroll`` its
+    ``range_unroll_factors`` entry (matmul: ``num_stages * (BLOCK_M * BLOCK_K + BLOCK_K *
+    BLOCK_N) * element size``). Other operands take one buffer; a loop with
+    ``range_multi_buffers`` True adds its dot accumulator's tile (4 bytes an element).
 
     Block symbols count at ``block_sizes``; whole size symbols at the next power of two of
     their traced value (as for registers), so the estimate is for the traced shapes.
     """
-    return shared_memory_estimator(module)(block_sizes, num_stages, range_num_stages)
+    return shared_memory_estimator(module)(
+        block_sizes, num_stages, range_num_stages, range_unroll_factors, range_multi_buffers
+    )

@@ -88,7 +88,8 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
 
 def _shared_memory_constraint(modules: list[Any], count: int, knobs: list[Any]) -> list[Any]:
     """Kernels with ``tile.dot``: the pipelined operand tiles (num_stages, or a loop's
-    range_num_stages, copies) must fit the device's shared memory (``passes/config_space.py``)."""
+    range_num_stages, copies, times its range_unroll_factors) must fit the device's shared
+    memory (``passes/config_space.py``)."""
     from kcompiler.backends.triton.compile import shared_memory_limit
     from kcompiler.passes.config_space import shared_buffers, shared_memory_estimator
     from kcompiler.passes.loop_knobs import sequential_loops
@@ -99,24 +100,28 @@ def _shared_memory_constraint(modules: list[Any], count: int, knobs: list[Any]) 
     estimators = [shared_memory_estimator(m) for m in modules]
     names = {k.name for k in knobs}
     loops = sequential_loops(modules[0]) if len(modules) == 1 else []
-    per_loop = [
-        (f"range_num_stages[{i}]", sym)
-        for i, sym in enumerate(loops)
-        if f"range_num_stages[{i}]" in names
-    ]
+    fields = ("range_num_stages", "range_unroll_factors", "range_multi_buffers")
+    per_loop = {
+        f: [(f"{f}[{i}]", sym) for i, sym in enumerate(loops) if f"{f}[{i}]" in names]
+        for f in fields
+    }
 
     def fits(flat: Any) -> bool:
         bs = {f"block_{i}": flat[f"block_sizes[{i}]"] for i in range(count)}
-        stages = {sym: flat[n] for n, sym in per_loop if flat[n]}
-        return all(est(bs, flat["num_stages"], stages) <= limit for est in estimators)
+        loop_knobs = [
+            {sym: flat[n] for n, sym in per_loop[f] if flat[n] is not None} for f in fields
+        ]
+        return all(est(bs, flat["num_stages"], *loop_knobs) <= limit for est in estimators)
 
+    deps = [f"block_sizes[{i}]" for i in range(count)] + ["num_stages"]
+    deps += [n for f in fields for n, _ in per_loop[f]]
     return [
         Predicate(
             "shared_memory",
             fits,
-            f"the dot operands' tiles times their pipeline stages must fit {limit:,} bytes "
-            "of shared memory",
-            [f"block_sizes[{i}]" for i in range(count)] + ["num_stages"] + [n for n, _ in per_loop],
+            f"the tiles each loop loads for tl.dot, times its pipeline stages and unroll "
+            f"factor, must fit {limit:,} bytes of shared memory",
+            deps,
         )
     ]
 

@@ -27,7 +27,7 @@ from kcompiler.passes.config_space import (
     shared_buffers,
     shared_memory_bytes,
 )
-from kcompiler.passes.loop_knobs import sequential_loops
+from kcompiler.passes.loop_knobs import range_options
 
 FP8 = getattr(torch, "float8_e4m3fn", None)
 
@@ -60,6 +60,32 @@ def test_matmul_estimate_is_stages_times_operand_tiles(dtype: torch.dtype, size:
     assert base == 2 * (128 * 64 * 2) * size
 
 
+def test_loop_knobs_multiply_or_add_buffers() -> None:
+    """Measured on an H100: an unrolled loop keeps stages buffers per unrolled copy; with
+    range_multi_buffers=True the accumulator tile may be multi-buffered in shared memory."""
+    a = torch.randn(512, 512).half()
+    mod = _module(matmul, a, a)
+    sizes, tiles = _blocks(128, 128, 64), (128 * 64 + 64 * 128) * 2
+    assert shared_memory_bytes(mod, sizes, 2, None, {"block_2": 3}) == 2 * 3 * tiles
+    assert shared_memory_bytes(mod, sizes, 2, {"block_2": 3}, {"block_2": 1}) == 3 * tiles
+    assert shared_memory_bytes(mod, sizes, 2, None, None, {"block_2": True}) == (
+        2 * tiles + 128 * 128 * 4
+    )
+    assert shared_memory_bytes(mod, sizes, 2, None, None, {"block_2": False}) == 2 * tiles
+
+
+@pytest.mark.skipif(FP8 is None, reason="no float8 dtype in this torch")
+def test_fp8_dot_k_block_is_at_least_32() -> None:
+    """tl.dot of 8-bit operands needs K >= 32 (K = 16 fails to compile on an H100)."""
+    x = torch.randn(256, 256).to(FP8)
+    args = (x, x, torch.ones(1), torch.ones(1))
+    space = fp8_gemm.config_space(*args)
+    k = next(k for k in space.knobs if k.name == "block_sizes[2]")
+    m = next(k for k in space.knobs if k.name == "block_sizes[0]")
+    assert min(k.values) == 32 and min(m.values) == 16
+    assert space.default()["block_sizes"][2] >= 32
+
+
 @pytest.mark.skipif(FP8 is None, reason="no float8 dtype in this torch")
 def test_fp8_tiles_are_one_byte() -> None:
     x = torch.randn(256, 256).to(FP8)
@@ -71,7 +97,7 @@ def test_attention_estimate() -> None:
     """q is loaded once; K and V tiles are pipelined; p (computed) stays in registers."""
     q = torch.randn(1, 2, 256, 128).half()
     mod = _module(attention, q, q, q)
-    assert len(shared_buffers(mod)) == 3
+    assert len([b for b in shared_buffers(mod) if not b.accumulator]) == 3
     bm, bn, d, s = 128, 64, 128, 3
     # Measured on an H100 (Triton 3.6) for this config: 131,072 bytes.
     assert shared_memory_bytes(mod, _blocks(1, 1, bm, bn), s) == bm * d * 2 + s * 2 * bn * d * 2
@@ -125,10 +151,15 @@ def _drawn(kernel: kc.Kernel, args, n: int = 300):
 
 
 def _estimate(module, config) -> int:
-    sizes = _blocks(*config["block_sizes"])
-    stages = config.get("range_num_stages") or []
-    per_loop = {sym: v for sym, v in zip(sequential_loops(module), stages) if v}
-    return shared_memory_bytes(module, sizes, config.get("num_stages") or 1, per_loop)
+    ranges = range_options(module, config)
+    return shared_memory_bytes(
+        module,
+        _blocks(*config["block_sizes"]),
+        config.get("num_stages") or 1,
+        ranges["range_num_stages"],
+        ranges["range_unroll_factors"],
+        ranges["range_multi_buffers"],
+    )
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.float32])

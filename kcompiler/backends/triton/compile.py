@@ -91,23 +91,30 @@ def shared_memory_limit() -> int:
 
 
 def check_shared_memory(
-    module: ModuleOp, sizes: dict[str, int], num_stages: int, range_num_stages: dict[str, int]
+    module: ModuleOp, sizes: dict[str, int], num_stages: int, ranges: dict[str, dict[str, Any]]
 ) -> None:
     """Triton fails to compile a kernel whose pipelined dot operands exceed the device's
-    shared memory: say so naming block_sizes and num_stages (``passes/config_space.py``)."""
+    shared memory: say so naming block_sizes and num_stages, and the loop knobs that
+    multiply the buffers when set (``passes/config_space.py``). ``ranges``: as
+    ``loop_knobs.range_options`` gives it."""
     from kcompiler.passes.config_space import shared_memory_bytes
 
-    need = shared_memory_bytes(module, sizes, num_stages, range_num_stages)
+    per_loop = {
+        f: dict(ranges.get(f) or {})
+        for f in ("range_num_stages", "range_unroll_factors", "range_multi_buffers")
+    }
+    need = shared_memory_bytes(module, sizes, num_stages, *per_loop.values())
     limit = shared_memory_limit()
     if need > limit:
         blocks = {k: v for k, v in sizes.items() if k.startswith("block_")}
-        stages = f"num_stages={num_stages}"
-        if range_num_stages:
-            stages += f", range_num_stages {dict(range_num_stages)}"
+        knobs = f"num_stages={num_stages}"
+        for field, values in per_loop.items():
+            if values:
+                knobs += f", {field} {values}"
         raise InvalidConfig(
-            f"block_sizes {blocks} with {stages} need about {need:,} bytes of shared memory "
-            f"(estimate: stages x the dot operands' tiles), over this device's limit of "
-            f"{limit:,} bytes; lower block_sizes or num_stages"
+            f"block_sizes {blocks} with {knobs} need about {need:,} bytes of shared memory "
+            f"(estimate: pipeline stages x the tiles each loop loads for tl.dot), over this "
+            f"device's limit of {limit:,} bytes; lower block_sizes or num_stages"
         )
 
 
@@ -132,7 +139,7 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
         sizes.update({chunk_symbol(d): c for d, c in chunks.items() if chunk_symbol(d) in present})
     check_block_numel(module, sizes)
     num_stages = int(config.get("num_stages") or 1)
-    check_shared_memory(module, sizes, num_stages, ranges.get("range_num_stages", {}))
+    check_shared_memory(module, sizes, num_stages, ranges)
     options = CodegenOptions(
         block_sizes=sizes,
         num_warps=int(config.get("num_warps") or default_num_warps(module, sizes)),
