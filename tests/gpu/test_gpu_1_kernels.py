@@ -194,13 +194,13 @@ def _matmul(inp: Inputs, odd: bool):
     m, k, n = (17, 65, 33) if odd else (2048, 2048, 2048)
     bias, act = (None, "relu") if odd else (inp.randn(n), "gelu")
     args = (inp.randn(m, k), inp.randn(k, n), bias, act)
-    return matmul, args, matmul_reference, {"atol": _atol(inp.dtype, k)}
+    return matmul, args, matmul_reference, {"atol": _atol(inp.dtype, k), "tf32": k}
 
 
 def _matmul_dot(inp: Inputs, odd: bool):
     m, k, n = (33, 17, 65) if odd else (2048, 4096, 1024)
     args = (inp.randn(m, k), inp.randn(k, n))
-    return matmul_dot, args, matmul_reference, {"atol": _atol(inp.dtype, k)}
+    return matmul_dot, args, matmul_reference, {"atol": _atol(inp.dtype, k), "tf32": k}
 
 
 def _attention_case(causal: bool):
@@ -209,7 +209,8 @@ def _attention_case(causal: bool):
         if causal and odd:
             sk = 33  # SDPA's causal mask is aligned top-left: keep every query row non-empty
         q, k, v = inp.randn(b, h, sq, d), inp.randn(b, h, sk, d), inp.randn(b, h, sk, d)
-        return attention, (q, k, v, causal), attention_reference, {"atol": _atol(inp.dtype, sk)}
+        tol = {"atol": _atol(inp.dtype, sk), "tf32": sk}
+        return attention, (q, k, v, causal), attention_reference, tol
 
     return case
 
@@ -313,10 +314,33 @@ def _params() -> list[Any]:
     return out
 
 
+# Seen on the H100 (torch 2.11, Triton 3.6): float32 tl.dot runs in TF32 there (Triton's default
+# input_precision), while torch's float32 matmul and SDPA are full float32 (allow_tf32 is off by
+# default): errors of ~1e-3 relative. The other tests compare these kernels with TF32 tolerances.
+TF32_XFAIL = pytest.mark.xfail(
+    strict=True,
+    reason="float32 tl.dot is TF32 on the GPU (Triton's default input_precision); torch's "
+    "float32 matmul/SDPA are full float32: ~1e-3 relative error (seen on the H100)",
+)
+
+
+def tolerances(device: str, dtype: torch.dtype, tol: dict) -> dict:
+    """(rtol, atol) for a case: the dtype's defaults, the case's own, and for a float32 dot on
+    the GPU (TF32) 1e-2 relative plus 1e-2 * sqrt(K) absolute, K the dot's length."""
+    rtol, atol = default_tolerances(dtype)
+    if device == "cuda" and dtype == torch.float32 and "tf32" in tol:
+        return {"rtol": 1e-2, "atol": 1e-2 * math.sqrt(tol["tf32"])}
+    return {"rtol": tol.get("rtol", rtol), "atol": tol.get("atol", atol)}
+
+
 @pytest.mark.parametrize("device,name,dtype,shape", _params())
-def test_kernel_matches_torch(device: str, name: str, dtype: torch.dtype, shape: str) -> None:
+def test_kernel_matches_torch(
+    device: str, name: str, dtype: torch.dtype, shape: str, request
+) -> None:
     inp = Inputs(device, dtype, seed=sum(map(ord, name + shape)))
     kernel, args, reference, tol = CASES[name](inp, shape == "odd")
+    if device == "cuda" and dtype == torch.float32 and "tf32" in tol:
+        request.applymarker(TF32_XFAIL)
     rtol, atol = default_tolerances(dtype)
     assert_matches_torch(
         kernel, reference, *args, rtol=tol.get("rtol", rtol), atol=tol.get("atol", atol)
