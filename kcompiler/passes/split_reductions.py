@@ -647,11 +647,37 @@ class _Splitter:
             x = m(op.operand)
             if kind in ("argmax", "argmin"):
                 base = "max" if kind == "argmax" else "min"
-                val = add(t.ReduceOp(base, x, op.axis, keep))
+                elt = t.block_of(x).element_type
+                if t.is_float(elt):
+                    # torch: a NaN beats everything and the first one wins. The chunk's value
+                    # is NaN when it holds one (max over NaN -> neutral, plus a sum that is NaN
+                    # or 0); its index is its first NaN (the backend's argmax); a chunk with a
+                    # NaN replaces the running best unless that is already a NaN.
+                    isnan = add(t.BinaryOp("ne", x, x))
+                    finite = add(t.SelectOp(isnan, add(_neutral(base, elt)), x))
+                    nans = add(t.SelectOp(isnan, x, add(t.ConstantOp(FloatAttr(0.0, elt)))))
+                    val = add(
+                        t.BinaryOp(
+                            "add",
+                            add(t.ReduceOp(base, finite, op.axis, keep)),
+                            add(t.ReduceOp("sum", nans, op.axis, keep)),
+                        )
+                    )
+                else:
+                    val = add(t.ReduceOp(base, x, op.axis, keep))
                 idx = add(t.ReduceOp(kind, x, op.axis, keep))
                 idx = add(t.BinaryOp("add", idx, add(t.TileAttrOp(tile_arg, "begin"))))
                 best_v, best_i = accs[(r, "value")], accs[(r, "index")]
                 better = add(t.BinaryOp("gt" if kind == "argmax" else "lt", val, best_v))
+                if t.is_float(elt):
+                    first_nan = add(
+                        t.BinaryOp(
+                            "and",
+                            add(t.BinaryOp("ne", val, val)),
+                            add(t.BinaryOp("eq", best_v, best_v)),
+                        )
+                    )
+                    better = add(t.BinaryOp("or", better, first_nan))
                 new_acc[(r, "index")] = add(t.SelectOp(better, idx, best_i))
                 new_acc[(r, "value")] = add(t.SelectOp(better, val, best_v))
                 continue

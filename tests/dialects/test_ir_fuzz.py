@@ -14,6 +14,7 @@ per property, ``thorough`` 200 (HYPOTHESIS_PROFILE=thorough).
 from __future__ import annotations
 
 import io
+import warnings
 
 import pytest
 import torch
@@ -101,7 +102,7 @@ def test_split_reductions_preserve_results(program, chunk, seed):
 
 
 def test_the_open_known_bugs():
-    assert set(KNOWN_BUGS) == {"argminmax-nan"}
+    assert set(KNOWN_BUGS) == set()
 
 
 def test_a_regression_program_runs_from_text():
@@ -206,9 +207,30 @@ def test_regression_max_of_an_argmax_of_integers():
     torch.testing.assert_close(out, want)
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_BUGS["argminmax-nan"])
-def test_bug_argmax_of_a_row_with_nan():
-    x = torch.randn(4, 6, generator=torch.Generator().manual_seed(0))
-    x[2, 3] = float("nan")
-    x = x.to(DEVICE)
-    torch.testing.assert_close(_row_argmax(x), torch.argmax(x, dim=1))
+@kc.kernel
+def _row_argmin(x: torch.Tensor) -> torch.Tensor:
+    (m, _) = x.shape
+    out = torch.empty([m], dtype=torch.int64, device=x.device)
+    for tile in kl.tile(m):
+        out[tile] = torch.argmin(x[tile, :], dim=1)
+    return out
+
+
+@pytest.mark.parametrize("reduction_loops", [None, [256]], ids=["whole_row", "looped"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
+def test_regression_argmax_argmin_of_rows_with_nan(dtype, reduction_loops):
+    """torch: a NaN is the max and the min, and the first NaN of a row wins (an all-NaN row
+    gives 0); a +-inf before a NaN does not. Whole rows in registers, and in chunks of 256."""
+    x = torch.randn(6, 600, generator=torch.Generator().manual_seed(0))
+    x[1, 3] = x[1, 500] = float("nan")  # two NaNs in different chunks: the first wins
+    x[2, :] = float("nan")
+    x[3, 400] = float("nan")  # in the second chunk only
+    x[4, 10], x[4, 20], x[4, 520] = float("inf"), float("-inf"), float("nan")
+    x = x.to(dtype).to(DEVICE)
+    config = kc.Config(reduction_loops=reduction_loops) if reduction_loops else kc.Config()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # the interpreter: no All-NaN slice
+        for kernel, ref in ((_row_argmax, torch.argmax), (_row_argmin, torch.argmin)):
+            got = kernel._run((x,), {}, config, "run")
+            torch.testing.assert_close(got, ref(x, dim=1), msg=kernel.__name__)
+    assert "tl.range" in _row_argmax.to_triton_code(x, config=config) or not reduction_loops

@@ -637,6 +637,16 @@ class TritonEmitter:
             "argmin": "tl.argmin",
         }[kind]
         expr = f"{fn}({x}, axis={axis}{keep})"
+        if kind in ("argmax", "argmin") and t.is_float(elt):
+            # torch: a NaN is larger (and smaller) than everything, so the index of the first
+            # NaN of a row wins; Triton's comparisons skip NaN. Masked lanes hold the neutral.
+            nan = self.bind_tmp(f"({x} != {x}).to(tl.int32)")
+            finite = self.bind_tmp(f"tl.where({nan} != 0, {self._NEUTRAL[kind]}, {x})")
+            first_nan = f"tl.argmax({nan}, axis={axis}{keep})"  # ties break left: the first
+            expr = (
+                f"tl.where(tl.max({nan}, axis={axis}{keep}) != 0, {first_nan}, "
+                f"{fn}({finite}, axis={axis}{keep}))"
+            )
         if res_elt in (t.f16, t.bf16) and elt in (t.f16, t.bf16):
             expr = self._half_result(expr, res_elt)
         elif res_elt != t.block_of(op.operand).element_type or elt in (t.f16, t.bf16):

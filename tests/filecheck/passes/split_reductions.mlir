@@ -197,7 +197,9 @@ builtin.module {
 
 // -----
 // argmax carries the best value and its index; a chunk's index is offset by the chunk's
-// begin, and only a strictly greater value replaces the best (the first maximum wins).
+// begin, and only a strictly greater value replaces the best (the first maximum wins). As in
+// torch a NaN beats everything: a chunk's value is NaN when it holds one (the max of the
+// others plus the sum of its NaNs, else 0), and the first chunk with a NaN keeps the best.
 // Half-precision sums accumulate in f32 and are cast back after the loop.
 builtin.module {
   tile.kernel @argmax_and_half_sum(%x: !tile.tensor<[s0, s1], bf16>, %i: !tile.tensor<[s0], i64>, %o: !tile.tensor<[s0], bf16>) {
@@ -216,13 +218,24 @@ builtin.module {
 // CHECK-LABEL: tile.kernel @argmax_and_half_sum(
 // CHECK:      %[[VAL:.*]], %[[IDX:.*]] = tile.for %chunk = {{.*}} iter_args(%[[BV:.*]] = %{{.*}}, %[[BI:.*]] = %{{.*}}) -> (!tile.block<[block_0], bf16>, !tile.block<[block_0], i64>)
 // CHECK-NEXT:   %v = tile.load %x[%t, %chunk]
-// CHECK-NEXT:   %[[CV:.*]] = tile.reduce "max" %v dim 1
+// CHECK-NEXT:   %[[NAN:.*]] = tile.binary "ne" %v, %v
+// CHECK-NEXT:   %[[NEG:.*]] = tile.constant 0xff80
+// CHECK-NEXT:   %[[FIN:.*]] = tile.select %[[NAN]], %[[NEG]], %v
+// CHECK-NEXT:   %[[ZERO:.*]] = tile.constant 0.0
+// CHECK-NEXT:   %[[NANS:.*]] = tile.select %[[NAN]], %v, %[[ZERO]]
+// CHECK-NEXT:   %[[MAX:.*]] = tile.reduce "max" %[[FIN]] dim 1
+// CHECK-NEXT:   %[[NS:.*]] = tile.reduce "sum" %[[NANS]] dim 1
+// CHECK-NEXT:   %[[CV:.*]] = tile.binary "add" %[[MAX]], %[[NS]]
 // CHECK-NEXT:   %[[CI:.*]] = tile.reduce "argmax" %v dim 1
 // CHECK-NEXT:   %[[BEGIN:.*]] = tile.tile_attr "begin" %chunk
 // CHECK-NEXT:   %[[GI:.*]] = tile.binary "add" %[[CI]], %[[BEGIN]]
 // CHECK-NEXT:   %[[GT:.*]] = tile.binary "gt" %[[CV]], %[[BV]]
-// CHECK-NEXT:   %[[NI:.*]] = tile.select %[[GT]], %[[GI]], %[[BI]]
-// CHECK-NEXT:   %[[NV:.*]] = tile.select %[[GT]], %[[CV]], %[[BV]]
+// CHECK-NEXT:   %[[CN:.*]] = tile.binary "ne" %[[CV]], %[[CV]]
+// CHECK-NEXT:   %[[BN:.*]] = tile.binary "eq" %[[BV]], %[[BV]]
+// CHECK-NEXT:   %[[FIRST:.*]] = tile.binary "and" %[[CN]], %[[BN]]
+// CHECK-NEXT:   %[[B:.*]] = tile.binary "or" %[[GT]], %[[FIRST]]
+// CHECK-NEXT:   %[[NI:.*]] = tile.select %[[B]], %[[GI]], %[[BI]]
+// CHECK-NEXT:   %[[NV:.*]] = tile.select %[[B]], %[[CV]], %[[BV]]
 // CHECK-NEXT:   tile.yield %[[NV]], %[[NI]]
 // CHECK:      tile.store %[[IDX]], %i[%t]
 // CHECK:      %[[HS:.*]] = tile.for {{.*}} -> (!tile.block<[block_0], f32>)
