@@ -86,7 +86,7 @@ class _Launch:
 class _HostRun:
     """Host-side state of one call: the config and registered block sizes."""
 
-    __slots__ = ("config", "kernel", "mode", "ordinal", "result", "sources")
+    __slots__ = ("call", "config", "kernel", "mode", "ordinal", "result", "sources")
 
     def __init__(self, kernel: Kernel, config: Config, mode: str):
         self.kernel = kernel
@@ -94,6 +94,7 @@ class _HostRun:
         self.mode = mode
         self.ordinal = 0
         self.sources: list[str] = []
+        self.call: tuple[Sequence[Any], dict[str, Any]] | None = None  # (args, kwargs)
         self.result: Any = None
 
     def register_block_size(self, lo: Any, hi: Any = None) -> BlockSizeInt:
@@ -133,6 +134,7 @@ class _BlocksView:
 
     fixed: dict[str, int]
     defaults: dict[str, int]
+    count: int | None = None  # block sizes of the kernel (Config.block_sizes' length at most)
 
 
 class Kernel:
@@ -182,6 +184,7 @@ class Kernel:
         if host_fn is None:
             host_fn = self._host_fn = self.program.make_host(self._launch_current)
         host = _HostRun(self, self._choose_config(), "run")
+        host.call = (args, kwargs)
         previous, self._current = self._current, host
         outer = getattr(_state, "host", None)  # language/_context.hosting, inlined
         _state.host = host
@@ -346,6 +349,7 @@ class Kernel:
         self, args: Sequence[Any], kwargs: dict[str, Any], config: Config, mode: str
     ) -> _HostRun:
         host = _HostRun(self, config, mode)
+        host.call = (args, kwargs)
         previous, self._current = self._current, host
         try:
             with hosting(host):
@@ -394,8 +398,16 @@ class Kernel:
         module, spec = self._trace(index, env)
         from kcompiler.backends.triton.compile import compile_module
 
+        given = config.get("block_sizes")
+        call = getattr(self._current, "call", None)
+        if isinstance(given, list) and len(given) > self.blocks.count and call is not None:
+            # The loops this call has not reached yet may hold the blocks the extra entries
+            # are for: trace them all (nothing launches) before judging the config.
+            self.traced_modules(*call, config)
         # Registered block sizes take the values the host code saw in this call.
-        blocks = _BlocksView(self.blocks.fixed, {**self.blocks.defaults, **spec.block_values})
+        blocks = _BlocksView(
+            self.blocks.fixed, {**self.blocks.defaults, **spec.block_values}, self.blocks.count
+        )
         compiled = compile_module(module, config, spec, blocks, interpret=interpreting())
         self._compiled[ckey] = compiled
         return compiled

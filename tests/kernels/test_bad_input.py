@@ -608,16 +608,39 @@ def test_non_power_of_two_num_warps() -> None:
         k(torch.randn(8))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="extra block_sizes are silently ignored: Config(block_sizes=[16, 16]) on a kernel "
-    "with one block size runs (resolve_block_sizes only reads the indices it knows); expected "
-    "InvalidConfig naming block_sizes (Helion rejects a list of the wrong length)",
-)
 def test_too_many_block_sizes() -> None:
+    """Extra entries are an error naming block_sizes and the count (Helion rejects them too),
+    not silently ignored."""
     k = kc.kernel(config=kc.Config(block_sizes=[16, 16]))(exp_kernel.fn)
-    with pytest.raises(kc.exc.InvalidConfig, match="block_sizes"):
+    with pytest.raises(kc.exc.InvalidConfig, match=r"block_sizes .*2 entries.* 1 block size"):
         k(torch.randn(8))
+    with pytest.raises(kc.exc.InvalidConfig, match="block_sizes"):
+        exp_kernel.to_triton_code(torch.randn(8), config=kc.Config(block_sizes=[16, 16]))
+
+
+@kc.kernel
+def _two_loops(x: torch.Tensor) -> torch.Tensor:
+    y = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        y[tile] = x[tile] + 1
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = y[tile] * 2
+    return out
+
+
+def test_block_sizes_of_later_loops_are_not_extra() -> None:
+    """block_sizes[1] belongs to the second device loop, which the first compile of a fresh
+    kernel has not traced yet: accepted, and applied; a third entry is rejected."""
+    k = kc.kernel(config=kc.Config(block_sizes=[4, 8]))(_two_loops.fn)
+    x = torch.randn(10)
+    torch.testing.assert_close(k(x), (x + 1) * 2)
+    assert sorted(
+        c.block_sizes["block_1"] for c in k._compiled.values() if "block_1" in c.block_sizes
+    ) == [8]
+    k3 = kc.kernel(config=kc.Config(block_sizes=[4, 8, 16]))(_two_loops.fn)
+    with pytest.raises(kc.exc.InvalidConfig, match=r"3 entries.* 2 block sizes"):
+        k3(x)
 
 
 # -- arguments ---------------------------------------------------------------------------------------------

@@ -41,8 +41,20 @@ _LIST_FIELDS = (
 )  # fmt: skip
 
 
-def validate_config(config: Config) -> None:
-    """Reject malformed knob values before anything is compiled; messages name the knob."""
+def validate_config(config: Config, block_count: int | None = None) -> None:
+    """Reject malformed knob values before anything is compiled; messages name the knob.
+
+    ``block_count``: how many block sizes the kernel has (``block_0`` ..., over all its device
+    loops); a ``block_sizes`` list longer than that is rejected, as Helion does, rather than
+    its extra entries being ignored.
+    """
+    sizes = config.get("block_sizes")
+    if block_count is not None and isinstance(sizes, list) and len(sizes) > block_count:
+        raise InvalidConfig(
+            f"block_sizes = {sizes!r} has {len(sizes)} entries; this kernel has "
+            f"{block_count} block size{'s' if block_count != 1 else ''} (expected at most "
+            f"{block_count} entries)"
+        )
     for name in _LIST_FIELDS:
         v = config.get(name)
         if name == "indexing" and isinstance(v, str):
@@ -125,7 +137,7 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
     from kcompiler.passes.split_reductions import chunk_symbol, chunks_from_reduction_loops
     from kcompiler.runtime.kernel import CompiledLoop
 
-    validate_config(config)
+    validate_config(config, getattr(blocks, "count", None))
     sizes = resolve_block_sizes(module, config, blocks)
     ranges = range_options(module, config)  # numbered on the traced IR's sequential loops
     # Config-specific rewrites (indexing modes, chunked reductions, pid_type) as a pipeline
