@@ -18,7 +18,7 @@ builtin.module {
 
 // CHECK:       def launch_scale(x, arg_for_s1, _kc_launch=None):
 // CHECK:           s1 = arg_for_s1
-// CHECK-NEXT:      num_tiles = triton.cdiv(s1 - 0, 16)
+// CHECK-NEXT:      num_tiles = (-((0 - s1) // 16))
 
 // -----
 // Result types not inferred yet: run -p shape-inference first.

@@ -43,8 +43,8 @@ builtin.module {
 // CHECK:       def launch_softmax_kernel(x, out, _kc_launch=None):
 // CHECK-NEXT:      s0 = x.shape[0]
 // CHECK-NEXT:      s1 = x.shape[1]
-// CHECK-NEXT:      num_tiles = triton.cdiv(s0 - 0, 8)
+// CHECK-NEXT:      num_tiles = (-((0 - s0) // 8))
 // CHECK:           softmax_kernel[(num_tiles,)]({{.*}}, BLOCK_0=8, RDIM_S1=128, num_warps=4, num_stages=1)
 
-// CONFIG:      num_tiles = triton.cdiv(s0 - 0, 16)
+// CONFIG:      num_tiles = (-((0 - s0) // 16))
 // CONFIG:      softmax_kernel[(num_tiles,)]({{.*}}, BLOCK_0=16, RDIM_S1=128, num_warps=8, num_stages=1)
