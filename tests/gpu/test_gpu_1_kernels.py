@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F  # noqa: N812
-from gpu_support import DEVICES
+from gpu_support import DEVICES, import_test_module
 
 from kcompiler.kernels import backward as B
 from kcompiler.kernels.attention import attention, attention_reference
@@ -345,3 +345,17 @@ def test_kernel_matches_torch(
     assert_matches_torch(
         kernel, reference, *args, rtol=tol.get("rtol", rtol), atol=tol.get("atol", atol)
     )
+
+
+# -- argmax/argmin over NaN (tests/dialects/test_ir_fuzz.py's regression test, on CUDA) --------
+# Triton's compiled max/argmax handle NaN differently from the interpreter's numpy, so the fix
+# (the first NaN's index wins, as in torch) is checked on the GPU too.
+
+
+@pytest.mark.parametrize("reduction_loops", [None, [256]], ids=["whole_row", "looped"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
+@pytest.mark.parametrize("device", DEVICES[1:])
+def test_argmax_argmin_of_rows_with_nan(device: str, dtype: torch.dtype, reduction_loops) -> None:
+    fuzz_tests = import_test_module("dialects", "test_ir_fuzz")
+    assert fuzz_tests.DEVICE == device
+    fuzz_tests.test_regression_argmax_argmin_of_rows_with_nan(dtype, reduction_loops)
