@@ -67,7 +67,9 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
         per_thread = max(largest_block(m, bs) for m in modules) / (32 * flat["num_warps"])
         chunks = [v for k, v in flat.items() if k.startswith("reduction_loops") and v]
         if chunks:  # a chunked loop holds blocks of chunk elements, not the whole dim
-            return flat["num_warps"] * 32 <= max(bs.values(), default=1) * max(chunks) * 4
+            held = max(bs.values(), default=1) * max(chunks)
+            # At most 256 per thread: on the H100, 2048 per thread took > 30 s to compile.
+            return flat["num_warps"] * 32 <= held * 4 and held <= 256 * 32 * flat["num_warps"]
         # Fewer than one element per thread only for small blocks on at most 4 warps.
         return per_thread <= 256 and (per_thread >= 1 or flat["num_warps"] <= 4)
 
@@ -245,7 +247,7 @@ def _parallel_depth(module: Any) -> int:
 def _reduction_knobs(modules: list[Any]) -> list[Any]:
     """``reduction_loops[i]``: keep whole dim i in registers (None) or loop over chunks."""
     from kcompiler.dialects import tile as t
-    from kcompiler.passes.split_reductions import reduction_dims
+    from kcompiler.passes.split_reductions import default_reduction_chunk, reduction_dims
 
     if len(modules) != 1:
         return []  # one list per kernel launch would be ambiguous; keep registers
@@ -260,7 +262,7 @@ def _reduction_knobs(modules: list[Any]) -> list[Any]:
         if n <= 256:
             break  # later entries would have no index; small dims stay in registers
         chunks = [None] + [1 << k for k in range(8, 16) if (1 << k) < n]
-        knobs.append(ChoiceKnob(f"reduction_loops[{i}]", chunks, None))
+        knobs.append(ChoiceKnob(f"reduction_loops[{i}]", chunks, default_reduction_chunk(n)))
     return knobs
 
 
