@@ -88,6 +88,14 @@ def default_block_sizes(module: ModuleOp) -> dict[str, int]:
                 b = op.block.data
                 extent = extents.get(b, 0) or SEQUENTIAL_BLOCK  # jagged: unknown extent
                 result.setdefault(b, min(SEQUENTIAL_BLOCK, _pow2(extent)))
+        # Values that combine parallel tiles with sequential chunks (jagged_mean's
+        # [rows, k, m] slice) multiply both: halve the largest parallel block until the largest
+        # value fits the budget (1024 x 32 x 32 took 75 s to compile on an H100).
+        while _largest_in(kernel, result) > TARGET_ELEMENTS:
+            b = max(parallel, key=lambda p: result[p], default=None)
+            if b is None or result[b] <= 1:
+                break
+            result[b] //= 2
         from kcompiler.passes.config_space import dot_min_blocks
 
         for b, low in dot_min_blocks(module).items():
