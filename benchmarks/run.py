@@ -54,6 +54,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     # a child process (one kernel) is given the parent's copy bandwidth
     p.add_argument("--copy-gbps", type=float, default=None, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--tensor-core",
+        action="store_true",
+        help="the tensor-core kernels (matmul, attention, fp8_gemm; benchmarks/tensor_core.py)",
+    )
     p.add_argument("--no-plots", action="store_true")
     p.add_argument("--no-isolate", action="store_true", help="run all kernels in this process")
     p.add_argument(
@@ -201,6 +206,7 @@ def run_isolated(args: argparse.Namespace, kernel: str, copy: float, mode: str) 
         cmd = f"-m benchmarks.run --kernels {kernel} --no-isolate --no-plots --copy-gbps {copy}"
         cmd += f" --impls {args.impls} --device {args.device} --helion-effort {args.helion_effort}"
         cmd += " --sweep" * args.sweep + " --quick" * args.quick
+        cmd += " --tensor-core" * args.tensor_core
         cmd = [sys.executable, *cmd.split(), "--kc-effort", args.kc_effort, "--out", tmp]
         rc = subprocess.run(cmd).returncode
         path = Path(tmp) / f"{mode}.json"
@@ -238,6 +244,12 @@ def main(argv: list[str] | None = None) -> int:
     args.device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(args.device)
     cuda = device.type == "cuda"
+    if args.tensor_core:
+        from benchmarks import tensor_core
+
+        if args.kernels == ",".join(KERNELS):  # the default: all of them
+            args.kernels = ",".join(tensor_core.KERNELS)
+        KERNELS.update(tensor_core.KERNELS)  # the table impls.make reads too
     names = [k.strip() for k in args.kernels.split(",") if k.strip()]
     unknown = [k for k in names if k not in KERNELS]
     if unknown:
