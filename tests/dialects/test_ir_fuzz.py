@@ -102,7 +102,7 @@ def test_split_reductions_preserve_results(program, chunk, seed):
 
 
 def test_the_open_known_bugs():
-    assert set(KNOWN_BUGS) == set()
+    assert set(KNOWN_BUGS) == {"minmax-nan"}
 
 
 def test_a_regression_program_runs_from_text():
@@ -214,6 +214,25 @@ def _row_argmin(x: torch.Tensor) -> torch.Tensor:
     for tile in kl.tile(m):
         out[tile] = torch.argmin(x[tile, :], dim=1)
     return out
+
+
+@kc.kernel
+def _row_max(x: torch.Tensor) -> torch.Tensor:
+    (m, _) = x.shape
+    out = torch.empty([m], dtype=x.dtype, device=x.device)
+    for tile in kl.tile(m):
+        out[tile] = torch.amax(x[tile, :], dim=1)
+    return out
+
+
+@pytest.mark.xfail(strict=True, reason=KNOWN_BUGS["minmax-nan"])
+def test_bug_max_of_a_row_with_nan():
+    x = torch.randn(4, 6, generator=torch.Generator().manual_seed(0))
+    x[2, 3] = float("nan")
+    x = x.to(DEVICE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        torch.testing.assert_close(_row_max(x), torch.amax(x, dim=1))
 
 
 @pytest.mark.parametrize("reduction_loops", [None, [256]], ids=["whole_row", "looped"])
