@@ -81,6 +81,7 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
             [k.name for k in knobs if k.name != "num_stages"],
         )
     )
+    constraints.extend(_dot_register_constraint(modules, count))
     for more in (_range_knobs(modules), _indexing_knobs(kernel, modules, knobs)):
         knobs.extend(more[0])
         constraints.extend(more[1])
@@ -88,16 +89,41 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
     return ConfigSpace(knobs, constraints)
 
 
+def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
+    """Kernels with ``tile.dot``: the dot results (accumulators, attention's scores) must fit
+    half the registers a thread has at 16 warps or more (ptxas "Insufficient registers"
+    otherwise; ``passes/config_space.dot_registers_fit``)."""
+    from kcompiler.passes.config_space import dot_registers_checker
+
+    checkers = [c for c in map(dot_registers_checker, modules) if c.results]
+    if not checkers:
+        return []
+
+    def fits(flat: Any) -> bool:
+        bs = {f"block_{i}": flat[f"block_sizes[{i}]"] for i in range(count)}
+        return all(c.fits(bs, flat["num_warps"]) for c in checkers)
+
+    return [
+        Predicate(
+            "dot_registers",
+            fits,
+            "the tl.dot results (fp32 accumulators and scores) must take at most half of a "
+            "thread's 65536 / (32 * num_warps) registers when that is below 255",
+            [f"block_sizes[{i}]" for i in range(count)] + ["num_warps"],
+        )
+    ]
+
+
 def _shared_memory_constraint(modules: list[Any], count: int, knobs: list[Any]) -> list[Any]:
-    """Kernels with ``tile.dot``: the pipelined operand tiles (num_stages, or a loop's
-    range_num_stages, copies, times its range_unroll_factors) must fit the device's shared
-    memory (``passes/config_space.py``)."""
+    """Shared memory (``passes/config_space.py``) must fit the device's limit: the pipelined
+    ``tile.dot`` operand tiles (num_stages, or a loop's range_num_stages, copies, times its
+    range_unroll_factors), the tiles of tensor-descriptor loads and stores (the ``indexing``
+    knobs; a chunk loop's tile is rows x its ``reduction_loops`` chunk), loads of loops with
+    range_num_stages, and the scratch of row reductions (``num_warps``)."""
     from kcompiler.backends.triton.compile import shared_memory_limit
-    from kcompiler.passes.config_space import shared_buffers, shared_memory_estimator
+    from kcompiler.passes.config_space import may_take_shared_memory, shared_memory_estimator
     from kcompiler.passes.loop_knobs import sequential_loops
 
-    if not any(shared_buffers(m) for m in modules):
-        return []
     limit = shared_memory_limit()
     estimators = [shared_memory_estimator(m) for m in modules]
     names = {k.name for k in knobs}
@@ -108,21 +134,38 @@ def _shared_memory_constraint(modules: list[Any], count: int, knobs: list[Any]) 
         for f in fields
     }
 
+    def listed(field: str) -> list[str]:
+        found = sorted(int(n[len(field) + 1 : -1]) for n in names if n.startswith(f"{field}["))
+        return [f"{field}[{i}]" for i in found]
+
+    indexing, reduction = listed("indexing"), listed("reduction_loops")
+
     def fits(flat: Any) -> bool:
         bs = {f"block_{i}": flat[f"block_sizes[{i}]"] for i in range(count)}
         loop_knobs = [
             {sym: flat[n] for n, sym in per_loop[f] if flat[n] is not None} for f in fields
         ]
-        return all(est(bs, flat["num_stages"], *loop_knobs) <= limit for est in estimators)
+        extra = {
+            # As ConfigSpace.to_config builds the Config: no knobs, no field (the defaults).
+            "indexing": [flat[n] for n in indexing] if indexing else None,
+            "reduction_loops": [flat[n] for n in reduction] if reduction else None,
+            "num_warps": flat["num_warps"],
+        }
+        return all(est(bs, flat["num_stages"], *loop_knobs, **extra) <= limit for est in estimators)
 
+    if not any(may_take_shared_memory(m) for m in modules):
+        return []
+    # num_warps only sizes the small reduction scratch: shrinking it is no repair (it is read,
+    # not listed, so the repair halves block sizes instead).
     deps = [f"block_sizes[{i}]" for i in range(count)] + ["num_stages"]
-    deps += [n for f in fields for n, _ in per_loop[f]]
+    deps += [n for f in fields for n, _ in per_loop[f]] + indexing + reduction
     return [
         Predicate(
             "shared_memory",
             fits,
-            f"the tiles each loop loads for tl.dot, times its pipeline stages and unroll "
-            f"factor, must fit {limit:,} bytes of shared memory",
+            f"the tiles each loop loads for tl.dot (times its pipeline stages and unroll "
+            f"factor), tensor-descriptor tiles and reduction scratch must fit {limit:,} bytes "
+            f"of shared memory",
             deps,
         )
     ]

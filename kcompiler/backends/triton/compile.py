@@ -103,11 +103,20 @@ def shared_memory_limit() -> int:
 
 
 def check_shared_memory(
-    module: ModuleOp, sizes: dict[str, int], num_stages: int, ranges: dict[str, dict[str, Any]]
+    module: ModuleOp,
+    sizes: dict[str, int],
+    num_stages: int,
+    ranges: dict[str, dict[str, Any]],
+    *,
+    indexing: Any = None,
+    reduction_loops: Any = None,
+    num_warps: int | None = None,
 ) -> None:
-    """Triton fails to compile a kernel whose pipelined dot operands exceed the device's
-    shared memory: say so naming block_sizes and num_stages, and the loop knobs that
-    multiply the buffers when set (``passes/config_space.py``). ``ranges``: as
+    """Triton fails to compile a kernel whose shared-memory buffers exceed the device's limit:
+    the pipelined dot operands, and the tiles of tensor-descriptor (TMA) loads and stores and
+    of loads in loops with ``range_num_stages`` (``passes/config_space.py``). Say so naming
+    block_sizes and num_stages, and the knobs that add buffers when set. ``module``: the
+    traced IR (``indexing`` and ``reduction_loops`` are the config's fields); ``ranges``: as
     ``loop_knobs.range_options`` gives it."""
     from kcompiler.passes.config_space import shared_memory_bytes
 
@@ -115,7 +124,15 @@ def check_shared_memory(
         f: dict(ranges.get(f) or {})
         for f in ("range_num_stages", "range_unroll_factors", "range_multi_buffers")
     }
-    need = shared_memory_bytes(module, sizes, num_stages, *per_loop.values())
+    need = shared_memory_bytes(
+        module,
+        sizes,
+        num_stages,
+        *per_loop.values(),
+        indexing=indexing,
+        reduction_loops=reduction_loops,
+        num_warps=num_warps,
+    )
     limit = shared_memory_limit()
     if need > limit:
         blocks = {k: v for k, v in sizes.items() if k.startswith("block_")}
@@ -123,10 +140,19 @@ def check_shared_memory(
         for field, values in per_loop.items():
             if values:
                 knobs += f", {field} {values}"
+        if reduction_loops is not None:
+            knobs += f", reduction_loops={reduction_loops!r}"
+        tma = indexing == "tensor_descriptor" or (
+            isinstance(indexing, (list, tuple)) and "tensor_descriptor" in indexing
+        )
+        if tma:
+            knobs += f", indexing={indexing!r}"
         raise InvalidConfig(
             f"block_sizes {blocks} with {knobs} need about {need:,} bytes of shared memory "
-            f"(estimate: pipeline stages x the tiles each loop loads for tl.dot), over this "
-            f"device's limit of {limit:,} bytes; lower block_sizes or num_stages"
+            f"(estimate: pipeline stages x the tiles each loop loads for tl.dot, plus the "
+            f"tiles of tensor-descriptor loads and stores), over this device's limit of "
+            f"{limit:,} bytes; lower block_sizes or num_stages"
+            + (", use smaller reduction_loops chunks or pointer indexing" if tma else "")
         )
 
 
@@ -138,6 +164,7 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
     from kcompiler.runtime.kernel import CompiledLoop
 
     validate_config(config, getattr(blocks, "count", None))
+    traced = module
     sizes = resolve_block_sizes(module, config, blocks)
     ranges = range_options(module, config)  # numbered on the traced IR's sequential loops
     # Config-specific rewrites (indexing modes, chunked reductions, pid_type) as a pipeline
@@ -151,10 +178,19 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
         sizes.update({chunk_symbol(d): c for d, c in chunks.items() if chunk_symbol(d) in present})
     check_block_numel(module, sizes)
     num_stages = int(config.get("num_stages") or 1)
-    check_shared_memory(module, sizes, num_stages, ranges)
+    num_warps = int(config.get("num_warps") or default_num_warps(module, sizes))
+    check_shared_memory(
+        traced,
+        sizes,
+        num_stages,
+        ranges,
+        indexing=config.get("indexing"),
+        reduction_loops=config.get("reduction_loops"),
+        num_warps=num_warps,
+    )
     options = CodegenOptions(
         block_sizes=sizes,
-        num_warps=int(config.get("num_warps") or default_num_warps(module, sizes)),
+        num_warps=num_warps,
         num_stages=num_stages,
         int64_indexing=spec.int64_indexing,
         interpret=interpret,
