@@ -1,7 +1,8 @@
 """Check ``passes/config_space.shared_memory_bytes`` against Triton's allocation on a GPU.
 
-Two sets of configs of matmul (fp16, fp32), fp8_gemm and attention (fp16, D=64/128), each
-compiled and launched once, recording the estimate and Triton's number (the compiled kernel's
+Two sets of configs of matmul (fp16, fp32), fp8_gemm and attention (fp16, D=64/128) (and, in
+``draws``, of softmax, rms_norm, layer_norm and cross_entropy at the tune_compare shapes, whose
+tensor-descriptor tiles of chunked rows take shared memory), each compiled and launched once, recording the estimate and Triton's number (the compiled kernel's
 ``metadata.shared``, or ``Required:`` of its OutOfResources error):
 
 * ``grid``: block sizes 64-256 x num_stages 1-5 (the calibration of the estimate);
@@ -33,6 +34,11 @@ CASES = {
     "fp8_gemm": ("fp8_gemm", "float8_e4m3fn", None),
     "attention-d64": ("attention", "float16", 64),
     "attention-d128": ("attention", "float16", 128),
+    # Memory-bound kernels (draws only): tensor-descriptor tiles of chunked rows.
+    "softmax-float32": ("softmax", "float32", (4096, 12544)),
+    "rms_norm-float32": ("rms_norm", "float32", (2048, 32768)),
+    "layer_norm-bfloat16": ("layer_norm", "bfloat16", (4096, 15872)),
+    "cross_entropy-bfloat16": ("cross_entropy", "bfloat16", (4096, 128256)),
 }
 
 
@@ -46,6 +52,8 @@ def _case(key: str, device: str):
     name, dt, d = CASES[key]
     dtype = getattr(torch, dt)
     g = torch.Generator().manual_seed(0)
+    if isinstance(d, tuple):
+        return _rows_case(name, dtype, d, device, g)
     if name == "matmul":
         a = torch.randn(2048, 2048, generator=g).to(device=device, dtype=dtype)
         return matmul, (a, a.clone())
@@ -56,6 +64,27 @@ def _case(key: str, device: str):
         return fp8_gemm, (a, b, sc, sc)
     q = torch.randn(2, 4, 2048, d, generator=g).to(device=device, dtype=dtype)
     return attention, (q, q.clone(), q.clone())
+
+
+def _rows_case(name: str, dtype, shape: tuple[int, int], device: str, g):
+    import torch
+
+    from kcompiler.kernels.cross_entropy import cross_entropy
+    from kcompiler.kernels.layer_norm import layer_norm_fwd
+    from kcompiler.kernels.rms_norm import rms_norm_fwd
+    from kcompiler.kernels.softmax import softmax
+
+    m, n = shape
+    x = torch.randn(m, n, generator=g).to(device=device, dtype=dtype)
+    w = torch.randn(n, generator=g).to(device=device, dtype=dtype)
+    if name == "softmax":
+        return softmax, (x,)
+    if name == "rms_norm":
+        return rms_norm_fwd, (x, w, 1e-5)
+    if name == "layer_norm":
+        return layer_norm_fwd, (x, [n], w, w.clone(), 1e-5)
+    labels = torch.randint(0, n, (m,), generator=g).to(device)
+    return cross_entropy, (x, labels)
 
 
 def _estimate(module, config: dict) -> int:
@@ -70,6 +99,9 @@ def _estimate(module, config: dict) -> int:
         ranges["range_num_stages"],
         ranges["range_unroll_factors"],
         ranges["range_multi_buffers"],
+        indexing=config.get("indexing"),
+        reduction_loops=config.get("reduction_loops"),
+        num_warps=config.get("num_warps"),
     )
 
 
@@ -103,18 +135,20 @@ def draw_items(n: int) -> list[tuple[str, str, dict]]:
     limit = shared_memory_limit()
     out = []
     for key in CASES:
+        # Wide rows compile and run for seconds: fewer of them.
+        n_key = min(n, 12) if isinstance(CASES[key][2], tuple) else n
         kernel, args = _case(key, "cpu")
         space = kernel.config_space(*args)
         module = kernel.traced_modules(args, {})[0]
         rng = random.Random(1)
-        out += [("drawn", key, dict(space.sample(rng))) for _ in range(n)]
+        out += [("drawn", key, dict(space.sample(rng))) for _ in range(n_key)]
         free = ConfigSpace(space.knobs, [c for c in space.constraints if c.name != "shared_memory"])
         over = []
-        for _ in range(50 * n):
+        for _ in range(50 * n_key):
             c = dict(free.sample(rng))
             if _estimate(module, c) > limit:
                 over.append(("excluded", key, c))
-            if len(over) >= n // 2:
+            if len(over) >= n_key // 2:
                 break
         out += over
     return out
