@@ -110,17 +110,13 @@ class Program:
 
 # Compiler bugs this generator found; it avoids their patterns unless asked (known_bugs=True).
 # tests/dialects/test_ir_fuzz.py keeps a minimal strict-xfail case of each.
-KNOWN_BUGS = {
-    "minmax-nan": "max/min reductions skip NaN (Triton's max on the GPU, numpy's nanmax in the "
-    "interpreter; torch returns NaN), so a chunked max (split-reductions) whose chunk holds only "
-    "NaN gives NaN where the whole-dim one gives the largest other value",
-}
+KNOWN_BUGS: dict[str, str] = {}
 # Found by this generator and fixed since (tests/dialects/test_ir_fuzz.py keeps a regression
 # test of each): pow 0.5 of a half value (tl.sqrt on fp16); a bool/int operand promoted to
 # half cast straight to bf16 (interpreter crash); max/argmax over the tile dim of i64 values
 # that are int32 in Triton (tile.index, argmax of an i64 operand: int64 neutral out of range);
 # argmax/argmin of values holding NaN (torch returns the first NaN's index; whole-dim and
-# split-reductions' chunked form).
+# split-reductions' chunked form); max/min/maximum/minimum skipping NaN (torch returns NaN).
 
 
 # -- building ------------------------------------------------------------------------------------
@@ -317,8 +313,6 @@ class _Gen:
         axis = self.draw(st.sampled_from(axes))
         kinds = ["sum"] if ty.element_type == t.i1 else ["sum", "max", "min", "argmax", "argmin"]
         kind = self.draw(st.sampled_from(kinds))
-        if self.avoid and kind in ("max", "min") and a not in self.finite:
-            kind = "arg" + kind  # KNOWN_BUGS["minmax-nan"]; argmax/argmin take NaN as torch does
         self.add(t.ReduceOp(kind, a, axis, self.draw(st.booleans())))
         return True
 

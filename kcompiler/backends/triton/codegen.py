@@ -157,6 +157,7 @@ class TritonEmitter:
         self.constexprs: dict[str, int] = {}
         self.size_syms: set[str] = set()
         self.hints: dict[str, int] = self.kernel.size_hints
+        self.nan_combines: set[str] = set()  # "max"/"min": emit a NaN-propagating combine fn
 
     # -- small helpers ----------------------------------------------------------------------
     def line(self, text: str) -> None:
@@ -333,6 +334,10 @@ class TritonEmitter:
             launch_args.append(f"{c}={self.constexprs[c]}")
 
         out: list[str] = ["import triton", "import triton.language as tl", "", ""]
+        for kind in sorted(self.nan_combines):  # combine functions of NaN-propagating max/min
+            fn = "maximum" if kind == "max" else "minimum"
+            out += ["@triton.jit", f"def _kc_nan{kind}(a, b):"]
+            out += [f"    return tl.{fn}(a, b, propagate_nan=tl.PropagateNan.ALL)", "", ""]
         out.append("@triton.jit")
         out.append(f"def {kname}(")
         out.extend(f"    {s}," for s in sig)
@@ -499,6 +504,9 @@ class TritonEmitter:
             expr = f"{a} | {b}" if kind in ("add", "maximum") else f"{a} & {b}"
         elif kind in ("floordiv", "mod"):
             expr = self._floor_divmod(kind, a, b, t.is_float(odt))
+        elif kind in ("maximum", "minimum") and t.is_float(odt):
+            # torch.maximum/minimum propagate NaN; Triton's default does not.
+            expr = f"tl.{kind}({a}, {b}, propagate_nan=tl.PropagateNan.ALL)"
         else:
             expr = _BINARY[kind].format(a, b)
         res_elt = t.block_of(op.result).element_type
@@ -637,6 +645,10 @@ class TritonEmitter:
             "argmin": "tl.argmin",
         }[kind]
         expr = f"{fn}({x}, axis={axis}{keep})"
+        if kind in ("max", "min") and t.is_float(elt):
+            # torch's max/min return NaN for a row holding one; tl.max/tl.min skip it.
+            self.nan_combines.add(kind)
+            expr = f"tl.reduce({x}, {axis}, _kc_nan{kind}{keep})"
         if kind in ("argmax", "argmin") and t.is_float(elt):
             # torch: a NaN is larger (and smaller) than everything, so the index of the first
             # NaN of a row wins; Triton's comparisons skip NaN. Masked lanes hold the neutral.

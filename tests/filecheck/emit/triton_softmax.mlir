@@ -23,6 +23,9 @@ builtin.module {
 }
 
 // CHECK:       @triton.jit
+// CHECK-NEXT:  def _kc_nanmax(a, b):
+// CHECK-NEXT:      return tl.maximum(a, b, propagate_nan=tl.PropagateNan.ALL)
+// CHECK:       @triton.jit
 // CHECK-NEXT:  def softmax_kernel(
 // CHECK-NEXT:      x_ptr,
 // CHECK-NEXT:      out_ptr,
@@ -33,7 +36,7 @@ builtin.module {
 // CHECK:           mask_1 = offs_1 < s0
 // CHECK-NEXT:      [[X:v[0-9]+]] = tl.load(x_ptr + {{.*}}, mask={{.*}}mask_1{{.*}}(tl.arange(0, RDIM_S1) < s1){{.*}}, other=0.0)
 // CHECK-NEXT:      [[XM:t[0-9]+]] = tl.where({{.*}}, [[X]], float('-inf'))
-// CHECK-NEXT:      [[MAX:v[0-9]+]] = tl.max([[XM]], axis=1, keep_dims=True)
+// CHECK-NEXT:      [[MAX:v[0-9]+]] = tl.reduce([[XM]], 1, _kc_nanmax, keep_dims=True)
 // CHECK-NEXT:      [[SH:v[0-9]+]] = [[X]] - [[MAX]]
 // CHECK-NEXT:      [[E:v[0-9]+]] = tl.exp([[SH]])
 // CHECK-NEXT:      [[EM:t[0-9]+]] = tl.where({{.*}}, [[E]], 0)
