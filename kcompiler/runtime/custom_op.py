@@ -111,18 +111,26 @@ def _allow_entry_in_graph() -> None:
         _dynamo_ready = True
 
 
-def handle(kernel: Kernel) -> int | None:
-    """The registry id to route ``kernel``'s call through its custom op, or None to run it."""
-    if not ENABLED or _depth() or not kernel.settings.get("custom_op", True):
+def register(kernel: Kernel) -> int | None:
+    """The registry id through which ``kernel``'s calls may be routed (None: never routed);
+    taken once, when the kernel is made, so a compiled caller reads a plain int attribute."""
+    if not kernel.settings.get("custom_op", True):
         return None
     kid = id(kernel)
-    if _KERNELS.get(kid) is not kernel:
-        _KERNELS[kid] = kernel
-    _allow_entry_in_graph()
+    _KERNELS[kid] = kernel
     return kid
 
 
-handle._dynamo_marked_constant = True  # type: ignore[attr-defined]  # = assume_constant_result
+def routing() -> bool:
+    """Whether calls go through the custom op now (not inside one already, not turned off).
+    Takes no arguments so that Dynamo can fold it to a constant (assume_constant_result)."""
+    if not ENABLED or _depth():
+        return False
+    _allow_entry_in_graph()
+    return True
+
+
+routing._dynamo_marked_constant = True  # type: ignore[attr-defined]  # = assume_constant_result
 
 
 def _entry(kid: int, *args: Any, **kwargs: Any) -> Any:
@@ -622,4 +630,13 @@ def op_for(kernel: Kernel, *args: Any, **kwargs: Any) -> Any:
     return _signature(kernel, key, args, kwargs).overload
 
 
-__all__ = ["ENABLED", "NAMESPACE", "analyze", "dispatch", "handle", "op_for", "run_host_only"]
+__all__ = [
+    "ENABLED",
+    "NAMESPACE",
+    "analyze",
+    "dispatch",
+    "op_for",
+    "register",
+    "routing",
+    "run_host_only",
+]

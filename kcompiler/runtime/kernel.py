@@ -167,6 +167,7 @@ class Kernel:
         self._fast: dict[tuple[Any, ...], _Launch] = {}
         self._keys: dict[int, Callable[..., Any]] = {}  # per device loop: its fast-path key
         self.direct_launch = DIRECT_LAUNCH  # False: every launch goes through Triton's JIT
+        self._op_id = _custom_op.register(self)  # see runtime/custom_op.py
         self._default_config = Config()
         self._host_fn: Callable[..., Any] | None = None
         self._current: _HostRun | None = None
@@ -174,8 +175,10 @@ class Kernel:
     # -- user surface ------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if torch.compiler.is_compiling() or torch._C._len_torch_dispatch_stack():
-            kid = _custom_op.handle(self)
-            if kid is not None:  # through the kernel's torch.library op (runtime/custom_op.py)
+            kid = self._op_id
+            if (
+                kid is not None and _custom_op.routing()
+            ):  # through the kernel's torch.library op (runtime/custom_op.py)
                 return _custom_op._entry(kid, *args, **kwargs)
             return self._run(args, kwargs, self._choose_config(), "run")
         # No dispatch mode or compiler to honour: run the host code here, with no dispatcher
