@@ -25,6 +25,7 @@ if "TRITON_INTERPRET" not in os.environ:
 import torch
 from xdsl.dialects.builtin import ModuleOp
 
+from kcompiler.backends.triton.compile import fp32_dot_precision
 from kcompiler.backends.triton.launch import WrongDevice, direct_launcher
 from kcompiler.config import Config
 from kcompiler.exc import CompileError, InvalidArgument
@@ -394,7 +395,9 @@ class Kernel:
     def _compiled_loop(self, index: int, env: dict[str, Any], config: Config) -> CompiledLoop:
         loop = self.program.loops[index]
         spec = specialize(loop.names, env, self.static_shapes, self.program.constexprs)
-        ckey = (index, spec.key, config)
+        # torch's float32 matmul precision picks the float32 dots' precision (compile.py); a
+        # call whose fast-path entry exists keeps the variant it was made with.
+        ckey = (index, spec.key, config, fp32_dot_precision())
         hit = self._compiled.get(ckey)
         if hit is not None:
             return hit

@@ -49,6 +49,9 @@ class CodegenOptions:
     # accurate than eager); True rounds after every op, bit-matching torch eager's op-by-op math
     # at the price of a conversion pair per op.
     round_half_per_op: bool = False
+    # float32 tl.dot: "ieee" (full float32, torch's default) or "tf32" (what torch allows after
+    # torch.set_float32_matmul_precision("high"/"medium"), and Triton's own default).
+    fp32_dot_precision: str = "ieee"
 
 
 @dataclass
@@ -745,7 +748,10 @@ class TritonEmitter:
             acc = f"tl.zeros({self.shape_tuple(out)}, {dt}) + {acc}"
         elif acc_dims != out:
             acc = f"tl.broadcast_to({self.align_right(acc, acc_dims, 2)}, {self.shape_tuple(out)})"
-        self.bind(op.result, f"tl.dot({a}, {b}, {acc})")
+        precision = ""
+        if a_ty.element_type == t.f32 and b_ty.element_type == t.f32 and not self.opts.interpret:
+            precision = f', input_precision="{self.opts.fp32_dot_precision}"'
+        self.bind(op.result, f"tl.dot({a}, {b}, {acc}{precision})")
 
     @staticmethod
     def _zero_filled(v: SSAValue) -> bool:

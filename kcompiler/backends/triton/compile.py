@@ -156,6 +156,13 @@ def check_shared_memory(
         )
 
 
+def fp32_dot_precision() -> str:
+    """float32 dots follow torch's matmul precision setting (read when a variant compiles)."""
+    import torch
+
+    return "ieee" if torch.get_float32_matmul_precision() == "highest" else "tf32"
+
+
 def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, interpret: bool):
     from kcompiler.backends.triton import indexing
     from kcompiler.passes.loop_knobs import range_options
@@ -195,6 +202,7 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
         int64_indexing=spec.int64_indexing,
         interpret=interpret,
         l2_grouping=int((config.get("l2_groupings") or [1])[0] or 1),
+        fp32_dot_precision=fp32_dot_precision(),
         **ranges,
     )
     gen = generate(module, options, spec.symbols.sources)
