@@ -76,13 +76,17 @@ def _version(dist: str) -> str:
 
 def _kcompiler_version() -> str:
     root = Path(__file__).resolve().parent.parent
-    try:
-        sha = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10
         ).stdout.strip()
+
+    try:
+        sha = git("rev-parse", "--short", "HEAD")
+        # A tree copied without its history (the GPU machine) can carry a stale .git: say so.
+        if sha and git("status", "--porcelain", "--untracked-files=no"):
+            sha += " + uncommitted changes"
     except (OSError, subprocess.SubprocessError):
         sha = ""
     return sha or "unknown (no git)"
