@@ -367,7 +367,13 @@ def programs(
         dtype = DTYPES[draw(st.sampled_from(list(dtypes)))]
         inputs.append(TensorInfo(f"x{i}", tuple(dims), dtype))
 
-    block_size = draw(st.sampled_from([1, 2, 4, 8, 16]))
+    # A value holds block_size x every inner dim (rounded up to a power of two): keep it within
+    # Triton's 2**20 elements, as the config space does for real kernels.
+    whole = 1
+    for d in inner:
+        n = sizes.get(d, int(d) if d.isdigit() else 1)
+        whole *= 1 << max(0, n - 1).bit_length()
+    block_size = draw(st.sampled_from([b for b in (1, 2, 4, 8, 16) if b * whole <= 1 << 20]))
     kernel = t.KernelOp(
         "fuzz_kernel", [x.name for x in inputs], [t.TensorType(x.dims, x.dtype) for x in inputs]
     )
