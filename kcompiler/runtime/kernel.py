@@ -176,10 +176,9 @@ class Kernel:
     # -- user surface ------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if torch.compiler.is_compiling() or torch._C._len_torch_dispatch_stack():
+            # Through the kernel's torch.library op (runtime/custom_op.py).
             kid = self._op_id
-            if (
-                kid is not None and _custom_op.routing()
-            ):  # through the kernel's torch.library op (runtime/custom_op.py)
+            if kid is not None and _custom_op.routing():
                 return _custom_op._entry(kid, *args, **kwargs)
             return self._run(args, kwargs, self._choose_config(), "run")
         # No dispatch mode or compiler to honour: run the host code here, with no dispatcher
