@@ -183,21 +183,13 @@ class Kernel:
             return self._run(args, kwargs, self._choose_config(), "run")
         # No dispatch mode or compiler to honour: run the host code here, with no dispatcher
         # cost. This is the per-call path; everything it can defer to a fast-path miss, it does.
-        host_fn = self._host_fn
-        if host_fn is None:
-            host_fn = self._host_fn = self.program.make_host(self._launch_current)
         host = _HostRun(self, self._choose_config(), "run")
         host.call = (args, kwargs)
         previous, self._current = self._current, host
         outer = getattr(_state, "host", None)  # language/_context.hosting, inlined
         _state.host = host
         try:
-            return host_fn(*args, **kwargs)
-        except TypeError as e:
-            if e.__traceback__ is not None and e.__traceback__.tb_next is None:
-                # Raised by the call itself, i.e. binding the arguments failed.
-                self.bind(*args, **kwargs)  # raises InvalidArgument with the kernel's name
-            raise
+            return self._call_host_fn(args, kwargs)
         finally:
             _state.host = outer
             self._current = previous
@@ -338,13 +330,19 @@ class Kernel:
             # (meta tensors included).
             bound = self.bind(*args, **kwargs)
             return self.program.make_host(launch)(*bound.args, **bound.kwargs)
-        # The call path (under a dispatch mode or the compiler): as ``__call__``'s own.
-        if self._host_fn is None:
-            self._host_fn = self.program.make_host(self._launch_current)
+        return self._call_host_fn(args, kwargs)  # the call path, as ``__call__``'s own
+
+    def _call_host_fn(self, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+        """Run the host function that launches through ``_launch_current``; Python binds the
+        arguments itself (it has the kernel's signature)."""
+        host_fn = self._host_fn
+        if host_fn is None:
+            host_fn = self._host_fn = self.program.make_host(self._launch_current)
         try:
-            return self._host_fn(*args, **kwargs)
+            return host_fn(*args, **kwargs)
         except TypeError as e:
             if e.__traceback__ is not None and e.__traceback__.tb_next is None:
+                # Raised by the call itself, i.e. binding the arguments failed.
                 self.bind(*args, **kwargs)  # raises InvalidArgument with the kernel's name
             raise
 
