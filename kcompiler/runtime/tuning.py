@@ -63,7 +63,7 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
         )
 
     def registers_fit(flat: Any) -> bool:
-        bs = {f"block_{i}": flat[f"block_sizes[{i}]"] for i in range(count)}
+        bs = _block_values(flat, count)
         per_thread = max(largest_block(m, bs) for m in modules) / (32 * flat["num_warps"])
         chunks = [v for k, v in flat.items() if k.startswith("reduction_loops") and v]
         if chunks:  # a chunked loop holds blocks of chunk elements, not the whole dim
@@ -100,7 +100,7 @@ def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
         return []
 
     def fits(flat: Any) -> bool:
-        bs = {f"block_{i}": flat[f"block_sizes[{i}]"] for i in range(count)}
+        bs = _block_values(flat, count)
         return all(c.fits(bs, flat["num_warps"]) for c in checkers)
 
     return [
@@ -114,6 +114,11 @@ def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
     ]
 
 
+def _block_values(flat: Any, count: int) -> dict[str, int]:
+    """A drawn point's ``block_sizes[i]`` knobs as the IR's block symbols."""
+    return {f"block_{i}": flat[f"block_sizes[{i}]"] for i in range(count)}
+
+
 def _shared_memory_constraint(modules: list[Any], count: int, knobs: list[Any]) -> list[Any]:
     """Shared memory (``passes/config_space.py``) must fit the device's limit: the pipelined
     ``tile.dot`` operand tiles (num_stages, or a loop's range_num_stages, copies, times its
@@ -124,6 +129,8 @@ def _shared_memory_constraint(modules: list[Any], count: int, knobs: list[Any]) 
     from kcompiler.passes.config_space import may_take_shared_memory, shared_memory_estimator
     from kcompiler.passes.loop_knobs import sequential_loops
 
+    if not any(may_take_shared_memory(m) for m in modules):
+        return []
     limit = shared_memory_limit()
     estimators = [shared_memory_estimator(m) for m in modules]
     names = {k.name for k in knobs}
@@ -141,7 +148,7 @@ def _shared_memory_constraint(modules: list[Any], count: int, knobs: list[Any]) 
     indexing, reduction = listed("indexing"), listed("reduction_loops")
 
     def fits(flat: Any) -> bool:
-        bs = {f"block_{i}": flat[f"block_sizes[{i}]"] for i in range(count)}
+        bs = _block_values(flat, count)
         loop_knobs = [
             {sym: flat[n] for n, sym in per_loop[f] if flat[n] is not None} for f in fields
         ]
@@ -153,8 +160,6 @@ def _shared_memory_constraint(modules: list[Any], count: int, knobs: list[Any]) 
         }
         return all(est(bs, flat["num_stages"], *loop_knobs, **extra) <= limit for est in estimators)
 
-    if not any(may_take_shared_memory(m) for m in modules):
-        return []
     # num_warps only sizes the small reduction scratch: shrinking it is no repair (it is read,
     # not listed, so the repair halves block sizes instead).
     deps = [f"block_sizes[{i}]" for i in range(count)] + ["num_stages"]
