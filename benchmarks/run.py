@@ -92,6 +92,21 @@ def _kcompiler_version() -> str:
     return sha or "unknown (no git)"
 
 
+def run_header(card: str, *extra_versions: str) -> dict[str, Any]:
+    """What every results file starts with: the card, its slug, the date and the versions
+    (``extra_versions``: more distributions to name)."""
+    versions = {"torch": torch.__version__}
+    for dist in ("triton", "liger-kernel", "helion", *extra_versions):
+        versions[dist.removesuffix("-kernel")] = _version(dist)
+    versions["kcompiler"] = _kcompiler_version()
+    return {
+        "card": card,
+        "card_slug": re.sub(r"[^a-z0-9]+", "-", card.lower()).strip("-"),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "versions": versions,
+    }
+
+
 def _error(e: BaseException) -> str:
     """One line for a row: the exception type and message, with the innermost frame."""
     frames = [f for f in traceback.extract_tb(e.__traceback__) if not f.filename.startswith("<")]
@@ -266,22 +281,13 @@ def main(argv: list[str] | None = None) -> int:
     args.impls = ",".join(chosen)
     opts = impls.Options(helion_effort=args.helion_effort, kc_effort=args.kc_effort)
     mode = "small" if args.small else "sweep" if args.sweep else "anchors"
-    card = torch.cuda.get_device_name(device) if cuda else "cpu"
-    slug = re.sub(r"[^a-z0-9]+", "-", card.lower()).strip("-")
+    header = run_header(torch.cuda.get_device_name(device) if cuda else "cpu")
+    slug = header["card_slug"]
     out_dir = Path(args.out) if args.out else Path(__file__).resolve().parent / "results" / slug
     copy_gib = args.copy_gib or (1.0 if cuda else 1 / 16)
     meta: dict[str, Any] = {
         "mode": mode,
-        "card": card,
-        "card_slug": slug,
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "versions": {
-            "torch": torch.__version__,
-            "triton": _version("triton"),
-            "liger": _version("liger-kernel"),
-            "helion": _version("helion"),
-            "kcompiler": _kcompiler_version(),
-        },
+        **header,
         "timer": "triton.testing.do_bench median, L2 flushed before each rep"
         if cuda
         else "time.perf_counter median (CPU dry run, no cache flush)",
@@ -300,7 +306,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             copy = args.copy_gbps or timing.copy_gbps(device, copy_gib, args.quick)
             meta.update(copy_gbps=copy, copy_gib=copy_gib)
-            _log(f"{card}: copy bandwidth {copy:,.0f} GB/s; mode {mode}; impls {','.join(chosen)}")
+            _log(
+                f"{header['card']}: copy bandwidth {copy:,.0f} GB/s; mode {mode}; impls {','.join(chosen)}"
+            )
             for name in names:
                 spec = KERNELS[name]
                 if cuda and not args.no_isolate and len(names) > 1:

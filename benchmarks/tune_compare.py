@@ -31,11 +31,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
 import json
 import math
 import os
-import re
 import shutil
 import statistics
 import sys
@@ -51,7 +49,7 @@ import torch
 
 from benchmarks import impls, timing
 from benchmarks.kernels import KERNELS, Case, KernelSpec, compare
-from benchmarks.run import _error, _kcompiler_version, _log, _version
+from benchmarks.run import _error, _log, run_header
 
 # The large shape of each kernel: an index into its PERF-ANCHORS `anchors` list.
 LARGE = {"rms_norm": 0, "softmax": 0, "layer_norm": 1, "cross_entropy": 1}
@@ -724,17 +722,7 @@ def main(argv: list[str] | None = None) -> int:
     card = torch.cuda.get_device_name(device) if cuda else "cpu (Triton interpreter)"
     meta: dict[str, Any] = {
         "_start": time.monotonic(),
-        "card": card,
-        "card_slug": re.sub(r"[^a-z0-9]+", "-", card.lower()).strip("-"),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "versions": {
-            "torch": torch.__version__,
-            "triton": _version("triton"),
-            "helion": _version("helion"),
-            "liger": _version("liger-kernel"),
-            "optuna": _version("optuna"),
-            "kcompiler": _kcompiler_version(),
-        },
+        **run_header(card, "optuna"),
         "timer": "triton.testing.do_bench median (warmup 25 ms, rep 100 ms), L2 flushed"
         if cuda
         else "time.perf_counter median (CPU dry run: the numbers mean nothing)",
