@@ -87,24 +87,6 @@ def _rows_case(name: str, dtype, shape: tuple[int, int], device: str, g):
     return cross_entropy, (x, labels)
 
 
-def _estimate(module, config: dict) -> int:
-    from kcompiler.passes.config_space import shared_memory_bytes
-    from kcompiler.passes.loop_knobs import range_options
-
-    ranges = range_options(module, config)
-    return shared_memory_bytes(
-        module,
-        {f"block_{i}": v for i, v in enumerate(config["block_sizes"])},
-        config.get("num_stages") or 1,
-        ranges["range_num_stages"],
-        ranges["range_unroll_factors"],
-        ranges["range_multi_buffers"],
-        indexing=config.get("indexing"),
-        reduction_loops=config.get("reduction_loops"),
-        num_warps=config.get("num_warps"),
-    )
-
-
 def grid_items() -> list[tuple[str, str, dict]]:
     out = []
     for bm, bn, bk, s in itertools.product(
@@ -131,6 +113,7 @@ def grid_items() -> list[tuple[str, str, dict]]:
 def draw_items(n: int) -> list[tuple[str, str, dict]]:
     from kcompiler.autotune import ConfigSpace
     from kcompiler.backends.triton.compile import shared_memory_limit
+    from kcompiler.passes.config_space import shared_memory_of_config
 
     limit = shared_memory_limit()
     out = []
@@ -146,7 +129,7 @@ def draw_items(n: int) -> list[tuple[str, str, dict]]:
         over = []
         for _ in range(50 * n_key):
             c = dict(free.sample(rng))
-            if _estimate(module, c) > limit:
+            if shared_memory_of_config(module, c) > limit:
                 over.append(("excluded", key, c))
             if len(over) >= n_key // 2:
                 break
@@ -170,6 +153,7 @@ def work(items):
 
     JITFunction.run = run
     import kcompiler.backends.triton.compile as backend
+    from kcompiler.passes.config_space import shared_memory_of_config
 
     checked = backend.check_shared_memory
     res = []
@@ -177,7 +161,7 @@ def work(items):
         # Configs the constraint takes out go to Triton unchecked: does it refuse them too?
         backend.check_shared_memory = (lambda *a, **k: None) if tag == "excluded" else checked
         kernel, args = _case(key, "cuda")
-        est = _estimate(kernel.traced_modules(args, {})[0], cfg)
+        est = shared_memory_of_config(kernel.traced_modules(args, {})[0], cfg)
         captured.clear()
         try:
             kernel._run(args, {}, kc.Config(**cfg), "run")

@@ -7,7 +7,7 @@ so each value contributes one product constraint over the block knobs its dims u
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -567,6 +567,25 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         return total
 
     return estimate
+
+
+def shared_memory_of_config(module: Operation, config: Mapping[str, Any]) -> int:
+    """``shared_memory_bytes`` for the knobs of a Config (or its dict): block_sizes,
+    num_stages, the range_* loop knobs, indexing, reduction_loops, num_warps."""
+    from kcompiler.passes.loop_knobs import range_options
+
+    ranges = range_options(module, config)
+    return shared_memory_bytes(
+        module,
+        {f"block_{i}": v for i, v in enumerate(config["block_sizes"])},
+        config.get("num_stages") or 1,
+        ranges["range_num_stages"],
+        ranges["range_unroll_factors"],
+        ranges["range_multi_buffers"],
+        indexing=config.get("indexing"),
+        reduction_loops=config.get("reduction_loops"),
+        num_warps=config.get("num_warps"),
+    )
 
 
 def shared_memory_bytes(

@@ -35,6 +35,7 @@ from kcompiler.passes.config_space import (
     dot_registers_fit,
     memory_tiles,
     shared_memory_bytes,
+    shared_memory_of_config,
 )
 from kcompiler.passes.loop_knobs import range_options
 
@@ -162,21 +163,6 @@ def _space(case: str):
     return _SPACES[case]
 
 
-def _estimate(module, config: dict) -> int:
-    ranges = range_options(module, config)
-    return shared_memory_bytes(
-        module,
-        {f"block_{i}": v for i, v in enumerate(config["block_sizes"])},
-        config.get("num_stages") or 1,
-        ranges["range_num_stages"],
-        ranges["range_unroll_factors"],
-        ranges["range_multi_buffers"],
-        indexing=config.get("indexing"),
-        reduction_loops=config.get("reduction_loops"),
-        num_warps=config.get("num_warps"),
-    )
-
-
 def _here(config: dict) -> dict:
     """The config with block_ptr entries as pointer where this Triton has no block_ptr (3.9
     removed it); both keep their tiles in registers, so the estimate is the same."""
@@ -187,9 +173,9 @@ def _here(config: dict) -> dict:
 
 @pytest.mark.parametrize("case,config,required", FAILED)
 def test_failed_configs_are_over_the_limit(case: str, config: dict, required: int) -> None:
-    est = _estimate(_module(case), config)
+    est = shared_memory_of_config(_module(case), config)
     assert est >= required > shared_memory_limit(), (est, required)
-    assert est == _estimate(_module(case), _here(config))
+    assert est == shared_memory_of_config(_module(case), _here(config))
     # ... so the derived space excludes them.
     space = _space(case)
     check = next(c for c in space.constraints if c.name == "shared_memory")
@@ -202,7 +188,7 @@ def test_failed_configs_are_rejected_by_the_backend(case: str, config: dict, req
     with pytest.raises(InvalidConfig) as e:
         kernel.to_triton_code(*make(), config=kc.Config(**_here(config)))
     msg = str(e.value)
-    need = _estimate(_module(case), config)
+    need = shared_memory_of_config(_module(case), config)
     assert "shared memory" in msg and f"{need:,} bytes" in msg, msg
     assert f"num_stages={config['num_stages']}" in msg and "block_sizes" in msg, msg
     assert f"{shared_memory_limit():,} bytes" in msg and "tensor_descriptor" in msg, msg
@@ -210,7 +196,7 @@ def test_failed_configs_are_rejected_by_the_backend(case: str, config: dict, req
 
 @pytest.mark.parametrize("case,config", COMPILED)
 def test_configs_that_compiled_fit(case: str, config: dict) -> None:
-    assert _estimate(_module(case), config) <= shared_memory_limit()
+    assert shared_memory_of_config(_module(case), config) <= shared_memory_limit()
     space = _space(case)
     check = next(c for c in space.constraints if c.name == "shared_memory")
     assert check.check(space.to_flat(space.complete(_here(config)))) is None
@@ -230,15 +216,15 @@ def test_descriptor_tiles_are_counted_per_chunk_loop() -> None:
     mod = _module("softmax fp32")
     tile = 32 * 2048 * 4
     base = dict(block_sizes=[32], num_stages=2, reduction_loops=[2048])
-    assert _estimate(mod, {**base, "indexing": [P, P]}) == 0
-    assert _estimate(mod, {**base, "indexing": [TD, P]}) == tile + 8  # + the mbarrier
-    assert _estimate(mod, {**base, "indexing": [P, TD]}) == tile
-    assert _estimate(mod, {**base, "indexing": [TD, TD]}) == 2 * tile + 8
+    assert shared_memory_of_config(mod, {**base, "indexing": [P, P]}) == 0
+    assert shared_memory_of_config(mod, {**base, "indexing": [TD, P]}) == tile + 8  # + the mbarrier
+    assert shared_memory_of_config(mod, {**base, "indexing": [P, TD]}) == tile
+    assert shared_memory_of_config(mod, {**base, "indexing": [TD, TD]}) == 2 * tile + 8
     # num_stages does not multiply them (a loop without tl.dot is not pipelined by it) ...
-    assert _estimate(mod, {**base, "num_stages": 4, "indexing": [TD, P]}) == tile + 8
+    assert shared_memory_of_config(mod, {**base, "num_stages": 4, "indexing": [TD, P]}) == tile + 8
     # ... and whole rows (reduction_loops None) take the whole row's tile (12544 -> 16384).
     whole = dict(block_sizes=[1], num_stages=1, reduction_loops=[None], indexing=[TD, P])
-    assert _estimate(mod, whole) == 16384 * 4 + 8
+    assert shared_memory_of_config(mod, whole) == 16384 * 4 + 8
     tiles = memory_tiles(mod)
     assert [m.site for m in tiles] == [0, 1] and all(m.descriptor for m in tiles)
 
@@ -249,7 +235,7 @@ def test_reduction_scratch_needs_num_warps() -> None:
     mod = _module("softmax fp32")
     config = dict(block_sizes=[4], num_stages=1, reduction_loops=[None], indexing=[P, P])
     assert shared_memory_bytes(mod, {"block_0": 4}, 1, reduction_loops=[None]) == 0
-    assert _estimate(mod, {**config, "num_warps": 8}) == 4 * 8 * 4
+    assert shared_memory_of_config(mod, {**config, "num_warps": 8}) == 4 * 8 * 4
 
 
 def test_pipelined_loads_of_a_loop_with_range_num_stages() -> None:
@@ -275,10 +261,10 @@ def _drawn(case: str, n: int):
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_drawn_configs_respect_the_estimate(case: str) -> None:
+def test_drawn_configs_respect_theshared_memory_of_config(case: str) -> None:
     mod = _module(case)
     configs = _drawn(case, 120)
-    estimates = [_estimate(mod, c) for c in configs]
+    estimates = [shared_memory_of_config(mod, c) for c in configs]
     assert max(estimates) <= shared_memory_limit()
     if TD in supported_modes():  # the space still has descriptors of chunked rows
         assert any(
