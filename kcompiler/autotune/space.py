@@ -262,7 +262,10 @@ class ConfigSpace:
         knobs: Sequence[Knob],
         constraints: Sequence[Constraint] = (),
         fixed: Mapping[str, Any] | None = None,
+        starts: Sequence[Mapping[str, Any]] = (),
     ) -> None:
+        """``starts``: known-good points, each a partial ``{knob name: value}`` laid over the
+        default (e.g. the tensor-core tile shapes of runtime/tuning.py); see ``starts()``."""
         self.knobs: tuple[Knob, ...] = tuple(knobs)
         self.constraints: tuple[Constraint, ...] = tuple(constraints)
         self._by_name: dict[str, Knob] = {}
@@ -282,6 +285,7 @@ class ConfigSpace:
                 raise ValueError(f"constraint {c.name!r} names unknown knob(s) {missing}")
         self._size: int | None = None
         self._default = self._make_default()
+        self._starts = self._make_starts(starts)
 
     def _layout(self) -> dict[str, int | None]:
         """Field -> list length (None for a scalar field); checks indices are 0..n-1."""
@@ -311,6 +315,25 @@ class ConfigSpace:
                 + "; ".join(self.violations(flat))
             )
         return self.to_config(repaired)
+
+    def _make_starts(self, partials: Sequence[Mapping[str, Any]]) -> tuple[Config, ...]:
+        """The valid ones among ``partials`` over the default, as given: a start that breaks a
+        constraint is dropped, not shrunk (a shrunk tile is not the point that was known to be
+        good). Names of knobs this space lacks are ignored."""
+        base = self.to_flat(self._default)
+        out: list[Config] = []
+        for partial in partials:
+            flat = dict(base)
+            for name, value in partial.items():
+                knob = self._by_name.get(name)
+                if knob is not None and knob.contains(value):
+                    flat[name] = value
+            if self._first_violation(flat) is not None:
+                continue
+            config = self.to_config(flat)
+            if config != self._default and config not in out:
+                out.append(config)
+        return tuple(out)
 
     # -- views -------------------------------------------------------------------------
     def knob(self, name: str) -> Knob:
@@ -452,6 +475,12 @@ class ConfigSpace:
     def default(self) -> Config:
         """The knobs' defaults, repaired if they violate a constraint; always valid."""
         return self._default
+
+    def starts(self) -> tuple[Config, ...]:
+        """Valid known-good configs other than the default, measured right after it by every
+        strategy (strategies/base.py): a search from the default alone rarely walks to a
+        tensor-core tile of 128x256 in a quick budget."""
+        return self._starts
 
     def sample(self, rng: random.Random, attempts: int = 20) -> Config:
         """A random valid config: uniform per knob, then shrunk into the constraints."""

@@ -86,7 +86,81 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
         knobs.extend(more[0])
         constraints.extend(more[1])
     constraints.extend(_shared_memory_constraint(modules, count, knobs))
-    return ConfigSpace(knobs, constraints)
+    return ConfigSpace(knobs, constraints, starts=_dot_starts(modules, knobs))
+
+
+# Tensor-core tiles that run well on Hopper for 2-byte operands (M, N, K, num_warps,
+# num_stages); the kind of table Triton's matmul tutorial and Inductor's mm templates keep. K
+# scales with 1 / operand bytes (fp8 K=128, fp32 K=32) so a stage moves the same bytes.
+_MATMUL_TILES = [
+    (128, 256, 64, 8, 3),
+    (256, 128, 64, 8, 3),
+    (128, 128, 64, 8, 3),
+    (128, 128, 64, 4, 4),
+    (128, 128, 32, 4, 4),
+    (64, 256, 64, 4, 4),
+    (128, 64, 64, 4, 4),
+    (64, 128, 64, 4, 4),
+    (64, 64, 64, 4, 4),
+]
+# Attention's first dot (queries x keys; its K is the head dim, not a block).
+_ATTENTION_TILES = [
+    (128, 64, 4, 3),
+    (128, 64, 8, 3),
+    (128, 128, 8, 3),
+    (128, 64, 4, 2),
+    (64, 64, 4, 4),
+    (64, 128, 4, 3),
+    (128, 32, 4, 3),
+]
+
+
+def _dot_starts(modules: list[Any], knobs: list[Any]) -> list[dict[str, Any]]:
+    """Known-good starting points for a kernel with ``tile.dot`` (``ConfigSpace.starts``): the
+    tiles above on the first dot's block dims, each with pointer loads and with tensor
+    descriptors (TMA) where the space has them, L2 grouping 8 for a 2-d grid."""
+    from kcompiler.dialects import tile as t
+    from kcompiler.passes.indexing import element_bytes
+
+    dot = next((op for m in modules for op in m.walk() if isinstance(op, t.DotOp)), None)
+    if dot is None:
+        return []
+    names = {k.name for k in knobs}
+
+    def knob(dim: str) -> str | None:
+        if not dim.startswith("block_"):
+            return None
+        name = f"block_sizes[{int(dim.split('_')[1])}]"
+        return name if name in names else None
+
+    (m, k), (_, n) = t.block_of(dot.lhs).dims, t.block_of(dot.rhs).dims
+    m_knob, n_knob, k_knob = knob(m), knob(n), knob(k)
+    if m_knob is None or n_knob is None:
+        return []
+    common: dict[str, Any] = {}
+    if "l2_groupings[0]" in names and k_knob is not None:
+        common["l2_groupings[0]"] = 8
+    tma = {n: "tensor_descriptor" for n in names if n.startswith("indexing[")}
+    tiles: list[dict[str, Any]] = []
+    if k_knob is not None:
+        scale = 2 / (element_bytes(t.block_of(dot.lhs).element_type) or 2)
+        for bm, bn, bk, warps, stages in _MATMUL_TILES:
+            tiles.append(
+                {
+                    m_knob: bm,
+                    n_knob: bn,
+                    k_knob: int(bk * scale),
+                    "num_warps": warps,
+                    "num_stages": stages,
+                }
+            )
+    else:
+        for bm, bn, warps, stages in _ATTENTION_TILES:
+            tiles.append({m_knob: bm, n_knob: bn, "num_warps": warps, "num_stages": stages})
+    out = [{**common, **tile} for tile in tiles]
+    if tma:
+        out += [{**common, **tile, **tma} for tile in tiles[:4]]
+    return out
 
 
 def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:

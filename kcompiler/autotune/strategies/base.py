@@ -79,6 +79,15 @@ class SearchStrategy(ABC):
         out: list[Config] = []
         if n <= 0:
             return out
+        # The default (a baseline) and the space's known-good starts come first; the strategy
+        # proper begins once they are proposed, and sees their times through observe().
+        for config in (self.space.default(), *self.space.starts()):
+            if len(out) < n and not self.is_known(config):
+                self._proposed.add(config)
+                self._pending.add(config)
+                out.append(config)
+        if out:
+            return out
         for config in self._propose(n):
             if self.is_known(config):
                 continue

@@ -50,8 +50,8 @@ class DifferentialEvolution(SearchStrategy):
 
     def _propose(self, n: int) -> Iterable[Config]:
         if not self._members:
-            self._members = [self.space.default()]
-            self._members += self.fresh_samples(self.population - 1)
+            self._members = [self.space.default(), *self.space.starts()][: self.population]
+            self._members += self.fresh_samples(self.population - len(self._members))
             self._vectors = [self.space.encode(c) for c in self._members]
         out = [c for c in self._members if not self.is_known(c)][:n]  # initial population
         size = len(self._members)

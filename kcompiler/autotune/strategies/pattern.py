@@ -45,8 +45,9 @@ class PatternSearch(SearchStrategy):
 
     def _step(self) -> None:
         """Every config of the current poll is measured: move, or restart."""
-        if self._center is None:
-            self._set_center(self.space.default())
+        if self._center is None:  # from the best of the default and the starts
+            best = self.best()
+            self._set_center(best[0] if best is not None else self.space.default())
             return
         center_time = self.time_of(self._center)
         better = min(self._poll, key=self.time_of, default=None)

@@ -1,0 +1,96 @@
+"""Known-good starting points (``ConfigSpace.starts``): which partial configs become starts,
+that every strategy measures them right after the default, and the tensor-core tiles the
+runtime derives from a kernel's ``tile.dot``."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+from autotune_fakes import OPTIMUM, kernel_cost, kernel_space
+from test_autotune_strategies import BUILTIN, drive
+
+from kcompiler.autotune import ConfigSpace, get_strategy
+from kcompiler.config import Config
+
+GOOD = {"block_sizes[0]": 16, "block_sizes[1]": 512, "num_warps": 8, "num_stages": 4}
+
+
+def _with_starts(*partials: dict) -> ConfigSpace:
+    base = kernel_space()
+    return ConfigSpace(base.knobs, base.constraints, starts=partials)
+
+
+def test_starts_are_laid_over_the_default_and_kept_only_when_valid():
+    space = _with_starts(
+        GOOD,
+        {"block_sizes[0]": 4096, "block_sizes[1]": 4096},  # 2**24 elements: dropped, not shrunk
+        {"num_warps": 4},  # the default itself: not a start
+        {**GOOD, "no_such_knob": 3},  # unknown names are ignored -> a duplicate of the first
+        {"num_stages": 99},  # outside the knob's domain: ignored -> the default
+    )
+    (start,) = space.starts()
+    flat = space.to_flat(start)
+    assert {k: flat[k] for k in GOOD} == GOOD
+    assert flat["pid_type"] == space.to_flat(space.default())["pid_type"]
+    assert space.is_valid(start)
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_every_strategy_measures_the_default_then_the_starts(name: str):
+    space = _with_starts(GOOD, {**GOOD, "num_warps": 16})
+    strategy = get_strategy(name)(space, random.Random(0), budget=20)
+    proposed = drive(strategy, lambda c: kernel_cost(space, c), 12, batch=2)
+    assert proposed[:3] == [space.default(), *space.starts()]
+    assert len(set(proposed)) == len(proposed)
+
+
+def test_pattern_search_moves_from_the_best_start():
+    space = _with_starts(GOOD)
+    strategy = get_strategy("pattern")(space, random.Random(0), budget=40)
+    proposed = drive(strategy, lambda c: kernel_cost(space, c), 40)
+    neighbors = set(space.neighbors(space.starts()[0]))
+    assert set(proposed[2:6]) <= neighbors  # its first poll is around the start
+    best = min(proposed, key=lambda c: kernel_cost(space, c))
+    assert kernel_cost(space, best) < kernel_cost(space, space.starts()[0])
+    assert space.to_flat(best)["block_sizes[1]"] == OPTIMUM["block_sizes[1]"]
+
+
+# -- tensor-core starts of the bundled kernels (meta tensors: nothing runs) -------------------
+
+
+def _blocks(config: Config) -> list[int]:
+    return list(config["block_sizes"])
+
+
+@pytest.mark.parametrize(
+    ("dtype", "k_block"), [(torch.bfloat16, 64), (torch.float32, 32), (torch.float8_e4m3fn, 128)]
+)
+def test_matmul_starts_scale_k_with_the_operand_bytes(dtype: torch.dtype, k_block: int):
+    from kcompiler.kernels.matmul import matmul_dot
+
+    x = torch.empty(4096, 4096, dtype=dtype, device="meta")
+    starts = matmul_dot.config_space(x, x).starts()
+    assert starts, "a dot kernel has tensor-core starts"
+    first = starts[0]
+    assert _blocks(first) == [128, 256, k_block]
+    assert first["num_warps"] == 8 and first["num_stages"] == 3
+    assert first["l2_groupings"] == [8]
+    assert any(set(c["indexing"]) == {"tensor_descriptor"} for c in starts)
+
+
+def test_attention_starts_tile_queries_and_keys():
+    from kcompiler.kernels.attention import attention
+
+    q = torch.empty(4, 48, 4096, 64, dtype=torch.bfloat16, device="meta")
+    starts = attention.config_space(q, q, q, False).starts()
+    assert [_blocks(c)[2:] for c in starts[:3]] == [[128, 64], [128, 64], [128, 128]]
+    assert all(_blocks(c)[:2] == [1, 1] for c in starts)
+
+
+def test_kernels_without_a_dot_have_no_starts():
+    from kcompiler.kernels.softmax import softmax
+
+    x = torch.empty(64, 1024, device="meta")
+    assert softmax.config_space(x).starts() == ()
