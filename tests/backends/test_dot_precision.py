@@ -42,3 +42,18 @@ def test_half_dots_take_no_precision(gpu_codegen: None) -> None:
     x = torch.randn(32, 32, dtype=torch.bfloat16)
     (line,) = _dot_lines(x, x)
     assert "input_precision" not in line
+
+
+def test_fp8_dots_widen_once_per_k_block(gpu_codegen: None) -> None:
+    from kcompiler.kernels.fp8_gemm import fp8_gemm
+
+    x = torch.randn(64, 64).to(torch.float8_e4m3fn)
+    one = torch.tensor(1.0)
+    fresh = kc.kernel(fp8_gemm.fn)
+    code = fresh.to_triton_code(x, x, one, one, config=kc.Config(block_sizes=[32, 32, 64]))
+    (line,) = [ln for ln in code.splitlines() if "tl.dot(" in ln]
+    assert "max_num_imprecise_acc=" in line
+    # the widening period is the dot's K: the block of the K loop
+    (k_loop,) = [ln for ln in code.splitlines() if "tl.range(" in ln]
+    period = line.split("max_num_imprecise_acc=")[1].rstrip(")")
+    assert k_loop.rstrip("):").endswith(period), (k_loop, period)
