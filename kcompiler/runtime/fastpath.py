@@ -5,11 +5,19 @@ agree on dtype, shape, strides, device and 16-byte alignment for tensors, and on
 strings, None and constexprs, compile to the same Triton kernel with the same specialization, so
 the second may reuse the first's compiled variant and launch. The key function is generated per
 loop so that a call pays for attribute reads only, not a generic walk over the names.
+
+The same key also makes a launch *replayable*: the generated launcher turns its arguments into
+the direct launch's arguments (grid, tensors, strides, sizes, scalars, constexprs), and all of
+those but the tensors and float scalars are functions of the key. ``make_replay`` records one
+direct launch and builds a function that passes a later call's tensors and floats with the
+recorded rest; ``replayable`` admits only launchers that compute nothing else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import ast
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
@@ -52,3 +60,144 @@ def make_key(index: int, names: Iterable[str], constexprs: Iterable[str]) -> Cal
     scope: dict[str, Any] = {"MISSING": MISSING, "Tensor": torch.Tensor, "fp": fingerprint}
     exec(compile("\n".join(lines) + "\n", f"<kcompiler fast-path key {index}>", "exec"), scope)
     return scope["key"]
+
+
+def param_getter(params: Sequence[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """``env -> tuple(env[p] for p in params)``, at C speed."""
+    if not params:
+        return lambda env: ()
+    if len(params) == 1:
+        (name,) = params
+        return lambda env: (env[name],)
+    return operator.itemgetter(*params)
+
+
+# How many fast-path hits of an entry may record its direct launch before it gives up on a
+# replay (a recording fails when two parameters hold the same tensor or float object).
+REPLAY_TRIES = 4
+
+# What a launcher may compute besides calling its kernel: sizes from shapes, strides, the grid.
+_PURE_NODES = (
+    ast.Name,
+    ast.Load,
+    ast.Constant,
+    ast.Attribute,
+    ast.Subscript,
+    ast.Slice,
+    ast.Tuple,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.BoolOp,
+    ast.Compare,
+    ast.IfExp,
+    ast.operator,
+    ast.unaryop,
+    ast.boolop,
+    ast.cmpop,
+    ast.Call,
+)
+_PURE_CALLS = {"min", "max", "int", "len"}
+_PURE_METHODS = {"stride", "size", "dim"}
+_PURE_ATTRIBUTES = {"shape", "ndim"}
+
+
+def _pure_expr(node: ast.AST) -> bool:
+    for sub in ast.walk(node):
+        if not isinstance(sub, _PURE_NODES):
+            return False
+        if isinstance(sub, ast.Call):
+            f = sub.func
+            if sub.keywords:
+                return False
+            if isinstance(f, ast.Name) and f.id in _PURE_CALLS:
+                continue
+            if isinstance(f, ast.Attribute) and f.attr in _PURE_METHODS:
+                continue
+            return False
+        if isinstance(sub, ast.Attribute) and sub.attr not in _PURE_ATTRIBUTES | _PURE_METHODS:
+            return False
+    return True
+
+
+def _pure_launcher(fn: ast.FunctionDef) -> bool:
+    """Every statement before the JIT launch only binds names to sizes/strides/grid, returns
+    early, or hands the direct launch its arguments."""
+    for i, stmt in enumerate(fn.body):
+        if isinstance(stmt, ast.Assign):
+            if not all(isinstance(t, ast.Name) for t in stmt.targets) or not _pure_expr(stmt.value):
+                return False
+        elif isinstance(stmt, ast.If):
+            if stmt.orelse or not _pure_expr(stmt.test) or len(stmt.body) != 1:
+                return False
+            ret = stmt.body[0]
+            if not isinstance(ret, ast.Return):
+                return False
+            v = ret.value
+            if v is None:
+                continue
+            if not (
+                isinstance(v, ast.Call)
+                and isinstance(v.func, ast.Name)
+                and v.func.id == "_kc_launch"
+                and not v.keywords
+                and all(_pure_expr(a) for a in v.args)
+            ):
+                return False
+        elif isinstance(stmt, ast.Return) and i == len(fn.body) - 1:
+            continue  # the JIT launch, not reached when the direct launch is given
+        else:
+            return False
+    return True
+
+
+def replayable(compiled: Any) -> bool:
+    """Whether ``compiled`` (a CompiledLoop) has a launcher a replay may stand in for: the
+    generated ``launch_*`` functions of its source, alone or behind ``indexing.guarded`` (whose
+    check reads only what the fast-path key covers), and each of them pure."""
+    fn = compiled.launcher
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return False
+    guarded = (
+        getattr(fn, "__module__", None) == "kcompiler.backends.triton.indexing"
+        and getattr(fn, "__qualname__", None) == "guarded.<locals>.launcher"
+    )
+    if not guarded and not (
+        code.co_filename.startswith("<kcompiler ") and fn.__name__.startswith("launch_")
+    ):
+        return False
+    try:
+        tree = ast.parse(compiled.source)
+    except SyntaxError:
+        return False
+    launchers = [
+        n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("launch_")
+    ]
+    return bool(launchers) and all(_pure_launcher(f) for f in launchers)
+
+
+def make_replay(
+    params: Sequence[str],
+    values: Sequence[Any],
+    launch_args: Sequence[Any],
+    direct: Callable[..., None],
+) -> Callable[[dict[str, Any]], None] | None:
+    """``replay(env)``: ``direct`` called as the launcher called it with ``values`` (one per
+    parameter) and handed it ``launch_args``, this call's tensors and floats in place of the
+    recorded ones. None when an argument is neither a constant of the key (int, bool, str,
+    None) nor the one parameter holding that tensor or float."""
+    parts = []
+    for a in launch_args:
+        if a is None or type(a) in (int, bool, str):
+            parts.append(repr(a))
+        elif type(a) is float or isinstance(a, torch.Tensor):
+            owners = [p for p, v in zip(params, values) if v is a]
+            if len(owners) != 1:
+                return None
+            parts.append(f"env[{owners[0]!r}]")
+        else:
+            return None
+    src = f"def replay(env):\n    return direct({', '.join(parts)})\n"
+    scope: dict[str, Any] = {"direct": direct}
+    exec(compile(src, "<kcompiler replay>", "exec"), scope)
+    return scope["replay"]

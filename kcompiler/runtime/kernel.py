@@ -34,7 +34,7 @@ from kcompiler.frontend.specialize import BlockSizeInt, SpecializedInt, speciali
 from kcompiler.frontend.tracer import BlockAllocator, trace_loop
 from kcompiler.language._context import _state, hosting
 from kcompiler.runtime import custom_op as _custom_op
-from kcompiler.runtime.fastpath import make_key
+from kcompiler.runtime.fastpath import REPLAY_TRIES, make_key, make_replay, param_getter, replayable
 
 
 @functools.lru_cache(maxsize=1)
@@ -62,26 +62,77 @@ DIRECT_LAUNCH = os.environ.get("KCOMPILER_DIRECT_LAUNCH", "1") != "0"
 
 class _Launch:
     """A fast-path entry: the compiled variant and, after its first JIT launch, the direct
-    launch of the Triton kernel that launch compiled (backends/triton/launch.py)."""
+    launch of the Triton kernel that launch compiled (backends/triton/launch.py).
 
-    __slots__ = ("allow_direct", "compiled", "direct")
+    Once the direct launch has run, the entry may *replay* it: the launcher's arguments to the
+    direct launch are, for calls sharing the fast-path key, the same sizes, strides, grid and
+    constexprs, with only the tensors and float scalars changing (runtime/fastpath.py). The
+    replay passes this call's tensors and floats with the recorded constants, skipping the
+    launcher (see ``fastpath.make_replay``, which decides when that is sound)."""
+
+    __slots__ = ("allow_direct", "args", "compiled", "direct", "record", "replay")
 
     def __init__(self, compiled: CompiledLoop, allow_direct: bool):
         self.compiled = compiled
         self.allow_direct = allow_direct
         self.direct: Callable[..., None] | None = None
+        self.args = param_getter(compiled.params)  # env -> the launcher's arguments
+        self.replay: Callable[[dict[str, Any]], None] | None = None
+        # Calls left that may record the direct launch for a replay (0: never replay).
+        self.record = REPLAY_TRIES if allow_direct and replayable(compiled) else 0
 
     def __call__(self, env: dict[str, Any]) -> None:
-        c = self.compiled
-        args = [env[p] for p in c.params]
-        if self.direct is not None:
+        replay = self.replay
+        if replay is not None:
             try:
-                return c.launcher(*args, _kc_launch=self.direct)
+                return replay(env)
             except WrongDevice:  # another current device: the JIT loads the kernel there
+                return self._jit(self.args(env))
+        args = self.args(env)
+        direct = self.direct
+        if direct is not None:
+            try:
+                if self.record:
+                    return self._record(args, direct)
+                return self.compiled.launcher(*args, _kc_launch=direct)
+            except WrongDevice:
                 pass
-        k = c.launcher(*args)
+        self._jit(args)
+
+    def _jit(self, args: tuple[Any, ...]) -> None:
+        k = self.compiled.launcher(*args)
         if self.allow_direct and k is not None and self.direct is None:
             self.direct = direct_launcher(k)
+
+    def _record(self, args: tuple[Any, ...], direct: Callable[..., None]) -> None:
+        self.record -= 1
+        seen: list[tuple[Any, ...]] = []
+
+        def recording(*launch_args: Any) -> None:
+            seen.append(launch_args)
+            direct(*launch_args)
+
+        self.compiled.launcher(*args, _kc_launch=recording)
+        if len(seen) == 1:
+            self.replay = make_replay(self.compiled.params, args, seen[0], direct)
+            if self.replay is not None:
+                self.record = 0
+
+
+class _FastPath(dict):
+    """The fast-path entries by key (runtime/fastpath.py), and each device loop's last hit
+    (``last``: index -> (key, entry)), which a call whose key equals it takes without hashing
+    the key. Clearing the entries clears those too."""
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last: dict[int, tuple[tuple[Any, ...], _Launch]] = {}
+
+    def clear(self) -> None:
+        super().clear()
+        self.last.clear()
 
 
 class _HostRun:
@@ -165,7 +216,7 @@ class Kernel:
         self.blocks = BlockAllocator()
         self._traced: dict[tuple[Any, ...], tuple[ModuleOp, Any]] = {}
         self._compiled: dict[tuple[Any, ...], CompiledLoop] = {}
-        self._fast: dict[tuple[Any, ...], _Launch] = {}
+        self._fast = _FastPath()
         self._keys: dict[int, Callable[..., Any]] = {}  # per device loop: its fast-path key
         self.direct_launch = DIRECT_LAUNCH  # False: every launch goes through Triton's JIT
         self._op_id = _custom_op.register(self)  # see runtime/custom_op.py
@@ -237,16 +288,23 @@ class Kernel:
         if run.mode != "run":
             return run.launch(index, env)
         key = self._keys.get(index)
-        entry = self._fast.get(key(env, run.config)) if key is not None else None
-        if entry is None:
-            # Checked once per fast-path key, not per call: the devices of the arguments
-            # (first) and of every other tensor the loop reads.
-            names = self.program.loops[index].names
-            params = [n for n in self.signature.parameters if n in names]
-            tensors = {n: env[n] for n in (*params, *names) if isinstance(env.get(n), torch.Tensor)}
-            self._check_args(tensors)
-            entry = self._entry(index, env, run.config)
-        entry(env)
+        if key is not None:
+            fp = key(env, run.config)
+            fast = self._fast
+            last = fast.last.get(index)  # this loop's last hit: compared, not hashed
+            if last is not None and last[0] == fp:
+                return last[1](env)
+            entry = fast.get(fp)
+            if entry is not None:
+                fast.last[index] = (fp, entry)
+                return entry(env)
+        # Checked once per fast-path key, not per call: the devices of the arguments (first)
+        # and of every other tensor the loop reads.
+        names = self.program.loops[index].names
+        params = [n for n in self.signature.parameters if n in names]
+        tensors = {n: env[n] for n in (*params, *names) if isinstance(env.get(n), torch.Tensor)}
+        self._check_args(tensors)
+        self._entry(index, env, run.config)(env)
 
     def _entry(self, index: int, env: dict[str, Any], config: Config) -> _Launch:
         """The compiled launch for this loop, environment and config. Calls whose values match
