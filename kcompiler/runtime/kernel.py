@@ -60,6 +60,10 @@ class CompiledLoop:
 DIRECT_LAUNCH = os.environ.get("KCOMPILER_DIRECT_LAUNCH", "1") != "0"
 
 
+_is_compiling = torch.compiler.is_compiling
+_dispatch_stack_depth = torch._C._len_torch_dispatch_stack
+
+
 class _Launch:
     """A fast-path entry: the compiled variant and, after its first JIT launch, the direct
     launch of the Triton kernel that launch compiled (backends/triton/launch.py).
@@ -226,7 +230,7 @@ class Kernel:
 
     # -- user surface ------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if torch.compiler.is_compiling() or torch._C._len_torch_dispatch_stack():
+        if _is_compiling() or _dispatch_stack_depth():
             # Through the kernel's torch.library op (runtime/custom_op.py).
             kid = self._op_id
             if kid is not None and _custom_op.routing():
@@ -234,15 +238,17 @@ class Kernel:
             return self._run(args, kwargs, self._choose_config(), "run")
         # No dispatch mode or compiler to honour: run the host code here, with no dispatcher
         # cost. This is the per-call path; everything it can defer to a fast-path miss, it does.
-        host = _HostRun(self, self._choose_config(), "run")
+        config = self.config
+        host = _HostRun(self, config if config is not None else self._choose_config(), "run")
         host.call = (args, kwargs)
         previous, self._current = self._current, host
-        outer = getattr(_state, "host", None)  # language/_context.hosting, inlined
-        _state.host = host
+        state = _state
+        outer = getattr(state, "host", None)  # language/_context.hosting, inlined
+        state.host = host
         try:
             return self._call_host_fn(args, kwargs)
         finally:
-            _state.host = outer
+            state.host = outer
             self._current = previous
 
     def autotune(
