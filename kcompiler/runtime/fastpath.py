@@ -197,6 +197,9 @@ def make_replay(
             parts.append(f"env[{owners[0]!r}]")
         else:
             return None
+    bind = getattr(direct, "bind", None)  # backends/triton/launch.py: the launch inlined
+    if bind is not None:
+        return bind(parts[0], parts[1:])
     src = f"def replay(env):\n    return direct({', '.join(parts)})\n"
     scope: dict[str, Any] = {"direct": direct}
     exec(compile(src, "<kcompiler replay>", "exec"), scope)

@@ -299,7 +299,14 @@ class Kernel:
             fast = self._fast
             last = fast.last.get(index)  # this loop's last hit: compared, not hashed
             if last is not None and last[0] == fp:
-                return last[1](env)
+                entry = last[1]
+                replay = entry.replay  # _Launch.__call__'s first branch, inlined
+                if replay is None:
+                    return entry(env)
+                try:
+                    return replay(env)
+                except WrongDevice:
+                    return entry._jit(entry.args(env))
             entry = fast.get(fp)
             if entry is not None:
                 fast.last[index] = (fp, entry)

@@ -88,3 +88,18 @@ def test_another_device_raises_wrong_device(
     with pytest.raises(launch_mod.WrongDevice):
         launch(1, "c")
     assert not compiled.runs
+
+
+def test_a_bound_replay_launches_as_the_launch_does(direct: tuple[Any, FakeCompiled]) -> None:
+    launch, compiled = direct
+    replay = launch.bind("4", ["env['a']", "16", "env['f']"])
+    replay({"a": "A", "f": 0.5})
+    assert compiled.runs[-1] == (4, 1, 1, 7, "fn", "packed", None, None, None, "A", 16, 0.5)
+    seen: list[Any] = []
+    knobs.launch_exit_hook.add(seen.append)
+    try:
+        replay({"a": "B", "f": 1.5})
+    finally:
+        knobs.launch_exit_hook.remove(seen.append)
+    run = compiled.runs[-1]
+    assert run[6:9] == (None, None, knobs.launch_exit_hook) and run[9:] == ("B", 16, 1.5)

@@ -8,7 +8,7 @@ key) may call the compiled kernel's launcher directly, as the JIT itself does at
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -64,4 +64,37 @@ def direct_launcher(compiled: Any) -> Callable[..., None] | None:
         meta = metadata((grid_0, 1, 1), stream, *args) if enter is not None else None
         run(grid_0, 1, 1, stream, function, packed, meta, enter, leave, *args)
 
+    def bind(grid: str, args: Sequence[str]) -> Callable[[dict[str, Any]], None]:
+        """``replay(env)``: this launch of grid ``grid`` with arguments ``args``, Python
+        expressions over ``env``, written out in one function (the fast path's replay)."""
+        given = ", ".join([grid, *args])
+        run_args = ", ".join([grid, "1, 1, get_stream(device), function, packed, None, None, None"])
+        source = (
+            "def replay(env):\n"
+            "    if get_device() != device:\n"
+            "        raise WrongDevice\n"
+            "    enter, leave = knobs.launch_enter_hook, knobs.launch_exit_hook\n"
+            "    if chains and enter is enter0 and leave is leave0 and not enter.calls "
+            "and not leave.calls:\n"
+            f"        return run({', '.join([run_args, *args])})\n"
+            f"    return launch({given})\n"
+        )
+        scope = dict(
+            get_device=get_device,
+            device=device,
+            WrongDevice=WrongDevice,
+            knobs=knobs,
+            chains=chains,
+            enter0=enter0,
+            leave0=leave0,
+            run=run,
+            get_stream=get_stream,
+            function=function,
+            packed=packed,
+            launch=launch,
+        )
+        exec(compile(source, "<kcompiler direct replay>", "exec"), scope)
+        return scope["replay"]
+
+    launch.bind = bind  # type: ignore[attr-defined]
     return launch
