@@ -44,16 +44,35 @@ def test_half_dots_take_no_precision(gpu_codegen: None) -> None:
     assert "input_precision" not in line
 
 
-def test_fp8_dots_widen_once_per_k_block(gpu_codegen: None) -> None:
+@pytest.mark.parametrize(
+    ("mode", "form"),
+    [
+        ("block", "c{n} + tl.dot(v{a}, v{b})"),
+        ("fast", "tl.dot(v{a}, v{b}, c{n})"),
+        ("imprecise_acc", "max_num_imprecise_acc=BLOCK_"),
+    ],
+)
+def test_fp8_dot_accumulation_follows_the_setting(
+    gpu_codegen: None, monkeypatch: pytest.MonkeyPatch, mode: str, form: str
+) -> None:
     from kcompiler.kernels.fp8_gemm import fp8_gemm
 
+    if mode != "imprecise_acc":  # the default
+        monkeypatch.setenv("KCOMPILER_FP8_ACCUMULATE", mode)
     x = torch.randn(64, 64).to(torch.float8_e4m3fn)
     one = torch.tensor(1.0)
     fresh = kc.kernel(fp8_gemm.fn)
     code = fresh.to_triton_code(x, x, one, one, config=kc.Config(block_sizes=[32, 32, 64]))
     (line,) = [ln for ln in code.splitlines() if "tl.dot(" in ln]
-    assert "max_num_imprecise_acc=" in line
-    # the widening period is the dot's K: the block of the K loop
-    (k_loop,) = [ln for ln in code.splitlines() if "tl.range(" in ln]
-    period = line.split("max_num_imprecise_acc=")[1].rstrip(")")
-    assert k_loop.rstrip("):").endswith(period), (k_loop, period)
+    head = form.split("{")[0]
+    assert head in line, line
+    if mode == "block":
+        assert line.count(",") == 1, line  # a fresh accumulator per K block
+
+
+def test_unknown_fp8_accumulation_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kcompiler.backends.triton.compile import fp8_accumulate
+
+    monkeypatch.setenv("KCOMPILER_FP8_ACCUMULATE", "sloppy")
+    with pytest.raises(ValueError, match="KCOMPILER_FP8_ACCUMULATE='sloppy'.*imprecise_acc"):
+        fp8_accumulate()

@@ -52,6 +52,14 @@ class CodegenOptions:
     # float32 tl.dot: "ieee" (full float32, torch's default) or "tf32" (what torch allows after
     # torch.set_float32_matmul_precision("high"/"medium"), and Triton's own default).
     fp32_dot_precision: str = "ieee"
+    # fp8 tl.dot on Hopper, whose MMA adds with ~14 significant bits: "imprecise_acc" asks
+    # Triton to widen into the float32 accumulator once per K block (max_num_imprecise_acc=K
+    # block), "block" writes that widening out (``acc + tl.dot(a, b)``, Inductor's form),
+    # "fast" lets the MMA accumulate across the whole K (torch's use_fast_accum=True). On the
+    # H100 (4096^3) both widening forms matched torch._scaled_mm's error against float64
+    # exactly, and "imprecise_acc" was the faster (best 0.264 vs 0.286 ms). Set by
+    # $KCOMPILER_FP8_ACCUMULATE (compile.py).
+    fp8_accumulate: str = "imprecise_acc"
 
 
 @dataclass
@@ -753,10 +761,14 @@ class TritonEmitter:
             precision = f', input_precision="{self.opts.fp32_dot_precision}"'
         elif a_ty.element_type in fp8 and b_ty.element_type in fp8 and not self.opts.interpret:
             # Hopper's fp8 MMA keeps a narrow accumulator; Triton's sm_90 default never widens
-            # it, which on the H100 gave errors of 2.5 on 567 at K=2048. Widening into float32
-            # once per K block, as torch._scaled_mm does without fast accumulation, fixes that.
-            kb = self.dim_size(k) if not k.isdigit() else k
-            precision = f", max_num_imprecise_acc={kb}"
+            # it, which on the H100 gave errors of 2.5 on 567 at K=2048 (CodegenOptions).
+            mode = self.opts.fp8_accumulate
+            if mode == "block" and acc_dims == out:
+                self.bind(op.result, f"{acc} + tl.dot({a}, {b})")
+                return
+            if mode == "imprecise_acc":
+                kb = self.dim_size(k) if not k.isdigit() else k
+                precision = f", max_num_imprecise_acc={kb}"
         self.bind(op.result, f"tl.dot({a}, {b}, {acc}{precision})")
 
     @staticmethod

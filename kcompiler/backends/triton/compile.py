@@ -163,6 +163,21 @@ def fp32_dot_precision() -> str:
     return "ieee" if torch.get_float32_matmul_precision() == "highest" else "tf32"
 
 
+FP8_ACCUMULATE_MODES = ("imprecise_acc", "block", "fast")
+
+
+def fp8_accumulate() -> str:
+    """How fp8 dots accumulate (CodegenOptions.fp8_accumulate): $KCOMPILER_FP8_ACCUMULATE."""
+    import os
+
+    mode = os.environ.get("KCOMPILER_FP8_ACCUMULATE", FP8_ACCUMULATE_MODES[0])
+    if mode not in FP8_ACCUMULATE_MODES:
+        raise ValueError(
+            f"KCOMPILER_FP8_ACCUMULATE={mode!r}: expected one of {', '.join(FP8_ACCUMULATE_MODES)}"
+        )
+    return mode
+
+
 def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, interpret: bool):
     from kcompiler.backends.triton import indexing
     from kcompiler.passes.loop_knobs import range_options
@@ -203,6 +218,7 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
         interpret=interpret,
         l2_grouping=int((config.get("l2_groupings") or [1])[0] or 1),
         fp32_dot_precision=fp32_dot_precision(),
+        fp8_accumulate=fp8_accumulate(),
         **ranges,
     )
     gen = generate(module, options, spec.symbols.sources)
