@@ -44,4 +44,3 @@ def hosting(host: Any) -> Iterator[None]:
         yield
     finally:
         _state.host = old
-
