@@ -300,6 +300,10 @@ def compare(out: Any, ref: torch.Tensor, dtype: torch.dtype) -> tuple[float, boo
     diff = (a - b).abs()
     err = float(diff.max())
     rtol, atol = tolerance(dtype)
+    # Absolute errors grow with the values' size (a K-long dot's rounding is ~eps * its terms;
+    # fp8 GEMMs on the H100 differ from torch._scaled_mm by 0.05 at mean size 51).
+    finite = b[torch.isfinite(b)].abs()
+    atol = max(atol, rtol * float(finite.mean())) if finite.numel() else atol
     ok = bool(torch.all(diff <= atol + rtol * b.abs())) and not math.isnan(err)
     note = "" if out.dtype == ref.dtype else f"dtype {out.dtype} != {ref.dtype}"
     return err, ok, note
