@@ -48,8 +48,29 @@ def make(impl: str, kernel: str, opts: Options) -> Callable[..., Any] | None:
         os.environ["HELION_AUTOTUNE_EFFORT"] = opts.helion_effort  # read when kernels are defined
         return getattr(importlib.import_module("benchmarks.peers.helion_kernels"), kernel)
     if impl == "kcompiler":
-        return getattr(importlib.import_module(f"kcompiler.kernels.{kernel}"), kernel)
+        return _fresh(getattr(importlib.import_module(f"kcompiler.kernels.{kernel}"), kernel))
     raise ValueError(f"unknown implementation {impl!r}; known: {', '.join(ALL)}")
+
+
+def _fresh(k: Any) -> Any:
+    """A copy of a bundled kernel with its own tuning state: tuning it for one shape must not
+    change the config the bundled kernel uses for every other caller (a tuned config can be
+    invalid at another shape: seen as a shared-memory InvalidConfig in the CPU test suite).
+    Plain-function wrappers (rms_norm, layer_norm, ...) are returned as they are."""
+    from kcompiler.runtime.kernel import Kernel
+
+    if not isinstance(k, Kernel):
+        return k
+    return type(k)(
+        k.fn,
+        config=k.config,
+        configs=k.configs,
+        static_shapes=k.static_shapes,
+        ignore_warnings=k.ignore_warnings,
+        autotune_effort=k.autotune_effort,
+        autotune_strategy=k.autotune_strategy,
+        **k.settings,
+    )
 
 
 def _liger(kernel: str) -> Callable[..., Any] | None:

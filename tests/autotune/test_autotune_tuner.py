@@ -228,7 +228,7 @@ SIGINT_SCRIPT = """
 import json, sys
 from autotune_fakes import FakeTarget, small_cost, small_space
 from kcompiler.autotune import SQLiteCache, Tuner
-target = FakeTarget(small_space(), small_cost, bench_sleep=0.2, log_path=sys.argv[1])
+target = FakeTarget(small_space(), small_cost, bench_sleep=0.5, log_path=sys.argv[1])
 tuner = Tuner(target, cache=SQLiteCache(sys.argv[2]), workers=2, progress=False)
 result = tuner.tune(strategy="random", effort="full")
 print(json.dumps({"interrupted": result.interrupted, "tried": result.tried}))
