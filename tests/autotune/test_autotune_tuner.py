@@ -226,8 +226,8 @@ def test_progress_bar_shows_counts(cache):
 
 SIGINT_SCRIPT = """
 import json, signal, sys
-# A terminal's Ctrl-C reaches a process with Python's default handler; a child of a pytest-xdist
-# worker late in the full suite started with SIGINT ignored (SIG_IGN inherited), so restore it.
+# A terminal's Ctrl-C reaches a process with Python's default handler; a suite started in the
+# background by a non-interactive shell (`bash .ci/run &`) passes SIGINT down ignored, so restore it.
 signal.signal(signal.SIGINT, signal.default_int_handler)
 from autotune_fakes import FakeTarget, small_cost, small_space
 from kcompiler.autotune import SQLiteCache, Tuner
