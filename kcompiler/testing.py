@@ -35,6 +35,7 @@ __all__ = [
     "LAYOUTS",
     "SPECIAL_SIZES",
     "assert_matches_torch",
+    "call_with_config",
     "default_tolerances",
     "dtypes",
     "shapes",
@@ -63,6 +64,17 @@ _TOLERANCES: dict[torch.dtype, tuple[float, float]] = {
     torch.float16: (1e-2, 1e-2),
     torch.bfloat16: (2e-2, 2e-2),
 }
+
+
+def call_with_config(kernel: Any, config: Any, *args: Any, **kwargs: Any) -> Any:
+    """``kernel(*args, **kwargs)`` through the user's call path with ``config`` as the kernel's
+    config for this one call; the kernel's own config is restored afterwards."""
+    saved = kernel.config
+    kernel.config = config
+    try:
+        return kernel(*args, **kwargs)
+    finally:
+        kernel.config = saved
 
 
 def default_tolerances(dtype: torch.dtype) -> tuple[float, float]:

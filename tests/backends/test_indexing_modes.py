@@ -26,6 +26,7 @@ from kcompiler.kernels.vector_add import vector_add
 from kcompiler.passes import indexing as ir_indexing
 from kcompiler.passes.pass_manager import PassManager, pipeline_for_config
 from kcompiler.passes.pipeline import make_context
+from kcompiler.testing import call_with_config
 
 Case = tuple[kc.Kernel, Callable[[int, int], tuple[Any, ...]], Callable[..., torch.Tensor]]
 
@@ -43,32 +44,8 @@ CASES: dict[str, Case] = {
 
 
 def _run(kernel: kc.Kernel, config: kc.Config, *args: Any) -> Any:
-    saved = kernel.config
-    kernel.config = config
-    try:
-        out = kernel(*args)
-    finally:
-        kernel.config = saved
+    out = call_with_config(kernel, config, *args)
     return out[0] if isinstance(out, tuple) else out
-
-
-@pytest.fixture
-def checks(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Results of the launcher's descriptor guard, one per launch (True: descriptors ran)."""
-    seen: list[bool] = []
-    original = indexing.descriptor_check
-
-    def spy(*a: Any, **k: Any) -> Callable[[Any], bool]:
-        ok = original(*a, **k)
-
-        def record(args: Any) -> bool:
-            seen.append(ok(args))
-            return seen[-1]
-
-        return record
-
-    monkeypatch.setattr(indexing, "descriptor_check", spy)
-    return seen
 
 
 def test_supported_modes_follow_the_installed_triton() -> None:
@@ -86,13 +63,15 @@ def test_supported_modes_follow_the_installed_triton() -> None:
 
 @pytest.mark.parametrize("name", sorted(CASES))
 @pytest.mark.parametrize("mode", indexing.supported_modes())
-def test_every_mode_matches_torch(name: str, mode: str, checks: list[bool]) -> None:
+def test_every_mode_matches_torch(name: str, mode: str, descriptor_checks: list[bool]) -> None:
     kernel, make, ref = CASES[name]
     args = make(37, 100)  # ragged row tiles; 400-byte rows: aligned for descriptors
     out = _run(kernel, kc.Config(indexing=mode), *args)
     torch.testing.assert_close(out, ref(*args), atol=1e-4, rtol=1e-4)
     if mode == "tensor_descriptor":
-        assert checks and all(checks)  # the descriptor kernel ran, not the fallback
+        assert descriptor_checks and all(
+            descriptor_checks
+        )  # the descriptor kernel ran, not the fallback
         assert "tl.make_tensor_descriptor(" in kernel.to_triton_code(
             *args, config=kc.Config(indexing=mode)
         )
@@ -114,7 +93,7 @@ def test_odd_sizes_any_mode(name: str, m: int, n: int, mode: str, chunk: int | N
     torch.testing.assert_close(_run(kernel, cfg, *args), ref(*args), atol=1e-4, rtol=1e-4)
 
 
-def test_descriptors_fall_back_for_arguments_they_cant_take(checks: list[bool]) -> None:
+def test_descriptors_fall_back_for_arguments_they_cant_take(descriptor_checks: list[bool]) -> None:
     cfg = kc.Config(indexing="tensor_descriptor")
     odd = torch.randn(9, 17)  # 68-byte rows: not 16-byte aligned
     torch.testing.assert_close(_run(softmax, cfg, odd), torch.softmax(odd, 1))
@@ -122,10 +101,10 @@ def test_descriptors_fall_back_for_arguments_they_cant_take(checks: list[bool]) 
     torch.testing.assert_close(_run(softmax, cfg, transposed), torch.softmax(transposed, 1))
     base = torch.randn(9 * 100 + 1)[1:].view(9, 100)  # base pointer 4 bytes off
     torch.testing.assert_close(_run(softmax, cfg, base), torch.softmax(base, 1))
-    assert checks and not any(checks)
+    assert descriptor_checks and not any(descriptor_checks)
     good = torch.randn(9, 100)
     torch.testing.assert_close(_run(softmax, cfg, good), torch.softmax(good, 1))
-    assert checks[-1] is True
+    assert descriptor_checks[-1] is True
 
 
 def test_descriptor_guard_rules() -> None:

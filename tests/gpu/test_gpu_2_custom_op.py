@@ -53,8 +53,10 @@ def _per_kernel() -> list:
     ]
 
 
-def _direct(name: str, device: str, dtype: torch.dtype = torch.float32):
-    kernel, args, reference, tol = CASES[name](Inputs(device, dtype, seed=7), True)
+def _direct(
+    name: str, device: str, dtype: torch.dtype = torch.float32, odd: bool = True, seed: int = 7
+):
+    kernel, args, reference, tol = CASES[name](Inputs(device, dtype, seed=seed), odd)
     if name == "jagged_mean":  # the bundled wrapper builds the counts on the host; call the op
         from kcompiler.kernels.jagged_mean import jagged_mean_kernel
 

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 import torch
 from gpu_support import DEVICES
-from test_gpu_1_kernels import CASES, Inputs
 from test_gpu_2_custom_op import DIRECT, _direct, _tolerances
 
 import kcompiler as kc
@@ -35,22 +34,7 @@ def _quiet_masked_lanes():
 
 
 def _case(name: str, device: str, dtype: torch.dtype, odd: bool):
-    if odd:
-        return _direct(name, device, dtype)
-    kernel, args, reference, tol = CASES[name](Inputs(device, dtype, seed=11), False)
-    if name == "jagged_mean":
-        from kcompiler.kernels.jagged_mean import jagged_mean_kernel
-
-        values, offsets = args
-        d = values.size(1)
-        counts = torch.full((offsets.numel() - 1,), d, dtype=torch.int32, device=device)
-        return (
-            jagged_mean_kernel,
-            (values, offsets, counts, d),
-            lambda v, o, c, d: reference(v, o),
-            tol,
-        )
-    return kernel, args, reference, tol
+    return _direct(name, device, dtype, odd=odd, seed=7 if odd else 11)
 
 
 def _check(kernel: kc.Kernel, config: kc.Config, args: tuple, reference, tol, dtype) -> None:
@@ -127,25 +111,6 @@ def test_drawn_config_matches_torch(device, name, draw, dtype, odd) -> None:
 
 
 # -- tensor descriptors (TMA) ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def descriptor_checks(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """What the launcher's descriptor guard decided, per launch (True: descriptors ran)."""
-    seen: list[bool] = []
-    original = indexing.descriptor_check
-
-    def spy(*a: Any, **k: Any):
-        ok = original(*a, **k)
-
-        def record(args: Any) -> bool:
-            seen.append(ok(args))
-            return seen[-1]
-
-        return record
-
-    monkeypatch.setattr(indexing, "descriptor_check", spy)
-    return seen
 
 
 def _tma_config(space, seed: int) -> kc.Config | None:

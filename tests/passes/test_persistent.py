@@ -19,6 +19,7 @@ from kcompiler.exc import InvalidConfig
 from kcompiler.kernels.softmax import softmax
 from kcompiler.kernels.vector_add import vector_add
 from kcompiler.passes.persistent import PersistentPass, outer_parallel_loops
+from kcompiler.testing import call_with_config
 
 PID_TYPES = ["flat", "persistent_blocked", "persistent_interleaved"]
 
@@ -32,15 +33,6 @@ def persistent_codegen(monkeypatch: pytest.MonkeyPatch) -> None:
         return original(self)
 
     monkeypatch.setattr(codegen.TritonEmitter, "generate", generate)
-
-
-def _run(kernel: kc.Kernel, config: kc.Config, *args):
-    saved = kernel.config
-    kernel.config = config
-    try:
-        return kernel(*args)
-    finally:
-        kernel.config = saved
 
 
 def _module(kernel: kc.Kernel, *args):
@@ -79,7 +71,7 @@ def test_persistent_2d_grid_matches(persistent_codegen: None, pid_type: str) -> 
     # 9 x 6 = 54 tiles over 4 x 2 = 8 programs: every program runs several tiles.
     a, b = torch.randn(33, 45), torch.randn(33, 45)
     cfg = kc.Config(pid_type=pid_type, block_sizes=[4, 8], num_sm_multiplier=2)
-    assert torch.equal(_run(vector_add, cfg, a, b), a + b)
+    assert torch.equal(call_with_config(vector_add, cfg, a, b), a + b)
     code = vector_add.to_triton_code(a, b, config=cfg)
     if pid_type == "flat":
         assert "total_tiles" not in code
@@ -92,4 +84,4 @@ def test_persistent_2d_grid_matches(persistent_codegen: None, pid_type: str) -> 
 def test_persistent_with_reduction_loops(persistent_codegen: None, pid_type: str) -> None:
     x = torch.randn(37, 300)
     cfg = kc.Config(pid_type=pid_type, block_sizes=[2], reduction_loops=[64])
-    torch.testing.assert_close(_run(softmax, cfg, x), torch.softmax(x, 1))
+    torch.testing.assert_close(call_with_config(softmax, cfg, x), torch.softmax(x, 1))

@@ -28,6 +28,7 @@ from kcompiler.passes.config_space import (
     shared_memory_bytes,
 )
 from kcompiler.passes.loop_knobs import range_options
+from kcompiler.testing import call_with_config
 
 FP8 = getattr(torch, "float8_e4m3fn", None)
 
@@ -124,26 +125,17 @@ def test_kernels_without_dot_need_none_with_pointers() -> None:
     )
 
 
-def _run(kernel: kc.Kernel, config: kc.Config, *args):
-    saved = kernel.config
-    kernel.config = config
-    try:
-        return kernel(*args)
-    finally:
-        kernel.config = saved
-
-
 def test_config_over_the_limit_is_rejected_naming_the_knobs() -> None:
     a, b = torch.randn(96, 80).half(), torch.randn(80, 72).half()
     config = kc.Config(block_sizes=[256, 256, 128], num_stages=4)
     need = 4 * (256 * 128 + 128 * 256) * 2  # 524,288
     with pytest.raises(InvalidConfig) as e:
-        _run(matmul, config, a, b)
+        call_with_config(matmul, config, a, b)
     msg = str(e.value)
     assert "block_sizes" in msg and "num_stages=4" in msg, msg
     assert f"{need:,} bytes" in msg and f"{shared_memory_limit():,} bytes" in msg, msg
     # One stage fewer of a smaller K tile fits, and runs.
-    out = _run(matmul, kc.Config(block_sizes=[64, 64, 32], num_stages=3), a, b)
+    out = call_with_config(matmul, kc.Config(block_sizes=[64, 64, 32], num_stages=3), a, b)
     torch.testing.assert_close(out.float(), a.float() @ b.float(), atol=2e-2, rtol=2e-2)
 
 
@@ -151,7 +143,7 @@ def test_range_num_stages_is_checked_too() -> None:
     a = torch.randn(64, 64).half()
     config = kc.Config(block_sizes=[128, 128, 128], num_stages=1, range_num_stages=[4])
     with pytest.raises(InvalidConfig, match="range_num_stages"):
-        _run(matmul, config, a, a)
+        call_with_config(matmul, config, a, a)
 
 
 def _drawn(kernel: kc.Kernel, args, n: int = 300):

@@ -26,15 +26,7 @@ from kcompiler.passes.split_reductions import (
     chunks_from_reduction_loops,
     reduction_dims,
 )
-
-
-def _run(kernel: kc.Kernel, config: kc.Config, *args):
-    saved = kernel.config
-    kernel.config = config
-    try:
-        return kernel(*args)
-    finally:
-        kernel.config = saved
+from kcompiler.testing import call_with_config
 
 
 def _cases(m: int, n: int, dtype: torch.dtype, seed: int = 0):
@@ -77,7 +69,7 @@ def _check(
     for name, kernel, args, ref in _cases(m, n, dtype):
         if only is not None and name != only:
             continue
-        out = _run(kernel, kc.Config(reduction_loops=[chunk]), *args)
+        out = call_with_config(kernel, kc.Config(reduction_loops=[chunk]), *args)
         got, want = ref(out)
         # Sums of many terms: scale the tolerance with the magnitude of the result.
         scale = max(1.0, float(want.abs().max()))
@@ -120,10 +112,10 @@ def test_online_softmax_with_leading_neg_inf_chunk() -> None:
     x[0, :70] = float("-inf")
     x[1, 150:] = float("-inf")
     for kernel in (softmax, softmax_decomposed):
-        got = _run(kernel, kc.Config(reduction_loops=[32]), x)
+        got = call_with_config(kernel, kc.Config(reduction_loops=[32]), x)
         torch.testing.assert_close(got, torch.softmax(x, 1))
     labels = torch.tensor([100, 3])
-    got = _run(cross_entropy, kc.Config(reduction_loops=[32]), x, labels)
+    got = call_with_config(cross_entropy, kc.Config(reduction_loops=[32]), x, labels)
     torch.testing.assert_close(got, torch.nn.functional.cross_entropy(x, labels))
 
 
@@ -147,7 +139,7 @@ def _arg_reductions(x: torch.Tensor):
 def test_max_min_argmax_argmin_chunked(dtype: torch.dtype) -> None:
     x = torch.randn(5, 1000).to(dtype)
     x[2, 10] = x[2, 900] = 100.0  # a tie across chunks: the first index wins
-    amax, amin, mx, mn = _run(_arg_reductions, kc.Config(reduction_loops=[64]), x)
+    amax, amin, mx, mn = call_with_config(_arg_reductions, kc.Config(reduction_loops=[64]), x)
     assert torch.equal(amax, x.float().argmax(1))
     assert torch.equal(amin, x.float().argmin(1))
     assert torch.equal(mx, x.amax(1)) and torch.equal(mn, x.amin(1))
@@ -156,7 +148,7 @@ def test_max_min_argmax_argmin_chunked(dtype: torch.dtype) -> None:
 @pytest.mark.parametrize("dtype", [torch.int32, torch.int64])
 def test_integer_sum_chunked(dtype: torch.dtype) -> None:
     x = torch.randint(-100, 100, (3, 777), dtype=dtype)
-    got = _run(row_sum, kc.Config(reduction_loops=[128]), x)
+    got = call_with_config(row_sum, kc.Config(reduction_loops=[128]), x)
     assert torch.equal(got, x.sum(1).to(dtype))
 
 
@@ -188,7 +180,7 @@ def test_reduction_dims_and_config_mapping() -> None:
     with pytest.raises(InvalidConfig):
         chunks_from_reduction_loops(module, [48])
     with pytest.raises(InvalidConfig):
-        _run(row_sum, kc.Config(reduction_loops=[3]), torch.randn(2, 10))
+        call_with_config(row_sum, kc.Config(reduction_loops=[3]), torch.randn(2, 10))
 
 
 def test_rewrite_verifies_and_keep_is_identity() -> None:

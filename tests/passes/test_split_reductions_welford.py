@@ -16,15 +16,11 @@ import torch
 import kcompiler as kc
 import kcompiler.language as kl
 from kcompiler.kernels.layer_norm import layer_norm_fwd
+from kcompiler.testing import call_with_config
 
 
 def _run(kernel: kc.Kernel, chunk: int | None, *args):
-    saved = kernel.config
-    kernel.config = kc.Config(reduction_loops=[chunk])
-    try:
-        return kernel(*args)
-    finally:
-        kernel.config = saved
+    return call_with_config(kernel, kc.Config(reduction_loops=[chunk]), *args)
 
 
 def _large_mean_rows(m: int, n: int, seed: int = 0):
