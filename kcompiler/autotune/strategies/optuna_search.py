@@ -73,10 +73,7 @@ class OptunaSearch(SearchStrategy):
         return self.space.repair({k.name: k.values[params[k.name]] for k in self.space.knobs})
 
     def _propose(self, n: int) -> Iterable[Config]:
-        out: list[Config] = []
-        default = self.space.default()
-        if not self.is_known(default):
-            out.append(default)  # measured first as a baseline; told via add_trial later
+        out: list[Config] = []  # the default came first (base class); told via add_trial
         for _ in range(n * _ASKS_PER_CONFIG):
             if len(out) >= n:
                 break

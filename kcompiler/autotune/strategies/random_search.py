@@ -14,14 +14,12 @@ _ENUMERATE_LIMIT = 20_000
 
 @register_strategy("random")
 class RandomSearch(SearchStrategy):
-    """The default config first (a baseline), then uniform valid samples never seen before."""
+    """Uniform valid samples never seen before (after the default and the space's starts,
+    which the base class proposes first)."""
 
     _order: list[Config] | None = None
 
     def _propose(self, n: int) -> Iterable[Config]:
-        default = self.space.default()
-        if not self.is_known(default):
-            yield default
         if self.space.raw_size() <= _ENUMERATE_LIMIT:
             if self._order is None:
                 self._order = list(self.space.iter_valid())
