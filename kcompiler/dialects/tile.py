@@ -121,7 +121,10 @@ def _parse_dims(parser: AttrParser) -> list[str]:
         value = parser.parse_optional_integer()
         if value is not None:
             return str(value)
-        return parser.parse_identifier("dim: an integer or a symbol")
+        name = parser.parse_optional_identifier()  # parse_identifier's message argument
+        if name is None:  # changed between xDSL releases; this form reads the same on all
+            parser.raise_error("expected dim: an integer or a symbol")
+        return name
 
     return parser.parse_comma_separated_list(BaseParser.Delimiter.SQUARE, one)
 
@@ -420,6 +423,18 @@ class KernelOp(IRDLOperation):
             return {}
         return {k: v.value.data for k, v in hints.data.items() if isinstance(v, IntegerAttr)}
 
+    @property
+    def size_divisors(self) -> dict[str, int]:
+        """Size symbol -> a power of two that divides its value in every launch of this code.
+
+        Like Triton's ``tt.divisibility``, a promise the caller keeps (the runtime makes it
+        part of the specialization key); a loop whose block size divides its extent needs no
+        bounds mask. A symbol absent here promises nothing."""
+        divs = self.attributes.get("size_divisors")
+        if not isinstance(divs, DictionaryAttr):
+            return {}
+        return {k: v.value.data for k, v in divs.data.items() if isinstance(v, IntegerAttr)}
+
     def parallel_nest(self) -> list[ForOp]:
         """The nest of parallel loops that becomes the launch grid, outermost first."""
         nest: list[ForOp] = []
@@ -434,6 +449,11 @@ class KernelOp(IRDLOperation):
     def verify_(self) -> None:
         if len(self.names) != len(self.body.block.args):
             raise VerifyException("tile.kernel: arg_names must name every block argument")
+        for k, v in self.size_divisors.items():
+            if v < 1 or v & (v - 1):
+                raise VerifyException(
+                    f"tile.kernel: size_divisors[{k}] = {v} is not a power of two"
+                )
 
     # Syntax: tile.kernel @name(%x: type, ...) attributes {...} { body }
     # A block argument's SSA name is its entry of arg_names; `%0: type {name = "x"}` spells

@@ -2,9 +2,11 @@
 
 A compiled variant depends on dtypes, ranks, which sizes are 0 or 1, which sizes are equal to
 each other (they share a size symbol), each size's power-of-two bucket (it fixes the register
-block of a whole-dim reduction), compile-time values (bools, None, dtypes, specialized ints) and
-whether offsets need 64-bit math. Everything else (the sizes themselves, strides, float
-scalars) is a runtime argument.
+block of a whole-dim reduction), each size's largest power-of-two divisor up to
+``MAX_DIVISOR`` (a loop whose block divides its extent needs no bounds mask, as Triton's
+``EVEN_K`` kernels), compile-time values (bools, None, dtypes, specialized ints) and whether
+offsets need 64-bit math. Everything else (the sizes themselves, strides, float scalars) is a
+runtime argument.
 """
 
 from __future__ import annotations
@@ -17,8 +19,18 @@ import torch
 INT32_MAX = 2**31 - 1
 
 
+# The largest divisor a size's key records: block sizes beyond it never drop their mask. It
+# bounds the variants a dynamic size can cause within one power-of-two bucket to 13.
+MAX_DIVISOR = 4096
+
+
 def next_pow2(n: int) -> int:
     return 1 if n <= 1 else 1 << (n - 1).bit_length()
+
+
+def pow2_divisor(n: int) -> int:
+    """The largest power of two dividing ``n``, at most ``MAX_DIVISOR`` (0 divides by all)."""
+    return MAX_DIVISOR if n == 0 else min(n & -n, MAX_DIVISOR)
 
 
 class BlockSizeInt(int):
@@ -123,5 +135,6 @@ def specialize(
         else:
             entries.append((name, "O", type(v).__name__, id(v)))
     buckets = tuple(next_pow2(table.values[s]) for s in table.values)
-    key = (tuple(entries), buckets, big, tuple(sorted(table.static_values)))
+    divisors = tuple(pow2_divisor(table.values[s]) for s in table.values)
+    key = (tuple(entries), buckets, divisors, big, tuple(sorted(table.static_values)))
     return Specialization(key, table, big, block_values, constexprs)

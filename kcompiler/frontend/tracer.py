@@ -30,7 +30,12 @@ from xdsl.ir import Operation
 from kcompiler.dialects import tile as t
 from kcompiler.exc import CompileError, InvalidArgument, ShapeMismatch, UnsupportedConstruct
 from kcompiler.frontend import dtypes
-from kcompiler.frontend.specialize import BlockSizeInt, Specialization, SpecializedInt
+from kcompiler.frontend.specialize import (
+    BlockSizeInt,
+    Specialization,
+    SpecializedInt,
+    pow2_divisor,
+)
 from kcompiler.frontend.values import TensorArg, TileHandle, TileValue
 from kcompiler.language._context import tracing
 
@@ -192,6 +197,10 @@ class DeviceTracer:
         syms = self.spec.symbols.values
         self.kernel.attributes["size_hints"] = DictionaryAttr(
             {s: IntegerAttr(v, i64) for s, v in syms.items()}
+        )
+        # Part of the specialization key, so code may rely on it (see specialize.py).
+        self.kernel.attributes["size_divisors"] = DictionaryAttr(
+            {s: IntegerAttr(pow2_divisor(v), i64) for s, v in syms.items()}
         )
         module = ModuleOp([self.kernel])
         return module

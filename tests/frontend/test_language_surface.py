@@ -425,17 +425,21 @@ def test_compiled_variants_are_cached_by_dtype_and_rank() -> None:
     k(torch.randn(40))
     assert len(k._compiled) == 1
     k(torch.randn(40))  # same everything
-    k(torch.randn(33))  # other size, same power-of-two bucket
+    k(torch.randn(56))  # other size, same power-of-two bucket and largest power-of-two divisor
     k(torch.randn(80)[::2])  # other stride
     assert len(k._compiled) == 1
-    k(torch.randn(40, dtype=torch.float16))
+    k(torch.randn(33))  # same bucket, odd: its tiles may be partial, so it needs masks
+    assert len(k._compiled) == 2
+    k(torch.randn(40))
     assert len(k._compiled) == 2
     k(torch.randn(40, dtype=torch.float16))
-    assert len(k._compiled) == 2
+    assert len(k._compiled) == 3
+    k(torch.randn(40, dtype=torch.float16))
+    assert len(k._compiled) == 3
     k(torch.randn(40, dtype=torch.bfloat16))
-    assert len(k._compiled) == 3
-    assert_matches_torch(k, lambda x: x * 2.0, torch.randn(39, dtype=torch.bfloat16))
-    assert len(k._compiled) == 3
+    assert len(k._compiled) == 4
+    assert_matches_torch(k, lambda x: x * 2.0, torch.randn(56, dtype=torch.bfloat16))
+    assert len(k._compiled) == 4
 
 
 # -- arithmetic semantics follow torch ---------------------------------------------------------------

@@ -168,6 +168,7 @@ class TritonEmitter:
         self.constexprs: dict[str, int] = {}
         self.size_syms: set[str] = set()
         self.hints: dict[str, int] = self.kernel.size_hints
+        self.divisors: dict[str, int] = self.kernel.size_divisors
         self.nan_combines: set[str] = set()  # "max"/"min": emit a NaN-propagating combine fn
 
     # -- small helpers ----------------------------------------------------------------------
@@ -227,7 +228,36 @@ class TritonEmitter:
             if n == next_pow2(n):
                 return f"tl.arange(0, {size})", None, ()
             return f"tl.arange(0, {size})", f"(tl.arange(0, {size}) < {n})", (d,)
+        if self.divides(self.constexprs.get(size, 0), d):
+            return f"tl.arange(0, {size})", None, ()  # the size is exactly its register extent
         return f"tl.arange(0, {size})", f"(tl.arange(0, {size}) < {self.size_param(d)})", (d,)
+
+    def divides(self, block: int, extent: str) -> bool:
+        """Whether the power of two ``block`` divides ``extent`` (a literal or a size symbol)
+        in every launch: the size's divisor is part of the specialization key."""
+        if block < 1:
+            return False
+        if extent.isdigit():
+            return int(extent) % block == 0
+        divisor = self.divisors.get(extent)
+        return divisor is not None and divisor % block == 0
+
+    def even_loop(self, op: t.ForOp) -> bool:
+        """A tiled loop from a constant multiple of its block to a size its block divides: every
+        tile is whole, so it needs no mask (what Triton's tutorials call ``EVEN_K``)."""
+        block = self.opts.block_sizes.get(op.block.data, 0)
+        if op.block.data.isdigit():
+            block = int(op.block.data)
+        lb, ub = op.lb.owner, op.ub.owner
+        if not isinstance(lb, t.ConstantOp) or not isinstance(lb.value, IntegerAttr):
+            return False
+        if not self.divides(block, str(lb.value.value.data)):
+            return False
+        if isinstance(ub, t.SizeOp):
+            return self.divides(block, ub.sym.data)
+        if isinstance(ub, t.ConstantOp) and isinstance(ub.value, IntegerAttr):
+            return self.divides(block, str(ub.value.value.data))
+        return False
 
     @staticmethod
     def expand(expr: str, src: tuple[str, ...], dst: tuple[str, ...]) -> str:
@@ -842,9 +872,12 @@ class TritonEmitter:
                 )
                 fallback = f"fb_{mask}"
                 self.line(f"{fallback} = {offs} < {ub_max}")
+                mask_expr = mask
+            elif self.even_loop(op):
+                mask_expr = None
             else:
                 self.line(f"{mask} = {offs} < {ub}")
-            mask_expr = mask
+                mask_expr = mask
         pid_expr = f"pid_{k}"
         if not parallel:
             self.line(f"{pid_expr} = ({begin} - {lb}) // {size}")

@@ -1,0 +1,81 @@
+"""Whole-tile loops: a variant compiled without bounds masks (its block divides the size) must
+never serve a size the block does not divide, and must give torch's results where it runs.
+
+The divisor of each size is part of the specialization key (frontend/specialize.py); these
+tests call one Kernel object at sizes of one power-of-two bucket, divisible and not, in both
+orders, so a cached unmasked variant reused for a ragged size would read and write past the
+rows (wrong values in the checked output, or the poisoned tail overwritten).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import kcompiler as kc
+from kcompiler.frontend.specialize import MAX_DIVISOR, pow2_divisor, specialize
+from kcompiler.kernels.attention import attention, attention_reference
+from kcompiler.kernels.softmax import softmax
+from kcompiler.kernels.sum import sum as row_sum
+from kcompiler.testing import call_with_config
+
+
+def fresh(kernel: kc.Kernel) -> kc.Kernel:
+    return kc.kernel(kernel.fn)
+
+
+def test_pow2_divisor() -> None:
+    assert [pow2_divisor(n) for n in (1, 2, 3, 12, 64, 96, 4097)] == [1, 2, 1, 4, 64, 32, 1]
+    assert pow2_divisor(1 << 20) == MAX_DIVISOR
+    assert pow2_divisor(0) == MAX_DIVISOR  # an empty extent has no partial tile
+
+
+def test_divisor_is_part_of_the_specialization_key() -> None:
+    # 48 and 64 share the power-of-two bucket 64; only the divisor tells them apart.
+    keys = {
+        specialize(["x"], {"x": torch.empty(4, n)}, static_shapes=False).key for n in (48, 64, 40)
+    }
+    assert len(keys) == 3
+    same = {specialize(["x"], {"x": torch.empty(4, n)}, False).key for n in (80, 112)}  # both 16
+    assert len(same) == 1
+
+
+def test_unmasked_code_for_whole_tiles_only() -> None:
+    even = softmax.to_triton_code(torch.randn(16, 64))
+    ragged = softmax.to_triton_code(torch.randn(16, 48))
+    assert "mask" not in even.split("def launch")[0]
+    assert "< s1" in ragged  # the 48-wide row is masked against its size
+
+
+@pytest.mark.parametrize("order", [(64, 48, 64), (48, 64, 48)])
+def test_one_kernel_alternating_divisible_and_ragged_rows(order: tuple[int, ...]) -> None:
+    k = fresh(row_sum)
+    for n in order:
+        x = torch.randn(24, n)
+        torch.testing.assert_close(k(x), x.sum(-1), rtol=1e-5, atol=1e-5)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    rows=st.sampled_from([16, 17, 32, 40]),
+    cols=st.sampled_from([32, 33, 48, 64, 96]),
+    block=st.sampled_from([8, 16, 32]),
+)
+def test_softmax_block_vs_size(rows: int, cols: int, block: int) -> None:
+    k = fresh(softmax)
+    x = torch.randn(rows, cols)
+    out = call_with_config(k, kc.Config(block_sizes=[block]), x)
+    torch.testing.assert_close(out, torch.softmax(x, -1), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_whole_and_partial_key_blocks(causal: bool) -> None:
+    """Key lengths 64 (blocks of 16 and 32 divide it) and 40 (they do not), one Kernel."""
+    k = fresh(attention)
+    for s, block in [(64, 32), (40, 32), (64, 16), (40, 16)]:
+        q, kk, v = (torch.randn(1, 2, s, 16) for _ in range(3))
+        cfg = kc.Config(block_sizes=[16, block])
+        out = call_with_config(k, cfg, q, kk, v, causal)
+        torch.testing.assert_close(out, attention_reference(q, kk, v, causal), rtol=1e-4, atol=1e-5)
