@@ -8,6 +8,8 @@ HELION_AUTOTUNE_EFFORT, which the runner sets before importing this module.
 
 from __future__ import annotations
 
+import math
+
 import helion
 import helion.language as hl
 import torch
@@ -143,3 +145,45 @@ def jagged_mean(values: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
             mean = torch.where(count > 0, acc / count, 0.0)
             out[tile_b, tile_d] = mean.to(out.dtype)
     return out
+
+
+# The tensor-core kernels (benchmarks/tensor_core.py's specs). Helion's matmul examples use
+# static shapes, which its docs recommend for matmuls; the same here.
+@helion.kernel(static_shapes=True)
+def matmul(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    m, k = x.size()
+    _, n = y.size()
+    out = torch.empty([m, n], dtype=x.dtype, device=x.device)
+    for tile_m, tile_n in hl.tile([m, n]):
+        acc = hl.zeros([tile_m, tile_n], dtype=torch.float32)
+        for tile_k in hl.tile(k):
+            acc = torch.addmm(acc, x[tile_m, tile_k], y[tile_k, tile_n])
+        out[tile_m, tile_n] = acc.to(out.dtype)
+    return out
+
+
+@helion.kernel(static_shapes=True)
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Non-causal flash attention forward over [B, H, S, D] (online softmax in base 2)."""
+    s_q, d = q.size(-2), hl.specialize(q.size(-1))
+    s_k = k.size(-2)
+    qf = q.reshape([-1, s_q, d])
+    kf = k.reshape([-1, s_k, d]).transpose(1, 2)
+    vf = v.reshape([-1, s_k, d])
+    out = torch.empty_like(qf)
+    scale = 1.4426950408889634 / math.sqrt(d)
+    for tile_bh, tile_m in hl.tile([qf.size(0), s_q]):
+        row_max = hl.full([tile_bh, tile_m], float("-inf"), dtype=torch.float32)
+        row_sum = hl.zeros([tile_bh, tile_m], dtype=torch.float32)
+        acc = hl.zeros([tile_bh, tile_m, d], dtype=torch.float32)
+        q_blk = qf[tile_bh, tile_m, :]
+        for tile_n in hl.tile(s_k):
+            scores = torch.bmm(q_blk, kf[tile_bh, :, tile_n]) * scale
+            new_max = torch.maximum(row_max, torch.amax(scores, -1))
+            p = torch.exp2(scores - new_max[:, :, None])
+            alpha = torch.exp2(row_max - new_max)
+            row_sum = row_sum * alpha + torch.sum(p, -1)
+            acc = torch.baddbmm(acc * alpha[:, :, None], p.to(v.dtype), vf[tile_bh, tile_n, :])
+            row_max = new_max
+        out[tile_bh, tile_m, :] = (acc / row_sum[:, :, None]).to(out.dtype)
+    return out.view(q.size())

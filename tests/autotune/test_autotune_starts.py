@@ -80,6 +80,25 @@ def test_matmul_starts_scale_k_with_the_operand_bytes(dtype: torch.dtype, k_bloc
     assert any(set(c["indexing"]) == {"tensor_descriptor"} for c in starts)
 
 
+def test_tile_grids_of_dots_tune_the_persistent_schedule():
+    from kcompiler.kernels.matmul import matmul_dot
+    from kcompiler.kernels.softmax import softmax
+    from kcompiler.testing import call_with_config
+
+    x = torch.empty(4096, 4096, dtype=torch.bfloat16, device="meta")
+    space = matmul_dot.config_space(x, x)
+    assert space.default()["pid_type"] == "flat"
+    persistent = [c for c in space.starts() if c["pid_type"] == "persistent_blocked"]
+    assert [_blocks(c) for c in persistent][:2] == [[128, 256, 64], [128, 256, 64]]
+    assert "pid_type" not in {k.name for k in softmax.config_space(x).knobs}
+    # a persistent start (scaled to a small shape) computes the product
+    a, b = torch.randn(96, 80), torch.randn(80, 112)
+    cfg = Config(
+        block_sizes=[32, 32, 16], l2_groupings=[8], num_warps=4, pid_type="persistent_blocked"
+    )
+    torch.testing.assert_close(call_with_config(matmul_dot, cfg, a, b), a @ b)
+
+
 def test_attention_starts_tile_queries_and_keys():
     from kcompiler.kernels.attention import attention
 

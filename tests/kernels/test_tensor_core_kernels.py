@@ -286,3 +286,13 @@ def test_fp8_gemm_native():
     torch.testing.assert_close(
         got, torch._scaled_mm(x, y, sa, sb, out_dtype=torch.bfloat16), rtol=2e-2, atol=2e-2
     )
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (100, 70), (1, 33)])
+def test_fp8_k_major_copy_is_the_same_matrix_in_column_major(shape: tuple[int, int]) -> None:
+    from kcompiler.kernels.fp8_gemm import k_major
+
+    y = torch.randn(*shape).to(torch.float8_e4m3fn)
+    out = k_major(y)
+    assert out.shape == y.shape and out.stride() == (1, shape[0])
+    assert torch.equal(out.view(torch.uint8), y.view(torch.uint8))
