@@ -370,7 +370,50 @@ def _indexing_knobs(
         out.append(ChoiceKnob(knob, modes, "pointer"))
     if all(len(k.values) == 1 for k in out):
         return [], []  # pointers only: no knob
+    constraints.append(_descriptor_scratch_constraint(modules[0], [k.name for k in out], knobs))
     return out, constraints
+
+
+# An in-kernel tensor descriptor takes 128 bytes of the launch's global scratch per program;
+# Triton addresses that scratch with 32-bit offsets. On the H200, vector_add at 2**27 elements
+# died with an illegal memory access while its tuner tried tensor-descriptor configs with small
+# blocks (2**23 programs x 3 descriptors x 128 B = 3.2 GB of scratch).
+_DESCRIPTOR_BYTES = 128
+_SCRATCH_LIMIT = 2**31
+
+
+def _descriptor_scratch_constraint(module: Any, indexing: list[str], knobs: list[Any]) -> Any:
+    from kcompiler.dialects import tile as t
+
+    kernel = next(op for op in module.ops if isinstance(op, t.KernelOp))
+    hints = kernel.size_hints
+    extents: list[tuple[str, int]] = []
+    for loop in kernel.parallel_nest():
+        ub = loop.ub.owner
+        if isinstance(ub, t.SizeOp):
+            extents.append((loop.block.data, hints.get(ub.sym.data, 1)))
+        elif isinstance(ub, t.ConstantOp):
+            extents.append((loop.block.data, int(ub.value.value.data)))  # type: ignore[union-attr]
+    count = sum(1 for k in knobs if k.name.startswith("block_sizes["))
+
+    def fits(flat: Any) -> bool:
+        descriptors = sum(1 for k in indexing if flat[k] == "tensor_descriptor")
+        if not descriptors:
+            return True
+        bs = _block_values(flat, count)
+        programs = 1
+        for block, extent in extents:
+            step = int(block) if block.isdigit() else bs.get(block, 1)
+            programs *= -(-extent // max(1, step))
+        return programs * descriptors * _DESCRIPTOR_BYTES < _SCRATCH_LIMIT
+
+    return Predicate(
+        "tma_scratch",
+        fits,
+        f"in-kernel tensor descriptors take {_DESCRIPTOR_BYTES} B of scratch per program each; "
+        f"the launch's scratch must stay under {_SCRATCH_LIMIT:,} B (32-bit offsets)",
+        [*indexing, *(k.name for k in knobs if k.name.startswith("block_sizes["))],
+    )
 
 
 def _parallel_depth(module: Any) -> int:
