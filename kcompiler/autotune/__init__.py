@@ -25,7 +25,7 @@ from kcompiler.autotune.cache import (
     library_versions,
     make_key,
 )
-from kcompiler.autotune.errors import AutotuneError, ConfigError, WrongResult
+from kcompiler.autotune.errors import AutotuneError, ConfigError, DeviceFault, WrongResult
 from kcompiler.autotune.space import (
     TRITON_MAX_NUMEL,
     BoolKnob,
@@ -58,6 +58,7 @@ __all__ = [
     "EFFORTS",
     "TRITON_MAX_NUMEL",
     "AutotuneError",
+    "DeviceFault",
     "BoolKnob",
     "CacheBackend",
     "ChoiceKnob",

@@ -23,7 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from kcompiler.autotune.cache import BestEntry, CacheBackend, default_cache
 from kcompiler.autotune.compile_pool import CompilePool, shared_pool
-from kcompiler.autotune.errors import AutotuneError, WrongResult
+from kcompiler.autotune.errors import AutotuneError, DeviceFault, WrongResult, is_device_fault
 from kcompiler.autotune.progress import TuningProgress
 from kcompiler.autotune.space import ConfigSpace
 from kcompiler.autotune.strategies import SearchStrategy, get_strategy
@@ -305,6 +305,16 @@ class Tuner:
             return
         except Exception as e:  # any failure of one config is recorded
             self._fail(run, config, f"benchmark failed: {type(e).__name__}: {e}")
+            if is_device_fault(e):
+                measured = sum(1 for t in run.results.values() if t is not None)
+                raise DeviceFault(
+                    f"autotune {self.target.name}: {config} faulted on the GPU "
+                    f"({type(e).__name__}: {str(e).splitlines()[0]}); this process can no "
+                    f"longer use the device. The fault and {measured} measured results are "
+                    "in the autotune cache: tuning again in a new process resumes without "
+                    "this config.",
+                    config,
+                ) from e
             return
         if not math.isfinite(t) or t < 0:
             self._fail(run, config, f"benchmark returned an invalid time {t!r}")

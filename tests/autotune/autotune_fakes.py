@@ -100,8 +100,8 @@ def small_cost(config: Config) -> float:
 class FakeTarget:
     """A TuningTarget whose compile behaviour and cost are chosen per config.
 
-    ``behaviour(config)`` returns "ok", "hang", "raise", "abort", or "wrong" (compiles, but
-    benchmark raises WrongResult). ``interrupt_at``: raise KeyboardInterrupt on that
+    ``behaviour(config)`` returns "ok", "hang", "raise", "abort", "wrong" (compiles, but
+    benchmark raises WrongResult) or "fault" (benchmark raises a sticky CUDA error). ``interrupt_at``: raise KeyboardInterrupt on that
     benchmark call (1-based), as a Ctrl-C would.
     """
 
@@ -150,4 +150,6 @@ class FakeTarget:
                 f.write(json.dumps(["bench", start, time.time()]) + "\n")
         if self.behaviour(config) == "wrong":
             raise WrongResult("max abs error 0.5 vs reference")
+        if self.behaviour(config) == "fault":  # what torch raises after a kernel's bad access
+            raise RuntimeError("CUDA error: an illegal memory access was encountered\nmore")
         return self.cost(config)

@@ -18,6 +18,7 @@ from autotune_fakes import FakeTarget, small_cost, small_space
 
 from kcompiler.autotune import (
     AutotuneError,
+    DeviceFault,
     NullCache,
     SQLiteCache,
     Tuner,
@@ -150,6 +151,25 @@ def test_keyboard_interrupt_returns_best_so_far_and_keeps_results(cache, caplog)
     assert result2.resumed == 5 and not result2.interrupted
     assert not set(measured) & set(resumed.benchmarked)
     assert result2.config == BEST
+
+
+def test_a_gpu_fault_stops_the_search_and_the_next_process_resumes_without_it(cache):
+    """After an illegal address the CUDA context is gone: measuring the remaining configs would
+    only fail each one (as the H200 run saw), so the tuner stops, naming the config."""
+    order = sorted(SPACE.iter_valid(), key=lambda c: c.to_json())
+    bad = order[3]
+    target = FakeTarget(SPACE, small_cost, behaviour=lambda c: "fault" if c == bad else "ok")
+    with pytest.raises(DeviceFault, match="faulted on the GPU") as info:
+        tuner(target, cache).tune(strategy="random", effort="full")
+    assert info.value.config == bad
+    assert target.benchmarked[-1] == bad  # nothing was measured after the fault
+    failed = {r.config for r in cache.results_for(target.cache_key) if r.time_ms is None}
+    assert failed == {bad}
+
+    again = FakeTarget(SPACE, small_cost)
+    result = tuner(again, cache).tune(strategy="random", effort="full")
+    assert bad not in again.benchmarked
+    assert result.config == BEST and result.resumed == len(target.benchmarked)
 
 
 def test_all_failures_raise(cache):
