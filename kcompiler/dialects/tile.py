@@ -418,10 +418,7 @@ class KernelOp(IRDLOperation):
     @property
     def size_hints(self) -> dict[str, int]:
         """Size symbol -> the value it had when traced (for defaults and register extents)."""
-        hints = self.attributes.get("size_hints")
-        if not isinstance(hints, DictionaryAttr):
-            return {}
-        return {k: v.value.data for k, v in hints.data.items() if isinstance(v, IntegerAttr)}
+        return self._int_dict("size_hints")
 
     @property
     def size_divisors(self) -> dict[str, int]:
@@ -430,10 +427,13 @@ class KernelOp(IRDLOperation):
         Like Triton's ``tt.divisibility``, a promise the caller keeps (the runtime makes it
         part of the specialization key); a loop whose block size divides its extent needs no
         bounds mask. A symbol absent here promises nothing."""
-        divs = self.attributes.get("size_divisors")
-        if not isinstance(divs, DictionaryAttr):
+        return self._int_dict("size_divisors")
+
+    def _int_dict(self, name: str) -> dict[str, int]:
+        attr = self.attributes.get(name)
+        if not isinstance(attr, DictionaryAttr):
             return {}
-        return {k: v.value.data for k, v in divs.data.items() if isinstance(v, IntegerAttr)}
+        return {k: v.value.data for k, v in attr.data.items() if isinstance(v, IntegerAttr)}
 
     def parallel_nest(self) -> list[ForOp]:
         """The nest of parallel loops that becomes the launch grid, outermost first."""
