@@ -3,20 +3,27 @@
 ``python -m benchmarks.host_profile`` (GPU): prints µs per call for kcompiler's vector_add,
 a bare Triton launch of its generated kernel, and the top functions of a profile.
 
-``python -m benchmarks.host_profile --cpu`` (no GPU): kcompiler's own per-call machinery alone.
-Under the interpreter nothing launches directly, so a stand-in compiled kernel (whose ``run``
-does nothing) and stand-in CUDA device/stream queries take the direct launch's place; the
-machinery is a call's time less that of the host code's own torch ops. CPU time of this
-thread (``time.thread_time``), best of many short rounds, so that other processes matter less.
+``python -m benchmarks.host_profile --cpu [--kernels vector_add,layer_norm]`` (no GPU):
+kcompiler's own per-call machinery alone, for each bundled kernel called as
+benchmarks/kernels.py calls it. Under the interpreter nothing launches directly, so a stand-in
+compiled kernel (whose ``run`` does nothing) and stand-in CUDA device/stream queries take the
+direct launch's place; the machinery is a call's time less that of the kernel's host code run
+alone (its launches made no-ops). Also shown: fast-path misses per repeated call
+(``Kernel.fast_path_misses``; 0 when the fast path holds) and whether every launch replays.
+CPU time of this thread (``time.thread_time``), best of many short rounds, so that other
+processes matter less.
 """
 
 from __future__ import annotations
 
+import contextlib
 import cProfile
 import os
 import pstats
 import sys
 import time
+from collections.abc import Callable, Iterator
+from typing import Any
 
 if "--cpu" in sys.argv:
     os.environ["TRITON_INTERPRET"] = "1"  # before triton loads
@@ -77,38 +84,131 @@ class _StandInCompiled:
         pass
 
 
-def cpu_main(rounds: int = 60, n: int = 1000) -> None:
+# matmul, attention and fp8_gemm are not in benchmarks/kernels.py: called as their tests call them.
+EXTRA_CPU_KERNELS = ("matmul", "attention", "fp8_gemm")
+
+
+def cpu_call(name: str) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+    """Kernel ``name`` of kcompiler.kernels and small CPU arguments, as benchmarks/kernels.py
+    calls it (its ``cpu`` shape) where the table has it."""
+    import importlib
+
+    fn = getattr(importlib.import_module(f"kcompiler.kernels.{name}"), name)
+    if name == "matmul":
+        return fn, (torch.randn(64, 32), torch.randn(32, 48))
+    if name == "attention":
+        return fn, tuple(torch.randn(1, 2, 64, 16) for _ in range(3))
+    if name == "fp8_gemm":
+        x = torch.randn(32, 64).to(torch.float8_e4m3fn)
+        y = torch.randn(32, 64).to(torch.float8_e4m3fn).t()  # K-major, as the kernel wants
+        return fn, (x, y, torch.tensor(0.75), torch.tensor(1.25))
+    from benchmarks.kernels import KERNELS
+
+    case = KERNELS[name].cpu[0]
+    return fn, KERNELS[name].make_inputs(case.params, case.dtype, torch.device("cpu"))
+
+
+def _kernels_of(fn: Any) -> list[Any]:
+    """The Kernel objects a bundled kernel may call: those of its module (the plain-function
+    wrappers rms_norm, layer_norm, jagged_mean call one; fp8_gemm's host code may call
+    k_major)."""
+    import importlib
+
+    from kcompiler.runtime.kernel import Kernel
+
+    module = importlib.import_module(fn.__module__)
+    return [v for v in vars(module).values() if isinstance(v, Kernel)]
+
+
+def _stand_in(kernels: list[Any]) -> None:
+    """Give every fast-path entry a direct launch that launches nothing."""
     from kcompiler.backends.triton import launch
 
+    for k in kernels:
+        for entry in k._fast.values():
+            if entry.direct is None:
+                entry.direct = launch.direct_launcher(_StandInCompiled())
+
+
+@contextlib.contextmanager
+def _host_code_only(kernels: list[Any]) -> Iterator[None]:
+    """Calls of ``kernels`` run their host code alone: its launches do nothing."""
+    from kcompiler.runtime.kernel import Kernel
+
+    hosts = {id(k): k.program.make_host(lambda index, env: None) for k in kernels}
+    call = Kernel.__call__
+    Kernel.__call__ = lambda self, *a, **kw: hosts[id(self)](*a, **kw)  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Kernel.__call__ = call  # type: ignore[method-assign]
+
+
+def cpu_profile(name: str, rounds: int = 60, n: int = 1000) -> dict[str, Any]:
+    """µs per call of kernel ``name`` with a stand-in launch, of its host code alone (the
+    difference is kcompiler's machinery), and whether its repeated calls stay on the fast path
+    (no misses) and replay their launches."""
+    fn, args = cpu_call(name)
+    kernels = _kernels_of(fn)
+    fn(*args)  # compiles and runs on the interpreter
+    _stand_in(kernels)
+    for _ in range(10):  # records the replays
+        fn(*args)
+    _stand_in(kernels)  # entries a miss added
+    for _ in range(200):
+        fn(*args)
+    used = [k for k in kernels if k._fast.last]
+    misses = sum(k.fast_path_misses for k in used)
+
+    def cpu_us(f: Callable[[], Any]) -> float:
+        t0 = time.thread_time()
+        for _ in range(n):
+            f()
+        return (time.thread_time() - t0) / n * 1e6
+
+    full = host = float("inf")
+    for _ in range(rounds):
+        full = min(full, cpu_us(lambda: fn(*args)))
+        with _host_code_only(used):
+            host = min(host, cpu_us(lambda: fn(*args)))
+    entries = [entry for k in used for _, entry in k._fast.last.values()]
+    return {
+        "us": full,
+        "host_us": host,
+        "misses_per_call": (sum(k.fast_path_misses for k in used) - misses) / (rounds * n),
+        "replayed": bool(entries) and all(e.replay is not None for e in entries),
+    }
+
+
+def cpu_main(names: list[str], rounds: int = 60, n: int = 1000) -> None:
     torch.cuda.current_device = lambda: 0
     torch._C._cuda_getDevice = (0).__int__
     torch._C._cuda_getCurrentRawStream = abs
-    x, y = torch.randn(4096), torch.randn(4096)
-    vector_add(x, y)  # compiles
-    (entry,) = vector_add._fast.values()
-    entry.direct = launch.direct_launcher(_StandInCompiled())
-
-    def host_ops() -> torch.Tensor:  # vector_add's host code
-        a, b = torch.broadcast_tensors(x, y)
-        return torch.empty(a.shape, dtype=torch.promote_types(a.dtype, b.dtype), device=a.device)
-
-    def cpu_us(fn) -> float:
-        t0 = time.thread_time()
-        for _ in range(n):
-            fn()
-        return (time.thread_time() - t0) / n * 1e6
-
-    for _ in range(200):
-        vector_add(x, y)
-    full = ops = float("inf")
-    for _ in range(rounds):
-        full = min(full, cpu_us(lambda: vector_add(x, y)))
-        ops = min(ops, cpu_us(host_ops))
-    print(f"replay taken: {getattr(entry, 'replay', None) is not None}")
-    print(f"kcompiler vector_add, stand-in launch: {full:.2f} us/call")
-    print(f"its host code's torch ops alone: {ops:.2f} us/call")
-    print(f"kcompiler machinery: {full - ops:.2f} us/call")
+    print("kernel          us/call  host code  machinery  misses/call  replayed")
+    for name in names:
+        try:
+            r = cpu_profile(name, rounds, n)
+        except Exception as e:  # noqa: BLE001 - a kernel the interpreter cannot run (fp8)
+            print(f"{name:14s} does not run here: {type(e).__name__}: {str(e)[:80]}")
+            continue
+        print(
+            f"{name:14s} {r['us']:8.2f} {r['host_us']:10.2f} {r['us'] - r['host_us']:10.2f}"
+            f" {r['misses_per_call']:12.3f}  {r['replayed']}"
+        )
 
 
 if __name__ == "__main__":
-    cpu_main() if "--cpu" in sys.argv else main()
+    import argparse
+
+    from kcompiler.kernels import NAMES
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cpu", action="store_true", help="no GPU: kcompiler's machinery alone")
+    parser.add_argument(
+        "--kernels",
+        default=",".join((*NAMES, *EXTRA_CPU_KERNELS)),
+        help="with --cpu: comma-separated bundled kernels (default: all)",
+    )
+    parser.add_argument("--rounds", type=int, default=60, help="with --cpu: best of how many")
+    opts = parser.parse_args()
+    cpu_main(opts.kernels.split(","), opts.rounds) if opts.cpu else main()

@@ -2,9 +2,10 @@
 
 A launch reads the loop's environment (the host function's locals). Two calls whose values
 agree on dtype, shape, strides, device and 16-byte alignment for tensors, and on value for ints,
-strings, None and constexprs, compile to the same Triton kernel with the same specialization, so
-the second may reuse the first's compiled variant and launch. The key function is generated per
-loop so that a call pays for attribute reads only, not a generic walk over the names.
+strings, None, constexprs and the floats inside lists and tuples, compile to the same Triton
+kernel with the same specialization, so the second may reuse the first's compiled variant and
+launch. The key function is generated per loop so that a call pays for attribute reads only,
+not a generic walk over the names, and only for names the host function can bind.
 
 The same key also makes a launch *replayable*: the generated launcher turns its arguments into
 the direct launch's arguments (grid, tensors, strides, sizes, scalars, constexprs), and all of
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import ast
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 import torch
@@ -35,26 +36,38 @@ def fingerprint(v: Any) -> Any:
     if isinstance(v, float):
         return float
     if isinstance(v, (list, tuple)):
-        return (type(v), *(fingerprint(x) for x in v))
+        # Inside a list or tuple a float is a compile-time constant (specialize.py keys on the
+        # container's repr): its repr separates calls, -0.0 from 0.0 included.
+        return (type(v), *((float, repr(x)) if type(x) is float else fingerprint(x) for x in v))
     return (type(v), id(v))
 
 
-def make_key(index: int, names: Iterable[str], constexprs: Iterable[str]) -> Callable[..., Any]:
+def make_key(
+    index: int,
+    names: Iterable[str],
+    constexprs: Iterable[str],
+    host_names: Collection[str] | None = None,
+) -> Callable[..., Any]:
     """``key(env, config)`` for device loop ``index`` reading ``names``.
 
-    Names absent from ``env`` (globals, the loop variable) contribute MISSING, so a local that
-    appears later under such a name changes the key."""
+    Names absent from ``env`` contribute MISSING, so a local that is bound in one call and not
+    in another changes the key. ``host_names``, when given, are the only names ``env`` can
+    hold (the host function's variables): the others (globals, the loop variable, names only
+    the loop binds) are always absent and are left out, since the key's cost grows with every
+    name it reads."""
     cx = set(constexprs)
     lines = ["def key(env, config):", "    get = env.get"]
     parts = []
     for i, name in enumerate(names):
+        if host_names is not None and name not in host_names:
+            continue
         lines.append(f"    v{i} = get({name!r}, MISSING)")
         if name in cx:
             parts.append(f"({name!r}, repr(v{i}))")
-        else:
+        else:  # tensors and ints inlined; the rest (MISSING too) through fingerprint()
             parts.append(
                 f"(v{i}.dtype, v{i}.shape, v{i}.stride(), v{i}.device, v{i}.data_ptr() & 15) "
-                f"if type(v{i}) is Tensor else v{i} if v{i} is MISSING else fp(v{i})"
+                f"if type(v{i}) is Tensor else v{i} if type(v{i}) is int else fp(v{i})"
             )
     lines.append(f"    return ({index}, config, {', '.join(parts)})")
     scope: dict[str, Any] = {"MISSING": MISSING, "Tensor": torch.Tensor, "fp": fingerprint}

@@ -184,6 +184,10 @@ class _HostRun:
         entry(env)
 
 
+def _no_launch(index: int, env: dict[str, Any]) -> None:
+    """A host function's launch that does nothing (Kernel._host_names reads its code)."""
+
+
 @dataclass
 class _BlocksView:
     """What the backend reads of the block allocator: literal and registered block sizes."""
@@ -222,6 +226,9 @@ class Kernel:
         self._compiled: dict[tuple[Any, ...], CompiledLoop] = {}
         self._fast = _FastPath()
         self._keys: dict[int, Callable[..., Any]] = {}  # per device loop: its fast-path key
+        # Launches whose key had no fast-path entry yet (counted on the slow path only): a
+        # repeated call that adds to it missed the fast path (tests, benchmarks.host_profile).
+        self.fast_path_misses = 0
         self.direct_launch = DIRECT_LAUNCH  # False: every launch goes through Triton's JIT
         self._op_id = _custom_op.register(self)  # see runtime/custom_op.py
         self._default_config = Config()
@@ -311,6 +318,7 @@ class Kernel:
             if entry is not None:
                 fast.last[index] = (fp, entry)
                 return entry(env)
+        self.fast_path_misses += 1
         # Checked once per fast-path key, not per call: the devices of the arguments (first)
         # and of every other tensor the loop reads.
         names = self.program.loops[index].names
@@ -325,7 +333,8 @@ class Kernel:
         key = self._keys.get(index)
         if key is None:
             loop = self.program.loops[index]
-            key = self._keys[index] = make_key(index, loop.names, self.program.constexprs)
+            cx = self.program.constexprs
+            key = self._keys[index] = make_key(index, loop.names, cx, self._host_names())
         fp = key(env, config)
         entry = self._fast.get(fp)
         if entry is None:
@@ -358,6 +367,16 @@ class Kernel:
         if self._program is None:
             self._program = parse_kernel(self.fn)
         return self._program
+
+    def _host_names(self) -> frozenset[str] | None:
+        """What a device loop's environment can hold: the host function's ``locals()`` (its
+        parameters, local, cell and free variables) and the closure variables ``make_host``
+        adds. None when that cannot be read (then the fast-path key looks up every name)."""
+        code = getattr(self.program.make_host(_no_launch), "__code__", None)
+        closure = getattr(getattr(self.fn, "__code__", None), "co_freevars", None)
+        if code is None or closure is None:
+            return None
+        return frozenset((*code.co_varnames, *code.co_cellvars, *code.co_freevars, *closure))
 
     def _choose_config(self) -> Config:
         if self.config is not None:
