@@ -19,8 +19,10 @@ import torch
 INT32_MAX = 2**31 - 1
 
 
-# The largest divisor a size's key records: block sizes beyond it never drop their mask. It
-# bounds the variants a dynamic size can cause within one power-of-two bucket to 13.
+# The largest divisor a size's key records, unless the size is itself a power of two (then its
+# bucket holds that one size, and the divisor is the size): a block beyond it over a size that
+# is not a power of two keeps its mask. It bounds the variants a dynamic size can cause within
+# one power-of-two bucket to 13.
 MAX_DIVISOR = 4096
 
 
@@ -29,8 +31,12 @@ def next_pow2(n: int) -> int:
 
 
 def pow2_divisor(n: int) -> int:
-    """The largest power of two dividing ``n``, at most ``MAX_DIVISOR`` (0 divides by all)."""
-    return MAX_DIVISOR if n == 0 else min(n & -n, MAX_DIVISOR)
+    """The largest power of two dividing ``n``: ``n`` itself for a power of two, else at most
+    ``MAX_DIVISOR`` (0 counts as divisible by ``MAX_DIVISOR``: it has no partial tile)."""
+    if n == 0:
+        return MAX_DIVISOR
+    low = n & -n
+    return low if low == n else min(low, MAX_DIVISOR)
 
 
 class BlockSizeInt(int):

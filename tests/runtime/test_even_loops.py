@@ -28,7 +28,8 @@ def fresh(kernel: kc.Kernel) -> kc.Kernel:
 
 def test_pow2_divisor() -> None:
     assert [pow2_divisor(n) for n in (1, 2, 3, 12, 64, 96, 4097)] == [1, 2, 1, 4, 64, 32, 1]
-    assert pow2_divisor(1 << 20) == MAX_DIVISOR
+    assert pow2_divisor(3 << 20) == MAX_DIVISOR
+    assert pow2_divisor(1 << 20) == 1 << 20  # a power of two: its bucket holds only itself
     assert pow2_divisor(0) == MAX_DIVISOR  # an empty extent has no partial tile
 
 
@@ -47,9 +48,14 @@ def test_unmasked_code_for_whole_tiles_only() -> None:
     ragged = softmax.to_triton_code(torch.randn(16, 48))
     assert "mask" not in even.split("def launch")[0]
     assert "< s1" in ragged  # the 48-wide row is masked against its size
+    # a whole row wider than MAX_DIVISOR: unmasked only when it is exactly its register extent
+    wide = torch.empty(2, 2 * MAX_DIVISOR, device="meta")
+    assert "< s1" not in softmax.to_triton_code(wide).split("def launch")[0]
+    wide = torch.empty(2, 3 * MAX_DIVISOR, device="meta")
+    assert "< s1" in softmax.to_triton_code(wide).split("def launch")[0]
 
 
-@pytest.mark.parametrize("order", [(64, 48, 64), (48, 64, 48)])
+@pytest.mark.parametrize("order", [(64, 48, 64), (48, 64, 48), (8192, 6144, 8192)])
 def test_one_kernel_alternating_divisible_and_ragged_rows(order: tuple[int, ...]) -> None:
     k = fresh(row_sum)
     for n in order:
