@@ -374,15 +374,11 @@ def _indexing_knobs(
     return out, constraints
 
 
-# An in-kernel tensor descriptor takes 128 bytes of the launch's global scratch per program;
-# Triton addresses that scratch with 32-bit offsets. On the H200, vector_add at 2**27 elements
-# died with an illegal memory access while its tuner tried tensor-descriptor configs with small
-# blocks (2**23 programs x 3 descriptors x 128 B = 3.2 GB of scratch).
-_DESCRIPTOR_BYTES = 128
-_SCRATCH_LIMIT = 2**31
-
-
 def _descriptor_scratch_constraint(module: Any, indexing: list[str], knobs: list[Any]) -> Any:
+    """In-kernel tensor descriptors' scratch must stay addressable at the tuned shape (on the
+    H200, 2**23 programs x 3 descriptors x 128 B faulted); at other shapes the launcher's guard
+    (backends/triton/indexing.py) falls back to pointers."""
+    from kcompiler.backends.triton.indexing import DESCRIPTOR_SCRATCH_BYTES, SCRATCH_LIMIT
     from kcompiler.dialects import tile as t
 
     kernel = next(op for op in module.ops if isinstance(op, t.KernelOp))
@@ -405,13 +401,13 @@ def _descriptor_scratch_constraint(module: Any, indexing: list[str], knobs: list
         for block, extent in extents:
             step = int(block) if block.isdigit() else bs.get(block, 1)
             programs *= -(-extent // max(1, step))
-        return programs * descriptors * _DESCRIPTOR_BYTES < _SCRATCH_LIMIT
+        return programs * descriptors * DESCRIPTOR_SCRATCH_BYTES < SCRATCH_LIMIT
 
     return Predicate(
         "tma_scratch",
         fits,
-        f"in-kernel tensor descriptors take {_DESCRIPTOR_BYTES} B of scratch per program each; "
-        f"the launch's scratch must stay under {_SCRATCH_LIMIT:,} B (32-bit offsets)",
+        f"in-kernel tensor descriptors take {DESCRIPTOR_SCRATCH_BYTES} B of scratch per program "
+        f"each; the launch's scratch must stay under {SCRATCH_LIMIT:,} B (32-bit offsets)",
         [*indexing, *(k.name for k in knobs if k.name.startswith("block_sizes["))],
     )
 

@@ -201,3 +201,25 @@ def test_int64_indexing_keeps_pointers() -> None:
         for op in ir_indexing.memory_ops(module)
     )
     assert indexing.descriptor_guards(module, opts) == []
+
+
+def test_descriptor_scratch_past_32_bits_falls_back_to_pointers(
+    monkeypatch: pytest.MonkeyPatch, descriptor_checks: list[bool]
+) -> None:
+    """In-kernel descriptors take 128 B of scratch per program; at 2**27 elements in 16-element
+    tiles, three of them need 3.2 GB, past what Triton's 32-bit scratch offsets reach (an
+    illegal address on the H200). The launcher checks the launch's size and runs the pointer
+    kernel instead. Meta tensors: GPU code is generated and the launch is a stand-in."""
+    from kcompiler.kernels.vector_add import vector_add
+    from kcompiler.runtime import kernel as runtime
+
+    monkeypatch.setattr(runtime, "interpreting", lambda: False)  # generate what a GPU runs
+    k = kc.kernel(vector_add.fn)
+    tma = kc.Config(block_sizes=[16], indexing=["tensor_descriptor"] * 3)
+    for n, descriptors_used in [(2**20, True), (2**27, False)]:
+        x = torch.empty(n, device="meta")
+        envs: list[dict] = []
+        k._run_with((x, x), {}, tma, lambda i, env: envs.append(env))
+        compiled = k._compiled_loop(0, envs[0], tma)
+        compiled.launcher(*[envs[0][p] for p in compiled.params], _kc_launch=lambda *a: None)
+        assert descriptor_checks[-1] is descriptors_used, n

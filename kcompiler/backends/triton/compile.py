@@ -247,6 +247,12 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
     exec(compile(source, filename, "exec"), scope)
     launcher = scope[gen.launcher_name]
     if fallback is not None:
-        ok = indexing.descriptor_check(gen.launcher_params, guards, check_bounds=not interpret)
+        scratch = None
+        if not interpret:  # the interpreter keeps descriptors in Python, not in scratch
+            count = indexing.program_count(module, gen.launcher_params, sizes, spec.symbols.sources)
+            scratch = (count, gen.source.count("tl.make_tensor_descriptor("))
+        ok = indexing.descriptor_check(
+            gen.launcher_params, guards, check_bounds=not interpret, scratch=scratch
+        )
         launcher = indexing.guarded(ok, launcher, scope[fallback.launcher_name])
     return CompiledLoop(source, launcher, gen.launcher_params, sizes)

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import triton.language as tl
+from xdsl.dialects.builtin import IntegerAttr
 from xdsl.ir import Operation, SSAValue
 
 from kcompiler.dialects import tile as t
@@ -338,14 +339,64 @@ def descriptor_guards(module: Operation, opts: Any) -> list[DescriptorGuard]:
     return list(out.values())
 
 
+# An in-kernel tensor descriptor takes this much of the launch's global scratch per program,
+# which Triton addresses with 32-bit offsets: past 2**31 bytes the kernel writes out of bounds
+# (seen on the H200: vector_add of 2**27 elements, 16-element blocks, three descriptors).
+DESCRIPTOR_SCRATCH_BYTES = 128
+SCRATCH_LIMIT = 2**31
+
+
+def program_count(
+    module: Operation, params: Sequence[str], blocks: dict[str, int], sources: dict[str, Any]
+) -> Callable[[Sequence[Any]], int | None]:
+    """``count(args)``: the tiles of the launch's parallel nest for launcher arguments ``args``
+    (a persistent schedule launches fewer programs), or None where a bound is not a size."""
+    kernel = next((op for op in module.walk() if isinstance(op, t.KernelOp)), None)
+    pos = {p: i for i, p in enumerate(params)}
+    steps: list[tuple[int, int | tuple[int, int | None]]] = []
+    for loop in kernel.parallel_nest() if kernel is not None else []:
+        blk = loop.block.data
+        step = int(blk) if blk.isdigit() else blocks.get(blk, 1)
+        ub = loop.ub.owner
+        if isinstance(ub, t.ConstantOp) and isinstance(ub.value, IntegerAttr):
+            steps.append((step, int(ub.value.value.data)))
+        elif isinstance(ub, t.SizeOp) and sources.get(ub.sym.data, ("", None))[0] in pos:
+            name, dim = sources[ub.sym.data]
+            steps.append((step, (pos[name], dim)))
+        else:
+            return lambda args: None
+
+    def count(args: Sequence[Any]) -> int | None:
+        n = 1
+        for step, extent in steps:
+            if isinstance(extent, tuple):
+                i, dim = extent
+                extent = int(args[i] if dim is None else args[i].shape[dim])
+            n *= -(-extent // max(1, step))
+        return n
+
+    return count
+
+
 def descriptor_check(
-    params: Sequence[str], guards: Sequence[DescriptorGuard], check_bounds: bool
+    params: Sequence[str],
+    guards: Sequence[DescriptorGuard],
+    check_bounds: bool,
+    scratch: tuple[Callable[[Sequence[Any]], int | None], int] | None = None,
 ) -> Callable[[Sequence[Any]], bool]:
-    """``ok(args)``: whether launcher arguments ``args`` meet every guard."""
+    """``ok(args)``: whether launcher arguments ``args`` meet every guard; with ``scratch``
+    (``program_count``'s function, the kernel's descriptor count), also whether the launch's
+    descriptor scratch stays addressable."""
     pos = {p: i for i, p in enumerate(params)}
     items = [(pos[g.param], g.elem_bytes, g.blocks) for g in guards if g.param in pos]
 
     def ok(args: Sequence[Any]) -> bool:
+        if scratch is not None:
+            programs = scratch[0](args)
+            if programs is not None and (
+                programs * scratch[1] * DESCRIPTOR_SCRATCH_BYTES >= SCRATCH_LIMIT
+            ):
+                return False
         for i, esz, blocks in items:
             x = args[i]
             strides = x.stride()
