@@ -31,8 +31,10 @@ def fingerprint(v: Any) -> Any:
     if isinstance(v, torch.Tensor):
         # data_ptr alignment: Triton specializes pointers on 16-byte alignment.
         return (v.dtype, v.shape, v.stride(), v.device, v.data_ptr() & 15)
+    if isinstance(v, bool):
+        return (bool, v)  # a compile-time constant; True == 1 but its variant is another
     if isinstance(v, (int, str, type(None))) or v is MISSING:
-        return v  # ints: sizes and specialized values; bools too
+        return v  # ints: sizes and specialized values
     if isinstance(v, float):
         return float
     if isinstance(v, (list, tuple)):

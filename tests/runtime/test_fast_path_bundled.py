@@ -188,3 +188,12 @@ def test_a_key_given_the_host_variables_still_tracks_a_conditional_local() -> No
     assert k == (0, None, key({"x": x}, None)[2], MISSING)  # torch and tile left out
     assert key({"x": x, "scale": 2}, None) != k  # bound in this call only
     assert key({"x": x, "torch": torch}, None) == k  # never a host variable: not read
+
+
+def test_a_bool_and_the_int_it_equals_have_different_keys() -> None:
+    """``True == 1`` and they hash alike, but a bool is a compile-time constant (specialize.py
+    keys it apart from an int size), so the fast path must not hand one the other's entry."""
+    key = make_key(0, ["flag"], ())
+    assert key({"flag": True}, None) != key({"flag": 1}, None)
+    assert key({"flag": False}, None) != key({"flag": 0}, None)
+    assert key({"flag": True}, None) == key({"flag": True}, None)
