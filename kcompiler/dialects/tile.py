@@ -815,6 +815,17 @@ class ConstantOp(TileOp):
         raise ShapeError(f"tile.constant: unsupported value {v}")
 
 
+def static_bound(v: SSAValue) -> int | str | None:
+    """A loop bound known without running the kernel: an integer ``tile.constant``'s value, or
+    the size symbol a ``tile.size`` reads; None for a computed bound."""
+    owner = v.owner
+    if isinstance(owner, ConstantOp) and isinstance(owner.value, IntegerAttr):
+        return owner.value.value.data
+    if isinstance(owner, SizeOp):
+        return owner.sym.data
+    return None
+
+
 @irdl_op_definition
 class FullOp(TileOp):
     """A block of ``shape`` filled with a scalar (``kl.full`` / ``kl.zeros``)."""

@@ -52,7 +52,7 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
     knobs.extend(_reduction_knobs(modules))
     if any(_parallel_depth(m) >= 2 for m in modules):
         knobs.append(ChoiceKnob("l2_groupings[0]", [1, 2, 4, 8, 16, 32, 64], 1))
-        if _has_dot(modules):
+        if _first_dot(modules) is not None:
             # A tensor-core tile grid: a persistent schedule (a program per SM looping over
             # tiles) hides each tile's prologue; Helion's tuned H200 matmul chose one.
             knobs.append(ChoiceKnob("pid_type", list(PID_TYPES), "flat"))
@@ -128,7 +128,7 @@ def _dot_starts(modules: list[Any], knobs: list[Any]) -> list[dict[str, Any]]:
     from kcompiler.dialects import tile as t
     from kcompiler.passes.indexing import element_bytes
 
-    dot = next((op for m in modules for op in m.walk() if isinstance(op, t.DotOp)), None)
+    dot = _first_dot(modules)
     if dot is None:
         return []
     names = {k.name for k in knobs}
@@ -171,10 +171,11 @@ def _dot_starts(modules: list[Any], knobs: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _has_dot(modules: list[Any]) -> bool:
+def _first_dot(modules: list[Any]) -> Any:
+    """The kernels' first ``tile.dot`` in program order, or None."""
     from kcompiler.dialects import tile as t
 
-    return any(isinstance(op, t.DotOp) for m in modules for op in m.walk())
+    return next((op for m in modules for op in m.walk() if isinstance(op, t.DotOp)), None)
 
 
 def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
@@ -385,18 +386,18 @@ def _descriptor_scratch_constraint(module: Any, indexing: list[str], knobs: list
     hints = kernel.size_hints
     extents: list[tuple[str, int]] = []
     for loop in kernel.parallel_nest():
-        ub = loop.ub.owner
-        if isinstance(ub, t.SizeOp):
-            extents.append((loop.block.data, hints.get(ub.sym.data, 1)))
-        elif isinstance(ub, t.ConstantOp):
-            extents.append((loop.block.data, int(ub.value.value.data)))  # type: ignore[union-attr]
-    count = sum(1 for k in knobs if k.name.startswith("block_sizes["))
+        ub = t.static_bound(loop.ub)
+        if isinstance(ub, str):
+            extents.append((loop.block.data, hints.get(ub, 1)))
+        elif isinstance(ub, int):
+            extents.append((loop.block.data, ub))
+    blocks = [k.name for k in knobs if k.name.startswith("block_sizes[")]
 
     def fits(flat: Any) -> bool:
         descriptors = sum(1 for k in indexing if flat[k] == "tensor_descriptor")
         if not descriptors:
             return True
-        bs = _block_values(flat, count)
+        bs = _block_values(flat, len(blocks))
         programs = 1
         for block, extent in extents:
             step = int(block) if block.isdigit() else bs.get(block, 1)
@@ -408,7 +409,7 @@ def _descriptor_scratch_constraint(module: Any, indexing: list[str], knobs: list
         fits,
         f"in-kernel tensor descriptors take {DESCRIPTOR_SCRATCH_BYTES} B of scratch per program "
         f"each; the launch's scratch must stay under {SCRATCH_LIMIT:,} B (32-bit offsets)",
-        [*indexing, *(k.name for k in knobs if k.name.startswith("block_sizes["))],
+        [*indexing, *blocks],
     )
 
 

@@ -248,16 +248,10 @@ class TritonEmitter:
         block = self.opts.block_sizes.get(op.block.data, 0)
         if op.block.data.isdigit():
             block = int(op.block.data)
-        lb, ub = op.lb.owner, op.ub.owner
-        if not isinstance(lb, t.ConstantOp) or not isinstance(lb.value, IntegerAttr):
+        lb, ub = t.static_bound(op.lb), t.static_bound(op.ub)
+        if not isinstance(lb, int) or ub is None:
             return False
-        if not self.divides(block, str(lb.value.value.data)):
-            return False
-        if isinstance(ub, t.SizeOp):
-            return self.divides(block, ub.sym.data)
-        if isinstance(ub, t.ConstantOp) and isinstance(ub.value, IntegerAttr):
-            return self.divides(block, str(ub.value.value.data))
-        return False
+        return self.divides(block, str(lb)) and self.divides(block, str(ub))
 
     @staticmethod
     def expand(expr: str, src: tuple[str, ...], dst: tuple[str, ...]) -> str:

@@ -39,7 +39,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import triton.language as tl
-from xdsl.dialects.builtin import IntegerAttr
 from xdsl.ir import Operation, SSAValue
 
 from kcompiler.dialects import tile as t
@@ -357,11 +356,11 @@ def program_count(
     for loop in kernel.parallel_nest() if kernel is not None else []:
         blk = loop.block.data
         step = int(blk) if blk.isdigit() else blocks.get(blk, 1)
-        ub = loop.ub.owner
-        if isinstance(ub, t.ConstantOp) and isinstance(ub.value, IntegerAttr):
-            steps.append((step, int(ub.value.value.data)))
-        elif isinstance(ub, t.SizeOp) and sources.get(ub.sym.data, ("", None))[0] in pos:
-            name, dim = sources[ub.sym.data]
+        ub = t.static_bound(loop.ub)
+        if isinstance(ub, int):
+            steps.append((step, ub))
+        elif isinstance(ub, str) and sources.get(ub, ("", None))[0] in pos:
+            name, dim = sources[ub]
             steps.append((step, (pos[name], dim)))
         else:
             return lambda args: None

@@ -60,11 +60,11 @@ def pid_type_of(loop: t.ForOp) -> tuple[str, int]:
 
 def _scalar(em: Any, v: SSAValue) -> str:
     """A loop bound as an in-kernel expression, valid before the outermost loop."""
-    owner = v.owner
-    if isinstance(owner, t.ConstantOp):
-        return str(owner.value.value.data)  # type: ignore[union-attr]
-    if isinstance(owner, t.SizeOp):
-        return em.size_param(owner.sym.data)
+    bound = t.static_bound(v)
+    if isinstance(bound, int):
+        return str(bound)
+    if isinstance(bound, str):
+        return em.size_param(bound)
     return em.name(v)
 
 
