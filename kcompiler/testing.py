@@ -38,6 +38,7 @@ __all__ = [
     "call_with_config",
     "default_tolerances",
     "dtypes",
+    "reduction_atol",
     "shapes",
     "sizes",
     "tensors",
@@ -83,6 +84,12 @@ def default_tolerances(dtype: torch.dtype) -> tuple[float, float]:
     Integer and bool outputs must match exactly.
     """
     return _TOLERANCES.get(dtype, (0.0, 0.0))
+
+
+def reduction_atol(dtype: torch.dtype, n: int) -> float:
+    """fp32 sums of n terms differ from torch's (another summation order) by ~eps*sqrt(n)*|x|."""
+    _, atol = default_tolerances(dtype)
+    return max(atol, 2e-6 * math.sqrt(n)) if dtype == torch.float32 else atol
 
 
 def _strategy(value: Any) -> st.SearchStrategy[Any]:

@@ -32,8 +32,8 @@ from kcompiler.kernels.vector_exp import vector_exp
 from kcompiler.testing import (
     LAYOUTS,
     assert_matches_torch,
-    default_tolerances,
     dtypes,
+    reduction_atol,
     shapes,
     sizes,
     tensors,
@@ -56,12 +56,6 @@ def rows_cols(draw: st.DrawFn, max_numel: int = MAX_NUMEL) -> tuple[int, int]:
 def fresh(kernel: kc.Kernel, **options: object) -> kc.Kernel:
     """A new Kernel for the same function: nothing cached from earlier examples."""
     return kc.kernel(**options)(kernel.fn)
-
-
-def reduction_atol(dtype: torch.dtype, n: int) -> float:
-    """fp32 sums of n terms differ from torch's (another summation order) by ~eps*sqrt(n)*|x|."""
-    _, atol = default_tolerances(dtype)
-    return max(atol, 2e-6 * math.sqrt(n)) if dtype == torch.float32 else atol
 
 
 # -- references (fp32 math, rounded to the input dtype once, as the kernels do) -------------

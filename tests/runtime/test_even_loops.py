@@ -19,7 +19,7 @@ from kcompiler.frontend.specialize import MAX_DIVISOR, pow2_divisor, specialize
 from kcompiler.kernels.attention import attention, attention_reference
 from kcompiler.kernels.softmax import softmax
 from kcompiler.kernels.sum import sum as row_sum
-from kcompiler.testing import call_with_config
+from kcompiler.testing import call_with_config, reduction_atol
 
 
 def fresh(kernel: kc.Kernel) -> kc.Kernel:
@@ -60,7 +60,8 @@ def test_one_kernel_alternating_divisible_and_ragged_rows(order: tuple[int, ...]
     k = fresh(row_sum)
     for n in order:
         x = torch.randn(24, n)
-        torch.testing.assert_close(k(x), x.sum(-1), rtol=1e-5, atol=1e-5)
+        atol = reduction_atol(x.dtype, n)  # 1e-5 flaked at n = 8192 (another summation order)
+        torch.testing.assert_close(k(x), x.sum(-1), rtol=1e-5, atol=atol)
 
 
 @settings(max_examples=12, deadline=None)
