@@ -30,7 +30,11 @@ if "--cpu" in sys.argv:
 
 import torch  # noqa: E402
 
+from benchmarks import kernels, tensor_core  # noqa: E402
 from kcompiler.kernels.vector_add import vector_add  # noqa: E402
+
+# What --cpu profiles by default: every kernel with a benchmark spec (and so CPU inputs).
+CPU_KERNELS = (*kernels.KERNELS, *tensor_core.KERNELS)
 
 
 def per_call_us(fn, n: int = 2000) -> float:
@@ -84,28 +88,15 @@ class _StandInCompiled:
         pass
 
 
-# matmul, attention and fp8_gemm are not in benchmarks/kernels.py: called as their tests call them.
-EXTRA_CPU_KERNELS = ("matmul", "attention", "fp8_gemm")
-
-
 def cpu_call(name: str) -> tuple[Callable[..., Any], tuple[Any, ...]]:
-    """Kernel ``name`` of kcompiler.kernels and small CPU arguments, as benchmarks/kernels.py
-    calls it (its ``cpu`` shape) where the table has it."""
+    """Kernel ``name`` of kcompiler.kernels and its benchmark spec's CPU arguments
+    (benchmarks/kernels.py, and benchmarks/tensor_core.py for the tensor-core kernels)."""
     import importlib
 
+    specs = {**kernels.KERNELS, **tensor_core.KERNELS}
     fn = getattr(importlib.import_module(f"kcompiler.kernels.{name}"), name)
-    if name == "matmul":
-        return fn, (torch.randn(64, 32), torch.randn(32, 48))
-    if name == "attention":
-        return fn, tuple(torch.randn(1, 2, 64, 16) for _ in range(3))
-    if name == "fp8_gemm":
-        x = torch.randn(32, 64).to(torch.float8_e4m3fn)
-        y = torch.randn(32, 64).to(torch.float8_e4m3fn).t()  # K-major, as the kernel wants
-        return fn, (x, y, torch.tensor(0.75), torch.tensor(1.25))
-    from benchmarks.kernels import KERNELS
-
-    case = KERNELS[name].cpu[0]
-    return fn, KERNELS[name].make_inputs(case.params, case.dtype, torch.device("cpu"))
+    case = specs[name].cpu[0]
+    return fn, specs[name].make_inputs(case.params, case.dtype, torch.device("cpu"))
 
 
 def _kernels_of(fn: Any) -> list[Any]:
@@ -200,13 +191,11 @@ def cpu_main(names: list[str], rounds: int = 60, n: int = 1000) -> None:
 if __name__ == "__main__":
     import argparse
 
-    from kcompiler.kernels import NAMES
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cpu", action="store_true", help="no GPU: kcompiler's machinery alone")
     parser.add_argument(
         "--kernels",
-        default=",".join((*NAMES, *EXTRA_CPU_KERNELS)),
+        default=",".join(CPU_KERNELS),
         help="with --cpu: comma-separated bundled kernels (default: all)",
     )
     parser.add_argument("--rounds", type=int, default=60, help="with --cpu: best of how many")

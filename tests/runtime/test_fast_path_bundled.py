@@ -18,7 +18,6 @@ import torch.nn.functional as F
 
 import kcompiler as kc
 import kcompiler.language as kl
-from kcompiler.kernels import NAMES
 from kcompiler.runtime.fastpath import MISSING, REPLAY_TRIES, make_key
 from kcompiler.runtime.kernel import Kernel
 
@@ -26,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.host_profile import EXTRA_CPU_KERNELS, cpu_call  # noqa: E402
+from benchmarks.host_profile import CPU_KERNELS, cpu_call  # noqa: E402
 
 
 class Recorder:
@@ -55,7 +54,7 @@ def _fresh_module(monkeypatch: pytest.MonkeyPatch, name: str) -> list[Kernel]:
     return fresh
 
 
-@pytest.mark.parametrize("name", [*NAMES, *EXTRA_CPU_KERNELS])
+@pytest.mark.parametrize("name", CPU_KERNELS)
 def test_a_repeated_call_stays_on_the_fast_path_and_replays(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -87,7 +86,7 @@ def test_a_repeated_call_stays_on_the_fast_path_and_replays(
     assert sum(len(r.calls) for r in recorders) == launched + 3 * sum(sizes)
 
 
-@pytest.mark.parametrize("name", [*NAMES, *EXTRA_CPU_KERNELS])
+@pytest.mark.parametrize("name", CPU_KERNELS)
 def test_the_key_reads_only_host_variables(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Globals (torch, kl), the loop variable and the names only the loop binds can never be
     in the loop's environment: the key leaves them out instead of reading MISSING each call."""
