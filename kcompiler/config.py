@@ -10,8 +10,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-# Fields a config may carry, in Helion's vocabulary. Unknown fields are rejected so that a
-# typo ("num_warp") is an error instead of a silently ignored knob.
+from kcompiler.exc import UnknownOption
+
+# Fields a config may carry, in Helion's vocabulary. Unknown fields are rejected (UnknownOption,
+# a TypeError, with a did-you-mean) so that a typo ("num_warp") is an error instead of a
+# silently ignored knob; backends/triton/compile.py validates the values.
 KNOWN_FIELDS: tuple[str, ...] = (
     "block_sizes",
     "reduction_loops",
@@ -42,11 +45,9 @@ class Config(Mapping[str, Any]):
     def __init__(self, mapping: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         data: dict[str, Any] = dict(mapping or {})
         data.update(kwargs)
-        unknown = sorted(set(data) - set(KNOWN_FIELDS))
+        unknown = [k for k in data if k not in KNOWN_FIELDS]
         if unknown:
-            raise TypeError(
-                f"unknown Config field(s) {unknown}; known fields: {', '.join(KNOWN_FIELDS)}"
-            )
+            raise UnknownOption("Config field", unknown[0], KNOWN_FIELDS)
         # Normalise sequences to lists so that Config(block_sizes=(1,)) == Config(block_sizes=[1]).
         self._data = {
             k: list(v) if isinstance(v, (list, tuple)) else v for k, v in sorted(data.items())

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class KCompilerError(Exception):
     """Base of all kcompiler errors."""
@@ -25,6 +28,25 @@ class ShapeMismatch(CompileError):
 
 class InvalidArgument(KCompilerError, TypeError):
     """A kernel was called with arguments it cannot run on (dtype, device, rank)."""
+
+
+class UnknownOption(KCompilerError, TypeError):
+    """A ``kc.kernel`` option or ``kc.Config`` field that does not exist; the message names it,
+    suggests the closest valid names and lists them all."""
+
+    def __init__(self, what: str, name: str, valid: Iterable[str]):
+        self.name = name
+        self.valid = tuple(valid)
+        super().__init__(
+            f"unknown {what} {name!r}{did_you_mean(name, self.valid)}; "
+            f"valid: {', '.join(self.valid)}"
+        )
+
+
+def did_you_mean(name: str, valid: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the valid name closest to ``name``, else ``''``."""
+    close = difflib.get_close_matches(str(name), list(valid), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 class InvalidConfig(KCompilerError, ValueError):

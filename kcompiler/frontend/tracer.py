@@ -311,6 +311,12 @@ class DeviceTracer:
         return self.cast(self.binary("div", total, self.as_value(count)), v.dtype)
 
     def softmax(self, v: TileValue, dim: int, log: bool) -> TileValue:
+        if not v.dtype.is_floating_point:  # torch's softmax is defined for floats only
+            name = "log_softmax" if log else "softmax"
+            raise self.error(
+                ShapeMismatch,
+                f"{name} of a {v.dtype} value; cast it to float first (or pass dtype=)",
+            )
         x = self.cast(v, torch.float32) if v.dtype in (torch.float16, torch.bfloat16) else v
         m = self.reduce("max", x, dim, True)
         shifted = self.binary("sub", x, m)

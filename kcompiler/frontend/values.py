@@ -348,12 +348,18 @@ def _where(tr: DeviceTracer, cond: Any, a: Any, b: Any) -> TileValue:
     return tr.select(tr.as_value(cond), tr.as_value(a), tr.as_value(b))
 
 
+def _softmax_input(tr: DeviceTracer, x: Any, dtype: Any) -> TileValue:
+    """torch's softmax(x, dim, dtype=d) casts x to d first, and computes in d."""
+    v = tr.as_value(x)
+    return v if dtype is None else tr.cast(v, dtype)
+
+
 def _softmax(tr: DeviceTracer, x: Any, dim: int = -1, *_: Any, dtype: Any = None, **__: Any):
-    return tr.softmax(tr.as_value(x), dim, log=False)
+    return tr.softmax(_softmax_input(tr, x, dtype), dim, log=False)
 
 
 def _log_softmax(tr: DeviceTracer, x: Any, dim: int = -1, *_: Any, dtype: Any = None, **__: Any):
-    return tr.softmax(tr.as_value(x), dim, log=True)
+    return tr.softmax(_softmax_input(tr, x, dtype), dim, log=True)
 
 
 def _cast_like(tr: DeviceTracer, x: Any, fill: float, dtype: Any = None, **_: Any) -> TileValue:

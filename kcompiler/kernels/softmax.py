@@ -6,10 +6,13 @@ import torch
 
 import kcompiler as kc
 import kcompiler.language as kl
+from kcompiler.kernels import not_float
 
 
 @kc.kernel()
 def softmax(x: torch.Tensor) -> torch.Tensor:
+    if not x.dtype.is_floating_point:
+        raise not_float("softmax", "x", x)
     n, _m = x.size()
     out = torch.empty_like(x)
     for tile_n in kl.tile(n):
@@ -19,6 +22,8 @@ def softmax(x: torch.Tensor) -> torch.Tensor:
 
 @kc.kernel()
 def softmax_decomposed(x: torch.Tensor) -> torch.Tensor:
+    if not x.dtype.is_floating_point:
+        raise not_float("softmax_decomposed", "x", x)
     n, _m = x.size()
     out = torch.empty_like(x)
     for tile_n in kl.tile(n):
@@ -32,6 +37,8 @@ def softmax_decomposed(x: torch.Tensor) -> torch.Tensor:
 
 @kc.kernel()
 def softmax_two_pass(x: torch.Tensor) -> torch.Tensor:
+    if not x.dtype.is_floating_point:
+        raise not_float("softmax_two_pass", "x", x)
     m, n = x.size()
     out = torch.empty_like(x)
     block_size_m = kl.register_block_size(m)

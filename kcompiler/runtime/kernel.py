@@ -28,7 +28,7 @@ from xdsl.dialects.builtin import ModuleOp
 from kcompiler.backends.triton.compile import fp8_accumulate, fp32_dot_precision
 from kcompiler.backends.triton.launch import WrongDevice, direct_launcher
 from kcompiler.config import Config
-from kcompiler.exc import CompileError, InvalidArgument
+from kcompiler.exc import CompileError, InvalidArgument, UnknownOption
 from kcompiler.frontend.host import HostProgram, parse_kernel
 from kcompiler.frontend.specialize import BlockSizeInt, SpecializedInt, specialize
 from kcompiler.frontend.tracer import BlockAllocator, trace_loop
@@ -197,6 +197,21 @@ class _BlocksView:
     count: int | None = None  # block sizes of the kernel (Config.block_sizes' length at most)
 
 
+# Settings a kernel takes besides the named parameters of ``Kernel.__init__``, with their
+# defaults; they are kept in ``Kernel.settings`` (and copied by code that remakes a kernel).
+# Any other keyword is an UnknownOption: a misspelt option is an error, never ignored.
+SETTINGS: dict[str, Any] = {
+    "custom_op": True,  # False: calls never route through the kernel's torch.library op
+}
+
+
+def kernel_options() -> tuple[str, ...]:
+    """Every keyword ``kc.kernel(...)`` accepts: the constructor's parameters and SETTINGS."""
+    params = inspect.signature(Kernel.__init__).parameters.values()
+    named = [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    return (*named, *SETTINGS)
+
+
 class Kernel:
     def __init__(
         self,
@@ -210,6 +225,9 @@ class Kernel:
         autotune_strategy: str | None = None,
         **settings: Any,
     ) -> None:
+        for name in settings:
+            if name not in SETTINGS:
+                raise UnknownOption("kc.kernel option", name, kernel_options())
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.signature = inspect.signature(fn)

@@ -37,6 +37,12 @@ import torch
 
 import kcompiler as kc
 from kcompiler.frontend.specialize import specialize
+from kcompiler.kernels import softmax as SM
+from kcompiler.kernels.attention import attention
+from kcompiler.kernels.cross_entropy import cross_entropy
+from kcompiler.kernels.jagged_mean import jagged_mean
+from kcompiler.kernels.layer_norm import layer_norm
+from kcompiler.kernels.rms_norm import rms_norm
 from kcompiler.kernels.softmax import softmax as bundled_softmax
 from kcompiler.runtime.kernel import interpreting
 from kcompiler.tools import kc_opt
@@ -386,9 +392,10 @@ CASES = [
          Raises((kc.exc.InvalidConfig,), None, r"block_sizes\[0\]")),
     Case("config-block-not-int", lambda: K.add2d._run((g(4, 4), g(4, 4)), {}, C(block_sizes=[4, "8"]), "run"),
          Raises((kc.exc.InvalidConfig,), None, r"block_sizes\[1\]")),
-    Case("config-unknown-field", lambda: C(num_warp=4), Raises((TypeError,), None, "num_warp")),
+    Case("config-unknown-field", lambda: C(num_warp=4),
+         Raises((kc.exc.UnknownOption, TypeError), None, r"'num_warp' \(did you mean 'num_warps'\?\)")),
     Case("config-unknown-field-in-decorator", lambda: kc.kernel(config={"block_size": [4]})(K.add.fn),
-         Raises((TypeError,), None, "block_size")),
+         Raises((kc.exc.UnknownOption,), None, r"'block_size' \(did you mean 'block_sizes'\?\)")),
     Case("config-reduction-loop-not-power-of-two", lambda: bundled_softmax._run((g(4, 600),), {}, C(reduction_loops=[96]), "run"),
          Raises((kc.exc.InvalidConfig,), None, "reduction_loops")),
     Case("config-reduction-loop-negative", lambda: bundled_softmax._run((g(4, 600),), {}, C(reduction_loops=[-256]), "run"),
@@ -403,6 +410,72 @@ CASES = [
          Raises((kc.exc.InvalidConfig,), None, "block_sizes")),
     Case("config-num-stages-zero", lambda: K.add._run((g(8), g(8)), {}, C(num_stages=0), "run"),
          Raises((kc.exc.InvalidConfig,), None, "num_stages")),
+    # Every knob of kc.Config is emitted or refused, never ignored (issue 20).
+    Case("config-eviction-policy-unknown", lambda: K.add._run((g(8), g(8)), {}, C(load_eviction_policies=["bogus"]), "run"),
+         Raises((kc.exc.InvalidConfig,), None, r"load_eviction_policies\[0\] = 'bogus'.*'', 'first', 'last'")),
+    Case("config-eviction-policies-more-than-loads", lambda: K.add._run((g(8), g(8)), {}, C(load_eviction_policies=["", "", "last"]), "run"),
+         Raises((kc.exc.InvalidConfig,), None, r"load_eviction_policies .*3 entries.*2 loads")),
+    Case("config-eviction-policy-on-tensor-descriptor",
+         lambda: K.add2d._run((g(32, 32), g(32, 32)), {}, C(block_sizes=[16, 16], indexing="tensor_descriptor", load_eviction_policies=["first"]), "run"),
+         Raises((kc.exc.InvalidConfig,), None, r"load_eviction_policies: 'first' on the load of 'x'.*tensor_descriptor")),
+    Case("config-maxnreg-negative", lambda: K.add._run((g(8), g(8)), {}, C(maxnreg=-1), "run"),
+         Raises((kc.exc.InvalidConfig,), None, r"maxnreg = -1: must be None or one of 32, 64, 128, 256")),
+    Case("config-maxnreg-not-a-cap", lambda: K.add._run((g(8), g(8)), {}, C(maxnreg=100), "run"),
+         Raises((kc.exc.InvalidConfig,), None, r"maxnreg = 100")),
+    Case("config-l2-grouping-zero", lambda: K.add2d._run((g(4, 4), g(4, 4)), {}, C(l2_groupings=[0]), "run"),
+         Raises((kc.exc.InvalidConfig,), None, r"l2_groupings\[0\] = 0: must be an int >= 1")),
+    Case("config-l2-groupings-two-entries", lambda: K.add2d._run((g(4, 4), g(4, 4)), {}, C(l2_groupings=[2, 2]), "run"),
+         Raises((kc.exc.InvalidConfig,), None, r"l2_groupings = \[2, 2\]: one entry")),
+    Case("config-loop-orders-not-supported", lambda: K.add2d._run((g(4, 4), g(4, 4)), {}, C(loop_orders=[[1, 0]]), "run"),
+         Raises((kc.exc.InvalidConfig,), None, r"loop_orders\[0\] = \[1, 0\]: not supported yet: loop_orders")),
+    Case("config-loop-orders-not-a-permutation", lambda: K.add2d._run((g(4, 4), g(4, 4)), {}, C(loop_orders=[[0, 2]]), "run"),
+         Raises((kc.exc.InvalidConfig,), None, r"loop_orders\[0\] = \[0, 2\]: must be a permutation")),
+    Case("config-flatten-loops-not-supported", lambda: K.add2d._run((g(4, 4), g(4, 4)), {}, C(flatten_loops=[True]), "run"),
+         Raises((kc.exc.InvalidConfig,), None, r"flatten_loops\[0\] = True: not supported yet: flatten_loops")),
+    Case("config-static-ranges-not-supported", lambda: K.row_sum._run((g(4, 4),), {}, C(static_ranges=[True]), "run"),
+         Raises((kc.exc.InvalidConfig,), None, r"static_ranges\[0\] = True: not supported yet: static_ranges")),
+    Case("config-num-warps-over-32", lambda: K.add._run((g(8), g(8)), {}, C(num_warps=64), "run"),
+         Raises((kc.exc.InvalidConfig,), None, r"num_warps = 64: must be a power of two in \[1, 32\]")),
+    Case("config-num-sm-multiplier-zero", lambda: K.add._run((g(8), g(8)), {}, C(num_sm_multiplier=0), "run"),
+         Raises((kc.exc.InvalidConfig,), None, r"num_sm_multiplier = 0: must be an int >= 1")),
+    Case("config-range-entry-of-no-loop-checked", lambda: K.add._run((g(8), g(8)), {}, C(range_num_stages=[0, -1]), "run"),
+         Raises((kc.exc.InvalidConfig,), None, r"range_num_stages\[1\] = -1")),
+    Case("config-block-size-bool", lambda: K.add._run((g(8), g(8)), {}, C(block_sizes=[True]), "run"),
+         Raises((kc.exc.InvalidConfig,), None, r"block_sizes\[0\] = True")),
+    Case("config-eviction-policies-run", lambda: K.add._run((g(8), g(8, seed=1)), {}, C(load_eviction_policies=["first", "last"], maxnreg=64), "run"),
+         Matches(lambda: g(8) + g(8, seed=1))),
+    # ---- kc.kernel options --------------------------------------------------------------------------
+    Case("option-misspelt-autotune-effort", lambda: kc.kernel(autotune_efort="quick")(K.add.fn),
+         Raises((kc.exc.UnknownOption, TypeError), None, r"'autotune_efort' \(did you mean 'autotune_effort'\?\)")),
+    Case("option-misspelt-config", lambda: kc.kernel(confgi=C())(K.add.fn),
+         Raises((kc.exc.UnknownOption,), None, r"'confgi' \(did you mean 'config'\?\); valid: config, configs")),
+    Case("option-unknown-lists-valid", lambda: kc.Kernel(K.add.fn, bogus_flag=True),
+         Raises((kc.exc.UnknownOption,), None, r"'bogus_flag'; valid: .*static_shapes.*custom_op")),
+    # ---- integer and bool inputs to float-only kernels: raise as torch does -----------------------------
+    Case("float-only-bundled-softmax-int64", lambda: bundled_softmax(torch.arange(12).reshape(3, 4)),
+         Raises((kc.exc.InvalidArgument,), None, r"softmax: argument 'x' has dtype torch.int64")),
+    Case("float-only-bundled-softmax-bool", lambda: bundled_softmax(torch.ones(3, 4, dtype=torch.bool)),
+         Raises((kc.exc.InvalidArgument,), None, r"argument 'x' has dtype torch.bool")),
+    Case("float-only-softmax-two-pass", lambda: SM.softmax_two_pass(torch.ones(3, 4, dtype=torch.int32)),
+         Raises((kc.exc.InvalidArgument,), None, r"softmax_two_pass: argument 'x' has dtype torch.int32")),
+    Case("float-only-softmax-decomposed", lambda: SM.softmax_decomposed(torch.ones(3, 4, dtype=torch.int8)),
+         Raises((kc.exc.InvalidArgument,), None, r"softmax_decomposed: argument 'x' has dtype torch.int8")),
+    Case("float-only-rms-norm", lambda: rms_norm(torch.ones(3, 4, dtype=torch.int64), torch.ones(4)),
+         Raises((kc.exc.InvalidArgument,), None, r"rms_norm: argument 'x' has dtype torch.int64")),
+    Case("float-only-layer-norm", lambda: layer_norm(torch.ones(3, 4, dtype=torch.int64), [4], torch.ones(4)),
+         Raises((kc.exc.InvalidArgument,), None, r"layer_norm: argument 'x' has dtype torch.int64")),
+    Case("float-only-cross-entropy-logits",
+         lambda: cross_entropy(torch.ones(3, 4, dtype=torch.int64), torch.zeros(3, dtype=torch.int64)),
+         Raises((kc.exc.InvalidArgument,), None, r"cross_entropy: argument 'logits' has dtype torch.int64")),
+    Case("float-only-jagged-mean", lambda: jagged_mean(torch.ones(3, 4, dtype=torch.int64), torch.tensor([0, 1, 3])),
+         Raises((kc.exc.InvalidArgument,), None, r"jagged_mean: argument 'values' has dtype torch.int64")),
+    Case("float-only-attention-key",
+         lambda: attention(g(1, 1, 4, 16), torch.ones(1, 1, 4, 16, dtype=torch.int32), g(1, 1, 4, 16)),
+         Raises((kc.exc.InvalidArgument,), None, r"attention: argument 'k' has dtype torch.int32")),
+    Case("float-only-softmax-in-user-kernel", lambda: K.softmax(torch.arange(12).reshape(3, 4)),
+         Raises((kc.exc.CompileError,), "softmax-body", r"softmax of a torch.int64 value")),
+    Case("float-only-softmax-dtype-casts-first", lambda: K.softmax_in_float32(torch.arange(12).reshape(3, 4)),
+         Matches(lambda: torch.softmax(torch.arange(12).reshape(3, 4), 1, dtype=torch.float32))),
     Case("config-space-rejects-odd-block", lambda: not K.add.config_space(g(8), g(8)).is_valid(C(block_sizes=[3])), Holds()),
 ]  # fmt: skip
 

@@ -60,6 +60,9 @@ class CodegenOptions:
     # exactly, and "imprecise_acc" was the faster (best 0.264 vs 0.286 ms). Set by
     # $KCOMPILER_FP8_ACCUMULATE (compile.py).
     fp8_accumulate: str = "imprecise_acc"
+    # Config.maxnreg: the launch's register cap per thread (Triton's maxnreg option, which the
+    # CUDA backend passes to ptxas); None leaves it to ptxas.
+    maxnreg: int | None = None
 
 
 @dataclass
@@ -399,10 +402,10 @@ class TritonEmitter:
         out.append("    if _kc_launch is not None:")
         out.append(f"        return _kc_launch(num_tiles, {', '.join(positional)})")
         args = ", ".join(launch_args)
-        out.append(
-            f"    return {kname}[(num_tiles,)]({args}, num_warps={self.opts.num_warps}, "
-            f"num_stages={self.opts.num_stages})"
-        )
+        launch_options = f"num_warps={self.opts.num_warps}, num_stages={self.opts.num_stages}"
+        if self.opts.maxnreg is not None:
+            launch_options += f", maxnreg={self.opts.maxnreg}"
+        out.append(f"    return {kname}[(num_tiles,)]({args}, {launch_options})")
         return GeneratedKernel(kname, "\n".join(out) + "\n", lname, params + extra)
 
     # The runtime fills these: where each size symbol's value comes from on the host.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import linecache
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -15,6 +16,7 @@ from kcompiler.config import Config
 from kcompiler.dialects import tile as t
 from kcompiler.exc import InvalidConfig
 from kcompiler.passes.block_defaults import default_block_sizes, default_num_warps
+from kcompiler.passes.persistent import PID_TYPES
 
 
 def resolve_block_sizes(module: ModuleOp, config: Config, blocks: Any) -> dict[str, int]:
@@ -41,8 +43,74 @@ _LIST_FIELDS = (
 )  # fmt: skip
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _power_of_two(v: Any) -> bool:
+    return _is_int(v) and v >= 1 and not v & (v - 1)
+
+
+def _identity_order(v: Any) -> bool:
+    return isinstance(v, (list, tuple)) and list(v) == list(range(len(v)))
+
+
+def _permutation(v: Any) -> bool:
+    return (
+        isinstance(v, (list, tuple))
+        and all(_is_int(i) for i in v)
+        and sorted(v) == list(range(len(v)))
+    )
+
+
+# Triton passes maxnreg to ptxas (.maxnreg); these are the register caps Helion searches.
+MAXNREG_VALUES = (32, 64, 128, 256)
+# tl.load's eviction_policy: "" (the default), "evict_first" or "evict_last", as Helion spells
+# them in Config.load_eviction_policies.
+EVICTION_POLICIES = ("", "first", "last")
+
+# Per-entry rules of the list fields: (accepts the entry, what it must be). The entries a
+# kernel has no loop or access for are checked too, so a bad value is never ignored.
+_ENTRY_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "block_sizes": (_power_of_two, "must be a power of two"),
+    "reduction_loops": (
+        lambda v: v is None or v == 0 and _is_int(v) or _power_of_two(v),
+        "must be None, 0 (no loop) or a power of two",
+    ),
+    "range_unroll_factors": (lambda v: _is_int(v) and v >= 0, "must be an int >= 0"),
+    "range_num_stages": (lambda v: _is_int(v) and v >= 0, "must be an int >= 0"),
+    "range_multi_buffers": (
+        lambda v: v is None or isinstance(v, bool),
+        "must be None, True or False",
+    ),
+    "range_flattens": (lambda v: v is None or isinstance(v, bool), "must be None, True or False"),
+    "range_warp_specializes": (
+        lambda v: v is None or isinstance(v, bool),
+        "must be None, True or False",
+    ),
+    "l2_groupings": (lambda v: _is_int(v) and v >= 1, "must be an int >= 1"),
+    "loop_orders": (_permutation, "must be a permutation of 0..n-1 (one per multi-dim tile)"),
+    "flatten_loops": (lambda v: isinstance(v, bool), "must be True or False"),
+    "static_ranges": (lambda v: isinstance(v, bool), "must be True or False"),
+    "load_eviction_policies": (
+        lambda v: v in EVICTION_POLICIES,
+        "must be one of " + ", ".join(repr(p) for p in EVICTION_POLICIES),
+    ),
+}
+
+# Knobs of Helion's config that kcompiler has no emission for yet: (accepts the entry,
+# the value the codegen's behaviour equals). Any other value is refused, never ignored.
+_NOT_SUPPORTED: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "loop_orders": (_identity_order, "identity orders [0, 1, ...]"),
+    "flatten_loops": (lambda v: v is False, "False"),
+    "static_ranges": (lambda v: v is False, "False"),
+}
+
+
 def validate_config(config: Config, block_count: int | None = None) -> None:
-    """Reject malformed knob values before anything is compiled; messages name the knob.
+    """Reject malformed knob values before anything is compiled; messages name the knob and
+    what it accepts. Every field of ``KNOWN_FIELDS`` is either checked here or by the pass
+    that applies it (``indexing``: passes/indexing.py; ``pid_type``: passes/persistent.py).
 
     ``block_count``: how many block sizes the kernel has (``block_0`` ..., over all its device
     loops); a ``block_sizes`` list longer than that is rejected, as Helion does, rather than
@@ -61,14 +129,42 @@ def validate_config(config: Config, block_count: int | None = None) -> None:
             continue  # Helion allows one mode for every access
         if v is not None and not isinstance(v, list):
             raise InvalidConfig(f"{name} = {v!r}: must be a list (one entry per loop or access)")
+        rule = _ENTRY_RULES.get(name)
+        for i, entry in enumerate(v or ()):
+            if rule is not None and not rule[0](entry):
+                raise InvalidConfig(f"{name}[{i}] = {entry!r}: {rule[1]}")
+            unsupported = _NOT_SUPPORTED.get(name)
+            if unsupported is not None and not unsupported[0](entry):
+                raise InvalidConfig(
+                    f"{name}[{i}] = {entry!r}: not supported yet: {name} (kcompiler emits "
+                    f"{unsupported[1]} only)"
+                )
+    groupings = config.get("l2_groupings") or []
+    if len(groupings) > 1:
+        raise InvalidConfig(
+            f"l2_groupings = {groupings!r}: one entry expected (the grouping of the parallel "
+            "grid's two innermost dims)"
+        )
     warps = config.get("num_warps")
-    if warps is not None and (
-        not isinstance(warps, int) or warps < 1 or warps > 32 or warps & (warps - 1)
-    ):
+    if warps is not None and (not _power_of_two(warps) or warps > 32):
         raise InvalidConfig(f"num_warps = {warps!r}: must be a power of two in [1, 32]")
     stages = config.get("num_stages")
-    if stages is not None and (not isinstance(stages, int) or stages < 1):
+    if stages is not None and (not _is_int(stages) or stages < 1):
         raise InvalidConfig(f"num_stages = {stages!r}: must be an integer >= 1")
+    maxnreg = config.get("maxnreg")
+    if maxnreg is not None and not (_is_int(maxnreg) and maxnreg in MAXNREG_VALUES):
+        raise InvalidConfig(
+            f"maxnreg = {maxnreg!r}: must be None or one of "
+            f"{', '.join(map(str, MAXNREG_VALUES))} (registers per thread)"
+        )
+    # num_sm_multiplier scales the programs of a persistent pid_type; with the flat grid it
+    # has nothing to scale (as in Helion, whose tuner draws it with either pid_type).
+    multiplier = config.get("num_sm_multiplier")
+    if multiplier is not None and (not _is_int(multiplier) or multiplier < 1):
+        raise InvalidConfig(f"num_sm_multiplier = {multiplier!r}: must be an int >= 1")
+    pid_type = config.get("pid_type")
+    if pid_type is not None and pid_type not in PID_TYPES:
+        raise InvalidConfig(f"pid_type = {pid_type!r}: expected one of {', '.join(PID_TYPES)}")
 
 
 def check_block_numel(module: ModuleOp, sizes: dict[str, int]) -> None:
@@ -178,6 +274,26 @@ def fp8_accumulate() -> str:
     return mode
 
 
+def apply_eviction_policies(module: ModuleOp, policies: list[str]) -> None:
+    """Record ``Config.load_eviction_policies[i]`` on the i-th ``tile.load`` of each kernel
+    (program order of the traced IR, as ``indexing`` numbers its accesses) for the emitter
+    (``indexing.emit_load``). A list longer than a kernel's loads is refused, not cut."""
+    from kcompiler.backends.triton.indexing import EVICTION_ATTR
+
+    for kernel in module.ops:
+        if not isinstance(kernel, t.KernelOp):
+            continue
+        loads = [op for op in kernel.walk() if isinstance(op, t.LoadOp)]
+        if len(policies) > len(loads):
+            raise InvalidConfig(
+                f"load_eviction_policies = {policies!r} has {len(policies)} entries but kernel "
+                f"@{kernel.sym_name.data} has {len(loads)} load{'s' if len(loads) != 1 else ''}"
+            )
+        for load, policy in zip(loads, policies):
+            if policy:
+                load.attributes[EVICTION_ATTR] = StringAttr(policy)
+
+
 def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, interpret: bool):
     from kcompiler.backends.triton import indexing
     from kcompiler.passes.loop_knobs import range_options
@@ -192,6 +308,10 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
     # Config-specific rewrites (indexing modes, chunked reductions, pid_type) as a pipeline
     # on a clone; the traced IR already went through shape-inference.
     pipeline = pipeline_for_config(module, config)
+    policies = config.get("load_eviction_policies") or []
+    if any(policies):
+        module = module.clone()  # the traced IR is shared by every config's variant
+        apply_eviction_policies(module, policies)
     if pipeline:
         chunks = chunks_from_reduction_loops(module, config.get("reduction_loops"))
         module = module.clone()
@@ -219,6 +339,7 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
         l2_grouping=int((config.get("l2_groupings") or [1])[0] or 1),
         fp32_dot_precision=fp32_dot_precision(),
         fp8_accumulate=fp8_accumulate(),
+        maxnreg=config.get("maxnreg"),
         **ranges,
     )
     gen = generate(module, options, spec.symbols.sources)

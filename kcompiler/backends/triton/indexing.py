@@ -39,9 +39,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import triton.language as tl
+from xdsl.dialects.builtin import StringAttr
 from xdsl.ir import Operation, SSAValue
 
 from kcompiler.dialects import tile as t
+from kcompiler.exc import InvalidConfig
 from kcompiler.passes import indexing as ir_indexing
 
 
@@ -243,19 +245,38 @@ def _block_ptr(
     return var
 
 
+# A load's eviction policy (Config.load_eviction_policies, recorded by the backend's compile
+# step): "first" or "last", emitted as tl.load(..., eviction_policy="evict_<policy>").
+EVICTION_ATTR = "eviction_policy"
+
+
+def eviction_policy(op: t.LoadOp) -> str:
+    attr = op.attributes.get(EVICTION_ATTR)
+    return attr.data if isinstance(attr, StringAttr) else ""
+
+
 def emit_load(em: Any, op: t.LoadOp) -> None:
     out = em.dims(op.result)
     mode = effective_mode(op, em.opts, em.hints)
+    policy = eviction_policy(op)
+    evict = f', eviction_policy="evict_{policy}"' if policy else ""
     if mode == "pointer":
         ptr = pointer_expr(em, op.tensor, op.kinds, op.indices, out)
         mask = em.access_mask(op.tensor, op.kinds, op.indices, out)
         if mask is None:
-            em.bind(op.result, f"tl.load({ptr})")
+            em.bind(op.result, f"tl.load({ptr}{evict})")
         else:
-            em.bind(op.result, f"tl.load({ptr}, mask={mask}, other={_fill(op)})")
+            em.bind(op.result, f"tl.load({ptr}, mask={mask}, other={_fill(op)}{evict})")
         return
     shape, blocks, offsets, check = _layout(em, op)
     if mode == "tensor_descriptor":
+        if policy:  # Triton's descriptor loads take no cache hints
+            tensor = em.name(op.tensor).removesuffix("_ptr")
+            raise InvalidConfig(
+                f"load_eviction_policies: {policy!r} on the load of {tensor!r}, which indexing "
+                "makes a tensor_descriptor load (those take no eviction policy); use pointer "
+                "indexing for it or the policy ''"
+            )
         desc = _descriptor(em, op, shape, blocks)
         em.bind(op.result, f"{desc}.load({_tuple(offsets, '[]')})")
         return
@@ -263,10 +284,11 @@ def emit_load(em: Any, op: t.LoadOp) -> None:
     if check:
         em.bind(
             op.result,
-            f'tl.load({bp}, boundary_check={_tuple([str(d) for d in check])}, padding_option="zero")',
+            f"tl.load({bp}, boundary_check={_tuple([str(d) for d in check])}, "
+            f'padding_option="zero"{evict})',
         )
     else:
-        em.bind(op.result, f"tl.load({bp})")
+        em.bind(op.result, f"tl.load({bp}{evict})")
 
 
 def emit_store(em: Any, op: t.StoreOp) -> None:
