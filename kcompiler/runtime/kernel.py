@@ -212,6 +212,18 @@ def kernel_options() -> tuple[str, ...]:
     return (*named, *SETTINGS)
 
 
+def _check_autotune_options(effort: str | None, strategy: str | None) -> None:
+    """Names the tuner would refuse only when tuning starts are refused when the kernel is
+    made (``$KCOMPILER_AUTOTUNE_*`` and ``Kernel.autotune``'s arguments are checked there)."""
+    from kcompiler.autotune import EFFORTS
+    from kcompiler.autotune.strategies import available_strategies
+
+    if effort is not None and effort not in EFFORTS:
+        raise UnknownOption("autotune_effort", effort, EFFORTS)
+    if isinstance(strategy, str) and strategy not in available_strategies():
+        raise UnknownOption("autotune_strategy", strategy, available_strategies())
+
+
 class Kernel:
     def __init__(
         self,
@@ -228,6 +240,8 @@ class Kernel:
         for name in settings:
             if name not in SETTINGS:
                 raise UnknownOption("kc.kernel option", name, kernel_options())
+        if autotune_effort is not None or isinstance(autotune_strategy, str):
+            _check_autotune_options(autotune_effort, autotune_strategy)
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.signature = inspect.signature(fn)

@@ -449,6 +449,10 @@ CASES = [
          Raises((kc.exc.UnknownOption, TypeError), None, r"'autotune_efort' \(did you mean 'autotune_effort'\?\)")),
     Case("option-misspelt-config", lambda: kc.kernel(confgi=C())(K.add.fn),
          Raises((kc.exc.UnknownOption,), None, r"'confgi' \(did you mean 'config'\?\); valid: config, configs")),
+    Case("option-autotune-effort-value", lambda: kc.kernel(autotune_effort="quik")(K.add.fn),
+         Raises((kc.exc.UnknownOption,), None, r"autotune_effort 'quik' \(did you mean 'quick'\?\); valid: none, quick, full")),
+    Case("option-autotune-strategy-value", lambda: kc.kernel(autotune_strategy="patern")(K.add.fn),
+         Raises((kc.exc.UnknownOption,), None, r"autotune_strategy 'patern' \(did you mean 'pattern'\?\)")),
     Case("option-unknown-lists-valid", lambda: kc.Kernel(K.add.fn, bogus_flag=True),
          Raises((kc.exc.UnknownOption,), None, r"'bogus_flag'; valid: .*static_shapes.*custom_op")),
     # ---- integer and bool inputs to float-only kernels: raise as torch does -----------------------------
