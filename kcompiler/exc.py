@@ -49,6 +49,17 @@ def did_you_mean(name: str, valid: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def not_float(kernel: str, name: str, dtype: object) -> InvalidArgument:
+    """The error for an integer or bool tensor given where the torch op a kernel implements
+    takes floating-point tensors only (softmax, norms, cross-entropy logits, ...): torch
+    raises instead of computing, and so does the kernel, whose float math would otherwise be
+    truncated into an integer output."""
+    return InvalidArgument(
+        f"{kernel}: argument {name!r} has dtype {dtype}; {kernel} takes floating-point "
+        f"tensors only (as torch does); cast it first ({name}.float())"
+    )
+
+
 class InvalidConfig(KCompilerError, ValueError):
     """A Config outside the kernel's config space; the message names the knob."""
 

@@ -17,12 +17,11 @@ import torch
 
 import kcompiler as kc
 import kcompiler.language as kl
-from kcompiler.kernels import not_float
 
 _LOG2E = 1.4426950408889634
 
 
-@kc.kernel
+@kc.kernel(float_inputs=["q", "k", "v"])
 def attention(
     q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool = False
 ) -> torch.Tensor:
@@ -30,9 +29,6 @@ def attention(
 
     q [B, H, S_q, D], k and v [B, H, S_k, D]; output [B, H, S_q, D] in q's dtype.
     """
-    for name, t in (("q", q), ("k", k), ("v", v)):
-        if not t.dtype.is_floating_point:
-            raise not_float("attention", name, t)
     b, h, m_dim, head_dim = q.size()
     n_dim = k.size(2)
     assert k.size() == v.size(), f"k {tuple(k.size())} and v {tuple(v.size())} differ"

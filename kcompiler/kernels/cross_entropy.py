@@ -6,13 +6,10 @@ import torch
 
 import kcompiler as kc
 import kcompiler.language as kl
-from kcompiler.kernels import not_float
 
 
-@kc.kernel(ignore_warnings=[kc.exc.TensorOperationInWrapper])
+@kc.kernel(ignore_warnings=[kc.exc.TensorOperationInWrapper], float_inputs=["logits"])
 def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    if not logits.dtype.is_floating_point:
-        raise not_float("cross_entropy", "logits", logits)
     n, v = logits.shape
     losses = torch.zeros([n], dtype=logits.dtype, device=logits.device)
     logits_flat = logits.view(-1)

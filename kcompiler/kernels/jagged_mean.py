@@ -6,7 +6,7 @@ import torch
 
 import kcompiler as kc
 import kcompiler.language as kl
-from kcompiler.kernels import not_float
+from kcompiler.exc import not_float
 
 
 @kc.kernel()
@@ -41,7 +41,7 @@ def jagged_mean_kernel(
 def jagged_mean(values: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
     """Mean over each row's slice ``values[offsets[i]:offsets[i+1]]``; empty rows give 0."""
     if not values.dtype.is_floating_point:
-        raise not_float("jagged_mean", "values", values)
+        raise not_float("jagged_mean", "values", values.dtype)
     d = values.size(1)
     counts = torch.full((offsets.numel() - 1,), d, dtype=torch.int32, device=values.device)
     return jagged_mean_kernel(values, offsets, counts, d)

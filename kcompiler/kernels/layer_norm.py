@@ -6,10 +6,9 @@ import torch
 
 import kcompiler as kc
 import kcompiler.language as kl
-from kcompiler.kernels import not_float
 
 
-@kc.kernel
+@kc.kernel(float_inputs=["x"])
 def layer_norm_fwd(
     x: torch.Tensor,
     normalized_shape: list[int],
@@ -17,8 +16,6 @@ def layer_norm_fwd(
     bias: torch.Tensor | None = None,
     eps: float = 1e-5,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    if not x.dtype.is_floating_point:
-        raise not_float("layer_norm", "x", x)
     m, n = x.size()
     assert weight.size(0) == n, f"weight size mismatch {weight.size(0)} != {n}"
     if bias is not None:

@@ -6,15 +6,12 @@ import torch
 
 import kcompiler as kc
 import kcompiler.language as kl
-from kcompiler.kernels import not_float
 
 
-@kc.kernel
+@kc.kernel(float_inputs=["x"])
 def rms_norm_fwd(
     x: torch.Tensor, weight: torch.Tensor, eps: float = 1e-5
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    if not x.dtype.is_floating_point:
-        raise not_float("rms_norm", "x", x)
     m, n = x.size()
     assert weight.size(0) == n, f"weight size mismatch {weight.size(0)} != {n}"
     out = torch.empty_like(x)

@@ -6,13 +6,10 @@ import torch
 
 import kcompiler as kc
 import kcompiler.language as kl
-from kcompiler.kernels import not_float
 
 
-@kc.kernel()
+@kc.kernel(float_inputs=["x"])
 def softmax(x: torch.Tensor) -> torch.Tensor:
-    if not x.dtype.is_floating_point:
-        raise not_float("softmax", "x", x)
     n, _m = x.size()
     out = torch.empty_like(x)
     for tile_n in kl.tile(n):
@@ -20,10 +17,8 @@ def softmax(x: torch.Tensor) -> torch.Tensor:
     return out
 
 
-@kc.kernel()
+@kc.kernel(float_inputs=["x"])
 def softmax_decomposed(x: torch.Tensor) -> torch.Tensor:
-    if not x.dtype.is_floating_point:
-        raise not_float("softmax_decomposed", "x", x)
     n, _m = x.size()
     out = torch.empty_like(x)
     for tile_n in kl.tile(n):
@@ -35,10 +30,8 @@ def softmax_decomposed(x: torch.Tensor) -> torch.Tensor:
     return out
 
 
-@kc.kernel()
+@kc.kernel(float_inputs=["x"])
 def softmax_two_pass(x: torch.Tensor) -> torch.Tensor:
-    if not x.dtype.is_floating_point:
-        raise not_float("softmax_two_pass", "x", x)
     m, n = x.size()
     out = torch.empty_like(x)
     block_size_m = kl.register_block_size(m)

@@ -28,7 +28,7 @@ from xdsl.dialects.builtin import ModuleOp
 from kcompiler.backends.triton.compile import fp8_accumulate, fp32_dot_precision
 from kcompiler.backends.triton.launch import WrongDevice, direct_launcher
 from kcompiler.config import Config
-from kcompiler.exc import CompileError, InvalidArgument, UnknownOption
+from kcompiler.exc import CompileError, InvalidArgument, UnknownOption, not_float
 from kcompiler.frontend.host import HostProgram, parse_kernel
 from kcompiler.frontend.specialize import BlockSizeInt, SpecializedInt, specialize
 from kcompiler.frontend.tracer import BlockAllocator, trace_loop
@@ -202,6 +202,10 @@ class _BlocksView:
 # Any other keyword is an UnknownOption: a misspelt option is an error, never ignored.
 SETTINGS: dict[str, Any] = {
     "custom_op": True,  # False: calls never route through the kernel's torch.library op
+    # Parameters that must be floating-point tensors, as the torch op the kernel implements
+    # requires (softmax, norms, ...): an integer or bool tensor raises InvalidArgument. Checked
+    # on the slow path only: the fast-path key holds every tensor's dtype.
+    "float_inputs": (),
 }
 
 
@@ -245,6 +249,12 @@ class Kernel:
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.signature = inspect.signature(fn)
+        self.float_inputs = tuple(settings.get("float_inputs", ()))
+        for name in self.float_inputs:
+            if name not in self.signature.parameters:
+                raise UnknownOption(
+                    f"parameter of {fn.__name__} in float_inputs", name, self.signature.parameters
+                )
         self.config = config if config is None or isinstance(config, Config) else Config(config)
         self.configs = [c if isinstance(c, Config) else Config(c) for c in (configs or [])]
         self.static_shapes = static_shapes
@@ -357,6 +367,10 @@ class Kernel:
         params = [n for n in self.signature.parameters if n in names]
         tensors = {n: env[n] for n in (*params, *names) if isinstance(env.get(n), torch.Tensor)}
         self._check_args(tensors)
+        for name in self.float_inputs:
+            value = env.get(name)
+            if isinstance(value, torch.Tensor) and not value.dtype.is_floating_point:
+                raise not_float(self.fn.__name__, name, value.dtype)
         self._entry(index, env, run.config)(env)
 
     def _entry(self, index: int, env: dict[str, Any], config: Config) -> _Launch:

@@ -44,6 +44,7 @@ from kcompiler.kernels.jagged_mean import jagged_mean
 from kcompiler.kernels.layer_norm import layer_norm
 from kcompiler.kernels.rms_norm import rms_norm
 from kcompiler.kernels.softmax import softmax as bundled_softmax
+from kcompiler.kernels.vector_exp import vector_exp
 from kcompiler.runtime.kernel import interpreting
 from kcompiler.tools import kc_opt
 
@@ -453,10 +454,15 @@ CASES = [
          Raises((kc.exc.UnknownOption,), None, r"autotune_effort 'quik' \(did you mean 'quick'\?\); valid: none, quick, full")),
     Case("option-autotune-strategy-value", lambda: kc.kernel(autotune_strategy="patern")(K.add.fn),
          Raises((kc.exc.UnknownOption,), None, r"autotune_strategy 'patern' \(did you mean 'pattern'\?\)")),
+    Case("option-float-inputs-names-no-parameter", lambda: kc.kernel(float_inputs=["y"])(bundled_softmax.fn),
+         Raises((kc.exc.UnknownOption,), None, r"unknown parameter of softmax in float_inputs 'y'; valid: x")),
     Case("option-unknown-lists-valid", lambda: kc.Kernel(K.add.fn, bogus_flag=True),
          Raises((kc.exc.UnknownOption,), None, r"'bogus_flag'; valid: .*static_shapes.*custom_op")),
     # ---- integer and bool inputs to float-only kernels: raise as torch does -----------------------------
     Case("float-only-bundled-softmax-int64", lambda: bundled_softmax(torch.arange(12).reshape(3, 4)),
+         Raises((kc.exc.InvalidArgument,), None, r"softmax: argument 'x' has dtype torch.int64")),
+    Case("float-only-after-a-float-call",  # the fast path of the float call is not taken
+         lambda: [bundled_softmax(g(3, 4)) for _ in range(3)] and bundled_softmax(torch.ones(3, 4, dtype=torch.int64)),
          Raises((kc.exc.InvalidArgument,), None, r"softmax: argument 'x' has dtype torch.int64")),
     Case("float-only-bundled-softmax-bool", lambda: bundled_softmax(torch.ones(3, 4, dtype=torch.bool)),
          Raises((kc.exc.InvalidArgument,), None, r"argument 'x' has dtype torch.bool")),
@@ -465,9 +471,9 @@ CASES = [
     Case("float-only-softmax-decomposed", lambda: SM.softmax_decomposed(torch.ones(3, 4, dtype=torch.int8)),
          Raises((kc.exc.InvalidArgument,), None, r"softmax_decomposed: argument 'x' has dtype torch.int8")),
     Case("float-only-rms-norm", lambda: rms_norm(torch.ones(3, 4, dtype=torch.int64), torch.ones(4)),
-         Raises((kc.exc.InvalidArgument,), None, r"rms_norm: argument 'x' has dtype torch.int64")),
+         Raises((kc.exc.InvalidArgument,), None, r"rms_norm_fwd: argument 'x' has dtype torch.int64")),
     Case("float-only-layer-norm", lambda: layer_norm(torch.ones(3, 4, dtype=torch.int64), [4], torch.ones(4)),
-         Raises((kc.exc.InvalidArgument,), None, r"layer_norm: argument 'x' has dtype torch.int64")),
+         Raises((kc.exc.InvalidArgument,), None, r"layer_norm_fwd: argument 'x' has dtype torch.int64")),
     Case("float-only-cross-entropy-logits",
          lambda: cross_entropy(torch.ones(3, 4, dtype=torch.int64), torch.zeros(3, dtype=torch.int64)),
          Raises((kc.exc.InvalidArgument,), None, r"cross_entropy: argument 'logits' has dtype torch.int64")),
@@ -476,6 +482,8 @@ CASES = [
     Case("float-only-attention-key",
          lambda: attention(g(1, 1, 4, 16), torch.ones(1, 1, 4, 16, dtype=torch.int32), g(1, 1, 4, 16)),
          Raises((kc.exc.InvalidArgument,), None, r"attention: argument 'k' has dtype torch.int32")),
+    Case("int-input-bundled-exp-promotes", lambda: vector_exp(torch.arange(-3, 9)),
+         Matches(lambda: torch.exp(torch.arange(-3, 9)))),
     Case("float-only-softmax-in-user-kernel", lambda: K.softmax(torch.arange(12).reshape(3, 4)),
          Raises((kc.exc.CompileError,), "softmax-body", r"softmax of a torch.int64 value")),
     Case("float-only-softmax-dtype-casts-first", lambda: K.softmax_in_float32(torch.arange(12).reshape(3, 4)),
