@@ -88,6 +88,27 @@ def test_maxnreg_is_a_launch_option(maxnreg: int) -> None:
     torch.testing.assert_close(k(x, y), x * 2.0 + y)
 
 
+@kc.kernel
+def add_2d(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tm, tn in kl.tile([x.size(0), x.size(1)]):
+        out[tm, tn] = x[tm, tn] + y[tm, tn]
+    return out
+
+
+@pytest.mark.parametrize("group", [1, 3, 4])
+def test_l2_grouping_is_emitted(group: int) -> None:
+    x, y = torch.randn(37, 29), torch.randn(37, 29)
+    cfg = kc.Config(block_sizes=[4, 8], l2_groupings=[group])
+    code = add_2d.to_triton_code(x, y, config=cfg)
+    if group == 1:
+        assert "group_width" not in code
+    else:
+        assert f"group_width = {group} * n_tiles_1" in code, code
+    k = kc.kernel(config=cfg)(add_2d.fn)
+    torch.testing.assert_close(k(x, y), x + y)
+
+
 def test_default_config_emits_no_knob() -> None:
     x, y = torch.randn(40), torch.randn(40)
     code = scaled_add.to_triton_code(x, y)
@@ -204,7 +225,7 @@ def test_kernel_options_are_the_constructor_and_settings() -> None:
         "config", "configs", "static_shapes", "ignore_warnings", "autotune_effort",
         "autotune_strategy",
     )  # fmt: skip
-    assert set(SETTINGS) <= set(options)
+    assert set(SETTINGS) <= set(options) and "float_inputs" in options
     assert kc.kernel(custom_op=False)(scaled_add.fn).settings == {"custom_op": False}
 
 
