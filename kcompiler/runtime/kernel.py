@@ -217,8 +217,9 @@ def kernel_options() -> tuple[str, ...]:
 
 
 def _check_autotune_options(effort: str | None, strategy: str | None) -> None:
-    """Names the tuner would refuse only when tuning starts are refused when the kernel is
-    made (``$KCOMPILER_AUTOTUNE_*`` and ``Kernel.autotune``'s arguments are checked there)."""
+    """Refuse, when the kernel is made, an effort or strategy name that the tuner would refuse
+    only once tuning starts (it still checks ``$KCOMPILER_AUTOTUNE_*`` and the arguments of
+    ``Kernel.autotune`` itself)."""
     from kcompiler.autotune import EFFORTS
     from kcompiler.autotune.strategies import available_strategies
 
@@ -249,7 +250,8 @@ class Kernel:
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.signature = inspect.signature(fn)
-        self.float_inputs = tuple(settings.get("float_inputs", ()))
+        names = settings.get("float_inputs", ())
+        self.float_inputs = (names,) if isinstance(names, str) else tuple(names)
         for name in self.float_inputs:
             if name not in self.signature.parameters:
                 raise UnknownOption(

@@ -74,7 +74,7 @@ EVICTION_POLICIES = ("", "first", "last")
 _ENTRY_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "block_sizes": (_power_of_two, "must be a power of two"),
     "reduction_loops": (
-        lambda v: v is None or v == 0 and _is_int(v) or _power_of_two(v),
+        lambda v: v is None or (_is_int(v) and v == 0) or _power_of_two(v),
         "must be None, 0 (no loop) or a power of two",
     ),
     "range_unroll_factors": (lambda v: _is_int(v) and v >= 0, "must be an int >= 0"),
@@ -109,8 +109,8 @@ _NOT_SUPPORTED: dict[str, tuple[Callable[[Any], bool], str]] = {
 
 def validate_config(config: Config, block_count: int | None = None) -> None:
     """Reject malformed knob values before anything is compiled; messages name the knob and
-    what it accepts. Every field of ``KNOWN_FIELDS`` is either checked here or by the pass
-    that applies it (``indexing``: passes/indexing.py; ``pid_type``: passes/persistent.py).
+    what it accepts. Every field of ``KNOWN_FIELDS`` is checked here, except the modes of
+    ``indexing``, which passes/indexing.py checks when it reads them.
 
     ``block_count``: how many block sizes the kernel has (``block_0`` ..., over all its device
     loops); a ``block_sizes`` list longer than that is rejected, as Helion does, rather than
