@@ -310,8 +310,18 @@ class Kernel:
         ``options``: effort ("none" | "quick" | "full"), strategy, budget_s; see
         ``kcompiler.autotune.Tuner``. Returns the TuneResult.
         """
+        from kcompiler.autotune import Tuner
         from kcompiler.runtime.tuning import autotune
 
+        valid = [
+            p.name
+            for f in (autotune, Tuner.__init__)
+            for p in inspect.signature(f).parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+        ]
+        for name in options:
+            if name not in valid:
+                raise UnknownOption("autotune option", name, valid)
         options.setdefault("effort", self.autotune_effort)
         options.setdefault("strategy", self.autotune_strategy)
         result = autotune(self, args, kwargs, **options)

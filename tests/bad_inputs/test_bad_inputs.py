@@ -456,6 +456,8 @@ CASES = [
          Raises((kc.exc.UnknownOption,), None, r"autotune_strategy 'patern' \(did you mean 'pattern'\?\)")),
     Case("option-float-inputs-names-no-parameter", lambda: kc.kernel(float_inputs=["y"])(bundled_softmax.fn),
          Raises((kc.exc.UnknownOption,), None, r"unknown parameter of softmax in float_inputs 'y'; valid: x")),
+    Case("option-autotune-call-misspelt", lambda: K.add.autotune((g(8), g(8)), efort="quick"),
+         Raises((kc.exc.UnknownOption,), None, r"autotune option 'efort' \(did you mean 'effort'\?\); valid: effort, strategy")),
     Case("option-unknown-lists-valid", lambda: kc.Kernel(K.add.fn, bogus_flag=True),
          Raises((kc.exc.UnknownOption,), None, r"'bogus_flag'; valid: .*static_shapes.*custom_op")),
     # ---- integer and bool inputs to float-only kernels: raise as torch does -----------------------------
