@@ -30,6 +30,8 @@ from typing import Any
 import torch
 from hypothesis import strategies as st
 
+from kcompiler.runtime.tuning import output_scale
+
 __all__ = [
     "FLOAT_DTYPES",
     "LAYOUTS",
@@ -38,6 +40,7 @@ __all__ = [
     "call_with_config",
     "default_tolerances",
     "dtypes",
+    "magnitude_atol",
     "reduction_atol",
     "shapes",
     "sizes",
@@ -84,6 +87,19 @@ def default_tolerances(dtype: torch.dtype) -> tuple[float, float]:
     Integer and bool outputs must match exactly.
     """
     return _TOLERANCES.get(dtype, (0.0, 0.0))
+
+
+def magnitude_atol(dtype: torch.dtype, want: torch.Tensor) -> float:
+    """The default absolute tolerance of ``dtype`` scaled down to the output's size.
+
+    The defaults' absolute floors (1e-2 fp16, 2e-2 bf16) are about one rounding of a value of
+    size 1; an output whose values are all much smaller (a softmax row of N columns is ~1/N)
+    would pass with any content, zeros included. So the floor is multiplied by the mean
+    magnitude of the reference's finite values when that is below 1 (never loosened above the
+    default): ``atol = default_atol * min(1, mean |want|)``. The relative tolerance is unchanged.
+    """
+    _, atol = default_tolerances(dtype)
+    return atol * min(1.0, output_scale(want))
 
 
 def reduction_atol(dtype: torch.dtype, n: int) -> float:
@@ -317,11 +333,11 @@ def _compare_one(
         return f"{path}: dtype {got.dtype} != reference dtype {want.dtype}"
     if got.device != want.device:
         return f"{path}: device {got.device} != reference device {want.device}"
-    d_rtol, d_atol = default_tolerances(got.dtype)
-    r = d_rtol if rtol is None else rtol
-    a = d_atol if atol is None else atol
     if got.numel() == 0:
         return None
+    d_rtol, _ = default_tolerances(got.dtype)
+    r = d_rtol if rtol is None else rtol
+    a = magnitude_atol(got.dtype, want) if atol is None else atol
     g = got.detach().cpu().to(torch.float64) if got.dtype != torch.bool else got.cpu()
     w = want.detach().cpu().to(torch.float64) if want.dtype != torch.bool else want.cpu()
     if g.dtype == torch.bool or w.dtype == torch.bool:

@@ -511,3 +511,35 @@ def test_tensors_produce_every_layout(layout: str) -> None:
 def test_tensors_int_range() -> None:
     x = find(tensors((100,), torch.int64, low=3, high=7), lambda t: True)
     assert x.dtype == torch.int64 and int(x.min()) >= 3 and int(x.max()) < 7
+
+
+# Value regimes beyond standard normal rows: a kernel that skips the row max before exp, or
+# sums in a form that overflows, passes randn at scale 1 and fails here.
+REGIMES = {
+    "scale 50": lambda x: x * 50,
+    "scale 1e4": lambda x: x * 1e4,
+    "shifted +1000": lambda x: x + 1000,
+    "shifted -1000": lambda x: x - 1000,
+    "nan and inf": lambda x: x.index_put_(
+        (torch.tensor([0, 1, 2]), torch.tensor([0, 1, 2]) % x.size(1)),
+        torch.tensor([float("nan"), float("inf"), -float("inf")]),
+    ),
+}
+
+
+@pytest.mark.parametrize("n", [255, 4097])
+@pytest.mark.parametrize("regime", list(REGIMES))
+@pytest.mark.parametrize("name", list(ROW_KERNELS))
+def test_row_kernels_in_every_value_regime(name: str, regime: str, n: int) -> None:
+    """Only the rows change regime; weights and biases stay standard normal (a weight of size
+    1000 would make the outputs cancel to float32 noise whatever the kernel)."""
+    kernel, make_args, reference = ROW_KERNELS[name]
+    base = torch.randn(4, n, generator=torch.Generator().manual_seed(n))
+    x, *rest = make_args(base)
+    x = REGIMES[regime](base.clone())
+    atol = reduction_atol(x.dtype, n)
+    if name.startswith("layer_norm") and regime.startswith("shifted"):
+        # Centering rows of values ~1000 in float32 loses ~eps * 1000 of each value before any
+        # kernel-specific error (torch's reference, with another summation order, as much).
+        atol *= 10
+    assert_matches_torch(kernel, reference, x, *rest, atol=atol)

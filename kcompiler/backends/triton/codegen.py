@@ -156,6 +156,13 @@ class CodegenError(CompileError):
     """IR the Triton backend cannot emit; carries the op's source location when known."""
 
 
+def _is_constexpr(v: SSAValue) -> bool:
+    """A value emitted as a Triton constexpr (a tile's block size: ``BLOCK_0`` or a literal),
+    which is a Python int in the kernel and has no ``.to``: casts build a scalar instead."""
+    owner = v.owner
+    return isinstance(owner, t.TileAttrOp) and owner.attr.data == "block_size"
+
+
 class TritonEmitter:
     def __init__(self, module: ModuleOp, options: CodegenOptions):
         kernels = [op for op in module.ops if isinstance(op, t.KernelOp)]
@@ -329,6 +336,8 @@ class TritonEmitter:
                 if t.is_int(dtype) and not isinstance(value, float):
                     return str(int(value))
                 return f"tl.full((), {expr}, {tl_dtype(dtype)})"
+            if _is_constexpr(v):
+                return f"tl.full((), {expr}, {tl_dtype(dtype)})"
             return f"{expr}.to({tl_dtype(dtype)})"
         return expr
 
@@ -499,6 +508,8 @@ class TritonEmitter:
     def op_cast(self, op: t.CastOp) -> None:
         src = t.block_of(op.operand).element_type
         x = self.name(op.operand)
+        if _is_constexpr(op.operand):
+            x = f"tl.full((), {x}, {tl_dtype(src)})"
         if (src in (t.f16, t.bf16)) != (op.dtype in (t.f16, t.bf16)) and not (
             t.is_float(src) and t.is_float(op.dtype)
         ):

@@ -1,0 +1,101 @@
+"""The tuner on real kernels through the interpreter: its correctness gate rejects a config
+that computes something else, and its cache never serves one tuning's result to another
+(dtype, shape, strides, config space, versions)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+import kcompiler as kc
+import kcompiler.language as kl
+from kcompiler.autotune import WrongResult, make_key
+from kcompiler.runtime.tuning import KernelTarget, tuning_spec
+
+
+@kc.kernel
+def add_block_size(x: torch.Tensor) -> torch.Tensor:
+    """A kernel whose output depends on the config (a planted wrong config): the block size
+    is added to every element, so only the default's block size reproduces the default."""
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = x[tile] + tile.block_size
+    return out
+
+
+@kc.kernel
+def double(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = x[tile] * 2
+    return out
+
+
+def test_a_config_with_another_result_is_rejected_by_the_real_gate():
+    x = torch.randn(100)
+    target = KernelTarget(add_block_size, (x,), {})
+    default = target.space.default()
+    other = default.replace(block_sizes=[default.block_sizes[0] // 2])
+    assert target.benchmark(default) >= 0
+    with pytest.raises(WrongResult):
+        target.benchmark(other)
+
+
+def test_the_tuner_never_picks_a_config_with_another_result(tmp_path, monkeypatch):
+    monkeypatch.setenv("KCOMPILER_CACHE_DIR", str(tmp_path))
+    x = torch.randn(100)
+    want = add_block_size(x)
+    try:
+        result = add_block_size.autotune((x,), effort="quick", budget_s=4.0, progress=False)
+        assert result.failed >= 1, "no candidate with another block size was measured"
+        assert all("wrong result" in f.error for f in result.failures)
+        torch.testing.assert_close(add_block_size(x), want)
+    finally:
+        add_block_size.config = None
+
+
+def _key(*args: torch.Tensor, versions: dict[str, str] | None = None) -> str:
+    target = KernelTarget(double, args, {})
+    versions = versions or {"kcompiler": "1", "torch": "2", "triton": "3"}
+    return make_key("src", tuning_spec(args, {}, target.space), "dev", versions)
+
+
+ARGS = {
+    "fp32": lambda: torch.ones(64),
+    "bf16": lambda: torch.ones(64, dtype=torch.bfloat16),
+    "fp16": lambda: torch.ones(64, dtype=torch.float16),
+    "other shape": lambda: torch.ones(65),
+    "other bucket": lambda: torch.ones(4097),
+    "strided": lambda: torch.ones(128)[::2],
+}
+
+
+@pytest.mark.parametrize("a,b", list(itertools.combinations(ARGS, 2)))
+def test_cache_keys_differ_in_every_field(a: str, b: str):
+    assert _key(ARGS[a]()) != _key(ARGS[b]()), f"{a} and {b} share a tuning cache entry"
+
+
+def test_cache_keys_differ_in_versions_and_space(monkeypatch):
+    x = torch.ones(64)
+    assert _key(x) == _key(x.clone())  # the same tuning problem shares its entry
+    assert _key(x) != _key(x, versions={"kcompiler": "2", "torch": "2", "triton": "3"})
+    target = KernelTarget(double, (x,), {})
+    narrowed = tuning_spec((x,), {}, target.space)
+    monkeypatch.setattr(target.space, "knobs", target.space.knobs[:-1])
+    assert tuning_spec((x,), {}, target.space) != narrowed
+
+
+def test_a_bf16_tune_is_not_served_from_the_fp32_entry(tmp_path, monkeypatch):
+    monkeypatch.setenv("KCOMPILER_CACHE_DIR", str(tmp_path))
+    try:
+        first = double.autotune((torch.randn(64),), effort="quick", budget_s=2.0, progress=False)
+        again = double.autotune((torch.randn(64),), effort="quick", budget_s=2.0, progress=False)
+        other = double.autotune(
+            (torch.randn(64).bfloat16(),), effort="quick", budget_s=2.0, progress=False
+        )
+    finally:
+        double.config = None
+    assert not first.from_cache and again.from_cache
+    assert not other.from_cache
