@@ -36,6 +36,7 @@ from typing import Any
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 from xdsl.utils.arg_spec import ArgSpec, parse_pipeline
 from xdsl.utils.exceptions import ArgSpecParseError
@@ -281,11 +282,14 @@ class PassManager:
         return module
 
     def _verify(self, module: ModuleOp, after: ModulePass | None) -> None:
+        from kcompiler.dialects.diagnostics import OpError, verify_located
+
         try:
-            module.verify()
-        except Exception as e:  # VerifyException, DiagnosticException, ...
+            verify_located(module)  # iterative: deep nests need no Python recursion
+        except Exception as e:  # OpError, or an exception of a malformed op's verifier
             where = f"after pass '{after.spec()}'" if after else "before the pipeline"
-            raise PipelineError(f"IR does not verify {where} (pipeline: '{self}'): {e}") from e
+            at = _op_where(e.op) if isinstance(e, OpError) else ""
+            raise PipelineError(f"IR does not verify {where} (pipeline: '{self}'): {at}{e}") from e
 
     def _dump(self, module: ModuleOp) -> str:
         import hashlib
@@ -301,6 +305,17 @@ class PassManager:
             f.write(f"// replay: {self.replay_command(path)}\n")
             f.write(text + "\n")
         return path
+
+
+def _op_where(op: Operation) -> str:
+    """``kernel.py:12: 'tile.load' op: ``: where the failing op came from (the Python line it
+    was traced from, else its IR text location) and its name."""
+    from kcompiler.dialects.diagnostics import op_location, source_line_of
+
+    where = source_line_of(op)
+    if where is None and (loc := op_location(op)) is not None:
+        where = f"{loc.filename.data}:{loc.line.data}:{loc.column.data}"
+    return f"{where + ': ' if where else ''}'{op.name}' op: "
 
 
 def _kernel_name(module: ModuleOp) -> str:

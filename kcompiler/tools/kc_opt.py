@@ -191,7 +191,7 @@ def from_spec_checked(cls: type[Any], spec: ArgSpec, what: str) -> Any:
         return cls.from_spec(spec)
     except OptionError:
         raise
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, DiagnosticException) as e:  # the class's own checks
         raise OptionError(f"{what}: {e}") from None
 
 
@@ -224,8 +224,8 @@ class TritonTarget(Target):
         for i, size in enumerate(self.block_sizes):
             if not _power_of_two(size) or size > TRITON_MAX_NUMEL:
                 raise OptionError(
-                    f"-t triton: block-sizes value {i} (block_{i}) is {size}; block sizes "
-                    f"are powers of two from 1 to {TRITON_MAX_NUMEL} (1, 2, 4, ..., 2**20)"
+                    f"-t triton: block-sizes value {size} (for block_{i}): block sizes are "
+                    f"powers of two from 1 to {TRITON_MAX_NUMEL} (1, 2, 4, ..., 2**20)"
                 )
         if self.num_warps != 0 and (
             not _power_of_two(self.num_warps) or self.num_warps > TRITON_MAX_WARPS
@@ -311,10 +311,11 @@ def _loop_depths(module: ModuleOp) -> list[tuple[int, t.ForOp]]:
 
 def _unemittable(module: ModuleOp, error: SyntaxError) -> DiagnosticException:
     """The emitted Python does not compile: a loop nest deeper than Python allows (located at
-    the first loop past the limit), else an emitter bug."""
-    if "too many statically nested blocks" in str(error):
-        depths = _loop_depths(module)
-        deepest = max(d for d, _ in depths) if depths else 0
+    the first loop past the limit; Python says "too many statically nested blocks", or "too
+    many levels of indentation" past 100), else an emitter bug."""
+    depths = _loop_depths(module)
+    deepest = max((d for d, _ in depths), default=0)
+    if deepest > PYTHON_MAX_BLOCKS:
         for depth, op in depths:
             if depth > PYTHON_MAX_BLOCKS:
                 return OpError(
@@ -552,8 +553,17 @@ class KcOptMain(xDSLOptMain):
     ) -> ModuleOp | None:
         if (self.args.frontend or file_extension) != "mlir":
             return super().parse_chunk(chunk, file_extension, start_offset)
-        text = chunk.read().decode("utf-8")
+        data = chunk.read()
         name = self.get_input_name()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = start_offset + data.count(b"\n", 0, e.start) + 1
+            col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+            raise Reported(
+                f"{name}:{line}:{col}: error: the input is not UTF-8 text "
+                f"(byte 0x{data[e.start]:02x}); kc-opt reads MLIR text"
+            ) from None
         self.source = SourceText(name, text.split("\n"), start_offset + 1)
         parser = LocatedParser(self.ctx, text, name, line_offset=start_offset)
         try:
@@ -571,26 +581,30 @@ class KcOptMain(xDSLOptMain):
 
     def apply_passes(self, prog: ModuleOp) -> None:
         self.current_pass = None
-        with self.diagnostics(lambda: f"while running pass '{self.current_pass.spec()}'"
-                              if self.current_pass else None):  # fmt: skip
+        with _Diagnostics(self, self._pass_context):
             super().apply_passes(prog)
+
+    def _pass_context(self) -> str | None:
+        p = self.current_pass
+        return f"while running pass '{p.spec()}'" if p is not None else None
 
     def output_resulting_program(self, prog: ModuleOp) -> str:
         spec = parse_spec(self.args.target)
-        with self.diagnostics(lambda: f"while emitting -t {spec.name}"):
+        # The target's diagnostics name it already ("triton: ...", "-t triton: ...").
+        with _Diagnostics(self, lambda: f"while emitting -t {spec.name}", False):
             return super().output_resulting_program(prog)
-
-    def diagnostics(self, context: Callable[[], str | None]) -> _Diagnostics:
-        return _Diagnostics(self, context)
 
 
 class _Diagnostics:
     """Turns what escapes a stage into a rendered diagnostic (``Reported``) or, for an
     exception no diagnostic accounts for, an ``InternalError``; ``--debug`` lets those through."""
 
-    def __init__(self, main: KcOptMain, context: Callable[[], str | None]):
+    def __init__(
+        self, main: KcOptMain, context: Callable[[], str | None], note_diagnostics: bool = True
+    ):
         self.main = main
-        self.context = context
+        self.context = context  # "while running pass ...": a note on what was going on
+        self.note_diagnostics = note_diagnostics  # on diagnostics too, not only internal errors
 
     def __enter__(self) -> None:
         return None
@@ -606,10 +620,10 @@ class _Diagnostics:
         if isinstance(error, (DiagnosticException, KCompilerError, OptionError)):
             op = op_of_exception(error)
             message = error.message if isinstance(error, OpError) else str(error)
-            if isinstance(error, OpError) or not _is_module_dump(notes):
-                kept = [n for n in notes if not _is_module_dump([n])]
-            else:
-                kept = []
+            kept = [n for n in notes if not _is_module_dump([n])]
+            where = self.context()
+            if where and self.note_diagnostics and not any(where in n for n in kept):
+                kept.append(where)
             raise Reported(render("error", message, op, self.main.source, kept)) from None
         if self.main.args.debug:
             return False
@@ -645,8 +659,8 @@ def _run(argv: Sequence[str] | None) -> int:
     except DiagnosticException as e:
         notes = [n for n in getattr(e, "__notes__", ()) if not _is_module_dump([n])]
         return _fail("\n".join([f"kc-opt: error: {e}", *notes]))
-    except ArgSpecParseError as e:  # a malformed -t spec (a BaseException in xDSL)
-        return _fail(f"kc-opt: error: {e}")
+    except ArgSpecParseError as e:  # a malformed -t spec (-p's are OptionErrors)
+        return _fail(f"kc-opt: error: -t: malformed target: {e}")
     except (OptionError, UnicodeDecodeError, OSError) as e:
         return _fail(f"kc-opt: error: {e}")
     except ValueError as e:  # xDSL's own checks of the command line (file extension, ...)
