@@ -1,11 +1,14 @@
-"""kc-opt on inputs too large to commit: generated here, then run like the FileCheck tests.
+"""kc-opt on inputs too large to commit, or that need a pass with a bug: built here, then run
+like the FileCheck tests.
 
 * one bad op among 24,000: the diagnostic names its line and stays a few hundred bytes (xDSL's
   verifier attaches the whole module, printed, to its exception: 3 MB here);
 * deep nests of ``tile.for``: 200 and 2,000 levels parse, verify, run shape-inference and print
   (no RecursionError); past ``MAX_NESTING`` the parser reports the op that goes too deep;
 * an exception no diagnostic accounts for (a pass with a bug) is an ``internal error`` at the
-  op, exit code 70, no traceback unless ``--debug``.
+  op, exit code 70, no traceback unless ``--debug``;
+* an op a pass created has no text location: it is reported at its nearest enclosing op from
+  the file, with the op itself printed in a note.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import ModuleOp, StringAttr, f32
 from xdsl.passes import ModulePass
 
 from kcompiler.dialects import tile as t
@@ -143,3 +146,38 @@ def test_debug_shows_the_traceback(tmp_path, capsys, buggy_pass):
     text, _ = chain(5)
     with pytest.raises(KeyError, match="lhs"):
         run(tmp_path, capsys, text, "-p", "buggy", "--debug")
+
+
+@dataclass(frozen=True)
+class InsertBadOpPass(ModulePass):
+    """Stands for a pass that builds an op its verifier refuses: the op has no text location."""
+
+    name = "insert-bad-op"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        size = next(o for o in op.walk() if isinstance(o, t.SizeOp))
+        bad = t.BinaryOp.create(  # f32: the operands make it i64
+            operands=[size.results[0], size.results[0]],
+            result_types=[t.BlockType([], f32)],
+            properties={"kind": StringAttr("add")},
+        )
+        assert size.parent is not None
+        size.parent.insert_op_after(bad, size)
+
+
+def test_an_op_a_pass_created_is_reported_at_its_enclosing_op(tmp_path, capsys, monkeypatch):
+    passes = pipeline.all_passes()
+    monkeypatch.setattr(
+        pipeline, "all_passes", lambda: {**passes, "insert-bad-op": lambda: InsertBadOpPass}
+    )
+    text, _ = chain(3)
+    rc, out, err = run(tmp_path, capsys, text, "-p", "insert-bad-op")
+    assert rc == 1, err
+    lines = err.splitlines()
+    # The kernel (line 2) is the nearest op with a location.
+    assert "input.mlir:2:1: error: 'tile.binary' op result type !tile.block<[], f32>" in lines[0]
+    assert lines[1].startswith("tile.kernel @k(")
+    assert lines[3] == "note: the op was created by a pass; the location is its enclosing op's:"
+    assert lines[4].strip().startswith('%0 = tile.binary "add" %v0, %v0')
+    assert lines[5] == "note: the IR stopped verifying after pass 'insert-bad-op'"
+    assert "Traceback" not in err
