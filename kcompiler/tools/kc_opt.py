@@ -462,8 +462,10 @@ class KcOptMain(xDSLOptMain):
         super().__init__(description=__doc__.split("\n")[0], args=args)
         # Check the target's options before reading any input.
         spec = parse_spec(self.args.target)
-        if spec.name == "triton":
-            from_spec_checked(TritonTarget, spec, "-t triton")
+        factory = self.available_targets[spec.name]  # the name was checked by xDSL
+        target = factory()  # type: ignore[call-arg]
+        if isinstance(target, type):
+            from_spec_checked(target, spec, f"-t {spec.name}")
 
     def register_all_dialects(self) -> None:
         def dialect(module: str, name: str) -> Callable[[], Dialect]:
@@ -705,24 +707,48 @@ def main(argv: Sequence[str] | None = None) -> int:
             failure.append(e)
 
     old_limit = sys.getrecursionlimit()
-    old_stack = threading.stack_size(STACK_BYTES)
     try:
-        sys.setrecursionlimit(max(old_limit, RECURSION_LIMIT))
-        worker = threading.Thread(target=work, name="kc-opt", daemon=True)
-        worker.start()
-    finally:
-        threading.stack_size(old_stack)
-    try:
-        worker.join()
-    except KeyboardInterrupt:
-        sys.stdout.flush()
-        print("kc-opt: interrupted", file=sys.stderr)
-        return 130
+        # A smaller stack (and limit: a RecursionError rather than a crash) where memory is
+        # capped; with neither, run here under the default limits.
+        for stack, limit in (
+            (STACK_BYTES, RECURSION_LIMIT),
+            (STACK_BYTES // 8, RECURSION_LIMIT // 8),
+        ):
+            worker = _start(work, stack, max(old_limit, limit))
+            if worker is not None:
+                break
+        else:
+            sys.setrecursionlimit(old_limit)
+            return _run(argv)
+        try:
+            worker.join()
+        except KeyboardInterrupt:
+            sys.stdout.flush()
+            print("kc-opt: interrupted", file=sys.stderr)
+            return 130
     finally:
         sys.setrecursionlimit(old_limit)
     if failure:
         raise failure[0]
     return result[0]
+
+
+def _start(work: Callable[[], None], stack: int, limit: int) -> threading.Thread | None:
+    """``work`` started on a daemon thread with a ``stack``-byte stack, under a recursion
+    limit of ``limit`` (set before it starts); None if no such thread can be had."""
+    try:
+        old_stack = threading.stack_size(stack)
+    except (ValueError, RuntimeError):
+        return None
+    try:
+        sys.setrecursionlimit(limit)
+        worker = threading.Thread(target=work, name="kc-opt", daemon=True)
+        worker.start()
+        return worker
+    except RuntimeError:  # "can't start new thread": the stack could not be mapped
+        return None
+    finally:
+        threading.stack_size(old_stack)
 
 
 def _fail(message: str, code: int = EXIT_DIAGNOSTIC) -> int:

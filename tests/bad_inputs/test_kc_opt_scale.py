@@ -181,3 +181,13 @@ def test_an_op_a_pass_created_is_reported_at_its_enclosing_op(tmp_path, capsys, 
     assert lines[4].strip().startswith('%0 = tile.binary "add" %v0, %v0')
     assert lines[5] == "note: the IR stopped verifying after pass 'insert-bad-op'"
     assert "Traceback" not in err
+
+
+def test_without_a_big_stack_kc_opt_runs_on_the_calling_thread(tmp_path, capsys, monkeypatch):
+    def refuse(size: int = 0) -> int:
+        raise ValueError("size not valid")
+
+    monkeypatch.setattr(threading, "stack_size", refuse)
+    rc, out, err = run(tmp_path, capsys, nest(20))
+    assert rc == 0, err
+    assert out.count("tile.for") == 20
