@@ -23,7 +23,8 @@ Replaying it with ``kc-opt ir.mlir -p '<it>'`` on the IR the manager started fro
 same IR; ``KCOMPILER_DUMP_IR=<dir>`` writes exactly that file (input IR plus a ``// RUN:`` line).
 
 With debug on (``debug=True`` or ``KCOMPILER_DEBUG=1``) the IR is verified before the first
-pass and after every pass; a failure names the pass that broke it and the replay pipeline.
+pass and after every pass; a failure names the pass that broke it, the replay pipeline and the
+op that failed (its Python source line, else its IR location).
 """
 
 from __future__ import annotations
