@@ -12,16 +12,19 @@ works (``--split-input-file``, ``--print-op-generic``, ``--verify-diagnostics``,
 
 Diagnostics are one message on stderr in MLIR's form, located at the op::
 
-    kernel.mlir:12:5: error: 'tile.reduce' op reduction dim 3 out of range for rank 0
-        %b = tile.reduce "sum" %a dim 3 : i64 : !tile.block<?> -> !tile.block<?>
+    kernel.mlir:12:5: error: 'tile.binary' op result type !tile.block<[], f32> does not match inferred !tile.block<[], i64>
+        %b = tile.binary "mul" %a, %n : !tile.block<[], i64>, !tile.block<[], i64> -> !tile.block<[], f32>
         ^~
 
 Each op read from the file carries its ``file:line:col`` (``dialects.diagnostics``
 ``LocatedParser``). Parse errors, verifier failures (the IR is verified after parsing and after
 every pass), errors a pass or the Triton emitter raises about an op, and bad ``-t`` values that
 one op makes too large are reported at that op with its source line, never the module; an op a
-pass created is reported at its nearest enclosing op from the file. Bad ``-p`` / ``-t`` options
-name the pass or target, the option and what it accepts.
+pass created is reported at its nearest enclosing op from the file. The op of an error is
+``OpError.op`` when the raiser says; otherwise it is read off the traceback: the most deeply
+nested op held by a local variable of the innermost frame that holds any (``op_of_exception``;
+the emitter's ``emit_op(op)``, a pass's loop variable). Bad ``-p`` / ``-t`` options name the pass
+or target, the option and what it accepts.
 
 Exit codes: 0 success; 1 a diagnostic (the input or an option is wrong: MLIR's tools exit 1 on
 any diagnostic); 2 a malformed command line (argparse's code); 70 (``EX_SOFTWARE`` of
@@ -98,9 +101,6 @@ class Reported(DiagnosticException):
 
 class InternalError(Exception):
     """An unexpected exception, rendered as an ``internal error`` at the op being processed."""
-
-    def __init__(self, text: str):
-        super().__init__(text)
 
 
 def size_sources(module: ModuleOp) -> dict[str, tuple[str, int | None]]:
