@@ -23,7 +23,8 @@ Replaying it with ``kc-opt ir.mlir -p '<it>'`` on the IR the manager started fro
 same IR; ``KCOMPILER_DUMP_IR=<dir>`` writes exactly that file (input IR plus a ``// RUN:`` line).
 
 With debug on (``debug=True`` or ``KCOMPILER_DEBUG=1``) the IR is verified before the first
-pass and after every pass; a failure names the pass that broke it and the replay pipeline.
+pass and after every pass; a failure names the pass that broke it, the replay pipeline and the
+op that failed (its Python source line, else its IR location).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import Any
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 from xdsl.utils.arg_spec import ArgSpec, parse_pipeline
 from xdsl.utils.exceptions import ArgSpecParseError
@@ -281,11 +283,14 @@ class PassManager:
         return module
 
     def _verify(self, module: ModuleOp, after: ModulePass | None) -> None:
+        from kcompiler.dialects.diagnostics import OpError, verify_located
+
         try:
-            module.verify()
-        except Exception as e:  # VerifyException, DiagnosticException, ...
+            verify_located(module)  # iterative: deep nests need no Python recursion
+        except Exception as e:  # OpError, or an exception of a malformed op's verifier
             where = f"after pass '{after.spec()}'" if after else "before the pipeline"
-            raise PipelineError(f"IR does not verify {where} (pipeline: '{self}'): {e}") from e
+            at = _op_where(e.op) if isinstance(e, OpError) else ""
+            raise PipelineError(f"IR does not verify {where} (pipeline: '{self}'): {at}{e}") from e
 
     def _dump(self, module: ModuleOp) -> str:
         import hashlib
@@ -301,6 +306,17 @@ class PassManager:
             f.write(f"// replay: {self.replay_command(path)}\n")
             f.write(text + "\n")
         return path
+
+
+def _op_where(op: Operation) -> str:
+    """``kernel.py:12: 'tile.load' op: ``: where the failing op came from (the Python line it
+    was traced from, else its IR text location) and its name."""
+    from kcompiler.dialects.diagnostics import op_location, source_line_of
+
+    where = source_line_of(op)
+    if where is None and (loc := op_location(op)) is not None:
+        where = f"{loc.filename.data}:{loc.line.data}:{loc.column.data}"
+    return f"{where + ': ' if where else ''}'{op.name}' op: "
 
 
 def _kernel_name(module: ModuleOp) -> str:

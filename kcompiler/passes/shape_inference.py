@@ -3,7 +3,8 @@
 The typing rules live on the ops (`infer_type`), so the frontend, the verifiers and this pass
 agree by construction. This pass exists for IR that did not come from the frontend (hand
 written, or produced by another pass): it walks ops in order, fills unknown result types, and
-checks known ones. A mismatch is reported with the op's source location.
+checks known ones. A mismatch is an ``OpError`` on the op (a ``DiagnosticException``) whose
+message starts with the op's Python source line when it has one.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
-from xdsl.utils.exceptions import DiagnosticException
 
 from kcompiler.dialects import tile as t
+from kcompiler.dialects.diagnostics import OpError
 
 
 def _where(op: t.TileOp) -> str:
@@ -44,11 +45,11 @@ class ShapeInferencePass(ModulePass):
             try:
                 new = inner.infer_type()
             except t.ShapeError as e:
-                raise DiagnosticException(f"{_where(inner)}{inner.name}: {e}") from None
+                raise OpError(f"{_where(inner)}{inner.name}: {e}", inner) from None
             old = inner.results[0].type
             if isinstance(old, t.BlockType) and not old.known:
                 Rewriter.replace_value_with_new_type(inner.results[0], new)
             elif old != new:
-                raise DiagnosticException(
-                    f"{_where(inner)}{inner.name}: result type {old} but operands give {new}"
+                raise OpError(
+                    f"{_where(inner)}{inner.name}: result type {old} but operands give {new}", inner
                 )

@@ -11,8 +11,10 @@ Allowed outcomes, never a hang, a silently wrong result or a raw Triton error:
 * ``Matches``: the call works and equals the torch reference (zero-size and size-1 dims,
   strided and overlapping inputs, promotions);
 * ``Holds``: a property of what was specialized or emitted (64-bit indexing);
-* ``KcOpt``: ``kc-opt`` on malformed IR: exit code 1, a diagnostic on stderr (``file:line:col``
-  for text that does not parse), no Python traceback.
+* ``KcOpt``: ``kc-opt`` on malformed IR or options: exit code 1, a diagnostic on stderr
+  (``file:line:col`` of the op for anything about the input: syntax, verifier, pass and emitter
+  errors), no Python traceback. tests/bad_inputs/test_kc_opt_scale.py holds the generated ones
+  (24k ops, deep nests, internal errors).
 
 Rows that fail because of a compiler bug are strict xfails saying why. tests/kernels/
 test_bad_input.py (another table) holds the cases of each kind kept there; this corpus is the
@@ -124,7 +126,7 @@ class Holds:
 class KcOpt:
     text: str | bytes
     args: tuple[str, ...] = ()
-    location: bool = True  # file:line:col: the text does not parse
+    location: bool = True  # file:line:col: the input is at fault (not an option)
     match: str | None = None
     subprocess: bool = False  # through `python -m kcompiler.tools.kc_opt`
 
@@ -232,6 +234,21 @@ BAD_REDUCTION = (
     _KERNEL_HEAD
     + '    %a = tile.binary "add" %n, %n : !tile.block<[], i64>, !tile.block<[], i64> -> !tile.block<?>\n'
     + '    %b = tile.reduce "sum" %a dim 3 : i64 : !tile.block<?> -> !tile.block<?>\n'
+    + _KERNEL_TAIL
+)
+# A whole-row load (s1 = 4096 per the size hints) next to block_0: 256 x 4096 elements.
+TWO_LOADS = (
+    "builtin.module {\n"
+    "  tile.kernel @k(%x: !tile.tensor<[s0, s1], f32>) attributes {size_hints = {s0 = 64 : i64, s1 = 4096 : i64}} {\n"
+    '    %n = tile.size "s0" : !tile.block<[], i64>\n'
+    "    tile.for %t = %n to %n block block_0 kind tile parallel {\n"
+    '      %a = tile.load %x[%t] ["tile", "full"] : !tile.tensor<[s0, s1], f32>, !tile.tile<block_0> -> !tile.block<?>\n'
+    "    }\n  }\n}\n"
+)
+NESTED_21 = (
+    _KERNEL_HEAD
+    + "".join(f"    tile.for %t{i} = %n to %n block block_{i} kind tile {{\n" for i in range(21))
+    + "    }\n" * 21
     + _KERNEL_TAIL
 )
 UNKNOWN_FOR_KIND = (
@@ -382,12 +399,28 @@ CASES = [
     Case("kc-opt-truncated", None, KcOpt(TRUNCATED)),
     Case("kc-opt-bad-type-syntax", None, KcOpt(BAD_TYPE, match="']' expected")),
     Case("kc-opt-garbage", None, KcOpt("garbage $$$ not mlir\n", subprocess=True)),
-    Case("kc-opt-wrong-result-type", None, KcOpt(WRONG_RESULT_TYPE, location=False, match="does not match inferred")),
+    Case("kc-opt-wrong-result-type", None, KcOpt(WRONG_RESULT_TYPE, match="does not match inferred")),
     Case("kc-opt-shape-inference-error", None,
-         KcOpt(BAD_REDUCTION, ("-p", "shape-inference"), location=False, match="tile.reduce.*out of range")),
-    Case("kc-opt-unknown-for-kind", None, KcOpt(UNKNOWN_FOR_KIND, location=False, match="spiral")),
+         KcOpt(BAD_REDUCTION, ("-p", "shape-inference"), match="tile.reduce.*out of range")),
+    Case("kc-opt-unknown-for-kind", None, KcOpt(UNKNOWN_FOR_KIND, match="spiral")),
     Case("kc-opt-unknown-pass", None, KcOpt(UNKNOWN_OP.replace("tile.bogus", "tile.size"), ("-p", "no-such-pass"), location=False, match="no-such-pass")),
-    Case("kc-opt-binary-file", None, KcOpt(b"\xff\xfe\x00binary", location=False, subprocess=True)),
+    Case("kc-opt-binary-file", None, KcOpt(b"\xff\xfe\x00binary", subprocess=True, match="not UTF-8")),
+    Case("kc-opt-block-size-not-power-of-two", None,
+         KcOpt(TWO_LOADS, ("-t", "triton{block-sizes=3}"), location=False, match="block-sizes.*powers of two")),
+    Case("kc-opt-num-warps-not-power-of-two", None,
+         KcOpt(TWO_LOADS, ("-t", "triton{num-warps=3}"), location=False, match="num-warps=3.*1, 2, 4, 8, 16, 32")),
+    Case("kc-opt-num-warps-negative", None,
+         KcOpt(TWO_LOADS, ("-t", "triton{num-warps=-8}"), location=False, match="num-warps=-8")),
+    Case("kc-opt-block-sizes-not-integers", None,
+         KcOpt(TWO_LOADS, ("-t", "triton{block-sizes=1.5}"), location=False, match="'block-sizes' takes .* integers")),
+    Case("kc-opt-too-many-block-sizes", None,
+         KcOpt(TWO_LOADS, ("-p", "shape-inference", "-t", "triton{block-sizes=16,16}"), match="block-sizes has 2 values.*1 block symbol")),
+    Case("kc-opt-block-numel-over-triton-max", None,
+         KcOpt(TWO_LOADS, ("-p", "shape-inference", "-t", "triton{block-sizes=1048576}"), match="tile.load.*over Triton's maximum")),
+    Case("kc-opt-unknown-pass-option", None,
+         KcOpt(TWO_LOADS, ("-p", "split-reductions{chunks=8}"), location=False, match="did you mean 'chunk'")),
+    Case("kc-opt-loops-nested-past-python", None,
+         KcOpt(NESTED_21, ("-t", "triton"), match="21 nested tile.for loops.*at most 20")),
     # ---- Configs outside the space ----------------------------------------------------------------------
     Case("config-block-not-power-of-two", lambda: K.add._run((g(8), g(8)), {}, C(block_sizes=[12]), "run"),
          Raises((kc.exc.InvalidConfig,), None, r"block_sizes\[0\]")),

@@ -14,7 +14,7 @@ builtin.module {
 // FIRST-NOT:  Traceback
 // FIRST:      parse_errors.mlir:10:21: error: Operation tile.bogus is not registered
 // FIRST-NEXT:     %0 = tile.bogus %x
-// FIRST-NEXT:                     ^^
+// FIRST-NEXT:                     ^~
 // FIRST-NOT:  Traceback
 // CHECK:      parse_errors.mlir:10:21
 // CHECK:      Operation tile.bogus is not registered

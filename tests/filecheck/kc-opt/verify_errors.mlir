@@ -2,8 +2,9 @@
 // RUN: kc-opt %s --split-input-file --verify-diagnostics | filecheck %s
 
 // IR that parses but breaks a verifier: kc-opt verifies what it parsed (and around every
-// pass), reports the message and the IR with the op marked, and exits 1. With
-// --verify-diagnostics every chunk's error is printed instead and kc-opt exits 0.
+// pass), reports `file:line:col: error: message` at the op that failed with its source line
+// (never the whole module), and exits 1. With --verify-diagnostics every chunk's error is
+// printed instead and kc-opt exits 0.
 
 builtin.module {
   tile.kernel @k(%x: !tile.tensor<[s0], f32>) {
@@ -14,10 +15,11 @@ builtin.module {
 }
 
 // FIRST-NOT:  Traceback
-// FIRST:      kc-opt: error: tile.for: unknown kind 'spiral'
-// FIRST:      Operation does not verify: tile.for: unknown kind 'spiral'
-// FIRST-NOT:  Traceback
-// CHECK:      tile.for: unknown kind 'spiral'
+// FIRST:      verify_errors.mlir:12:5: error: tile.for: unknown kind 'spiral'
+// FIRST-NEXT:     tile.for %t = %n to %n block block_0 kind spiral {
+// FIRST-NEXT:     ^~~~~~~~
+// FIRST-NOT:  {{.}}
+// CHECK:      verify_errors.mlir:12:5: error: tile.for: unknown kind 'spiral'
 
 // -----
 // A result type the typing rule disagrees with.
@@ -30,7 +32,7 @@ builtin.module {
   }
 }
 
-// CHECK:      result type !tile.block<[block_0], f16> does not match inferred !tile.block<[block_0], f32>
+// CHECK:      verify_errors.mlir:30:7: error: 'tile.load' op result type !tile.block<[block_0], f16> does not match inferred !tile.block<[block_0], f32>
 
 // -----
 // A store whose value does not broadcast to the indexed shape.
@@ -43,7 +45,7 @@ builtin.module {
   }
 }
 
-// CHECK:      shapes [['block_0'], ['s1']] do not broadcast: dim block_0 vs s1
+// CHECK:      verify_errors.mlir:43:7: error: 'tile.store' op shapes [['block_0'], ['s1']] do not broadcast: dim block_0 vs s1
 
 // -----
 // A loop whose body yields values of other types than its results.
@@ -55,7 +57,7 @@ builtin.module {
   }
 }
 
-// CHECK:      tile.for: yielded types must match the results
+// CHECK:      verify_errors.mlir:54:5: error: tile.for: yielded types must match the results
 
 // -----
 // Every block argument of a kernel needs a name (only the generic syntax can omit one).
@@ -65,4 +67,4 @@ builtin.module {
   }) : () -> ()
 }) : () -> ()
 
-// CHECK:      tile.kernel: arg_names must name every block argument
+// CHECK:      verify_errors.mlir:65:3: error: tile.kernel: arg_names must name every block argument

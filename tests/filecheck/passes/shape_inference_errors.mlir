@@ -2,7 +2,7 @@
 // RUN: kc-opt %s --split-input-file -p shape-inference --verify-diagnostics | filecheck %s
 
 // A typing rule that fails during shape-inference is reported with the op's source location
-// (its `loc` attribute, from the kernel's Python file) and kc-opt exits 1.
+// in the IR file and its `loc` attribute (the line of the kernel's Python file), and kc-opt exits 1.
 
 builtin.module {
   tile.kernel @k(%x: !tile.tensor<[s0, s1], f32>, %y: !tile.tensor<[s2], f32>) {
@@ -16,7 +16,7 @@ builtin.module {
 }
 
 // FIRST-NOT:  Traceback
-// FIRST:      kc-opt: error: k.py:7: tile.binary: shapes [['block_0', 's1'], ['s2']] do not broadcast: dim s1 vs s2
+// FIRST:      shape_inference_errors.mlir:13:7: error: k.py:7: tile.binary: shapes [['block_0', 's1'], ['s2']] do not broadcast: dim s1 vs s2
 // FIRST-NOT:  Traceback
 // CHECK:      k.py:7: tile.binary: shapes [['block_0', 's1'], ['s2']] do not broadcast: dim s1 vs s2
 
