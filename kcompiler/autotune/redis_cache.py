@@ -1,7 +1,7 @@
 """Redis backend of the tuning cache: one server shared by every process and machine that sets
 ``KCOMPILER_CACHE_URL``, so a kernel tuned once on one machine is served to all the others.
 
-Layout (``key`` is ``cache.make_key``'s digest, which already covers the kernel's source,
+Layout (``key`` is ``cache.make_key``'s digest, which covers the kernel's source and IR hash,
 its specialization, the device name and the kcompiler/torch/triton versions)::
 
     kcompiler:autotune:v1:best:<key>     string  JSON {config, time_ms, effort, created}
