@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 from kcompiler.autotune.cache import BestEntry, CacheBackend, Result, SQLiteCache
 from kcompiler.config import Config
@@ -34,6 +36,21 @@ log = logging.getLogger("kcompiler.autotune")
 T = TypeVar("T")
 
 KEY_PREFIX = "kcompiler:autotune:v1"
+
+
+def redacted(url: str) -> str:
+    """``url`` with its password (user info or ``?password=``) replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if parts.password is not None:
+            netloc = f"{parts.username or ''}:***@{netloc.rpartition('@')[2]}"
+        query = re.sub(r"(^|&)(password=)[^&]*", r"\1\2***", parts.query)
+        if (netloc, query) == (parts.netloc, parts.query):
+            return url
+        return urlunsplit(parts._replace(netloc=netloc, query=query))
+    except ValueError:  # unparsable: show nothing that might be a secret
+        return "<unparsable URL>"
 
 
 def best_key(key: str) -> str:
@@ -90,7 +107,7 @@ class RedisCache(CacheBackend):
         log.warning(
             "autotune cache %s unusable (%s: %s: %s)%s; using the local cache %r for the rest "
             "of this process",
-            self.url,
+            redacted(self.url),
             what,
             type(err).__name__,
             err,
@@ -160,7 +177,7 @@ class RedisCache(CacheBackend):
         return sorted(merged.values(), key=lambda r: r.created)
 
     def __repr__(self) -> str:
-        return f"RedisCache({self.url!r}{', down' if self.down else ''}, local={self.local!r})"
+        return f"RedisCache({redacted(self.url)!r}{', down' if self.down else ''}, local={self.local!r})"
 
 
 def decode_best(raw: bytes | str) -> BestEntry | None:

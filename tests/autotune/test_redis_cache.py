@@ -241,7 +241,8 @@ def test_writes_go_through_to_the_local_cache(server, tmp_path):
 def test_server_down_at_start_falls_back_with_one_warning(tmp_path, caplog):
     require_client()
     local = SQLiteCache(tmp_path / "local.sqlite")
-    cache = RedisCache(f"redis://127.0.0.1:{free_port()}/0", local=local, timeout_s=1.0)
+    url = f"redis://:s3cret@127.0.0.1:{free_port()}/0"
+    cache = RedisCache(url, local=local, timeout_s=1.0)
     start = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="kcompiler.autotune"):
         assert cache.get_best("k") is None
@@ -251,9 +252,20 @@ def test_server_down_at_start_falls_back_with_one_warning(tmp_path, caplog):
         assert {r.config for r in cache.results_for("k")} == {A, B}
         assert cache.get_best("k").config == A
     assert time.monotonic() - start < 5
-    assert cache.down and len(warnings_of(caplog)) == 1
-    assert "ConnectionError" in warnings_of(caplog)[0]
+    (warning,) = warnings_of(caplog)
+    assert cache.down and "ConnectionError" in warning
+    assert "s3cret" not in warning and "s3cret" not in repr(cache)  # the password stays out
     assert {r.config for r in local.results_for("k")} == {A, B}
+
+
+def test_a_missing_client_package_falls_back_with_one_warning(monkeypatch, tmp_path, caplog):
+    monkeypatch.setitem(sys.modules, "redis", None)  # import redis raises ImportError
+    cache = RedisCache("redis://127.0.0.1:1/0", local=SQLiteCache(tmp_path / "l.sqlite"))
+    with caplog.at_level(logging.WARNING, logger="kcompiler.autotune"):
+        cache.record("k", A, 1.0)
+        assert [r.config for r in cache.results_for("k")] == [A]
+    (warning,) = warnings_of(caplog)
+    assert "pip install 'kcompiler[redis]'" in warning
 
 
 def test_server_killed_mid_tune_falls_back_and_loses_nothing(server, tmp_path, caplog):
@@ -277,6 +289,43 @@ def test_server_killed_mid_tune_falls_back_and_loses_nothing(server, tmp_path, c
     assert local.get_best(target.cache_key).config == result.config
     again = Tuner(FakeTarget(small_space(), small_cost), cache=cache, progress=False).tune()
     assert again.from_cache and again.config == result.config
+
+
+def test_a_real_tune_through_the_setting_survives_the_server_dying(
+    server, tmp_path, monkeypatch, caplog
+):
+    """KCOMPILER_CACHE_URL picks the server; it is killed at the second benchmark of a real
+    kernel's tune on the interpreter, which completes on the local file."""
+    import torch
+    from redis_tune_job import scale
+
+    from kcompiler.runtime.tuning import KernelTarget
+
+    monkeypatch.setenv("KCOMPILER_CACHE_URL", server.url)
+    monkeypatch.setenv("KCOMPILER_CACHE_DIR", str(tmp_path))
+    seen: list[tuple[str, Config]] = []
+    benchmark = KernelTarget.benchmark
+
+    def killing(self: KernelTarget, config: Config) -> float:
+        seen.append((self.cache_key, config))
+        if len(seen) == 2:
+            server.stop()
+        return benchmark(self, config)
+
+    monkeypatch.setattr(KernelTarget, "benchmark", killing)
+    x = torch.arange(256, dtype=torch.float32)
+    try:
+        with caplog.at_level(logging.WARNING, logger="kcompiler.autotune"):
+            result = scale.autotune((x,), effort="quick", budget_s=2.0, workers=1, progress=False)
+    finally:
+        scale.config = None
+    assert len(warnings_of(caplog)) == 1 and len(seen) >= 3
+    assert not result.from_cache and not result.interrupted and result.time_ms is not None
+    key = seen[0][0]
+    local = SQLiteCache(tmp_path / "autotune.sqlite")
+    assert {r.config for r in local.results_for(key)} == {c for _, c in seen}
+    assert local.get_best(key).config == result.config
+    local.close()
 
 
 def test_the_setting_chooses_the_backend(monkeypatch, tmp_path):
