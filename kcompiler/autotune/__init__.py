@@ -26,6 +26,7 @@ from kcompiler.autotune.cache import (
     make_key,
 )
 from kcompiler.autotune.errors import AutotuneError, ConfigError, DeviceFault, WrongResult
+from kcompiler.autotune.redis_cache import RedisCache
 from kcompiler.autotune.space import (
     TRITON_MAX_NUMEL,
     BoolKnob,
@@ -73,6 +74,7 @@ __all__ = [
     "NullCache",
     "PowerOfTwoKnob",
     "Predicate",
+    "RedisCache",
     "SQLiteCache",
     "SearchStrategy",
     "TuneResult",

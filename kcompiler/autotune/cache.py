@@ -1,6 +1,10 @@
 """On-disk cache of autotuning results, so a kernel is tuned once per (source, shapes, device,
 versions) and an interrupted search resumes where it stopped.
 
+Which backend the tuner uses is chosen by ``default_cache``: the local SQLite file, or, with
+``$KCOMPILER_CACHE_URL`` set to a ``redis://`` URL, a Redis server shared by processes and
+machines (``redis_cache.RedisCache``) that falls back to the local file when it is unreachable.
+
 Two tables: ``results`` holds every measured config (time or error) and ``best`` the winner
 per key. SQLite in WAL mode with a busy timeout lets several processes (pytest-xdist
 workers, a multi-GPU job) share one file. The cache must never be why a kernel fails: a
@@ -31,6 +35,8 @@ log = logging.getLogger("kcompiler.autotune")
 T = TypeVar("T")
 
 CACHE_DIR_ENV = "KCOMPILER_CACHE_DIR"
+CACHE_URL_ENV = "KCOMPILER_CACHE_URL"
+SHARED_SCHEMES = ("redis", "rediss", "unix")  # URL schemes of a shared (Redis) cache
 CACHE_FILE = "autotune.sqlite"
 _SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -119,7 +125,13 @@ class BestEntry:
 
 
 class CacheBackend(ABC):
-    """Where tuning results live. SQLite here; a shared backend (Redis) can subclass this."""
+    """Where tuning results live: `SQLiteCache` (local file), `redis_cache.RedisCache`
+    (shared server), `NullCache`.
+
+    The contract the tuner relies on: ``record`` keeps one entry per (key, config), a later
+    one replacing it; ``results_for`` returns them oldest first; ``put_best`` replaces the
+    key's best. No method raises for a storage failure: a backend degrades to caching less.
+    """
 
     @abstractmethod
     def get_best(self, key: str) -> BestEntry | None: ...
@@ -323,11 +335,31 @@ class SQLiteCache(CacheBackend):
 
 
 _DEFAULT_CACHES: dict[Path, SQLiteCache] = {}
+_SHARED_CACHES: dict[tuple[str, Path], CacheBackend] = {}
 
 
-def default_cache() -> SQLiteCache:
-    """One shared SQLiteCache per default path (the path follows the env at call time)."""
+def default_cache() -> CacheBackend:
+    """The cache a `Tuner` uses when given none, one object per setting (read at call time).
+
+    ``$KCOMPILER_CACHE_URL`` set (``redis://host:6379/0``, ``rediss://...``,
+    ``unix:///path.sock``): a `RedisCache` on that server, writing through to and falling back
+    on the local SQLite file. Unset or empty: the local SQLite file (``default_cache_path``).
+    """
     path = default_cache_path()
     if path not in _DEFAULT_CACHES:
         _DEFAULT_CACHES[path] = SQLiteCache(path)
-    return _DEFAULT_CACHES[path]
+    local = _DEFAULT_CACHES[path]
+    url = os.environ.get(CACHE_URL_ENV, "").strip()
+    if not url:
+        return local
+    scheme = url.partition("://")[0].lower()
+    if scheme not in SHARED_SCHEMES:
+        raise ValueError(
+            f"{CACHE_URL_ENV}={url!r}: expected a URL starting with "
+            f"{', '.join(s + '://' for s in SHARED_SCHEMES)}, or unset for the local cache"
+        )
+    if (url, path) not in _SHARED_CACHES:
+        from kcompiler.autotune.redis_cache import RedisCache
+
+        _SHARED_CACHES[(url, path)] = RedisCache(url, local=local)
+    return _SHARED_CACHES[(url, path)]

@@ -5,6 +5,7 @@ that times whole calls (host code + every launch) and checks them against the de
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -511,6 +512,22 @@ def _timer(fn: Callable[[], Any]) -> float:
     return (time.perf_counter() - t0) * 1e3
 
 
+_LOC = re.compile(r'loc = "[^"]*"')
+
+
+def kernel_hash(source: str, modules: Sequence[Any]) -> str:
+    """Digest of a kernel's Python source and its traced IR, the cache key's kernel part.
+
+    The IR adds what the source text does not show (module constants, helper functions,
+    frontend changes within one kcompiler version). Source locations are blanked, so moving
+    a kernel within or between files keeps its tuning results.
+    """
+    h = hashlib.sha256(source.encode())
+    for module in modules:
+        h.update(b"\0" + _LOC.sub('loc = ""', str(module)).encode())
+    return h.hexdigest()
+
+
 class KernelTarget:
     """A TuningTarget for one kernel and one set of arguments."""
 
@@ -524,9 +541,11 @@ class KernelTarget:
         default = self.space.default()
         self.reference = [o.clone() for o in _outputs(kernel._run(args, kwargs, default, "run"))]
         device = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu-interpreter"
-        source = hashlib.sha256(kernel.program.source.encode()).hexdigest()
         self.cache_key = make_key(
-            source, tuning_spec(args, kwargs, self.space), device, library_versions()
+            kernel_hash(kernel.program.source, modules),
+            tuning_spec(args, kwargs, self.space),
+            device,
+            library_versions(),
         )
 
     def precompile_job(self, config: Config) -> tuple[Callable[..., object], tuple] | None:
@@ -574,6 +593,7 @@ __all__ = [
     "KernelTarget",
     "autotune",
     "build_space",
+    "kernel_hash",
     "output_scale",
     "outputs_match",
     "tuning_spec",

@@ -99,3 +99,38 @@ def test_a_bf16_tune_is_not_served_from_the_fp32_entry(tmp_path, monkeypatch):
         double.config = None
     assert not first.from_cache and again.from_cache
     assert not other.from_cache
+
+
+KERNEL_FILE = """
+import torch
+import kcompiler as kc
+import kcompiler.language as kl
+{pad}
+FACTOR = {factor}
+
+
+@kc.kernel
+def times_factor(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = x[tile] * FACTOR
+    return out
+"""
+
+
+def test_the_key_covers_the_ir_but_not_where_the_kernel_sits(tmp_path):
+    """Same source text: a module constant the IR inlines changes the key; moving the kernel
+    to other lines of another file does not."""
+    import importlib.util
+
+    def key(name: str, factor: int, pad: str = "") -> str:
+        path = tmp_path / f"{name}.py"
+        path.write_text(KERNEL_FILE.format(factor=factor, pad=pad))
+        spec = importlib.util.spec_from_file_location(f"kc_key_{name}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return KernelTarget(module.times_factor, (torch.ones(64),), {}).cache_key
+
+    base = key("base", 2)
+    assert key("moved", 2, pad="\n" * 7) == base
+    assert key("other_constant", 3) != base
