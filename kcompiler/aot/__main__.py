@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     comp = sub.add_parser("compile", help="precompile every entry of a table")
     comp.add_argument("table")
     comp.add_argument("kernel", nargs="?", help="module:name (default: the table's kernel)")
+    comp.add_argument(
+        "--workers", type=int, default=None, help="compile processes (default: 8 on a GPU)"
+    )
     show = sub.add_parser("show", help="print a table's entries, one a line")
     show.add_argument("table")
     opts = parser.parse_args(argv)
@@ -80,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     kernel = _kernel(opts.kernel or table.kernel)
     t0 = time.monotonic()
     try:
-        lines = compile_table(kernel, table)
+        lines = compile_table(kernel, table, workers=opts.workers)
     except TableError as e:
         print(e, file=sys.stderr)
         return 1

@@ -49,9 +49,14 @@ def fit(space: Any, config: Mapping[str, Any]) -> Config:
     return space.repair(flat)
 
 
+_Tensor = torch.Tensor
+
+
 def _memo_key(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        return (value.dtype, value.shape, value.stride(), value.device.type)
+    """What of an argument the table's choice depends on (the device is not: a table is for
+    one card), in a form that is cheap to build and to hash."""
+    if isinstance(value, _Tensor):
+        return (value.dtype, value.shape, value.stride())
     if isinstance(value, float):
         return float
     if isinstance(value, (list, tuple)):
@@ -107,7 +112,15 @@ class TableConfigs:
 
     def config_for(self, kernel: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
         """The table's config for this call, or None (no entry of its class, or ignored)."""
-        memo = (*map(_memo_key, args), *((k, _memo_key(v)) for k, v in sorted(kwargs.items())))
+        # Inlined _memo_key for tensors: this runs on every call of a kernel with a table.
+        memo = tuple(
+            [
+                (a.dtype, a.shape, a.stride()) if isinstance(a, _Tensor) else _memo_key(a)
+                for a in args
+            ]
+        )
+        if kwargs:
+            memo += tuple((k, _memo_key(v)) for k, v in sorted(kwargs.items()))
         try:
             return self._memo[memo]
         except KeyError:

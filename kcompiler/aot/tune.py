@@ -175,23 +175,33 @@ def _time_at(target: Any, config: Config) -> float:
     return t if t > 0 and math.isfinite(t) else math.inf
 
 
-def compile_table(kernel: Any, table: Table, device: str | None = None) -> list[str]:
-    """Compile every entry's config at its first recorded call (backends/triton/precompile:
-    on a GPU, Triton compiles and writes its on-disk cache; under the interpreter the code is
-    generated and loaded and each launch checked against its kernel's signature). Raises
-    TableError naming an entry whose config is invalid for the kernel. Returns one line per
-    entry."""
+def compile_table(
+    kernel: Any, table: Table, device: str | None = None, workers: int | None = None
+) -> list[str]:
+    """Compile every entry's config at its first recorded call with the tuner's precompile
+    jobs (backends/triton/precompile.py): on a GPU, Triton compiles and writes its on-disk
+    cache, so a later process loads each binary instead of compiling; under the interpreter
+    the code is generated and loaded and each launch checked against its kernel's signature.
+    ``workers`` > 1 runs the jobs in the tuner's compile pool (default: up to 8 on a GPU, in
+    this process under the interpreter). Raises TableError naming an entry whose config is
+    invalid for the kernel or fails to compile. Returns one line per entry."""
+    import os
+
+    from kcompiler.autotune.compile_pool import shared_pool
     from kcompiler.backends.triton.precompile import job_for_launches
     from kcompiler.runtime.kernel import interpreting
     from kcompiler.runtime.tuning import build_space
 
     device = device or default_device()
-    lines = []
-    for entry in table.entries:
-        if not entry.shapes:
-            raise TableError(f"{table.source}: entry {entry.key.ident} records no call to compile")
-        args, kwargs = make_call(entry.shapes[0], device)
+    if workers is None:
+        workers = 1 if interpreting() else min(os.cpu_count() or 1, 8)
+    jobs: dict[int, tuple[Any, tuple]] = {}
+    lines: dict[int, str] = {}
+    for i, entry in enumerate(table.entries):
         where = f"{table.source or 'table'}: entry {entry.key.ident}"
+        if not entry.shapes:
+            raise TableError(f"{where}: records no call to compile")
+        args, kwargs = make_call(entry.shapes[0], device)
         if Key.of_call(kernel, args, kwargs) != entry.key:
             raise TableError(f"{where}: its recorded call has another key")
         space = build_space(kernel, kernel.traced_modules(args, kwargs, Config()))
@@ -199,16 +209,34 @@ def compile_table(kernel: Any, table: Table, device: str | None = None) -> list[
             space.validate(entry.config)
         except ConfigError as e:
             raise TableError(f"{where}: config invalid for {kernel.fn.__name__}: {e}") from None
-        t0 = time.perf_counter()
         launches = kernel.generated_launches(args, kwargs, entry.config)
         job = job_for_launches(launches, interpret=interpreting())
+        lines[i] = f"{entry.key.ident}: {len(launches)} launch(es)"
         if job is not None:
-            fn, job_args = job
-            fn(*job_args)
-        lines.append(
-            f"{entry.key.ident}: {len(launches)} launch(es), {time.perf_counter() - t0:.2f} s"
-        )
-    return lines
+            jobs[i] = job
+    t0 = time.monotonic()
+    if workers <= 1:
+        for i, (fn, job_args) in jobs.items():
+            try:
+                fn(*job_args)
+            except Exception as e:  # noqa: BLE001 - named below
+                raise TableError(
+                    f"entry {table.entries[i].key.ident} failed to compile: {e}"
+                ) from e
+    else:
+        pool = shared_pool(workers)
+        for i, (fn, job_args) in jobs.items():
+            pool.submit(i, fn, tuple(job_args), 600.0)
+        left = set(jobs)
+        while left:
+            for outcome in pool.poll(60.0):
+                left.discard(outcome.key)  # type: ignore[arg-type]
+                if outcome.error is not None:
+                    pool.cancel()
+                    ident = table.entries[outcome.key].key.ident  # type: ignore[index]
+                    raise TableError(f"entry {ident} failed to compile: {outcome.error}")
+    log.info("aot: %d jobs compiled in %.1f s", len(jobs), time.monotonic() - t0)
+    return [lines[i] for i in range(len(table.entries))]
 
 
 __all__ = ["NEIGHBOURS", "NullCache", "compile_table", "tune_table", "with_starts"]

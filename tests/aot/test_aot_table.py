@@ -288,6 +288,8 @@ def test_cli_tune_compile_and_load(tmp_path: Path, capsys) -> None:
         assert len(entry.shapes) == 1
     assert main(["compile", str(out)]) == 0
     assert "3 entries compiled" in capsys.readouterr().out
+    assert main(["compile", str(out), "aot_kernels:add", "--workers", "2"]) == 0  # in the pool
+    assert "3 entries compiled" in capsys.readouterr().out
     k = kc.kernel(configs_table=out)(aot_kernels.add.fn)
     x, y = vec(1000)
     assert k.table.config_for(k, (x, y), {}) == table.entries[1].config
