@@ -17,7 +17,10 @@ def _kernel(target: str) -> Any:
 
     obj = resolve(target)
     if not isinstance(obj, Kernel):
-        raise SystemExit(f"{target} is a {type(obj).__name__}, not a kc.kernel")
+        raise SystemExit(
+            f"{target} is a {type(obj).__name__}, not a kc.kernel (name the kc.kernel a "
+            "wrapper calls, e.g. kcompiler.kernels.rms_norm:rms_norm_fwd)"
+        )
     return obj
 
 

@@ -24,3 +24,15 @@ def scale_rows(x: torch.Tensor, alpha: float, flip: bool) -> torch.Tensor:
         v = x[tile_m, tile_n] * alpha
         out[tile_m, tile_n] = -v if flip else v
     return out
+
+
+# A shapes list in Python form (``--shapes aot_kernels:CALLS``): specs or real tensors.
+CALLS = [
+    [{"shape": [512]}, {"shape": [512]}],
+    [torch.zeros(2048), torch.zeros(2048)],
+]
+
+
+def vec_of(n: int) -> torch.Tensor:
+    """Not a kernel."""
+    return torch.zeros(n)

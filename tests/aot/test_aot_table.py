@@ -14,7 +14,7 @@ import kcompiler as kc
 import kcompiler.language as kl
 from kcompiler.aot import AotTableWarning, Entry, Key, Table, TableError, aot_kernel
 from kcompiler.aot.__main__ import main
-from kcompiler.aot.specs import describe_call, make_call
+from kcompiler.aot.specs import describe_call, load_calls, make_call
 from kcompiler.aot.table import current_card
 from kcompiler.autotune import Tuner
 
@@ -300,3 +300,15 @@ def test_cli_tune_compile_and_load(tmp_path: Path, capsys) -> None:
     out.write_text(json.dumps(data))
     assert main(["compile", str(out)]) == 1
     assert "entry x: float32[s0]; y: float32[s0] | s0 256/256" in capsys.readouterr().err
+
+
+def test_shapes_in_python_form_and_targets_that_are_not_kernels(tmp_path: Path) -> None:
+    assert load_calls("aot_kernels:CALLS") == list(aot_kernels.CALLS)
+    out = tmp_path / "t.json"
+    args = ["tune", "aot_kernels:add", "--shapes", "aot_kernels:CALLS", "--out", str(out)]
+    assert main([*args, "--effort", "none"]) == 0
+    table = Table.load(out)
+    assert [e.time_ms for e in table.entries] == [None, None]  # effort none: the defaults
+    assert table.entries[1].shapes[0]["args"][0] == {"shape": [2048], "dtype": "float32"}
+    with pytest.raises(SystemExit, match="not a kc.kernel"):
+        main(["tune", "aot_kernels:vec_of", "--shapes", "aot_kernels:CALLS", "--out", str(out)])
