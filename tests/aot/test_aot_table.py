@@ -290,6 +290,8 @@ def test_cli_tune_compile_and_load(tmp_path: Path, capsys) -> None:
     assert "3 entries compiled" in capsys.readouterr().out
     assert main(["compile", str(out), "aot_kernels:add", "--workers", "2"]) == 0  # in the pool
     assert "3 entries compiled" in capsys.readouterr().out
+    assert main(["show", str(out)]) == 0
+    assert "x: float32[s0]; y: float32[s0] | s0 1024/8" in capsys.readouterr().out
     k = kc.kernel(configs_table=out)(aot_kernels.add.fn)
     x, y = vec(1000)
     assert k.table.config_for(k, (x, y), {}) == table.entries[1].config
