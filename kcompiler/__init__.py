@@ -12,7 +12,7 @@ from typing import Any
 from kcompiler import exc
 from kcompiler.config import Config
 
-__all__ = ["Config", "Kernel", "exc", "kernel"]
+__all__ = ["Config", "Kernel", "aot_kernel", "exc", "kernel"]
 
 
 def __getattr__(name: str) -> Any:
@@ -20,4 +20,8 @@ def __getattr__(name: str) -> Any:
         from kcompiler.runtime import kernel as _kernel
 
         return getattr(_kernel, name)
+    if name == "aot_kernel":  # kernel(configs_table=...), Helion's name
+        from kcompiler.aot import aot_kernel
+
+        return aot_kernel
     raise AttributeError(f"module 'kcompiler' has no attribute {name!r}")

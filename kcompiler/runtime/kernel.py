@@ -206,6 +206,10 @@ SETTINGS: dict[str, Any] = {
     # requires (softmax, norms, ...): an integer or bool tensor raises InvalidArgument. Checked
     # on the slow path only: the fast-path key holds every tensor's dtype.
     "float_inputs": (),
+    # A config table written by ``python -m kcompiler.aot tune`` (a path or a
+    # ``kcompiler.aot.Table``): each call takes its specialization's entry, or the nearest
+    # one (kcompiler/aot/table.py has the rule); a table never makes a call tune.
+    "configs_table": None,
 }
 
 
@@ -278,6 +282,9 @@ class Kernel:
         self._default_config = Config()
         self._host_fn: Callable[..., Any] | None = None
         self._current: _HostRun | None = None
+        self.table: Any = None  # kcompiler.aot.TableConfigs, see use_table
+        if settings.get("configs_table") is not None:
+            self.use_table(settings["configs_table"])
 
     # -- user surface ------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -286,11 +293,13 @@ class Kernel:
             kid = self._op_id
             if kid is not None and _custom_op.routing():
                 return _custom_op._entry(kid, *args, **kwargs)
-            return self._run(args, kwargs, self._choose_config(), "run")
+            return self._run(args, kwargs, self._choose_config(args, kwargs), "run")
         # No dispatch mode or compiler to honour: run the host code here, with no dispatcher
         # cost. This is the per-call path; everything it can defer to a fast-path miss, it does.
         config = self.config
-        host = _HostRun(self, config if config is not None else self._choose_config(), "run")
+        if config is None:
+            config = self._choose_config(args, kwargs)
+        host = _HostRun(self, config, "run")
         host.call = (args, kwargs)
         previous, self._current = self._current, host
         state = _state
@@ -329,6 +338,31 @@ class Kernel:
         self._fast.clear()
         return result
 
+    def use_table(self, table: Any) -> None:
+        """Take each call's config from a config table (a path to the JSON that
+        ``python -m kcompiler.aot tune`` writes, or a ``kcompiler.aot.Table``); None detaches
+        it. An explicit ``config`` (or a tuned one) still wins. See kcompiler/aot."""
+        from kcompiler.aot.runtime import TableConfigs
+
+        self.table = None if table is None else TableConfigs.attach(self, table)
+        self._fast.clear()
+
+    def generated_launches(
+        self, args: Sequence[Any], kwargs: dict[str, Any], config: Config
+    ) -> list[tuple[str, Callable[..., Any], list[Any]]]:
+        """Generate and load every device loop's code for these arguments and config,
+        launching nothing: per launch, (generated module source, its launcher, the launcher's
+        arguments), as ``backends/triton/precompile.job_for_launches`` takes them."""
+        launches: list[tuple[str, Callable[..., Any], list[Any]]] = []
+
+        def collect(index: int, env: dict[str, Any]) -> None:
+            c = self._compiled_loop(index, env, config)
+            launches.append((c.source, c.launcher, [env[p] for p in c.params]))
+
+        with hosting(_HostRun(self, config, "code")):
+            self._run_with(args, kwargs, config, collect)
+        return launches
+
     def config_space(self, *args: Any, **kwargs: Any) -> Any:
         """The config space derived from the IR traced for these arguments."""
         from kcompiler.runtime.tuning import build_space
@@ -344,7 +378,9 @@ class Kernel:
         def collect(index: int, env: dict[str, Any]) -> None:
             modules.append(self._trace(index, env)[0])
 
-        host = _HostRun(self, config or self._choose_config(), "code")
+        if config is None:
+            config = self._choose_config(args, kwargs)
+        host = _HostRun(self, config, "code")
         with hosting(host):  # kl.register_block_size needs a host
             self._run_with(args, kwargs, host.config, collect)
         return modules
@@ -403,7 +439,8 @@ class Kernel:
         return entry
 
     def to_triton_code(self, *args: Any, config: Config | dict | None = None, **kwargs: Any) -> str:
-        cfg = Config(config) if isinstance(config, dict) else (config or self._choose_config())
+        chosen = config or self._choose_config(args, kwargs)
+        cfg = Config(config) if isinstance(config, dict) else chosen
         host = self._run_host(args, kwargs, cfg, "code")
         return "\n\n".join(host.sources)
 
@@ -436,9 +473,17 @@ class Kernel:
             return None
         return frozenset((*code.co_varnames, *code.co_cellvars, *code.co_freevars, *closure))
 
-    def _choose_config(self) -> Config:
+    def _choose_config(
+        self, args: Sequence[Any] | None = None, kwargs: dict[str, Any] | None = None
+    ) -> Config:
+        """The config of a call: ``config``, else the table's for these arguments (when both
+        a table and the arguments are given), else ``configs[0]``, else the default."""
         if self.config is not None:
             return self.config
+        if self.table is not None and args is not None:
+            chosen = self.table.config_for(self, args, kwargs or {})
+            if chosen is not None:
+                return chosen
         if self.configs:
             return self.configs[0]
         return self._default_config

@@ -1,0 +1,258 @@
+"""Cold start with config tables: CPU time from a bundled kernel's first call to its launch.
+
+``python -m benchmarks.aot_cold_start [--max-configs 3] [--md PATH]`` (no GPU needed):
+
+1. tunes a config table for each of the nine bundled kernels at its CPU benchmark call
+   (benchmarks/kernels.py; the ``kc.kernel`` a wrapper such as rms_norm calls is the one
+   tuned), with a few configs each, into a temporary directory;
+2. in a fresh process per mode (with the tables, and without as the baseline), imports
+   kcompiler and the kernels, attaches the tables, builds the inputs (all excluded), then
+   times each kernel's first call. Launches are stand-ins that return at once (Triton's
+   interpreter would otherwise run the kernel), so a call's time is host code, the table's
+   choice of config, tracing, passes, code generation and loading the generated module.
+   A throwaway kernel is called first: the first call in a process imports the compiler's
+   lazily loaded modules (passes, backend, triton.language), reported apart as one-time.
+
+Times are this thread's CPU time (``time.thread_time``), so other processes on the machine
+matter less; wall time is shown too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+NAMES = (
+    "vector_add",
+    "vector_exp",
+    "embedding",
+    "sum",
+    "rms_norm",
+    "layer_norm",
+    "softmax",
+    "cross_entropy",
+    "jagged_mean",
+)
+
+
+def _recorded_calls(fn: Any, args: tuple[Any, ...]) -> list[tuple[Any, tuple, dict]]:
+    """The ``kc.kernel`` calls (kernel, args, kwargs) that ``fn(*args)`` makes."""
+    from kcompiler.runtime.kernel import Kernel
+
+    seen: list[tuple[Any, tuple, dict]] = []
+    call = Kernel.__call__
+
+    def recording(self: Any, *a: Any, **kw: Any) -> Any:
+        seen.append((self, a, kw))
+        return call(self, *a, **kw)
+
+    Kernel.__call__ = recording  # type: ignore[method-assign]
+    try:
+        fn(*args)
+    finally:
+        Kernel.__call__ = call  # type: ignore[method-assign]
+    return seen
+
+
+def prepare(directory: Path, max_configs: int) -> dict[str, list[list[str]]]:
+    """Tune one table per kernel the bundled kernels call; {name: [[module:kernel, path]]}."""
+    from benchmarks.host_profile import cpu_call
+    from kcompiler.aot.tune import kernel_name, tune_table
+    from kcompiler.autotune import NullCache
+
+    manifest: dict[str, list[list[str]]] = {}
+    for name in NAMES:
+        fn, args = cpu_call(name)
+        manifest[name] = []
+        for kernel, kargs, kkwargs in _recorded_calls(fn, args):
+            target = kernel_name(kernel)
+            path = directory / f"{target.replace(':', '.')}.json"
+            t0 = time.monotonic()
+            table = tune_table(
+                kernel,
+                [{"args": list(kargs), "kwargs": kkwargs}],
+                max_configs=max_configs,
+                cache=NullCache(),
+                progress=False,
+            )
+            table.save(path)
+            print(f"tuned {target} in {time.monotonic() - t0:.1f} s", file=sys.stderr)
+            manifest[name].append([target, str(path)])
+    return manifest
+
+
+def child(manifest_path: str, use_tables: bool) -> None:
+    """The measuring process: prints one JSON object."""
+    t_import = time.perf_counter()
+    import torch
+
+    import kcompiler as kc
+    import kcompiler.language as kl
+    from benchmarks.host_profile import cpu_call
+    from kcompiler.aot import TableConfigs
+    from kcompiler.aot.specs import resolve
+    from kcompiler.runtime import kernel as kernel_module
+
+    import_s = time.perf_counter() - t_import
+    manifest = json.loads(Path(manifest_path).read_text())
+    t0 = time.perf_counter()
+    if use_tables:
+        for pairs in manifest.values():
+            for target, path in pairs:
+                resolve(target).use_table(path)
+    load_s = time.perf_counter() - t0
+    inputs = {name: cpu_call(name) for name in NAMES}
+
+    # Stand-in launches: every compiled variant's launcher returns at once (its module is
+    # still generated and loaded).
+    from kcompiler.backends.triton import compile as backend
+
+    compile_module = backend.compile_module
+
+    def stand_in(*a: Any, **kw: Any) -> Any:
+        return dataclasses.replace(compile_module(*a, **kw), launcher=lambda *a, **kw: None)
+
+    backend.compile_module = stand_in
+    chosen: dict[str, float] = {}
+    hits: list[bool] = []
+    choose = TableConfigs.choose
+
+    def timed_choose(self: Any, kernel: Any, args: Any, kwargs: Any) -> Any:
+        c0 = time.thread_time()
+        config = choose(self, kernel, args, kwargs)
+        name = kernel.fn.__name__
+        chosen[name] = chosen.get(name, 0.0) + time.thread_time() - c0
+        hits.append(config is not None)
+        return config
+
+    TableConfigs.choose = timed_choose  # type: ignore[method-assign]
+    # Tracing inside the table's choice is reused by the call's compile (Kernel caches traces
+    # by specialization): counted apart, as the call would trace anyway.
+    traced: dict[str, float] = {}
+    trace = kernel_module.Kernel.traced_modules
+
+    def timed_trace(self: Any, *a: Any, **kw: Any) -> Any:
+        c0 = time.thread_time()
+        try:
+            return trace(self, *a, **kw)
+        finally:
+            name = self.fn.__name__
+            traced[name] = traced.get(name, 0.0) + time.thread_time() - c0
+
+    kernel_module.Kernel.traced_modules = timed_trace  # type: ignore[method-assign]
+
+    @kc.kernel()
+    def warm_up(x: torch.Tensor) -> torch.Tensor:
+        out = torch.empty_like(x)
+        for tile in kl.tile(out.size()):
+            out[tile] = x[tile] * 2.0
+        return out
+
+    c0, w0 = time.thread_time(), time.perf_counter()
+    warm_up(torch.randn(100))
+    one_time = (time.thread_time() - c0, time.perf_counter() - w0)
+    rows = {}
+    for name in NAMES:
+        fn, args = inputs[name]
+        c0, w0 = time.thread_time(), time.perf_counter()
+        fn(*args)
+        cpu, wall = time.thread_time() - c0, time.perf_counter() - w0
+        names = _kernel_names(manifest[name])
+        table_s = sum(v for k, v in chosen.items() if k in names)
+        trace_s = sum(v for k, v in traced.items() if k in names)
+        rows[name] = {
+            "cpu_ms": cpu * 1e3,
+            "wall_ms": wall * 1e3,
+            "table_ms": (table_s - trace_s) * 1e3,
+        }
+    print(
+        json.dumps(
+            {
+                "import_s": import_s,
+                "table_load_ms": load_s * 1e3,
+                "one_time_ms": [one_time[0] * 1e3, one_time[1] * 1e3],
+                "rows": rows,
+                "table_hits": sum(hits),
+                "table_choices": len(hits),
+            }
+        )
+    )
+
+
+def _kernel_names(pairs: list[list[str]]) -> set[str]:
+    return {target.rpartition(":")[2].rpartition(".")[2] for target, _ in pairs}
+
+
+def measure(manifest: Path, use_tables: bool) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "benchmarks.aot_cold_start", "--child", str(manifest)]
+    if not use_tables:
+        cmd.append("--no-tables")
+    env = {**os.environ, "TRITON_INTERPRET": "1"}
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def report(with_tables: dict[str, Any], baseline: dict[str, Any]) -> str:
+    lines = [
+        "| kernel | first call, CPU ms | wall ms | of which the table's choice, ms | "
+        "without a table, CPU ms |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    total = base_total = 0.0
+    for name in NAMES:
+        r, b = with_tables["rows"][name], baseline["rows"][name]
+        total += r["cpu_ms"]
+        base_total += b["cpu_ms"]
+        lines.append(
+            f"| {name} | {r['cpu_ms']:.1f} | {r['wall_ms']:.1f} | {r['table_ms']:.1f} | "
+            f"{b['cpu_ms']:.1f} |"
+        )
+    lines.append(f"| all nine | {total:.1f} | | | {base_total:.1f} |")
+    one, base_one = with_tables["one_time_ms"], baseline["one_time_ms"]
+    lines += [
+        "",
+        f"One-time, first kcompiler call of the process (lazy imports; a throwaway kernel): "
+        f"{one[0]:.0f} ms CPU ({one[1]:.0f} ms wall); without tables {base_one[0]:.0f} ms.",
+        f"Loading the nine tables: {with_tables['table_load_ms']:.1f} ms; importing torch, "
+        f"kcompiler and the kernels: {with_tables['import_s']:.2f} s (excluded).",
+        f"Calls served from a table: {with_tables['table_hits']} of "
+        f"{with_tables['table_choices']} table lookups. The table's choice: the call's key, "
+        f"the lookup, and the config space built to check the entry (tracing, which the "
+        f"call's compile reuses, not included).",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max-configs", type=int, default=3, help="configs tuned per table")
+    parser.add_argument("--md", help="also write the report (markdown) here")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--no-tables", action="store_true", help=argparse.SUPPRESS)
+    opts = parser.parse_args()
+    if opts.child:
+        child(opts.child, not opts.no_tables)
+        return
+    os.environ["TRITON_INTERPRET"] = "1"
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        manifest = directory / "manifest.json"
+        manifest.write_text(json.dumps(prepare(directory, opts.max_configs)))
+        with_tables = measure(manifest, True)
+        baseline = measure(manifest, False)
+    text = report(with_tables, baseline)
+    print(text)
+    if opts.md:
+        Path(opts.md).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,362 @@
+"""The config table: entries keyed by a call's specialization, and the rule that picks one.
+
+A call's key is ``frontend.specialize.specialize`` applied to the kernel's arguments (the
+same key a device loop's compiled variant depends on, taken over the parameters), written in
+a readable form::
+
+    {"args": {"x": "float32[s0, s1]", "weight": "float32[s1]", "eps": "float"},
+     "buckets": {"s0": 64, "s1": 256}, "divisors": {"s0": 64, "s1": 256},
+     "int64_indexing": false}
+
+Each tensor shows its dtype and dims (a size symbol per distinct size, literal 0 and 1; equal
+sizes share a symbol; " overlapping" marks stride-0 broadcast dims), each int its size symbol,
+other scalars their kind (bool and constants by value). ``buckets`` is each symbol's next power
+of two, ``divisors`` its largest power-of-two divisor (at most 4096). The device is not part
+of it: the table's header names the card.
+
+Lookup rule (``Table.lookup``):
+
+1. an entry whose key equals the call's key is used as is;
+2. otherwise the nearest entry of the same *class*: same parameters, each tensor with the same
+   dtype and rank, ints, floats and None where the call has them, bools and constants equal.
+   Distance: the sum over every tensor dim and int argument of |log2 bucket - log2 bucket|;
+   ties go to the smaller sum of |log2 divisor - log2 divisor|, then to the entry whose sizes
+   are equal where the call's are (same signature), then to the entry listed first;
+3. no entry of the class: no config from the table (the kernel's own default applies).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from kcompiler.config import Config
+from kcompiler.frontend.specialize import next_pow2, pow2_divisor, specialize
+
+FORMAT = "kcompiler-aot-table/1"
+RULE = (
+    "exact specialization; else the same class (parameters, tensor dtypes and ranks, scalar "
+    "kinds, bools and constants) at the fewest log2 bucket steps summed over dims, then the "
+    "fewest log2 divisor steps, then the same size equalities, then the first listed"
+)
+
+
+class TableError(ValueError):
+    """A config table that cannot serve this kernel: unreadable, or an entry invalid for it."""
+
+
+_TENSOR = re.compile(r"^(\w+)\[(.*)\]( overlapping)?$")
+
+
+@dataclass(frozen=True)
+class Key:
+    """A call's specialization in readable form (see the module docstring)."""
+
+    args: tuple[tuple[str, str], ...]  # (parameter, description), in signature order
+    buckets: tuple[tuple[str, int], ...]  # (size symbol, next power of two)
+    divisors: tuple[tuple[str, int], ...]  # (size symbol, largest power-of-two divisor)
+    int64_indexing: bool = False
+
+    # -- construction ------------------------------------------------------------------------
+    @classmethod
+    def of_call(cls, kernel: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Key:
+        """The key of ``kernel(*args, **kwargs)``."""
+        env = dict(kernel.bind(*args, **kwargs).arguments)
+        names = list(kernel.signature.parameters)
+        spec = specialize(names, env, kernel.static_shapes, kernel.program.constexprs)
+        entries, buckets, divisors, big, _static = spec.key
+        syms = list(spec.symbols.values)
+        return cls(
+            tuple((e[0], _describe(e)) for e in entries),
+            tuple(zip(syms, buckets)),
+            tuple(zip(syms, divisors)),
+            bool(big),
+        )
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Key:
+        return cls(
+            tuple((str(k), str(v)) for k, v in data["args"].items()),
+            tuple((str(k), int(v)) for k, v in data["buckets"].items()),
+            tuple((str(k), int(v)) for k, v in data["divisors"].items()),
+            bool(data.get("int64_indexing", False)),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "args": dict(self.args),
+            "buckets": dict(self.buckets),
+            "divisors": dict(self.divisors),
+            "int64_indexing": self.int64_indexing,
+        }
+
+    # -- views -------------------------------------------------------------------------------
+    @property
+    def ident(self) -> str:
+        """One line: ``x: float32[s0, s1]; eps: float | s0 64/64, s1 256/256``."""
+        args = "; ".join(f"{n}: {d}" for n, d in self.args)
+        divs = dict(self.divisors)
+        sizes = ", ".join(f"{s} {b}/{divs[s]}" for s, b in self.buckets)
+        return f"{args} | {sizes}" + (" | int64" if self.int64_indexing else "")
+
+    @property
+    def klass(self) -> tuple[tuple[str, str], ...]:
+        """What must match for an entry to serve this key at all: the arguments with each
+        dim and int size reduced to a placeholder (dtype, rank and kinds remain)."""
+        out = []
+        for name, desc in self.args:
+            m = _TENSOR.match(desc)
+            if m is not None:
+                rank = len(_dims(m.group(2)))
+                desc = f"{m.group(1)}[{', '.join(['_'] * rank)}]{m.group(3) or ''}"
+            elif desc.startswith("int "):
+                desc = "int"
+            out.append((name, desc))
+        return (*out, ("int64", str(self.int64_indexing)))
+
+    def sizes(self) -> list[tuple[int, int]]:
+        """(bucket, divisor) of every tensor dim and int argument, in argument order."""
+        buckets, divisors = dict(self.buckets), dict(self.divisors)
+
+        def one(dim: str) -> tuple[int, int]:
+            if dim in buckets:
+                return buckets[dim], divisors[dim]
+            n = int(dim)  # a literal size (0, 1, or any with static_shapes)
+            return next_pow2(n), pow2_divisor(n)
+
+        out: list[tuple[int, int]] = []
+        for _, desc in self.args:
+            m = _TENSOR.match(desc)
+            if m is not None:
+                out.extend(one(d) for d in _dims(m.group(2)))
+            elif desc.startswith("int "):
+                out.append(one(desc[4:]))
+        return out
+
+    def signature(self) -> tuple[tuple[str, str], ...]:
+        """The arguments with their size symbols: equal when sizes are equal in the same
+        places."""
+        return self.args
+
+    def distance(self, other: Key) -> tuple[float, float]:
+        """(log2 bucket steps, log2 divisor steps) summed over dims; keys of one class only."""
+        a, b = self.sizes(), other.sizes()
+        steps = sum(abs(math.log2(x[0]) - math.log2(y[0])) for x, y in zip(a, b))
+        divs = sum(abs(math.log2(x[1]) - math.log2(y[1])) for x, y in zip(a, b))
+        return steps, divs
+
+
+def _dims(text: str) -> list[str]:
+    return [d.strip() for d in text.split(",") if d.strip()]
+
+
+def _describe(entry: tuple[Any, ...]) -> str:
+    """One argument of a specialization key as text."""
+    kind = entry[1]
+    if kind == "T":
+        _, _, dtype, dims, _device, overlap = entry
+        name = str(dtype).removeprefix("torch.")
+        return f"{name}[{', '.join(dims)}]" + (" overlapping" if overlap else "")
+    if kind == "I":
+        return f"int {entry[2]}"
+    if kind == "B":
+        return f"bool {entry[2]}"
+    if kind == "F":
+        return "float"
+    if kind == "N":
+        return "None"
+    if kind == "C":
+        return f"const {entry[2]}"
+    if kind == "BS":
+        return f"block {entry[3]}"
+    return f"object {entry[2]}"  # the key's id() is not stable across processes
+
+
+@dataclass
+class Entry:
+    key: Key
+    config: Config
+    time_ms: float | None = None  # geomean over ``shapes``; None: not measured
+    shapes: list[dict[str, Any]] = field(default_factory=list)  # {"args", "kwargs"?, "time_ms"}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key.to_json(),
+            "config": dict(self.config),
+            "time_ms": self.time_ms,
+            "shapes": self.shapes,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Entry:
+        return cls(
+            Key.from_json(data["key"]),
+            Config(data["config"]),
+            data.get("time_ms"),
+            list(data.get("shapes", [])),
+        )
+
+
+def current_card() -> str:
+    """The device a table is tuned for and used on: the CUDA device's name, or
+    ``"cpu-interpreter"`` under TRITON_INTERPRET=1 (or without a GPU)."""
+    from kcompiler.runtime.kernel import interpreting
+
+    if interpreting() or not torch.cuda.is_available():
+        return "cpu-interpreter"
+    return torch.cuda.get_device_name()
+
+
+def current_versions() -> dict[str, str]:
+    from kcompiler.autotune import library_versions
+
+    return library_versions()
+
+
+@dataclass
+class Table:
+    """A loaded or built config table (see the module docstring for the key and rule)."""
+
+    kernel: str  # "module:qualname"
+    entries: list[Entry] = field(default_factory=list)
+    card: str = ""
+    versions: dict[str, str] = field(default_factory=dict)
+    date: str = ""
+    tuning: dict[str, Any] = field(default_factory=dict)
+    source: str = ""  # where it was loaded from, for messages
+
+    def __post_init__(self) -> None:
+        self._index: dict[Key, Entry] = {}
+        self._classes: dict[tuple[tuple[str, str], ...], list[Entry]] = {}
+        for e in self.entries:
+            self._add_index(e)
+
+    def _add_index(self, entry: Entry) -> None:
+        if entry.key in self._index:
+            raise TableError(f"{self.source or 'table'}: two entries for {entry.key.ident}")
+        self._index[entry.key] = entry
+        self._classes.setdefault(entry.key.klass, []).append(entry)
+
+    # -- building ----------------------------------------------------------------------------
+    @classmethod
+    def new(cls, kernel: str, tuning: Mapping[str, Any]) -> Table:
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        return cls(
+            kernel,
+            card=current_card(),
+            versions=current_versions(),
+            date=now.isoformat().replace("+00:00", "Z"),
+            tuning=dict(tuning),
+        )
+
+    def add(self, entry: Entry) -> None:
+        self.entries.append(entry)
+        self._add_index(entry)
+
+    # -- lookup ------------------------------------------------------------------------------
+    def get(self, key: Key) -> Entry | None:
+        return self._index.get(key)
+
+    def neighbours(self, key: Key) -> list[Entry]:
+        """Entries of ``key``'s class other than its own, nearest first (the lookup rule)."""
+        same = [e for e in self._classes.get(key.klass, []) if e.key != key]
+        order = {id(e): i for i, e in enumerate(self.entries)}
+
+        def rank(e: Entry) -> tuple[float, float, int, int]:
+            steps, divs = key.distance(e.key)
+            return steps, divs, int(e.key.signature() != key.signature()), order[id(e)]
+
+        return sorted(same, key=rank)
+
+    def lookup(self, key: Key) -> tuple[Entry, bool] | None:
+        """(entry, exact) by the module's rule; None when no entry has ``key``'s class."""
+        hit = self._index.get(key)
+        if hit is not None:
+            return hit, True
+        near = self.neighbours(key)
+        return (near[0], False) if near else None
+
+    # -- header checks -----------------------------------------------------------------------
+    def mismatches(self) -> list[str]:
+        """How this machine differs from the one the table was tuned on (card, versions)."""
+        out = []
+        card = current_card()
+        if self.card != card:
+            out.append(f"card {self.card!r} (this machine: {card!r})")
+        here = current_versions()
+        for lib in ("triton", "kcompiler"):
+            theirs = self.versions.get(lib)
+            if theirs is not None and theirs != here.get(lib):
+                out.append(f"{lib} {theirs} (installed: {here.get(lib)})")
+        return out
+
+    # -- files -------------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        ordered = sorted(
+            self.entries,
+            key=lambda e: (repr(e.key.klass), [b for b, _ in e.key.sizes()], e.key.ident),
+        )
+        return {
+            "format": FORMAT,
+            "kernel": self.kernel,
+            "card": self.card,
+            "versions": self.versions,
+            "date": self.date,
+            "tuning": self.tuning,
+            "rule": RULE,
+            "entries": [e.to_json() for e in ordered],
+        }
+
+    def dumps(self) -> str:
+        return _format(self.to_json()) + "\n"
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.dumps())
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], source: str = "") -> Table:
+        if data.get("format") != FORMAT:
+            raise TableError(f"{source or 'table'}: format {data.get('format')!r}, not {FORMAT!r}")
+        try:
+            entries = [Entry.from_json(e) for e in data.get("entries", [])]
+        except (KeyError, TypeError, ValueError) as e:
+            raise TableError(f"{source or 'table'}: malformed entry: {e}") from e
+        return cls(
+            str(data.get("kernel", "")),
+            entries,
+            str(data.get("card", "")),
+            dict(data.get("versions", {})),
+            str(data.get("date", "")),
+            dict(data.get("tuning", {})),
+            source,
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> Table:
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise TableError(f"cannot read config table {str(path)!r}: {e}") from e
+        return cls.from_json(data, str(path))
+
+
+def _format(value: Any, depth: int = 0) -> str:
+    """JSON with one field per line down to each entry's fields; keys, configs and shapes
+    each on one line, so a diff of two tables shows the configs that changed."""
+    pad, inner = "  " * depth, "  " * (depth + 1)
+    compact = depth >= 3 or not isinstance(value, (dict, list)) or not value
+    if compact:
+        return json.dumps(value, separators=(", ", ": "))
+    if isinstance(value, dict):
+        items = [f"{inner}{json.dumps(k)}: {_format(v, depth + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    items = [f"{inner}{_format(v, depth + 1)}" for v in value]
+    return "[\n" + ",\n".join(items) + f"\n{pad}]"
