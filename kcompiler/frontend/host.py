@@ -37,6 +37,7 @@ class HostProgram:
     globals: dict[str, Any]
     source: str
     constexprs: frozenset[str] = frozenset()  # parameters annotated kl.constexpr
+    def_line: int = 0  # the line of the kernel's ``def`` in ``filename``
 
 
 def _is_device_loop(node: ast.stmt, resolve: Callable[[ast.expr], Any]) -> bool:
@@ -238,6 +239,7 @@ def parse_kernel(fn: Callable[..., Any]) -> HostProgram:
     # relative to the dedented source, hence the offset.
     return HostProgram(
         constexprs=_constexpr_params(fn),
+        def_line=fdef.lineno,
         name=fn.__name__,
         make_host=make_host,
         loops=splitter.loops,

@@ -162,6 +162,12 @@ class TileValue:
     def __index__(self) -> int:
         raise UnsupportedConstruct("a device value cannot be used as a Python int")
 
+    def __iter__(self) -> Any:
+        raise UnsupportedConstruct(
+            "cannot iterate over a device value (a block has no Python elements); loop over "
+            "kl.tile or a Python range, and use torch ops on the whole block"
+        )
+
     def __repr__(self) -> str:
         return f"<value {list(self.dims)} {self.dtype}>"
 
