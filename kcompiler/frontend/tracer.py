@@ -345,6 +345,17 @@ class DeviceTracer:
 
     # -- ops used by proxies -----------------------------------------------------------------
     def binary(self, kind: str, a: TileValue, b: TileValue) -> TileValue:
+        if kind == "pow" and not (a.dtype.is_floating_point or b.dtype.is_floating_point):
+            # Triton's pow is a float function; an integer power is a product of the base,
+            # which needs a literal exponent.
+            owner = b.value.owner
+            literal = isinstance(owner, t.ConstantOp) and isinstance(owner.value, IntegerAttr)
+            if not (literal and 1 <= owner.value.value.data <= 4):  # type: ignore[union-attr]
+                raise self.error(
+                    UnsupportedConstruct,
+                    f"{self._written()}: an integer power needs a literal exponent from 1 to 4 "
+                    "in device code; for others, make the base a float (x.float() ** n)",
+                )
         return self.emit(t.BinaryOp(kind, a.value, b.value))
 
     def unary(self, kind: str, a: TileValue) -> TileValue:
@@ -353,7 +364,19 @@ class DeviceTracer:
     def cast(self, a: TileValue, dtype: torch.dtype) -> TileValue:
         if a.dtype == dtype:
             return a
-        return self.emit(t.CastOp(a.value, dtypes.to_ir(dtype)))
+        ty = dtypes.to_ir(dtype)
+        owner = a.value.owner
+        if isinstance(owner, t.ConstantOp) and isinstance(owner.value, IntegerAttr):
+            # An int or bool literal converts here: its cast would print as `2.to(...)`.
+            v = owner.value.value.data
+            if dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
+                return self.emit(t.ConstantOp(FloatAttr(float(v), ty)))
+            if dtype == torch.bool:
+                return self.emit(t.ConstantOp(IntegerAttr(int(v != 0), ty)))
+            info = torch.iinfo(dtype)
+            if info.min <= v <= info.max:
+                return self.emit(t.ConstantOp(IntegerAttr(v, ty)))
+        return self.emit(t.CastOp(a.value, ty))
 
     def select(self, c: TileValue, a: TileValue, b: TileValue) -> TileValue:
         return self.emit(t.SelectOp(c.value, a.value, b.value))
@@ -604,6 +627,17 @@ class DeviceTracer:
         if newaxes:
             raise self.error(UnsupportedConstruct, "None in the index of an assignment")
         v = self.cast(self.as_value(value), tensor.dtype)
+        if v.ndim == 0:
+            # A scalar stored into a region: fill the region's shape with it (a store's value
+            # is a block of the indexed shape, or broadcasts to it along existing dims).
+            ty = tensor.value.type
+            assert isinstance(ty, t.TensorType)
+            try:
+                target = t.indexed_dims(ty, kinds, operands)
+            except t.ShapeError as e:
+                raise self.error(ShapeMismatch, str(e)) from None
+            if target:
+                v = self.full_dims(target, v, tensor.dtype)
         self.emit(t.StoreOp(v.value, tensor.value, kinds, operands))
 
     def subscript(self, v: TileValue, index: Any) -> TileValue:
@@ -796,7 +830,9 @@ class DeviceTracer:
         for sub in ast.walk(node):
             if isinstance(sub, ast.Name) and sub.id not in self.ns and sub.id in self.env:
                 self.ns[sub.id]  # imports the host value
-        return {**self.globals, **self.ns}
+        scope = {**self.globals, **self.ns}
+        scope.setdefault("print", self.print_in_device_code)
+        return scope
 
     def _check_calls(self, node: ast.expr) -> None:
         """Refuse a call of a ``@kc.kernel`` from device code: kernels do not nest (its host
@@ -925,7 +961,12 @@ class DeviceTracer:
             else:
                 raise self.error(UnsupportedConstruct, "only host tensors can be assigned into")
         else:
-            raise self.error(UnsupportedConstruct, f"assignment to {type(target).__name__}")
+            what = {ast.Attribute: "an attribute", ast.Starred: "a starred name"}
+            raise self.error(
+                UnsupportedConstruct,
+                f"assignment to {what.get(type(target), type(target).__name__)} "
+                f"({ast.unparse(target)}) in device code; assign to a name or into a tensor",
+            )
 
     def device_for(self, s: ast.For, parallel: bool) -> None:
         if s.orelse:
