@@ -859,14 +859,35 @@ class DeviceTracer:
                 return getattr(base, expr.attr, None)
         return None
 
+    def device_print(self, prefix: Any, values: Sequence[Any]) -> None:
+        """``kl.device_print(prefix, *values)``: print the values from the device."""
+        if not isinstance(prefix, str):
+            raise self.error(
+                UnsupportedConstruct,
+                f"kl.device_print's first argument is its prefix, a string; got {_describe(prefix)}",
+            )
+        if "\n" in prefix or "\0" in prefix:
+            raise self.error(UnsupportedConstruct, "a device_print prefix must be one line of text")
+        self.emit(t.PrintOp(prefix, [self.as_value(v).value for v in values]))
+
     def print_in_device_code(self, *args: Any, **kwargs: Any) -> None:
-        """``print`` in device code."""
-        raise self.error(
-            UnsupportedConstruct,
-            "print() in device code would run once, while the kernel is compiled, and print "
-            "placeholders rather than values; print the kernel's output tensors in host code "
-            "(after the device loop), or store the values you want to see into a tensor",
-        )
+        """``print`` in device code is a device print: a leading string is the prefix, the
+        rest are device values (Python's print would run once, at compile time)."""
+        if kwargs:
+            raise self.error(
+                UnsupportedConstruct,
+                f"print(..., {', '.join(f'{k}=' for k in kwargs)}) in device code: a device "
+                "print takes no keyword arguments (use kl.device_print(prefix, *values))",
+            )
+        parts = list(args)
+        prefix = parts.pop(0) if parts and isinstance(parts[0], str) else ""
+        if any(isinstance(p, str) for p in parts):
+            raise self.error(
+                UnsupportedConstruct,
+                "print() in device code takes one leading string (the prefix) and then values; "
+                "join the text into the first argument",
+            )
+        self.device_print(prefix, parts)
 
     def trace(self) -> ModuleOp:
         try:
@@ -919,9 +940,24 @@ class DeviceTracer:
         elif isinstance(s, ast.If):
             cond = self.eval(s.test)
             if isinstance(cond, (TileValue, TensorArg)):
+                ints = [
+                    n.id
+                    for n in ast.walk(s.test)
+                    if isinstance(n, ast.Name)
+                    and isinstance(self.env.get(n.id), int)
+                    and not isinstance(self.env.get(n.id), bool)
+                ]
+                hint = (
+                    f"; {ints[0]!r} is an int passed at run time: annotate the parameter "
+                    f"kl.constexpr (or use {ints[0]} = kl.specialize({ints[0]}) in host code) "
+                    "to branch on its value"
+                    if ints
+                    else "; use torch.where"
+                )
                 raise self.error(
                     UnsupportedConstruct,
-                    "`if` on a device value (data-dependent control flow); use torch.where",
+                    f"`if {ast.unparse(s.test)}:` is on a device value (data-dependent control "
+                    f"flow){hint}",
                 )
             self.run_block(s.body if cond else s.orelse)
         elif isinstance(s, ast.Pass):

@@ -381,7 +381,7 @@ def tensor_tile_bound(x: torch.Tensor) -> torch.Tensor:
 def prints_in_device_code(x: torch.Tensor) -> torch.Tensor:
     out = torch.empty_like(x)
     for tile in kl.tile(x.size(0)):
-        print("value", x[tile])  # <- print
+        print("value", x[tile], sep=", ")  # <- print
         out[tile] = x[tile]
     return out
 
