@@ -906,6 +906,14 @@ class DeviceTracer:
             self.stmt(s)
 
     def stmt(self, s: ast.stmt) -> None:
+        try:
+            self._stmt(s)
+        except CompileError as e:
+            if e.location is None:  # raised by a proxy outside eval (`assert x`): locate it
+                raise type(e)(str(e), self.location) from None
+            raise
+
+    def _stmt(self, s: ast.stmt) -> None:
         self._node = s
         if isinstance(s, ast.Assign):
             value = self.eval(s.value)
@@ -917,7 +925,12 @@ class DeviceTracer:
         elif isinstance(s, ast.AugAssign):
             kind = _BIN_AST.get(type(s.op))
             if kind is None:
-                raise self.error(UnsupportedConstruct, f"operator {type(s.op).__name__}=")
+                op = {ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>"}.get(type(s.op), "?")
+                raise self.error(
+                    UnsupportedConstruct,
+                    f"`{op}=` is not supported in device code; write {ast.unparse(s.target)} = "
+                    f"{ast.unparse(s.target)} {op} ...",
+                )
             rhs = self.eval(s.value)
             if isinstance(s.target, ast.Name):
                 cur = self.ns[s.target.id] if s.target.id in self.ns else self.eval(s.target)
@@ -964,8 +977,12 @@ class DeviceTracer:
             pass
         elif isinstance(s, ast.Assert):
             cond = self.eval(s.test)
-            if isinstance(cond, TileValue):
-                raise self.error(UnsupportedConstruct, "assert on a device value")
+            if isinstance(cond, (TileValue, TensorArg)):
+                raise self.error(
+                    UnsupportedConstruct,
+                    f"`assert {ast.unparse(s.test)}` is on a device value; device code cannot "
+                    "check values (check inputs in host code)",
+                )
             if not cond:
                 raise self.error(CompileError, "assertion failed in device code")
         else:

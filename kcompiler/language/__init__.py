@@ -77,7 +77,7 @@ def dot(mat1: Any, mat2: Any, acc: Any = None, out_dtype: Any = None) -> Any:
     integers). Inputs may be fp8 (``torch.float8_e4m3fn``/``float8_e5m2``), half or float32;
     the result has ``out_dtype``, else ``acc``'s dtype, else the inputs' (float32 for fp8)."""
     if acc is not None and out_dtype is None:
-        out_dtype = acc.dtype
+        out_dtype = getattr(acc, "dtype", None)  # a Python number: the promoted dtype
     return current_tracer("kl.dot").dot(mat1, mat2, acc, out_dtype)
 
 

@@ -16,7 +16,10 @@ import re
 import sys
 import textwrap
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -25,7 +28,7 @@ from hypothesis import strategies as st
 
 import kcompiler as kc
 
-HEADER = """\
+MODULE_HEAD = """\
 import math
 
 import torch
@@ -44,20 +47,125 @@ def not_a_kernel(v):
     raise RuntimeError("user helper failed")
 
 
+"""
+BODY = "#BODY#"
+
+
+@dataclass(frozen=True)
+class Template:
+    """A kernel with a device loop whose body the fuzzer fills, and what bodies may use."""
+
+    source: str  # the kernel, ``#BODY#`` where the body goes (at ``indent``)
+    indent: int
+    args: Callable[[], tuple[Any, ...]]
+    leaves: list[str]  # values, also ones that do not exist or mean nothing in device code
+    device_leaves: list[str]  # device values bodies compute with
+    supported: list[str]  # unary forms device code supports
+    stores: list[str]  # assignment targets
+    loops: list[str]  # headers of nested loops
+
+    def text(self, body: str) -> str:
+        return MODULE_HEAD + self.source.replace(BODY, textwrap.indent(body, " " * self.indent))
+
+
+ELEMENTWISE = Template(
+    source="""\
 @kc.kernel
 def fuzzed(x, y, m, n: int, flag: bool):
     out = torch.empty_like(x)
     for tile in kl.tile(x.size(0)):
-"""
-FOOTER = "    return out\n"
-BODY_INDENT = 8
+#BODY#
+    return out
+""",
+    indent=8,
+    args=lambda: (torch.randn(8), torch.randn(8), torch.randn(8, 4), 8, True),
+    leaves=[
+        "x[tile]",
+        "y[tile]",
+        "m[tile, :]",
+        "1.0",
+        "2",
+        "n",
+        "flag",
+        "SCALE",
+        "tile",
+        "tile.begin",
+        "tile.index",
+        "x",
+        "None",
+        "3.5",
+        "'text'",
+        "undefined_name",
+        "x.size(0)",
+        "m.shape[1]",
+    ],
+    device_leaves=["x[tile]", "y[tile]", "x[tile] * SCALE", "2", "1.5", "n"],
+    supported=[
+        "-{}",
+        "torch.exp({})",
+        "torch.sigmoid({})",
+        "{}.float()",
+        "torch.relu({})",
+        "helper({})",
+        "torch.where({0} > 0, {0}, 0.0)",
+        "torch.maximum({}, y[tile])",
+        "({} if flag else 1.0)",
+    ],
+    stores=["out[tile]", "out[tile]", "y[tile]", "out", "x[0]"],
+    loops=["for i in range(2):", "for t2 in kl.tile(m.size(1)):"],
+)
 
-# Leaves of device expressions: values that exist in every body, and some that do not.
-LEAVES = [
-    "x[tile]", "y[tile]", "m[tile, :]", "1.0", "2", "n", "flag", "SCALE", "tile", "tile.begin",
-    "tile.index", "x", "None", "3.5", "'text'", "undefined_name", "x.size(0)", "m.shape[1]",
-]  # fmt: skip
-DEVICE_LEAVES = ["x[tile]", "y[tile]", "x[tile] * SCALE", "2", "1.5", "n"]
+# A matmul-like reduction: an accumulator carried through an inner tile loop.
+REDUCTION = Template(
+    source="""\
+@kc.kernel
+def fuzzed(a, b, n: int, flag: bool):
+    M, K = a.shape
+    out = torch.empty([M, b.size(1)])
+    for tm in kl.tile(M):
+        acc = kl.zeros([tm, b.size(1)])
+        for tk in kl.tile(K):
+#BODY#
+        out[tm, :] = acc
+    return out
+""",
+    indent=12,
+    args=lambda: (torch.randn(8, 16), torch.randn(16, 4), 3, True),
+    leaves=[
+        "a[tm, tk]",
+        "b[tk, :]",
+        "acc",
+        "a[tm, :]",
+        "b",
+        "tk",
+        "tm.begin",
+        "tk.index",
+        "1.0",
+        "n",
+        "flag",
+        "None",
+        "K",
+        "undefined_name",
+        "a[tk, tm]",
+        "b[:, tk]",
+    ],
+    device_leaves=["a[tm, tk] @ b[tk, :]", "acc", "a[tm, tk]", "b[tk, :]", "2.0"],
+    supported=[
+        "torch.exp({})",
+        "{}.float()",
+        "torch.matmul({}, b[tk, :])",
+        "({} * SCALE)",
+        "kl.dot(a[tm, tk], b[tk, :], acc={})",
+        "torch.addmm({}, a[tm, tk], b[tk, :])",
+        "{}.sum(-1, keepdim=True)",
+        "torch.where({0} > 0, {0}, 0.0)",
+        "helper({})",
+    ],
+    stores=["acc", "acc", "out[tm, :]", "b[tk, :]", "a[tm, tk]"],
+    loops=["for i in range(2):", "for tj in kl.tile(b.size(1)):"],
+)
+TEMPLATES = {"elementwise": ELEMENTWISE, "reduction": REDUCTION}
+
 UNARY = [
     "-{}", "abs({})", "torch.exp({})", "torch.sigmoid({})", "torch.sqrt(torch.abs({}))",
     "{}.sum()", "{}.sum(-1)", "{}.float()", "{}.to(torch.float16)", "{}.view(-1)",
@@ -66,26 +174,24 @@ UNARY = [
     "math.exp({})", "torch.nn.functional.silu({})", "torch.relu({})", "(lambda a: a + 1)({})",
     "[{} for _ in range(2)][0]", "sum({} for _ in range(2))", "fuzzed({})", "print({})",
     "kl.tile({})", "kl.zeros([{}])", "torch.amax({}, dim=0)", "({} if flag else 0.0)",
-    "torch.zeros_like({})", "kl.full([tile], {})",
-]  # fmt: skip
-# Operations device code supports, drawn as often as all the rest.
-SUPPORTED_UNARY = [
-    "-{}", "torch.exp({})", "torch.sigmoid({})", "{}.float()", "torch.relu({})", "helper({})",
-    "torch.where({0} > 0, {0}, 0.0)", "torch.maximum({}, y[tile])", "({} if flag else 1.0)",
+    "torch.zeros_like({})", "kl.device_print({})", "kl.device_print('p', {})",
+    "{}.to(torch.complex64)", "torch.cumsum({}, 0)",
 ]  # fmt: skip
 BINARY = ["+", "-", "*", "/", "//", "%", "**", "@", "<", "==", "&", "|", "and", "or"]
 
 
 @st.composite
-def expressions(draw: st.DrawFn, names: list[str], depth: int = 2) -> str:
+def expressions(draw: st.DrawFn, tpl: Template, names: list[str], depth: int = 2) -> str:
     kind = draw(st.sampled_from(["leaf", "leaf", "unary", "binary"] if depth else ["leaf"]))
     if kind == "leaf":
-        pool = draw(st.sampled_from([DEVICE_LEAVES, LEAVES, names or DEVICE_LEAVES]))
+        pool = draw(st.sampled_from([tpl.device_leaves, tpl.leaves, names or tpl.device_leaves]))
         return draw(st.sampled_from(pool))
     if kind == "unary":
-        form = draw(st.sampled_from(draw(st.sampled_from([UNARY, SUPPORTED_UNARY]))))
-        return form.format(draw(expressions(names, depth - 1)))
-    a, b = draw(expressions(names, depth - 1)), draw(expressions(names, depth - 1))
+        # Supported operations are drawn as often as all the rest.
+        form = draw(st.sampled_from(draw(st.sampled_from([UNARY, tpl.supported]))))
+        return form.format(draw(expressions(tpl, names, depth - 1)))
+    a = draw(expressions(tpl, names, depth - 1))
+    b = draw(expressions(tpl, names, depth - 1))
     return f"({a} {draw(st.sampled_from(BINARY))} {b})"
 
 
@@ -94,74 +200,71 @@ def block(lines: list[str]) -> list[str]:
 
 
 @st.composite
-def statements(draw: st.DrawFn, names: list[str], depth: int = 1) -> list[str]:
+def statements(draw: st.DrawFn, tpl: Template, names: list[str], depth: int = 1) -> list[str]:
     """One statement as source lines (nested ones indented); may define a new name."""
-    e = draw(expressions(names))
+    e = draw(expressions(tpl, names))
+    target = draw(st.sampled_from(tpl.stores))
     # Supported statements weigh more, so most programs reach code generation and a launch.
     kinds = ["assign"] * 6 + ["store"] * 6 + ["augassign"] * 2 + ["lambda", "comp", "expr"] + [
         "pass", "global", "print", "while", "try", "with", "del", "return", "assert",
         "setattr", "break", "yield",
     ]  # fmt: skip
     if depth:
-        kinds += ["if_host"] * 3 + ["for_range"] * 2 + ["if_device", "for_tile"]
+        kinds += ["if_host"] * 3 + ["loop"] * 3 + ["if_device"]
     kind = draw(st.sampled_from(kinds))
     if kind == "assign":
         name = f"v{len(names)}"
         names.append(name)
         return [f"{name} = {e}"]
     if kind == "store":
-        target = draw(st.sampled_from(["out[tile]", "out[tile]", "y[tile]", "out", "x[0]"]))
         return [f"{target} = {e}"]
     if kind == "augassign":
-        target = draw(st.sampled_from(names + ["out[tile]"]))
+        target = draw(st.sampled_from(names + [target]))
         return [f"{target} {draw(st.sampled_from(['+=', '*=', '-=', '@=']))} {e}"]
     if kind in ("if_host", "if_device"):
-        test = draw(st.sampled_from(["flag", "n > 4", "m is None"])) if kind == "if_host" else e
-        body = draw(statements(names, depth - 1))
-        orelse = draw(statements(names, depth - 1))
+        test = draw(st.sampled_from(["flag", "n > 4", "n is None"])) if kind == "if_host" else e
+        body = draw(statements(tpl, names, depth - 1))
+        orelse = draw(statements(tpl, names, depth - 1))
         return [f"if {test}:", *block(body), "else:", *block(orelse)]
-    if kind == "for_range":
-        return ["for i in range(2):", *block(draw(statements(names + ["i"], depth - 1)))]
-    if kind == "for_tile":
-        inner = names + ["t2"]
-        return ["for t2 in kl.tile(m.size(1)):", *block(draw(statements(inner, depth - 1)))]
+    if kind == "loop":
+        header = draw(st.sampled_from(tpl.loops))
+        inner = names + re.findall(r"for (\w+)", header)
+        return [header, *block(draw(statements(tpl, inner, depth - 1)))]
     return {
         "expr": [e],
         "pass": ["pass"],
         "global": ["global SCALE"],
         "print": [f"print('value', {e})"],
         "while": ["while flag:", "    break"],
-        "try": ["try:", f"    out[tile] = {e}", "except Exception:", "    pass"],
-        "with": ["with torch.no_grad():", f"    out[tile] = {e}"],
+        "try": ["try:", f"    {target} = {e}", "except Exception:", "    pass"],
+        "with": ["with torch.no_grad():", f"    {target} = {e}"],
         "del": ["del out"],
         "return": ["return out"],
         "assert": [f"assert {e}"],
-        "lambda": [f"f = lambda a: a * {e}", "out[tile] = f(x[tile])"],
-        "setattr": [f"x.attr = {e}"],
-        "comp": [f"parts = [{e} for k in range(2)]", "out[tile] = parts[0]"],
+        "lambda": [f"f = lambda a: a * {e}", f"{target} = f({tpl.device_leaves[0]})"],
+        "setattr": [f"flag.attr = {e}"],
+        "comp": [f"parts = [{e} for k in range(2)]", f"{target} = parts[0]"],
         "break": ["break"],
         "yield": [f"yield {e}"],
     }[kind]
 
 
 @st.composite
-def bodies(draw: st.DrawFn) -> str:
+def bodies(draw: st.DrawFn, tpl: Template) -> str:
     names: list[str] = []
     lines: list[str] = []
     for _ in range(draw(st.integers(1, 4))):
-        lines += draw(statements(names))
-    if draw(st.booleans()):
-        lines.append("out[tile] = x[tile]")
+        lines += draw(statements(tpl, names))
     return "\n".join(lines)
 
 
 _count = itertools.count()
 
 
-def load_kernel(body: str, directory: Path) -> tuple[kc.Kernel, Path]:
-    """``body`` as the device loop of ``fuzzed`` in a module file of its own."""
+def load_kernel(tpl: Template, body: str, directory: Path) -> tuple[kc.Kernel, Path]:
+    """``body`` as the device loop of ``tpl``'s kernel, in a module file of its own."""
     path = directory / f"fuzzed_body_{next(_count)}.py"
-    path.write_text(HEADER + textwrap.indent(body, " " * BODY_INDENT) + "\n" + FOOTER)
+    path.write_text(tpl.text(body))
     spec = importlib.util.spec_from_file_location(path.stem, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -178,17 +281,16 @@ def load_kernel(body: str, directory: Path) -> tuple[kc.Kernel, Path]:
 PROXY_WORDS = ("TileValue", "TensorArg", "TileHandle", "TileRequest", "<value ", "<tensor ")
 
 
-def check_body(body: str, directory: Path) -> None:
+def check_body(tpl: Template, body: str, directory: Path) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SyntaxWarning)  # `2[1:3]` and the like
-            compile(HEADER + textwrap.indent(body, " " * BODY_INDENT) + "\n" + FOOTER, "f", "exec")
+            compile(tpl.text(body), "f", "exec")
     except SyntaxError:
         return  # Python refuses it before kcompiler sees it (`break` outside a loop)
-    kernel, path = load_kernel(body, directory)
-    x, y, m = torch.randn(8), torch.randn(8), torch.randn(8, 4)
+    kernel, path = load_kernel(tpl, body, directory)
     try:
-        kernel(x, y, m, 8, True)
+        kernel(*tpl.args())
     except kc.exc.InternalCompilerError:
         raise  # a bug in kcompiler, whatever the body
     except kc.exc.KCompilerError as e:
@@ -200,18 +302,25 @@ def check_body(body: str, directory: Path) -> None:
             assert word not in message, f"proxy repr in: {message}\nbody:\n{body}"
 
 
-def _examples() -> int:
-    # Enough programs to meet most constructs in the quick `ci` profile (~1 min), more in
-    # `thorough`.
-    return max(600, settings.default.max_examples * 10)
+def _examples(template: str) -> int:
+    # Most programs fail fast (at the host/device split or while tracing); the reduction
+    # template's run longer. ~40 s in all in the quick `ci` profile; `thorough` draws 2.5x.
+    per_template = {"elementwise": 2000, "reduction": 800}[template]
+    return max(per_template, settings.default.max_examples * per_template // 80)
 
 
-@settings(max_examples=_examples(), deadline=None)
-@given(body=bodies())
+@pytest.mark.parametrize("template", TEMPLATES)
 def test_device_loop_bodies_work_or_raise_located_errors(
-    body: str, tmp_path_factory: pytest.TempPathFactory
+    template: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    check_body(body, tmp_path_factory.getbasetemp())
+    tpl = TEMPLATES[template]
+
+    @settings(max_examples=_examples(template), deadline=None)
+    @given(body=bodies(tpl))
+    def check(body: str) -> None:
+        check_body(tpl, body, tmp_path_factory.getbasetemp())
+
+    check()
 
 
 # Bodies that once escaped as internal errors or unlocated messages, kept as regressions.
@@ -228,21 +337,40 @@ REGRESSIONS = [
     "out[tile] = (n ** n)",  # an integer power: once Triton's float-only pow
     "f = lambda a: a * print(a)\nout[tile] = f(x[tile])",  # print inside a lambda
     "x.attr = 1.0",
+    "assert x",  # a tensor's truth value, raised outside an expression: once without a line
+    "v0 = x[tile]\nv0 @= y[tile]",
 ]
 
 
 @pytest.mark.parametrize("body", REGRESSIONS)
 def test_regressions(body: str, tmp_path: Path) -> None:
-    check_body(body, tmp_path)
+    check_body(ELEMENTWISE, body, tmp_path)
 
 
 def test_a_body_that_works_runs(tmp_path: Path) -> None:
-    kernel, _ = load_kernel("v0 = x[tile] * SCALE\nout[tile] = helper(v0)", tmp_path)
+    kernel, _ = load_kernel(ELEMENTWISE, "v0 = x[tile] * SCALE\nout[tile] = helper(v0)", tmp_path)
     x = torch.randn(8)
     torch.testing.assert_close(kernel(x, x, torch.randn(8, 4), 8, True), x * 4 + 1)
 
 
+REDUCTION_REGRESSIONS = [
+    "v0 = -kl.dot(a[tm, tk], b[tk, :], acc=1.0)",  # acc a Python number: once acc.dtype
+    "acc @= b[tk, :]",
+]
+
+
+@pytest.mark.parametrize("body", REDUCTION_REGRESSIONS)
+def test_reduction_regressions(body: str, tmp_path: Path) -> None:
+    check_body(REDUCTION, body, tmp_path)
+
+
+def test_a_reduction_body_that_works_runs(tmp_path: Path) -> None:
+    kernel, _ = load_kernel(REDUCTION, "acc = kl.dot(a[tm, tk], b[tk, :], acc=acc)", tmp_path)
+    a, b = torch.randn(8, 16), torch.randn(16, 4)
+    torch.testing.assert_close(kernel(a, b, 3, True), a @ b, rtol=1e-4, atol=1e-4)
+
+
 def test_kernel_from_source_text_reports_its_file(tmp_path: Path) -> None:
-    kernel, path = load_kernel("out[tile] = undefined_name", tmp_path)
+    kernel, path = load_kernel(ELEMENTWISE, "out[tile] = undefined_name", tmp_path)
     with pytest.raises(kc.exc.CompileError, match=rf"{path.name}:\d+:\d+: name 'undefined_name'"):
         kernel(torch.randn(8), torch.randn(8), torch.randn(8, 4), 8, True)
