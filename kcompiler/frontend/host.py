@@ -155,7 +155,11 @@ def parse_kernel(fn: Callable[..., Any]) -> HostProgram:
     try:
         source = textwrap.dedent(inspect.getsource(fn))
     except (OSError, TypeError) as e:
-        raise CompileError(f"cannot read the source of {fn!r}: {e}") from None
+        name = getattr(fn, "__qualname__", None) or repr(fn)
+        raise CompileError(
+            f"cannot read the source of {name}: {e} (a kernel must be defined in a file, "
+            "not typed at an interactive prompt or built with exec)"
+        ) from None
     filename = inspect.getsourcefile(fn) or "<kernel>"
     line_offset = fn.__code__.co_firstlineno - 1
     tree = ast.parse(source)
@@ -163,7 +167,8 @@ def parse_kernel(fn: Callable[..., Any]) -> HostProgram:
         (n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None
     )
     if fdef is None or isinstance(fdef, ast.AsyncFunctionDef):
-        raise CompileError(f"{fn!r} is not a plain function")
+        name = getattr(fn, "__qualname__", None) or repr(fn)
+        raise CompileError(f"{name} is not a plain function (an async def or a lambda?)")
 
     closure = {}
     if fn.__closure__:
