@@ -387,6 +387,15 @@ def prints_in_device_code(x: torch.Tensor) -> torch.Tensor:
 
 
 @kc.kernel
+def device_prints(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        print("doubled", x[tile] * 2)
+        out[tile] = x[tile] * 2
+    return out
+
+
+@kc.kernel
 def missing_attribute(x: torch.Tensor) -> torch.Tensor:
     out = torch.empty_like(x)
     for tile in kl.tile(x.size(0)):

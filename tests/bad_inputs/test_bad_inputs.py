@@ -400,6 +400,7 @@ CASES = [
          Raises((kc.exc.UnsupportedConstruct,), "kernel-call", r"add\(\.\.\.\) calls a @kc\.kernel")),
     # print in device code is a device print (tests/frontend/test_device_print.py); one that
     # cannot be (keyword arguments) is an error at its line.
+    Case("python-print-is-a-device-print", lambda: K.device_prints(g(8)), Matches(lambda: 2 * g(8))),
     Case("python-print-with-keywords", lambda: K.prints_in_device_code(g(8)),
          Raises((kc.exc.UnsupportedConstruct,), "print", r"print\(\.\.\., sep=\).*kl\.device_print")),
     Case("python-missing-attribute", lambda: K.missing_attribute(g(8)),
