@@ -70,3 +70,13 @@ class NotInKernel(KCompilerError, RuntimeError):
 
 class TensorOperationInWrapper(UserWarning):
     """Host code (outside device loops) ran a tensor operation; it runs in PyTorch eagerly."""
+
+
+class InternalCompilerError(KCompilerError):
+    """A bug in kcompiler: an unexpected exception (KeyError, AssertionError, ...) escaped
+    while a kernel was traced or compiled. The message starts with the kernel's ``file:line``
+    (the line being traced, when known) and asks for a report; ``__cause__`` is the original."""
+
+    def __init__(self, message: str, location: str | None = None):
+        self.location = location
+        super().__init__(f"{location}: {message}" if location else message)

@@ -1198,6 +1198,25 @@ class DotOp(TileOp):
         return BlockType(out, c.element_type)
 
 
+@irdl_op_definition
+class PrintOp(TileOp):
+    """Print ``values`` from the device, each line led by ``prefix`` (Triton's
+    ``tl.device_print``). A side effect for debugging: it has no result and is never removed."""
+
+    name = "tile.print"
+
+    prefix = prop_def(StringAttr)
+    values = var_operand_def(BlockType)
+    assembly_format = "$prefix ($values^ `:` type($values))? attr-dict"
+
+    def __init__(self, prefix: str, values: Sequence[SSAValue]):
+        super().__init__(operands=[values], properties={"prefix": StringAttr(prefix)})
+
+    def verify_(self) -> None:
+        if "\n" in self.prefix.data or "\0" in self.prefix.data:
+            raise ShapeError("tile.print: the prefix must be one line of text")
+
+
 Tile = Dialect(
     "tile",
     [
@@ -1218,6 +1237,7 @@ Tile = Dialect(
         ReduceOp,
         ReshapeOp,
         DotOp,
+        PrintOp,
     ],
     [TensorType, BlockType, TileType],
 )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from xdsl.dialects.builtin import i64
 from xdsl.ir import Attribute
 
 from kcompiler.dialects import tile as t
+from kcompiler.exc import UnsupportedConstruct
 
 _TO_IR: dict[torch.dtype, Attribute] = {
     torch.float16: t.f16,
@@ -25,11 +28,14 @@ _TO_IR: dict[torch.dtype, Attribute] = {
 _TO_TORCH = {v: k for k, v in _TO_IR.items()}
 
 
-def to_ir(dtype: torch.dtype) -> Attribute:
+def to_ir(dtype: Any) -> Attribute:
     try:
         return _TO_IR[dtype]
-    except KeyError:
-        raise TypeError(f"dtype {dtype} is not supported in kernels") from None
+    except (KeyError, TypeError):  # TypeError: an unhashable value where a dtype belongs
+        supported = ", ".join(str(d).removeprefix("torch.") for d in _TO_IR)
+        raise UnsupportedConstruct(
+            f"dtype {dtype!r} is not supported in kernels (supported: {supported})"
+        ) from None
 
 
 def to_torch(elt: Attribute) -> torch.dtype:

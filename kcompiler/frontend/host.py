@@ -37,6 +37,7 @@ class HostProgram:
     globals: dict[str, Any]
     source: str
     constexprs: frozenset[str] = frozenset()  # parameters annotated kl.constexpr
+    def_line: int = 0  # the line of the kernel's ``def`` in ``filename``
 
 
 def _is_device_loop(node: ast.stmt, resolve: Callable[[ast.expr], Any]) -> bool:
@@ -154,7 +155,11 @@ def parse_kernel(fn: Callable[..., Any]) -> HostProgram:
     try:
         source = textwrap.dedent(inspect.getsource(fn))
     except (OSError, TypeError) as e:
-        raise CompileError(f"cannot read the source of {fn!r}: {e}") from None
+        name = getattr(fn, "__qualname__", None) or repr(fn)
+        raise CompileError(
+            f"cannot read the source of {name}: {e} (a kernel must be defined in a file, "
+            "not typed at an interactive prompt or built with exec)"
+        ) from None
     filename = inspect.getsourcefile(fn) or "<kernel>"
     line_offset = fn.__code__.co_firstlineno - 1
     tree = ast.parse(source)
@@ -162,7 +167,8 @@ def parse_kernel(fn: Callable[..., Any]) -> HostProgram:
         (n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None
     )
     if fdef is None or isinstance(fdef, ast.AsyncFunctionDef):
-        raise CompileError(f"{fn!r} is not a plain function")
+        name = getattr(fn, "__qualname__", None) or repr(fn)
+        raise CompileError(f"{name} is not a plain function (an async def or a lambda?)")
 
     closure = {}
     if fn.__closure__:
@@ -238,6 +244,7 @@ def parse_kernel(fn: Callable[..., Any]) -> HostProgram:
     # relative to the dedented source, hence the offset.
     return HostProgram(
         constexprs=_constexpr_params(fn),
+        def_line=fdef.lineno,
         name=fn.__name__,
         make_host=make_host,
         loops=splitter.loops,

@@ -12,6 +12,7 @@ import ast
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 import torch
@@ -28,8 +29,15 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Operation
 
 from kcompiler.dialects import tile as t
-from kcompiler.exc import CompileError, InvalidArgument, ShapeMismatch, UnsupportedConstruct
+from kcompiler.exc import (
+    CompileError,
+    InvalidArgument,
+    KCompilerError,
+    ShapeMismatch,
+    UnsupportedConstruct,
+)
 from kcompiler.frontend import dtypes
+from kcompiler.frontend.errors import internal_error, raised_by_kcompiler, user_terms
 from kcompiler.frontend.specialize import (
     BlockSizeInt,
     Specialization,
@@ -106,6 +114,8 @@ class _Namespace(dict):
             value = self.tracer.import_host_value(name, env[name])
             self[name] = value
             return value
+        if name == "print" and name not in self.tracer.globals:
+            return self.tracer.print_in_device_code
         raise KeyError(name)
 
 
@@ -121,6 +131,60 @@ _BIN_AST = {
     ast.BitOr: "or",
     ast.BitXor: "xor",
 }
+
+# Statements device code has no meaning for, by the keyword the user wrote, and what to do.
+_STATEMENTS = {
+    ast.While: ("`while` loop", "loop over kl.tile/kl.grid or a Python range"),
+    ast.Try: ("`try`", "device code cannot catch exceptions"),
+    ast.With: ("`with`", "move it to host code, around or before the device loop"),
+    ast.Global: (
+        "`global`",
+        "device code reads module globals as constants; results leave a "
+        "device loop only through tensors",
+    ),
+    ast.Nonlocal: ("`nonlocal`", "results leave a device loop only through tensors"),
+    ast.Delete: ("`del`", "a device value needs no deleting; drop the statement"),
+    ast.Match: ("`match`", "use `if` on compile-time values or torch.where"),
+    ast.FunctionDef: ("a nested `def`", "define the helper at module level (or as a lambda)"),
+    ast.AsyncFunctionDef: ("a nested `async def`", "define helpers at module level"),
+    ast.ClassDef: ("a `class` definition", "define it at module level"),
+    ast.Raise: ("`raise`", "device code cannot raise; check inputs in host code"),
+    ast.Import: ("`import`", "import at module level"),
+    ast.ImportFrom: ("`from ... import`", "import at module level"),
+    ast.Break: ("`break`", "device loops run every iteration"),
+    ast.Continue: ("`continue`", "use torch.where to skip elements"),
+    ast.Return: ("`return`", "return from host code, after the device loop"),
+    ast.AsyncFor: ("`async for`", "use kl.tile"),
+    ast.AsyncWith: ("`async with`", "move it to host code"),
+}
+if hasattr(ast, "TryStar"):
+    _STATEMENTS[ast.TryStar] = _STATEMENTS[ast.Try]
+
+# Expressions whose Python scopes (a comprehension's, a lambda's) cannot see eval's locals.
+_SCOPED = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda)
+
+
+def _describe(x: Any) -> str:
+    """A value as the user would call it, for messages."""
+    if isinstance(x, TileValue):
+        return f"a {str(x.dtype).removeprefix('torch.')} device value"
+    if isinstance(x, TensorArg):
+        return f"the tensor {x.name!r}"
+    if isinstance(x, TileHandle):
+        return "a tile (the loop variable of kl.tile)"
+    if isinstance(x, TileRequest):
+        return "kl.tile(...)"
+    if isinstance(x, (bool, int, float)):
+        return f"the {type(x).__name__} {x!r}"
+    if x is None:
+        return "None"
+    return f"a {type(x).__module__}.{type(x).__qualname__}".replace("builtins.", "")
+
+
+def _is_kernel(fn: Any) -> bool:
+    """A ``@kc.kernel`` (runtime's Kernel, which the frontend does not import)."""
+    cls = type(fn)
+    return cls.__name__ == "Kernel" and cls.__module__.startswith("kcompiler.")
 
 
 class DeviceTracer:
@@ -219,6 +283,11 @@ class DeviceTracer:
             return TensorArg(self, name, arg, value)
         if isinstance(value, bool) or value is None:
             return value
+        if type(value).__module__ == "numpy" and hasattr(value, "__array__"):
+            raise InvalidArgument(
+                f"{self.location}: {name!r} is a numpy array; device code "
+                f"reads torch tensors: pass torch.from_numpy({name}) (or torch.as_tensor)"
+            )
         if isinstance(value, BlockSizeInt):
             return value
         if isinstance(value, int):
@@ -251,7 +320,13 @@ class DeviceTracer:
             return self.constant(x)
         if isinstance(x, TileHandle):
             return x.index
-        raise self.error(UnsupportedConstruct, f"cannot use {type(x).__name__} as a device value")
+        if isinstance(x, TensorArg):
+            raise self.error(
+                UnsupportedConstruct,
+                f"the tensor {x.name!r} is used as a value; device code reads a tensor by "
+                f"indexing it ({x.name}[tile]) or asks for its size ({x.name}.size(0))",
+            )
+        raise self.error(UnsupportedConstruct, f"cannot use {_describe(x)} as a device value")
 
     def dim_of(self, x: Any) -> str:
         """The dim string of a shape entry: a tile, a size, or an int."""
@@ -263,10 +338,24 @@ class DeviceTracer:
             return x.sym
         if isinstance(x, (int, SpecializedInt)) and not isinstance(x, bool):
             return str(int(x))
-        raise self.error(UnsupportedConstruct, f"{x!r} is not a valid shape entry")
+        raise self.error(
+            UnsupportedConstruct,
+            f"{_describe(x)} is not a valid shape entry (use a tile, a size or an int)",
+        )
 
     # -- ops used by proxies -----------------------------------------------------------------
     def binary(self, kind: str, a: TileValue, b: TileValue) -> TileValue:
+        if kind == "pow" and not (a.dtype.is_floating_point or b.dtype.is_floating_point):
+            # Triton's pow is a float function; an integer power is a product of the base,
+            # which needs a literal exponent.
+            owner = b.value.owner
+            literal = isinstance(owner, t.ConstantOp) and isinstance(owner.value, IntegerAttr)
+            if not (literal and 1 <= owner.value.value.data <= 4):  # type: ignore[union-attr]
+                raise self.error(
+                    UnsupportedConstruct,
+                    f"{self._written()}: an integer power needs a literal exponent from 1 to 4 "
+                    "in device code; for others, make the base a float (x.float() ** n)",
+                )
         return self.emit(t.BinaryOp(kind, a.value, b.value))
 
     def unary(self, kind: str, a: TileValue) -> TileValue:
@@ -275,7 +364,19 @@ class DeviceTracer:
     def cast(self, a: TileValue, dtype: torch.dtype) -> TileValue:
         if a.dtype == dtype:
             return a
-        return self.emit(t.CastOp(a.value, dtypes.to_ir(dtype)))
+        ty = dtypes.to_ir(dtype)
+        owner = a.value.owner
+        if isinstance(owner, t.ConstantOp) and isinstance(owner.value, IntegerAttr):
+            # An int or bool literal converts here: its cast would print as `2.to(...)`.
+            v = owner.value.value.data
+            if dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
+                return self.emit(t.ConstantOp(FloatAttr(float(v), ty)))
+            if dtype == torch.bool:
+                return self.emit(t.ConstantOp(IntegerAttr(int(v != 0), ty)))
+            info = torch.iinfo(dtype)
+            if info.min <= v <= info.max:
+                return self.emit(t.ConstantOp(IntegerAttr(v, ty)))
+        return self.emit(t.CastOp(a.value, ty))
 
     def select(self, c: TileValue, a: TileValue, b: TileValue) -> TileValue:
         return self.emit(t.SelectOp(c.value, a.value, b.value))
@@ -532,6 +633,17 @@ class DeviceTracer:
         if newaxes:
             raise self.error(UnsupportedConstruct, "None in the index of an assignment")
         v = self.cast(self.as_value(value), tensor.dtype)
+        if v.ndim == 0:
+            # A scalar stored into a region: fill the region's shape with it (a store's value
+            # is a block of the indexed shape, or broadcasts to it along existing dims).
+            ty = tensor.value.type
+            assert isinstance(ty, t.TensorType)
+            try:
+                target = t.indexed_dims(ty, kinds, operands)
+            except t.ShapeError as e:
+                raise self.error(ShapeMismatch, str(e)) from None
+            if target:
+                v = self.full_dims(target, v, tensor.dtype)
         self.emit(t.StoreOp(v.value, tensor.value, kinds, operands))
 
     def subscript(self, v: TileValue, index: Any) -> TileValue:
@@ -597,11 +709,53 @@ class DeviceTracer:
         else:
             begins, ends = ([0], [a]) if b is None else ([a], [b])
         sizes = block_size if isinstance(block_size, (list, tuple)) else [block_size] * len(ends)
+        if len(sizes) != len(ends):
+            raise self.error(
+                ShapeMismatch,
+                f"block_size={self._written('block_size')} has {len(sizes)} entries for "
+                f"{len(ends)} loop dims",
+            )
         dims = []
         for lo, hi, bs in zip(begins, ends, sizes):
+            self._check_bound(lo, kind)
+            self._check_bound(hi, kind)
             block = "1" if kind == "grid" else self._block_symbol(bs)
             dims.append(TileDim(self.as_value(lo), self.as_value(hi), block, kind))
         return TileRequest(dims, multi=multi)
+
+    def _written(self, keyword: str | None = None) -> str:
+        """The source text of the expression being traced, or of its ``keyword=`` argument."""
+        node = self._node
+        if keyword is not None:
+            for sub in ast.walk(node):
+                for kw in getattr(sub, "keywords", ()):
+                    if kw.arg == keyword:
+                        return ast.unparse(kw.value)
+        try:
+            return ast.unparse(node)
+        except Exception:  # a statement node ast.unparse cannot print alone
+            return "..."
+
+    def _check_bound(self, x: Any, kind: str) -> None:
+        """A loop bound is an integer: a literal, an int argument, a size, a 0-d device int."""
+        if isinstance(x, TileValue) and x.ndim == 0 and not x.dtype.is_floating_point:
+            if x.dtype != torch.bool:
+                return
+        elif isinstance(x, int) and not isinstance(x, bool):
+            return
+        hint = ""
+        if isinstance(x, TensorArg):
+            hint = f" (did you mean {x.name}.size(0)?)"
+        elif isinstance(x, TileHandle):
+            hint = " (did you mean tile.begin / tile.end?)"
+        elif isinstance(x, TileValue) and x.ndim > 0:
+            hint = " (a block of values, not one number)"
+        raise self.error(
+            UnsupportedConstruct,
+            f"{self._written()}: loop bounds must be "
+            f"integers (a literal, an int argument, or a size such as x.size(0)), got "
+            f"{_describe(x)}{hint}",
+        )
 
     def _block_symbol(self, block_size: Any) -> str:
         if block_size is None:
@@ -610,13 +764,34 @@ class DeviceTracer:
             return sym
         if isinstance(block_size, BlockSizeInt):
             return block_size.block_sym
-        if isinstance(block_size, int) and block_size > 0 and block_size & (block_size - 1) == 0:
+        pow2 = isinstance(block_size, int) and not isinstance(block_size, bool)
+        if pow2 and block_size > 0 and block_size & (block_size - 1) == 0:
             # A literal block size still gets its own symbol (so its dim needs a mask), fixed.
             sym = self.blocks.symbol((self.site, self._block_ordinal))
             self._block_ordinal += 1
-            self.blocks.fixed[sym] = block_size
+            self.blocks.fixed[sym] = int(block_size)
             return sym
-        raise self.error(CompileError, f"block_size must be a power of two, got {block_size!r}")
+        text = self._written("block_size")
+        ways = (
+            "a block size is fixed when the kernel compiles: write a literal power of two, "
+            "pass it as a kl.constexpr parameter, or get it from kl.register_block_size(...) "
+            "in host code"
+        )
+        if isinstance(block_size, TileValue):
+            value = self.spec.symbols.values.get(block_size.sym) if block_size.sym else None
+            what = (
+                f"a host value known only when the kernel is called (here {value})"
+                if value is not None
+                else "a value computed in device code"
+            )
+            raise self.error(CompileError, f"block_size={text} is {what}; {ways}")
+        if pow2:
+            raise self.error(
+                CompileError, f"block_size={text} is {int(block_size)}, not a power of two; {ways}"
+            )
+        raise self.error(
+            CompileError, f"block_size={text} is {_describe(block_size)}, not an int; {ways}"
+        )
 
     # -- statements --------------------------------------------------------------------------
     def eval(self, node: ast.expr) -> Any:
@@ -632,32 +807,119 @@ class DeviceTracer:
             self._codes[id(node)] = code
         prev, self._node = self._node, node
         try:
-            return eval(code, self.globals, self.ns)
-        except InvalidArgument:
-            raise
+            self._check_calls(node)
+            return eval(code, self._globals_for(node), self.ns)
         except CompileError as e:
             if e.location is None:  # raised by a value proxy: attach this expression's line
                 raise type(e)(str(e), self.location) from None
             raise
-        except NameError as e:
-            raise self.error(CompileError, str(e)) from None
+        except KCompilerError:
+            raise
         except t.ShapeError as e:
             raise self.error(ShapeMismatch, str(e)) from None
-        except (TypeError, ValueError, AttributeError, IndexError) as e:
-            raise self.error(CompileError, f"{type(e).__name__}: {e}") from None
+        except Exception as e:
+            # The user's expression failed (a name that does not exist, a call with wrong
+            # arguments): a located error. kcompiler's code under it failed: a bug.
+            if raised_by_kcompiler(e.__traceback__, skip=1):
+                raise internal_error(e, self.location, f"tracing {self._written()!r}") from e
+            message = str(e) if isinstance(e, NameError) else f"{type(e).__name__}: {e}"
+            raise self.error(CompileError, user_terms(message)) from None
         finally:
             self._node = prev
 
+    def _globals_for(self, node: ast.expr) -> dict[str, Any]:
+        """The globals to evaluate ``node`` with. A comprehension or lambda has a scope of its
+        own that sees only globals, not eval's locals: for those, the device locals (and the
+        host values the expression names) are copied into a globals dict of their own."""
+        if not any(isinstance(sub, _SCOPED) for sub in ast.walk(node)):
+            return self.globals
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and sub.id not in self.ns and sub.id in self.env:
+                self.ns[sub.id]  # imports the host value
+        scope = {**self.globals, **self.ns}
+        scope.setdefault("print", self.print_in_device_code)
+        return scope
+
+    def _check_calls(self, node: ast.expr) -> None:
+        """Refuse a call of a ``@kc.kernel`` from device code: kernels do not nest (its host
+        code would run on device values)."""
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Call) and _is_kernel(self._static_value(sub.func)):
+                raise self.error(
+                    UnsupportedConstruct,
+                    f"{ast.unparse(sub.func)}(...) calls a @kc.kernel from device code; kernels "
+                    "do not nest: call it from host code (outside the device loop), or move "
+                    "the shared code into a plain Python function called from both",
+                )
+
+    def _static_value(self, expr: ast.expr) -> Any:
+        """What a name or ``module.name`` refers to, looked up without tracing anything."""
+        if isinstance(expr, ast.Name):
+            for scope in (self.ns, self.env, self.globals):
+                if expr.id in scope:
+                    return dict.get(scope, expr.id)
+            return None
+        if isinstance(expr, ast.Attribute):
+            base = self._static_value(expr.value)
+            if isinstance(base, ModuleType):
+                return getattr(base, expr.attr, None)
+        return None
+
+    def device_print(self, prefix: Any, values: Sequence[Any]) -> None:
+        """``kl.device_print(prefix, *values)``: print the values from the device."""
+        if not isinstance(prefix, str):
+            raise self.error(
+                UnsupportedConstruct,
+                f"kl.device_print's first argument is its prefix, a string; got {_describe(prefix)}",
+            )
+        if "\n" in prefix or "\0" in prefix:
+            raise self.error(UnsupportedConstruct, "a device_print prefix must be one line of text")
+        self.emit(t.PrintOp(prefix, [self.as_value(v).value for v in values]))
+
+    def print_in_device_code(self, *args: Any, **kwargs: Any) -> None:
+        """``print`` in device code is a device print: a leading string is the prefix, the
+        rest are device values (Python's print would run once, at compile time)."""
+        if kwargs:
+            raise self.error(
+                UnsupportedConstruct,
+                f"print(..., {', '.join(f'{k}=' for k in kwargs)}) in device code: a device "
+                "print takes no keyword arguments (use kl.device_print(prefix, *values))",
+            )
+        parts = list(args)
+        prefix = parts.pop(0) if parts and isinstance(parts[0], str) else ""
+        if any(isinstance(p, str) for p in parts):
+            raise self.error(
+                UnsupportedConstruct,
+                "print() in device code takes one leading string (the prefix) and then values; "
+                "join the text into the first argument",
+            )
+        self.device_print(prefix, parts)
+
     def trace(self) -> ModuleOp:
-        with tracing(self):
-            self.device_for(self.loop, parallel=True)
-        return self.finish()
+        try:
+            with tracing(self):
+                self.device_for(self.loop, parallel=True)
+            return self.finish()
+        except KCompilerError:
+            raise
+        except Exception as e:
+            raise internal_error(
+                e, self.location, f"tracing kernel {self.kernel.sym_name.data!r}"
+            ) from e
 
     def run_block(self, stmts: Sequence[ast.stmt]) -> None:
         for s in stmts:
             self.stmt(s)
 
     def stmt(self, s: ast.stmt) -> None:
+        try:
+            self._stmt(s)
+        except CompileError as e:
+            if e.location is None:  # raised by a proxy outside eval (`assert x`): locate it
+                raise type(e)(str(e), self.location) from None
+            raise
+
+    def _stmt(self, s: ast.stmt) -> None:
         self._node = s
         if isinstance(s, ast.Assign):
             value = self.eval(s.value)
@@ -669,7 +931,12 @@ class DeviceTracer:
         elif isinstance(s, ast.AugAssign):
             kind = _BIN_AST.get(type(s.op))
             if kind is None:
-                raise self.error(UnsupportedConstruct, f"operator {type(s.op).__name__}=")
+                op = {ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>"}.get(type(s.op), "?")
+                raise self.error(
+                    UnsupportedConstruct,
+                    f"`{op}=` is not supported in device code; write {ast.unparse(s.target)} = "
+                    f"{ast.unparse(s.target)} {op} ...",
+                )
             rhs = self.eval(s.value)
             if isinstance(s.target, ast.Name):
                 cur = self.ns[s.target.id] if s.target.id in self.ns else self.eval(s.target)
@@ -692,32 +959,57 @@ class DeviceTracer:
         elif isinstance(s, ast.If):
             cond = self.eval(s.test)
             if isinstance(cond, (TileValue, TensorArg)):
+                ints = [
+                    n.id
+                    for n in ast.walk(s.test)
+                    if isinstance(n, ast.Name)
+                    and isinstance(self.env.get(n.id), int)
+                    and not isinstance(self.env.get(n.id), bool)
+                ]
+                hint = (
+                    f"; {ints[0]!r} is an int passed at run time: annotate the parameter "
+                    f"kl.constexpr (or use {ints[0]} = kl.specialize({ints[0]}) in host code) "
+                    "to branch on its value"
+                    if ints
+                    else "; use torch.where"
+                )
                 raise self.error(
                     UnsupportedConstruct,
-                    "`if` on a device value (data-dependent control flow); use torch.where",
+                    f"`if {ast.unparse(s.test)}:` is on a device value (data-dependent control "
+                    f"flow){hint}",
                 )
             self.run_block(s.body if cond else s.orelse)
         elif isinstance(s, ast.Pass):
             pass
         elif isinstance(s, ast.Assert):
             cond = self.eval(s.test)
-            if isinstance(cond, TileValue):
-                raise self.error(UnsupportedConstruct, "assert on a device value")
+            if isinstance(cond, (TileValue, TensorArg)):
+                raise self.error(
+                    UnsupportedConstruct,
+                    f"`assert {ast.unparse(s.test)}` is on a device value; device code cannot "
+                    "check values (check inputs in host code)",
+                )
             if not cond:
                 raise self.error(CompileError, "assertion failed in device code")
         else:
+            what, hint = _STATEMENTS.get(type(s), (f"`{type(s).__name__}`", ""))
             raise self.error(
                 UnsupportedConstruct,
-                f"`{type(s).__name__}` statements are not supported in device code",
+                f"{what} is not supported in device code" + (f"; {hint}" if hint else ""),
             )
 
     def assign(self, target: ast.expr, value: Any) -> None:
         if isinstance(target, ast.Name):
             self.ns[target.id] = value
         elif isinstance(target, (ast.Tuple, ast.List)):
-            values = list(value) if not isinstance(value, TileValue) else None
+            values = list(value) if isinstance(value, (list, tuple, range)) else None
             if values is None or len(values) != len(target.elts):
-                raise self.error(UnsupportedConstruct, "cannot unpack this value")
+                got = f"{len(values)} values" if values is not None else _describe(value)
+                raise self.error(
+                    UnsupportedConstruct,
+                    f"cannot unpack {got} into {len(target.elts)} names "
+                    f"({ast.unparse(target)}); device code unpacks tuples and lists only",
+                )
             for sub, v in zip(target.elts, values):
                 self.assign(sub, v)
         elif isinstance(target, ast.Subscript):
@@ -728,7 +1020,12 @@ class DeviceTracer:
             else:
                 raise self.error(UnsupportedConstruct, "only host tensors can be assigned into")
         else:
-            raise self.error(UnsupportedConstruct, f"assignment to {type(target).__name__}")
+            what = {ast.Attribute: "an attribute", ast.Starred: "a starred name"}
+            raise self.error(
+                UnsupportedConstruct,
+                f"assignment to {what.get(type(target), type(target).__name__)} "
+                f"({ast.unparse(target)}) in device code; assign to a name or into a tensor",
+            )
 
     def device_for(self, s: ast.For, parallel: bool) -> None:
         if s.orelse:

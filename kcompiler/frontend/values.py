@@ -162,6 +162,12 @@ class TileValue:
     def __index__(self) -> int:
         raise UnsupportedConstruct("a device value cannot be used as a Python int")
 
+    def __iter__(self) -> Any:
+        raise UnsupportedConstruct(
+            "cannot iterate over a device value (a block has no Python elements); loop over "
+            "kl.tile or a Python range, and use torch ops on the whole block"
+        )
+
     def __repr__(self) -> str:
         return f"<value {list(self.dims)} {self.dtype}>"
 
@@ -297,9 +303,21 @@ class TileValue:
         tracer = next(a._tracer for a in _flatten(args) if isinstance(a, TileValue))
         handler = TORCH_FUNCTIONS.get(func)
         if handler is None:
-            name = getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
-            raise UnsupportedConstruct(f"torch function {name} is not supported in device code")
+            raise UnsupportedConstruct(f"{_torch_name(func)} is not supported in device code")
         return handler(tracer, *args, **kwargs)
+
+
+def _torch_name(func: Any) -> str:
+    """A torch function as the user spells it: ``torch.nn.functional.silu``, ``torch.cumsum``
+    (torch's C functions live in a private class; their public module is ``torch``)."""
+    name = getattr(func, "__name__", None) or repr(func)
+    module = getattr(func, "__module__", None) or "torch"
+    if not module.startswith("torch") or module.startswith("torch._"):
+        module = "torch"
+        for sub in ("special", "linalg", "fft"):  # torch.special.erf is `special_erf` in C
+            if name.startswith(sub + "_"):
+                module, name = f"torch.{sub}", name[len(sub) + 1 :]
+    return f"{module}.{name}"
 
 
 def _flatten(args: Any) -> list[Any]:

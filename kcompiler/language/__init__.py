@@ -13,6 +13,7 @@ from kcompiler.language._context import current_host, current_tracer
 
 __all__ = [
     "constexpr",
+    "device_print",
     "dot",
     "full",
     "grid",
@@ -76,8 +77,15 @@ def dot(mat1: Any, mat2: Any, acc: Any = None, out_dtype: Any = None) -> Any:
     integers). Inputs may be fp8 (``torch.float8_e4m3fn``/``float8_e5m2``), half or float32;
     the result has ``out_dtype``, else ``acc``'s dtype, else the inputs' (float32 for fp8)."""
     if acc is not None and out_dtype is None:
-        out_dtype = acc.dtype
+        out_dtype = getattr(acc, "dtype", None)  # a Python number: the promoted dtype
     return current_tracer("kl.dot").dot(mat1, mat2, acc, out_dtype)
+
+
+def device_print(prefix: str, *values: Any) -> None:
+    """Print ``values`` from the device, each line led by ``prefix`` (``tl.device_print``);
+    ``print(...)`` in device code means the same. Every program prints its whole blocks,
+    so keep the shapes small when debugging."""
+    current_tracer("kl.device_print").device_print(prefix, values)
 
 
 def register_block_size(min_or_max: Any, max_or_none: Any = None, /) -> int:

@@ -28,7 +28,8 @@ from xdsl.dialects.builtin import ModuleOp
 from kcompiler.backends.triton.compile import fp8_accumulate, fp32_dot_precision
 from kcompiler.backends.triton.launch import WrongDevice, direct_launcher
 from kcompiler.config import Config
-from kcompiler.exc import CompileError, InvalidArgument, UnknownOption, not_float
+from kcompiler.exc import CompileError, InvalidArgument, KCompilerError, UnknownOption, not_float
+from kcompiler.frontend.errors import internal_errors, numpy_argument_error, numpy_arguments
 from kcompiler.frontend.host import HostProgram, parse_kernel
 from kcompiler.frontend.specialize import BlockSizeInt, SpecializedInt, specialize
 from kcompiler.frontend.tracer import BlockAllocator, trace_loop
@@ -522,7 +523,11 @@ class Kernel:
             # Code generation, tracing, fake runs: nothing launches, so any device will do
             # (meta tensors included).
             bound = self.bind(*args, **kwargs)
-            return self.program.make_host(launch)(*bound.args, **bound.kwargs)
+            try:
+                return self.program.make_host(launch)(*bound.args, **bound.kwargs)
+            except Exception as e:
+                self._refuse_numpy(args, kwargs, e)
+                raise
         return self._call_host_fn(args, kwargs)  # the call path, as ``__call__``'s own
 
     def _call_host_fn(self, args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
@@ -533,11 +538,22 @@ class Kernel:
             host_fn = self._host_fn = self.program.make_host(self._launch_current)
         try:
             return host_fn(*args, **kwargs)
-        except TypeError as e:
-            if e.__traceback__ is not None and e.__traceback__.tb_next is None:
+        except Exception as e:
+            tb = e.__traceback__
+            if isinstance(e, TypeError) and tb is not None and tb.tb_next is None:
                 # Raised by the call itself, i.e. binding the arguments failed.
                 self.bind(*args, **kwargs)  # raises InvalidArgument with the kernel's name
+            self._refuse_numpy(args, kwargs, e)
             raise
+
+    def _refuse_numpy(self, args: Sequence[Any], kwargs: dict[str, Any], error: Exception) -> None:
+        """Host code failed on a numpy array argument: say that, rather than what numpy or
+        torch made of it (only looked at once the host code has raised)."""
+        if not isinstance(error, KCompilerError):
+            names = numpy_arguments(self.signature, args, kwargs)
+            if names:
+                where = f"{self.program.filename}:{self.program.def_line}"
+                raise numpy_argument_error(self.fn.__name__, where, names) from error
 
     def _run_host(
         self, args: Sequence[Any], kwargs: dict[str, Any], config: Config, mode: str
@@ -565,20 +581,22 @@ class Kernel:
             return hit
         from kcompiler.passes.pipeline import run_frontend_pipeline
 
-        module = trace_loop(
-            kernel_name=f"{self.program.name}_kernel{index}"
-            if index
-            else f"{self.program.name}_kernel",
-            loop=loop.node,
-            env=env,
-            fn_globals=self.program.globals,
-            spec=spec,
-            blocks=self.blocks,
-            site=index,
-            filename=self.program.filename,
-            line_offset=self.program.line_offset,
-        )
-        run_frontend_pipeline(module)
+        where = f"{self.program.filename}:{loop.node.lineno + self.program.line_offset}"
+        with internal_errors(where, f"tracing kernel {self.program.name!r}"):
+            module = trace_loop(
+                kernel_name=f"{self.program.name}_kernel{index}"
+                if index
+                else f"{self.program.name}_kernel",
+                loop=loop.node,
+                env=env,
+                fn_globals=self.program.globals,
+                spec=spec,
+                blocks=self.blocks,
+                site=index,
+                filename=self.program.filename,
+                line_offset=self.program.line_offset,
+            )
+            run_frontend_pipeline(module)
         self._traced[key] = (module, spec)
         return module, spec
 
@@ -604,7 +622,9 @@ class Kernel:
         blocks = _BlocksView(
             self.blocks.fixed, {**self.blocks.defaults, **spec.block_values}, self.blocks.count
         )
-        compiled = compile_module(module, config, spec, blocks, interpret=interpreting())
+        where = f"{self.program.filename}:{loop.node.lineno + self.program.line_offset}"
+        with internal_errors(where, f"compiling kernel {self.program.name!r} for {config}"):
+            compiled = compile_module(module, config, spec, blocks, interpret=interpreting())
         self._compiled[ckey] = compiled
         return compiled
 

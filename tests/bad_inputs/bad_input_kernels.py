@@ -12,7 +12,7 @@ SCALE = 2.0
 
 
 @kc.kernel
-def add(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def add(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:  # <- add-def
     (n,) = x.shape  # <- unpack-1d
     out = torch.empty_like(x)
     for tile in kl.tile(n):
@@ -315,4 +315,146 @@ def bool_add(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     out = torch.empty_like(x)
     for tile in kl.tile(x.size(0)):
         out[tile] = x[tile] + y[tile]
+    return out
+
+
+# -- constructs with a located, user-term error (or a meaning) ---------------------------------------
+
+
+@kc.kernel
+def generator_sum(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = sum(x[tile] * i for i in range(3))
+    return out
+
+
+@kc.kernel
+def iterates_a_device_value(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        parts = [v for v in x[tile]]  # <- iterate-device-value
+        out[tile] = parts[0]
+    return out
+
+
+@kc.kernel
+def calls_itself(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = calls_itself(x[tile])  # <- self-call
+    return out
+
+
+@kc.kernel
+def calls_another_kernel(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = add(x[tile], x[tile])  # <- kernel-call
+    return out
+
+
+@kc.kernel
+def host_int_block_size(x: torch.Tensor, bs: int) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0), block_size=bs):  # <- host-int-block
+        out[tile] = x[tile]
+    return out
+
+
+@kc.kernel
+def size_block_size(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0), block_size=x.size(0)):  # <- size-block
+        out[tile] = x[tile]
+    return out
+
+
+@kc.kernel
+def float_tile_bound(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(3.5):  # <- float-bound
+        out[tile] = x[tile]
+    return out
+
+
+@kc.kernel
+def tensor_tile_bound(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x):  # <- tensor-bound
+        out[tile] = x[tile]
+    return out
+
+
+@kc.kernel
+def prints_in_device_code(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        print("value", x[tile], sep=", ")  # <- print
+        out[tile] = x[tile]
+    return out
+
+
+@kc.kernel
+def device_prints(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        print("doubled", x[tile] * 2)
+        out[tile] = x[tile] * 2
+    return out
+
+
+@kc.kernel
+def missing_attribute(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = x[tile].no_such_method()  # <- missing-attribute
+    return out
+
+
+@kc.kernel
+def unpacks_a_device_value(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        a, b = x[tile]  # <- unpack-device
+        out[tile] = a + b
+    return out
+
+
+def _raises_value_error(v: object) -> object:
+    raise ValueError("the helper refuses")  # a user helper's own error, at the call's line
+
+
+@kc.kernel
+def helper_raises(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = _raises_value_error(x[tile])  # <- helper-raises
+    return out
+
+
+# Kernels the internal-error rows break from the inside (each traces afresh: own kernel).
+
+
+@kc.kernel
+def ice_in_tracing(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):  # <- ice-trace
+        out[tile] = x[tile]
+    return out
+
+
+@kc.kernel
+def ice_in_expression(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = x[tile] + 1.0  # <- ice-expression
+    return out
+
+
+@kc.kernel
+def ice_in_compiling(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):  # <- ice-compile
+        out[tile] = x[tile]
     return out

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import bad_input_kernels as K  # tests/bad_inputs is on sys.path (no __init__.py)
 import numpy as np
@@ -74,11 +75,16 @@ class Raises:
     types: tuple[type[BaseException], ...]
     marker: str | None = None  # the message names this kernel line
     match: str | None = None  # ... and/or matches this (the argument or knob)
+    cause: type[BaseException] | None = None  # chained ``from`` this (internal errors)
 
     def check(self, run: Callable[[], Any]) -> None:
         with pytest.raises(self.types) as info:
             run()
         message = str(info.value)
+        if self.cause is not None:
+            assert isinstance(info.value.__cause__, self.cause), repr(info.value.__cause__)
+        for word in ("TileValue", "TensorArg", "TileHandle", "<value ", "<tensor "):
+            assert word not in message, f"a frontend proxy in the message: {message}"
         if self.marker is not None:
             where = f"{KFILE.name}:{line_of(self.marker)}"
             assert re.search(rf"{re.escape(where)}\b", message), f"no {where} in: {message}"
@@ -266,6 +272,25 @@ def _int64_emitted(x: torch.Tensor) -> bool:
     return spec.int64_indexing and ".to(tl.int64)" in K.add.to_triton_code(x, x)
 
 
+def _broken_run(kernel: kc.Kernel, method: str, error: Exception) -> Any:
+    """Run ``kernel`` with the tracer's ``method`` raising ``error`` (a stand-in for a bug)."""
+    from kcompiler.frontend.tracer import DeviceTracer
+
+    kernel._traced.clear()  # trace afresh
+    with mock.patch.object(DeviceTracer, method, side_effect=error):
+        return kernel(g(8))
+
+
+def _broken_compile(kernel: kc.Kernel, error: Exception) -> Any:
+    """Run ``kernel`` with the backend's compile step raising ``error``."""
+    from kcompiler.backends.triton import compile as backend
+
+    kernel._compiled.clear()
+    kernel._fast.clear()
+    with mock.patch.object(backend, "compile_module", side_effect=error):
+        return kernel(g(8))
+
+
 def _expanded_out() -> torch.Tensor:
     out = torch.zeros(1).expand(10)
     return K.add_into(g(10), out)
@@ -291,7 +316,11 @@ CASES = [
          Raises((kc.exc.CompileError,), "list-arg")),
     Case("dtype-numpy-for-tensor",
          lambda: K.device_list_argument(np.ones(10, dtype=np.float32), g(10), 10),
-         Raises((kc.exc.CompileError,), "list-arg")),
+         Raises((kc.exc.InvalidArgument,), "list-arg", r"'x'.*torch\.from_numpy")),
+    Case("dtype-numpy-argument-used-by-host-code", lambda: K.add(np.ones(8, dtype=np.float32), g(8)),
+         Raises((kc.exc.InvalidArgument,), "add-def", r"'x' is a numpy array.*torch\.Tensor")),
+    Case("dtype-numpy-argument-to-code", lambda: K.add.to_triton_code(g(8), np.ones(8)),
+         Raises((kc.exc.InvalidArgument,), "add-body", r"'y' is a numpy array.*torch\.from_numpy")),
     Case("dtype-float64-runs", lambda: K.add(g(9, dtype=torch.float64), g(9, dtype=torch.float64)),
          Matches(lambda: 2 * g(9, dtype=torch.float64))),
     Case("dtype-f16-plus-f32-promotes", lambda: K.add_n(g(10, dtype=torch.float16), g(10), 10),
@@ -369,21 +398,59 @@ CASES = [
     Case("int64-huge-numel", lambda: _int64_emitted(torch.empty(2**31 + 5, dtype=torch.int8, device="meta")), Holds()),
     Case("int64-not-for-small", lambda: not _int64_emitted(g(10)), Holds()),
     # ---- Python with no meaning in device code -------------------------------------------------------
-    Case("python-global", lambda: K.uses_global(g(8)), Raises((kc.exc.UnsupportedConstruct,), "global", "Global")),
-    Case("python-nonlocal", lambda: K.make_uses_nonlocal()(g(8)), Raises((kc.exc.UnsupportedConstruct,), "nonlocal", "Nonlocal")),
+    Case("python-global", lambda: K.uses_global(g(8)), Raises((kc.exc.UnsupportedConstruct,), "global", "`global`")),
+    Case("python-nonlocal", lambda: K.make_uses_nonlocal()(g(8)), Raises((kc.exc.UnsupportedConstruct,), "nonlocal", "`nonlocal`")),
     Case("python-yield", lambda: K.uses_yield(g(8)), Raises((kc.exc.UnsupportedConstruct,), "yield")),
-    Case("python-del", lambda: K.uses_del(g(8)), Raises((kc.exc.UnsupportedConstruct,), "del", "Delete")),
-    Case("python-match", lambda: K.uses_match(g(8)), Raises((kc.exc.UnsupportedConstruct,), "match", "Match")),
-    Case("python-nested-def", lambda: K.uses_nested_def(g(8)), Raises((kc.exc.UnsupportedConstruct,), "def", "FunctionDef")),
-    Case("python-raise", lambda: K.uses_raise(g(8)), Raises((kc.exc.UnsupportedConstruct,), "raise", "Raise")),
-    Case("python-import", lambda: K.uses_import(g(8)), Raises((kc.exc.UnsupportedConstruct,), "import", "Import")),
-    Case("python-continue", lambda: K.uses_continue(g(8)), Raises((kc.exc.UnsupportedConstruct,), "continue", "Continue")),
-    Case("python-class", lambda: K.uses_class(g(8)), Raises((kc.exc.UnsupportedConstruct,), "class", "ClassDef")),
+    Case("python-del", lambda: K.uses_del(g(8)), Raises((kc.exc.UnsupportedConstruct,), "del", "`del`")),
+    Case("python-match", lambda: K.uses_match(g(8)), Raises((kc.exc.UnsupportedConstruct,), "match", "`match`")),
+    Case("python-nested-def", lambda: K.uses_nested_def(g(8)), Raises((kc.exc.UnsupportedConstruct,), "def", "nested `def`")),
+    Case("python-raise", lambda: K.uses_raise(g(8)), Raises((kc.exc.UnsupportedConstruct,), "raise", "`raise`")),
+    Case("python-import", lambda: K.uses_import(g(8)), Raises((kc.exc.UnsupportedConstruct,), "import", "`import`")),
+    Case("python-continue", lambda: K.uses_continue(g(8)), Raises((kc.exc.UnsupportedConstruct,), "continue", "`continue`")),
+    Case("python-class", lambda: K.uses_class(g(8)), Raises((kc.exc.UnsupportedConstruct,), "class", "`class`")),
     Case("python-assert-device-value", lambda: K.asserts_device_value(g(8)), Raises((kc.exc.UnsupportedConstruct,), "assert-device")),
     Case("python-item", lambda: K.uses_item(g(8)), Raises((kc.exc.CompileError,), "item", "item")),
     Case("python-int-of-device-value", lambda: K.int_of_device_value(g(8)),
          Raises((kc.exc.UnsupportedConstruct,), "int-of-device")),
-    Case("python-list-comprehension", lambda: K.list_comprehension(g(8)), Raises((kc.exc.CompileError,), "listcomp")),
+    # Comprehensions and generator expressions over Python values unroll, as a `for` over a
+    # range does; iterating a device value is an error at its line.
+    Case("python-list-comprehension-runs", lambda: K.list_comprehension(g(8)), Matches(lambda: g(8))),
+    Case("python-generator-expression-runs", lambda: K.generator_sum(g(8)), Matches(lambda: 3 * g(8))),
+    Case("python-iterate-device-value", lambda: K.iterates_a_device_value(g(8)),
+         Raises((kc.exc.UnsupportedConstruct,), "iterate-device-value", "iterate")),
+    Case("python-kernel-calls-itself", lambda: K.calls_itself(g(8)),
+         Raises((kc.exc.UnsupportedConstruct,), "self-call", r"calls_itself\(\.\.\.\) calls a @kc\.kernel")),
+    Case("python-kernel-calls-another-kernel", lambda: K.calls_another_kernel(g(8)),
+         Raises((kc.exc.UnsupportedConstruct,), "kernel-call", r"add\(\.\.\.\) calls a @kc\.kernel")),
+    # print in device code is a device print (tests/frontend/test_device_print.py); one that
+    # cannot be (keyword arguments) is an error at its line.
+    Case("python-print-is-a-device-print", lambda: K.device_prints(g(8)), Matches(lambda: 2 * g(8))),
+    Case("python-print-with-keywords", lambda: K.prints_in_device_code(g(8)),
+         Raises((kc.exc.UnsupportedConstruct,), "print", r"print\(\.\.\., sep=\).*kl\.device_print")),
+    Case("python-missing-attribute", lambda: K.missing_attribute(g(8)),
+         Raises((kc.exc.CompileError,), "missing-attribute", "a device value has no attribute 'no_such_method'")),
+    Case("python-unpack-device-value", lambda: K.unpacks_a_device_value(g(8)),
+         Raises((kc.exc.UnsupportedConstruct,), "unpack-device", r"cannot unpack a float32 device value into 2 names")),
+    Case("python-helper-raises-is-located", lambda: K.helper_raises(g(8)),
+         Raises((kc.exc.CompileError,), "helper-raises", "ValueError: the helper refuses")),
+    # ---- loop bounds and block sizes -----------------------------------------------------------------
+    Case("tile-host-int-block-size", lambda: K.host_int_block_size(g(8), 3),
+         Raises((kc.exc.CompileError,), "host-int-block", r"block_size=bs is a host value .*\(here 3\).*kl\.constexpr")),
+    Case("tile-host-int-block-size-pow2", lambda: K.host_int_block_size(g(8), 4),
+         Raises((kc.exc.CompileError,), "host-int-block", r"block_size=bs .*register_block_size")),
+    Case("tile-size-as-block-size", lambda: K.size_block_size(g(12)),
+         Raises((kc.exc.CompileError,), "size-block", r"block_size=x\.size\(0\) .*\(here 12\)")),
+    Case("tile-float-bound", lambda: K.float_tile_bound(g(8)),
+         Raises((kc.exc.UnsupportedConstruct,), "float-bound", r"kl\.tile\(3\.5\): loop bounds must be integers.*float 3\.5")),
+    Case("tile-tensor-bound", lambda: K.tensor_tile_bound(g(8)),
+         Raises((kc.exc.UnsupportedConstruct,), "tensor-bound", r"the tensor 'x'.*x\.size\(0\)")),
+    # ---- internal errors: wrapped, located, chained ------------------------------------------------
+    Case("internal-error-while-tracing", lambda: _broken_run(K.ice_in_tracing, "finish", KeyError("block_0")),
+         Raises((kc.exc.InternalCompilerError,), "ice-trace", "internal compiler error.*KeyError.*report", KeyError)),
+    Case("internal-error-in-an-expression", lambda: _broken_run(K.ice_in_expression, "binary", AssertionError("x")),
+         Raises((kc.exc.InternalCompilerError,), "ice-expression", "internal compiler error.*report", AssertionError)),
+    Case("internal-error-while-compiling", lambda: _broken_compile(K.ice_in_compiling, IndexError("list index")),
+         Raises((kc.exc.InternalCompilerError,), "ice-compile", "compiling kernel 'ice_in_compiling'.*report", IndexError)),
     Case("python-lambda-runs", lambda: K.scaled(g(8)), Matches(lambda: g(8) * 2.0)),
     Case("python-walrus-runs", lambda: K.walrus(g(8)), Matches(lambda: g(8) * g(8))),
     # ---- host code and device-loop variables -------------------------------------------------------

@@ -756,6 +756,15 @@ class TritonEmitter:
 
         emit_load(self, op)
 
+    def op_print(self, op: t.PrintOp) -> None:
+        values = []
+        for v in op.values:
+            ty = t.block_of(v).element_type
+            # A literal is a Python number in the code; device_print takes tensors.
+            const = isinstance(v.owner, t.ConstantOp)
+            values.append(f"tl.full((), {self.name(v)}, {tl_dtype(ty)})" if const else self.name(v))
+        self.line(f"tl.device_print({', '.join([repr(op.prefix.data), *values])})")
+
     def op_store(self, op: t.StoreOp) -> None:
         from kcompiler.backends.triton.indexing import emit_store
 
