@@ -62,6 +62,10 @@ DIRECT_LAUNCH = os.environ.get("KCOMPILER_DIRECT_LAUNCH", "1") != "0"
 
 _is_compiling = torch.compiler.is_compiling
 _dispatch_stack_depth = torch._C._len_torch_dispatch_stack
+# The per-call autograd test: grad mode, then any tensor argument (or one in a list argument)
+# that requires grad; the same pair torch.library's autograd kernels test.
+_grad_enabled = torch.is_grad_enabled
+_any_requires_grad = torch._C._any_requires_grad
 
 
 class _Launch:
@@ -231,6 +235,7 @@ class Kernel:
         self.fast_path_misses = 0
         self.direct_launch = DIRECT_LAUNCH  # False: every launch goes through Triton's JIT
         self._op_id = _custom_op.register(self)  # see runtime/custom_op.py
+        self.backward_rule: _custom_op.BackwardRule | None = None  # register_backward
         self._default_config = Config()
         self._host_fn: Callable[..., Any] | None = None
         self._current: _HostRun | None = None
@@ -240,9 +245,13 @@ class Kernel:
         if _is_compiling() or _dispatch_stack_depth():
             # Through the kernel's torch.library op (runtime/custom_op.py).
             kid = self._op_id
+            if _custom_op.wants_grad(args, kwargs):
+                return self._call_with_grad(args, kwargs)
             if kid is not None and _custom_op.routing():
                 return _custom_op._entry(kid, *args, **kwargs)
             return self._run(args, kwargs, self._choose_config(), "run")
+        if _grad_enabled() and _any_requires_grad(*args, **kwargs):
+            return self._call_with_grad(args, kwargs)
         # No dispatch mode or compiler to honour: run the host code here, with no dispatcher
         # cost. This is the per-call path; everything it can defer to a fast-path miss, it does.
         config = self.config
@@ -257,6 +266,51 @@ class Kernel:
         finally:
             state.host = outer
             self._current = previous
+
+    def register_backward(
+        self,
+        backward: Callable[..., Any] | None = None,
+        /,
+        *,
+        setup_context: Callable[[Any, tuple[Any, ...], Any], None] | None = None,
+    ) -> Any:
+        """Declare this kernel's backward, so that its outputs carry a gradient.
+
+        ``setup_context(ctx, inputs, output)`` runs after the forward: ``inputs`` holds the
+        kernel's arguments in parameter order (defaults filled), ``output`` its result as
+        returned; it saves what the backward needs (``ctx.save_for_backward(...)`` for tensors,
+        attributes for other values; ``ctx.mark_non_differentiable`` for outputs such as saved
+        statistics). ``backward(ctx, *grad_outputs)`` gets one gradient per output tensor, in
+        result order, and returns one gradient per parameter (a tuple; a dict by name; the bare
+        gradient of a one-parameter kernel), None for non-tensors or where none is needed
+        (``ctx.needs_input_grad`` is per parameter). Backed by ``torch.library.register_autograd``
+        on the kernel's custom op (runtime/custom_op.py), so it works in eager calls,
+        ``torch.autograd.gradcheck`` and ``torch.compile``.
+
+        Use as ``@k.register_backward`` or ``@k.register_backward(setup_context=save)``, or
+        call ``k.register_backward(fn, setup_context=save)``; returns ``backward``.
+        """
+
+        def attach(fn: Callable[..., Any]) -> Callable[..., Any]:
+            if not callable(fn) or (setup_context is not None and not callable(setup_context)):
+                raise InvalidArgument(
+                    f"{self.fn.__name__}.register_backward: backward and setup_context must be "
+                    "callables"
+                )
+            if self._op_id is None:  # calls that need a gradient always go through the op
+                self._op_id = _custom_op.register(self, force=True)
+            _custom_op.set_backward(self, _custom_op.BackwardRule(fn, setup_context))
+            return fn
+
+        return attach if backward is None else attach(backward)
+
+    def _call_with_grad(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """A call autograd records: through the op that carries the kernel's backward."""
+        if self.backward_rule is None:
+            raise _custom_op.no_backward(self, args, kwargs)
+        if _custom_op.grad_routing():
+            return _custom_op._entry(self._op_id, *args, **kwargs)
+        return self._run(args, kwargs, self._choose_config(), "run")
 
     def autotune(
         self, args: Sequence[Any], kwargs: dict[str, Any] | None = None, **options: Any
