@@ -8,9 +8,11 @@ Weight gradients reduce over the tiled dim (rows) across programs: each program 
 outer ``mb_cta`` loop accumulates a partial sum over its rows into ``grad_weight[mb_cta.id, :]``,
 and the host sums the partials (``.sum(0)``).
 
-Math runs in float32 for half and float32 inputs and in float64 for float64 ones (``acc``,
-``torch.promote_types(dtype, torch.float32)``), so that gradcheck's float64 finite differences
-see float64 kernels.
+Math runs in float32 for half and float32 inputs and in float64 for float64 ones
+(``torch.promote_types(dtype, torch.float32)``), so that gradcheck's float64 finite differences
+see float64 kernels. Device loops read that dtype off a tensor (``grad_weight.dtype``) or
+compute it in the loop, not from a host local: a dtype local would be one more generic entry
+in the fast-path key of every call.
 """
 
 from __future__ import annotations
@@ -88,17 +90,19 @@ def rms_norm_bwd(
     """
     m_block = kl.register_block_size(x.size(0))
     grad_x = torch.empty_like(x)
-    acc = torch.promote_types(x.dtype, torch.float32)
-    grad_weight = x.new_empty([(x.size(0) + m_block - 1) // m_block, *weight.shape], dtype=acc)
+    acc_dtype = torch.promote_types(x.dtype, torch.float32)
+    grad_weight = x.new_empty(
+        [(x.size(0) + m_block - 1) // m_block, *weight.shape], dtype=acc_dtype
+    )
     weight_shape = kl.specialize(weight.size(0))
     for mb_cta in kl.tile(x.size(0), block_size=m_block):
-        grad_w_m = weight.new_zeros(weight_shape, dtype=acc)
+        grad_w_m = weight.new_zeros(weight_shape, dtype=grad_weight.dtype)  # acc, no key entry
         for mb in kl.tile(mb_cta.begin, mb_cta.end):
-            x_m = x[mb, :].to(acc)
-            do_m = grad_out[mb, :].to(acc)
-            rsqrt_m = rsqrt[mb, :].to(acc)
+            x_m = x[mb, :].to(grad_weight.dtype)
+            do_m = grad_out[mb, :].to(grad_weight.dtype)
+            rsqrt_m = rsqrt[mb, :].to(grad_weight.dtype)
             grad_w_m += (x_m * do_m * rsqrt_m).sum(0)
-            w_m = weight[None, :].to(acc)
+            w_m = weight[None, :].to(grad_weight.dtype)
             grad_x[mb, :] = (
                 w_m * do_m * rsqrt_m - x_m * rsqrt_m**3 * (w_m * do_m * x_m).mean(-1)[:, None]
             ).to(x.dtype)
@@ -160,21 +164,21 @@ def layer_norm_bwd(
     n = kl.specialize(x.size(1))
 
     grad_x = torch.empty_like(x)
-    acc = torch.promote_types(x.dtype, torch.float32)
+    acc_dtype = torch.promote_types(x.dtype, torch.float32)
     num_blocks = (x.size(0) + m_block - 1) // m_block
-    grad_weight_blocks = x.new_empty([num_blocks, n], dtype=acc)
-    grad_bias_blocks = x.new_empty([num_blocks, n], dtype=acc)
+    grad_weight_blocks = x.new_empty([num_blocks, n], dtype=acc_dtype)
+    grad_bias_blocks = x.new_empty([num_blocks, n], dtype=acc_dtype)
 
     for mb_cta in kl.tile(x.size(0), block_size=m_block):
-        grad_w_acc = weight.new_zeros(n, dtype=acc)
+        grad_w_acc = weight.new_zeros(n, dtype=grad_weight_blocks.dtype)
         if compute_bias_grad:
-            grad_b_acc = weight.new_zeros(n, dtype=acc)
-        weight_cta = weight[None, :].to(acc)
+            grad_b_acc = weight.new_zeros(n, dtype=grad_weight_blocks.dtype)
+        weight_cta = weight[None, :].to(grad_weight_blocks.dtype)
         for mb in kl.tile(mb_cta.begin, mb_cta.end):
-            x_mb = x[mb, :].to(acc)
-            dy_mb = grad_out[mb, :].to(acc)
-            mean_mb = mean[mb].to(acc)
-            rstd_mb = rstd[mb].to(acc)
+            x_mb = x[mb, :].to(grad_weight_blocks.dtype)
+            dy_mb = grad_out[mb, :].to(grad_weight_blocks.dtype)
+            mean_mb = mean[mb].to(grad_weight_blocks.dtype)
+            rstd_mb = rstd[mb].to(grad_weight_blocks.dtype)
 
             x_hat = (x_mb - mean_mb[:, None]) * rstd_mb[:, None]
 
@@ -244,9 +248,8 @@ def softmax_bwd(grad_output: torch.Tensor, softmax_output: torch.Tensor) -> torc
     """
     m, n = grad_output.size()
     grad_input = torch.empty_like(grad_output)
-    acc = torch.promote_types(softmax_output.dtype, torch.float32)
-
     for tile_m in kl.tile(m):
+        acc = torch.promote_types(softmax_output.dtype, torch.float32)  # in the loop: no key entry
         sum_per_row = kl.zeros([tile_m], dtype=acc)
         for tile_n in kl.tile(n):
             sum_per_row += torch.sum(
@@ -294,10 +297,12 @@ def cross_entropy_bwd(
     online max and sum first) rather than saved by the forward."""
     n, v = logits.shape
     grad_logits = torch.empty_like(logits)
-    acc = torch.promote_types(logits.dtype, torch.float32)
+    acc_dtype = torch.promote_types(logits.dtype, torch.float32)
     # grad_loss / count as a one-element tensor: read in the kernel, never synchronized here.
-    scale = (grad_loss.to(acc) / (labels != IGNORE_INDEX).sum().to(acc)).reshape(1)
+    count = (labels != IGNORE_INDEX).sum().to(acc_dtype)
+    scale = (grad_loss.to(acc_dtype) / count).reshape(1)
     for tile_n in kl.tile(n):
+        acc = scale.dtype  # read off a tensor the loop keys on: no key entry of its own
         mi = kl.full([tile_n], float("-inf"), dtype=acc)
         di = kl.zeros([tile_n], dtype=acc)
         for tile_v in kl.tile(v):

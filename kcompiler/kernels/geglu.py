@@ -26,8 +26,8 @@ CUBIC = 0.044715
 def geglu(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     assert a.shape == b.shape, f"geglu: a and b must have one shape, got {a.shape} and {b.shape}"
     out = torch.empty_like(a, dtype=torch.promote_types(a.dtype, b.dtype))
-    acc = torch.promote_types(out.dtype, torch.float32)
     for tile in kl.tile(a.size()):
+        acc = torch.promote_types(out.dtype, torch.float32)  # in the loop: no key entry
         a_t = a[tile].to(acc)
         t = torch.tanh(SQRT_2_OVER_PI * (a_t + CUBIC * a_t * a_t * a_t))
         out[tile] = (0.5 * a_t * (1.0 + t) * b[tile].to(acc)).to(out.dtype)
@@ -40,8 +40,8 @@ def geglu_bwd(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     grad_a = torch.empty_like(a)
     grad_b = torch.empty_like(b)
-    acc = torch.promote_types(torch.promote_types(a.dtype, b.dtype), torch.float32)
     for tile in kl.tile(a.size()):
+        acc = torch.promote_types(torch.promote_types(a.dtype, b.dtype), torch.float32)
         a_t = a[tile].to(acc)
         g = grad_out[tile].to(acc)
         a2 = a_t * a_t

@@ -37,8 +37,9 @@ def softmax_two_pass(x: torch.Tensor) -> torch.Tensor:
     out = torch.empty_like(x)
     block_size_m = kl.register_block_size(m)
     block_size_n = kl.register_block_size(n)
-    acc = torch.promote_types(x.dtype, torch.float32)  # float64 inputs keep float64 sums
     for tile_m in kl.tile(m, block_size=block_size_m):
+        # float64 inputs keep float64 sums; computed in the loop, the dtype is no key entry
+        acc = torch.promote_types(x.dtype, torch.float32)
         mi = kl.full([tile_m], float("-inf"), dtype=acc)
         di = kl.zeros([tile_m], dtype=acc)
         for tile_n in kl.tile(n, block_size=block_size_n):

@@ -20,8 +20,8 @@ import kcompiler.language as kl
 def swiglu(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     assert a.shape == b.shape, f"swiglu: a and b must have one shape, got {a.shape} and {b.shape}"
     out = torch.empty_like(a, dtype=torch.promote_types(a.dtype, b.dtype))
-    acc = torch.promote_types(out.dtype, torch.float32)
     for tile in kl.tile(a.size()):
+        acc = torch.promote_types(out.dtype, torch.float32)  # in the loop: no key entry
         a_t = a[tile].to(acc)
         out[tile] = (a_t * torch.sigmoid(a_t) * b[tile].to(acc)).to(out.dtype)
     return out
@@ -33,8 +33,8 @@ def swiglu_bwd(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     grad_a = torch.empty_like(a)
     grad_b = torch.empty_like(b)
-    acc = torch.promote_types(torch.promote_types(a.dtype, b.dtype), torch.float32)
     for tile in kl.tile(a.size()):
+        acc = torch.promote_types(torch.promote_types(a.dtype, b.dtype), torch.float32)
         a_t = a[tile].to(acc)
         g = grad_out[tile].to(acc)
         s = torch.sigmoid(a_t)

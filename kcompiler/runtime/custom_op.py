@@ -47,10 +47,10 @@ dynamo-disable wrappers cost about 100 us a call. ``opcheck`` passes.
 
 Autograd
 --------
-A kernel without a backward registers ``fallthrough_kernel`` at the Autograd key, and
-``Kernel.__call__`` refuses (:class:`kcompiler.exc.NoBackward`) a call in grad mode with an
-argument that requires grad, so the op never returns a detached output where a gradient was
-needed. A kernel with a backward (``Kernel.register_backward``) gets
+A kernel without a backward registers ``fallthrough_kernel`` at the Autograd key, and its
+calls are refused (:class:`kcompiler.exc.NoBackward`) in grad mode with an argument that
+requires grad, so the op never returns a detached output where a gradient was needed. A
+kernel with a backward (``Kernel.register_backward``) gets
 ``torch.library.register_autograd`` on each signature's op, through :class:`_GradAdapter`,
 which translates between the op's view (tensor inputs in call order, fresh-tensor outputs)
 and the user's (the kernel's parameters in order, its result as returned):
@@ -66,8 +66,14 @@ and the user's (the kernel's parameters in order, its result as returned):
 
 Every call that needs a gradient goes through the op (eager calls included, whatever the
 routing settings), so the autograd graph always holds the op's node, under ``torch.compile``
-too. A kernel with a backward may not write its arguments (a mutating op has no autograd
-formula in ``torch.library``).
+too. Under a dispatch mode or ``torch.compile``, :func:`wants_grad` decides at the call. On
+the direct path nothing is tested per call: a launch whose loop reads a tensor that requires
+grad, in grad mode, is refused (the fast-path key holds each tensor's ``requires_grad``, so
+this costs an attribute read per tensor and a flag test per launch), with NoBackward, or, when
+the call (or a direct-path call whose host code made it) is of a kernel with a backward, by
+starting that call again through its op (``Kernel``'s ``_GradNeeded``). A kernel with a
+backward may not write its arguments (a mutating op has no autograd formula in
+``torch.library``).
 
 Under ``torch.compile`` Dynamo does not trace into the kernel: ``Kernel.__call__`` asks
 :func:`handle` (marked ``assume_constant_result``: it runs at trace time and its result, an
@@ -160,9 +166,9 @@ routing._dynamo_marked_constant = True  # type: ignore[attr-defined]  # = assume
 
 
 def grad_routing() -> bool:
-    """Whether a call that needs a gradient goes through the op: always, but inside an op
-    already (whose real implementation runs the kernel directly). A constant under Dynamo,
-    as :func:`routing`."""
+    """Whether a call that needs a gradient goes through :func:`_entry` (not inside an op
+    already, where it calls :func:`dispatch` itself). A constant under Dynamo, as
+    :func:`routing`; it lets Dynamo put ``_entry`` in the graph."""
     if _depth():
         return False
     _allow_entry_in_graph()
@@ -187,28 +193,39 @@ def wants_grad(args: Any, kwargs: dict[str, Any]) -> bool:
     return False
 
 
-def no_backward(kernel: Kernel, args: Any, kwargs: dict[str, Any]) -> NoBackward:
-    """The error for a call of a kernel without a backward that autograd would record."""
-    name = kernel.fn.__name__
+def grad_arguments(kernel: Kernel, args: Any, kwargs: dict[str, Any]) -> list[str]:
+    """The names of the arguments that require grad (tensors, or lists holding one)."""
     try:
         bound = kernel.signature.bind(*args, **kwargs).arguments
     except TypeError:
         bound = {f"#{i}": v for i, v in enumerate(args)} | dict(kwargs)
-    grads = [
+    return [
         n
         for n, v in bound.items()
         if (isinstance(v, torch.Tensor) and v.requires_grad)
-        or (type(v) in (list, tuple) and any(isinstance(x, torch.Tensor) and x.requires_grad
-                                             for x in v))
-    ]  # fmt: skip
+        or (
+            type(v) in (list, tuple)
+            and any(isinstance(x, torch.Tensor) and x.requires_grad for x in v)
+        )
+    ]
+
+
+def no_backward(kernel: Kernel, names: list[str]) -> NoBackward:
+    """The error for a call autograd would record but no backward covers: ``names`` are the
+    arguments (or, found at a launch, the host variables a device loop reads) that require
+    grad."""
+    name = kernel.fn.__name__
     code = getattr(kernel.fn, "__code__", None)
     where = f" (defined at {code.co_filename}:{code.co_firstlineno})" if code else ""
+    what = ", ".join(repr(n) for n in names)
+    if kernel.backward_rule is None:
+        why = f"kernel {name!r}{where} has no backward, and {what} require(s) grad"
+    else:  # a loop reads a tensor that requires grad and is no argument: the op cannot see it
+        why = f"kernel {name!r}{where} reads {what}, which require(s) grad but is no argument"
     return NoBackward(
-        f"kernel {name!r}{where} has no backward, and its argument(s) "
-        f"{', '.join(repr(n) for n in grads)} require grad while grad mode is on, so its "
-        f"output could not carry a gradient. Declare one with @{name}.register_backward "
-        "(see the README, 'Autograd'), or call it under torch.no_grad() (or on detached "
-        "inputs) if no gradient is needed"
+        f"{why} while grad mode is on, so its output could not carry a gradient. Declare a "
+        f"backward with @{name}.register_backward (see the README, 'Autograd'), or call it "
+        "under torch.no_grad() (or on detached inputs) if no gradient is needed"
     )
 
 
@@ -840,6 +857,7 @@ __all__ = [
     "BackwardRule",
     "analyze",
     "dispatch",
+    "grad_arguments",
     "grad_routing",
     "no_backward",
     "op_for",

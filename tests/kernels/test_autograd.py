@@ -224,6 +224,50 @@ def test_no_backward_unaffected_without_grad():
     torch.testing.assert_close(out, x * y.detach())
 
 
+def test_no_backward_once_the_fast_path_is_warm():
+    """On the direct path the refusal is at the launch (the fast-path key holds each tensor's
+    requires_grad): entries made under no_grad or for tensors that need no gradient do not let
+    a later call in grad mode through, whichever entry it hits."""
+    x, y = torch.randn(5), torch.randn(5, requires_grad=True)
+    for _ in range(3):
+        _no_backward(x, y.detach())
+        with torch.no_grad():
+            _no_backward(x, y)
+    for _ in range(2):  # the loop's last hit, then another entry
+        with pytest.raises(kc.exc.NoBackward, match="'y'"):
+            _no_backward(x, y)
+        _no_backward(x, y.detach())
+    with torch.no_grad():
+        torch.testing.assert_close(_no_backward(x, y), x * y)
+
+
+def test_backward_once_the_fast_path_is_warm():
+    """A kernel with a backward, warmed up by calls that need no gradient (their fast-path
+    entries are the ones a grad call's launch hits), still returns a differentiable output."""
+    a, b = _inputs("swiglu", torch.float32, seed=4)
+    for _ in range(3):
+        with torch.no_grad():
+            swiglu(a, b)
+        swiglu(a.detach(), b.detach())
+    for _ in range(2):
+        out = swiglu(a, b)
+        assert out.grad_fn is not None
+        (grad_a,) = torch.autograd.grad(out.sum(), [a])
+        torch.testing.assert_close(grad_a, torch.autograd.grad((F.silu(a) * b).sum(), [a])[0])
+
+
+def test_kernel_calling_a_kernel_with_a_backward():
+    """A kernel without a backward whose host code only calls one with a backward: the inner
+    call goes through its op, so the gradient flows (nothing of the outer one is lost)."""
+
+    @kc.kernel
+    def wrapper(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return swiglu(a, b)
+
+    a, b = _inputs("swiglu", torch.float64, seed=5)
+    assert torch.autograd.gradcheck(wrapper, (a, b), eps=1e-6, atol=1e-5)
+
+
 def test_no_backward_under_torch_compile():
     torch._dynamo.reset()
     f = torch.compile(lambda x, y: _no_backward(x, y).sum(), backend="aot_eager")
