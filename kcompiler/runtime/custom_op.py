@@ -69,11 +69,11 @@ routing settings), so the autograd graph always holds the op's node, under ``tor
 too. Under a dispatch mode or ``torch.compile``, :func:`wants_grad` decides at the call. On
 the direct path nothing is tested per call: a launch whose loop reads a tensor that requires
 grad, in grad mode, is refused (the fast-path key holds each tensor's ``requires_grad``, so
-this costs an attribute read per tensor and a flag test per launch), with NoBackward, or, when
-the call (or a direct-path call whose host code made it) is of a kernel with a backward, by
-starting that call again through its op (``Kernel``'s ``_GradNeeded``). A kernel with a
-backward may not write its arguments (a mutating op has no autograd formula in
-``torch.library``).
+this costs an attribute read per tensor, and a flag test only on hits that are not the
+loop's last one), with NoBackward, or, when the call (or a direct-path call whose host code
+made it) is of a kernel with a backward, by starting that call again through its op
+(``Kernel``'s ``_GradNeeded``). A kernel with a backward may not write its arguments (a
+mutating op has no autograd formula in ``torch.library``).
 
 Under ``torch.compile`` Dynamo does not trace into the kernel: ``Kernel.__call__`` asks
 :func:`handle` (marked ``assume_constant_result``: it runs at trace time and its result, an

@@ -81,7 +81,8 @@ class _Launch:
     def __init__(self, compiled: CompiledLoop, allow_direct: bool, grad_guard: bool = False):
         self.compiled = compiled
         # Whether the loop reads a tensor that requires grad (the key says so, fastpath.py):
-        # such a launch in grad mode is refused (Kernel._refuse_grad).
+        # such a launch in grad mode is refused (Kernel._refuse_grad). Such entries are never
+        # a loop's last hit (_FastPath.last), whose path tests nothing.
         self.grad_guard = grad_guard
         self.allow_direct = allow_direct
         self.direct: Callable[..., None] | None = None
@@ -384,9 +385,7 @@ class Kernel:
             fast = self._fast
             last = fast.last.get(index)  # this loop's last hit: compared, not hashed
             if last is not None and last[0] == fp:
-                entry = last[1]
-                if entry.grad_guard and _grad_enabled():
-                    raise self._refuse_grad(index, env)
+                entry = last[1]  # never one with grad_guard set: see below
                 replay = entry.replay  # _Launch.__call__'s first branch, inlined
                 if replay is None:
                     return entry(env)
@@ -396,8 +395,12 @@ class Kernel:
                     return entry._jit(entry.args(env))
             entry = fast.get(fp)
             if entry is not None:
-                if entry.grad_guard and _grad_enabled():
-                    raise self._refuse_grad(index, env)
+                if entry.grad_guard:
+                    # Its loop reads a tensor that requires grad: tested here, on every hit, and
+                    # never made the loop's last hit, so that the hit above tests nothing.
+                    if _grad_enabled():
+                        raise self._refuse_grad(index, env)
+                    return entry(env)
                 fast.last[index] = (fp, entry)
                 return entry(env)
         self.fast_path_misses += 1
