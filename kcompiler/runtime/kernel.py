@@ -267,8 +267,8 @@ class Kernel:
             return self._run(args, kwargs, self._choose_config(), "run")
         # No dispatch mode or compiler to honour: run the host code here, with no dispatcher
         # cost. This is the per-call path; everything it can defer to a fast-path miss, it does.
-        # Autograd costs it nothing per call: a launch that reads a tensor requiring grad in
-        # grad mode (the fast-path key knows) raises NoBackward or, for a kernel with a
+        # Autograd adds no test here: a launch that reads a tensor requiring grad in grad mode
+        # (the fast-path key holds requires_grad) raises NoBackward or, for a kernel with a
         # backward, _GradNeeded, and the call starts again through the op.
         config = self.config
         state = _state
