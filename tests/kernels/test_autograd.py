@@ -381,3 +381,42 @@ def test_mutating_kernel_cannot_have_a_backward():
     add_into.register_backward(lambda ctx, g: (None, None))
     with pytest.raises(kc.exc.InvalidArgument, match="may not write its arguments"):
         add_into(torch.randn(4, requires_grad=True), torch.zeros(4))
+
+
+def test_backward_under_a_dispatch_mode():
+    """Under a TorchDispatchMode (FlopCounterMode) the call goes through the op at once: the
+    forward and backward kernels are counted, and the gradient is right."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    a, b = _inputs("swiglu", torch.float32, seed=6)
+    with FlopCounterMode(display=False) as counter:
+        out = swiglu(a, b)
+        out.sum().backward()
+    ops = {str(op) for op in counter.get_flop_counts()["Global"]}
+    assert any("swiglu_" in op for op in ops) and any("swiglu_bwd_" in op for op in ops), ops
+    ta, tb = a.detach().requires_grad_(True), b.detach().requires_grad_(True)
+    (F.silu(ta) * tb).sum().backward()
+    torch.testing.assert_close(a.grad, ta.grad)
+    torch.testing.assert_close(b.grad, tb.grad)
+
+
+_SCALE = torch.ones(5, requires_grad=True)
+
+
+def test_tensor_requiring_grad_that_is_no_argument():
+    """A kernel with a backward whose loop reads a global that requires grad: the op's formula
+    cannot see that tensor, so the call is refused rather than detached."""
+
+    @kc.kernel
+    def scaled(x: torch.Tensor) -> torch.Tensor:
+        out = torch.empty_like(x)
+        scale = _SCALE
+        for tile in kl.tile(x.size()):
+            out[tile] = x[tile] * scale[tile]
+        return out
+
+    scaled.register_backward(lambda ctx, g: g)
+    with pytest.raises(kc.exc.NoBackward, match="'scale'.*no argument"):
+        scaled(torch.randn(5))
+    with torch.no_grad():
+        torch.testing.assert_close(scaled(torch.randn(5) * 0 + 2), torch.full((5,), 2.0))
