@@ -68,6 +68,12 @@ class NotInKernel(KCompilerError, RuntimeError):
     """A kcompiler.language function was called outside a kernel."""
 
 
+class NoBackward(KCompilerError, RuntimeError):
+    """A kernel without a declared backward was called where autograd needs its gradient (grad
+    mode on and an argument that requires grad); the message names the kernel and the
+    arguments, and says how to declare a backward (``@kernel.register_backward``)."""
+
+
 class TensorOperationInWrapper(UserWarning):
     """Host code (outside device loops) ran a tensor operation; it runs in PyTorch eagerly."""
 

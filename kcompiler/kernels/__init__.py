@@ -11,3 +11,7 @@ NAMES = (
     "cross_entropy",
     "jagged_mean",
 )
+
+# The bundled forward kernels' backwards are declared in kcompiler.kernels.backward: importing
+# any bundled kernel imports this package first, and so wires them.
+from kcompiler.kernels import backward  # noqa: E402, F401

@@ -1,9 +1,18 @@
-"""Backward kernels (Helion's examples: exp_bwd, rms_norm_bwd, layer_norm_bwd, softmax_bwd)
-and the autograd.Function wrappers that pair them with the forward kernels.
+"""Backward kernels of the bundled forward kernels, and their wiring: each forward kernel
+declares its backward with ``Kernel.register_backward`` (runtime/custom_op.py, 'Autograd'),
+so that ``loss.backward()``, ``torch.autograd.gradcheck`` and ``torch.compile`` see one
+autograd-aware op per forward call. ``kcompiler.kernels`` imports this module, so importing
+any bundled kernel wires them all.
 
 Weight gradients reduce over the tiled dim (rows) across programs: each program of the
 outer ``mb_cta`` loop accumulates a partial sum over its rows into ``grad_weight[mb_cta.id, :]``,
-and the host sums the partials (``.sum(0)``), as in Helion's examples.
+and the host sums the partials (``.sum(0)``).
+
+Math runs in float32 for half and float32 inputs and in float64 for float64 ones
+(``torch.promote_types(dtype, torch.float32)``), so that gradcheck's float64 finite differences
+see float64 kernels. Device loops read that dtype off a tensor (``grad_weight.dtype``) or
+compute it in the loop, not from a host local: a dtype local would be one more generic entry
+in the fast-path key of every call.
 """
 
 from __future__ import annotations
@@ -14,9 +23,10 @@ import torch
 
 import kcompiler as kc
 import kcompiler.language as kl
+from kcompiler.kernels.cross_entropy import cross_entropy
 from kcompiler.kernels.layer_norm import layer_norm_fwd
 from kcompiler.kernels.rms_norm import rms_norm_fwd
-from kcompiler.kernels.softmax import softmax_two_pass
+from kcompiler.kernels.softmax import softmax, softmax_decomposed, softmax_two_pass
 from kcompiler.kernels.vector_exp import vector_exp as exp_fwd
 
 # -- exp --------------------------------------------------------------------------------------
@@ -40,30 +50,15 @@ def exp_bwd(dy: torch.Tensor, exp_x: torch.Tensor) -> torch.Tensor:
     return dx
 
 
-class ExpFunction(torch.autograd.Function):
-    @staticmethod
-    def forward(  # pyrefly: ignore [bad-override]
-        ctx: object,
-        x: torch.Tensor,
-    ) -> torch.Tensor:
-        """Forward pass for exp."""
-        y = exp_fwd(x)
-        ctx.save_for_backward(y)  # type: ignore[arg-type]
-        return y
-
-    @staticmethod
-    def backward(  # type: ignore[override]
-        ctx: object,
-        grad_output: torch.Tensor,
-    ) -> torch.Tensor:
-        """Backward pass for exp."""
-        (x,) = ctx.saved_tensors  # type: ignore[attr-defined]
-        return exp_bwd(grad_output, x)
+@exp_fwd.register_backward(setup_context=lambda ctx, inputs, y: ctx.save_for_backward(y))
+def _exp_backward(ctx: Any, grad_y: torch.Tensor) -> torch.Tensor:
+    (y,) = ctx.saved_tensors
+    return exp_bwd(grad_y, y)
 
 
 def exp(x: torch.Tensor) -> torch.Tensor:
     """Exponential with forward and backward support."""
-    return ExpFunction.apply(x)  # type: ignore[no-any-return]
+    return exp_fwd(x)
 
 
 # -- rms_norm ---------------------------------------------------------------------------------
@@ -95,18 +90,19 @@ def rms_norm_bwd(
     """
     m_block = kl.register_block_size(x.size(0))
     grad_x = torch.empty_like(x)
+    acc_dtype = torch.promote_types(x.dtype, torch.float32)
     grad_weight = x.new_empty(
-        [(x.size(0) + m_block - 1) // m_block, *weight.shape], dtype=torch.float32
+        [(x.size(0) + m_block - 1) // m_block, *weight.shape], dtype=acc_dtype
     )
     weight_shape = kl.specialize(weight.size(0))
     for mb_cta in kl.tile(x.size(0), block_size=m_block):
-        grad_w_m = weight.new_zeros(weight_shape, dtype=torch.float32)
+        grad_w_m = weight.new_zeros(weight_shape, dtype=grad_weight.dtype)  # acc, no key entry
         for mb in kl.tile(mb_cta.begin, mb_cta.end):
-            x_m = x[mb, :].to(torch.float32)
-            do_m = grad_out[mb, :].to(torch.float32)
-            rsqrt_m = rsqrt[mb, :].to(torch.float32)
+            x_m = x[mb, :].to(grad_weight.dtype)
+            do_m = grad_out[mb, :].to(grad_weight.dtype)
+            rsqrt_m = rsqrt[mb, :].to(grad_weight.dtype)
             grad_w_m += (x_m * do_m * rsqrt_m).sum(0)
-            w_m = weight[None, :].to(torch.float32)
+            w_m = weight[None, :].to(grad_weight.dtype)
             grad_x[mb, :] = (
                 w_m * do_m * rsqrt_m - x_m * rsqrt_m**3 * (w_m * do_m * x_m).mean(-1)[:, None]
             ).to(x.dtype)
@@ -114,35 +110,23 @@ def rms_norm_bwd(
     return grad_x, grad_weight.sum(0).to(weight.dtype)
 
 
-class RMSNormFunction(torch.autograd.Function):
-    @staticmethod
-    def forward(  # pyrefly: ignore [bad-override]
-        ctx: Any,  # noqa: ANN401
-        x: torch.Tensor,
-        weight: torch.Tensor,
-        eps: float = 1e-5,
-    ) -> torch.Tensor:
-        """Forward pass for rms normalization."""
-        y, rms = rms_norm_fwd(x, weight, eps)
-        ctx.save_for_backward(x, weight)
-        ctx.rms = rms  # type: ignore[attr-defined]
-        return y
+def _rms_norm_save(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
+    x, weight, _eps = inputs
+    _y, inv_rms = output
+    ctx.mark_non_differentiable(inv_rms)  # a statistic of x, not a differentiable output
+    ctx.save_for_backward(x, weight, inv_rms)
 
-    @staticmethod
-    def backward(  # type: ignore[override]
-        ctx: Any,  # noqa: ANN401
-        grad_out: torch.Tensor,
-    ) -> tuple[torch.Tensor | None, torch.Tensor | None, None]:
-        """Backward pass for rms normalization."""
-        x, weight = ctx.saved_tensors  # type: ignore[attr-defined]
-        rms = ctx.rms  # type: ignore[attr-defined]
-        grad_x, grad_weight = rms_norm_bwd(grad_out, x, weight, rms)
-        return grad_x, grad_weight, None
+
+@rms_norm_fwd.register_backward(setup_context=_rms_norm_save)
+def _rms_norm_backward(ctx: Any, grad_y: torch.Tensor, _grad_inv_rms: Any) -> tuple[Any, ...]:
+    x, weight, inv_rms = ctx.saved_tensors
+    grad_x, grad_weight = rms_norm_bwd(grad_y, x, weight, inv_rms)
+    return grad_x, grad_weight, None
 
 
 def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     """RMS normalization with forward + backward support."""
-    return RMSNormFunction.apply(x, weight, eps)  # type: ignore[no-any-return]
+    return rms_norm_fwd(x, weight, eps)[0]
 
 
 # -- layer_norm -------------------------------------------------------------------------------
@@ -180,20 +164,21 @@ def layer_norm_bwd(
     n = kl.specialize(x.size(1))
 
     grad_x = torch.empty_like(x)
+    acc_dtype = torch.promote_types(x.dtype, torch.float32)
     num_blocks = (x.size(0) + m_block - 1) // m_block
-    grad_weight_blocks = x.new_empty([num_blocks, n], dtype=torch.float32)
-    grad_bias_blocks = x.new_empty([num_blocks, n], dtype=torch.float32)
+    grad_weight_blocks = x.new_empty([num_blocks, n], dtype=acc_dtype)
+    grad_bias_blocks = x.new_empty([num_blocks, n], dtype=acc_dtype)
 
     for mb_cta in kl.tile(x.size(0), block_size=m_block):
-        grad_w_acc = weight.new_zeros(n, dtype=torch.float32)
+        grad_w_acc = weight.new_zeros(n, dtype=grad_weight_blocks.dtype)
         if compute_bias_grad:
-            grad_b_acc = weight.new_zeros(n, dtype=torch.float32)
-        weight_cta = weight[None, :].to(torch.float32)
+            grad_b_acc = weight.new_zeros(n, dtype=grad_weight_blocks.dtype)
+        weight_cta = weight[None, :].to(grad_weight_blocks.dtype)
         for mb in kl.tile(mb_cta.begin, mb_cta.end):
-            x_mb = x[mb, :].to(torch.float32)
-            dy_mb = grad_out[mb, :].to(torch.float32)
-            mean_mb = mean[mb].to(torch.float32)
-            rstd_mb = rstd[mb].to(torch.float32)
+            x_mb = x[mb, :].to(grad_weight_blocks.dtype)
+            dy_mb = grad_out[mb, :].to(grad_weight_blocks.dtype)
+            mean_mb = mean[mb].to(grad_weight_blocks.dtype)
+            rstd_mb = rstd[mb].to(grad_weight_blocks.dtype)
 
             x_hat = (x_mb - mean_mb[:, None]) * rstd_mb[:, None]
 
@@ -219,35 +204,18 @@ def layer_norm_bwd(
     return grad_x, grad_weight, None
 
 
-class LayerNormFunction(torch.autograd.Function):
-    @staticmethod
-    def forward(  # pyrefly: ignore [bad-override]
-        ctx: Any,  # noqa: ANN401
-        x: torch.Tensor,
-        normalized_shape: list[int],
-        weight: torch.Tensor,
-        bias: torch.Tensor | None,
-        eps: float,
-    ) -> torch.Tensor:
-        """Forward pass for layer normalization."""
-        y, mean, rstd = layer_norm_fwd(x, normalized_shape, weight, bias, eps)
-        ctx.save_for_backward(x, weight, bias, mean, rstd)  # type: ignore[arg-type]
-        ctx.normalized_shape = normalized_shape  # type: ignore[attr-defined]
-        return y
+def _layer_norm_save(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
+    x, _normalized_shape, weight, bias, _eps = inputs
+    _y, mean, rstd = output
+    ctx.mark_non_differentiable(mean, rstd)
+    ctx.save_for_backward(x, weight, bias, mean, rstd)
 
-    @staticmethod
-    def backward(  # type: ignore[override]
-        ctx: Any,  # noqa: ANN401
-        grad_output: torch.Tensor,
-    ) -> tuple[torch.Tensor | None, None, torch.Tensor | None, torch.Tensor | None, None]:
-        """Backward pass for layer normalization."""
-        grad_out = grad_output
-        x, weight, bias, mean, rstd = ctx.saved_tensors  # type: ignore[attr-defined]
-        compute_bias_grad = bias is not None
-        grad_x, grad_weight, grad_bias = layer_norm_bwd(
-            grad_out, x, mean, rstd, weight, compute_bias_grad
-        )
-        return grad_x, None, grad_weight, grad_bias, None
+
+@layer_norm_fwd.register_backward(setup_context=_layer_norm_save)
+def _layer_norm_backward(ctx: Any, grad_y: torch.Tensor, *_grad_stats: Any) -> tuple[Any, ...]:
+    x, weight, bias, mean, rstd = ctx.saved_tensors
+    grad_x, grad_weight, grad_bias = layer_norm_bwd(grad_y, x, mean, rstd, weight, bias is not None)
+    return grad_x, None, grad_weight, grad_bias, None
 
 
 def layer_norm(
@@ -258,7 +226,7 @@ def layer_norm(
     eps: float = 1e-5,
 ) -> torch.Tensor:
     """Layer normalization with forward + backward support."""
-    return LayerNormFunction.apply(x, normalized_shape, weight, bias, eps)  # type: ignore[no-any-return]
+    return layer_norm_fwd(x, normalized_shape, weight, bias, eps)[0]
 
 
 # -- softmax ----------------------------------------------------------------------------------
@@ -280,9 +248,9 @@ def softmax_bwd(grad_output: torch.Tensor, softmax_output: torch.Tensor) -> torc
     """
     m, n = grad_output.size()
     grad_input = torch.empty_like(grad_output)
-
     for tile_m in kl.tile(m):
-        sum_per_row = kl.zeros([tile_m], dtype=torch.float32)
+        acc = torch.promote_types(softmax_output.dtype, torch.float32)  # in the loop: no key entry
+        sum_per_row = kl.zeros([tile_m], dtype=acc)
         for tile_n in kl.tile(n):
             sum_per_row += torch.sum(
                 softmax_output[tile_m, tile_n] * grad_output[tile_m, tile_n], dim=1
@@ -295,26 +263,69 @@ def softmax_bwd(grad_output: torch.Tensor, softmax_output: torch.Tensor) -> torc
     return grad_input
 
 
-class SoftmaxFunction(torch.autograd.Function):
-    @staticmethod
-    def forward(  # pyrefly: ignore [bad-override]
-        ctx: Any,  # noqa: ANN401
-        x: torch.Tensor,
-    ) -> torch.Tensor:
-        y = softmax_two_pass(x)
-        ctx.save_for_backward(y)
-        return y
+def _save_output(ctx: Any, inputs: tuple[Any, ...], y: torch.Tensor) -> None:
+    ctx.save_for_backward(y)
 
-    @staticmethod
-    def backward(  # type: ignore[override]
-        ctx: Any,  # noqa: ANN401
-        grad_output: torch.Tensor,
-    ) -> tuple[torch.Tensor | None]:
-        (softmax_output,) = ctx.saved_tensors
-        grad_x = softmax_bwd(grad_output, softmax_output)
-        return (grad_x,)
+
+def _softmax_backward(ctx: Any, grad_y: torch.Tensor) -> torch.Tensor:
+    (y,) = ctx.saved_tensors
+    return softmax_bwd(grad_y, y)
+
+
+for _k in (softmax, softmax_decomposed, softmax_two_pass):
+    _k.register_backward(_softmax_backward, setup_context=_save_output)
 
 
 def softmax_fwd_bwd(x: torch.Tensor) -> torch.Tensor:
     """Softmax with forward + backward support."""
-    return SoftmaxFunction.apply(x)  # type: ignore[no-any-return]
+    return softmax_two_pass(x)
+
+
+# -- cross_entropy ----------------------------------------------------------------------------
+
+IGNORE_INDEX = -100
+
+
+@kc.kernel(ignore_warnings=[kc.exc.TensorOperationInWrapper])
+def cross_entropy_bwd(
+    grad_loss: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor
+) -> torch.Tensor:
+    """Gradient of the mean cross-entropy loss w.r.t. the logits [N, V]:
+    ``(softmax(logits) - onehot(labels)) * grad_loss / count``, where ``count`` is the number of
+    rows whose label is not ``IGNORE_INDEX`` (those rows get a zero gradient), as torch's
+    ``cross_entropy(reduction="mean")``. The softmax is recomputed here (two passes over V,
+    online max and sum first) rather than saved by the forward."""
+    n, v = logits.shape
+    grad_logits = torch.empty_like(logits)
+    acc_dtype = torch.promote_types(logits.dtype, torch.float32)
+    # grad_loss / count as a one-element tensor: read in the kernel, never synchronized here.
+    count = (labels != IGNORE_INDEX).sum().to(acc_dtype)
+    scale = (grad_loss.to(acc_dtype) / count).reshape(1)
+    for tile_n in kl.tile(n):
+        acc = scale.dtype  # read off a tensor the loop keys on: no key entry of its own
+        mi = kl.full([tile_n], float("-inf"), dtype=acc)
+        di = kl.zeros([tile_n], dtype=acc)
+        for tile_v in kl.tile(v):
+            values = logits[tile_n, tile_v].to(acc)
+            mi_next = torch.maximum(mi, torch.amax(values, dim=1))
+            di = di * torch.exp(mi - mi_next) + torch.exp(values - mi_next[:, None]).sum(dim=1)
+            mi = mi_next
+        labels_tile = labels[tile_n]
+        row_scale = (labels_tile != IGNORE_INDEX).to(acc) * scale[0]
+        for tile_v in kl.tile(v):
+            values = logits[tile_n, tile_v].to(acc)
+            probs = torch.exp(values - mi[:, None]) / di[:, None]
+            onehot = (tile_v.index[None, :] == labels_tile[:, None]).to(acc)
+            grad_logits[tile_n, tile_v] = ((probs - onehot) * row_scale[:, None]).to(logits.dtype)
+    return grad_logits
+
+
+def _cross_entropy_save(ctx: Any, inputs: tuple[Any, ...], loss: torch.Tensor) -> None:
+    logits, labels = inputs
+    ctx.save_for_backward(logits, labels)
+
+
+@cross_entropy.register_backward(setup_context=_cross_entropy_save)
+def _cross_entropy_backward(ctx: Any, grad_loss: torch.Tensor) -> tuple[Any, ...]:
+    logits, labels = ctx.saved_tensors
+    return cross_entropy_bwd(grad_loss, logits, labels), None

@@ -1,4 +1,5 @@
-"""Softmax over the last dim: the one-line form and the two-pass online form."""
+"""Softmax over the last dim: the one-line form and the two-pass online form (backward:
+kcompiler/kernels/backward.py)."""
 
 from __future__ import annotations
 
@@ -37,8 +38,10 @@ def softmax_two_pass(x: torch.Tensor) -> torch.Tensor:
     block_size_m = kl.register_block_size(m)
     block_size_n = kl.register_block_size(n)
     for tile_m in kl.tile(m, block_size=block_size_m):
-        mi = kl.full([tile_m], float("-inf"), dtype=torch.float32)
-        di = kl.zeros([tile_m], dtype=torch.float32)
+        # float64 inputs keep float64 sums; computed in the loop, the dtype is no key entry
+        acc = torch.promote_types(x.dtype, torch.float32)
+        mi = kl.full([tile_m], float("-inf"), dtype=acc)
+        di = kl.zeros([tile_m], dtype=acc)
         for tile_n in kl.tile(n, block_size=block_size_n):
             values = x[tile_m, tile_n]
             local_amax = torch.amax(values, dim=1)

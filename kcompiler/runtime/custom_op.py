@@ -43,8 +43,37 @@ with ``@kc.kernel(custom_op=False)``. Through the op, a call costs about 13 us m
 
 Registration uses ``torch.library.Library`` (define + ``CompositeExplicitAutograd`` impl +
 ``register_fake``), not ``torch.library.custom_op``, whose Python autograd and
-dynamo-disable wrappers cost about 100 us a call. Autograd falls through: kernels have no
-backward, and their outputs do not require grad (as with a direct call). ``opcheck`` passes.
+dynamo-disable wrappers cost about 100 us a call. ``opcheck`` passes.
+
+Autograd
+--------
+A kernel without a backward registers ``fallthrough_kernel`` at the Autograd key, and its
+calls are refused (:class:`kcompiler.exc.NoBackward`) in grad mode with an argument that
+requires grad, so the op never returns a detached output where a gradient was needed. A
+kernel with a backward (``Kernel.register_backward``) gets
+``torch.library.register_autograd`` on each signature's op, through :class:`_GradAdapter`,
+which translates between the op's view (tensor inputs in call order, fresh-tensor outputs)
+and the user's (the kernel's parameters in order, its result as returned):
+
+* ``setup_context(ctx, inputs, output)``: ``inputs`` is the tuple of the kernel's arguments
+  in parameter order with defaults filled (tensors and non-tensors), ``output`` the result as
+  the kernel returns it.
+* ``backward(ctx, *grads)``: one gradient per output tensor, in the order they appear in the
+  result (a returned *argument* is not an output and gets none); it returns one gradient per
+  parameter (a tuple, a dict by parameter name, or the bare gradient of a one-parameter kernel),
+  None where there is none; a list argument of tensors takes a list of gradients. While it
+  runs, ``ctx.needs_input_grad`` is per parameter too.
+
+Every call that needs a gradient goes through the op (eager calls included, whatever the
+routing settings), so the autograd graph always holds the op's node, under ``torch.compile``
+too. Under a dispatch mode or ``torch.compile``, :func:`wants_grad` decides at the call. On
+the direct path nothing is tested per call: a launch whose loop reads a tensor that requires
+grad, in grad mode, is refused (the fast-path key holds each tensor's ``requires_grad``, so
+this costs an attribute read per tensor, and a flag test only on hits that are not the
+loop's last one), with NoBackward, or, when the call (or a direct-path call whose host code
+made it) is of a kernel with a backward, by starting that call again through its op
+(``Kernel``'s ``_GradNeeded``). A kernel with a backward may not write its arguments (a
+mutating op has no autograd formula in ``torch.library``).
 
 Under ``torch.compile`` Dynamo does not trace into the kernel: ``Kernel.__call__`` asks
 :func:`handle` (marked ``assume_constant_result``: it runs at trace time and its result, an
@@ -67,6 +96,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import torch
+
+from kcompiler.exc import InvalidArgument, NoBackward
 
 if TYPE_CHECKING:
     from kcompiler.runtime.flops import Counts
@@ -111,10 +142,11 @@ def _allow_entry_in_graph() -> None:
         _dynamo_ready = True
 
 
-def register(kernel: Kernel) -> int | None:
+def register(kernel: Kernel, force: bool = False) -> int | None:
     """The registry id through which ``kernel``'s calls may be routed (None: never routed);
-    taken once, when the kernel is made, so a compiled caller reads a plain int attribute."""
-    if not kernel.settings.get("custom_op", True):
+    taken once, when the kernel is made (or given a backward: ``force``, since calls that need
+    a gradient always go through the op), so a compiled caller reads a plain int attribute."""
+    if not force and not kernel.settings.get("custom_op", True):
         return None
     kid = id(kernel)
     _KERNELS[kid] = kernel
@@ -131,6 +163,70 @@ def routing() -> bool:
 
 
 routing._dynamo_marked_constant = True  # type: ignore[attr-defined]  # = assume_constant_result
+
+
+def grad_routing() -> bool:
+    """Whether a call that needs a gradient goes through :func:`_entry` (not inside an op
+    already, where it calls :func:`dispatch` itself). A constant under Dynamo, as
+    :func:`routing`; it lets Dynamo put ``_entry`` in the graph."""
+    if _depth():
+        return False
+    _allow_entry_in_graph()
+    return True
+
+
+grad_routing._dynamo_marked_constant = True  # type: ignore[attr-defined]
+
+
+def wants_grad(args: Any, kwargs: dict[str, Any]) -> bool:
+    """Whether autograd would record this call: grad mode is on and a tensor argument (or one
+    inside a list/tuple argument) requires grad. Plain Python, so that Dynamo traces it."""
+    if not torch.is_grad_enabled():
+        return False
+    for v in (*args, *kwargs.values()):
+        if isinstance(v, torch.Tensor):
+            if v.requires_grad:
+                return True
+        elif type(v) in (list, tuple):
+            if any(isinstance(x, torch.Tensor) and x.requires_grad for x in v):
+                return True
+    return False
+
+
+def grad_arguments(kernel: Kernel, args: Any, kwargs: dict[str, Any]) -> list[str]:
+    """The names of the arguments that require grad (tensors, or lists holding one)."""
+    try:
+        bound = kernel.signature.bind(*args, **kwargs).arguments
+    except TypeError:
+        bound = {f"#{i}": v for i, v in enumerate(args)} | dict(kwargs)
+    return [
+        n
+        for n, v in bound.items()
+        if (isinstance(v, torch.Tensor) and v.requires_grad)
+        or (
+            type(v) in (list, tuple)
+            and any(isinstance(x, torch.Tensor) and x.requires_grad for x in v)
+        )
+    ]
+
+
+def no_backward(kernel: Kernel, names: list[str]) -> NoBackward:
+    """The error for a call autograd would record but no backward covers: ``names`` are the
+    arguments (or, found at a launch, the host variables a device loop reads) that require
+    grad."""
+    name = kernel.fn.__name__
+    code = getattr(kernel.fn, "__code__", None)
+    where = f" (defined at {code.co_filename}:{code.co_firstlineno})" if code else ""
+    what = ", ".join(repr(n) for n in names)
+    if kernel.backward_rule is None:
+        why = f"kernel {name!r}{where} has no backward, and {what} require(s) grad"
+    else:  # a loop reads a tensor that requires grad and is no argument: the op cannot see it
+        why = f"kernel {name!r}{where} reads {what}, which require(s) grad but is no argument"
+    return NoBackward(
+        f"{why} while grad mode is on, so its output could not carry a gradient. Declare a "
+        f"backward with @{name}.register_backward (see the README, 'Autograd'), or call it "
+        "under torch.no_grad() (or on detached inputs) if no gradient is needed"
+    )
 
 
 def _entry(kid: int, *args: Any, **kwargs: Any) -> Any:
@@ -586,15 +682,140 @@ def _register(kernel: Kernel, key: Any, template: Any, tensors: list[torch.Tenso
     # registration without custom_op's Python autograd and dynamo-disable wrappers, which
     # cost about 100 us a call. Kernels have no backward: Autograd falls through, so outputs
     # do not require grad, as with a direct call (Triton writes into plain tensors).
+    rule = kernel.backward_rule
+    if rule is not None and mutated:
+        raise InvalidArgument(
+            f"{kernel.fn.__name__}: a kernel with a backward may not write its arguments "
+            f"(it writes {', '.join(input_names[i] for i in mutated)}); return a new tensor"
+        )
+    if rule is not None and not outs:
+        raise InvalidArgument(
+            f"{kernel.fn.__name__}: a kernel with a backward must return a tensor"
+        )
     lib = _library()
     lib.define(name + schema)
     lib.impl(name, sig.real, "CompositeExplicitAutograd")
-    lib.impl(name, torch.library.fallthrough_kernel, "Autograd")
+    if rule is None:
+        # No backward: Kernel.__call__ refuses calls autograd would record, so falling through
+        # only ever meets calls that need no gradient.
+        lib.impl(name, torch.library.fallthrough_kernel, "Autograd")
+    else:
+        grads = _GradAdapter(kernel, sig, rule)
+        torch.library.register_autograd(
+            f"{NAMESPACE}::{name}", grads.backward, setup_context=grads.setup_context, lib=lib
+        )
     torch.library.register_fake(f"{NAMESPACE}::{name}", sig.fake, lib=lib)
     packet = getattr(getattr(torch.ops, NAMESPACE), name)
     sig.overload = packet.default
     register_formula(packet, sig.flop_formula)
     return sig
+
+
+# -- autograd ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackwardRule:
+    """A kernel's declared backward (``Kernel.register_backward``)."""
+
+    backward: Callable[..., Any]
+    setup_context: Callable[[Any, tuple[Any, ...], Any], None] | None = None
+
+
+def set_backward(kernel: Kernel, rule: BackwardRule) -> None:
+    """Attach ``rule`` to ``kernel``; ops registered before it (with no autograd formula) are
+    forgotten, so the next call of each signature registers a new op that has one."""
+    with _LOCK:
+        kernel.backward_rule = rule
+        _SIGNATURES.pop(kernel, None)
+
+
+def _needs(template: Any, needs: tuple[bool, ...]) -> bool:
+    if isinstance(template, _Slot):
+        return needs[template.i]
+    if type(template) in (list, tuple):
+        return any(_needs(x, needs) for x in template)
+    if type(template) is dict:
+        return any(_needs(x, needs) for x in template.values())
+    return False
+
+
+class _GradAdapter:
+    """``register_autograd``'s setup_context and backward for one signature's op, in terms of
+    the kernel's parameters and result (see the module docstring, 'Autograd')."""
+
+    def __init__(self, kernel: Kernel, sig: _Signature, rule: BackwardRule):
+        self.sig = sig
+        self.rule = rule
+        self.name = kernel.fn.__name__
+        self.signature = kernel.signature
+        args_t, kwargs_t = sig.template
+        bound = kernel.signature.bind(*args_t, **kwargs_t)
+        bound.apply_defaults()
+        # Each parameter with its template: _Slot(i) where op input i is (part of) its value.
+        self.params = list(bound.arguments.items())
+        self.n_in = sum(len(_input_names(t)) for _, t in self.params)
+
+    def setup_context(self, ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
+        if self.rule.setup_context is None:
+            return
+        args, kwargs = self.sig.args(inputs)
+        bound = self.signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        outs = (output,) if self.sig.n_out == 1 else tuple(output)
+        result = _fill_result(self.sig.result, outs, inputs)
+        self.rule.setup_context(ctx, tuple(bound.arguments.values()), result)
+
+    def backward(self, ctx: Any, *grads: Any) -> tuple[Any, ...]:
+        needs = ctx.needs_input_grad
+        ctx.needs_input_grad = tuple(_needs(t, needs) for _, t in self.params)
+        try:
+            got = self.rule.backward(ctx, *grads)
+        finally:
+            ctx.needs_input_grad = needs
+        names = [n for n, _ in self.params]
+        if isinstance(got, dict):
+            unknown = sorted(set(got) - set(names))
+            if unknown:
+                raise self._error(f"returned gradients for {unknown}, which are not parameters")
+            got = [got.get(n) for n in names]
+        elif len(names) == 1 and not (isinstance(got, tuple) and len(got) == 1):
+            got = [got]  # a one-parameter kernel's gradient, bare (a list for a list argument)
+        elif not isinstance(got, (tuple, list)) or len(got) != len(names):
+            n = len(got) if isinstance(got, (tuple, list)) else type(got).__name__
+            raise self._error(
+                f"returned {n} gradient(s); it must return one per parameter "
+                f"({', '.join(names)}), None where there is none, or a dict by name"
+            )
+        out: list[Any] = [None] * len(self.sig.input_names)
+        for (n, template), g in zip(self.params, got):
+            self._place(template, g, out, n)
+        return tuple(out)
+
+    def _place(self, template: Any, g: Any, out: list[Any], where: str) -> None:
+        if g is None:
+            return
+        if isinstance(template, _Slot):
+            if not isinstance(g, torch.Tensor):
+                raise self._error(f"returned a {type(g).__name__} as the gradient of {where!r}")
+            out[template.i] = g
+        elif type(template) in (list, tuple) and _has_slot(template):
+            if not isinstance(g, (list, tuple)) or len(g) != len(template):
+                raise self._error(
+                    f"the gradient of {where!r} must be a sequence of {len(template)}"
+                )
+            for k, (t, x) in enumerate(zip(template, g)):
+                self._place(t, x, out, f"{where}[{k}]")
+        elif type(template) is dict and _has_slot(template):
+            if not isinstance(g, dict):
+                raise self._error(f"the gradient of {where!r} must be a dict")
+            for k, t in template.items():
+                self._place(t, g.get(k), out, f"{where}[{k!r}]")
+        else:
+            raise self._error(f"returned a gradient for {where!r}, which holds no tensor")
+
+    def _error(self, message: str) -> InvalidArgument:
+        return InvalidArgument(f"the backward of kernel {self.name!r} {message}")
 
 
 def dispatch(kernel: Kernel, args: Any, kwargs: dict[str, Any]) -> Any:
@@ -633,10 +854,16 @@ def op_for(kernel: Kernel, *args: Any, **kwargs: Any) -> Any:
 __all__ = [
     "ENABLED",
     "NAMESPACE",
+    "BackwardRule",
     "analyze",
     "dispatch",
+    "grad_arguments",
+    "grad_routing",
+    "no_backward",
     "op_for",
     "register",
     "routing",
     "run_host_only",
+    "set_backward",
+    "wants_grad",
 ]

@@ -1,11 +1,17 @@
 """The per-call key of the runtime's fast path: what a device loop's launch depends on.
 
 A launch reads the loop's environment (the host function's locals). Two calls whose values
-agree on dtype, shape, strides, device and 16-byte alignment for tensors, and on value for ints,
-strings, None, constexprs and the floats inside lists and tuples, compile to the same Triton
-kernel with the same specialization, so the second may reuse the first's compiled variant and
-launch. The key function is generated per loop so that a call pays for attribute reads only,
+agree on dtype, shape, strides, device, 16-byte alignment and ``requires_grad`` for tensors,
+and on value for ints, strings, None, constexprs and the floats inside lists and tuples,
+compile to the same Triton kernel with the same specialization, so the second may reuse the
+first's compiled variant and launch. The key function is generated per loop so that a call pays for attribute reads only,
 not a generic walk over the names, and only for names the host function can bind.
+
+``requires_grad`` does not change the compiled kernel: it is in the key so that an entry knows
+whether its loop reads a tensor that requires grad (``Kernel``'s ``_Launch.grad_guard``), and
+so that autograd's per-call test (a kernel without a backward refuses such a launch in grad
+mode) costs one attribute read per tensor and one flag test per launch, not a pass over the
+arguments.
 
 The same key also makes a launch *replayable*: the generated launcher turns its arguments into
 the direct launch's arguments (grid, tensors, strides, sizes, scalars, constexprs), and all of
@@ -30,7 +36,7 @@ def fingerprint(v: Any) -> Any:
     """What a value contributes to the key (the generic form; tensors are inlined)."""
     if isinstance(v, torch.Tensor):
         # data_ptr alignment: Triton specializes pointers on 16-byte alignment.
-        return (v.dtype, v.shape, v.stride(), v.device, v.data_ptr() & 15)
+        return (v.dtype, v.shape, v.stride(), v.device, v.data_ptr() & 15, v.requires_grad)
     if isinstance(v, bool):
         return (bool, v)  # a compile-time constant; True == 1 but its variant is another
     if isinstance(v, (int, str, type(None))) or v is MISSING:
@@ -68,7 +74,8 @@ def make_key(
             parts.append(f"({name!r}, repr(v{i}))")
         else:  # tensors and ints inlined; the rest (MISSING too) through fingerprint()
             parts.append(
-                f"(v{i}.dtype, v{i}.shape, v{i}.stride(), v{i}.device, v{i}.data_ptr() & 15) "
+                f"(v{i}.dtype, v{i}.shape, v{i}.stride(), v{i}.device, v{i}.data_ptr() & 15, "
+                f"v{i}.requires_grad) "
                 f"if type(v{i}) is Tensor else v{i} if type(v{i}) is int else fp(v{i})"
             )
     lines.append(f"    return ({index}, config, {', '.join(parts)})")

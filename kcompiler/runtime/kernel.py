@@ -63,6 +63,8 @@ DIRECT_LAUNCH = os.environ.get("KCOMPILER_DIRECT_LAUNCH", "1") != "0"
 
 _is_compiling = torch.compiler.is_compiling
 _dispatch_stack_depth = torch._C._len_torch_dispatch_stack
+# Autograd's test at a launch whose fast-path entry has grad_guard set.
+_grad_enabled = torch.is_grad_enabled
 
 
 class _Launch:
@@ -75,10 +77,14 @@ class _Launch:
     replay passes this call's tensors and floats with the recorded constants, skipping the
     launcher (see ``fastpath.make_replay``, which decides when that is sound)."""
 
-    __slots__ = ("allow_direct", "args", "compiled", "direct", "record", "replay")
+    __slots__ = ("allow_direct", "args", "compiled", "direct", "grad_guard", "record", "replay")
 
-    def __init__(self, compiled: CompiledLoop, allow_direct: bool):
+    def __init__(self, compiled: CompiledLoop, allow_direct: bool, grad_guard: bool = False):
         self.compiled = compiled
+        # Whether the loop reads a tensor that requires grad (the key says so, fastpath.py):
+        # such a launch in grad mode is refused (Kernel._refuse_grad). Such entries are never
+        # a loop's last hit (_FastPath.last), whose path tests nothing.
+        self.grad_guard = grad_guard
         self.allow_direct = allow_direct
         self.direct: Callable[..., None] | None = None
         self.args = param_getter(compiled.params)  # env -> the launcher's arguments
@@ -124,6 +130,15 @@ class _Launch:
                 self.record = 0
 
 
+class _GradNeeded(Exception):
+    """Raised by a launch of ``kernel`` (a kernel with a backward) that autograd needs, on the
+    direct path; ``Kernel.__call__`` catches it and calls again through the kernel's op."""
+
+    def __init__(self, kernel: Kernel):
+        super().__init__(kernel.fn.__name__)
+        self.kernel = kernel
+
+
 class _FastPath(dict):
     """The fast-path entries by key (runtime/fastpath.py), and each device loop's last hit
     (``last``: index -> (key, entry)), which a call whose key equals it takes without hashing
@@ -143,9 +158,9 @@ class _FastPath(dict):
 class _HostRun:
     """Host-side state of one call: the config and registered block sizes."""
 
-    __slots__ = ("call", "config", "kernel", "mode", "ordinal", "result", "sources")
+    __slots__ = ("call", "config", "kernel", "mode", "ordinal", "outer", "result", "sources")
 
-    def __init__(self, kernel: Kernel, config: Config, mode: str):
+    def __init__(self, kernel: Kernel, config: Config, mode: str, outer: _HostRun | None = None):
         self.kernel = kernel
         self.config = config
         self.mode = mode
@@ -153,6 +168,9 @@ class _HostRun:
         self.sources: list[str] = []
         self.call: tuple[Sequence[Any], dict[str, Any]] | None = None  # (args, kwargs)
         self.result: Any = None
+        # The direct-path call whose host code made this one (a kernel calling a kernel), if
+        # this call is on the direct path too: the calls a _GradNeeded may start again.
+        self.outer = outer
 
     def register_block_size(self, lo: Any, hi: Any = None) -> BlockSizeInt:
         extent = int(hi if hi is not None else lo)
@@ -280,6 +298,8 @@ class Kernel:
         self.fast_path_misses = 0
         self.direct_launch = DIRECT_LAUNCH  # False: every launch goes through Triton's JIT
         self._op_id = _custom_op.register(self)  # see runtime/custom_op.py
+        self.backward_rule: _custom_op.BackwardRule | None = None  # register_backward
+        self._grad_names: list[str] = []  # what the last refused launch read that needs grad
         self._default_config = Config()
         self._host_fn: Callable[..., Any] | None = None
         self._current: _HostRun | None = None
@@ -292,25 +312,84 @@ class Kernel:
         if _is_compiling() or _dispatch_stack_depth():
             # Through the kernel's torch.library op (runtime/custom_op.py).
             kid = self._op_id
+            if _custom_op.wants_grad(args, kwargs):
+                return self._call_with_grad(args, kwargs)
             if kid is not None and _custom_op.routing():
                 return _custom_op._entry(kid, *args, **kwargs)
             return self._run(args, kwargs, self._choose_config(args, kwargs), "run")
         # No dispatch mode or compiler to honour: run the host code here, with no dispatcher
         # cost. This is the per-call path; everything it can defer to a fast-path miss, it does.
+        # Autograd adds no test here: a launch that reads a tensor requiring grad in grad mode
+        # (the fast-path key holds requires_grad) raises NoBackward or, for a kernel with a
+        # backward, _GradNeeded, and the call starts again through the op.
         config = self.config
-        if config is None:
-            config = self._choose_config(args, kwargs)
-        host = _HostRun(self, config, "run")
-        host.call = (args, kwargs)
-        previous, self._current = self._current, host
         state = _state
         outer = getattr(state, "host", None)  # language/_context.hosting, inlined
+        if config is None:
+            config = self._choose_config(args, kwargs)
+        host = _HostRun(self, config, "run", outer)
+        host.call = (args, kwargs)
+        previous, self._current = self._current, host
         state.host = host
         try:
             return self._call_host_fn(args, kwargs)
+        except _GradNeeded as e:
+            if e.kernel is not self:
+                raise
         finally:
             state.host = outer
             self._current = previous
+        return self._call_with_grad(args, kwargs)
+
+    def register_backward(
+        self,
+        backward: Callable[..., Any] | None = None,
+        /,
+        *,
+        setup_context: Callable[[Any, tuple[Any, ...], Any], None] | None = None,
+    ) -> Any:
+        """Declare this kernel's backward, so that its outputs carry a gradient.
+
+        ``setup_context(ctx, inputs, output)`` runs after the forward: ``inputs`` holds the
+        kernel's arguments in parameter order (defaults filled), ``output`` its result as
+        returned; it saves what the backward needs (``ctx.save_for_backward(...)`` for tensors,
+        attributes for other values; ``ctx.mark_non_differentiable`` for outputs such as saved
+        statistics). ``backward(ctx, *grad_outputs)`` gets one gradient per output tensor, in
+        result order, and returns one gradient per parameter (a tuple; a dict by name; the bare
+        gradient of a one-parameter kernel), None for non-tensors or where none is needed
+        (``ctx.needs_input_grad`` is per parameter). Backed by ``torch.library.register_autograd``
+        on the kernel's custom op (runtime/custom_op.py), so it works in eager calls,
+        ``torch.autograd.gradcheck`` and ``torch.compile``.
+
+        Use as ``@k.register_backward`` or ``@k.register_backward(setup_context=save)``, or
+        call ``k.register_backward(fn, setup_context=save)``; returns ``backward``.
+        """
+
+        def attach(fn: Callable[..., Any]) -> Callable[..., Any]:
+            if not callable(fn) or (setup_context is not None and not callable(setup_context)):
+                raise InvalidArgument(
+                    f"{self.fn.__name__}.register_backward: backward and setup_context must be "
+                    "callables"
+                )
+            if self._op_id is None:  # calls that need a gradient always go through the op
+                self._op_id = _custom_op.register(self, force=True)
+            _custom_op.set_backward(self, _custom_op.BackwardRule(fn, setup_context))
+            return fn
+
+        return attach if backward is None else attach(backward)
+
+    def _call_with_grad(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """A call autograd records: through the op that carries the kernel's backward."""
+        if self.backward_rule is None:
+            raise _custom_op.no_backward(self, _custom_op.grad_arguments(self, args, kwargs))
+        if not _custom_op.grad_arguments(self, args, kwargs):
+            # Only tensors that are no argument (globals, say) require grad: the op's autograd
+            # formula cannot see them.
+            raise _custom_op.no_backward(self, self._grad_names)
+        if _custom_op.grad_routing():
+            return _custom_op._entry(self._op_id, *args, **kwargs)
+        # Inside another kernel's op (its host code calls this kernel): still through this op.
+        return _custom_op.dispatch(self, args, kwargs)
 
     def autotune(
         self, args: Sequence[Any], kwargs: dict[str, Any] | None = None, **options: Any
@@ -397,7 +476,7 @@ class Kernel:
             fast = self._fast
             last = fast.last.get(index)  # this loop's last hit: compared, not hashed
             if last is not None and last[0] == fp:
-                entry = last[1]
+                entry = last[1]  # never one with grad_guard set: see below
                 replay = entry.replay  # _Launch.__call__'s first branch, inlined
                 if replay is None:
                     return entry(env)
@@ -407,6 +486,12 @@ class Kernel:
                     return entry._jit(entry.args(env))
             entry = fast.get(fp)
             if entry is not None:
+                if entry.grad_guard:
+                    # Its loop reads a tensor that requires grad: tested here, on every hit, and
+                    # never made the loop's last hit, so that the hit above tests nothing.
+                    if _grad_enabled():
+                        raise self._refuse_grad(index, env)
+                    return entry(env)
                 fast.last[index] = (fp, entry)
                 return entry(env)
         self.fast_path_misses += 1
@@ -420,7 +505,35 @@ class Kernel:
             value = env.get(name)
             if isinstance(value, torch.Tensor) and not value.dtype.is_floating_point:
                 raise not_float(self.fn.__name__, name, value.dtype)
-        self._entry(index, env, run.config)(env)
+        entry = self._entry(index, env, run.config)
+        if entry.grad_guard and _grad_enabled():
+            raise self._refuse_grad(index, env)
+        entry(env)
+
+    def _refuse_grad(self, index: int, env: dict[str, Any]) -> Exception:
+        """What a launch raises when grad mode is on and its loop reads tensors that require
+        grad: autograd needs this call, so it must go through an op with a backward. For a
+        kernel with one, _GradNeeded (``__call__`` starts the call again through the op);
+        else, or when the call came through ``_run`` (the op path decided already),
+        NoBackward naming those tensors."""
+        names = [
+            n
+            for n in self.program.loops[index].names
+            if isinstance(env.get(n), torch.Tensor) and env[n].requires_grad
+        ]
+        self._grad_names = names
+        # The outermost direct-path call of a kernel with a backward starts again through its
+        # op: its backward covers what the kernels its host code calls compute (a wrapper's).
+        target = None
+        run = self._current
+        while run is not None:
+            if run.kernel.backward_rule is not None:
+                target = run.kernel
+                target._grad_names = names
+            run = run.outer
+        if target is not None:
+            return _GradNeeded(target)
+        return _custom_op.no_backward(self, names)
 
     def _entry(self, index: int, env: dict[str, Any], config: Config) -> _Launch:
         """The compiled launch for this loop, environment and config. Calls whose values match
@@ -433,7 +546,11 @@ class Kernel:
         fp = key(env, config)
         entry = self._fast.get(fp)
         if entry is None:
-            entry = _Launch(self._compiled_loop(index, env, config), self.direct_launch)
+            names = self.program.loops[index].names
+            guard = any(
+                isinstance(env.get(n), torch.Tensor) and env[n].requires_grad for n in names
+            )
+            entry = _Launch(self._compiled_loop(index, env, config), self.direct_launch, guard)
             if len(self._fast) > 4096:
                 self._fast.clear()
             self._fast[fp] = entry
@@ -565,6 +682,12 @@ class Kernel:
             with hosting(host):
                 launch = self._launch_current if mode == "run" else host.launch
                 host.result = self._run_with(args, kwargs, config, launch)
+        except _GradNeeded as e:
+            if e.kernel is not self:
+                raise
+            # Not the direct path: the caller chose not to go through the op (no argument
+            # requires grad), so what requires grad is no argument.
+            raise _custom_op.no_backward(self, self._grad_names) from None
         finally:
             self._current = previous
         return host

@@ -264,11 +264,17 @@ def test_returned_argument_passes_through():
     torch.testing.assert_close(total, torch.tensor([6.0]))
 
 
-def test_requires_grad_inputs_run_forward_without_grad():
-    """Kernels have no backward; through the op, as directly, outputs do not require grad."""
+def test_requires_grad_inputs_without_backward_raise():
+    """vector_add has no backward: a call autograd would record raises NoBackward, through the
+    op (a dispatch mode is active) as directly; without grad mode it runs, detached."""
     a = torch.randn(10, requires_grad=True)
     b = torch.randn(10)
-    with _LogOps() as log:
+    with _LogOps() as log, pytest.raises(kc.exc.NoBackward, match="'vector_add'.*'x'"):
+        vector_add(a, b)
+    assert not log.ops
+    with pytest.raises(kc.exc.NoBackward, match="register_backward"):
+        vector_add(a, b)
+    with torch.no_grad(), _LogOps() as log:
         out = vector_add(a, b)
     assert log.ops[0].startswith("kcompiler.vector_add_")
     torch.testing.assert_close(out, (a + b).detach())

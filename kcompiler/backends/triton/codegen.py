@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xdsl.dialects.builtin import FloatAttr, IntegerAttr, ModuleOp
-from xdsl.ir import Attribute, Block, Operation, SSAValue
+from xdsl.ir import Attribute, Block, BlockArgument, Operation, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
 from kcompiler.dialects import tile as t
@@ -336,7 +336,12 @@ class TritonEmitter:
                 if t.is_int(dtype) and not isinstance(value, float):
                     return str(int(value))
                 return f"tl.full((), {expr}, {tl_dtype(dtype)})"
-            if _is_constexpr(v):
+            if _is_constexpr(v) or (
+                isinstance(v, BlockArgument) and isinstance(v.owner.parent_op(), t.KernelOp)
+            ):
+                # A block size is a constexpr (a Python int, no ``.to``), and Triton's
+                # interpreter passes scalar arguments as unconverted Python floats: tl.full
+                # converts a scalar in both modes.
                 return f"tl.full((), {expr}, {tl_dtype(dtype)})"
             return f"{expr}.to({tl_dtype(dtype)})"
         return expr
