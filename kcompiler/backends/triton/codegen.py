@@ -893,12 +893,18 @@ class TritonEmitter:
 
     def peels_tail(self, op: t.ForOp, size: str) -> bool:
         """Whether a sequential loop is emitted as an unmasked loop over its whole tiles plus a
-        masked one over the ragged rest. On the H200, cross_entropy bf16 4096x128256 in 4096
-        chunks went from 79.5 % to 89.1 % of the copy bandwidth this way (the per-chunk
-        ``tl.where`` before each cross-warp reduction is what the peeled loop drops)."""
+        masked copy of its body over the ragged rest (0 or 1 trips).
+
+        The whole-tile loop then has no bounds mask, so no ``tl.where`` before each chunk's
+        reduction and no masked loads: the chunked row reductions (softmax, cross_entropy,
+        norms over ragged widths) lose per-chunk work. Only innermost loops without a
+        ``tile.dot`` are peeled: a copy of a nest or of a pipelined dot loop doubles the code
+        for a tail that masks cheaply."""
         if not self.opts.peel_tail or op.parallel is not None or op.kind.data == "jagged":
             return False
         if op.block.data == "1" or size == "1" or self.even_loop(op):
+            return False
+        if any(isinstance(inner, (t.ForOp, t.DotOp)) for inner in op.body.walk()):
             return False
         # Bounds known before the launch with lb <= ub, so the split point lies between them
         # (a computed ub below lb would start the ragged copy before lb).
