@@ -25,7 +25,7 @@ if "TRITON_INTERPRET" not in os.environ:
 import torch
 from xdsl.dialects.builtin import ModuleOp
 
-from kcompiler.backends.triton.compile import fp8_accumulate, fp32_dot_precision
+from kcompiler.backends.triton.compile import fp8_accumulate, fp32_dot_precision, peel_tail
 from kcompiler.backends.triton.launch import WrongDevice, direct_launcher
 from kcompiler.config import Config
 from kcompiler.exc import CompileError, InvalidArgument, KCompilerError, UnknownOption, not_float
@@ -728,7 +728,7 @@ class Kernel:
         spec = specialize(loop.names, env, self.static_shapes, self.program.constexprs)
         # torch's float32 matmul precision picks the float32 dots' precision (compile.py); a
         # call whose fast-path entry exists keeps the variant it was made with.
-        ckey = (index, spec.key, config, fp32_dot_precision(), fp8_accumulate())
+        ckey = (index, spec.key, config, fp32_dot_precision(), fp8_accumulate(), peel_tail())
         hit = self._compiled.get(ckey)
         if hit is not None:
             return hit

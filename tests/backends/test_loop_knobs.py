@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import random
+import re
 
 import pytest
 import torch
@@ -14,6 +15,7 @@ from kcompiler.exc import InvalidConfig
 from kcompiler.kernels.softmax import softmax, softmax_two_pass
 from kcompiler.passes.loop_knobs import RANGE_FIELDS, range_options, sequential_loops
 from kcompiler.runtime import tuning
+from kcompiler.testing import call_with_config
 
 TL_RANGE = inspect.signature(tl.range).parameters
 
@@ -53,13 +55,18 @@ def test_knobs_are_emitted_as_tl_range_arguments() -> None:
         range_flattens=[True],
     )
     src = softmax_two_pass.to_triton_code(x, config=cfg)
+    # 300 columns in 64-wide tiles: each of the two loops runs its whole tiles with the knobs
+    # and peels the ragged last tile (0 or 1 trips, nothing to pipeline) into a plain range.
     loops = [ln.strip() for ln in src.splitlines() if "in tl.range(" in ln]
-    assert len(loops) == 2 and all(
+    whole, tails = loops[0::2], loops[1::2]
+    assert len(loops) == 4 and all(
         ln.endswith(
             "BLOCK_1, num_stages=3, loop_unroll_factor=2, disallow_acc_multi_buffer=True, flatten=True):"
         )
-        for ln in loops
+        and "tl.range(0, full_" in ln
+        for ln in whole
     )
+    assert all(re.search(r"tl\.range\(full_\d+, s1, BLOCK_1\):$", ln) for ln in tails)
     saved = softmax_two_pass.config
     softmax_two_pass.config = cfg
     try:
@@ -67,7 +74,7 @@ def test_knobs_are_emitted_as_tl_range_arguments() -> None:
     finally:
         softmax_two_pass.config = saved
     plain = softmax_two_pass.to_triton_code(x, config=kc.Config(block_sizes=[4, 64]))
-    assert "tl.range(0, s1, BLOCK_1):" in plain
+    assert re.search(r"tl\.range\(0, full_\d+, BLOCK_1\):", plain)
 
 
 def test_space_has_range_knobs_only_for_sequential_loops() -> None:
@@ -101,3 +108,20 @@ def test_warp_specialization_constraint(monkeypatch: pytest.MonkeyPatch) -> None
         cfg = space.sample(rng)
         if cfg["range_warp_specializes"] == [True]:
             assert cfg["range_unroll_factors"][0] <= 1
+
+
+def test_peeling_follows_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """KCOMPILER_PEEL_TAIL=0 emits one masked loop per tile.for; both forms compute the same.
+    Settings are read when a variant compiles (a kernel's existing fast-path entries keep
+    theirs), so each setting gets a fresh Kernel."""
+    x = torch.randn(9, 300)
+    cfg = kc.Config(block_sizes=[4, 64])
+    monkeypatch.setenv("KCOMPILER_PEEL_TAIL", "0")
+    unpeeled_kernel = kc.kernel(softmax_two_pass.fn)
+    src = unpeeled_kernel.to_triton_code(x, config=cfg)
+    assert "full_" not in src and "tl.range(0, s1, BLOCK_1):" in src
+    unpeeled = call_with_config(unpeeled_kernel, cfg, x)
+    monkeypatch.setenv("KCOMPILER_PEEL_TAIL", "1")
+    peeled = call_with_config(kc.kernel(softmax_two_pass.fn), cfg, x)
+    torch.testing.assert_close(peeled, unpeeled)
+    torch.testing.assert_close(peeled, torch.softmax(x, 1))

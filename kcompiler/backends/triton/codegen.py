@@ -63,6 +63,10 @@ class CodegenOptions:
     # Config.maxnreg: the launch's register cap per thread (Triton's maxnreg option, which the
     # CUDA backend passes to ptxas); None leaves it to ptxas.
     maxnreg: int | None = None
+    # A sequential loop whose bounds its block may not divide runs its whole tiles unmasked and
+    # the ragged last one in a masked copy of the body (see TritonEmitter.peels_tail). Set by
+    # $KCOMPILER_PEEL_TAIL (compile.py).
+    peel_tail: bool = True
 
 
 @dataclass
@@ -836,11 +840,9 @@ class TritonEmitter:
         kind = op.kind.data
         k = self.fresh("")  # a number unique to this loop
         size = self.dim_size(block) if not block.isdigit() else block
-        offs, begin, mask = f"offs_{k}", f"begin_{k}", f"mask_{k}"
+        begin = f"begin_{k}"
         lb = self.name(op.lb)
         ub = self.name(op.ub)
-        fallback = None
-        mask_dims: tuple[str, ...] = (block,)
         parallel = op.parallel is not None
         carried = [self.fresh("c") for _ in op.iter_args]
         # A loop-carried value keeps one Triton type across iterations: half ones are float32
@@ -863,6 +865,7 @@ class TritonEmitter:
             rkw += f", flatten={o.range_flattens[block]}"
         if block in o.range_warp_specializes:
             rkw += f", warp_specialize={o.range_warp_specializes[block]}"
+        ub_max = None
         if kind == "jagged":
             ub_dims = self.dims(op.ub)
             umask = self.mask_for(ub_dims)
@@ -873,33 +876,80 @@ class TritonEmitter:
         elif parallel:
             pid = self.parallel_pids.pop(0)
             self.line(f"{begin} = {lb} + {pid} * {size}")
+        elif self.peels_tail(op, size):
+            # Whole tiles first, without masks; then the ragged last tile (0 or 1 trips).
+            full = f"full_{k}"
+            span = ub if lb == "0" else f"{lb} + ({ub} - {lb})"
+            self.line(f"{full} = {span} // {size} * {size}")
+            self.line(f"for {begin} in tl.range({lb}, {full}, {size}{rkw}):")
+            self._emit_loop_body(op, k, size, carried, widen, masked=False)
+            self.line(f"for {begin} in tl.range({full}, {ub}, {size}):")
         else:
             self.line(f"for {begin} in tl.range({lb}, {ub}, {size}{rkw}):")
+        masked = not (block == "1" or size == "1" or (kind != "jagged" and self.even_loop(op)))
+        self._emit_loop_body(op, k, size, carried, widen, masked, ub_max)
+        for c, r in zip(carried, op.res):
+            self.names[r] = c
+
+    def peels_tail(self, op: t.ForOp, size: str) -> bool:
+        """Whether a sequential loop is emitted as an unmasked loop over its whole tiles plus a
+        masked copy of its body over the ragged rest (0 or 1 trips).
+
+        The whole-tile loop then has no bounds mask, so no ``tl.where`` before each chunk's
+        reduction and no masked loads: the chunked row reductions (softmax, cross_entropy,
+        norms over ragged widths) lose per-chunk work. Only innermost loops without a
+        ``tile.dot`` are peeled: a copy of a nest or of a pipelined dot loop doubles the code
+        for a tail that masks cheaply."""
+        if not self.opts.peel_tail or op.parallel is not None or op.kind.data == "jagged":
+            return False
+        if op.block.data == "1" or size == "1" or self.even_loop(op):
+            return False
+        if any(isinstance(inner, (t.ForOp, t.DotOp)) for inner in op.body.walk()):
+            return False
+        # Bounds known before the launch with lb <= ub, so the split point lies between them
+        # (a computed ub below lb would start the ragged copy before lb).
+        lb, ub = t.static_bound(op.lb), t.static_bound(op.ub)
+        if not isinstance(lb, int) or ub is None:
+            return False
+        return lb == 0 if isinstance(ub, str) else lb <= ub
+
+    def _emit_loop_body(
+        self,
+        op: t.ForOp,
+        k: str,
+        size: str,
+        carried: list[str],
+        widen: list[bool],
+        masked: bool,
+        ub_max: str | None = None,
+    ) -> None:
+        """One copy of a tile.for body under the ``for``/``begin`` line just emitted."""
+        block, kind = op.block.data, op.kind.data
+        offs, begin, mask = f"offs_{k}", f"begin_{k}", f"mask_{k}"
+        lb, ub = self.name(op.lb), self.name(op.ub)
+        parallel = op.parallel is not None
+        fallback = None
+        mask_dims: tuple[str, ...] = (block,)
         if not parallel:
             self.indent += 1
         for c, arg in zip(carried, op.body.block.args[1:]):
             self.names[arg] = c
-        if block == "1" or size == "1":
-            self.line(f"{offs} = {begin} + tl.arange(0, 1)")
-            mask_expr = None
-        else:
-            self.line(f"{offs} = {begin} + tl.arange(0, {size})")
-            if kind == "jagged":
-                ub_dims = self.dims(op.ub)
-                mask_dims = ub_dims + (block,)
-                self.line(
-                    f"{mask} = {offs}[None, :] < {ub}[:, None]"
-                    if ub_dims
-                    else f"{mask} = {offs} < {ub}"
-                )
-                fallback = f"fb_{mask}"
-                self.line(f"{fallback} = {offs} < {ub_max}")
-                mask_expr = mask
-            elif self.even_loop(op):
-                mask_expr = None
-            else:
-                self.line(f"{mask} = {offs} < {ub}")
-                mask_expr = mask
+        self.line(f"{offs} = {begin} + tl.arange(0, {1 if block == '1' else size})")
+        mask_expr = None
+        if masked and kind == "jagged":
+            ub_dims = self.dims(op.ub)
+            mask_dims = ub_dims + (block,)
+            self.line(
+                f"{mask} = {offs}[None, :] < {ub}[:, None]"
+                if ub_dims
+                else f"{mask} = {offs} < {ub}"
+            )
+            fallback = f"fb_{mask}"
+            self.line(f"{fallback} = {offs} < {ub_max}")
+            mask_expr = mask
+        elif masked:
+            self.line(f"{mask} = {offs} < {ub}")
+            mask_expr = mask
         pid_expr = f"pid_{k}"
         if not parallel:
             self.line(f"{pid_expr} = ({begin} - {lb}) // {size}")
@@ -921,8 +971,6 @@ class TritonEmitter:
             self.loops[block] = saved
         if not parallel:
             self.indent -= 1
-        for c, r in zip(carried, op.res):
-            self.names[r] = c
 
     parallel_pids: list[str]
     current_pid: str = "pid"

@@ -274,6 +274,17 @@ def fp8_accumulate() -> str:
     return mode
 
 
+def peel_tail() -> bool:
+    """Whether sequential loops peel their ragged last tile (CodegenOptions.peel_tail):
+    $KCOMPILER_PEEL_TAIL, 1 (default) or 0."""
+    import os
+
+    value = os.environ.get("KCOMPILER_PEEL_TAIL", "1")
+    if value not in ("0", "1"):
+        raise ValueError(f"KCOMPILER_PEEL_TAIL={value!r}: expected 0 or 1")
+    return value == "1"
+
+
 def apply_eviction_policies(module: ModuleOp, policies: list[str]) -> None:
     """Record ``Config.load_eviction_policies[i]`` on the i-th ``tile.load`` of each kernel
     (program order of the traced IR, as ``indexing`` numbers its accesses) for the emitter
@@ -339,6 +350,7 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
         l2_grouping=int((config.get("l2_groupings") or [1])[0] or 1),
         fp32_dot_precision=fp32_dot_precision(),
         fp8_accumulate=fp8_accumulate(),
+        peel_tail=peel_tail(),
         maxnreg=config.get("maxnreg"),
         **ranges,
     )

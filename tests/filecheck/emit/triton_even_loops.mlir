@@ -6,7 +6,8 @@
 // tiles, so the emitter drops its bounds mask and the `tl.where` of every reduction over it;
 // a whole dim whose size equals its register extent (s2 = 64) loses its mask too. s0 promises
 // only 8, so the 16-row tiles keep their mask. With a 128-wide block (UNEVEN), 64 no longer
-// divides: s1's loop keeps its mask.
+// divides: s1's loop runs its whole tiles unmasked and peels the ragged last one into a
+// masked copy of the body.
 
 builtin.module {
   tile.kernel @rowsum_kernel(%x: !tile.tensor<[s0, s1], f32>, %w: !tile.tensor<[s2], f32>, %out: !tile.tensor<[s0], f32>) attributes {size_hints = {s0 = 24 : i64, s1 = 192 : i64, s2 = 64 : i64}, size_divisors = {s0 = 8 : i64, s1 = 64 : i64, s2 = 64 : i64}} {
@@ -39,6 +40,11 @@ builtin.module {
 // CHECK-NEXT:  {{v[0-9]+}} = tl.sum([[W]], axis=0)
 // CHECK:       tl.store(out_ptr + {{.*}}, mask=mask_[[M]])
 
-// UNEVEN:      for begin_[[K:[0-9]+]] in tl.range(0, s1, BLOCK_1):
+// UNEVEN:      full_[[K:[0-9]+]] = s1 // BLOCK_1 * BLOCK_1
+// UNEVEN-NEXT: for begin_[[K]] in tl.range(0, full_[[K]], BLOCK_1):
+// UNEVEN-NOT:  mask_[[K]] =
+// UNEVEN:      [[V:v[0-9]+]] = tl.load(x_ptr + {{.*}}, mask=mask_{{[0-9]+}}[:, None], other=0.0)
+// UNEVEN-NEXT: {{v[0-9]+}} = tl.sum([[V]], axis=1)
+// UNEVEN:      for begin_[[K]] in tl.range(full_[[K]], s1, BLOCK_1):
 // UNEVEN:      mask_[[K]] = offs_[[K]] < s1
 // UNEVEN:      tl.where({{.*}}mask_[[K]]{{.*}}, 0)
