@@ -25,6 +25,7 @@ if "TRITON_INTERPRET" not in os.environ:
 import torch
 from xdsl.dialects.builtin import ModuleOp
 
+from kcompiler.backends.triton.bounds import check_buffers, index_checks
 from kcompiler.backends.triton.compile import fp8_accumulate, fp32_dot_precision
 from kcompiler.backends.triton.launch import WrongDevice, direct_launcher
 from kcompiler.config import Config
@@ -49,6 +50,9 @@ class CompiledLoop:
     launcher: Callable[..., Any]
     params: list[str]
     block_sizes: dict[str, int]
+    # Where the kernel records out-of-bounds computed indices (backends/triton/bounds.py), or
+    # None when it has none to check.
+    errors: Any = None
 
     def launch(self, env: dict[str, Any]) -> Any:
         """Launch through Triton's JIT; returns its compiled kernel (None when interpreting)."""
@@ -105,6 +109,9 @@ class _Launch:
 
     def _jit(self, args: tuple[Any, ...]) -> None:
         k = self.compiled.launcher(*args)
+        errors = self.compiled.errors
+        if errors is not None and errors.eager:  # the interpreter: the launch has finished
+            errors.check()
         if self.allow_direct and k is not None and self.direct is None:
             self.direct = direct_launcher(k)
 
@@ -118,7 +125,9 @@ class _Launch:
 
         self.compiled.launcher(*args, _kc_launch=recording)
         if len(seen) == 1:
-            self.replay = make_replay(self.compiled.params, args, seen[0], direct)
+            errors = self.compiled.errors
+            constants = (errors.tensor,) if errors is not None else ()
+            self.replay = make_replay(self.compiled.params, args, seen[0], direct, constants)
             if self.replay is not None:
                 self.record = 0
 
@@ -234,6 +243,8 @@ class Kernel:
         self._default_config = Config()
         self._host_fn: Callable[..., Any] | None = None
         self._current: _HostRun | None = None
+        # The error buffers of this kernel's compiled variants that check computed indices.
+        self._errors: list[Any] = []
 
     # -- user surface ------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -275,6 +286,12 @@ class Kernel:
         self._fast.clear()
         return result
 
+    def check_errors(self, sync: bool = True) -> None:
+        """Raise ``kc.exc.IndexOutOfBounds`` if a launch of this kernel indexed outside a
+        tensor. On a GPU the error otherwise surfaces at the kernel's next call; this waits
+        for the GPU first (unless ``sync=False``)."""
+        check_buffers(self._errors, sync)
+
     def config_space(self, *args: Any, **kwargs: Any) -> Any:
         """The config space derived from the IR traced for these arguments."""
         from kcompiler.runtime.tuning import build_space
@@ -300,6 +317,11 @@ class Kernel:
         assert run is not None, "device loop launched outside a kernel call"
         if run.mode != "run":
             return run.launch(index, env)
+        errors = self._errors  # on a GPU: what earlier launches recorded (bounds.py)
+        if errors:
+            for b in errors:
+                if b.words[0]:
+                    b.raise_error()
         key = self._keys.get(index)
         if key is not None:
             fp = key(env, run.config)
@@ -484,7 +506,7 @@ class Kernel:
         spec = specialize(loop.names, env, self.static_shapes, self.program.constexprs)
         # torch's float32 matmul precision picks the float32 dots' precision (compile.py); a
         # call whose fast-path entry exists keeps the variant it was made with.
-        ckey = (index, spec.key, config, fp32_dot_precision(), fp8_accumulate())
+        ckey = (index, spec.key, config, fp32_dot_precision(), fp8_accumulate(), index_checks())
         hit = self._compiled.get(ckey)
         if hit is not None:
             return hit
@@ -503,6 +525,8 @@ class Kernel:
         )
         compiled = compile_module(module, config, spec, blocks, interpret=interpreting())
         self._compiled[ckey] = compiled
+        if compiled.errors is not None:
+            self._errors.append(compiled.errors)
         return compiled
 
 

@@ -60,6 +60,9 @@ class CodegenOptions:
     # exactly, and "imprecise_acc" was the faster (best 0.264 vs 0.286 ms). Set by
     # $KCOMPILER_FP8_ACCUMULATE (compile.py).
     fp8_accumulate: str = "imprecise_acc"
+    # Bounds-check computed indices (gathers, scalar indices) into an error buffer, masking
+    # out-of-range lanes (bounds.py); $KCOMPILER_INDEX_CHECKS=0 turns it off.
+    index_checks: bool = True
 
 
 @dataclass
@@ -68,6 +71,9 @@ class GeneratedKernel:
     source: str  # @triton.jit kernel and launcher, one module
     launcher_name: str
     launcher_params: list[str]
+    # The checked indices (bounds.IndexSite), in error-buffer order; when there are any, the
+    # launcher passes its global ``kc_errors`` (the buffer) to the kernel.
+    index_sites: list[Any] = field(default_factory=list)
 
 
 _TL_DTYPE = {
@@ -170,6 +176,7 @@ class TritonEmitter:
         self.hints: dict[str, int] = self.kernel.size_hints
         self.divisors: dict[str, int] = self.kernel.size_divisors
         self.nan_combines: set[str] = set()  # "max"/"min": emit a NaN-propagating combine fn
+        self.index_sites: list[Any] = []  # bounds.IndexSite of each checked index
 
     # -- small helpers ----------------------------------------------------------------------
     def line(self, text: str) -> None:
@@ -351,6 +358,11 @@ class TritonEmitter:
             if isinstance(arg.type, t.TensorType):
                 sig.append(f"{name}_ptr")
                 launch_args.append(name)
+        if self.index_sites:
+            from kcompiler.backends.triton.bounds import ERRORS, ERRORS_PARAM
+
+            sig.append(ERRORS_PARAM)
+            launch_args.append(ERRORS)
         for name, arg in zip(self.kernel.names, block.args):
             if isinstance(arg.type, t.TensorType):
                 for i in range(len(arg.type.dims)):
@@ -403,7 +415,9 @@ class TritonEmitter:
             f"    return {kname}[(num_tiles,)]({args}, num_warps={self.opts.num_warps}, "
             f"num_stages={self.opts.num_stages})"
         )
-        return GeneratedKernel(kname, "\n".join(out) + "\n", lname, params + extra)
+        return GeneratedKernel(
+            kname, "\n".join(out) + "\n", lname, params + extra, list(self.index_sites)
+        )
 
     # The runtime fills these: where each size symbol's value comes from on the host.
     size_exprs: dict[str, str]

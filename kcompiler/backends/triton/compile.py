@@ -179,7 +179,7 @@ def fp8_accumulate() -> str:
 
 
 def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, interpret: bool):
-    from kcompiler.backends.triton import indexing
+    from kcompiler.backends.triton import bounds, indexing
     from kcompiler.passes.loop_knobs import range_options
     from kcompiler.passes.pass_manager import PassManager, pipeline_for_config
     from kcompiler.passes.split_reductions import chunk_symbol, chunks_from_reduction_loops
@@ -219,6 +219,7 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
         l2_grouping=int((config.get("l2_groupings") or [1])[0] or 1),
         fp32_dot_precision=fp32_dot_precision(),
         fp8_accumulate=fp8_accumulate(),
+        index_checks=bounds.index_checks(),
         **ranges,
     )
     gen = generate(module, options, spec.symbols.sources)
@@ -244,6 +245,13 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
     # Triton's JIT reads the kernel's source through inspect/linecache.
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     scope: dict[str, Any] = {"__name__": f"kcompiler_generated_{digest}"}
+    errors = None
+    if gen.index_sites:
+        # One buffer for the kernel and its pointer fallback: both check the same IR loads in
+        # the same order, so their sites agree.
+        assert fallback is None or fallback.index_sites == gen.index_sites
+        errors = bounds.ErrorBuffer(gen.index_sites, interpret)
+        scope[bounds.ERRORS] = errors.tensor
     exec(compile(source, filename, "exec"), scope)
     launcher = scope[gen.launcher_name]
     if fallback is not None:
@@ -255,4 +263,4 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
             gen.launcher_params, guards, check_bounds=not interpret, scratch=scratch
         )
         launcher = indexing.guarded(ok, launcher, scope[fallback.launcher_name])
-    return CompiledLoop(source, launcher, gen.launcher_params, sizes)
+    return CompiledLoop(source, launcher, gen.launcher_params, sizes, errors)

@@ -1,0 +1,220 @@
+"""Bounds checks of computed indices: the in-bounds predicate, the error buffer, the host error.
+
+Rule: an index that is not a tile or a whole dim (a ``gather`` block or a ``scalar``, i.e.
+computed from loaded values or arithmetic) must lie in ``[0, size)`` of the tensor dim it
+indexes, whatever its value. For each such index (a *site*), ``guard`` emits
+
+    oob_5 = (v3 < 0) | (v3 >= s2)                       # out of bounds
+    bad_6 = mask_1 & oob_5                              # ... among the live lanes
+    tl.store(kc_errors_ptr + tl.zeros_like(v3), 1, mask=bad_6)
+    tl.store(kc_errors_ptr + (1 + tl.zeros_like(v3)), s2 + 1, mask=bad_6)
+    tl.store(kc_errors_ptr + (2 + tl.zeros_like(v3)), v3, mask=bad_6)
+
+and the access's mask gains ``oob_5 == 0``, so no lane ever reads or writes outside the
+tensor: an out-of-range lane loads 0 and stores nothing.
+
+The error buffer is an int64 tensor with slot 0 a "some site failed" flag and two slots per
+site: the size plus one (nonzero: this site failed) and one bad value. The records are plain
+masked stores, not atomics: every lane that fails writes the same flag and the size, and each
+64-bit store is whole, so the value slot holds one of the bad values (which one is
+unspecified) and never a mix. When nothing fails every store is masked off: the check costs
+the compare and the predicated stores, with no memory traffic and no reduction.
+
+Where the host reads the buffer:
+
+* Triton's CPU interpreter: right after the launch (``ErrorBuffer.eager``).
+* A GPU: the buffer lives in pinned host memory, whose address the device can use under
+  unified addressing, so the host reads it without synchronizing. The runtime looks at the
+  flag at the start of the kernel's next launch, and ``check_errors()`` synchronizes and
+  looks at every buffer: an error surfaces at the next call or explicit check, not at the
+  faulty launch.
+
+``KCOMPILER_INDEX_CHECKS=0`` turns the checks off (``CodegenOptions.index_checks``); accesses
+are then emitted as before, unchecked.
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+from xdsl.ir import Block, SSAValue
+
+from kcompiler.dialects import tile as t
+from kcompiler.exc import IndexOutOfBounds
+
+# The launcher's global holding the buffer, and the kernel parameter it is passed as.
+ERRORS = "kc_errors"
+ERRORS_PARAM = "kc_errors_ptr"
+
+CHECKS_ENV = "KCOMPILER_INDEX_CHECKS"
+
+
+def index_checks() -> bool:
+    """Whether computed indices are bounds-checked: ``$KCOMPILER_INDEX_CHECKS`` (default 1)."""
+    value = os.environ.get(CHECKS_ENV, "1").strip().lower()
+    if value in ("1", "true", "yes", "on", ""):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{CHECKS_ENV}={value!r}: expected 1 (check computed indices) or 0 (off)")
+
+
+@dataclass(frozen=True)
+class IndexSite:
+    """One checked index: where it is in the user's source and what it indexes."""
+
+    kernel: str
+    location: str | None  # "file.py:line" of the indexing expression
+    tensor: str  # the user's name of the tensor
+    dim: int
+    write: bool
+
+
+# -- code generation ------------------------------------------------------------------------
+
+
+def _static_in_range(em: Any, idx: SSAValue, size: str) -> bool:
+    """Whether ``idx`` is in ``[0, size)`` by construction: a literal inside a literal size, or
+    a tile's indices (or its first index) over a loop from >= 0 to exactly this size."""
+    owner = idx.owner
+    if isinstance(owner, t.ConstantOp):
+        value = owner.value.value.data  # type: ignore[union-attr]
+        return size.isdigit() and isinstance(value, int) and 0 <= value < int(size)
+    if isinstance(owner, t.TileIndexOp) or (
+        isinstance(owner, t.TileAttrOp) and owner.attr.data == "begin"
+    ):
+        ty = owner.tile.type
+        assert isinstance(ty, t.TileType)
+        lp = em.loops.get(ty.block.data)
+        holder = owner.tile.owner  # the loop body's block, for a tile
+        loop = holder.parent_op() if isinstance(holder, Block) else None
+        lb = t.static_bound(loop.lb) if isinstance(loop, t.ForOp) else None
+        return lp is not None and isinstance(lb, int) and lb >= 0 and lp.ub == size
+    return False
+
+
+def guard(em: Any, op: t.LoadOp | t.StoreOp, out: tuple[str, ...]) -> str | None:
+    """Emit the checks of ``op``'s computed indices (see the module docstring) and return the
+    in-bounds mask laid out along ``out``, or None when no index needs one."""
+    if not em.opts.index_checks:
+        return None
+    from kcompiler.backends.triton.indexing import index_positions, place
+
+    ty = op.tensor.type
+    assert isinstance(ty, t.TensorType)
+    loc = op.attributes.get("loc")
+    where = loc.data if loc is not None else None  # type: ignore[union-attr]
+    tensor = em.name(op.tensor)[: -len("_ptr")]
+    parts: list[str] = []
+    for d, kind, idx, at in index_positions(em, op.kinds, op.indices):
+        if kind not in ("gather", "scalar") or idx is None:
+            continue
+        size = ty.dims[d]
+        if _static_in_range(em, idx, size):
+            continue
+        site = len(em.index_sites)
+        em.index_sites.append(
+            IndexSite(em.kernel.sym_name.data, where, tensor, d, isinstance(op, t.StoreOp))
+        )
+        v = em.name(idx)
+        n = em.size_param(size)
+        oob = em.fresh("oob_")
+        em.line(f"{oob} = ({v} < 0) | ({v} >= {n})")
+        idims = em.dims(idx)
+        live = em.mask_for(idims) if idims else None
+        bad = oob
+        if live is not None:
+            bad = em.fresh("bad_")
+            em.line(f"{bad} = ({live}) & {oob}")
+        zero = f"tl.zeros_like({v})"
+        em.line(f"tl.store({ERRORS_PARAM} + {zero}, 1, mask={bad})")
+        em.line(f"tl.store({ERRORS_PARAM} + ({1 + 2 * site} + {zero}), {n} + 1, mask={bad})")
+        em.line(f"tl.store({ERRORS_PARAM} + ({2 + 2 * site} + {zero}), {v}, mask={bad})")
+        parts.append(place(f"({oob} == 0)", idims, at, out))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else "(" + ") & (".join(parts) + ")"
+
+
+def and_masks(a: str | None, b: str | None) -> str | None:
+    if a is None or b is None:
+        return a if b is None else b
+    return f"({a}) & ({b})"
+
+
+# -- the host side --------------------------------------------------------------------------
+
+
+_BUFFERS: weakref.WeakSet[ErrorBuffer] = weakref.WeakSet()
+
+
+class ErrorBuffer:
+    """The error records of one compiled kernel's sites (layout: the module docstring)."""
+
+    def __init__(self, sites: list[IndexSite], interpret: bool):
+        import torch
+
+        self.sites = list(sites)
+        self.eager = interpret  # the interpreter has finished when the launch returns
+        n = 1 + 2 * len(self.sites)
+        pinned = not interpret and torch.cuda.is_available()
+        self.tensor = torch.zeros(n, dtype=torch.int64, pin_memory=pinned)
+        self.words = memoryview(self.tensor.numpy())  # words[i]: a plain int, read in ~30 ns
+        _BUFFERS.add(self)
+
+    def check(self) -> None:
+        """Raise ``IndexOutOfBounds`` for the first failed site recorded (then forget them)."""
+        if self.words[0]:
+            self.raise_error()
+
+    def raise_error(self) -> None:
+        words = self.words
+        failed = [
+            (site, words[2 + 2 * i], words[1 + 2 * i] - 1)
+            for i, site in enumerate(self.sites)
+            if words[1 + 2 * i]
+        ]
+        self.tensor.zero_()
+        if not failed:
+            return
+        site, value, size = failed[0]
+        access = "write to" if site.write else "read of"
+        where = f"{site.location}: " if site.location else ""
+        more = f"; {len(failed) - 1} more indexing sites failed too" if len(failed) > 1 else ""
+        raise IndexOutOfBounds(
+            f"{where}index {value} is out of bounds for dim {site.dim} of {site.tensor!r} "
+            f"(size {size}, valid range [0, {size - 1}]) in {site.kernel}; the {access} "
+            f"those lanes was skipped{more}",
+            location=site.location,
+            tensor=site.tensor,
+            dim=site.dim,
+            value=value,
+            size=size,
+        )
+
+
+def synchronize() -> None:
+    """Wait for launched GPU work, so that its error records are in the buffers."""
+    import torch
+
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
+def check_buffers(buffers: Any, sync: bool = True) -> None:
+    """Raise ``IndexOutOfBounds`` for the first of ``buffers`` holding an error (after waiting
+    for the GPU when ``sync``)."""
+    if sync:
+        synchronize()
+    for b in list(buffers):
+        b.check()
+
+
+def check_errors(sync: bool = True) -> None:
+    """Raise ``kcompiler.exc.IndexOutOfBounds`` if any launch so far (of any kernel) indexed
+    out of bounds. On a GPU an error otherwise surfaces at that kernel's next call; this waits
+    for the GPU (``sync=True``) and reads every kernel's records."""
+    check_buffers(_BUFFERS, sync)
