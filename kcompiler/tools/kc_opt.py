@@ -75,6 +75,7 @@ class TritonTarget(Target):
     num_stages: int = 1
     int64_indexing: bool = False
     interpret: bool = False
+    index_checks: bool = True  # bounds-check computed indices (backends/triton/bounds.py)
 
     def emit(self, ctx: Context, module: ModuleOp, output: IO[str]) -> None:
         from kcompiler.backends.triton.codegen import CodegenError, CodegenOptions, generate
@@ -91,6 +92,7 @@ class TritonTarget(Target):
             num_stages=self.num_stages,
             int64_indexing=self.int64_indexing,
             interpret=self.interpret,
+            index_checks=self.index_checks,
         )
         try:
             output.write(generate(module, options, size_sources(module)).source)
