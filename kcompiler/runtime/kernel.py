@@ -25,7 +25,7 @@ if "TRITON_INTERPRET" not in os.environ:
 import torch
 from xdsl.dialects.builtin import ModuleOp
 
-from kcompiler.backends.triton.bounds import check_buffers, index_checks
+from kcompiler.backends.triton.bounds import ErrorFlag, check_flags, index_checks
 from kcompiler.backends.triton.compile import fp8_accumulate, fp32_dot_precision
 from kcompiler.backends.triton.launch import WrongDevice, direct_launcher
 from kcompiler.config import Config
@@ -126,7 +126,7 @@ class _Launch:
         self.compiled.launcher(*args, _kc_launch=recording)
         if len(seen) == 1:
             errors = self.compiled.errors
-            constants = (errors.tensor,) if errors is not None else ()
+            constants = (errors.tensor, errors.flag.tensor) if errors is not None else ()
             self.replay = make_replay(self.compiled.params, args, seen[0], direct, constants)
             if self.replay is not None:
                 self.record = 0
@@ -243,8 +243,9 @@ class Kernel:
         self._default_config = Config()
         self._host_fn: Callable[..., Any] | None = None
         self._current: _HostRun | None = None
-        # The error buffers of this kernel's compiled variants that check computed indices.
-        self._errors: list[Any] = []
+        # Set when a launch of any of this kernel's variants failed a bounds check (bounds.py);
+        # made at the first compile.
+        self._error_flag: ErrorFlag | None = None
 
     # -- user surface ------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -286,11 +287,17 @@ class Kernel:
         self._fast.clear()
         return result
 
+    def _flag(self) -> ErrorFlag:
+        """The error flag of this kernel's variants, made when the first one needs it."""
+        if self._error_flag is None:
+            self._error_flag = ErrorFlag(pinned=not interpreting() and torch.cuda.is_available())
+        return self._error_flag
+
     def check_errors(self, sync: bool = True) -> None:
         """Raise ``kc.exc.IndexOutOfBounds`` if a launch of this kernel indexed outside a
         tensor. On a GPU the error otherwise surfaces at the kernel's next call; this waits
         for the GPU first (unless ``sync=False``)."""
-        check_buffers(self._errors, sync)
+        check_flags([self._error_flag] if self._error_flag is not None else [], sync)
 
     def config_space(self, *args: Any, **kwargs: Any) -> Any:
         """The config space derived from the IR traced for these arguments."""
@@ -317,11 +324,9 @@ class Kernel:
         assert run is not None, "device loop launched outside a kernel call"
         if run.mode != "run":
             return run.launch(index, env)
-        errors = self._errors  # on a GPU: what earlier launches recorded (bounds.py)
-        if errors:
-            for b in errors:
-                if b.words[0]:
-                    b.raise_error()
+        flag = self._error_flag  # on a GPU: whether earlier launches failed a bounds check
+        if flag is not None and flag.words[0]:
+            flag.raise_error()
         key = self._keys.get(index)
         if key is not None:
             fp = key(env, run.config)
@@ -523,10 +528,10 @@ class Kernel:
         blocks = _BlocksView(
             self.blocks.fixed, {**self.blocks.defaults, **spec.block_values}, self.blocks.count
         )
-        compiled = compile_module(module, config, spec, blocks, interpret=interpreting())
+        compiled = compile_module(
+            module, config, spec, blocks, interpret=interpreting(), error_flag=self._flag
+        )
         self._compiled[ckey] = compiled
-        if compiled.errors is not None:
-            self._errors.append(compiled.errors)
         return compiled
 
 

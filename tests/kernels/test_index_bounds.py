@@ -368,7 +368,7 @@ def test_checked_gather_compiles_for_sm90() -> None:
         for p in inspect.signature(fn.fn).parameters:
             if p.startswith(("BLOCK_", "RDIM_")):
                 sig[p], constexprs[p] = "constexpr", 16
-            elif p in ("x_flat_ptr", "kc_errors_ptr"):
+            elif p in ("x_flat_ptr", "kc_errors_ptr", "kc_error_flag_ptr"):
                 sig[p] = "*i64"
             elif p.endswith("_ptr"):
                 sig[p] = "*fp32"

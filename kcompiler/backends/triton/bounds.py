@@ -1,33 +1,33 @@
-"""Bounds checks of computed indices: the in-bounds predicate, the error buffer, the host error.
+"""Bounds checks of computed indices: the in-bounds predicate, the error records, the host error.
 
 Rule: an index that is not a tile or a whole dim (a ``gather`` block or a ``scalar``, i.e.
 computed from loaded values or arithmetic) must lie in ``[0, size)`` of the tensor dim it
-indexes, whatever its value. For each such index (a *site*), ``guard`` emits
+indexes, whatever its value. For each such index (a *site*, numbered k), ``guard`` emits
 
     oob_5 = (v3 < 0) | (v3 >= s2)                       # out of bounds
-    bad_6 = mask_1 & oob_5                              # ... among the live lanes
-    tl.store(kc_errors_ptr + tl.zeros_like(v3), 1, mask=bad_6)
-    tl.store(kc_errors_ptr + (1 + tl.zeros_like(v3)), s2 + 1, mask=bad_6)
-    tl.store(kc_errors_ptr + (2 + tl.zeros_like(v3)), v3, mask=bad_6)
+    bad_6 = (mask_1) & oob_5                            # ... among the live lanes
+    tl.store(kc_error_flag_ptr + tl.zeros_like(v3), 1, mask=bad_6)
+    tl.store(kc_errors_ptr + (2k + tl.zeros_like(v3)), s2 + 1, mask=bad_6)
+    tl.store(kc_errors_ptr + (2k + 1 + tl.zeros_like(v3)), v3, mask=bad_6)
 
 and the access's mask gains ``oob_5 == 0``, so no lane ever reads or writes outside the
 tensor: an out-of-range lane loads 0 and stores nothing.
 
-The error buffer is an int64 tensor with slot 0 a "some site failed" flag and two slots per
-site: the size plus one (nonzero: this site failed) and one bad value. The records are plain
-masked stores, not atomics: every lane that fails writes the same flag and the size, and each
-64-bit store is whole, so the value slot holds one of the bad values (which one is
-unspecified) and never a mix. When nothing fails every store is masked off: the check costs
-the compare and the predicated stores, with no memory traffic and no reduction.
+Two int64 buffers: the *flag* (one word, "some site failed", shared by every compiled variant
+of a kernel so that the host reads one word per call however many variants exist) and the
+variant's *records*, two words per site: the size plus one (nonzero: this site failed) and one
+bad value. The stores are plain masked stores, not atomics: every failing lane writes the same
+flag and size, and each 64-bit store is whole, so the value word holds one of the bad values
+(which one is unspecified) and never a mix. When nothing fails every store is masked off: the
+check costs the compare and the predicated stores, with no memory traffic and no reduction.
 
-Where the host reads the buffer:
+Where the host reads them:
 
 * Triton's CPU interpreter: right after the launch (``ErrorBuffer.eager``).
-* A GPU: the buffer lives in pinned host memory, whose address the device can use under
-  unified addressing, so the host reads it without synchronizing. The runtime looks at the
-  flag at the start of the kernel's next launch, and ``check_errors()`` synchronizes and
-  looks at every buffer: an error surfaces at the next call or explicit check, not at the
-  faulty launch.
+* A GPU: both live in pinned host memory, whose address the device can use under unified
+  addressing, so the host reads them without synchronizing. The runtime looks at the kernel's
+  flag at the start of its next launch, and ``check_errors()`` synchronizes and looks at every
+  flag: an error surfaces at the next call or explicit check, not at the faulty launch.
 
 ``KCOMPILER_INDEX_CHECKS=0`` turns the checks off (``CodegenOptions.index_checks``); accesses
 are then emitted as before, unchecked.
@@ -45,9 +45,10 @@ from xdsl.ir import Block, SSAValue
 from kcompiler.dialects import tile as t
 from kcompiler.exc import IndexOutOfBounds
 
-# The launcher's global holding the buffer, and the kernel parameter it is passed as.
-ERRORS = "kc_errors"
-ERRORS_PARAM = "kc_errors_ptr"
+# The launcher's globals holding the records and the flag, and the kernel parameters they are
+# passed as.
+ERRORS, FLAG = "kc_errors", "kc_error_flag"
+ERRORS_PARAM, FLAG_PARAM = "kc_errors_ptr", "kc_error_flag_ptr"
 
 CHECKS_ENV = "KCOMPILER_INDEX_CHECKS"
 
@@ -130,9 +131,9 @@ def guard(em: Any, op: t.LoadOp | t.StoreOp, out: tuple[str, ...]) -> str | None
             bad = em.fresh("bad_")
             em.line(f"{bad} = ({live}) & {oob}")
         zero = f"tl.zeros_like({v})"
-        em.line(f"tl.store({ERRORS_PARAM} + {zero}, 1, mask={bad})")
-        em.line(f"tl.store({ERRORS_PARAM} + ({1 + 2 * site} + {zero}), {n} + 1, mask={bad})")
-        em.line(f"tl.store({ERRORS_PARAM} + ({2 + 2 * site} + {zero}), {v}, mask={bad})")
+        em.line(f"tl.store({FLAG_PARAM} + {zero}, 1, mask={bad})")
+        em.line(f"tl.store({ERRORS_PARAM} + ({2 * site} + {zero}), {n} + 1, mask={bad})")
+        em.line(f"tl.store({ERRORS_PARAM} + ({2 * site + 1} + {zero}), {v}, mask={bad})")
         parts.append(place(f"({oob} == 0)", idims, at, out))
     if not parts:
         return None
@@ -148,36 +149,33 @@ def and_masks(a: str | None, b: str | None) -> str | None:
 # -- the host side --------------------------------------------------------------------------
 
 
-_BUFFERS: weakref.WeakSet[ErrorBuffer] = weakref.WeakSet()
+_FLAGS: weakref.WeakSet[ErrorFlag] = weakref.WeakSet()
 
 
-class ErrorBuffer:
-    """The error records of one compiled kernel's sites (layout: the module docstring)."""
+def _host_buffer(words: int, pinned: bool) -> Any:
+    import torch
 
-    def __init__(self, sites: list[IndexSite], interpret: bool):
-        import torch
+    return torch.zeros(words, dtype=torch.int64, pin_memory=pinned)
 
-        self.sites = list(sites)
-        self.eager = interpret  # the interpreter has finished when the launch returns
-        n = 1 + 2 * len(self.sites)
-        pinned = not interpret and torch.cuda.is_available()
-        self.tensor = torch.zeros(n, dtype=torch.int64, pin_memory=pinned)
-        self.words = memoryview(self.tensor.numpy())  # words[i]: a plain int, read in ~30 ns
-        _BUFFERS.add(self)
+
+class ErrorFlag:
+    """A kernel's "some site failed" word, shared by its compiled variants' records. On a GPU
+    (``pinned``) it is pinned host memory the kernels write through unified addressing."""
+
+    def __init__(self, pinned: bool):
+        self.tensor = _host_buffer(2, pinned)  # 16 bytes: Triton's pointer alignment
+        self.words = memoryview(self.tensor.numpy())  # words[0]: a plain int, read in ~30 ns
+        self.records: list[ErrorBuffer] = []
+        _FLAGS.add(self)
 
     def check(self) -> None:
-        """Raise ``IndexOutOfBounds`` for the first failed site recorded (then forget them)."""
+        """Raise ``IndexOutOfBounds`` for a failed site recorded since the last check."""
         if self.words[0]:
             self.raise_error()
 
     def raise_error(self) -> None:
-        words = self.words
-        failed = [
-            (site, words[2 + 2 * i], words[1 + 2 * i] - 1)
-            for i, site in enumerate(self.sites)
-            if words[1 + 2 * i]
-        ]
         self.tensor.zero_()
+        failed = [f for r in self.records for f in r.take()]
         if not failed:
             return
         site, value, size = failed[0]
@@ -196,6 +194,36 @@ class ErrorBuffer:
         )
 
 
+class ErrorBuffer:
+    """The error records of one compiled variant's sites (layout: the module docstring)."""
+
+    def __init__(self, sites: list[IndexSite], interpret: bool, flag: ErrorFlag | None = None):
+        import torch
+
+        pinned = not interpret and torch.cuda.is_available()
+        self.sites = list(sites)
+        self.eager = interpret  # the interpreter has finished when the launch returns
+        self.flag = flag if flag is not None else ErrorFlag(pinned)
+        self.tensor = _host_buffer(max(2, 2 * len(self.sites)), pinned)
+        self.words = memoryview(self.tensor.numpy())
+        self.flag.records.append(self)
+
+    def check(self) -> None:
+        self.flag.check()
+
+    def take(self) -> list[tuple[IndexSite, int, int]]:
+        """(site, bad value, size) of each failed site, forgetting them."""
+        words = self.words
+        failed = [
+            (site, words[2 * i + 1], words[2 * i] - 1)
+            for i, site in enumerate(self.sites)
+            if words[2 * i]
+        ]
+        if failed:
+            self.tensor.zero_()
+        return failed
+
+
 def synchronize() -> None:
     """Wait for launched GPU work, so that its error records are in the buffers."""
     import torch
@@ -204,17 +232,17 @@ def synchronize() -> None:
         torch.cuda.synchronize()
 
 
-def check_buffers(buffers: Any, sync: bool = True) -> None:
-    """Raise ``IndexOutOfBounds`` for the first of ``buffers`` holding an error (after waiting
-    for the GPU when ``sync``)."""
+def check_flags(flags: Any, sync: bool = True) -> None:
+    """Raise ``IndexOutOfBounds`` for the first of ``flags`` (``ErrorFlag``) that is set, after
+    waiting for the GPU when ``sync``."""
     if sync:
         synchronize()
-    for b in list(buffers):
-        b.check()
+    for f in list(flags):
+        f.check()
 
 
 def check_errors(sync: bool = True) -> None:
     """Raise ``kcompiler.exc.IndexOutOfBounds`` if any launch so far (of any kernel) indexed
     out of bounds. On a GPU an error otherwise surfaces at that kernel's next call; this waits
     for the GPU (``sync=True``) and reads every kernel's records."""
-    check_buffers(_BUFFERS, sync)
+    check_flags(_FLAGS, sync)

@@ -71,8 +71,8 @@ class GeneratedKernel:
     source: str  # @triton.jit kernel and launcher, one module
     launcher_name: str
     launcher_params: list[str]
-    # The checked indices (bounds.IndexSite), in error-buffer order; when there are any, the
-    # launcher passes its global ``kc_errors`` (the buffer) to the kernel.
+    # The checked indices (bounds.IndexSite), in error-record order; when there are any, the
+    # launcher passes its globals ``kc_errors`` and ``kc_error_flag`` to the kernel.
     index_sites: list[Any] = field(default_factory=list)
 
 
@@ -359,10 +359,10 @@ class TritonEmitter:
                 sig.append(f"{name}_ptr")
                 launch_args.append(name)
         if self.index_sites:
-            from kcompiler.backends.triton.bounds import ERRORS, ERRORS_PARAM
+            from kcompiler.backends.triton.bounds import ERRORS, ERRORS_PARAM, FLAG, FLAG_PARAM
 
-            sig.append(ERRORS_PARAM)
-            launch_args.append(ERRORS)
+            sig += [ERRORS_PARAM, FLAG_PARAM]
+            launch_args += [ERRORS, FLAG]
         for name, arg in zip(self.kernel.names, block.args):
             if isinstance(arg.type, t.TensorType):
                 for i in range(len(arg.type.dims)):

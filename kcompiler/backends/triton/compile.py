@@ -178,7 +178,17 @@ def fp8_accumulate() -> str:
     return mode
 
 
-def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, interpret: bool):
+def compile_module(
+    module: ModuleOp,
+    config: Config,
+    spec: Any,
+    blocks: Any,
+    interpret: bool,
+    error_flag: Any = None,
+):
+    """The compiled loop of ``module`` for ``config``. ``error_flag``: a function giving the
+    ``bounds.ErrorFlag`` its bounds checks set (the kernel's, shared by its variants), called
+    only when the code checks an index; None: a new flag."""
     from kcompiler.backends.triton import bounds, indexing
     from kcompiler.passes.loop_knobs import range_options
     from kcompiler.passes.pass_manager import PassManager, pipeline_for_config
@@ -250,8 +260,10 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
         # One buffer for the kernel and its pointer fallback: both check the same IR loads in
         # the same order, so their sites agree.
         assert fallback is None or fallback.index_sites == gen.index_sites
-        errors = bounds.ErrorBuffer(gen.index_sites, interpret)
+        flag = error_flag() if error_flag is not None else None
+        errors = bounds.ErrorBuffer(gen.index_sites, interpret, flag)
         scope[bounds.ERRORS] = errors.tensor
+        scope[bounds.FLAG] = errors.flag.tensor
     exec(compile(source, filename, "exec"), scope)
     launcher = scope[gen.launcher_name]
     if fallback is not None:

@@ -2,9 +2,9 @@
 // RUN: kc-opt %s -p shape-inference --emit "triton{block-sizes=16,32 index-checks=false}" | filecheck %s --check-prefix=OFF
 
 // A gather (an embedding lookup: rows of %w at indices loaded from %idx) is bounds-checked:
-// lanes whose index is outside [0, s2) are live-masked into `bad`, recorded in the error buffer
-// (slot 0: a flag; slots 1 and 2: the size plus one and the bad value of this site), and left
-// out of the gather's mask, so they never touch memory. The tile-indexed loads and the store
+// lanes whose index is outside [0, s2) are live-masked into `bad`, recorded (the kernel's
+// error flag; this site's two words of the records: the size plus one and the bad value), and
+// left out of the gather's mask, so they never touch memory. The tile-indexed loads and the store
 // are not computed indices and stay as they were. With index-checks=false (the runtime's
 // KCOMPILER_INDEX_CHECKS=0) the gather is emitted unchecked and the kernel has no error buffer.
 
@@ -26,17 +26,18 @@ builtin.module {
 // CHECK:       def embedding_kernel(
 // CHECK:           out_ptr,
 // CHECK-NEXT:      kc_errors_ptr,
+// CHECK-NEXT:      kc_error_flag_ptr,
 // CHECK:           mask_[[B:[0-9]+]] = offs_[[B]] < s0
 // CHECK:           [[I:v[0-9]+]] = tl.load(idx_ptr + offs_[[B]] * idx_stride_0, mask=mask_[[B]], other=0)
 // CHECK-NEXT:      [[OOB:oob_[0-9]+]] = ([[I]] < 0) | ([[I]] >= s2)
 // CHECK-NEXT:      [[BAD:bad_[0-9]+]] = (mask_[[B]]) & [[OOB]]
-// CHECK-NEXT:      tl.store(kc_errors_ptr + tl.zeros_like([[I]]), 1, mask=[[BAD]])
-// CHECK-NEXT:      tl.store(kc_errors_ptr + (1 + tl.zeros_like([[I]])), s2 + 1, mask=[[BAD]])
-// CHECK-NEXT:      tl.store(kc_errors_ptr + (2 + tl.zeros_like([[I]])), [[I]], mask=[[BAD]])
+// CHECK-NEXT:      tl.store(kc_error_flag_ptr + tl.zeros_like([[I]]), 1, mask=[[BAD]])
+// CHECK-NEXT:      tl.store(kc_errors_ptr + (0 + tl.zeros_like([[I]])), s2 + 1, mask=[[BAD]])
+// CHECK-NEXT:      tl.store(kc_errors_ptr + (1 + tl.zeros_like([[I]])), [[I]], mask=[[BAD]])
 // CHECK-NEXT:      {{v[0-9]+}} = tl.load(w_ptr + [[I]][:, None] * w_stride_0 + {{.*}}, mask={{.*}}(([[OOB]] == 0)[:, None]), other=0.0)
-// CHECK-NOT:       kc_errors_ptr
+// CHECK-NOT:       kc_error
 // CHECK:       def launch_embedding_kernel(
-// CHECK:           return embedding_kernel[(num_tiles,)](idx, w, out, kc_errors, idx.stride(0)
+// CHECK:           return embedding_kernel[(num_tiles,)](idx, w, out, kc_errors, kc_error_flag, idx.stride(0)
 
 // OFF:         def embedding_kernel(
 // OFF-NOT:     kc_errors
