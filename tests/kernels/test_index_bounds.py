@@ -303,6 +303,23 @@ def test_paired_index_tensors_match_torch() -> None:
         pick(x, torch.tensor([0, -6, 2, 3]), cols)
 
 
+def test_descriptor_kernel_and_its_pointer_fallback_share_the_records() -> None:
+    # With tensor descriptors the launcher holds two kernels (descriptors, and pointers for
+    # arguments descriptors can't take); both check the gather and record into one buffer.
+    config = kc.Config(indexing="tensor_descriptor", block_sizes=[16, 16])
+    k = kc.kernel(config=config)(embedding.fn)
+    w, x = torch.randn(10, 32), torch.randint(0, 10, (64,))
+    code = k.to_triton_code(x, w)
+    if "tl.make_tensor_descriptor(" not in code:
+        pytest.skip("this Triton has no tensor descriptors")
+    assert code.count("kc_error_flag_ptr + ") == 2  # one check in each kernel
+    torch.testing.assert_close(k(x, w), F.embedding(x, w))
+    x[5] = 10
+    raises_at(EMBEDDING_LINE, 10, "weight", 10, lambda: k(x, w))
+    strided = torch.randn(10, 64)[:, ::2]  # a last-dim stride of 2: the pointer kernel runs
+    raises_at(EMBEDDING_LINE, 10, "weight", 10, lambda: k(x, strided))
+
+
 def test_check_errors_is_public_and_quiet_when_nothing_failed() -> None:
     take(torch.randn(5), torch.tensor([1, 2]))
     kc.check_errors()

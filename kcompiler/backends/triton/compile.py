@@ -259,7 +259,10 @@ def compile_module(
     if gen.index_sites:
         # One buffer for the kernel and its pointer fallback: both check the same IR loads in
         # the same order, so their sites agree.
-        assert fallback is None or fallback.index_sites == gen.index_sites
+        def where(sites: list[Any]) -> list[tuple[Any, ...]]:
+            return [(s.location, s.tensor, s.dim, s.write) for s in sites]
+
+        assert fallback is None or where(fallback.index_sites) == where(gen.index_sites)
         flag = error_flag() if error_flag is not None else None
         errors = bounds.ErrorBuffer(gen.index_sites, interpret, flag)
         scope[bounds.ERRORS] = errors.tensor
