@@ -303,6 +303,23 @@ def test_paired_index_tensors_match_torch() -> None:
         pick(x, torch.tensor([0, -6, 2, 3]), cols)
 
 
+@kc.kernel
+def row_of(x: torch.Tensor, i: int) -> torch.Tensor:
+    out = torch.empty([x.size(1)], dtype=x.dtype, device=x.device)
+    for tile in kl.tile(x.size(1)):
+        out[tile] = x[i, tile]
+    return out
+
+
+def test_scalar_index_is_checked() -> None:
+    x = torch.randn(4, 37)
+    torch.testing.assert_close(row_of(x, 3), x[3])
+    with pytest.raises(kc.exc.IndexOutOfBounds, match=r"index 4 .*dim 0 of 'x' \(size 4"):
+        row_of(x, 4)
+    with pytest.raises(kc.exc.IndexOutOfBounds, match=r"index -1 "):
+        row_of(x, -1)
+
+
 def test_descriptor_kernel_and_its_pointer_fallback_share_the_records() -> None:
     # With tensor descriptors the launcher holds two kernels (descriptors, and pointers for
     # arguments descriptors can't take); both check the gather and record into one buffer.

@@ -134,7 +134,12 @@ def guard(em: Any, op: t.LoadOp | t.StoreOp, out: tuple[str, ...]) -> str | None
         em.line(f"tl.store({FLAG_PARAM} + {zero}, 1, mask={bad})")
         em.line(f"tl.store({ERRORS_PARAM} + ({2 * site} + {zero}), {n} + 1, mask={bad})")
         em.line(f"tl.store({ERRORS_PARAM} + ({2 * site + 1} + {zero}), {v}, mask={bad})")
-        parts.append(place(f"({oob} == 0)", idims, at, out))
+        ok = place(f"({oob} == 0)", idims, at, out)
+        if not idims and out:
+            # A scalar index's predicate is 0-d: give it the access's shape by arithmetic (the
+            # interpreter rejects a broadcast 0-d comparison as a block's mask).
+            ok = f"((tl.zeros({em.shape_tuple(out)}, tl.int32) + {oob}.to(tl.int32)) == 0)"
+        parts.append(ok)
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else "(" + ") & (".join(parts) + ")"
