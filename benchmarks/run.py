@@ -12,6 +12,7 @@ import argparse
 import datetime
 import importlib.metadata
 import json
+import os
 import re
 import subprocess
 import sys
@@ -58,6 +59,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--tensor-core",
         action="store_true",
         help="the tensor-core kernels (matmul, attention, fp8_gemm; benchmarks/tensor_core.py)",
+    )
+    p.add_argument(
+        "--index-checks",
+        choices=["on", "off"],
+        default=None,
+        help="kcompiler's bounds checks of computed indices (sets KCOMPILER_INDEX_CHECKS for "
+        "this run and its child processes; default: the environment's, else on)",
     )
     p.add_argument("--no-plots", action="store_true")
     p.add_argument("--no-isolate", action="store_true", help="run all kernels in this process")
@@ -260,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     if args.merge:
         return merge(args.merge, Path(args.out or "."), not args.no_plots)
+    if args.index_checks is not None:  # read by kcompiler when it compiles; children inherit it
+        os.environ["KCOMPILER_INDEX_CHECKS"] = "1" if args.index_checks == "on" else "0"
     args.device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(args.device)
     cuda = device.type == "cuda"
@@ -296,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         "kernels": names,
         "helion_effort": args.helion_effort,
         "kc_effort": args.kc_effort,
+        "kc_index_checks": os.environ.get("KCOMPILER_INDEX_CHECKS", "1") != "0",
         "command": "python -m benchmarks.run " + " ".join(sys.argv[1:] if argv is None else argv),
     }
     rows: list[report.Row] = []

@@ -12,7 +12,16 @@ from typing import Any
 from kcompiler import exc
 from kcompiler.config import Config
 
-__all__ = ["Config", "Kernel", "aot_kernel", "exc", "kernel"]
+__all__ = ["Config", "Kernel", "aot_kernel", "check_errors", "exc", "kernel"]
+
+
+def check_errors(sync: bool = True) -> None:
+    """Raise ``kc.exc.IndexOutOfBounds`` if a launch so far indexed outside a tensor. On a GPU
+    such an error otherwise surfaces at the kernel's next call: this waits for the GPU (unless
+    ``sync=False``) and reads every kernel's error records."""
+    from kcompiler.backends.triton.bounds import check_errors as check
+
+    check(sync)
 
 
 def __getattr__(name: str) -> Any:

@@ -60,6 +60,30 @@ def not_float(kernel: str, name: str, dtype: object) -> InvalidArgument:
     )
 
 
+class IndexOutOfBounds(KCompilerError, IndexError):
+    """A computed index (a gather, an index loaded from a tensor, a jagged offset) fell outside
+    its tensor at run time. The access was masked, so nothing outside the tensor was touched;
+    the message names the source line of the indexing expression, the tensor, the bad value
+    and the valid range. On a GPU it is raised at the kernel's next call or at
+    ``kcompiler.check_errors()``, not by the faulty launch itself."""
+
+    def __init__(
+        self,
+        message: str,
+        location: str | None = None,
+        tensor: str | None = None,
+        dim: int | None = None,
+        value: int | None = None,
+        size: int | None = None,
+    ):
+        super().__init__(message)
+        self.location = location
+        self.tensor = tensor
+        self.dim = dim
+        self.value = value
+        self.size = size
+
+
 class InvalidConfig(KCompilerError, ValueError):
     """A Config outside the kernel's config space; the message names the knob."""
 

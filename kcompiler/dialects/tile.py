@@ -892,14 +892,20 @@ class LoadOp(TileOp):
 
 
 def indexed_dims(t: TensorType, kinds: Sequence[str], indices: Sequence[SSAValue]) -> Dims:
-    """The dims of ``tensor[indices]``, shared by loads and stores."""
+    """The dims of ``tensor[indices]``, shared by loads and stores.
+
+    A ``gather`` index whose dims equal the previous dim's gather index is paired with it
+    elementwise (torch's ``x[rows, cols]`` with index tensors of one shape): the pair adds its
+    dims to the result once, where the first of them stands."""
     if len(kinds) != len(t.dims):
         raise ShapeError(f"indexing a rank-{len(t.dims)} tensor with {len(kinds)} indices")
     it = iter(indices)
     out: list[str] = []
+    previous: Dims | None = None  # the dims of the previous dim's gather index
     for kind, size in zip(kinds, t.dims):
         if kind == "full":
             out.append(size)
+            previous = None
             continue
         idx = next(it, None)
         if idx is None:
@@ -908,13 +914,18 @@ def indexed_dims(t: TensorType, kinds: Sequence[str], indices: Sequence[SSAValue
             if not isinstance(idx.type, TileType):
                 raise ShapeError(f"a `tile` index must be a !tile.tile, got {idx.type}")
             out.append(idx.type.block.data)
+            previous = None
         elif kind in ("scalar", "gather"):
             b = block_of(idx)
             if not (is_int(b.element_type) or is_bool(b.element_type)):
                 raise ShapeError(f"index of dtype {b.element_type} is not an integer")
             if kind == "scalar" and b.rank != 0:
                 raise ShapeError("a `scalar` index must be 0-d")
+            if kind == "gather" and b.dims == previous:
+                continue
             out.extend(b.dims)
+            previous = b.dims if kind == "gather" else None
+            continue
         else:
             raise ShapeError(f"unknown index kind {kind!r}")
     if next(it, None) is not None:

@@ -516,6 +516,7 @@ class DeviceTracer:
         operands: list[Any] = []
         newaxes: list[int] = []
         out_rank = 0
+        gathered: Any = None  # the dims of the last index tensor
         for e in flat:
             if e is None:
                 newaxes.append(out_rank)
@@ -550,14 +551,18 @@ class DeviceTracer:
                 if v.ndim == 0:
                     kinds.append("scalar")
                 else:
-                    if "gather" in kinds:
+                    paired = bool(kinds) and kinds[-1] == "gather" and v.dims == gathered
+                    if "gather" in kinds and not paired:
                         raise self.error(
                             UnsupportedConstruct,
-                            "several index tensors in one subscript (torch pairs them "
-                            "elementwise); compute one flat index and use kl.load",
+                            "several index tensors in one subscript must be adjacent and of "
+                            "one shape (torch pairs them elementwise); compute one flat index "
+                            "and use kl.load",
                         )
                     kinds.append("gather")
-                    out_rank += v.ndim
+                    gathered = v.dims
+                    if not paired:
+                        out_rank += v.ndim
                 operands.append(v.value)
         if len(kinds) > tensor.ndim:
             raise self.error(

@@ -203,15 +203,23 @@ def make_replay(
     values: Sequence[Any],
     launch_args: Sequence[Any],
     direct: Callable[..., None],
+    constants: Sequence[Any] = (),
 ) -> Callable[[dict[str, Any]], None] | None:
     """``replay(env)``: ``direct`` called as the launcher called it with ``values`` (one per
     parameter) and handed it ``launch_args``, this call's tensors and floats in place of the
-    recorded ones. None when an argument is neither a constant of the key (int, bool, str,
-    None) nor the one parameter holding that tensor or float."""
+    recorded ones. ``constants``: objects the launcher passes on every call whatever its
+    arguments (a compiled kernel's error buffer), replayed as they are. None when an argument
+    is neither a constant of the key (int, bool, str, None), nor one of ``constants``, nor the
+    one parameter holding that tensor or float."""
     parts = []
+    fixed: dict[str, Any] = {}
     for a in launch_args:
         if a is None or type(a) in (int, bool, str):
             parts.append(repr(a))
+        elif any(a is c for c in constants):
+            name = f"const_{len(fixed)}"
+            fixed[name] = a
+            parts.append(name)
         elif type(a) is float or isinstance(a, torch.Tensor):
             owners = [p for p, v in zip(params, values) if v is a]
             if len(owners) != 1:
@@ -221,8 +229,8 @@ def make_replay(
             return None
     bind = getattr(direct, "bind", None)  # backends/triton/launch.py: the launch inlined
     if bind is not None:
-        return bind(parts[0], parts[1:])
+        return bind(parts[0], parts[1:], fixed)
     src = f"def replay(env):\n    return direct({', '.join(parts)})\n"
-    scope: dict[str, Any] = {"direct": direct}
+    scope: dict[str, Any] = {"direct": direct, **fixed}
     exec(compile(src, "<kcompiler replay>", "exec"), scope)
     return scope["replay"]

@@ -25,6 +25,7 @@ if "TRITON_INTERPRET" not in os.environ:
 import torch
 from xdsl.dialects.builtin import ModuleOp
 
+from kcompiler.backends.triton.bounds import ErrorFlag, check_flags, index_checks
 from kcompiler.backends.triton.compile import fp8_accumulate, fp32_dot_precision, peel_tail
 from kcompiler.backends.triton.launch import WrongDevice, direct_launcher
 from kcompiler.config import Config
@@ -50,6 +51,9 @@ class CompiledLoop:
     launcher: Callable[..., Any]
     params: list[str]
     block_sizes: dict[str, int]
+    # Where the kernel records out-of-bounds computed indices (backends/triton/bounds.py), or
+    # None when it has none to check.
+    errors: Any = None
 
     def launch(self, env: dict[str, Any]) -> Any:
         """Launch through Triton's JIT; returns its compiled kernel (None when interpreting)."""
@@ -112,6 +116,9 @@ class _Launch:
 
     def _jit(self, args: tuple[Any, ...]) -> None:
         k = self.compiled.launcher(*args)
+        errors = self.compiled.errors
+        if errors is not None and errors.eager:  # the interpreter: the launch has finished
+            errors.check()
         if self.allow_direct and k is not None and self.direct is None:
             self.direct = direct_launcher(k)
 
@@ -125,7 +132,9 @@ class _Launch:
 
         self.compiled.launcher(*args, _kc_launch=recording)
         if len(seen) == 1:
-            self.replay = make_replay(self.compiled.params, args, seen[0], direct)
+            errors = self.compiled.errors
+            constants = (errors.tensor, errors.flag.tensor) if errors is not None else ()
+            self.replay = make_replay(self.compiled.params, args, seen[0], direct, constants)
             if self.replay is not None:
                 self.record = 0
 
@@ -303,6 +312,9 @@ class Kernel:
         self._default_config = Config()
         self._host_fn: Callable[..., Any] | None = None
         self._current: _HostRun | None = None
+        # Set when a launch of any of this kernel's variants failed a bounds check (bounds.py);
+        # made at the first compile.
+        self._error_flag: ErrorFlag | None = None
         self.table: Any = None  # kcompiler.aot.TableConfigs, see use_table
         if settings.get("configs_table") is not None:
             self.use_table(settings["configs_table"])
@@ -443,6 +455,18 @@ class Kernel:
             self._run_with(args, kwargs, config, collect)
         return launches
 
+    def _flag(self) -> ErrorFlag:
+        """The error flag of this kernel's variants, made when the first one needs it."""
+        if self._error_flag is None:
+            self._error_flag = ErrorFlag(pinned=not interpreting() and torch.cuda.is_available())
+        return self._error_flag
+
+    def check_errors(self, sync: bool = True) -> None:
+        """Raise ``kc.exc.IndexOutOfBounds`` if a launch of this kernel indexed outside a
+        tensor. On a GPU the error otherwise surfaces at the kernel's next call; this waits
+        for the GPU first (unless ``sync=False``)."""
+        check_flags([self._error_flag] if self._error_flag is not None else [], sync)
+
     def config_space(self, *args: Any, **kwargs: Any) -> Any:
         """The config space derived from the IR traced for these arguments."""
         from kcompiler.runtime.tuning import build_space
@@ -470,6 +494,9 @@ class Kernel:
         assert run is not None, "device loop launched outside a kernel call"
         if run.mode != "run":
             return run.launch(index, env)
+        flag = self._error_flag  # on a GPU: whether earlier launches failed a bounds check
+        if flag is not None and flag.words[0]:
+            flag.raise_error()
         key = self._keys.get(index)
         if key is not None:
             fp = key(env, run.config)
@@ -728,7 +755,15 @@ class Kernel:
         spec = specialize(loop.names, env, self.static_shapes, self.program.constexprs)
         # torch's float32 matmul precision picks the float32 dots' precision (compile.py); a
         # call whose fast-path entry exists keeps the variant it was made with.
-        ckey = (index, spec.key, config, fp32_dot_precision(), fp8_accumulate(), peel_tail())
+        ckey = (
+            index,
+            spec.key,
+            config,
+            fp32_dot_precision(),
+            fp8_accumulate(),
+            peel_tail(),
+            index_checks(),
+        )
         hit = self._compiled.get(ckey)
         if hit is not None:
             return hit
@@ -747,7 +782,9 @@ class Kernel:
         )
         where = f"{self.program.filename}:{loop.node.lineno + self.program.line_offset}"
         with internal_errors(where, f"compiling kernel {self.program.name!r} for {config}"):
-            compiled = compile_module(module, config, spec, blocks, interpret=interpreting())
+            compiled = compile_module(
+                module, config, spec, blocks, interpret=interpreting(), error_flag=self._flag
+            )
         self._compiled[ckey] = compiled
         return compiled
 

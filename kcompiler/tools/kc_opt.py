@@ -219,6 +219,7 @@ class TritonTarget(Target):
     num_stages: int = 1
     int64_indexing: bool = False
     interpret: bool = False
+    index_checks: bool = True  # bounds-check computed indices (backends/triton/bounds.py)
 
     def __post_init__(self) -> None:
         for i, size in enumerate(self.block_sizes):
@@ -283,6 +284,7 @@ class TritonTarget(Target):
             num_stages=self.num_stages,
             int64_indexing=self.int64_indexing,
             interpret=self.interpret,
+            index_checks=self.index_checks,
         )
         try:
             source = generate(module, options, size_sources(module)).source

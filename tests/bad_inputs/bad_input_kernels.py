@@ -458,3 +458,34 @@ def ice_in_compiling(x: torch.Tensor) -> torch.Tensor:
     for tile in kl.tile(x.size(0)):  # <- ice-compile
         out[tile] = x[tile]
     return out
+
+
+@kc.kernel
+def take(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    out = torch.empty([idx.size(0)], dtype=x.dtype, device=x.device)
+    for tile in kl.tile(idx.size(0)):
+        out[tile] = x[idx[tile]]  # <- gather
+    return out
+
+
+@kc.kernel
+def take_flat(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    out = torch.empty([idx.size(0)], dtype=x.dtype, device=x.device)
+    for tile in kl.tile(idx.size(0)):
+        out[tile] = kl.load(x, [idx[tile] * 2 + 1])  # <- flat-load
+    return out
+
+
+@kc.kernel
+def put(x: torch.Tensor, idx: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    for tile in kl.tile(idx.size(0)):
+        out[idx[tile]] = x[tile]  # <- put
+    return out
+
+
+@kc.kernel
+def pick(x: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+    out = torch.empty([rows.size(0)], dtype=x.dtype, device=x.device)
+    for tile in kl.tile(rows.size(0)):
+        out[tile] = x[rows[tile], cols[tile]]  # <- pick
+    return out

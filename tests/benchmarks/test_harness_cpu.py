@@ -77,3 +77,16 @@ def test_cpu_small(tmp_path: Path) -> None:
     rows = json.loads((tmp_path / "small.json").read_text())["rows"]
     assert rows[0]["impl"] == "torch" and rows[0]["us_per_call"] > 0
     assert {r["impl"] for r in rows} == {"torch", "triton-bare", "triton-bare+alloc"}
+
+
+@pytest.mark.parametrize("checks", ["on", "off"])
+def test_index_checks_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, checks: str) -> None:
+    # --index-checks sets KCOMPILER_INDEX_CHECKS for the run (and its child processes) and the
+    # results say which it was; embedding's gather is checked or not accordingly.
+    monkeypatch.setenv("KCOMPILER_INDEX_CHECKS", "1")
+    argv = ["--device", "cpu", "--impls", "kcompiler", "--quick", "--no-plots", "--no-isolate"]
+    argv += ["--kernels", "embedding", "--kc-effort", "none", "--index-checks", checks]
+    assert run.main([*argv, "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "anchors.json").read_text())
+    assert result["meta"]["kc_index_checks"] is (checks == "on")
+    assert all(r["status"] == "ok" and r["correct"] for r in result["rows"]), result["rows"]

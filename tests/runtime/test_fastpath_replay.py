@@ -150,3 +150,30 @@ def test_clearing_the_entries_clears_the_last_hits() -> None:
 def _fresh() -> Any:
     yield
     scaled_add._fast.clear()
+
+
+@kc.kernel()
+def take(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    out = torch.empty([idx.size(0)], dtype=x.dtype, device=x.device)
+    for tile in kl.tile(idx.size(0)):
+        out[tile] = x[idx[tile]]
+    return out
+
+
+def test_a_checked_gather_replays_with_its_error_records() -> None:
+    # The launcher passes the variant's error records and the kernel's error flag on every
+    # call (backends/triton/bounds.py): the replay takes them as constants.
+    x = torch.randn(16)
+    take(x, torch.tensor([1, 2, 3]))
+    entry = _entry(take)
+    errors = entry.compiled.errors
+    assert errors is not None
+    rec = Recorder()
+    entry.direct = rec
+    take(x, torch.tensor([4, 5, 6]))  # records
+    assert entry.replay is not None
+    idx = torch.tensor([7, 8, 9])
+    take(x, idx)  # replayed
+    last = rec.calls[-1]
+    assert any(a is errors.tensor for a in last) and any(a is errors.flag.tensor for a in last)
+    assert any(a is idx for a in last)

@@ -67,6 +67,9 @@ class CodegenOptions:
     # the ragged last one in a masked copy of the body (see TritonEmitter.peels_tail). Set by
     # $KCOMPILER_PEEL_TAIL (compile.py).
     peel_tail: bool = True
+    # Bounds-check computed indices (gathers, scalar indices) into an error buffer, masking
+    # out-of-range lanes (bounds.py); $KCOMPILER_INDEX_CHECKS=0 turns it off.
+    index_checks: bool = True
 
 
 @dataclass
@@ -75,6 +78,9 @@ class GeneratedKernel:
     source: str  # @triton.jit kernel and launcher, one module
     launcher_name: str
     launcher_params: list[str]
+    # The checked indices (bounds.IndexSite), in error-record order; when there are any, the
+    # launcher passes its globals ``kc_errors`` and ``kc_error_flag`` to the kernel.
+    index_sites: list[Any] = field(default_factory=list)
 
 
 _TL_DTYPE = {
@@ -184,6 +190,7 @@ class TritonEmitter:
         self.hints: dict[str, int] = self.kernel.size_hints
         self.divisors: dict[str, int] = self.kernel.size_divisors
         self.nan_combines: set[str] = set()  # "max"/"min": emit a NaN-propagating combine fn
+        self.index_sites: list[Any] = []  # bounds.IndexSite of each checked index
 
     # -- small helpers ----------------------------------------------------------------------
     def line(self, text: str) -> None:
@@ -372,6 +379,11 @@ class TritonEmitter:
             if isinstance(arg.type, t.TensorType):
                 sig.append(f"{name}_ptr")
                 launch_args.append(name)
+        if self.index_sites:
+            from kcompiler.backends.triton.bounds import ERRORS, ERRORS_PARAM, FLAG, FLAG_PARAM
+
+            sig += [ERRORS_PARAM, FLAG_PARAM]
+            launch_args += [ERRORS, FLAG]
         for name, arg in zip(self.kernel.names, block.args):
             if isinstance(arg.type, t.TensorType):
                 for i in range(len(arg.type.dims)):
@@ -424,7 +436,9 @@ class TritonEmitter:
         if self.opts.maxnreg is not None:
             launch_options += f", maxnreg={self.opts.maxnreg}"
         out.append(f"    return {kname}[(num_tiles,)]({args}, {launch_options})")
-        return GeneratedKernel(kname, "\n".join(out) + "\n", lname, params + extra)
+        return GeneratedKernel(
+            kname, "\n".join(out) + "\n", lname, params + extra, list(self.index_sites)
+        )
 
     # The runtime fills these: where each size symbol's value comes from on the host.
     size_exprs: dict[str, str]

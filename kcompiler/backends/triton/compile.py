@@ -305,8 +305,18 @@ def apply_eviction_policies(module: ModuleOp, policies: list[str]) -> None:
                 load.attributes[EVICTION_ATTR] = StringAttr(policy)
 
 
-def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, interpret: bool):
-    from kcompiler.backends.triton import indexing
+def compile_module(
+    module: ModuleOp,
+    config: Config,
+    spec: Any,
+    blocks: Any,
+    interpret: bool,
+    error_flag: Any = None,
+):
+    """The compiled loop of ``module`` for ``config``. ``error_flag``: a function giving the
+    ``bounds.ErrorFlag`` its bounds checks set (the kernel's, shared by its variants), called
+    only when the code checks an index; None: a new flag."""
+    from kcompiler.backends.triton import bounds, indexing
     from kcompiler.passes.loop_knobs import range_options
     from kcompiler.passes.pass_manager import PassManager, pipeline_for_config
     from kcompiler.passes.split_reductions import chunk_symbol, chunks_from_reduction_loops
@@ -352,6 +362,7 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
         fp8_accumulate=fp8_accumulate(),
         peel_tail=peel_tail(),
         maxnreg=config.get("maxnreg"),
+        index_checks=bounds.index_checks(),
         **ranges,
     )
     gen = generate(module, options, spec.symbols.sources)
@@ -377,6 +388,18 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
     # Triton's JIT reads the kernel's source through inspect/linecache.
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     scope: dict[str, Any] = {"__name__": f"kcompiler_generated_{digest}"}
+    errors = None
+    if gen.index_sites:
+        # One buffer for the kernel and its pointer fallback: both check the same IR loads in
+        # the same order, so their sites agree.
+        def where(sites: list[Any]) -> list[tuple[Any, ...]]:
+            return [(s.location, s.tensor, s.dim, s.write) for s in sites]
+
+        assert fallback is None or where(fallback.index_sites) == where(gen.index_sites)
+        flag = error_flag() if error_flag is not None else None
+        errors = bounds.ErrorBuffer(gen.index_sites, interpret, flag)
+        scope[bounds.ERRORS] = errors.tensor
+        scope[bounds.FLAG] = errors.flag.tensor
     exec(compile(source, filename, "exec"), scope)
     launcher = scope[gen.launcher_name]
     if fallback is not None:
@@ -388,4 +411,4 @@ def compile_module(module: ModuleOp, config: Config, spec: Any, blocks: Any, int
             gen.launcher_params, guards, check_bounds=not interpret, scratch=scratch
         )
         launcher = indexing.guarded(ok, launcher, scope[fallback.launcher_name])
-    return CompiledLoop(source, launcher, gen.launcher_params, sizes)
+    return CompiledLoop(source, launcher, gen.launcher_params, sizes, errors)

@@ -42,6 +42,7 @@ import triton.language as tl
 from xdsl.dialects.builtin import StringAttr
 from xdsl.ir import Operation, SSAValue
 
+from kcompiler.backends.triton import bounds
 from kcompiler.dialects import tile as t
 from kcompiler.exc import InvalidConfig
 from kcompiler.passes import indexing as ir_indexing
@@ -137,6 +138,43 @@ def _tuple(items: Sequence[str], brackets: str = "()") -> str:
     return f"{brackets[0]}{inner}{brackets[1]}"
 
 
+def place(expr: str, idims: tuple[str, ...], at: int, out: tuple[str, ...]) -> str:
+    """An index block with dims ``idims`` laid out at result positions [at, at + len)."""
+    if not idims or len(idims) == len(out):
+        return expr
+    sub = ["None"] * len(out)
+    for k in range(len(idims)):
+        sub[at + k] = ":"
+    return f"{expr}[{', '.join(sub)}]"
+
+
+def index_positions(
+    em: Any, kinds: tuple[str, ...], indices: Any
+) -> list[tuple[int, str, SSAValue | None, int]]:
+    """Per tensor dim: (dim, kind, index operand, result position of the index's first dim),
+    with a gather paired to the previous dim's (same dims) at that one's position."""
+    out: list[tuple[int, str, SSAValue | None, int]] = []
+    it = iter(indices)
+    pos = 0
+    gathered: tuple[tuple[str, ...], int] | None = None
+    for d, kind in enumerate(kinds):
+        idx = next(it) if kind != "full" else None
+        if kind in ("full", "tile"):
+            out.append((d, kind, idx, pos))
+            pos += 1
+            gathered = None
+            continue
+        assert idx is not None
+        idims = em.dims(idx)
+        paired = kind == "gather" and gathered is not None and gathered[0] == idims
+        at = gathered[1] if paired and gathered is not None else pos
+        out.append((d, kind, idx, at))
+        if not paired:
+            pos += len(idims)
+        gathered = (idims, at) if kind == "gather" else None
+    return out
+
+
 def pointer_expr(
     em: Any, tensor: SSAValue, kinds: tuple[str, ...], indices: Any, out: tuple[str, ...]
 ) -> str:
@@ -146,30 +184,18 @@ def pointer_expr(
     name = em.name(tensor)
     base = name[: -len("_ptr")]
     terms: list[str] = []
-    it = iter(indices)
-    pos = 0
-    for d, (kind, size) in enumerate(zip(kinds, ty.dims)):
+    for d, kind, idx, at in index_positions(em, kinds, indices):
+        size = ty.dims[d]
         if kind == "full":
             rng, _, _ = em.dim_range(size)
             expr = em.expand(rng, (size,), out)
-            pos += 1
         elif kind == "tile":
-            idx = next(it)
+            assert idx is not None
             blk = idx.type.block.data
             expr = em.expand(em.loops[blk].offs, (blk,), out)
-            pos += 1
         else:
-            idx = next(it)
-            idims = em.dims(idx)
-            expr = em.name(idx)
-            if idims:
-                # The index's dims occupy result positions [pos, pos + len).
-                sub = ["None"] * len(out)
-                for k in range(len(idims)):
-                    sub[pos + k] = ":"
-                if len(idims) != len(out):
-                    expr = f"{expr}[{', '.join(sub)}]"
-                pos += len(idims)
+            assert idx is not None
+            expr = place(em.name(idx), em.dims(idx), at, out)
         if em.opts.int64_indexing:
             expr = f"({expr}).to(tl.int64)"
         terms.append(f"{expr} * {base}_stride_{d}")
@@ -261,8 +287,9 @@ def emit_load(em: Any, op: t.LoadOp) -> None:
     policy = eviction_policy(op)
     evict = f', eviction_policy="evict_{policy}"' if policy else ""
     if mode == "pointer":
+        checked = bounds.guard(em, op, out)  # computed indices: in-bounds lanes only
         ptr = pointer_expr(em, op.tensor, op.kinds, op.indices, out)
-        mask = em.access_mask(op.tensor, op.kinds, op.indices, out)
+        mask = bounds.and_masks(em.access_mask(op.tensor, op.kinds, op.indices, out), checked)
         if mask is None:
             em.bind(op.result, f"tl.load({ptr}{evict})")
         else:
@@ -305,8 +332,9 @@ def emit_store(em: Any, op: t.StoreOp) -> None:
             val = f"tl.broadcast_to({val}, {em.shape_tuple(target)})"
     mode = effective_mode(op, em.opts, em.hints)
     if mode == "pointer":
+        checked = bounds.guard(em, op, target)  # computed indices: in-bounds lanes only
         ptr = pointer_expr(em, op.tensor, op.kinds, op.indices, target)
-        mask = em.access_mask(op.tensor, op.kinds, op.indices, target)
+        mask = bounds.and_masks(em.access_mask(op.tensor, op.kinds, op.indices, target), checked)
         if mask is None:
             em.line(f"tl.store({ptr}, {val})")
         else:

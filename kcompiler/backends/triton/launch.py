@@ -64,9 +64,12 @@ def direct_launcher(compiled: Any) -> Callable[..., None] | None:
         meta = metadata((grid_0, 1, 1), stream, *args) if enter is not None else None
         run(grid_0, 1, 1, stream, function, packed, meta, enter, leave, *args)
 
-    def bind(grid: str, args: Sequence[str]) -> Callable[[dict[str, Any]], None]:
+    def bind(
+        grid: str, args: Sequence[str], constants: dict[str, Any] | None = None
+    ) -> Callable[[dict[str, Any]], None]:
         """``replay(env)``: this launch of grid ``grid`` with arguments ``args``, Python
-        expressions over ``env``, written out in one function (the fast path's replay)."""
+        expressions over ``env`` and the names in ``constants``, written out in one function
+        (the fast path's replay)."""
         given = ", ".join([grid, *args])
         run_args = ", ".join([grid, "1, 1, get_stream(device), function, packed, None, None, None"])
         source = (
@@ -92,6 +95,7 @@ def direct_launcher(compiled: Any) -> Callable[..., None] | None:
             function=function,
             packed=packed,
             launch=launch,
+            **(constants or {}),
         )
         exec(compile(source, "<kcompiler direct replay>", "exec"), scope)
         return scope["replay"]
