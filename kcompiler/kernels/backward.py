@@ -283,23 +283,21 @@ def softmax_fwd_bwd(x: torch.Tensor) -> torch.Tensor:
 
 # -- cross_entropy ----------------------------------------------------------------------------
 
-IGNORE_INDEX = -100
-
 
 @kc.kernel(ignore_warnings=[kc.exc.TensorOperationInWrapper])
 def cross_entropy_bwd(
-    grad_loss: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor
+    grad_loss: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor, ignore_index: int = -100
 ) -> torch.Tensor:
     """Gradient of the mean cross-entropy loss w.r.t. the logits [N, V]:
     ``(softmax(logits) - onehot(labels)) * grad_loss / count``, where ``count`` is the number of
-    rows whose label is not ``IGNORE_INDEX`` (those rows get a zero gradient), as torch's
+    rows whose label is not ``ignore_index`` (those rows get a zero gradient), as torch's
     ``cross_entropy(reduction="mean")``. The softmax is recomputed here (two passes over V,
     online max and sum first) rather than saved by the forward."""
     n, v = logits.shape
     grad_logits = torch.empty_like(logits)
     acc_dtype = torch.promote_types(logits.dtype, torch.float32)
     # grad_loss / count as a one-element tensor: read in the kernel, never synchronized here.
-    count = (labels != IGNORE_INDEX).sum().to(acc_dtype)
+    count = (labels != ignore_index).sum().to(acc_dtype)
     scale = (grad_loss.to(acc_dtype) / count).reshape(1)
     for tile_n in kl.tile(n):
         acc = scale.dtype  # read off a tensor the loop keys on: no key entry of its own
@@ -311,7 +309,7 @@ def cross_entropy_bwd(
             di = di * torch.exp(mi - mi_next) + torch.exp(values - mi_next[:, None]).sum(dim=1)
             mi = mi_next
         labels_tile = labels[tile_n]
-        row_scale = (labels_tile != IGNORE_INDEX).to(acc) * scale[0]
+        row_scale = (labels_tile != ignore_index).to(acc) * scale[0]
         for tile_v in kl.tile(v):
             values = logits[tile_n, tile_v].to(acc)
             probs = torch.exp(values - mi[:, None]) / di[:, None]
@@ -321,11 +319,12 @@ def cross_entropy_bwd(
 
 
 def _cross_entropy_save(ctx: Any, inputs: tuple[Any, ...], loss: torch.Tensor) -> None:
-    logits, labels = inputs
+    logits, labels, ignore_index = inputs
+    ctx.ignore_index = ignore_index
     ctx.save_for_backward(logits, labels)
 
 
 @cross_entropy.register_backward(setup_context=_cross_entropy_save)
 def _cross_entropy_backward(ctx: Any, grad_loss: torch.Tensor) -> tuple[Any, ...]:
     logits, labels = ctx.saved_tensors
-    return cross_entropy_bwd(grad_loss, logits, labels), None
+    return cross_entropy_bwd(grad_loss, logits, labels, ctx.ignore_index), None, None

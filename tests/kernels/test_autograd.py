@@ -132,6 +132,23 @@ def test_cross_entropy_ignore_index_rows_get_no_gradient():
     torch.testing.assert_close(grad, leaf.grad)
 
 
+@pytest.mark.parametrize("ignore_index", [-100, 3])
+def test_cross_entropy_ignore_index_through_autograd(ignore_index: int):
+    """The forward's ignore_index reaches the backward: loss and gradient match torch's."""
+    logits = torch.randn(6, 5, generator=torch.Generator().manual_seed(3))
+    labels = torch.tensor([1, -100, 4, 3, 3, 2])
+    if ignore_index != -100:
+        labels = torch.where(labels == -100, 0, labels)
+    mine = logits.clone().requires_grad_(True)
+    ref = logits.clone().requires_grad_(True)
+    loss = cross_entropy(mine, labels, ignore_index)
+    want = F.cross_entropy(ref, labels, ignore_index=ignore_index)
+    torch.testing.assert_close(loss, want)
+    loss.backward()
+    want.backward()
+    torch.testing.assert_close(mine.grad, ref.grad)
+
+
 def test_gradcheck_fails_a_wrong_backward():
     """The checks above can fail: swiglu's backward with the sigmoid's derivative term dropped
     (grad_a = g * b * sigmoid(a)) is caught by gradcheck."""
