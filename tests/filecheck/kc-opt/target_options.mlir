@@ -61,7 +61,7 @@ builtin.module {
 // WARPS-FLOAT:  kc-opt: error: -t triton: option 'num-warps' takes an integer, got '1.5'
 // WARPS-LIST:   kc-opt: error: -t triton: option 'num-warps' takes an integer, got '8,8'
 // STAGES:       kc-opt: error: -t triton: num-stages=0; it must be at least 1
-// UNKNOWN:      kc-opt: error: -t triton: unknown option 'block-size'; did you mean 'block-sizes'? (options: block-sizes, num-warps, num-stages, int64-indexing, interpret)
+// UNKNOWN:      kc-opt: error: -t triton: unknown option 'block-size'; did you mean 'block-sizes'? (options: block-sizes, num-warps, num-stages, int64-indexing, interpret, index-checks)
 // BOOL:         kc-opt: error: -t triton: option 'interpret' takes true or false, got '7'
 // PASS-OPT:     kc-opt: error: pass 'split-reductions': option 'chunk' takes a comma-separated list of integers, got 'abc'
 // PASS-UNKNOWN: kc-opt: error: pass 'split-reductions': unknown option 'chunks'; did you mean 'chunk'?
