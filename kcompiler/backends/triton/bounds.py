@@ -4,22 +4,33 @@ Rule: an index that is not a tile or a whole dim (a ``gather`` block or a ``scal
 computed from loaded values or arithmetic) must lie in ``[0, size)`` of the tensor dim it
 indexes, whatever its value. For each such index (a *site*, numbered k), ``guard`` emits
 
+    kc_bad_k = tl.zeros((BLOCK_0,), tl.int1)            # at the kernel's start
+    kc_value_k = tl.zeros((BLOCK_0,), tl.int64)
+    ...
     oob_5 = (v3 < 0) | (v3 >= s2)                       # out of bounds
     bad_6 = (mask_1) & oob_5                            # ... among the live lanes
-    tl.store(kc_error_flag_ptr + tl.zeros_like(v3), 1, mask=bad_6)
-    tl.store(kc_errors_ptr + (2k + tl.zeros_like(v3)), s2 + 1, mask=bad_6)
-    tl.store(kc_errors_ptr + (2k + 1 + tl.zeros_like(v3)), v3, mask=bad_6)
+    kc_bad_k = kc_bad_k | bad_6                         # carried through the loops
+    kc_value_k = tl.where(bad_6, v3, kc_value_k)
+    ...
+    if tl.max(kc_bad_k.to(tl.int32)) > 0:               # after the kernel's loops
+        tl.store(kc_error_flag_ptr, 1)
+        tl.store(kc_errors_ptr + 2k, s2 + 1)
+        tl.store(kc_errors_ptr + 2k + 1, tl.max(tl.where(kc_bad_k, kc_value_k, -2**63 + 1)))
 
 and the access's mask gains ``oob_5 == 0``, so no lane ever reads or writes outside the
-tensor: an out-of-range lane loads 0 and stores nothing.
+tensor: an out-of-range lane loads 0 and stores nothing. The failures are carried in registers
+and stored once per program, after its loops, rather than by predicated stores at the access:
+stores inside a loop may alias the loop's loads, which keeps the compiler from pipelining them
+(on the H200, jagged_mean's per-access stores cost 68 % of its time; see
+benchmarks/results/nvidia-h200/session5/SUMMARY.md).
 
 Two int64 buffers: the *flag* (one word, "some site failed", shared by every compiled variant
 of a kernel so that the host reads one word per call however many variants exist) and the
 variant's *records*, two words per site: the size plus one (nonzero: this site failed) and one
-bad value. The stores are plain masked stores, not atomics: every failing lane writes the same
+bad value. The stores are plain stores, not atomics: every failing program writes the same
 flag and size, and each 64-bit store is whole, so the value word holds one of the bad values
-(which one is unspecified) and never a mix. When nothing fails every store is masked off: the
-check costs the compare and the predicated stores, with no memory traffic and no reduction.
+(which one is unspecified) and never a mix. When nothing fails nothing is stored: the check
+costs the compare, two register updates per lane and one reduction per program at its end.
 
 Where the host reads them:
 
@@ -130,10 +141,27 @@ def guard(em: Any, op: t.LoadOp | t.StoreOp, out: tuple[str, ...]) -> str | None
         if live is not None:
             bad = em.fresh("bad_")
             em.line(f"{bad} = ({live}) & {oob}")
-        zero = f"tl.zeros_like({v})"
-        em.line(f"tl.store({FLAG_PARAM} + {zero}, 1, mask={bad})")
-        em.line(f"tl.store({ERRORS_PARAM} + ({2 * site} + {zero}), {n} + 1, mask={bad})")
-        em.line(f"tl.store({ERRORS_PARAM} + ({2 * site + 1} + {zero}), {v}, mask={bad})")
+        # Accumulate, store once: the site's failing lanes and one bad value per lane are
+        # carried in registers from the kernel's start (their shape is the index's, made of
+        # constexpr block sizes) and written after the kernel's loops.
+        shape = em.shape_tuple(idims)
+        seen, value = f"kc_bad_{site}", f"kc_value_{site}"
+        em.check_prologue += [
+            f"{seen} = tl.zeros({shape}, tl.int1)",
+            f"{value} = tl.zeros({shape}, tl.int64)",
+        ]
+        em.line(f"{seen} = {seen} | {bad}")
+        em.line(f"{value} = tl.where({bad}, {v}, {value})")
+        failed = f"{seen}.to(tl.int32)" if not idims else f"tl.max({seen}.to(tl.int32))"
+        one_value = (
+            value if not idims else f"tl.max(tl.where({seen}, {value}, -9223372036854775807))"
+        )
+        em.check_epilogue += [
+            f"if {failed} > 0:",
+            f"    tl.store({FLAG_PARAM}, 1)",
+            f"    tl.store({ERRORS_PARAM} + {2 * site}, {n} + 1)",
+            f"    tl.store({ERRORS_PARAM} + {2 * site + 1}, {one_value})",
+        ]
         ok = place(f"({oob} == 0)", idims, at, out)
         if not idims and out:
             # A scalar index's predicate is 0-d: give it the access's shape by arithmetic (the

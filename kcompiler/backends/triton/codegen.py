@@ -191,6 +191,8 @@ class TritonEmitter:
         self.divisors: dict[str, int] = self.kernel.size_divisors
         self.nan_combines: set[str] = set()  # "max"/"min": emit a NaN-propagating combine fn
         self.index_sites: list[Any] = []  # bounds.IndexSite of each checked index
+        self.check_prologue: list[str] = []  # kernel-level lines of the bounds checks
+        self.check_epilogue: list[str] = []
 
     # -- small helpers ----------------------------------------------------------------------
     def line(self, text: str) -> None:
@@ -371,6 +373,9 @@ class TritonEmitter:
             else:
                 self.names[arg] = name
         self.emit_block(block)
+        # Bounds checks (bounds.py) carry their failures from the kernel's start to its end.
+        body_lines[:0] = ["    " + line for line in self.check_prologue]
+        body_lines += ["    " + line for line in self.check_epilogue]
 
         # Signature: pointers, strides, sizes, scalars, constexprs.
         sig: list[str] = []

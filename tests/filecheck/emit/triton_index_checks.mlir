@@ -2,9 +2,10 @@
 // RUN: kc-opt %s -p shape-inference --emit "triton{block-sizes=16,32 index-checks=false}" | filecheck %s --check-prefix=OFF
 
 // A gather (an embedding lookup: rows of %w at indices loaded from %idx) is bounds-checked:
-// lanes whose index is outside [0, s2) are live-masked into `bad`, recorded (the kernel's
-// error flag; this site's two words of the records: the size plus one and the bad value), and
-// left out of the gather's mask, so they never touch memory. The tile-indexed loads and the store
+// lanes whose index is outside [0, s2) are live-masked into `bad`, carried in registers from the
+// kernel's start (which lanes failed and a bad value), left out of the gather's mask, so they
+// never touch memory, and recorded once after the loops (the kernel's error flag; this site's
+// two words of the records: the size plus one and a bad value). The tile-indexed loads and the store
 // are not computed indices and stay as they were. With index-checks=false (the runtime's
 // KCOMPILER_INDEX_CHECKS=0) the gather is emitted unchecked and the kernel has no error buffer.
 
@@ -27,14 +28,20 @@ builtin.module {
 // CHECK:           out_ptr,
 // CHECK-NEXT:      kc_errors_ptr,
 // CHECK-NEXT:      kc_error_flag_ptr,
+// CHECK:           kc_bad_0 = tl.zeros((BLOCK_0,), tl.int1)
+// CHECK-NEXT:      kc_value_0 = tl.zeros((BLOCK_0,), tl.int64)
 // CHECK:           mask_[[B:[0-9]+]] = offs_[[B]] < s0
 // CHECK:           [[I:v[0-9]+]] = tl.load(idx_ptr + offs_[[B]] * idx_stride_0, mask=mask_[[B]], other=0)
 // CHECK-NEXT:      [[OOB:oob_[0-9]+]] = ([[I]] < 0) | ([[I]] >= s2)
 // CHECK-NEXT:      [[BAD:bad_[0-9]+]] = (mask_[[B]]) & [[OOB]]
-// CHECK-NEXT:      tl.store(kc_error_flag_ptr + tl.zeros_like([[I]]), 1, mask=[[BAD]])
-// CHECK-NEXT:      tl.store(kc_errors_ptr + (0 + tl.zeros_like([[I]])), s2 + 1, mask=[[BAD]])
-// CHECK-NEXT:      tl.store(kc_errors_ptr + (1 + tl.zeros_like([[I]])), [[I]], mask=[[BAD]])
+// CHECK-NEXT:      kc_bad_0 = kc_bad_0 | [[BAD]]
+// CHECK-NEXT:      kc_value_0 = tl.where([[BAD]], [[I]], kc_value_0)
 // CHECK-NEXT:      {{v[0-9]+}} = tl.load(w_ptr + [[I]][:, None] * w_stride_0 + {{.*}}, mask={{.*}}(([[OOB]] == 0)[:, None]), other=0.0)
+// CHECK:           tl.store(out_ptr
+// CHECK-NEXT:      if tl.max(kc_bad_0.to(tl.int32)) > 0:
+// CHECK-NEXT:          tl.store(kc_error_flag_ptr, 1)
+// CHECK-NEXT:          tl.store(kc_errors_ptr + 0, s2 + 1)
+// CHECK-NEXT:          tl.store(kc_errors_ptr + 1, tl.max(tl.where(kc_bad_0, kc_value_0, -9223372036854775807)))
 // CHECK-NOT:       kc_error
 // CHECK:       def launch_embedding_kernel(
 // CHECK:           return embedding_kernel[(num_tiles,)](idx, w, out, kc_errors, kc_error_flag, idx.stride(0)
