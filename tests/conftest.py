@@ -1,4 +1,4 @@
-"""Test configuration: the CPU interpreter, and hypothesis profiles (quick `ci`, `thorough`)."""
+"""Test configuration: the CPU interpreter, and hypothesis profiles (`ci`, `sweep`, `thorough`)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,14 @@ settings.register_profile(
     max_examples=8,
     deadline=None,
     derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+# `ci`'s examples are fixed; `sweep` draws as many, differently for each
+# `--hypothesis-seed=N`, for a local sweep over seeds (HYPOTHESIS_PROFILE=sweep).
+settings.register_profile(
+    "sweep",
+    max_examples=8,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.register_profile(
