@@ -76,7 +76,6 @@ KNOWN_PRIVATE = {
     ("kcompiler.runtime.kernel", "kcompiler.language._context._state"),
     ("kcompiler.runtime.kernel", "kcompiler.runtime.custom_op._entry"),
     ("kcompiler.passes.split_reductions", "kcompiler.dialects.tile._dims_attr"),
-    ("kcompiler.passes.config_space", "kcompiler.passes.block_defaults._pow2"),
 }
 
 

@@ -103,6 +103,12 @@ def is_int(t: Attribute) -> bool:
     return t in INT_TYPES
 
 
+def next_pow2(n: int) -> int:
+    """The smallest power of two >= n (1 for n <= 1): a dim's register extent, since a block's
+    dims are powers of two (Triton's ``tl.arange`` needs them)."""
+    return 1 if n <= 1 else 1 << (n - 1).bit_length()
+
+
 class ShapeError(VerifyException):
     """A typing rule failed: mismatched dims, bad reduction axis, wrong dtype."""
 

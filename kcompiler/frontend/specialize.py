@@ -16,6 +16,8 @@ from typing import Any
 
 import torch
 
+from kcompiler.dialects.tile import next_pow2
+
 INT32_MAX = 2**31 - 1
 
 
@@ -24,10 +26,6 @@ INT32_MAX = 2**31 - 1
 # is not a power of two keeps its mask. It bounds the variants a dynamic size can cause within
 # one power-of-two bucket to 13.
 MAX_DIVISOR = 4096
-
-
-def next_pow2(n: int) -> int:
-    return 1 if n <= 1 else 1 << (n - 1).bit_length()
 
 
 def pow2_divisor(n: int) -> int:

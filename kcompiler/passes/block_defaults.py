@@ -10,13 +10,10 @@ from __future__ import annotations
 from xdsl.dialects.builtin import ModuleOp
 
 from kcompiler.dialects import tile as t
+from kcompiler.dialects.tile import next_pow2
 
 TARGET_ELEMENTS = 4096
 SEQUENTIAL_BLOCK = 32
-
-
-def _pow2(n: int) -> int:
-    return 1 if n <= 1 else 1 << (n - 1).bit_length()
 
 
 def block_elements(dims: tuple[str, ...], values: dict[str, int], blocks: dict[str, int]) -> int:
@@ -27,9 +24,9 @@ def block_elements(dims: tuple[str, ...], values: dict[str, int], blocks: dict[s
         if d in blocks:
             n *= blocks[d]
         elif d in values:
-            n *= _pow2(values[d])
+            n *= next_pow2(values[d])
         elif d.isdigit():
-            n *= _pow2(int(d))
+            n *= next_pow2(int(d))
     return n
 
 
@@ -80,14 +77,14 @@ def default_block_sizes(module: ModuleOp) -> dict[str, int]:
         budget = max(1, TARGET_ELEMENTS // widest) if widest > 1 else 1024
         per_dim = budget
         if len(parallel) > 1:
-            per_dim = max(1, _pow2(int(budget ** (1 / len(parallel)))))
+            per_dim = max(1, next_pow2(int(budget ** (1 / len(parallel)))))
         for b in parallel:
-            result[b] = max(1, min(per_dim, _pow2(extents.get(b, 1) or 1)))
+            result[b] = max(1, min(per_dim, next_pow2(extents.get(b, 1) or 1)))
         for op in kernel.walk():
             if isinstance(op, t.ForOp) and not op.parallel and not op.block.data.isdigit():
                 b = op.block.data
                 extent = extents.get(b, 0) or SEQUENTIAL_BLOCK  # jagged: unknown extent
-                result.setdefault(b, min(SEQUENTIAL_BLOCK, _pow2(extent)))
+                result.setdefault(b, min(SEQUENTIAL_BLOCK, next_pow2(extent)))
         # Values that combine parallel tiles with sequential chunks (jagged_mean's
         # [rows, k, m] slice) multiply both: halve the largest parallel block until the largest
         # value fits the budget (1024 x 32 x 32 took 75 s to compile on an H100).
@@ -112,4 +109,4 @@ def largest_block(module: ModuleOp, block_sizes: dict[str, int]) -> int:
 def default_num_warps(module: ModuleOp, block_sizes: dict[str, int]) -> int:
     """About 32 elements of the largest block per thread, between 4 and 16 warps."""
     per_warp = 32 * 32
-    return max(4, min(16, _pow2(largest_block(module, block_sizes) // per_warp)))
+    return max(4, min(16, next_pow2(largest_block(module, block_sizes) // per_warp)))

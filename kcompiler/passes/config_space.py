@@ -15,8 +15,8 @@ from xdsl.dialects.builtin import IntegerAttr, ModuleOp
 from xdsl.ir import Operation, SSAValue
 
 from kcompiler.dialects import tile as t
+from kcompiler.dialects.tile import next_pow2
 from kcompiler.passes.block_defaults import (
-    _pow2,
     block_elements,
     block_extents,
     default_block_sizes,
@@ -92,7 +92,7 @@ def derive_space(
                     default = registered.get(sym, defaults.get(sym, 32))
                     low = in_dots.get(sym, 1)
                     default = max(default, low)
-                    high = max(default, min(_pow2(extent), 4096))
+                    high = max(default, min(next_pow2(extent), 4096))
                     blocks[sym] = BlockKnob(sym, int(sym.split("_")[1]), low, high, default)
                 for r in op.results:
                     if isinstance(r.type, t.BlockType) and r.type.known:

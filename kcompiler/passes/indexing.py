@@ -42,6 +42,7 @@ from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
 from xdsl.passes import ModulePass
 
 from kcompiler.dialects import tile as t
+from kcompiler.dialects.tile import next_pow2
 from kcompiler.exc import InvalidConfig
 
 INDEXING_MODES = ("pointer", "block_ptr", "tensor_descriptor")
@@ -87,10 +88,6 @@ def element_bytes(dtype: Attribute) -> int | None:
     if dtype == i64:
         return 8
     return _BYTES.get(dtype)  # type: ignore[call-overload]
-
-
-def _pow2(n: int) -> int:
-    return 1 if n <= 1 else 1 << (n - 1).bit_length()
 
 
 def loop_of(tile: SSAValue) -> t.ForOp | None:
@@ -176,9 +173,9 @@ def site(op: t.LoadOp | t.StoreOp, index: int = 0) -> Site:
         if kind == "full":
             if last:
                 if size.isdigit():
-                    last_elements = _pow2(int(size))
+                    last_elements = next_pow2(int(size))
                 elif size in _hints(op):
-                    last_elements = _pow2(_hints(op)[size])
+                    last_elements = next_pow2(_hints(op)[size])
             continue
         loop = loop_of(next(indices))
         if loop is None or loop.kind.data != "tile" or not _bound_is(loop.ub, size):

@@ -20,6 +20,7 @@ from xdsl.ir import Attribute, Block, BlockArgument, Operation, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
 from kcompiler.dialects import tile as t
+from kcompiler.dialects.tile import next_pow2
 from kcompiler.exc import CompileError
 
 
@@ -104,10 +105,6 @@ def tl_dtype(elt: Attribute) -> str:
     if elt == i64:
         return "tl.int64"
     return _TL_DTYPE[elt]
-
-
-def next_pow2(n: int) -> int:
-    return 1 if n <= 1 else 1 << (n - 1).bit_length()
 
 
 _UNARY = {

@@ -44,6 +44,7 @@ from xdsl.ir import Operation, SSAValue
 
 from kcompiler.backends.triton import bounds
 from kcompiler.dialects import tile as t
+from kcompiler.dialects.tile import next_pow2
 from kcompiler.exc import InvalidConfig
 from kcompiler.passes import indexing as ir_indexing
 
@@ -77,18 +78,14 @@ def supported_modes() -> tuple[str, ...]:
     return SUPPORTED_MODES
 
 
-def _pow2(n: int) -> int:
-    return 1 if n <= 1 else 1 << (n - 1).bit_length()
-
-
 def _block_elements(
     d: str, kind: str, idx: SSAValue | None, opts: Any, hints: dict[str, int]
 ) -> int | None:
     """Elements of a load/store block along one tensor dim, once block sizes are known."""
     if kind == "full":
         if d.isdigit():
-            return _pow2(int(d))
-        return _pow2(hints[d]) if d in hints else None
+            return next_pow2(int(d))
+        return next_pow2(hints[d]) if d in hints else None
     assert idx is not None and isinstance(idx.type, t.TileType)
     blk = idx.type.block.data
     if blk.isdigit():
@@ -223,7 +220,7 @@ def _layout(em: Any, op: t.LoadOp | t.StoreOp) -> tuple[list[str], list[str], li
         if kind == "full":
             blocks.append(em.dim_size(size) if size != "1" else "1")
             offsets.append("0")
-            if size != "1" and not (size.isdigit() and _pow2(int(size)) == int(size)):
+            if size != "1" and not (size.isdigit() and next_pow2(int(size)) == int(size)):
                 check.append(d)
         else:
             lp = em.loops[next(it).type.block.data]
