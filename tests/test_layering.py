@@ -72,10 +72,8 @@ KNOWN_CYCLES = [
     },
 ]
 KNOWN_PRIVATE = {
-    ("kcompiler.runtime.tuning", "kcompiler.runtime.kernel._HostRun"),
     ("kcompiler.runtime.kernel", "kcompiler.language._context._state"),
     ("kcompiler.runtime.kernel", "kcompiler.runtime.custom_op._entry"),
-    ("kcompiler.passes.split_reductions", "kcompiler.dialects.tile._dims_attr"),
 }
 
 

@@ -139,7 +139,8 @@ def _print_dims(printer: Printer, dims: Sequence[str]) -> None:
     printer.print_string("[" + ", ".join(dims) + "]")
 
 
-def _dims_attr(dims: Sequence[str | int]) -> ArrayAttr[StringAttr]:
+def dims_attr(dims: Sequence[str | int]) -> ArrayAttr[StringAttr]:
+    """A shape as the dialect stores it: one string per dim (a symbol, or an int's digits)."""
     return ArrayAttr([StringAttr(str(d)) for d in dims])
 
 
@@ -153,7 +154,7 @@ class TensorType(ParametrizedAttribute, TypeAttribute):
     element_type: Attribute
 
     def __init__(self, dims: Sequence[str | int], element_type: Attribute):
-        super().__init__(_dims_attr(dims), element_type)
+        super().__init__(dims_attr(dims), element_type)
 
     @property
     def dims(self) -> Dims:
@@ -166,7 +167,7 @@ class TensorType(ParametrizedAttribute, TypeAttribute):
         parser.parse_punctuation(",")
         elt = parser.parse_type()
         parser.parse_punctuation(">")
-        return (_dims_attr(dims), elt)
+        return (dims_attr(dims), elt)
 
     def print_parameters(self, printer: Printer) -> None:
         printer.print_string("<")
@@ -186,7 +187,7 @@ class BlockType(ParametrizedAttribute, TypeAttribute):
     element_type: Attribute
 
     def __init__(self, dims: Sequence[str | int], element_type: Attribute):
-        super().__init__(_dims_attr(dims), element_type)
+        super().__init__(dims_attr(dims), element_type)
 
     @staticmethod
     def unknown() -> BlockType:
@@ -209,12 +210,12 @@ class BlockType(ParametrizedAttribute, TypeAttribute):
         parser.parse_punctuation("<")
         if parser.parse_optional_punctuation("?") is not None:
             parser.parse_punctuation(">")
-            return (_dims_attr(["?"]), i1)
+            return (dims_attr(["?"]), i1)
         dims = _parse_dims(parser)
         parser.parse_punctuation(",")
         elt = parser.parse_type()
         parser.parse_punctuation(">")
-        return (_dims_attr(dims), elt)
+        return (dims_attr(dims), elt)
 
     def print_parameters(self, printer: Printer) -> None:
         if not self.known:
@@ -850,7 +851,7 @@ class FullOp(TileOp):
     def __init__(self, value: SSAValue, dims: Sequence[str], dtype: Attribute):
         super().__init__(
             operands=[value],
-            properties={"shape": _dims_attr(dims), "dtype": dtype},
+            properties={"shape": dims_attr(dims), "dtype": dtype},
             result_types=[BlockType.unknown()],
         )
 
@@ -1172,7 +1173,7 @@ class ReshapeOp(TileOp):
 
     def __init__(self, operand: SSAValue, dims: Sequence[str]):
         super().__init__(
-            operands=[operand], properties={"shape": _dims_attr(dims)},
+            operands=[operand], properties={"shape": dims_attr(dims)},
             result_types=[BlockType.unknown()],
         )  # fmt: skip
 

@@ -826,7 +826,7 @@ class _Splitter:
             operands = [operands[0], *idx]
             props["index_kinds"] = _kinds_attr(kinds)
         elif isinstance(op, (t.ReshapeOp, t.FullOp)):
-            props["shape"] = t._dims_attr(
+            props["shape"] = t.dims_attr(
                 [self.csym if d.data == self.dim else d.data for d in op.shape.data]
             )
         new = type(op).create(

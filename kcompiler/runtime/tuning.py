@@ -553,17 +553,9 @@ class KernelTarget:
         host code runs with a launch hook that generates each loop's code and records the
         kernel call its launcher would make, launching nothing."""
         from kcompiler.backends.triton.precompile import job_for_launches
-        from kcompiler.language._context import hosting
-        from kcompiler.runtime.kernel import _HostRun, interpreting
+        from kcompiler.runtime.kernel import interpreting
 
-        launches: list[tuple[str, Any, list[Any]]] = []
-
-        def collect(index: int, env: dict[str, Any]) -> None:
-            c = self.kernel._compiled_loop(index, env, config)
-            launches.append((c.source, c.launcher, [env[p] for p in c.params]))
-
-        with hosting(_HostRun(self.kernel, config, "code")):
-            self.kernel._run_with(self.args, self.kwargs, config, collect)
+        launches = self.kernel.generated_launches(self.args, self.kwargs, config)
         return job_for_launches(launches, interpret=interpreting())
 
     def benchmark(self, config: Config) -> float:
