@@ -103,14 +103,14 @@ def child(manifest_path: str, use_tables: bool) -> None:
 
     # Stand-in launches: every compiled variant's launcher returns at once (its module is
     # still generated and loaded).
-    from kcompiler.backends.triton import compile as backend
+    from kcompiler.compiler import driver
 
-    compile_module = backend.compile_module
+    compile_loop = driver.compile_loop
 
     def stand_in(*a: Any, **kw: Any) -> Any:
-        return dataclasses.replace(compile_module(*a, **kw), launcher=lambda *a, **kw: None)
+        return dataclasses.replace(compile_loop(*a, **kw), launcher=lambda *a, **kw: None)
 
-    backend.compile_module = stand_in
+    driver.compile_loop = stand_in
     chosen: dict[str, float] = {}
     hits: list[bool] = []
     choose = TableConfigs.choose

@@ -55,7 +55,7 @@ def main() -> None:
     y = torch.randn(4096, device="cuda")
     out = torch.empty_like(x)
     print(f"kcompiler vector_add: {per_call_us(lambda: vector_add(x, y)):.1f} us/call")
-    entry = next(iter(vector_add._fast.values()))
+    entry = next(iter(vector_add.fast_path_entries()))
     print(f"direct launch taken: {entry.direct is not None}")
     print(f"replay taken: {getattr(entry, 'replay', None) is not None}")
     jit = kcompiler_jit_launch(vector_add)
@@ -116,7 +116,7 @@ def _stand_in(kernels: list[Any]) -> None:
     from kcompiler.backends.triton import launch
 
     for k in kernels:
-        for entry in k._fast.values():
+        for entry in k.fast_path_entries():
             if entry.direct is None:
                 entry.direct = launch.direct_launcher(_StandInCompiled())
 
@@ -148,7 +148,7 @@ def cpu_profile(name: str, rounds: int = 60, n: int = 1000) -> dict[str, Any]:
     _stand_in(kernels)  # entries a miss added
     for _ in range(200):
         fn(*args)
-    used = [k for k in kernels if k._fast.last]
+    used = [k for k in kernels if k.fast_path_stats().last_hits]
     misses = sum(k.fast_path_misses for k in used)
 
     def cpu_us(f: Callable[[], Any]) -> float:
@@ -162,7 +162,7 @@ def cpu_profile(name: str, rounds: int = 60, n: int = 1000) -> dict[str, Any]:
         full = min(full, cpu_us(lambda: fn(*args)))
         with _host_code_only(used):
             host = min(host, cpu_us(lambda: fn(*args)))
-    entries = [entry for k in used for _, entry in k._fast.last.values()]
+    entries = [entry for k in used for entry in k.fast_path_entries(last_hits=True)]
     return {
         "us": full,
         "host_us": host,

@@ -164,7 +164,7 @@ def work(items):
         est = shared_memory_of_config(kernel.traced_modules(args, {})[0], cfg)
         captured.clear()
         try:
-            kernel._run(args, {}, kc.Config(**cfg), "run")
+            kernel.bind(*args).run(kc.Config(**cfg))
             torch.cuda.synchronize()
             sh = [c.metadata.shared for c in captured if hasattr(c, "metadata")]
             r = {"status": "ok", "shared": max(sh) if sh else None}

@@ -488,7 +488,7 @@ def run_program(
     ``inputs`` and return the outputs (zero-initialised, then written by the kernel)."""
     from kcompiler.backends.triton.codegen import CodegenOptions, generate
     from kcompiler.backends.triton.precompile import load_module
-    from kcompiler.runtime.kernel import interpreting
+    from kcompiler.backends.triton.compile import interpreting
     from kcompiler.tools.kc_opt import size_sources
 
     sizes = {BLOCK: program.block_size, **(block_sizes or {})}

@@ -208,7 +208,7 @@ class Entry:
 def current_card() -> str:
     """The device a table is tuned for and used on: the CUDA device's name, or
     ``"cpu-interpreter"`` under TRITON_INTERPRET=1 (or without a GPU)."""
-    from kcompiler.runtime.kernel import interpreting
+    from kcompiler.backends.triton.compile import interpreting
 
     if interpreting() or not torch.cuda.is_available():
         return "cpu-interpreter"

@@ -189,7 +189,7 @@ def compile_table(
 
     from kcompiler.autotune.compile_pool import shared_pool
     from kcompiler.backends.triton.precompile import job_for_launches
-    from kcompiler.runtime.kernel import interpreting
+    from kcompiler.backends.triton.compile import interpreting
     from kcompiler.runtime.tuning import build_space
 
     device = device or default_device()

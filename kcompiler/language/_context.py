@@ -9,18 +9,20 @@ from typing import Any
 
 from kcompiler.exc import NotInKernel
 
-_state = threading.local()
+# The thread's tracer (``state.tracer``) and host run (``state.host``); Kernel.__call__ sets
+# ``state.host`` itself, as ``hosting`` would, on its per-call path.
+state = threading.local()
 
 
 def current_tracer(what: str) -> Any:
-    tracer = getattr(_state, "tracer", None)
+    tracer = getattr(state, "tracer", None)
     if tracer is None:
         raise NotInKernel(f"{what}() may only be called inside a device loop of a @kc.kernel")
     return tracer
 
 
 def current_host(what: str) -> Any:
-    host = getattr(_state, "host", None)
+    host = getattr(state, "host", None)
     if host is None:
         raise NotInKernel(f"{what}() may only be called in the body of a @kc.kernel")
     return host
@@ -28,19 +30,19 @@ def current_host(what: str) -> Any:
 
 @contextmanager
 def tracing(tracer: Any) -> Iterator[None]:
-    old = getattr(_state, "tracer", None)
-    _state.tracer = tracer
+    old = getattr(state, "tracer", None)
+    state.tracer = tracer
     try:
         yield
     finally:
-        _state.tracer = old
+        state.tracer = old
 
 
 @contextmanager
 def hosting(host: Any) -> Iterator[None]:
-    old = getattr(_state, "host", None)
-    _state.host = host
+    old = getattr(state, "host", None)
+    state.host = host
     try:
         yield
     finally:
-        _state.host = old
+        state.host = old

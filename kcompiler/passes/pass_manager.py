@@ -42,12 +42,15 @@ from xdsl.passes import ModulePass
 from xdsl.utils.arg_spec import ArgSpec, parse_pipeline
 from xdsl.utils.exceptions import ArgSpecParseError
 
+from kcompiler.passes.pipeline import all_passes, make_context, pass_requirements
+
 __all__ = [
     "PassManager",
     "PipelineError",
     "debug_enabled",
     "format_pipeline",
     "pipeline_for_config",
+    "run_frontend_pipeline",
 ]
 
 
@@ -105,8 +108,6 @@ class PassManager:
     log: list[PassRecord] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
-        from kcompiler.passes.pipeline import all_passes, pass_requirements
-
         self._registry = dict(self.registry if self.registry is not None else all_passes())
         self._requires = {
             k: tuple(v)
@@ -267,8 +268,6 @@ class PassManager:
     def run(self, module: ModuleOp, ctx: Context | None = None) -> ModuleOp:
         """Apply the passes to ``module`` in place (and return it)."""
         if ctx is None:
-            from kcompiler.passes.pipeline import make_context
-
             ctx = make_context()
         if self.dump_dir and self.passes:
             self._dump(module)
@@ -357,3 +356,12 @@ def pipeline_for_config(module: ModuleOp, config: Mapping[str, Any]) -> str:
             )
         )
     return format_pipeline(passes)
+
+
+FRONTEND_PIPELINE = "shape-inference"
+
+
+def run_frontend_pipeline(module: ModuleOp, debug: bool | None = None) -> None:
+    """What runs on freshly traced IR before it is cached: inference and verification."""
+    PassManager(FRONTEND_PIPELINE, debug=debug).run(module, make_context())
+    module.verify()

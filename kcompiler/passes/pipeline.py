@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import Builtin, ModuleOp
+from xdsl.dialects.builtin import Builtin
 from xdsl.passes import ModulePass
 
 from kcompiler.dialects.tile import Tile
@@ -40,14 +40,3 @@ def make_context() -> Context:
     ctx.load_dialect(Builtin)
     ctx.load_dialect(Tile)
     return ctx
-
-
-FRONTEND_PIPELINE = "shape-inference"
-
-
-def run_frontend_pipeline(module: ModuleOp, debug: bool | None = None) -> None:
-    """What runs on freshly traced IR before it is cached: inference and verification."""
-    from kcompiler.passes.pass_manager import PassManager
-
-    PassManager(FRONTEND_PIPELINE, debug=debug).run(module, make_context())
-    module.verify()

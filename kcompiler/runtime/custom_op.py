@@ -77,8 +77,8 @@ mutating op has no autograd formula in ``torch.library``).
 
 Under ``torch.compile`` Dynamo does not trace into the kernel: ``Kernel.__call__`` asks
 :func:`handle` (marked ``assume_constant_result``: it runs at trace time and its result, an
-int, becomes a constant) and calls :func:`_entry` (``allow_in_graph``) with that int and the
-arguments; AOTAutograd then traces ``_entry`` into the custom op. The kernel objects are
+int, becomes a constant) and calls :func:`call_op` (``allow_in_graph``) with that int and the
+arguments; AOTAutograd then traces ``call_op`` into the custom op. The kernel objects are
 looked up by that int in a weak registry.
 """
 
@@ -98,9 +98,9 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from kcompiler.exc import InvalidArgument, NoBackward
+from kcompiler.runtime.counting import Counts, count_launch, register_formula
 
 if TYPE_CHECKING:
-    from kcompiler.runtime.flops import Counts
     from kcompiler.runtime.kernel import Kernel
 
 NAMESPACE = "kcompiler"
@@ -135,10 +135,10 @@ def _observing(observer: Callable[[int, dict[str, Any]], None] | None) -> Iterat
 
 
 def _allow_entry_in_graph() -> None:
-    """Tell Dynamo to put :func:`_entry` in the graph (only once Dynamo is loaded)."""
+    """Tell Dynamo to put :func:`call_op` in the graph (only once Dynamo is loaded)."""
     global _dynamo_ready
     if not _dynamo_ready and "torch._dynamo" in sys.modules:
-        sys.modules["torch._dynamo"].allow_in_graph(_entry)
+        sys.modules["torch._dynamo"].allow_in_graph(call_op)
         _dynamo_ready = True
 
 
@@ -166,9 +166,9 @@ routing._dynamo_marked_constant = True  # type: ignore[attr-defined]  # = assume
 
 
 def grad_routing() -> bool:
-    """Whether a call that needs a gradient goes through :func:`_entry` (not inside an op
+    """Whether a call that needs a gradient goes through :func:`call_op` (not inside an op
     already, where it calls :func:`dispatch` itself). A constant under Dynamo, as
-    :func:`routing`; it lets Dynamo put ``_entry`` in the graph."""
+    :func:`routing`; it lets Dynamo put ``call_op`` in the graph."""
     if _depth():
         return False
     _allow_entry_in_graph()
@@ -229,7 +229,7 @@ def no_backward(kernel: Kernel, names: list[str]) -> NoBackward:
     )
 
 
-def _entry(kid: int, *args: Any, **kwargs: Any) -> Any:
+def call_op(kid: int, *args: Any, **kwargs: Any) -> Any:
     kernel = _KERNELS.get(kid)
     if kernel is None:
         raise RuntimeError(f"kcompiler: no live kernel with id {kid}")
@@ -450,7 +450,7 @@ def run_host_only(
     """Run the host code with device loops skipped (each goes to ``observer``)."""
     # Kernels called by this host code still route through their ops (their fake impls).
     with _observing(observer):
-        return kernel._run(tuple(args), dict(kwargs), kernel._choose_config(), "fake")
+        return kernel.bind(*args, **kwargs).run_host(kernel.choose_config())
 
 
 def analyze(kernel: Kernel, args: Any, kwargs: dict[str, Any]) -> Analysis:
@@ -460,7 +460,6 @@ def analyze(kernel: Kernel, args: Any, kwargs: dict[str, Any]) -> Analysis:
     from xdsl.ir import BlockArgument
 
     from kcompiler.dialects import tile as t
-    from kcompiler.runtime.flops import Counts, count_launch
 
     tensors: list[torch.Tensor] = []
     _, template = _split((tuple(args), dict(kwargs)), tensors)
@@ -471,7 +470,7 @@ def analyze(kernel: Kernel, args: Any, kwargs: dict[str, Any]) -> Analysis:
         nonlocal counts
         with _disable_current_modes():  # tracing reads metadata only
             counts += count_launch(kernel, index, env)
-            module, _ = kernel._trace(index, env)
+            module, _ = kernel.trace_loop(index, env)
         for op in module.walk():
             if isinstance(op, t.StoreOp):
                 arg = op.tensor
@@ -619,7 +618,6 @@ def _library() -> Any:
 
 
 def _register(kernel: Kernel, key: Any, template: Any, tensors: list[torch.Tensor]) -> _Signature:
-    from kcompiler.runtime.flops import register_formula
 
     args, kwargs = _fill(template, tensors)
     probe = analyze(kernel, args, kwargs)

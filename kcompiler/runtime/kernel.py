@@ -25,40 +25,21 @@ if "TRITON_INTERPRET" not in os.environ:
 import torch
 from xdsl.dialects.builtin import ModuleOp
 
-from kcompiler.backends.triton.bounds import ErrorFlag, check_flags, index_checks
-from kcompiler.backends.triton.compile import fp8_accumulate, fp32_dot_precision, peel_tail
+from kcompiler.backends.triton.bounds import ErrorFlag, check_flags
+from kcompiler.backends.triton.compile import interpreting
 from kcompiler.backends.triton.launch import WrongDevice, direct_launcher
+from kcompiler.compiler import driver
+from kcompiler.compiler.artifacts import BlocksView, CompiledLoop, CompileRequest
 from kcompiler.config import Config
 from kcompiler.exc import CompileError, InvalidArgument, KCompilerError, UnknownOption, not_float
 from kcompiler.frontend.errors import internal_errors, numpy_argument_error, numpy_arguments
 from kcompiler.frontend.host import HostProgram, parse_kernel
 from kcompiler.frontend.specialize import BlockSizeInt, SpecializedInt, specialize
 from kcompiler.frontend.tracer import BlockAllocator, trace_loop
-from kcompiler.language._context import _state, hosting
+from kcompiler.language._context import hosting, state
+from kcompiler.passes.pass_manager import run_frontend_pipeline
 from kcompiler.runtime import custom_op as _custom_op
 from kcompiler.runtime.fastpath import REPLAY_TRIES, make_key, make_replay, param_getter, replayable
-
-
-@functools.lru_cache(maxsize=1)
-def interpreting() -> bool:
-    """Triton reads TRITON_INTERPRET once, when it is imported; so do we."""
-    return os.environ.get("TRITON_INTERPRET", "0") == "1"
-
-
-@dataclass
-class CompiledLoop:
-    source: str
-    launcher: Callable[..., Any]
-    params: list[str]
-    block_sizes: dict[str, int]
-    # Where the kernel records out-of-bounds computed indices (backends/triton/bounds.py), or
-    # None when it has none to check.
-    errors: Any = None
-
-    def launch(self, env: dict[str, Any]) -> Any:
-        """Launch through Triton's JIT; returns its compiled kernel (None when interpreting)."""
-        return self.launcher(*[env[p] for p in self.params])
-
 
 # Launch compiled kernels directly on the fast path (set KCOMPILER_DIRECT_LAUNCH=0 to always go
 # through Triton's JIT).
@@ -71,8 +52,8 @@ _dispatch_stack_depth = torch._C._len_torch_dispatch_stack
 _grad_enabled = torch.is_grad_enabled
 
 
-class _Launch:
-    """A fast-path entry: the compiled variant and, after its first JIT launch, the direct
+class FastPathEntry:
+    """A fast-path entry (``Kernel.fast_path_entries``): the compiled variant and, after its first JIT launch, the direct
     launch of the Triton kernel that launch compiled (backends/triton/launch.py).
 
     Once the direct launch has run, the entry may *replay* it: the launcher's arguments to the
@@ -157,7 +138,7 @@ class _FastPath(dict):
 
     def __init__(self) -> None:
         super().__init__()
-        self.last: dict[int, tuple[tuple[Any, ...], _Launch]] = {}
+        self.last: dict[int, tuple[tuple[Any, ...], FastPathEntry]] = {}
 
     def clear(self) -> None:
         super().clear()
@@ -214,15 +195,6 @@ class _HostRun:
 
 def _no_launch(index: int, env: dict[str, Any]) -> None:
     """A host function's launch that does nothing (Kernel._host_names reads its code)."""
-
-
-@dataclass
-class _BlocksView:
-    """What the backend reads of the block allocator: literal and registered block sizes."""
-
-    fixed: dict[str, int]
-    defaults: dict[str, int]
-    count: int | None = None  # block sizes of the kernel (Config.block_sizes' length at most)
 
 
 # Settings a kernel takes besides the named parameters of ``Kernel.__init__``, with their
@@ -327,29 +299,29 @@ class Kernel:
             if _custom_op.wants_grad(args, kwargs):
                 return self._call_with_grad(args, kwargs)
             if kid is not None and _custom_op.routing():
-                return _custom_op._entry(kid, *args, **kwargs)
-            return self._run(args, kwargs, self._choose_config(args, kwargs), "run")
+                return _custom_op.call_op(kid, *args, **kwargs)
+            return self._run(args, kwargs, self.choose_config(args, kwargs), "run")
         # No dispatch mode or compiler to honour: run the host code here, with no dispatcher
         # cost. This is the per-call path; everything it can defer to a fast-path miss, it does.
         # Autograd adds no test here: a launch that reads a tensor requiring grad in grad mode
         # (the fast-path key holds requires_grad) raises NoBackward or, for a kernel with a
         # backward, _GradNeeded, and the call starts again through the op.
         config = self.config
-        state = _state
-        outer = getattr(state, "host", None)  # language/_context.hosting, inlined
+        thread = state
+        outer = getattr(thread, "host", None)  # language/_context.hosting, inlined
         if config is None:
-            config = self._choose_config(args, kwargs)
+            config = self.choose_config(args, kwargs)
         host = _HostRun(self, config, "run", outer)
         host.call = (args, kwargs)
         previous, self._current = self._current, host
-        state.host = host
+        thread.host = host
         try:
             return self._call_host_fn(args, kwargs)
         except _GradNeeded as e:
             if e.kernel is not self:
                 raise
         finally:
-            state.host = outer
+            thread.host = outer
             self._current = previous
         return self._call_with_grad(args, kwargs)
 
@@ -399,7 +371,7 @@ class Kernel:
             # formula cannot see them.
             raise _custom_op.no_backward(self, self._grad_names)
         if _custom_op.grad_routing():
-            return _custom_op._entry(self._op_id, *args, **kwargs)
+            return _custom_op.call_op(self._op_id, *args, **kwargs)
         # Inside another kernel's op (its host code calls this kernel): still through this op.
         return _custom_op.dispatch(self, args, kwargs)
 
@@ -448,7 +420,7 @@ class Kernel:
         launches: list[tuple[str, Callable[..., Any], list[Any]]] = []
 
         def collect(index: int, env: dict[str, Any]) -> None:
-            c = self._compiled_loop(index, env, config)
+            c = self.compile_loop(index, env, config)
             launches.append((c.source, c.launcher, [env[p] for p in c.params]))
 
         with hosting(_HostRun(self, config, "code")):
@@ -480,10 +452,10 @@ class Kernel:
         modules: list[ModuleOp] = []
 
         def collect(index: int, env: dict[str, Any]) -> None:
-            modules.append(self._trace(index, env)[0])
+            modules.append(self.trace_loop(index, env)[0])
 
         if config is None:
-            config = self._choose_config(args, kwargs)
+            config = self.choose_config(args, kwargs)
         host = _HostRun(self, config, "code")
         with hosting(host):  # kl.register_block_size needs a host
             self._run_with(args, kwargs, host.config, collect)
@@ -504,7 +476,7 @@ class Kernel:
             last = fast.last.get(index)  # this loop's last hit: compared, not hashed
             if last is not None and last[0] == fp:
                 entry = last[1]  # never one with grad_guard set: see below
-                replay = entry.replay  # _Launch.__call__'s first branch, inlined
+                replay = entry.replay  # FastPathEntry.__call__'s first branch, inlined
                 if replay is None:
                     return entry(env)
                 try:
@@ -562,29 +534,24 @@ class Kernel:
             return _GradNeeded(target)
         return _custom_op.no_backward(self, names)
 
-    def _entry(self, index: int, env: dict[str, Any], config: Config) -> _Launch:
+    def _entry(self, index: int, env: dict[str, Any], config: Config) -> FastPathEntry:
         """The compiled launch for this loop, environment and config. Calls whose values match
         a previous call's fast-path key (runtime/fastpath.py) share its entry."""
-        key = self._keys.get(index)
-        if key is None:
-            loop = self.program.loops[index]
-            cx = self.program.constexprs
-            key = self._keys[index] = make_key(index, loop.names, cx, self._host_names())
-        fp = key(env, config)
+        fp = self.fast_path_key(index, env, config)
         entry = self._fast.get(fp)
         if entry is None:
             names = self.program.loops[index].names
             guard = any(
                 isinstance(env.get(n), torch.Tensor) and env[n].requires_grad for n in names
             )
-            entry = _Launch(self._compiled_loop(index, env, config), self.direct_launch, guard)
+            entry = FastPathEntry(self.compile_loop(index, env, config), self.direct_launch, guard)
             if len(self._fast) > 4096:
                 self._fast.clear()
             self._fast[fp] = entry
         return entry
 
     def to_triton_code(self, *args: Any, config: Config | dict | None = None, **kwargs: Any) -> str:
-        chosen = config or self._choose_config(args, kwargs)
+        chosen = config or self.choose_config(args, kwargs)
         cfg = Config(config) if isinstance(config, dict) else chosen
         host = self._run_host(args, kwargs, cfg, "code")
         return "\n\n".join(host.sources)
@@ -593,7 +560,60 @@ class Kernel:
         """The traced tile IR of every device loop, as MLIR text."""
         return "\n".join(str(m) for m in self.traced_modules(args, kwargs, config))
 
-    def bind(self, *args: Any, **kwargs: Any) -> inspect.BoundArguments:
+    def bind(self, *args: Any, **kwargs: Any) -> BoundKernel:
+        """This kernel bound to one call's arguments (``InvalidArgument`` if they do not fit
+        its signature): what the compiler sees and makes for that call, launching nothing
+        unless asked (``BoundKernel.run``)."""
+        return BoundKernel(self, args, kwargs)
+
+    def compiled_variants(self) -> list[CompiledLoop]:
+        """Every compiled variant made so far: one per device loop, specialization key,
+        config and compile setting seen (oldest first)."""
+        return list(self._compiled.values())
+
+    def fast_path_entries(self, last_hits: bool = False) -> list[FastPathEntry]:
+        """The fast-path entries, one per fast-path key seen (runtime/fastpath.py); with
+        ``last_hits``, only each device loop's last hit (the entries repeated calls take
+        without hashing their key)."""
+        if last_hits:
+            return [entry for _, entry in self._fast.last.values()]
+        return list(self._fast.values())
+
+    def fast_path_stats(self) -> FastPathStats:
+        """Counts of the fast path's state (tests and ``benchmarks.host_profile`` read them)."""
+        entries = self._fast.values()
+        return FastPathStats(
+            entries=len(self._fast),
+            last_hits=len(self._fast.last),
+            misses=self.fast_path_misses,
+            direct=sum(e.direct is not None for e in entries),
+            replaying=sum(e.replay is not None for e in entries),
+        )
+
+    def fast_path_key(self, index: int, env: dict[str, Any], config: Config) -> tuple[Any, ...]:
+        """The fast-path key of device loop ``index`` for the host values ``env`` and
+        ``config``: calls with equal keys share one fast-path entry."""
+        key = self._keys.get(index)
+        if key is None:
+            loop = self.program.loops[index]
+            cx = self.program.constexprs
+            key = self._keys[index] = make_key(index, loop.names, cx, self._host_names())
+        return key(env, config)
+
+    def clear_caches(self, *, variants: bool = False, traces: bool = False) -> None:
+        """Forget the fast-path entries (the next call of each key takes the slow path), and
+        with ``variants`` the compiled variants, with ``traces`` the traced IR too (the next
+        call compiles, or traces, afresh)."""
+        self._fast.clear()
+        if variants or traces:
+            self._compiled.clear()
+        if traces:
+            self._traced.clear()
+
+    # -- internals ---------------------------------------------------------------------------
+    def _bind_arguments(
+        self, args: Sequence[Any], kwargs: dict[str, Any]
+    ) -> inspect.BoundArguments:
         try:
             bound = self.signature.bind(*args, **kwargs)
         except TypeError as e:
@@ -601,7 +621,6 @@ class Kernel:
         bound.apply_defaults()
         return bound
 
-    # -- internals ---------------------------------------------------------------------------
     @property
     def program(self) -> HostProgram:
         if self._program is None:
@@ -618,7 +637,7 @@ class Kernel:
             return None
         return frozenset((*code.co_varnames, *code.co_cellvars, *code.co_freevars, *closure))
 
-    def _choose_config(
+    def choose_config(
         self, args: Sequence[Any] | None = None, kwargs: dict[str, Any] | None = None
     ) -> Config:
         """The config of a call: ``config``, else the table's for these arguments (when both
@@ -666,7 +685,7 @@ class Kernel:
         if launch != self._launch_current:
             # Code generation, tracing, fake runs: nothing launches, so any device will do
             # (meta tensors included).
-            bound = self.bind(*args, **kwargs)
+            bound = self._bind_arguments(args, kwargs)
             try:
                 return self.program.make_host(launch)(*bound.args, **bound.kwargs)
             except Exception as e:
@@ -686,7 +705,7 @@ class Kernel:
             tb = e.__traceback__
             if isinstance(e, TypeError) and tb is not None and tb.tb_next is None:
                 # Raised by the call itself, i.e. binding the arguments failed.
-                self.bind(*args, **kwargs)  # raises InvalidArgument with the kernel's name
+                self._bind_arguments(args, kwargs)  # raises InvalidArgument, naming the kernel
             self._refuse_numpy(args, kwargs, e)
             raise
 
@@ -722,15 +741,15 @@ class Kernel:
     def _run(self, args: Sequence[Any], kwargs: dict[str, Any], config: Config, mode: str) -> Any:
         return self._run_host(args, kwargs, config, mode).result
 
-    def _trace(self, index: int, env: dict[str, Any]) -> tuple[ModuleOp, Any]:
+    def trace_loop(self, index: int, env: dict[str, Any]) -> tuple[ModuleOp, Any]:
+        """The traced IR of device loop ``index`` for the host values ``env`` (after the
+        frontend pipeline) and the specialization it was traced for; cached by its key."""
         loop = self.program.loops[index]
         spec = specialize(loop.names, env, self.static_shapes, self.program.constexprs)
         key = (index, spec.key)
         hit = self._traced.get(key)
         if hit is not None:
             return hit
-        from kcompiler.passes.pipeline import run_frontend_pipeline
-
         where = f"{self.program.filename}:{loop.node.lineno + self.program.line_offset}"
         with internal_errors(where, f"tracing kernel {self.program.name!r}"):
             module = trace_loop(
@@ -750,26 +769,20 @@ class Kernel:
         self._traced[key] = (module, spec)
         return module, spec
 
-    def _compiled_loop(self, index: int, env: dict[str, Any], config: Config) -> CompiledLoop:
+    def compile_loop(self, index: int, env: dict[str, Any], config: Config) -> CompiledLoop:
+        """The compiled variant of device loop ``index`` for the host values ``env`` and
+        ``config`` (cached by specialization key, config and compile settings): traces the
+        loop if needed and runs the compile driver (kcompiler/compiler/driver.py)."""
         loop = self.program.loops[index]
         spec = specialize(loop.names, env, self.static_shapes, self.program.constexprs)
-        # torch's float32 matmul precision picks the float32 dots' precision (compile.py); a
-        # call whose fast-path entry exists keeps the variant it was made with.
-        ckey = (
-            index,
-            spec.key,
-            config,
-            fp32_dot_precision(),
-            fp8_accumulate(),
-            peel_tail(),
-            index_checks(),
-        )
+        # torch's float32 matmul precision picks the float32 dots' precision (the settings):
+        # a call whose fast-path entry exists keeps the variant it was made with.
+        settings = driver.CompileSettings.current(interpreting())
+        ckey = (index, spec.key, config, settings)
         hit = self._compiled.get(ckey)
         if hit is not None:
             return hit
-        module, spec = self._trace(index, env)
-        from kcompiler.backends.triton.compile import compile_module
-
+        module, spec = self.trace_loop(index, env)
         given = config.get("block_sizes")
         call = getattr(self._current, "call", None)
         if isinstance(given, list) and len(given) > self.blocks.count and call is not None:
@@ -777,16 +790,99 @@ class Kernel:
             # are for: trace them all (nothing launches) before judging the config.
             self.traced_modules(*call, config)
         # Registered block sizes take the values the host code saw in this call.
-        blocks = _BlocksView(
+        blocks = BlocksView(
             self.blocks.fixed, {**self.blocks.defaults, **spec.block_values}, self.blocks.count
         )
+        request = CompileRequest(module, spec, blocks, self._flag)
         where = f"{self.program.filename}:{loop.node.lineno + self.program.line_offset}"
         with internal_errors(where, f"compiling kernel {self.program.name!r} for {config}"):
-            compiled = compile_module(
-                module, config, spec, blocks, interpret=interpreting(), error_flag=self._flag
-            )
+            compiled = driver.compile_loop(request, config, settings)
         self._compiled[ckey] = compiled
         return compiled
+
+
+class BoundKernel:
+    """A kernel bound to one call's arguments (``Kernel.bind``): the IR it traces, its config
+    space, the code and variants each config compiles to, and runs with a chosen config.
+
+    Only ``run`` launches; everything else runs the host code with its device loops skipped
+    (any tensors will do, meta tensors included). ``config=None`` means the config the call
+    itself would take (``config``: the kernel's, else its table's, else ``configs[0]``, else
+    the default). Traces and variants land in the kernel's caches, as a call's would.
+    """
+
+    def __init__(self, kernel: Kernel, args: Sequence[Any], kwargs: dict[str, Any]):
+        self.kernel = kernel
+        self.args = tuple(args)
+        self.kwargs = dict(kwargs)
+        # Parameter name -> value, defaults filled (raises InvalidArgument when they do not fit).
+        self.arguments: dict[str, Any] = dict(kernel._bind_arguments(args, kwargs).arguments)
+
+    def config(self) -> Config:
+        """The config this call takes."""
+        return self.kernel.choose_config(self.args, self.kwargs)
+
+    def _config(self, config: Config | dict[str, Any] | None) -> Config:
+        if config is None:
+            return self.config()
+        return config if isinstance(config, Config) else Config(config)
+
+    def device_loops(self, config: Config | None = None) -> list[tuple[int, dict[str, Any]]]:
+        """(index, host values) of each device loop the call reaches, in launch order."""
+        loops: list[tuple[int, dict[str, Any]]] = []
+        kernel, cfg = self.kernel, self._config(config)
+        with hosting(_HostRun(kernel, cfg, "code")):  # kl.register_block_size needs a host
+            kernel._run_with(self.args, self.kwargs, cfg, lambda i, env: loops.append((i, env)))
+        return loops
+
+    def traced_modules(self, config: Config | None = None) -> list[ModuleOp]:
+        """The traced tile IR of each device loop the call reaches."""
+        return self.kernel.traced_modules(self.args, self.kwargs, config)
+
+    def to_ir(self, config: Config | None = None) -> str:
+        """``traced_modules`` as MLIR text."""
+        return "\n".join(str(m) for m in self.traced_modules(config))
+
+    def config_space(self) -> Any:
+        """The config space derived from the traced IR (a ``kcompiler.autotune.ConfigSpace``)."""
+        return self.kernel.config_space(*self.args, **self.kwargs)
+
+    def compile(self, config: Config | dict[str, Any] | None = None) -> list[CompiledLoop]:
+        """The compiled variant of each device loop the call reaches, for ``config``."""
+        cfg = self._config(config)
+        return [self.kernel.compile_loop(i, env, cfg) for i, env in self.device_loops(cfg)]
+
+    def generated_launches(
+        self, config: Config | None = None
+    ) -> list[tuple[str, Callable[..., Any], list[Any]]]:
+        """Per launch: (generated module source, its launcher, the launcher's arguments)."""
+        return self.kernel.generated_launches(self.args, self.kwargs, self._config(config))
+
+    def to_triton_code(self, config: Config | dict[str, Any] | None = None) -> str:
+        """The generated Triton module of each device loop, joined."""
+        return self.kernel.to_triton_code(*self.args, config=config, **self.kwargs)
+
+    def run(self, config: Config | dict[str, Any] | None = None) -> Any:
+        """Call the kernel with ``config`` instead of the one the call would take (the tuner
+        runs candidates so); returns the kernel's result."""
+        return self.kernel._run(self.args, self.kwargs, self._config(config), "run")
+
+    def run_host(self, config: Config | None = None) -> Any:
+        """Run the host code only: device loops are skipped, each reported to the custom op's
+        launch observer (runtime/custom_op.py, whose fake implementation this is); returns
+        the host code's result."""
+        return self.kernel._run(self.args, self.kwargs, self._config(config), "fake")
+
+
+@dataclass(frozen=True)
+class FastPathStats:
+    """A kernel's fast path at one moment (``Kernel.fast_path_stats``)."""
+
+    entries: int  # fast-path keys seen, each with its entry
+    last_hits: int  # device loops with a last hit (taken without hashing the key)
+    misses: int  # launches that found no entry for their key (``fast_path_misses``)
+    direct: int  # entries that launch the compiled kernel directly
+    replaying: int  # entries that replay a recorded direct launch
 
 
 def kernel(
@@ -798,4 +894,4 @@ def kernel(
     return lambda f: Kernel(f, **options)
 
 
-__all__ = ["CompileError", "Kernel", "kernel"]
+__all__ = ["BoundKernel", "CompileError", "FastPathEntry", "FastPathStats", "Kernel", "kernel"]

@@ -319,7 +319,7 @@ def _range_knobs(modules: list[Any]) -> tuple[list[Any], list[Any]]:
 
 def _warp_specialize_device() -> bool:
     """Warp specialization of loops: Blackwell (sm_100) and later, as Helion offers it."""
-    from kcompiler.runtime.kernel import interpreting
+    from kcompiler.backends.triton.compile import interpreting
 
     if interpreting() or not torch.cuda.is_available():
         return False
@@ -536,10 +536,11 @@ class KernelTarget:
         self.args = args
         self.kwargs = kwargs
         self.name = kernel.fn.__name__
-        modules = kernel.traced_modules(args, kwargs)
+        self.bound = kernel.bind(*args, **kwargs)
+        modules = self.bound.traced_modules()
         self.space = build_space(kernel, modules)
         default = self.space.default()
-        self.reference = [o.clone() for o in _outputs(kernel._run(args, kwargs, default, "run"))]
+        self.reference = [o.clone() for o in _outputs(self.bound.run(default))]
         device = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu-interpreter"
         self.cache_key = make_key(
             kernel_hash(kernel.program.source, modules),
@@ -552,18 +553,19 @@ class KernelTarget:
         """The config's Triton compiles as a worker job (backends/triton/precompile.py): the
         host code runs with a launch hook that generates each loop's code and records the
         kernel call its launcher would make, launching nothing."""
+        from kcompiler.backends.triton.compile import interpreting
         from kcompiler.backends.triton.precompile import job_for_launches
-        from kcompiler.runtime.kernel import interpreting
 
-        launches = self.kernel.generated_launches(self.args, self.kwargs, config)
+        launches = self.bound.generated_launches(config)
         return job_for_launches(launches, interpret=interpreting())
 
     def benchmark(self, config: Config) -> float:
-        out = _outputs(self.kernel._run(self.args, self.kwargs, config, "run"))
+        run = self.bound.run
+        out = _outputs(run(config))
         for got, want in zip(out, self.reference, strict=True):
             if not outputs_match(got, want):
                 raise WrongResult(f"{self.name}: output differs from the default config's")
-        return _timer(lambda: self.kernel._run(self.args, self.kwargs, config, "run"))
+        return _timer(lambda: run(config))
 
 
 def autotune(

@@ -62,6 +62,7 @@ from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, ParseE
 from xdsl.utils.target import Target
 from xdsl.xdsl_opt_main import xDSLOptMain
 
+from kcompiler.config import Config
 from kcompiler.dialects import tile as t
 from kcompiler.dialects.diagnostics import (
     LocatedParser,
@@ -274,20 +275,26 @@ class TritonTarget(Target):
         return sizes
 
     def emit(self, ctx: Context, module: ModuleOp, output: IO[str]) -> None:
-        from kcompiler.backends.triton.codegen import CodegenError, CodegenOptions, generate
-        from kcompiler.passes.block_defaults import default_num_warps
+        # Deferred: the compile driver imports Triton (backends/triton/indexing.py), which
+        # runs that only print MLIR do without.
+        from kcompiler.backends.triton.codegen import CodegenError
+        from kcompiler.compiler.driver import CompileSettings, generate_kernel
 
         sizes = self.block_values(module)
-        options = CodegenOptions(
-            block_sizes=sizes,
-            num_warps=self.num_warps or default_num_warps(module, sizes),
-            num_stages=self.num_stages,
-            int64_indexing=self.int64_indexing,
-            interpret=self.interpret,
-            index_checks=self.index_checks,
-        )
+        knobs: dict[str, int] = {"num_stages": self.num_stages}
+        if self.num_warps:
+            knobs["num_warps"] = self.num_warps
+        settings = CompileSettings(interpret=self.interpret, index_checks=self.index_checks)
         try:
-            source = generate(module, options, size_sources(module)).source
+            gen, _ = generate_kernel(
+                module,
+                Config(**knobs),
+                sizes,
+                settings,
+                size_sources(module),
+                int64_indexing=self.int64_indexing,
+            )
+            source = gen.source
         except CodegenError as e:  # a diagnostic like any other (--verify-diagnostics shows it)
             raise DiagnosticException(f"triton: {e}") from e
         try:

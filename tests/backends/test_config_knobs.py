@@ -14,7 +14,7 @@ import torch
 
 import kcompiler as kc
 import kcompiler.language as kl
-from kcompiler.backends.triton.compile import (
+from kcompiler.compiler.checks import (
     EVICTION_POLICIES,
     MAXNREG_VALUES,
     validate_config,

@@ -218,8 +218,7 @@ def test_descriptor_scratch_past_32_bits_falls_back_to_pointers(
     tma = kc.Config(block_sizes=[16], indexing=["tensor_descriptor"] * 3)
     for n, descriptors_used in [(2**20, True), (2**27, False)]:
         x = torch.empty(n, device="meta")
-        envs: list[dict] = []
-        k._run_with((x, x), {}, tma, lambda i, env, seen=envs: seen.append(env))
-        compiled = k._compiled_loop(0, envs[0], tma)
+        envs = [env for _, env in k.bind(x, x).device_loops(tma)]
+        compiled = k.compile_loop(0, envs[0], tma)
         compiled.launcher(*[envs[0][p] for p in compiled.params], _kc_launch=lambda *a: None)
         assert descriptor_checks[-1] is descriptors_used, n

@@ -276,18 +276,17 @@ def _broken_run(kernel: kc.Kernel, method: str, error: Exception) -> Any:
     """Run ``kernel`` with the tracer's ``method`` raising ``error`` (a stand-in for a bug)."""
     from kcompiler.frontend.tracer import DeviceTracer
 
-    kernel._traced.clear()  # trace afresh
+    kernel.clear_caches(traces=True)  # trace afresh
     with mock.patch.object(DeviceTracer, method, side_effect=error):
         return kernel(g(8))
 
 
 def _broken_compile(kernel: kc.Kernel, error: Exception) -> Any:
-    """Run ``kernel`` with the backend's compile step raising ``error``."""
-    from kcompiler.backends.triton import compile as backend
+    """Run ``kernel`` with the compile driver raising ``error``."""
+    from kcompiler.compiler import driver
 
-    kernel._compiled.clear()
-    kernel._fast.clear()
-    with mock.patch.object(backend, "compile_module", side_effect=error):
+    kernel.clear_caches(variants=True)
+    with mock.patch.object(driver, "compile_loop", side_effect=error):
         return kernel(g(8))
 
 
@@ -506,61 +505,61 @@ CASES = [
     Case("kc-opt-loops-nested-past-python", None,
          KcOpt(NESTED_21, ("-t", "triton"), match="21 nested tile.for loops.*at most 20")),
     # ---- Configs outside the space ----------------------------------------------------------------------
-    Case("config-block-not-power-of-two", lambda: K.add._run((g(8), g(8)), {}, C(block_sizes=[12]), "run"),
+    Case("config-block-not-power-of-two", lambda: K.add.bind(g(8), g(8)).run(C(block_sizes=[12])),
          Raises((kc.exc.InvalidConfig,), None, r"block_sizes\[0\]")),
-    Case("config-block-not-int", lambda: K.add2d._run((g(4, 4), g(4, 4)), {}, C(block_sizes=[4, "8"]), "run"),
+    Case("config-block-not-int", lambda: K.add2d.bind(g(4, 4), g(4, 4)).run(C(block_sizes=[4, "8"])),
          Raises((kc.exc.InvalidConfig,), None, r"block_sizes\[1\]")),
     Case("config-unknown-field", lambda: C(num_warp=4),
          Raises((kc.exc.UnknownOption, TypeError), None, r"'num_warp' \(did you mean 'num_warps'\?\)")),
     Case("config-unknown-field-in-decorator", lambda: kc.kernel(config={"block_size": [4]})(K.add.fn),
          Raises((kc.exc.UnknownOption,), None, r"'block_size' \(did you mean 'block_sizes'\?\)")),
-    Case("config-reduction-loop-not-power-of-two", lambda: bundled_softmax._run((g(4, 600),), {}, C(reduction_loops=[96]), "run"),
+    Case("config-reduction-loop-not-power-of-two", lambda: bundled_softmax.bind(g(4, 600)).run(C(reduction_loops=[96])),
          Raises((kc.exc.InvalidConfig,), None, "reduction_loops")),
-    Case("config-reduction-loop-negative", lambda: bundled_softmax._run((g(4, 600),), {}, C(reduction_loops=[-256]), "run"),
+    Case("config-reduction-loop-negative", lambda: bundled_softmax.bind(g(4, 600)).run(C(reduction_loops=[-256])),
          Raises((kc.exc.InvalidConfig,), None, "reduction_loops")),
-    Case("config-reduction-loops-not-a-list", lambda: bundled_softmax._run((g(4, 600),), {}, C(reduction_loops=256), "run"),
+    Case("config-reduction-loops-not-a-list", lambda: bundled_softmax.bind(g(4, 600)).run(C(reduction_loops=256)),
          Raises((kc.exc.InvalidConfig, TypeError), None, "reduction_loops")),
-    Case("config-block-sizes-not-a-list", lambda: K.add._run((g(8), g(8)), {}, C(block_sizes=16), "run"),
+    Case("config-block-sizes-not-a-list", lambda: K.add.bind(g(8), g(8)).run(C(block_sizes=16)),
          Raises((kc.exc.InvalidConfig, TypeError), None, "block_sizes")),
-    Case("config-pid-type-unknown", lambda: K.add._run((g(8), g(8)), {}, C(pid_type="spiral"), "run"),
+    Case("config-pid-type-unknown", lambda: K.add.bind(g(8), g(8)).run(C(pid_type="spiral")),
          Raises((kc.exc.InvalidConfig,), None, "pid_type")),
-    Case("config-block-numel-over-triton-max", lambda: K.add._run((g(8), g(8)), {}, C(block_sizes=[2**21]), "run"),
+    Case("config-block-numel-over-triton-max", lambda: K.add.bind(g(8), g(8)).run(C(block_sizes=[2**21])),
          Raises((kc.exc.InvalidConfig,), None, "block_sizes")),
-    Case("config-num-stages-zero", lambda: K.add._run((g(8), g(8)), {}, C(num_stages=0), "run"),
+    Case("config-num-stages-zero", lambda: K.add.bind(g(8), g(8)).run(C(num_stages=0)),
          Raises((kc.exc.InvalidConfig,), None, "num_stages")),
     # Every knob of kc.Config is emitted or refused, never ignored (issue 20).
-    Case("config-eviction-policy-unknown", lambda: K.add._run((g(8), g(8)), {}, C(load_eviction_policies=["bogus"]), "run"),
+    Case("config-eviction-policy-unknown", lambda: K.add.bind(g(8), g(8)).run(C(load_eviction_policies=["bogus"])),
          Raises((kc.exc.InvalidConfig,), None, r"load_eviction_policies\[0\] = 'bogus'.*'', 'first', 'last'")),
-    Case("config-eviction-policies-more-than-loads", lambda: K.add._run((g(8), g(8)), {}, C(load_eviction_policies=["", "", "last"]), "run"),
+    Case("config-eviction-policies-more-than-loads", lambda: K.add.bind(g(8), g(8)).run(C(load_eviction_policies=["", "", "last"])),
          Raises((kc.exc.InvalidConfig,), None, r"load_eviction_policies .*3 entries.*2 loads")),
     Case("config-eviction-policy-on-tensor-descriptor",
-         lambda: K.add2d._run((g(32, 32), g(32, 32)), {}, C(block_sizes=[16, 16], indexing="tensor_descriptor", load_eviction_policies=["first"]), "run"),
+         lambda: K.add2d.bind(g(32, 32), g(32, 32)).run(C(block_sizes=[16, 16], indexing="tensor_descriptor", load_eviction_policies=["first"])),
          Raises((kc.exc.InvalidConfig,), None, r"load_eviction_policies: 'first' on the load of 'x'.*tensor_descriptor")),
-    Case("config-maxnreg-negative", lambda: K.add._run((g(8), g(8)), {}, C(maxnreg=-1), "run"),
+    Case("config-maxnreg-negative", lambda: K.add.bind(g(8), g(8)).run(C(maxnreg=-1)),
          Raises((kc.exc.InvalidConfig,), None, r"maxnreg = -1: must be None or one of 32, 64, 128, 256")),
-    Case("config-maxnreg-not-a-cap", lambda: K.add._run((g(8), g(8)), {}, C(maxnreg=100), "run"),
+    Case("config-maxnreg-not-a-cap", lambda: K.add.bind(g(8), g(8)).run(C(maxnreg=100)),
          Raises((kc.exc.InvalidConfig,), None, r"maxnreg = 100")),
-    Case("config-l2-grouping-zero", lambda: K.add2d._run((g(4, 4), g(4, 4)), {}, C(l2_groupings=[0]), "run"),
+    Case("config-l2-grouping-zero", lambda: K.add2d.bind(g(4, 4), g(4, 4)).run(C(l2_groupings=[0])),
          Raises((kc.exc.InvalidConfig,), None, r"l2_groupings\[0\] = 0: must be an int >= 1")),
-    Case("config-l2-groupings-two-entries", lambda: K.add2d._run((g(4, 4), g(4, 4)), {}, C(l2_groupings=[2, 2]), "run"),
+    Case("config-l2-groupings-two-entries", lambda: K.add2d.bind(g(4, 4), g(4, 4)).run(C(l2_groupings=[2, 2])),
          Raises((kc.exc.InvalidConfig,), None, r"l2_groupings = \[2, 2\]: one entry")),
-    Case("config-loop-orders-not-supported", lambda: K.add2d._run((g(4, 4), g(4, 4)), {}, C(loop_orders=[[1, 0]]), "run"),
+    Case("config-loop-orders-not-supported", lambda: K.add2d.bind(g(4, 4), g(4, 4)).run(C(loop_orders=[[1, 0]])),
          Raises((kc.exc.InvalidConfig,), None, r"loop_orders\[0\] = \[1, 0\]: not supported yet: loop_orders")),
-    Case("config-loop-orders-not-a-permutation", lambda: K.add2d._run((g(4, 4), g(4, 4)), {}, C(loop_orders=[[0, 2]]), "run"),
+    Case("config-loop-orders-not-a-permutation", lambda: K.add2d.bind(g(4, 4), g(4, 4)).run(C(loop_orders=[[0, 2]])),
          Raises((kc.exc.InvalidConfig,), None, r"loop_orders\[0\] = \[0, 2\]: must be a permutation")),
-    Case("config-flatten-loops-not-supported", lambda: K.add2d._run((g(4, 4), g(4, 4)), {}, C(flatten_loops=[True]), "run"),
+    Case("config-flatten-loops-not-supported", lambda: K.add2d.bind(g(4, 4), g(4, 4)).run(C(flatten_loops=[True])),
          Raises((kc.exc.InvalidConfig,), None, r"flatten_loops\[0\] = True: not supported yet: flatten_loops")),
-    Case("config-static-ranges-not-supported", lambda: K.row_sum._run((g(4, 4),), {}, C(static_ranges=[True]), "run"),
+    Case("config-static-ranges-not-supported", lambda: K.row_sum.bind(g(4, 4)).run(C(static_ranges=[True])),
          Raises((kc.exc.InvalidConfig,), None, r"static_ranges\[0\] = True: not supported yet: static_ranges")),
-    Case("config-num-warps-over-32", lambda: K.add._run((g(8), g(8)), {}, C(num_warps=64), "run"),
+    Case("config-num-warps-over-32", lambda: K.add.bind(g(8), g(8)).run(C(num_warps=64)),
          Raises((kc.exc.InvalidConfig,), None, r"num_warps = 64: must be a power of two in \[1, 32\]")),
-    Case("config-num-sm-multiplier-zero", lambda: K.add._run((g(8), g(8)), {}, C(num_sm_multiplier=0), "run"),
+    Case("config-num-sm-multiplier-zero", lambda: K.add.bind(g(8), g(8)).run(C(num_sm_multiplier=0)),
          Raises((kc.exc.InvalidConfig,), None, r"num_sm_multiplier = 0: must be an int >= 1")),
-    Case("config-range-entry-of-no-loop-checked", lambda: K.add._run((g(8), g(8)), {}, C(range_num_stages=[0, -1]), "run"),
+    Case("config-range-entry-of-no-loop-checked", lambda: K.add.bind(g(8), g(8)).run(C(range_num_stages=[0, -1])),
          Raises((kc.exc.InvalidConfig,), None, r"range_num_stages\[1\] = -1")),
-    Case("config-block-size-bool", lambda: K.add._run((g(8), g(8)), {}, C(block_sizes=[True]), "run"),
+    Case("config-block-size-bool", lambda: K.add.bind(g(8), g(8)).run(C(block_sizes=[True])),
          Raises((kc.exc.InvalidConfig,), None, r"block_sizes\[0\] = True")),
-    Case("config-eviction-policies-run", lambda: K.add._run((g(8), g(8, seed=1)), {}, C(load_eviction_policies=["first", "last"], maxnreg=64), "run"),
+    Case("config-eviction-policies-run", lambda: K.add.bind(g(8), g(8, seed=1)).run(C(load_eviction_policies=["first", "last"], maxnreg=64)),
          Matches(lambda: g(8) + g(8, seed=1))),
     # ---- kc.kernel options --------------------------------------------------------------------------
     Case("option-misspelt-autotune-effort", lambda: kc.kernel(autotune_efort="quick")(K.add.fn),

@@ -196,13 +196,13 @@ def test_regression_bool_times_bfloat16():
 
 def test_regression_max_of_tile_index():
     x = torch.zeros(10, dtype=torch.int64, device=DEVICE)
-    out = _last_row_of_tile._run((x,), {}, kc.Config(block_sizes=[4]), "run")
+    out = _last_row_of_tile.bind(x).run(kc.Config(block_sizes=[4]))
     torch.testing.assert_close(out.cpu(), torch.tensor([3] * 4 + [7] * 4 + [9] * 2))
 
 
 def test_regression_max_of_an_argmax_of_integers():
     x = torch.randint(0, 9, (5, 6), generator=torch.Generator().manual_seed(0)).to(DEVICE)
-    out = _max_of_row_argmax._run((x,), {}, kc.Config(block_sizes=[8]), "run")
+    out = _max_of_row_argmax.bind(x).run(kc.Config(block_sizes=[8]))
     want = torch.argmax(x, dim=1).amax().expand(5)
     torch.testing.assert_close(out, want)
 
@@ -248,8 +248,8 @@ def test_regression_max_min_of_rows_with_nan(reduction_loops):
     config = kc.Config(reduction_loops=reduction_loops) if reduction_loops else kc.Config()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        got = _row_max._run((x,), {}, config, "run")
-        both = _row_min_of_max._run((x, y), {}, config, "run")
+        got = _row_max.bind(x).run(config)
+        both = _row_min_of_max.bind(x, y).run(config)
     torch.testing.assert_close(got, torch.amax(x, dim=1), equal_nan=True)
     torch.testing.assert_close(both, torch.amin(torch.maximum(x, y), dim=1), equal_nan=True)
     assert torch.isnan(got[1:]).all() and torch.isnan(both).all()
@@ -270,6 +270,6 @@ def test_regression_argmax_argmin_of_rows_with_nan(dtype, reduction_loops):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # the interpreter: no All-NaN slice
         for kernel, ref in ((_row_argmax, torch.argmax), (_row_argmin, torch.argmin)):
-            got = kernel._run((x,), {}, config, "run")
+            got = kernel.bind(x).run(config)
             torch.testing.assert_close(got, ref(x, dim=1), msg=kernel.__name__)
     assert "tl.range" in _row_argmax.to_triton_code(x, config=config) or not reduction_loops

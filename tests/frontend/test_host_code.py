@@ -380,14 +380,14 @@ def test_decorator_forms(make) -> None:  # noqa: ANN001
 def test_decorator_config_is_used() -> None:
     k = kc.kernel(config=kc.Config(block_sizes=[16], num_warps=2))(_body)
     k(torch.randn(100))
-    assert [c.block_sizes for c in k._compiled.values()] == [{"block_0": 16}]
+    assert [c.block_sizes for c in k.compiled_variants()] == [{"block_0": 16}]
     assert "num_warps=2" in k.to_triton_code(torch.randn(100))
 
 
 def test_configs_list_uses_the_first_config() -> None:
     k = kc.kernel(configs=[kc.Config(block_sizes=[4]), kc.Config(block_sizes=[64])])(_body)
     k(torch.randn(100))
-    assert [c.block_sizes for c in k._compiled.values()] == [{"block_0": 4}]
+    assert [c.block_sizes for c in k.compiled_variants()] == [{"block_0": 4}]
 
 
 def test_static_shapes_bakes_sizes_in() -> None:
@@ -398,8 +398,8 @@ def test_static_shapes_bakes_sizes_in() -> None:
     for n in (40, 56):
         assert_matches_torch(dynamic, _reference, torch.randn(n))
         assert_matches_torch(static, _reference, torch.randn(n))
-    assert len(dynamic._compiled) == 1
-    assert len(static._compiled) == 2
+    assert len(dynamic.compiled_variants()) == 1
+    assert len(static.compiled_variants()) == 2
     assert "40" in static.to_triton_code(torch.randn(40))
 
 

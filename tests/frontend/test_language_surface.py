@@ -16,7 +16,7 @@ from kcompiler.testing import assert_matches_torch
 
 
 def _blocks(kernel: kc.Kernel) -> list[dict[str, int]]:
-    return [c.block_sizes for c in kernel._compiled.values()]
+    return [c.block_sizes for c in kernel.compiled_variants()]
 
 
 # -- iteration ------------------------------------------------------------------------------------
@@ -261,9 +261,9 @@ def test_specialize() -> None:
     x = torch.randn(5, 7)
     assert_matches_torch(specialized, lambda x: x * 7, x)
     assert "* 7" in specialized.to_triton_code(x)  # the size is a literal in the code
-    before = len(specialized._compiled)
+    before = len(specialized.compiled_variants())
     assert_matches_torch(specialized, lambda x: x * 6, torch.randn(5, 6))  # same bucket
-    assert len(specialized._compiled) == before + 1  # yet a new variant
+    assert len(specialized.compiled_variants()) == before + 1  # yet a new variant
 
 
 @kc.kernel
@@ -286,7 +286,7 @@ def test_constexpr_value_is_baked_into_the_code() -> None:
     assert "2.5" in code
     k(torch.randn(19), 2.5)
     k(torch.randn(19), 3.5)
-    assert len(k._compiled) == 2
+    assert len(k.compiled_variants()) == 2
 
 
 @kc.kernel
@@ -304,7 +304,7 @@ def test_if_bias_is_not_none_specializes() -> None:
     x, b = torch.randn(19), torch.randn(19)
     assert_matches_torch(optional_bias, lambda x, b: x + b, x, b)
     assert_matches_torch(optional_bias, lambda x: x.clone(), x)
-    assert len(optional_bias._compiled) == 2
+    assert len(optional_bias.compiled_variants()) == 2
     with_b = optional_bias.to_triton_code(x, b)
     without = optional_bias.to_triton_code(x)
     assert "bias_ptr" in with_b and "bias_ptr" not in without
@@ -421,25 +421,25 @@ def test_to_ir_prints_the_tile_dialect() -> None:
 
 def test_compiled_variants_are_cached_by_dtype_and_rank() -> None:
     k = kc.kernel(tile_1d.fn)
-    assert len(k._compiled) == 0
+    assert len(k.compiled_variants()) == 0
     k(torch.randn(40))
-    assert len(k._compiled) == 1
+    assert len(k.compiled_variants()) == 1
     k(torch.randn(40))  # same everything
     k(torch.randn(56))  # other size, same power-of-two bucket and largest power-of-two divisor
     k(torch.randn(80)[::2])  # other stride
-    assert len(k._compiled) == 1
+    assert len(k.compiled_variants()) == 1
     k(torch.randn(33))  # same bucket, odd: its tiles may be partial, so it needs masks
-    assert len(k._compiled) == 2
+    assert len(k.compiled_variants()) == 2
     k(torch.randn(40))
-    assert len(k._compiled) == 2
+    assert len(k.compiled_variants()) == 2
     k(torch.randn(40, dtype=torch.float16))
-    assert len(k._compiled) == 3
+    assert len(k.compiled_variants()) == 3
     k(torch.randn(40, dtype=torch.float16))
-    assert len(k._compiled) == 3
+    assert len(k.compiled_variants()) == 3
     k(torch.randn(40, dtype=torch.bfloat16))
-    assert len(k._compiled) == 4
+    assert len(k.compiled_variants()) == 4
     assert_matches_torch(k, lambda x: x * 2.0, torch.randn(56, dtype=torch.bfloat16))
-    assert len(k._compiled) == 4
+    assert len(k.compiled_variants()) == 4
 
 
 # -- arithmetic semantics follow torch ---------------------------------------------------------------

@@ -41,7 +41,7 @@ def _check(kernel: kc.Kernel, config: kc.Config, args: tuple, reference, tol, dt
     device = next(a.device.type for a in args if isinstance(a, torch.Tensor))
 
     def run(*a: Any) -> Any:
-        return kernel._run(a, {}, config, "run")
+        return kernel.bind(*a).run(config)
 
     try:
         assert_matches_torch(run, reference, *args, **_tolerances(dtype, tol, device))

@@ -636,7 +636,7 @@ def test_block_sizes_of_later_loops_are_not_extra() -> None:
     x = torch.randn(10)
     torch.testing.assert_close(k(x), (x + 1) * 2)
     assert sorted(
-        c.block_sizes["block_1"] for c in k._compiled.values() if "block_1" in c.block_sizes
+        c.block_sizes["block_1"] for c in k.compiled_variants() if "block_1" in c.block_sizes
     ) == [8]
     k3 = kc.kernel(config=kc.Config(block_sizes=[4, 8, 16]))(_two_loops.fn)
     with pytest.raises(kc.exc.InvalidConfig, match=r"3 entries.* 2 block sizes"):

@@ -360,7 +360,7 @@ def run_draw(case: Case, args: tuple, seed: int) -> Draw:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # masked lanes (inf - inf)
-            got = _outputs(case.kernel._run(args, {}, config, "run"))
+            got = _outputs(case.kernel.bind(*args).run(config))
     except Exception as e:  # noqa: BLE001
         return Draw(case.name, shapes, config, "compile", _describe(e))
     want = _outputs(case.reference(*args))

@@ -291,7 +291,7 @@ def test_jagged_mean_all_rows_empty() -> None:
 
 
 def _applied_blocks(kernel: kc.Kernel) -> list[dict[str, int]]:
-    return [c.block_sizes for c in kernel._compiled.values()]
+    return [c.block_sizes for c in kernel.compiled_variants()]
 
 
 X_ODD = torch.randn(19, 1000)

@@ -239,7 +239,7 @@ def test_dumped_ir_replays_in_kc_opt(
 
 def test_frontend_pipeline_runs_through_the_manager(monkeypatch: pytest.MonkeyPatch) -> None:
     from kcompiler.passes import pass_manager
-    from kcompiler.passes.pipeline import run_frontend_pipeline
+    from kcompiler.passes.pass_manager import run_frontend_pipeline
 
     ran: list[list[str]] = []
     original = pass_manager.PassManager.run

@@ -45,18 +45,18 @@ def test_key_separates_what_a_launch_specializes_on() -> None:
 
 
 def test_calls_with_the_same_metadata_share_one_entry() -> None:
-    scale._fast.clear()
+    scale.clear_caches()
     a = torch.randn(40)
     torch.testing.assert_close(scale(a, 2.0, 1), a * 2.0)
     b = torch.randn(40)
     torch.testing.assert_close(scale(b, 3.0, 1), b * 3.0)
-    assert len(scale._fast) == 1
+    assert scale.fast_path_stats().entries == 1
     c = torch.randn(41)[1:]  # same shape, misaligned: another specialization
     torch.testing.assert_close(scale(c, 0.5, 1), c * 0.5)
-    assert len(scale._fast) == 2
+    assert scale.fast_path_stats().entries == 2
     d = torch.randn(80)[::2]  # strided
     torch.testing.assert_close(scale(d, 1.5, 1), d * 1.5)
-    assert len(scale._fast) == 3
+    assert scale.fast_path_stats().entries == 3
 
 
 def test_a_wrong_device_is_caught_on_a_fast_path_miss_with_the_argument_name() -> None:
@@ -64,8 +64,8 @@ def test_a_wrong_device_is_caught_on_a_fast_path_miss_with_the_argument_name() -
     if not interpreting():
         pytest.skip("CPU tensors are accepted only under the interpreter")
     scale(torch.randn(8), 1.0, 1)
-    entries = len(scale._fast)
+    entries = scale.fast_path_stats().entries
     for _ in range(2):  # and again: a failed check leaves no entry behind
         with pytest.raises(kc.exc.InvalidArgument, match="argument 'x' is on 'meta'"):
             scale(torch.empty(8, device="meta"), 1.0, 1)
-    assert len(scale._fast) == entries
+    assert scale.fast_path_stats().entries == entries

@@ -66,23 +66,23 @@ def test_a_repeated_call_stays_on_the_fast_path_and_replays(
         if name == "fp8_gemm" and "cannot cast" in str(e):
             pytest.skip("this Triton's interpreter cannot run the fp8 loads")
         raise
-    used = [k for k in kernels if k._fast]
+    used = [k for k in kernels if k.fast_path_stats().entries]
     assert used
     recorders = []
     for k in used:
-        for entry in k._fast.values():
+        for entry in k.fast_path_entries():
             recorders.append(Recorder())
             entry.direct = recorders[-1]
     for _ in range(REPLAY_TRIES):
         fn(*args)
     misses = [k.fast_path_misses for k in used]
-    sizes = [len(k._fast) for k in used]
+    sizes = [k.fast_path_stats().entries for k in used]
     launched = sum(len(r.calls) for r in recorders)
     for _ in range(3):
         fn(*args)
     assert [k.fast_path_misses for k in used] == misses
-    assert [len(k._fast) for k in used] == sizes
-    assert all(entry.replay is not None for k in used for entry in k._fast.values())
+    assert [k.fast_path_stats().entries for k in used] == sizes
+    assert all(entry.replay is not None for k in used for entry in k.fast_path_entries())
     assert sum(len(r.calls) for r in recorders) == launched + 3 * sum(sizes)
 
 
@@ -99,13 +99,20 @@ def test_the_key_reads_only_host_variables(name: str, monkeypatch: pytest.Monkey
             pytest.skip("this Triton's interpreter cannot run the fp8 loads")
         raise
     envs: list[tuple[Kernel, int, dict[str, Any]]] = []
-    for k in kernels:
-        k._host_fn = k.program.make_host(lambda i, env, k=k: envs.append((k, i, env)))
-    fn(*args)  # the host code alone, for the loops' environments
+
+    def host_only(self: Kernel, *a: Any, **kw: Any) -> Any:
+        bound = self.bind(*a, **kw)
+        if any(self is k for k in kernels):
+            envs.extend((self, i, env) for i, env in bound.device_loops())
+        return bound.run_host()
+
+    with monkeypatch.context() as m:
+        m.setattr(Kernel, "__call__", host_only)
+        fn(*args)  # the host code alone, for the loops' environments
     assert envs
     for k, i, env in envs:
         names = k.program.loops[i].names
-        fp = k._keys[i](env, k._choose_config())
+        fp = k.fast_path_key(i, env, k.choose_config())
         assert MISSING not in fp[2:]
         assert len(fp) == 2 + sum(n in env for n in names)
         assert len(fp) < 2 + len(names)  # each loop reads torch or kl, at least
@@ -141,7 +148,7 @@ def test_layer_norm_replays_each_calls_eps(monkeypatch: pytest.MonkeyPatch) -> N
     (fwd,) = _fresh_module(monkeypatch, "layer_norm")
     x, w, b = torch.randn(64, 256), torch.randn(256), torch.randn(256)
     fwd(x, [256], w, b, 1e-5)
-    (entry,) = fwd._fast.values()
+    (entry,) = fwd.fast_path_entries()
     rec = Recorder()
     entry.direct = rec
     fwd(x, [256], w, b, 1e-5)  # records the direct launch
@@ -174,7 +181,7 @@ def test_floats_in_a_tuple_are_part_of_the_key() -> None:
     x = torch.randn(40)
     for coeffs in [(1.5, 0.0), (2.5, 1.0), (1.5, 0.0), (1.5, -0.0)]:
         torch.testing.assert_close(affine(x, coeffs), x * coeffs[0] + coeffs[1])
-    assert len(affine._fast) == 3  # -0.0 is not 0.0 in the code either
+    assert affine.fast_path_stats().entries == 3  # -0.0 is not 0.0 in the code either
     key = make_key(0, ["t"], ())
     assert key({"t": (0.0,)}, None) != key({"t": (-0.0,)}, None)
     assert key({"t": ("1.5",)}, None) != key({"t": (1.5,)}, None)

@@ -39,12 +39,12 @@ class Recorder:
 
 
 def _entry(kernel: kc.Kernel) -> Any:
-    (entry,) = kernel._fast.values()
+    (entry,) = kernel.fast_path_entries()
     return entry
 
 
 def _prime(x: torch.Tensor, y: torch.Tensor) -> tuple[Any, Recorder]:
-    scaled_add._fast.clear()
+    scaled_add.clear_caches()
     scaled_add(x, y, 1.0, 2.0)  # compiles; the interpreter gives no direct launch
     entry = _entry(scaled_add)
     assert entry.direct is None and entry.replay is None
@@ -82,7 +82,7 @@ def test_a_replay_passes_this_calls_tensors_and_floats() -> None:
     assert entry.replay is not None and len(rec.calls) == 1
     a, b = torch.randn(64), torch.randn(64)
     out = scaled_add(a, b, 3.0, -1.0)  # replayed
-    assert len(rec.calls) == 2 and len(scaled_add._fast) == 1
+    assert len(rec.calls) == 2 and scaled_add.fast_path_stats().entries == 1
     assert _same(rec.calls[1], _expected(entry, out, a, b, 3.0, -1.0))
     # The parameters swapped: the replay follows the parameters, not the recorded objects.
     out = scaled_add(b, a, -1.0, 3.0)
@@ -139,17 +139,17 @@ def test_clearing_the_entries_clears_the_last_hits() -> None:
     x = torch.randn(64)
     scaled_add(x, x, 1.0, 2.0)
     scaled_add(x, x, 1.0, 2.0)
-    assert scaled_add._fast.last
-    scaled_add._fast.clear()
-    assert not scaled_add._fast.last
+    assert scaled_add.fast_path_stats().last_hits
+    scaled_add.clear_caches()
+    assert not scaled_add.fast_path_stats().last_hits
     scaled_add(x, x, 1.0, 2.0)
-    assert len(scaled_add._fast) == 1
+    assert scaled_add.fast_path_stats().entries == 1
 
 
 @pytest.fixture(autouse=True)
 def _fresh() -> Any:
     yield
-    scaled_add._fast.clear()
+    scaled_add.clear_caches()
 
 
 @kc.kernel()

@@ -152,10 +152,9 @@ def test_a_wrapped_launcher_is_recorded_without_touching_the_real_one():
     """Launchers may be wrappers (e.g. choosing between two kernels): the recording runs
     copies of them, so the real launcher keeps launching (other threads may use it)."""
     x, alpha = _args()
-    loops: list = []
     target = KernelTarget(scale_rows, (x, alpha), {})
-    scale_rows._run_with((x, alpha), {}, kc.Config(), lambda i, env: loops.append(env))
-    compiled = scale_rows._compiled_loop(0, loops[0], kc.Config(block_sizes=[2]))
+    loops = [env for _, env in scale_rows.bind(x, alpha).device_loops(kc.Config())]
+    compiled = scale_rows.compile_loop(0, loops[0], kc.Config(block_sizes=[2]))
 
     launch = compiled.launcher
 
@@ -170,7 +169,7 @@ def test_a_wrapped_launcher_is_recorded_without_touching_the_real_one():
         record_launch(compiled.source, print, [])
     assert job_for_launches([(compiled.source, print, [])], interpret=True) is None
     torch.testing.assert_close(
-        scale_rows._run((x, alpha), {}, kc.Config(block_sizes=[2]), "run"), _expected(x, alpha)
+        scale_rows.bind(x, alpha).run(kc.Config(block_sizes=[2])), _expected(x, alpha)
     )
     assert target.precompile_job(kc.Config(block_sizes=[2])) is not None
 
@@ -221,9 +220,7 @@ def test_hung_and_crashing_compiles_fail_their_config_only(tmp_path):
     assert len(target.jobs) == len(set(target.jobs))  # no config compiled twice
     # this process goes on, and the winner computes the right thing
     x, alpha = _args()
-    torch.testing.assert_close(
-        scale_rows._run((x, alpha), {}, result.config, "run"), _expected(x, alpha)
-    )
+    torch.testing.assert_close(scale_rows.bind(x, alpha).run(result.config), _expected(x, alpha))
 
 
 @pytest.mark.skipif(interpreting(), reason="compiles for a GPU")
@@ -240,9 +237,8 @@ def test_gpu_worker_compile_is_loaded_from_tritons_cache(tmp_path, monkeypatch):
     cached = sorted(p.name for p in (tmp_path / "triton").iterdir())
     assert cached, "the worker wrote nothing to Triton's cache"
     x, alpha = _args()
-    scale_rows._compiled.clear()
-    scale_rows._fast.clear()
-    out = scale_rows._run((x, alpha), {}, config, "run")
+    scale_rows.clear_caches(variants=True)
+    out = scale_rows.bind(x, alpha).run(config)
     torch.testing.assert_close(out, _expected(x, alpha))
     assert sorted(p.name for p in (tmp_path / "triton").iterdir()) == cached  # no new compile
 
@@ -258,7 +254,7 @@ def _tune(**options):  # noqa: ANN003, ANN202
         torch.testing.assert_close(scale_rows(x, alpha), _expected(x, alpha))
     finally:
         scale_rows.config = None
-        scale_rows._fast.clear()
+        scale_rows.clear_caches()
     return result
 
 

@@ -52,25 +52,33 @@ class UnsupportedLaunch(Exception):
     """A launch argument this module cannot describe; the config compiles in-process."""
 
 
-# -- loading a generated module (the same names as compile.compile_module) ------------------
+# -- loading a generated module --------------------------------------------------------------
+# The one loader of generated code: the compile driver (kcompiler/compiler/driver.py) loads
+# every variant with it, and the worker loads a job's modules with it, so both name a module
+# the same way. It lives here because the worker imports nothing of kcompiler (see above).
 
 
 _GENERATED = "kcompiler_generated_"
 
 
 def module_names(source: str) -> tuple[str, str]:
-    """(digest, module name) of a generated module, as compile.compile_module names it
-    (Triton keys its cache on the kernel's source text and line, not on these)."""
+    """(digest, module name) of a generated module (Triton keys its cache on the kernel's
+    source text and line, not on these)."""
     digest = hashlib.sha1(source.encode()).hexdigest()[:12]
     return digest, f"{_GENERATED}{digest}"
 
 
-def load_module(source: str, kernel_name: str) -> dict[str, Any]:
-    """Execute a generated module, registered with linecache so Triton can read its source."""
+def load_module(
+    source: str, kernel_name: str, names: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Execute a generated module and return its globals. It is registered with linecache
+    under ``<kcompiler NAME DIGEST>``, because Triton's JIT reads a kernel's source through
+    inspect/linecache. ``names``: globals the module's code reads that it does not define
+    (the bounds checks' error buffer and flag), set before it runs."""
     digest, modname = module_names(source)
     filename = f"<kcompiler {kernel_name} {digest}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    scope: dict[str, Any] = {"__name__": modname}
+    scope: dict[str, Any] = {"__name__": modname, **(names or {})}
     exec(compile(source, filename, "exec"), scope)
     return scope
 
