@@ -19,12 +19,16 @@ def check_errors(sync: bool = True) -> None:
     """Raise ``kc.exc.IndexOutOfBounds`` if a launch so far indexed outside a tensor. On a GPU
     such an error otherwise surfaces at the kernel's next call: this waits for the GPU (unless
     ``sync=False``) and reads every kernel's error records."""
+    # Deferred, as the names below: importing kcompiler (or only its config, language or
+    # autotune modules, as compile workers do) does not load torch, Triton and xDSL.
     from kcompiler.backends.triton.bounds import check_errors as check
 
     check(sync)
 
 
 def __getattr__(name: str) -> Any:
+    """``kc.Kernel``, ``kc.kernel`` and ``kc.aot_kernel``, imported at first use (which loads
+    torch, Triton and xDSL)."""
     if name in ("Kernel", "kernel"):
         from kcompiler.runtime import kernel as _kernel
 

@@ -14,7 +14,7 @@ from kcompiler.exc import UnknownOption
 
 # Fields a config may carry, in Helion's vocabulary. Unknown fields are rejected (UnknownOption,
 # a TypeError, with a did-you-mean) so that a typo ("num_warp") is an error instead of a
-# silently ignored knob; backends/triton/compile.py validates the values.
+# silently ignored knob; kcompiler/compiler/checks.py validates the values.
 KNOWN_FIELDS: tuple[str, ...] = (
     "block_sizes",
     "reduction_loops",

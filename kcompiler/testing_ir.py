@@ -33,7 +33,12 @@ from hypothesis import strategies as st
 from xdsl.dialects.builtin import DictionaryAttr, FloatAttr, IntegerAttr, ModuleOp, i64
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 
+from kcompiler.backends.triton.codegen import CodegenOptions, generate
+from kcompiler.backends.triton.compile import interpreting
+from kcompiler.backends.triton.precompile import load_module
 from kcompiler.dialects import tile as t
+from kcompiler.passes.pipeline import make_context
+from kcompiler.tools.kc_opt import size_sources
 
 # Element types the generator draws tensors from (f64 and fp8 are left out: the interpreter's
 # fp8 is not arithmetic, and f64 adds nothing f32 does not exercise).
@@ -459,8 +464,6 @@ def program_from_text(text: str, block_size: int = 4) -> Program:
     others inputs; sizes come from the kernel's ``size_hints``."""
     from xdsl.parser import Parser
 
-    from kcompiler.passes.pipeline import make_context
-
     module = Parser(make_context(), text).parse_module()
     kernel = next(op for op in module.ops if isinstance(op, t.KernelOp))
     stored = {op.tensor for op in kernel.walk() if isinstance(op, t.StoreOp)}
@@ -486,10 +489,6 @@ def run_program(
 ) -> dict[str, torch.Tensor]:
     """Emit Triton for ``module`` (``program``'s kernel or a rewrite of it), run it on
     ``inputs`` and return the outputs (zero-initialised, then written by the kernel)."""
-    from kcompiler.backends.triton.codegen import CodegenOptions, generate
-    from kcompiler.backends.triton.precompile import load_module
-    from kcompiler.backends.triton.compile import interpreting
-    from kcompiler.tools.kc_opt import size_sources
 
     sizes = {BLOCK: program.block_size, **(block_sizes or {})}
     options = CodegenOptions(

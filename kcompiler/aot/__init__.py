@@ -7,9 +7,10 @@ it in production, where no call ever tunes.
     @kc.kernel(configs_table="table.json")              # or kc.aot_kernel(table=...)
     def kernel(...): ...
 
-``table.py``: the key (a call's specialization) and the lookup rule; ``specs.py``: the
-shapes file's format; ``runtime.py``: how a call's config is chosen; ``tune.py``: tuning and
-precompiling a table.
+``kcompiler/runtime/config_table.py``: the key (a call's specialization), the lookup rule and
+the table's file; ``kcompiler/runtime/table_configs.py``: how a call's config is chosen (both
+run at call time, so they belong to the runtime); ``specs.py``: the shapes file's format;
+``tune.py``: tuning and precompiling a table.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kcompiler.aot.runtime import STRICT_ENV, AotTableWarning, TableConfigs, fit
-from kcompiler.aot.table import Entry, Key, Table, TableError
+from kcompiler.runtime.config_table import Entry, Key, Table, TableError
+from kcompiler.runtime.kernel import kernel
+from kcompiler.runtime.table_configs import STRICT_ENV, AotTableWarning, TableConfigs, fit
 
 
 def aot_kernel(fn: Callable[..., Any] | None = None, *, table: Any, **options: Any) -> Any:
     """Helion's name: ``@kc.aot_kernel(table="table.json")`` is
     ``@kc.kernel(configs_table="table.json")``."""
-    from kcompiler.runtime.kernel import kernel
 
     return kernel(fn, configs_table=table, **options)
 

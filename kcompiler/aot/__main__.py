@@ -9,11 +9,13 @@ import time
 from typing import Any
 
 from kcompiler.aot.specs import load_calls, resolve
-from kcompiler.aot.table import Table, TableError
+from kcompiler.aot.tune import compile_table, tune_table
+from kcompiler.autotune import NullCache
+from kcompiler.runtime.config_table import Table, TableError
+from kcompiler.runtime.kernel import Kernel
 
 
 def _kernel(target: str) -> Any:
-    from kcompiler.runtime.kernel import Kernel
 
     obj = resolve(target)
     if not isinstance(obj, Kernel):
@@ -52,9 +54,6 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     if opts.command == "tune":
-        from kcompiler.aot.tune import tune_table
-        from kcompiler.autotune import NullCache
-
         kernel = _kernel(opts.kernel)
         t0 = time.monotonic()
         table = tune_table(
@@ -81,7 +80,6 @@ def main(argv: list[str] | None = None) -> int:
         for e in table.entries:
             print(f"{e.key.ident}  {e.time_ms}  {dict(e.config)}")
         return 0
-    from kcompiler.aot.tune import compile_table
 
     kernel = _kernel(opts.kernel or table.kernel)
     t0 = time.monotonic()

@@ -1,6 +1,6 @@
 """Tuning a kernel over a list of calls into a config table, and precompiling a table.
 
-Order: calls are grouped by specialization key, keys of one class (table.py) sorted by their
+Order: calls are grouped by specialization key, keys of one class (runtime/config_table.py) sorted by their
 size buckets, so each key is tuned after its smaller neighbours. A key's search starts from
 the winners of the nearest keys already tuned (up to ``NEIGHBOURS``, nearest first), placed
 before the space's own starts: every strategy measures the default and the starts first, and
@@ -23,11 +23,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kcompiler.aot.runtime import fit
 from kcompiler.aot.specs import describe_call, make_call
-from kcompiler.aot.table import Entry, Key, Table, TableError, current_card
 from kcompiler.autotune import ConfigError, ConfigSpace, NullCache, Tuner
+from kcompiler.autotune.compile_pool import shared_pool
+from kcompiler.backends.triton.compile import interpreting
+from kcompiler.backends.triton.precompile import job_for_launches
 from kcompiler.config import Config
+from kcompiler.runtime.config_table import Entry, Key, Table, TableError, current_card
+from kcompiler.runtime.table_configs import fit
+from kcompiler.runtime.tuning import KernelTarget, build_space
 
 log = logging.getLogger("kcompiler.aot")
 
@@ -76,7 +80,6 @@ def tune_table(
     ``cache``: the tuner's cache (default: its SQLite cache; ``NullCache()`` to measure
     afresh). ``target_factory(kernel, args, kwargs)`` makes the TuningTarget (default:
     runtime.tuning.KernelTarget); tests pass a synthetic one."""
-    from kcompiler.runtime.tuning import KernelTarget
 
     device = device or default_device()
     made = target_factory or KernelTarget
@@ -186,11 +189,6 @@ def compile_table(
     this process under the interpreter). Raises TableError naming an entry whose config is
     invalid for the kernel or fails to compile. Returns one line per entry."""
     import os
-
-    from kcompiler.autotune.compile_pool import shared_pool
-    from kcompiler.backends.triton.precompile import job_for_launches
-    from kcompiler.backends.triton.compile import interpreting
-    from kcompiler.runtime.tuning import build_space
 
     device = device or default_device()
     if workers is None:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import kcompiler.language as kl
 from kcompiler.exc import CompileError
 
 LAUNCH = "__kc_launch__"
@@ -43,7 +44,6 @@ class HostProgram:
 def _is_device_loop(node: ast.stmt, resolve: Callable[[ast.expr], Any]) -> bool:
     if not isinstance(node, ast.For) or not isinstance(node.iter, ast.Call):
         return False
-    import kcompiler.language as kl
 
     fn = resolve(node.iter.func)
     return fn in (kl.tile, kl.grid)
@@ -137,7 +137,6 @@ def _check_host_device_names(
 
 def _constexpr_params(fn: Callable[..., Any]) -> frozenset[str]:
     """Parameters annotated ``kl.constexpr`` (as an object, or a string annotation)."""
-    import kcompiler.language as kl
 
     out = set()
     for name, p in inspect.signature(fn).parameters.items():

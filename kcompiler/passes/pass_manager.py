@@ -42,7 +42,12 @@ from xdsl.passes import ModulePass
 from xdsl.utils.arg_spec import ArgSpec, parse_pipeline
 from xdsl.utils.exceptions import ArgSpecParseError
 
-from kcompiler.passes.pipeline import all_passes, make_context, pass_requirements
+from kcompiler.dialects import tile as t
+from kcompiler.dialects.diagnostics import OpError, op_location, source_line_of, verify_located
+from kcompiler.passes import pipeline as pass_registry
+from kcompiler.passes.indexing import IndexingPass, normalize_indexing
+from kcompiler.passes.persistent import PersistentPass
+from kcompiler.passes.split_reductions import SplitReductionsPass, chunks_from_reduction_loops
 
 __all__ = [
     "PassManager",
@@ -108,11 +113,15 @@ class PassManager:
     log: list[PassRecord] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
-        self._registry = dict(self.registry if self.registry is not None else all_passes())
+        self._registry = dict(
+            self.registry if self.registry is not None else pass_registry.all_passes()
+        )
         self._requires = {
             k: tuple(v)
             for k, v in (
-                self.requirements if self.requirements is not None else pass_requirements()
+                self.requirements
+                if self.requirements is not None
+                else pass_registry.pass_requirements()
             ).items()
         }
         self.done = frozenset(self.done)
@@ -268,7 +277,7 @@ class PassManager:
     def run(self, module: ModuleOp, ctx: Context | None = None) -> ModuleOp:
         """Apply the passes to ``module`` in place (and return it)."""
         if ctx is None:
-            ctx = make_context()
+            ctx = pass_registry.make_context()
         if self.dump_dir and self.passes:
             self._dump(module)
         if self.debug:
@@ -282,7 +291,6 @@ class PassManager:
         return module
 
     def _verify(self, module: ModuleOp, after: ModulePass | None) -> None:
-        from kcompiler.dialects.diagnostics import OpError, verify_located
 
         try:
             verify_located(module)  # iterative: deep nests need no Python recursion
@@ -310,7 +318,6 @@ class PassManager:
 def _op_where(op: Operation) -> str:
     """``kernel.py:12: 'tile.load' op: ``: where the failing op came from (the Python line it
     was traced from, else its IR text location) and its name."""
-    from kcompiler.dialects.diagnostics import op_location, source_line_of
 
     where = source_line_of(op)
     if where is None and (loc := op_location(op)) is not None:
@@ -319,7 +326,6 @@ def _op_where(op: Operation) -> str:
 
 
 def _kernel_name(module: ModuleOp) -> str:
-    from kcompiler.dialects import tile as t
 
     for op in module.ops:
         if isinstance(op, t.KernelOp):
@@ -334,12 +340,6 @@ def pipeline_for_config(module: ModuleOp, config: Mapping[str, Any]) -> str:
     whole-dim reductions that ``reduction_loops`` asks for, ``persistent`` records a
     non-flat ``pid_type``. Empty when the config needs none of them.
     """
-    from kcompiler.passes.indexing import IndexingPass, normalize_indexing
-    from kcompiler.passes.persistent import PersistentPass
-    from kcompiler.passes.split_reductions import (
-        SplitReductionsPass,
-        chunks_from_reduction_loops,
-    )
 
     passes: list[ModulePass] = []
     modes = normalize_indexing(config.get("indexing"))
@@ -363,5 +363,5 @@ FRONTEND_PIPELINE = "shape-inference"
 
 def run_frontend_pipeline(module: ModuleOp, debug: bool | None = None) -> None:
     """What runs on freshly traced IR before it is cached: inference and verification."""
-    PassManager(FRONTEND_PIPELINE, debug=debug).run(module, make_context())
+    PassManager(FRONTEND_PIPELINE, debug=debug).run(module, pass_registry.make_context())
     module.verify()

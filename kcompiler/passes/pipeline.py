@@ -9,14 +9,14 @@ from xdsl.dialects.builtin import Builtin
 from xdsl.passes import ModulePass
 
 from kcompiler.dialects.tile import Tile
+from kcompiler.passes.indexing import IndexingPass
+from kcompiler.passes.persistent import PersistentPass
+from kcompiler.passes.shape_inference import ShapeInferencePass
+from kcompiler.passes.split_reductions import SplitReductionsPass
 
 
 def all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     """Every pass by its registered name; kc-opt exposes exactly these."""
-    from kcompiler.passes.indexing import IndexingPass
-    from kcompiler.passes.persistent import PersistentPass
-    from kcompiler.passes.shape_inference import ShapeInferencePass
-    from kcompiler.passes.split_reductions import SplitReductionsPass
 
     return {
         ShapeInferencePass.name: lambda: ShapeInferencePass,

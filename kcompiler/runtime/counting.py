@@ -34,7 +34,9 @@ from typing import TYPE_CHECKING, Any
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Attribute, Block, BlockArgument, SSAValue
 
+from kcompiler.compiler.checks import resolve_block_sizes
 from kcompiler.dialects import tile as t
+from kcompiler.frontend.specialize import specialize
 
 if TYPE_CHECKING:
     from kcompiler.runtime.kernel import Kernel
@@ -241,8 +243,6 @@ def count_module(
 
 def count_launch(kernel: Kernel, index: int, env: dict[str, Any], config: Any = None) -> Counts:
     """Counts of device loop ``index`` launched with the host values ``env``."""
-    from kcompiler.compiler.checks import resolve_block_sizes
-    from kcompiler.frontend.specialize import specialize
 
     module, _ = kernel.trace_loop(index, env)
     loop = kernel.program.loops[index]

@@ -97,6 +97,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from kcompiler.dialects import tile as t
 from kcompiler.exc import InvalidArgument, NoBackward
 from kcompiler.runtime.counting import Counts, count_launch, register_formula
 
@@ -458,8 +459,6 @@ def analyze(kernel: Kernel, args: Any, kwargs: dict[str, Any]) -> Analysis:
     from torch._subclasses.fake_tensor import FakeTensorMode
     from torch.utils._python_dispatch import _disable_current_modes
     from xdsl.ir import BlockArgument
-
-    from kcompiler.dialects import tile as t
 
     tensors: list[torch.Tensor] = []
     _, template = _split((tuple(args), dict(kwargs)), tensors)

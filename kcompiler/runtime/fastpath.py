@@ -8,7 +8,7 @@ first's compiled variant and launch. The key function is generated per loop so t
 not a generic walk over the names, and only for names the host function can bind.
 
 ``requires_grad`` does not change the compiled kernel: it is in the key so that an entry knows
-whether its loop reads a tensor that requires grad (``Kernel``'s ``_Launch.grad_guard``), and
+whether its loop reads a tensor that requires grad (``FastPathEntry.grad_guard``), and
 so that autograd's per-call test (a kernel without a backward refuses such a launch in grad
 mode) costs one attribute read per tensor and one flag test per launch, not a pass over the
 arguments.

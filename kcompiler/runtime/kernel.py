@@ -25,6 +25,8 @@ if "TRITON_INTERPRET" not in os.environ:
 import torch
 from xdsl.dialects.builtin import ModuleOp
 
+from kcompiler.autotune import EFFORTS, Tuner
+from kcompiler.autotune.strategies import available_strategies
 from kcompiler.backends.triton.bounds import ErrorFlag, check_flags
 from kcompiler.backends.triton.compile import interpreting
 from kcompiler.backends.triton.launch import WrongDevice, direct_launcher
@@ -39,7 +41,9 @@ from kcompiler.frontend.tracer import BlockAllocator, trace_loop
 from kcompiler.language._context import hosting, state
 from kcompiler.passes.pass_manager import run_frontend_pipeline
 from kcompiler.runtime import custom_op as _custom_op
+from kcompiler.runtime import tuning
 from kcompiler.runtime.fastpath import REPLAY_TRIES, make_key, make_replay, param_getter, replayable
+from kcompiler.runtime.table_configs import TableConfigs
 
 # Launch compiled kernels directly on the fast path (set KCOMPILER_DIRECT_LAUNCH=0 to always go
 # through Triton's JIT).
@@ -53,8 +57,9 @@ _grad_enabled = torch.is_grad_enabled
 
 
 class FastPathEntry:
-    """A fast-path entry (``Kernel.fast_path_entries``): the compiled variant and, after its first JIT launch, the direct
-    launch of the Triton kernel that launch compiled (backends/triton/launch.py).
+    """A fast-path entry (``Kernel.fast_path_entries``): the compiled variant and, after its
+    first JIT launch, the direct launch of the Triton kernel that launch compiled
+    (backends/triton/launch.py).
 
     Once the direct launch has run, the entry may *replay* it: the launcher's arguments to the
     direct launch are, for calls sharing the fast-path key, the same sizes, strides, grid and
@@ -208,7 +213,7 @@ SETTINGS: dict[str, Any] = {
     "float_inputs": (),
     # A config table written by ``python -m kcompiler.aot tune`` (a path or a
     # ``kcompiler.aot.Table``): each call takes its specialization's entry, or the nearest
-    # one (kcompiler/aot/table.py has the rule); a table never makes a call tune.
+    # one (kcompiler/runtime/config_table.py has the rule); a table never makes a call tune.
     "configs_table": None,
 }
 
@@ -224,9 +229,6 @@ def _check_autotune_options(effort: str | None, strategy: str | None) -> None:
     """Refuse, when the kernel is made, an effort or strategy name that the tuner would refuse
     only once tuning starts (it still checks ``$KCOMPILER_AUTOTUNE_*`` and the arguments of
     ``Kernel.autotune`` itself)."""
-    from kcompiler.autotune import EFFORTS
-    from kcompiler.autotune.strategies import available_strategies
-
     if effort is not None and effort not in EFFORTS:
         raise UnknownOption("autotune_effort", effort, EFFORTS)
     if isinstance(strategy, str) and strategy not in available_strategies():
@@ -383,12 +385,9 @@ class Kernel:
         ``options``: effort ("none" | "quick" | "full"), strategy, budget_s; see
         ``kcompiler.autotune.Tuner``. Returns the TuneResult.
         """
-        from kcompiler.autotune import Tuner
-        from kcompiler.runtime.tuning import autotune
-
         valid = [
             p.name
-            for f in (autotune, Tuner.__init__)
+            for f in (tuning.autotune, Tuner.__init__)
             for p in inspect.signature(f).parameters.values()
             if p.kind is inspect.Parameter.KEYWORD_ONLY
         ]
@@ -397,7 +396,7 @@ class Kernel:
                 raise UnknownOption("autotune option", name, valid)
         options.setdefault("effort", self.autotune_effort)
         options.setdefault("strategy", self.autotune_strategy)
-        result = autotune(self, args, kwargs, **options)
+        result = tuning.autotune(self, args, kwargs, **options)
         self.config = result.config
         self._fast.clear()
         return result
@@ -406,8 +405,6 @@ class Kernel:
         """Take each call's config from a config table (a path to the JSON that
         ``python -m kcompiler.aot tune`` writes, or a ``kcompiler.aot.Table``); None detaches
         it. An explicit ``config`` (or a tuned one) still wins. See kcompiler/aot."""
-        from kcompiler.aot.runtime import TableConfigs
-
         self.table = None if table is None else TableConfigs.attach(self, table)
         self._fast.clear()
 
@@ -441,9 +438,7 @@ class Kernel:
 
     def config_space(self, *args: Any, **kwargs: Any) -> Any:
         """The config space derived from the IR traced for these arguments."""
-        from kcompiler.runtime.tuning import build_space
-
-        return build_space(self, self.traced_modules(args, kwargs))
+        return tuning.build_space(self, self.traced_modules(args, kwargs))
 
     def traced_modules(
         self, args: Sequence[Any], kwargs: dict[str, Any], config: Config | None = None

@@ -25,10 +25,27 @@ from kcompiler.autotune import (
     library_versions,
     make_key,
 )
+from kcompiler.backends.triton.compile import interpreting, shared_memory_limit
+from kcompiler.backends.triton.indexing import (
+    DESCRIPTOR_SCRATCH_BYTES,
+    SCRATCH_LIMIT,
+    supported_modes,
+)
+from kcompiler.backends.triton.precompile import job_for_launches
 from kcompiler.config import Config
+from kcompiler.dialects import tile as t
 from kcompiler.passes.block_defaults import default_num_warps, largest_block
-from kcompiler.passes.config_space import TRITON_MAX_NUMEL, derive_space
+from kcompiler.passes.config_space import (
+    TRITON_MAX_NUMEL,
+    derive_space,
+    dot_registers_checker,
+    may_take_shared_memory,
+    shared_memory_estimator,
+)
+from kcompiler.passes.indexing import TMA_MIN_BYTES, element_bytes, sites
+from kcompiler.passes.loop_knobs import sequential_loops
 from kcompiler.passes.persistent import PID_TYPES
+from kcompiler.passes.split_reductions import default_reduction_chunk, reduction_dims
 
 if TYPE_CHECKING:
     from kcompiler.runtime.kernel import Kernel
@@ -126,8 +143,6 @@ def _dot_starts(modules: list[Any], knobs: list[Any]) -> list[dict[str, Any]]:
     """Known-good starting points for a kernel with ``tile.dot`` (``ConfigSpace.starts``): the
     tiles above on the first dot's block dims, each with pointer loads and with tensor
     descriptors (TMA) where the space has them, L2 grouping 8 for a 2-d grid."""
-    from kcompiler.dialects import tile as t
-    from kcompiler.passes.indexing import element_bytes
 
     dot = _first_dot(modules)
     if dot is None:
@@ -174,7 +189,6 @@ def _dot_starts(modules: list[Any], knobs: list[Any]) -> list[dict[str, Any]]:
 
 def _first_dot(modules: list[Any]) -> Any:
     """The kernels' first ``tile.dot`` in program order, or None."""
-    from kcompiler.dialects import tile as t
 
     return next((op for m in modules for op in m.walk() if isinstance(op, t.DotOp)), None)
 
@@ -183,7 +197,6 @@ def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
     """Kernels with ``tile.dot``: the dot results (accumulators, attention's scores) must fit
     half the registers a thread has at 16 warps or more (ptxas "Insufficient registers"
     otherwise; ``passes/config_space.dot_registers_fit``)."""
-    from kcompiler.passes.config_space import dot_registers_checker
 
     checkers = [c for c in map(dot_registers_checker, modules) if c.results]
     if not checkers:
@@ -215,9 +228,6 @@ def _shared_memory_constraint(modules: list[Any], count: int, knobs: list[Any]) 
     range_unroll_factors), the tiles of tensor-descriptor loads and stores (the ``indexing``
     knobs; a chunk loop's tile is rows x its ``reduction_loops`` chunk), loads of loops with
     range_num_stages, and the scratch of row reductions (``num_warps``)."""
-    from kcompiler.backends.triton.compile import shared_memory_limit
-    from kcompiler.passes.config_space import may_take_shared_memory, shared_memory_estimator
-    from kcompiler.passes.loop_knobs import sequential_loops
 
     if not any(may_take_shared_memory(m) for m in modules):
         return []
@@ -273,8 +283,6 @@ def _range_knobs(modules: list[Any]) -> tuple[list[Any], list[Any]]:
 
     import triton.language as tl
 
-    from kcompiler.passes.loop_knobs import sequential_loops
-
     if len(modules) != 1:
         return [], []  # one list per kernel launch would be ambiguous
     loops = sequential_loops(modules[0])
@@ -319,7 +327,6 @@ def _range_knobs(modules: list[Any]) -> tuple[list[Any], list[Any]]:
 
 def _warp_specialize_device() -> bool:
     """Warp specialization of loops: Blackwell (sm_100) and later, as Helion offers it."""
-    from kcompiler.backends.triton.compile import interpreting
 
     if interpreting() or not torch.cuda.is_available():
         return False
@@ -332,8 +339,6 @@ def _indexing_knobs(
     """``indexing[i]`` per load/store in program order: the modes both the IR
     (``passes/indexing.py``) and the installed Triton allow; a tensor descriptor whose last dim
     is tiled needs a block of >= 16 bytes (a constraint on that block size)."""
-    from kcompiler.backends.triton.indexing import supported_modes
-    from kcompiler.passes.indexing import TMA_MIN_BYTES, sites
 
     if len(modules) != 1:
         return [], []
@@ -380,8 +385,6 @@ def _descriptor_scratch_constraint(module: Any, indexing: list[str], knobs: list
     """In-kernel tensor descriptors' scratch must stay addressable at the tuned shape (on the
     H200, 2**23 programs x 3 descriptors x 128 B faulted); at other shapes the launcher's guard
     (backends/triton/indexing.py) falls back to pointers."""
-    from kcompiler.backends.triton.indexing import DESCRIPTOR_SCRATCH_BYTES, SCRATCH_LIMIT
-    from kcompiler.dialects import tile as t
 
     kernel = next(op for op in module.ops if isinstance(op, t.KernelOp))
     hints = kernel.size_hints
@@ -416,15 +419,12 @@ def _descriptor_scratch_constraint(module: Any, indexing: list[str], knobs: list
 
 def _parallel_depth(module: Any) -> int:
     """How many nested parallel loops the kernel's launch grid has."""
-    from kcompiler.dialects import tile as t
 
     return max((len(k.parallel_nest()) for k in module.ops if isinstance(k, t.KernelOp)), default=0)
 
 
 def _reduction_knobs(modules: list[Any]) -> list[Any]:
     """``reduction_loops[i]``: keep whole dim i in registers (None) or loop over chunks."""
-    from kcompiler.dialects import tile as t
-    from kcompiler.passes.split_reductions import default_reduction_chunk, reduction_dims
 
     if len(modules) != 1:
         return []  # one list per kernel launch would be ambiguous; keep registers
@@ -553,8 +553,6 @@ class KernelTarget:
         """The config's Triton compiles as a worker job (backends/triton/precompile.py): the
         host code runs with a launch hook that generates each loop's code and records the
         kernel call its launcher would make, launching nothing."""
-        from kcompiler.backends.triton.compile import interpreting
-        from kcompiler.backends.triton.precompile import job_for_launches
 
         launches = self.bound.generated_launches(config)
         return job_for_launches(launches, interpret=interpreting())

@@ -72,6 +72,8 @@ from kcompiler.dialects.diagnostics import (
     verify_located,
 )
 from kcompiler.exc import KCompilerError
+from kcompiler.passes import pipeline as pass_registry
+from kcompiler.passes.block_defaults import block_elements, default_block_sizes
 
 EXIT_DIAGNOSTIC = 1
 EXIT_USAGE = 2
@@ -242,8 +244,6 @@ class TritonTarget(Target):
     def block_values(self, module: ModuleOp) -> dict[str, int]:
         """Every block symbol's size: the defaults, overridden by ``block-sizes``; an
         ``OpError`` when a value is left over or makes some block value too large."""
-        from kcompiler.passes.block_defaults import block_elements, default_block_sizes
-
         sizes = dict(default_block_sizes(module))
         kernels = [op for op in module.ops if isinstance(op, t.KernelOp)]
         indexed = {int(i): s for s in sizes if (i := s.rpartition("_")[2]).isdigit()}
@@ -492,9 +492,8 @@ class KcOptMain(xDSLOptMain):
         self.ctx.register_dialect("tile", lambda: t.Tile)
 
     def register_all_passes(self) -> None:
-        from kcompiler.passes.pipeline import all_passes
-
-        passes: dict[str, Callable[[], type[ModulePass]]] = all_passes()
+        # Looked up on the module at each call, so a test may register extra passes.
+        passes: dict[str, Callable[[], type[ModulePass]]] = pass_registry.all_passes()
         for name, factory in passes.items():
             self.register_pass(name, factory)
 

@@ -15,7 +15,7 @@ import kcompiler.language as kl
 from kcompiler.aot import AotTableWarning, Entry, Key, Table, TableError, aot_kernel
 from kcompiler.aot.__main__ import main
 from kcompiler.aot.specs import describe_call, load_calls, make_call
-from kcompiler.aot.table import current_card
+from kcompiler.runtime.config_table import current_card
 from kcompiler.autotune import Tuner
 
 

@@ -53,6 +53,7 @@ from typing import Any
 
 from xdsl.ir import Block, SSAValue
 
+from kcompiler.backends.triton.index_layout import index_positions, place
 from kcompiler.dialects import tile as t
 from kcompiler.exc import IndexOutOfBounds
 
@@ -113,8 +114,6 @@ def guard(em: Any, op: t.LoadOp | t.StoreOp, out: tuple[str, ...]) -> str | None
     in-bounds mask laid out along ``out``, or None when no index needs one."""
     if not em.opts.index_checks:
         return None
-    from kcompiler.backends.triton.indexing import index_positions, place
-
     ty = op.tensor.type
     assert isinstance(ty, t.TensorType)
     loc = op.attributes.get("loc")

@@ -19,6 +19,10 @@ from xdsl.dialects.builtin import FloatAttr, IntegerAttr, ModuleOp
 from xdsl.ir import Attribute, Block, BlockArgument, Operation, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
+from kcompiler.backends.triton.bounds import ERRORS, ERRORS_PARAM, FLAG, FLAG_PARAM
+from kcompiler.backends.triton.indexing import emit_load, emit_store, pointer_expr
+from kcompiler.backends.triton.persistent_codegen import install
+from kcompiler.backends.triton.tl_types import tl_dtype
 from kcompiler.dialects import tile as t
 from kcompiler.dialects.tile import next_pow2
 from kcompiler.exc import CompileError
@@ -82,29 +86,6 @@ class GeneratedKernel:
     # The checked indices (bounds.IndexSite), in error-record order; when there are any, the
     # launcher passes its globals ``kc_errors`` and ``kc_error_flag`` to the kernel.
     index_sites: list[Any] = field(default_factory=list)
-
-
-_TL_DTYPE = {
-    t.f16: "tl.float16",
-    t.bf16: "tl.bfloat16",
-    t.f32: "tl.float32",
-    t.f64: "tl.float64",
-    t.i1: "tl.int1",
-    t.i8: "tl.int8",
-    t.u8: "tl.uint8",
-    t.i16: "tl.int16",
-    t.i32: "tl.int32",
-    t.f8e4m3: "tl.float8e4nv",
-    t.f8e5m2: "tl.float8e5",
-}
-
-
-def tl_dtype(elt: Attribute) -> str:
-    from xdsl.dialects.builtin import i64
-
-    if elt == i64:
-        return "tl.int64"
-    return _TL_DTYPE[elt]
 
 
 _UNARY = {
@@ -382,8 +363,6 @@ class TritonEmitter:
                 sig.append(f"{name}_ptr")
                 launch_args.append(name)
         if self.index_sites:
-            from kcompiler.backends.triton.bounds import ERRORS, ERRORS_PARAM, FLAG, FLAG_PARAM
-
             sig += [ERRORS_PARAM, FLAG_PARAM]
             launch_args += [ERRORS, FLAG]
         for name, arg in zip(self.kernel.names, block.args):
@@ -747,8 +726,6 @@ class TritonEmitter:
     def _pointer(
         self, tensor: SSAValue, kinds: tuple[str, ...], indices: Any, out: tuple[str, ...]
     ) -> str:
-        from kcompiler.backends.triton.indexing import pointer_expr
-
         return pointer_expr(self, tensor, kinds, indices, out)
 
     def access_mask(
@@ -777,9 +754,7 @@ class TritonEmitter:
         return parts[0] if len(parts) == 1 else "(" + ") & (".join(parts) + ")"
 
     def op_load(self, op: t.LoadOp) -> None:
-        from kcompiler.backends.triton.indexing import emit_load  # pointer/block_ptr/descriptor
-
-        emit_load(self, op)
+        emit_load(self, op)  # pointer, block_ptr or tensor-descriptor access
 
     def op_print(self, op: t.PrintOp) -> None:
         values = []
@@ -791,8 +766,6 @@ class TritonEmitter:
         self.line(f"tl.device_print({', '.join([repr(op.prefix.data), *values])})")
 
     def op_store(self, op: t.StoreOp) -> None:
-        from kcompiler.backends.triton.indexing import emit_store
-
         emit_store(self, op)
 
     def op_dot(self, op: t.DotOp) -> None:
@@ -1087,7 +1060,6 @@ def generate(
         orig_emit_op(op)
 
     em.emit_op = emit_op  # type: ignore[method-assign]
-    from kcompiler.backends.triton.persistent_codegen import install
 
     install(em, chain, pid_lines, options.interpret)  # no-op for flat (one program per tile)
     return em.generate()

@@ -43,6 +43,8 @@ from xdsl.dialects.builtin import StringAttr
 from xdsl.ir import Operation, SSAValue
 
 from kcompiler.backends.triton import bounds
+from kcompiler.backends.triton.index_layout import index_positions, place
+from kcompiler.backends.triton.tl_types import tl_dtype
 from kcompiler.dialects import tile as t
 from kcompiler.dialects.tile import next_pow2
 from kcompiler.exc import InvalidConfig
@@ -135,43 +137,6 @@ def _tuple(items: Sequence[str], brackets: str = "()") -> str:
     return f"{brackets[0]}{inner}{brackets[1]}"
 
 
-def place(expr: str, idims: tuple[str, ...], at: int, out: tuple[str, ...]) -> str:
-    """An index block with dims ``idims`` laid out at result positions [at, at + len)."""
-    if not idims or len(idims) == len(out):
-        return expr
-    sub = ["None"] * len(out)
-    for k in range(len(idims)):
-        sub[at + k] = ":"
-    return f"{expr}[{', '.join(sub)}]"
-
-
-def index_positions(
-    em: Any, kinds: tuple[str, ...], indices: Any
-) -> list[tuple[int, str, SSAValue | None, int]]:
-    """Per tensor dim: (dim, kind, index operand, result position of the index's first dim),
-    with a gather paired to the previous dim's (same dims) at that one's position."""
-    out: list[tuple[int, str, SSAValue | None, int]] = []
-    it = iter(indices)
-    pos = 0
-    gathered: tuple[tuple[str, ...], int] | None = None
-    for d, kind in enumerate(kinds):
-        idx = next(it) if kind != "full" else None
-        if kind in ("full", "tile"):
-            out.append((d, kind, idx, pos))
-            pos += 1
-            gathered = None
-            continue
-        assert idx is not None
-        idims = em.dims(idx)
-        paired = kind == "gather" and gathered is not None and gathered[0] == idims
-        at = gathered[1] if paired and gathered is not None else pos
-        out.append((d, kind, idx, at))
-        if not paired:
-            pos += len(idims)
-        gathered = (idims, at) if kind == "gather" else None
-    return out
-
-
 def pointer_expr(
     em: Any, tensor: SSAValue, kinds: tuple[str, ...], indices: Any, out: tuple[str, ...]
 ) -> str:
@@ -200,8 +165,6 @@ def pointer_expr(
 
 
 def _fill(op: t.LoadOp) -> str:
-    from kcompiler.backends.triton.codegen import tl_dtype
-
     elt = t.block_of(op.result).element_type
     return "0.0" if t.is_float(elt) or tl_dtype(elt).startswith("tl.float8") else "0"
 
@@ -316,8 +279,6 @@ def emit_load(em: Any, op: t.LoadOp) -> None:
 
 
 def emit_store(em: Any, op: t.StoreOp) -> None:
-    from kcompiler.backends.triton.codegen import tl_dtype
-
     ty = op.tensor.type
     assert isinstance(ty, t.TensorType)
     target = t.indexed_dims(ty, op.kinds, op.indices)

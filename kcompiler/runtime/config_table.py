@@ -38,6 +38,8 @@ from typing import Any
 
 import torch
 
+from kcompiler.autotune import library_versions
+from kcompiler.backends.triton.compile import interpreting
 from kcompiler.config import Config
 from kcompiler.frontend.specialize import next_pow2, pow2_divisor, specialize
 
@@ -208,7 +210,6 @@ class Entry:
 def current_card() -> str:
     """The device a table is tuned for and used on: the CUDA device's name, or
     ``"cpu-interpreter"`` under TRITON_INTERPRET=1 (or without a GPU)."""
-    from kcompiler.backends.triton.compile import interpreting
 
     if interpreting() or not torch.cuda.is_available():
         return "cpu-interpreter"
@@ -216,7 +217,6 @@ def current_card() -> str:
 
 
 def current_versions() -> dict[str, str]:
-    from kcompiler.autotune import library_versions
 
     return library_versions()
 

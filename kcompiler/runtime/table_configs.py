@@ -1,7 +1,7 @@
 """A kernel's calls served from a config table (``@kc.kernel(configs_table=...)``).
 
 Per call: the arguments' dtypes, shapes, strides, devices and non-float values form a memo
-key; a new one computes the call's specialization key (table.py), takes the entry the lookup
+key; a new one computes the call's specialization key (config_table.py), takes the entry the lookup
 rule gives, checks it against the config space built for this call, and remembers the config.
 So a repeated shape costs one dict lookup, and nothing ever tunes.
 
@@ -25,9 +25,10 @@ from typing import Any
 
 import torch
 
-from kcompiler.aot.table import Key, Table, TableError
 from kcompiler.autotune import ConfigError
 from kcompiler.config import Config
+from kcompiler.runtime.config_table import Key, Table, TableError
+from kcompiler.runtime.tuning import build_space
 
 STRICT_ENV = "KCOMPILER_AOT_STRICT"
 
@@ -142,7 +143,6 @@ class TableConfigs:
         if found is None:
             return None
         entry, exact = found
-        from kcompiler.runtime.tuning import build_space
 
         space = build_space(kernel, kernel.traced_modules(args, dict(kwargs), Config()))
         if exact:
