@@ -15,8 +15,8 @@ import kcompiler.language as kl
 from kcompiler.aot import AotTableWarning, Entry, Key, Table, TableError, aot_kernel
 from kcompiler.aot.__main__ import main
 from kcompiler.aot.specs import describe_call, load_calls, make_call
-from kcompiler.runtime.config_table import current_card
 from kcompiler.autotune import Tuner
+from kcompiler.runtime.config_table import current_card
 
 
 def vec(n: int, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
