@@ -11,16 +11,18 @@ export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 TRITON_INTERPRET=0
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 python3 -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__)"
 git log -1 --format='commit %H' 2>/dev/null || true
+sha256sum kcompiler/backends/triton/bounds.py
 probe() { timeout 240 python3 -m benchmarks.config_probe "$@"; }
 cfg() { echo "{\"block_sizes\": [$1], \"num_warps\": $2, \"reduction_loops\": [$3]}"; }
 
 for C in 1 0; do
     echo "== KCOMPILER_INDEX_CHECKS=$C"
     # --peer kcompiler: the bundled kernel (or wrapper) at its default config
-    KCOMPILER_INDEX_CHECKS=$C probe jagged_mean --shape B=1024,L=2048,D=256 --peer kcompiler \
-        --config '{"block_sizes": [4, 32, 32], "num_warps": 4}' \
-        --config '{"block_sizes": [2, 64, 32], "num_warps": 8}' \
-        --config '{"block_sizes": [1, 128, 16], "num_warps": 4}'
+    KCOMPILER_INDEX_CHECKS=$C probe jagged_mean --shape B=1024,L=2048,D=256 --peer kcompiler
+    KCOMPILER_INDEX_CHECKS=$C timeout 240 python3 -m benchmarks.probes.jagged_configs \
+        B=1024,L=2048,D=256 '{"block_sizes": [4, 32, 32], "num_warps": 4}' \
+        '{"block_sizes": [2, 64, 32], "num_warps": 8}' '{"block_sizes": [1, 256, 16], "num_warps": 8}' \
+        '{"block_sizes": [8, 32, 16], "num_warps": 8}'
     KCOMPILER_INDEX_CHECKS=$C probe embedding --shape B=8,T=2048,D=4096,V=131072 --peer kcompiler
     KCOMPILER_INDEX_CHECKS=$C probe cross_entropy --shape m=16384,n=32768 --peer kcompiler \
         --config "$(cfg 1 16 8192)"
@@ -28,5 +30,7 @@ for C in 1 0; do
         --peer kcompiler
 done
 
+echo "== precompile cache diagnosis"
+timeout 120 python3 -m benchmarks.probes.precompile_cache_diag 2>&1 | tail -20
 echo "== GPU tests"
-timeout 420 python3 -m pytest -q -p no:cacheprovider -x tests/gpu 2>&1 | tail -25
+timeout 300 python3 -m pytest -q -p no:cacheprovider tests/gpu 2>&1 | tail -25
