@@ -241,7 +241,8 @@ class TritonTarget(Target):
     def block_values(self, module: ModuleOp) -> dict[str, int]:
         """Every block symbol's size: the defaults, overridden by ``block-sizes``; an
         ``OpError`` when a value is left over or makes some block value too large."""
-        from kcompiler.passes.block_defaults import block_elements, default_block_sizes
+        from kcompiler.backends.triton.block_defaults import default_block_sizes
+        from kcompiler.backends.triton.blocks import block_elements
 
         sizes = dict(default_block_sizes(module))
         kernels = [op for op in module.ops if isinstance(op, t.KernelOp)]
@@ -274,8 +275,8 @@ class TritonTarget(Target):
         return sizes
 
     def emit(self, ctx: Context, module: ModuleOp, output: IO[str]) -> None:
+        from kcompiler.backends.triton.block_defaults import default_num_warps
         from kcompiler.backends.triton.codegen import CodegenError, CodegenOptions, generate
-        from kcompiler.passes.block_defaults import default_num_warps
 
         sizes = self.block_values(module)
         options = CodegenOptions(

@@ -46,7 +46,6 @@ are then emitted as before, unchecked.
 
 from __future__ import annotations
 
-import os
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -60,18 +59,6 @@ from kcompiler.exc import IndexOutOfBounds
 # passed as.
 ERRORS, FLAG = "kc_errors", "kc_error_flag"
 ERRORS_PARAM, FLAG_PARAM = "kc_errors_ptr", "kc_error_flag_ptr"
-
-CHECKS_ENV = "KCOMPILER_INDEX_CHECKS"
-
-
-def index_checks() -> bool:
-    """Whether computed indices are bounds-checked: ``$KCOMPILER_INDEX_CHECKS`` (default 1)."""
-    value = os.environ.get(CHECKS_ENV, "1").strip().lower()
-    if value in ("1", "true", "yes", "on", ""):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"{CHECKS_ENV}={value!r}: expected 1 (check computed indices) or 0 (off)")
 
 
 @dataclass(frozen=True)
