@@ -97,6 +97,12 @@ def _bool(name: str, raw: str) -> bool:
     raise SettingError(f"{name}={raw!r}: expected one of {', '.join(TRUE + FALSE)}")
 
 
+def _triton_bool(name: str, raw: str) -> bool:
+    """Triton's own reading of a boolean variable (never an error): on, true or 1. kcompiler
+    must agree with Triton about whether it interprets."""
+    return raw.strip().lower() in ("1", "true", "on")
+
+
 def _choice(choices: tuple[str, ...]) -> Callable[[str, str], str]:
     def parse(name: str, raw: str) -> str:
         value = raw.strip()
@@ -149,7 +155,7 @@ VARIABLES = (
     Variable("KCOMPILER_FP8_ACCUMULATE", "fp8_accumulate", _choice(FP8_ACCUMULATE_MODES)),
     Variable("KCOMPILER_DIRECT_LAUNCH", "direct_launch", _bool),
     Variable("KCOMPILER_CUSTOM_OP", "custom_op", _bool),
-    Variable("TRITON_INTERPRET", "interpret", _bool),
+    Variable("TRITON_INTERPRET", "interpret", _triton_bool),
     Variable("KCOMPILER_INTERPRETER_SMS", "interpreter_sms", _positive_int),
     Variable("KCOMPILER_DEBUG", "debug", _bool),
     Variable("KCOMPILER_DEBUG_PASSES", "debug_passes", _bool),

@@ -59,6 +59,11 @@ def test_values_are_parsed() -> None:
     assert got.codegen_key() == ("tf32", "block", False, False)
 
 
+def test_triton_interpret_is_read_as_triton_reads_it() -> None:
+    assert from_environ({"TRITON_INTERPRET": "True"}).interpret is True
+    assert from_environ({"TRITON_INTERPRET": "2"}).interpret is False  # Triton: off, no error
+
+
 def test_old_names_are_read_with_a_deprecation_warning() -> None:
     with pytest.warns(DeprecationWarning, match="KC_INTERPRETER_SMS is deprecated.*KCOMPILER_"):
         assert from_environ({"KC_INTERPRETER_SMS": "3"}).interpreter_sms == 3
