@@ -62,6 +62,7 @@ from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, ParseE
 from xdsl.utils.target import Target
 from xdsl.xdsl_opt_main import xDSLOptMain
 
+from kcompiler import target
 from kcompiler.dialects import tile as t
 from kcompiler.dialects.diagnostics import (
     LocatedParser,
@@ -71,6 +72,7 @@ from kcompiler.dialects.diagnostics import (
     verify_located,
 )
 from kcompiler.exc import KCompilerError
+from kcompiler.target import TRITON_MAX_NUMEL
 
 EXIT_DIAGNOSTIC = 1
 EXIT_USAGE = 2
@@ -82,8 +84,8 @@ EXIT_INTERNAL = 70
 STACK_BYTES = 512 * 1024 * 1024
 RECURSION_LIMIT = 200_000
 
-TRITON_MAX_NUMEL = 1 << 20  # elements of one block value (Triton's TRITON_MAX_TENSOR_NUMEL)
-TRITON_MAX_WARPS = 32  # 1024 threads per program
+# Warps of one program on the GPU the emitted code is for (kc-opt sees no device).
+TRITON_MAX_WARPS = target.DEFAULT.max_threads_per_block // target.DEFAULT.warp_size
 PYTHON_MAX_BLOCKS = 20  # statically nested blocks the Python compiler accepts (CO_MAXBLOCKS)
 
 
