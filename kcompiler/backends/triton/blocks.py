@@ -13,6 +13,7 @@ from xdsl.ir import Operation
 
 from kcompiler.dialects import tile as t
 from kcompiler.dialects.tile import next_pow2
+from kcompiler.passes.indexing import element_bytes
 from kcompiler.target import TRITON_MAX_NUMEL
 
 __all__ = [
@@ -87,8 +88,6 @@ DOT_MIN_K_8BIT = 32  # ... and K >= 32 for 8-bit operands (fp8: "at 44:13" Compi
 
 def dot_min_blocks(module: Operation) -> dict[str, int]:
     """Smallest legal size of each block symbol that is an M, N or K dim of some tile.dot."""
-    from kcompiler.passes.indexing import element_bytes
-
     out: dict[str, int] = {}
     for op in module.walk():
         if not isinstance(op, t.DotOp):

@@ -44,11 +44,26 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from xdsl.dialects.builtin import IntegerAttr, ModuleOp
+from xdsl.context import Context
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp, i64
 from xdsl.ir import Operation, SSAValue
 
 from kcompiler.backends.triton.blocks import block_elements
+from kcompiler.backends.triton.loop_knobs import range_options
 from kcompiler.dialects import tile as t
+from kcompiler.passes.indexing import (
+    element_bytes,
+    loop_of,
+    memory_ops,
+    normalize_indexing,
+    site,
+    sites,
+)
+from kcompiler.passes.split_reductions import (
+    SplitReductionsPass,
+    chunk_symbol,
+    chunks_from_reduction_loops,
+)
 
 TMA_BARRIER_BYTES = 8  # one mbarrier per tensor-descriptor load buffer
 _SITE = "kc.site"  # marks each load/store of a clone with its Config.indexing position
@@ -124,7 +139,6 @@ def _site_of(op: Operation, positions: dict[int, int]) -> int | None:
 
 
 def _positions(module: Operation) -> dict[int, int]:
-    from kcompiler.passes.indexing import memory_ops
 
     return {id(op): i for i, op in enumerate(memory_ops(module))}
 
@@ -139,7 +153,6 @@ def shared_buffers(
     one byte). A computed left operand (attention's ``p``) stays in registers (Hopper's wgmma
     reads A from registers); a computed right operand is written to shared memory once.
     """
-    from kcompiler.passes.indexing import element_bytes
 
     positions = _positions(module) if positions is None else positions
     out: list[SharedBuffer] = []
@@ -169,7 +182,6 @@ def shared_buffers(
 def _indexed_dims(op: t.LoadOp | t.StoreOp) -> tuple[str, ...]:
     """The tile a load or store moves, one entry per tensor dim (a tile index: its loop's
     block symbol; a full index: the dim's size), for accesses a descriptor may take."""
-    from kcompiler.passes.indexing import loop_of
 
     ty = op.tensor.type
     assert isinstance(ty, t.TensorType)
@@ -186,7 +198,6 @@ def _indexed_dims(op: t.LoadOp | t.StoreOp) -> tuple[str, ...]:
 
 def memory_tiles(module: Operation, positions: dict[int, int] | None = None) -> list[MemoryTile]:
     """The loads and stores of ``module`` that are not dot operands (see ``MemoryTile``)."""
-    from kcompiler.passes.indexing import element_bytes, memory_ops, site
 
     positions = _positions(module) if positions is None else positions
     operands = {
@@ -234,7 +245,6 @@ def _row_reductions(module: Operation) -> list[tuple[tuple[str, ...], str, int]]
     chunk of one (``rblock_*``), whose partial results cross warps through shared memory.
     Kernels with ``tile.dot`` have none counted: the mma layout keeps a row in one warp (the
     module docstring)."""
-    from kcompiler.passes.indexing import element_bytes
 
     if any(isinstance(op, t.DotOp) for op in module.walk()):
         return []
@@ -270,11 +280,6 @@ class _Layout:
 def _layout(module: Operation, chunks: dict[str, int]) -> _Layout:
     """What the estimate counts, on ``module`` as ``split-reductions`` rewrites it for
     ``chunks`` (a clone; its loads and stores keep their ``Config.indexing`` position)."""
-    from xdsl.context import Context
-    from xdsl.dialects.builtin import i64
-
-    from kcompiler.passes.indexing import memory_ops
-    from kcompiler.passes.split_reductions import SplitReductionsPass
 
     work = module
     if chunks and isinstance(module, ModuleOp):
@@ -297,7 +302,6 @@ def may_take_shared_memory(module: Operation) -> bool:
     """Whether some config could give ``module`` a shared-memory buffer the estimate counts:
     a ``tile.dot``, an access a tensor descriptor may take, a sequential loop (its
     ``range_num_stages`` pipelines its loads), or a whole-row reduction."""
-    from kcompiler.passes.indexing import sites
 
     return bool(
         shared_buffers(module)
@@ -314,8 +318,6 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
     ``loop_knobs.range_options`` gives them; ``indexing`` and ``reduction_loops`` as in a
     Config), with the IR walked once per ``reduction_loops`` value (a space's constraint calls
     it for every drawn config). See ``shared_memory_bytes``."""
-    from kcompiler.passes.indexing import normalize_indexing
-    from kcompiler.passes.split_reductions import chunk_symbol, chunks_from_reduction_loops
 
     hints: dict[str, int] = {}
     for k in module.walk():
@@ -403,7 +405,6 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
 def shared_memory_of_config(module: Operation, config: Mapping[str, Any]) -> int:
     """``shared_memory_bytes`` for the knobs of a Config (or its dict): block_sizes,
     num_stages, the range_* loop knobs, indexing, reduction_loops, num_warps."""
-    from kcompiler.backends.triton.loop_knobs import range_options
 
     ranges = range_options(module, config)
     return shared_memory_bytes(
