@@ -159,6 +159,9 @@ class _Loop:
     pid: str
 
 
+_SLOT = "#kc-slot "  # a marker line's text (see TritonEmitter.slot)
+
+
 class CodegenError(CompileError):
     """IR the Triton backend cannot emit; carries the op's source location when known."""
 
@@ -190,10 +193,42 @@ class TritonEmitter:
         self.index_sites: list[Any] = []  # bounds.IndexSite of each checked index
         self.check_prologue: list[str] = []  # kernel-level lines of the bounds checks
         self.check_epilogue: list[str] = []
+        # Code placed after the fact at a marked line: checks hoisted before a loop (bounds.py)
+        # and the clamps of loop bounds those checks stop. A slot is a marker line in
+        # ``lines`` that ``expand_slots`` replaces by the slot's lines at its indentation.
+        self.slots: list[list[str]] = []
+        self.hoist_slots: dict[t.ForOp, int] = {}
+        self.bound_slots: dict[t.ForOp, tuple[int, str, str]] = {}  # slot, bound var, lb
 
     # -- small helpers ----------------------------------------------------------------------
     def line(self, text: str) -> None:
         self.lines.append("    " * self.indent + text)
+
+    def slot(self) -> int:
+        """Mark this point of the code; lines added to the slot later appear here."""
+        self.slots.append([])
+        self.line(f"{_SLOT}{len(self.slots) - 1}")
+        return len(self.slots) - 1
+
+    def hoist(self, loop: t.ForOp, lines: list[str]) -> None:
+        """Place ``lines`` right before ``loop`` (and its setup), at the loop's indentation."""
+        self.slots[self.hoist_slots[loop]] += lines
+
+    def stop_loop(self, loop: t.ForOp, stop: str) -> None:
+        """Make a jagged ``loop`` run no iterations where the scalar ``stop`` is true."""
+        slot, bound, lb = self.bound_slots[loop]
+        self.slots[slot].append(f"{bound} = tl.where({stop}, {lb}, {bound})")
+
+    def expand_slots(self, lines: list[str]) -> list[str]:
+        out: list[str] = []
+        for line in lines:
+            text = line.lstrip(" ")
+            if text.startswith(_SLOT):
+                pad = line[: len(line) - len(text)]
+                out += [pad + x for x in self.expand_slots(self.slots[int(text[len(_SLOT) :])])]
+            else:
+                out.append(line)
+        return out
 
     def fresh(self, prefix: str = "v") -> str:
         self.counter += 1
@@ -370,6 +405,7 @@ class TritonEmitter:
             else:
                 self.names[arg] = name
         self.emit_block(block)
+        body_lines[:] = self.expand_slots(body_lines)
         # Bounds checks (bounds.py) carry their failures from the kernel's start to its end.
         body_lines[:0] = ["    " + line for line in self.check_prologue]
         body_lines += ["    " + line for line in self.check_epilogue]
@@ -861,6 +897,8 @@ class TritonEmitter:
         ub = self.name(op.ub)
         parallel = op.parallel is not None
         carried = [self.fresh("c") for _ in op.iter_args]
+        if not parallel:
+            self.hoist_slots[op] = self.slot()
         # A loop-carried value keeps one Triton type across iterations: half ones are float32
         # (see _half_result) unless every op rounds.
         widen = [
@@ -888,6 +926,7 @@ class TritonEmitter:
             ub_max = self.bind_tmp(
                 f"tl.max(tl.where({umask}, {ub}, 0), axis=0)" if umask else f"tl.max({ub}, axis=0)"
             )
+            self.bound_slots[op] = (self.slot(), ub_max, lb)
             self.line(f"for {begin} in tl.range({lb}, {ub_max}, {size}{rkw}):")
         elif parallel:
             pid = self.parallel_pids.pop(0)
