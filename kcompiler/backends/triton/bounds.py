@@ -59,7 +59,6 @@ are then emitted as before, unchecked.
 
 from __future__ import annotations
 
-import os
 import weakref
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -75,21 +74,9 @@ from kcompiler.exc import CompileError, IndexOutOfBounds
 ERRORS, FLAG = "kc_errors", "kc_error_flag"
 ERRORS_PARAM, FLAG_PARAM = "kc_errors_ptr", "kc_error_flag_ptr"
 
-CHECKS_ENV = "KCOMPILER_INDEX_CHECKS"
-
 # The value recorded for an index whose computation overflows: also the "no value" filler of
 # the epilogue's max, so a site whose failing lanes all overflowed records exactly this.
 OVERFLOW = -(2**63) + 1
-
-
-def index_checks() -> bool:
-    """Whether computed indices are bounds-checked: ``$KCOMPILER_INDEX_CHECKS`` (default 1)."""
-    value = os.environ.get(CHECKS_ENV, "1").strip().lower()
-    if value in ("1", "true", "yes", "on", ""):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"{CHECKS_ENV}={value!r}: expected 1 (check computed indices) or 0 (off)")
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ class CodegenOptions:
     l2_grouping: int = 1  # rows of tiles per group in the parallel-grid order (>1: grouped)
     # Loop knobs of sequential loops, by block symbol (Helion's range_* config fields):
     # tl.range(num_stages=, loop_unroll_factor=, disallow_acc_multi_buffer=not .., flatten=,
-    # warp_specialize=); see passes/loop_knobs.py.
+    # warp_specialize=); see loop_knobs.py.
     range_num_stages: dict[str, int] = field(default_factory=dict)
     range_unroll_factors: dict[str, int] = field(default_factory=dict)
     range_multi_buffers: dict[str, bool] = field(default_factory=dict)
@@ -56,10 +56,10 @@ class CodegenOptions:
     # fp8 tl.dot on Hopper, whose MMA adds with ~14 significant bits: "imprecise_acc" asks
     # Triton to widen into the float32 accumulator once per K block (max_num_imprecise_acc=K
     # block), "block" writes that widening out (``acc + tl.dot(a, b)``, Inductor's form),
-    # "fast" lets the MMA accumulate across the whole K (torch's use_fast_accum=True). On the
-    # H100 (4096^3) both widening forms matched torch._scaled_mm's error against float64
-    # exactly, and "imprecise_acc" was the faster (best 0.264 vs 0.286 ms). Set by
-    # $KCOMPILER_FP8_ACCUMULATE (compile.py).
+    # "fast" lets the MMA accumulate across the whole K (torch's use_fast_accum=True). Both
+    # widening forms give torch._scaled_mm's error; "imprecise_acc" is the default as the faster
+    # (benchmarks/results/h100/session3/probe-fp8-accumulate.txt). Set by
+    # $KCOMPILER_FP8_ACCUMULATE (kcompiler/settings.py).
     fp8_accumulate: str = "imprecise_acc"
     # Config.maxnreg: the launch's register cap per thread (Triton's maxnreg option, which the
     # CUDA backend passes to ptxas); None leaves it to ptxas.
@@ -869,7 +869,7 @@ class TritonEmitter:
             precision = f', input_precision="{self.opts.fp32_dot_precision}"'
         elif a_ty.element_type in fp8 and b_ty.element_type in fp8 and not self.opts.interpret:
             # Hopper's fp8 MMA keeps a narrow accumulator; Triton's sm_90 default never widens
-            # it, which on the H100 gave errors of 2.5 on 567 at K=2048 (CodegenOptions).
+            # it, and the error grows with K (CodegenOptions.fp8_accumulate).
             mode = self.opts.fp8_accumulate
             if mode == "block" and acc_dims == out:
                 self.bind(op.result, f"{acc} + tl.dot({a}, {b})")
