@@ -34,8 +34,8 @@ from xdsl.dialects.builtin import DictionaryAttr, FloatAttr, IntegerAttr, Module
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 
 from kcompiler.backends.triton.codegen import CodegenOptions, generate
-from kcompiler.backends.triton.compile import interpreting
 from kcompiler.backends.triton.precompile import load_module
+from kcompiler.compiler.driver import interpreting
 from kcompiler.dialects import tile as t
 from kcompiler.passes.pipeline import make_context
 from kcompiler.tools.kc_opt import size_sources

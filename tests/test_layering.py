@@ -1,15 +1,14 @@
-"""The package's dependency rules, read from the source with ``ast`` (issue 19's ratchet).
+"""The package's dependency rules, read from the source with ``ast`` (issue 19, point 4).
 
 Rules (../shared/DESIGN.md, "Layout"): imports point down the layers
 base (config, exc, settings, target, language) <- dialects <- passes <- frontend, backends
 <- compiler <- runtime <- aot, tools <- kernels; ``autotune`` depends only on the config record,
 the errors and itself; no import cycles; no underscore name of one module used by another.
 
-The code does not keep all of them yet. What breaks them today is listed below, each entry an
-exception to remove, not a licence: a test fails on any new violation, and on a listed one that
-is gone (so the lists only shrink). Imports inside functions count like any other: deferring an
-import hides a cycle from Python, not from the design. Imports under ``if TYPE_CHECKING:`` do not
-count: they only name the type of an object a module is handed.
+Imports inside functions count like any other (deferring an import hides a cycle from Python,
+not from the design), and are allowed only where they defer a heavy dependency (``DEFERRED``
+says which and why). Imports under ``if TYPE_CHECKING:`` do not count: they only name the type
+of an object a module is handed.
 """
 
 from __future__ import annotations
@@ -44,28 +43,15 @@ RANK = {
     "kernels": 8,
     "demo": 8,
 }
-AUTOTUNE_MAY_USE = {"config", "exc", "autotune"}
+# settings is a leaf of the base layer (it imports only exc): the tuner's strategy and effort
+# and the cache's location are settings like any other.
+AUTOTUNE_MAY_USE = {"config", "exc", "settings", "autotune"}
 
-KNOWN_UPWARD: set[tuple[str, str]] = set()
-KNOWN_CYCLES = [
-    # block_defaults' default dot tiles read config_space's tensor-core model; the model moves
-    # out of passes/ with the device facts (issue 19, point 5).
-    {"kcompiler.passes.block_defaults", "kcompiler.passes.config_space"},
-    # default_cache picks the Redis backend, which builds on the SQLite one; the choice moves
-    # with the settings it reads (issue 19, point 2).
-    {"kcompiler.autotune.cache", "kcompiler.autotune.redis_cache"},
-]
-KNOWN_PRIVATE: set[tuple[str, str]] = set()
 # Modules that import kcompiler modules inside functions, and why: only to defer a heavy
 # dependency. Any other such import is a violation (it would hide an edge from the reader).
 DEFERRED = {
     "kcompiler": "torch, Triton and xDSL load at the first use of kc.kernel",
     "kcompiler.tools.kc_opt": "Triton loads only when -t triton emits",
-}
-KNOWN_LOCAL = {
-    "kcompiler.backends.triton.compile",  # the device's shared memory: moves to the target module
-    "kcompiler.passes.block_defaults",  # the cycle above
-    "kcompiler.autotune.cache",  # the cycle above
 }
 
 
@@ -129,7 +115,11 @@ def _edges() -> set[tuple[str, str]]:
     edges = set()
     for name, tree in MODULES.items():
         for target, names in _imports(tree):
-            for t in [target, *(f"{target}.{n}" for n, _ in names if n)]:
+            subs = [f"{target}.{n}" for n, _ in names if n]
+            # ``from kcompiler import settings`` depends on the module, not on the package's
+            # public API in kcompiler/__init__.py (which Python runs for any kcompiler import).
+            top = target == "kcompiler" and subs and all(s in MODULES for s in subs)
+            for t in subs if top else [target, *subs]:
                 if t in MODULES and t != name:
                     edges.add((name, t))
     return edges
@@ -145,17 +135,13 @@ def test_imports_point_down_the_layers() -> None:
             upward.add((src, dst))
         elif RANK[b] > RANK[a]:
             upward.add((src, dst))
-    assert upward - KNOWN_UPWARD == set(), "imports from a higher layer (see the module docstring)"
-    assert KNOWN_UPWARD - upward == set(), "fixed: remove these from KNOWN_UPWARD"
+    assert upward == set(), "imports from a higher layer (see the module docstring)"
 
 
-def test_no_new_import_cycles() -> None:
+def test_no_import_cycles() -> None:
     graph = nx.DiGraph(list(_edges()))
     cycles = [c for c in nx.strongly_connected_components(graph) if len(c) > 1]
-    new = [sorted(c) for c in cycles if not any(c <= known for known in KNOWN_CYCLES)]
-    assert new == [], "new import cycles (or known ones grown)"
-    gone = [sorted(k) for k in KNOWN_CYCLES if not any(k & c for c in cycles)]
-    assert gone == [], "fixed: remove these from KNOWN_CYCLES"
+    assert [sorted(c) for c in cycles] == [], "import cycles"
 
 
 def test_no_private_names_across_modules() -> None:
@@ -178,8 +164,7 @@ def test_no_private_names_across_modules() -> None:
                 and aliases[node.value.id] in MODULES
             ):
                 used.add((name, f"{aliases[node.value.id]}.{node.attr}"))
-    assert used - KNOWN_PRIVATE == set(), "underscore names used across modules"
-    assert KNOWN_PRIVATE - used == set(), "fixed: remove these from KNOWN_PRIVATE"
+    assert used == set(), "underscore names used across modules"
 
 
 def _local_imports(tree: ast.Module) -> bool:
@@ -194,6 +179,30 @@ def _local_imports(tree: ast.Module) -> bool:
 
 def test_imports_inside_functions_only_defer_heavy_dependencies() -> None:
     local = {name for name, tree in MODULES.items() if _local_imports(tree)}
-    allowed = set(DEFERRED) | KNOWN_LOCAL
-    assert local - allowed == set(), "kcompiler imports inside functions (see DEFERRED)"
-    assert KNOWN_LOCAL - local == set(), "fixed: remove these from KNOWN_LOCAL"
+    assert local - set(DEFERRED) == set(), "kcompiler imports inside functions (see DEFERRED)"
+
+
+# Modules of passes/ that are not a pass: the pass manager and the pipeline that assembles them.
+PASS_INFRASTRUCTURE = {
+    "kcompiler.passes",
+    "kcompiler.passes.pass_manager",
+    "kcompiler.passes.pipeline",
+}
+
+
+def test_passes_holds_only_passes() -> None:
+    """Each module of kcompiler/passes/ defines a ModulePass (one a file, as in xDSL); analyses,
+    resource models and defaults live in the backend or the base layer."""
+    not_passes = []
+    for name, tree in MODULES.items():
+        if not name.startswith("kcompiler.passes") or name in PASS_INFRASTRUCTURE:
+            continue
+        bases = {
+            b.id if isinstance(b, ast.Name) else getattr(b, "attr", "")
+            for node in tree.body
+            if isinstance(node, ast.ClassDef)
+            for b in node.bases
+        }
+        if "ModulePass" not in bases:
+            not_passes.append(name)
+    assert not_passes == [], "modules in passes/ that define no ModulePass"

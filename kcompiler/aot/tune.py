@@ -26,8 +26,8 @@ from typing import Any
 from kcompiler.aot.specs import describe_call, make_call
 from kcompiler.autotune import ConfigError, ConfigSpace, NullCache, Tuner
 from kcompiler.autotune.compile_pool import shared_pool
-from kcompiler.backends.triton.compile import interpreting
 from kcompiler.backends.triton.precompile import job_for_launches
+from kcompiler.compiler.driver import interpreting
 from kcompiler.config import Config
 from kcompiler.runtime.config_table import Entry, Key, Table, TableError, current_card
 from kcompiler.runtime.table_configs import fit

@@ -20,11 +20,11 @@ from kcompiler.autotune.cache import (
     CacheBackend,
     NullCache,
     SQLiteCache,
-    default_cache,
     default_cache_path,
     library_versions,
     make_key,
 )
+from kcompiler.autotune.cache_choice import default_cache
 from kcompiler.autotune.errors import AutotuneError, ConfigError, DeviceFault, WrongResult
 from kcompiler.autotune.redis_cache import RedisCache
 from kcompiler.autotune.space import (

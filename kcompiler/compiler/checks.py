@@ -9,12 +9,14 @@ from typing import Any
 
 from xdsl.dialects.builtin import ModuleOp
 
-from kcompiler.backends.triton.compile import shared_memory_limit
+from kcompiler import target
+from kcompiler.backends.triton.block_defaults import default_block_sizes
+from kcompiler.backends.triton.blocks import largest_block
+from kcompiler.backends.triton.shared_memory import shared_memory_bytes
 from kcompiler.config import Config
 from kcompiler.exc import InvalidConfig
-from kcompiler.passes.block_defaults import default_block_sizes, largest_block
-from kcompiler.passes.config_space import TRITON_MAX_NUMEL, shared_memory_bytes
 from kcompiler.passes.persistent import PID_TYPES
+from kcompiler.target import TRITON_MAX_NUMEL
 
 
 def resolve_block_sizes(module: ModuleOp, config: Config, blocks: Any) -> dict[str, int]:
@@ -176,6 +178,13 @@ def check_block_numel(module: ModuleOp, sizes: dict[str, int]) -> None:
         )
 
 
+def shared_memory_limit() -> int:
+    """Bytes of shared memory one program may use: the compile target's (``target.current()``:
+    the CUDA device's opt-in maximum, else the default GPU's; the interpreter has none, but
+    configs are meant for the GPU)."""
+    return target.current().shared_memory_per_block
+
+
 def check_shared_memory(
     module: ModuleOp,
     sizes: dict[str, int],
@@ -188,7 +197,7 @@ def check_shared_memory(
 ) -> None:
     """Triton fails to compile a kernel whose shared-memory buffers exceed the device's limit:
     the pipelined dot operands, and the tiles of tensor-descriptor (TMA) loads and stores and
-    of loads in loops with ``range_num_stages`` (``passes/config_space.py``). Say so naming
+    of loads in loops with ``range_num_stages`` (``backends/triton/shared_memory.py``). Say so naming
     block_sizes and num_stages, and the knobs that add buffers when set. ``module``: the
     traced IR (``indexing`` and ``reduction_loops`` are the config's fields); ``ranges``: as
     ``loop_knobs.range_options`` gives it."""

@@ -9,15 +9,18 @@ the runtime can key its cache of variants on it.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from typing import Any
 
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 
+from kcompiler import settings
 from kcompiler.backends.triton import bounds, indexing
+from kcompiler.backends.triton.block_defaults import default_num_warps
 from kcompiler.backends.triton.codegen import CodegenOptions, GeneratedKernel, generate
-from kcompiler.backends.triton.compile import fp8_accumulate, fp32_dot_precision, peel_tail
 from kcompiler.backends.triton.indexing import EVICTION_ATTR
+from kcompiler.backends.triton.loop_knobs import range_options
 from kcompiler.backends.triton.precompile import load_module
 from kcompiler.compiler.artifacts import CompiledLoop, CompileRequest
 from kcompiler.compiler.checks import (
@@ -29,8 +32,6 @@ from kcompiler.compiler.checks import (
 from kcompiler.config import Config
 from kcompiler.dialects import tile as t
 from kcompiler.exc import InvalidConfig
-from kcompiler.passes.block_defaults import default_num_warps
-from kcompiler.passes.loop_knobs import range_options
 from kcompiler.passes.pass_manager import PassManager, pipeline_for_config
 from kcompiler.passes.split_reductions import chunk_symbol, chunks_from_reduction_loops
 
@@ -39,8 +40,9 @@ from kcompiler.passes.split_reductions import chunk_symbol, chunks_from_reductio
 class CompileSettings:
     """What a variant's code depends on besides its IR and config: whether it runs on
     Triton's CPU interpreter, and the process-wide settings the code generator follows. The
-    defaults are the code generator's (``CodegenOptions``); ``current`` reads them as they are
-    now (torch's float32 matmul precision and ``$KCOMPILER_*``), when a variant compiles."""
+    defaults are the code generator's (``CodegenOptions``); ``current`` reads them from
+    ``kcompiler.settings`` (torch's float32 matmul precision and ``$KCOMPILER_*``) when a
+    variant compiles."""
 
     interpret: bool = False
     fp32_dot_precision: str = "ieee"
@@ -50,13 +52,22 @@ class CompileSettings:
 
     @classmethod
     def current(cls, interpret: bool) -> CompileSettings:
+        """The settings that change generated code as they are now (``settings.current()``)."""
+        now = settings.current()
         return cls(
             interpret=interpret,
-            fp32_dot_precision=fp32_dot_precision(),
-            fp8_accumulate=fp8_accumulate(),
-            peel_tail=peel_tail(),
-            index_checks=bounds.index_checks(),
+            fp32_dot_precision=now.fp32_dot_precision,
+            fp8_accumulate=now.fp8_accumulate,
+            peel_tail=now.peel_tail,
+            index_checks=now.index_checks,
         )
+
+
+@functools.lru_cache(maxsize=1)
+def interpreting() -> bool:
+    """Whether kernels run on Triton's CPU interpreter (``TRITON_INTERPRET``), fixed at the
+    first call: variants compiled for one mode cannot launch in the other."""
+    return settings.current().interpret
 
 
 def apply_eviction_policies(module: ModuleOp, policies: list[str]) -> None:

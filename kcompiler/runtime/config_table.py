@@ -39,7 +39,7 @@ from typing import Any
 import torch
 
 from kcompiler.autotune import library_versions
-from kcompiler.backends.triton.compile import interpreting
+from kcompiler.compiler.driver import interpreting
 from kcompiler.config import Config
 from kcompiler.frontend.specialize import next_pow2, pow2_divisor, specialize
 

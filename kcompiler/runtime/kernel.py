@@ -8,30 +8,21 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-if "TRITON_INTERPRET" not in os.environ:
-    # No GPU: default to Triton's CPU interpreter, which must be chosen before triton loads.
-    import sys
-
-    import torch
-
-    if "triton" not in sys.modules and not torch.cuda.is_available():
-        os.environ["TRITON_INTERPRET"] = "1"
-
 import torch
 from xdsl.dialects.builtin import ModuleOp
 
+from kcompiler import settings
 from kcompiler.autotune import EFFORTS, Tuner
 from kcompiler.autotune.strategies import available_strategies
 from kcompiler.backends.triton.bounds import ErrorFlag, check_flags
-from kcompiler.backends.triton.compile import interpreting
 from kcompiler.backends.triton.launch import WrongDevice, direct_launcher
 from kcompiler.compiler import driver
 from kcompiler.compiler.artifacts import BlocksView, CompiledLoop, CompileRequest
+from kcompiler.compiler.driver import interpreting
 from kcompiler.config import Config
 from kcompiler.exc import CompileError, InvalidArgument, KCompilerError, UnknownOption, not_float
 from kcompiler.frontend.errors import internal_errors, numpy_argument_error, numpy_arguments
@@ -45,9 +36,9 @@ from kcompiler.runtime import tuning
 from kcompiler.runtime.fastpath import REPLAY_TRIES, make_key, make_replay, param_getter, replayable
 from kcompiler.runtime.table_configs import TableConfigs
 
-# Launch compiled kernels directly on the fast path (set KCOMPILER_DIRECT_LAUNCH=0 to always go
-# through Triton's JIT).
-DIRECT_LAUNCH = os.environ.get("KCOMPILER_DIRECT_LAUNCH", "1") != "0"
+# Launch compiled kernels directly on the fast path (KCOMPILER_DIRECT_LAUNCH=0: always go
+# through Triton's JIT). Read once, at import, like custom_op.ENABLED.
+DIRECT_LAUNCH = settings.current().direct_launch
 
 
 _is_compiling = torch.compiler.is_compiling
@@ -772,8 +763,8 @@ class Kernel:
         spec = specialize(loop.names, env, self.static_shapes, self.program.constexprs)
         # torch's float32 matmul precision picks the float32 dots' precision (the settings):
         # a call whose fast-path entry exists keeps the variant it was made with.
-        settings = driver.CompileSettings.current(interpreting())
-        ckey = (index, spec.key, config, settings)
+        compile_settings = driver.CompileSettings.current(interpreting())
+        ckey = (index, spec.key, config, compile_settings)
         hit = self._compiled.get(ckey)
         if hit is not None:
             return hit
@@ -791,7 +782,7 @@ class Kernel:
         request = CompileRequest(module, spec, blocks, self._flag)
         where = f"{self.program.filename}:{loop.node.lineno + self.program.line_offset}"
         with internal_errors(where, f"compiling kernel {self.program.name!r} for {config}"):
-            compiled = driver.compile_loop(request, config, settings)
+            compiled = driver.compile_loop(request, config, compile_settings)
         self._compiled[ckey] = compiled
         return compiled
 

@@ -62,6 +62,9 @@ from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, ParseE
 from xdsl.utils.target import Target
 from xdsl.xdsl_opt_main import xDSLOptMain
 
+from kcompiler import target
+from kcompiler.backends.triton.block_defaults import default_block_sizes
+from kcompiler.backends.triton.blocks import block_elements
 from kcompiler.config import Config
 from kcompiler.dialects import tile as t
 from kcompiler.dialects.diagnostics import (
@@ -73,7 +76,7 @@ from kcompiler.dialects.diagnostics import (
 )
 from kcompiler.exc import KCompilerError
 from kcompiler.passes import pipeline as pass_registry
-from kcompiler.passes.block_defaults import block_elements, default_block_sizes
+from kcompiler.target import TRITON_MAX_NUMEL
 
 EXIT_DIAGNOSTIC = 1
 EXIT_USAGE = 2
@@ -85,8 +88,8 @@ EXIT_INTERNAL = 70
 STACK_BYTES = 512 * 1024 * 1024
 RECURSION_LIMIT = 200_000
 
-TRITON_MAX_NUMEL = 1 << 20  # elements of one block value (Triton's TRITON_MAX_TENSOR_NUMEL)
-TRITON_MAX_WARPS = 32  # 1024 threads per program
+# Warps of one program on the GPU the emitted code is for (kc-opt sees no device).
+TRITON_MAX_WARPS = target.DEFAULT.max_threads_per_block // target.DEFAULT.warp_size
 PYTHON_MAX_BLOCKS = 20  # statically nested blocks the Python compiler accepts (CO_MAXBLOCKS)
 
 

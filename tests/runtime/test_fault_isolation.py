@@ -24,7 +24,7 @@ import torch
 import kcompiler as kc
 import kcompiler.language as kl
 from kcompiler.autotune import SQLiteCache, Tuner
-from kcompiler.autotune import cache as cache_module
+from kcompiler.autotune import cache_choice as cache_module
 from kcompiler.autotune.compile_pool import CompilePool
 from kcompiler.backends.triton.precompile import (
     LaunchSpec,
