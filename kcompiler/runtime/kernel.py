@@ -440,15 +440,21 @@ class Kernel:
         self._fast.clear()
 
     def generated_launches(
-        self, args: Sequence[Any], kwargs: dict[str, Any], config: Config
+        self,
+        args: Sequence[Any],
+        kwargs: dict[str, Any],
+        config: Config,
+        interpret: bool | None = None,
     ) -> list[tuple[str, Callable[..., Any], list[Any]]]:
         """Generate and load every device loop's code for these arguments and config,
         launching nothing: per launch, (generated module source, its launcher, the launcher's
-        arguments), as ``backends/triton/precompile.job_for_launches`` takes them."""
+        arguments), as ``backends/triton/precompile.job_for_launches`` takes them.
+        ``interpret=False`` generates GPU code even under Triton's interpreter (compiling for
+        a named target on a machine without it); None: this process's mode."""
         launches: list[tuple[str, Callable[..., Any], list[Any]]] = []
 
         def collect(index: int, env: dict[str, Any]) -> None:
-            c = self._compiled_loop(index, env, config)
+            c = self._compiled_loop(index, env, config, interpret)
             launches.append((c.source, c.launcher, [env[p] for p in c.params]))
 
         with hosting(_HostRun(self, config, "code")):
@@ -750,8 +756,11 @@ class Kernel:
         self._traced[key] = (module, spec)
         return module, spec
 
-    def _compiled_loop(self, index: int, env: dict[str, Any], config: Config) -> CompiledLoop:
+    def _compiled_loop(
+        self, index: int, env: dict[str, Any], config: Config, interpret: bool | None = None
+    ) -> CompiledLoop:
         loop = self.program.loops[index]
+        interpret = interpreting() if interpret is None else interpret
         spec = specialize(loop.names, env, self.static_shapes, self.program.constexprs)
         # torch's float32 matmul precision picks the float32 dots' precision (compile.py); a
         # call whose fast-path entry exists keeps the variant it was made with.
@@ -763,6 +772,7 @@ class Kernel:
             fp8_accumulate(),
             peel_tail(),
             index_checks(),
+            interpret,
         )
         hit = self._compiled.get(ckey)
         if hit is not None:
@@ -783,7 +793,7 @@ class Kernel:
         where = f"{self.program.filename}:{loop.node.lineno + self.program.line_offset}"
         with internal_errors(where, f"compiling kernel {self.program.name!r} for {config}"):
             compiled = compile_module(
-                module, config, spec, blocks, interpret=interpreting(), error_flag=self._flag
+                module, config, spec, blocks, interpret=interpret, error_flag=self._flag
             )
         self._compiled[ckey] = compiled
         return compiled
