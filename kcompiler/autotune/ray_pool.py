@@ -295,10 +295,10 @@ class RayCompilePool:
             return
         spent = time.monotonic() - job.dispatched
         message = f"{job.lost}; retried on another worker: {why}"
-        self._done.append(CompileOutcome(job.key, message, spent))
+        self._done.append(CompileOutcome(job.key, message, spent, attempts=job.attempts))
 
     def _finish(self, job: _Job, error: str | None, seconds: float, value: Any) -> None:
-        outcome = CompileOutcome(job.key, error, seconds, value)
+        outcome = CompileOutcome(job.key, error, seconds, value, job.attempts)
         self._done.append(outcome)
 
     def _expire(self) -> None:
@@ -308,7 +308,9 @@ class RayCompilePool:
                 job = a.job
                 self._retire(a)
                 why = f"compile timed out after {job.timeout_s:g}s (worker pid {a.pid} killed)"
-                self._done.append(CompileOutcome(job.key, why, now - job.dispatched))
+                self._done.append(
+                    CompileOutcome(job.key, why, now - job.dispatched, attempts=job.attempts)
+                )
             elif a.node is None and now > a.created + self.startup_timeout_s:
                 self._retire(a)
                 self._startup_failed(f"no worker started within {self.startup_timeout_s:g}s")

@@ -1,0 +1,207 @@
+"""The Ray compile backend on a real local Ray cluster (``ray.cluster_utils.Cluster``: a
+head and two worker nodes of one CPU each, all on 127.0.0.1): an sm_90 compile on a Ray
+worker gives the same cubin as one in a local compile worker; a worker killed under a job
+costs that job one retry on another node, a second loss records it failed; a node removed
+mid-search leaves its jobs to finish elsewhere; a hung job is killed at its timeout.
+
+Without the ``ray`` package the tests skip, except under ``CI=1`` (.ci/run installs the
+``ray`` extra), where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import ray_jobs
+
+from kcompiler.autotune.compile_pool import CompileOutcome, CompilePool
+from kcompiler.autotune.ray_pool import RayCompilePool, ray_installed
+
+# Nodes of a local cluster advertise the loopback address (Ray on Linux otherwise picks the
+# machine's outward address); no token auth between processes of one test.
+CLUSTER_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled"}
+# A removed node is declared dead within about a second instead of Ray's default 15 s.
+FAST_HEALTH_CHECKS = {"health_check_period_ms": 200, "health_check_failure_threshold": 3}
+
+
+def missing(message: str) -> None:
+    """Skip a local run without Ray; fail CI (``$CI`` set), which installs it."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{message}; CI must run the Ray backend tests (.ci/run installs it)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[object]:
+    if not ray_installed():
+        missing("the ray package is not installed (pip install -e '.[ray]')")
+    import ray
+    from ray.cluster_utils import Cluster
+
+    saved = {k: os.environ.get(k) for k in CLUSTER_ENV}
+    os.environ.update(CLUSTER_ENV)
+    c = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 1, "_system_config": FAST_HEALTH_CHECKS},
+    )
+    try:
+        for _ in range(2):
+            c.add_node(num_cpus=1)
+        c.wait_for_nodes()
+        ray.init(address=c.address, log_to_driver=False)
+        yield c
+    finally:
+        ray.shutdown()
+        c.shutdown()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def drain(pool: CompilePool | RayCompilePool, limit_s: float = 60.0) -> dict:
+    out: dict = {}
+    end = time.monotonic() + limit_s
+    while pool.pending and time.monotonic() < end:
+        for o in pool.poll(1.0):
+            out[o.key] = o
+    assert pool.pending == 0, f"jobs still pending after {limit_s}s"
+    return out
+
+
+def wait_for_files(
+    pool: RayCompilePool, directory: Path, count: int, results: dict, limit_s: float = 30.0
+) -> list[int]:
+    """Poll ``pool`` (keeping what finishes in ``results``) until ``count`` jobs have
+    written their pid to ``directory``; the pids."""
+    end = time.monotonic() + limit_s
+    while time.monotonic() < end:
+        files = sorted(directory.iterdir())
+        if len(files) >= count:
+            return [int(f.read_text()) for f in files]
+        results.update((o.key, o) for o in pool.poll(0.05))
+    raise AssertionError(f"fewer than {count} jobs started within {limit_s}s")
+
+
+def node_of(pool: RayCompilePool, pid: int) -> str:
+    return next(node for node, pids in pool.workers_by_node().items() if pid in pids)
+
+
+def vector_add_sm90_launches() -> list:
+    """The launch specs of vector_add at one config, generated for a GPU (not the
+    interpreter) in this process."""
+    import torch
+
+    from kcompiler.backends.triton.precompile import record_launch
+    from kcompiler.config import Config
+    from kcompiler.kernels.vector_add import vector_add
+
+    x, y = torch.randn(4096), torch.randn(4096)
+    config = Config(block_sizes=[512], num_warps=4)
+    launches = vector_add.generated_launches([x, y], {}, config, interpret=False)
+    return [spec for src, fn, args in launches for spec in record_launch(src, fn, args)]
+
+
+def test_sm90_binary_matches_a_local_compile(cluster: object, tmp_path: Path) -> None:
+    """Two empty Triton caches, one compile each: the cubins are byte-identical."""
+    from kcompiler.backends.triton.target_compile import compile_launches, worker_environment
+
+    specs = vector_add_sm90_launches()
+    local_env = worker_environment() | {"TRITON_CACHE_DIR": str(tmp_path / "local")}
+    ray_env = {"TRITON_CACHE_DIR": str(tmp_path / "ray")}
+    with (
+        CompilePool(1, 120, env=local_env) as local,
+        RayCompilePool(1, 120, env=ray_env) as remote,
+    ):
+        local.submit("local", compile_launches, (specs, "sm_90"))
+        remote.submit("ray", compile_launches, (specs, "sm_90"))
+        ((mine,),) = (o.result for o in drain(local).values())
+        outcome: CompileOutcome = drain(remote)["ray"]
+    assert outcome.error is None and outcome.attempts == 1
+    (theirs,) = outcome.result
+    assert mine.ok and theirs.ok, (mine.error, theirs.error)
+    assert theirs.sha256 == mine.sha256
+    assert (theirs.registers, theirs.spill_bytes, theirs.shared_bytes) == (
+        mine.registers,
+        mine.spill_bytes,
+        mine.shared_bytes,
+    )
+    assert theirs.registers > 0
+    assert list((tmp_path / "ray").iterdir()), "the Ray worker compiled into its own cache"
+
+
+def test_killed_worker_job_is_retried_on_another_node(cluster: object, tmp_path: Path) -> None:
+    with RayCompilePool(3, 60) as pool:
+        pool.submit("job", ray_jobs.note_pid_then_sleep, (str(tmp_path), 1.0))
+        (victim,) = wait_for_files(pool, tmp_path, 1, {})
+        victim_node = node_of(pool, victim)
+        os.kill(victim, signal.SIGKILL)
+        outcome = drain(pool)["job"]
+        assert outcome.error is None, outcome.error
+        assert outcome.attempts == 2
+        assert outcome.result != victim
+        assert node_of(pool, outcome.result) != victim_node
+
+
+def test_job_that_kills_its_worker_twice_is_recorded_failed(cluster: object) -> None:
+    """A second loss fails the job; the other jobs, and the pool, are unaffected."""
+    with RayCompilePool(3, 60) as pool:
+        pool.submit("crash", ray_jobs.kill_own_worker, ())
+        for i in range(3):
+            pool.submit(i, ray_jobs.sleep_then_return, (0.2, i))
+        out = drain(pool)
+        crash = out.pop("crash")
+        assert crash.attempts == 2 and crash.result is None
+        assert "compile worker lost" in crash.error and "retried on another worker" in crash.error
+        assert {k: (o.error, o.result) for k, o in out.items()} == {i: (None, i) for i in range(3)}
+
+
+def test_hung_job_is_killed_at_its_timeout(cluster: object) -> None:
+    with RayCompilePool(1, 60) as pool:
+        start = time.monotonic()
+        pool.submit("hang", ray_jobs.sleep_then_return, (60.0, None), timeout_s=1.0)
+        pool.submit("next", ray_jobs.sleep_then_return, (0.0, "ok"))
+        out = drain(pool)
+    assert "timed out after 1s" in out["hang"].error and out["hang"].attempts == 1
+    assert out["next"].result == "ok"
+    assert time.monotonic() - start < 30
+
+
+def test_job_errors_are_the_configs_failure_not_retried(cluster: object) -> None:
+    with RayCompilePool(1, 60) as pool:
+        pool.submit("bad", ray_jobs.sleep_then_return, ("not a number", None))
+        pool.submit("lambda", lambda: None, ())
+        out = drain(pool)
+    assert out["bad"].attempts == 1 and out["bad"].error.startswith("TypeError")
+    assert "not picklable" in out["lambda"].error
+
+
+def test_node_removed_mid_search(cluster, tmp_path: Path) -> None:  # noqa: ANN001
+    """A node holding a job goes away; the other results stream back meanwhile, and the
+    lost job finishes on another node."""
+    extra = cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    with RayCompilePool(4, 60) as pool:
+        for i in range(8):
+            pool.submit(i, ray_jobs.note_pid_then_sleep, (str(tmp_path), 2.0))
+        early: dict = {}
+        pids = wait_for_files(pool, tmp_path, 4, early)
+        assert extra.node_id in pool.workers_by_node(), "SPREAD puts a worker on every node"
+        doomed = [p for p in pids if node_of(pool, p) == extra.node_id]
+        assert doomed, "every worker holds a job"
+        cluster.remove_node(extra)
+        first = pool.poll(10.0)
+        assert first and pool.pending > 0, "results arrive before every job is done"
+        out = early | {o.key: o for o in first} | drain(pool)
+        assert sorted(out) == list(range(8))
+        assert all(o.error is None for o in out.values()), [o.error for o in out.values()]
+        retried = [o for o in out.values() if o.attempts == 2]
+        assert len(retried) == len(doomed)
+        assert all(node_of(pool, o.result) != extra.node_id for o in retried)
+        assert extra.node_id not in pool.workers_by_node()
