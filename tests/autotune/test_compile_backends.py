@@ -1,0 +1,48 @@
+"""Choosing the compile backend; Ray stays optional: ``import kcompiler`` never imports it,
+and asking for it without the package says how to install it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from kcompiler.autotune.compile_backends import (
+    COMPILE_BACKEND_ENV,
+    acquire_pool,
+    compile_backend,
+)
+from kcompiler.autotune.compile_pool import CompilePool
+
+
+def test_backend_comes_from_the_argument_then_the_environment(monkeypatch):
+    monkeypatch.delenv(COMPILE_BACKEND_ENV, raising=False)
+    assert compile_backend() == "local"
+    monkeypatch.setenv(COMPILE_BACKEND_ENV, "Ray")
+    assert compile_backend() == "ray"
+    assert compile_backend("local") == "local"
+    monkeypatch.setenv(COMPILE_BACKEND_ENV, "dask")
+    with pytest.raises(ValueError, match=f"{COMPILE_BACKEND_ENV}='dask'.*local, ray"):
+        compile_backend()
+
+
+def test_local_backend_is_the_shared_process_pool(monkeypatch):
+    monkeypatch.delenv(COMPILE_BACKEND_ENV, raising=False)
+    assert isinstance(acquire_pool("local", 1), CompilePool)
+
+
+def test_ray_backend_without_ray_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"pip install 'kcompiler\[ray\]'"):
+        acquire_pool("ray", None)
+
+
+def test_importing_kcompiler_and_its_tuner_does_not_import_ray():
+    code = (
+        "import sys, kcompiler, kcompiler.autotune, kcompiler.runtime.tuning, "
+        "kcompiler.autotune.compile_backends, kcompiler.autotune.ray_pool; "
+        "print(sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
