@@ -1,23 +1,38 @@
-"""Where compile jobs run: the local process pool or a Ray cluster, chosen by one setting.
+"""Where compile jobs run: the local process pool or a Ray cluster, behind one interface.
 
-Both backends take the same jobs (a picklable ``fn(*args)``) and give the same
-``CompileOutcome`` records through the ``JobPool`` interface, so the tuner and precompile
-code never ask which one they hold. ``$KCOMPILER_COMPILE_BACKEND`` (``local`` by default, or
-``ray``) or an explicit ``backend=`` argument chooses; ``ray`` joins the cluster named by
-``$KCOMPILER_RAY_ADDRESS`` (see ``ray_pool``). The Ray module is imported only when the
-``ray`` backend is asked for, so a process that never asks does not import Ray.
+A job is ``(key, fn, args)``: a top-level function and plain-data arguments (for target
+compiles, ``backends/triton/target_compile.compile_launches`` on ``LaunchSpec``s and a target
+name). A backend runs ``fn(*args)`` somewhere else and gives one ``CompileOutcome`` per job as
+it finishes (not in submission order), with the function's return value in ``result`` or the
+error. The caller's process never compiles.
+
+Two ways in, over the same backends:
+
+- ``acquire_pool(backend, workers, preload)``: a long-lived ``JobPool`` (``CompilePool`` or
+  ``ray_pool.RayCompilePool``) for the tuner, which keeps compiles queued while it
+  benchmarks; workers outlive one tuning run.
+- ``get_compile_backend(name)``: a function that runs a batch of jobs and yields outcomes
+  (``kernel.precompile(..., backend=...)``). Others register with
+  ``register_compile_backend``.
+
+Backends: ``"local"`` (worker processes on this machine) and ``"ray"`` (Ray actors on a
+cluster; needs the optional ``ray`` extra). ``$KCOMPILER_COMPILE_BACKEND`` chooses for the
+tuner when no backend is given. The Ray module is imported only when ``ray`` is asked for,
+so a process that never asks does not import Ray.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Hashable, Sequence
-from typing import Protocol
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from typing import Any, Protocol
 
-from kcompiler.autotune.compile_pool import CompileOutcome, shared_pool
+from kcompiler.autotune.compile_pool import CompileOutcome, CompilePool, shared_pool
 
 COMPILE_BACKEND_ENV = "KCOMPILER_COMPILE_BACKEND"
 COMPILE_BACKENDS = ("local", "ray")
+
+CompileJob = tuple[Hashable, Callable[..., Any], tuple[Any, ...]]
 
 
 class JobPool(Protocol):
@@ -42,6 +57,74 @@ class JobPool(Protocol):
     def close(self) -> None: ...
 
 
+class CompileBackend(Protocol):
+    def __call__(
+        self,
+        jobs: Sequence[CompileJob],
+        *,
+        workers: int,
+        timeout_s: float,
+        env: dict[str, str] | None = None,
+    ) -> Iterator[CompileOutcome]:
+        """Run every job (each with ``timeout_s``) on up to ``workers`` workers whose
+        environment is ``env`` (None: this process's); yield outcomes as they finish."""
+        ...
+
+
+def run_local(
+    jobs: Sequence[CompileJob],
+    *,
+    workers: int,
+    timeout_s: float,
+    env: dict[str, str] | None = None,
+) -> Iterator[CompileOutcome]:
+    """The jobs in a private ``CompilePool`` of this machine, closed when they are done."""
+    with CompilePool(workers, timeout_s, env=env) as pool:
+        for key, fn, args in jobs:
+            pool.submit(key, fn, args)
+        while pool.pending:
+            yield from pool.poll(timeout_s)
+
+
+def run_ray(
+    jobs: Sequence[CompileJob],
+    *,
+    workers: int,
+    timeout_s: float,
+    env: dict[str, str] | None = None,
+) -> Iterator[CompileOutcome]:
+    """The jobs on a private ``RayCompilePool`` (``$KCOMPILER_RAY_ADDRESS``), closed when
+    they are done. Of ``env`` only the ``TRITON_*`` and ``KCOMPILER_*`` variables travel to
+    the workers: the rest describes this machine, not theirs."""
+    _require_ray()
+    from kcompiler.autotune.ray_pool import RayCompilePool
+
+    travel = {k: v for k, v in (env or {}).items() if k.startswith(("TRITON_", "KCOMPILER_"))}
+    travel.pop("TRITON_INTERPRET", None)  # the pool turns the interpreter off itself
+    with RayCompilePool(workers, timeout_s, env=travel) as pool:
+        for key, fn, args in jobs:
+            pool.submit(key, fn, args)
+        while pool.pending:
+            yield from pool.poll(timeout_s)
+
+
+_BACKENDS: dict[str, CompileBackend] = {"local": run_local, "ray": run_ray}
+
+
+def register_compile_backend(name: str, backend: CompileBackend) -> None:
+    _BACKENDS[name] = backend
+
+
+def get_compile_backend(name: str) -> CompileBackend:
+    """The backend called ``name``; ValueError naming the known ones, or saying which extra
+    to install, otherwise."""
+    if name not in _BACKENDS:
+        raise ValueError(f"unknown compile backend {name!r}; known: {sorted(_BACKENDS)}")
+    if name == "ray":
+        _require_ray()
+    return _BACKENDS[name]
+
+
 def compile_backend(given: str | None = None) -> str:
     """``given``, else ``$KCOMPILER_COMPILE_BACKEND``, else ``local``; checked."""
     name = (given or os.environ.get(COMPILE_BACKEND_ENV) or "local").strip().lower()
@@ -61,11 +144,33 @@ def acquire_pool(backend: str, workers: int | None, preload: Sequence[str] = ())
     """
     if compile_backend(backend) == "local":
         return shared_pool(workers or min(os.cpu_count() or 1, 8), preload)
-    from kcompiler.autotune.ray_pool import ray_installed, shared_ray_pool
+    _require_ray()
+    from kcompiler.autotune.ray_pool import shared_ray_pool
+
+    return shared_ray_pool(workers, preload)
+
+
+def _require_ray() -> None:
+    from kcompiler.autotune.ray_pool import ray_installed
 
     if not ray_installed():
-        raise ImportError(
-            "the 'ray' compile backend needs Ray: pip install 'kcompiler[ray]' "
+        raise ValueError(
+            "compile backend 'ray' is not available here (the ray package is not installed); "
+            "install its extra: pip install 'kcompiler[ray]' "
             f"(or unset {COMPILE_BACKEND_ENV} to compile in local processes)"
         )
-    return shared_ray_pool(workers, preload)
+
+
+__all__ = [
+    "COMPILE_BACKENDS",
+    "COMPILE_BACKEND_ENV",
+    "CompileBackend",
+    "CompileJob",
+    "JobPool",
+    "acquire_pool",
+    "compile_backend",
+    "get_compile_backend",
+    "register_compile_backend",
+    "run_local",
+    "run_ray",
+]

@@ -430,6 +430,27 @@ class Kernel:
         self._fast.clear()
         return result
 
+    def precompile(
+        self,
+        *args: Any,
+        configs: Sequence[Config | dict[str, Any]] | None = None,
+        target: str = "sm_90",
+        backend: str = "local",
+        workers: int | None = None,
+        timeout_s: float = 300.0,
+        store: str | None = None,
+        **kwargs: Any,
+    ) -> list[Any]:
+        """Compile ``configs`` (default: the config space's default and starts) for these
+        arguments and a named GPU target (``"sm_90"``: H100/H200), on a machine with or
+        without that GPU; no kernel runs. ``backend``: ``"local"`` (worker processes here) or
+        ``"ray"``; ``store``: a directory that receives every binary in Triton's cache format
+        (``backends.triton.target_compile.install_tree`` installs it on the GPU host). Returns
+        a ``runtime.target_precompile.PrecompileRecord`` per config, in order."""
+        from kcompiler.runtime.target_precompile import precompile
+
+        return precompile(self, args, kwargs, configs, target, backend, workers, timeout_s, store)
+
     def use_table(self, table: Any) -> None:
         """Take each call's config from a config table (a path to the JSON that
         ``python -m kcompiler.aot tune`` writes, or a ``kcompiler.aot.Table``); None detaches

@@ -216,12 +216,34 @@ def _shared_memory_constraint(modules: list[Any], count: int, knobs: list[Any]) 
     knobs; a chunk loop's tile is rows x its ``reduction_loops`` chunk), loads of loops with
     range_num_stages, and the scratch of row reductions (``num_warps``)."""
     from kcompiler.backends.triton.compile import shared_memory_limit
+
+    made = _shared_memory_estimate(modules, count, knobs)
+    if made is None:
+        return []
+    estimate, deps = made
+    limit = shared_memory_limit()
+    return [
+        Predicate(
+            "shared_memory",
+            lambda flat: estimate(flat) <= limit,
+            f"the tiles each loop loads for tl.dot (times its pipeline stages and unroll "
+            f"factor), tensor-descriptor tiles and reduction scratch must fit {limit:,} bytes "
+            f"of shared memory",
+            deps,
+        )
+    ]
+
+
+def _shared_memory_estimate(
+    modules: list[Any], count: int, knobs: list[Any]
+) -> tuple[Callable[[Any], int], list[str]] | None:
+    """(bytes of shared memory a drawn point takes, the knobs that repair it); None when the
+    kernels take none."""
     from kcompiler.passes.config_space import may_take_shared_memory, shared_memory_estimator
     from kcompiler.passes.loop_knobs import sequential_loops
 
     if not any(may_take_shared_memory(m) for m in modules):
-        return []
-    limit = shared_memory_limit()
+        return None
     estimators = [shared_memory_estimator(m) for m in modules]
     names = {k.name for k in knobs}
     loops = sequential_loops(modules[0]) if len(modules) == 1 else []
@@ -237,7 +259,7 @@ def _shared_memory_constraint(modules: list[Any], count: int, knobs: list[Any]) 
 
     indexing, reduction = listed("indexing"), listed("reduction_loops")
 
-    def fits(flat: Any) -> bool:
+    def estimate(flat: Any) -> int:
         bs = _block_values(flat, count)
         loop_knobs = [
             {sym: flat[n] for n, sym in per_loop[f] if flat[n] is not None} for f in fields
@@ -248,22 +270,24 @@ def _shared_memory_constraint(modules: list[Any], count: int, knobs: list[Any]) 
             "reduction_loops": [flat[n] for n in reduction] if reduction else None,
             "num_warps": flat["num_warps"],
         }
-        return all(est(bs, flat["num_stages"], *loop_knobs, **extra) <= limit for est in estimators)
+        return max(est(bs, flat["num_stages"], *loop_knobs, **extra) for est in estimators)
 
     # num_warps only sizes the small reduction scratch: shrinking it is no repair (it is read,
     # not listed, so the repair halves block sizes instead).
     deps = [f"block_sizes[{i}]" for i in range(count)] + ["num_stages"]
     deps += [n for f in fields for n, _ in per_loop[f]] + indexing + reduction
-    return [
-        Predicate(
-            "shared_memory",
-            fits,
-            f"the tiles each loop loads for tl.dot (times its pipeline stages and unroll "
-            f"factor), tensor-descriptor tiles and reduction scratch must fit {limit:,} bytes "
-            f"of shared memory",
-            deps,
-        )
-    ]
+    return estimate, deps
+
+
+def shared_memory_estimate(kernel: Kernel, args: Sequence[Any], config: Config) -> int:
+    """The config space's shared-memory estimate (bytes) of ``config`` for these arguments,
+    0 for kernels that take none: what the ``shared_memory`` constraint compares with the
+    device's limit (benchmarks compare it with Triton's figure)."""
+    modules = kernel.traced_modules(args, {})
+    space = build_space(kernel, modules)
+    blocks = [k for k in space.names if k.startswith("block_sizes[")]
+    made = _shared_memory_estimate(modules, len(blocks), list(space.knobs))
+    return 0 if made is None else made[0](space.to_flat(config))
 
 
 def _range_knobs(modules: list[Any]) -> tuple[list[Any], list[Any]]:
@@ -587,6 +611,7 @@ __all__ = [
     "build_space",
     "kernel_hash",
     "output_scale",
+    "shared_memory_estimate",
     "outputs_match",
     "tuning_spec",
 ]

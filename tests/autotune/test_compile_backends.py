@@ -12,6 +12,7 @@ from kcompiler.autotune.compile_backends import (
     COMPILE_BACKEND_ENV,
     acquire_pool,
     compile_backend,
+    get_compile_backend,
 )
 from kcompiler.autotune.compile_pool import CompilePool
 
@@ -34,8 +35,11 @@ def test_local_backend_is_the_shared_process_pool(monkeypatch):
 
 def test_ray_backend_without_ray_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
-    with pytest.raises(ImportError, match=r"pip install 'kcompiler\[ray\]'"):
-        acquire_pool("ray", None)
+    for ask in (lambda: acquire_pool("ray", None), lambda: get_compile_backend("ray")):
+        with pytest.raises(ValueError, match=r"pip install 'kcompiler\[ray\]'"):
+            ask()
+    with pytest.raises(ValueError, match="unknown compile backend 'dask'"):
+        get_compile_backend("dask")
 
 
 def test_importing_kcompiler_and_its_tuner_does_not_import_ray():

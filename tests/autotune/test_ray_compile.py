@@ -1,7 +1,7 @@
 """The Ray compile backend on a real local Ray cluster (``ray.cluster_utils.Cluster``: a
 head and a worker node of one CPU each, a third node added and removed, all on
 127.0.0.1): an sm_90 compile on a Ray worker gives the same cubin as one in a local compile
-worker; a worker killed under a job costs that job one retry on another node, a second
+worker (``kernel.precompile(..., backend="ray")``); a worker killed under a job costs that job one retry on another node, a second
 loss records it failed; a node removed mid-search leaves its jobs to finish elsewhere; the
 tuner searches through the Ray backend, a hung compile killed at its timeout.
 
@@ -22,7 +22,7 @@ import ray_jobs
 from autotune_fakes import FakeTarget, small_cost, small_space
 
 from kcompiler.autotune import SQLiteCache, Tuner
-from kcompiler.autotune.compile_pool import CompileOutcome, CompilePool
+from kcompiler.autotune.compile_pool import CompilePool
 from kcompiler.autotune.ray_pool import RayCompilePool, close_shared_ray_pools, ray_installed
 
 # Nodes of a local cluster advertise the loopback address (Ray on Linux otherwise picks the
@@ -96,46 +96,29 @@ def node_of(pool: RayCompilePool, pid: int) -> str:
     return next(node for node, pids in pool.workers_by_node().items() if pid in pids)
 
 
-def vector_add_sm90_launches() -> list:
-    """The launch specs of vector_add at one config, generated for a GPU (not the
-    interpreter) in this process."""
+def test_precompile_on_ray_gives_the_local_binary(
+    cluster: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``kernel.precompile(..., backend=...)`` into two empty Triton caches, one compile
+    each: the cubins are byte-identical, and so are ptxas's figures."""
     import torch
 
-    from kcompiler.backends.triton.precompile import record_launch
-    from kcompiler.config import Config
     from kcompiler.kernels.vector_add import vector_add
 
     x, y = torch.randn(4096), torch.randn(4096)
-    config = Config(block_sizes=[512], num_warps=4)
-    launches = vector_add.generated_launches([x, y], {}, config, interpret=False)
-    return [spec for src, fn, args in launches for spec in record_launch(src, fn, args)]
-
-
-def test_sm90_binary_matches_a_local_compile(cluster: object, tmp_path: Path) -> None:
-    """Two empty Triton caches, one compile each: the cubins are byte-identical."""
-    from kcompiler.backends.triton.target_compile import compile_launches, worker_environment
-
-    specs = vector_add_sm90_launches()
-    local_env = worker_environment() | {"TRITON_CACHE_DIR": str(tmp_path / "local")}
-    ray_env = {"TRITON_CACHE_DIR": str(tmp_path / "ray")}
-    with (
-        CompilePool(1, 120, env=local_env) as local,
-        RayCompilePool(1, 120, env=ray_env) as remote,
-    ):
-        local.submit("local", compile_launches, (specs, "sm_90"))
-        remote.submit("ray", compile_launches, (specs, "sm_90"))
-        ((mine,),) = (o.result for o in drain(local).values())
-        outcome: CompileOutcome = drain(remote)["ray"]
-    assert outcome.error is None and outcome.attempts == 1
-    (theirs,) = outcome.result
+    configs = [{"block_sizes": [512], "num_warps": 4}]
+    records = {}
+    for backend in ("local", "ray"):
+        monkeypatch.setenv("TRITON_CACHE_DIR", str(tmp_path / backend))  # workers get it
+        (records[backend],) = vector_add.precompile(
+            x, y, configs=configs, target="sm_90", backend=backend, workers=1
+        )
+    mine, theirs = records["local"], records["ray"]
     assert mine.ok and theirs.ok, (mine.error, theirs.error)
     assert theirs.sha256 == mine.sha256
-    assert (theirs.registers, theirs.spill_bytes, theirs.shared_bytes) == (
-        mine.registers,
-        mine.spill_bytes,
-        mine.shared_bytes,
-    )
-    assert theirs.registers > 0
+    figures = [(b.registers, b.spill_bytes, b.shared_bytes) for b in mine.binaries]
+    assert [(b.registers, b.spill_bytes, b.shared_bytes) for b in theirs.binaries] == figures
+    assert all(b.registers > 0 for b in theirs.binaries)
     assert list((tmp_path / "ray").iterdir()), "the Ray worker compiled into its own cache"
 
 

@@ -279,6 +279,36 @@ def install(binary: TargetBinary, cache_dir: str | os.PathLike[str] | None = Non
     return entry
 
 
+def install_tree(
+    store: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None
+) -> int:
+    """Install every entry of an artifact store (a directory that ``install`` wrote, copied
+    from the compiling machine) into Triton's cache here; returns how many. Group files are
+    rewritten for this machine's paths, so the store may have moved."""
+    if cache_dir is None:
+        from triton import knobs
+
+        cache_dir = knobs.cache.dir
+    count = 0
+    for entry in sorted(Path(store).iterdir()):
+        groups = list(entry.glob("__grp__*.json")) if entry.is_dir() else []
+        if len(groups) != 1:
+            continue  # not a finished entry (Triton's tmp or lock files, a partial copy)
+        target = Path(cache_dir) / entry.name
+        target.mkdir(parents=True, exist_ok=True)
+        names = json.loads(groups[0].read_text())["child_paths"]
+        children = {}
+        for fname in names:
+            _write_atomic(target / fname, (entry / fname).read_bytes())
+            children[fname] = str(target / fname)
+        if (entry / STATS_FILE).exists():
+            _write_atomic(target / STATS_FILE, (entry / STATS_FILE).read_bytes())
+        group = json.dumps({"child_paths": children}).encode()
+        _write_atomic(target / groups[0].name, group)
+        count += 1
+    return count
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     """Write via a temporary file and a rename, so a concurrent reader never sees half."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -297,6 +327,7 @@ __all__ = [
     "compile_launches",
     "compiling_for",
     "install",
+    "install_tree",
     "parse_ptxas_log",
     "parse_target",
     "worker_environment",
