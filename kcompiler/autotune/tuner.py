@@ -75,6 +75,14 @@ class TuningTarget(Protocol):
         ...
 
 
+def review_compile(target: Any, config: Config, result: Any) -> str | None:
+    """Why a compiled config must not be benchmarked, or None. A target may define
+    ``review_compile(config, result)`` over what its precompile job returned (e.g. ptxas's
+    spill figures); such configs are cached as rejected and never measured."""
+    review = getattr(target, "review_compile", None)
+    return review(config, result) if review is not None else None
+
+
 @dataclass(frozen=True)
 class Failure:
     config: Config
@@ -207,7 +215,9 @@ class Tuner:
 
         interrupted = budget_hit = False
         run.compile_timeout_s = self.compile_timeout_s or preset.compile_timeout_s
-        pool = shared_pool(self.workers, self.preload)
+        # A target that compiles for a GPU target under the interpreter needs its workers
+        # started without TRITON_INTERPRET (``compile_env``).
+        pool = shared_pool(self.workers, self.preload, getattr(self.target, "compile_env", None))
         pool.in_use = True
         try:
             with run.progress:
@@ -272,8 +282,14 @@ class Tuner:
             for outcome in pool.poll(wait):
                 config = outcome.key
                 assert isinstance(config, Config)  # the pool's keys are our configs
-                if outcome.error is None:
+                rejected = (
+                    None if outcome.error else review_compile(self.target, config, outcome.result)
+                )
+                if outcome.error is None and rejected is None:
                     ready.append(config)
+                elif rejected is not None:
+                    in_flight.discard(config)
+                    self._fail(run, config, f"rejected: {rejected}")
                 else:
                     in_flight.discard(config)
                     self._fail(run, config, f"compile failed: {outcome.error}")
