@@ -94,14 +94,11 @@ def run_ray(
     env: dict[str, str] | None = None,
 ) -> Iterator[CompileOutcome]:
     """The jobs on a private ``RayCompilePool`` (``$KCOMPILER_RAY_ADDRESS``), closed when
-    they are done. Of ``env`` only the ``TRITON_*`` and ``KCOMPILER_*`` variables travel to
-    the workers: the rest describes this machine, not theirs."""
+    they are done; of ``env``, what ``ray_worker_env`` keeps travels to the workers."""
     _require_ray()
     from kcompiler.autotune.ray_pool import RayCompilePool
 
-    travel = {k: v for k, v in (env or {}).items() if k.startswith(("TRITON_", "KCOMPILER_"))}
-    travel.pop("TRITON_INTERPRET", None)  # the pool turns the interpreter off itself
-    with RayCompilePool(workers, timeout_s, env=travel) as pool:
+    with RayCompilePool(workers, timeout_s, env=ray_worker_env(env)) as pool:
         for key, fn, args in jobs:
             pool.submit(key, fn, args)
         while pool.pending:
@@ -136,18 +133,33 @@ def compile_backend(given: str | None = None) -> str:
     return name
 
 
-def acquire_pool(backend: str, workers: int | None, preload: Sequence[str] = ()) -> JobPool:
+def acquire_pool(
+    backend: str,
+    workers: int | None,
+    preload: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+) -> JobPool:
     """The process-wide pool of ``backend`` (workers outlive one tuning run).
 
     ``workers``: the local pool's processes (default: CPU count, at most 8) or the Ray
-    pool's actors (default: the cluster's CPUs).
+    pool's actors (default: the cluster's CPUs). ``env``: the workers' environment (None:
+    this process's); Ray workers get only its ``TRITON_*``/``KCOMPILER_*`` variables.
     """
     if compile_backend(backend) == "local":
-        return shared_pool(workers or min(os.cpu_count() or 1, 8), preload)
+        return shared_pool(workers or min(os.cpu_count() or 1, 8), preload, env)
     _require_ray()
     from kcompiler.autotune.ray_pool import shared_ray_pool
 
-    return shared_ray_pool(workers, preload)
+    return shared_ray_pool(workers, preload, ray_worker_env(env))
+
+
+def ray_worker_env(env: dict[str, str] | None) -> dict[str, str]:
+    """What of a local worker environment travels to Ray workers: the variables that steer
+    Triton and kcompiler; the rest (paths, devices, the interpreter switch, which the Ray
+    pool turns off itself) describes this machine, not theirs."""
+    travel = {k: v for k, v in (env or {}).items() if k.startswith(("TRITON_", "KCOMPILER_"))}
+    travel.pop("TRITON_INTERPRET", None)
+    return travel
 
 
 def _require_ray() -> None:
@@ -172,5 +184,6 @@ __all__ = [
     "get_compile_backend",
     "register_compile_backend",
     "run_local",
+    "ray_worker_env",
     "run_ray",
 ]

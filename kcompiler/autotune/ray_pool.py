@@ -161,6 +161,7 @@ class RayCompilePool:
         self.timeout_s = timeout_s
         self.startup_timeout_s = startup_timeout_s
         self.preload = tuple(preload)
+        self.env = dict(env or {})  # variables set for the workers, beyond _worker_env's
         self._actor_cls = ray.remote(
             num_cpus=1,
             num_gpus=0,
@@ -389,14 +390,17 @@ class RayCompilePool:
 _SHARED: list[RayCompilePool] = []
 
 
-def shared_ray_pool(workers: int | None, preload: Sequence[str] = ()) -> RayCompilePool:
+def shared_ray_pool(
+    workers: int | None, preload: Sequence[str] = (), env: Mapping[str, str] | None = None
+) -> RayCompilePool:
     """The process-wide Ray pool for these settings, or a private one if it is busy: its
     workers (and their imports) outlive one tuning run, as the local pool's do."""
+    env = dict(env or {})
     for pool in _SHARED:
         same = workers is None or pool.max_workers == workers
-        if not pool.in_use and same and pool.preload == tuple(preload):
+        if not pool.in_use and same and pool.preload == tuple(preload) and pool.env == env:
             return pool
-    pool = RayCompilePool(workers, preload=preload)
+    pool = RayCompilePool(workers, preload=preload, env=env)
     _SHARED.append(pool)
     return pool
 

@@ -76,6 +76,14 @@ class TuningTarget(Protocol):
         ...
 
 
+def review_compile(target: Any, config: Config, result: Any) -> str | None:
+    """Why a compiled config must not be benchmarked, or None. A target may define
+    ``review_compile(config, result)`` over what its precompile job returned (e.g. ptxas's
+    spill figures); such configs are cached as rejected and never measured."""
+    review = getattr(target, "review_compile", None)
+    return review(config, result) if review is not None else None
+
+
 @dataclass(frozen=True)
 class Failure:
     config: Config
@@ -214,7 +222,10 @@ class Tuner:
 
         interrupted = budget_hit = False
         run.compile_timeout_s = self.compile_timeout_s or preset.compile_timeout_s
-        pool = acquire_pool(self.compile_backend, self.workers, self.preload)
+        # A target that compiles for a GPU target under the interpreter needs its workers
+        # started without TRITON_INTERPRET (``compile_env``).
+        env = getattr(self.target, "compile_env", None)
+        pool = acquire_pool(self.compile_backend, self.workers, self.preload, env)
         pool.in_use = True
         try:
             with run.progress:
@@ -279,8 +290,17 @@ class Tuner:
             for outcome in pool.poll(wait):
                 config = outcome.key
                 assert isinstance(config, Config)  # the pool's keys are our configs
-                if outcome.error is None:
-                    ready.append(config)
+                rejected = (
+                    None if outcome.error else review_compile(self.target, config, outcome.result)
+                )
+                if outcome.error is None and rejected is None:
+                    if self._receive(run, config, outcome.result):
+                        ready.append(config)
+                    else:
+                        in_flight.discard(config)
+                elif rejected is not None:
+                    in_flight.discard(config)
+                    self._fail(run, config, f"rejected: {rejected}")
                 else:
                     in_flight.discard(config)
                     self._fail(run, config, f"compile failed: {outcome.error}")
@@ -290,6 +310,20 @@ class Tuner:
                 self._benchmark(run, config)
             elif pool.pending == 0 and not batch and not in_flight:
                 return False  # the strategy has nothing more, or the config budget is spent
+
+    def _receive(self, run: _Run, config: Config, result: Any) -> bool:
+        """Hand the target its accepted compile's result (``receive_compile``: a target whose
+        binaries were compiled on another machine installs them here, so the benchmark loads
+        them instead of compiling); False when that failed (recorded)."""
+        receive = getattr(self.target, "receive_compile", None)
+        if receive is None:
+            return True
+        try:
+            receive(config, result)
+        except Exception as e:  # e.g. a full disk: this config's failure, not the search's
+            self._fail(run, config, f"receive_compile raised {type(e).__name__}: {e}")
+            return False
+        return True
 
     def _precompile(self, run: _Run, pool: JobPool, config: Config, ready: deque) -> bool:
         """Queue the compile (or straight to benchmarking); False if it failed already."""

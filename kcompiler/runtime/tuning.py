@@ -8,6 +8,7 @@ import hashlib
 import re
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -279,15 +280,20 @@ def _shared_memory_estimate(
     return estimate, deps
 
 
-def shared_memory_estimate(kernel: Kernel, args: Sequence[Any], config: Config) -> int:
-    """The config space's shared-memory estimate (bytes) of ``config`` for these arguments,
-    0 for kernels that take none: what the ``shared_memory`` constraint compares with the
-    device's limit (benchmarks compare it with Triton's figure)."""
-    modules = kernel.traced_modules(args, {})
+def shared_memory_estimate(
+    kernel: Kernel, args: Sequence[Any], kwargs: dict[str, Any] | None = None
+) -> Callable[[Config], int]:
+    """The config space's shared-memory estimate (bytes) for these arguments, as a function
+    of a config (0 for kernels that take none): what the ``shared_memory`` constraint compares
+    with the device's limit, and benchmarks compare with Triton's figure. The kernel is traced
+    once, here."""
+    modules = kernel.traced_modules(args, kwargs or {})
     space = build_space(kernel, modules)
     blocks = [k for k in space.names if k.startswith("block_sizes[")]
     made = _shared_memory_estimate(modules, len(blocks), list(space.knobs))
-    return 0 if made is None else made[0](space.to_flat(config))
+    if made is None:
+        return lambda config: 0
+    return lambda config: made[0](space.to_flat(config))
 
 
 def _range_knobs(modules: list[Any]) -> tuple[list[Any], list[Any]]:
@@ -552,35 +558,114 @@ def kernel_hash(source: str, modules: Sequence[Any]) -> str:
     return h.hexdigest()
 
 
-class KernelTarget:
-    """A TuningTarget for one kernel and one set of arguments."""
+# Spill allowance (bytes a thread) of kernels with tile.dot: a tensor-core tile's ptxas
+# schedule may park a few registers of its epilogue or address arithmetic in local memory at no
+# measurable cost, while a spilled accumulator costs far more than this. Kernels without a dot
+# get none: their registers hold the tile and nothing else.
+DOT_SPILL_ALLOWANCE = 256
 
-    def __init__(self, kernel: Kernel, args: Sequence[Any], kwargs: dict[str, Any]):
+
+def device_target() -> str | None:
+    """The compile target of this process's GPU (``"sm_90"`` on an H100/H200), or None when
+    kernels run on Triton's interpreter or no CUDA device is visible."""
+    from kcompiler.runtime.kernel import interpreting
+
+    if interpreting() or not torch.cuda.is_available():
+        return None
+    major, minor = torch.cuda.get_device_capability()
+    return f"sm_{major}{minor}"
+
+
+class KernelTarget:
+    """A TuningTarget for one kernel and one set of arguments.
+
+    Spill-aware when it compiles for a GPU target (``compile_target``, by default the CUDA
+    device's): the precompile job is a target compile whose ptxas figures ``review_compile``
+    reads, and a config spilling more than ``spill_allowance`` bytes a thread (default: none
+    without ``tile.dot``, ``DOT_SPILL_ALLOWANCE`` with it) is rejected before any benchmark.
+    Without a target (the interpreter) the job only checks the generated module."""
+
+    def __init__(
+        self,
+        kernel: Kernel,
+        args: Sequence[Any],
+        kwargs: dict[str, Any],
+        compile_target: str | None = None,
+        spill_allowance: int | None = None,
+    ):
         self.kernel = kernel
         self.args = args
         self.kwargs = kwargs
         self.name = kernel.fn.__name__
         modules = kernel.traced_modules(args, kwargs)
         self.space = build_space(kernel, modules)
+        self.compile_target = compile_target or device_target()
+        if spill_allowance is None:
+            spill_allowance = DOT_SPILL_ALLOWANCE if _first_dot(modules) is not None else 0
+        self.spill_allowance = spill_allowance
+        self.compile_env: dict[str, str] | None = None
+        if self.compile_target is not None:
+            from kcompiler.backends.triton.target_compile import parse_target, worker_environment
+
+            parse_target(self.compile_target)
+            self.compile_env = worker_environment()
         default = self.space.default()
         self.reference = [o.clone() for o in _outputs(kernel._run(args, kwargs, default, "run"))]
         device = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu-interpreter"
+        spec = tuning_spec(args, kwargs, self.space)
+        if self.compile_target is not None:  # rejections depend on the target and allowance
+            spec += f"|spills<={self.spill_allowance}@{self.compile_target}"
         self.cache_key = make_key(
-            kernel_hash(kernel.program.source, modules),
-            tuning_spec(args, kwargs, self.space),
-            device,
-            library_versions(),
+            kernel_hash(kernel.program.source, modules), spec, device, library_versions()
         )
 
     def precompile_job(self, config: Config) -> tuple[Callable[..., object], tuple] | None:
-        """The config's Triton compiles as a worker job (backends/triton/precompile.py): the
-        host code runs with a launch hook that generates each loop's code and records the
-        kernel call its launcher would make, launching nothing."""
+        """The config's Triton compiles as a worker job: the host code runs with a launch hook
+        that generates each loop's code and records the kernel call its launcher would make,
+        launching nothing. With a compile target, the job compiles GPU code for it
+        (backends/triton/target_compile.py) and returns ptxas's figures; otherwise it builds
+        the module for this process's mode (backends/triton/precompile.py)."""
+        if self.compile_target is not None:
+            from kcompiler.backends.triton.target_compile import compile_launches
+            from kcompiler.runtime.target_precompile import launch_specs
+
+            specs = launch_specs(self.kernel, self.args, self.kwargs, config)
+            return (compile_launches, (specs, self.compile_target)) if specs else None
         from kcompiler.backends.triton.precompile import job_for_launches
         from kcompiler.runtime.kernel import interpreting
 
         launches = self.kernel.generated_launches(self.args, self.kwargs, config)
         return job_for_launches(launches, interpret=interpreting())
+
+    def review_compile(self, config: Config, result: Any) -> str | None:
+        """Why ``config`` must not be benchmarked after its target compile: a launch that
+        did not compile, or one spilling more than the allowance."""
+        for binary in result or ():
+            if binary.error is not None:
+                return f"{binary.kernel_name} does not compile for {binary.target}: {binary.error}"
+            if binary.spill_bytes is not None and binary.spill_bytes > self.spill_allowance:
+                return (
+                    f"{binary.kernel_name} spills {binary.spill_bytes} bytes a thread on "
+                    f"{binary.target} ({binary.registers} registers; allowance "
+                    f"{self.spill_allowance})"
+                )
+        return None
+
+    def receive_compile(self, config: Config, result: Any) -> None:
+        """Install the config's binaries in this process's Triton cache unless they are
+        there already: a compile worker on another machine (the Ray backend) filled its own
+        cache, and without them the benchmark's first launch would compile again here."""
+        if self.compile_target is None or not result:
+            return
+        from triton import knobs
+
+        from kcompiler.backends.triton.target_compile import cache_entry_name, install
+
+        for binary in result:
+            if binary.ok and binary.cache_hash is not None and binary.files:
+                entry = Path(knobs.cache.dir) / cache_entry_name(binary.cache_hash)
+                if not any(entry.glob("__grp__*.json")):
+                    install(binary)
 
     def benchmark(self, config: Config) -> float:
         out = _outputs(self.kernel._run(self.args, self.kwargs, config, "run"))
@@ -598,17 +683,23 @@ def autotune(
     effort: str | None = None,
     strategy: str | None = None,
     budget_s: float | None = None,
+    compile_target: str | None = None,
+    spill_allowance: int | None = None,
     **tuner_options: Any,
 ) -> TuneResult:
-    target = KernelTarget(kernel, args, kwargs or {})
+    """Tune ``kernel`` at these arguments. ``compile_target`` (e.g. ``"sm_90"``; default: the
+    CUDA device's) makes the search spill-aware: see ``KernelTarget``."""
+    target = KernelTarget(kernel, args, kwargs or {}, compile_target, spill_allowance)
     tuner = Tuner(target, **tuner_options)
     return tuner.tune(strategy=strategy, effort=effort, budget_s=budget_s)
 
 
 __all__ = [
+    "DOT_SPILL_ALLOWANCE",
     "KernelTarget",
     "autotune",
     "build_space",
+    "device_target",
     "kernel_hash",
     "output_scale",
     "shared_memory_estimate",

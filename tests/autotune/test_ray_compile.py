@@ -121,6 +121,21 @@ def test_precompile_on_ray_gives_the_local_binary(
     assert all(b.registers > 0 for b in theirs.binaries)
     assert list((tmp_path / "ray").iterdir()), "the Ray worker compiled into its own cache"
 
+    # The tuner hands accepted results to its target, which installs binaries compiled
+    # elsewhere in this process's cache (once), so the benchmark loads instead of compiling.
+    from kcompiler.backends.triton.target_compile import cache_entry_name
+    from kcompiler.runtime.tuning import KernelTarget
+
+    monkeypatch.setenv("TRITON_CACHE_DIR", str(tmp_path / "gpu-host"))
+    target = KernelTarget(vector_add, (x, y), {}, compile_target="sm_90")
+    target.receive_compile(theirs.config, theirs.binaries)
+    (binary,) = theirs.binaries
+    entry = tmp_path / "gpu-host" / cache_entry_name(binary.cache_hash)
+    assert any(entry.glob("__grp__*.json")) and any(entry.glob("*.cubin"))
+    stamp = {f.name: f.stat().st_mtime_ns for f in entry.iterdir()}
+    target.receive_compile(theirs.config, theirs.binaries)
+    assert {f.name: f.stat().st_mtime_ns for f in entry.iterdir()} == stamp
+
 
 def test_killed_worker_job_is_retried_on_another_node(cluster: object, tmp_path: Path) -> None:
     with RayCompilePool(2, 60) as pool:
