@@ -155,11 +155,16 @@ def acquire_pool(
 
 def ray_worker_env(env: dict[str, str] | None) -> dict[str, str]:
     """What of a local worker environment travels to Ray workers: the variables that steer
-    Triton and kcompiler; the rest (paths, devices, the interpreter switch, which the Ray
-    pool turns off itself) describes this machine, not theirs."""
-    travel = {k: v for k, v in (env or {}).items() if k.startswith(("TRITON_", "KCOMPILER_"))}
-    travel.pop("TRITON_INTERPRET", None)
-    return travel
+    Triton and kcompiler. The rest describes this machine, not theirs: devices, the import
+    path, directories (``TRITON_CACHE_DIR``: each worker keeps its own cache and the results
+    carry the binaries back) and the interpreter switch, which the Ray pool turns off."""
+    return {
+        k: v
+        for k, v in (env or {}).items()
+        if k.startswith(("TRITON_", "KCOMPILER_"))
+        and k != "TRITON_INTERPRET"
+        and not k.endswith(("_DIR", "_PATH", "_HOME"))
+    }
 
 
 def _require_ray() -> None:

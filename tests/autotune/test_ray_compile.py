@@ -40,14 +40,17 @@ def missing(message: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[object]:
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The cluster; its workers compile into their own, initially empty Triton cache (the
+    nodes' environment at start), as on separate machines."""
     if not ray_installed():
         missing("the ray package is not installed (pip install -e '.[ray]')")
     import ray
     from ray.cluster_utils import Cluster
 
-    saved = {k: os.environ.get(k) for k in CLUSTER_ENV}
-    os.environ.update(CLUSTER_ENV)
+    farm = {"TRITON_CACHE_DIR": str(tmp_path_factory.mktemp("farm-cache"))}
+    saved = {k: os.environ.get(k) for k in {**CLUSTER_ENV, **farm}}
+    os.environ.update({**CLUSTER_ENV, **farm})
     c = Cluster(
         initialize_head=True,
         head_node_args={"num_cpus": 1, "_system_config": FAST_HEALTH_CHECKS},
@@ -55,6 +58,10 @@ def cluster() -> Iterator[object]:
     try:
         c.add_node(num_cpus=1)
         c.wait_for_nodes()
+        os.environ.pop("TRITON_CACHE_DIR")  # this process's own cache stays its own
+        if saved["TRITON_CACHE_DIR"] is not None:
+            os.environ["TRITON_CACHE_DIR"] = saved["TRITON_CACHE_DIR"]
+        c.farm_cache = Path(farm["TRITON_CACHE_DIR"])
         ray.init(address=c.address, log_to_driver=False)
         yield c
     finally:
@@ -97,19 +104,23 @@ def node_of(pool: RayCompilePool, pid: int) -> str:
 
 
 def test_precompile_on_ray_gives_the_local_binary(
-    cluster: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cluster,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
 ) -> None:
     """``kernel.precompile(..., backend=...)`` into two empty Triton caches, one compile
     each: the cubins are byte-identical, and so are ptxas's figures."""
     import torch
 
+    from kcompiler.backends.triton.target_compile import cache_entry_name
     from kcompiler.kernels.vector_add import vector_add
 
     x, y = torch.randn(4096), torch.randn(4096)
     configs = [{"block_sizes": [512], "num_warps": 4}]
     records = {}
+    # Local workers inherit this process's cache directory; Ray workers keep the farm's.
+    monkeypatch.setenv("TRITON_CACHE_DIR", str(tmp_path / "local"))
     for backend in ("local", "ray"):
-        monkeypatch.setenv("TRITON_CACHE_DIR", str(tmp_path / backend))  # workers get it
         (records[backend],) = vector_add.precompile(
             x, y, configs=configs, target="sm_90", backend=backend, workers=1
         )
@@ -119,17 +130,17 @@ def test_precompile_on_ray_gives_the_local_binary(
     figures = [(b.registers, b.spill_bytes, b.shared_bytes) for b in mine.binaries]
     assert [(b.registers, b.spill_bytes, b.shared_bytes) for b in theirs.binaries] == figures
     assert all(b.registers > 0 for b in theirs.binaries)
-    assert list((tmp_path / "ray").iterdir()), "the Ray worker compiled into its own cache"
+    (binary,) = theirs.binaries
+    farm_entry = cluster.farm_cache / cache_entry_name(binary.cache_hash)
+    assert any(farm_entry.glob("*.cubin")), "the Ray worker compiled into the farm's cache"
 
     # The tuner hands accepted results to its target, which installs binaries compiled
     # elsewhere in this process's cache (once), so the benchmark loads instead of compiling.
-    from kcompiler.backends.triton.target_compile import cache_entry_name
     from kcompiler.runtime.tuning import KernelTarget
 
     monkeypatch.setenv("TRITON_CACHE_DIR", str(tmp_path / "gpu-host"))
     target = KernelTarget(vector_add, (x, y), {}, compile_target="sm_90")
     target.receive_compile(theirs.config, theirs.binaries)
-    (binary,) = theirs.binaries
     entry = tmp_path / "gpu-host" / cache_entry_name(binary.cache_hash)
     assert any(entry.glob("__grp__*.json")) and any(entry.glob("*.cubin"))
     stamp = {f.name: f.stat().st_mtime_ns for f in entry.iterdir()}
