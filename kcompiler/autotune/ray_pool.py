@@ -304,6 +304,7 @@ class RayCompilePool:
 
     def _expire(self) -> None:
         now = time.monotonic()
+        unplaced = 0
         for a in list(self._actors.values()):
             if a.job is not None and now > a.job.dispatched + a.job.timeout_s:
                 job = a.job
@@ -314,7 +315,12 @@ class RayCompilePool:
                 )
             elif a.node is None and now > a.created + self.startup_timeout_s:
                 self._retire(a)
-                self._startup_failed(f"no worker started within {self.startup_timeout_s:g}s")
+                unplaced += 1
+        # Workers that never started count against the pool only while none has started;
+        # otherwise the cluster is full (more workers asked for than it has CPUs) and the
+        # started ones take the jobs.
+        if unplaced and not any(a.node is not None for a in self._actors.values()):
+            self._startup_failed(f"no worker started within {self.startup_timeout_s:g}s")
 
     def _next_deadline(self) -> float:
         deadlines = [
@@ -375,6 +381,8 @@ class RayCompilePool:
         import ray
 
         self._actors.pop(actor.id, None)
+        if not ray.is_initialized():
+            return  # disconnected: Ray ended this process's actors already
         try:
             ray.kill(actor.handle, no_restart=True)
         except Exception:  # already gone with its node
@@ -394,7 +402,8 @@ def shared_ray_pool(
     workers: int | None, preload: Sequence[str] = (), env: Mapping[str, str] | None = None
 ) -> RayCompilePool:
     """The process-wide Ray pool for these settings, or a private one if it is busy: its
-    workers (and their imports) outlive one tuning run, as the local pool's do."""
+    workers (and their imports) outlive one tuning run, as the local pool's do, and hold
+    their CPUs of the cluster until ``close_shared_ray_pools`` or the process exits."""
     env = dict(env or {})
     for pool in _SHARED:
         same = workers is None or pool.max_workers == workers
@@ -406,7 +415,8 @@ def shared_ray_pool(
 
 
 def close_shared_ray_pools() -> None:
-    """Kill the shared pools' workers (before ``ray.shutdown``, or in tests)."""
+    """Kill the shared pools' workers, giving their CPUs back to the cluster (Ray also
+    ends them when this process disconnects: they are owned by it)."""
     for pool in _SHARED:
         pool.close()
     _SHARED.clear()

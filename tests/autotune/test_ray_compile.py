@@ -220,8 +220,11 @@ def test_tuner_searches_with_the_ray_backend(cluster: object, tmp_path: Path) ->
     cache = SQLiteCache(tmp_path / "autotune.sqlite")
     tuner = Tuner(target, cache=cache, compile_backend="ray", compile_timeout_s=2.0, progress=False)
     start = time.monotonic()
-    result = tuner.tune(strategy="random", effort="full")
-    cache.close()
+    try:
+        result = tuner.tune(strategy="random", effort="full")
+    finally:
+        cache.close()
+        close_shared_ray_pools()  # its idle workers would hold the cluster's CPUs
     assert time.monotonic() - start < 60
     errors = {f.config: f.error for f in result.failures}
     assert set(errors) == set(kinds)
@@ -229,3 +232,13 @@ def test_tuner_searches_with_the_ray_backend(cluster: object, tmp_path: Path) ->
     assert "ValueError: cannot compile" in errors[boom]
     assert result.config == ranked[1] and result.tried == space.size()
     assert not set(kinds) & set(target.benchmarked)
+
+
+def test_more_workers_than_the_cluster_has_cpus(cluster: object) -> None:
+    """Workers that cannot be placed time out of the pool without failing it."""
+    with RayCompilePool(4, 60, startup_timeout_s=4.0) as pool:
+        for i in range(4):
+            pool.submit(i, ray_jobs.sleep_then_return, (2.5, i))
+        out = drain(pool)
+        assert {k: o.result for k, o in out.items()} == {i: i for i in range(4)}
+        assert 1 <= sum(len(p) for p in pool.workers_by_node().values()) <= 2  # CPUs
