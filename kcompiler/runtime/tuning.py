@@ -629,7 +629,8 @@ class KernelTarget:
             from kcompiler.runtime.target_precompile import launch_specs
 
             specs = launch_specs(self.kernel, self.args, self.kwargs, config)
-            return (compile_launches, (specs, self.compile_target)) if specs else None
+            # The binaries stay in this machine's Triton cache: only the figures come back.
+            return (compile_launches, (specs, self.compile_target, False)) if specs else None
         from kcompiler.backends.triton.precompile import job_for_launches
         from kcompiler.runtime.kernel import interpreting
 
