@@ -30,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import time
+from typing import Any
 
 os.environ.setdefault("TRITON_INTERPRET", "1")  # tracing only; compiles run in workers
 
@@ -65,7 +66,16 @@ def launch_ready(name: str, args: tuple) -> tuple:
     return (x, torch.empty(y.shape[1], y.shape[0], dtype=y.dtype).t(), *rest)
 
 
-def collect(names: list[str], draws: int, seed: int, target: str, workers: int) -> list[dict]:
+def collect(
+    names: list[str],
+    draws: int,
+    seed: int,
+    target: str,
+    workers: int,
+    on_progress: Any = None,
+) -> list[dict]:
+    """One row per config (see the module docstring); ``on_progress(rows)`` every 20
+    compiles, so a run cut short keeps what it measured."""
     from benchmarks.space_report import CONFTEST, DRAWS_TEST, _load, representative
     from kcompiler.autotune.compile_pool import CompilePool
     from kcompiler.backends.triton.precompile import record_launch
@@ -108,7 +118,7 @@ def collect(names: list[str], draws: int, seed: int, target: str, workers: int) 
                     continue
                 rows.append(row)
                 jobs[len(rows) - 1] = row
-                pool.submit(len(rows) - 1, compile_launches, (specs, target))
+                pool.submit(len(rows) - 1, compile_launches, (specs, target, False))
             print(f"{name}: queued ({len(jobs)} configs so far)", flush=True)
         done = 0
         while pool.pending:
@@ -130,6 +140,8 @@ def collect(names: list[str], draws: int, seed: int, target: str, workers: int) 
                 row["sha256"] = [b.sha256 for b in binaries]
                 if done % 20 == 0:
                     print(f"compiled {done}/{len(jobs)}", flush=True)
+                    if on_progress is not None:
+                        on_progress(rows)
     return rows
 
 
@@ -208,7 +220,13 @@ def main() -> None:
 
     names = [n for n in representative() if not args.cases or n in args.cases.split(",")]
     t0 = time.perf_counter()
-    rows = collect(names, args.draws, args.seed, args.target, args.workers)
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    def partial(rows: list[dict]) -> None:
+        (args.out / "spills.partial.json").write_text(json.dumps(rows, default=str))
+
+    rows = collect(names, args.draws, args.seed, args.target, args.workers, partial)
+    (args.out / "spills.partial.json").unlink(missing_ok=True)
     import triton
 
     commit = subprocess.run(

@@ -116,10 +116,14 @@ def derive_space(
 # elements per thread with 16 warps (matmul 256 x 256, attention 256 x 256 + 256 x D) and at
 # 256 with 32 warps; it compiled at 64 with 16 warps (matmul 128 x 256, attention 128 x 128 +
 # 128 x 64: 48) and 32-36 with 32 warps. At 8 warps or fewer (255 registers) every drawn config
-# compiled, spilling (up to 320 per thread). So: at most half the thread's registers.
+# compiled, but spilling: sm_90 compiles on the CPU (benchmarks/spill_report.py) spilled 1-4 KB
+# a thread for 128 x 128 tiles at 1-2 warps and 128 x 256 at 4. So at every warp count: at most
+# half the thread's registers (taken as 256 up to 8 warps), a quarter below one warpgroup
+# (4 warps), where mma.sync holds operand fragments in registers too.
 
 REGISTERS_PER_SM = 65536
 MAX_REGISTERS_PER_THREAD = 255
+WARPGROUP_WARPS = 4  # Hopper's wgmma runs on 4 warps; fewer fall back to mma.sync
 
 
 def dot_result_elements(module: Operation, block_sizes: dict[str, int]) -> int:
@@ -140,11 +144,12 @@ class DotRegisters:
         return sum(block_elements(dims, hints, block_sizes) for dims, hints in self.results)
 
     def fits(self, block_sizes: dict[str, int], num_warps: int) -> bool:
-        threads = 32 * num_warps
-        per_thread = REGISTERS_PER_SM // threads
-        if per_thread >= MAX_REGISTERS_PER_THREAD or not self.results:
+        if not self.results:
             return True
-        return self.elements(block_sizes) <= threads * (per_thread // 2)
+        threads = 32 * num_warps
+        registers = min(MAX_REGISTERS_PER_THREAD + 1, REGISTERS_PER_SM // threads)
+        share = 2 if num_warps >= WARPGROUP_WARPS else 4
+        return self.elements(block_sizes) <= threads * (registers // share)
 
 
 def dot_registers_checker(module: Operation) -> DotRegisters:
@@ -162,7 +167,7 @@ def dot_registers_checker(module: Operation) -> DotRegisters:
 
 def dot_registers_fit(module: Operation, block_sizes: dict[str, int], num_warps: int) -> bool:
     """Whether the dot results fit in registers (see the notes above): at most half the
-    registers a thread has when that is below 255 (16 warps or more), always otherwise."""
+    registers a thread has (a quarter below 4 warps)."""
     return dot_registers_checker(module).fits(block_sizes, num_warps)
 
 

@@ -69,29 +69,11 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
             )
         )
 
-    def registers_fit(flat: Any) -> bool:
-        bs = _block_values(flat, count)
-        per_thread = max(largest_block(m, bs) for m in modules) / (32 * flat["num_warps"])
-        chunks = [v for k, v in flat.items() if k.startswith("reduction_loops") and v]
-        if chunks:  # a chunked loop holds blocks of chunk elements, not the whole dim
-            held = max(bs.values(), default=1) * max(chunks)
-            # At most 256 per thread: on the H100, 2048 per thread took > 30 s to compile.
-            return flat["num_warps"] * 32 <= held * 4 and held <= 256 * 32 * flat["num_warps"]
-        # Fewer than one element per thread only for small blocks on at most 4 warps.
-        return per_thread <= 256 and (per_thread >= 1 or flat["num_warps"] <= 4)
-
-    constraints.append(
-        Predicate(
-            "register_budget",
-            registers_fit,
-            "the largest block must give 1..256 elements per thread",
-            [k.name for k in knobs if k.name != "num_stages"],
-        )
-    )
     constraints.extend(_dot_register_constraint(modules, count))
     for more in (_range_knobs(modules), _indexing_knobs(kernel, modules, knobs)):
         knobs.extend(more[0])
         constraints.extend(more[1])
+    constraints.insert(len(derived.products), _register_constraint(modules, count, knobs))
     constraints.extend(_shared_memory_constraint(modules, count, knobs))
     return ConfigSpace(knobs, constraints, starts=_dot_starts(modules, knobs))
 
@@ -178,6 +160,56 @@ def _first_dot(modules: list[Any]) -> Any:
     from kcompiler.dialects import tile as t
 
     return next((op for m in modules for op in m.walk() if isinstance(op, t.DotOp)), None)
+
+
+def thread_element_budget(num_warps: int) -> int:
+    """Block elements one thread may hold: half the registers it has (65536 per SM shared by
+    32 * num_warps threads, at most 256 with ptxas's 255 cap), so that indices, masks and
+    temporaries fit beside them: 128 up to 8 warps, 64 at 16, 32 at 32."""
+    from kcompiler.passes.config_space import MAX_REGISTERS_PER_THREAD, REGISTERS_PER_SM
+
+    registers = min(MAX_REGISTERS_PER_THREAD + 1, REGISTERS_PER_SM // (32 * num_warps))
+    return registers // 2
+
+
+def _register_constraint(modules: list[Any], count: int, knobs: list[Any]) -> Any:
+    """The largest block (or a chunked loop's rows x chunk) must give 1..``thread_element_budget``
+    elements a thread. In a kernel without ``tile.dot`` every copy of a loop's tiles that
+    unrolling (``range_unroll_factors``) or pipelining (``range_num_stages``) keeps in flight
+    counts too; a dot kernel's largest block is its accumulator, which those do not copy."""
+    names = {k.name for k in knobs}
+    copies = [
+        (f"range_unroll_factors[{i}]", f"range_num_stages[{i}]")
+        for i in range(len(names))
+        if f"range_unroll_factors[{i}]" in names or f"range_num_stages[{i}]" in names
+    ]
+    with_dot = _first_dot(modules) is not None
+
+    def in_flight(flat: Any) -> int:
+        if with_dot:
+            return 1
+        return max([max(1, flat.get(u) or 0) * max(1, flat.get(n) or 0) for u, n in copies] or [1])
+
+    def registers_fit(flat: Any) -> bool:
+        warps = flat["num_warps"]
+        budget = thread_element_budget(warps) * 32 * warps  # elements of the whole block
+        bs = _block_values(flat, count)
+        chunks = [v for k, v in flat.items() if k.startswith("reduction_loops") and v]
+        if chunks:  # a chunked loop holds blocks of chunk elements, not the whole dim
+            held = max(bs.values(), default=1) * max(chunks)
+            return warps * 32 <= held * 4 and held * in_flight(flat) <= budget
+        largest = max(largest_block(m, bs) for m in modules)
+        # Fewer than one element per thread only for small blocks on at most 4 warps.
+        return largest * in_flight(flat) <= budget and (largest >= 32 * warps or warps <= 4)
+
+    return Predicate(
+        "register_budget",
+        registers_fit,
+        "the largest block (times the copies an unrolled or pipelined loop keeps in flight, "
+        "without tile.dot) must give 1..thread_element_budget(num_warps) elements per thread "
+        "(128 up to 8 warps, 64 at 16, 32 at 32)",
+        [k.name for k in knobs if k.name != "num_stages"],
+    )
 
 
 def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
@@ -630,7 +662,8 @@ class KernelTarget:
             from kcompiler.runtime.target_precompile import launch_specs
 
             specs = launch_specs(self.kernel, self.args, self.kwargs, config)
-            return (compile_launches, (specs, self.compile_target)) if specs else None
+            # The binaries stay in this machine's Triton cache: only the figures come back.
+            return (compile_launches, (specs, self.compile_target, False)) if specs else None
         from kcompiler.backends.triton.precompile import job_for_launches
         from kcompiler.runtime.kernel import interpreting
 
@@ -700,6 +733,7 @@ __all__ = [
     "autotune",
     "build_space",
     "device_target",
+    "thread_element_budget",
     "kernel_hash",
     "output_scale",
     "shared_memory_estimate",

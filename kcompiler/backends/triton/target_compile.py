@@ -138,9 +138,13 @@ def worker_environment(env: dict[str, str] | None = None) -> dict[str, str]:
     return out
 
 
-def compile_for_target(launch: LaunchSpec, target: str = "sm_90") -> TargetBinary:
+def compile_for_target(
+    launch: LaunchSpec, target: str = "sm_90", keep_files: bool = True
+) -> TargetBinary:
     """Compile one launch for ``target`` in this process (Triton's cache is used and
-    filled). Never raises for a kernel that does not compile: the error is in the record."""
+    filled). Never raises for a kernel that does not compile: the error is in the record.
+    ``keep_files=False`` leaves the cache entry's files out of the record (their IRs run to
+    megabytes for large kernels) when only the figures travel back."""
     start = time.perf_counter()
     name = launch.kernel_name
     try:
@@ -160,7 +164,8 @@ def compile_for_target(launch: LaunchSpec, target: str = "sm_90") -> TargetBinar
             finally:
                 if dump is not None:
                     knobs.nvidia.dump_ptxas_log = dump
-        return _record(name, target, compiled, log.getvalue(), time.perf_counter() - start)
+        binary = _record(name, target, compiled, log.getvalue(), time.perf_counter() - start)
+        return binary if keep_files else binary._replace(files=())
     except TargetCompileUnavailable:
         raise
     except Exception as e:  # a compile error is the job's answer, not the caller's failure
@@ -170,9 +175,11 @@ def compile_for_target(launch: LaunchSpec, target: str = "sm_90") -> TargetBinar
         )
 
 
-def compile_launches(launches: Sequence[LaunchSpec], target: str = "sm_90") -> list[TargetBinary]:
+def compile_launches(
+    launches: Sequence[LaunchSpec], target: str = "sm_90", keep_files: bool = True
+) -> list[TargetBinary]:
     """Every launch of one config, in order: a compile-pool or Ray job's whole work."""
-    return [compile_for_target(launch, target) for launch in launches]
+    return [compile_for_target(launch, target, keep_files) for launch in launches]
 
 
 def _record(name: str, target: str, compiled: Any, log: str, seconds: float) -> TargetBinary:
