@@ -26,6 +26,7 @@ from kcompiler.autotune import (
     library_versions,
     make_key,
 )
+from kcompiler.autotune.compile_backends import compile_backend
 from kcompiler.config import Config
 from kcompiler.passes.block_defaults import default_num_warps, largest_block
 from kcompiler.passes.config_space import TRITON_MAX_NUMEL, derive_space
@@ -624,8 +625,13 @@ class KernelTarget:
         kwargs: dict[str, Any],
         compile_target: str | None = None,
         spill_allowance: int | None = None,
+        ship_binaries: bool = False,
     ):
+        """``ship_binaries``: the compile jobs return the binaries' files with the figures,
+        for a compile backend on other machines (Ray); ``receive_compile`` installs them in
+        this process's Triton cache. Local workers share that cache, so only figures return."""
         self.kernel = kernel
+        self.ship_binaries = ship_binaries
         self.args = args
         self.kwargs = kwargs
         self.name = kernel.fn.__name__
@@ -662,8 +668,10 @@ class KernelTarget:
             from kcompiler.runtime.target_precompile import launch_specs
 
             specs = launch_specs(self.kernel, self.args, self.kwargs, config)
-            # The binaries stay in this machine's Triton cache: only the figures come back.
-            return (compile_launches, (specs, self.compile_target, False)) if specs else None
+            # Local workers leave the binaries in this machine's Triton cache: only the
+            # figures come back. Workers elsewhere send the files too (ship_binaries).
+            job = (specs, self.compile_target, self.ship_binaries)
+            return (compile_launches, job) if specs else None
         from kcompiler.backends.triton.precompile import job_for_launches
         from kcompiler.runtime.kernel import interpreting
 
@@ -722,7 +730,8 @@ def autotune(
 ) -> TuneResult:
     """Tune ``kernel`` at these arguments. ``compile_target`` (e.g. ``"sm_90"``; default: the
     CUDA device's) makes the search spill-aware: see ``KernelTarget``."""
-    target = KernelTarget(kernel, args, kwargs or {}, compile_target, spill_allowance)
+    remote = compile_backend(tuner_options.get("compile_backend")) != "local"
+    target = KernelTarget(kernel, args, kwargs or {}, compile_target, spill_allowance, remote)
     tuner = Tuner(target, **tuner_options)
     return tuner.tune(strategy=strategy, effort=effort, budget_s=budget_s)
 

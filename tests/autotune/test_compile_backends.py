@@ -50,3 +50,19 @@ def test_importing_kcompiler_and_its_tuner_does_not_import_ray():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_target_compile_jobs_ship_binaries_only_for_remote_workers():
+    """Local workers share this machine's Triton cache, so their jobs return figures only;
+    a remote backend's jobs return the binaries' files too (installed by receive_compile)."""
+    import torch
+
+    from kcompiler.kernels.vector_add import vector_add
+    from kcompiler.runtime.tuning import KernelTarget
+
+    x = torch.randn(64)
+    for ship in (False, True):
+        target = KernelTarget(vector_add, (x, x), {}, compile_target="sm_90", ship_binaries=ship)
+        fn, (specs, arch, keep_files) = target.precompile_job(target.space.default())
+        assert fn.__name__ == "compile_launches" and arch == "sm_90" and specs
+        assert keep_files is ship

@@ -51,7 +51,8 @@ def test_ray_workers_compile_and_the_gpu_process_only_benchmarks(tmp_path, monke
         monkeypatch.setenv("KCOMPILER_CACHE_DIR", str(tmp_path / "kcompiler"))
         ray.init(address=cluster.address, log_to_driver=False)
         x = torch.randn(4096, 4096, device="cuda")
-        target = KernelTarget(softmax, (x,), {})  # runs the default config here
+        # runs the default config here; the workers send the binaries back
+        target = KernelTarget(softmax, (x,), {}, ship_binaries=True)
         before = entries(host)
         cache = SQLiteCache(tmp_path / "autotune.sqlite")
         result = Tuner(target, cache=cache, compile_backend="ray", progress=False).tune(
