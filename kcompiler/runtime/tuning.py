@@ -161,18 +161,16 @@ def _first_dot(modules: list[Any]) -> Any:
     return next((op for m in modules for op in m.walk() if isinstance(op, t.DotOp)), None)
 
 
-def thread_element_budget(num_warps: int) -> int:
-    """Block elements one thread may hold: half the registers it has (65536 per SM shared by
-    32 * num_warps threads, at most 256 with ptxas's 255 cap), so that indices, masks and
-    temporaries fit beside them: 128 up to 8 warps, 64 at 16, 32 at 32."""
-    from kcompiler.passes.config_space import MAX_REGISTERS_PER_THREAD, REGISTERS_PER_SM
-
-    registers = min(MAX_REGISTERS_PER_THREAD + 1, REGISTERS_PER_SM // (32 * num_warps))
-    return registers // 2
+# Block elements one thread may hold. sm_90 compiles on the CPU (benchmarks/spill_report.py)
+# spilled for almost every config without tile.dot above 128 a thread. Fewer at 16-32 warps,
+# where ptxas caps a thread at 128/64 registers, would be tighter still, but a recorded H100
+# winner (cross_entropy bf16, one 131072-element row on 32 warps) holds 128: what spills there
+# is left to the tuner's ptxas check (KernelTarget.review_compile).
+ELEMENTS_PER_THREAD = 128
 
 
 def _register_constraint(modules: list[Any], count: int, knobs: list[Any]) -> Any:
-    """The largest block (or a chunked loop's rows x chunk) must give 1..``thread_element_budget``
+    """The largest block (or a chunked loop's rows x chunk) must give 1..``ELEMENTS_PER_THREAD``
     elements a thread. In a kernel without ``tile.dot`` every copy of a loop's tiles that
     unrolling (``range_unroll_factors``) or pipelining (``range_num_stages``) keeps in flight
     counts too; a dot kernel's largest block is its accumulator, which those do not copy."""
@@ -191,7 +189,7 @@ def _register_constraint(modules: list[Any], count: int, knobs: list[Any]) -> An
 
     def registers_fit(flat: Any) -> bool:
         warps = flat["num_warps"]
-        budget = thread_element_budget(warps) * 32 * warps  # elements of the whole block
+        budget = ELEMENTS_PER_THREAD * 32 * warps  # elements of the whole block
         bs = _block_values(flat, count)
         chunks = [v for k, v in flat.items() if k.startswith("reduction_loops") and v]
         if chunks:  # a chunked loop holds blocks of chunk elements, not the whole dim
@@ -205,8 +203,7 @@ def _register_constraint(modules: list[Any], count: int, knobs: list[Any]) -> An
         "register_budget",
         registers_fit,
         "the largest block (times the copies an unrolled or pipelined loop keeps in flight, "
-        "without tile.dot) must give 1..thread_element_budget(num_warps) elements per thread "
-        "(128 up to 8 warps, 64 at 16, 32 at 32)",
+        f"without tile.dot) must give 1..{ELEMENTS_PER_THREAD} elements per thread",
         [k.name for k in knobs if k.name != "num_stages"],
     )
 
@@ -712,11 +709,11 @@ def autotune(
 
 __all__ = [
     "DOT_SPILL_ALLOWANCE",
+    "ELEMENTS_PER_THREAD",
     "KernelTarget",
     "autotune",
     "build_space",
     "device_target",
-    "thread_element_budget",
     "kernel_hash",
     "output_scale",
     "shared_memory_estimate",
