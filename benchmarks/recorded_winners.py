@@ -72,6 +72,22 @@ def winners(results: pathlib.Path = RESULTS) -> list[Winner]:
                     str(path.relative_to(results)),
                 ),
             )
+        for entry in data.get("kernels", []) if isinstance(data, dict) else []:
+            # tune_compare.json: each kernel's quick and full tuning, and each strategy's run.
+            runs = [entry.get(e) for e in ("quick", "full")]
+            runs += [s.get("runs", {}).get(n) for s in data.get("strategies", [])
+                     if s.get("kernel") == entry.get("kernel") for n in ("random", "pattern", "de", "optuna")]  # fmt: skip
+            m, n = (int(v) for v in entry["shape"].split("x"))
+            for run in runs:
+                config = run.get("config") if isinstance(run, dict) else None
+                if not isinstance(config, dict):
+                    continue
+                key = (entry["kernel"], (("m", m), ("n", n)), entry["dtype"], repr(config))
+                out.setdefault(
+                    key,
+                    Winner(entry["kernel"], (("m", m), ("n", n)), entry["dtype"], config,
+                           str(path.relative_to(results))),
+                )  # fmt: skip
     return list(out.values())
 
 

@@ -27,10 +27,11 @@ import os
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any, Protocol
 
+from kcompiler import settings
 from kcompiler.autotune.compile_pool import CompileOutcome, CompilePool, shared_pool
+from kcompiler.settings import COMPILE_BACKENDS
 
 COMPILE_BACKEND_ENV = "KCOMPILER_COMPILE_BACKEND"
-COMPILE_BACKENDS = ("local", "ray")
 
 CompileJob = tuple[Hashable, Callable[..., Any], tuple[Any, ...]]
 
@@ -123,12 +124,14 @@ def get_compile_backend(name: str) -> CompileBackend:
 
 
 def compile_backend(given: str | None = None) -> str:
-    """``given``, else ``$KCOMPILER_COMPILE_BACKEND``, else ``local``; checked."""
-    name = (given or os.environ.get(COMPILE_BACKEND_ENV) or "local").strip().lower()
+    """``given``, else ``$KCOMPILER_COMPILE_BACKEND`` (checked by ``settings``), else
+    ``local``."""
+    if not given:
+        return settings.current().compile_backend
+    name = given.strip().lower()
     if name not in COMPILE_BACKENDS:
-        source = "backend" if given else COMPILE_BACKEND_ENV
         raise ValueError(
-            f"{source}={name!r}: unknown compile backend; use one of {', '.join(COMPILE_BACKENDS)}"
+            f"backend={name!r}: unknown compile backend; use one of {', '.join(COMPILE_BACKENDS)}"
         )
     return name
 

@@ -42,6 +42,7 @@ from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kcompiler import settings
 from kcompiler.autotune.compile_pool import CompileOutcome, CompilePoolError
 
 RAY_ADDRESS_ENV = "KCOMPILER_RAY_ADDRESS"
@@ -153,7 +154,7 @@ class RayCompilePool:
         import ray
 
         if not ray.is_initialized():
-            ray.init(address=address or os.environ.get(RAY_ADDRESS_ENV) or None)
+            ray.init(address=address or settings.current().ray_address)
         cpus = int(ray.cluster_resources().get("CPU", 0))
         if cpus < 1 and workers is None:
             raise CompilePoolError("the Ray cluster has no CPU for compile workers")

@@ -27,10 +27,11 @@ from kcompiler.autotune import (
     make_key,
 )
 from kcompiler.autotune.compile_backends import compile_backend
+from kcompiler.backends.triton.block_defaults import default_num_warps, largest_block
+from kcompiler.backends.triton.config_space import derive_space
 from kcompiler.config import Config
-from kcompiler.passes.block_defaults import default_num_warps, largest_block
-from kcompiler.passes.config_space import TRITON_MAX_NUMEL, derive_space
 from kcompiler.passes.persistent import PID_TYPES
+from kcompiler.target import TRITON_MAX_NUMEL
 
 if TYPE_CHECKING:
     from kcompiler.runtime.kernel import Kernel
@@ -163,18 +164,16 @@ def _first_dot(modules: list[Any]) -> Any:
     return next((op for m in modules for op in m.walk() if isinstance(op, t.DotOp)), None)
 
 
-def thread_element_budget(num_warps: int) -> int:
-    """Block elements one thread may hold: half the registers it has (65536 per SM shared by
-    32 * num_warps threads, at most 256 with ptxas's 255 cap), so that indices, masks and
-    temporaries fit beside them: 128 up to 8 warps, 64 at 16, 32 at 32."""
-    from kcompiler.passes.config_space import MAX_REGISTERS_PER_THREAD, REGISTERS_PER_SM
-
-    registers = min(MAX_REGISTERS_PER_THREAD + 1, REGISTERS_PER_SM // (32 * num_warps))
-    return registers // 2
+# Block elements one thread may hold. sm_90 compiles on the CPU (benchmarks/spill_report.py)
+# spilled for almost every config without tile.dot above 128 a thread. Fewer at 16-32 warps,
+# where ptxas caps a thread at 128/64 registers, would be tighter still, but a recorded H100
+# winner (cross_entropy bf16, one 131072-element row on 32 warps) holds 128: what spills there
+# is left to the tuner's ptxas check (KernelTarget.review_compile).
+ELEMENTS_PER_THREAD = 128
 
 
 def _register_constraint(modules: list[Any], count: int, knobs: list[Any]) -> Any:
-    """The largest block (or a chunked loop's rows x chunk) must give 1..``thread_element_budget``
+    """The largest block (or a chunked loop's rows x chunk) must give 1..``ELEMENTS_PER_THREAD``
     elements a thread. In a kernel without ``tile.dot`` every copy of a loop's tiles that
     unrolling (``range_unroll_factors``) or pipelining (``range_num_stages``) keeps in flight
     counts too; a dot kernel's largest block is its accumulator, which those do not copy."""
@@ -193,7 +192,7 @@ def _register_constraint(modules: list[Any], count: int, knobs: list[Any]) -> An
 
     def registers_fit(flat: Any) -> bool:
         warps = flat["num_warps"]
-        budget = thread_element_budget(warps) * 32 * warps  # elements of the whole block
+        budget = ELEMENTS_PER_THREAD * 32 * warps  # elements of the whole block
         bs = _block_values(flat, count)
         chunks = [v for k, v in flat.items() if k.startswith("reduction_loops") and v]
         if chunks:  # a chunked loop holds blocks of chunk elements, not the whole dim
@@ -207,17 +206,16 @@ def _register_constraint(modules: list[Any], count: int, knobs: list[Any]) -> An
         "register_budget",
         registers_fit,
         "the largest block (times the copies an unrolled or pipelined loop keeps in flight, "
-        "without tile.dot) must give 1..thread_element_budget(num_warps) elements per thread "
-        "(128 up to 8 warps, 64 at 16, 32 at 32)",
+        f"without tile.dot) must give 1..{ELEMENTS_PER_THREAD} elements per thread",
         [k.name for k in knobs if k.name != "num_stages"],
     )
 
 
 def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
     """Kernels with ``tile.dot``: the dot results (accumulators, attention's scores) must fit
-    half the registers a thread has at 16 warps or more (ptxas "Insufficient registers"
-    otherwise; ``passes/config_space.dot_registers_fit``)."""
-    from kcompiler.passes.config_space import dot_registers_checker
+    half the registers a thread has, a quarter below 4 warps (ptxas "Insufficient registers"
+    at 16 warps and more, spills below; ``backends/triton/registers.dot_registers_fit``)."""
+    from kcompiler.backends.triton.registers import dot_registers_checker
 
     checkers = [c for c in map(dot_registers_checker, modules) if c.results]
     if not checkers:
@@ -232,7 +230,7 @@ def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
             "dot_registers",
             fits,
             "the tl.dot results (fp32 accumulators and scores) must take at most half of a "
-            "thread's 65536 / (32 * num_warps) registers when that is below 255",
+            "thread's min(256, 65536 / (32 * num_warps)) registers (a quarter below 4 warps)",
             [f"block_sizes[{i}]" for i in range(count)] + ["num_warps"],
         )
     ]
@@ -244,8 +242,8 @@ def _block_values(flat: Any, count: int) -> dict[str, int]:
 
 
 def _shared_memory_constraint(modules: list[Any], count: int, knobs: list[Any]) -> list[Any]:
-    """Shared memory (``passes/config_space.py``) must fit the device's limit: the pipelined
-    ``tile.dot`` operand tiles (num_stages, or a loop's range_num_stages, copies, times its
+    """Shared memory (``backends/triton/shared_memory.py``) must fit the device's limit: the
+    pipelined ``tile.dot`` operand tiles (num_stages, or a loop's range_num_stages, copies, times its
     range_unroll_factors), the tiles of tensor-descriptor loads and stores (the ``indexing``
     knobs; a chunk loop's tile is rows x its ``reduction_loops`` chunk), loads of loops with
     range_num_stages, and the scratch of row reductions (``num_warps``)."""
@@ -273,8 +271,11 @@ def _shared_memory_estimate(
 ) -> tuple[Callable[[Any], int], list[str]] | None:
     """(bytes of shared memory a drawn point takes, the knobs that repair it); None when the
     kernels take none."""
-    from kcompiler.passes.config_space import may_take_shared_memory, shared_memory_estimator
-    from kcompiler.passes.loop_knobs import sequential_loops
+    from kcompiler.backends.triton.loop_knobs import sequential_loops
+    from kcompiler.backends.triton.shared_memory import (
+        may_take_shared_memory,
+        shared_memory_estimator,
+    )
 
     if not any(may_take_shared_memory(m) for m in modules):
         return None
@@ -330,13 +331,13 @@ def shared_memory_estimate(
 
 
 def _range_knobs(modules: list[Any]) -> tuple[list[Any], list[Any]]:
-    """Helion's loop knobs, one entry per sequential tile.for (``passes/loop_knobs.py``), for
+    """Helion's loop knobs, one entry per sequential tile.for (``backends/triton/loop_knobs.py``), for
     the ``tl.range`` keyword arguments the installed Triton has."""
     import inspect
 
     import triton.language as tl
 
-    from kcompiler.passes.loop_knobs import sequential_loops
+    from kcompiler.backends.triton.loop_knobs import sequential_loops
 
     if len(modules) != 1:
         return [], []  # one list per kernel launch would be ambiguous
@@ -738,11 +739,11 @@ def autotune(
 
 __all__ = [
     "DOT_SPILL_ALLOWANCE",
+    "ELEMENTS_PER_THREAD",
     "KernelTarget",
     "autotune",
     "build_space",
     "device_target",
-    "thread_element_budget",
     "kernel_hash",
     "output_scale",
     "shared_memory_estimate",

@@ -15,17 +15,20 @@ from kcompiler.autotune.compile_backends import (
     get_compile_backend,
 )
 from kcompiler.autotune.compile_pool import CompilePool
+from kcompiler.settings import SettingError
 
 
 def test_backend_comes_from_the_argument_then_the_environment(monkeypatch):
     monkeypatch.delenv(COMPILE_BACKEND_ENV, raising=False)
     assert compile_backend() == "local"
-    monkeypatch.setenv(COMPILE_BACKEND_ENV, "Ray")
+    monkeypatch.setenv(COMPILE_BACKEND_ENV, "ray")
     assert compile_backend() == "ray"
     assert compile_backend("local") == "local"
     monkeypatch.setenv(COMPILE_BACKEND_ENV, "dask")
-    with pytest.raises(ValueError, match=f"{COMPILE_BACKEND_ENV}='dask'.*local, ray"):
+    with pytest.raises(SettingError, match=f"{COMPILE_BACKEND_ENV}='dask'.*local, ray"):
         compile_backend()
+    with pytest.raises(ValueError, match="backend='dask'.*local, ray"):
+        compile_backend("dask")
 
 
 def test_local_backend_is_the_shared_process_pool(monkeypatch):
