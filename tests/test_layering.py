@@ -52,6 +52,7 @@ AUTOTUNE_MAY_USE = {"config", "exc", "settings", "autotune"}
 DEFERRED = {
     "kcompiler": "torch, Triton and xDSL load at the first use of kc.kernel",
     "kcompiler.tools.kc_opt": "Triton loads only when -t triton emits",
+    "kcompiler.autotune.compile_backends": "the Ray pool (ray) loads only for the Ray backend",
 }
 
 

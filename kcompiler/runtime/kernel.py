@@ -35,6 +35,7 @@ from kcompiler.runtime import custom_op as _custom_op
 from kcompiler.runtime import tuning
 from kcompiler.runtime.fastpath import REPLAY_TRIES, make_key, make_replay, param_getter, replayable
 from kcompiler.runtime.table_configs import TableConfigs
+from kcompiler.runtime.target_precompile import precompile
 
 # Launch compiled kernels directly on the fast path (KCOMPILER_DIRECT_LAUNCH=0: always go
 # through Triton's JIT). Read once, at import, like custom_op.ENABLED.
@@ -392,6 +393,26 @@ class Kernel:
         self._fast.clear()
         return result
 
+    def precompile(
+        self,
+        *args: Any,
+        configs: Sequence[Config | dict[str, Any]] | None = None,
+        target: str = "sm_90",
+        backend: str = "local",
+        workers: int | None = None,
+        timeout_s: float = 300.0,
+        store: str | None = None,
+        **kwargs: Any,
+    ) -> list[Any]:
+        """Compile ``configs`` (default: the config space's default and starts) for these
+        arguments and a named GPU target (``"sm_90"``: H100/H200), on a machine with or
+        without that GPU; no kernel runs. ``backend``: ``"local"`` (worker processes here) or
+        ``"ray"``; ``store``: a directory that receives every binary in Triton's cache format
+        (``backends.triton.target_compile.install_tree`` installs it on the GPU host). Returns
+        a ``runtime.target_precompile.PrecompileRecord`` per config, in order."""
+
+        return precompile(self, args, kwargs, configs, target, backend, workers, timeout_s, store)
+
     def use_table(self, table: Any) -> None:
         """Take each call's config from a config table (a path to the JSON that
         ``python -m kcompiler.aot tune`` writes, or a ``kcompiler.aot.Table``); None detaches
@@ -400,15 +421,21 @@ class Kernel:
         self._fast.clear()
 
     def generated_launches(
-        self, args: Sequence[Any], kwargs: dict[str, Any], config: Config
+        self,
+        args: Sequence[Any],
+        kwargs: dict[str, Any],
+        config: Config,
+        interpret: bool | None = None,
     ) -> list[tuple[str, Callable[..., Any], list[Any]]]:
         """Generate and load every device loop's code for these arguments and config,
         launching nothing: per launch, (generated module source, its launcher, the launcher's
-        arguments), as ``backends/triton/precompile.job_for_launches`` takes them."""
+        arguments), as ``backends/triton/precompile.job_for_launches`` takes them.
+        ``interpret=False`` generates GPU code even under Triton's interpreter (compiling for
+        a named target on a machine without it); None: this process's mode."""
         launches: list[tuple[str, Callable[..., Any], list[Any]]] = []
 
         def collect(index: int, env: dict[str, Any]) -> None:
-            c = self.compile_loop(index, env, config)
+            c = self.compile_loop(index, env, config, interpret)
             launches.append((c.source, c.launcher, [env[p] for p in c.params]))
 
         with hosting(_HostRun(self, config, "code")):
@@ -755,15 +782,21 @@ class Kernel:
         self._traced[key] = (module, spec)
         return module, spec
 
-    def compile_loop(self, index: int, env: dict[str, Any], config: Config) -> CompiledLoop:
+    def compile_loop(
+        self, index: int, env: dict[str, Any], config: Config, interpret: bool | None = None
+    ) -> CompiledLoop:
         """The compiled variant of device loop ``index`` for the host values ``env`` and
         ``config`` (cached by specialization key, config and compile settings): traces the
-        loop if needed and runs the compile driver (kcompiler/compiler/driver.py)."""
+        loop if needed and runs the compile driver (kcompiler/compiler/driver.py).
+        ``interpret=False`` generates GPU code even under Triton's interpreter (compiling for a
+        named target on a machine without it); None: this process's mode."""
         loop = self.program.loops[index]
+        interpret = interpreting() if interpret is None else interpret
         spec = specialize(loop.names, env, self.static_shapes, self.program.constexprs)
-        # torch's float32 matmul precision picks the float32 dots' precision (the settings):
-        # a call whose fast-path entry exists keeps the variant it was made with.
-        compile_settings = driver.CompileSettings.current(interpreting())
+        # The settings that change generated code (torch's float32 matmul precision among
+        # them, and the mode: interpreter or GPU code) are part of the key; a call whose
+        # fast-path entry exists keeps the variant it was made with.
+        compile_settings = driver.CompileSettings.current(interpret)
         ckey = (index, spec.key, config, compile_settings)
         hit = self._compiled.get(ckey)
         if hit is not None:
