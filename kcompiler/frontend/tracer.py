@@ -451,11 +451,22 @@ class DeviceTracer:
             b2 = self.emit(t.ReshapeOp(b.value, b.dims[1:]))
             r = self.dot(a2, b2, acc, out_dtype, alpha, beta)
             return self.emit(t.ReshapeOp(r.value, ("1", *r.dims)))
-        if a.ndim != 2 or b.ndim != 2:
+        batched = a.ndim == 3 and b.ndim == 3
+        if not (batched or (a.ndim == 2 and b.ndim == 2)):
             raise self.error(
                 UnsupportedConstruct,
-                f"matmul of blocks {list(a.dims)} and {list(b.dims)}: operands must be 2-D "
-                "(or 3-D with a batch dim of 1; index the batch with a scalar, e.g. tile_b.begin)",
+                f"matmul of blocks {list(a.dims)} and {list(b.dims)}: operands must be both "
+                "2-D or both 3-D (a batch dim first, as torch.bmm)",
+            )
+        if batched and a.dims[0] != b.dims[0]:
+            raise self.error(
+                ShapeMismatch,
+                f"bmm of blocks {list(a.dims)} and {list(b.dims)}: the batch dims differ",
+            )
+        if a.dims[-1] != b.dims[-2]:
+            raise self.error(
+                ShapeMismatch,
+                f"matmul of blocks {list(a.dims)} and {list(b.dims)}: the inner dims differ",
             )
         fp8 = (torch.float8_e4m3fn, torch.float8_e5m2)
         if a.dtype != b.dtype and not (a.dtype in fp8 and b.dtype in fp8):
@@ -465,7 +476,7 @@ class DeviceTracer:
             acc_dtype = torch.float64 if a.dtype == torch.float64 else torch.float32
         else:
             acc_dtype = torch.int64 if a.dtype == torch.int64 else torch.int32
-        out = (a.dims[0], b.dims[1])
+        out = (*a.dims[:-1], b.dims[-1])
         if acc is None:
             if out_dtype is None:
                 out_dtype = torch.float32 if a.dtype in fp8 else a.dtype
@@ -683,6 +694,50 @@ class DeviceTracer:
             else:
                 dims.append(self.dim_of(s))
         return self.emit(t.ReshapeOp(v.value, dims))
+
+    def permute(self, v: TileValue, order: Sequence[Any]) -> TileValue:
+        """``v.permute(order)``; ``transpose``/``.T`` are permutations that swap two dims."""
+        if len(order) != v.ndim:
+            raise self.error(
+                ShapeMismatch,
+                f"permute of a value of rank {v.ndim} needs {v.ndim} dims, got {list(order)}",
+            )
+        axes = [self._axes(v, int(d))[0] for d in order]
+        if sorted(axes) != list(range(v.ndim)):
+            raise self.error(ShapeMismatch, f"permute: {list(order)} repeats a dim")
+        return self.emit(t.PermuteOp(v.value, axes))
+
+    def transpose(self, v: TileValue, dim0: int, dim1: int) -> TileValue:
+        if v.ndim < 2:
+            if v.ndim == 1 and {int(dim0), int(dim1)} <= {0, -1}:
+                return v  # torch allows transpose(0, 0) of a vector: a no-op
+            raise self.error(ShapeMismatch, f"transpose of a value of rank {v.ndim}")
+        a, b = self._axes(v, int(dim0))[0], self._axes(v, int(dim1))[0]
+        order = list(range(v.ndim))
+        order[a], order[b] = order[b], order[a]
+        return self.permute(v, order)
+
+    def broadcast(self, v: TileValue, shape: Sequence[Any]) -> TileValue:
+        """``v.expand(shape)`` / ``torch.broadcast_to``: -1 keeps a dim, unit dims stretch."""
+        if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
+            shape = shape[0]
+        if len(shape) < v.ndim:
+            raise self.error(
+                ShapeMismatch, f"expand of a value of rank {v.ndim} to {len(shape)} dims"
+            )
+        lead = len(shape) - v.ndim
+        dims = [
+            v.dims[i - lead] if isinstance(s, int) and s == -1 and i >= lead else self.dim_of(s)
+            for i, s in enumerate(shape)
+        ]
+        try:
+            if t.broadcast_dims(v.dims, dims) != tuple(dims):
+                raise t.ShapeError(f"cannot expand {list(v.dims)} to {dims}")
+        except t.ShapeError as e:
+            raise self.error(ShapeMismatch, str(e)) from None
+        if tuple(dims) == v.dims:
+            return v
+        return self.emit(t.BroadcastOp(v.value, dims))
 
     def squeeze(self, v: TileValue, dim: int | None) -> TileValue:
         if dim is None:

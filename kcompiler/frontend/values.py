@@ -15,6 +15,7 @@ from xdsl.ir import SSAValue
 from kcompiler.dialects import tile as t
 from kcompiler.exc import ShapeMismatch, UnsupportedConstruct
 from kcompiler.frontend import dtypes
+from kcompiler.frontend.elementwise import ELEMENTWISE_FUNCTIONS
 
 if TYPE_CHECKING:
     from kcompiler.frontend.tracer import DeviceTracer
@@ -85,6 +86,19 @@ class TensorArg:
 
     def dim(self) -> int:
         return self.ndim
+
+    def numel(self) -> Any:
+        """The element count: an int when every size is static, else a device value."""
+        total: Any = 1
+        for size in self.size():
+            total = size if isinstance(total, int) and total == 1 else total * size
+        return total
+
+    def stride(self, dim: int | None = None) -> Any:
+        raise UnsupportedConstruct(
+            f"{self.name}.stride() in device code: strides are chosen per call by the runtime; "
+            "read them on the host and pass them in, or index the tensor by tiles"
+        )
 
     def __getitem__(self, index: Any) -> TileValue:
         return self._tracer.load(self, index)
@@ -286,7 +300,72 @@ class TileValue:
         return self**other
 
     def view(self, *shape: Any) -> TileValue:
+        if len(shape) == 1 and isinstance(shape[0], torch.dtype):
+            raise UnsupportedConstruct("view(dtype) (a bit cast) of a device value")
         return self._tracer.view(self, shape)
+
+    def numel(self) -> Any:
+        total: Any = 1
+        for size in self.size():
+            total = size if isinstance(total, int) and total == 1 else total * size
+        return total
+
+    @property
+    def T(self) -> TileValue:  # noqa: N802 - torch's name
+        """Reversed dims, as torch's ``.T`` (the identity on rank 0 and 1)."""
+        if self.ndim < 2:
+            return self
+        return self._tracer.permute(self, list(reversed(range(self.ndim))))
+
+    @property
+    def mT(self) -> TileValue:  # noqa: N802 - torch's name
+        return self._tracer.transpose(self, -2, -1)
+
+    def t(self) -> TileValue:
+        if self.ndim > 2:
+            raise ShapeMismatch(f"t() of a value of rank {self.ndim}; use transpose(a, b)")
+        return self.T
+
+    def transpose(self, dim0: int, dim1: int) -> TileValue:
+        return self._tracer.transpose(self, dim0, dim1)
+
+    def permute(self, *dims: Any) -> TileValue:
+        order = dims[0] if len(dims) == 1 and isinstance(dims[0], (list, tuple)) else dims
+        return self._tracer.permute(self, list(order))
+
+    def expand(self, *shape: Any) -> TileValue:
+        return self._tracer.broadcast(self, shape)
+
+    broadcast_to = expand
+
+    def expand_as(self, other: Any) -> TileValue:
+        return self._tracer.broadcast(self, self._tracer.as_value(other).size())
+
+    def contiguous(self, *_: Any, **__: Any) -> TileValue:
+        """A device value has no memory layout: the identity."""
+        return self
+
+    clone = contiguous
+    detach = contiguous
+
+    def type_as(self, other: Any) -> TileValue:
+        return self.to(self._tracer.as_value(other).dtype)
+
+    def double(self) -> TileValue:
+        return self.to(torch.float64)
+
+    def bool(self) -> TileValue:
+        return self.to(torch.bool)
+
+    def __getattr__(self, name: str) -> Any:
+        """Tensor methods that mirror a torch function (``x.sin()``, ``x.clamp(0, 1)``,
+        ``x.log1p()``) call that function's handler with ``self`` first."""
+        fn = getattr(torch, name, None) if not name.startswith("_") else None
+        handler = TORCH_FUNCTIONS.get(fn) if fn is not None else None
+        if handler is None:
+            raise AttributeError(name)
+        tracer = self._tracer
+        return lambda *args, **kwargs: handler(tracer, self, *args, **kwargs)
 
     reshape = view
 
@@ -458,6 +537,15 @@ TORCH_FUNCTIONS: dict[Any, Any] = {
     torch.relu: _relu,
     torch.nn.functional.relu: _relu,
     torch.nn.functional.gelu: _gelu,
+    torch.transpose: lambda tr, x, a, b: tr.transpose(tr.as_value(x), a, b),
+    torch.swapaxes: lambda tr, x, a, b: tr.transpose(tr.as_value(x), a, b),
+    torch.permute: lambda tr, x, dims: tr.permute(tr.as_value(x), list(dims)),
+    torch.t: lambda tr, x: tr.as_value(x).t(),
+    torch.broadcast_to: lambda tr, x, shape: tr.broadcast(tr.as_value(x), shape),
+    torch.reshape: lambda tr, x, shape: tr.view(tr.as_value(x), shape),
+    torch.squeeze: lambda tr, x, dim=None: tr.squeeze(tr.as_value(x), dim),
+    torch.unsqueeze: lambda tr, x, dim: tr.unsqueeze(tr.as_value(x), dim),
+    **ELEMENTWISE_FUNCTIONS,
 }
 
 
