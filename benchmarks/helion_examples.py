@@ -94,7 +94,7 @@ EXAMPLES: dict[str, Example] = {
     "fp8_matmul": Example("check(37, 64, 67)"),
     "fused_linear_jsd": Example("check(37, 67, 1000)"),
     "gather_gemv": Example("check(8, 67, 2)"),
-    "gdn_fwd_h": Example("test(2, 3, 67, 16, 32, 32)"),
+    "gdn_fwd_h": Example("test(2, 3, 80, 16, 32, 32)"),
     "geglu": Example("check_geglu_kernel((2, 37, 67))\ncheck_geglu_mlp(2, 37, 67, 45)"),
     "grouped_gemm": Example(
         subs=(("K, N = 256, 128", "K, N = 67, 45"), ("64 * (i + 1)", "13 * (i + 1)"))
@@ -149,9 +149,9 @@ EXAMPLES: dict[str, Example] = {
     "long_sum": Example("check(3, 1000)"),
     "low_mem_dropout": Example("check(0.25, 1000)"),
     "mamba2_chunk_scan": Example(
-        "\n".join(f'test("{init}", 2, 3, 1, 67, 16, 32, 16)' for init in ("zzzzzzz", "rrruzzz"))
+        "\n".join(f'test("{init}", 2, 3, 1, 80, 16, 32, 16)' for init in ("zzzzzzz", "rrruzzz"))
     ),
-    "mamba2_chunk_state": Example('test("uuuu", 2, 3, 1, 67, 16, 32, 16)'),
+    "mamba2_chunk_state": Example('test("uuuu", 2, 3, 1, 80, 16, 32, 16)'),
     "matmul": Example("check(37, 45, 67)"),
     "matmul_layernorm": Example("check(37, 45, 67)"),
     "matmul_split_k": Example("check(37, 1000, 45)"),
@@ -201,6 +201,10 @@ _SKIP_DIRS = {"distributed": "distributed-only (needs a process group and symmet
 _IMPORT_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(r"^(\s*)from helion\._testing import (.*)$"),
+        r"\1from benchmarks.helion_shim import \2",
+    ),
+    (
+        re.compile(r"^(\s*)from helion\._compat import (.*)$"),
         r"\1from benchmarks.helion_shim import \2",
     ),
     (

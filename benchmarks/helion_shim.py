@@ -24,6 +24,7 @@ __all__ = [
     "assert_outputs_close",
     "do_bench",
     "run_example",
+    "use_tileir_tunables",
 ]
 
 DEVICE = torch.device("cpu")
@@ -165,3 +166,9 @@ def do_bench(fn: Callable[[], Any], *_args: Any, **_kwargs: Any) -> float:
     """Call ``fn`` once (the report checks results, it does not time them)."""
     fn()
     return 0.0
+
+
+def use_tileir_tunables() -> bool:
+    """Helion's query for its TileIR backend's knobs (``helion._compat``): kcompiler emits
+    Triton only."""
+    return False

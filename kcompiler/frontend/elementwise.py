@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
-if TYPE_CHECKING:
-    from kcompiler.frontend.tracer import DeviceTracer
-    from kcompiler.frontend.values import TileValue
-
+# The tracer (frontend/tracer.py) and its values (frontend/values.py) import this table, so
+# this module names their types without importing them.
+DeviceTracer = Any
+TileValue = Any
 Handler = Callable[..., Any]
 
 
@@ -136,13 +136,13 @@ def _round(tr: DeviceTracer, x: Any, *_: Any, decimals: int = 0, **__: Any) -> T
 
 
 def _sign(tr: DeviceTracer, x: Any, *_: Any, **__: Any) -> TileValue:
-    """-1, 0 or 1 in x's dtype; NaN stays NaN (the last branch returns x itself)."""
+    """-1, 0 or 1 in x's dtype (torch gives 0 for NaN and for both zeros)."""
     v = tr.as_value(x)
     if v.dtype == torch.bool:
         return v
     zero = tr.cast(tr.as_value(0), v.dtype)
     one, minus = tr.cast(tr.as_value(1), v.dtype), tr.cast(tr.as_value(-1), v.dtype)
-    inner = tr.select(tr.binary("lt", v, zero), minus, v if v.dtype.is_floating_point else zero)
+    inner = tr.select(tr.binary("lt", v, zero), minus, zero)
     return tr.select(tr.binary("gt", v, zero), one, inner)
 
 

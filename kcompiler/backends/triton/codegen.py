@@ -638,6 +638,10 @@ class TritonEmitter:
                 expr = f"({expr}).to({tl_dtype(res)})"
             elif kind == "tanh":
                 expr = f"({expr})"
+        elif self.opts.interpret and src == t.bf16 and kind in ("neg", "abs"):
+            # Triton's interpreter holds bf16 blocks as raw 16-bit patterns: negating or taking
+            # the absolute value of those bits is wrong, so compute in float32.
+            expr = self._half_result(_UNARY[kind].format(f"{x}.to(tl.float32)"), src)
         else:
             expr = _UNARY[kind].format(x)
         self.bind(op.result, expr)
