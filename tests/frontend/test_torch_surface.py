@@ -293,3 +293,26 @@ def test_misuse_names_the_line(kernel: kc.Kernel, args: tuple, match: str) -> No
     message = str(info.value)
     assert re.search(rf"test_torch_surface\.py:{_line(kernel)}\b", message), message
     assert re.search(match, message), message
+
+
+# -- one size on two dims -----------------------------------------------------------------------
+
+
+def _square_matmul(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    m, n = x.size()
+    out = torch.empty([m, n], dtype=x.dtype)
+    for tile_m in kl.tile(m):
+        out[tile_m, :] = torch.sigmoid(x[tile_m, :] @ w[:, :])
+    return out
+
+
+square_dynamic = kc.kernel(_square_matmul)
+square_static = kc.kernel(static_shapes=True)(_square_matmul)
+
+
+@pytest.mark.parametrize("kernel", [square_dynamic, square_static], ids=["dynamic", "static"])
+def test_whole_square_operand(kernel: kc.Kernel) -> None:
+    """w[:, :] of an [n, n] tensor: both dims are one size, and each keeps its own index and
+    mask (they were laid out along the same axis)."""
+    x, w = torch.randn(37, 67), torch.randn(67, 67)
+    assert_matches_torch(kernel, lambda x, w: torch.sigmoid(x @ w), x, w)

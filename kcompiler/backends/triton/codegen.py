@@ -304,13 +304,18 @@ class TritonEmitter:
 
     def mask_for(self, dims: tuple[str, ...], skip_unit: bool = True) -> str | None:
         parts: list[str] = []
-        for d in dims:
+        for pos, d in enumerate(dims):
             if d == "1":
                 continue
             _, mask, mdims = self.dim_range(d)
             if mask is None:
                 continue
-            if all(m in dims for m in mdims) and [m for m in dims if m in mdims] == list(mdims):
+            if mdims == (d,) and dims.count(d) > 1:
+                # A dim that occurs twice (w[:, :] of a square [n, n] tensor): its own mask,
+                # placed by position, once per occurrence.
+                idx = [":" if i == pos else "None" for i in range(len(dims))]
+                parts.append(f"{mask}[{', '.join(idx)}]")
+            elif all(m in dims for m in mdims) and [m for m in dims if m in mdims] == list(mdims):
                 parts.append(self.expand(mask, mdims, dims))
             else:
                 lp = self.loops.get(d)
