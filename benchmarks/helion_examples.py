@@ -72,7 +72,8 @@ EXAMPLES: dict[str, Example] = {
         "a, b = torch.randn(37, 45), torch.randn(45, 67)\n"
         "assert_outputs_close(matmul_custom_key(a, b), a @ b, 1e-3, 1e-3)"
     ),
-    "attention": Example("test(2, 3, 67, 32, HALF_DTYPE, device=DEVICE)"),
+    # The backward's host code asserts that the block sizes divide the sequence length.
+    "attention": Example("test(1, 2, 64, 32, HALF_DTYPE, device=DEVICE)"),
     "batch_softmax": Example("check(3, 37, 67)"),
     "bf16xint16_gemm": Example("check(37, 64, 67)"),
     "blackwell_attention": Example("test(1, 2, 128, 64, torch.bfloat16)"),
