@@ -60,16 +60,16 @@ EXAMPLES: dict[str, Example] = {
     "acfs/softmax_acf": Example("check(37, 67)"),
     "add": Example("check(37, 67)"),
     "aot_compile_example": Example(
-        "x = torch.randn(37, 67, dtype=torch.bfloat16); y = torch.randn_like(x)\n"
+        "x = torch.randn(37, 67, dtype=torch.bfloat16, device=DEVICE); y = torch.randn_like(x)\n"
         "assert_outputs_close(add_2d(x, y), x + y, 1e-2, 1e-2)"
     ),
     "aot_example": Example(
-        "x = torch.randn(37, 67)\n"
+        "x = torch.randn(37, 67, device=DEVICE)\n"
         "assert_outputs_close(vector_scale(x, 1.5), x * 1.5, 1e-4, 1e-4)\n"
         "assert_outputs_close(row_softmax(x), torch.softmax(x, -1), 1e-4, 1e-4)\n"
         "assert_outputs_close(col_reduce_sum(x), x.sum(0), 1e-4, 1e-4)\n"
         "assert_outputs_close(sum_aot(x), x.sum(-1), 1e-4, 1e-4)\n"
-        "a, b = torch.randn(37, 45), torch.randn(45, 67)\n"
+        "a, b = torch.randn(37, 45, device=DEVICE), torch.randn(45, 67, device=DEVICE)\n"
         "assert_outputs_close(matmul_custom_key(a, b), a @ b, 1e-3, 1e-3)"
     ),
     # The backward's host code asserts that the block sizes divide the sequence length.
@@ -85,8 +85,8 @@ EXAMPLES: dict[str, Example] = {
     "epilogue_subtiling": Example("check(37, 64, 67)"),
     "exp": Example("check(1000)"),
     "flex_attention": Example(
-        'test(2, 3, 67, 32, HALF_DTYPE, device="cpu")\n'
-        'test(2, 3, 67, 32, HALF_DTYPE, lambda score, *_: torch.tanh(score), device="cpu")'
+        "test(2, 3, 67, 32, HALF_DTYPE, device=DEVICE)\n"
+        "test(2, 3, 67, 32, HALF_DTYPE, lambda score, *_: torch.tanh(score), device=DEVICE)"
     ),
     "fp8_attention": Example("check(1, 2, 67, 32)"),
     "fp8_gemm": Example(
@@ -322,6 +322,7 @@ def run_one(name: str, staged: Path, result_file: Path) -> None:
         from benchmarks import helion_shim
 
         namespace.setdefault("assert_outputs_close", helion_shim.assert_outputs_close)
+        namespace.setdefault("DEVICE", helion_shim.DEVICE)
         call = EXAMPLES[name].call or "main()"
         exec(compile(call, f"<{name} driver>", "exec"), namespace)
     except AssertionError as err:

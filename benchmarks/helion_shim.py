@@ -4,12 +4,12 @@
 kcompiler; the examples' drivers also import a few test helpers from Helion. These are
 correctness-only versions written for kcompiler: ``run_example`` calls every kernel and
 every baseline on the same arguments and compares the results (no timing), ``do_bench``
-calls its function once. Everything runs on the CPU (Triton's interpreter), so ``DEVICE``
-is ``cpu``.
+calls its function once. ``DEVICE`` is ``cpu`` under Triton's interpreter, else the GPU.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +27,9 @@ __all__ = [
     "use_tileir_tunables",
 ]
 
-DEVICE = torch.device("cpu")
+# Triton's interpreter (TRITON_INTERPRET=1, the report's CPU run) computes on the CPU.
+_INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
+DEVICE = torch.device("cuda" if torch.cuda.is_available() and not _INTERPRET else "cpu")
 HALF_DTYPE = torch.float16
 LONG_INT_TYPE = torch.int64
 
@@ -128,7 +130,7 @@ def _grads(fn: Callable[..., Any], args: tuple[Any, ...]) -> list[Any]:
     out = fn(*args)
     outs = [o for o in _leaves(out) if isinstance(o, torch.Tensor) and o.requires_grad]
     gen = torch.Generator().manual_seed(0)
-    grads = [torch.randn(o.shape, generator=gen).to(o.dtype) for o in outs]
+    grads = [torch.randn(o.shape, generator=gen).to(o.device, o.dtype) for o in outs]
     torch.autograd.backward(outs, grads)
     return [out, [a.grad for a in args if isinstance(a, torch.Tensor) and a.requires_grad]]
 
