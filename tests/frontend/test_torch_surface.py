@@ -316,3 +316,29 @@ def test_whole_square_operand(kernel: kc.Kernel) -> None:
     mask (they were laid out along the same axis)."""
     x, w = torch.randn(37, 67), torch.randn(67, 67)
     assert_matches_torch(kernel, lambda x, w: torch.sigmoid(x @ w), x, w)
+
+
+# -- conversion to bf16 -------------------------------------------------------------------------
+
+
+@kc.kernel
+def to_bf16(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty(x.shape, dtype=torch.bfloat16)
+    for tile in kl.tile(x.size(0)):
+        out[tile, :] = x[tile, :].to(torch.bfloat16)
+    return out
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.int16, torch.int32])
+def test_conversion_to_bf16_rounds_to_nearest_even(dtype: torch.dtype) -> None:
+    """torch (and the GPU) round to nearest even; bit-exact, including ties, infinities, NaN
+    and overflow past bf16's largest value."""
+    if dtype.is_floating_point:
+        x = torch.cat([torch.randn(40, 9) * 1000, torch.tensor([[math.inf, -math.inf, math.nan,
+            3.3961e38, 1.0 + 2**-8, 1.0 + 3 * 2**-8, -(1.0 + 2**-8), 0.0, -0.0]])])  # fmt: skip
+    else:
+        x = torch.randint(-(2**15), 2**15 - 1, (41, 9), dtype=dtype)
+    got, want = to_bf16(x), x.to(torch.bfloat16)
+    assert torch.equal(got.isnan(), want.isnan())
+    got, want = got[~want.isnan()], want[~want.isnan()]  # NaN payloads may differ
+    assert torch.equal(got.view(torch.int16), want.view(torch.int16)), (got - want).abs().max()
