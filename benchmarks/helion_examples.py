@@ -406,6 +406,22 @@ def render(results: dict[str, dict[str, str]], commit: str, device: str, timeout
     return "\n".join(lines) + "\n"
 
 
+_ROW = re.compile(
+    r"^\| (?P<name>[^|]+) \| (?P<status>PASS|FAIL|ERROR|SKIP) \| (?P<detail>.*) \| (?P<s>\d*) \|$"
+)
+
+
+def parse_table(text: str) -> dict[str, dict[str, str]]:
+    """The rows of a table ``render`` wrote (``--update`` replaces some of them)."""
+    rows = {}
+    for line in text.splitlines():
+        m = _ROW.match(line)
+        if m:
+            detail = m["detail"].replace("\\|", "|")
+            rows[m["name"]] = {"status": m["status"], "detail": detail, "seconds": m["s"]}
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*", help="examples to run (default: all)")
@@ -414,6 +430,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds per example")
     parser.add_argument("--device", default="cpu", help="cpu (interpreter) or cuda")
     parser.add_argument("--out", type=Path, help="markdown file to write")
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="rerun only the named examples and replace their rows in the existing table",
+    )
     parser.add_argument("--run-one", help=argparse.SUPPRESS)
     parser.add_argument("--staged", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
@@ -442,11 +463,13 @@ def main(argv: list[str] | None = None) -> None:
         staged = Path(tmp)
         stage(source, to_run, staged)
         results.update(run_all(to_run, staged, args.timeout, args.device))
-    if args.out is None and args.names:
+    if args.out is None and args.names and not args.update:
         return
     if args.out is None:
         folder = "cpu" if args.device == "cpu" else _gpu_folder()
         args.out = REPO_ROOT / "benchmarks" / "results" / folder / "helion-examples.md"
+    if args.update:
+        results = {**parse_table(args.out.read_text()), **results}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(render(results, args.commit, args.device, args.timeout))
     print(f"wrote {args.out}")

@@ -94,3 +94,12 @@ def test_an_example_end_to_end(
         assert "examples/twice.py:11" in result and "not defined" in result
     table = report.render({"twice": {"status": status, "detail": "x|y"}}, "0" * 40, "cpu", 9)
     assert f"**{int(status == 'PASS')} of 1 pass**" in table and "x\\|y" in table
+
+
+def test_a_rendered_table_parses_back() -> None:
+    rows = {
+        "a": {"status": "PASS", "detail": "", "seconds": "3"},
+        "b/c": {"status": "ERROR", "detail": "KeyError: 'x|y'", "seconds": "12"},
+        "d": {"status": "SKIP", "detail": "distributed-only", "seconds": ""},
+    }
+    assert report.parse_table(report.render(rows, "0" * 40, "cpu", 5)) == rows
