@@ -181,6 +181,12 @@ def _describe(x: Any) -> str:
     return f"a {type(x).__module__}.{type(x).__qualname__}".replace("builtins.", "")
 
 
+def _whole(s: slice) -> bool:
+    """Whether a slice is ':' (compared field by field: a bound may be a device value, whose
+    ``==`` builds an op)."""
+    return s.start is None and s.stop is None and s.step is None
+
+
 def _is_kernel(fn: Any) -> bool:
     """A ``@kc.kernel`` (runtime's Kernel, which the frontend does not import)."""
     cls = type(fn)
@@ -549,8 +555,12 @@ class DeviceTracer:
                 operands.append(e.value)
                 out_rank += 1
             elif isinstance(e, slice):
-                if e != slice(None):
-                    raise self.error(UnsupportedConstruct, "only ':' slices may index a tensor")
+                if not _whole(e):
+                    raise self.error(
+                        UnsupportedConstruct,
+                        "a slice with bounds (such as ':n' or 'a:b') cannot index a tensor in "
+                        "device code; index with ':' or a tile, and mask with torch.where",
+                    )
                 kinds.append("full")
                 out_rank += 1
             elif e is Ellipsis:
@@ -669,7 +679,7 @@ class DeviceTracer:
         for e in entries:
             if e is None:
                 dims.append("1")
-            elif e == slice(None):
+            elif isinstance(e, slice) and _whole(e):
                 d = next(it, None)
                 if d is None:
                     raise self.error(ShapeMismatch, f"too many ':' for a value of rank {v.ndim}")

@@ -342,3 +342,20 @@ def test_conversion_to_bf16_rounds_to_nearest_even(dtype: torch.dtype) -> None:
     assert torch.equal(got.isnan(), want.isnan())
     got, want = got[~want.isnan()], want[~want.isnan()]  # NaN payloads may differ
     assert torch.equal(got.view(torch.int16), want.view(torch.int16)), (got - want).abs().max()
+
+
+@kc.kernel
+def bad_bounded_slice(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty([x.size(0), x.size(1) * 2], dtype=x.dtype)
+    n1 = x.size(1)
+    for tile in kl.tile(x.size(0)):
+        out[tile, :n1] = x[tile, :]  # <- error
+    return out
+
+
+def test_a_bounded_slice_is_refused_by_name() -> None:
+    with pytest.raises(kc.exc.UnsupportedConstruct) as info:
+        bad_bounded_slice(torch.randn(5, 7))
+    message = str(info.value)
+    assert re.search(rf"test_torch_surface\.py:{_line(bad_bounded_slice)}\b", message), message
+    assert "a slice with bounds" in message, message
