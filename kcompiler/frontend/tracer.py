@@ -407,15 +407,31 @@ class DeviceTracer:
         v = self.as_value(v)
         if not v.dtype.is_floating_point:
             raise self.error(ShapeMismatch, f"mean of a {v.dtype} value; cast it to float first")
+        total = self.reduce("sum", v, dim, keepdim)
+        return self.cast(self.binary("div", total, self.reduced_count(v, dim)), v.dtype)
+
+    def reduced_axes(self, v: TileValue, dim: Any) -> list[int]:
+        return self._axes(v, dim)
+
+    def reduced_count(self, v: TileValue, dim: Any) -> TileValue:
+        """How many elements a reduction over ``dim`` combines: a product of whole sizes (a
+        tile's size varies at its last block, so a mean or variance over a tile is refused)."""
         count: Any = 1
         for axis in self._axes(v, dim):
             d = v.dims[axis]
             if d.startswith("block_"):
-                raise self.error(UnsupportedConstruct, "mean over a tile dim; use sum / count")
+                raise self.error(
+                    UnsupportedConstruct,
+                    "mean/var/std over a tile dim; reduce a whole dim (':'), or use sum / count",
+                )
             size = self.dim_value(d)
             count = size if isinstance(count, int) and count == 1 else count * size
-        total = self.reduce("sum", v, dim, keepdim)
-        return self.cast(self.binary("div", total, self.as_value(count)), v.dtype)
+        return self.as_value(count)
+
+    def squeeze_dims(self, v: TileValue, axes: Sequence[int]) -> TileValue:
+        """``v`` without the (unit) dims at ``axes``: a keepdim result made plain."""
+        dims = [d for i, d in enumerate(v.dims) if i not in set(axes)]
+        return self.emit(t.ReshapeOp(v.value, dims))
 
     def softmax(self, v: TileValue, dim: int, log: bool) -> TileValue:
         if not v.dtype.is_floating_point:  # torch's softmax is defined for floats only

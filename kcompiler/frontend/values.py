@@ -16,6 +16,7 @@ from kcompiler.dialects import tile as t
 from kcompiler.exc import ShapeMismatch, UnsupportedConstruct
 from kcompiler.frontend import dtypes
 from kcompiler.frontend.elementwise import ELEMENTWISE_FUNCTIONS
+from kcompiler.frontend.reductions import REDUCTION_FUNCTIONS
 
 if TYPE_CHECKING:
     from kcompiler.frontend.tracer import DeviceTracer
@@ -424,14 +425,6 @@ def _binary(kind: str):
     return lambda tr, a, b, **_: tr.binary(kind, tr.as_value(a), tr.as_value(b))
 
 
-def _max(tr: DeviceTracer, x: Any, dim: Any = None, keepdim: bool = False, **_: Any) -> Any:
-    if isinstance(dim, (TileValue, float)) or (dim is not None and not isinstance(dim, int)):
-        return tr.binary("maximum", tr.as_value(x), tr.as_value(dim))
-    if dim is None:
-        return tr.reduce("max", x, None, False)
-    raise UnsupportedConstruct("torch.max(x, dim) returns (values, indices); use amax/argmax")
-
-
 def _clamp(tr: DeviceTracer, x: Any, min: Any = None, max: Any = None, **_: Any) -> TileValue:  # noqa: A002
     out = tr.as_value(x)
     if min is not None:
@@ -511,7 +504,6 @@ TORCH_FUNCTIONS: dict[Any, Any] = {
     torch.argmin: _reduction("argmin"),
     torch.prod: _reduction("prod"),
     torch.mean: lambda tr, x, dim=None, keepdim=False, **_: tr.mean(x, dim, keepdim),
-    torch.max: _max,
     torch.maximum: _binary("maximum"),
     torch.minimum: _binary("minimum"),
     torch.clamp: _clamp,
@@ -546,6 +538,7 @@ TORCH_FUNCTIONS: dict[Any, Any] = {
     torch.squeeze: lambda tr, x, dim=None: tr.squeeze(tr.as_value(x), dim),
     torch.unsqueeze: lambda tr, x, dim: tr.unsqueeze(tr.as_value(x), dim),
     **ELEMENTWISE_FUNCTIONS,
+    **REDUCTION_FUNCTIONS,
 }
 
 

@@ -359,3 +359,53 @@ def test_a_bounded_slice_is_refused_by_name() -> None:
     message = str(info.value)
     assert re.search(rf"test_torch_surface\.py:{_line(bad_bounded_slice)}\b", message), message
     assert "a slice with bounds" in message, message
+
+
+# -- composite reductions -----------------------------------------------------------------------
+
+
+@kc.kernel
+def row_stats(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    m = x.size(0)
+    values = torch.empty([m], dtype=x.dtype)
+    indices = torch.empty([m], dtype=torch.int64)
+    lse = torch.empty([m, 1], dtype=x.dtype)
+    var = torch.empty([m], dtype=x.dtype)
+    std = torch.empty([m], dtype=x.dtype)
+    for tile in kl.tile(m):
+        v = x[tile, :]
+        top, where = torch.max(v, dim=1)
+        low = v.min(1)
+        values[tile] = top + low.values
+        indices[tile] = where * 1000 + low.indices
+        lse[tile, :] = torch.logsumexp(v, dim=1, keepdim=True)
+        var[tile] = torch.var(v, dim=1)
+        std[tile] = v.std(dim=1, correction=0)
+    return values, indices, lse, var, std
+
+
+def _row_stats_ref(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    top, where = torch.max(x, dim=1)
+    low = x.min(1)
+    xf = x.float()
+    return (
+        top + low.values,
+        where * 1000 + low.indices,
+        torch.logsumexp(xf, dim=1, keepdim=True).to(x.dtype),
+        torch.var(xf, dim=1).to(x.dtype),
+        xf.std(dim=1, correction=0).to(x.dtype),
+    )
+
+
+@given(data=st.data())
+@FEW
+def test_max_min_with_indices_logsumexp_var_std(data: st.DataObject) -> None:
+    dtype = data.draw(st.sampled_from(FLOAT_DTYPES))
+    x = data.draw(tensors(shapes(2, min_side=2, max_side=70, max_numel=3000), dtype))
+    x = x + torch.arange(x.size(1), dtype=dtype) * 1e-2  # no ties: the argmax is unique
+    assert_matches_torch(row_stats, _row_stats_ref, x)
+
+
+def test_logsumexp_of_an_all_minus_inf_row() -> None:
+    x = torch.tensor([[-math.inf, -math.inf, -math.inf], [0.0, 1.0, -math.inf]])
+    assert_matches_torch(row_stats, _row_stats_ref, x)
