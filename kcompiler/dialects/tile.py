@@ -336,6 +336,7 @@ def broadcast_dims(*shapes: Dims) -> Dims:
 
 BINARY_ARITH = ("add", "sub", "mul", "div", "floordiv", "mod", "pow", "maximum", "minimum")
 BINARY_BITWISE = ("and", "or", "xor")
+BINARY_SHIFT = ("shl", "shr")  # integers only; ``shr`` is arithmetic on signed ints, as torch's
 BINARY_COMPARE = ("lt", "le", "gt", "ge", "eq", "ne")
 UNARY_FLOAT = (
     "exp", "exp2", "log", "log2", "sqrt", "rsqrt", "sigmoid", "tanh", "sin", "cos", "erf",
@@ -1018,6 +1019,10 @@ class BinaryOp(TileOp):
         if kind in BINARY_BITWISE:
             if is_float(dtype):
                 raise ShapeError(f"bitwise {kind} on floating-point values")
+            return BlockType(dims, dtype)
+        if kind in BINARY_SHIFT:
+            if is_float(dtype) or is_bool(dtype):
+                raise ShapeError(f"shift {kind} needs integer operands, got {dtype}")
             return BlockType(dims, dtype)
         if kind not in BINARY_ARITH:
             raise ShapeError(f"unknown binary op {kind!r}")

@@ -205,6 +205,11 @@ class TileValue:
     __or__ = _bin("or")
     __ror__ = _bin("or", swap=True)
     __xor__ = _bin("xor")
+    __rxor__ = _bin("xor", swap=True)
+    __lshift__ = _bin("shl")
+    __rlshift__ = _bin("shl", swap=True)
+    __rshift__ = _bin("shr")
+    __rrshift__ = _bin("shr", swap=True)
     __lt__ = _bin("lt")
     __le__ = _bin("le")
     __gt__ = _bin("gt")
@@ -228,7 +233,11 @@ class TileValue:
     def __invert__(self) -> TileValue:
         if self.dtype == torch.bool:
             return self._tracer.unary("not", self)
-        raise UnsupportedConstruct("bitwise not of integers is not supported")
+        if self.dtype.is_floating_point:
+            raise UnsupportedConstruct(f"bitwise not (~) of a {self.dtype} value")
+        # ~x is x ^ -1 in two's complement, for every integer width.
+        minus_one = self._tracer.cast(self._tracer.as_value(-1), self.dtype)
+        return self._tracer.binary("xor", self, minus_one)
 
     def __getitem__(self, index: Any) -> TileValue:
         return self._tracer.subscript(self, index)
@@ -357,16 +366,6 @@ class TileValue:
 
     def bool(self) -> TileValue:
         return self.to(torch.bool)
-
-    def __getattr__(self, name: str) -> Any:
-        """Tensor methods that mirror a torch function (``x.sin()``, ``x.clamp(0, 1)``,
-        ``x.log1p()``) call that function's handler with ``self`` first."""
-        fn = getattr(torch, name, None) if not name.startswith("_") else None
-        handler = TORCH_FUNCTIONS.get(fn) if fn is not None else None
-        if handler is None:
-            raise AttributeError(name)
-        tracer = self._tracer
-        return lambda *args, **kwargs: handler(tracer, self, *args, **kwargs)
 
     reshape = view
 
@@ -537,9 +536,30 @@ TORCH_FUNCTIONS: dict[Any, Any] = {
     torch.reshape: lambda tr, x, shape: tr.view(tr.as_value(x), shape),
     torch.squeeze: lambda tr, x, dim=None: tr.squeeze(tr.as_value(x), dim),
     torch.unsqueeze: lambda tr, x, dim: tr.unsqueeze(tr.as_value(x), dim),
+    torch.bitwise_and: _binary("and"),
+    torch.bitwise_or: _binary("or"),
+    torch.bitwise_xor: _binary("xor"),
+    torch.bitwise_left_shift: _binary("shl"),
+    torch.bitwise_right_shift: _binary("shr"),
+    torch.bitwise_not: lambda tr, x, **_: ~tr.as_value(x),
     **ELEMENTWISE_FUNCTIONS,
     **REDUCTION_FUNCTIONS,
 }
+
+
+def _method(handler: Any) -> Any:
+    def method(self: TileValue, *args: Any, **kwargs: Any) -> Any:
+        return handler(self._tracer, self, *args, **kwargs)
+
+    return method
+
+
+# Tensor methods that mirror a torch function (x.sin(), x.clamp(0, 1), x.log1p(), x.max(1))
+# call that function's handler with the value first; methods defined above keep their own.
+for _name in sorted(dir(torch.Tensor)):
+    _fn = getattr(torch, _name, None) if not _name.startswith("_") else None
+    if _fn is not None and _fn in TORCH_FUNCTIONS and _name not in vars(TileValue):
+        setattr(TileValue, _name, _method(TORCH_FUNCTIONS[_fn]))
 
 
 def check_same(a: TileValue, b: TileValue, what: str) -> None:

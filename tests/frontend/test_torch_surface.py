@@ -409,3 +409,45 @@ def test_max_min_with_indices_logsumexp_var_std(data: st.DataObject) -> None:
 def test_logsumexp_of_an_all_minus_inf_row() -> None:
     x = torch.tensor([[-math.inf, -math.inf, -math.inf], [0.0, 1.0, -math.inf]])
     assert_matches_torch(row_stats, _row_stats_ref, x)
+
+
+# -- integer bit operations ---------------------------------------------------------------------
+
+
+@kc.kernel
+def bit_ops(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        a, b = x[tile, :], y[tile, :]
+        shifted = (a << 3) + (a >> b) + torch.bitwise_right_shift(a, 2) + (1 << b)
+        out[tile, :] = shifted ^ ~a ^ torch.bitwise_not(b) ^ torch.bitwise_and(a, 0xF0) ^ (7 ^ b)
+    return out
+
+
+def _bit_ops_ref(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    shifted = (x << 3) + (x >> y) + torch.bitwise_right_shift(x, 2) + (1 << y)
+    return shifted ^ ~x ^ torch.bitwise_not(y) ^ torch.bitwise_and(x, 0xF0) ^ (7 ^ y)
+
+
+@pytest.mark.parametrize("dtype", [torch.int32, torch.int64, torch.int16])
+def test_shifts_and_bitwise_not_of_integers(dtype: torch.dtype) -> None:
+    """Right shifts of negative values are arithmetic (torch's rule) and ~x is -x - 1."""
+    x = torch.randint(-5000, 5000, (37, 5), dtype=dtype)
+    y = torch.randint(0, 9, (37, 5), dtype=dtype)
+    assert_matches_torch(bit_ops, _bit_ops_ref, x, y)
+
+
+@kc.kernel
+def bad_float_shift(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = x[tile] << 2  # <- error
+    return out
+
+
+def test_a_float_shift_names_the_line() -> None:
+    with pytest.raises(kc.exc.CompileError) as info:
+        bad_float_shift(torch.randn(7))
+    message = str(info.value)
+    assert re.search(rf"test_torch_surface\.py:{_line(bad_float_shift)}\b", message), message
+    assert "needs integer operands" in message, message
