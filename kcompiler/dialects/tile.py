@@ -336,9 +336,11 @@ def broadcast_dims(*shapes: Dims) -> Dims:
 
 BINARY_ARITH = ("add", "sub", "mul", "div", "floordiv", "mod", "pow", "maximum", "minimum")
 BINARY_BITWISE = ("and", "or", "xor")
+BINARY_SHIFT = ("shl", "shr")  # integers only; ``shr`` is arithmetic on signed ints, as torch's
 BINARY_COMPARE = ("lt", "le", "gt", "ge", "eq", "ne")
 UNARY_FLOAT = (
     "exp", "exp2", "log", "log2", "sqrt", "rsqrt", "sigmoid", "tanh", "sin", "cos", "erf",
+    "floor", "ceil", "log1p", "expm1",
 )  # fmt: skip
 UNARY_ANY = ("neg", "abs", "not")
 REDUCE_KINDS = ("sum", "max", "min", "prod", "argmax", "argmin")
@@ -1018,6 +1020,10 @@ class BinaryOp(TileOp):
             if is_float(dtype):
                 raise ShapeError(f"bitwise {kind} on floating-point values")
             return BlockType(dims, dtype)
+        if kind in BINARY_SHIFT:
+            if is_float(dtype) or is_bool(dtype):
+                raise ShapeError(f"shift {kind} needs integer operands, got {dtype}")
+            return BlockType(dims, dtype)
         if kind not in BINARY_ARITH:
             raise ShapeError(f"unknown binary op {kind!r}")
         return BlockType(dims, dtype)
@@ -1186,8 +1192,67 @@ class ReshapeOp(TileOp):
 
 
 @irdl_op_definition
+class PermuteOp(TileOp):
+    """Reorder the dims of a value (``.T``, ``transpose``, ``permute``): result dim ``i`` is
+    operand dim ``perm[i]``."""
+
+    name = "tile.permute"
+
+    operand = operand_def(BlockType)
+    perm = prop_def(ArrayAttr[IntegerAttr])
+    result = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = "$operand `perm` $perm attr-dict `:` type($operand) `->` type($result)"
+
+    def __init__(self, operand: SSAValue, perm: Sequence[int]):
+        super().__init__(
+            operands=[operand],
+            properties={"perm": ArrayAttr([IntegerAttr(p, i64) for p in perm])},
+            result_types=[BlockType.unknown()],
+        )
+
+    @property
+    def order(self) -> tuple[int, ...]:
+        return tuple(p.value.data for p in self.perm.data)
+
+    def infer_type(self) -> Attribute:
+        a = block_of(self.operand)
+        if sorted(self.order) != list(range(a.rank)):
+            raise ShapeError(f"permute: {list(self.order)} is not a permutation of {a.rank} dims")
+        return BlockType([a.dims[p] for p in self.order], a.element_type)
+
+
+@irdl_op_definition
+class BroadcastOp(TileOp):
+    """Broadcast a value to ``shape`` (``expand``, ``expand_as``, ``broadcast_to``): torch's
+    broadcasting rule, aligned on the right; unit dims stretch, others must match."""
+
+    name = "tile.broadcast"
+
+    operand = operand_def(BlockType)
+    shape = prop_def(ArrayAttr[StringAttr])
+    result = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = "$operand `to` $shape attr-dict `:` type($operand) `->` type($result)"
+
+    def __init__(self, operand: SSAValue, dims: Sequence[str]):
+        super().__init__(
+            operands=[operand], properties={"shape": dims_attr(dims)},
+            result_types=[BlockType.unknown()],
+        )  # fmt: skip
+
+    def infer_type(self) -> Attribute:
+        a = block_of(self.operand)
+        new = tuple(d.data for d in self.shape.data)
+        if len(new) < a.rank or broadcast_dims(a.dims, new) != new:
+            raise ShapeError(f"cannot broadcast {list(a.dims)} to {list(new)}")
+        return BlockType(new, a.element_type)
+
+
+@irdl_op_definition
 class DotOp(TileOp):
-    """Matrix product of 2-D blocks, accumulated in ``acc``'s dtype (float32 by default)."""
+    """Matrix product of 2-D blocks, or of 3-D blocks with one batch dim (``bmm``), accumulated
+    in ``acc``'s dtype (float32 by default)."""
 
     name = "tile.dot"
 
@@ -1206,11 +1271,13 @@ class DotOp(TileOp):
 
     def infer_type(self) -> Attribute:
         a, b, c = block_of(self.lhs), block_of(self.rhs), block_of(self.acc)
-        if a.rank != 2 or b.rank != 2:
-            raise ShapeError("tile.dot needs 2-D operands")
-        if a.dims[1] != b.dims[0]:
-            raise ShapeError(f"tile.dot: inner dims differ: {a.dims[1]} vs {b.dims[0]}")
-        out = (a.dims[0], b.dims[1])
+        if a.rank not in (2, 3) or b.rank != a.rank:
+            raise ShapeError("tile.dot needs 2-D operands, or 3-D ones with a batch dim")
+        if a.rank == 3 and a.dims[0] != b.dims[0]:
+            raise ShapeError(f"tile.dot: batch dims differ: {a.dims[0]} vs {b.dims[0]}")
+        if a.dims[-1] != b.dims[-2]:
+            raise ShapeError(f"tile.dot: inner dims differ: {a.dims[-1]} vs {b.dims[-2]}")
+        out = (*a.dims[:-1], b.dims[-1])
         if broadcast_dims(c.dims, out) != out:
             raise ShapeError(f"tile.dot: accumulator {list(c.dims)} vs {list(out)}")
         return BlockType(out, c.element_type)
@@ -1254,6 +1321,8 @@ Tile = Dialect(
         SelectOp,
         ReduceOp,
         ReshapeOp,
+        PermuteOp,
+        BroadcastOp,
         DotOp,
         PrintOp,
     ],

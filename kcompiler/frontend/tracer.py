@@ -181,6 +181,12 @@ def _describe(x: Any) -> str:
     return f"a {type(x).__module__}.{type(x).__qualname__}".replace("builtins.", "")
 
 
+def _whole(s: slice) -> bool:
+    """Whether a slice is ':' (compared field by field: a bound may be a device value, whose
+    ``==`` builds an op)."""
+    return s.start is None and s.stop is None and s.step is None
+
+
 def _is_kernel(fn: Any) -> bool:
     """A ``@kc.kernel`` (runtime's Kernel, which the frontend does not import)."""
     cls = type(fn)
@@ -401,15 +407,31 @@ class DeviceTracer:
         v = self.as_value(v)
         if not v.dtype.is_floating_point:
             raise self.error(ShapeMismatch, f"mean of a {v.dtype} value; cast it to float first")
+        total = self.reduce("sum", v, dim, keepdim)
+        return self.cast(self.binary("div", total, self.reduced_count(v, dim)), v.dtype)
+
+    def reduced_axes(self, v: TileValue, dim: Any) -> list[int]:
+        return self._axes(v, dim)
+
+    def reduced_count(self, v: TileValue, dim: Any) -> TileValue:
+        """How many elements a reduction over ``dim`` combines: a product of whole sizes (a
+        tile's size varies at its last block, so a mean or variance over a tile is refused)."""
         count: Any = 1
         for axis in self._axes(v, dim):
             d = v.dims[axis]
             if d.startswith("block_"):
-                raise self.error(UnsupportedConstruct, "mean over a tile dim; use sum / count")
+                raise self.error(
+                    UnsupportedConstruct,
+                    "mean/var/std over a tile dim; reduce a whole dim (':'), or use sum / count",
+                )
             size = self.dim_value(d)
             count = size if isinstance(count, int) and count == 1 else count * size
-        total = self.reduce("sum", v, dim, keepdim)
-        return self.cast(self.binary("div", total, self.as_value(count)), v.dtype)
+        return self.as_value(count)
+
+    def squeeze_dims(self, v: TileValue, axes: Sequence[int]) -> TileValue:
+        """``v`` without the (unit) dims at ``axes``: a keepdim result made plain."""
+        dims = [d for i, d in enumerate(v.dims) if i not in set(axes)]
+        return self.emit(t.ReshapeOp(v.value, dims))
 
     def softmax(self, v: TileValue, dim: int, log: bool) -> TileValue:
         if not v.dtype.is_floating_point:  # torch's softmax is defined for floats only
@@ -451,11 +473,22 @@ class DeviceTracer:
             b2 = self.emit(t.ReshapeOp(b.value, b.dims[1:]))
             r = self.dot(a2, b2, acc, out_dtype, alpha, beta)
             return self.emit(t.ReshapeOp(r.value, ("1", *r.dims)))
-        if a.ndim != 2 or b.ndim != 2:
+        batched = a.ndim == 3 and b.ndim == 3
+        if not (batched or (a.ndim == 2 and b.ndim == 2)):
             raise self.error(
                 UnsupportedConstruct,
-                f"matmul of blocks {list(a.dims)} and {list(b.dims)}: operands must be 2-D "
-                "(or 3-D with a batch dim of 1; index the batch with a scalar, e.g. tile_b.begin)",
+                f"matmul of blocks {list(a.dims)} and {list(b.dims)}: operands must be both "
+                "2-D or both 3-D (a batch dim first, as torch.bmm)",
+            )
+        if batched and a.dims[0] != b.dims[0]:
+            raise self.error(
+                ShapeMismatch,
+                f"bmm of blocks {list(a.dims)} and {list(b.dims)}: the batch dims differ",
+            )
+        if a.dims[-1] != b.dims[-2]:
+            raise self.error(
+                ShapeMismatch,
+                f"matmul of blocks {list(a.dims)} and {list(b.dims)}: the inner dims differ",
             )
         fp8 = (torch.float8_e4m3fn, torch.float8_e5m2)
         if a.dtype != b.dtype and not (a.dtype in fp8 and b.dtype in fp8):
@@ -465,7 +498,7 @@ class DeviceTracer:
             acc_dtype = torch.float64 if a.dtype == torch.float64 else torch.float32
         else:
             acc_dtype = torch.int64 if a.dtype == torch.int64 else torch.int32
-        out = (a.dims[0], b.dims[1])
+        out = (*a.dims[:-1], b.dims[-1])
         if acc is None:
             if out_dtype is None:
                 out_dtype = torch.float32 if a.dtype in fp8 else a.dtype
@@ -538,8 +571,12 @@ class DeviceTracer:
                 operands.append(e.value)
                 out_rank += 1
             elif isinstance(e, slice):
-                if e != slice(None):
-                    raise self.error(UnsupportedConstruct, "only ':' slices may index a tensor")
+                if not _whole(e):
+                    raise self.error(
+                        UnsupportedConstruct,
+                        "a slice with bounds (such as ':n' or 'a:b') cannot index a tensor in "
+                        "device code; index with ':' or a tile, and mask with torch.where",
+                    )
                 kinds.append("full")
                 out_rank += 1
             elif e is Ellipsis:
@@ -658,7 +695,7 @@ class DeviceTracer:
         for e in entries:
             if e is None:
                 dims.append("1")
-            elif e == slice(None):
+            elif isinstance(e, slice) and _whole(e):
                 d = next(it, None)
                 if d is None:
                     raise self.error(ShapeMismatch, f"too many ':' for a value of rank {v.ndim}")
@@ -683,6 +720,50 @@ class DeviceTracer:
             else:
                 dims.append(self.dim_of(s))
         return self.emit(t.ReshapeOp(v.value, dims))
+
+    def permute(self, v: TileValue, order: Sequence[Any]) -> TileValue:
+        """``v.permute(order)``; ``transpose``/``.T`` are permutations that swap two dims."""
+        if len(order) != v.ndim:
+            raise self.error(
+                ShapeMismatch,
+                f"permute of a value of rank {v.ndim} needs {v.ndim} dims, got {list(order)}",
+            )
+        axes = [self._axes(v, int(d))[0] for d in order]
+        if sorted(axes) != list(range(v.ndim)):
+            raise self.error(ShapeMismatch, f"permute: {list(order)} repeats a dim")
+        return self.emit(t.PermuteOp(v.value, axes))
+
+    def transpose(self, v: TileValue, dim0: int, dim1: int) -> TileValue:
+        if v.ndim < 2:
+            if v.ndim == 1 and {int(dim0), int(dim1)} <= {0, -1}:
+                return v  # torch allows transpose(0, 0) of a vector: a no-op
+            raise self.error(ShapeMismatch, f"transpose of a value of rank {v.ndim}")
+        a, b = self._axes(v, int(dim0))[0], self._axes(v, int(dim1))[0]
+        order = list(range(v.ndim))
+        order[a], order[b] = order[b], order[a]
+        return self.permute(v, order)
+
+    def broadcast(self, v: TileValue, shape: Sequence[Any]) -> TileValue:
+        """``v.expand(shape)`` / ``torch.broadcast_to``: -1 keeps a dim, unit dims stretch."""
+        if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
+            shape = shape[0]
+        if len(shape) < v.ndim:
+            raise self.error(
+                ShapeMismatch, f"expand of a value of rank {v.ndim} to {len(shape)} dims"
+            )
+        lead = len(shape) - v.ndim
+        dims = [
+            v.dims[i - lead] if isinstance(s, int) and s == -1 and i >= lead else self.dim_of(s)
+            for i, s in enumerate(shape)
+        ]
+        try:
+            if t.broadcast_dims(v.dims, dims) != tuple(dims):
+                raise t.ShapeError(f"cannot expand {list(v.dims)} to {dims}")
+        except t.ShapeError as e:
+            raise self.error(ShapeMismatch, str(e)) from None
+        if tuple(dims) == v.dims:
+            return v
+        return self.emit(t.BroadcastOp(v.value, dims))
 
     def squeeze(self, v: TileValue, dim: int | None) -> TileValue:
         if dim is None:

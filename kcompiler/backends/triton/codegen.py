@@ -119,6 +119,8 @@ _UNARY = {
     "sin": "tl.sin({})",
     "cos": "tl.cos({})",
     "erf": "tl.erf({})",
+    "floor": "tl.floor({})",
+    "ceil": "tl.ceil({})",
     "abs": "tl.abs({})",
     "neg": "-{}",
     "not": "({} == 0)",
@@ -135,6 +137,8 @@ _BINARY = {
     "and": "{} & {}",
     "or": "{} | {}",
     "xor": "{} ^ {}",
+    "shl": "{} << {}",
+    "shr": "{} >> {}",
     "lt": "{} < {}",
     "le": "{} <= {}",
     "gt": "{} > {}",
@@ -337,13 +341,18 @@ class TritonEmitter:
 
     def mask_for(self, dims: tuple[str, ...], skip_unit: bool = True) -> str | None:
         parts: list[str] = []
-        for d in dims:
+        for pos, d in enumerate(dims):
             if d == "1":
                 continue
             _, mask, mdims = self.dim_range(d)
             if mask is None:
                 continue
-            if all(m in dims for m in mdims) and [m for m in dims if m in mdims] == list(mdims):
+            if mdims == (d,) and dims.count(d) > 1:
+                # A dim that occurs twice (w[:, :] of a square [n, n] tensor): its own mask,
+                # placed by position, once per occurrence.
+                idx = [":" if i == pos else "None" for i in range(len(dims))]
+                parts.append(f"{mask}[{', '.join(idx)}]")
+            elif all(m in dims for m in mdims) and [m for m in dims if m in mdims] == list(mdims):
                 parts.append(self.expand(mask, mdims, dims))
             else:
                 lp = self.loops.get(d)
@@ -576,7 +585,20 @@ class TritonEmitter:
         ):
             x = f"{x}.to(tl.float32)"  # int <-> half goes through float32 (exact, and the
             # interpreter converts ints to bf16 wrongly)
+        if self.opts.interpret and op.dtype == t.bf16 and src != t.bf16:
+            x = self._round_to_bf16(x if src == t.f32 else f"{x}.to(tl.float32)")
         self.bind(op.result, f"{x}.to({tl_dtype(op.dtype)})")
+
+    def _round_to_bf16(self, x: str) -> str:
+        """Triton's interpreter converts float32 to bf16 by dropping the low 16 bits (round
+        toward zero; ``fp_downcast_rounding`` is ignored there), where torch and the GPU round
+        to nearest even. Adding 0x7FFF plus the lowest kept bit first makes that truncation
+        round to nearest even. Zeros, subnormals, infinities and NaNs are left to the
+        interpreter's own conversion (exponent field 0 or 255)."""
+        bits = self.bind_tmp(f"{x}.to(tl.int32, bitcast=True)")
+        exp = self.bind_tmp(f"({bits} >> 23) & 0xFF")
+        up = f"{bits} + 0x7FFF + (({bits} >> 16) & 1)"
+        return f"tl.where(({exp} != 0) & ({exp} != 255), {up}, {bits}).to(tl.float32, bitcast=True)"
 
     def _aligned(self, v: SSAValue, out_dims: tuple[str, ...], dtype: Attribute | None) -> str:
         expr = self.operand(v, dtype)
@@ -664,16 +686,52 @@ class TritonEmitter:
         if kind in t.UNARY_FLOAT:
             if src != t.f32 and src != t.f64:
                 x = f"{x}.to(tl.float32)"
-            expr = _UNARY[kind].format(x)
+            expr = self._accurate_unary(kind, x) if kind in ("log1p", "expm1") else None
+            expr = expr or _UNARY[kind].format(x)
             if res in (t.f16, t.bf16):
                 expr = self._half_result(expr, res)
             elif res != t.f32 and res != t.f64:
                 expr = f"({expr}).to({tl_dtype(res)})"
             elif kind == "tanh":
                 expr = f"({expr})"
+        elif self.opts.interpret and src == t.bf16 and kind in ("neg", "abs"):
+            # Triton's interpreter holds bf16 blocks as raw 16-bit patterns: negating or taking
+            # the absolute value of those bits is wrong, so compute in float32.
+            expr = self._half_result(_UNARY[kind].format(f"{x}.to(tl.float32)"), src)
         else:
             expr = _UNARY[kind].format(x)
         self.bind(op.result, expr)
+
+    def _accurate_unary(self, kind: str, x: str) -> str:
+        """log1p and expm1 without cancellation near 0, from tl.log/tl.exp alone (Triton's
+        interpreter has no libdevice): with u = 1 + x, log1p(x) = log(u) * x / (u - 1), exact
+        where u rounds to 1; with u = exp(x), expm1(x) = (u - 1) * x / log(u)."""
+        x = self.bind_tmp(x)
+        if kind == "log1p":
+            u = self.bind_tmp(f"1.0 + {x}")
+            exact = f"tl.log({u}) * ({x} / ({u} - 1.0))"
+            return f"tl.where({u} == 1.0, {x}, tl.where({u} == float('inf'), {u}, {exact}))"
+        u = self.bind_tmp(f"tl.exp({x})")
+        exact = f"({u} - 1.0) * ({x} / tl.log({u}))"
+        near = f"tl.where({u} - 1.0 == -1.0, -1.0, {exact})"
+        return f"tl.where({u} == 1.0, {x}, tl.where({u} == float('inf'), {u}, {near}))"
+
+    def op_permute(self, op: t.PermuteOp) -> None:
+        order = op.order
+        x = self.name(op.operand)
+        if order == tuple(range(len(order))):
+            self.names[op.result] = x
+            return
+        self.bind(op.result, f"tl.permute({x}, {tuple(order)})")
+
+    def op_broadcast(self, op: t.BroadcastOp) -> None:
+        src, dst = self.dims(op.operand), self.dims(op.result)
+        x = self.align_right(self.name(op.operand), src, len(dst))
+        if not src:
+            dt = tl_dtype(t.block_of(op.result).element_type)
+            self.bind(op.result, f"tl.zeros({self.shape_tuple(dst)}, {dt}) + {x}")
+            return
+        self.bind(op.result, f"tl.broadcast_to({x}, {self.shape_tuple(dst)})")
 
     def op_select(self, op: t.SelectOp) -> None:
         out = self.dims(op.result)
@@ -850,20 +908,22 @@ class TritonEmitter:
             dt = tl_dtype(a_ty.element_type)
             a, b = f"{a}.to({dt})", f"{b}.to({dt})"
         # The contracted dim is a reduction: masked lanes must hold 0 (a load already put 0 there).
-        k = a_ty.dims[1]
+        k = a_ty.dims[-1]
         kmask = self.mask_for((k,)) if k != "1" else None
+        batch = "None, " * (a_ty.rank - 2)  # a 3-D (batched) dot has a leading batch dim
         if kmask is not None:
             if not self._zero_filled(op.lhs):
-                a = self.bind_tmp(f"tl.where({kmask}[None, :], {a}, 0)")
+                a = self.bind_tmp(f"tl.where({kmask}[{batch}None, :], {a}, 0)")
             if not self._zero_filled(op.rhs):
-                b = self.bind_tmp(f"tl.where({kmask}[:, None], {b}, 0)")
+                b = self.bind_tmp(f"tl.where({kmask}[{batch}:, None], {b}, 0)")
         acc = self.operand(op.acc, t.block_of(op.result).element_type)
         acc_dims = self.dims(op.acc)
         if not acc_dims:
             dt = tl_dtype(t.block_of(op.result).element_type)
             acc = f"tl.zeros({self.shape_tuple(out)}, {dt}) + {acc}"
         elif acc_dims != out:
-            acc = f"tl.broadcast_to({self.align_right(acc, acc_dims, 2)}, {self.shape_tuple(out)})"
+            aligned = self.align_right(acc, acc_dims, len(out))
+            acc = f"tl.broadcast_to({aligned}, {self.shape_tuple(out)})"
         precision = ""
         if a_ty.element_type == t.f32 and b_ty.element_type == t.f32 and not self.opts.interpret:
             precision = f', input_precision="{self.opts.fp32_dot_precision}"'

@@ -185,7 +185,10 @@ def pointer_expr(
         size = ty.dims[d]
         if kind == "full":
             rng, _, _ = em.dim_range(size)
-            expr = em.expand(rng, (size,), out)
+            if out.count(size) > 1:  # w[:, :] of a square tensor: place the range by position
+                expr = place(rng, (size,), at, out)
+            else:
+                expr = em.expand(rng, (size,), out)
         elif kind == "tile":
             assert idx is not None
             blk = idx.type.block.data
