@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from xdsl.dialects.builtin import (
     ArrayAttr,
     BFloat16Type,
+    DenseArrayBase,
     DictionaryAttr,
     Float8E4M3FNType,
     Float8E5M2Type,
@@ -54,10 +55,12 @@ from xdsl.ir import (
     TypeAttribute,
 )
 from xdsl.irdl import (
+    AttrSizedOperandSegments,
     IRDLOperation,
     irdl_attr_definition,
     irdl_op_definition,
     operand_def,
+    opt_operand_def,
     opt_prop_def,
     prop_def,
     region_def,
@@ -868,22 +871,33 @@ class LoadOp(TileOp):
     ``tile`` (operand: a !tile.tile), ``full`` (no operand: the whole dim), ``scalar`` (a 0-d
     i64 block), ``gather`` (an i64 block of indices; its dims become result dims). The result
     dims are the indices' dims in order.
+
+    ``mask`` (``kl.load(..., extra_mask=m)``): a bool block that broadcasts to the result;
+    lanes where it is false are not read and hold 0.
     """
 
     name = "tile.load"
 
     tensor = operand_def(TensorType)
     indices = var_operand_def()
+    mask = opt_operand_def(BlockType)
     index_kinds = prop_def(ArrayAttr[StringAttr])
     result = result_def(BlockType)
+    irdl_options = (AttrSizedOperandSegments(as_property=True),)
     assembly_format = (
-        "$tensor `[` $indices `]` $index_kinds attr-dict `:` type($tensor) `,` type($indices)"
-        " `->` type($result)"
+        "$tensor `[` $indices `]` $index_kinds (`mask` $mask^ `:` type($mask))? attr-dict `:`"
+        " type($tensor) `,` type($indices) `->` type($result)"
     )
 
-    def __init__(self, tensor: SSAValue, kinds: Sequence[str], indices: Sequence[SSAValue]):
+    def __init__(
+        self,
+        tensor: SSAValue,
+        kinds: Sequence[str],
+        indices: Sequence[SSAValue],
+        mask: SSAValue | None = None,
+    ):
         super().__init__(
-            operands=[tensor, indices],
+            operands=[tensor, indices, [mask] if mask is not None else []],
             properties={"index_kinds": ArrayAttr([StringAttr(k) for k in kinds])},
             result_types=[BlockType.unknown()],
         )
@@ -895,7 +909,30 @@ class LoadOp(TileOp):
     def infer_type(self) -> Attribute:
         t = self.tensor.type
         assert isinstance(t, TensorType)
-        return BlockType(indexed_dims(t, self.kinds, self.indices), t.element_type)
+        dims = indexed_dims(t, self.kinds, self.indices)
+        check_access_mask(self.mask, dims)
+        return BlockType(dims, t.element_type)
+
+
+def operand_segments(sizes: Sequence[int]) -> Attribute:
+    """The ``operandSegmentSizes`` property of an op with variadic operands (a load's tensor,
+    indices and optional mask), for code that builds ops with ``create``."""
+    return DenseArrayBase.from_list(i32, list(sizes))
+
+
+def check_access_mask(mask: SSAValue | None, dims: Dims) -> None:
+    """An access's extra mask is a bool block that broadcasts to the accessed shape."""
+    if mask is None:
+        return
+    m = block_of(mask)
+    if not is_bool(m.element_type):
+        raise ShapeError(f"an access mask must be bool, got {m.element_type}")
+    try:
+        fits = broadcast_dims(dims, m.dims) == dims
+    except ShapeError:
+        fits = False
+    if not fits:
+        raise ShapeError(f"access mask of shape {list(m.dims)} does not broadcast to {list(dims)}")
 
 
 def indexed_dims(t: TensorType, kinds: Sequence[str], indices: Sequence[SSAValue]) -> Dims:
@@ -942,24 +979,32 @@ def indexed_dims(t: TensorType, kinds: Sequence[str], indices: Sequence[SSAValue
 
 @irdl_op_definition
 class StoreOp(TileOp):
-    """Write ``value`` (broadcast to the indexed shape) into a tensor."""
+    """Write ``value`` (broadcast to the indexed shape) into a tensor; with ``mask`` (a bool
+    block broadcasting to that shape, ``kl.store(..., extra_mask=m)``), only where it is true."""
 
     name = "tile.store"
 
     value = operand_def(BlockType)
     tensor = operand_def(TensorType)
     indices = var_operand_def()
+    mask = opt_operand_def(BlockType)
     index_kinds = prop_def(ArrayAttr[StringAttr])
+    irdl_options = (AttrSizedOperandSegments(as_property=True),)
     assembly_format = (
-        "$value `,` $tensor `[` $indices `]` $index_kinds attr-dict `:` type($value) `,`"
-        " type($tensor) `,` type($indices)"
+        "$value `,` $tensor `[` $indices `]` $index_kinds (`mask` $mask^ `:` type($mask))?"
+        " attr-dict `:` type($value) `,` type($tensor) `,` type($indices)"
     )
 
     def __init__(
-        self, value: SSAValue, tensor: SSAValue, kinds: Sequence[str], indices: Sequence[SSAValue]
+        self,
+        value: SSAValue,
+        tensor: SSAValue,
+        kinds: Sequence[str],
+        indices: Sequence[SSAValue],
+        mask: SSAValue | None = None,
     ):
         super().__init__(
-            operands=[value, tensor, indices],
+            operands=[value, tensor, indices, [mask] if mask is not None else []],
             properties={"index_kinds": ArrayAttr([StringAttr(k) for k in kinds])},
         )
 
@@ -976,6 +1021,7 @@ class StoreOp(TileOp):
         src = block_of(self.value).dims
         if broadcast_dims(target, src) != target:
             raise ShapeError(f"cannot store a value of shape {list(src)} into {list(target)}")
+        check_access_mask(self.mask, target)
 
 
 @irdl_op_definition

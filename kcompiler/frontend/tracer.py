@@ -613,11 +613,32 @@ class DeviceTracer:
         value = self.spec.symbols.values.get(dim)
         return f"{value} ({dim})" if value is not None else dim
 
-    def load(self, tensor: Any, index: Any) -> TileValue:
+    def _extra_mask(self, mask: Any, what: str) -> Any:
+        """The SSA value of an ``extra_mask=`` argument (None: no mask), a bool device value."""
+        if mask is None:
+            return None
+        if isinstance(mask, bool):
+            mask = self.constant(mask)
+        if not isinstance(mask, TileValue) or mask.dtype != torch.bool:
+            raise self.error(
+                ShapeMismatch,
+                f"{what}(..., extra_mask={self._written('extra_mask')}): the mask must be a "
+                f"bool device value (a comparison), got {_describe(mask)}",
+            )
+        return mask.value
+
+    def load(self, tensor: Any, index: Any, extra_mask: Any = None) -> TileValue:
         if not isinstance(tensor, TensorArg):
             raise self.error(UnsupportedConstruct, "kl.load/indexing needs a host tensor")
         kinds, operands, newaxes = self._index(tensor, index)
-        v = self.emit(t.LoadOp(tensor.value, kinds, operands))
+        mask = self._extra_mask(extra_mask, "kl.load")
+        if mask is not None and newaxes:
+            raise self.error(
+                UnsupportedConstruct,
+                "kl.load with both None in the index and extra_mask; add the unit dim after "
+                "the load (v[:, None])",
+            )
+        v = self.emit(t.LoadOp(tensor.value, kinds, operands, mask))
         if newaxes:
             dims = list(v.dims)
             for pos in newaxes:
@@ -625,7 +646,7 @@ class DeviceTracer:
             v = self.emit(t.ReshapeOp(v.value, dims))
         return v
 
-    def store(self, tensor: Any, index: Any, value: Any) -> None:
+    def store(self, tensor: Any, index: Any, value: Any, extra_mask: Any = None) -> None:
         if not isinstance(tensor, TensorArg):
             raise self.error(UnsupportedConstruct, "only host tensors can be assigned to")
         if tensor.overlapping:
@@ -649,7 +670,8 @@ class DeviceTracer:
                 raise self.error(ShapeMismatch, str(e)) from None
             if target:
                 v = self.full_dims(target, v, tensor.dtype)
-        self.emit(t.StoreOp(v.value, tensor.value, kinds, operands))
+        mask = self._extra_mask(extra_mask, "kl.store")
+        self.emit(t.StoreOp(v.value, tensor.value, kinds, operands, mask))
 
     def subscript(self, v: TileValue, index: Any) -> TileValue:
         entries = list(index) if isinstance(index, tuple) else [index]

@@ -63,13 +63,16 @@ def full(shape: Any, value: Any, dtype: Any = None, device: Any = None) -> Any:
 
 
 def load(tensor: Any, index: list[Any], extra_mask: Any = None, eviction_policy: Any = None) -> Any:
-    """Read ``tensor[index]`` where indices may be computed integer blocks (a gather)."""
-    return current_tracer("kl.load").load(tensor, index)
+    """Read ``tensor[index]`` where indices may be computed integer blocks (a gather).
+    ``extra_mask``: a bool block broadcasting to the result; where it is false nothing is
+    read and the result is 0."""
+    return current_tracer("kl.load").load(tensor, index, extra_mask)
 
 
 def store(tensor: Any, index: list[Any], value: Any, extra_mask: Any = None) -> None:
-    """Write ``value`` to ``tensor[index]``."""
-    current_tracer("kl.store").store(tensor, index, value)
+    """Write ``value`` to ``tensor[index]``; with ``extra_mask`` (a bool block broadcasting to
+    the indexed shape) only where it is true."""
+    current_tracer("kl.store").store(tensor, index, value, extra_mask)
 
 
 def dot(mat1: Any, mat2: Any, acc: Any = None, out_dtype: Any = None) -> Any:

@@ -631,11 +631,9 @@ class _Splitter:
                 kinds, idx = self._chunk_indexing(
                     op.tensor.type, op.kinds, [m(i) for i in op.indices], tile_arg
                 )
-                st = t.StoreOp.create(
-                    operands=[m(op.value), op.tensor, *idx],
-                    properties={"index_kinds": _kinds_attr(kinds)},
-                    attributes=dict(op.attributes),
-                )
+                mask = m(op.mask) if op.mask is not None else None
+                st = t.StoreOp(m(op.value), op.tensor, kinds, idx, mask)
+                st.attributes.update(op.attributes)
                 body.add_op(st)
                 continue
             assert isinstance(op, t.ReduceOp)
@@ -822,9 +820,14 @@ class _Splitter:
         operands = [vmap.get(v, v) for v in op.operands]
         props = dict(op.properties)
         if isinstance(op, t.LoadOp):
-            kinds, idx = self._chunk_indexing(op.tensor.type, op.kinds, operands[1:], tile_arg)
-            operands = [operands[0], *idx]
+            n = len(op.indices)
+            kinds, idx = self._chunk_indexing(
+                op.tensor.type, op.kinds, operands[1 : 1 + n], tile_arg
+            )
+            mask = operands[1 + n :]
+            operands = [operands[0], *idx, *mask]
             props["index_kinds"] = _kinds_attr(kinds)
+            props["operandSegmentSizes"] = t.operand_segments([1, len(idx), len(mask)])
         elif isinstance(op, (t.ReshapeOp, t.FullOp)):
             props["shape"] = t.dims_attr(
                 [self.csym if d.data == self.dim else d.data for d in op.shape.data]

@@ -137,6 +137,18 @@ def guard(em: Any, op: t.LoadOp | t.StoreOp, out: tuple[str, ...]) -> str | None
         em.line(f"{oob} = ({v} < 0) | ({v} >= {n})")
         idims = em.dims(idx)
         live = em.mask_for(idims) if idims else None
+        if op.mask is not None and idims:
+            # Lanes the access's extra mask turns off read nothing: their indices may be
+            # anything (a row's tail past its length). A mask that does not lay out along
+            # the index's dims is left out, which can only report too much, never too little.
+            mdims = em.dims(op.mask)
+            try:
+                along = bool(mdims) and t.broadcast_dims(idims, mdims) == idims
+            except t.ShapeError:
+                along = False
+            if along:
+                m = em.align_right(em.name(op.mask), mdims, len(idims))
+                live = m if live is None else f"({live}) & ({m})"
         bad = oob
         if live is not None:
             bad = em.fresh("bad_")
