@@ -865,6 +865,34 @@ class FullOp(TileOp):
 
 
 @irdl_op_definition
+class ArangeOp(TileOp):
+    """``0, 1, ..., n-1`` as a 1-D block whose one dim is ``n`` (``kl.arange``): a static size,
+    a size symbol or a block symbol (``kl.arange(tile.block_size)``)."""
+
+    name = "tile.arange"
+
+    shape = prop_def(ArrayAttr[StringAttr])
+    dtype = prop_def(Attribute)
+    result = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = "$shape `dtype` $dtype attr-dict `:` type($result)"
+
+    def __init__(self, dim: str, dtype: Attribute):
+        super().__init__(
+            properties={"shape": dims_attr([dim]), "dtype": dtype},
+            result_types=[BlockType.unknown()],
+        )
+
+    def infer_type(self) -> Attribute:
+        dims = tuple(d.data for d in self.shape.data)
+        if len(dims) != 1:
+            raise ShapeError(f"tile.arange makes a 1-D block, not one of shape {list(dims)}")
+        if not is_int(self.dtype):
+            raise ShapeError(f"tile.arange: dtype must be an integer type, got {self.dtype}")
+        return BlockType(dims, self.dtype)
+
+
+@irdl_op_definition
 class LoadOp(TileOp):
     """Read a block of a tensor. One index per tensor dim (``index_kinds`` says which):
 
@@ -1292,6 +1320,7 @@ Tile = Dialect(
         SizeOp,
         ConstantOp,
         FullOp,
+        ArangeOp,
         LoadOp,
         StoreOp,
         BinaryOp,

@@ -497,6 +497,64 @@ class DeviceTracer:
             flat.extend(s if isinstance(s, (list, tuple)) else [s])
         return self.full_dims([self.dim_of(s) for s in flat], value, dtype)
 
+    def arange(self, args: Sequence[Any], dtype: torch.dtype | None) -> TileValue:
+        """``kl.arange(end)`` / ``kl.arange(start, end[, step])``: a 1-D integer block whose
+        length is a compile-time dim (an int, a size, a block size); ``start``/``step`` are
+        Python ints, folded into ``start + step * arange(n)``."""
+        dtype = dtype or torch.int32
+        if dtype.is_floating_point or dtype.is_complex or dtype == torch.bool:
+            raise self.error(
+                ShapeMismatch, f"kl.arange(..., dtype={dtype}): the dtype must be an integer type"
+            )
+        if not 1 <= len(args) <= 3:
+            raise self.error(
+                UnsupportedConstruct,
+                f"kl.arange takes 1 to 3 positional arguments, got {len(args)}",
+            )
+        if len(args) == 1:
+            return self.emit(t.ArangeOp(self._arange_dim(args[0]), dtypes.to_ir(dtype)))
+        start, end = args[0], args[1]
+        step = args[2] if len(args) == 3 else 1
+        ints = all(isinstance(a, int) and not isinstance(a, bool) for a in (start, end, step))
+        if not ints or step == 0:
+            raise self.error(
+                UnsupportedConstruct,
+                f"{self._written()}: kl.arange(start, end, step) needs Python ints (a literal, "
+                "a kl.constexpr or a kl.specialize'd size) and a nonzero step; for a run-time "
+                "start write start + kl.arange(n)",
+            )
+        n = max(0, -((start - end) // step))
+        if n == 0:
+            raise self.error(ShapeMismatch, f"{self._written()} is empty; device blocks are not")
+        out = self.emit(t.ArangeOp(str(n), dtypes.to_ir(dtype)))
+        if step != 1:
+            out = self.cast(self.binary("mul", out, self.as_value(step)), dtype)
+        if start != 0:
+            out = self.cast(self.binary("add", out, self.as_value(start)), dtype)
+        return out
+
+    def _arange_dim(self, n: Any) -> str:
+        if isinstance(n, TileValue):
+            owner = n.value.owner
+            if isinstance(owner, t.TileAttrOp) and owner.attr.data == "block_size":
+                ty = owner.tile.type
+                assert isinstance(ty, t.TileType)
+                return ty.block.data
+            if n.sym is not None:
+                return n.sym
+        elif isinstance(n, int) and not isinstance(n, bool) and not isinstance(n, BlockSizeInt):
+            if n <= 0:
+                raise self.error(ShapeMismatch, f"kl.arange({n}) is empty; device blocks are not")
+            return str(int(n))
+        elif isinstance(n, BlockSizeInt):
+            return n.block_sym
+        raise self.error(
+            UnsupportedConstruct,
+            f"{self._written()}: the length of kl.arange must be known when the kernel "
+            "compiles (an int, a tensor size, a block size such as tile.block_size), got "
+            f"{_describe(n)}",
+        )
+
     def full_dims(self, dims: Sequence[str], value: Any, dtype: torch.dtype) -> TileValue:
         fill = self.as_value(value)
         return self.emit(t.FullOp(fill.value, list(dims), dtypes.to_ir(dtype)))

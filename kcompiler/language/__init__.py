@@ -12,6 +12,7 @@ from typing import Any
 from kcompiler.language._context import current_host, current_tracer
 
 __all__ = [
+    "arange",
     "constexpr",
     "device_print",
     "dot",
@@ -22,8 +23,16 @@ __all__ = [
     "register_block_size",
     "register_reduction_dim",
     "specialize",
+    "static_range",
     "store",
+    "subscript",
     "tile",
+    "tile_begin",
+    "tile_block_size",
+    "tile_end",
+    "tile_id",
+    "tile_index",
+    "Tile",
     "zeros",
 ]
 
@@ -62,6 +71,30 @@ def full(shape: Any, value: Any, dtype: Any = None, device: Any = None) -> Any:
     return current_tracer("kl.full").full(shape, value, dtype or torch.float32)
 
 
+def arange(*args: Any, dtype: Any = None, device: Any = None, **kwargs: Any) -> Any:
+    """``torch.arange`` in device code: ``arange(end)`` or ``arange(start, end[, step])``, an
+    int32 block by default. Its length is fixed when the kernel compiles: ``end`` is an int,
+    a tensor size or a block size (``tile.block_size``); ``start``/``step`` are ints."""
+    if kwargs:
+        raise TypeError(f"kl.arange got unexpected keyword arguments {sorted(kwargs)}")
+    return current_tracer("kl.arange").arange(args, dtype)
+
+
+def static_range(begin_or_end: int, end_or_none: int | None = None, /, step: int = 1) -> range:
+    """A range of Python ints whose loop is unrolled when the kernel compiles (each iteration
+    is its own code); its bounds must be compile-time ints."""
+    current_tracer("kl.static_range")
+    bounds = (0, begin_or_end) if end_or_none is None else (begin_or_end, end_or_none)
+    for b in (*bounds, step):
+        if not isinstance(b, int) or isinstance(b, bool):
+            raise TypeError(
+                "kl.static_range bounds must be ints known when the kernel compiles (a "
+                "literal, a kl.constexpr, a kl.specialize'd size); use kl.tile or kl.grid to "
+                "loop to a run-time bound"
+            )
+    return range(*bounds, step)
+
+
 def load(tensor: Any, index: list[Any], extra_mask: Any = None, eviction_policy: Any = None) -> Any:
     """Read ``tensor[index]`` where indices may be computed integer blocks (a gather).
     ``extra_mask``: a bool block broadcasting to the result; where it is false nothing is
@@ -91,6 +124,46 @@ def device_print(prefix: str, *values: Any) -> None:
     current_tracer("kl.device_print").device_print(prefix, values)
 
 
+def tile_begin(tile: Any) -> Any:
+    """The first index of ``tile`` (``tile.begin``)."""
+    current_tracer("kl.tile_begin")
+    return tile.begin
+
+
+def tile_end(tile: Any) -> Any:
+    """One past the last index of ``tile`` (``tile.end``), clipped to the loop's end."""
+    current_tracer("kl.tile_end")
+    return tile.end
+
+
+def tile_block_size(tile: Any) -> Any:
+    """The block size of ``tile``'s loop (``tile.block_size``)."""
+    current_tracer("kl.tile_block_size")
+    return tile.block_size
+
+
+def tile_id(tile: Any) -> Any:
+    """The number of ``tile`` in its loop, from 0 (``tile.id``)."""
+    current_tracer("kl.tile_id")
+    return tile.id
+
+
+def tile_index(tile: Any) -> Any:
+    """The indices ``tile`` covers, a 1-D block (``tile.index``)."""
+    current_tracer("kl.tile_index")
+    return tile.index
+
+
+def subscript(tensor: Any, index: list[Any]) -> Any:
+    """``tensor[index]`` of a device value: ``:`` keeps a dim, ``None`` inserts one."""
+    current_tracer("kl.subscript")
+    return tensor[tuple(index) if isinstance(index, list) else index]
+
+
+class Tile:
+    """The type of a tile loop's variable, for annotations (``def f(t: kl.Tile)``)."""
+
+
 def register_block_size(min_or_max: Any, max_or_none: Any = None, /) -> int:
     """Declare a tunable block size on the host; returns its value in the running config."""
     return current_host("kl.register_block_size").register_block_size(min_or_max, max_or_none)
@@ -105,3 +178,73 @@ def register_reduction_dim(size: int) -> int:
 def specialize(value: Any) -> Any:
     """Bake a host size into the compiled code (it becomes a static dim)."""
     return current_host("kl.specialize").specialize(value)
+
+
+# Helion language names kcompiler does not implement, and why. Reading one gives an object
+# that raises "not supported: kl.<name>" (at the kernel's line, inside device code) when
+# used, so a Helion kernel that merely imports or mentions one still loads.
+_NOT_SUPPORTED = {
+    "make_async_remote_copy": "distributed (multi-GPU) ops are not supported",
+    "remote_barrier": "distributed (multi-GPU) ops are not supported",
+    "ProcessGroupName": "distributed (multi-GPU) ops are not supported",
+    "AsyncCopyDescriptor": "distributed (multi-GPU) ops are not supported",
+    "breakpoint": "device code cannot stop in a debugger; use kl.device_print",
+    "inline_asm_elementwise": "inline PTX is not supported by the Triton backend here",
+    "inline_triton": "inline Triton source is not supported; write the op in kl/torch",
+    "triton_kernel": "calling a @triton.jit function from device code is not supported",
+    "dot_scaled": "block-scaled (mx) matmul is not supported",
+    "float4_e2m1fn_x2_to_float32": "quantized fp4 helpers are not supported",
+    "load_bfloat16_x16_to_float16": "quantized load helpers are not supported",
+    "load_float4_e2m1fn_x16_to_float16": "quantized fp4 helpers are not supported",
+    "StackTensor": "stacked tensors (lists of device pointers) are not supported",
+    "stacktensor_like": "stacked tensors (lists of device pointers) are not supported",
+    "register_tunable": "user-named tunables are not supported yet; use a kl.constexpr "
+    "parameter or kl.register_block_size",
+    "rand": "random numbers are not supported yet",
+    "rand4x": "random numbers are not supported yet",
+    "randint": "random numbers are not supported yet",
+    "split": "kl.split is not supported yet",
+    "join": "kl.join is not supported yet",
+    "barrier": "kl.barrier is not supported yet",
+    "atomic_add": "atomics are not supported yet",
+    "atomic_and": "atomics are not supported yet",
+    "atomic_or": "atomics are not supported yet",
+    "atomic_xor": "atomics are not supported yet",
+    "atomic_max": "atomics are not supported yet",
+    "atomic_min": "atomics are not supported yet",
+    "atomic_xchg": "atomics are not supported yet",
+    "atomic_cas": "atomics are not supported yet",
+    "reduce": "kl.reduce is not supported yet",
+    "associative_scan": "kl.associative_scan is not supported yet",
+    "cumsum": "kl.cumsum is not supported yet; use torch.cumsum",
+    "cumprod": "kl.cumprod is not supported yet; use torch.cumprod",
+}
+
+
+class NotSupported:
+    """A Helion language name kcompiler does not implement: calling it raises
+    ``UnsupportedConstruct("not supported: kl.<name> (<why>)")``."""
+
+    def __init__(self, name: str, why: str) -> None:
+        self.name = name
+        self.why = why
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from kcompiler.exc import UnsupportedConstruct
+
+        raise UnsupportedConstruct(f"not supported: kl.{self.name} ({self.why})")
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return self  # kl.ProcessGroupName.WORLD and the like: refused when called
+
+    def __repr__(self) -> str:
+        return f"<not supported: kl.{self.name}>"
+
+
+def __getattr__(name: str) -> Any:
+    why = _NOT_SUPPORTED.get(name)
+    if why is None:
+        raise AttributeError(f"module 'kcompiler.language' has no attribute {name!r}")
+    return NotSupported(name, why)

@@ -530,6 +530,14 @@ class TritonEmitter:
                 f"tl.zeros({self.shape_tuple(dims)}, {dt}) + {self.operand(op.value, op.dtype)}",
             )
 
+    def op_arange(self, op: t.ArangeOp) -> None:
+        (d,) = self.dims(op.result)
+        size = "1" if d == "1" else self.dim_size(d)
+        expr = f"tl.arange(0, {size})"  # int32; lanes past the dim are masked by the dim
+        if op.dtype != t.i32:
+            expr += f".to({tl_dtype(op.dtype)})"
+        self.bind(op.result, expr)
+
     def op_cast(self, op: t.CastOp) -> None:
         src = t.block_of(op.operand).element_type
         x = self.name(op.operand)
