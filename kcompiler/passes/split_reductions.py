@@ -351,7 +351,7 @@ class _Splitter:
         if isinstance(op, t.ReduceOp):
             return [op.operand]
         assert isinstance(op, t.StoreOp)
-        return [op.value]
+        return [op.value] + ([op.mask] if op.mask is not None else [])
 
     def pairing(self, op: Operation, group: _Group) -> _Root | None:
         """Online softmax: ``sum(exp(a - M))`` with ``M`` (through reshapes) a max in ``group``."""
@@ -627,7 +627,7 @@ class _Splitter:
                 welford_step(stats[r.wx if r.wx is not None else op.operand])
                 continue
             if isinstance(op, t.StoreOp):
-                clone_cone([op.value])
+                clone_cone(self.root_inputs(op))
                 kinds, idx = self._chunk_indexing(
                     op.tensor.type, op.kinds, [m(i) for i in op.indices], tile_arg
                 )

@@ -130,3 +130,24 @@ def test_bad_masks_are_located(kernel, args, message) -> None:
     with pytest.raises(ShapeMismatch, match=message) as info:
         kernel(*args)
     assert _line_of(kernel.fn, "# BAD") in str(info.value)
+
+
+@kc.kernel
+def masked_centered_store(x: torch.Tensor) -> torch.Tensor:
+    m, n = x.shape
+    out = torch.zeros_like(x)
+    for tile_m in kl.tile(m):
+        row = x[tile_m, :]
+        total = row.sum(-1)
+        kl.store(out, [tile_m, slice(None)], row - total[:, None], extra_mask=row > 0)
+    return out
+
+
+def test_masked_store_of_a_chunked_row() -> None:
+    x = torch.randn(6, 37)
+    want = torch.where(x > 0, x - x.sum(-1, keepdim=True), 0.0)
+    for config in (kc.Config(block_sizes=[2]), kc.Config(block_sizes=[2], reduction_loops=[8])):
+        got = call_with_config(masked_centered_store, config, x)
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+    code = masked_centered_store.to_triton_code(x, config=kc.Config(reduction_loops=[8]))
+    assert "for begin" in code  # the row really is processed in chunks
