@@ -1230,6 +1230,164 @@ class ReduceOp(TileOp):
         return BlockType(dims, dtype)
 
 
+SCAN_KINDS = ("sum", "prod")
+
+
+@irdl_op_definition
+class ScanOp(TileOp):
+    """Inclusive prefix sum or product along one dim (``cumsum``/``cumprod``); ``reverse``
+    scans from the last element to the first. Integer and bool inputs give int64, as in
+    torch."""
+
+    name = "tile.scan"
+
+    kind = prop_def(StringAttr)
+    dim = prop_def(IntegerAttr)
+    reverse = opt_prop_def(UnitAttr)
+    operand = operand_def(BlockType)
+    result = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$kind $operand `dim` $dim (`reverse` $reverse^)? attr-dict `:` type($operand)"
+        " `->` type($result)"
+    )
+
+    def __init__(self, kind: str, operand: SSAValue, dim: int, reverse: bool = False):
+        super().__init__(
+            operands=[operand],
+            properties={
+                "kind": StringAttr(kind),
+                "dim": IntegerAttr(dim, i64),
+                "reverse": UnitAttr() if reverse else None,
+            },
+            result_types=[BlockType.unknown()],
+        )
+
+    @property
+    def axis(self) -> int:
+        return self.dim.value.data
+
+    def infer_type(self) -> Attribute:
+        a = block_of(self.operand)
+        if self.kind.data not in SCAN_KINDS:
+            raise ShapeError(f"unknown scan {self.kind.data!r} (one of {', '.join(SCAN_KINDS)})")
+        if not 0 <= self.axis < a.rank:
+            raise ShapeError(f"scan dim {self.axis} out of range for rank {a.rank}")
+        dtype = a.element_type
+        if is_int(dtype) or is_bool(dtype):
+            dtype = i64
+        return BlockType(a.dims, dtype)
+
+
+@irdl_op_definition
+class CombineOp(IRDLOperation):
+    """A scan (``mode`` = ``scan``, ``kl.associative_scan``) or a reduction (``reduce``,
+    ``kl.reduce``) of one or more same-shaped blocks along ``dim`` with a user combine
+    function, held in ``body``: its block takes the left then the right scalar of each input
+    and yields one combined scalar per input, of the inputs' dtypes.
+
+    A reduction fills lanes past the dim's end with ``others`` (one scalar per input, the
+    combine function's identity) and drops the dim, or keeps it as 1 with ``keepdim``."""
+
+    name = "tile.combine"
+
+    mode = prop_def(StringAttr)
+    dim = prop_def(IntegerAttr)
+    reverse = opt_prop_def(UnitAttr)
+    keepdim = opt_prop_def(UnitAttr)
+    inputs = var_operand_def(BlockType)
+    others = var_operand_def(BlockType)
+    res = var_result_def(BlockType)
+    body = region_def("single_block")
+    irdl_options = (AttrSizedOperandSegments(as_property=True),)
+    assembly_format = (
+        "$mode $inputs `dim` $dim (`reverse` $reverse^)? (`keepdim` $keepdim^)?"
+        " (`other` $others^ `:` type($others))? attr-dict `:` type($inputs) `->` type($res)"
+        " $body"
+    )
+
+    def __init__(
+        self,
+        mode: str,
+        inputs: Sequence[SSAValue],
+        dim: int,
+        body: Region,
+        result_types: Sequence[Attribute],
+        *,
+        reverse: bool = False,
+        keepdim: bool = False,
+        others: Sequence[SSAValue] = (),
+    ):
+        super().__init__(
+            operands=[inputs, others],
+            result_types=[list(result_types)],
+            properties={
+                "mode": StringAttr(mode),
+                "dim": IntegerAttr(dim, i64),
+                "reverse": UnitAttr() if reverse else None,
+                "keepdim": UnitAttr() if keepdim else None,
+            },
+            regions=[body],
+        )
+
+    @property
+    def axis(self) -> int:
+        return self.dim.value.data
+
+    def infer_types(self) -> list[BlockType]:
+        """The result types: the inputs' (a scan) or the inputs' without ``dim`` (a reduce)."""
+        mode = self.mode.data
+        if mode not in ("scan", "reduce"):
+            raise ShapeError(f"tile.combine: unknown mode {mode!r} (scan or reduce)")
+        ins = [block_of(v) for v in self.inputs]
+        if not ins:
+            raise ShapeError("tile.combine needs at least one input")
+        if any(b.dims != ins[0].dims for b in ins):
+            raise ShapeError(f"tile.combine: inputs of shapes {[list(b.dims) for b in ins]}")
+        rank = ins[0].rank
+        if not 0 <= self.axis < rank:
+            raise ShapeError(f"combine dim {self.axis} out of range for rank {rank}")
+        if mode == "scan":
+            if self.others or self.keepdim is not None:
+                raise ShapeError("a combine scan takes no `other` values and no keepdim")
+            return ins
+        if self.reverse is not None:
+            raise ShapeError("a combine reduce has no `reverse`")
+        if len(self.others) != len(ins):
+            raise ShapeError(
+                f"a combine reduce needs one `other` per input, got {len(self.others)}"
+            )
+        for o in self.others:
+            if block_of(o).rank != 0:
+                raise ShapeError("a combine reduce's `other` values are scalars")
+        dims = list(ins[0].dims)
+        if self.keepdim is not None:
+            dims[self.axis] = "1"
+        else:
+            del dims[self.axis]
+        return [BlockType(dims, b.element_type) for b in ins]
+
+    def verify_(self) -> None:
+        if any(isinstance(v.type, BlockType) and not v.type.known for v in self.operands):
+            return
+        expected = self.infer_types()
+        if [r.type for r in self.res] != expected:
+            raise ShapeError(
+                f"tile.combine: result types {[str(r.type) for r in self.res]} do not match "
+                f"{[str(e) for e in expected]}"
+            )
+        args = self.body.block.args
+        scalars = [BlockType([], b.element_type) for b in expected]
+        if [a.type for a in args] != scalars + scalars:
+            raise ShapeError(
+                "tile.combine: the body takes the left then the right scalar of each input "
+                f"({', '.join(str(s) for s in scalars + scalars)})"
+            )
+        last = self.body.block.last_op
+        if not isinstance(last, YieldOp) or [v.type for v in last.values] != scalars:
+            raise ShapeError("tile.combine: the body must yield one scalar per input, same dtypes")
+
+
 @irdl_op_definition
 class ReshapeOp(TileOp):
     """Change the dims of a value without moving data: ``v[:, None]``, ``squeeze``, ``view``.
@@ -1328,6 +1486,8 @@ Tile = Dialect(
         CastOp,
         SelectOp,
         ReduceOp,
+        ScanOp,
+        CombineOp,
         ReshapeOp,
         DotOp,
         PrintOp,

@@ -9,6 +9,7 @@ kernel's ``file:line``.
 from __future__ import annotations
 
 import ast
+import inspect
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
     i64,
 )
-from xdsl.ir import Operation
+from xdsl.ir import Block, Operation, Region
 
 from kcompiler.dialects import tile as t
 from kcompiler.exc import (
@@ -396,6 +397,124 @@ class DeviceTracer:
         for axis in reversed(self._axes(v, dim)):
             out = self.emit(t.ReduceOp(kind, out.value, axis, keepdim))
         return out
+
+    def _one_axis(self, v: TileValue, dim: Any, what: str) -> int:
+        if isinstance(dim, bool) or not isinstance(dim, int):
+            raise self.error(
+                UnsupportedConstruct, f"{what} needs one int dim, got {_describe(dim)}"
+            )
+        return self._axes(v, dim)[0]
+
+    def scan(self, kind: str, v: Any, dim: Any, reverse: bool) -> TileValue:
+        """``cumsum``/``cumprod`` along ``dim`` (from the end with ``reverse``)."""
+        v = self.as_value(v)
+        axis = self._one_axis(v, dim, f"cum{kind}")
+        return self.emit(t.ScanOp(kind, v.value, axis, bool(reverse)))
+
+    def combine(
+        self,
+        mode: str,
+        fn: Any,
+        inputs: Any,
+        dim: Any,
+        *,
+        reverse: bool = False,
+        others: Any = 0,
+        keepdim: bool = False,
+    ) -> Any:
+        """``kl.associative_scan`` (``mode="scan"``) / ``kl.reduce`` (``"reduce"``): one
+        ``tile.combine`` whose body is ``fn`` traced on scalars. ``fn`` takes the left and the
+        right element (tuples of them for several inputs), or all of them flattened."""
+        what = "kl.associative_scan" if mode == "scan" else "kl.reduce"
+        if not callable(fn):
+            raise self.error(
+                UnsupportedConstruct, f"{what}: the first argument is the combine function"
+            )
+        several = isinstance(inputs, (tuple, list))
+        values = [self.as_value(x) for x in (inputs if several else [inputs])]
+        if not values or any(x.dims != values[0].dims for x in values):
+            raise self.error(
+                ShapeMismatch,
+                f"{what}: inputs must be one or more blocks of one shape, got "
+                f"{[list(x.dims) for x in values]}",
+            )
+        if mode == "reduce" and dim is None:
+            if values[0].ndim != 1:
+                raise self.error(
+                    UnsupportedConstruct, f"{what} over all dims: reduce one dim at a time"
+                )
+            dim = 0
+        axis = self._one_axis(values[0], dim, what)
+        scalars = [t.BlockType([], x.type.element_type) for x in values]
+        body = Block(arg_types=scalars + scalars)
+        n = len(values)
+        left = [TileValue(self, a) for a in body.args[:n]]
+        right = [TileValue(self, a) for a in body.args[n:]]
+        self._builders.append(Builder(InsertPoint.at_end(body)))
+        try:
+            try:
+                params = len(inspect.signature(fn).parameters)
+            except (TypeError, ValueError):
+                params = 2
+            if n > 1 and params == 2 * n:
+                out = fn(*left, *right)
+            elif n > 1:
+                out = fn(tuple(left), tuple(right))
+            else:
+                out = fn(left[0], right[0])
+            outs = list(out) if isinstance(out, (tuple, list)) else [out]
+            if len(outs) != n:
+                raise self.error(
+                    ShapeMismatch,
+                    f"{what}: the combine function returned {len(outs)} values for {n} inputs",
+                )
+            yields = []
+            for o, x in zip(outs, values):
+                o = self.as_value(o)
+                if o.ndim != 0:
+                    raise self.error(
+                        ShapeMismatch,
+                        f"{what}: the combine function must combine elements (scalars); it "
+                        f"returned a block of shape {list(o.dims)}",
+                    )
+                yields.append(self.cast(o, x.dtype).value)
+            self.emit(t.YieldOp(yields))
+        finally:
+            self._builders.pop()
+        fills: list[Any] = []
+        if mode == "reduce":
+            given = list(others) if isinstance(others, (tuple, list)) else [others] * n
+            if len(given) != n:
+                raise self.error(ShapeMismatch, f"{what}: one `other` value per input")
+            fills = [self.cast(self.as_value(o), x.dtype).value for o, x in zip(given, values)]
+        if mode == "scan":
+            result_types = [x.type for x in values]
+        else:
+            result_types = []
+            for x in values:
+                dims = list(x.dims)
+                if keepdim:
+                    dims[axis] = "1"
+                else:
+                    del dims[axis]
+                result_types.append(t.BlockType(dims, x.type.element_type))
+        op = t.CombineOp(
+            mode,
+            [x.value for x in values],
+            axis,
+            Region(body),
+            result_types,
+            reverse=bool(reverse),
+            keepdim=bool(keepdim),
+            others=fills,
+        )
+        self.emit(op)
+        try:
+            op.verify_()
+        except t.ShapeError as e:
+            raise self.error(ShapeMismatch, str(e)) from None
+        results = [TileValue(self, r) for r in op.res]
+        return tuple(results) if several else results[0]
 
     def mean(self, v: Any, dim: Any, keepdim: bool) -> TileValue:
         v = self.as_value(v)

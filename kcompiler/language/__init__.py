@@ -13,13 +13,17 @@ from kcompiler.language._context import current_host, current_tracer
 
 __all__ = [
     "arange",
+    "associative_scan",
     "constexpr",
+    "cumprod",
+    "cumsum",
     "device_print",
     "dot",
     "full",
     "grid",
     "jagged_tile",
     "load",
+    "reduce",
     "register_block_size",
     "register_reduction_dim",
     "specialize",
@@ -124,6 +128,40 @@ def device_print(prefix: str, *values: Any) -> None:
     current_tracer("kl.device_print").device_print(prefix, values)
 
 
+def cumsum(input_tensor: Any, dim: int, reverse: bool = False) -> Any:
+    """Inclusive prefix sum along ``dim`` (``torch.cumsum``); ``reverse`` sums from the end."""
+    return current_tracer("kl.cumsum").scan("sum", input_tensor, dim, reverse)
+
+
+def cumprod(input_tensor: Any, dim: int, reverse: bool = False) -> Any:
+    """Inclusive prefix product along ``dim`` (``torch.cumprod``); ``reverse`` from the end."""
+    return current_tracer("kl.cumprod").scan("prod", input_tensor, dim, reverse)
+
+
+def associative_scan(combine_fn: Any, input_tensor: Any, dim: int, reverse: bool = False) -> Any:
+    """Inclusive scan along ``dim`` with ``combine_fn``, an associative function of two
+    elements (``combine_fn(a, b)``; for a tuple of inputs, of two tuples or of all elements
+    flattened), traced into the kernel. Returns a block, or a tuple for a tuple of inputs."""
+    return current_tracer("kl.associative_scan").combine(
+        "scan", combine_fn, input_tensor, dim, reverse=reverse
+    )
+
+
+def reduce(
+    combine_fn: Any,
+    input_tensor: Any,
+    dim: int | None = None,
+    other: Any = 0,
+    keep_dims: bool = False,
+) -> Any:
+    """Reduce along ``dim`` with ``combine_fn`` (associative and commutative, as for
+    ``associative_scan``); lanes past the dim's end take ``other`` (the function's identity,
+    one per input for a tuple)."""
+    return current_tracer("kl.reduce").combine(
+        "reduce", combine_fn, input_tensor, dim, others=other, keepdim=keep_dims
+    )
+
+
 def tile_begin(tile: Any) -> Any:
     """The first index of ``tile`` (``tile.begin``)."""
     current_tracer("kl.tile_begin")
@@ -214,10 +252,6 @@ _NOT_SUPPORTED = {
     "atomic_min": "atomics are not supported yet",
     "atomic_xchg": "atomics are not supported yet",
     "atomic_cas": "atomics are not supported yet",
-    "reduce": "kl.reduce is not supported yet",
-    "associative_scan": "kl.associative_scan is not supported yet",
-    "cumsum": "kl.cumsum is not supported yet; use torch.cumsum",
-    "cumprod": "kl.cumprod is not supported yet; use torch.cumprod",
 }
 
 

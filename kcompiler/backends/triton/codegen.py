@@ -187,6 +187,7 @@ class TritonEmitter:
         self.hints: dict[str, int] = self.kernel.size_hints
         self.divisors: dict[str, int] = self.kernel.size_divisors
         self.nan_combines: set[str] = set()  # "max"/"min": emit a NaN-propagating combine fn
+        self.combine_fns: list[list[str]] = []  # lines of user combine functions (op_combine)
         self.index_sites: list[Any] = []  # bounds.IndexSite of each checked index
         self.check_prologue: list[str] = []  # kernel-level lines of the bounds checks
         self.check_epilogue: list[str] = []
@@ -408,6 +409,8 @@ class TritonEmitter:
             fn = "maximum" if kind == "max" else "minimum"
             out += ["@triton.jit", f"def _kc_nan{kind}(a, b):"]
             out += [f"    return tl.{fn}(a, b, propagate_nan=tl.PropagateNan.ALL)", "", ""]
+        for fn_lines in self.combine_fns:
+            out += fn_lines
         out.append("@triton.jit")
         out.append(f"def {kname}(")
         out.extend(f"    {s}," for s in sig)
@@ -541,7 +544,8 @@ class TritonEmitter:
     def op_cast(self, op: t.CastOp) -> None:
         src = t.block_of(op.operand).element_type
         x = self.name(op.operand)
-        if _is_constexpr(op.operand):
+        if _is_constexpr(op.operand) or isinstance(op.operand.owner, t.ConstantOp):
+            # a Python number in the code (a block size, a literal) has no .to
             x = f"tl.full((), {x}, {tl_dtype(src)})"
         if (src in (t.f16, t.bf16)) != (op.dtype in (t.f16, t.bf16)) and not (
             t.is_float(src) and t.is_float(op.dtype)
@@ -746,6 +750,122 @@ class TritonEmitter:
         elif res_elt != t.block_of(op.operand).element_type or elt in (t.f16, t.bf16):
             expr = f"{expr}.to({tl_dtype(res_elt)})"
         self.bind(op.result, expr)
+
+    def _scanned_dim_mask(self, src: tuple[str, ...], axis: int) -> str | None:
+        """The mask of a block's lanes along the scanned/reduced dim, laid out along ``src``
+        (None when that dim has no lanes past its end)."""
+        d = src[axis]
+        if d == "1" or self.dim_range(d)[1] is None:
+            return None
+        return self.mask_for(src)
+
+    def op_scan(self, op: t.ScanOp) -> None:
+        kind = op.kind.data
+        src = self.dims(op.operand)
+        axis = op.axis
+        x = self.name(op.operand)
+        elt = t.block_of(op.operand).element_type
+        res_elt = t.block_of(op.result).element_type
+        if elt in (t.f16, t.bf16):
+            x = f"{x}.to(tl.float32)"
+        elif res_elt != elt:
+            x = f"{x}.to({tl_dtype(res_elt)})"
+        reverse = op.reverse is not None
+        mask = self._scanned_dim_mask(src, axis) if reverse else None
+        if mask is not None:
+            # A reverse scan carries the lanes past the dim's end into every result: they
+            # must hold the neutral element (a forward scan only reaches them last).
+            x = self.bind_tmp(f"tl.where({mask}, {x}, {'0' if kind == 'sum' else '1'})")
+        fn = "tl.cumsum" if kind == "sum" else "tl.cumprod"
+        expr = f"{fn}({x}, axis={axis}{', reverse=True' if reverse else ''})"
+        if res_elt in (t.f16, t.bf16):
+            expr = self._half_result(expr, res_elt)
+        self.bind(op.result, expr)
+
+    def op_combine(self, op: t.CombineOp) -> None:
+        """A user combine function: its body becomes a ``@triton.jit`` function of the left
+        and right elements, called by ``tl.associative_scan`` / ``tl.reduce``."""
+        n = len(op.inputs)
+        src = self.dims(op.inputs[0])
+        axis = op.axis
+        mode = op.mode.data
+        reverse = op.reverse is not None
+        mask = self._scanned_dim_mask(src, axis) if mode == "reduce" or reverse else None
+        fn = self._combine_function(op, flagged=mode == "scan" and mask is not None)
+        xs = [self.name(v) for v in op.inputs]
+        if mode == "reduce" and mask is not None:
+            xs = [
+                self.bind_tmp(
+                    f"tl.where({mask}, {x}, {self.operand(o, t.block_of(v).element_type)})"
+                )
+                for x, v, o in zip(xs, op.inputs, op.others)
+            ]
+        elif mask is not None:
+            # A reverse scan reaches the lanes past the dim's end first: each element carries
+            # a "real" flag, and the combine treats unreal elements as absent.
+            flag = f"tl.where({mask}, 1, 0) + tl.zeros({self.shape_tuple(src)}, tl.int32)"
+            xs = [self.bind_tmp(flag), *xs]
+        args = xs[0] if len(xs) == 1 else "(" + ", ".join(xs) + ")"
+        if mode == "scan":
+            call = f"tl.associative_scan({args}, {axis}, {fn}{', reverse=True' if reverse else ''})"
+        else:
+            keep = ", keep_dims=True" if op.keepdim is not None else ""
+            call = f"tl.reduce({args}, {axis}, {fn}{keep})"
+        outs = list(op.res)
+        if len(xs) == 1:
+            self.bind(outs[0], call)
+            return
+        tup = self.bind_tmp(call)
+        first = len(xs) - n  # the flag, when there is one, comes first
+        for i, r in enumerate(outs):
+            self.names[r] = f"{tup}[{first + i}]"
+
+    def _combine_function(self, op: t.CombineOp, flagged: bool) -> str:
+        name = f"_kc_combine_{len(self.combine_fns)}"
+        n = len(op.inputs)
+        args = op.body.block.args
+        params = [f"a{i}" for i in range(n)] + [f"b{i}" for i in range(n)]
+        saved = (self.lines, self.indent)
+        lines: list[str] = []
+        self.lines, self.indent = lines, 1
+        try:
+            for a, p in zip(args, params):
+                self.names[a] = p
+            for inner in op.body.block.ops:
+                if isinstance(inner, t.YieldOp):
+                    rets = []
+                    for v, a in zip(inner.values, args):
+                        dt = t.block_of(a).element_type
+                        r = self.name(v)
+                        if isinstance(v.owner, t.ConstantOp) or dt in (t.f16, t.bf16):
+                            r = (
+                                f"tl.full((), {r}, {tl_dtype(dt)})"
+                                if isinstance(v.owner, t.ConstantOp)
+                                else f"{r}.to({tl_dtype(dt)})"
+                            )
+                        rets.append(r)
+                    self.line("return " + ", ".join(rets))
+                else:
+                    self.emit_op(inner)
+        finally:
+            self.lines, self.indent = saved
+        fn = ["@triton.jit", f"def {name}({', '.join(params)}):", *lines, "", ""]
+        if flagged:
+            # Combine (flag, x...) pairs so that an element whose flag is 0 acts as absent.
+            base, name = name, f"{name}_flagged"
+            fa, fb = "fa", "fb"
+            av, bv = params[:n], params[n:]
+            fn += ["@triton.jit", f"def {name}({fa}, {', '.join(av)}, {fb}, {', '.join(bv)}):"]
+            fn.append(f"    c = {base}({', '.join(params)})")
+            picks = [
+                f"tl.where(({fa} != 0) & ({fb} != 0), c{'' if n == 1 else f'[{i}]'}, "
+                f"tl.where({fa} != 0, {av[i]}, {bv[i]}))"
+                for i in range(n)
+            ]
+            fn.append(f"    return {fa} | {fb}, {', '.join(picks)}")
+            fn += ["", ""]
+        self.combine_fns.append(fn)
+        return name
 
     def bind_tmp(self, expr: str) -> str:
         var = self.fresh("t")
