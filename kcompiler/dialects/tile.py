@@ -731,6 +731,44 @@ class ForOp(IRDLOperation):
 
 
 @irdl_op_definition
+class IfOp(IRDLOperation):
+    """``if cond: ... else: ...`` on a device scalar (a loaded value, a reduction result):
+    runs one of two regions. Values assigned in the branches and used after them are the
+    results, yielded by each region's ``tile.yield`` (same types in both)."""
+
+    name = "tile.if"
+
+    cond = operand_def(BlockType)
+    res = var_result_def(BlockType)
+    then_region = region_def("single_block")
+    else_region = region_def("single_block")
+    assembly_format = (
+        "$cond attr-dict `:` type($cond) (`->` `(` type($res)^ `)`)? $then_region `else`"
+        " $else_region"
+    )
+
+    def __init__(
+        self, cond: SSAValue, result_types: Sequence[Attribute], then: Block, orelse: Block
+    ):
+        super().__init__(
+            operands=[cond],
+            result_types=[list(result_types)],
+            regions=[Region(then), Region(orelse)],
+        )
+
+    def verify_(self) -> None:
+        c = self.cond.type
+        if isinstance(c, BlockType) and c.known and (c.rank != 0 or not is_bool(c.element_type)):
+            raise ShapeError(f"tile.if: the condition must be a bool scalar, got {c}")
+        for region, which in ((self.then_region, "then"), (self.else_region, "else")):
+            last = region.block.last_op
+            if not isinstance(last, YieldOp):
+                raise ShapeError(f"tile.if: the {which} region must end in tile.yield")
+            if [v.type for v in last.values] != [r.type for r in self.res]:
+                raise ShapeError(f"tile.if: the {which} region yields types other than the results")
+
+
+@irdl_op_definition
 class YieldOp(IRDLOperation):
     name = "tile.yield"
 
@@ -1472,6 +1510,7 @@ Tile = Dialect(
     [
         KernelOp,
         ForOp,
+        IfOp,
         YieldOp,
         TileIndexOp,
         TileAttrOp,

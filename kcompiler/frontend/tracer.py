@@ -117,6 +117,8 @@ class _Namespace(dict):
             return value
         if name == "print" and name not in self.tracer.globals:
             return self.tracer.print_in_device_code
+        if name in ("min", "max") and name not in self.tracer.globals:
+            return self.tracer.builtin_min if name == "min" else self.tracer.builtin_max
         raise KeyError(name)
 
 
@@ -1042,6 +1044,8 @@ class DeviceTracer:
                 self.ns[sub.id]  # imports the host value
         scope = {**self.globals, **self.ns}
         scope.setdefault("print", self.print_in_device_code)
+        scope.setdefault("min", self.builtin_min)
+        scope.setdefault("max", self.builtin_max)
         return scope
 
     def _check_calls(self, node: ast.expr) -> None:
@@ -1068,6 +1072,35 @@ class DeviceTracer:
             if isinstance(base, ModuleType):
                 return getattr(base, expr.attr, None)
         return None
+
+    def builtin_min(self, *args: Any, **kwargs: Any) -> Any:
+        """Python's ``min`` in device code: elementwise ``torch.minimum`` when an argument is
+        a device value (Python's would ask the value for a truth value), else Python's."""
+        return self._builtin_extreme("min", args, kwargs)
+
+    def builtin_max(self, *args: Any, **kwargs: Any) -> Any:
+        """Python's ``max`` in device code (see ``builtin_min``)."""
+        return self._builtin_extreme("max", args, kwargs)
+
+    def _builtin_extreme(self, which: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        import builtins
+
+        items = (
+            list(args[0]) if len(args) == 1 and isinstance(args[0], (list, tuple)) else list(args)
+        )
+        if kwargs or not any(isinstance(a, TileValue) for a in items):
+            return getattr(builtins, which)(*args, **kwargs)
+        if len(items) < 2:
+            raise self.error(
+                UnsupportedConstruct,
+                f"{which}() of one device value; for its smallest/largest element use "
+                f"x.a{which}() (torch.a{which})",
+            )
+        kind = "minimum" if which == "min" else "maximum"
+        out = self.as_value(items[0])
+        for item in items[1:]:
+            out = self.binary(kind, out, self.as_value(item))
+        return out
 
     def device_print(self, prefix: Any, values: Sequence[Any]) -> None:
         """``kl.device_print(prefix, *values)``: print the values from the device."""
@@ -1162,6 +1195,9 @@ class DeviceTracer:
             self.device_for(s, parallel=False)
         elif isinstance(s, ast.If):
             cond = self.eval(s.test)
+            if isinstance(cond, TileValue) and cond.ndim == 0:
+                self.device_if(s, cond)
+                return
             if isinstance(cond, (TileValue, TensorArg)):
                 ints = [
                     n.id
@@ -1175,7 +1211,8 @@ class DeviceTracer:
                     f"kl.constexpr (or use {ints[0]} = kl.specialize({ints[0]}) in host code) "
                     "to branch on its value"
                     if ints
-                    else "; use torch.where"
+                    else "; an `if` on a device value needs one value (a scalar such as "
+                    "x[i] or a reduction's result); for a block, use torch.where"
                 )
                 raise self.error(
                     UnsupportedConstruct,
@@ -1201,6 +1238,96 @@ class DeviceTracer:
                 UnsupportedConstruct,
                 f"{what} is not supported in device code" + (f"; {hint}" if hint else ""),
             )
+
+    def device_if(self, s: ast.If, cond: TileValue) -> None:
+        """``if`` on a device scalar: a ``tile.if`` whose regions run the two branches. A name
+        assigned in a branch and defined on both paths afterwards (assigned in both, or
+        before the ``if``) becomes a result; one defined on one path only is dropped."""
+        if cond.dtype != torch.bool:
+            cond = self.binary("ne", cond, self.as_value(0))
+        before = dict(self.ns)
+        names = _assigned_names([*s.body, *s.orelse])
+        branches: list[tuple[Block, dict[str, Any]]] = []
+        for stmts in (s.body, s.orelse):
+            block = Block()
+            self._builders.append(Builder(InsertPoint.at_end(block)))
+            try:
+                self.run_block(stmts)
+            finally:
+                self._builders.pop()
+            branches.append((block, {n: self.ns[n] for n in names if n in self.ns}))
+            for n in names:  # back to the state before the if (host values stay imported)
+                if n in before:
+                    self.ns[n] = before[n]
+                else:
+                    self.ns.pop(n, None)
+        self._node = s
+        (then_block, then_vals), (else_block, else_vals) = branches
+        results: list[str] = []
+        yields: tuple[list[TileValue], list[TileValue]] = ([], [])
+        for n in names:
+            if n not in then_vals or n not in else_vals:
+                continue  # undefined after the if on one path (Python would raise there)
+            a, b = then_vals[n], else_vals[n]
+            if a is b:
+                continue
+            if not all(isinstance(v, (TileValue, int, float)) for v in (a, b)):
+                if a is b or (type(a) is type(b) and a == b):
+                    self.ns[n] = a
+                    continue
+                raise self.error(
+                    UnsupportedConstruct,
+                    f"{n!r} is {_describe(a)} in one branch of `if {ast.unparse(s.test)}:` and "
+                    f"{_describe(b)} in the other; a branch on a device value may only choose "
+                    "between device values",
+                )
+            results.append(n)
+            yields[0].append(a)
+            yields[1].append(b)
+        types: list[Any] = []
+        finals: tuple[list[Any], list[Any]] = ([], [])
+        for i in range(len(results)):
+            pair = []
+            for k, block in enumerate((then_block, else_block)):
+                self._builders.append(Builder(InsertPoint.at_end(block)))
+                try:
+                    pair.append(self.as_value(yields[k][i]))
+                finally:
+                    self._builders.pop()
+            try:
+                dims = t.broadcast_dims(pair[0].dims, pair[1].dims)
+            except t.ShapeError:
+                raise self.error(
+                    ShapeMismatch,
+                    f"{results[i]!r} has shape {list(pair[0].dims)} in one branch and "
+                    f"{list(pair[1].dims)} in the other",
+                ) from None
+            dtype = dtypes.to_torch(
+                t.promote_pair(pair[0].type.element_type, pair[1].type.element_type)
+            )
+            for k, block in enumerate((then_block, else_block)):
+                self._builders.append(Builder(InsertPoint.at_end(block)))
+                try:
+                    v = self.cast(pair[k], dtype)
+                    if v.dims != dims:
+                        v = self.binary("add", v, self.full_dims(dims, 0, dtype))
+                    finals[k].append(v.value)
+                finally:
+                    self._builders.pop()
+            types.append(t.BlockType(dims, dtypes.to_ir(dtype)))
+        for k, block in enumerate((then_block, else_block)):
+            self._builders.append(Builder(InsertPoint.at_end(block)))
+            try:
+                self.emit(t.YieldOp(finals[k]))
+            finally:
+                self._builders.pop()
+        op = t.IfOp(cond.value, types, then_block, else_block)
+        self.emit(op)
+        for n in names:
+            if n in results:
+                self.ns[n] = TileValue(self, op.res[results.index(n)])
+            elif n in then_vals and n in else_vals and then_vals[n] is else_vals[n]:
+                self.ns[n] = then_vals[n]
 
     def assign(self, target: ast.expr, value: Any) -> None:
         if isinstance(target, ast.Name):

@@ -979,6 +979,42 @@ class TritonEmitter:
             owner = owner.operand.owner
         return isinstance(owner, t.LoadOp)
 
+    def op_if(self, op: t.IfOp) -> None:
+        """``if cond:`` on a scalar; each result is assigned in both branches with one Triton
+        type (half values as float32 registers, like loop-carried ones)."""
+        outs = [self.fresh("r") for _ in op.res]
+        types = [t.block_of(r).element_type for r in op.res]
+        self.line(f"if {self.name(op.cond)}:")
+        for region in (op.then_region, op.else_region):
+            if region is op.else_region:
+                self.line("else:")
+            self.indent += 1
+            start = len(self.lines)
+            for inner in region.block.ops:
+                if isinstance(inner, t.YieldOp):
+                    for out, v, ty in zip(outs, inner.values, types):
+                        self.line(f"{out} = {self._branch_value(v, ty)}")
+                else:
+                    self.emit_op(inner)
+            if len(self.lines) == start:
+                self.line("pass")
+            self.indent -= 1
+        for r, out in zip(op.res, outs):
+            self.names[r] = out
+
+    def _branch_value(self, v: SSAValue, ty: Attribute) -> str:
+        dt = (
+            "tl.float32"
+            if ty in (t.f16, t.bf16) and not self.opts.round_half_per_op
+            else tl_dtype(ty)
+        )
+        x = self.name(v)
+        if isinstance(v.owner, t.ConstantOp) or _is_constexpr(v):
+            return f"tl.full((), {x}, {dt})"
+        if t.block_of(v).rank == 0 and isinstance(v, BlockArgument):
+            return f"tl.full((), {x}, {dt})"  # a kernel's scalar argument may be a Python number
+        return f"{x}.to({dt})"
+
     def op_for(self, op: t.ForOp) -> None:
         block = op.block.data
         kind = op.kind.data
