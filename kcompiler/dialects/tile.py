@@ -1090,6 +1090,89 @@ class StoreOp(TileOp):
         check_access_mask(self.mask, target)
 
 
+ATOMIC_KINDS = ("add", "max", "min", "and", "or", "xor", "xchg", "cas")
+ATOMIC_SEMS = ("relaxed", "acquire", "release", "acq_rel")
+
+
+@irdl_op_definition
+class AtomicOp(TileOp):
+    """An atomic read-modify-write of ``tensor[indices]`` (``kl.atomic_<kind>``) with memory
+    order ``sem``; the result is the values the tensor held before. ``value`` broadcasts to
+    the indexed shape; ``cas`` also takes ``compare`` (the expected old values) and writes
+    ``value`` where the old value equals it."""
+
+    name = "tile.atomic"
+
+    kind = prop_def(StringAttr)
+    sem = prop_def(StringAttr)
+    value = operand_def(BlockType)
+    tensor = operand_def(TensorType)
+    indices = var_operand_def()
+    compare = opt_operand_def(BlockType)
+    index_kinds = prop_def(ArrayAttr[StringAttr])
+    result = result_def(BlockType)
+    irdl_options = (AttrSizedOperandSegments(as_property=True),)
+    assembly_format = (
+        "$kind $value `,` $tensor `[` $indices `]` $index_kinds (`compare` $compare^ `:`"
+        " type($compare))? `sem` $sem attr-dict `:` type($value) `,` type($tensor) `,`"
+        " type($indices) `->` type($result)"
+    )
+
+    def __init__(
+        self,
+        kind: str,
+        value: SSAValue,
+        tensor: SSAValue,
+        kinds: Sequence[str],
+        indices: Sequence[SSAValue],
+        sem: str = "relaxed",
+        compare: SSAValue | None = None,
+    ):
+        super().__init__(
+            operands=[value, tensor, indices, [compare] if compare is not None else []],
+            properties={
+                "kind": StringAttr(kind),
+                "sem": StringAttr(sem),
+                "index_kinds": ArrayAttr([StringAttr(k) for k in kinds]),
+            },
+            result_types=[BlockType.unknown()],
+        )
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(k.data for k in self.index_kinds.data)
+
+    def infer_type(self) -> Attribute:
+        kind = self.kind.data
+        if kind not in ATOMIC_KINDS:
+            raise ShapeError(f"unknown atomic {kind!r} (one of {', '.join(ATOMIC_KINDS)})")
+        if self.sem.data not in ATOMIC_SEMS:
+            raise ShapeError(f"unknown memory order {self.sem.data!r} ({', '.join(ATOMIC_SEMS)})")
+        if (kind == "cas") != (self.compare is not None):
+            raise ShapeError("tile.atomic: `compare` goes with cas, and only with cas")
+        t = self.tensor.type
+        assert isinstance(t, TensorType)
+        target = indexed_dims(t, self.kinds, self.indices)
+        for v in (self.value, self.compare):
+            if v is None:
+                continue
+            b = block_of(v)
+            if b.element_type != t.element_type:
+                raise ShapeError(
+                    f"tile.atomic: operand of dtype {b.element_type} for a tensor of "
+                    f"{t.element_type}"
+                )
+            try:
+                fits = broadcast_dims(target, b.dims) == target
+            except ShapeError:
+                fits = False
+            if not fits:
+                raise ShapeError(f"cannot apply a value of shape {list(b.dims)} to {list(target)}")
+        if kind in ("and", "or", "xor") and is_float(t.element_type):
+            raise ShapeError(f"atomic {kind} on floating-point values")
+        return BlockType(target, t.element_type)
+
+
 @irdl_op_definition
 class BinaryOp(TileOp):
     """Elementwise binary op with broadcasting and torch's type promotion."""
@@ -1520,6 +1603,7 @@ Tile = Dialect(
         ArangeOp,
         LoadOp,
         StoreOp,
+        AtomicOp,
         BinaryOp,
         UnaryOp,
         CastOp,

@@ -852,6 +852,46 @@ class DeviceTracer:
         mask = self._extra_mask(extra_mask, "kl.store")
         self.emit(t.StoreOp(v.value, tensor.value, kinds, operands, mask))
 
+    def atomic(
+        self, kind: str, tensor: Any, index: Any, value: Any, sem: Any, compare: Any = None
+    ) -> TileValue:
+        """``kl.atomic_<kind>(tensor, index, value, sem)``: an atomic update of
+        ``tensor[index]`` returning the old values (``cas``: ``compare`` is the expected)."""
+        what = f"kl.atomic_{kind}"
+        if not isinstance(tensor, TensorArg):
+            raise self.error(
+                UnsupportedConstruct, f"{what} updates a host tensor, not {_describe(tensor)}"
+            )
+        if sem not in t.ATOMIC_SEMS:
+            raise self.error(
+                CompileError,
+                f"{what}(..., sem={sem!r}): the memory order is one of "
+                f"{', '.join(repr(x) for x in t.ATOMIC_SEMS)}",
+            )
+        if tensor.overlapping:
+            raise InvalidArgument(
+                f"{self.location}: tensor {tensor.name!r} is updated here but several of its "
+                "indices share memory (stride 0); pass a tensor with its own storage"
+            )
+        kinds, operands, newaxes = self._index(tensor, index, reading=False)
+        if newaxes:
+            raise self.error(UnsupportedConstruct, f"None in the index of {what}")
+        ty = tensor.value.type
+        assert isinstance(ty, t.TensorType)
+        try:
+            target = t.indexed_dims(ty, kinds, operands)
+        except t.ShapeError as e:
+            raise self.error(ShapeMismatch, str(e)) from None
+
+        def operand(x: Any) -> Any:
+            v = self.cast(self.as_value(x), tensor.dtype)
+            if v.ndim == 0 and target:
+                v = self.full_dims(target, v, tensor.dtype)
+            return v.value
+
+        cmp = operand(compare) if compare is not None else None
+        return self.emit(t.AtomicOp(kind, operand(value), tensor.value, kinds, operands, sem, cmp))
+
     def subscript(self, v: TileValue, index: Any) -> TileValue:
         entries = list(index) if isinstance(index, tuple) else [index]
         dims: list[str] = []

@@ -14,6 +14,14 @@ from kcompiler.language._context import current_host, current_tracer
 __all__ = [
     "arange",
     "associative_scan",
+    "atomic_add",
+    "atomic_and",
+    "atomic_cas",
+    "atomic_max",
+    "atomic_min",
+    "atomic_or",
+    "atomic_xchg",
+    "atomic_xor",
     "constexpr",
     "cumprod",
     "cumsum",
@@ -162,6 +170,54 @@ def reduce(
     )
 
 
+def _atomic(kind: str, target: Any, index: Any, value: Any, sem: str, compare: Any = None) -> Any:
+    return current_tracer(f"kl.atomic_{kind}").atomic(kind, target, index, value, sem, compare)
+
+
+def atomic_add(target: Any, index: list[Any], value: Any, sem: str = "relaxed") -> Any:
+    """Atomically add ``value`` to ``target[index]``; returns the old values. ``sem``: the
+    memory order, ``relaxed``, ``acquire``, ``release`` or ``acq_rel``."""
+    return _atomic("add", target, index, value, sem)
+
+
+def atomic_max(target: Any, index: list[Any], value: Any, sem: str = "relaxed") -> Any:
+    """Atomically store ``max(target[index], value)``; returns the old values."""
+    return _atomic("max", target, index, value, sem)
+
+
+def atomic_min(target: Any, index: list[Any], value: Any, sem: str = "relaxed") -> Any:
+    """Atomically store ``min(target[index], value)``; returns the old values."""
+    return _atomic("min", target, index, value, sem)
+
+
+def atomic_and(target: Any, index: list[Any], value: Any, sem: str = "relaxed") -> Any:
+    """Atomically store ``target[index] & value`` (integers); returns the old values."""
+    return _atomic("and", target, index, value, sem)
+
+
+def atomic_or(target: Any, index: list[Any], value: Any, sem: str = "relaxed") -> Any:
+    """Atomically store ``target[index] | value`` (integers); returns the old values."""
+    return _atomic("or", target, index, value, sem)
+
+
+def atomic_xor(target: Any, index: list[Any], value: Any, sem: str = "relaxed") -> Any:
+    """Atomically store ``target[index] ^ value`` (integers); returns the old values."""
+    return _atomic("xor", target, index, value, sem)
+
+
+def atomic_xchg(target: Any, index: list[Any], value: Any, sem: str = "relaxed") -> Any:
+    """Atomically store ``value`` into ``target[index]``; returns the old values."""
+    return _atomic("xchg", target, index, value, sem)
+
+
+def atomic_cas(
+    target: Any, index: list[Any], expected: Any, value: Any, sem: str = "relaxed"
+) -> Any:
+    """Atomically store ``value`` where ``target[index] == expected``; returns the old
+    values."""
+    return _atomic("cas", target, index, value, sem, expected)
+
+
 def tile_begin(tile: Any) -> Any:
     """The first index of ``tile`` (``tile.begin``)."""
     current_tracer("kl.tile_begin")
@@ -244,14 +300,6 @@ _NOT_SUPPORTED = {
     "split": "kl.split is not supported yet",
     "join": "kl.join is not supported yet",
     "barrier": "kl.barrier is not supported yet",
-    "atomic_add": "atomics are not supported yet",
-    "atomic_and": "atomics are not supported yet",
-    "atomic_or": "atomics are not supported yet",
-    "atomic_xor": "atomics are not supported yet",
-    "atomic_max": "atomics are not supported yet",
-    "atomic_min": "atomics are not supported yet",
-    "atomic_xchg": "atomics are not supported yet",
-    "atomic_cas": "atomics are not supported yet",
 }
 
 

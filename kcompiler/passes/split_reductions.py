@@ -323,7 +323,7 @@ class _Splitter:
         for o in self.block.ops:
             if not lo < self.index[o] < hi or o in members:
                 continue
-            if isinstance(o, t.StoreOp) or o.regions:
+            if isinstance(o, (t.StoreOp, t.AtomicOp)) or o.regions:
                 return True
             # A store moved above a load of its tensor would change what the load reads.
             if isinstance(op, t.StoreOp) and isinstance(o, t.LoadOp) and o.tensor == op.tensor:

@@ -108,7 +108,7 @@ def _static_in_range(em: Any, idx: SSAValue, size: str) -> bool:
     return False
 
 
-def guard(em: Any, op: t.LoadOp | t.StoreOp, out: tuple[str, ...]) -> str | None:
+def guard(em: Any, op: t.LoadOp | t.StoreOp | t.AtomicOp, out: tuple[str, ...]) -> str | None:
     """Emit the checks of ``op``'s computed indices (see the module docstring) and return the
     in-bounds mask laid out along ``out``, or None when no index needs one."""
     if not em.opts.index_checks:
@@ -129,7 +129,7 @@ def guard(em: Any, op: t.LoadOp | t.StoreOp, out: tuple[str, ...]) -> str | None
             continue
         site = len(em.index_sites)
         em.index_sites.append(
-            IndexSite(em.kernel.sym_name.data, where, tensor, d, isinstance(op, t.StoreOp))
+            IndexSite(em.kernel.sym_name.data, where, tensor, d, not isinstance(op, t.LoadOp))
         )
         v = em.name(idx)
         n = em.size_param(size)
@@ -137,17 +137,18 @@ def guard(em: Any, op: t.LoadOp | t.StoreOp, out: tuple[str, ...]) -> str | None
         em.line(f"{oob} = ({v} < 0) | ({v} >= {n})")
         idims = em.dims(idx)
         live = em.mask_for(idims) if idims else None
-        if op.mask is not None and idims:
+        extra = getattr(op, "mask", None)  # an atomic has no extra mask
+        if extra is not None and idims:
             # Lanes the access's extra mask turns off read nothing: their indices may be
             # anything (a row's tail past its length). A mask that does not lay out along
             # the index's dims is left out, which can only report too much, never too little.
-            mdims = em.dims(op.mask)
+            mdims = em.dims(extra)
             try:
                 along = bool(mdims) and t.broadcast_dims(idims, mdims) == idims
             except t.ShapeError:
                 along = False
             if along:
-                m = em.align_right(em.name(op.mask), mdims, len(idims))
+                m = em.align_right(em.name(extra), mdims, len(idims))
                 live = m if live is None else f"({live}) & ({m})"
         bad = oob
         if live is not None:

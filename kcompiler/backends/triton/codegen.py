@@ -923,6 +923,55 @@ class TritonEmitter:
 
         emit_store(self, op)
 
+    def op_atomic(self, op: t.AtomicOp) -> None:
+        from kcompiler.backends.triton import bounds
+        from kcompiler.backends.triton.indexing import pointer_expr
+
+        kind = op.kind.data
+        ty = op.tensor.type
+        assert isinstance(ty, t.TensorType)
+        target = t.indexed_dims(ty, op.kinds, op.indices)
+
+        def laid_out(v: SSAValue) -> str:
+            x = self.operand(v, ty.element_type)
+            vd = self.dims(v)
+            if vd != target:
+                x = f"tl.broadcast_to({self.align_right(x, vd, len(target))}, {self.shape_tuple(target)})"
+            if ty.element_type in (t.f16, t.bf16):  # half values may be float32 registers
+                x = f"({x}).to({tl_dtype(ty.element_type)})"
+            return x
+
+        checked = bounds.guard(self, op, target)
+        ptr = pointer_expr(self, op.tensor, op.kinds, op.indices, target)
+        mask = bounds.and_masks(self.access_mask(op.tensor, op.kinds, op.indices, target), checked)
+        sem = f'sem="{op.sem.data}"'
+        if kind == "cas":
+            if mask is not None:
+                raise CodegenError(
+                    "kl.atomic_cas on a block that may run past its tensor (Triton's "
+                    "atomic_cas takes no mask): use a block size that divides the size, or "
+                    "a scalar index"
+                )
+            assert op.compare is not None
+            self.bind(
+                op.result,
+                f"tl.atomic_cas({ptr}, {laid_out(op.compare)}, {laid_out(op.value)}, {sem})",
+            )
+            return
+        masked = f", mask={mask}" if mask is not None else ""
+        value = laid_out(op.value)
+        bits = {t.f16: "tl.int16", t.bf16: "tl.int16", t.f32: "tl.int32", t.f64: "tl.int64"}
+        if kind == "xchg" and self.opts.interpret and ty.element_type in bits:
+            # Triton's interpreter exchanges integers only: swap the float's bits.
+            ib = bits[ty.element_type]
+            old = self.bind_tmp(
+                f"tl.atomic_xchg(({ptr}).to(tl.pointer_type({ib})), "
+                f"({value}).to({ib}, bitcast=True){masked}, {sem})"
+            )
+            self.bind(op.result, f"{old}.to({tl_dtype(ty.element_type)}, bitcast=True)")
+            return
+        self.bind(op.result, f"tl.atomic_{kind}({ptr}, {value}{masked}, {sem})")
+
     def op_dot(self, op: t.DotOp) -> None:
         out = self.dims(op.result)
         a_ty, b_ty = t.block_of(op.lhs), t.block_of(op.rhs)
