@@ -1539,6 +1539,90 @@ class ReshapeOp(TileOp):
 
 
 @irdl_op_definition
+class JoinOp(TileOp):
+    """Stack two values along a new last dim of size 2 (``kl.join``); they broadcast to one
+    shape and must share a dtype."""
+
+    name = "tile.join"
+
+    lhs = operand_def(BlockType)
+    rhs = operand_def(BlockType)
+    result = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
+    )
+
+    def __init__(self, lhs: SSAValue, rhs: SSAValue):
+        super().__init__(operands=[lhs, rhs], result_types=[BlockType.unknown()])
+
+    def infer_type(self) -> Attribute:
+        a, b = block_of(self.lhs), block_of(self.rhs)
+        if a.element_type != b.element_type:
+            raise ShapeError(f"join of {a.element_type} and {b.element_type} values")
+        return BlockType((*broadcast_dims(a.dims, b.dims), "2"), a.element_type)
+
+
+@irdl_op_definition
+class SplitOp(IRDLOperation):
+    """The two halves of a value whose last dim has size 2 (``kl.split``), without it."""
+
+    name = "tile.split"
+
+    operand = operand_def(BlockType)
+    lo = result_def(BlockType)
+    hi = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = "$operand attr-dict `:` type($operand) `->` type($lo) `,` type($hi)"
+
+    def __init__(self, operand: SSAValue):
+        ty = self.result_type(operand)
+        super().__init__(operands=[operand], result_types=[ty, ty])
+
+    @staticmethod
+    def result_type(operand: SSAValue) -> BlockType:
+        a = block_of(operand)
+        if not a.dims or a.dims[-1] != "2":
+            raise ShapeError(f"split needs a last dim of size 2, got shape {list(a.dims)}")
+        return BlockType(a.dims[:-1], a.element_type)
+
+    def verify_(self) -> None:
+        if isinstance(self.operand.type, BlockType) and not self.operand.type.known:
+            return
+        ty = self.result_type(self.operand)
+        if self.lo.type != ty or self.hi.type != ty:
+            raise ShapeError(f"tile.split: results must be {ty}")
+
+
+@irdl_op_definition
+class RandOp(TileOp):
+    """Uniform random float32 values in [0, 1) (``kl.rand``): Philox keyed by the scalar
+    ``seed``, one number per element of ``offsets`` (an integer block: each element's linear
+    index in the whole iteration space, so results do not depend on block sizes)."""
+
+    name = "tile.rand"
+
+    seed = operand_def(BlockType)
+    offsets = operand_def(BlockType)
+    result = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$seed `,` $offsets attr-dict `:` type($seed) `,` type($offsets) `->` type($result)"
+    )
+
+    def __init__(self, seed: SSAValue, offsets: SSAValue):
+        super().__init__(operands=[seed, offsets], result_types=[BlockType.unknown()])
+
+    def infer_type(self) -> Attribute:
+        s, o = block_of(self.seed), block_of(self.offsets)
+        if s.rank != 0 or not is_int(s.element_type):
+            raise ShapeError(f"tile.rand: the seed must be an integer scalar, got {s}")
+        if not is_int(o.element_type):
+            raise ShapeError(f"tile.rand: offsets must be integers, got {o.element_type}")
+        return BlockType(o.dims, f32)
+
+
+@irdl_op_definition
 class DotOp(TileOp):
     """Matrix product of 2-D blocks, accumulated in ``acc``'s dtype (float32 by default)."""
 
@@ -1613,6 +1697,9 @@ Tile = Dialect(
         CombineOp,
         ReshapeOp,
         DotOp,
+        JoinOp,
+        SplitOp,
+        RandOp,
         PrintOp,
     ],
     [TensorType, BlockType, TileType],

@@ -892,6 +892,64 @@ class DeviceTracer:
         cmp = operand(compare) if compare is not None else None
         return self.emit(t.AtomicOp(kind, operand(value), tensor.value, kinds, operands, sem, cmp))
 
+    def split(self, v: Any) -> tuple[TileValue, TileValue]:
+        """``kl.split``: the two halves of a value whose last dim has size 2."""
+        v = self.as_value(v)
+        try:
+            op = t.SplitOp(v.value)
+        except t.ShapeError as e:
+            raise self.error(ShapeMismatch, f"kl.split: {e}") from None
+        self.emit(op)
+        return TileValue(self, op.lo), TileValue(self, op.hi)
+
+    def join(self, a: Any, b: Any) -> TileValue:
+        """``kl.join``: stack two values along a new last dim of size 2 (one dtype, promoted
+        as torch.stack would)."""
+        a, b = self.as_value(a), self.as_value(b)
+        dtype = dtypes.to_torch(t.result_dtype([a.type, b.type]))
+        return self.emit(t.JoinOp(self.cast(a, dtype).value, self.cast(b, dtype).value))
+
+    def rand(self, shape: Any, seed: Any) -> TileValue:
+        """``kl.rand(shape, seed)``: uniform [0, 1) float32; element ``(i, j, ...)`` of the
+        whole iteration space draws Philox number ``i * N_j... + j ...`` for ``seed``, so a
+        tile's values do not depend on the block sizes."""
+        entries = list(shape) if isinstance(shape, (list, tuple)) else [shape]
+        flat: list[Any] = []
+        for e in entries:
+            flat.extend(e if isinstance(e, (list, tuple)) else [e])
+        seed_v = self.as_value(seed)
+        if seed_v.ndim != 0 or seed_v.dtype.is_floating_point or seed_v.dtype == torch.bool:
+            raise self.error(
+                ShapeMismatch, f"kl.rand: the seed must be an integer scalar, got {_describe(seed)}"
+            )
+        if seed_v.dtype != torch.int64:
+            seed_v = self.cast(seed_v, torch.int64)
+        indices: list[TileValue] = []
+        extents: list[Any] = []
+        for e in flat:
+            if isinstance(e, TileHandle):
+                loop = e.value.block.parent_op() if hasattr(e.value, "block") else None
+                if not isinstance(loop, t.ForOp):
+                    raise self.error(UnsupportedConstruct, "kl.rand: a tile of an unknown loop")
+                indices.append(e.index)
+                extents.append(TileValue(self, loop.ub))
+            else:
+                dim = self.dim_of(e)
+                indices.append(self.emit(t.ArangeOp(dim, t.i64)))
+                extents.append(self.dim_value(dim))
+        offsets: Any = None
+        rank = len(indices)
+        for k, (idx, _) in enumerate(zip(indices, extents)):
+            dims = ["1"] * rank
+            dims[k] = idx.dims[0]
+            term = self.emit(t.ReshapeOp(idx.value, dims))
+            for later in extents[k + 1 :]:
+                term = self.binary("mul", term, self.as_value(later))
+            offsets = term if offsets is None else self.binary("add", offsets, term)
+        if offsets is None:
+            offsets = self.as_value(0)
+        return self.emit(t.RandOp(seed_v.value, self.cast(offsets, torch.int64).value))
+
     def subscript(self, v: TileValue, index: Any) -> TileValue:
         entries = list(index) if isinstance(index, tuple) else [index]
         dims: list[str] = []

@@ -30,11 +30,14 @@ __all__ = [
     "full",
     "grid",
     "jagged_tile",
+    "join",
     "load",
+    "rand",
     "reduce",
     "register_block_size",
     "register_reduction_dim",
     "specialize",
+    "split",
     "static_range",
     "store",
     "subscript",
@@ -218,6 +221,23 @@ def atomic_cas(
     return _atomic("cas", target, index, value, sem, expected)
 
 
+def rand(shape: list[Any], seed: Any, device: Any = None) -> Any:
+    """Uniform random float32 values in [0, 1) of ``shape`` (tiles and sizes), from Philox
+    keyed by ``seed``; each element's number is fixed by its position in the whole iteration
+    space, so results do not depend on block sizes."""
+    return current_tracer("kl.rand").rand(shape, seed)
+
+
+def split(tensor: Any) -> tuple[Any, Any]:
+    """The two halves ``(lo, hi)`` of a value whose last dim has size 2."""
+    return current_tracer("kl.split").split(tensor)
+
+
+def join(tensor0: Any, tensor1: Any) -> Any:
+    """Stack two values along a new last dim of size 2."""
+    return current_tracer("kl.join").join(tensor0, tensor1)
+
+
 def tile_begin(tile: Any) -> Any:
     """The first index of ``tile`` (``tile.begin``)."""
     current_tracer("kl.tile_begin")
@@ -294,11 +314,8 @@ _NOT_SUPPORTED = {
     "stacktensor_like": "stacked tensors (lists of device pointers) are not supported",
     "register_tunable": "user-named tunables are not supported yet; use a kl.constexpr "
     "parameter or kl.register_block_size",
-    "rand": "random numbers are not supported yet",
     "rand4x": "random numbers are not supported yet",
     "randint": "random numbers are not supported yet",
-    "split": "kl.split is not supported yet",
-    "join": "kl.join is not supported yet",
     "barrier": "kl.barrier is not supported yet",
 }
 

@@ -923,6 +923,32 @@ class TritonEmitter:
 
         emit_store(self, op)
 
+    def op_join(self, op: t.JoinOp) -> None:
+        out = self.dims(op.result)[:-1]
+        dt = t.block_of(op.result).element_type
+        parts = []
+        for v in (op.lhs, op.rhs):
+            x = self.operand(v, dt)
+            if isinstance(v.owner, t.ConstantOp) or self.dims(v) != out:
+                x = f"tl.broadcast_to({self.align_right(x, self.dims(v), len(out))}, {self.shape_tuple(out)})"
+                if isinstance(v.owner, t.ConstantOp):
+                    x = f"tl.full({self.shape_tuple(out)}, {self.name(v)}, {tl_dtype(dt)})"
+            if dt in (t.f16, t.bf16):
+                x = f"({x}).to({tl_dtype(dt)})"  # both halves in the one Triton type
+            parts.append(x)
+        self.bind(op.result, f"tl.join({parts[0]}, {parts[1]})")
+
+    def op_split(self, op: t.SplitOp) -> None:
+        pair = self.bind_tmp(f"tl.split({self.name(op.operand)})")
+        self.bind(op.lo, f"{pair}[0]")
+        self.bind(op.hi, f"{pair}[1]")
+
+    def op_rand(self, op: t.RandOp) -> None:
+        seed = self.name(op.seed)
+        if isinstance(op.seed.owner, t.ConstantOp):
+            seed = f"tl.full((), {seed}, tl.int64)"
+        self.bind(op.result, f"tl.rand({seed}, {self.name(op.offsets)})")
+
     def op_atomic(self, op: t.AtomicOp) -> None:
         from kcompiler.backends.triton import bounds
         from kcompiler.backends.triton.indexing import pointer_expr
