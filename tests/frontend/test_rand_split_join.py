@@ -11,7 +11,7 @@ import torch
 import kcompiler as kc
 import kcompiler.language as kl
 from kcompiler.exc import ShapeMismatch
-from kcompiler.testing import assert_matches_torch, call_with_config, dtypes
+from kcompiler.testing import assert_matches_torch, call_with_config
 
 
 @kc.kernel
