@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from kcompiler import settings
 from kcompiler.autotune.cache import BestEntry, CacheBackend, default_cache
 from kcompiler.autotune.compile_pool import CompilePool, shared_pool
 from kcompiler.autotune.errors import AutotuneError, DeviceFault, WrongResult, is_device_fault
@@ -115,8 +116,8 @@ class _Run:
     compile_timeout_s: float = 60.0
 
 
-def _pick(given: str | None, env: str, default: str) -> str:
-    return given or os.environ.get(env) or default
+def _pick(given: str | None, setting: str | None, default: str) -> str:
+    return given or setting or default
 
 
 class Tuner:
@@ -164,13 +165,18 @@ class Tuner:
         the effort's limits.
         """
         start = time.monotonic()
-        effort_name = _pick(effort, EFFORT_ENV, DEFAULT_EFFORT)
+        effort_name = _pick(effort, settings.current().autotune_effort, DEFAULT_EFFORT)
         if effort_name not in EFFORTS:
-            raise ValueError(f"unknown autotune effort {effort_name!r}; use one of {list(EFFORTS)}")
+            raise ValueError(
+                f"unknown autotune effort {effort_name!r} (the effort argument or "
+                f"{EFFORT_ENV}); use one of {list(EFFORTS)}"
+            )
         if isinstance(strategy, type):
             strategy_cls = strategy
         else:
-            strategy_cls = get_strategy(_pick(strategy, STRATEGY_ENV, DEFAULT_STRATEGY))
+            strategy_cls = get_strategy(
+                _pick(strategy, settings.current().autotune_strategy, DEFAULT_STRATEGY)
+            )
         preset = EFFORTS[effort_name]
         space, name = self.target.space, self.target.name
         if preset is None:

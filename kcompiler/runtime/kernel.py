@@ -8,25 +8,15 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-if "TRITON_INTERPRET" not in os.environ:
-    # No GPU: default to Triton's CPU interpreter, which must be chosen before triton loads.
-    import sys
-
-    import torch
-
-    if "triton" not in sys.modules and not torch.cuda.is_available():
-        os.environ["TRITON_INTERPRET"] = "1"
-
 import torch
 from xdsl.dialects.builtin import ModuleOp
 
-from kcompiler.backends.triton.bounds import ErrorFlag, check_flags, index_checks
-from kcompiler.backends.triton.compile import fp8_accumulate, fp32_dot_precision, peel_tail
+from kcompiler import settings
+from kcompiler.backends.triton.bounds import ErrorFlag, check_flags
 from kcompiler.backends.triton.launch import WrongDevice, direct_launcher
 from kcompiler.config import Config
 from kcompiler.exc import CompileError, InvalidArgument, KCompilerError, UnknownOption, not_float
@@ -41,8 +31,9 @@ from kcompiler.runtime.fastpath import REPLAY_TRIES, make_key, make_replay, para
 
 @functools.lru_cache(maxsize=1)
 def interpreting() -> bool:
-    """Triton reads TRITON_INTERPRET once, when it is imported; so do we."""
-    return os.environ.get("TRITON_INTERPRET", "0") == "1"
+    """Whether kernels run on Triton's CPU interpreter (``TRITON_INTERPRET``), fixed at the
+    first call: variants compiled for one mode cannot launch in the other."""
+    return settings.current().interpret
 
 
 @dataclass
@@ -60,9 +51,9 @@ class CompiledLoop:
         return self.launcher(*[env[p] for p in self.params])
 
 
-# Launch compiled kernels directly on the fast path (set KCOMPILER_DIRECT_LAUNCH=0 to always go
-# through Triton's JIT).
-DIRECT_LAUNCH = os.environ.get("KCOMPILER_DIRECT_LAUNCH", "1") != "0"
+# Launch compiled kernels directly on the fast path (KCOMPILER_DIRECT_LAUNCH=0: always go
+# through Triton's JIT). Read once, at import, like custom_op.ENABLED.
+DIRECT_LAUNCH = settings.current().direct_launch
 
 
 _is_compiling = torch.compiler.is_compiling
@@ -753,17 +744,10 @@ class Kernel:
     def _compiled_loop(self, index: int, env: dict[str, Any], config: Config) -> CompiledLoop:
         loop = self.program.loops[index]
         spec = specialize(loop.names, env, self.static_shapes, self.program.constexprs)
-        # torch's float32 matmul precision picks the float32 dots' precision (compile.py); a
-        # call whose fast-path entry exists keeps the variant it was made with.
-        ckey = (
-            index,
-            spec.key,
-            config,
-            fp32_dot_precision(),
-            fp8_accumulate(),
-            peel_tail(),
-            index_checks(),
-        )
+        # The settings that change generated code (torch's float32 matmul precision among
+        # them) are part of the key; a call whose fast-path entry exists keeps the variant it
+        # was made with.
+        ckey = (index, spec.key, config, *settings.current().codegen_key())
         hit = self._compiled.get(ckey)
         if hit is not None:
             return hit

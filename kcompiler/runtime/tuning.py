@@ -25,10 +25,11 @@ from kcompiler.autotune import (
     library_versions,
     make_key,
 )
+from kcompiler.backends.triton.block_defaults import default_num_warps, largest_block
+from kcompiler.backends.triton.config_space import derive_space
 from kcompiler.config import Config
-from kcompiler.passes.block_defaults import default_num_warps, largest_block
-from kcompiler.passes.config_space import TRITON_MAX_NUMEL, derive_space
 from kcompiler.passes.persistent import PID_TYPES
+from kcompiler.target import TRITON_MAX_NUMEL
 
 if TYPE_CHECKING:
     from kcompiler.runtime.kernel import Kernel
@@ -182,8 +183,8 @@ def _first_dot(modules: list[Any]) -> Any:
 def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
     """Kernels with ``tile.dot``: the dot results (accumulators, attention's scores) must fit
     half the registers a thread has at 16 warps or more (ptxas "Insufficient registers"
-    otherwise; ``passes/config_space.dot_registers_fit``)."""
-    from kcompiler.passes.config_space import dot_registers_checker
+    otherwise; ``backends/triton/registers.dot_registers_fit``)."""
+    from kcompiler.backends.triton.registers import dot_registers_checker
 
     checkers = [c for c in map(dot_registers_checker, modules) if c.results]
     if not checkers:
@@ -210,14 +211,17 @@ def _block_values(flat: Any, count: int) -> dict[str, int]:
 
 
 def _shared_memory_constraint(modules: list[Any], count: int, knobs: list[Any]) -> list[Any]:
-    """Shared memory (``passes/config_space.py``) must fit the device's limit: the pipelined
+    """Shared memory (``backends/triton/shared_memory.py``) must fit the device's limit: the pipelined
     ``tile.dot`` operand tiles (num_stages, or a loop's range_num_stages, copies, times its
     range_unroll_factors), the tiles of tensor-descriptor loads and stores (the ``indexing``
     knobs; a chunk loop's tile is rows x its ``reduction_loops`` chunk), loads of loops with
     range_num_stages, and the scratch of row reductions (``num_warps``)."""
     from kcompiler.backends.triton.compile import shared_memory_limit
-    from kcompiler.passes.config_space import may_take_shared_memory, shared_memory_estimator
-    from kcompiler.passes.loop_knobs import sequential_loops
+    from kcompiler.backends.triton.loop_knobs import sequential_loops
+    from kcompiler.backends.triton.shared_memory import (
+        may_take_shared_memory,
+        shared_memory_estimator,
+    )
 
     if not any(may_take_shared_memory(m) for m in modules):
         return []
@@ -267,13 +271,13 @@ def _shared_memory_constraint(modules: list[Any], count: int, knobs: list[Any]) 
 
 
 def _range_knobs(modules: list[Any]) -> tuple[list[Any], list[Any]]:
-    """Helion's loop knobs, one entry per sequential tile.for (``passes/loop_knobs.py``), for
+    """Helion's loop knobs, one entry per sequential tile.for (``backends/triton/loop_knobs.py``), for
     the ``tl.range`` keyword arguments the installed Triton has."""
     import inspect
 
     import triton.language as tl
 
-    from kcompiler.passes.loop_knobs import sequential_loops
+    from kcompiler.backends.triton.loop_knobs import sequential_loops
 
     if len(modules) != 1:
         return [], []  # one list per kernel launch would be ambiguous
