@@ -273,6 +273,8 @@ class TritonEmitter:
 
     def dim_range(self, d: str) -> tuple[str, str | None, tuple[str, ...]]:
         """(index vector expr, mask expr or None, dims of the mask) for a dim as a whole."""
+        if d == "1":  # a unit dim, never the grid loops' block "1" (their index is a scalar)
+            return "tl.arange(0, 1)", None, ()
         if d in self.loops:
             lp = self.loops[d]
             return lp.offs, lp.mask, lp.mask_dims
