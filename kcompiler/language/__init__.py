@@ -329,9 +329,16 @@ class NotSupported:
         self.why = why
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from kcompiler.exc import UnsupportedConstruct
+        import sys
 
-        raise UnsupportedConstruct(f"not supported: kl.{self.name} ({self.why})")
+        from kcompiler.exc import UnsupportedConstruct
+        from kcompiler.language._context import tracing_now
+
+        where = None
+        if not tracing_now():  # device code: the tracer names the line; host code: the caller
+            caller = sys._getframe(1)
+            where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
+        raise UnsupportedConstruct(f"not supported: kl.{self.name} ({self.why})", where)
 
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("__"):

@@ -166,9 +166,19 @@ def uses_unsupported(x: torch.Tensor) -> torch.Tensor:
     return out
 
 
+@kc.kernel
+def tunable_in_host_code(x: torch.Tensor) -> torch.Tensor:
+    split_k = kl.register_tunable("split_k", 4)  # BAD  # noqa: F841
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = x[tile]
+    return out
+
+
 @pytest.mark.parametrize(
     "kernel, error, message",
     [
+        (tunable_in_host_code, UnsupportedConstruct, r"not supported: kl.register_tunable"),
         (arange_of_runtime_value, UnsupportedConstruct, "must be known when the kernel compiles"),
         (arange_of_floats, ShapeMismatch, "must be an integer type"),
         (uses_unsupported, UnsupportedConstruct, r"not supported: kl.remote_barrier \(distrib"),
