@@ -102,6 +102,14 @@ def _assigned_names(stmts: Sequence[ast.stmt]) -> list[str]:
     return names
 
 
+class _LoopExit(Exception):  # noqa: N818 - control flow, not an error
+    """A ``break``/``continue`` leaving the body of an unrolled Python loop."""
+
+    def __init__(self, kind: str):
+        super().__init__(kind)
+        self.kind = kind
+
+
 class _Namespace(dict):
     """Locals for ``eval``: traced locals first, then host values converted on first use."""
 
@@ -219,6 +227,7 @@ class DeviceTracer:
         self._node: ast.AST = loop
         self._codes: dict[int, Any] = {}
         self._block_ordinal = 0
+        self._unrolling = 0  # unrolled Python loops that a `break`/`continue` here would leave
 
     # -- locations and errors ----------------------------------------------------------------
     @property
@@ -1318,6 +1327,10 @@ class DeviceTracer:
                     f"flow){hint}",
                 )
             self.run_block(s.body if cond else s.orelse)
+        elif isinstance(s, (ast.Break, ast.Continue)) and self._unrolling:
+            # Leaves an unrolled loop (kl.static_range, range): decided when the kernel
+            # compiles, so only under compile-time conditions (device_if refuses it).
+            raise _LoopExit("break" if isinstance(s, ast.Break) else "continue")
         elif isinstance(s, ast.Pass):
             pass
         elif isinstance(s, ast.Assert):
@@ -1351,6 +1364,14 @@ class DeviceTracer:
             self._builders.append(Builder(InsertPoint.at_end(block)))
             try:
                 self.run_block(stmts)
+            except _LoopExit as leave:
+                self._node = s
+                raise self.error(
+                    UnsupportedConstruct,
+                    f"`{leave.kind}` under `if {ast.unparse(s.test)}:`, a condition on a device "
+                    "value: an unrolled loop is left when the kernel compiles, so only "
+                    "compile-time conditions may end it",
+                ) from None
             finally:
                 self._builders.pop()
             branches.append((block, {n: self.ns[n] for n in names if n in self.ns}))
@@ -1462,9 +1483,17 @@ class DeviceTracer:
         it = self.eval(s.iter)
         self._node = s
         if isinstance(it, (range, list, tuple)) and not isinstance(it, TileRequest):
-            for item in it:  # a loop over Python values is unrolled
-                self.assign(s.target, item)
-                self.run_block(s.body)
+            self._unrolling += 1
+            try:
+                for item in it:  # a loop over Python values is unrolled
+                    self.assign(s.target, item)
+                    try:
+                        self.run_block(s.body)
+                    except _LoopExit as leave:
+                        if leave.kind == "break":
+                            break
+            finally:
+                self._unrolling -= 1
             return
         if not isinstance(it, TileRequest):
             raise self.error(
@@ -1509,7 +1538,11 @@ class DeviceTracer:
             return outs
 
         before = {n: self.ns[n] for n in list(self.ns)}
-        results = self._build_loops(it.dims, 0, inits, parallel, handles, bind_and_run)
+        unrolling, self._unrolling = self._unrolling, 0  # a break here would leave this loop
+        try:
+            results = self._build_loops(it.dims, 0, inits, parallel, handles, bind_and_run)
+        finally:
+            self._unrolling = unrolling
         # Values defined inside the loop body live in its region: after the loop, a name the
         # body assigned is its loop result if carried, else its binding from before the loop.
         for n in set(_assigned_names(s.body)) | loop_vars:

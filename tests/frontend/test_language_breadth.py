@@ -82,6 +82,41 @@ def test_static_range_unrolls() -> None:
 
 
 @kc.kernel
+def static_range_break(x: torch.Tensor, stop: kl.constexpr) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        acc = x[tile] * 0
+        for k in kl.static_range(8):
+            if k == stop:
+                break
+            if k % 2 == 1:
+                continue
+            acc = acc + x[tile] * k  # k = 0, 2, 4, ... below stop
+        out[tile] = acc
+    return out
+
+
+def test_break_and_continue_of_an_unrolled_loop() -> None:
+    x = torch.randn(21)
+    for stop in (0, 3, 5, 9):
+        factor = sum(k for k in range(min(stop, 8)) if k % 2 == 0)
+        assert_matches_torch(static_range_break, lambda x, s, f=factor: x * f, x, stop)
+
+
+@kc.kernel
+def break_on_device_value(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        acc = x[tile]
+        for _ in kl.static_range(3):
+            if x[tile].sum() > 0:  # BAD
+                break
+            acc = acc * 2
+        out[tile] = acc
+    return out
+
+
+@kc.kernel
 def tile_functions(x: torch.Tensor) -> torch.Tensor:
     out = torch.empty_like(x)
     for tile in kl.tile(x.size(0), block_size=8):
@@ -179,6 +214,7 @@ def tunable_in_host_code(x: torch.Tensor) -> torch.Tensor:
     "kernel, error, message",
     [
         (tunable_in_host_code, UnsupportedConstruct, r"not supported: kl.register_tunable"),
+        (break_on_device_value, UnsupportedConstruct, r"`break` under `if x\[tile\].sum\(\)"),
         (arange_of_runtime_value, UnsupportedConstruct, "must be known when the kernel compiles"),
         (arange_of_floats, ShapeMismatch, "must be an integer type"),
         (uses_unsupported, UnsupportedConstruct, r"not supported: kl.remote_barrier \(distrib"),
