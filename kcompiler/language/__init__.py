@@ -22,6 +22,7 @@ __all__ = [
     "atomic_or",
     "atomic_xchg",
     "atomic_xor",
+    "barrier",
     "constexpr",
     "cumprod",
     "cumsum",
@@ -278,6 +279,22 @@ class Tile:
     """The type of a tile loop's variable, for annotations (``def f(t: kl.Tile)``)."""
 
 
+def barrier() -> None:
+    """Grid-wide barrier between top-level device loops (in host code, between two
+    ``for ... in kl.tile(...)`` loops). Each top-level loop is its own launch, and launches
+    run in order, so every program of one loop has finished before the next loop starts:
+    the barrier holds without code of its own."""
+    from kcompiler.exc import UnsupportedConstruct
+    from kcompiler.language._context import tracing_now
+
+    if tracing_now():
+        raise UnsupportedConstruct(
+            "kl.barrier() inside a device loop: it separates top-level device loops; put it "
+            "in host code between them"
+        )
+    current_host("kl.barrier")
+
+
 def register_block_size(min_or_max: Any, max_or_none: Any = None, /) -> int:
     """Declare a tunable block size on the host; returns its value in the running config."""
     return current_host("kl.register_block_size").register_block_size(min_or_max, max_or_none)
@@ -316,7 +333,6 @@ _NOT_SUPPORTED = {
     "parameter or kl.register_block_size",
     "rand4x": "random numbers are not supported yet",
     "randint": "random numbers are not supported yet",
-    "barrier": "kl.barrier is not supported yet",
 }
 
 

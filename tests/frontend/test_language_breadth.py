@@ -117,6 +117,33 @@ def break_on_device_value(x: torch.Tensor) -> torch.Tensor:
 
 
 @kc.kernel
+def reverse_through_barrier(x: torch.Tensor) -> torch.Tensor:
+    n = x.size(0)
+    tmp = torch.empty_like(x)
+    out = torch.empty_like(x)
+    for tile in kl.tile(n):
+        tmp[tile] = x[tile] * 2.0
+    kl.barrier()  # every write of the first loop lands before the second reads
+    for tile in kl.tile(n):
+        out[tile] = kl.load(tmp, [n - 1 - tile.index]) + 1.0
+    return out
+
+
+def test_barrier_between_top_level_loops() -> None:
+    x = torch.randn(37)
+    assert_matches_torch(reverse_through_barrier, lambda x: x.flip(0) * 2.0 + 1.0, x)
+
+
+@kc.kernel
+def barrier_in_device_code(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        kl.barrier()  # BAD
+        out[tile] = x[tile]
+    return out
+
+
+@kc.kernel
 def tile_functions(x: torch.Tensor) -> torch.Tensor:
     out = torch.empty_like(x)
     for tile in kl.tile(x.size(0), block_size=8):
@@ -214,6 +241,7 @@ def tunable_in_host_code(x: torch.Tensor) -> torch.Tensor:
     "kernel, error, message",
     [
         (tunable_in_host_code, UnsupportedConstruct, r"not supported: kl.register_tunable"),
+        (barrier_in_device_code, UnsupportedConstruct, r"kl.barrier\(\) inside a device loop"),
         (break_on_device_value, UnsupportedConstruct, r"`break` under `if x\[tile\].sum\(\)"),
         (arange_of_runtime_value, UnsupportedConstruct, "must be known when the kernel compiles"),
         (arange_of_floats, ShapeMismatch, "must be an integer type"),
