@@ -769,6 +769,49 @@ class IfOp(IRDLOperation):
 
 
 @irdl_op_definition
+class WhileOp(IRDLOperation):
+    """``while cond:`` on a device scalar. ``cond_region`` computes the condition from the
+    loop-carried values (its block's arguments) and yields one bool scalar; ``body_region``
+    takes the same values and yields their next ones. The results are the values after the
+    last iteration (the inits when the condition is false at once)."""
+
+    name = "tile.while"
+
+    inits = var_operand_def(BlockType)
+    res = var_result_def(BlockType)
+    cond_region = region_def("single_block")
+    body_region = region_def("single_block")
+    assembly_format = (
+        "(`(` $inits^ `:` type($inits) `)`)? (`->` `(` type($res)^ `)`)? attr-dict `cond`"
+        " $cond_region `do` $body_region"
+    )
+
+    def __init__(self, inits: Sequence[SSAValue], cond: Block, body: Block):
+        super().__init__(
+            operands=[inits],
+            result_types=[[v.type for v in inits]],
+            regions=[Region(cond), Region(body)],
+        )
+
+    def verify_(self) -> None:
+        types = [r.type for r in self.res]
+        if [v.type for v in self.inits] != types:
+            raise ShapeError("tile.while: results must have the types of the inits")
+        for region, which in ((self.cond_region, "cond"), (self.body_region, "body")):
+            if [a.type for a in region.block.args] != types:
+                raise ShapeError(f"tile.while: the {which} region takes the carried values")
+            last = region.block.last_op
+            if not isinstance(last, YieldOp):
+                raise ShapeError(f"tile.while: the {which} region must end in tile.yield")
+        cond = [v.type for v in self.cond_region.block.last_op.values]  # type: ignore[union-attr]
+        if cond != [BlockType([], i1)]:
+            raise ShapeError("tile.while: the cond region yields one bool scalar")
+        body = [v.type for v in self.body_region.block.last_op.values]  # type: ignore[union-attr]
+        if body != types:
+            raise ShapeError("tile.while: the body region yields the carried values' types")
+
+
+@irdl_op_definition
 class YieldOp(IRDLOperation):
     name = "tile.yield"
 
@@ -1676,6 +1719,7 @@ Tile = Dialect(
         KernelOp,
         ForOp,
         IfOp,
+        WhileOp,
         YieldOp,
         TileIndexOp,
         TileAttrOp,

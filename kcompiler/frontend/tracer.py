@@ -145,7 +145,11 @@ _BIN_AST = {
 
 # Statements device code has no meaning for, by the keyword the user wrote, and what to do.
 _STATEMENTS = {
-    ast.While: ("`while` loop", "loop over kl.tile/kl.grid or a Python range"),
+    ast.While: (
+        "`while` on a compile-time value (or with `else`)",
+        "a `while` loop's condition must be a device scalar; otherwise loop over "
+        "kl.tile/kl.grid or a Python range",
+    ),
     ast.Try: ("`try`", "device code cannot catch exceptions"),
     ast.With: ("`with`", "move it to host code, around or before the device loop"),
     ast.Global: (
@@ -1327,6 +1331,8 @@ class DeviceTracer:
                     f"flow){hint}",
                 )
             self.run_block(s.body if cond else s.orelse)
+        elif isinstance(s, ast.While) and not s.orelse and self._device_condition(s.test):
+            self.device_while(s)
         elif isinstance(s, (ast.Break, ast.Continue)) and self._unrolling:
             # Leaves an unrolled loop (kl.static_range, range): decided when the kernel
             # compiles, so only under compile-time conditions (device_if refuses it).
@@ -1447,6 +1453,89 @@ class DeviceTracer:
                 self.ns[n] = TileValue(self, op.res[results.index(n)])
             elif n in then_vals and n in else_vals and then_vals[n] is else_vals[n]:
                 self.ns[n] = then_vals[n]
+
+    def _device_condition(self, test: ast.expr) -> bool:
+        """Whether ``test`` is a device scalar, found by evaluating it into a block that is
+        then dropped (a `while` on a device value re-evaluates it inside the loop)."""
+        self._builders.append(Builder(InsertPoint.at_end(Block())))
+        try:
+            cond = self.eval(test)
+        finally:
+            self._builders.pop()
+        return isinstance(cond, TileValue) and cond.ndim == 0
+
+    def device_while(self, s: ast.While) -> None:
+        """``while`` on a device scalar: a ``tile.while`` whose values carried from one
+        iteration to the next are the names the body assigns that exist before the loop."""
+        loop_names = _assigned_names(s.body)
+        carried = [
+            n
+            for n in loop_names
+            if n in self.ns and isinstance(self.ns[n], (TileValue, float, int))
+            and not isinstance(self.ns[n], bool)
+        ]  # fmt: skip
+        inits = [self.as_value(self.ns[n]) for n in carried]
+        before = dict(self.ns)
+        types = [v.type for v in inits]
+        cond_block, body_block = Block(arg_types=types), Block(arg_types=types)
+        unrolling, self._unrolling = self._unrolling, 0  # a break here would leave this loop
+        try:
+            self._builders.append(Builder(InsertPoint.at_end(cond_block)))
+            try:
+                for n, a in zip(carried, cond_block.args):
+                    self.ns[n] = TileValue(self, a)
+                cond = self.eval(s.test)
+                self._node = s
+                if not (isinstance(cond, TileValue) and cond.ndim == 0):
+                    raise self.error(
+                        UnsupportedConstruct,
+                        f"`while {ast.unparse(s.test)}:` changes from a device scalar to "
+                        f"{_describe(cond)} inside the loop",
+                    )
+                if cond.dtype != torch.bool:
+                    cond = self.binary("ne", cond, self.as_value(0))
+                self.emit(t.YieldOp([cond.value]))
+            finally:
+                self._builders.pop()
+            self._builders.append(Builder(InsertPoint.at_end(body_block)))
+            try:
+                for n, a in zip(carried, body_block.args):
+                    self.ns[n] = TileValue(self, a)
+                self.run_block(s.body)
+                self._node = s
+                outs = []
+                for n, init in zip(carried, inits):
+                    v = self.as_value(self.ns[n])
+                    if v.dtype != init.dtype:
+                        v = self.cast(v, init.dtype)
+                    if v.dims != init.dims:
+                        try:
+                            if t.broadcast_dims(v.dims, init.dims) != init.dims:
+                                raise t.ShapeError("")
+                        except t.ShapeError:
+                            raise self.error(
+                                ShapeMismatch,
+                                f"{n!r} changes shape in the while loop from "
+                                f"{list(init.dims)} to {list(v.dims)}",
+                            ) from None
+                        v = self.binary("add", v, self.full_dims(init.dims, 0, init.dtype))
+                    outs.append(v.value)
+                self.emit(t.YieldOp(outs))
+            finally:
+                self._builders.pop()
+        finally:
+            self._unrolling = unrolling
+        op = t.WhileOp([v.value for v in inits], cond_block, body_block)
+        self.emit(op)
+        for n in loop_names:  # body-local names do not outlive the loop
+            if n in carried:
+                continue
+            if n in before:
+                self.ns[n] = before[n]
+            else:
+                self.ns.pop(n, None)
+        for n, r in zip(carried, op.res):
+            self.ns[n] = TileValue(self, r)
 
     def assign(self, target: ast.expr, value: Any) -> None:
         if isinstance(target, ast.Name):

@@ -130,3 +130,80 @@ def test_misuse_is_located(kernel, args, error, message) -> None:
     lines, start = inspect.getsourcelines(kernel.fn)
     line = start + next(i for i, ln in enumerate(lines) if "# BAD" in ln)
     assert f":{line}:" in str(info.value)
+
+
+# -- while on a device scalar ----------------------------------------------------------------
+
+
+@kc.kernel
+def collatz_steps(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for g in kl.grid(x.size(0)):
+        v = x[g]
+        steps = 0
+        while v != 1:
+            v = torch.where(v % 2 == 0, v // 2, 3 * v + 1)
+            steps = steps + 1
+        out[g] = steps
+    return out
+
+
+def _collatz_ref(x: torch.Tensor) -> torch.Tensor:
+    steps = []
+    for v in x.tolist():
+        s = 0
+        while v != 1:
+            v = v // 2 if v % 2 == 0 else 3 * v + 1
+            s += 1
+        steps.append(s)
+    return torch.tensor(steps, dtype=x.dtype)
+
+
+def test_while_on_a_loaded_scalar() -> None:
+    x = torch.tensor([1, 2, 3, 6, 7, 27, 97])
+    assert_matches_torch(collatz_steps, _collatz_ref, x)
+
+
+@kc.kernel
+def halve_until_small(x: torch.Tensor) -> torch.Tensor:
+    m, n = x.shape
+    out = torch.empty_like(x)
+    for tile_m in kl.tile(m, block_size=1):
+        row = x[tile_m, :].float()
+        while row.abs().amax() > 1.0:  # a reduction's result
+            row = row * 0.5
+        out[tile_m, :] = row.to(x.dtype)
+    return out
+
+
+def test_while_on_a_reduction() -> None:
+    def ref(x: torch.Tensor) -> torch.Tensor:
+        rows = []
+        for r in x.float():
+            while r.abs().max() > 1.0:
+                r = r * 0.5
+            rows.append(r)
+        return torch.stack(rows).to(x.dtype)
+
+    for m, n in ((1, 1), (3, 17), (5, 33)):
+        x = torch.randn(m, n) * 10
+        assert_matches_torch(halve_until_small, ref, x)
+
+
+@kc.kernel
+def while_on_a_block(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        v = x[tile]
+        while v > 0:  # BAD
+            v = v - 1.0
+        out[tile] = v
+    return out
+
+
+def test_while_on_a_block_is_refused_at_its_line() -> None:
+    with pytest.raises(UnsupportedConstruct, match="must be a device scalar") as info:
+        while_on_a_block(torch.randn(8))
+    lines, start = inspect.getsourcelines(while_on_a_block.fn)
+    line = start + next(i for i, ln in enumerate(lines) if "# BAD" in ln)
+    assert f":{line}:" in str(info.value)

@@ -311,8 +311,8 @@ def _enclosing_loops(op: Any) -> list[t.ForOp]:
     loops: list[t.ForOp] = []
     parent = op.parent_op()
     while parent is not None and not isinstance(parent, t.KernelOp):
-        if isinstance(parent, t.IfOp):
-            break  # a loop outside a branch runs whether or not the access does
+        if isinstance(parent, (t.IfOp, t.WhileOp)):
+            break  # a loop outside a branch (or a while) runs whether or not the access does
         if isinstance(parent, t.ForOp) and parent.parallel is None:
             loops.append(parent)
         parent = parent.parent_op()

@@ -1115,6 +1115,40 @@ class TritonEmitter:
         for r, out in zip(op.res, outs):
             self.names[r] = out
 
+    def op_while(self, op: t.WhileOp) -> None:
+        """``while cond:`` with the carried values in one Triton type each (as in op_if); the
+        condition's ops are emitted before the loop and again at the end of its body."""
+        carried = [self.fresh("w") for _ in op.inits]
+        types = [t.block_of(v).element_type for v in op.inits]
+        for c, v, ty in zip(carried, op.inits, types):
+            self.line(f"{c} = {self._branch_value(v, ty)}")
+        flag = self.fresh("cond")
+
+        def condition() -> None:
+            for a, c in zip(op.cond_region.block.args, carried):
+                self.names[a] = c
+            for inner in op.cond_region.block.ops:
+                if isinstance(inner, t.YieldOp):
+                    self.line(f"{flag} = {self.name(inner.values[0])}")
+                else:
+                    self.emit_op(inner)
+
+        condition()
+        self.line(f"while {flag}:")
+        self.indent += 1
+        for a, c in zip(op.body_region.block.args, carried):
+            self.names[a] = c
+        for inner in op.body_region.block.ops:
+            if isinstance(inner, t.YieldOp):
+                for c, v, ty in zip(carried, inner.values, types):
+                    self.line(f"{c} = {self._branch_value(v, ty)}")
+            else:
+                self.emit_op(inner)
+        condition()
+        self.indent -= 1
+        for r, c in zip(op.res, carried):
+            self.names[r] = c
+
     def _branch_value(self, v: SSAValue, ty: Attribute) -> str:
         dt = (
             "tl.float32"
