@@ -4,9 +4,12 @@ A ``tl.dot`` result (the fp32 accumulator, attention's scores) lives in register
 its whole fragment there. With ``num_warps`` warps a thread has at most ``registers_per_sm /
 (32 * num_warps)`` registers. When that is below the per-thread maximum (16 warps or more on
 sm_90), ptxas fails with "Insufficient registers" rather than spill once the results take most
-of them; with fewer warps it spills instead and still compiles. So the rule: the results may
-take at most half of a thread's registers when the thread has fewer than the maximum, anything
-otherwise. Calibration: benchmarks/results/h100/shared_memory_calibration.md.
+of them; with fewer warps it spills instead and still compiles, and a spill costs far more
+than a smaller tile. So the rule, at every warp count: the results may take at most half of a
+thread's registers (taken as 256 where the maximum is 255), a quarter below one warpgroup (4
+warps: without wgmma, mma.sync keeps operand fragments in registers too). Calibration:
+benchmarks/results/h100/shared_memory_calibration.md (the refusals) and
+benchmarks/results/cpu-sm90/spills.md (the spills: ptxas on sm_90 compiles).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from xdsl.ir import Operation
 from kcompiler import target
 from kcompiler.backends.triton.blocks import block_elements
 from kcompiler.dialects import tile as t
+
+WARPGROUP_WARPS = 4  # Hopper's wgmma runs on 4 warps; fewer fall back to mma.sync
 
 
 def dot_result_elements(module: Operation, block_sizes: dict[str, int]) -> int:
@@ -36,12 +41,13 @@ class DotRegisters:
         return sum(block_elements(dims, hints, block_sizes) for dims, hints in self.results)
 
     def fits(self, block_sizes: dict[str, int], num_warps: int) -> bool:
+        if not self.results:
+            return True
         device = target.current()
         threads = device.warp_size * num_warps
-        per_thread = device.registers_per_sm // threads
-        if per_thread >= device.max_registers_per_thread or not self.results:
-            return True
-        return self.elements(block_sizes) <= threads * (per_thread // 2)
+        registers = min(device.max_registers_per_thread + 1, device.registers_per_sm // threads)
+        share = 2 if num_warps >= WARPGROUP_WARPS else 4
+        return self.elements(block_sizes) <= threads * (registers // share)
 
 
 def dot_registers_checker(module: Operation) -> DotRegisters:
@@ -59,5 +65,5 @@ def dot_registers_checker(module: Operation) -> DotRegisters:
 
 def dot_registers_fit(module: Operation, block_sizes: dict[str, int], num_warps: int) -> bool:
     """Whether the dot results fit in registers (the module docstring): at most half the
-    registers a thread has when that is below 255 (16 warps or more), always otherwise."""
+    registers a thread has, a quarter below 4 warps."""
     return dot_registers_checker(module).fits(block_sizes, num_warps)

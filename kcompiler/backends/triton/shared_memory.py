@@ -370,8 +370,19 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             total += copies * size
             if descriptor(b.site):
                 total += copies * TMA_BARRIER_BYTES
+        # A dot kernel's epilogue runs after its pipelined loop and reuses that loop's shared
+        # memory: the result tile's layout conversion (or its tensor-descriptor store) needs
+        # its own bytes only where they exceed the pipeline buffers.
+        if layout.buffers:
+            epilogue = 0
+            for m in layout.tiles:
+                if m.store and m.scope is None:
+                    epilogue = max(epilogue, block_elements(m.dims, hints, sizes) * m.elem_bytes)
+            total = max(total, epilogue)
         per_scope: dict[int | None, int] = {}
         for m in layout.tiles:
+            if layout.buffers and m.store and m.scope is None:
+                continue  # counted in the epilogue above
             tma = m.descriptor and descriptor(m.site)
             unroll = 1
             for sym in m.loops:
