@@ -1637,22 +1637,28 @@ class SplitOp(IRDLOperation):
 
 @irdl_op_definition
 class RandOp(TileOp):
-    """Uniform random float32 values in [0, 1) (``kl.rand``): Philox keyed by the scalar
-    ``seed``, one number per element of ``offsets`` (an integer block: each element's linear
-    index in the whole iteration space, so results do not depend on block sizes)."""
+    """Philox random numbers keyed by the scalar ``seed``, one per element of ``offsets`` (an
+    integer block: each element's linear index in the whole iteration space, so results do
+    not depend on block sizes): ``uniform`` float32 in [0, 1) (``kl.rand``) or ``int32``
+    bits (``tl.randint``, from which ``kl.randint`` draws its range)."""
 
     name = "tile.rand"
 
+    kind = prop_def(StringAttr)
     seed = operand_def(BlockType)
     offsets = operand_def(BlockType)
     result = result_def(BlockType)
     traits = traits_def(Pure())
     assembly_format = (
-        "$seed `,` $offsets attr-dict `:` type($seed) `,` type($offsets) `->` type($result)"
+        "$kind $seed `,` $offsets attr-dict `:` type($seed) `,` type($offsets) `->` type($result)"
     )
 
-    def __init__(self, seed: SSAValue, offsets: SSAValue):
-        super().__init__(operands=[seed, offsets], result_types=[BlockType.unknown()])
+    def __init__(self, seed: SSAValue, offsets: SSAValue, kind: str = "uniform"):
+        super().__init__(
+            operands=[seed, offsets],
+            properties={"kind": StringAttr(kind)},
+            result_types=[BlockType.unknown()],
+        )
 
     def infer_type(self) -> Attribute:
         s, o = block_of(self.seed), block_of(self.offsets)
@@ -1660,7 +1666,9 @@ class RandOp(TileOp):
             raise ShapeError(f"tile.rand: the seed must be an integer scalar, got {s}")
         if not is_int(o.element_type):
             raise ShapeError(f"tile.rand: offsets must be integers, got {o.element_type}")
-        return BlockType(o.dims, f32)
+        if self.kind.data not in ("uniform", "int32"):
+            raise ShapeError(f"tile.rand: unknown kind {self.kind.data!r} (uniform or int32)")
+        return BlockType(o.dims, f32 if self.kind.data == "uniform" else i32)
 
 
 @irdl_op_definition

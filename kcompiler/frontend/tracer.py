@@ -922,7 +922,25 @@ class DeviceTracer:
         dtype = dtypes.to_torch(t.result_dtype([a.type, b.type]))
         return self.emit(t.JoinOp(self.cast(a, dtype).value, self.cast(b, dtype).value))
 
-    def rand(self, shape: Any, seed: Any) -> TileValue:
+    def randint(self, shape: Any, low: Any, high: Any, seed: Any) -> TileValue:
+        """``kl.randint(shape, low, high, seed)``: int32 in ``[low, high)``, Helion's rule:
+        ``low + |r| % (high - low)`` of the Philox int32 ``r`` at each element's offset."""
+        if not all(isinstance(b, int) and not isinstance(b, bool) for b in (low, high)):
+            raise self.error(
+                UnsupportedConstruct, "kl.randint: low and high must be ints known when compiling"
+            )
+        if low >= high:
+            raise self.error(
+                ShapeMismatch, f"kl.randint: low ({low}) must be less than high ({high})"
+            )
+        bits = self.rand(shape, seed, kind="int32")
+        wide = self.unary("abs", self.cast(bits, torch.int64))
+        drawn = self.binary(
+            "add", self.binary("mod", wide, self.as_value(high - low)), self.as_value(low)
+        )
+        return self.cast(drawn, torch.int32)
+
+    def rand(self, shape: Any, seed: Any, kind: str = "uniform") -> TileValue:
         """``kl.rand(shape, seed)``: uniform [0, 1) float32; element ``(i, j, ...)`` of the
         whole iteration space draws Philox number ``i * N_j... + j ...`` for ``seed``, so a
         tile's values do not depend on the block sizes."""
@@ -961,7 +979,7 @@ class DeviceTracer:
             offsets = term if offsets is None else self.binary("add", offsets, term)
         if offsets is None:
             offsets = self.as_value(0)
-        return self.emit(t.RandOp(seed_v.value, self.cast(offsets, torch.int64).value))
+        return self.emit(t.RandOp(seed_v.value, self.cast(offsets, torch.int64).value, kind))
 
     def subscript(self, v: TileValue, index: Any) -> TileValue:
         entries = list(index) if isinstance(index, tuple) else [index]

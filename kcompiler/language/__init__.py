@@ -34,6 +34,7 @@ __all__ = [
     "join",
     "load",
     "rand",
+    "randint",
     "reduce",
     "register_block_size",
     "register_reduction_dim",
@@ -229,6 +230,12 @@ def rand(shape: list[Any], seed: Any, device: Any = None) -> Any:
     return current_tracer("kl.rand").rand(shape, seed)
 
 
+def randint(shape: list[Any], low: int, high: int, seed: Any, device: Any = None) -> Any:
+    """Random int32 values in ``[low, high)`` of ``shape``, from Philox keyed by ``seed`` at
+    each element's position in the whole iteration space (as ``kl.rand``)."""
+    return current_tracer("kl.randint").randint(shape, low, high, seed)
+
+
 def split(tensor: Any) -> tuple[Any, Any]:
     """The two halves ``(lo, hi)`` of a value whose last dim has size 2."""
     return current_tracer("kl.split").split(tensor)
@@ -332,7 +339,6 @@ _NOT_SUPPORTED = {
     "register_tunable": "user-named tunables are not supported yet; use a kl.constexpr "
     "parameter or kl.register_block_size",
     "rand4x": "random numbers are not supported yet",
-    "randint": "random numbers are not supported yet",
 }
 
 

@@ -49,6 +49,24 @@ def test_rand_is_uniform_deterministic_and_independent_of_block_sizes() -> None:
     assert torch.equal(tiled != 0, a >= 0.5)  # one iteration space, one numbering
 
 
+@kc.kernel
+def dice(x: torch.Tensor, seed: int) -> torch.Tensor:
+    out = torch.empty(x.shape, dtype=torch.int32)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = kl.randint([tile], -3, 4, seed)
+    return out
+
+
+def test_randint_covers_its_range_and_is_independent_of_block_sizes() -> None:
+    x = torch.empty(2000)
+    a = call_with_config(dice, kc.Config(block_sizes=[64]), x, 5)
+    b = call_with_config(dice, kc.Config(block_sizes=[256]), x, 5)
+    assert a.dtype == torch.int32 and torch.equal(a, b)
+    assert set(a.tolist()) == set(range(-3, 4))  # every value of [low, high), no other
+    counts = torch.bincount((a + 3).long(), minlength=7).float()
+    assert (counts - 2000 / 7).abs().max() < 100
+
+
 @kc.kernel(static_shapes=True)  # the last dim is the literal 2
 def swap_halves(x: torch.Tensor) -> torch.Tensor:
     m, two = x.shape

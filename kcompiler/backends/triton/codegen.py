@@ -985,7 +985,8 @@ class TritonEmitter:
         seed = self.name(op.seed)
         if isinstance(op.seed.owner, t.ConstantOp):
             seed = f"tl.full((), {seed}, tl.int64)"
-        self.bind(op.result, f"tl.rand({seed}, {self.name(op.offsets)})")
+        fn = "tl.rand" if op.kind.data == "uniform" else "tl.randint"
+        self.bind(op.result, f"{fn}({seed}, {self.name(op.offsets)})")
 
     def op_atomic(self, op: t.AtomicOp) -> None:
         from kcompiler.backends.triton import bounds

@@ -13,7 +13,7 @@ builtin.module {
       %lo, %hi = tile.split %v : !tile.block<[block_0, 2], f32> -> !tile.block<[block_0], f32>, !tile.block<[block_0], f32>
       %seed = tile.constant 7 : i64 : !tile.block<[], i64>
       %i = tile.index %t : !tile.tile<block_0> -> !tile.block<[block_0], i64>
-      %r = tile.rand %seed, %i : !tile.block<[], i64>, !tile.block<[block_0], i64> -> !tile.block<[block_0], f32>
+      %r = tile.rand "uniform" %seed, %i : !tile.block<[], i64>, !tile.block<[block_0], i64> -> !tile.block<[block_0], f32>
       %a = tile.binary "add" %hi, %r : !tile.block<[block_0], f32>, !tile.block<[block_0], f32> -> !tile.block<[block_0], f32>
       %j = tile.join %a, %lo : !tile.block<[block_0], f32>, !tile.block<[block_0], f32> -> !tile.block<[block_0, 2], f32>
       tile.store %j, %out[%t] ["tile", "full"] : !tile.block<[block_0, 2], f32>, !tile.tensor<[s0, 2], f32>, !tile.tile<block_0>
@@ -22,7 +22,7 @@ builtin.module {
 }
 
 // IR:      %{{.*}}, %{{.*}} = tile.split %{{.*}} : !tile.block<[block_0, 2], f32> -> !tile.block<[block_0], f32>, !tile.block<[block_0], f32>
-// IR:      tile.rand %{{.*}}, %{{.*}} : !tile.block<[], i64>, !tile.block<[block_0], i64> -> !tile.block<[block_0], f32>
+// IR:      tile.rand "uniform" %{{.*}}, %{{.*}} : !tile.block<[], i64>, !tile.block<[block_0], i64> -> !tile.block<[block_0], f32>
 // IR:      tile.join %{{.*}}, %{{.*}} : !tile.block<[block_0], f32>, !tile.block<[block_0], f32> -> !tile.block<[block_0, 2], f32>
 
 // CHECK:      [[P:t[0-9]+]] = tl.split(v{{[0-9]+}})
