@@ -309,6 +309,12 @@ class TileValue:
     def pow(self, other: Any) -> TileValue:
         return self**other
 
+    def cumsum(self, dim: int, dtype: Any = None) -> TileValue:
+        return _cumulative("sum")(self._tracer, self, dim, dtype=dtype)
+
+    def cumprod(self, dim: int, dtype: Any = None) -> TileValue:
+        return _cumulative("prod")(self._tracer, self, dim, dtype=dtype)
+
     def view(self, *shape: Any) -> TileValue:
         if len(shape) == 1 and isinstance(shape[0], torch.dtype):
             raise UnsupportedConstruct("view(dtype) (a bit cast) of a device value")
@@ -481,7 +487,19 @@ def _gelu(tr: DeviceTracer, x: Any, approximate: str = "none", **_: Any) -> Tile
     return tr.cast(tr.binary("mul", half_x, tr.binary("add", t_, tr.as_value(1.0))), v.dtype)
 
 
+def _cumulative(kind: str):
+    """torch.cumsum/cumprod(x, dim, dtype=None): ``dtype`` converts the input first."""
+
+    def handler(tr: DeviceTracer, x: Any, dim: Any, *, dtype: Any = None, **_: Any) -> Any:
+        v = tr.as_value(x)
+        return tr.scan(kind, v if dtype is None else tr.cast(v, dtype), dim, False)
+
+    return handler
+
+
 TORCH_FUNCTIONS: dict[Any, Any] = {
+    torch.cumsum: _cumulative("sum"),
+    torch.cumprod: _cumulative("prod"),
     torch.exp: _unary("exp"),
     torch.exp2: _unary("exp2"),
     torch.log: _unary("log"),
