@@ -48,6 +48,7 @@ FP8_ACCUMULATE_MODES = ("imprecise_acc", "block", "fast")
 # torch.get_float32_matmul_precision() -> the input_precision of float32 tl.dot.
 FP32_DOT_PRECISION = {"highest": "ieee", "high": "tf32", "medium": "tf32"}
 CACHE_URL_SCHEMES = ("redis", "rediss", "unix")
+COMPILE_BACKENDS = ("local", "ray")  # where compile jobs run (autotune/compile_backends.py)
 
 # The old name of a variable -> its name now. Read only when the new name is unset.
 DEPRECATED = {
@@ -82,6 +83,8 @@ class Settings:
     xdg_cache_home: str | None = None
     cache_url: str | None = None
     aot_strict: bool = False
+    compile_backend: str = "local"
+    ray_address: str | None = None
 
     def codegen_key(self) -> tuple[Any, ...]:
         """The settings that change generated code: part of a compiled variant's key."""
@@ -166,6 +169,8 @@ VARIABLES = (
     Variable("XDG_CACHE_HOME", "xdg_cache_home", _text),
     Variable("KCOMPILER_CACHE_URL", "cache_url", _cache_url),
     Variable("KCOMPILER_AOT_STRICT", "aot_strict", _bool),
+    Variable("KCOMPILER_COMPILE_BACKEND", "compile_backend", _choice(COMPILE_BACKENDS)),
+    Variable("KCOMPILER_RAY_ADDRESS", "ray_address", _text),
 )
 _NAMES = tuple(v.name for v in VARIABLES) + tuple(DEPRECATED)
 

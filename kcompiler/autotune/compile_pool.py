@@ -51,12 +51,14 @@ class CompilePoolError(RuntimeError):
 @dataclass(frozen=True)
 class CompileOutcome:
     """A finished job: ``error`` is None on success, else why it failed; ``result`` is what
-    the job's function returned (None on failure; it must pickle)."""
+    the job's function returned (None on failure; it must pickle). ``attempts``: how many
+    workers ran it (a backend that retries a lost worker's job once reports 2)."""
 
     key: Hashable
     error: str | None
     seconds: float
     result: Any = None
+    attempts: int = 1
 
 
 # --------------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from kcompiler import settings
 from kcompiler.autotune.cache import BestEntry, CacheBackend, default_cache
-from kcompiler.autotune.compile_pool import CompilePool, shared_pool
+from kcompiler.autotune.compile_backends import JobPool, acquire_pool
+from kcompiler.autotune.compile_backends import compile_backend as compile_backend_of
 from kcompiler.autotune.errors import AutotuneError, DeviceFault, WrongResult, is_device_fault
 from kcompiler.autotune.progress import TuningProgress
 from kcompiler.autotune.space import ConfigSpace
@@ -145,14 +146,20 @@ class Tuner:
         seed: int = 0,
         preload: tuple[str, ...] = (),
         console: Any = None,
+        compile_backend: str | None = None,
     ) -> None:
         """``workers``: compile processes (default: CPU count, at most 8); ``progress``:
         force the bar on/off (default: on when stderr is a terminal); ``preload``: modules
         each compile worker imports before its first job (e.g. "triton"), so import time is
-        not charged to a config's compile timeout."""
+        not charged to a config's compile timeout; ``compile_backend``: where compile
+        jobs run, ``local`` processes or a ``ray`` cluster (default:
+        $KCOMPILER_COMPILE_BACKEND, else local); with Ray, ``workers`` defaults to the
+        cluster's CPUs."""
         self.target = target
         self.cache = cache if cache is not None else default_cache()
-        self.workers = workers or min(os.cpu_count() or 1, 8)
+        self.compile_backend = compile_backend_of(compile_backend)
+        local = self.compile_backend == "local"
+        self.workers = workers or (min(os.cpu_count() or 1, 8) if local else None)
         self.compile_timeout_s = compile_timeout_s
         self.progress = progress
         self.seed = seed
@@ -226,7 +233,8 @@ class Tuner:
         run.compile_timeout_s = self.compile_timeout_s or preset.compile_timeout_s
         # A target that compiles for a GPU target under the interpreter needs its workers
         # started without TRITON_INTERPRET (``compile_env``).
-        pool = shared_pool(self.workers, self.preload, getattr(self.target, "compile_env", None))
+        env = getattr(self.target, "compile_env", None)
+        pool = acquire_pool(self.compile_backend, self.workers, self.preload, env)
         pool.in_use = True
         try:
             with run.progress:
@@ -266,7 +274,7 @@ class Tuner:
             count += 1
         return count
 
-    def _search(self, run: _Run, pool: CompilePool, limit: int, deadline: float) -> bool:
+    def _search(self, run: _Run, pool: JobPool, limit: int, deadline: float) -> bool:
         """The pipeline: keep compiles queued while benchmarking finished ones.
 
         Returns True when the time budget ended the search.
@@ -295,7 +303,10 @@ class Tuner:
                     None if outcome.error else review_compile(self.target, config, outcome.result)
                 )
                 if outcome.error is None and rejected is None:
-                    ready.append(config)
+                    if self._receive(run, config, outcome.result):
+                        ready.append(config)
+                    else:
+                        in_flight.discard(config)
                 elif rejected is not None:
                     in_flight.discard(config)
                     self._reject(run, config, f"rejected: {rejected}")
@@ -309,7 +320,21 @@ class Tuner:
             elif pool.pending == 0 and not batch and not in_flight:
                 return False  # the strategy has nothing more, or the config budget is spent
 
-    def _precompile(self, run: _Run, pool: CompilePool, config: Config, ready: deque) -> bool:
+    def _receive(self, run: _Run, config: Config, result: Any) -> bool:
+        """Hand the target its accepted compile's result (``receive_compile``: a target whose
+        binaries were compiled on another machine installs them here, so the benchmark loads
+        them instead of compiling); False when that failed (recorded)."""
+        receive = getattr(self.target, "receive_compile", None)
+        if receive is None:
+            return True
+        try:
+            receive(config, result)
+        except Exception as e:  # e.g. a full disk: this config's failure, not the search's
+            self._fail(run, config, f"receive_compile raised {type(e).__name__}: {e}")
+            return False
+        return True
+
+    def _precompile(self, run: _Run, pool: JobPool, config: Config, ready: deque) -> bool:
         """Queue the compile (or straight to benchmarking); False if it failed already."""
         try:
             job = self.target.precompile_job(config)

@@ -8,6 +8,7 @@ import hashlib
 import re
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -25,6 +26,7 @@ from kcompiler.autotune import (
     library_versions,
     make_key,
 )
+from kcompiler.autotune.compile_backends import compile_backend
 from kcompiler.backends.triton.block_defaults import default_num_warps, largest_block
 from kcompiler.backends.triton.config_space import derive_space
 from kcompiler.config import Config
@@ -624,8 +626,13 @@ class KernelTarget:
         kwargs: dict[str, Any],
         compile_target: str | None = None,
         spill_allowance: int | None = None,
+        ship_binaries: bool = False,
     ):
+        """``ship_binaries``: the compile jobs return the binaries' files with the figures,
+        for a compile backend on other machines (Ray); ``receive_compile`` installs them in
+        this process's Triton cache. Local workers share that cache, so only figures return."""
         self.kernel = kernel
+        self.ship_binaries = ship_binaries
         self.args = args
         self.kwargs = kwargs
         self.name = kernel.fn.__name__
@@ -662,8 +669,10 @@ class KernelTarget:
             from kcompiler.runtime.target_precompile import launch_specs
 
             specs = launch_specs(self.kernel, self.args, self.kwargs, config)
-            # The binaries stay in this machine's Triton cache: only the figures come back.
-            return (compile_launches, (specs, self.compile_target, False)) if specs else None
+            # Local workers leave the binaries in this machine's Triton cache: only the
+            # figures come back. Workers elsewhere send the files too (ship_binaries).
+            job = (specs, self.compile_target, self.ship_binaries)
+            return (compile_launches, job) if specs else None
         from kcompiler.backends.triton.precompile import job_for_launches
         from kcompiler.runtime.kernel import interpreting
 
@@ -683,6 +692,22 @@ class KernelTarget:
                     f"{self.spill_allowance})"
                 )
         return None
+
+    def receive_compile(self, config: Config, result: Any) -> None:
+        """Install the config's binaries in this process's Triton cache unless they are
+        there already: a compile worker on another machine (the Ray backend) filled its own
+        cache, and without them the benchmark's first launch would compile again here."""
+        if self.compile_target is None or not result:
+            return
+        from triton import knobs
+
+        from kcompiler.backends.triton.target_compile import cache_entry_name, install
+
+        for binary in result:
+            if binary.ok and binary.cache_hash is not None and binary.files:
+                entry = Path(knobs.cache.dir) / cache_entry_name(binary.cache_hash)
+                if not any(entry.glob("__grp__*.json")):
+                    install(binary)
 
     def benchmark(self, config: Config) -> float:
         out = _outputs(self.kernel._run(self.args, self.kwargs, config, "run"))
@@ -706,7 +731,8 @@ def autotune(
 ) -> TuneResult:
     """Tune ``kernel`` at these arguments. ``compile_target`` (e.g. ``"sm_90"``; default: the
     CUDA device's) makes the search spill-aware: see ``KernelTarget``."""
-    target = KernelTarget(kernel, args, kwargs or {}, compile_target, spill_allowance)
+    remote = compile_backend(tuner_options.get("compile_backend")) != "local"
+    target = KernelTarget(kernel, args, kwargs or {}, compile_target, spill_allowance, remote)
     tuner = Tuner(target, **tuner_options)
     return tuner.tune(strategy=strategy, effort=effort, budget_s=budget_s)
 

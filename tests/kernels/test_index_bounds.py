@@ -379,14 +379,52 @@ def test_hoisted_check_raises_exactly_when_a_lane_is_out_of_bounds(
         torch.testing.assert_close(got, torch.tensor(want, dtype=torch.float64))
 
 
-def test_hoisted_check_leaves_no_per_lane_check_in_the_loop() -> None:
+def test_hoisted_check_leaves_the_loop_body_unchecked() -> None:
     x, starts, lengths = torch.randn(30), torch.tensor([0, 7]), torch.tensor([5, 9])
     ((source, _, _),) = strided_segments.generated_launches(
         (x, starts, lengths, 2), {}, kc.Config()
     )
     loop = source.split("for begin_")[1].split("tl.store(out_ptr")[0]
-    assert "kc_bad" not in loop and "oob_" not in loop
-    assert "kc_bad_0 = tl.zeros((BLOCK_0, 1), tl.int1)" in source
+    assert "kc_" not in loop and "oob_" not in loop and "h" not in re.findall(r"\b[a-z]+", loop)
+    assert "kc_bad_" not in source  # recorded before the loop: no state carried through it
+
+
+@kc.kernel
+def feature_segments(
+    x_flat: torch.Tensor, starts: torch.Tensor, lengths: torch.Tensor, d: int
+) -> torch.Tensor:
+    out = torch.zeros([starts.size(0), d], dtype=x_flat.dtype, device=x_flat.device)
+    for tile_b, tile_d in kl.tile([starts.size(0), d]):
+        s = starts[tile_b]
+        acc = kl.zeros([tile_b, tile_d], dtype=x_flat.dtype)
+        for tile_k in kl.jagged_tile(lengths[tile_b]):
+            rows = (s[:, None] + tile_k.index[None, :])[:, :, None] * d
+            acc = acc + x_flat[rows + tile_d.index[None, None, :]].sum(1)
+        out[tile_b, tile_d] = acc
+    return out
+
+
+@pytest.mark.parametrize(
+    ("offsets", "bad"),
+    [([0, 3, 7], False), ([0, 3, 8], True), ([0, 3, 2**40], True), ([-1, 3, 7], True)],
+)
+def test_hoisted_check_with_counts_per_row_only(offsets: list[int], bad: bool) -> None:
+    # The check keeps the feature tile's dim (the index depends on it) but the jagged count
+    # is per row: the failing program masks the access and skips its loop instead.
+    values = torch.randn(7, 5, dtype=torch.float64)
+    starts = torch.tensor(offsets[:-1])
+    lengths = torch.tensor(offsets[1:]) - starts
+    k = kc.kernel(config=kc.Config(block_sizes=[2, 4, 4]))(feature_segments.fn)
+    ((source, _, _),) = k.generated_launches(
+        (values.view(-1), starts, lengths, 5), {}, kc.Config(block_sizes=[2, 4, 4])
+    )
+    assert "tl.where(h" in source.split("for begin_")[0]  # the loop bound's stop
+    if bad:
+        with pytest.raises(kc.exc.IndexOutOfBounds, match="'x_flat' \\(size 35"):
+            k(values.view(-1), starts, lengths, 5)
+    else:
+        want = torch.stack([values[a:b].sum(0) for a, b in zip(offsets, offsets[1:])])
+        torch.testing.assert_close(k(values.view(-1), starts, lengths, 5), want)
 
 
 # -- gathers and scatters of user kernels ---------------------------------------------------

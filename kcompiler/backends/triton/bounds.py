@@ -166,6 +166,10 @@ class _Ranges:
             isinstance(owner, t.ConstantOp) and isinstance(owner.value, IntegerAttr)
         ):
             return True
+        if isinstance(owner, t.TileIndexOp):  # the indices of a tile of a loop around hoist
+            holder = owner.tile.owner
+            loop = holder.parent_op() if isinstance(holder, Block) else None
+            return loop is not None and not self.inside(loop) and v in self.em.names
         return not self.inside(owner) and v in self.em.names
 
     def tmp(self, expr: str) -> str:
@@ -295,7 +299,8 @@ def _prologue(em: Any, seen: str, value: str, dims: tuple[str, ...]) -> list[str
 
 
 def _epilogue(seen: str, value: str, dims: tuple[str, ...], n: str, site: int) -> list[str]:
-    """The kernel-end lines that store a failed site's record (see the module docstring)."""
+    """The lines that store a failed site's record (see the module docstring): at the
+    kernel's end for carried failures, or where a hoisted check runs outside every loop."""
     failed = f"{seen}.to(tl.int32)" if not dims else f"tl.max({seen}.to(tl.int32))"
     one = value if not dims else f"tl.max(tl.where({seen}, {value}, {OVERFLOW}))"
     return [
@@ -320,7 +325,8 @@ def _enclosing_loops(op: Any) -> list[t.ForOp]:
 def _hoisted(em: Any, op: Any, idx: SSAValue, n: str, site: int) -> str | None:
     """Check ``idx`` once before the outermost sequential loop it can be hoisted out of: emit
     the check at that loop's hoist slot and return the name of the lanes' failure predicate
-    (laid out along the index's dims, unit axes for the hoisted loops), or None."""
+    (laid out along the index's dims, unit axes for the hoisted loops) for the access's mask,
+    "" when the failing lanes are dead without it, or None when it cannot be hoisted."""
     layout = em.dims(idx)
     for hoist in _enclosing_loops(op):
         ranges = _Ranges(em, hoist, layout)
@@ -340,25 +346,44 @@ def _hoisted(em: Any, op: Any, idx: SSAValue, n: str, site: int) -> str | None:
         if live is not None:
             parts.append(f"({live})")
         bad = ranges.tmp(" & ".join(parts))
-        seen, value = f"kc_bad_{site}", f"kc_value_{site}"
-        em.check_prologue += _prologue(em, seen, value, kept)
-        ranges.lines.append(f"{seen} = {seen} | {bad}")
         # The value recorded: an end of the interval outside [0, n), else OVERFLOW (the
         # bounds, or some lane's arithmetic, wrap around: no exact bad value to name).
         one = (
             f"tl.where({exact} & ({iv.lo} < 0), {iv.lo}, "
             f"tl.where({exact} & ({iv.hi} >= {n}), {iv.hi}, {OVERFLOW}))"
         )
-        ranges.lines.append(f"{value} = tl.where({bad}, {one}, {value})")
+        if _enclosing_loops(hoist):
+            # Inside another sequential loop: carry the failures to the kernel's end, as the
+            # per-lane checks do, so no store sits in that loop.
+            seen, value = f"kc_bad_{site}", f"kc_value_{site}"
+            em.check_prologue += _prologue(em, seen, value, kept)
+            ranges.lines.append(f"{seen} = {seen} | {bad}")
+            ranges.lines.append(f"{value} = tl.where({bad}, {one}, {value})")
+            em.check_epilogue += _epilogue(seen, value, kept, n, site)
+        else:
+            # Outside every sequential loop: record at once, so nothing stays live through the
+            # loops (the kernels hoisted here are the ones short of registers).
+            ranges.lines += _epilogue(bad, ranges.tmp(one), kept, n, site)
         jagged = [lp for lp in ranges.ranged.values() if lp.kind.data == "jagged"]
+        # A failing row's jagged counts become empty: its lanes die by the loops' own masks
+        # (no term in the loop body's access mask) and a count from bad data (2**40) cannot
+        # make the loop long. Each count must be per row (the dims the check kept) and a
+        # variable, rebound here, before the loops compute their trip counts from it.
+        rows = tuple(d for d in kept if d != "1")
+        per_row = [lp for lp in jagged if em.dims(lp.ub) == rows]
+        if per_row and all(em.name(lp.ub).isidentifier() for lp in per_row):
+            rowwise = bad if rows == kept else f"tl.reshape({bad}, {em.shape_tuple(rows)})"
+            for lp in per_row:
+                count, lb = em.name(lp.ub), em.name(lp.lb)
+                ranges.lines.append(f"{count} = tl.where({rowwise}, {lb}, {count})")
+            em.hoist(hoist, ranges.lines)
+            return ""
         if jagged:
-            # A failing program skips the jagged loops it checked: their counts come from the
-            # same bad data and may be astronomically large.
+            # Otherwise a failing program skips the jagged loops it checked.
             stop = ranges.tmp(f"tl.max({bad}.to(tl.int32)) > 0")
             for lp in jagged:
                 em.stop_loop(lp, stop)
         em.hoist(hoist, ranges.lines)
-        em.check_epilogue += _epilogue(seen, value, kept, n, site)
         return bad
     return None
 
@@ -389,7 +414,8 @@ def guard(em: Any, op: t.LoadOp | t.StoreOp, out: tuple[str, ...]) -> str | None
         n = em.size_param(size)
         hoisted = _hoisted(em, op, idx, n, site)
         if hoisted is not None:
-            parts.append(place(f"({hoisted} == 0)", em.dims(idx), at, out))
+            if hoisted:  # "": the failing lanes are already dead by their loops' masks
+                parts.append(place(f"({hoisted} == 0)", em.dims(idx), at, out))
             continue
         v = em.name(idx)
         oob = em.fresh("oob_")

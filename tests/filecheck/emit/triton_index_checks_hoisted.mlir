@@ -6,8 +6,10 @@
 // every iteration: the interval [start + 0, start + length - 1] of each row must lie in [0, s1),
 // the bounds must stay inside +-2**62 (EXACT: the check's own arithmetic cannot overflow) and
 // fit the integer type the kernel computes each node in (no lane wraps around), and rows with
-// an empty loop have nothing to check. The value recorded is a failing end of the interval,
-// or -2**63 + 1 where the arithmetic overflows. Inside the loop the gather's mask only gains the hoisted
+// an empty loop have nothing to check. Outside every sequential loop the record is stored at
+// once (nothing stays live through the loops): a failing end of the interval, or -2**63 + 1
+// where the arithmetic overflows. A failing row's jagged count is set to 0, so its lanes die by
+// the loop's own mask: the loop body is exactly the unchecked one. Inside the loop the gather's mask only gains the hoisted
 // predicate; a program with a failing row skips the jagged loop, whose count comes from the
 // same bad data. The record is stored after the loops as for per-lane checks.
 
@@ -38,8 +40,7 @@ builtin.module {
 }
 
 // CHECK:       def segment_sum_kernel(
-// CHECK:           kc_bad_0 = tl.zeros((BLOCK_0, 1), tl.int1)
-// CHECK-NEXT:      kc_value_0 = tl.zeros((BLOCK_0, 1), tl.int64)
+// CHECK-NOT:       kc_bad
 // CHECK:           [[S:v[0-9]+]] = tl.load(starts_ptr
 // CHECK:           [[L:v[0-9]+]] = tl.load(lengths_ptr
 // CHECK-NEXT:      [[S64:h[0-9]+]] = [[S]][:, None].to(tl.int64)
@@ -50,21 +51,18 @@ builtin.module {
 // CHECK-NEXT:      [[HI:h[0-9]+]] = [[S64]] + [[LAST]]
 // CHECK-NEXT:      [[EXACT:h[0-9]+]] = (([[S64]] > -4611686018427387904) & ([[S64]] < 4611686018427387904)) & {{.*}}
 // CHECK-NEXT:      [[BAD:h[0-9]+]] = ~(([[LO]] >= 0) & ([[HI]] < s1) & [[EXACT]] & {{.*}}([[UB]] <= 2147483648){{.*}}) & ([[UB]] > [[LB]])
-// CHECK-NEXT:      kc_bad_0 = kc_bad_0 | [[BAD]]
-// CHECK-NEXT:      kc_value_0 = tl.where([[BAD]], tl.where([[EXACT]] & ([[LO]] < 0), [[LO]], tl.where([[EXACT]] & ([[HI]] >= s1), [[HI]], -9223372036854775807)), kc_value_0)
-// CHECK-NEXT:      [[STOP:h[0-9]+]] = tl.max([[BAD]].to(tl.int32)) > 0
-// CHECK:           [[N:t[0-9]+]] = tl.max([[L]], axis=0)
-// CHECK-NEXT:      [[N]] = tl.where([[STOP]], 0, [[N]])
-// CHECK-NEXT:      for begin_{{[0-9]+}} in tl.range(0, [[N]], BLOCK_1):
-// CHECK-NOT:       oob_
-// CHECK-NOT:       kc_bad_0
-// CHECK:               {{v[0-9]+}} = tl.load(x_ptr + {{v[0-9]+}} * x_stride_0, mask=(mask_{{[0-9]+}}) & (([[BAD]] == 0)), other=0.0)
-// CHECK-NOT:       kc_bad_0
-// CHECK:           tl.store(out_ptr
-// CHECK-NEXT:      if tl.max(kc_bad_0.to(tl.int32)) > 0:
+// CHECK-NEXT:      [[VALUE:h[0-9]+]] = tl.where([[EXACT]] & ([[LO]] < 0), [[LO]], tl.where([[EXACT]] & ([[HI]] >= s1), [[HI]], -9223372036854775807))
+// CHECK-NEXT:      if tl.max([[BAD]].to(tl.int32)) > 0:
 // CHECK-NEXT:          tl.store(kc_error_flag_ptr, 1)
 // CHECK-NEXT:          tl.store(kc_errors_ptr + 0, s1 + 1)
-// CHECK-NEXT:          tl.store(kc_errors_ptr + 1, tl.max(tl.where(kc_bad_0, kc_value_0, -9223372036854775807)))
+// CHECK-NEXT:          tl.store(kc_errors_ptr + 1, tl.max(tl.where([[BAD]], [[VALUE]], -9223372036854775807)))
+// CHECK-NEXT:      [[L]] = tl.where(tl.reshape([[BAD]], (BLOCK_0,)), 0, [[L]])
+// CHECK:           [[N:t[0-9]+]] = tl.max([[L]], axis=0)
+// CHECK-NEXT:      for begin_{{[0-9]+}} in tl.range(0, [[N]], BLOCK_1):
+// CHECK-NOT:       [[BAD]]
+// CHECK:               {{v[0-9]+}} = tl.load(x_ptr + {{v[0-9]+}} * x_stride_0, mask=mask_{{[0-9]+}}, other=0.0)
+// CHECK-NOT:       kc_
+// CHECK:       def launch_segment_sum_kernel(
 
 // OFF:         def segment_sum_kernel(
 // OFF-NOT:     kc_
