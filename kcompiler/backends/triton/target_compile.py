@@ -40,6 +40,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from kcompiler import settings
 from kcompiler.backends.triton.precompile import LaunchSpec, check_launch, stand_in_arguments
 
 STATS_FILE = "kcompiler-ptxas.json"  # beside the cubin in Triton's cache entry
@@ -114,7 +115,7 @@ def compiling_for(target: str) -> Iterator[Any]:
     runtime = getattr(knobs, "runtime", None)
     interpret = getattr(runtime, "interpret", None)
     if interpret is None:  # a Triton without that knob reads the variable itself
-        interpret = os.environ.get("TRITON_INTERPRET", "0") == "1"
+        interpret = settings.current().interpret
     if interpret:
         raise TargetCompileUnavailable(
             "cannot compile for a GPU target in a process running Triton's interpreter "
