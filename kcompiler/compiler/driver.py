@@ -16,7 +16,7 @@ from typing import Any
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 
 from kcompiler import settings
-from kcompiler.backends.triton import bounds, indexing
+from kcompiler.backends.triton import bounds, indexing, interpreter
 from kcompiler.backends.triton.block_defaults import default_num_warps
 from kcompiler.backends.triton.codegen import CodegenOptions, GeneratedKernel, generate
 from kcompiler.backends.triton.indexing import EVICTION_ATTR
@@ -208,6 +208,8 @@ def compile_loop(
         errors = bounds.ErrorBuffer(gen.index_sites, interpret, flag)
         names[bounds.ERRORS] = errors.tensor
         names[bounds.FLAG] = errors.flag.tensor
+    if interpret:
+        interpreter.install()  # bfloat16 rounding as on a GPU
     scope = load_module(source, gen.name, names)
     launcher = scope[gen.launcher_name]
     if fallback is not None:
