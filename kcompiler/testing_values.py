@@ -33,10 +33,11 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import torch
+from hypothesis import settings
 from hypothesis import strategies as st
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "examples_per_stratum",
     "regime_parameters",
     "strata",
+    "stratified",
     "test_seed",
 ]
 
@@ -227,3 +229,19 @@ def examples_per_stratum(max_examples: int, count: int) -> int:
     """A profile's example budget shared among ``count`` strata (at least one each), so a
     stratified test costs about what one unstratified property costs under that profile."""
     return max(1, max_examples // count)
+
+
+def stratified(cells: Sequence[Stratum]) -> Callable[[Callable], Callable]:
+    """Decorate a hypothesis test ``test(stratum, ...)`` (put it above ``@given``) to run once
+    per stratum of ``cells``, each with its share of the loaded profile's example budget
+    (``examples_per_stratum``), as a pytest parameter named after the stratum."""
+    import pytest  # a test-time dependency, like hypothesis
+
+    budget = examples_per_stratum(settings.default.max_examples, len(cells))
+
+    def wrap(test: Callable) -> Callable:
+        return pytest.mark.parametrize("stratum", list(cells), ids=str)(
+            settings(max_examples=budget)(test)
+        )
+
+    return wrap

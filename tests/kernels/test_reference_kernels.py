@@ -42,8 +42,8 @@ from kcompiler.testing import (
 from kcompiler.testing_values import (
     Stratum,
     band_sizes,
-    examples_per_stratum,
     strata,
+    stratified,
 )
 
 # The interpreter runs a [64, 4097] row kernel in several seconds; 2**15 elements keep one
@@ -68,12 +68,6 @@ def rows_cols(draw: st.DrawFn, max_numel: int = MAX_NUMEL) -> tuple[int, int]:
 # .to(tl.float32) changes their values), so bf16 never meets the subnormal regime there.
 INTERPRETER_FAULTS = (("subnormal", torch.bfloat16),) if interpreting() else ()
 STRATA = strata(8, avoid=INTERPRETER_FAULTS)
-
-
-def stratified(test):  # noqa: ANN001, ANN201
-    """Run ``test(stratum, ...)`` once per stratum of ``STRATA`` with its share of examples."""
-    budget = examples_per_stratum(settings.default.max_examples, len(STRATA))
-    return pytest.mark.parametrize("stratum", STRATA, ids=str)(settings(max_examples=budget)(test))
 
 
 @st.composite
@@ -188,34 +182,34 @@ def test_vector_add_broadcast(pair: tuple[torch.Tensor, torch.Tensor]) -> None:
 # -- row reductions over [M, N] ------------------------------------------------------------------
 
 
-@stratified
+@stratified(STRATA)
 @given(data=st.data())
 def test_sum(stratum: Stratum, data: st.DataObject) -> None:
     x = data.draw(stratum_rows(stratum))
     assert_matches_torch(row_sum, sum_ref, x, atol=reduction_atol(x.dtype, x.size(1)))
 
 
-@stratified
+@stratified(STRATA)
 @given(data=st.data())
 def test_softmax(stratum: Stratum, data: st.DataObject) -> None:
     assert_matches_torch(softmax, softmax_ref, data.draw(stratum_rows(stratum)))
 
 
-@stratified
+@stratified(STRATA)
 @given(data=st.data())
 def test_softmax_decomposed(stratum: Stratum, data: st.DataObject) -> None:
     assert_matches_torch(softmax_decomposed, softmax_ref, data.draw(stratum_rows(stratum)))
 
 
 # softmax_two_pass loops over N in blocks of (at most) 32 by default: cap N*M lower.
-@stratified
+@stratified(STRATA)
 @given(data=st.data())
 def test_softmax_two_pass(stratum: Stratum, data: st.DataObject) -> None:
     x = data.draw(stratum_rows(stratum, max_numel=2**13))
     assert_matches_torch(softmax_two_pass, softmax_ref, x)
 
 
-@stratified
+@stratified(STRATA)
 @given(data=st.data())
 def test_rms_norm(stratum: Stratum, data: st.DataObject) -> None:
     x = data.draw(stratum_rows(stratum))
@@ -224,7 +218,7 @@ def test_rms_norm(stratum: Stratum, data: st.DataObject) -> None:
     assert_matches_torch(rms_norm_fwd, rms_norm_ref, x, w, eps)
 
 
-@stratified
+@stratified(STRATA)
 @given(data=st.data(), with_bias=st.booleans())
 def test_layer_norm(stratum: Stratum, data: st.DataObject, with_bias: bool) -> None:
     # No expanded x: a row broadcast along N is constant, and layer norm of a constant row
@@ -255,7 +249,7 @@ def test_layer_norm_bias_is_applied() -> None:
     torch.testing.assert_close(with_bias - without, b.expand(5, 17), atol=1e-5, rtol=1e-5)
 
 
-@stratified
+@stratified(STRATA)
 @given(data=st.data())
 def test_cross_entropy(stratum: Stratum, data: st.DataObject) -> None:
     # The kernel flattens logits with .view(-1) on the host: they must be contiguous (as in
