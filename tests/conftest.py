@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 #   tests/strength/README.md.
 # - `thorough`: 200 examples per property (25 per stratum), random each run; run it before
 #   resolving an issue that touches kernels, passes or the testing strategies:
-#   HYPOTHESIS_PROFILE=thorough python -m pytest tests/kernels tests/passes (about an hour
-#   on two cores).
+#   HYPOTHESIS_PROFILE=thorough python -m pytest tests/kernels tests/passes (25 times the
+#   ci examples of each property: long on two cores, so not in CI).
 settings.register_profile(
     "ci",
     max_examples=8,
