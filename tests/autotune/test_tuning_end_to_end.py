@@ -39,8 +39,26 @@ def test_a_config_with_another_result_is_rejected_by_the_real_gate():
     default = target.space.default()
     other = default.replace(block_sizes=[default.block_sizes[0] // 2])
     assert target.benchmark(default) >= 0
-    with pytest.raises(WrongResult):
+    with pytest.raises(WrongResult, match="add_block_size: output differs from the default"):
         target.benchmark(other)
+
+
+def test_benchmark_checks_and_times_the_users_call_path(monkeypatch):
+    """A measurement is one checked call and one timed call, both through the call path users
+    take (mode "run": the fast path and its launch), so the time is that of the kernel run."""
+    x = torch.randn(100)
+    target = KernelTarget(double, (x,), {})
+    calls: list[str] = []
+    original = double._run
+
+    def spy(args, kwargs, config, mode):  # noqa: ANN001, ANN202
+        calls.append(mode)
+        return original(args, kwargs, config, mode)
+
+    monkeypatch.setattr(double, "_run", spy)
+    target.benchmark(target.space.default())
+    # One checked call, then the timer's (one on the interpreter, several on a GPU).
+    assert len(calls) >= 2 and set(calls) == {"run"}, calls
 
 
 def test_the_tuner_never_picks_a_config_with_another_result(tmp_path, monkeypatch):
