@@ -4,6 +4,7 @@
     python tests/strength/run_mutation.py            # every group, in order
     python tests/strength/run_mutation.py tuning     # one group
     python tests/strength/run_mutation.py --report   # the table of the last run's results
+    python tests/strength/run_mutation.py --recheck  # re-run the survivors (after new tests)
 
 mutmut copies the package to ``mutants/`` (git-ignored), rewrites each function of the files
 in ``[tool.mutmut] only_mutate`` (pyproject.toml) into a trampoline over its mutants, maps
@@ -65,13 +66,14 @@ def patterns(group: str) -> list[str]:
     return [f"{module}.{name}__mutmut_*" for name in names]
 
 
-def run(groups: list[str]) -> None:
-    """One ``mutmut run`` over the groups' patterns (one clean run of their tests, not one per
-    group); mutmut skips mutants whose result it already has."""
+def run(groups: list[str], names: list[str] | None = None) -> None:
+    """One ``mutmut run`` over the groups' patterns (or the given mutant ``names``): one clean
+    run of their tests, then each mutant, the fastest first. mutmut re-runs every mutant it is
+    named or matched, recorded result or not."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     # One thread per worker: two workers share the machine's cores.
     env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", TRITON_INTERPRET="1")
-    names = [p for group in groups for p in patterns(group)]
+    names = names or [p for group in groups for p in patterns(group)]
     subprocess.run(["mutmut", "run", "--max-children", "2", *names], cwd=ROOT, env=env)
 
 
@@ -116,6 +118,12 @@ def report() -> str:
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--report"]:
+        print(report())
+        return 0
+    if argv[:1] == ["--recheck"]:
+        alive = [n for st in results().values() for n, s in st.items() if s == "survived"]
+        if alive:
+            run([], alive)
         print(report())
         return 0
     groups = argv or list(SCOPE)
