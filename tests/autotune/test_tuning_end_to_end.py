@@ -105,13 +105,14 @@ def test_cache_keys_differ_in_versions_and_space(monkeypatch):
     assert tuning_spec((x,), {}, target.space) != narrowed
 
 
-def test_cache_keys_differ_in_scalar_arguments_and_keyword_names():
+def test_cache_keys_differ_in_scalar_arguments_and_keywords():
     """Arguments that are not tensors enter the key by value (an eps, a flag)."""
     x = torch.ones(64)
     space = KernelTarget(double, (x,), {}).space
     assert tuning_spec((x, 1e-5), {}, space) != tuning_spec((x, 1e-6), {}, space)
     assert tuning_spec((x, True), {}, space) != tuning_spec((x, False), {}, space)
     assert tuning_spec((x,), {"eps": 1.0}, space) != tuning_spec((x,), {"tol": 1.0}, space)
+    assert tuning_spec((x,), {"eps": 1.0}, space) != tuning_spec((x,), {"eps": 2.0}, space)
 
 
 def test_a_bf16_tune_is_not_served_from_the_fp32_entry(tmp_path, monkeypatch):
