@@ -11,6 +11,7 @@ from kcompiler.runtime.tuning import output_scale, outputs_match
 def test_scale_is_the_mean_magnitude_of_finite_values():
     assert output_scale(torch.full((8,), -51.0)) == 51.0
     assert output_scale(torch.full((8,), 0.25)) == 0.25
+    assert output_scale(torch.tensor([0.25])) == 0.25  # a single element is no special case
     assert output_scale(torch.tensor([float("nan"), float("inf"), 4.0, -8.0])) == 6.0
     assert output_scale(torch.tensor([float("nan")])) == 1.0
     assert output_scale(torch.arange(10)) == 1.0  # integer outputs compare exactly

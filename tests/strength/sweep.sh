@@ -13,10 +13,10 @@ first=${1:-1}
 last=${2:-20}
 for seed in $(seq "$first" "$last"); do
   line=$(KCOMPILER_TEST_SEED=$seed HYPOTHESIS_PROFILE=sweep python -m pytest -p no:cacheprovider \
-    -q --hypothesis-seed="$seed" \
+    -q -rf --hypothesis-seed="$seed" \
     tests/kernels/test_reference_kernels.py tests/passes/test_split_reductions.py \
     -k "test_softmax or test_rms_norm or test_layer_norm or test_cross_entropy \
 or test_chunked" --deselect tests/passes/test_split_reductions.py::test_large_rows \
-    2>&1 | tail -1)
+    2>&1 | grep -E "^FAILED|passed|failed" | tail -8)
   echo "seed $seed: $line"
 done
