@@ -135,3 +135,16 @@ def test_two_processes_write_concurrently(path):
     assert len(cache.results_for("key-bb")) == 150
     assert len(cache.results_for("shared")) == 300
     assert cache.get_best("shared").config["indexing"] in ("a", "bb")
+
+
+def test_library_versions_name_the_installed_packages():
+    """The key's versions are those of the installed kcompiler, torch and triton (a misspelt
+    distribution name would key every entry on 'absent' and survive a torch upgrade)."""
+    from importlib import metadata
+
+    from kcompiler.autotune.cache import library_versions
+
+    versions = library_versions()
+    assert sorted(versions) == ["kcompiler", "torch", "triton"]
+    for dist, version in versions.items():
+        assert version == metadata.version(dist) != "absent", dist
