@@ -150,7 +150,7 @@ CHUNKED = {
     ),
     "layer_norm": (
         layer_norm_fwd,
-        lambda x: (x, [x.size(1)], None, None, 1e-5),
+        lambda x: (x, [x.size(1)], torch.ones(x.size(1), dtype=x.dtype), None, 1e-5),
         lambda x: F.layer_norm(x.float(), [x.size(1)], eps=1e-5),
         0,
     ),
