@@ -148,3 +148,22 @@ def test_library_versions_name_the_installed_packages():
     assert sorted(versions) == ["kcompiler", "torch", "triton"]
     for dist, version in versions.items():
         assert version == metadata.version(dist) != "absent", dist
+
+
+def test_make_key_reads_the_library_versions_by_default(monkeypatch: pytest.MonkeyPatch):
+    from kcompiler.autotune import cache
+
+    before = make_key("src", "spec", "dev")
+    assert before == make_key("src", "spec", "dev", cache.library_versions())
+    monkeypatch.setattr(cache, "library_versions", lambda: {"kcompiler": "other"})
+    assert make_key("src", "spec", "dev") != before
+
+
+def test_make_key_is_independent_of_mapping_order_and_keys_any_value():
+    import torch
+
+    assert make_key("s", {"a": 1, "b": 2}, "d", {"x": "1", "y": "2"}) == make_key(
+        "s", {"b": 2, "a": 1}, "d", {"y": "2", "x": "1"}
+    )
+    # Values JSON cannot encode (a dtype) are keyed by their repr.
+    assert make_key("s", (torch.float32, 3), "d", {}) != make_key("s", (torch.float16, 3), "d", {})
