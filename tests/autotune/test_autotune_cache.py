@@ -167,3 +167,27 @@ def test_make_key_is_independent_of_mapping_order_and_keys_any_value():
     )
     # Values JSON cannot encode (a dtype) are keyed by their repr.
     assert make_key("s", (torch.float32, 3), "d", {}) != make_key("s", (torch.float16, 3), "d", {})
+
+
+def test_make_key_format_is_stable():
+    """The on-disk cache outlives a process: the same inputs must give the same key in every
+    run and on every machine. Changing the key's format on purpose (it drops every cached
+    tuning) means updating this digest."""
+    key = make_key("src", "spec", "dev", {"kcompiler": "1", "torch": "2", "triton": "3"})
+    assert key == "c1d07514e23f1583a6a86895ec4ba8925d3e93563d7650df1cd49886345fcdde"
+
+
+def test_a_missing_package_is_keyed_as_absent(monkeypatch: pytest.MonkeyPatch):
+    from importlib import metadata
+
+    from kcompiler.autotune import cache
+
+    def version(dist: str) -> str:
+        raise metadata.PackageNotFoundError(dist)
+
+    monkeypatch.setattr(cache.metadata, "version", version)
+    assert cache.library_versions() == {
+        "kcompiler": "absent",
+        "torch": "absent",
+        "triton": "absent",
+    }
