@@ -1,4 +1,4 @@
-"""Check ``passes/config_space.shared_memory_bytes`` against Triton's allocation on a GPU.
+"""Check ``backends/triton/shared_memory.shared_memory_bytes`` against Triton's allocation on a GPU.
 
 Two sets of configs of matmul (fp16, fp32), fp8_gemm and attention (fp16, D=64/128) (and, in
 ``draws``, of softmax, rms_norm, layer_norm and cross_entropy at the tune_compare shapes, whose
@@ -113,7 +113,7 @@ def grid_items() -> list[tuple[str, str, dict]]:
 def draw_items(n: int) -> list[tuple[str, str, dict]]:
     from kcompiler.autotune import ConfigSpace
     from kcompiler.backends.triton.compile import shared_memory_limit
-    from kcompiler.passes.config_space import shared_memory_of_config
+    from kcompiler.backends.triton.shared_memory import shared_memory_of_config
 
     limit = shared_memory_limit()
     out = []
@@ -153,7 +153,7 @@ def work(items):
 
     JITFunction.run = run
     import kcompiler.backends.triton.compile as backend
-    from kcompiler.passes.config_space import shared_memory_of_config
+    from kcompiler.backends.triton.shared_memory import shared_memory_of_config
 
     checked = backend.check_shared_memory
     res = []

@@ -17,7 +17,6 @@ So a repeated shape costs one dict lookup, and nothing ever tunes.
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any
 
 import torch
 
+from kcompiler import settings
 from kcompiler.aot.table import Key, Table, TableError
 from kcompiler.autotune import ConfigError
 from kcompiler.config import Config
@@ -95,7 +95,7 @@ class TableConfigs:
         if not differ:
             return
         where = self.table.source or "config table"
-        if os.environ.get(STRICT_ENV, "0") not in ("", "0"):
+        if settings.current().aot_strict:
             self.ignored = True
             warnings.warn(
                 f"{where}: tuned for {', '.join(differ)}; ignored ({STRICT_ENV}=1)",

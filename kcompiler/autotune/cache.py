@@ -28,6 +28,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
+from kcompiler import settings
 from kcompiler.config import Config
 
 log = logging.getLogger("kcompiler.autotune")
@@ -36,7 +37,7 @@ T = TypeVar("T")
 
 CACHE_DIR_ENV = "KCOMPILER_CACHE_DIR"
 CACHE_URL_ENV = "KCOMPILER_CACHE_URL"
-SHARED_SCHEMES = ("redis", "rediss", "unix")  # URL schemes of a shared (Redis) cache
+SHARED_SCHEMES = settings.CACHE_URL_SCHEMES  # URL schemes of a shared (Redis) cache
 CACHE_FILE = "autotune.sqlite"
 _SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -60,10 +61,10 @@ CREATE TABLE IF NOT EXISTS best (
 
 def default_cache_dir() -> Path:
     """``$KCOMPILER_CACHE_DIR``, else ``$XDG_CACHE_HOME/kcompiler``, else ``~/.cache/kcompiler``."""
-    override = os.environ.get(CACHE_DIR_ENV)
-    if override:
-        return Path(override)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    chosen = settings.current()
+    if chosen.cache_dir:
+        return Path(chosen.cache_dir)
+    base = chosen.xdg_cache_home or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "kcompiler"
 
 
@@ -349,15 +350,9 @@ def default_cache() -> CacheBackend:
     if path not in _DEFAULT_CACHES:
         _DEFAULT_CACHES[path] = SQLiteCache(path)
     local = _DEFAULT_CACHES[path]
-    url = os.environ.get(CACHE_URL_ENV, "").strip()
+    url = settings.current().cache_url  # validated there: a scheme in SHARED_SCHEMES
     if not url:
         return local
-    scheme = url.partition("://")[0].lower()
-    if scheme not in SHARED_SCHEMES:
-        raise ValueError(
-            f"{CACHE_URL_ENV}={url!r}: expected a URL starting with "
-            f"{', '.join(s + '://' for s in SHARED_SCHEMES)}, or unset for the local cache"
-        )
     if (url, path) not in _SHARED_CACHES:
         from kcompiler.autotune.redis_cache import RedisCache
 

@@ -50,11 +50,15 @@ class CompilePoolError(RuntimeError):
 
 @dataclass(frozen=True)
 class CompileOutcome:
-    """A finished job: ``error`` is None on success, else why it failed."""
+    """A finished job: ``error`` is None on success, else why it failed; ``result`` is what
+    the job's function returned (None on failure; it must pickle). ``attempts``: how many
+    workers ran it (a backend that retries a lost worker's job once reports 2)."""
 
     key: Hashable
     error: str | None
     seconds: float
+    result: Any = None
+    attempts: int = 1
 
 
 # --------------------------------------------------------------------------------------
@@ -123,15 +127,19 @@ def _worker_main() -> None:
         try:
             fn, args = pickle.loads(payload)  # imports fn's module
         except BaseException as e:
-            _send(results, ("done", job_id, f"cannot load the compile job: {e!r}"))
+            _send(results, ("done", job_id, f"cannot load the compile job: {e!r}", None))
             continue
         _send(results, ("started", job_id))
+        result = None
         try:
-            fn(*args)
+            result = fn(*args)
             error = None
         except BaseException as e:  # report everything, incl. SystemExit
             error = f"{type(e).__name__}: {e}\n" + "".join(traceback.format_exc()[-2000:])
-        _send(results, ("done", job_id, error))
+        try:
+            _send(results, ("done", job_id, error, result))
+        except Exception as e:  # an unpicklable result
+            _send(results, ("done", job_id, f"compile job result does not pickle: {e!r}", None))
 
 
 # --------------------------------------------------------------------------------------
@@ -159,6 +167,7 @@ class _Worker:
         log_dir: Path,
         preload: Sequence[str],
         on_message: Callable[[_Worker, Any, float], None],
+        env: dict[str, str] | None = None,
     ) -> None:
         self.id = wid
         self.log_path = log_dir / f"worker-{wid}.log"
@@ -168,7 +177,7 @@ class _Worker:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
-            env=_worker_env(),
+            env=_worker_env(env),
             start_new_session=True,
         )
         self.started = time.monotonic()
@@ -235,9 +244,10 @@ class _Worker:
         return f"; worker stderr: ...{text.strip()}" if text.strip() else ""
 
 
-def _worker_env() -> dict[str, str]:
-    """The parent's import path, so the worker can unpickle whatever the parent can."""
-    env = dict(os.environ)
+def _worker_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """``base`` (default: this process's environment) with the parent's import path, so the
+    worker can unpickle whatever the parent can."""
+    env = dict(os.environ if base is None else base)
     paths = [os.path.abspath(p) if p else os.getcwd() for p in sys.path]
     if env.get("PYTHONPATH"):
         paths.append(env["PYTHONPATH"])
@@ -264,8 +274,10 @@ class CompilePool:
         timeout_s: float,
         preload: Sequence[str] = (),
         startup_timeout_s: float = 120.0,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.max_workers = max(1, workers)
+        self.env = env  # the workers' environment; None: this process's
         self.timeout_s = timeout_s
         self.startup_timeout_s = startup_timeout_s
         self.preload = tuple(preload)
@@ -363,7 +375,8 @@ class CompilePool:
             elif msg[0] == "started" and w.job is not None and w.job.id == msg[1]:
                 w.job.started = now
             elif msg[0] == "done" and w.job is not None and w.job.id == msg[1]:
-                self._done.append(CompileOutcome(w.job.key, msg[2], now - w.job.dispatched))
+                seconds = now - w.job.dispatched
+                self._done.append(CompileOutcome(w.job.key, msg[2], seconds, msg[3]))
                 w.job = None
                 self._give_job(w)
             self._cond.notify_all()
@@ -387,7 +400,7 @@ class CompilePool:
         if self._log_dir is None:
             self._log_dir = Path(tempfile.mkdtemp(prefix="kcompiler-compile-"))
         self._ids += 1
-        w = _Worker(self._ids, self._log_dir, self.preload, self._on_message)
+        w = _Worker(self._ids, self._log_dir, self.preload, self._on_message, self.env)
         self._workers[w.id] = w
 
     def _retire(self, w: _Worker) -> None:
@@ -452,16 +465,24 @@ class CompilePool:
 _SHARED: list[CompilePool] = []
 
 
-def shared_pool(workers: int, preload: Sequence[str] = ()) -> CompilePool:
+def shared_pool(
+    workers: int, preload: Sequence[str] = (), env: dict[str, str] | None = None
+) -> CompilePool:
     """The process-wide pool for these settings, or a private one if it is busy.
 
     Reusing workers across kernels saves their start-up; a second concurrent tuning run
-    (another thread) gets its own pool rather than sharing job accounting.
+    (another thread) gets its own pool rather than sharing job accounting. ``env``: the
+    workers' environment (None: this process's).
     """
     for pool in _SHARED:
-        if not pool.in_use and pool.max_workers == workers and pool.preload == tuple(preload):
+        if (
+            not pool.in_use
+            and pool.max_workers == workers
+            and pool.preload == tuple(preload)
+            and pool.env == env
+        ):
             return pool
-    pool = CompilePool(workers, timeout_s=60.0, preload=preload)
+    pool = CompilePool(workers, timeout_s=60.0, preload=preload, env=env)
     _SHARED.append(pool)
     return pool
 

@@ -21,8 +21,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from kcompiler import settings
 from kcompiler.autotune.cache import BestEntry, CacheBackend, default_cache
-from kcompiler.autotune.compile_pool import CompilePool, shared_pool
+from kcompiler.autotune.compile_backends import JobPool, acquire_pool
+from kcompiler.autotune.compile_backends import compile_backend as compile_backend_of
 from kcompiler.autotune.errors import AutotuneError, DeviceFault, WrongResult, is_device_fault
 from kcompiler.autotune.progress import TuningProgress
 from kcompiler.autotune.space import ConfigSpace
@@ -75,6 +77,14 @@ class TuningTarget(Protocol):
         ...
 
 
+def review_compile(target: Any, config: Config, result: Any) -> str | None:
+    """Why a compiled config must not be benchmarked, or None. A target may define
+    ``review_compile(config, result)`` over what its precompile job returned (e.g. ptxas's
+    spill figures); such configs are cached as rejected and never measured."""
+    review = getattr(target, "review_compile", None)
+    return review(config, result) if review is not None else None
+
+
 @dataclass(frozen=True)
 class Failure:
     config: Config
@@ -115,8 +125,8 @@ class _Run:
     compile_timeout_s: float = 60.0
 
 
-def _pick(given: str | None, env: str, default: str) -> str:
-    return given or os.environ.get(env) or default
+def _pick(given: str | None, setting: str | None, default: str) -> str:
+    return given or setting or default
 
 
 class Tuner:
@@ -133,14 +143,20 @@ class Tuner:
         seed: int = 0,
         preload: tuple[str, ...] = (),
         console: Any = None,
+        compile_backend: str | None = None,
     ) -> None:
         """``workers``: compile processes (default: CPU count, at most 8); ``progress``:
         force the bar on/off (default: on when stderr is a terminal); ``preload``: modules
         each compile worker imports before its first job (e.g. "triton"), so import time is
-        not charged to a config's compile timeout."""
+        not charged to a config's compile timeout; ``compile_backend``: where compile
+        jobs run, ``local`` processes or a ``ray`` cluster (default:
+        $KCOMPILER_COMPILE_BACKEND, else local); with Ray, ``workers`` defaults to the
+        cluster's CPUs."""
         self.target = target
         self.cache = cache if cache is not None else default_cache()
-        self.workers = workers or min(os.cpu_count() or 1, 8)
+        self.compile_backend = compile_backend_of(compile_backend)
+        local = self.compile_backend == "local"
+        self.workers = workers or (min(os.cpu_count() or 1, 8) if local else None)
         self.compile_timeout_s = compile_timeout_s
         self.progress = progress
         self.seed = seed
@@ -164,13 +180,18 @@ class Tuner:
         the effort's limits.
         """
         start = time.monotonic()
-        effort_name = _pick(effort, EFFORT_ENV, DEFAULT_EFFORT)
+        effort_name = _pick(effort, settings.current().autotune_effort, DEFAULT_EFFORT)
         if effort_name not in EFFORTS:
-            raise ValueError(f"unknown autotune effort {effort_name!r}; use one of {list(EFFORTS)}")
+            raise ValueError(
+                f"unknown autotune effort {effort_name!r} (the effort argument or "
+                f"{EFFORT_ENV}); use one of {list(EFFORTS)}"
+            )
         if isinstance(strategy, type):
             strategy_cls = strategy
         else:
-            strategy_cls = get_strategy(_pick(strategy, STRATEGY_ENV, DEFAULT_STRATEGY))
+            strategy_cls = get_strategy(
+                _pick(strategy, settings.current().autotune_strategy, DEFAULT_STRATEGY)
+            )
         preset = EFFORTS[effort_name]
         space, name = self.target.space, self.target.name
         if preset is None:
@@ -207,7 +228,10 @@ class Tuner:
 
         interrupted = budget_hit = False
         run.compile_timeout_s = self.compile_timeout_s or preset.compile_timeout_s
-        pool = shared_pool(self.workers, self.preload)
+        # A target that compiles for a GPU target under the interpreter needs its workers
+        # started without TRITON_INTERPRET (``compile_env``).
+        env = getattr(self.target, "compile_env", None)
+        pool = acquire_pool(self.compile_backend, self.workers, self.preload, env)
         pool.in_use = True
         try:
             with run.progress:
@@ -247,7 +271,7 @@ class Tuner:
             count += 1
         return count
 
-    def _search(self, run: _Run, pool: CompilePool, limit: int, deadline: float) -> bool:
+    def _search(self, run: _Run, pool: JobPool, limit: int, deadline: float) -> bool:
         """The pipeline: keep compiles queued while benchmarking finished ones.
 
         Returns True when the time budget ended the search.
@@ -272,8 +296,17 @@ class Tuner:
             for outcome in pool.poll(wait):
                 config = outcome.key
                 assert isinstance(config, Config)  # the pool's keys are our configs
-                if outcome.error is None:
-                    ready.append(config)
+                rejected = (
+                    None if outcome.error else review_compile(self.target, config, outcome.result)
+                )
+                if outcome.error is None and rejected is None:
+                    if self._receive(run, config, outcome.result):
+                        ready.append(config)
+                    else:
+                        in_flight.discard(config)
+                elif rejected is not None:
+                    in_flight.discard(config)
+                    self._fail(run, config, f"rejected: {rejected}")
                 else:
                     in_flight.discard(config)
                     self._fail(run, config, f"compile failed: {outcome.error}")
@@ -284,7 +317,21 @@ class Tuner:
             elif pool.pending == 0 and not batch and not in_flight:
                 return False  # the strategy has nothing more, or the config budget is spent
 
-    def _precompile(self, run: _Run, pool: CompilePool, config: Config, ready: deque) -> bool:
+    def _receive(self, run: _Run, config: Config, result: Any) -> bool:
+        """Hand the target its accepted compile's result (``receive_compile``: a target whose
+        binaries were compiled on another machine installs them here, so the benchmark loads
+        them instead of compiling); False when that failed (recorded)."""
+        receive = getattr(self.target, "receive_compile", None)
+        if receive is None:
+            return True
+        try:
+            receive(config, result)
+        except Exception as e:  # e.g. a full disk: this config's failure, not the search's
+            self._fail(run, config, f"receive_compile raised {type(e).__name__}: {e}")
+            return False
+        return True
+
+    def _precompile(self, run: _Run, pool: JobPool, config: Config, ready: deque) -> bool:
         """Queue the compile (or straight to benchmarking); False if it failed already."""
         try:
             job = self.target.precompile_job(config)

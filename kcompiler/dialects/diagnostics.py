@@ -40,9 +40,9 @@ __all__ = [
 
 # Ops nested inside each other's regions (the module, a kernel, a tile.for in a tile.for ...).
 # Parsing, printing and most passes recurse once per level through several Python frames;
-# kc-opt runs them on a large thread stack, which held 16000 levels when measured, so this
-# depth has a wide margin. Beyond it the parser reports the op that goes one level too deep.
-# Real kernels nest a handful of loops.
+# kc-opt runs them on a large thread stack that holds several times this depth, a wide
+# margin. Beyond it the parser reports the op that goes one level too deep. Real kernels nest
+# a handful of loops.
 MAX_NESTING = 4096
 
 

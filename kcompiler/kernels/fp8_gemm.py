@@ -17,8 +17,8 @@ import kcompiler.language as kl
 def k_major(y: torch.Tensor) -> torch.Tensor:
     """``y`` copied into column-major (K-major) storage: ``y.t().contiguous().t()`` in one
     tiled pass. Each tile is read along y's rows and written along the copy's columns (Triton
-    gives the load and the store each a coalesced layout); torch's eager strided copy of a 4096^2
-    fp8 y took about 0.08 ms on the H200, a tiled one moves the 32 MB in about a tenth of that."""
+    gives the load and the store each a coalesced layout), where torch's eager strided copy
+    reads or writes one of them across rows."""
     k, n = y.size()
     out = torch.empty([n, k], dtype=y.dtype, device=y.device).t()
     for tile_k, tile_n in kl.tile([k, n]):
@@ -42,7 +42,8 @@ def fp8_gemm(
     assert scale_a.numel() == 1 and scale_b.numel() == 1, "per-tensor scales only"
     if y.stride(0) != 1 and n > 1:
         # Hopper's fp8 MMA reads both operands K-major; from a row-major y Triton falls back to
-        # a path that ran at 100-300 TFLOP/s on the H100. One transposing copy, the one
+        # a slower path (benchmarks/results/h100/session3/probe-fp8-accumulate.txt). One
+        # transposing copy, the one
         # torch._scaled_mm asks of its caller; a weight w [n, k] passed as w.t() needs none.
         y = k_major(y)
     sa = scale_a.reshape(1)

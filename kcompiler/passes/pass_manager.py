@@ -42,6 +42,8 @@ from xdsl.passes import ModulePass
 from xdsl.utils.arg_spec import ArgSpec, parse_pipeline
 from xdsl.utils.exceptions import ArgSpecParseError
 
+from kcompiler import settings
+
 __all__ = [
     "PassManager",
     "PipelineError",
@@ -56,10 +58,10 @@ class PipelineError(ValueError):
 
 
 def debug_enabled(debug: bool | None = None) -> bool:
-    """``debug`` if given, else ``KCOMPILER_DEBUG`` (``1``/``true``/``yes`` turn it on)."""
+    """``debug`` if given, else the ``KCOMPILER_DEBUG`` setting."""
     if debug is not None:
         return debug
-    return os.environ.get("KCOMPILER_DEBUG", "").strip().lower() in ("1", "true", "yes", "on")
+    return settings.current().debug
 
 
 def format_pipeline(passes: Iterable[ModulePass]) -> str:
@@ -117,7 +119,7 @@ class PassManager:
         self.done = frozenset(self.done)
         self.debug = debug_enabled(self.debug)
         if self.dump_dir is None:
-            self.dump_dir = os.environ.get("KCOMPILER_DUMP_IR") or None
+            self.dump_dir = settings.current().dump_ir
         listed = self._parse(self.pipeline)
         ordered = self._order(listed)
         self.passes = tuple(n.instance for n in ordered)

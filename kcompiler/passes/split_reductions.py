@@ -36,7 +36,6 @@ kernel (``reduction_dims``, first-use order), 0 keeps that dim in registers.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -45,6 +44,7 @@ from xdsl.dialects.builtin import FloatAttr, IntegerAttr, ModuleOp, i64
 from xdsl.ir import Attribute, Block, BlockArgument, Operation, OpResult, SSAValue
 from xdsl.passes import ModulePass
 
+from kcompiler import settings
 from kcompiler.dialects import tile as t
 from kcompiler.exc import InvalidConfig
 
@@ -81,9 +81,8 @@ def reduction_dims(module: Operation) -> list[str]:
 
 
 # Rows wider than this (after rounding up to a power of two) spill registers when a program
-# holds them whole: by default they are reduced in a loop over DEFAULT_CHUNK elements. On the
-# H100, cross_entropy bf16 over 128256 classes took 5.4 ms whole and 0.38 ms in 4096-chunks;
-# rows of 32768 fp32 (rms_norm) are fastest whole.
+# holds them whole: by default they are reduced in a loop over DEFAULT_CHUNK elements. Rows up
+# to WIDE_ROW stay whole (benchmarks/results/h100/SUMMARY.md: cross_entropy and rms_norm).
 WIDE_ROW = 32768
 DEFAULT_CHUNK = 4096
 
@@ -172,11 +171,11 @@ def _split_kernel(kernel: t.KernelOp, dim: str, size: int) -> t.KernelOp:
             return kernel
         clone.verify()
     except _Unsupported:
-        if os.environ.get("KC_DEBUG_PASSES"):
+        if settings.current().debug_passes:
             raise
         return kernel
     except Exception:  # noqa: BLE001 - any failure leaves the IR as it was
-        if os.environ.get("KC_DEBUG_PASSES"):
+        if settings.current().debug_passes:
             raise
         return kernel
     parent = kernel.parent_block()

@@ -86,7 +86,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import re
 import sys
 import threading
@@ -97,6 +96,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from kcompiler import settings
 from kcompiler.exc import InvalidArgument, NoBackward
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ if TYPE_CHECKING:
     from kcompiler.runtime.kernel import Kernel
 
 NAMESPACE = "kcompiler"
-ENABLED = os.environ.get("KCOMPILER_CUSTOM_OP", "1") != "0"
+ENABLED = settings.current().custom_op  # KCOMPILER_CUSTOM_OP, read once at import
 
 _tls = threading.local()
 _KERNELS: weakref.WeakValueDictionary[int, Kernel] = weakref.WeakValueDictionary()

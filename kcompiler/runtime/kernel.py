@@ -8,25 +8,15 @@ from __future__ import annotations
 
 import functools
 import inspect
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-if "TRITON_INTERPRET" not in os.environ:
-    # No GPU: default to Triton's CPU interpreter, which must be chosen before triton loads.
-    import sys
-
-    import torch
-
-    if "triton" not in sys.modules and not torch.cuda.is_available():
-        os.environ["TRITON_INTERPRET"] = "1"
-
 import torch
 from xdsl.dialects.builtin import ModuleOp
 
-from kcompiler.backends.triton.bounds import ErrorFlag, check_flags, index_checks
-from kcompiler.backends.triton.compile import fp8_accumulate, fp32_dot_precision, peel_tail
+from kcompiler import settings
+from kcompiler.backends.triton.bounds import ErrorFlag, check_flags
 from kcompiler.backends.triton.launch import WrongDevice, direct_launcher
 from kcompiler.config import Config
 from kcompiler.exc import CompileError, InvalidArgument, KCompilerError, UnknownOption, not_float
@@ -41,8 +31,9 @@ from kcompiler.runtime.fastpath import REPLAY_TRIES, make_key, make_replay, para
 
 @functools.lru_cache(maxsize=1)
 def interpreting() -> bool:
-    """Triton reads TRITON_INTERPRET once, when it is imported; so do we."""
-    return os.environ.get("TRITON_INTERPRET", "0") == "1"
+    """Whether kernels run on Triton's CPU interpreter (``TRITON_INTERPRET``), fixed at the
+    first call: variants compiled for one mode cannot launch in the other."""
+    return settings.current().interpret
 
 
 @dataclass
@@ -60,9 +51,9 @@ class CompiledLoop:
         return self.launcher(*[env[p] for p in self.params])
 
 
-# Launch compiled kernels directly on the fast path (set KCOMPILER_DIRECT_LAUNCH=0 to always go
-# through Triton's JIT).
-DIRECT_LAUNCH = os.environ.get("KCOMPILER_DIRECT_LAUNCH", "1") != "0"
+# Launch compiled kernels directly on the fast path (KCOMPILER_DIRECT_LAUNCH=0: always go
+# through Triton's JIT). Read once, at import, like custom_op.ENABLED.
+DIRECT_LAUNCH = settings.current().direct_launch
 
 
 _is_compiling = torch.compiler.is_compiling
@@ -430,6 +421,27 @@ class Kernel:
         self._fast.clear()
         return result
 
+    def precompile(
+        self,
+        *args: Any,
+        configs: Sequence[Config | dict[str, Any]] | None = None,
+        target: str = "sm_90",
+        backend: str = "local",
+        workers: int | None = None,
+        timeout_s: float = 300.0,
+        store: str | None = None,
+        **kwargs: Any,
+    ) -> list[Any]:
+        """Compile ``configs`` (default: the config space's default and starts) for these
+        arguments and a named GPU target (``"sm_90"``: H100/H200), on a machine with or
+        without that GPU; no kernel runs. ``backend``: ``"local"`` (worker processes here) or
+        ``"ray"``; ``store``: a directory that receives every binary in Triton's cache format
+        (``backends.triton.target_compile.install_tree`` installs it on the GPU host). Returns
+        a ``runtime.target_precompile.PrecompileRecord`` per config, in order."""
+        from kcompiler.runtime.target_precompile import precompile
+
+        return precompile(self, args, kwargs, configs, target, backend, workers, timeout_s, store)
+
     def use_table(self, table: Any) -> None:
         """Take each call's config from a config table (a path to the JSON that
         ``python -m kcompiler.aot tune`` writes, or a ``kcompiler.aot.Table``); None detaches
@@ -440,15 +452,21 @@ class Kernel:
         self._fast.clear()
 
     def generated_launches(
-        self, args: Sequence[Any], kwargs: dict[str, Any], config: Config
+        self,
+        args: Sequence[Any],
+        kwargs: dict[str, Any],
+        config: Config,
+        interpret: bool | None = None,
     ) -> list[tuple[str, Callable[..., Any], list[Any]]]:
         """Generate and load every device loop's code for these arguments and config,
         launching nothing: per launch, (generated module source, its launcher, the launcher's
-        arguments), as ``backends/triton/precompile.job_for_launches`` takes them."""
+        arguments), as ``backends/triton/precompile.job_for_launches`` takes them.
+        ``interpret=False`` generates GPU code even under Triton's interpreter (compiling for
+        a named target on a machine without it); None: this process's mode."""
         launches: list[tuple[str, Callable[..., Any], list[Any]]] = []
 
         def collect(index: int, env: dict[str, Any]) -> None:
-            c = self._compiled_loop(index, env, config)
+            c = self._compiled_loop(index, env, config, interpret)
             launches.append((c.source, c.launcher, [env[p] for p in c.params]))
 
         with hosting(_HostRun(self, config, "code")):
@@ -750,20 +768,16 @@ class Kernel:
         self._traced[key] = (module, spec)
         return module, spec
 
-    def _compiled_loop(self, index: int, env: dict[str, Any], config: Config) -> CompiledLoop:
+    def _compiled_loop(
+        self, index: int, env: dict[str, Any], config: Config, interpret: bool | None = None
+    ) -> CompiledLoop:
         loop = self.program.loops[index]
+        interpret = interpreting() if interpret is None else interpret
         spec = specialize(loop.names, env, self.static_shapes, self.program.constexprs)
-        # torch's float32 matmul precision picks the float32 dots' precision (compile.py); a
-        # call whose fast-path entry exists keeps the variant it was made with.
-        ckey = (
-            index,
-            spec.key,
-            config,
-            fp32_dot_precision(),
-            fp8_accumulate(),
-            peel_tail(),
-            index_checks(),
-        )
+        # The settings that change generated code (torch's float32 matmul precision among
+        # them) are part of the key, and so is the mode (interpreter or GPU code); a call whose
+        # fast-path entry exists keeps the variant it was made with.
+        ckey = (index, spec.key, config, *settings.current().codegen_key(), interpret)
         hit = self._compiled.get(ckey)
         if hit is not None:
             return hit
@@ -783,7 +797,7 @@ class Kernel:
         where = f"{self.program.filename}:{loop.node.lineno + self.program.line_offset}"
         with internal_errors(where, f"compiling kernel {self.program.name!r} for {config}"):
             compiled = compile_module(
-                module, config, spec, blocks, interpret=interpreting(), error_flag=self._flag
+                module, config, spec, blocks, interpret=interpret, error_flag=self._flag
             )
         self._compiled[ckey] = compiled
         return compiled

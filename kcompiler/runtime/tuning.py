@@ -8,6 +8,7 @@ import hashlib
 import re
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -25,10 +26,12 @@ from kcompiler.autotune import (
     library_versions,
     make_key,
 )
+from kcompiler.autotune.compile_backends import compile_backend
+from kcompiler.backends.triton.block_defaults import default_num_warps, largest_block
+from kcompiler.backends.triton.config_space import derive_space
 from kcompiler.config import Config
-from kcompiler.passes.block_defaults import default_num_warps, largest_block
-from kcompiler.passes.config_space import TRITON_MAX_NUMEL, derive_space
 from kcompiler.passes.persistent import PID_TYPES
+from kcompiler.target import TRITON_MAX_NUMEL
 
 if TYPE_CHECKING:
     from kcompiler.runtime.kernel import Kernel
@@ -68,29 +71,11 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
             )
         )
 
-    def registers_fit(flat: Any) -> bool:
-        bs = _block_values(flat, count)
-        per_thread = max(largest_block(m, bs) for m in modules) / (32 * flat["num_warps"])
-        chunks = [v for k, v in flat.items() if k.startswith("reduction_loops") and v]
-        if chunks:  # a chunked loop holds blocks of chunk elements, not the whole dim
-            held = max(bs.values(), default=1) * max(chunks)
-            # At most 256 per thread: on the H100, 2048 per thread took > 30 s to compile.
-            return flat["num_warps"] * 32 <= held * 4 and held <= 256 * 32 * flat["num_warps"]
-        # Fewer than one element per thread only for small blocks on at most 4 warps.
-        return per_thread <= 256 and (per_thread >= 1 or flat["num_warps"] <= 4)
-
-    constraints.append(
-        Predicate(
-            "register_budget",
-            registers_fit,
-            "the largest block must give 1..256 elements per thread",
-            [k.name for k in knobs if k.name != "num_stages"],
-        )
-    )
     constraints.extend(_dot_register_constraint(modules, count))
     for more in (_range_knobs(modules), _indexing_knobs(kernel, modules, knobs)):
         knobs.extend(more[0])
         constraints.extend(more[1])
+    constraints.insert(len(derived.products), _register_constraint(modules, count, knobs))
     constraints.extend(_shared_memory_constraint(modules, count, knobs))
     return ConfigSpace(knobs, constraints, starts=_dot_starts(modules, knobs))
 
@@ -179,11 +164,58 @@ def _first_dot(modules: list[Any]) -> Any:
     return next((op for m in modules for op in m.walk() if isinstance(op, t.DotOp)), None)
 
 
+# Block elements one thread may hold. sm_90 compiles on the CPU (benchmarks/spill_report.py)
+# spilled for almost every config without tile.dot above 128 a thread. Fewer at 16-32 warps,
+# where ptxas caps a thread at 128/64 registers, would be tighter still, but a recorded H100
+# winner (cross_entropy bf16, one 131072-element row on 32 warps) holds 128: what spills there
+# is left to the tuner's ptxas check (KernelTarget.review_compile).
+ELEMENTS_PER_THREAD = 128
+
+
+def _register_constraint(modules: list[Any], count: int, knobs: list[Any]) -> Any:
+    """The largest block (or a chunked loop's rows x chunk) must give 1..``ELEMENTS_PER_THREAD``
+    elements a thread. In a kernel without ``tile.dot`` every copy of a loop's tiles that
+    unrolling (``range_unroll_factors``) or pipelining (``range_num_stages``) keeps in flight
+    counts too; a dot kernel's largest block is its accumulator, which those do not copy."""
+    names = {k.name for k in knobs}
+    copies = [
+        (f"range_unroll_factors[{i}]", f"range_num_stages[{i}]")
+        for i in range(len(names))
+        if f"range_unroll_factors[{i}]" in names or f"range_num_stages[{i}]" in names
+    ]
+    with_dot = _first_dot(modules) is not None
+
+    def in_flight(flat: Any) -> int:
+        if with_dot:
+            return 1
+        return max([max(1, flat.get(u) or 0) * max(1, flat.get(n) or 0) for u, n in copies] or [1])
+
+    def registers_fit(flat: Any) -> bool:
+        warps = flat["num_warps"]
+        budget = ELEMENTS_PER_THREAD * 32 * warps  # elements of the whole block
+        bs = _block_values(flat, count)
+        chunks = [v for k, v in flat.items() if k.startswith("reduction_loops") and v]
+        if chunks:  # a chunked loop holds blocks of chunk elements, not the whole dim
+            held = max(bs.values(), default=1) * max(chunks)
+            return warps * 32 <= held * 4 and held * in_flight(flat) <= budget
+        largest = max(largest_block(m, bs) for m in modules)
+        # Fewer than one element per thread only for small blocks on at most 4 warps.
+        return largest * in_flight(flat) <= budget and (largest >= 32 * warps or warps <= 4)
+
+    return Predicate(
+        "register_budget",
+        registers_fit,
+        "the largest block (times the copies an unrolled or pipelined loop keeps in flight, "
+        f"without tile.dot) must give 1..{ELEMENTS_PER_THREAD} elements per thread",
+        [k.name for k in knobs if k.name != "num_stages"],
+    )
+
+
 def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
     """Kernels with ``tile.dot``: the dot results (accumulators, attention's scores) must fit
-    half the registers a thread has at 16 warps or more (ptxas "Insufficient registers"
-    otherwise; ``passes/config_space.dot_registers_fit``)."""
-    from kcompiler.passes.config_space import dot_registers_checker
+    half the registers a thread has, a quarter below 4 warps (ptxas "Insufficient registers"
+    at 16 warps and more, spills below; ``backends/triton/registers.dot_registers_fit``)."""
+    from kcompiler.backends.triton.registers import dot_registers_checker
 
     checkers = [c for c in map(dot_registers_checker, modules) if c.results]
     if not checkers:
@@ -198,7 +230,7 @@ def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
             "dot_registers",
             fits,
             "the tl.dot results (fp32 accumulators and scores) must take at most half of a "
-            "thread's 65536 / (32 * num_warps) registers when that is below 255",
+            "thread's min(256, 65536 / (32 * num_warps)) registers (a quarter below 4 warps)",
             [f"block_sizes[{i}]" for i in range(count)] + ["num_warps"],
         )
     ]
@@ -210,18 +242,43 @@ def _block_values(flat: Any, count: int) -> dict[str, int]:
 
 
 def _shared_memory_constraint(modules: list[Any], count: int, knobs: list[Any]) -> list[Any]:
-    """Shared memory (``passes/config_space.py``) must fit the device's limit: the pipelined
-    ``tile.dot`` operand tiles (num_stages, or a loop's range_num_stages, copies, times its
+    """Shared memory (``backends/triton/shared_memory.py``) must fit the device's limit: the
+    pipelined ``tile.dot`` operand tiles (num_stages, or a loop's range_num_stages, copies, times its
     range_unroll_factors), the tiles of tensor-descriptor loads and stores (the ``indexing``
     knobs; a chunk loop's tile is rows x its ``reduction_loops`` chunk), loads of loops with
     range_num_stages, and the scratch of row reductions (``num_warps``)."""
     from kcompiler.backends.triton.compile import shared_memory_limit
-    from kcompiler.passes.config_space import may_take_shared_memory, shared_memory_estimator
-    from kcompiler.passes.loop_knobs import sequential_loops
+
+    made = _shared_memory_estimate(modules, count, knobs)
+    if made is None:
+        return []
+    estimate, deps = made
+    limit = shared_memory_limit()
+    return [
+        Predicate(
+            "shared_memory",
+            lambda flat: estimate(flat) <= limit,
+            f"the tiles each loop loads for tl.dot (times its pipeline stages and unroll "
+            f"factor), tensor-descriptor tiles and reduction scratch must fit {limit:,} bytes "
+            f"of shared memory",
+            deps,
+        )
+    ]
+
+
+def _shared_memory_estimate(
+    modules: list[Any], count: int, knobs: list[Any]
+) -> tuple[Callable[[Any], int], list[str]] | None:
+    """(bytes of shared memory a drawn point takes, the knobs that repair it); None when the
+    kernels take none."""
+    from kcompiler.backends.triton.loop_knobs import sequential_loops
+    from kcompiler.backends.triton.shared_memory import (
+        may_take_shared_memory,
+        shared_memory_estimator,
+    )
 
     if not any(may_take_shared_memory(m) for m in modules):
-        return []
-    limit = shared_memory_limit()
+        return None
     estimators = [shared_memory_estimator(m) for m in modules]
     names = {k.name for k in knobs}
     loops = sequential_loops(modules[0]) if len(modules) == 1 else []
@@ -237,7 +294,7 @@ def _shared_memory_constraint(modules: list[Any], count: int, knobs: list[Any]) 
 
     indexing, reduction = listed("indexing"), listed("reduction_loops")
 
-    def fits(flat: Any) -> bool:
+    def estimate(flat: Any) -> int:
         bs = _block_values(flat, count)
         loop_knobs = [
             {sym: flat[n] for n, sym in per_loop[f] if flat[n] is not None} for f in fields
@@ -248,32 +305,39 @@ def _shared_memory_constraint(modules: list[Any], count: int, knobs: list[Any]) 
             "reduction_loops": [flat[n] for n in reduction] if reduction else None,
             "num_warps": flat["num_warps"],
         }
-        return all(est(bs, flat["num_stages"], *loop_knobs, **extra) <= limit for est in estimators)
+        return max(est(bs, flat["num_stages"], *loop_knobs, **extra) for est in estimators)
 
     # num_warps only sizes the small reduction scratch: shrinking it is no repair (it is read,
     # not listed, so the repair halves block sizes instead).
     deps = [f"block_sizes[{i}]" for i in range(count)] + ["num_stages"]
     deps += [n for f in fields for n, _ in per_loop[f]] + indexing + reduction
-    return [
-        Predicate(
-            "shared_memory",
-            fits,
-            f"the tiles each loop loads for tl.dot (times its pipeline stages and unroll "
-            f"factor), tensor-descriptor tiles and reduction scratch must fit {limit:,} bytes "
-            f"of shared memory",
-            deps,
-        )
-    ]
+    return estimate, deps
+
+
+def shared_memory_estimate(
+    kernel: Kernel, args: Sequence[Any], kwargs: dict[str, Any] | None = None
+) -> Callable[[Config], int]:
+    """The config space's shared-memory estimate (bytes) for these arguments, as a function
+    of a config (0 for kernels that take none): what the ``shared_memory`` constraint compares
+    with the device's limit, and benchmarks compare with Triton's figure. The kernel is traced
+    once, here."""
+    modules = kernel.traced_modules(args, kwargs or {})
+    space = build_space(kernel, modules)
+    blocks = [k for k in space.names if k.startswith("block_sizes[")]
+    made = _shared_memory_estimate(modules, len(blocks), list(space.knobs))
+    if made is None:
+        return lambda config: 0
+    return lambda config: made[0](space.to_flat(config))
 
 
 def _range_knobs(modules: list[Any]) -> tuple[list[Any], list[Any]]:
-    """Helion's loop knobs, one entry per sequential tile.for (``passes/loop_knobs.py``), for
+    """Helion's loop knobs, one entry per sequential tile.for (``backends/triton/loop_knobs.py``), for
     the ``tl.range`` keyword arguments the installed Triton has."""
     import inspect
 
     import triton.language as tl
 
-    from kcompiler.passes.loop_knobs import sequential_loops
+    from kcompiler.backends.triton.loop_knobs import sequential_loops
 
     if len(modules) != 1:
         return [], []  # one list per kernel launch would be ambiguous
@@ -528,35 +592,122 @@ def kernel_hash(source: str, modules: Sequence[Any]) -> str:
     return h.hexdigest()
 
 
-class KernelTarget:
-    """A TuningTarget for one kernel and one set of arguments."""
+# Spill allowance (bytes a thread) of kernels with tile.dot: a tensor-core tile's ptxas
+# schedule may park a few registers of its epilogue or address arithmetic in local memory at no
+# measurable cost, while a spilled accumulator costs far more than this. Kernels without a dot
+# get none: their registers hold the tile and nothing else.
+DOT_SPILL_ALLOWANCE = 256
 
-    def __init__(self, kernel: Kernel, args: Sequence[Any], kwargs: dict[str, Any]):
+
+def device_target() -> str | None:
+    """The compile target of this process's GPU (``"sm_90"`` on an H100/H200), or None when
+    kernels run on Triton's interpreter or no CUDA device is visible."""
+    from kcompiler.runtime.kernel import interpreting
+
+    if interpreting() or not torch.cuda.is_available():
+        return None
+    major, minor = torch.cuda.get_device_capability()
+    return f"sm_{major}{minor}"
+
+
+class KernelTarget:
+    """A TuningTarget for one kernel and one set of arguments.
+
+    Spill-aware when it compiles for a GPU target (``compile_target``, by default the CUDA
+    device's): the precompile job is a target compile whose ptxas figures ``review_compile``
+    reads, and a config spilling more than ``spill_allowance`` bytes a thread (default: none
+    without ``tile.dot``, ``DOT_SPILL_ALLOWANCE`` with it) is rejected before any benchmark.
+    Without a target (the interpreter) the job only checks the generated module."""
+
+    def __init__(
+        self,
+        kernel: Kernel,
+        args: Sequence[Any],
+        kwargs: dict[str, Any],
+        compile_target: str | None = None,
+        spill_allowance: int | None = None,
+        ship_binaries: bool = False,
+    ):
+        """``ship_binaries``: the compile jobs return the binaries' files with the figures,
+        for a compile backend on other machines (Ray); ``receive_compile`` installs them in
+        this process's Triton cache. Local workers share that cache, so only figures return."""
         self.kernel = kernel
+        self.ship_binaries = ship_binaries
         self.args = args
         self.kwargs = kwargs
         self.name = kernel.fn.__name__
         modules = kernel.traced_modules(args, kwargs)
         self.space = build_space(kernel, modules)
+        self.compile_target = compile_target or device_target()
+        if spill_allowance is None:
+            spill_allowance = DOT_SPILL_ALLOWANCE if _first_dot(modules) is not None else 0
+        self.spill_allowance = spill_allowance
+        self.compile_env: dict[str, str] | None = None
+        if self.compile_target is not None:
+            from kcompiler.backends.triton.target_compile import parse_target, worker_environment
+
+            parse_target(self.compile_target)
+            self.compile_env = worker_environment()
         default = self.space.default()
         self.reference = [o.clone() for o in _outputs(kernel._run(args, kwargs, default, "run"))]
         device = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu-interpreter"
+        spec = tuning_spec(args, kwargs, self.space)
+        if self.compile_target is not None:  # rejections depend on the target and allowance
+            spec += f"|spills<={self.spill_allowance}@{self.compile_target}"
         self.cache_key = make_key(
-            kernel_hash(kernel.program.source, modules),
-            tuning_spec(args, kwargs, self.space),
-            device,
-            library_versions(),
+            kernel_hash(kernel.program.source, modules), spec, device, library_versions()
         )
 
     def precompile_job(self, config: Config) -> tuple[Callable[..., object], tuple] | None:
-        """The config's Triton compiles as a worker job (backends/triton/precompile.py): the
-        host code runs with a launch hook that generates each loop's code and records the
-        kernel call its launcher would make, launching nothing."""
+        """The config's Triton compiles as a worker job: the host code runs with a launch hook
+        that generates each loop's code and records the kernel call its launcher would make,
+        launching nothing. With a compile target, the job compiles GPU code for it
+        (backends/triton/target_compile.py) and returns ptxas's figures; otherwise it builds
+        the module for this process's mode (backends/triton/precompile.py)."""
+        if self.compile_target is not None:
+            from kcompiler.backends.triton.target_compile import compile_launches
+            from kcompiler.runtime.target_precompile import launch_specs
+
+            specs = launch_specs(self.kernel, self.args, self.kwargs, config)
+            # Local workers leave the binaries in this machine's Triton cache: only the
+            # figures come back. Workers elsewhere send the files too (ship_binaries).
+            job = (specs, self.compile_target, self.ship_binaries)
+            return (compile_launches, job) if specs else None
         from kcompiler.backends.triton.precompile import job_for_launches
         from kcompiler.runtime.kernel import interpreting
 
         launches = self.kernel.generated_launches(self.args, self.kwargs, config)
         return job_for_launches(launches, interpret=interpreting())
+
+    def review_compile(self, config: Config, result: Any) -> str | None:
+        """Why ``config`` must not be benchmarked after its target compile: a launch that
+        did not compile, or one spilling more than the allowance."""
+        for binary in result or ():
+            if binary.error is not None:
+                return f"{binary.kernel_name} does not compile for {binary.target}: {binary.error}"
+            if binary.spill_bytes is not None and binary.spill_bytes > self.spill_allowance:
+                return (
+                    f"{binary.kernel_name} spills {binary.spill_bytes} bytes a thread on "
+                    f"{binary.target} ({binary.registers} registers; allowance "
+                    f"{self.spill_allowance})"
+                )
+        return None
+
+    def receive_compile(self, config: Config, result: Any) -> None:
+        """Install the config's binaries in this process's Triton cache unless they are
+        there already: a compile worker on another machine (the Ray backend) filled its own
+        cache, and without them the benchmark's first launch would compile again here."""
+        if self.compile_target is None or not result:
+            return
+        from triton import knobs
+
+        from kcompiler.backends.triton.target_compile import cache_entry_name, install
+
+        for binary in result:
+            if binary.ok and binary.cache_hash is not None and binary.files:
+                entry = Path(knobs.cache.dir) / cache_entry_name(binary.cache_hash)
+                if not any(entry.glob("__grp__*.json")):
+                    install(binary)
 
     def benchmark(self, config: Config) -> float:
         out = _outputs(self.kernel._run(self.args, self.kwargs, config, "run"))
@@ -574,19 +725,28 @@ def autotune(
     effort: str | None = None,
     strategy: str | None = None,
     budget_s: float | None = None,
+    compile_target: str | None = None,
+    spill_allowance: int | None = None,
     **tuner_options: Any,
 ) -> TuneResult:
-    target = KernelTarget(kernel, args, kwargs or {})
+    """Tune ``kernel`` at these arguments. ``compile_target`` (e.g. ``"sm_90"``; default: the
+    CUDA device's) makes the search spill-aware: see ``KernelTarget``."""
+    remote = compile_backend(tuner_options.get("compile_backend")) != "local"
+    target = KernelTarget(kernel, args, kwargs or {}, compile_target, spill_allowance, remote)
     tuner = Tuner(target, **tuner_options)
     return tuner.tune(strategy=strategy, effort=effort, budget_s=budget_s)
 
 
 __all__ = [
+    "DOT_SPILL_ALLOWANCE",
+    "ELEMENTS_PER_THREAD",
     "KernelTarget",
     "autotune",
     "build_space",
+    "device_target",
     "kernel_hash",
     "output_scale",
+    "shared_memory_estimate",
     "outputs_match",
     "tuning_spec",
 ]

@@ -62,6 +62,7 @@ from xdsl.utils.exceptions import ArgSpecParseError, DiagnosticException, ParseE
 from xdsl.utils.target import Target
 from xdsl.xdsl_opt_main import xDSLOptMain
 
+from kcompiler import target
 from kcompiler.dialects import tile as t
 from kcompiler.dialects.diagnostics import (
     LocatedParser,
@@ -71,6 +72,7 @@ from kcompiler.dialects.diagnostics import (
     verify_located,
 )
 from kcompiler.exc import KCompilerError
+from kcompiler.target import TRITON_MAX_NUMEL
 
 EXIT_DIAGNOSTIC = 1
 EXIT_USAGE = 2
@@ -82,8 +84,8 @@ EXIT_INTERNAL = 70
 STACK_BYTES = 512 * 1024 * 1024
 RECURSION_LIMIT = 200_000
 
-TRITON_MAX_NUMEL = 1 << 20  # elements of one block value (Triton's TRITON_MAX_TENSOR_NUMEL)
-TRITON_MAX_WARPS = 32  # 1024 threads per program
+# Warps of one program on the GPU the emitted code is for (kc-opt sees no device).
+TRITON_MAX_WARPS = target.DEFAULT.max_threads_per_block // target.DEFAULT.warp_size
 PYTHON_MAX_BLOCKS = 20  # statically nested blocks the Python compiler accepts (CO_MAXBLOCKS)
 
 
@@ -241,7 +243,8 @@ class TritonTarget(Target):
     def block_values(self, module: ModuleOp) -> dict[str, int]:
         """Every block symbol's size: the defaults, overridden by ``block-sizes``; an
         ``OpError`` when a value is left over or makes some block value too large."""
-        from kcompiler.passes.block_defaults import block_elements, default_block_sizes
+        from kcompiler.backends.triton.block_defaults import default_block_sizes
+        from kcompiler.backends.triton.blocks import block_elements
 
         sizes = dict(default_block_sizes(module))
         kernels = [op for op in module.ops if isinstance(op, t.KernelOp)]
@@ -274,8 +277,8 @@ class TritonTarget(Target):
         return sizes
 
     def emit(self, ctx: Context, module: ModuleOp, output: IO[str]) -> None:
+        from kcompiler.backends.triton.block_defaults import default_num_warps
         from kcompiler.backends.triton.codegen import CodegenError, CodegenOptions, generate
-        from kcompiler.passes.block_defaults import default_num_warps
 
         sizes = self.block_values(module)
         options = CodegenOptions(

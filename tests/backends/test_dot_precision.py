@@ -72,8 +72,8 @@ def test_fp8_dot_accumulation_follows_the_setting(
 
 
 def test_unknown_fp8_accumulation_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from kcompiler.backends.triton.compile import fp8_accumulate
+    from kcompiler import settings
 
     monkeypatch.setenv("KCOMPILER_FP8_ACCUMULATE", "sloppy")
     with pytest.raises(ValueError, match="KCOMPILER_FP8_ACCUMULATE='sloppy'.*imprecise_acc"):
-        fp8_accumulate()
+        settings.current()

@@ -11,9 +11,9 @@ import torch
 import triton.language as tl
 
 import kcompiler as kc
+from kcompiler.backends.triton.loop_knobs import RANGE_FIELDS, range_options, sequential_loops
 from kcompiler.exc import InvalidConfig
 from kcompiler.kernels.softmax import softmax, softmax_two_pass
-from kcompiler.passes.loop_knobs import RANGE_FIELDS, range_options, sequential_loops
 from kcompiler.runtime import tuning
 from kcompiler.testing import call_with_config
 

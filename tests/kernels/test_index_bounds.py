@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import assume, example, given, settings
+from hypothesis import strategies as st
 
 import kcompiler as kc
 import kcompiler.language as kl
@@ -245,6 +247,184 @@ def test_jagged_mean_far_out_offset_in_subprocess() -> None:
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.split() == ["raised", "x_flat", "80"]
+
+
+def test_jagged_mean_astronomical_offset_stops_at_the_default_config() -> None:
+    # An end offset of 2**40 makes the row's jagged loop 2**40 long. The check hoisted before
+    # that loop fails, so the program skips the loop and the call raises at once instead of
+    # running for hours.
+    proc = run_python(
+        """
+        import torch, kcompiler as kc
+        from kcompiler.kernels.jagged_mean import jagged_mean
+        try:
+            jagged_mean(torch.randn(20, 4), torch.tensor([0, 5, 12, 2**40]))
+        except kc.exc.IndexOutOfBounds as e:
+            print("raised", e.tensor, e.size, e.value > 20 * 4)
+        """
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ["raised", "x_flat", "80", "True"]
+
+
+# -- checks hoisted out of loops ------------------------------------------------------------
+
+
+@kc.kernel
+def strided_segments(
+    x: torch.Tensor, starts: torch.Tensor, lengths: torch.Tensor, stride: int
+) -> torch.Tensor:
+    out = torch.zeros([starts.size(0)], dtype=x.dtype, device=x.device)
+    for tile_b in kl.tile(starts.size(0)):
+        s = starts[tile_b]
+        acc = kl.zeros([tile_b], dtype=x.dtype)
+        for tile_k in kl.jagged_tile(lengths[tile_b]):
+            acc = acc + x[s[:, None] + tile_k.index[None, :] * stride].sum(1)
+        out[tile_b] = acc
+    return out
+
+
+@kc.kernel
+def scaled_segments(
+    x: torch.Tensor, starts: torch.Tensor, lengths: torch.Tensor, scale: int
+) -> torch.Tensor:
+    out = torch.zeros([starts.size(0)], dtype=x.dtype, device=x.device)
+    for tile_b in kl.tile(starts.size(0)):
+        s = starts[tile_b]
+        acc = kl.zeros([tile_b], dtype=x.dtype)
+        for tile_k in kl.jagged_tile(lengths[tile_b]):
+            acc = acc + x[(s[:, None] + tile_k.index[None, :]) * scale].sum(1)
+        out[tile_b] = acc
+    return out
+
+
+def _line_here(text: str) -> str:
+    lines = Path(__file__).read_text().splitlines()
+    return f"test_index_bounds.py:{next(i for i, s in enumerate(lines, 1) if text in s)}"
+
+
+SEGMENT_LINES = {
+    False: _line_here("acc = acc + x[s[:, None] + tile_k.index"),
+    True: _line_here("acc = acc + x[(s[:, None] + tile_k.index"),
+}
+
+
+HUGE = [-(2**62), -(2**40), 2**40, 2**62]
+
+
+@st.composite
+def segment_rows(draw: st.DrawFn) -> list[tuple[int, int]]:
+    """Up to five (start, length) rows of small values; sometimes one start or length is
+    huge (its products would overflow int64)."""
+    rows = draw(
+        st.lists(st.tuples(st.integers(-4, 28), st.integers(-2, 9)), min_size=1, max_size=5)
+    )
+    if draw(st.integers(0, 3)) == 0:
+        i = draw(st.integers(0, len(rows) - 1))
+        s, n = rows[i]
+        rows[i] = (draw(st.sampled_from(HUGE)), n) if draw(st.booleans()) else (s, 2**40)
+    return rows
+
+
+@settings(max_examples=100, deadline=None)
+# (2**62 + k) * 4 wraps around to 4 * k, inside the tensor: only the int64 limits catch it.
+@example(size=8, rows=[(2**62, 2)], stride=4, scaled=True)
+@example(size=8, rows=[(1, 3), (-(2**62), 2)], stride=-4, scaled=True)
+@example(size=8, rows=[(2**62 - 1, 2)], stride=2, scaled=False)
+@given(
+    size=st.integers(1, 24),
+    rows=segment_rows(),
+    stride=st.integers(-4, 4),
+    scaled=st.booleans(),
+)
+def test_hoisted_check_raises_exactly_when_a_lane_is_out_of_bounds(
+    size: int, rows: list[tuple[int, int]], stride: int, scaled: bool
+) -> None:
+    """The check hoisted out of the jagged loop (the interval of start + k * stride, or of
+    (start + k) * stride, over the row's k) fails exactly when some lane's index is out of
+    range, also where the lanes' int64 arithmetic would wrap around, and otherwise the sums
+    are exact."""
+    assume(stride != 0 or all(n < 2**40 for _, n in rows))  # 2**40 in-bounds lanes: too long
+    x = torch.randn(size, dtype=torch.float64)
+    starts = torch.tensor([s for s, _ in rows])
+    lengths = torch.tensor([n for _, n in rows])
+    bad: list[int] = []  # the out-of-range lane values each failing row attains at its ends
+    want = []
+
+    def index(s: int, k: int) -> int:
+        return (s + k) * stride if scaled else s + k * stride
+
+    kernel = scaled_segments if scaled else strided_segments
+    failing, wraps = False, False
+    for s, n in rows:
+        ends = [index(s, 0), index(s, n - 1)] if n > 0 else []
+        if any(not 0 <= e < size for e in ends):
+            failing = True
+            bad += [e for e in ends if not 0 <= e < size]
+            # Bounds beyond +-2**62 are treated as overflowing (the checks' own arithmetic
+            # stays exact inside that limit).
+            wraps = wraps or any(not -(2**62) < e < 2**62 for e in ends)
+            want.append(0.0)
+        else:
+            want.append(sum(x[index(s, k)].item() for k in range(max(n, 0))))
+    if failing:
+        with pytest.raises(kc.exc.IndexOutOfBounds) as info:
+            kernel(x, starts, lengths, stride)
+        e = info.value
+        assert e.location == SEGMENT_LINES[scaled] and e.size == size
+        # The value recorded is a failing lane's, or None ("overflows") when one wraps around.
+        assert e.value in bad or (wraps and e.value is None), (e.value, bad)
+    else:
+        got = kernel(x, starts, lengths, stride)
+        torch.testing.assert_close(got, torch.tensor(want, dtype=torch.float64))
+
+
+def test_hoisted_check_leaves_the_loop_body_unchecked() -> None:
+    x, starts, lengths = torch.randn(30), torch.tensor([0, 7]), torch.tensor([5, 9])
+    ((source, _, _),) = strided_segments.generated_launches(
+        (x, starts, lengths, 2), {}, kc.Config()
+    )
+    loop = source.split("for begin_")[1].split("tl.store(out_ptr")[0]
+    assert "kc_" not in loop and "oob_" not in loop and "h" not in re.findall(r"\b[a-z]+", loop)
+    assert "kc_bad_" not in source  # recorded before the loop: no state carried through it
+
+
+@kc.kernel
+def feature_segments(
+    x_flat: torch.Tensor, starts: torch.Tensor, lengths: torch.Tensor, d: int
+) -> torch.Tensor:
+    out = torch.zeros([starts.size(0), d], dtype=x_flat.dtype, device=x_flat.device)
+    for tile_b, tile_d in kl.tile([starts.size(0), d]):
+        s = starts[tile_b]
+        acc = kl.zeros([tile_b, tile_d], dtype=x_flat.dtype)
+        for tile_k in kl.jagged_tile(lengths[tile_b]):
+            rows = (s[:, None] + tile_k.index[None, :])[:, :, None] * d
+            acc = acc + x_flat[rows + tile_d.index[None, None, :]].sum(1)
+        out[tile_b, tile_d] = acc
+    return out
+
+
+@pytest.mark.parametrize(
+    ("offsets", "bad"),
+    [([0, 3, 7], False), ([0, 3, 8], True), ([0, 3, 2**40], True), ([-1, 3, 7], True)],
+)
+def test_hoisted_check_with_counts_per_row_only(offsets: list[int], bad: bool) -> None:
+    # The check keeps the feature tile's dim (the index depends on it) but the jagged count
+    # is per row: the failing program masks the access and skips its loop instead.
+    values = torch.randn(7, 5, dtype=torch.float64)
+    starts = torch.tensor(offsets[:-1])
+    lengths = torch.tensor(offsets[1:]) - starts
+    k = kc.kernel(config=kc.Config(block_sizes=[2, 4, 4]))(feature_segments.fn)
+    ((source, _, _),) = k.generated_launches(
+        (values.view(-1), starts, lengths, 5), {}, kc.Config(block_sizes=[2, 4, 4])
+    )
+    assert "tl.where(h" in source.split("for begin_")[0]  # the loop bound's stop
+    if bad:
+        with pytest.raises(kc.exc.IndexOutOfBounds, match="'x_flat' \\(size 35"):
+            k(values.view(-1), starts, lengths, 5)
+    else:
+        want = torch.stack([values[a:b].sum(0) for a, b in zip(offsets, offsets[1:])])
+        torch.testing.assert_close(k(values.view(-1), starts, lengths, 5), want)
 
 
 # -- gathers and scatters of user kernels ---------------------------------------------------

@@ -24,6 +24,19 @@ stores inside a loop may alias the loop's loads, which keeps the compiler from p
 (on the H200, jagged_mean's per-access stores cost 68 % of its time; see
 benchmarks/results/nvidia-h200/session5/SUMMARY.md).
 
+Checks hoisted out of loops. An index that is affine in the tile indices of enclosing
+sequential loops, with coefficients computed before those loops (a jagged row's
+``(start + k) * D + m``), is checked once, before the outermost such loop, instead of in
+every lane of every iteration: its interval over the loops' live lanes (``_Ranges``) must lie
+in ``[0, size)``. The state then has the shape of the remaining dims (a row tile's, not the
+row x chunk x feature block the loop body works on), the loop body only gains a
+loop-invariant term in the access's mask, and a program whose check failed skips the jagged
+loops it checked, whose trip counts come from the same bad data (an offset of 2**40 would
+otherwise loop for hours). The check is exact, not conservative: the interval's ends are
+attained by some lane, and bounds beyond +-2**62 or lanes that would wrap around in their
+Triton integer type count as failures, recorded as ``OVERFLOW``. Any other index keeps the
+per-lane check above.
+
 Two int64 buffers: the *flag* (one word, "some site failed", shared by every compiled variant
 of a kernel so that the host reads one word per call however many variants exist) and the
 variant's *records*, two words per site: the size plus one (nonzero: this site failed) and one
@@ -46,32 +59,24 @@ are then emitted as before, unchecked.
 
 from __future__ import annotations
 
-import os
 import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
+from xdsl.dialects.builtin import IntegerAttr
 from xdsl.ir import Block, SSAValue
 
 from kcompiler.dialects import tile as t
-from kcompiler.exc import IndexOutOfBounds
+from kcompiler.exc import CompileError, IndexOutOfBounds
 
 # The launcher's globals holding the records and the flag, and the kernel parameters they are
 # passed as.
 ERRORS, FLAG = "kc_errors", "kc_error_flag"
 ERRORS_PARAM, FLAG_PARAM = "kc_errors_ptr", "kc_error_flag_ptr"
 
-CHECKS_ENV = "KCOMPILER_INDEX_CHECKS"
-
-
-def index_checks() -> bool:
-    """Whether computed indices are bounds-checked: ``$KCOMPILER_INDEX_CHECKS`` (default 1)."""
-    value = os.environ.get(CHECKS_ENV, "1").strip().lower()
-    if value in ("1", "true", "yes", "on", ""):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"{CHECKS_ENV}={value!r}: expected 1 (check computed indices) or 0 (off)")
+# The value recorded for an index whose computation overflows: also the "no value" filler of
+# the epilogue's max, so a site whose failing lanes all overflowed records exactly this.
+OVERFLOW = -(2**63) + 1
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,281 @@ def _static_in_range(em: Any, idx: SSAValue, size: str) -> bool:
     return False
 
 
+# Bounds of int64 nodes stay inside (-2**62, 2**62): the sum or difference of two such values
+# cannot overflow, and a product is admitted only when a division shows it stays inside too.
+_LIMIT = 2**62
+_INT32 = 2**31
+
+
+class _Interval(NamedTuple):
+    """Bounds of an index expression over the live lanes of the loops it is hoisted out of:
+    int64 expressions laid out along the index's dims, unit axes where the hoisted loops' dims
+    were."""
+
+    lo: str
+    hi: str
+    exact: bool  # lo == hi: a value invariant in the hoisted loops
+    wide: bool  # Triton computes the node in int64 (else int32, which must not wrap)
+
+
+class _Ranges:
+    """The interval of an index expression over the lanes of ``hoist`` and the loops inside
+    it, computed by code placed right before ``hoist``; None where the expression is not
+    affine in those loops' tile indices with loop-invariant coefficients.
+
+    Why checking the interval once equals checking every lane: a tile's live indices are
+    exactly ``[lb, ub)`` (its mask, or whole tiles that never pass ``ub``); the extremes of an
+    affine expression over independent ranges are attained by some lane; and the arithmetic
+    is exact: ``exact`` requires every bound computed here to stay inside ``_LIMIT``, and
+    ``fits`` requires every node's bounds to fit the type Triton computes the kernel's own
+    lanes in (int32 unless an operand is int64)."""
+
+    def __init__(self, em: Any, hoist: t.ForOp, layout: tuple[str, ...]):
+        self.em, self.hoist, self.layout = em, hoist, layout
+        self.lines: list[str] = []  # code at the hoist point
+        # Predicates (ordered, unique): ``exact``, the bounds computed here do not overflow
+        # int64; ``fits``, no node of the kernel's own lanes wraps in its Triton type.
+        self.exact: dict[str, None] = {}
+        self.fits: dict[str, None] = {}
+        self.ranged: dict[str, t.ForOp] = {}  # block -> loop whose tile index is ranged over
+        self.cache: dict[SSAValue, _Interval | None] = {}
+        self.leaves: dict[SSAValue, str | None] = {}
+
+    def inside(self, op: Any) -> bool:
+        while op is not None:
+            if op is self.hoist:
+                return True
+            op = op.parent_op()
+        return False
+
+    def invariant(self, v: SSAValue) -> bool:
+        owner = v.owner.parent_op() if isinstance(v.owner, Block) else v.owner
+        if isinstance(owner, t.SizeOp) or (
+            isinstance(owner, t.ConstantOp) and isinstance(owner.value, IntegerAttr)
+        ):
+            return True
+        if isinstance(owner, t.TileIndexOp):  # the indices of a tile of a loop around hoist
+            holder = owner.tile.owner
+            loop = holder.parent_op() if isinstance(holder, Block) else None
+            return loop is not None and not self.inside(loop) and v in self.em.names
+        return not self.inside(owner) and v in self.em.names
+
+    def tmp(self, expr: str) -> str:
+        name = self.em.fresh("h")
+        self.lines.append(f"{name} = {expr}")
+        return name
+
+    def placed(self, v: SSAValue) -> str | None:
+        """An invariant value as int64, laid out along the index's dims."""
+        if v not in self.leaves:
+            self.leaves[v] = self._placed(v)
+        return self.leaves[v]
+
+    def _placed(self, v: SSAValue) -> str | None:
+        owner = v.owner
+        if isinstance(owner, t.ConstantOp):  # literals and sizes: the same wherever defined
+            return self.tmp(f"tl.full((), {int(owner.value.value.data)}, tl.int64)")  # type: ignore[union-attr]
+        if isinstance(owner, t.SizeOp):
+            return self.tmp(f"tl.full((), {self.em.size_param(owner.sym.data)}, tl.int64)")
+        dims = self.em.dims(v)
+        if "1" in dims or any(d not in self.layout for d in dims):
+            return None
+        if not dims:
+            return self.tmp(f"tl.full((), {self.em.name(v)}, tl.int64)")
+        try:
+            x = self.em.expand(self.em.name(v), dims, self.layout)
+        except CompileError:
+            return None
+        return self.tmp(f"{x}.to(tl.int64)")
+
+    def of(self, v: SSAValue) -> _Interval | None:
+        if v not in self.cache:
+            iv = self._of(v)
+            if iv is not None:
+                self.exact[f"({iv.lo} > -{_LIMIT}) & ({iv.hi} < {_LIMIT})"] = None
+                if not iv.wide:
+                    self.fits[f"({iv.lo} >= -{_INT32}) & ({iv.hi} < {_INT32})"] = None
+            self.cache[v] = iv
+        return self.cache[v]
+
+    def _of(self, v: SSAValue) -> _Interval | None:
+        ty = t.block_of(v).element_type
+        if not t.is_int(ty):
+            return None
+        owner = v.owner
+        if self.invariant(v):
+            x = self.placed(v)
+            return None if x is None else _Interval(x, x, True, _wide(v))
+        if isinstance(owner, t.TileIndexOp):
+            return self._tile(owner)
+        if isinstance(owner, t.ReshapeOp):
+            src = [d for d in self.em.dims(owner.operand) if d != "1"]
+            return (
+                self.of(owner.operand) if src == [d for d in self.em.dims(v) if d != "1"] else None
+            )
+        if isinstance(owner, t.CastOp):
+            src = t.block_of(owner.operand).element_type
+            if not (t.is_int(src) and src.width.data <= ty.width.data):  # type: ignore[attr-defined]
+                return None
+            iv = self.of(owner.operand)
+            return None if iv is None else iv._replace(wide=iv.wide or ty.width.data == 64)  # type: ignore[attr-defined]
+        if isinstance(owner, t.BinaryOp) and owner.kind.data in ("add", "sub", "mul"):
+            a, b = self.of(owner.lhs), self.of(owner.rhs)
+            if a is None or b is None:
+                return None
+            return self._binary(owner.kind.data, a, b)
+        return None
+
+    def _tile(self, owner: t.TileIndexOp) -> _Interval | None:
+        """A tile's indices over its loop: ``[lb, ub - 1]`` (int32 in Triton)."""
+        holder = owner.tile.owner
+        loop = holder.parent_op() if isinstance(holder, Block) else None
+        if not isinstance(loop, t.ForOp) or loop.parallel is not None or not self.inside(loop):
+            return None
+        if not (self.invariant(loop.lb) and self.invariant(loop.ub)) or self.em.dims(loop.lb):
+            return None
+        lb, ub = self.placed(loop.lb), self.placed(loop.ub)
+        if lb is None or ub is None:
+            return None
+        self.ranged[loop.block.data] = loop
+        self.fits[f"({lb} >= -{_INT32}) & ({ub} <= {_INT32})"] = None
+        return _Interval(lb, self.tmp(f"{ub} - 1"), False, False)
+
+    def _binary(self, kind: str, a: _Interval, b: _Interval) -> _Interval | None:
+        exact, wide = a.exact and b.exact, a.wide or b.wide
+        if kind == "add":
+            lo = self.tmp(f"{a.lo} + {b.lo}")
+            return _Interval(lo, lo if exact else self.tmp(f"{a.hi} + {b.hi}"), exact, wide)
+        if kind == "sub":
+            lo = self.tmp(f"{a.lo} - {b.hi}")
+            return _Interval(lo, lo if exact else self.tmp(f"{a.hi} - {b.lo}"), exact, wide)
+        if not b.exact:
+            a, b = b, a
+        if not b.exact:
+            return None  # a product of two ranges: its extremes need not be at the corners
+        # |a| * |c| < _LIMIT, tested by a division that cannot overflow (|c| < _LIMIT is known).
+        c = b.lo
+        cap = self.tmp(f"{_LIMIT} // tl.maximum(tl.abs({c}), 1)")
+        self.exact[f"({a.lo} > -{cap}) & ({a.hi} < {cap})"] = None
+        x = self.tmp(f"{a.lo} * {c}")
+        if a.exact:
+            return _Interval(x, x, True, wide)
+        y = self.tmp(f"{a.hi} * {c}")
+        return _Interval(
+            self.tmp(f"tl.minimum({x}, {y})"), self.tmp(f"tl.maximum({x}, {y})"), False, wide
+        )
+
+
+def _wide(v: SSAValue, depth: int = 8) -> bool:
+    """Whether Triton computes ``v`` in int64: an int64 load or cast, or arithmetic on one
+    (scalar arguments, sizes and tile indices are int32 when their values fit)."""
+    owner = v.owner
+    ty = t.block_of(v).element_type
+    if isinstance(owner, (t.LoadOp, t.CastOp)):
+        return t.is_int(ty) and ty.width.data == 64  # type: ignore[attr-defined]
+    if depth and isinstance(owner, t.ReshapeOp):
+        return _wide(owner.operand, depth - 1)
+    if depth and isinstance(owner, t.BinaryOp):
+        return _wide(owner.lhs, depth - 1) or _wide(owner.rhs, depth - 1)
+    return False
+
+
+def _prologue(em: Any, seen: str, value: str, dims: tuple[str, ...]) -> list[str]:
+    """The kernel-start lines of a site's carried state: failing lanes, one bad value each."""
+    shape = em.shape_tuple(dims)
+    return [f"{seen} = tl.zeros({shape}, tl.int1)", f"{value} = tl.zeros({shape}, tl.int64)"]
+
+
+def _epilogue(seen: str, value: str, dims: tuple[str, ...], n: str, site: int) -> list[str]:
+    """The lines that store a failed site's record (see the module docstring): at the
+    kernel's end for carried failures, or where a hoisted check runs outside every loop."""
+    failed = f"{seen}.to(tl.int32)" if not dims else f"tl.max({seen}.to(tl.int32))"
+    one = value if not dims else f"tl.max(tl.where({seen}, {value}, {OVERFLOW}))"
+    return [
+        f"if {failed} > 0:",
+        f"    tl.store({FLAG_PARAM}, 1)",
+        f"    tl.store({ERRORS_PARAM} + {2 * site}, {n} + 1)",
+        f"    tl.store({ERRORS_PARAM} + {2 * site + 1}, {one})",
+    ]
+
+
+def _enclosing_loops(op: Any) -> list[t.ForOp]:
+    """The sequential loops around ``op``, outermost first."""
+    loops: list[t.ForOp] = []
+    parent = op.parent_op()
+    while parent is not None and not isinstance(parent, t.KernelOp):
+        if isinstance(parent, t.ForOp) and parent.parallel is None:
+            loops.append(parent)
+        parent = parent.parent_op()
+    return loops[::-1]
+
+
+def _hoisted(em: Any, op: Any, idx: SSAValue, n: str, site: int) -> str | None:
+    """Check ``idx`` once before the outermost sequential loop it can be hoisted out of: emit
+    the check at that loop's hoist slot and return the name of the lanes' failure predicate
+    (laid out along the index's dims, unit axes for the hoisted loops) for the access's mask,
+    "" when the failing lanes are dead without it, or None when it cannot be hoisted."""
+    layout = em.dims(idx)
+    for hoist in _enclosing_loops(op):
+        ranges = _Ranges(em, hoist, layout)
+        iv = ranges.of(idx)
+        if iv is None or not ranges.ranged:
+            continue
+        kept = tuple("1" if d in ranges.ranged else d for d in layout)
+        inner = {lp.block.data for lp in hoist.walk() if isinstance(lp, t.ForOp)}
+        if inner.intersection(kept):
+            continue  # a dim of a loop inside the hoisted one that is not ranged over
+        exact = ranges.tmp(" & ".join(f"({c})" for c in ranges.exact) or "1")
+        fits = " & ".join(f"({c})" for c in ranges.fits) or "1"
+        parts = [f"~(({iv.lo} >= 0) & ({iv.hi} < {n}) & {exact} & {fits})"]
+        for loop in ranges.ranged.values():  # an empty loop has no lanes to check
+            parts.append(f"({ranges.placed(loop.ub)} > {ranges.placed(loop.lb)})")
+        live = em.mask_for(kept)
+        if live is not None:
+            parts.append(f"({live})")
+        bad = ranges.tmp(" & ".join(parts))
+        # The value recorded: an end of the interval outside [0, n), else OVERFLOW (the
+        # bounds, or some lane's arithmetic, wrap around: no exact bad value to name).
+        one = (
+            f"tl.where({exact} & ({iv.lo} < 0), {iv.lo}, "
+            f"tl.where({exact} & ({iv.hi} >= {n}), {iv.hi}, {OVERFLOW}))"
+        )
+        if _enclosing_loops(hoist):
+            # Inside another sequential loop: carry the failures to the kernel's end, as the
+            # per-lane checks do, so no store sits in that loop.
+            seen, value = f"kc_bad_{site}", f"kc_value_{site}"
+            em.check_prologue += _prologue(em, seen, value, kept)
+            ranges.lines.append(f"{seen} = {seen} | {bad}")
+            ranges.lines.append(f"{value} = tl.where({bad}, {one}, {value})")
+            em.check_epilogue += _epilogue(seen, value, kept, n, site)
+        else:
+            # Outside every sequential loop: record at once, so nothing stays live through the
+            # loops (the kernels hoisted here are the ones short of registers).
+            ranges.lines += _epilogue(bad, ranges.tmp(one), kept, n, site)
+        jagged = [lp for lp in ranges.ranged.values() if lp.kind.data == "jagged"]
+        # A failing row's jagged counts become empty: its lanes die by the loops' own masks
+        # (no term in the loop body's access mask) and a count from bad data (2**40) cannot
+        # make the loop long. Each count must be per row (the dims the check kept) and a
+        # variable, rebound here, before the loops compute their trip counts from it.
+        rows = tuple(d for d in kept if d != "1")
+        per_row = [lp for lp in jagged if em.dims(lp.ub) == rows]
+        if per_row and all(em.name(lp.ub).isidentifier() for lp in per_row):
+            rowwise = bad if rows == kept else f"tl.reshape({bad}, {em.shape_tuple(rows)})"
+            for lp in per_row:
+                count, lb = em.name(lp.ub), em.name(lp.lb)
+                ranges.lines.append(f"{count} = tl.where({rowwise}, {lb}, {count})")
+            em.hoist(hoist, ranges.lines)
+            return ""
+        if jagged:
+            # Otherwise a failing program skips the jagged loops it checked.
+            stop = ranges.tmp(f"tl.max({bad}.to(tl.int32)) > 0")
+            for lp in jagged:
+                em.stop_loop(lp, stop)
+        em.hoist(hoist, ranges.lines)
+        return bad
+    return None
+
+
 def guard(em: Any, op: t.LoadOp | t.StoreOp, out: tuple[str, ...]) -> str | None:
     """Emit the checks of ``op``'s computed indices (see the module docstring) and return the
     in-bounds mask laid out along ``out``, or None when no index needs one."""
@@ -131,8 +411,13 @@ def guard(em: Any, op: t.LoadOp | t.StoreOp, out: tuple[str, ...]) -> str | None
         em.index_sites.append(
             IndexSite(em.kernel.sym_name.data, where, tensor, d, isinstance(op, t.StoreOp))
         )
-        v = em.name(idx)
         n = em.size_param(size)
+        hoisted = _hoisted(em, op, idx, n, site)
+        if hoisted is not None:
+            if hoisted:  # "": the failing lanes are already dead by their loops' masks
+                parts.append(place(f"({hoisted} == 0)", em.dims(idx), at, out))
+            continue
+        v = em.name(idx)
         oob = em.fresh("oob_")
         em.line(f"{oob} = ({v} < 0) | ({v} >= {n})")
         idims = em.dims(idx)
@@ -144,24 +429,11 @@ def guard(em: Any, op: t.LoadOp | t.StoreOp, out: tuple[str, ...]) -> str | None
         # Accumulate, store once: the site's failing lanes and one bad value per lane are
         # carried in registers from the kernel's start (their shape is the index's, made of
         # constexpr block sizes) and written after the kernel's loops.
-        shape = em.shape_tuple(idims)
         seen, value = f"kc_bad_{site}", f"kc_value_{site}"
-        em.check_prologue += [
-            f"{seen} = tl.zeros({shape}, tl.int1)",
-            f"{value} = tl.zeros({shape}, tl.int64)",
-        ]
+        em.check_prologue += _prologue(em, seen, value, idims)
         em.line(f"{seen} = {seen} | {bad}")
         em.line(f"{value} = tl.where({bad}, {v}, {value})")
-        failed = f"{seen}.to(tl.int32)" if not idims else f"tl.max({seen}.to(tl.int32))"
-        one_value = (
-            value if not idims else f"tl.max(tl.where({seen}, {value}, -9223372036854775807))"
-        )
-        em.check_epilogue += [
-            f"if {failed} > 0:",
-            f"    tl.store({FLAG_PARAM}, 1)",
-            f"    tl.store({ERRORS_PARAM} + {2 * site}, {n} + 1)",
-            f"    tl.store({ERRORS_PARAM} + {2 * site + 1}, {one_value})",
-        ]
+        em.check_epilogue += _epilogue(seen, value, idims, n, site)
         ok = place(f"({oob} == 0)", idims, at, out)
         if not idims and out:
             # A scalar index's predicate is 0-d: give it the access's shape by arithmetic (the
@@ -215,14 +487,15 @@ class ErrorFlag:
         access = "write to" if site.write else "read of"
         where = f"{site.location}: " if site.location else ""
         more = f"; {len(failed) - 1} more indexing sites failed too" if len(failed) > 1 else ""
+        what = f"index {value}" if value != OVERFLOW else "an index whose computation overflows"
         raise IndexOutOfBounds(
-            f"{where}index {value} is out of bounds for dim {site.dim} of {site.tensor!r} "
+            f"{where}{what} is out of bounds for dim {site.dim} of {site.tensor!r} "
             f"(size {size}, valid range [0, {size - 1}]) in {site.kernel}; the {access} "
             f"those lanes was skipped{more}",
             location=site.location,
             tensor=site.tensor,
             dim=site.dim,
-            value=value,
+            value=value if value != OVERFLOW else None,
             size=size,
         )
 

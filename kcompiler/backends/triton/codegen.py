@@ -36,7 +36,7 @@ class CodegenOptions:
     l2_grouping: int = 1  # rows of tiles per group in the parallel-grid order (>1: grouped)
     # Loop knobs of sequential loops, by block symbol (Helion's range_* config fields):
     # tl.range(num_stages=, loop_unroll_factor=, disallow_acc_multi_buffer=not .., flatten=,
-    # warp_specialize=); see passes/loop_knobs.py.
+    # warp_specialize=); see loop_knobs.py.
     range_num_stages: dict[str, int] = field(default_factory=dict)
     range_unroll_factors: dict[str, int] = field(default_factory=dict)
     range_multi_buffers: dict[str, bool] = field(default_factory=dict)
@@ -56,10 +56,10 @@ class CodegenOptions:
     # fp8 tl.dot on Hopper, whose MMA adds with ~14 significant bits: "imprecise_acc" asks
     # Triton to widen into the float32 accumulator once per K block (max_num_imprecise_acc=K
     # block), "block" writes that widening out (``acc + tl.dot(a, b)``, Inductor's form),
-    # "fast" lets the MMA accumulate across the whole K (torch's use_fast_accum=True). On the
-    # H100 (4096^3) both widening forms matched torch._scaled_mm's error against float64
-    # exactly, and "imprecise_acc" was the faster (best 0.264 vs 0.286 ms). Set by
-    # $KCOMPILER_FP8_ACCUMULATE (compile.py).
+    # "fast" lets the MMA accumulate across the whole K (torch's use_fast_accum=True). Both
+    # widening forms give torch._scaled_mm's error; "imprecise_acc" is the default as the faster
+    # (benchmarks/results/h100/session3/probe-fp8-accumulate.txt). Set by
+    # $KCOMPILER_FP8_ACCUMULATE (kcompiler/settings.py).
     fp8_accumulate: str = "imprecise_acc"
     # Config.maxnreg: the launch's register cap per thread (Triton's maxnreg option, which the
     # CUDA backend passes to ptxas); None leaves it to ptxas.
@@ -159,6 +159,9 @@ class _Loop:
     pid: str
 
 
+_SLOT = "#kc-slot "  # a marker line's text (see TritonEmitter.slot)
+
+
 class CodegenError(CompileError):
     """IR the Triton backend cannot emit; carries the op's source location when known."""
 
@@ -190,10 +193,42 @@ class TritonEmitter:
         self.index_sites: list[Any] = []  # bounds.IndexSite of each checked index
         self.check_prologue: list[str] = []  # kernel-level lines of the bounds checks
         self.check_epilogue: list[str] = []
+        # Code placed after the fact at a marked line: checks hoisted before a loop (bounds.py)
+        # and the clamps of loop bounds those checks stop. A slot is a marker line in
+        # ``lines`` that ``expand_slots`` replaces by the slot's lines at its indentation.
+        self.slots: list[list[str]] = []
+        self.hoist_slots: dict[t.ForOp, int] = {}
+        self.bound_slots: dict[t.ForOp, tuple[int, str, str]] = {}  # slot, bound var, lb
 
     # -- small helpers ----------------------------------------------------------------------
     def line(self, text: str) -> None:
         self.lines.append("    " * self.indent + text)
+
+    def slot(self) -> int:
+        """Mark this point of the code; lines added to the slot later appear here."""
+        self.slots.append([])
+        self.line(f"{_SLOT}{len(self.slots) - 1}")
+        return len(self.slots) - 1
+
+    def hoist(self, loop: t.ForOp, lines: list[str]) -> None:
+        """Place ``lines`` right before ``loop`` (and its setup), at the loop's indentation."""
+        self.slots[self.hoist_slots[loop]] += lines
+
+    def stop_loop(self, loop: t.ForOp, stop: str) -> None:
+        """Make a jagged ``loop`` run no iterations where the scalar ``stop`` is true."""
+        slot, bound, lb = self.bound_slots[loop]
+        self.slots[slot].append(f"{bound} = tl.where({stop}, {lb}, {bound})")
+
+    def expand_slots(self, lines: list[str]) -> list[str]:
+        out: list[str] = []
+        for line in lines:
+            text = line.lstrip(" ")
+            if text.startswith(_SLOT):
+                pad = line[: len(line) - len(text)]
+                out += [pad + x for x in self.expand_slots(self.slots[int(text[len(_SLOT) :])])]
+            else:
+                out.append(line)
+        return out
 
     def fresh(self, prefix: str = "v") -> str:
         self.counter += 1
@@ -370,6 +405,7 @@ class TritonEmitter:
             else:
                 self.names[arg] = name
         self.emit_block(block)
+        body_lines[:] = self.expand_slots(body_lines)
         # Bounds checks (bounds.py) carry their failures from the kernel's start to its end.
         body_lines[:0] = ["    " + line for line in self.check_prologue]
         body_lines += ["    " + line for line in self.check_epilogue]
@@ -833,7 +869,7 @@ class TritonEmitter:
             precision = f', input_precision="{self.opts.fp32_dot_precision}"'
         elif a_ty.element_type in fp8 and b_ty.element_type in fp8 and not self.opts.interpret:
             # Hopper's fp8 MMA keeps a narrow accumulator; Triton's sm_90 default never widens
-            # it, which on the H100 gave errors of 2.5 on 567 at K=2048 (CodegenOptions).
+            # it, and the error grows with K (CodegenOptions.fp8_accumulate).
             mode = self.opts.fp8_accumulate
             if mode == "block" and acc_dims == out:
                 self.bind(op.result, f"{acc} + tl.dot({a}, {b})")
@@ -861,6 +897,8 @@ class TritonEmitter:
         ub = self.name(op.ub)
         parallel = op.parallel is not None
         carried = [self.fresh("c") for _ in op.iter_args]
+        if not parallel:
+            self.hoist_slots[op] = self.slot()
         # A loop-carried value keeps one Triton type across iterations: half ones are float32
         # (see _half_result) unless every op rounds.
         widen = [
@@ -888,6 +926,7 @@ class TritonEmitter:
             ub_max = self.bind_tmp(
                 f"tl.max(tl.where({umask}, {ub}, 0), axis=0)" if umask else f"tl.max({ub}, axis=0)"
             )
+            self.bound_slots[op] = (self.slot(), ub_max, lb)
             self.line(f"for {begin} in tl.range({lb}, {ub_max}, {size}{rkw}):")
         elif parallel:
             pid = self.parallel_pids.pop(0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import linecache
 from collections.abc import Callable
@@ -11,11 +10,12 @@ from typing import Any
 
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 
+from kcompiler import settings, target
+from kcompiler.backends.triton.block_defaults import default_block_sizes, default_num_warps
 from kcompiler.backends.triton.codegen import CodegenOptions, generate
 from kcompiler.config import Config
 from kcompiler.dialects import tile as t
 from kcompiler.exc import InvalidConfig
-from kcompiler.passes.block_defaults import default_block_sizes, default_num_warps
 from kcompiler.passes.persistent import PID_TYPES
 
 
@@ -169,8 +169,8 @@ def validate_config(config: Config, block_count: int | None = None) -> None:
 
 def check_block_numel(module: ModuleOp, sizes: dict[str, int]) -> None:
     """Triton refuses blocks of more than 2**20 elements: say so naming block_sizes."""
-    from kcompiler.passes.block_defaults import largest_block
-    from kcompiler.passes.config_space import TRITON_MAX_NUMEL
+    from kcompiler.backends.triton.blocks import largest_block
+    from kcompiler.target import TRITON_MAX_NUMEL
 
     numel = largest_block(module, sizes)
     if numel > TRITON_MAX_NUMEL:
@@ -181,21 +181,11 @@ def check_block_numel(module: ModuleOp, sizes: dict[str, int]) -> None:
         )
 
 
-@functools.cache
 def shared_memory_limit() -> int:
-    """Bytes of shared memory one program may use: the CUDA device's opt-in maximum, else the
-    H100's (232,448; the interpreter has none, but configs are meant for the GPU)."""
-    from kcompiler.passes.config_space import SHARED_MEMORY_H100
-
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            props = torch.cuda.get_device_properties(torch.cuda.current_device())
-            return int(props.shared_memory_per_block_optin)
-    except Exception:  # noqa: BLE001 - no usable device: the H100's number
-        pass
-    return SHARED_MEMORY_H100
+    """Bytes of shared memory one program may use: the compile target's (``target.current()``:
+    the CUDA device's opt-in maximum, else the default GPU's; the interpreter has none, but
+    configs are meant for the GPU)."""
+    return target.current().shared_memory_per_block
 
 
 def check_shared_memory(
@@ -210,11 +200,11 @@ def check_shared_memory(
 ) -> None:
     """Triton fails to compile a kernel whose shared-memory buffers exceed the device's limit:
     the pipelined dot operands, and the tiles of tensor-descriptor (TMA) loads and stores and
-    of loads in loops with ``range_num_stages`` (``passes/config_space.py``). Say so naming
+    of loads in loops with ``range_num_stages`` (``shared_memory.py``). Say so naming
     block_sizes and num_stages, and the knobs that add buffers when set. ``module``: the
     traced IR (``indexing`` and ``reduction_loops`` are the config's fields); ``ranges``: as
     ``loop_knobs.range_options`` gives it."""
-    from kcompiler.passes.config_space import shared_memory_bytes
+    from kcompiler.backends.triton.shared_memory import shared_memory_bytes
 
     per_loop = {
         f: dict(ranges.get(f) or {})
@@ -252,39 +242,6 @@ def check_shared_memory(
         )
 
 
-def fp32_dot_precision() -> str:
-    """float32 dots follow torch's matmul precision setting (read when a variant compiles)."""
-    import torch
-
-    return "ieee" if torch.get_float32_matmul_precision() == "highest" else "tf32"
-
-
-FP8_ACCUMULATE_MODES = ("imprecise_acc", "block", "fast")
-
-
-def fp8_accumulate() -> str:
-    """How fp8 dots accumulate (CodegenOptions.fp8_accumulate): $KCOMPILER_FP8_ACCUMULATE."""
-    import os
-
-    mode = os.environ.get("KCOMPILER_FP8_ACCUMULATE", FP8_ACCUMULATE_MODES[0])
-    if mode not in FP8_ACCUMULATE_MODES:
-        raise ValueError(
-            f"KCOMPILER_FP8_ACCUMULATE={mode!r}: expected one of {', '.join(FP8_ACCUMULATE_MODES)}"
-        )
-    return mode
-
-
-def peel_tail() -> bool:
-    """Whether sequential loops peel their ragged last tile (CodegenOptions.peel_tail):
-    $KCOMPILER_PEEL_TAIL, 1 (default) or 0."""
-    import os
-
-    value = os.environ.get("KCOMPILER_PEEL_TAIL", "1")
-    if value not in ("0", "1"):
-        raise ValueError(f"KCOMPILER_PEEL_TAIL={value!r}: expected 0 or 1")
-    return value == "1"
-
-
 def apply_eviction_policies(module: ModuleOp, policies: list[str]) -> None:
     """Record ``Config.load_eviction_policies[i]`` on the i-th ``tile.load`` of each kernel
     (program order of the traced IR, as ``indexing`` numbers its accesses) for the emitter
@@ -317,7 +274,7 @@ def compile_module(
     ``bounds.ErrorFlag`` its bounds checks set (the kernel's, shared by its variants), called
     only when the code checks an index; None: a new flag."""
     from kcompiler.backends.triton import bounds, indexing
-    from kcompiler.passes.loop_knobs import range_options
+    from kcompiler.backends.triton.loop_knobs import range_options
     from kcompiler.passes.pass_manager import PassManager, pipeline_for_config
     from kcompiler.passes.split_reductions import chunk_symbol, chunks_from_reduction_loops
     from kcompiler.runtime.kernel import CompiledLoop
@@ -351,6 +308,7 @@ def compile_module(
         reduction_loops=config.get("reduction_loops"),
         num_warps=num_warps,
     )
+    chosen = settings.current()
     options = CodegenOptions(
         block_sizes=sizes,
         num_warps=num_warps,
@@ -358,11 +316,11 @@ def compile_module(
         int64_indexing=spec.int64_indexing,
         interpret=interpret,
         l2_grouping=int((config.get("l2_groupings") or [1])[0] or 1),
-        fp32_dot_precision=fp32_dot_precision(),
-        fp8_accumulate=fp8_accumulate(),
-        peel_tail=peel_tail(),
+        fp32_dot_precision=chosen.fp32_dot_precision,
+        fp8_accumulate=chosen.fp8_accumulate,
+        peel_tail=chosen.peel_tail,
         maxnreg=config.get("maxnreg"),
-        index_checks=bounds.index_checks(),
+        index_checks=chosen.index_checks,
         **ranges,
     )
     gen = generate(module, options, spec.symbols.sources)

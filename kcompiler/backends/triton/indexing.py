@@ -386,8 +386,7 @@ def descriptor_guards(module: Operation, opts: Any) -> list[DescriptorGuard]:
 
 
 # An in-kernel tensor descriptor takes this much of the launch's global scratch per program,
-# which Triton addresses with 32-bit offsets: past 2**31 bytes the kernel writes out of bounds
-# (seen on the H200: vector_add of 2**27 elements, 16-element blocks, three descriptors).
+# which Triton addresses with 32-bit offsets: past 2**31 bytes the kernel writes out of bounds.
 DESCRIPTOR_SCRATCH_BYTES = 128
 SCRATCH_LIMIT = 2**31
 

@@ -26,26 +26,18 @@ where ``pid_lines`` is the list ``generate`` emits before the outermost loop
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from xdsl.dialects.builtin import IntegerAttr, StringAttr
 from xdsl.ir import Operation, SSAValue
 
+from kcompiler import target
 from kcompiler.dialects import tile as t
-
-INTERPRETER_SMS = 4  # the CPU interpreter has no SMs; few programs exercise the tile loop
 
 
 def num_sms(interpret: bool) -> int:
-    """Streaming multiprocessors of the current device (a small constant when interpreting)."""
-    if interpret:
-        return int(os.environ.get("KC_INTERPRETER_SMS", INTERPRETER_SMS))
-    import torch
-
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_properties(torch.cuda.current_device()).multi_processor_count
-    return INTERPRETER_SMS
+    """Streaming multiprocessors the persistent grid is sized for (``target.sm_count``)."""
+    return target.sm_count(interpret)
 
 
 def pid_type_of(loop: t.ForOp) -> tuple[str, int]:

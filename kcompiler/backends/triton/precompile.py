@@ -276,19 +276,24 @@ def check_launch(spec: LaunchSpec) -> Any:
     return kernel
 
 
+def stand_in_arguments(spec: LaunchSpec) -> list[Any]:
+    """The launch's arguments for ``JITFunction.warmup``: tensors as stand-ins that carry
+    only what Triton specializes on (dtype, alignment), everything else as recorded."""
+    import torch
+
+    return [
+        _StandInTensor(getattr(torch, a.dtype), a.aligned) if isinstance(a, TensorSpec) else a
+        for a in spec.args
+    ]
+
+
 def precompile(specs: Sequence[LaunchSpec], interpret: bool) -> None:
     """The worker side of a job: compile (GPU) or check (interpreter) every launch."""
     for spec in specs:
         kernel = check_launch(spec)
         if interpret:
             continue  # the interpreter compiles nothing; the module built, the call fits
-        import torch
-
-        args = [
-            _StandInTensor(getattr(torch, a.dtype), a.aligned) if isinstance(a, TensorSpec) else a
-            for a in spec.args
-        ]
-        kernel.warmup(*args, grid=(1,), **dict(spec.kwargs))
+        kernel.warmup(*stand_in_arguments(spec), grid=(1,), **dict(spec.kwargs))
 
 
 __all__ = [
@@ -301,6 +306,7 @@ __all__ = [
     "make_job",
     "precompile",
     "record_launch",
+    "stand_in_arguments",
 ]
 
 if __name__ == _RUN_NAME:  # a worker running a job (make_job)

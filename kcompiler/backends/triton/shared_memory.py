@@ -1,222 +1,69 @@
-"""Config-space derivation: the tunable knobs of traced IR, their domains and constraints.
+"""Estimated shared memory of one program: the tiles Triton keeps in shared memory.
 
-Plain data (no autotune import): the runtime turns it into an ``autotune.ConfigSpace``. Every
-block value's element count must stay within Triton's limit of 2**20 whatever knobs are drawn,
-so each value contributes one product constraint over the block knobs its dims use.
+Triton's software pipeliner keeps ``num_stages`` copies of every tile a loop loads for a
+``tl.dot`` in shared memory (multi-buffering); a config whose total exceeds the device's
+per-block limit (``target.current().shared_memory_per_block``) fails to compile ("out of
+resource: shared memory"), so the derived space excludes it and the backend rejects it naming
+the knobs.
+
+What takes shared memory, the rule the estimate keeps (each point checked against Triton's own
+allocation: benchmarks/results/h100/shared_memory_calibration.md, shared_memory_draws.json and
+tune-compare-prelim/ there):
+
+* a dot operand loaded in a sequential loop: ``stages x unroll`` buffers of its tile (each
+  unrolled copy has its own), one more when a pipelined loop is unrolled (its remainder
+  loop's); ``range_multi_buffers=True`` (the accumulator may be multi-buffered) can add the
+  accumulator's tile. At 1-2 stages Triton may instead allocate the epilogue's layout
+  conversion of the accumulator when that is larger; the estimate leaves it out;
+* row reductions of dot results (attention's max and sum): nothing (the mma layout keeps a row
+  in one warp);
+* a tensor-descriptor (TMA) load always lands in shared memory: one buffer of its tile and an
+  8-byte mbarrier. ``num_stages`` does not multiply it in a loop without ``tl.dot`` (Triton
+  pipelines the loads of such a loop only when the loop has its own ``num_stages``, i.e.
+  ``range_num_stages``);
+* a tensor-descriptor store stages its tile in shared memory; with ``num_stages`` >= 2 a store
+  in a loop keeps its buffer while the loop's loads have theirs;
+* a loop with ``range_num_stages`` >= 2 pipelines every load it has (pointer ones through
+  cp.async): ``stages x unroll`` buffers of each, as for dot operands;
+* pointer and block_ptr loads elsewhere stay in registers.
+
+The estimate sums, conservatively: the dot buffers above; every buffer outside sequential
+loops; the largest sum of one top-level sequential loop's buffers (chunk loops of
+``reduction_loops`` included; buffers of different loops are never live together); and the
+scratch of the largest whole-row reduction (rows x the warps along the row x 4 bytes), a margin
+(Triton may reuse memory for it). Conservative where it is not exact: a store outside loops is
+counted next to the loads (Triton may reuse their memory), and so is a dot kernel's descriptor
+store of its result after the loop. Loads and stores are counted on the IR as
+``split-reductions`` rewrites it for the config's ``reduction_loops`` (a chunk loop's tile is
+rows x chunk), with the config's ``indexing``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from xdsl.dialects.builtin import IntegerAttr, ModuleOp
+from xdsl.context import Context
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp, i64
 from xdsl.ir import Operation, SSAValue
 
+from kcompiler.backends.triton.blocks import block_elements
+from kcompiler.backends.triton.loop_knobs import range_options
 from kcompiler.dialects import tile as t
-from kcompiler.dialects.tile import next_pow2
-from kcompiler.passes.block_defaults import (
-    block_elements,
-    block_extents,
-    default_block_sizes,
+from kcompiler.passes.indexing import (
+    element_bytes,
+    loop_of,
+    memory_ops,
+    normalize_indexing,
+    site,
+    sites,
 )
-
-TRITON_MAX_NUMEL = 1 << 20
-
-
-@dataclass
-class BlockKnob:
-    symbol: str
-    index: int  # position in Config.block_sizes
-    low: int
-    high: int
-    default: int
-
-
-@dataclass
-class DerivedSpace:
-    blocks: list[BlockKnob]
-    # (block symbols of one value, static element factor): product(blocks) * factor <= limit
-    products: list[tuple[tuple[str, ...], int]] = field(default_factory=list)
-
-
-DOT_MIN_BLOCK = 16  # tl.dot needs M, N, K >= 16 on tensor cores
-DOT_MIN_K_8BIT = 32  # ... and K >= 32 for 8-bit operands (fp8: "at 44:13" CompilationError)
-
-
-def dot_min_blocks(module: Operation) -> dict[str, int]:
-    """Smallest legal size of each block symbol that is an M, N or K dim of some tile.dot."""
-    from kcompiler.passes.indexing import element_bytes
-
-    out: dict[str, int] = {}
-    for op in module.walk():
-        if not isinstance(op, t.DotOp):
-            continue
-        for i, v in enumerate((op.lhs, op.rhs)):
-            if not (isinstance(v.type, t.BlockType) and v.type.known):
-                continue
-            k_axis = v.type.rank - 1 if i == 0 else v.type.rank - 2
-            one_byte = element_bytes(v.type.element_type) == 1
-            for axis, d in enumerate(v.type.dims):
-                if d.startswith("block_"):
-                    low = DOT_MIN_K_8BIT if one_byte and axis == k_axis else DOT_MIN_BLOCK
-                    out[d] = max(out.get(d, 1), low)
-    return out
-
-
-def dot_blocks(module: ModuleOp) -> set[str]:
-    """Block symbols that are an M, N or K dim of some tile.dot."""
-    return set(dot_min_blocks(module))
-
-
-def derive_space(
-    modules: list[ModuleOp], fixed: dict[str, int], registered: dict[str, int]
-) -> DerivedSpace:
-    blocks: dict[str, BlockKnob] = {}
-    products: set[tuple[tuple[str, ...], int]] = set()
-    for module in modules:
-        extents = block_extents(module)
-        defaults = default_block_sizes(module)
-        in_dots = dot_min_blocks(module)
-        for kernel in module.ops:
-            if not isinstance(kernel, t.KernelOp):
-                continue
-            values = kernel.size_hints
-            for op in kernel.walk():
-                if isinstance(op, t.ForOp):
-                    sym = op.block.data
-                    if sym.isdigit() or sym in fixed:
-                        continue
-                    extent = extents.get(sym, 0) or 1024
-                    default = registered.get(sym, defaults.get(sym, 32))
-                    low = in_dots.get(sym, 1)
-                    default = max(default, low)
-                    high = max(default, min(next_pow2(extent), 4096))
-                    blocks[sym] = BlockKnob(sym, int(sym.split("_")[1]), low, high, default)
-                for r in op.results:
-                    if isinstance(r.type, t.BlockType) and r.type.known:
-                        syms = tuple(
-                            sorted(
-                                d for d in r.type.dims if d.startswith("block_") and d not in fixed
-                            )
-                        )
-                        factor = block_elements(r.type.dims, values, fixed)
-                        if syms:
-                            products.add((syms, factor))
-    ordered = sorted(blocks.values(), key=lambda b: b.index)
-    return DerivedSpace(ordered, sorted(products))
-
-
-# -- registers of dot results -----------------------------------------------------------------
-# A tl.dot result (the fp32 accumulator, attention's scores) lives in registers: wgmma needs its
-# whole fragment there. At 16 warps or more a thread has at most 65536 / (32 * num_warps) < 255
-# registers, and ptxas fails with "Insufficient registers" rather than spill (H100, Triton 3.6,
-# benchmarks/results/h100/shared_memory_calibration.md, draws): it failed at 128 result
-# elements per thread with 16 warps (matmul 256 x 256, attention 256 x 256 + 256 x D) and at
-# 256 with 32 warps; it compiled at 64 with 16 warps (matmul 128 x 256, attention 128 x 128 +
-# 128 x 64: 48) and 32-36 with 32 warps. At 8 warps or fewer (255 registers) every drawn config
-# compiled, spilling (up to 320 per thread). So: at most half the thread's registers.
-
-REGISTERS_PER_SM = 65536
-MAX_REGISTERS_PER_THREAD = 255
-
-
-def dot_result_elements(module: Operation, block_sizes: dict[str, int]) -> int:
-    """Elements of all ``tile.dot`` results of ``module`` together (each dot once), at
-    ``block_sizes``: what one program keeps in registers for its accumulators and scores."""
-    return dot_registers_checker(module).elements(block_sizes)
-
-
-@dataclass
-class DotRegisters:
-    """``dot_registers_fit`` for one module, its IR walked once."""
-
-    results: list[tuple[tuple[str, ...], dict[str, int]]]
-
-    def elements(self, block_sizes: dict[str, int]) -> int:
-        from kcompiler.passes.block_defaults import block_elements
-
-        return sum(block_elements(dims, hints, block_sizes) for dims, hints in self.results)
-
-    def fits(self, block_sizes: dict[str, int], num_warps: int) -> bool:
-        threads = 32 * num_warps
-        per_thread = REGISTERS_PER_SM // threads
-        if per_thread >= MAX_REGISTERS_PER_THREAD or not self.results:
-            return True
-        return self.elements(block_sizes) <= threads * (per_thread // 2)
-
-
-def dot_registers_checker(module: Operation) -> DotRegisters:
-    """The dot results of ``module`` (dims, size hints), for checking many configs."""
-    results: list[tuple[tuple[str, ...], dict[str, int]]] = []
-    for k in module.walk():
-        if not isinstance(k, t.KernelOp):
-            continue
-        for op in k.walk():
-            res = op.result.type if isinstance(op, t.DotOp) else None
-            if isinstance(res, t.BlockType) and res.known:
-                results.append((tuple(res.dims), k.size_hints))
-    return DotRegisters(results)
-
-
-def dot_registers_fit(module: Operation, block_sizes: dict[str, int], num_warps: int) -> bool:
-    """Whether the dot results fit in registers (see the notes above): at most half the
-    registers a thread has when that is below 255 (16 warps or more), always otherwise."""
-    return dot_registers_checker(module).fits(block_sizes, num_warps)
-
-
-# -- shared memory ----------------------------------------------------------------------------
-# Triton's software pipeliner keeps ``num_stages`` copies of every tile a loop loads for a
-# ``tl.dot`` in shared memory (multi-buffering); a config whose total exceeds the device's
-# per-block limit fails to compile ("out of resource: shared memory"), so the derived space
-# excludes it and the backend rejects it naming the knobs.
-#
-# Checked on an H100 (Triton 3.6; benchmarks/shared_memory_calibration.py, results in
-# benchmarks/results/h100/shared_memory_calibration.md). Plain knobs (237 configs of matmul
-# fp16/fp32, fp8_gemm, attention D=64/128, block sizes 64-256, 1-5 stages): the estimate equals
-# Triton's allocation for 233; the other 4 (1-2 stages) allocate max(pipeline buffers, the
-# epilogue's layout conversion of the accumulator), at most 131,072 bytes. Configs drawn from
-# the spaces, with the loop knobs: ``range_unroll_factors`` multiplies the pipelined buffers
-# (each unrolled copy has its own), and ``range_multi_buffers=True`` (the accumulator may be
-# multi-buffered) can add the accumulator's tile. Row reductions of dot results (attention's
-# max and sum) took no shared memory there (the mma layout keeps a row in one warp).
-
-SHARED_MEMORY_H100 = 232448  # bytes per block with opt-in on sm_90 (227 KiB)
-
-
-# Loads and stores that are not dot operands (H100, Triton 3.6: the ``Required`` bytes of the
-# OutOfResources errors of configs tried by benchmarks/tune_compare.py, results in
-# benchmarks/results/h100/tune-compare-prelim/):
-#
-# * a tensor-descriptor (TMA) load always lands in shared memory: one buffer of its tile and
-#   an 8-byte mbarrier. num_stages does not multiply it in a loop without ``tl.dot`` (Triton
-#   pipelines the loads of such a loop only when the loop has its own ``num_stages``, i.e.
-#   ``range_num_stages``): softmax fp32, 64 rows x 1024-element chunks, num_stages 3 or 4:
-#   262,152 = 64 * 1024 * 4 + 8; cross_entropy bf16 8 x 32768, num_stages 2: 524,296;
-#   rms_norm fp32 4 x 16384 with num_stages 4: 262,168 = 262,144 + 8 + 16 (the 4-row store);
-# * a tensor-descriptor store stages its tile in shared memory (layer_norm fp32 64 x 1024 out
-#   store + the 64-row rstd store: 262,400 = 262,144 + 256). With num_stages >= 2 a store in a
-#   loop keeps its buffer while the loop's loads have theirs: layer_norm bf16 128 x 2048 (x
-#   load, out store, mean and rstd stores), num_stages 3: 1,049,608 = 2 * 524,288 + 2 * 512 +
-#   8; softmax fp32 32 x 2048, x load and out store, num_stages 2: 524,296;
-# * a loop with ``range_num_stages`` >= 2 pipelines every load it has (pointer ones through
-#   cp.async): stages x unroll buffers of each, as for dot operands;
-# * pointer and block_ptr loads elsewhere stay in registers.
-#
-# The estimate sums, conservatively: the dot buffers above; every buffer outside sequential
-# loops; the largest sum of one top-level sequential loop's buffers (chunk loops of
-# ``reduction_loops`` included; buffers of different loops are never live together); and the
-# scratch of the largest whole-row reduction (rows x the warps along the row x 4 bytes). None
-# of the measured numbers above shows that scratch (Triton reuses memory for it): a margin.
-# A pipelined loop unrolled (``range_unroll_factors``) keeps one buffer more per operand (its
-# remainder loop's): drawn matmul and attention configs allocated up to that much above
-# stages x unroll (benchmarks/results/h100/shared_memory_draws.json; with it, the estimate is
-# at least Triton's number for all 180 records there). Conservative where it is not exact:
-# a store outside loops is counted next to the loads (Triton may reuse their memory), and so
-# is a dot kernel's descriptor store of its result after the loop.
-# Loads and stores are counted on the IR as ``split-reductions`` rewrites it for the config's
-# ``reduction_loops`` (a chunk loop's tile is rows x chunk), with the config's ``indexing``.
+from kcompiler.passes.split_reductions import (
+    SplitReductionsPass,
+    chunk_symbol,
+    chunks_from_reduction_loops,
+)
 
 TMA_BARRIER_BYTES = 8  # one mbarrier per tensor-descriptor load buffer
 _SITE = "kc.site"  # marks each load/store of a clone with its Config.indexing position
@@ -292,7 +139,6 @@ def _site_of(op: Operation, positions: dict[int, int]) -> int | None:
 
 
 def _positions(module: Operation) -> dict[int, int]:
-    from kcompiler.passes.indexing import memory_ops
 
     return {id(op): i for i, op in enumerate(memory_ops(module))}
 
@@ -307,7 +153,6 @@ def shared_buffers(
     one byte). A computed left operand (attention's ``p``) stays in registers (Hopper's wgmma
     reads A from registers); a computed right operand is written to shared memory once.
     """
-    from kcompiler.passes.indexing import element_bytes
 
     positions = _positions(module) if positions is None else positions
     out: list[SharedBuffer] = []
@@ -337,7 +182,6 @@ def shared_buffers(
 def _indexed_dims(op: t.LoadOp | t.StoreOp) -> tuple[str, ...]:
     """The tile a load or store moves, one entry per tensor dim (a tile index: its loop's
     block symbol; a full index: the dim's size), for accesses a descriptor may take."""
-    from kcompiler.passes.indexing import loop_of
 
     ty = op.tensor.type
     assert isinstance(ty, t.TensorType)
@@ -354,7 +198,6 @@ def _indexed_dims(op: t.LoadOp | t.StoreOp) -> tuple[str, ...]:
 
 def memory_tiles(module: Operation, positions: dict[int, int] | None = None) -> list[MemoryTile]:
     """The loads and stores of ``module`` that are not dot operands (see ``MemoryTile``)."""
-    from kcompiler.passes.indexing import element_bytes, memory_ops, site
 
     positions = _positions(module) if positions is None else positions
     operands = {
@@ -400,9 +243,8 @@ def memory_tiles(module: Operation, positions: dict[int, int] | None = None) -> 
 def _row_reductions(module: Operation) -> list[tuple[tuple[str, ...], str, int]]:
     """(result dims, reduced dim, bytes per element) of each reduction over a whole dim or a
     chunk of one (``rblock_*``), whose partial results cross warps through shared memory.
-    Kernels with ``tile.dot`` have none counted (measured: attention's row max and sum take
-    none)."""
-    from kcompiler.passes.indexing import element_bytes
+    Kernels with ``tile.dot`` have none counted: the mma layout keeps a row in one warp (the
+    module docstring)."""
 
     if any(isinstance(op, t.DotOp) for op in module.walk()):
         return []
@@ -438,11 +280,6 @@ class _Layout:
 def _layout(module: Operation, chunks: dict[str, int]) -> _Layout:
     """What the estimate counts, on ``module`` as ``split-reductions`` rewrites it for
     ``chunks`` (a clone; its loads and stores keep their ``Config.indexing`` position)."""
-    from xdsl.context import Context
-    from xdsl.dialects.builtin import i64
-
-    from kcompiler.passes.indexing import memory_ops
-    from kcompiler.passes.split_reductions import SplitReductionsPass
 
     work = module
     if chunks and isinstance(module, ModuleOp):
@@ -465,7 +302,6 @@ def may_take_shared_memory(module: Operation) -> bool:
     """Whether some config could give ``module`` a shared-memory buffer the estimate counts:
     a ``tile.dot``, an access a tensor descriptor may take, a sequential loop (its
     ``range_num_stages`` pipelines its loads), or a whole-row reduction."""
-    from kcompiler.passes.indexing import sites
 
     return bool(
         shared_buffers(module)
@@ -482,9 +318,6 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
     ``loop_knobs.range_options`` gives them; ``indexing`` and ``reduction_loops`` as in a
     Config), with the IR walked once per ``reduction_loops`` value (a space's constraint calls
     it for every drawn config). See ``shared_memory_bytes``."""
-    from kcompiler.passes.block_defaults import block_elements
-    from kcompiler.passes.indexing import normalize_indexing
-    from kcompiler.passes.split_reductions import chunk_symbol, chunks_from_reduction_loops
 
     hints: dict[str, int] = {}
     for k in module.walk():
@@ -537,8 +370,19 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             total += copies * size
             if descriptor(b.site):
                 total += copies * TMA_BARRIER_BYTES
+        # A dot kernel's epilogue runs after its pipelined loop and reuses that loop's shared
+        # memory: the result tile's layout conversion (or its tensor-descriptor store) needs
+        # its own bytes only where they exceed the pipeline buffers.
+        if layout.buffers:
+            epilogue = 0
+            for m in layout.tiles:
+                if m.store and m.scope is None:
+                    epilogue = max(epilogue, block_elements(m.dims, hints, sizes) * m.elem_bytes)
+            total = max(total, epilogue)
         per_scope: dict[int | None, int] = {}
         for m in layout.tiles:
+            if layout.buffers and m.store and m.scope is None:
+                continue  # counted in the epilogue above
             tma = m.descriptor and descriptor(m.site)
             unroll = 1
             for sym in m.loops:
@@ -572,7 +416,6 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
 def shared_memory_of_config(module: Operation, config: Mapping[str, Any]) -> int:
     """``shared_memory_bytes`` for the knobs of a Config (or its dict): block_sizes,
     num_stages, the range_* loop knobs, indexing, reduction_loops, num_warps."""
-    from kcompiler.passes.loop_knobs import range_options
 
     ranges = range_options(module, config)
     return shared_memory_bytes(
@@ -609,7 +452,7 @@ def shared_memory_bytes(
     BLOCK_N) * element size``). Other operands take one buffer; a loop with
     ``range_multi_buffers`` True adds its dot accumulator's tile (4 bytes an element).
 
-    Other loads and stores (see the notes above): a ``tensor_descriptor`` access (by
+    Other loads and stores (the module docstring): a ``tensor_descriptor`` access (by
     ``indexing``, a Config's field) takes one buffer of its tile (+ an 8-byte barrier for a
     load, + one per dot-operand buffer), any load of a loop with ``range_num_stages`` >= 2
     ``stages x unroll`` buffers (a pipelined unrolled loop: one more, its remainder loop's);

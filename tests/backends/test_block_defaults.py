@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import torch
 
+from kcompiler.backends.triton.block_defaults import TARGET_ELEMENTS, default_block_sizes
+from kcompiler.backends.triton.blocks import largest_block
 from kcompiler.kernels.jagged_mean import jagged_mean_kernel
-from kcompiler.passes.block_defaults import TARGET_ELEMENTS, default_block_sizes, largest_block
 
 
 def test_jagged_mean_defaults_fit_the_budget() -> None:

@@ -2,7 +2,7 @@
 
 Triton's pipeliner keeps ``num_stages`` copies of each tile a loop loads for ``tl.dot`` in
 shared memory; past the device's per-block limit (232,448 bytes on an H100) the kernel does not
-compile. ``passes/config_space.py`` estimates it from the IR (calibrated on an H100: equal to
+compile. ``backends/triton/shared_memory.py`` estimates it from the IR (calibrated on an H100: equal to
 Triton's allocation for 233 of 237 matmul / fp8_gemm / attention configs, the other 4 below the
 limit either way); drawn configs respect it, and a Config above it is rejected naming the knobs.
 Without CUDA the limit is the H100's.
@@ -17,17 +17,14 @@ import torch
 
 import kcompiler as kc
 from kcompiler.backends.triton.compile import shared_memory_limit
+from kcompiler.backends.triton.loop_knobs import range_options
+from kcompiler.backends.triton.shared_memory import shared_buffers, shared_memory_bytes
 from kcompiler.exc import InvalidConfig
 from kcompiler.kernels.attention import attention
 from kcompiler.kernels.fp8_gemm import fp8_gemm
 from kcompiler.kernels.matmul import matmul
 from kcompiler.kernels.softmax import softmax
-from kcompiler.passes.config_space import (
-    SHARED_MEMORY_H100,
-    shared_buffers,
-    shared_memory_bytes,
-)
-from kcompiler.passes.loop_knobs import range_options
+from kcompiler.target import H100
 from kcompiler.testing import call_with_config
 
 FP8 = getattr(torch, "float8_e4m3fn", None)
@@ -46,7 +43,7 @@ def test_limit_without_cuda_is_the_h100s() -> None:
         props = torch.cuda.get_device_properties(torch.cuda.current_device())
         assert shared_memory_limit() == props.shared_memory_per_block_optin
     else:
-        assert shared_memory_limit() == SHARED_MEMORY_H100 == 232448
+        assert shared_memory_limit() == H100.shared_memory_per_block == 232448
 
 
 @pytest.mark.parametrize("dtype,size", [(torch.float16, 2), (torch.float32, 4)])

@@ -1,0 +1,255 @@
+"""Register spills and shared memory of each bundled kernel's configs, compiled for sm_90 on
+the CPU: what ptxas reports before any GPU benchmark.
+
+    python -m benchmarks.spill_report                      # starts + 12 draws per kernel
+    python -m benchmarks.spill_report --draws 25 --cases softmax,attention --workers 2
+
+Each kernel of benchmarks/space_report.py's ``representative()`` set (the bundled kernels at
+their benchmark shapes; inputs are ``torch.empty``, only traced) gets its config space derived
+as the autotuner derives it, and every start plus ``--draws`` random configs (fixed seed) is
+generated as GPU code and compiled by Triton for ``--target`` in compile-pool workers
+(``backends/triton/target_compile.py``; no GPU involved). Per config it records ptxas's
+registers and spill-store bytes a thread, Triton's shared memory next to the space's estimate
+(``runtime/tuning.shared_memory_estimate``), and the compile time or error.
+
+Writes ``<out>/spills.json`` (one row per config) and ``<out>/spills.md`` (per kernel: spill
+fraction and largest spill, the estimate against Triton's figure, compile seconds); the default
+``<out>`` is benchmarks/results/cpu-sm90/. The run is CPU-bound (about 1.5 s a compile); keep
+``--draws`` small on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+os.environ.setdefault("TRITON_INTERPRET", "1")  # tracing only; compiles run in workers
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "results" / "cpu-sm90"
+
+
+def configs_for(space, draws: int, seed: int) -> list[tuple[str, object]]:
+    """(origin, config): the space's default and starts, then ``draws`` distinct random ones."""
+    out = [("default", space.default())]
+    out += [("start", c) for c in space.starts() if c != space.default()]
+    rng = random.Random(seed)
+    seen = {repr(c) for _, c in out}
+    for _ in range(draws * 4):
+        if sum(1 for o, _ in out if o == "draw") >= draws:
+            break
+        c = space.sample(rng)
+        if repr(c) not in seen:
+            seen.add(repr(c))
+            out.append(("draw", c))
+    return out
+
+
+def launch_ready(name: str, args: tuple) -> tuple:
+    """fp8_gemm's host code first copies a row-major y into K-major storage with another
+    kernel (``k_major``), which would run on the interpreter for every config drawn: pass y
+    K-major already, as that copy leaves it, so the GEMM launch compiled is the same."""
+    if name != "fp8_gemm":
+        return args
+    import torch
+
+    x, y, *rest = args
+    return (x, torch.empty(y.shape[1], y.shape[0], dtype=y.dtype).t(), *rest)
+
+
+def collect(
+    names: list[str],
+    draws: int,
+    seed: int,
+    target: str,
+    workers: int,
+    on_progress: Any = None,
+) -> list[dict]:
+    """One row per config (see the module docstring); ``on_progress(rows)`` every 20
+    compiles, so a run cut short keeps what it measured."""
+    from benchmarks.space_report import CONFTEST, DRAWS_TEST, _load, representative
+    from kcompiler.autotune.compile_pool import CompilePool
+    from kcompiler.backends.triton.precompile import record_launch
+    from kcompiler.backends.triton.target_compile import compile_launches, worker_environment
+    from kcompiler.runtime.tuning import shared_memory_estimate
+
+    _load("_kc_tests_conftest", CONFTEST)
+    cases = _load("_config_space_draws", DRAWS_TEST).CASES
+    reps = representative()
+    rows: list[dict] = []
+    jobs: dict[int, dict] = {}
+    with CompilePool(workers, timeout_s=300.0, env=worker_environment()) as pool:
+        for name in names:
+            label, args = reps[name]
+            args = launch_ready(name, args)
+            kernel = cases[name].kernel
+            try:
+                space = kernel.config_space(*args)
+            except Exception as e:  # noqa: BLE001 - reported in the table
+                rows.append(dict(kernel=name, shape=label, error=f"space: {e}"))
+                continue
+            has_dot = "dot_registers" in {c.name for c in space.constraints}
+            estimate = shared_memory_estimate(kernel, args)
+            for origin, config in configs_for(space, draws, seed):
+                row = dict(
+                    kernel=name,
+                    shape=label,
+                    origin=origin,
+                    dot=has_dot,
+                    config=dict(config),
+                    flat=space.to_flat(config),
+                    estimate=estimate(config),
+                )
+                try:
+                    launches = kernel.generated_launches(args, {}, config, interpret=False)
+                    specs = [s for src, f, a in launches for s in record_launch(src, f, a)]
+                except Exception as e:  # noqa: BLE001 - a config that does not generate
+                    row["error"] = f"generate: {type(e).__name__}: {e}"
+                    rows.append(row)
+                    continue
+                rows.append(row)
+                jobs[len(rows) - 1] = row
+                pool.submit(len(rows) - 1, compile_launches, (specs, target, False))
+            print(f"{name}: queued ({len(jobs)} configs so far)", flush=True)
+        done = 0
+        while pool.pending:
+            for outcome in pool.poll(30.0):
+                row = jobs[outcome.key]
+                done += 1
+                if outcome.error is not None:
+                    row["error"] = outcome.error.splitlines()[0]
+                    continue
+                binaries = outcome.result
+                errors = [b.error for b in binaries if b.error]
+                row["seconds"] = sum(b.seconds for b in binaries)
+                if errors:
+                    row["error"] = errors[0]
+                    continue
+                row["registers"] = max(b.registers for b in binaries)
+                row["spill_bytes"] = max(b.spill_bytes for b in binaries)
+                row["shared"] = max(b.shared_bytes for b in binaries)
+                row["sha256"] = [b.sha256 for b in binaries]
+                if done % 20 == 0:
+                    print(f"compiled {done}/{len(jobs)}", flush=True)
+                    if on_progress is not None:
+                        on_progress(rows)
+    return rows
+
+
+def summarize(rows: list[dict]) -> list[dict]:
+    out = []
+    for name in dict.fromkeys(r["kernel"] for r in rows):
+        mine = [r for r in rows if r["kernel"] == name]
+        ok = [r for r in mine if "spill_bytes" in r]
+        drawn = [r for r in ok if r.get("origin") == "draw"]
+        spilling = [r for r in drawn if r["spill_bytes"] > 0]
+        with_smem = [r for r in ok if r["shared"] or r["estimate"]]
+        below = [r for r in with_smem if r["estimate"] < r["shared"]]
+        over = [(r["estimate"] - r["shared"]) / r["shared"] for r in with_smem if r["shared"] > 0]
+        out.append(
+            dict(
+                kernel=name,
+                shape=mine[0]["shape"],
+                configs=len(mine),
+                errors=len(mine) - len(ok),
+                draws=len(drawn),
+                spilling_draws=len(spilling),
+                spill_fraction=len(spilling) / len(drawn) if drawn else 0.0,
+                starts_spilling=sum(
+                    1 for r in ok if r.get("origin") != "draw" and r["spill_bytes"]
+                ),
+                max_spill=max((r["spill_bytes"] for r in ok), default=0),
+                smem_configs=len(with_smem),
+                smem_below=len(below),
+                smem_max_over=max(over, default=0.0),
+                compile_s=statistics.median([r["seconds"] for r in ok]) if ok else 0.0,
+            )
+        )
+    return out
+
+
+def render(summary: list[dict], meta: dict) -> str:
+    drawn = sum(s["draws"] for s in summary)
+    spill = sum(s["spilling_draws"] for s in summary)
+    lines = [
+        f"# Spills and shared memory for {meta['target']}, compiled on the CPU",
+        "",
+        f"`python -m benchmarks.spill_report --draws {meta['draws']} --seed {meta['seed']}` at "
+        f"{meta['commit']} ({meta['machine']}, Triton {meta['triton']}, {meta['seconds']:.0f} s).",
+        f"Each kernel: its default and starts, and {meta['draws']} random draws of its derived "
+        "space at the benchmark shape (benchmarks/space_report.py `representative()`). Spills: "
+        "ptxas's spill-store bytes a thread; smem: the space's estimate against Triton's "
+        "`metadata.shared` (below: estimate < Triton's; over: the largest (estimate - "
+        "Triton) / Triton).",
+        "",
+        f"Drawn configs that spill: {spill} of {drawn} ({100 * spill / max(1, drawn):.1f} %).",
+        "",
+        "| kernel | configs | errors | draws spilling | starts spilling | max spill B "
+        "| smem configs | est. below | est. over max | compile s (median) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for s in summary:
+        lines.append(
+            f"| {s['kernel']} | {s['configs']} | {s['errors']} | {s['spilling_draws']}/"
+            f"{s['draws']} ({100 * s['spill_fraction']:.0f} %) | {s['starts_spilling']} | "
+            f"{s['max_spill']} | {s['smem_configs']} | {s['smem_below']} | "
+            f"{100 * s['smem_max_over']:.1f} % | {s['compile_s']:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--draws", type=int, default=12, help="random configs per kernel")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cases", default="", help="comma-separated kernel names (default: all)")
+    parser.add_argument("--target", default="sm_90")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", type=pathlib.Path, default=OUT)
+    args = parser.parse_args()
+    from benchmarks.space_report import representative
+
+    names = [n for n in representative() if not args.cases or n in args.cases.split(",")]
+    t0 = time.perf_counter()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    def partial(rows: list[dict]) -> None:
+        (args.out / "spills.partial.json").write_text(json.dumps(rows, default=str))
+
+    rows = collect(names, args.draws, args.seed, args.target, args.workers, partial)
+    (args.out / "spills.partial.json").unlink(missing_ok=True)
+    import triton
+
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    meta = dict(
+        target=args.target,
+        draws=args.draws,
+        seed=args.seed,
+        commit=commit,
+        machine=f"{platform.machine()}, {os.cpu_count()} CPUs",
+        triton=triton.__version__,
+        seconds=time.perf_counter() - t0,
+    )
+    summary = summarize(rows)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "spills.json").write_text(
+        json.dumps(dict(meta=meta, summary=summary, rows=rows), indent=1, default=str)
+    )
+    (args.out / "spills.md").write_text(render(summary, meta))
+    print(render(summary, meta))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

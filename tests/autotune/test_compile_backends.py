@@ -1,0 +1,71 @@
+"""Choosing the compile backend; Ray stays optional: ``import kcompiler`` never imports it,
+and asking for it without the package says how to install it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from kcompiler.autotune.compile_backends import (
+    COMPILE_BACKEND_ENV,
+    acquire_pool,
+    compile_backend,
+    get_compile_backend,
+)
+from kcompiler.autotune.compile_pool import CompilePool
+from kcompiler.settings import SettingError
+
+
+def test_backend_comes_from_the_argument_then_the_environment(monkeypatch):
+    monkeypatch.delenv(COMPILE_BACKEND_ENV, raising=False)
+    assert compile_backend() == "local"
+    monkeypatch.setenv(COMPILE_BACKEND_ENV, "ray")
+    assert compile_backend() == "ray"
+    assert compile_backend("local") == "local"
+    monkeypatch.setenv(COMPILE_BACKEND_ENV, "dask")
+    with pytest.raises(SettingError, match=f"{COMPILE_BACKEND_ENV}='dask'.*local, ray"):
+        compile_backend()
+    with pytest.raises(ValueError, match="backend='dask'.*local, ray"):
+        compile_backend("dask")
+
+
+def test_local_backend_is_the_shared_process_pool(monkeypatch):
+    monkeypatch.delenv(COMPILE_BACKEND_ENV, raising=False)
+    assert isinstance(acquire_pool("local", 1), CompilePool)
+
+
+def test_ray_backend_without_ray_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
+    for ask in (lambda: acquire_pool("ray", None), lambda: get_compile_backend("ray")):
+        with pytest.raises(ValueError, match=r"pip install 'kcompiler\[ray\]'"):
+            ask()
+    with pytest.raises(ValueError, match="unknown compile backend 'dask'"):
+        get_compile_backend("dask")
+
+
+def test_importing_kcompiler_and_its_tuner_does_not_import_ray():
+    code = (
+        "import sys, kcompiler, kcompiler.autotune, kcompiler.runtime.tuning, "
+        "kcompiler.autotune.compile_backends, kcompiler.autotune.ray_pool; "
+        "print(sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_target_compile_jobs_ship_binaries_only_for_remote_workers():
+    """Local workers share this machine's Triton cache, so their jobs return figures only;
+    a remote backend's jobs return the binaries' files too (installed by receive_compile)."""
+    import torch
+
+    from kcompiler.kernels.vector_add import vector_add
+    from kcompiler.runtime.tuning import KernelTarget
+
+    x = torch.randn(64)
+    for ship in (False, True):
+        target = KernelTarget(vector_add, (x, x), {}, compile_target="sm_90", ship_binaries=ship)
+        fn, (specs, arch, keep_files) = target.precompile_job(target.space.default())
+        assert fn.__name__ == "compile_launches" and arch == "sm_90" and specs
+        assert keep_files is ship
