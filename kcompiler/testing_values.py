@@ -31,7 +31,6 @@ examples (``KCOMPILER_TEST_SEED``, read by ``test_seed``).
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -39,6 +38,8 @@ from dataclasses import dataclass
 import torch
 from hypothesis import settings
 from hypothesis import strategies as st
+
+from kcompiler import settings as settings_module
 
 __all__ = [
     "REGIMES",
@@ -85,7 +86,7 @@ def test_seed() -> int:
 
     Fixed by default so CI runs the same examples every time; a local sweep sets it to
     1, 2, ... to run other ones (``tests/strength/README.md``)."""
-    return int(os.environ.get("KCOMPILER_TEST_SEED", "0"))
+    return settings_module.current().test_seed
 
 
 test_seed.__test__ = False  # type: ignore[attr-defined]  # pytest: not a test
