@@ -34,6 +34,7 @@ from kcompiler.testing import (
     LAYOUTS,
     assert_matches_torch,
     dtypes,
+    magnitude_atol,
     reduction_atol,
     shapes,
     sizes,
@@ -227,7 +228,16 @@ def test_layer_norm(stratum: Stratum, data: st.DataObject, with_bias: bool) -> N
     n = x.size(1)
     w = data.draw(tensors((n,), stratum.dtype), label="weight")
     b = data.draw(tensors((n,), stratum.dtype), label="bias") if with_bias else None
-    assert_matches_torch(layer_norm_fwd, layer_norm_ref, x, [n], w, b, 1e-5)
+    atol = None
+    if stratum.regime in ("negative", "positive"):
+        # Centering a one-signed row in float32 loses ~eps * max|x| of each value before any
+        # kernel-specific error (torch's reference, summing in another order, as much); the
+        # output carries it times rstd and the weight.
+        xf, want = x.float(), layer_norm_ref(x, [n], w, b, 1e-5)[0]
+        rstd = float(torch.rsqrt(xf.var(-1, unbiased=False) + 1e-5).max())
+        spread = 4 * torch.finfo(torch.float32).eps * float(xf.abs().max()) * rstd
+        atol = magnitude_atol(x.dtype, want) + spread * float(w.float().abs().max())
+    assert_matches_torch(layer_norm_fwd, layer_norm_ref, x, [n], w, b, 1e-5, atol=atol)
 
 
 def test_layer_norm_of_constant_rows() -> None:
