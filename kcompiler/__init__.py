@@ -12,7 +12,28 @@ from typing import Any
 from kcompiler import exc
 from kcompiler.config import Config
 
-__all__ = ["Config", "Kernel", "aot_kernel", "check_errors", "exc", "kernel"]
+__all__ = [
+    "Config",
+    "Kernel",
+    "aot_kernel",
+    "cdiv",
+    "check_errors",
+    "exc",
+    "jit",
+    "kernel",
+    "next_power_of_2",
+]
+
+
+def cdiv(a: Any, b: Any) -> Any:
+    """Ceiling division ``(a + b - 1) // b`` of non-negative ints (or device ints)."""
+    return (a + b - 1) // b
+
+
+def next_power_of_2(n: int) -> int:
+    """The smallest power of two >= ``n`` (1 for ``n`` <= 1)."""
+    n = int(n)
+    return 1 if n <= 1 else 1 << (n - 1).bit_length()
 
 
 def check_errors(sync: bool = True) -> None:
@@ -25,10 +46,10 @@ def check_errors(sync: bool = True) -> None:
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("Kernel", "kernel"):
+    if name in ("Kernel", "kernel", "jit"):  # jit: Helion's alias of kernel
         from kcompiler.runtime import kernel as _kernel
 
-        return getattr(_kernel, name)
+        return getattr(_kernel, "kernel" if name == "jit" else name)
     if name == "aot_kernel":  # kernel(configs_table=...), Helion's name
         from kcompiler.aot import aot_kernel
 

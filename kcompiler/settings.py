@@ -85,6 +85,7 @@ class Settings:
     aot_strict: bool = False
     compile_backend: str = "local"
     ray_address: str | None = None
+    spill_check: bool = False
     # Testing (kcompiler.testing_values).
     test_seed: int = 0
 
@@ -183,6 +184,7 @@ VARIABLES = (
     Variable("KCOMPILER_AOT_STRICT", "aot_strict", _bool),
     Variable("KCOMPILER_COMPILE_BACKEND", "compile_backend", _choice(COMPILE_BACKENDS)),
     Variable("KCOMPILER_RAY_ADDRESS", "ray_address", _text),
+    Variable("KCOMPILER_SPILL_CHECK", "spill_check", _bool),
     Variable("KCOMPILER_TEST_SEED", "test_seed", _seed),
 )
 _NAMES = tuple(v.name for v in VARIABLES) + tuple(DEPRECATED)

@@ -99,6 +99,8 @@ class TuneResult:
     time_ms: float | None  # None: not measured (effort "none", or nothing succeeded in time)
     tried: int = 0  # configs measured (or failed) by this call
     failures: list[Failure] = field(default_factory=list)
+    # Compiled but never measured: the target's review_compile refused them (e.g. spills).
+    rejected: list[Failure] = field(default_factory=list)
     wall_s: float = 0.0
     interrupted: bool = False  # Ctrl-C: config is the best found so far
     from_cache: bool = False  # a cached best was returned; nothing was tuned
@@ -120,6 +122,7 @@ class _Run:
     progress: TuningProgress
     results: dict[Config, float | None] = field(default_factory=dict)  # resumed + this run
     failures: list[Failure] = field(default_factory=list)
+    rejected: list[Failure] = field(default_factory=list)
     tried: int = 0
     best: tuple[Config, float] | None = None
     compile_timeout_s: float = 60.0
@@ -306,7 +309,7 @@ class Tuner:
                         in_flight.discard(config)
                 elif rejected is not None:
                     in_flight.discard(config)
-                    self._fail(run, config, f"rejected: {rejected}")
+                    self._reject(run, config, f"rejected: {rejected}")
                 else:
                     in_flight.discard(config)
                     self._fail(run, config, f"compile failed: {outcome.error}")
@@ -379,6 +382,16 @@ class Tuner:
         log.debug("autotune %s: %s failed: %s", self.target.name, config, error)
         self._report(run, config, None)
 
+    def _reject(self, run: _Run, config: Config, reason: str) -> None:
+        """Like a failure (cached, never measured, never retried), but counted apart: a
+        rejected config compiled fine and was judged not worth a benchmark."""
+        self.cache.record(run.key, config, None, reason)
+        self._note(run, config, None)
+        run.tried += 1
+        run.rejected.append(Failure(config, reason))
+        log.debug("autotune %s: %s %s", self.target.name, config, reason)
+        self._report(run, config, None)
+
     def _note(self, run: _Run, config: Config, t: float | None) -> None:
         run.results[config] = t
         run.strategy.observe(config, t)
@@ -417,6 +430,7 @@ class Tuner:
             t,
             tried=run.tried,
             failures=run.failures,
+            rejected=run.rejected,
             wall_s=wall,
             interrupted=interrupted,
             strategy=strategy,

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from xdsl.dialects.builtin import (
     ArrayAttr,
     BFloat16Type,
+    DenseArrayBase,
     DictionaryAttr,
     Float8E4M3FNType,
     Float8E5M2Type,
@@ -54,10 +55,12 @@ from xdsl.ir import (
     TypeAttribute,
 )
 from xdsl.irdl import (
+    AttrSizedOperandSegments,
     IRDLOperation,
     irdl_attr_definition,
     irdl_op_definition,
     operand_def,
+    opt_operand_def,
     opt_prop_def,
     prop_def,
     region_def,
@@ -336,9 +339,11 @@ def broadcast_dims(*shapes: Dims) -> Dims:
 
 BINARY_ARITH = ("add", "sub", "mul", "div", "floordiv", "mod", "pow", "maximum", "minimum")
 BINARY_BITWISE = ("and", "or", "xor")
+BINARY_SHIFT = ("shl", "shr")  # integers only; ``shr`` is arithmetic on signed ints, as torch's
 BINARY_COMPARE = ("lt", "le", "gt", "ge", "eq", "ne")
 UNARY_FLOAT = (
     "exp", "exp2", "log", "log2", "sqrt", "rsqrt", "sigmoid", "tanh", "sin", "cos", "erf",
+    "floor", "ceil", "log1p", "expm1",
 )  # fmt: skip
 UNARY_ANY = ("neg", "abs", "not")
 REDUCE_KINDS = ("sum", "max", "min", "prod", "argmax", "argmin")
@@ -728,6 +733,87 @@ class ForOp(IRDLOperation):
 
 
 @irdl_op_definition
+class IfOp(IRDLOperation):
+    """``if cond: ... else: ...`` on a device scalar (a loaded value, a reduction result):
+    runs one of two regions. Values assigned in the branches and used after them are the
+    results, yielded by each region's ``tile.yield`` (same types in both)."""
+
+    name = "tile.if"
+
+    cond = operand_def(BlockType)
+    res = var_result_def(BlockType)
+    then_region = region_def("single_block")
+    else_region = region_def("single_block")
+    assembly_format = (
+        "$cond attr-dict `:` type($cond) (`->` `(` type($res)^ `)`)? $then_region `else`"
+        " $else_region"
+    )
+
+    def __init__(
+        self, cond: SSAValue, result_types: Sequence[Attribute], then: Block, orelse: Block
+    ):
+        super().__init__(
+            operands=[cond],
+            result_types=[list(result_types)],
+            regions=[Region(then), Region(orelse)],
+        )
+
+    def verify_(self) -> None:
+        c = self.cond.type
+        if isinstance(c, BlockType) and c.known and (c.rank != 0 or not is_bool(c.element_type)):
+            raise ShapeError(f"tile.if: the condition must be a bool scalar, got {c}")
+        for region, which in ((self.then_region, "then"), (self.else_region, "else")):
+            last = region.block.last_op
+            if not isinstance(last, YieldOp):
+                raise ShapeError(f"tile.if: the {which} region must end in tile.yield")
+            if [v.type for v in last.values] != [r.type for r in self.res]:
+                raise ShapeError(f"tile.if: the {which} region yields types other than the results")
+
+
+@irdl_op_definition
+class WhileOp(IRDLOperation):
+    """``while cond:`` on a device scalar. ``cond_region`` computes the condition from the
+    loop-carried values (its block's arguments) and yields one bool scalar; ``body_region``
+    takes the same values and yields their next ones. The results are the values after the
+    last iteration (the inits when the condition is false at once)."""
+
+    name = "tile.while"
+
+    inits = var_operand_def(BlockType)
+    res = var_result_def(BlockType)
+    cond_region = region_def("single_block")
+    body_region = region_def("single_block")
+    assembly_format = (
+        "(`(` $inits^ `:` type($inits) `)`)? (`->` `(` type($res)^ `)`)? attr-dict `cond`"
+        " $cond_region `do` $body_region"
+    )
+
+    def __init__(self, inits: Sequence[SSAValue], cond: Block, body: Block):
+        super().__init__(
+            operands=[inits],
+            result_types=[[v.type for v in inits]],
+            regions=[Region(cond), Region(body)],
+        )
+
+    def verify_(self) -> None:
+        types = [r.type for r in self.res]
+        if [v.type for v in self.inits] != types:
+            raise ShapeError("tile.while: results must have the types of the inits")
+        for region, which in ((self.cond_region, "cond"), (self.body_region, "body")):
+            if [a.type for a in region.block.args] != types:
+                raise ShapeError(f"tile.while: the {which} region takes the carried values")
+            last = region.block.last_op
+            if not isinstance(last, YieldOp):
+                raise ShapeError(f"tile.while: the {which} region must end in tile.yield")
+        cond = [v.type for v in self.cond_region.block.last_op.values]  # type: ignore[union-attr]
+        if cond != [BlockType([], i1)]:
+            raise ShapeError("tile.while: the cond region yields one bool scalar")
+        body = [v.type for v in self.body_region.block.last_op.values]  # type: ignore[union-attr]
+        if body != types:
+            raise ShapeError("tile.while: the body region yields the carried values' types")
+
+
+@irdl_op_definition
 class YieldOp(IRDLOperation):
     name = "tile.yield"
 
@@ -862,28 +948,67 @@ class FullOp(TileOp):
 
 
 @irdl_op_definition
+class ArangeOp(TileOp):
+    """``0, 1, ..., n-1`` as a 1-D block whose one dim is ``n`` (``kl.arange``): a static size,
+    a size symbol or a block symbol (``kl.arange(tile.block_size)``)."""
+
+    name = "tile.arange"
+
+    shape = prop_def(ArrayAttr[StringAttr])
+    dtype = prop_def(Attribute)
+    result = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = "$shape `dtype` $dtype attr-dict `:` type($result)"
+
+    def __init__(self, dim: str, dtype: Attribute):
+        super().__init__(
+            properties={"shape": dims_attr([dim]), "dtype": dtype},
+            result_types=[BlockType.unknown()],
+        )
+
+    def infer_type(self) -> Attribute:
+        dims = tuple(d.data for d in self.shape.data)
+        if len(dims) != 1:
+            raise ShapeError(f"tile.arange makes a 1-D block, not one of shape {list(dims)}")
+        if not is_int(self.dtype):
+            raise ShapeError(f"tile.arange: dtype must be an integer type, got {self.dtype}")
+        return BlockType(dims, self.dtype)
+
+
+@irdl_op_definition
 class LoadOp(TileOp):
     """Read a block of a tensor. One index per tensor dim (``index_kinds`` says which):
 
     ``tile`` (operand: a !tile.tile), ``full`` (no operand: the whole dim), ``scalar`` (a 0-d
     i64 block), ``gather`` (an i64 block of indices; its dims become result dims). The result
     dims are the indices' dims in order.
+
+    ``mask`` (``kl.load(..., extra_mask=m)``): a bool block that broadcasts to the result;
+    lanes where it is false are not read and hold 0.
     """
 
     name = "tile.load"
 
     tensor = operand_def(TensorType)
     indices = var_operand_def()
+    mask = opt_operand_def(BlockType)
     index_kinds = prop_def(ArrayAttr[StringAttr])
     result = result_def(BlockType)
+    irdl_options = (AttrSizedOperandSegments(as_property=True),)
     assembly_format = (
-        "$tensor `[` $indices `]` $index_kinds attr-dict `:` type($tensor) `,` type($indices)"
-        " `->` type($result)"
+        "$tensor `[` $indices `]` $index_kinds (`mask` $mask^ `:` type($mask))? attr-dict `:`"
+        " type($tensor) `,` type($indices) `->` type($result)"
     )
 
-    def __init__(self, tensor: SSAValue, kinds: Sequence[str], indices: Sequence[SSAValue]):
+    def __init__(
+        self,
+        tensor: SSAValue,
+        kinds: Sequence[str],
+        indices: Sequence[SSAValue],
+        mask: SSAValue | None = None,
+    ):
         super().__init__(
-            operands=[tensor, indices],
+            operands=[tensor, indices, [mask] if mask is not None else []],
             properties={"index_kinds": ArrayAttr([StringAttr(k) for k in kinds])},
             result_types=[BlockType.unknown()],
         )
@@ -895,7 +1020,30 @@ class LoadOp(TileOp):
     def infer_type(self) -> Attribute:
         t = self.tensor.type
         assert isinstance(t, TensorType)
-        return BlockType(indexed_dims(t, self.kinds, self.indices), t.element_type)
+        dims = indexed_dims(t, self.kinds, self.indices)
+        check_access_mask(self.mask, dims)
+        return BlockType(dims, t.element_type)
+
+
+def operand_segments(sizes: Sequence[int]) -> Attribute:
+    """The ``operandSegmentSizes`` property of an op with variadic operands (a load's tensor,
+    indices and optional mask), for code that builds ops with ``create``."""
+    return DenseArrayBase.from_list(i32, list(sizes))
+
+
+def check_access_mask(mask: SSAValue | None, dims: Dims) -> None:
+    """An access's extra mask is a bool block that broadcasts to the accessed shape."""
+    if mask is None:
+        return
+    m = block_of(mask)
+    if not is_bool(m.element_type):
+        raise ShapeError(f"an access mask must be bool, got {m.element_type}")
+    try:
+        fits = broadcast_dims(dims, m.dims) == dims
+    except ShapeError:
+        fits = False
+    if not fits:
+        raise ShapeError(f"access mask of shape {list(m.dims)} does not broadcast to {list(dims)}")
 
 
 def indexed_dims(t: TensorType, kinds: Sequence[str], indices: Sequence[SSAValue]) -> Dims:
@@ -942,24 +1090,32 @@ def indexed_dims(t: TensorType, kinds: Sequence[str], indices: Sequence[SSAValue
 
 @irdl_op_definition
 class StoreOp(TileOp):
-    """Write ``value`` (broadcast to the indexed shape) into a tensor."""
+    """Write ``value`` (broadcast to the indexed shape) into a tensor; with ``mask`` (a bool
+    block broadcasting to that shape, ``kl.store(..., extra_mask=m)``), only where it is true."""
 
     name = "tile.store"
 
     value = operand_def(BlockType)
     tensor = operand_def(TensorType)
     indices = var_operand_def()
+    mask = opt_operand_def(BlockType)
     index_kinds = prop_def(ArrayAttr[StringAttr])
+    irdl_options = (AttrSizedOperandSegments(as_property=True),)
     assembly_format = (
-        "$value `,` $tensor `[` $indices `]` $index_kinds attr-dict `:` type($value) `,`"
-        " type($tensor) `,` type($indices)"
+        "$value `,` $tensor `[` $indices `]` $index_kinds (`mask` $mask^ `:` type($mask))?"
+        " attr-dict `:` type($value) `,` type($tensor) `,` type($indices)"
     )
 
     def __init__(
-        self, value: SSAValue, tensor: SSAValue, kinds: Sequence[str], indices: Sequence[SSAValue]
+        self,
+        value: SSAValue,
+        tensor: SSAValue,
+        kinds: Sequence[str],
+        indices: Sequence[SSAValue],
+        mask: SSAValue | None = None,
     ):
         super().__init__(
-            operands=[value, tensor, indices],
+            operands=[value, tensor, indices, [mask] if mask is not None else []],
             properties={"index_kinds": ArrayAttr([StringAttr(k) for k in kinds])},
         )
 
@@ -976,6 +1132,90 @@ class StoreOp(TileOp):
         src = block_of(self.value).dims
         if broadcast_dims(target, src) != target:
             raise ShapeError(f"cannot store a value of shape {list(src)} into {list(target)}")
+        check_access_mask(self.mask, target)
+
+
+ATOMIC_KINDS = ("add", "max", "min", "and", "or", "xor", "xchg", "cas")
+ATOMIC_SEMS = ("relaxed", "acquire", "release", "acq_rel")
+
+
+@irdl_op_definition
+class AtomicOp(TileOp):
+    """An atomic read-modify-write of ``tensor[indices]`` (``kl.atomic_<kind>``) with memory
+    order ``sem``; the result is the values the tensor held before. ``value`` broadcasts to
+    the indexed shape; ``cas`` also takes ``compare`` (the expected old values) and writes
+    ``value`` where the old value equals it."""
+
+    name = "tile.atomic"
+
+    kind = prop_def(StringAttr)
+    sem = prop_def(StringAttr)
+    value = operand_def(BlockType)
+    tensor = operand_def(TensorType)
+    indices = var_operand_def()
+    compare = opt_operand_def(BlockType)
+    index_kinds = prop_def(ArrayAttr[StringAttr])
+    result = result_def(BlockType)
+    irdl_options = (AttrSizedOperandSegments(as_property=True),)
+    assembly_format = (
+        "$kind $value `,` $tensor `[` $indices `]` $index_kinds (`compare` $compare^ `:`"
+        " type($compare))? `sem` $sem attr-dict `:` type($value) `,` type($tensor) `,`"
+        " type($indices) `->` type($result)"
+    )
+
+    def __init__(
+        self,
+        kind: str,
+        value: SSAValue,
+        tensor: SSAValue,
+        kinds: Sequence[str],
+        indices: Sequence[SSAValue],
+        sem: str = "relaxed",
+        compare: SSAValue | None = None,
+    ):
+        super().__init__(
+            operands=[value, tensor, indices, [compare] if compare is not None else []],
+            properties={
+                "kind": StringAttr(kind),
+                "sem": StringAttr(sem),
+                "index_kinds": ArrayAttr([StringAttr(k) for k in kinds]),
+            },
+            result_types=[BlockType.unknown()],
+        )
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(k.data for k in self.index_kinds.data)
+
+    def infer_type(self) -> Attribute:
+        kind = self.kind.data
+        if kind not in ATOMIC_KINDS:
+            raise ShapeError(f"unknown atomic {kind!r} (one of {', '.join(ATOMIC_KINDS)})")
+        if self.sem.data not in ATOMIC_SEMS:
+            raise ShapeError(f"unknown memory order {self.sem.data!r} ({', '.join(ATOMIC_SEMS)})")
+        if (kind == "cas") != (self.compare is not None):
+            raise ShapeError("tile.atomic: `compare` goes with cas, and only with cas")
+        t = self.tensor.type
+        assert isinstance(t, TensorType)
+        target = indexed_dims(t, self.kinds, self.indices)
+        for v in (self.value, self.compare):
+            if v is None:
+                continue
+            b = block_of(v)
+            if b.element_type != t.element_type:
+                raise ShapeError(
+                    f"tile.atomic: operand of dtype {b.element_type} for a tensor of "
+                    f"{t.element_type}"
+                )
+            try:
+                fits = broadcast_dims(target, b.dims) == target
+            except ShapeError:
+                fits = False
+            if not fits:
+                raise ShapeError(f"cannot apply a value of shape {list(b.dims)} to {list(target)}")
+        if kind in ("and", "or", "xor") and is_float(t.element_type):
+            raise ShapeError(f"atomic {kind} on floating-point values")
+        return BlockType(target, t.element_type)
 
 
 @irdl_op_definition
@@ -1017,6 +1257,10 @@ class BinaryOp(TileOp):
         if kind in BINARY_BITWISE:
             if is_float(dtype):
                 raise ShapeError(f"bitwise {kind} on floating-point values")
+            return BlockType(dims, dtype)
+        if kind in BINARY_SHIFT:
+            if is_float(dtype) or is_bool(dtype):
+                raise ShapeError(f"shift {kind} needs integer operands, got {dtype}")
             return BlockType(dims, dtype)
         if kind not in BINARY_ARITH:
             raise ShapeError(f"unknown binary op {kind!r}")
@@ -1156,6 +1400,164 @@ class ReduceOp(TileOp):
         return BlockType(dims, dtype)
 
 
+SCAN_KINDS = ("sum", "prod")
+
+
+@irdl_op_definition
+class ScanOp(TileOp):
+    """Inclusive prefix sum or product along one dim (``cumsum``/``cumprod``); ``reverse``
+    scans from the last element to the first. Integer and bool inputs give int64, as in
+    torch."""
+
+    name = "tile.scan"
+
+    kind = prop_def(StringAttr)
+    dim = prop_def(IntegerAttr)
+    reverse = opt_prop_def(UnitAttr)
+    operand = operand_def(BlockType)
+    result = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$kind $operand `dim` $dim (`reverse` $reverse^)? attr-dict `:` type($operand)"
+        " `->` type($result)"
+    )
+
+    def __init__(self, kind: str, operand: SSAValue, dim: int, reverse: bool = False):
+        super().__init__(
+            operands=[operand],
+            properties={
+                "kind": StringAttr(kind),
+                "dim": IntegerAttr(dim, i64),
+                "reverse": UnitAttr() if reverse else None,
+            },
+            result_types=[BlockType.unknown()],
+        )
+
+    @property
+    def axis(self) -> int:
+        return self.dim.value.data
+
+    def infer_type(self) -> Attribute:
+        a = block_of(self.operand)
+        if self.kind.data not in SCAN_KINDS:
+            raise ShapeError(f"unknown scan {self.kind.data!r} (one of {', '.join(SCAN_KINDS)})")
+        if not 0 <= self.axis < a.rank:
+            raise ShapeError(f"scan dim {self.axis} out of range for rank {a.rank}")
+        dtype = a.element_type
+        if is_int(dtype) or is_bool(dtype):
+            dtype = i64
+        return BlockType(a.dims, dtype)
+
+
+@irdl_op_definition
+class CombineOp(IRDLOperation):
+    """A scan (``mode`` = ``scan``, ``kl.associative_scan``) or a reduction (``reduce``,
+    ``kl.reduce``) of one or more same-shaped blocks along ``dim`` with a user combine
+    function, held in ``body``: its block takes the left then the right scalar of each input
+    and yields one combined scalar per input, of the inputs' dtypes.
+
+    A reduction fills lanes past the dim's end with ``others`` (one scalar per input, the
+    combine function's identity) and drops the dim, or keeps it as 1 with ``keepdim``."""
+
+    name = "tile.combine"
+
+    mode = prop_def(StringAttr)
+    dim = prop_def(IntegerAttr)
+    reverse = opt_prop_def(UnitAttr)
+    keepdim = opt_prop_def(UnitAttr)
+    inputs = var_operand_def(BlockType)
+    others = var_operand_def(BlockType)
+    res = var_result_def(BlockType)
+    body = region_def("single_block")
+    irdl_options = (AttrSizedOperandSegments(as_property=True),)
+    assembly_format = (
+        "$mode $inputs `dim` $dim (`reverse` $reverse^)? (`keepdim` $keepdim^)?"
+        " (`other` $others^ `:` type($others))? attr-dict `:` type($inputs) `->` type($res)"
+        " $body"
+    )
+
+    def __init__(
+        self,
+        mode: str,
+        inputs: Sequence[SSAValue],
+        dim: int,
+        body: Region,
+        result_types: Sequence[Attribute],
+        *,
+        reverse: bool = False,
+        keepdim: bool = False,
+        others: Sequence[SSAValue] = (),
+    ):
+        super().__init__(
+            operands=[inputs, others],
+            result_types=[list(result_types)],
+            properties={
+                "mode": StringAttr(mode),
+                "dim": IntegerAttr(dim, i64),
+                "reverse": UnitAttr() if reverse else None,
+                "keepdim": UnitAttr() if keepdim else None,
+            },
+            regions=[body],
+        )
+
+    @property
+    def axis(self) -> int:
+        return self.dim.value.data
+
+    def infer_types(self) -> list[BlockType]:
+        """The result types: the inputs' (a scan) or the inputs' without ``dim`` (a reduce)."""
+        mode = self.mode.data
+        if mode not in ("scan", "reduce"):
+            raise ShapeError(f"tile.combine: unknown mode {mode!r} (scan or reduce)")
+        ins = [block_of(v) for v in self.inputs]
+        if not ins:
+            raise ShapeError("tile.combine needs at least one input")
+        if any(b.dims != ins[0].dims for b in ins):
+            raise ShapeError(f"tile.combine: inputs of shapes {[list(b.dims) for b in ins]}")
+        rank = ins[0].rank
+        if not 0 <= self.axis < rank:
+            raise ShapeError(f"combine dim {self.axis} out of range for rank {rank}")
+        if mode == "scan":
+            if self.others or self.keepdim is not None:
+                raise ShapeError("a combine scan takes no `other` values and no keepdim")
+            return ins
+        if self.reverse is not None:
+            raise ShapeError("a combine reduce has no `reverse`")
+        if len(self.others) != len(ins):
+            raise ShapeError(
+                f"a combine reduce needs one `other` per input, got {len(self.others)}"
+            )
+        for o in self.others:
+            if block_of(o).rank != 0:
+                raise ShapeError("a combine reduce's `other` values are scalars")
+        dims = list(ins[0].dims)
+        if self.keepdim is not None:
+            dims[self.axis] = "1"
+        else:
+            del dims[self.axis]
+        return [BlockType(dims, b.element_type) for b in ins]
+
+    def verify_(self) -> None:
+        if any(isinstance(v.type, BlockType) and not v.type.known for v in self.operands):
+            return
+        expected = self.infer_types()
+        if [r.type for r in self.res] != expected:
+            raise ShapeError(
+                f"tile.combine: result types {[str(r.type) for r in self.res]} do not match "
+                f"{[str(e) for e in expected]}"
+            )
+        args = self.body.block.args
+        scalars = [BlockType([], b.element_type) for b in expected]
+        if [a.type for a in args] != scalars + scalars:
+            raise ShapeError(
+                "tile.combine: the body takes the left then the right scalar of each input "
+                f"({', '.join(str(s) for s in scalars + scalars)})"
+            )
+        last = self.body.block.last_op
+        if not isinstance(last, YieldOp) or [v.type for v in last.values] != scalars:
+            raise ShapeError("tile.combine: the body must yield one scalar per input, same dtypes")
+
+
 @irdl_op_definition
 class ReshapeOp(TileOp):
     """Change the dims of a value without moving data: ``v[:, None]``, ``squeeze``, ``view``.
@@ -1186,8 +1588,157 @@ class ReshapeOp(TileOp):
 
 
 @irdl_op_definition
+class PermuteOp(TileOp):
+    """Reorder the dims of a value (``.T``, ``transpose``, ``permute``): result dim ``i`` is
+    operand dim ``perm[i]``."""
+
+    name = "tile.permute"
+
+    operand = operand_def(BlockType)
+    perm = prop_def(ArrayAttr[IntegerAttr])
+    result = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = "$operand `perm` $perm attr-dict `:` type($operand) `->` type($result)"
+
+    def __init__(self, operand: SSAValue, perm: Sequence[int]):
+        super().__init__(
+            operands=[operand],
+            properties={"perm": ArrayAttr([IntegerAttr(p, i64) for p in perm])},
+            result_types=[BlockType.unknown()],
+        )
+
+    @property
+    def order(self) -> tuple[int, ...]:
+        return tuple(p.value.data for p in self.perm.data)
+
+    def infer_type(self) -> Attribute:
+        a = block_of(self.operand)
+        if sorted(self.order) != list(range(a.rank)):
+            raise ShapeError(f"permute: {list(self.order)} is not a permutation of {a.rank} dims")
+        return BlockType([a.dims[p] for p in self.order], a.element_type)
+
+
+@irdl_op_definition
+class BroadcastOp(TileOp):
+    """Broadcast a value to ``shape`` (``expand``, ``expand_as``, ``broadcast_to``): torch's
+    broadcasting rule, aligned on the right; unit dims stretch, others must match."""
+
+    name = "tile.broadcast"
+
+    operand = operand_def(BlockType)
+    shape = prop_def(ArrayAttr[StringAttr])
+    result = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = "$operand `to` $shape attr-dict `:` type($operand) `->` type($result)"
+
+    def __init__(self, operand: SSAValue, dims: Sequence[str]):
+        super().__init__(
+            operands=[operand], properties={"shape": dims_attr(dims)},
+            result_types=[BlockType.unknown()],
+        )  # fmt: skip
+
+    def infer_type(self) -> Attribute:
+        a = block_of(self.operand)
+        new = tuple(d.data for d in self.shape.data)
+        if len(new) < a.rank or broadcast_dims(a.dims, new) != new:
+            raise ShapeError(f"cannot broadcast {list(a.dims)} to {list(new)}")
+        return BlockType(new, a.element_type)
+
+
+@irdl_op_definition
+class JoinOp(TileOp):
+    """Stack two values along a new last dim of size 2 (``kl.join``); they broadcast to one
+    shape and must share a dtype."""
+
+    name = "tile.join"
+
+    lhs = operand_def(BlockType)
+    rhs = operand_def(BlockType)
+    result = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
+
+    def __init__(self, lhs: SSAValue, rhs: SSAValue):
+        super().__init__(operands=[lhs, rhs], result_types=[BlockType.unknown()])
+
+    def infer_type(self) -> Attribute:
+        a, b = block_of(self.lhs), block_of(self.rhs)
+        if a.element_type != b.element_type:
+            raise ShapeError(f"join of {a.element_type} and {b.element_type} values")
+        return BlockType((*broadcast_dims(a.dims, b.dims), "2"), a.element_type)
+
+
+@irdl_op_definition
+class SplitOp(IRDLOperation):
+    """The two halves of a value whose last dim has size 2 (``kl.split``), without it."""
+
+    name = "tile.split"
+
+    operand = operand_def(BlockType)
+    lo = result_def(BlockType)
+    hi = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = "$operand attr-dict `:` type($operand) `->` type($lo) `,` type($hi)"
+
+    def __init__(self, operand: SSAValue):
+        ty = self.result_type(operand)
+        super().__init__(operands=[operand], result_types=[ty, ty])
+
+    @staticmethod
+    def result_type(operand: SSAValue) -> BlockType:
+        a = block_of(operand)
+        if not a.dims or a.dims[-1] != "2":
+            raise ShapeError(f"split needs a last dim of size 2, got shape {list(a.dims)}")
+        return BlockType(a.dims[:-1], a.element_type)
+
+    def verify_(self) -> None:
+        if isinstance(self.operand.type, BlockType) and not self.operand.type.known:
+            return
+        ty = self.result_type(self.operand)
+        if self.lo.type != ty or self.hi.type != ty:
+            raise ShapeError(f"tile.split: results must be {ty}")
+
+
+@irdl_op_definition
+class RandOp(TileOp):
+    """Philox random numbers keyed by the scalar ``seed``, one per element of ``offsets`` (an
+    integer block: each element's linear index in the whole iteration space, so results do
+    not depend on block sizes): ``uniform`` float32 in [0, 1) (``kl.rand``) or ``int32``
+    bits (``tl.randint``, from which ``kl.randint`` draws its range)."""
+
+    name = "tile.rand"
+
+    kind = prop_def(StringAttr)
+    seed = operand_def(BlockType)
+    offsets = operand_def(BlockType)
+    result = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$kind $seed `,` $offsets attr-dict `:` type($seed) `,` type($offsets) `->` type($result)"
+    )
+
+    def __init__(self, seed: SSAValue, offsets: SSAValue, kind: str = "uniform"):
+        super().__init__(
+            operands=[seed, offsets],
+            properties={"kind": StringAttr(kind)},
+            result_types=[BlockType.unknown()],
+        )
+
+    def infer_type(self) -> Attribute:
+        s, o = block_of(self.seed), block_of(self.offsets)
+        if s.rank != 0 or not is_int(s.element_type):
+            raise ShapeError(f"tile.rand: the seed must be an integer scalar, got {s}")
+        if not is_int(o.element_type):
+            raise ShapeError(f"tile.rand: offsets must be integers, got {o.element_type}")
+        if self.kind.data not in ("uniform", "int32"):
+            raise ShapeError(f"tile.rand: unknown kind {self.kind.data!r} (uniform or int32)")
+        return BlockType(o.dims, f32 if self.kind.data == "uniform" else i32)
+
+
+@irdl_op_definition
 class DotOp(TileOp):
-    """Matrix product of 2-D blocks, accumulated in ``acc``'s dtype (float32 by default)."""
+    """Matrix product of 2-D blocks, or of 3-D blocks with one batch dim (``bmm``), accumulated
+    in ``acc``'s dtype (float32 by default)."""
 
     name = "tile.dot"
 
@@ -1206,11 +1757,13 @@ class DotOp(TileOp):
 
     def infer_type(self) -> Attribute:
         a, b, c = block_of(self.lhs), block_of(self.rhs), block_of(self.acc)
-        if a.rank != 2 or b.rank != 2:
-            raise ShapeError("tile.dot needs 2-D operands")
-        if a.dims[1] != b.dims[0]:
-            raise ShapeError(f"tile.dot: inner dims differ: {a.dims[1]} vs {b.dims[0]}")
-        out = (a.dims[0], b.dims[1])
+        if a.rank not in (2, 3) or b.rank != a.rank:
+            raise ShapeError("tile.dot needs 2-D operands, or 3-D ones with a batch dim")
+        if a.rank == 3 and a.dims[0] != b.dims[0]:
+            raise ShapeError(f"tile.dot: batch dims differ: {a.dims[0]} vs {b.dims[0]}")
+        if a.dims[-1] != b.dims[-2]:
+            raise ShapeError(f"tile.dot: inner dims differ: {a.dims[-1]} vs {b.dims[-2]}")
+        out = (*a.dims[:-1], b.dims[-1])
         if broadcast_dims(c.dims, out) != out:
             raise ShapeError(f"tile.dot: accumulator {list(c.dims)} vs {list(out)}")
         return BlockType(out, c.element_type)
@@ -1240,21 +1793,32 @@ Tile = Dialect(
     [
         KernelOp,
         ForOp,
+        IfOp,
+        WhileOp,
         YieldOp,
         TileIndexOp,
         TileAttrOp,
         SizeOp,
         ConstantOp,
         FullOp,
+        ArangeOp,
         LoadOp,
         StoreOp,
+        AtomicOp,
         BinaryOp,
         UnaryOp,
         CastOp,
         SelectOp,
         ReduceOp,
+        ScanOp,
+        CombineOp,
         ReshapeOp,
+        PermuteOp,
+        BroadcastOp,
         DotOp,
+        JoinOp,
+        SplitOp,
+        RandOp,
         PrintOp,
     ],
     [TensorType, BlockType, TileType],

@@ -9,6 +9,7 @@ kernel's ``file:line``.
 from __future__ import annotations
 
 import ast
+import inspect
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
     i64,
 )
-from xdsl.ir import Operation
+from xdsl.ir import Block, Operation, Region
 
 from kcompiler.dialects import tile as t
 from kcompiler.exc import (
@@ -101,6 +102,14 @@ def _assigned_names(stmts: Sequence[ast.stmt]) -> list[str]:
     return names
 
 
+class _LoopExit(Exception):  # noqa: N818 - control flow, not an error
+    """A ``break``/``continue`` leaving the body of an unrolled Python loop."""
+
+    def __init__(self, kind: str):
+        super().__init__(kind)
+        self.kind = kind
+
+
 class _Namespace(dict):
     """Locals for ``eval``: traced locals first, then host values converted on first use."""
 
@@ -116,6 +125,8 @@ class _Namespace(dict):
             return value
         if name == "print" and name not in self.tracer.globals:
             return self.tracer.print_in_device_code
+        if name in ("min", "max") and name not in self.tracer.globals:
+            return self.tracer.builtin_min if name == "min" else self.tracer.builtin_max
         raise KeyError(name)
 
 
@@ -134,7 +145,11 @@ _BIN_AST = {
 
 # Statements device code has no meaning for, by the keyword the user wrote, and what to do.
 _STATEMENTS = {
-    ast.While: ("`while` loop", "loop over kl.tile/kl.grid or a Python range"),
+    ast.While: (
+        "`while` on a compile-time value (or with `else`)",
+        "a `while` loop's condition must be a device scalar; otherwise loop over "
+        "kl.tile/kl.grid or a Python range",
+    ),
     ast.Try: ("`try`", "device code cannot catch exceptions"),
     ast.With: ("`with`", "move it to host code, around or before the device loop"),
     ast.Global: (
@@ -181,6 +196,12 @@ def _describe(x: Any) -> str:
     return f"a {type(x).__module__}.{type(x).__qualname__}".replace("builtins.", "")
 
 
+def _whole(s: slice) -> bool:
+    """Whether a slice is ':' (compared field by field: a bound may be a device value, whose
+    ``==`` builds an op)."""
+    return s.start is None and s.stop is None and s.step is None
+
+
 def _is_kernel(fn: Any) -> bool:
     """A ``@kc.kernel`` (runtime's Kernel, which the frontend does not import)."""
     cls = type(fn)
@@ -216,6 +237,7 @@ class DeviceTracer:
         self._node: ast.AST = loop
         self._codes: dict[int, Any] = {}
         self._block_ordinal = 0
+        self._unrolling = 0  # unrolled Python loops that a `break`/`continue` here would leave
 
     # -- locations and errors ----------------------------------------------------------------
     @property
@@ -397,19 +419,153 @@ class DeviceTracer:
             out = self.emit(t.ReduceOp(kind, out.value, axis, keepdim))
         return out
 
+    def _one_axis(self, v: TileValue, dim: Any, what: str) -> int:
+        if isinstance(dim, bool) or not isinstance(dim, int):
+            raise self.error(
+                UnsupportedConstruct, f"{what} needs one int dim, got {_describe(dim)}"
+            )
+        return self._axes(v, dim)[0]
+
+    def scan(self, kind: str, v: Any, dim: Any, reverse: bool) -> TileValue:
+        """``cumsum``/``cumprod`` along ``dim`` (from the end with ``reverse``)."""
+        v = self.as_value(v)
+        axis = self._one_axis(v, dim, f"cum{kind}")
+        return self.emit(t.ScanOp(kind, v.value, axis, bool(reverse)))
+
+    def combine(
+        self,
+        mode: str,
+        fn: Any,
+        inputs: Any,
+        dim: Any,
+        *,
+        reverse: bool = False,
+        others: Any = 0,
+        keepdim: bool = False,
+    ) -> Any:
+        """``kl.associative_scan`` (``mode="scan"``) / ``kl.reduce`` (``"reduce"``): one
+        ``tile.combine`` whose body is ``fn`` traced on scalars. ``fn`` takes the left and the
+        right element (tuples of them for several inputs), or all of them flattened."""
+        what = "kl.associative_scan" if mode == "scan" else "kl.reduce"
+        if not callable(fn):
+            raise self.error(
+                UnsupportedConstruct, f"{what}: the first argument is the combine function"
+            )
+        several = isinstance(inputs, (tuple, list))
+        values = [self.as_value(x) for x in (inputs if several else [inputs])]
+        if not values or any(x.dims != values[0].dims for x in values):
+            raise self.error(
+                ShapeMismatch,
+                f"{what}: inputs must be one or more blocks of one shape, got "
+                f"{[list(x.dims) for x in values]}",
+            )
+        if mode == "reduce" and dim is None:
+            if values[0].ndim != 1:
+                raise self.error(
+                    UnsupportedConstruct, f"{what} over all dims: reduce one dim at a time"
+                )
+            dim = 0
+        axis = self._one_axis(values[0], dim, what)
+        scalars = [t.BlockType([], x.type.element_type) for x in values]
+        body = Block(arg_types=scalars + scalars)
+        n = len(values)
+        left = [TileValue(self, a) for a in body.args[:n]]
+        right = [TileValue(self, a) for a in body.args[n:]]
+        self._builders.append(Builder(InsertPoint.at_end(body)))
+        try:
+            try:
+                params = len(inspect.signature(fn).parameters)
+            except (TypeError, ValueError):
+                params = 2
+            if n > 1 and params == 2 * n:
+                out = fn(*left, *right)
+            elif n > 1:
+                out = fn(tuple(left), tuple(right))
+            else:
+                out = fn(left[0], right[0])
+            outs = list(out) if isinstance(out, (tuple, list)) else [out]
+            if len(outs) != n:
+                raise self.error(
+                    ShapeMismatch,
+                    f"{what}: the combine function returned {len(outs)} values for {n} inputs",
+                )
+            yields = []
+            for o, x in zip(outs, values):
+                o = self.as_value(o)
+                if o.ndim != 0:
+                    raise self.error(
+                        ShapeMismatch,
+                        f"{what}: the combine function must combine elements (scalars); it "
+                        f"returned a block of shape {list(o.dims)}",
+                    )
+                yields.append(self.cast(o, x.dtype).value)
+            self.emit(t.YieldOp(yields))
+        finally:
+            self._builders.pop()
+        fills: list[Any] = []
+        if mode == "reduce":
+            given = list(others) if isinstance(others, (tuple, list)) else [others] * n
+            if len(given) != n:
+                raise self.error(ShapeMismatch, f"{what}: one `other` value per input")
+            fills = [self.cast(self.as_value(o), x.dtype).value for o, x in zip(given, values)]
+        if mode == "scan":
+            result_types = [x.type for x in values]
+        else:
+            result_types = []
+            for x in values:
+                dims = list(x.dims)
+                if keepdim:
+                    dims[axis] = "1"
+                else:
+                    del dims[axis]
+                result_types.append(t.BlockType(dims, x.type.element_type))
+        op = t.CombineOp(
+            mode,
+            [x.value for x in values],
+            axis,
+            Region(body),
+            result_types,
+            reverse=bool(reverse),
+            keepdim=bool(keepdim),
+            others=fills,
+        )
+        self.emit(op)
+        try:
+            op.verify_()
+        except t.ShapeError as e:
+            raise self.error(ShapeMismatch, str(e)) from None
+        results = [TileValue(self, r) for r in op.res]
+        return tuple(results) if several else results[0]
+
     def mean(self, v: Any, dim: Any, keepdim: bool) -> TileValue:
         v = self.as_value(v)
         if not v.dtype.is_floating_point:
             raise self.error(ShapeMismatch, f"mean of a {v.dtype} value; cast it to float first")
+        total = self.reduce("sum", v, dim, keepdim)
+        return self.cast(self.binary("div", total, self.reduced_count(v, dim)), v.dtype)
+
+    def reduced_axes(self, v: TileValue, dim: Any) -> list[int]:
+        return self._axes(v, dim)
+
+    def reduced_count(self, v: TileValue, dim: Any) -> TileValue:
+        """How many elements a reduction over ``dim`` combines: a product of whole sizes (a
+        tile's size varies at its last block, so a mean or variance over a tile is refused)."""
         count: Any = 1
         for axis in self._axes(v, dim):
             d = v.dims[axis]
             if d.startswith("block_"):
-                raise self.error(UnsupportedConstruct, "mean over a tile dim; use sum / count")
+                raise self.error(
+                    UnsupportedConstruct,
+                    "mean/var/std over a tile dim; reduce a whole dim (':'), or use sum / count",
+                )
             size = self.dim_value(d)
             count = size if isinstance(count, int) and count == 1 else count * size
-        total = self.reduce("sum", v, dim, keepdim)
-        return self.cast(self.binary("div", total, self.as_value(count)), v.dtype)
+        return self.as_value(count)
+
+    def squeeze_dims(self, v: TileValue, axes: Sequence[int]) -> TileValue:
+        """``v`` without the (unit) dims at ``axes``: a keepdim result made plain."""
+        dims = [d for i, d in enumerate(v.dims) if i not in set(axes)]
+        return self.emit(t.ReshapeOp(v.value, dims))
 
     def softmax(self, v: TileValue, dim: int, log: bool) -> TileValue:
         if not v.dtype.is_floating_point:  # torch's softmax is defined for floats only
@@ -451,11 +607,22 @@ class DeviceTracer:
             b2 = self.emit(t.ReshapeOp(b.value, b.dims[1:]))
             r = self.dot(a2, b2, acc, out_dtype, alpha, beta)
             return self.emit(t.ReshapeOp(r.value, ("1", *r.dims)))
-        if a.ndim != 2 or b.ndim != 2:
+        batched = a.ndim == 3 and b.ndim == 3
+        if not (batched or (a.ndim == 2 and b.ndim == 2)):
             raise self.error(
                 UnsupportedConstruct,
-                f"matmul of blocks {list(a.dims)} and {list(b.dims)}: operands must be 2-D "
-                "(or 3-D with a batch dim of 1; index the batch with a scalar, e.g. tile_b.begin)",
+                f"matmul of blocks {list(a.dims)} and {list(b.dims)}: operands must be both "
+                "2-D or both 3-D (a batch dim first, as torch.bmm)",
+            )
+        if batched and a.dims[0] != b.dims[0]:
+            raise self.error(
+                ShapeMismatch,
+                f"bmm of blocks {list(a.dims)} and {list(b.dims)}: the batch dims differ",
+            )
+        if a.dims[-1] != b.dims[-2]:
+            raise self.error(
+                ShapeMismatch,
+                f"matmul of blocks {list(a.dims)} and {list(b.dims)}: the inner dims differ",
             )
         fp8 = (torch.float8_e4m3fn, torch.float8_e5m2)
         if a.dtype != b.dtype and not (a.dtype in fp8 and b.dtype in fp8):
@@ -465,7 +632,7 @@ class DeviceTracer:
             acc_dtype = torch.float64 if a.dtype == torch.float64 else torch.float32
         else:
             acc_dtype = torch.int64 if a.dtype == torch.int64 else torch.int32
-        out = (a.dims[0], b.dims[1])
+        out = (*a.dims[:-1], b.dims[-1])
         if acc is None:
             if out_dtype is None:
                 out_dtype = torch.float32 if a.dtype in fp8 else a.dtype
@@ -496,6 +663,64 @@ class DeviceTracer:
         for s in shape:
             flat.extend(s if isinstance(s, (list, tuple)) else [s])
         return self.full_dims([self.dim_of(s) for s in flat], value, dtype)
+
+    def arange(self, args: Sequence[Any], dtype: torch.dtype | None) -> TileValue:
+        """``kl.arange(end)`` / ``kl.arange(start, end[, step])``: a 1-D integer block whose
+        length is a compile-time dim (an int, a size, a block size); ``start``/``step`` are
+        Python ints, folded into ``start + step * arange(n)``."""
+        dtype = dtype or torch.int32
+        if dtype.is_floating_point or dtype.is_complex or dtype == torch.bool:
+            raise self.error(
+                ShapeMismatch, f"kl.arange(..., dtype={dtype}): the dtype must be an integer type"
+            )
+        if not 1 <= len(args) <= 3:
+            raise self.error(
+                UnsupportedConstruct,
+                f"kl.arange takes 1 to 3 positional arguments, got {len(args)}",
+            )
+        if len(args) == 1:
+            return self.emit(t.ArangeOp(self._arange_dim(args[0]), dtypes.to_ir(dtype)))
+        start, end = args[0], args[1]
+        step = args[2] if len(args) == 3 else 1
+        ints = all(isinstance(a, int) and not isinstance(a, bool) for a in (start, end, step))
+        if not ints or step == 0:
+            raise self.error(
+                UnsupportedConstruct,
+                f"{self._written()}: kl.arange(start, end, step) needs Python ints (a literal, "
+                "a kl.constexpr or a kl.specialize'd size) and a nonzero step; for a run-time "
+                "start write start + kl.arange(n)",
+            )
+        n = max(0, -((start - end) // step))
+        if n == 0:
+            raise self.error(ShapeMismatch, f"{self._written()} is empty; device blocks are not")
+        out = self.emit(t.ArangeOp(str(n), dtypes.to_ir(dtype)))
+        if step != 1:
+            out = self.cast(self.binary("mul", out, self.as_value(step)), dtype)
+        if start != 0:
+            out = self.cast(self.binary("add", out, self.as_value(start)), dtype)
+        return out
+
+    def _arange_dim(self, n: Any) -> str:
+        if isinstance(n, TileValue):
+            owner = n.value.owner
+            if isinstance(owner, t.TileAttrOp) and owner.attr.data == "block_size":
+                ty = owner.tile.type
+                assert isinstance(ty, t.TileType)
+                return ty.block.data
+            if n.sym is not None:
+                return n.sym
+        elif isinstance(n, int) and not isinstance(n, bool) and not isinstance(n, BlockSizeInt):
+            if n <= 0:
+                raise self.error(ShapeMismatch, f"kl.arange({n}) is empty; device blocks are not")
+            return str(int(n))
+        elif isinstance(n, BlockSizeInt):
+            return n.block_sym
+        raise self.error(
+            UnsupportedConstruct,
+            f"{self._written()}: the length of kl.arange must be known when the kernel "
+            "compiles (an int, a tensor size, a block size such as tile.block_size), got "
+            f"{_describe(n)}",
+        )
 
     def full_dims(self, dims: Sequence[str], value: Any, dtype: torch.dtype) -> TileValue:
         fill = self.as_value(value)
@@ -538,8 +763,12 @@ class DeviceTracer:
                 operands.append(e.value)
                 out_rank += 1
             elif isinstance(e, slice):
-                if e != slice(None):
-                    raise self.error(UnsupportedConstruct, "only ':' slices may index a tensor")
+                if not _whole(e):
+                    raise self.error(
+                        UnsupportedConstruct,
+                        "a slice with bounds (such as ':n' or 'a:b') cannot index a tensor in "
+                        "device code; index with ':' or a tile, and mask with torch.where",
+                    )
                 kinds.append("full")
                 out_rank += 1
             elif e is Ellipsis:
@@ -613,11 +842,32 @@ class DeviceTracer:
         value = self.spec.symbols.values.get(dim)
         return f"{value} ({dim})" if value is not None else dim
 
-    def load(self, tensor: Any, index: Any) -> TileValue:
+    def _extra_mask(self, mask: Any, what: str) -> Any:
+        """The SSA value of an ``extra_mask=`` argument (None: no mask), a bool device value."""
+        if mask is None:
+            return None
+        if isinstance(mask, bool):
+            mask = self.constant(mask)
+        if not isinstance(mask, TileValue) or mask.dtype != torch.bool:
+            raise self.error(
+                ShapeMismatch,
+                f"{what}(..., extra_mask={self._written('extra_mask')}): the mask must be a "
+                f"bool device value (a comparison), got {_describe(mask)}",
+            )
+        return mask.value
+
+    def load(self, tensor: Any, index: Any, extra_mask: Any = None) -> TileValue:
         if not isinstance(tensor, TensorArg):
             raise self.error(UnsupportedConstruct, "kl.load/indexing needs a host tensor")
         kinds, operands, newaxes = self._index(tensor, index)
-        v = self.emit(t.LoadOp(tensor.value, kinds, operands))
+        mask = self._extra_mask(extra_mask, "kl.load")
+        if mask is not None and newaxes:
+            raise self.error(
+                UnsupportedConstruct,
+                "kl.load with both None in the index and extra_mask; add the unit dim after "
+                "the load (v[:, None])",
+            )
+        v = self.emit(t.LoadOp(tensor.value, kinds, operands, mask))
         if newaxes:
             dims = list(v.dims)
             for pos in newaxes:
@@ -625,7 +875,7 @@ class DeviceTracer:
             v = self.emit(t.ReshapeOp(v.value, dims))
         return v
 
-    def store(self, tensor: Any, index: Any, value: Any) -> None:
+    def store(self, tensor: Any, index: Any, value: Any, extra_mask: Any = None) -> None:
         if not isinstance(tensor, TensorArg):
             raise self.error(UnsupportedConstruct, "only host tensors can be assigned to")
         if tensor.overlapping:
@@ -649,7 +899,124 @@ class DeviceTracer:
                 raise self.error(ShapeMismatch, str(e)) from None
             if target:
                 v = self.full_dims(target, v, tensor.dtype)
-        self.emit(t.StoreOp(v.value, tensor.value, kinds, operands))
+        mask = self._extra_mask(extra_mask, "kl.store")
+        self.emit(t.StoreOp(v.value, tensor.value, kinds, operands, mask))
+
+    def atomic(
+        self, kind: str, tensor: Any, index: Any, value: Any, sem: Any, compare: Any = None
+    ) -> TileValue:
+        """``kl.atomic_<kind>(tensor, index, value, sem)``: an atomic update of
+        ``tensor[index]`` returning the old values (``cas``: ``compare`` is the expected)."""
+        what = f"kl.atomic_{kind}"
+        if not isinstance(tensor, TensorArg):
+            raise self.error(
+                UnsupportedConstruct, f"{what} updates a host tensor, not {_describe(tensor)}"
+            )
+        if sem not in t.ATOMIC_SEMS:
+            raise self.error(
+                CompileError,
+                f"{what}(..., sem={sem!r}): the memory order is one of "
+                f"{', '.join(repr(x) for x in t.ATOMIC_SEMS)}",
+            )
+        if tensor.overlapping:
+            raise InvalidArgument(
+                f"{self.location}: tensor {tensor.name!r} is updated here but several of its "
+                "indices share memory (stride 0); pass a tensor with its own storage"
+            )
+        kinds, operands, newaxes = self._index(tensor, index, reading=False)
+        if newaxes:
+            raise self.error(UnsupportedConstruct, f"None in the index of {what}")
+        ty = tensor.value.type
+        assert isinstance(ty, t.TensorType)
+        try:
+            target = t.indexed_dims(ty, kinds, operands)
+        except t.ShapeError as e:
+            raise self.error(ShapeMismatch, str(e)) from None
+
+        def operand(x: Any) -> Any:
+            v = self.cast(self.as_value(x), tensor.dtype)
+            if v.ndim == 0 and target:
+                v = self.full_dims(target, v, tensor.dtype)
+            return v.value
+
+        cmp = operand(compare) if compare is not None else None
+        return self.emit(t.AtomicOp(kind, operand(value), tensor.value, kinds, operands, sem, cmp))
+
+    def split(self, v: Any) -> tuple[TileValue, TileValue]:
+        """``kl.split``: the two halves of a value whose last dim has size 2."""
+        v = self.as_value(v)
+        try:
+            op = t.SplitOp(v.value)
+        except t.ShapeError as e:
+            raise self.error(ShapeMismatch, f"kl.split: {e}") from None
+        self.emit(op)
+        return TileValue(self, op.lo), TileValue(self, op.hi)
+
+    def join(self, a: Any, b: Any) -> TileValue:
+        """``kl.join``: stack two values along a new last dim of size 2 (one dtype, promoted
+        as torch.stack would)."""
+        a, b = self.as_value(a), self.as_value(b)
+        dtype = dtypes.to_torch(t.result_dtype([a.type, b.type]))
+        return self.emit(t.JoinOp(self.cast(a, dtype).value, self.cast(b, dtype).value))
+
+    def randint(self, shape: Any, low: Any, high: Any, seed: Any) -> TileValue:
+        """``kl.randint(shape, low, high, seed)``: int32 in ``[low, high)``, Helion's rule:
+        ``low + |r| % (high - low)`` of the Philox int32 ``r`` at each element's offset."""
+        if not all(isinstance(b, int) and not isinstance(b, bool) for b in (low, high)):
+            raise self.error(
+                UnsupportedConstruct, "kl.randint: low and high must be ints known when compiling"
+            )
+        if low >= high:
+            raise self.error(
+                ShapeMismatch, f"kl.randint: low ({low}) must be less than high ({high})"
+            )
+        bits = self.rand(shape, seed, kind="int32")
+        wide = self.unary("abs", self.cast(bits, torch.int64))
+        drawn = self.binary(
+            "add", self.binary("mod", wide, self.as_value(high - low)), self.as_value(low)
+        )
+        return self.cast(drawn, torch.int32)
+
+    def rand(self, shape: Any, seed: Any, kind: str = "uniform") -> TileValue:
+        """``kl.rand(shape, seed)``: uniform [0, 1) float32; element ``(i, j, ...)`` of the
+        whole iteration space draws Philox number ``i * N_j... + j ...`` for ``seed``, so a
+        tile's values do not depend on the block sizes."""
+        entries = list(shape) if isinstance(shape, (list, tuple)) else [shape]
+        flat: list[Any] = []
+        for e in entries:
+            flat.extend(e if isinstance(e, (list, tuple)) else [e])
+        seed_v = self.as_value(seed)
+        if seed_v.ndim != 0 or seed_v.dtype.is_floating_point or seed_v.dtype == torch.bool:
+            raise self.error(
+                ShapeMismatch, f"kl.rand: the seed must be an integer scalar, got {_describe(seed)}"
+            )
+        if seed_v.dtype != torch.int64:
+            seed_v = self.cast(seed_v, torch.int64)
+        indices: list[TileValue] = []
+        extents: list[Any] = []
+        for e in flat:
+            if isinstance(e, TileHandle):
+                loop = e.value.block.parent_op() if hasattr(e.value, "block") else None
+                if not isinstance(loop, t.ForOp):
+                    raise self.error(UnsupportedConstruct, "kl.rand: a tile of an unknown loop")
+                indices.append(e.index)
+                extents.append(TileValue(self, loop.ub))
+            else:
+                dim = self.dim_of(e)
+                indices.append(self.emit(t.ArangeOp(dim, t.i64)))
+                extents.append(self.dim_value(dim))
+        offsets: Any = None
+        rank = len(indices)
+        for k, (idx, _) in enumerate(zip(indices, extents)):
+            dims = ["1"] * rank
+            dims[k] = idx.dims[0]
+            term = self.emit(t.ReshapeOp(idx.value, dims))
+            for later in extents[k + 1 :]:
+                term = self.binary("mul", term, self.as_value(later))
+            offsets = term if offsets is None else self.binary("add", offsets, term)
+        if offsets is None:
+            offsets = self.as_value(0)
+        return self.emit(t.RandOp(seed_v.value, self.cast(offsets, torch.int64).value, kind))
 
     def subscript(self, v: TileValue, index: Any) -> TileValue:
         entries = list(index) if isinstance(index, tuple) else [index]
@@ -658,7 +1025,7 @@ class DeviceTracer:
         for e in entries:
             if e is None:
                 dims.append("1")
-            elif e == slice(None):
+            elif isinstance(e, slice) and _whole(e):
                 d = next(it, None)
                 if d is None:
                     raise self.error(ShapeMismatch, f"too many ':' for a value of rank {v.ndim}")
@@ -683,6 +1050,50 @@ class DeviceTracer:
             else:
                 dims.append(self.dim_of(s))
         return self.emit(t.ReshapeOp(v.value, dims))
+
+    def permute(self, v: TileValue, order: Sequence[Any]) -> TileValue:
+        """``v.permute(order)``; ``transpose``/``.T`` are permutations that swap two dims."""
+        if len(order) != v.ndim:
+            raise self.error(
+                ShapeMismatch,
+                f"permute of a value of rank {v.ndim} needs {v.ndim} dims, got {list(order)}",
+            )
+        axes = [self._axes(v, int(d))[0] for d in order]
+        if sorted(axes) != list(range(v.ndim)):
+            raise self.error(ShapeMismatch, f"permute: {list(order)} repeats a dim")
+        return self.emit(t.PermuteOp(v.value, axes))
+
+    def transpose(self, v: TileValue, dim0: int, dim1: int) -> TileValue:
+        if v.ndim < 2:
+            if v.ndim == 1 and {int(dim0), int(dim1)} <= {0, -1}:
+                return v  # torch allows transpose(0, 0) of a vector: a no-op
+            raise self.error(ShapeMismatch, f"transpose of a value of rank {v.ndim}")
+        a, b = self._axes(v, int(dim0))[0], self._axes(v, int(dim1))[0]
+        order = list(range(v.ndim))
+        order[a], order[b] = order[b], order[a]
+        return self.permute(v, order)
+
+    def broadcast(self, v: TileValue, shape: Sequence[Any]) -> TileValue:
+        """``v.expand(shape)`` / ``torch.broadcast_to``: -1 keeps a dim, unit dims stretch."""
+        if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
+            shape = shape[0]
+        if len(shape) < v.ndim:
+            raise self.error(
+                ShapeMismatch, f"expand of a value of rank {v.ndim} to {len(shape)} dims"
+            )
+        lead = len(shape) - v.ndim
+        dims = [
+            v.dims[i - lead] if isinstance(s, int) and s == -1 and i >= lead else self.dim_of(s)
+            for i, s in enumerate(shape)
+        ]
+        try:
+            if t.broadcast_dims(v.dims, dims) != tuple(dims):
+                raise t.ShapeError(f"cannot expand {list(v.dims)} to {dims}")
+        except t.ShapeError as e:
+            raise self.error(ShapeMismatch, str(e)) from None
+        if tuple(dims) == v.dims:
+            return v
+        return self.emit(t.BroadcastOp(v.value, dims))
 
     def squeeze(self, v: TileValue, dim: int | None) -> TileValue:
         if dim is None:
@@ -843,6 +1254,8 @@ class DeviceTracer:
                 self.ns[sub.id]  # imports the host value
         scope = {**self.globals, **self.ns}
         scope.setdefault("print", self.print_in_device_code)
+        scope.setdefault("min", self.builtin_min)
+        scope.setdefault("max", self.builtin_max)
         return scope
 
     def _check_calls(self, node: ast.expr) -> None:
@@ -869,6 +1282,35 @@ class DeviceTracer:
             if isinstance(base, ModuleType):
                 return getattr(base, expr.attr, None)
         return None
+
+    def builtin_min(self, *args: Any, **kwargs: Any) -> Any:
+        """Python's ``min`` in device code: elementwise ``torch.minimum`` when an argument is
+        a device value (Python's would ask the value for a truth value), else Python's."""
+        return self._builtin_extreme("min", args, kwargs)
+
+    def builtin_max(self, *args: Any, **kwargs: Any) -> Any:
+        """Python's ``max`` in device code (see ``builtin_min``)."""
+        return self._builtin_extreme("max", args, kwargs)
+
+    def _builtin_extreme(self, which: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        import builtins
+
+        items = (
+            list(args[0]) if len(args) == 1 and isinstance(args[0], (list, tuple)) else list(args)
+        )
+        if kwargs or not any(isinstance(a, TileValue) for a in items):
+            return getattr(builtins, which)(*args, **kwargs)
+        if len(items) < 2:
+            raise self.error(
+                UnsupportedConstruct,
+                f"{which}() of one device value; for its smallest/largest element use "
+                f"x.a{which}() (torch.a{which})",
+            )
+        kind = "minimum" if which == "min" else "maximum"
+        out = self.as_value(items[0])
+        for item in items[1:]:
+            out = self.binary(kind, out, self.as_value(item))
+        return out
 
     def device_print(self, prefix: Any, values: Sequence[Any]) -> None:
         """``kl.device_print(prefix, *values)``: print the values from the device."""
@@ -963,6 +1405,9 @@ class DeviceTracer:
             self.device_for(s, parallel=False)
         elif isinstance(s, ast.If):
             cond = self.eval(s.test)
+            if isinstance(cond, TileValue) and cond.ndim == 0:
+                self.device_if(s, cond)
+                return
             if isinstance(cond, (TileValue, TensorArg)):
                 ints = [
                     n.id
@@ -976,7 +1421,8 @@ class DeviceTracer:
                     f"kl.constexpr (or use {ints[0]} = kl.specialize({ints[0]}) in host code) "
                     "to branch on its value"
                     if ints
-                    else "; use torch.where"
+                    else "; an `if` on a device value needs one value (a scalar such as "
+                    "x[i] or a reduction's result); for a block, use torch.where"
                 )
                 raise self.error(
                     UnsupportedConstruct,
@@ -984,6 +1430,12 @@ class DeviceTracer:
                     f"flow){hint}",
                 )
             self.run_block(s.body if cond else s.orelse)
+        elif isinstance(s, ast.While) and not s.orelse and self._device_condition(s.test):
+            self.device_while(s)
+        elif isinstance(s, (ast.Break, ast.Continue)) and self._unrolling:
+            # Leaves an unrolled loop (kl.static_range, range): decided when the kernel
+            # compiles, so only under compile-time conditions (device_if refuses it).
+            raise _LoopExit("break" if isinstance(s, ast.Break) else "continue")
         elif isinstance(s, ast.Pass):
             pass
         elif isinstance(s, ast.Assert):
@@ -1002,6 +1454,187 @@ class DeviceTracer:
                 UnsupportedConstruct,
                 f"{what} is not supported in device code" + (f"; {hint}" if hint else ""),
             )
+
+    def device_if(self, s: ast.If, cond: TileValue) -> None:
+        """``if`` on a device scalar: a ``tile.if`` whose regions run the two branches. A name
+        assigned in a branch and defined on both paths afterwards (assigned in both, or
+        before the ``if``) becomes a result; one defined on one path only is dropped."""
+        if cond.dtype != torch.bool:
+            cond = self.binary("ne", cond, self.as_value(0))
+        before = dict(self.ns)
+        names = _assigned_names([*s.body, *s.orelse])
+        branches: list[tuple[Block, dict[str, Any]]] = []
+        for stmts in (s.body, s.orelse):
+            block = Block()
+            self._builders.append(Builder(InsertPoint.at_end(block)))
+            try:
+                self.run_block(stmts)
+            except _LoopExit as leave:
+                self._node = s
+                raise self.error(
+                    UnsupportedConstruct,
+                    f"`{leave.kind}` under `if {ast.unparse(s.test)}:`, a condition on a device "
+                    "value: an unrolled loop is left when the kernel compiles, so only "
+                    "compile-time conditions may end it",
+                ) from None
+            finally:
+                self._builders.pop()
+            branches.append((block, {n: self.ns[n] for n in names if n in self.ns}))
+            for n in names:  # back to the state before the if (host values stay imported)
+                if n in before:
+                    self.ns[n] = before[n]
+                else:
+                    self.ns.pop(n, None)
+        self._node = s
+        (then_block, then_vals), (else_block, else_vals) = branches
+        results: list[str] = []
+        yields: tuple[list[TileValue], list[TileValue]] = ([], [])
+        for n in names:
+            if n not in then_vals or n not in else_vals:
+                continue  # undefined after the if on one path (Python would raise there)
+            a, b = then_vals[n], else_vals[n]
+            if a is b:
+                continue
+            if not all(isinstance(v, (TileValue, int, float)) for v in (a, b)):
+                if a is b or (type(a) is type(b) and a == b):
+                    self.ns[n] = a
+                    continue
+                raise self.error(
+                    UnsupportedConstruct,
+                    f"{n!r} is {_describe(a)} in one branch of `if {ast.unparse(s.test)}:` and "
+                    f"{_describe(b)} in the other; a branch on a device value may only choose "
+                    "between device values",
+                )
+            results.append(n)
+            yields[0].append(a)
+            yields[1].append(b)
+        types: list[Any] = []
+        finals: tuple[list[Any], list[Any]] = ([], [])
+        for i in range(len(results)):
+            pair = []
+            for k, block in enumerate((then_block, else_block)):
+                self._builders.append(Builder(InsertPoint.at_end(block)))
+                try:
+                    pair.append(self.as_value(yields[k][i]))
+                finally:
+                    self._builders.pop()
+            try:
+                dims = t.broadcast_dims(pair[0].dims, pair[1].dims)
+            except t.ShapeError:
+                raise self.error(
+                    ShapeMismatch,
+                    f"{results[i]!r} has shape {list(pair[0].dims)} in one branch and "
+                    f"{list(pair[1].dims)} in the other",
+                ) from None
+            dtype = dtypes.to_torch(
+                t.promote_pair(pair[0].type.element_type, pair[1].type.element_type)
+            )
+            for k, block in enumerate((then_block, else_block)):
+                self._builders.append(Builder(InsertPoint.at_end(block)))
+                try:
+                    v = self.cast(pair[k], dtype)
+                    if v.dims != dims:
+                        v = self.binary("add", v, self.full_dims(dims, 0, dtype))
+                    finals[k].append(v.value)
+                finally:
+                    self._builders.pop()
+            types.append(t.BlockType(dims, dtypes.to_ir(dtype)))
+        for k, block in enumerate((then_block, else_block)):
+            self._builders.append(Builder(InsertPoint.at_end(block)))
+            try:
+                self.emit(t.YieldOp(finals[k]))
+            finally:
+                self._builders.pop()
+        op = t.IfOp(cond.value, types, then_block, else_block)
+        self.emit(op)
+        for n in names:
+            if n in results:
+                self.ns[n] = TileValue(self, op.res[results.index(n)])
+            elif n in then_vals and n in else_vals and then_vals[n] is else_vals[n]:
+                self.ns[n] = then_vals[n]
+
+    def _device_condition(self, test: ast.expr) -> bool:
+        """Whether ``test`` is a device scalar, found by evaluating it into a block that is
+        then dropped (a `while` on a device value re-evaluates it inside the loop)."""
+        self._builders.append(Builder(InsertPoint.at_end(Block())))
+        try:
+            cond = self.eval(test)
+        finally:
+            self._builders.pop()
+        return isinstance(cond, TileValue) and cond.ndim == 0
+
+    def device_while(self, s: ast.While) -> None:
+        """``while`` on a device scalar: a ``tile.while`` whose values carried from one
+        iteration to the next are the names the body assigns that exist before the loop."""
+        loop_names = _assigned_names(s.body)
+        carried = [
+            n
+            for n in loop_names
+            if n in self.ns and isinstance(self.ns[n], (TileValue, float, int))
+            and not isinstance(self.ns[n], bool)
+        ]  # fmt: skip
+        inits = [self.as_value(self.ns[n]) for n in carried]
+        before = dict(self.ns)
+        types = [v.type for v in inits]
+        cond_block, body_block = Block(arg_types=types), Block(arg_types=types)
+        unrolling, self._unrolling = self._unrolling, 0  # a break here would leave this loop
+        try:
+            self._builders.append(Builder(InsertPoint.at_end(cond_block)))
+            try:
+                for n, a in zip(carried, cond_block.args):
+                    self.ns[n] = TileValue(self, a)
+                cond = self.eval(s.test)
+                self._node = s
+                if not (isinstance(cond, TileValue) and cond.ndim == 0):
+                    raise self.error(
+                        UnsupportedConstruct,
+                        f"`while {ast.unparse(s.test)}:` changes from a device scalar to "
+                        f"{_describe(cond)} inside the loop",
+                    )
+                if cond.dtype != torch.bool:
+                    cond = self.binary("ne", cond, self.as_value(0))
+                self.emit(t.YieldOp([cond.value]))
+            finally:
+                self._builders.pop()
+            self._builders.append(Builder(InsertPoint.at_end(body_block)))
+            try:
+                for n, a in zip(carried, body_block.args):
+                    self.ns[n] = TileValue(self, a)
+                self.run_block(s.body)
+                self._node = s
+                outs = []
+                for n, init in zip(carried, inits):
+                    v = self.as_value(self.ns[n])
+                    if v.dtype != init.dtype:
+                        v = self.cast(v, init.dtype)
+                    if v.dims != init.dims:
+                        try:
+                            if t.broadcast_dims(v.dims, init.dims) != init.dims:
+                                raise t.ShapeError("")
+                        except t.ShapeError:
+                            raise self.error(
+                                ShapeMismatch,
+                                f"{n!r} changes shape in the while loop from "
+                                f"{list(init.dims)} to {list(v.dims)}",
+                            ) from None
+                        v = self.binary("add", v, self.full_dims(init.dims, 0, init.dtype))
+                    outs.append(v.value)
+                self.emit(t.YieldOp(outs))
+            finally:
+                self._builders.pop()
+        finally:
+            self._unrolling = unrolling
+        op = t.WhileOp([v.value for v in inits], cond_block, body_block)
+        self.emit(op)
+        for n in loop_names:  # body-local names do not outlive the loop
+            if n in carried:
+                continue
+            if n in before:
+                self.ns[n] = before[n]
+            else:
+                self.ns.pop(n, None)
+        for n, r in zip(carried, op.res):
+            self.ns[n] = TileValue(self, r)
 
     def assign(self, target: ast.expr, value: Any) -> None:
         if isinstance(target, ast.Name):
@@ -1038,9 +1671,17 @@ class DeviceTracer:
         it = self.eval(s.iter)
         self._node = s
         if isinstance(it, (range, list, tuple)) and not isinstance(it, TileRequest):
-            for item in it:  # a loop over Python values is unrolled
-                self.assign(s.target, item)
-                self.run_block(s.body)
+            self._unrolling += 1
+            try:
+                for item in it:  # a loop over Python values is unrolled
+                    self.assign(s.target, item)
+                    try:
+                        self.run_block(s.body)
+                    except _LoopExit as leave:
+                        if leave.kind == "break":
+                            break
+            finally:
+                self._unrolling -= 1
             return
         if not isinstance(it, TileRequest):
             raise self.error(
@@ -1085,7 +1726,11 @@ class DeviceTracer:
             return outs
 
         before = {n: self.ns[n] for n in list(self.ns)}
-        results = self._build_loops(it.dims, 0, inits, parallel, handles, bind_and_run)
+        unrolling, self._unrolling = self._unrolling, 0  # a break here would leave this loop
+        try:
+            results = self._build_loops(it.dims, 0, inits, parallel, handles, bind_and_run)
+        finally:
+            self._unrolling = unrolling
         # Values defined inside the loop body live in its region: after the loop, a name the
         # body assigned is its loop result if carried, else its binding from before the loop.
         for n in set(_assigned_names(s.body)) | loop_vars:

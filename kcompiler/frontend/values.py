@@ -15,6 +15,8 @@ from xdsl.ir import SSAValue
 from kcompiler.dialects import tile as t
 from kcompiler.exc import ShapeMismatch, UnsupportedConstruct
 from kcompiler.frontend import dtypes
+from kcompiler.frontend.elementwise import ELEMENTWISE_FUNCTIONS
+from kcompiler.frontend.reductions import REDUCTION_FUNCTIONS
 
 if TYPE_CHECKING:
     from kcompiler.frontend.tracer import DeviceTracer
@@ -85,6 +87,19 @@ class TensorArg:
 
     def dim(self) -> int:
         return self.ndim
+
+    def numel(self) -> Any:
+        """The element count: an int when every size is static, else a device value."""
+        total: Any = 1
+        for size in self.size():
+            total = size if isinstance(total, int) and total == 1 else total * size
+        return total
+
+    def stride(self, dim: int | None = None) -> Any:
+        raise UnsupportedConstruct(
+            f"{self.name}.stride() in device code: strides are chosen per call by the runtime; "
+            "read them on the host and pass them in, or index the tensor by tiles"
+        )
 
     def __getitem__(self, index: Any) -> TileValue:
         return self._tracer.load(self, index)
@@ -190,6 +205,11 @@ class TileValue:
     __or__ = _bin("or")
     __ror__ = _bin("or", swap=True)
     __xor__ = _bin("xor")
+    __rxor__ = _bin("xor", swap=True)
+    __lshift__ = _bin("shl")
+    __rlshift__ = _bin("shl", swap=True)
+    __rshift__ = _bin("shr")
+    __rrshift__ = _bin("shr", swap=True)
     __lt__ = _bin("lt")
     __le__ = _bin("le")
     __gt__ = _bin("gt")
@@ -213,7 +233,11 @@ class TileValue:
     def __invert__(self) -> TileValue:
         if self.dtype == torch.bool:
             return self._tracer.unary("not", self)
-        raise UnsupportedConstruct("bitwise not of integers is not supported")
+        if self.dtype.is_floating_point:
+            raise UnsupportedConstruct(f"bitwise not (~) of a {self.dtype} value")
+        # ~x is x ^ -1 in two's complement, for every integer width.
+        minus_one = self._tracer.cast(self._tracer.as_value(-1), self.dtype)
+        return self._tracer.binary("xor", self, minus_one)
 
     def __getitem__(self, index: Any) -> TileValue:
         return self._tracer.subscript(self, index)
@@ -285,8 +309,69 @@ class TileValue:
     def pow(self, other: Any) -> TileValue:
         return self**other
 
+    def cumsum(self, dim: int, dtype: Any = None) -> TileValue:
+        return _cumulative("sum")(self._tracer, self, dim, dtype=dtype)
+
+    def cumprod(self, dim: int, dtype: Any = None) -> TileValue:
+        return _cumulative("prod")(self._tracer, self, dim, dtype=dtype)
+
     def view(self, *shape: Any) -> TileValue:
+        if len(shape) == 1 and isinstance(shape[0], torch.dtype):
+            raise UnsupportedConstruct("view(dtype) (a bit cast) of a device value")
         return self._tracer.view(self, shape)
+
+    def numel(self) -> Any:
+        total: Any = 1
+        for size in self.size():
+            total = size if isinstance(total, int) and total == 1 else total * size
+        return total
+
+    @property
+    def T(self) -> TileValue:  # noqa: N802 - torch's name
+        """Reversed dims, as torch's ``.T`` (the identity on rank 0 and 1)."""
+        if self.ndim < 2:
+            return self
+        return self._tracer.permute(self, list(reversed(range(self.ndim))))
+
+    @property
+    def mT(self) -> TileValue:  # noqa: N802 - torch's name
+        return self._tracer.transpose(self, -2, -1)
+
+    def t(self) -> TileValue:
+        if self.ndim > 2:
+            raise ShapeMismatch(f"t() of a value of rank {self.ndim}; use transpose(a, b)")
+        return self.T
+
+    def transpose(self, dim0: int, dim1: int) -> TileValue:
+        return self._tracer.transpose(self, dim0, dim1)
+
+    def permute(self, *dims: Any) -> TileValue:
+        order = dims[0] if len(dims) == 1 and isinstance(dims[0], (list, tuple)) else dims
+        return self._tracer.permute(self, list(order))
+
+    def expand(self, *shape: Any) -> TileValue:
+        return self._tracer.broadcast(self, shape)
+
+    broadcast_to = expand
+
+    def expand_as(self, other: Any) -> TileValue:
+        return self._tracer.broadcast(self, self._tracer.as_value(other).size())
+
+    def contiguous(self, *_: Any, **__: Any) -> TileValue:
+        """A device value has no memory layout: the identity."""
+        return self
+
+    clone = contiguous
+    detach = contiguous
+
+    def type_as(self, other: Any) -> TileValue:
+        return self.to(self._tracer.as_value(other).dtype)
+
+    def double(self) -> TileValue:
+        return self.to(torch.float64)
+
+    def bool(self) -> TileValue:
+        return self.to(torch.bool)
 
     reshape = view
 
@@ -343,14 +428,6 @@ def _reduction(kind: str):
 
 def _binary(kind: str):
     return lambda tr, a, b, **_: tr.binary(kind, tr.as_value(a), tr.as_value(b))
-
-
-def _max(tr: DeviceTracer, x: Any, dim: Any = None, keepdim: bool = False, **_: Any) -> Any:
-    if isinstance(dim, (TileValue, float)) or (dim is not None and not isinstance(dim, int)):
-        return tr.binary("maximum", tr.as_value(x), tr.as_value(dim))
-    if dim is None:
-        return tr.reduce("max", x, None, False)
-    raise UnsupportedConstruct("torch.max(x, dim) returns (values, indices); use amax/argmax")
 
 
 def _clamp(tr: DeviceTracer, x: Any, min: Any = None, max: Any = None, **_: Any) -> TileValue:  # noqa: A002
@@ -410,7 +487,19 @@ def _gelu(tr: DeviceTracer, x: Any, approximate: str = "none", **_: Any) -> Tile
     return tr.cast(tr.binary("mul", half_x, tr.binary("add", t_, tr.as_value(1.0))), v.dtype)
 
 
+def _cumulative(kind: str):
+    """torch.cumsum/cumprod(x, dim, dtype=None): ``dtype`` converts the input first."""
+
+    def handler(tr: DeviceTracer, x: Any, dim: Any, *, dtype: Any = None, **_: Any) -> Any:
+        v = tr.as_value(x)
+        return tr.scan(kind, v if dtype is None else tr.cast(v, dtype), dim, False)
+
+    return handler
+
+
 TORCH_FUNCTIONS: dict[Any, Any] = {
+    torch.cumsum: _cumulative("sum"),
+    torch.cumprod: _cumulative("prod"),
     torch.exp: _unary("exp"),
     torch.exp2: _unary("exp2"),
     torch.log: _unary("log"),
@@ -432,7 +521,6 @@ TORCH_FUNCTIONS: dict[Any, Any] = {
     torch.argmin: _reduction("argmin"),
     torch.prod: _reduction("prod"),
     torch.mean: lambda tr, x, dim=None, keepdim=False, **_: tr.mean(x, dim, keepdim),
-    torch.max: _max,
     torch.maximum: _binary("maximum"),
     torch.minimum: _binary("minimum"),
     torch.clamp: _clamp,
@@ -458,7 +546,38 @@ TORCH_FUNCTIONS: dict[Any, Any] = {
     torch.relu: _relu,
     torch.nn.functional.relu: _relu,
     torch.nn.functional.gelu: _gelu,
+    torch.transpose: lambda tr, x, a, b: tr.transpose(tr.as_value(x), a, b),
+    torch.swapaxes: lambda tr, x, a, b: tr.transpose(tr.as_value(x), a, b),
+    torch.permute: lambda tr, x, dims: tr.permute(tr.as_value(x), list(dims)),
+    torch.t: lambda tr, x: tr.as_value(x).t(),
+    torch.broadcast_to: lambda tr, x, shape: tr.broadcast(tr.as_value(x), shape),
+    torch.reshape: lambda tr, x, shape: tr.view(tr.as_value(x), shape),
+    torch.squeeze: lambda tr, x, dim=None: tr.squeeze(tr.as_value(x), dim),
+    torch.unsqueeze: lambda tr, x, dim: tr.unsqueeze(tr.as_value(x), dim),
+    torch.bitwise_and: _binary("and"),
+    torch.bitwise_or: _binary("or"),
+    torch.bitwise_xor: _binary("xor"),
+    torch.bitwise_left_shift: _binary("shl"),
+    torch.bitwise_right_shift: _binary("shr"),
+    torch.bitwise_not: lambda tr, x, **_: ~tr.as_value(x),
+    **ELEMENTWISE_FUNCTIONS,
+    **REDUCTION_FUNCTIONS,
 }
+
+
+def _method(handler: Any) -> Any:
+    def method(self: TileValue, *args: Any, **kwargs: Any) -> Any:
+        return handler(self._tracer, self, *args, **kwargs)
+
+    return method
+
+
+# Tensor methods that mirror a torch function (x.sin(), x.clamp(0, 1), x.log1p(), x.max(1))
+# call that function's handler with the value first; methods defined above keep their own.
+for _name in sorted(dir(torch.Tensor)):
+    _fn = getattr(torch, _name, None) if not _name.startswith("_") else None
+    if _fn is not None and _fn in TORCH_FUNCTIONS and _name not in vars(TileValue):
+        setattr(TileValue, _name, _method(TORCH_FUNCTIONS[_fn]))
 
 
 def check_same(a: TileValue, b: TileValue, what: str) -> None:

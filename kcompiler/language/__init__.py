@@ -12,18 +12,44 @@ from typing import Any
 from kcompiler.language._context import current_host, current_tracer
 
 __all__ = [
+    "arange",
+    "associative_scan",
+    "atomic_add",
+    "atomic_and",
+    "atomic_cas",
+    "atomic_max",
+    "atomic_min",
+    "atomic_or",
+    "atomic_xchg",
+    "atomic_xor",
+    "barrier",
     "constexpr",
+    "cumprod",
+    "cumsum",
     "device_print",
     "dot",
     "full",
     "grid",
     "jagged_tile",
+    "join",
     "load",
+    "rand",
+    "randint",
+    "reduce",
     "register_block_size",
     "register_reduction_dim",
     "specialize",
+    "split",
+    "static_range",
     "store",
+    "subscript",
     "tile",
+    "tile_begin",
+    "tile_block_size",
+    "tile_end",
+    "tile_id",
+    "tile_index",
+    "Tile",
     "zeros",
 ]
 
@@ -62,14 +88,41 @@ def full(shape: Any, value: Any, dtype: Any = None, device: Any = None) -> Any:
     return current_tracer("kl.full").full(shape, value, dtype or torch.float32)
 
 
+def arange(*args: Any, dtype: Any = None, device: Any = None, **kwargs: Any) -> Any:
+    """``torch.arange`` in device code: ``arange(end)`` or ``arange(start, end[, step])``, an
+    int32 block by default. Its length is fixed when the kernel compiles: ``end`` is an int,
+    a tensor size or a block size (``tile.block_size``); ``start``/``step`` are ints."""
+    if kwargs:
+        raise TypeError(f"kl.arange got unexpected keyword arguments {sorted(kwargs)}")
+    return current_tracer("kl.arange").arange(args, dtype)
+
+
+def static_range(begin_or_end: int, end_or_none: int | None = None, /, step: int = 1) -> range:
+    """A range of Python ints whose loop is unrolled when the kernel compiles (each iteration
+    is its own code); its bounds must be compile-time ints."""
+    current_tracer("kl.static_range")
+    bounds = (0, begin_or_end) if end_or_none is None else (begin_or_end, end_or_none)
+    for b in (*bounds, step):
+        if not isinstance(b, int) or isinstance(b, bool):
+            raise TypeError(
+                "kl.static_range bounds must be ints known when the kernel compiles (a "
+                "literal, a kl.constexpr, a kl.specialize'd size); use kl.tile or kl.grid to "
+                "loop to a run-time bound"
+            )
+    return range(*bounds, step)
+
+
 def load(tensor: Any, index: list[Any], extra_mask: Any = None, eviction_policy: Any = None) -> Any:
-    """Read ``tensor[index]`` where indices may be computed integer blocks (a gather)."""
-    return current_tracer("kl.load").load(tensor, index)
+    """Read ``tensor[index]`` where indices may be computed integer blocks (a gather).
+    ``extra_mask``: a bool block broadcasting to the result; where it is false nothing is
+    read and the result is 0."""
+    return current_tracer("kl.load").load(tensor, index, extra_mask)
 
 
 def store(tensor: Any, index: list[Any], value: Any, extra_mask: Any = None) -> None:
-    """Write ``value`` to ``tensor[index]``."""
-    current_tracer("kl.store").store(tensor, index, value)
+    """Write ``value`` to ``tensor[index]``; with ``extra_mask`` (a bool block broadcasting to
+    the indexed shape) only where it is true."""
+    current_tracer("kl.store").store(tensor, index, value, extra_mask)
 
 
 def dot(mat1: Any, mat2: Any, acc: Any = None, out_dtype: Any = None) -> Any:
@@ -88,6 +141,167 @@ def device_print(prefix: str, *values: Any) -> None:
     current_tracer("kl.device_print").device_print(prefix, values)
 
 
+def cumsum(input_tensor: Any, dim: int, reverse: bool = False) -> Any:
+    """Inclusive prefix sum along ``dim`` (``torch.cumsum``); ``reverse`` sums from the end."""
+    return current_tracer("kl.cumsum").scan("sum", input_tensor, dim, reverse)
+
+
+def cumprod(input_tensor: Any, dim: int, reverse: bool = False) -> Any:
+    """Inclusive prefix product along ``dim`` (``torch.cumprod``); ``reverse`` from the end."""
+    return current_tracer("kl.cumprod").scan("prod", input_tensor, dim, reverse)
+
+
+def associative_scan(combine_fn: Any, input_tensor: Any, dim: int, reverse: bool = False) -> Any:
+    """Inclusive scan along ``dim`` with ``combine_fn``, an associative function of two
+    elements (``combine_fn(a, b)``; for a tuple of inputs, of two tuples or of all elements
+    flattened), traced into the kernel. Returns a block, or a tuple for a tuple of inputs."""
+    return current_tracer("kl.associative_scan").combine(
+        "scan", combine_fn, input_tensor, dim, reverse=reverse
+    )
+
+
+def reduce(
+    combine_fn: Any,
+    input_tensor: Any,
+    dim: int | None = None,
+    other: Any = 0,
+    keep_dims: bool = False,
+) -> Any:
+    """Reduce along ``dim`` with ``combine_fn`` (associative and commutative, as for
+    ``associative_scan``); lanes past the dim's end take ``other`` (the function's identity,
+    one per input for a tuple)."""
+    return current_tracer("kl.reduce").combine(
+        "reduce", combine_fn, input_tensor, dim, others=other, keepdim=keep_dims
+    )
+
+
+def _atomic(kind: str, target: Any, index: Any, value: Any, sem: str, compare: Any = None) -> Any:
+    return current_tracer(f"kl.atomic_{kind}").atomic(kind, target, index, value, sem, compare)
+
+
+def atomic_add(target: Any, index: list[Any], value: Any, sem: str = "relaxed") -> Any:
+    """Atomically add ``value`` to ``target[index]``; returns the old values. ``sem``: the
+    memory order, ``relaxed``, ``acquire``, ``release`` or ``acq_rel``."""
+    return _atomic("add", target, index, value, sem)
+
+
+def atomic_max(target: Any, index: list[Any], value: Any, sem: str = "relaxed") -> Any:
+    """Atomically store ``max(target[index], value)``; returns the old values."""
+    return _atomic("max", target, index, value, sem)
+
+
+def atomic_min(target: Any, index: list[Any], value: Any, sem: str = "relaxed") -> Any:
+    """Atomically store ``min(target[index], value)``; returns the old values."""
+    return _atomic("min", target, index, value, sem)
+
+
+def atomic_and(target: Any, index: list[Any], value: Any, sem: str = "relaxed") -> Any:
+    """Atomically store ``target[index] & value`` (integers); returns the old values."""
+    return _atomic("and", target, index, value, sem)
+
+
+def atomic_or(target: Any, index: list[Any], value: Any, sem: str = "relaxed") -> Any:
+    """Atomically store ``target[index] | value`` (integers); returns the old values."""
+    return _atomic("or", target, index, value, sem)
+
+
+def atomic_xor(target: Any, index: list[Any], value: Any, sem: str = "relaxed") -> Any:
+    """Atomically store ``target[index] ^ value`` (integers); returns the old values."""
+    return _atomic("xor", target, index, value, sem)
+
+
+def atomic_xchg(target: Any, index: list[Any], value: Any, sem: str = "relaxed") -> Any:
+    """Atomically store ``value`` into ``target[index]``; returns the old values."""
+    return _atomic("xchg", target, index, value, sem)
+
+
+def atomic_cas(
+    target: Any, index: list[Any], expected: Any, value: Any, sem: str = "relaxed"
+) -> Any:
+    """Atomically store ``value`` where ``target[index] == expected``; returns the old
+    values."""
+    return _atomic("cas", target, index, value, sem, expected)
+
+
+def rand(shape: list[Any], seed: Any, device: Any = None) -> Any:
+    """Uniform random float32 values in [0, 1) of ``shape`` (tiles and sizes), from Philox
+    keyed by ``seed``; each element's number is fixed by its position in the whole iteration
+    space, so results do not depend on block sizes."""
+    return current_tracer("kl.rand").rand(shape, seed)
+
+
+def randint(shape: list[Any], low: int, high: int, seed: Any, device: Any = None) -> Any:
+    """Random int32 values in ``[low, high)`` of ``shape``, from Philox keyed by ``seed`` at
+    each element's position in the whole iteration space (as ``kl.rand``)."""
+    return current_tracer("kl.randint").randint(shape, low, high, seed)
+
+
+def split(tensor: Any) -> tuple[Any, Any]:
+    """The two halves ``(lo, hi)`` of a value whose last dim has size 2."""
+    return current_tracer("kl.split").split(tensor)
+
+
+def join(tensor0: Any, tensor1: Any) -> Any:
+    """Stack two values along a new last dim of size 2."""
+    return current_tracer("kl.join").join(tensor0, tensor1)
+
+
+def tile_begin(tile: Any) -> Any:
+    """The first index of ``tile`` (``tile.begin``)."""
+    current_tracer("kl.tile_begin")
+    return tile.begin
+
+
+def tile_end(tile: Any) -> Any:
+    """One past the last index of ``tile`` (``tile.end``), clipped to the loop's end."""
+    current_tracer("kl.tile_end")
+    return tile.end
+
+
+def tile_block_size(tile: Any) -> Any:
+    """The block size of ``tile``'s loop (``tile.block_size``)."""
+    current_tracer("kl.tile_block_size")
+    return tile.block_size
+
+
+def tile_id(tile: Any) -> Any:
+    """The number of ``tile`` in its loop, from 0 (``tile.id``)."""
+    current_tracer("kl.tile_id")
+    return tile.id
+
+
+def tile_index(tile: Any) -> Any:
+    """The indices ``tile`` covers, a 1-D block (``tile.index``)."""
+    current_tracer("kl.tile_index")
+    return tile.index
+
+
+def subscript(tensor: Any, index: list[Any]) -> Any:
+    """``tensor[index]`` of a device value: ``:`` keeps a dim, ``None`` inserts one."""
+    current_tracer("kl.subscript")
+    return tensor[tuple(index) if isinstance(index, list) else index]
+
+
+class Tile:
+    """The type of a tile loop's variable, for annotations (``def f(t: kl.Tile)``)."""
+
+
+def barrier() -> None:
+    """Grid-wide barrier between top-level device loops (in host code, between two
+    ``for ... in kl.tile(...)`` loops). Each top-level loop is its own launch, and launches
+    run in order, so every program of one loop has finished before the next loop starts:
+    the barrier holds without code of its own."""
+    from kcompiler.exc import UnsupportedConstruct
+    from kcompiler.language._context import tracing_now
+
+    if tracing_now():
+        raise UnsupportedConstruct(
+            "kl.barrier() inside a device loop: it separates top-level device loops; put it "
+            "in host code between them"
+        )
+    current_host("kl.barrier")
+
+
 def register_block_size(min_or_max: Any, max_or_none: Any = None, /) -> int:
     """Declare a tunable block size on the host; returns its value in the running config."""
     return current_host("kl.register_block_size").register_block_size(min_or_max, max_or_none)
@@ -102,3 +316,63 @@ def register_reduction_dim(size: int) -> int:
 def specialize(value: Any) -> Any:
     """Bake a host size into the compiled code (it becomes a static dim)."""
     return current_host("kl.specialize").specialize(value)
+
+
+# Helion language names kcompiler does not implement, and why. Reading one gives an object
+# that raises "not supported: kl.<name>" (at the kernel's line, inside device code) when
+# used, so a Helion kernel that merely imports or mentions one still loads.
+_NOT_SUPPORTED = {
+    "make_async_remote_copy": "distributed (multi-GPU) ops are not supported",
+    "remote_barrier": "distributed (multi-GPU) ops are not supported",
+    "ProcessGroupName": "distributed (multi-GPU) ops are not supported",
+    "AsyncCopyDescriptor": "distributed (multi-GPU) ops are not supported",
+    "breakpoint": "device code cannot stop in a debugger; use kl.device_print",
+    "inline_asm_elementwise": "inline PTX is not supported by the Triton backend here",
+    "inline_triton": "inline Triton source is not supported; write the op in kl/torch",
+    "triton_kernel": "calling a @triton.jit function from device code is not supported",
+    "dot_scaled": "block-scaled (mx) matmul is not supported",
+    "float4_e2m1fn_x2_to_float32": "quantized fp4 helpers are not supported",
+    "load_bfloat16_x16_to_float16": "quantized load helpers are not supported",
+    "load_float4_e2m1fn_x16_to_float16": "quantized fp4 helpers are not supported",
+    "StackTensor": "stacked tensors (lists of device pointers) are not supported",
+    "stacktensor_like": "stacked tensors (lists of device pointers) are not supported",
+    "register_tunable": "user-named tunables are not supported yet; use a kl.constexpr "
+    "parameter or kl.register_block_size",
+    "rand4x": "random numbers are not supported yet",
+}
+
+
+class NotSupported:
+    """A Helion language name kcompiler does not implement: calling it raises
+    ``UnsupportedConstruct("not supported: kl.<name> (<why>)")``."""
+
+    def __init__(self, name: str, why: str) -> None:
+        self.name = name
+        self.why = why
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        import sys
+
+        from kcompiler.exc import UnsupportedConstruct
+        from kcompiler.language._context import tracing_now
+
+        where = None
+        if not tracing_now():  # device code: the tracer names the line; host code: the caller
+            caller = sys._getframe(1)
+            where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
+        raise UnsupportedConstruct(f"not supported: kl.{self.name} ({self.why})", where)
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return self  # kl.ProcessGroupName.WORLD and the like: refused when called
+
+    def __repr__(self) -> str:
+        return f"<not supported: kl.{self.name}>"
+
+
+def __getattr__(name: str) -> Any:
+    why = _NOT_SUPPORTED.get(name)
+    if why is None:
+        raise AttributeError(f"module 'kcompiler.language' has no attribute {name!r}")
+    return NotSupported(name, why)

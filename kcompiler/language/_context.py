@@ -19,6 +19,11 @@ def current_tracer(what: str) -> Any:
     return tracer
 
 
+def tracing_now() -> bool:
+    """Whether a device loop is being traced (language calls are device code)."""
+    return getattr(_state, "tracer", None) is not None
+
+
 def current_host(what: str) -> Any:
     host = getattr(_state, "host", None)
     if host is None:

@@ -322,7 +322,7 @@ class _Splitter:
         for o in self.block.ops:
             if not lo < self.index[o] < hi or o in members:
                 continue
-            if isinstance(o, t.StoreOp) or o.regions:
+            if isinstance(o, (t.StoreOp, t.AtomicOp)) or o.regions:
                 return True
             # A store moved above a load of its tensor would change what the load reads.
             if isinstance(op, t.StoreOp) and isinstance(o, t.LoadOp) and o.tensor == op.tensor:
@@ -350,7 +350,7 @@ class _Splitter:
         if isinstance(op, t.ReduceOp):
             return [op.operand]
         assert isinstance(op, t.StoreOp)
-        return [op.value]
+        return [op.value] + ([op.mask] if op.mask is not None else [])
 
     def pairing(self, op: Operation, group: _Group) -> _Root | None:
         """Online softmax: ``sum(exp(a - M))`` with ``M`` (through reshapes) a max in ``group``."""
@@ -626,15 +626,13 @@ class _Splitter:
                 welford_step(stats[r.wx if r.wx is not None else op.operand])
                 continue
             if isinstance(op, t.StoreOp):
-                clone_cone([op.value])
+                clone_cone(self.root_inputs(op))
                 kinds, idx = self._chunk_indexing(
                     op.tensor.type, op.kinds, [m(i) for i in op.indices], tile_arg
                 )
-                st = t.StoreOp.create(
-                    operands=[m(op.value), op.tensor, *idx],
-                    properties={"index_kinds": _kinds_attr(kinds)},
-                    attributes=dict(op.attributes),
-                )
+                mask = m(op.mask) if op.mask is not None else None
+                st = t.StoreOp(m(op.value), op.tensor, kinds, idx, mask)
+                st.attributes.update(op.attributes)
                 body.add_op(st)
                 continue
             assert isinstance(op, t.ReduceOp)
@@ -821,9 +819,14 @@ class _Splitter:
         operands = [vmap.get(v, v) for v in op.operands]
         props = dict(op.properties)
         if isinstance(op, t.LoadOp):
-            kinds, idx = self._chunk_indexing(op.tensor.type, op.kinds, operands[1:], tile_arg)
-            operands = [operands[0], *idx]
+            n = len(op.indices)
+            kinds, idx = self._chunk_indexing(
+                op.tensor.type, op.kinds, operands[1 : 1 + n], tile_arg
+            )
+            mask = operands[1 + n :]
+            operands = [operands[0], *idx, *mask]
             props["index_kinds"] = _kinds_attr(kinds)
+            props["operandSegmentSizes"] = t.operand_segments([1, len(idx), len(mask)])
         elif isinstance(op, (t.ReshapeOp, t.FullOp)):
             props["shape"] = t.dims_attr(
                 [self.csym if d.data == self.dim else d.data for d in op.shape.data]

@@ -473,7 +473,7 @@ def analyze(kernel: Kernel, args: Any, kwargs: dict[str, Any]) -> Analysis:
             counts += count_launch(kernel, index, env)
             module, _ = kernel._trace(index, env)
         for op in module.walk():
-            if isinstance(op, t.StoreOp):
+            if isinstance(op, (t.StoreOp, t.AtomicOp)):
                 arg = op.tensor
                 if not isinstance(arg, BlockArgument):
                     continue

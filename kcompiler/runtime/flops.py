@@ -209,7 +209,7 @@ class _Counter:
             return
         if isinstance(op, t.DotOp):
             a, b = t.block_of(op.lhs), t.block_of(op.rhs)
-            c.flops += 2 * self.elements((a.dims[0], b.dims[1], a.dims[1]), loops)
+            c.flops += 2 * self.elements((*a.dims[:-1], b.dims[-1], a.dims[-1]), loops)
             return
         if isinstance(op, t.LoadOp):
             res = t.block_of(op.result)

@@ -232,6 +232,47 @@ SETTINGS: dict[str, Any] = {
 }
 
 
+# Helion's settings that steer only Helion's own autotuner, its logs and its debug output
+# (kcompiler's tuner takes ``autotune_effort``/``autotune_strategy`` and ``Kernel.autotune``'s
+# options). A kernel written for Helion passes them; they are accepted by exact name and have
+# no effect on the compiled code or the results, so a misspelt name is still an UnknownOption.
+HELION_TUNER_SETTINGS = frozenset(
+    {
+        "autotune_accuracy_check",
+        "autotune_adaptive_timeout",
+        "autotune_baseline_accuracy_check_fn",
+        "autotune_baseline_atol",
+        "autotune_baseline_fn",
+        "autotune_baseline_rtol",
+        "autotune_benchmark_fn",
+        "autotune_benchmark_subprocess",
+        "autotune_benchmark_timeout",
+        "autotune_best_of_k",
+        "autotune_budget_seconds",
+        "autotune_cache",
+        "autotune_compile_timeout",
+        "autotune_config_filter",
+        "autotune_config_overrides",
+        "autotune_ignore_errors",
+        "autotune_log",
+        "autotune_log_details",
+        "autotune_log_level",
+        "autotune_max_generations",
+        "autotune_precompile",
+        "autotune_precompile_jobs",
+        "autotune_progress_bar",
+        "autotune_random_seed",
+        "autotune_rebenchmark_threshold",
+        "autotune_search_acf",
+        "autotune_seed_configs",
+        "force_autotune",
+        "print_output_code",
+        "print_repro",
+        "output_origin_lines",
+    }
+)
+
+
 def kernel_options() -> tuple[str, ...]:
     """Every keyword ``kc.kernel(...)`` accepts: the constructor's parameters and SETTINGS."""
     params = inspect.signature(Kernel.__init__).parameters.values()
@@ -266,7 +307,7 @@ class Kernel:
         **settings: Any,
     ) -> None:
         for name in settings:
-            if name not in SETTINGS:
+            if name not in SETTINGS and name not in HELION_TUNER_SETTINGS:
                 raise UnknownOption("kc.kernel option", name, kernel_options())
         if autotune_effort is not None or isinstance(autotune_strategy, str):
             _check_autotune_options(autotune_effort, autotune_strategy)

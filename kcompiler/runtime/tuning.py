@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from kcompiler import settings
 from kcompiler.autotune import (
     ChoiceKnob,
     ConfigSpace,
@@ -638,7 +639,11 @@ class KernelTarget:
         self.name = kernel.fn.__name__
         modules = kernel.traced_modules(args, kwargs)
         self.space = build_space(kernel, modules)
-        self.compile_target = compile_target or device_target()
+        # The device's own target only when the spill check is on: the target-compile path
+        # has run on CPU (sm_90 from Triton 3.9) but not yet on a GPU host.
+        self.compile_target = compile_target or (
+            device_target() if settings.current().spill_check else None
+        )
         if spill_allowance is None:
             spill_allowance = DOT_SPILL_ALLOWANCE if _first_dot(modules) is not None else 0
         self.spill_allowance = spill_allowance

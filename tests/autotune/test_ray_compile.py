@@ -187,25 +187,37 @@ def test_node_removed_mid_search(cluster, tmp_path: Path) -> None:  # noqa: ANN0
     """A node holding a job goes away; the other results stream back meanwhile, and the
     lost job finishes on another node."""
     extra = cluster.add_node(num_cpus=1)
-    cluster.wait_for_nodes()
-    with RayCompilePool(3, 60) as pool:
-        for i in range(6):
-            pool.submit(i, ray_jobs.note_pid_then_sleep, (str(tmp_path), 1.5))
-        early: dict = {}
-        pids = wait_for_files(pool, tmp_path, 3, early)
-        assert extra.node_id in pool.workers_by_node(), "SPREAD puts a worker on every node"
-        doomed = [p for p in pids if node_of(pool, p) == extra.node_id]
-        assert doomed, "every worker holds a job"
-        cluster.remove_node(extra)
-        first = pool.poll(10.0)
-        assert first and pool.pending > 0, "results arrive before every job is done"
-        out = early | {o.key: o for o in first} | drain(pool)
-        assert sorted(out) == list(range(6))
-        assert all(o.error is None for o in out.values()), [o.error for o in out.values()]
-        retried = [o for o in out.values() if o.attempts == 2]
-        assert len(retried) == len(doomed)
-        assert all(node_of(pool, o.result) != extra.node_id for o in retried)
-        assert extra.node_id not in pool.workers_by_node()
+    removed = False
+    try:
+        cluster.wait_for_nodes()
+        with RayCompilePool(3, 60) as pool:
+            for i in range(6):
+                pool.submit(i, ray_jobs.note_pid_then_sleep, (str(tmp_path), 3.0))
+            early: dict = {}
+            # Actors start at their own pace (slowly on a loaded machine): wait until the
+            # extra node's worker has started a job, however many jobs ran before it.
+            end = time.monotonic() + 60
+            doomed: list[int] = []
+            while not doomed and time.monotonic() < end:
+                pids = wait_for_files(pool, tmp_path, 1, early)
+                on_extra = pool.workers_by_node().get(extra.node_id, [])
+                doomed = [p for p in pids if p in on_extra]
+                early.update((o.key, o) for o in pool.poll(0.1))
+            assert doomed, "no job started on the extra node within 60 s"
+            cluster.remove_node(extra)
+            removed = True
+            first = pool.poll(10.0)
+            assert first and pool.pending > 0, "results arrive before every job is done"
+            out = early | {o.key: o for o in first} | drain(pool)
+            assert sorted(out) == list(range(6))
+            assert all(o.error is None for o in out.values()), [o.error for o in out.values()]
+            retried = [o for o in out.values() if o.attempts == 2]
+            assert 1 <= len(retried) <= len(doomed)
+            assert all(node_of(pool, o.result) != extra.node_id for o in retried)
+            assert extra.node_id not in pool.workers_by_node()
+    finally:
+        if not removed:  # leave the cluster as the other tests expect it
+            cluster.remove_node(extra)
 
 
 def test_tuner_searches_with_the_ray_backend(cluster: object, tmp_path: Path) -> None:
@@ -241,4 +253,6 @@ def test_more_workers_than_the_cluster_has_cpus(cluster: object) -> None:
             pool.submit(i, ray_jobs.sleep_then_return, (2.5, i))
         out = drain(pool)
         assert {k: o.result for k, o in out.items()} == {i: i for i in range(4)}
-        assert 1 <= sum(len(p) for p in pool.workers_by_node().values()) <= 2  # CPUs
+        # Fewer than asked could start: the cluster has 2 CPUs (3 for a moment while a node
+        # removed by an earlier test is still being noticed as gone).
+        assert 1 <= sum(len(p) for p in pool.workers_by_node().values()) < 4

@@ -235,6 +235,16 @@ def test_kernel_options_are_the_constructor_and_settings() -> None:
     assert kc.kernel(custom_op=False)(scaled_add.fn).settings == {"custom_op": False}
 
 
+def test_helions_tuner_settings_are_accepted_by_exact_name() -> None:
+    """A kernel written for Helion passes its tuner's settings; they have no effect here, and a
+    misspelt one is still refused."""
+    fn = kc.kernel(autotune_baseline_fn=lambda *a: None, autotune_compile_timeout=5)(scaled_add.fn)
+    x = torch.randn(7)
+    torch.testing.assert_close(fn(x, x), scaled_add(x, x))
+    with pytest.raises(UnknownOption, match="autotune_compile_timout"):
+        kc.kernel(autotune_compile_timout=5)(scaled_add.fn)
+
+
 def test_unknown_config_field_suggests() -> None:
     with pytest.raises(UnknownOption, match=r"'num_warp' \(did you mean 'num_warps'\?\)"):
         kc.Config(num_warp=4)

@@ -49,6 +49,7 @@ def test_ray_workers_compile_and_the_gpu_process_only_benchmarks(tmp_path, monke
     try:
         monkeypatch.setenv("TRITON_CACHE_DIR", str(host))
         monkeypatch.setenv("KCOMPILER_CACHE_DIR", str(tmp_path / "kcompiler"))
+        monkeypatch.setenv("KCOMPILER_SPILL_CHECK", "1")  # the target-compile path
         ray.init(address=cluster.address, log_to_driver=False)
         x = torch.randn(4096, 4096, device="cuda")
         # runs the default config here; the workers send the binaries back

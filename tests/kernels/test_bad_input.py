@@ -123,7 +123,7 @@ def data_dependent_if(x: torch.Tensor) -> torch.Tensor:
     out = torch.empty_like(x)
     for tile in kl.tile(x.size(0)):
         v = x[tile]
-        if v.sum() > 0:  # <- error
+        if v > 0:  # <- error (a block: an if on a scalar is supported)
             v = v * 2.0
         out[tile] = v
     return out
@@ -285,7 +285,7 @@ def range_of_device_value(x: torch.Tensor) -> torch.Tensor:
 def unsupported_torch_function(x: torch.Tensor) -> torch.Tensor:
     out = torch.empty_like(x)
     for tile in kl.tile(x.size(0)):
-        out[tile] = torch.cumsum(x[tile], 0)  # <- error
+        out[tile] = torch.fft.fft(x[tile]).real  # <- error
     return out
 
 

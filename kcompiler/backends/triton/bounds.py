@@ -316,6 +316,8 @@ def _enclosing_loops(op: Any) -> list[t.ForOp]:
     loops: list[t.ForOp] = []
     parent = op.parent_op()
     while parent is not None and not isinstance(parent, t.KernelOp):
+        if isinstance(parent, (t.IfOp, t.WhileOp)):
+            break  # a loop outside a branch (or a while) runs whether or not the access does
         if isinstance(parent, t.ForOp) and parent.parallel is None:
             loops.append(parent)
         parent = parent.parent_op()
@@ -388,7 +390,7 @@ def _hoisted(em: Any, op: Any, idx: SSAValue, n: str, site: int) -> str | None:
     return None
 
 
-def guard(em: Any, op: t.LoadOp | t.StoreOp, out: tuple[str, ...]) -> str | None:
+def guard(em: Any, op: t.LoadOp | t.StoreOp | t.AtomicOp, out: tuple[str, ...]) -> str | None:
     """Emit the checks of ``op``'s computed indices (see the module docstring) and return the
     in-bounds mask laid out along ``out``, or None when no index needs one."""
     if not em.opts.index_checks:
@@ -409,10 +411,13 @@ def guard(em: Any, op: t.LoadOp | t.StoreOp, out: tuple[str, ...]) -> str | None
             continue
         site = len(em.index_sites)
         em.index_sites.append(
-            IndexSite(em.kernel.sym_name.data, where, tensor, d, isinstance(op, t.StoreOp))
+            IndexSite(em.kernel.sym_name.data, where, tensor, d, not isinstance(op, t.LoadOp))
         )
         n = em.size_param(size)
-        hoisted = _hoisted(em, op, idx, n, site)
+        # A hoisted check covers every lane of the loops; lanes an extra mask turns off may
+        # hold any index, so a masked access checks its live lanes where it runs.
+        extra = getattr(op, "mask", None)  # an atomic has no extra mask
+        hoisted = _hoisted(em, op, idx, n, site) if extra is None else None
         if hoisted is not None:
             if hoisted:  # "": the failing lanes are already dead by their loops' masks
                 parts.append(place(f"({hoisted} == 0)", em.dims(idx), at, out))
@@ -422,6 +427,18 @@ def guard(em: Any, op: t.LoadOp | t.StoreOp, out: tuple[str, ...]) -> str | None
         em.line(f"{oob} = ({v} < 0) | ({v} >= {n})")
         idims = em.dims(idx)
         live = em.mask_for(idims) if idims else None
+        if extra is not None and idims:
+            # Lanes the access's extra mask turns off read nothing: their indices may be
+            # anything (a row's tail past its length). A mask that does not lay out along
+            # the index's dims is left out, which can only report too much, never too little.
+            mdims = em.dims(extra)
+            try:
+                along = bool(mdims) and t.broadcast_dims(idims, mdims) == idims
+            except t.ShapeError:
+                along = False
+            if along:
+                m = em.align_right(em.name(extra), mdims, len(idims))
+                live = m if live is None else f"({live}) & ({m})"
         bad = oob
         if live is not None:
             bad = em.fresh("bad_")

@@ -119,6 +119,8 @@ _UNARY = {
     "sin": "tl.sin({})",
     "cos": "tl.cos({})",
     "erf": "tl.erf({})",
+    "floor": "tl.floor({})",
+    "ceil": "tl.ceil({})",
     "abs": "tl.abs({})",
     "neg": "-{}",
     "not": "({} == 0)",
@@ -135,6 +137,8 @@ _BINARY = {
     "and": "{} & {}",
     "or": "{} | {}",
     "xor": "{} ^ {}",
+    "shl": "{} << {}",
+    "shr": "{} >> {}",
     "lt": "{} < {}",
     "le": "{} <= {}",
     "gt": "{} > {}",
@@ -190,6 +194,7 @@ class TritonEmitter:
         self.hints: dict[str, int] = self.kernel.size_hints
         self.divisors: dict[str, int] = self.kernel.size_divisors
         self.nan_combines: set[str] = set()  # "max"/"min": emit a NaN-propagating combine fn
+        self.combine_fns: list[list[str]] = []  # lines of user combine functions (op_combine)
         self.index_sites: list[Any] = []  # bounds.IndexSite of each checked index
         self.check_prologue: list[str] = []  # kernel-level lines of the bounds checks
         self.check_epilogue: list[str] = []
@@ -272,6 +277,8 @@ class TritonEmitter:
 
     def dim_range(self, d: str) -> tuple[str, str | None, tuple[str, ...]]:
         """(index vector expr, mask expr or None, dims of the mask) for a dim as a whole."""
+        if d == "1":  # a unit dim, never the grid loops' block "1" (their index is a scalar)
+            return "tl.arange(0, 1)", None, ()
         if d in self.loops:
             lp = self.loops[d]
             return lp.offs, lp.mask, lp.mask_dims
@@ -337,13 +344,18 @@ class TritonEmitter:
 
     def mask_for(self, dims: tuple[str, ...], skip_unit: bool = True) -> str | None:
         parts: list[str] = []
-        for d in dims:
+        for pos, d in enumerate(dims):
             if d == "1":
                 continue
             _, mask, mdims = self.dim_range(d)
             if mask is None:
                 continue
-            if all(m in dims for m in mdims) and [m for m in dims if m in mdims] == list(mdims):
+            if mdims == (d,) and dims.count(d) > 1:
+                # A dim that occurs twice (w[:, :] of a square [n, n] tensor): its own mask,
+                # placed by position, once per occurrence.
+                idx = [":" if i == pos else "None" for i in range(len(dims))]
+                parts.append(f"{mask}[{', '.join(idx)}]")
+            elif all(m in dims for m in mdims) and [m for m in dims if m in mdims] == list(mdims):
                 parts.append(self.expand(mask, mdims, dims))
             else:
                 lp = self.loops.get(d)
@@ -444,6 +456,8 @@ class TritonEmitter:
             fn = "maximum" if kind == "max" else "minimum"
             out += ["@triton.jit", f"def _kc_nan{kind}(a, b):"]
             out += [f"    return tl.{fn}(a, b, propagate_nan=tl.PropagateNan.ALL)", "", ""]
+        for fn_lines in self.combine_fns:
+            out += fn_lines
         out.append("@triton.jit")
         out.append(f"def {kname}(")
         out.extend(f"    {s}," for s in sig)
@@ -566,17 +580,39 @@ class TritonEmitter:
                 f"tl.zeros({self.shape_tuple(dims)}, {dt}) + {self.operand(op.value, op.dtype)}",
             )
 
+    def op_arange(self, op: t.ArangeOp) -> None:
+        (d,) = self.dims(op.result)
+        size = "1" if d == "1" else self.dim_size(d)
+        expr = f"tl.arange(0, {size})"  # int32; lanes past the dim are masked by the dim
+        if op.dtype != t.i32:
+            expr += f".to({tl_dtype(op.dtype)})"
+        self.bind(op.result, expr)
+
     def op_cast(self, op: t.CastOp) -> None:
         src = t.block_of(op.operand).element_type
         x = self.name(op.operand)
-        if _is_constexpr(op.operand):
+        if _is_constexpr(op.operand) or isinstance(op.operand.owner, t.ConstantOp):
+            # a Python number in the code (a block size, a literal) has no .to
             x = f"tl.full((), {x}, {tl_dtype(src)})"
         if (src in (t.f16, t.bf16)) != (op.dtype in (t.f16, t.bf16)) and not (
             t.is_float(src) and t.is_float(op.dtype)
         ):
             x = f"{x}.to(tl.float32)"  # int <-> half goes through float32 (exact, and the
             # interpreter converts ints to bf16 wrongly)
+        if self.opts.interpret and op.dtype == t.bf16 and src != t.bf16:
+            x = self._round_to_bf16(x if src == t.f32 else f"{x}.to(tl.float32)")
         self.bind(op.result, f"{x}.to({tl_dtype(op.dtype)})")
+
+    def _round_to_bf16(self, x: str) -> str:
+        """Triton's interpreter converts float32 to bf16 by dropping the low 16 bits (round
+        toward zero; ``fp_downcast_rounding`` is ignored there), where torch and the GPU round
+        to nearest even. Adding 0x7FFF plus the lowest kept bit first makes that truncation
+        round to nearest even. Zeros, subnormals, infinities and NaNs are left to the
+        interpreter's own conversion (exponent field 0 or 255)."""
+        bits = self.bind_tmp(f"{x}.to(tl.int32, bitcast=True)")
+        exp = self.bind_tmp(f"({bits} >> 23) & 0xFF")
+        up = f"{bits} + 0x7FFF + (({bits} >> 16) & 1)"
+        return f"tl.where(({exp} != 0) & ({exp} != 255), {up}, {bits}).to(tl.float32, bitcast=True)"
 
     def _aligned(self, v: SSAValue, out_dims: tuple[str, ...], dtype: Attribute | None) -> str:
         expr = self.operand(v, dtype)
@@ -664,16 +700,52 @@ class TritonEmitter:
         if kind in t.UNARY_FLOAT:
             if src != t.f32 and src != t.f64:
                 x = f"{x}.to(tl.float32)"
-            expr = _UNARY[kind].format(x)
+            expr = self._accurate_unary(kind, x) if kind in ("log1p", "expm1") else None
+            expr = expr or _UNARY[kind].format(x)
             if res in (t.f16, t.bf16):
                 expr = self._half_result(expr, res)
             elif res != t.f32 and res != t.f64:
                 expr = f"({expr}).to({tl_dtype(res)})"
             elif kind == "tanh":
                 expr = f"({expr})"
+        elif self.opts.interpret and src == t.bf16 and kind in ("neg", "abs"):
+            # Triton's interpreter holds bf16 blocks as raw 16-bit patterns: negating or taking
+            # the absolute value of those bits is wrong, so compute in float32.
+            expr = self._half_result(_UNARY[kind].format(f"{x}.to(tl.float32)"), src)
         else:
             expr = _UNARY[kind].format(x)
         self.bind(op.result, expr)
+
+    def _accurate_unary(self, kind: str, x: str) -> str:
+        """log1p and expm1 without cancellation near 0, from tl.log/tl.exp alone (Triton's
+        interpreter has no libdevice): with u = 1 + x, log1p(x) = log(u) * x / (u - 1), exact
+        where u rounds to 1; with u = exp(x), expm1(x) = (u - 1) * x / log(u)."""
+        x = self.bind_tmp(x)
+        if kind == "log1p":
+            u = self.bind_tmp(f"1.0 + {x}")
+            exact = f"tl.log({u}) * ({x} / ({u} - 1.0))"
+            return f"tl.where({u} == 1.0, {x}, tl.where({u} == float('inf'), {u}, {exact}))"
+        u = self.bind_tmp(f"tl.exp({x})")
+        exact = f"({u} - 1.0) * ({x} / tl.log({u}))"
+        near = f"tl.where({u} - 1.0 == -1.0, -1.0, {exact})"
+        return f"tl.where({u} == 1.0, {x}, tl.where({u} == float('inf'), {u}, {near}))"
+
+    def op_permute(self, op: t.PermuteOp) -> None:
+        order = op.order
+        x = self.name(op.operand)
+        if order == tuple(range(len(order))):
+            self.names[op.result] = x
+            return
+        self.bind(op.result, f"tl.permute({x}, {tuple(order)})")
+
+    def op_broadcast(self, op: t.BroadcastOp) -> None:
+        src, dst = self.dims(op.operand), self.dims(op.result)
+        x = self.align_right(self.name(op.operand), src, len(dst))
+        if not src:
+            dt = tl_dtype(t.block_of(op.result).element_type)
+            self.bind(op.result, f"tl.zeros({self.shape_tuple(dst)}, {dt}) + {x}")
+            return
+        self.bind(op.result, f"tl.broadcast_to({x}, {self.shape_tuple(dst)})")
 
     def op_select(self, op: t.SelectOp) -> None:
         out = self.dims(op.result)
@@ -775,6 +847,122 @@ class TritonEmitter:
             expr = f"{expr}.to({tl_dtype(res_elt)})"
         self.bind(op.result, expr)
 
+    def _scanned_dim_mask(self, src: tuple[str, ...], axis: int) -> str | None:
+        """The mask of a block's lanes along the scanned/reduced dim, laid out along ``src``
+        (None when that dim has no lanes past its end)."""
+        d = src[axis]
+        if d == "1" or self.dim_range(d)[1] is None:
+            return None
+        return self.mask_for(src)
+
+    def op_scan(self, op: t.ScanOp) -> None:
+        kind = op.kind.data
+        src = self.dims(op.operand)
+        axis = op.axis
+        x = self.name(op.operand)
+        elt = t.block_of(op.operand).element_type
+        res_elt = t.block_of(op.result).element_type
+        if elt in (t.f16, t.bf16):
+            x = f"{x}.to(tl.float32)"
+        elif res_elt != elt:
+            x = f"{x}.to({tl_dtype(res_elt)})"
+        reverse = op.reverse is not None
+        mask = self._scanned_dim_mask(src, axis) if reverse else None
+        if mask is not None:
+            # A reverse scan carries the lanes past the dim's end into every result: they
+            # must hold the neutral element (a forward scan only reaches them last).
+            x = self.bind_tmp(f"tl.where({mask}, {x}, {'0' if kind == 'sum' else '1'})")
+        fn = "tl.cumsum" if kind == "sum" else "tl.cumprod"
+        expr = f"{fn}({x}, axis={axis}{', reverse=True' if reverse else ''})"
+        if res_elt in (t.f16, t.bf16):
+            expr = self._half_result(expr, res_elt)
+        self.bind(op.result, expr)
+
+    def op_combine(self, op: t.CombineOp) -> None:
+        """A user combine function: its body becomes a ``@triton.jit`` function of the left
+        and right elements, called by ``tl.associative_scan`` / ``tl.reduce``."""
+        n = len(op.inputs)
+        src = self.dims(op.inputs[0])
+        axis = op.axis
+        mode = op.mode.data
+        reverse = op.reverse is not None
+        mask = self._scanned_dim_mask(src, axis) if mode == "reduce" or reverse else None
+        fn = self._combine_function(op, flagged=mode == "scan" and mask is not None)
+        xs = [self.name(v) for v in op.inputs]
+        if mode == "reduce" and mask is not None:
+            xs = [
+                self.bind_tmp(
+                    f"tl.where({mask}, {x}, {self.operand(o, t.block_of(v).element_type)})"
+                )
+                for x, v, o in zip(xs, op.inputs, op.others)
+            ]
+        elif mask is not None:
+            # A reverse scan reaches the lanes past the dim's end first: each element carries
+            # a "real" flag, and the combine treats unreal elements as absent.
+            flag = f"tl.where({mask}, 1, 0) + tl.zeros({self.shape_tuple(src)}, tl.int32)"
+            xs = [self.bind_tmp(flag), *xs]
+        args = xs[0] if len(xs) == 1 else "(" + ", ".join(xs) + ")"
+        if mode == "scan":
+            call = f"tl.associative_scan({args}, {axis}, {fn}{', reverse=True' if reverse else ''})"
+        else:
+            keep = ", keep_dims=True" if op.keepdim is not None else ""
+            call = f"tl.reduce({args}, {axis}, {fn}{keep})"
+        outs = list(op.res)
+        if len(xs) == 1:
+            self.bind(outs[0], call)
+            return
+        tup = self.bind_tmp(call)
+        first = len(xs) - n  # the flag, when there is one, comes first
+        for i, r in enumerate(outs):
+            self.names[r] = f"{tup}[{first + i}]"
+
+    def _combine_function(self, op: t.CombineOp, flagged: bool) -> str:
+        name = f"_kc_combine_{len(self.combine_fns)}"
+        n = len(op.inputs)
+        args = op.body.block.args
+        params = [f"a{i}" for i in range(n)] + [f"b{i}" for i in range(n)]
+        saved = (self.lines, self.indent)
+        lines: list[str] = []
+        self.lines, self.indent = lines, 1
+        try:
+            for a, p in zip(args, params):
+                self.names[a] = p
+            for inner in op.body.block.ops:
+                if isinstance(inner, t.YieldOp):
+                    rets = []
+                    for v, a in zip(inner.values, args):
+                        dt = t.block_of(a).element_type
+                        r = self.name(v)
+                        if isinstance(v.owner, t.ConstantOp) or dt in (t.f16, t.bf16):
+                            r = (
+                                f"tl.full((), {r}, {tl_dtype(dt)})"
+                                if isinstance(v.owner, t.ConstantOp)
+                                else f"{r}.to({tl_dtype(dt)})"
+                            )
+                        rets.append(r)
+                    self.line("return " + ", ".join(rets))
+                else:
+                    self.emit_op(inner)
+        finally:
+            self.lines, self.indent = saved
+        fn = ["@triton.jit", f"def {name}({', '.join(params)}):", *lines, "", ""]
+        if flagged:
+            # Combine (flag, x...) pairs so that an element whose flag is 0 acts as absent.
+            base, name = name, f"{name}_flagged"
+            fa, fb = "fa", "fb"
+            av, bv = params[:n], params[n:]
+            fn += ["@triton.jit", f"def {name}({fa}, {', '.join(av)}, {fb}, {', '.join(bv)}):"]
+            fn.append(f"    c = {base}({', '.join(params)})")
+            picks = [
+                f"tl.where(({fa} != 0) & ({fb} != 0), c{'' if n == 1 else f'[{i}]'}, "
+                f"tl.where({fa} != 0, {av[i]}, {bv[i]}))"
+                for i in range(n)
+            ]
+            fn.append(f"    return {fa} | {fb}, {', '.join(picks)}")
+            fn += ["", ""]
+        self.combine_fns.append(fn)
+        return name
+
     def bind_tmp(self, expr: str) -> str:
         var = self.fresh("t")
         self.line(f"{var} = {expr}")
@@ -831,6 +1019,82 @@ class TritonEmitter:
 
         emit_store(self, op)
 
+    def op_join(self, op: t.JoinOp) -> None:
+        out = self.dims(op.result)[:-1]
+        dt = t.block_of(op.result).element_type
+        parts = []
+        for v in (op.lhs, op.rhs):
+            x = self.operand(v, dt)
+            if isinstance(v.owner, t.ConstantOp) or self.dims(v) != out:
+                x = f"tl.broadcast_to({self.align_right(x, self.dims(v), len(out))}, {self.shape_tuple(out)})"
+                if isinstance(v.owner, t.ConstantOp):
+                    x = f"tl.full({self.shape_tuple(out)}, {self.name(v)}, {tl_dtype(dt)})"
+            if dt in (t.f16, t.bf16):
+                x = f"({x}).to({tl_dtype(dt)})"  # both halves in the one Triton type
+            parts.append(x)
+        self.bind(op.result, f"tl.join({parts[0]}, {parts[1]})")
+
+    def op_split(self, op: t.SplitOp) -> None:
+        pair = self.bind_tmp(f"tl.split({self.name(op.operand)})")
+        self.bind(op.lo, f"{pair}[0]")
+        self.bind(op.hi, f"{pair}[1]")
+
+    def op_rand(self, op: t.RandOp) -> None:
+        seed = self.name(op.seed)
+        if isinstance(op.seed.owner, t.ConstantOp):
+            seed = f"tl.full((), {seed}, tl.int64)"
+        fn = "tl.rand" if op.kind.data == "uniform" else "tl.randint"
+        self.bind(op.result, f"{fn}({seed}, {self.name(op.offsets)})")
+
+    def op_atomic(self, op: t.AtomicOp) -> None:
+        from kcompiler.backends.triton import bounds
+        from kcompiler.backends.triton.indexing import pointer_expr
+
+        kind = op.kind.data
+        ty = op.tensor.type
+        assert isinstance(ty, t.TensorType)
+        target = t.indexed_dims(ty, op.kinds, op.indices)
+
+        def laid_out(v: SSAValue) -> str:
+            x = self.operand(v, ty.element_type)
+            vd = self.dims(v)
+            if vd != target:
+                x = f"tl.broadcast_to({self.align_right(x, vd, len(target))}, {self.shape_tuple(target)})"
+            if ty.element_type in (t.f16, t.bf16):  # half values may be float32 registers
+                x = f"({x}).to({tl_dtype(ty.element_type)})"
+            return x
+
+        checked = bounds.guard(self, op, target)
+        ptr = pointer_expr(self, op.tensor, op.kinds, op.indices, target)
+        mask = bounds.and_masks(self.access_mask(op.tensor, op.kinds, op.indices, target), checked)
+        sem = f'sem="{op.sem.data}"'
+        if kind == "cas":
+            if mask is not None:
+                raise CodegenError(
+                    "kl.atomic_cas on a block that may run past its tensor (Triton's "
+                    "atomic_cas takes no mask): use a block size that divides the size, or "
+                    "a scalar index"
+                )
+            assert op.compare is not None
+            self.bind(
+                op.result,
+                f"tl.atomic_cas({ptr}, {laid_out(op.compare)}, {laid_out(op.value)}, {sem})",
+            )
+            return
+        masked = f", mask={mask}" if mask is not None else ""
+        value = laid_out(op.value)
+        bits = {t.f16: "tl.int16", t.bf16: "tl.int16", t.f32: "tl.int32", t.f64: "tl.int64"}
+        if kind == "xchg" and self.opts.interpret and ty.element_type in bits:
+            # Triton's interpreter exchanges integers only: swap the float's bits.
+            ib = bits[ty.element_type]
+            old = self.bind_tmp(
+                f"tl.atomic_xchg(({ptr}).to(tl.pointer_type({ib})), "
+                f"({value}).to({ib}, bitcast=True){masked}, {sem})"
+            )
+            self.bind(op.result, f"{old}.to({tl_dtype(ty.element_type)}, bitcast=True)")
+            return
+        self.bind(op.result, f"tl.atomic_{kind}({ptr}, {value}{masked}, {sem})")
+
     def op_dot(self, op: t.DotOp) -> None:
         out = self.dims(op.result)
         a_ty, b_ty = t.block_of(op.lhs), t.block_of(op.rhs)
@@ -850,20 +1114,22 @@ class TritonEmitter:
             dt = tl_dtype(a_ty.element_type)
             a, b = f"{a}.to({dt})", f"{b}.to({dt})"
         # The contracted dim is a reduction: masked lanes must hold 0 (a load already put 0 there).
-        k = a_ty.dims[1]
+        k = a_ty.dims[-1]
         kmask = self.mask_for((k,)) if k != "1" else None
+        batch = "None, " * (a_ty.rank - 2)  # a 3-D (batched) dot has a leading batch dim
         if kmask is not None:
             if not self._zero_filled(op.lhs):
-                a = self.bind_tmp(f"tl.where({kmask}[None, :], {a}, 0)")
+                a = self.bind_tmp(f"tl.where({kmask}[{batch}None, :], {a}, 0)")
             if not self._zero_filled(op.rhs):
-                b = self.bind_tmp(f"tl.where({kmask}[:, None], {b}, 0)")
+                b = self.bind_tmp(f"tl.where({kmask}[{batch}:, None], {b}, 0)")
         acc = self.operand(op.acc, t.block_of(op.result).element_type)
         acc_dims = self.dims(op.acc)
         if not acc_dims:
             dt = tl_dtype(t.block_of(op.result).element_type)
             acc = f"tl.zeros({self.shape_tuple(out)}, {dt}) + {acc}"
         elif acc_dims != out:
-            acc = f"tl.broadcast_to({self.align_right(acc, acc_dims, 2)}, {self.shape_tuple(out)})"
+            aligned = self.align_right(acc, acc_dims, len(out))
+            acc = f"tl.broadcast_to({aligned}, {self.shape_tuple(out)})"
         precision = ""
         if a_ty.element_type == t.f32 and b_ty.element_type == t.f32 and not self.opts.interpret:
             precision = f', input_precision="{self.opts.fp32_dot_precision}"'
@@ -886,6 +1152,76 @@ class TritonEmitter:
         while isinstance(owner, t.CastOp):
             owner = owner.operand.owner
         return isinstance(owner, t.LoadOp)
+
+    def op_if(self, op: t.IfOp) -> None:
+        """``if cond:`` on a scalar; each result is assigned in both branches with one Triton
+        type (half values as float32 registers, like loop-carried ones)."""
+        outs = [self.fresh("r") for _ in op.res]
+        types = [t.block_of(r).element_type for r in op.res]
+        self.line(f"if {self.name(op.cond)}:")
+        for region in (op.then_region, op.else_region):
+            if region is op.else_region:
+                self.line("else:")
+            self.indent += 1
+            start = len(self.lines)
+            for inner in region.block.ops:
+                if isinstance(inner, t.YieldOp):
+                    for out, v, ty in zip(outs, inner.values, types):
+                        self.line(f"{out} = {self._branch_value(v, ty)}")
+                else:
+                    self.emit_op(inner)
+            if len(self.lines) == start:
+                self.line("pass")
+            self.indent -= 1
+        for r, out in zip(op.res, outs):
+            self.names[r] = out
+
+    def op_while(self, op: t.WhileOp) -> None:
+        """``while cond:`` with the carried values in one Triton type each (as in op_if); the
+        condition's ops are emitted before the loop and again at the end of its body."""
+        carried = [self.fresh("w") for _ in op.inits]
+        types = [t.block_of(v).element_type for v in op.inits]
+        for c, v, ty in zip(carried, op.inits, types):
+            self.line(f"{c} = {self._branch_value(v, ty)}")
+        flag = self.fresh("cond")
+
+        def condition() -> None:
+            for a, c in zip(op.cond_region.block.args, carried):
+                self.names[a] = c
+            for inner in op.cond_region.block.ops:
+                if isinstance(inner, t.YieldOp):
+                    self.line(f"{flag} = {self.name(inner.values[0])}")
+                else:
+                    self.emit_op(inner)
+
+        condition()
+        self.line(f"while {flag}:")
+        self.indent += 1
+        for a, c in zip(op.body_region.block.args, carried):
+            self.names[a] = c
+        for inner in op.body_region.block.ops:
+            if isinstance(inner, t.YieldOp):
+                for c, v, ty in zip(carried, inner.values, types):
+                    self.line(f"{c} = {self._branch_value(v, ty)}")
+            else:
+                self.emit_op(inner)
+        condition()
+        self.indent -= 1
+        for r, c in zip(op.res, carried):
+            self.names[r] = c
+
+    def _branch_value(self, v: SSAValue, ty: Attribute) -> str:
+        dt = (
+            "tl.float32"
+            if ty in (t.f16, t.bf16) and not self.opts.round_half_per_op
+            else tl_dtype(ty)
+        )
+        x = self.name(v)
+        if isinstance(v.owner, t.ConstantOp) or _is_constexpr(v):
+            return f"tl.full((), {x}, {dt})"
+        if t.block_of(v).rank == 0 and isinstance(v, BlockArgument):
+            return f"tl.full((), {x}, {dt})"  # a kernel's scalar argument may be a Python number
+        return f"{x}.to({dt})"
 
     def op_for(self, op: t.ForOp) -> None:
         block = op.block.data

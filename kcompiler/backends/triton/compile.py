@@ -358,6 +358,10 @@ def compile_module(
         errors = bounds.ErrorBuffer(gen.index_sites, interpret, flag)
         scope[bounds.ERRORS] = errors.tensor
         scope[bounds.FLAG] = errors.flag.tensor
+    if interpret:
+        from kcompiler.backends.triton import interpreter
+
+        interpreter.install()  # bfloat16 rounding as on a GPU
     exec(compile(source, filename, "exec"), scope)
     launcher = scope[gen.launcher_name]
     if fallback is not None:

@@ -110,6 +110,8 @@ def effective_mode(op: t.LoadOp | t.StoreOp, opts: Any, hints: dict[str, int]) -
     mode = ir_indexing.mode_of(op)
     if mode == "pointer" or getattr(opts, "indexing_fallback", False):
         return "pointer"
+    if op.mask is not None:  # an element-wise mask: only pointer accesses take one
+        return "pointer"
     if mode not in SUPPORTED_MODES or opts.int64_indexing:  # both take 32-bit offsets
         return "pointer"
     info = ir_indexing.site(op)
@@ -185,7 +187,10 @@ def pointer_expr(
         size = ty.dims[d]
         if kind == "full":
             rng, _, _ = em.dim_range(size)
-            expr = em.expand(rng, (size,), out)
+            if out.count(size) > 1:  # w[:, :] of a square tensor: place the range by position
+                expr = place(rng, (size,), at, out)
+            else:
+                expr = em.expand(rng, (size,), out)
         elif kind == "tile":
             assert idx is not None
             blk = idx.type.block.data
@@ -197,6 +202,22 @@ def pointer_expr(
             expr = f"({expr}).to(tl.int64)"
         terms.append(f"{expr} * {base}_stride_{d}")
     return f"{name} + " + " + ".join(terms) if terms else name
+
+
+def extra_mask(em: Any, op: t.LoadOp | t.StoreOp, out: tuple[str, ...]) -> str | None:
+    """The access's ``mask`` operand (``extra_mask=``) laid out along ``out``: broadcast by
+    numpy's rule (leading unit axes), which the verifier checked."""
+    if op.mask is None:
+        return None
+    dims = em.dims(op.mask)
+    expr = em.name(op.mask)
+    if not dims:
+        if not out:
+            return expr
+        # A 0-d predicate gets the access's shape by arithmetic (the interpreter rejects a
+        # broadcast 0-d comparison as a block's mask).
+        return f"((tl.zeros({em.shape_tuple(out)}, tl.int32) + {expr}.to(tl.int32)) != 0)"
+    return em.align_right(expr, dims, len(out))
 
 
 def _fill(op: t.LoadOp) -> str:
@@ -287,6 +308,7 @@ def emit_load(em: Any, op: t.LoadOp) -> None:
         checked = bounds.guard(em, op, out)  # computed indices: in-bounds lanes only
         ptr = pointer_expr(em, op.tensor, op.kinds, op.indices, out)
         mask = bounds.and_masks(em.access_mask(op.tensor, op.kinds, op.indices, out), checked)
+        mask = bounds.and_masks(mask, extra_mask(em, op, out))
         if mask is None:
             em.bind(op.result, f"tl.load({ptr}{evict})")
         else:
@@ -332,6 +354,7 @@ def emit_store(em: Any, op: t.StoreOp) -> None:
         checked = bounds.guard(em, op, target)  # computed indices: in-bounds lanes only
         ptr = pointer_expr(em, op.tensor, op.kinds, op.indices, target)
         mask = bounds.and_masks(em.access_mask(op.tensor, op.kinds, op.indices, target), checked)
+        mask = bounds.and_masks(mask, extra_mask(em, op, target))
         if mask is None:
             em.line(f"tl.store({ptr}, {val})")
         else:

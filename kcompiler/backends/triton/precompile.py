@@ -312,3 +312,6 @@ __all__ = [
 if __name__ == _RUN_NAME:  # a worker running a job (make_job)
     _plain_specs, _interpret = globals()["JOB"]
     precompile(_specs(_plain_specs), _interpret)
+    # runpy.run_path returns a copy of these globals, which the pool sends back as the job's
+    # result: leave nothing (modules do not pickle). Nothing runs after this line.
+    globals().clear()

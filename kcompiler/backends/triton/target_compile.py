@@ -40,6 +40,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from kcompiler import settings
 from kcompiler.backends.triton.precompile import LaunchSpec, check_launch, stand_in_arguments
 
 STATS_FILE = "kcompiler-ptxas.json"  # beside the cubin in Triton's cache entry
@@ -111,7 +112,11 @@ def compiling_for(target: str) -> Iterator[Any]:
     from triton.backends.compiler import GPUTarget
     from triton.runtime.driver import driver
 
-    if knobs.runtime.interpret:
+    runtime = getattr(knobs, "runtime", None)
+    interpret = getattr(runtime, "interpret", None)
+    if interpret is None:  # a Triton without that knob reads the variable itself
+        interpret = settings.current().interpret
+    if interpret:
         raise TargetCompileUnavailable(
             "cannot compile for a GPU target in a process running Triton's interpreter "
             "(TRITON_INTERPRET=1): run the compile in a worker without it"
@@ -189,8 +194,11 @@ def _record(name: str, target: str, compiled: Any, log: str, seconds: float) -> 
     if stats is None and entry is not None and (entry / STATS_FILE).exists():
         stats = json.loads((entry / STATS_FILE).read_text())
     if stats is None:
-        stats = _run_ptxas(compiled, target)
-    if entry is not None and not (entry / STATS_FILE).exists():
+        try:
+            stats = _run_ptxas(compiled, target)
+        except Exception:  # no figures (another Triton's ptxas API): the binary still counts
+            stats = {}
+    if entry is not None and stats and not (entry / STATS_FILE).exists():
         _write_atomic(entry / STATS_FILE, json.dumps(stats).encode())
     cubin = compiled.asm.get("cubin")
     files = tuple(sorted((Path(p).name, Path(p).read_bytes()) for p in group.values()))
@@ -227,11 +235,15 @@ def _run_ptxas(compiled: Any, target: str) -> dict[str, int]:
     from triton.backends.nvidia.compiler import get_ptxas, sm_arch_from_capability
 
     _, arch, _ = parse_target(target)
+    try:
+        ptxas = get_ptxas(arch).path
+    except TypeError:  # Triton versions whose get_ptxas takes no architecture
+        ptxas = get_ptxas().path
     with tempfile.TemporaryDirectory() as tmp:
         ptx = Path(tmp) / "k.ptx"
         ptx.write_text(compiled.asm["ptx"])
         out = subprocess.run(
-            [get_ptxas(arch).path, "-v", f"--gpu-name={sm_arch_from_capability(arch)}", str(ptx)]
+            [ptxas, "-v", f"--gpu-name={sm_arch_from_capability(arch)}", str(ptx)]
             + ["-o", str(Path(tmp) / "k.cubin")],
             capture_output=True,
             text=True,

@@ -1,0 +1,489 @@
+"""Compatibility report: Helion's examples run through kcompiler with only their imports changed.
+
+For each example in Helion's ``examples/`` folder at a pinned commit, the script copies the
+example (never into this repository) to a temporary package, rewrites its import lines
+(``helion`` -> ``kcompiler``, ``helion.language`` -> ``kcompiler.language``, the
+``helion._testing`` helpers -> ``benchmarks.helion_shim``), and calls the example's own check
+with small, odd shapes in a subprocess under Triton's CPU interpreter with a time limit. The
+example's check compares the kernel with the example's own reference; the outcome is
+
+- PASS: the check ran and every kernel matched;
+- FAIL: a kernel ran but its result differs from the reference;
+- ERROR: an exception (first line shown) or the time limit;
+- SKIP: the example needs what a CPU run cannot give (the reason is shown).
+
+The table goes to ``benchmarks/results/cpu/helion-examples.md``::
+
+    python -m benchmarks.helion_examples                       # all, from the mirror
+    python -m benchmarks.helion_examples softmax matmul        # some
+    python -m benchmarks.helion_examples --helion-repo ~/helion --out /tmp/report.md
+
+``--helion-repo`` takes a checkout or a bare git directory (the commit is read with ``git
+show``). On a GPU machine, ``--device cuda`` runs the same drivers without the interpreter
+and writes ``benchmarks/results/<gpu>/helion-examples.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_HELION = Path("/work/.mirror/pytorch+helion/repo")
+DEFAULT_COMMIT = "ef091f416a50c443b38e4c8bff2980777f5ff225"
+
+
+@dataclasses.dataclass(frozen=True)
+class Example:
+    """How to run one example: ``call`` is Python run in the example module's namespace;
+    ``subs`` shrink sizes that the example's ``main`` hard-codes (pairs of exact source text);
+    ``skip`` gives the reason an example is not run."""
+
+    call: str = ""
+    subs: tuple[tuple[str, str], ...] = ()
+    skip: str = ""
+
+
+# Sizes are small (the interpreter runs a program per block, in Python) and odd where the
+# example allows (so masks are exercised); head dims and quantization groups keep the powers
+# of two that the examples' kernels require.
+EXAMPLES: dict[str, Example] = {
+    "acfs/softmax_acf": Example("check(37, 67)"),
+    "add": Example("check(37, 67)"),
+    "aot_compile_example": Example(
+        "x = torch.randn(37, 67, dtype=torch.bfloat16, device=DEVICE); y = torch.randn_like(x)\n"
+        "assert_outputs_close(add_2d(x, y), x + y, 1e-2, 1e-2)"
+    ),
+    "aot_example": Example(
+        "x = torch.randn(37, 67, device=DEVICE)\n"
+        "assert_outputs_close(vector_scale(x, 1.5), x * 1.5, 1e-4, 1e-4)\n"
+        "assert_outputs_close(row_softmax(x), torch.softmax(x, -1), 1e-4, 1e-4)\n"
+        "assert_outputs_close(col_reduce_sum(x), x.sum(0), 1e-4, 1e-4)\n"
+        "assert_outputs_close(sum_aot(x), x.sum(-1), 1e-4, 1e-4)\n"
+        "a, b = torch.randn(37, 45, device=DEVICE), torch.randn(45, 67, device=DEVICE)\n"
+        "assert_outputs_close(matmul_custom_key(a, b), a @ b, 1e-3, 1e-3)"
+    ),
+    # The backward's host code asserts that the block sizes divide the sequence length.
+    "attention": Example("test(1, 2, 64, 32, HALF_DTYPE, device=DEVICE)"),
+    "batch_softmax": Example("check(3, 37, 67)"),
+    "bf16xint16_gemm": Example("check(37, 64, 67)"),
+    "blackwell_attention": Example("test(1, 2, 128, 64, torch.bfloat16)"),
+    "bmm": Example("check(3, 37, 45, 67)"),
+    "broadcast_matmul": Example("check(3, 37, 45, 67)"),
+    "concatenate": Example(subs=(("[1500, 400]", "[37, 41]"), ("[1500, 600]", "[37, 67]"))),
+    "cross_entropy": Example(subs=(("8, 2048, 131072", "2, 7, 1000"),)),
+    "embedding": Example(subs=(("16, 64", "13, 64"), ("[256, 32]", "[17, 5]"))),
+    "epilogue_subtiling": Example("check(37, 64, 67)"),
+    "exp": Example("check(1000)"),
+    "flex_attention": Example(
+        "test(2, 3, 67, 32, HALF_DTYPE, device=DEVICE)\n"
+        "test(2, 3, 67, 32, HALF_DTYPE, lambda score, *_: torch.tanh(score), device=DEVICE)"
+    ),
+    "fp8_attention": Example("check(1, 2, 67, 32)"),
+    "fp8_gemm": Example(
+        "check(37, 64, 67, b_col_major=True)\ncheck(37, 64, 67, b_col_major=False)"
+    ),
+    "fp8_matmul": Example("check(37, 64, 67)"),
+    "fused_linear_jsd": Example("check(37, 67, 1000)"),
+    "gather_gemv": Example("check(8, 67, 2)"),
+    "gdn_fwd_h": Example("test(2, 3, 80, 16, 32, 32)"),
+    "geglu": Example("check_geglu_kernel((2, 37, 67))\ncheck_geglu_mlp(2, 37, 67, 45)"),
+    "grouped_gemm": Example(
+        subs=(("K, N = 256, 128", "K, N = 67, 45"), ("64 * (i + 1)", "13 * (i + 1)"))
+    ),
+    "grpo_loss": Example("test_grpo_loss(B=2, L=7, V=1000)"),
+    "int4_gemm": Example("check(37, 64, 67)"),
+    "jagged_dense_add": Example(subs=(("rows, cols = 256, 5000", "rows, cols = 37, 67"),)),
+    "jagged_dense_bmm": Example(),
+    "jagged_hstu_attn": Example(
+        "test(batch_size=3, max_seq_len=37, heads=2, head_dim=32, dtype=torch.float32, device=DEVICE)"
+    ),
+    "jagged_hstu_attn_2": Example(
+        subs=(
+            ("num_sequences = 16", "num_sequences = 3"),
+            ("max_seq_len = 512", "max_seq_len = 37"),
+            ("heads = 32", "heads = 2"),
+            ("head_dim = 128", "head_dim = 32"),
+        )
+    ),
+    "jagged_layer_norm": Example(
+        subs=(
+            ("B_list = [2**n for n in list(range(5, 16, 3))]", "B_list = [3, 17]"),
+            ("M_list = [2**n for n in list(range(5, 10, 3))]", "M_list = [37]"),
+            ("max_seqlen_list = [128]", "max_seqlen_list = [29]"),
+        )
+    ),
+    "jagged_mean": Example(subs=(("num_rows, max_cols = 32, 64", "num_rows, max_cols = 17, 37"),)),
+    "jagged_softmax": Example(
+        subs=(
+            ("num_rows, max_cols = 512, 64", "num_rows, max_cols = 17, 37"),
+            ("M = 128", "M = 67"),
+        )
+    ),
+    "jagged_sum": Example(
+        subs=(("B, M, max_seqlen = 8, 128, 64", "B, M, max_seqlen = 3, 67, 37"),)
+    ),
+    "jsd": Example("check_jsd_kernel(2, 7, 1000, 0.5, -100, False)"),
+    "kl_div": Example('check_kl_div_kernel(2, 7, 1000, "batchmean", False, 1e-10)'),
+    "layer_norm": Example(
+        subs=(("batch_size = 4096", "batch_size = 37"), ("dim = 10240", "dim = 67"))
+    ),
+    "linear/example_delta_rule": Example("HARNESS.test()"),
+    "linear/example_full_gla": Example("HARNESS.test()"),
+    "linear/example_gated_delta_rule": Example("HARNESS.test()"),
+    "linear/example_kda": Example(
+        "HARNESS.test()\nHARNESS.test_fused_preamble()\nHARNESS.test_varlen()"
+    ),
+    "linear/example_mamba2_ssd": Example("test()"),
+    "linear/example_retention": Example("HARNESS.test()"),
+    "linear/example_simple_gla": Example("HARNESS.test()"),
+    "linear/example_vanilla_linear_attn": Example("HARNESS.test()"),
+    "long_sum": Example("check(3, 1000)"),
+    "low_mem_dropout": Example("check(0.25, 1000)"),
+    "mamba2_chunk_scan": Example(
+        "\n".join(f'test("{init}", 2, 3, 1, 80, 16, 32, 16)' for init in ("zzzzzzz", "rrruzzz"))
+    ),
+    "mamba2_chunk_state": Example('test("uuuu", 2, 3, 1, 80, 16, 32, 16)'),
+    "matmul": Example("check(37, 45, 67)"),
+    "matmul_layernorm": Example("check(37, 45, 67)"),
+    "matmul_split_k": Example("check(37, 1000, 45)"),
+    "moe_matmul_ogs": Example("check(37, 67, 45, 5)"),
+    "nvfp4_gemm": Example(
+        "check_w4a16(37, 64, 67)\ncheck_w4a4(37, 64, 67)\ncheck_scaled(37, 64, 67)"
+    ),
+    "nvfp4_gemv": Example('check_bf16in(37, 64, "triton")\ncheck_fp4in(37, 64, "triton")'),
+    "rms_norm": Example("check(37, 67)"),
+    "rope": Example(
+        subs=(("1, 4, 2, 128, 64", "1, 4, 2, 37, 32"),),
+    ),
+    "se_block": Example("check(37, 67)"),
+    # The example also compares a @triton.autotune kernel, which benchmarks configs through a
+    # GPU driver that Triton's interpreter does not have: the CPU run checks against the
+    # example's PyTorch reference alone.
+    "segment_reduction": Example(
+        "num_nodes, num_edges, num_features = 17, 67, 37\n"
+        "indices = torch.randint(0, num_nodes, (num_edges,), device=DEVICE).sort()[0]\n"
+        "input_data = torch.randn(num_edges, num_features, device=DEVICE)\n"
+        "run_example(segmented_reduction_helion, segmented_reduction_pytorch,"
+        " (indices, input_data, num_nodes))"
+    ),
+    "softmax": Example("check(37, 67)"),
+    "split_k_barrier": Example("check(17, 1000, 15)"),
+    "squeeze_and_excitation_net": Example("check(37, 45, 67)"),
+    "sum": Example("check(37, 67)"),
+    "swiglu": Example("check_swiglu_kernel((2, 37, 67))\ncheck_swiglu_mlp(2, 37, 67, 45)"),
+    "welford": Example("check(37, 67)"),
+    "xsa": Example("check(2, 3, 67, 32, HALF_DTYPE)\ncheck_near_zero_v(2, 3, 37, 32)"),
+}
+
+# Helper modules of the examples: rewritten and importable, not run themselves.
+_HELPERS = (
+    "__init__",
+    "acfs/__init__",
+    "linear/__init__",
+    "linear/linear_attention_engine",
+    "linear/linear_attention_fla",
+    "linear/linear_attention_flashkda",
+    "linear/linear_attention_harness",
+    "linear/linear_attention_utils",
+    "linear/_helion_aot_linear_attention_engine_cuda_sm90",
+    "linear/_helion_aot_linear_attention_engine_cuda_sm100",
+)
+
+_SKIP_DIRS = {"distributed": "distributed-only (needs a process group and symmetric memory)"}
+
+# Import rewriting, line by line; only lines that import from Helion change.
+_IMPORT_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"^(\s*)from helion\._testing import (.*)$"),
+        r"\1from benchmarks.helion_shim import \2",
+    ),
+    (
+        re.compile(r"^(\s*)from helion\._compat import (.*)$"),
+        r"\1from benchmarks.helion_shim import \2",
+    ),
+    (
+        re.compile(r"^(\s*)from helion\.runtime\.settings import _get_backend$"),
+        r"\1_get_backend = lambda: 'triton'  # noqa: E731",
+    ),
+    (
+        re.compile(r"^(\s*)import helion\.language as (\w+)(.*)$"),
+        r"\1import kcompiler.language as \2\3",
+    ),
+    (re.compile(r"^(\s*)import helion\.(\w+)(.*)$"), r"\1import kcompiler as helion\3"),
+    (re.compile(r"^(\s*)import helion(\s.*)?$"), r"\1import kcompiler as helion\2"),
+    (re.compile(r"^(\s*)from helion import (.*)$"), r"\1from kcompiler import \2"),
+    (re.compile(r"^(\s*)from helion\.(\S+) import (.*)$"), r"\1from kcompiler.\2 import \3"),
+)
+
+
+def rewrite_imports(source: str) -> str:
+    """``source`` with its Helion import lines pointed at kcompiler; nothing else changes.
+    A parenthesized multi-line ``from helion... import (`` is rewritten on its first line."""
+    lines = []
+    for line in source.splitlines():
+        for pattern, replacement in _IMPORT_RULES:
+            if pattern.match(line):
+                line = pattern.sub(replacement, line)
+                break
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+class HelionSource:
+    """Reads example files from a Helion checkout or a bare git directory at ``commit``."""
+
+    def __init__(self, repo: Path, commit: str) -> None:
+        self.repo, self.commit = repo, commit
+        self.bare = not (repo / "examples").is_dir()
+
+    def read(self, rel: str) -> str | None:
+        if not self.bare:
+            path = self.repo / "examples" / rel
+            return path.read_text() if path.is_file() else None
+        done = subprocess.run(
+            ["git", "-C", str(self.repo), "show", f"{self.commit}:examples/{rel}"],
+            capture_output=True,
+            text=True,
+        )
+        return done.stdout if done.returncode == 0 else None
+
+    def listing(self) -> list[str]:
+        """Example module names (``linear/example_kda``) that exist at the commit."""
+        if not self.bare:
+            root = self.repo / "examples"
+            names = [str(p.relative_to(root))[:-3] for p in root.rglob("*.py")]
+        else:
+            done = subprocess.run(
+                [
+                    "git",
+                    "-C",
+                    str(self.repo),
+                    "ls-tree",
+                    "-r",
+                    "--name-only",
+                    self.commit,
+                    "examples",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            names = [n[len("examples/") : -3] for n in done.stdout.split() if n.endswith(".py")]
+        return sorted(names)
+
+
+def stage(source: HelionSource, names: list[str], into: Path) -> None:
+    """Write the rewritten examples and their helpers as the package ``examples`` under
+    ``into`` (examples import each other as ``examples.X`` and ``.X``)."""
+    for rel in list(_HELPERS) + names:
+        text = source.read(rel + ".py")
+        if text is None:
+            continue
+        if rel in EXAMPLES:
+            for old, new in EXAMPLES[rel].subs:
+                if old not in text:
+                    raise SystemExit(f"{rel}: size substitution {old!r} not found in the example")
+                text = text.replace(old, new)
+        path = into / "examples" / (rel + ".py")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(rewrite_imports(text))
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}".strip()
+
+
+def _is_kcompiler_frame(err: BaseException) -> bool:
+    """Whether the innermost frame of ``err`` is kcompiler's own code (not the example's)."""
+    frames = traceback.extract_tb(err.__traceback__)
+    return bool(frames) and "/kcompiler/" in frames[-1].filename
+
+
+def run_one(name: str, staged: Path, result_file: Path) -> None:
+    """Child process: import the staged example and run its call; write the outcome."""
+    import importlib
+
+    sys.path.insert(0, str(staged))
+    outcome: dict[str, str] = {"status": "PASS", "detail": ""}
+    try:
+        module = importlib.import_module("examples." + name.replace("/", "."))
+        namespace = vars(module)
+        from benchmarks import helion_shim
+
+        namespace.setdefault("assert_outputs_close", helion_shim.assert_outputs_close)
+        namespace.setdefault("DEVICE", helion_shim.DEVICE)
+        call = EXAMPLES[name].call or "main()"
+        exec(compile(call, f"<{name} driver>", "exec"), namespace)
+    except AssertionError as err:
+        # An example's own check (the shim's comparison or an ``assert``) failing is a wrong
+        # result; an AssertionError raised inside kcompiler is an internal error.
+        kind = "ERROR" if _is_kcompiler_frame(err) else "FAIL"
+        outcome = {"status": kind, "detail": _first_line(err)}
+    except BaseException as err:  # noqa: BLE001 - every failure is a row in the report
+        outcome = {"status": "ERROR", "detail": _first_line(err)}
+    outcome["detail"] = outcome["detail"].replace(str(staged) + os.sep, "")
+    result_file.write_text(json.dumps(outcome))
+
+
+def run_all(
+    names: list[str], staged: Path, timeout: float, device: str
+) -> dict[str, dict[str, str]]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), str(staged)])
+    if device == "cpu":
+        env["TRITON_INTERPRET"] = "1"
+    results = {}
+    for name in names:
+        start = time.monotonic()
+        out = staged / f"{name.replace('/', '_')}.json"
+        try:
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "benchmarks.helion_examples",
+                    "--run-one",
+                    name,
+                    "--staged",
+                    str(staged),
+                    "--result",
+                    str(out),
+                ],
+                env=env,
+                cwd=REPO_ROOT,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+            if out.exists():
+                results[name] = json.loads(out.read_text())
+            else:
+                tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+                results[name] = {"status": "ERROR", "detail": f"process died: {tail}"}
+        except subprocess.TimeoutExpired:
+            results[name] = {"status": "ERROR", "detail": f"time limit ({timeout:.0f}s) exceeded"}
+        results[name]["seconds"] = f"{time.monotonic() - start:.0f}"
+        print(f"{results[name]['status']:5} {name} {results[name]['detail'][:120]}", flush=True)
+    return results
+
+
+def render(results: dict[str, dict[str, str]], commit: str, device: str, timeout: float) -> str:
+    counts = {
+        s: sum(r["status"] == s for r in results.values())
+        for s in ("PASS", "FAIL", "ERROR", "SKIP")
+    }
+    ran = len(results) - counts["SKIP"]
+    lines = [
+        "# Helion's examples on kcompiler",
+        "",
+        f"Generated by `python -m benchmarks.helion_examples` on {device}"
+        f"{' (Triton interpreter)' if device == 'cpu' else ''}: each example of Helion's "
+        f"`examples/` at commit `{commit[:12]}` with only its imports changed, run by its own "
+        f"check with the sizes in `EXAMPLES` against the example's own reference "
+        f"(time limit {timeout:.0f}s each).",
+        "",
+        f"**{counts['PASS']} of {ran} pass** (FAIL {counts['FAIL']}, ERROR {counts['ERROR']}; "
+        f"SKIP {counts['SKIP']}).",
+        "",
+        "| example | result | first error | s |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name in sorted(results):
+        r = results[name]
+        detail = r["detail"].replace("|", "\\|").replace("\n", " ")[:200]
+        lines.append(f"| {name} | {r['status']} | {detail} | {r.get('seconds', '')} |")
+    return "\n".join(lines) + "\n"
+
+
+_ROW = re.compile(
+    r"^\| (?P<name>[^|]+) \| (?P<status>PASS|FAIL|ERROR|SKIP) \| (?P<detail>.*) \| (?P<s>\d*) \|$"
+)
+
+
+def parse_table(text: str) -> dict[str, dict[str, str]]:
+    """The rows of a table ``render`` wrote (``--update`` replaces some of them)."""
+    rows = {}
+    for line in text.splitlines():
+        m = _ROW.match(line)
+        if m:
+            detail = m["detail"].replace("\\|", "|")
+            rows[m["name"]] = {"status": m["status"], "detail": detail, "seconds": m["s"]}
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("names", nargs="*", help="examples to run (default: all)")
+    parser.add_argument("--helion-repo", type=Path, default=DEFAULT_HELION)
+    parser.add_argument("--commit", default=DEFAULT_COMMIT)
+    parser.add_argument("--timeout", type=float, default=180.0, help="seconds per example")
+    parser.add_argument("--device", default="cpu", help="cpu (interpreter) or cuda")
+    parser.add_argument("--out", type=Path, help="markdown file to write")
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="rerun only the named examples and replace their rows in the existing table",
+    )
+    parser.add_argument("--run-one", help=argparse.SUPPRESS)
+    parser.add_argument("--staged", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.run_one:
+        run_one(args.run_one, args.staged, args.result)
+        return
+
+    source = HelionSource(args.helion_repo, args.commit)
+    available = source.listing()
+    results: dict[str, dict[str, str]] = {}
+    for rel in available:
+        top = rel.split("/")[0]
+        if top in _SKIP_DIRS and "__init__" not in rel:
+            results[rel] = {"status": "SKIP", "detail": _SKIP_DIRS[top]}
+    names = args.names or [n for n in EXAMPLES if n in available]
+    if args.names:
+        results = {}
+    for name in names:
+        if name not in EXAMPLES:
+            raise SystemExit(f"unknown example {name!r}; known: {', '.join(EXAMPLES)}")
+        if EXAMPLES[name].skip:
+            results[name] = {"status": "SKIP", "detail": EXAMPLES[name].skip}
+    to_run = [n for n in names if n not in results]
+    with tempfile.TemporaryDirectory(prefix="helion-examples-") as tmp:
+        staged = Path(tmp)
+        stage(source, to_run, staged)
+        results.update(run_all(to_run, staged, args.timeout, args.device))
+    if args.out is None and args.names and not args.update:
+        return
+    if args.out is None:
+        folder = "cpu" if args.device == "cpu" else _gpu_folder()
+        args.out = REPO_ROOT / "benchmarks" / "results" / folder / "helion-examples.md"
+    if args.update:
+        results = {**parse_table(args.out.read_text()), **results}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(render(results, args.commit, args.device, args.timeout))
+    print(f"wrote {args.out}")
+
+
+def _gpu_folder() -> str:
+    import torch
+
+    return (
+        torch.cuda.get_device_name().lower().replace(" ", "-")
+        if torch.cuda.is_available()
+        else "gpu"
+    )
+
+
+if __name__ == "__main__":
+    main()

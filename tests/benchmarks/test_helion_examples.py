@@ -1,0 +1,105 @@
+"""The Helion-examples report: import rewriting, the shim's comparison, one example end to end.
+
+The end-to-end case writes a tiny example of its own in Helion's spelling (no Helion code is
+needed or stored) and runs it through the report's staging and subprocess runner.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import helion_examples as report  # noqa: E402
+from benchmarks.helion_shim import ExampleMismatch, run_example  # noqa: E402
+
+
+def test_only_helion_import_lines_change() -> None:
+    source = (
+        "import helion\n"
+        "import helion.language as hl\n"
+        "from helion._testing import DEVICE, run_example\n"
+        "    from helion._testing import HALF_DTYPE\n"
+        "import helion.exc\n"
+        "from helion.autotuner import PowerOfTwoFragment\n"
+        "x = helion_value  # not an import\n"
+    )
+    assert report.rewrite_imports(source) == (
+        "import kcompiler as helion\n"
+        "import kcompiler.language as hl\n"
+        "from benchmarks.helion_shim import DEVICE, run_example\n"
+        "    from benchmarks.helion_shim import HALF_DTYPE\n"
+        "import kcompiler as helion\n"
+        "from kcompiler.autotuner import PowerOfTwoFragment\n"
+        "x = helion_value  # not an import\n"
+    )
+
+
+def test_run_example_compares_every_kernel_with_the_reference() -> None:
+    x = torch.randn(5)
+    run_example({"a": lambda v: v * 2, "b": lambda v: v + v}, lambda v: 2 * v, (x,))
+    with pytest.raises(ExampleMismatch, match="^b: "):
+        run_example({"a": lambda v: v * 2, "b": lambda v: v * 3}, lambda v: 2 * v, (x,))
+    x.requires_grad_(True)
+    run_example(lambda v: v * v, lambda v: v**2, (x,), bwd=True)
+    with pytest.raises(ExampleMismatch):
+        run_example(lambda v: v.detach() * v, lambda v: v**2, (x,), bwd=True)
+
+
+EXAMPLE = """
+import torch
+import helion
+import helion.language as hl
+from helion._testing import DEVICE, run_example
+
+@helion.kernel(autotune_baseline_fn=lambda x: x)
+def twice(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in hl.tile(x.size(0)):
+        out[tile] = x[tile] * {factor}
+    return out
+
+def check(n: int) -> None:
+    x = torch.randn(n, device=DEVICE)
+    run_example(twice, lambda x: x * 2, (x,))
+"""
+
+
+@pytest.mark.parametrize(("factor", "status"), [(2.0, "PASS"), (3.0, "FAIL"), ("y", "ERROR")])
+def test_an_example_end_to_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, factor: object, status: str
+) -> None:
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "twice.py").write_text(EXAMPLE.format(factor=factor))
+    monkeypatch.setitem(report.EXAMPLES, "twice", report.Example("check(37)"))
+    source = report.HelionSource(tmp_path, "unused")
+    assert source.listing() == ["twice"]
+    staged = tmp_path / "staged"
+    report.stage(source, ["twice"], staged)
+    assert "import kcompiler as helion" in (staged / "examples" / "twice.py").read_text()
+    # run_one is the report's child process: give it a fresh `examples` package and path.
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    for name in [m for m in sys.modules if m == "examples" or m.startswith("examples.")]:
+        monkeypatch.delitem(sys.modules, name)
+    report.run_one("twice", staged, tmp_path / "result.json")
+    result = (tmp_path / "result.json").read_text()
+    assert f'"status": "{status}"' in result, result
+    if status == "ERROR":
+        assert "examples/twice.py:11" in result and "not defined" in result
+    table = report.render({"twice": {"status": status, "detail": "x|y"}}, "0" * 40, "cpu", 9)
+    assert f"**{int(status == 'PASS')} of 1 pass**" in table and "x\\|y" in table
+
+
+def test_a_rendered_table_parses_back() -> None:
+    rows = {
+        "a": {"status": "PASS", "detail": "", "seconds": "3"},
+        "b/c": {"status": "ERROR", "detail": "KeyError: 'x|y'", "seconds": "12"},
+        "d": {"status": "SKIP", "detail": "distributed-only", "seconds": ""},
+    }
+    assert report.parse_table(report.render(rows, "0" * 40, "cpu", 5)) == rows

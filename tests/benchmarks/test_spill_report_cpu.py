@@ -1,0 +1,50 @@
+"""benchmarks/spill_report.py's summary over synthetic rows (the compiles themselves are
+tests/backends/test_target_compile.py's business)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.spill_report import render, summarize  # noqa: E402
+from kcompiler.runtime.tuning import DOT_SPILL_ALLOWANCE  # noqa: E402
+
+
+def _row(kernel: str, origin: str, spill: int, shared: int, estimate: int, dot: bool = False):
+    return dict(
+        kernel=kernel,
+        shape="s",
+        origin=origin,
+        dot=dot,
+        spill_bytes=spill,
+        registers=255 if spill else 64,
+        shared=shared,
+        estimate=estimate,
+        seconds=1.0,
+    )
+
+
+def test_summary_counts_spills_allowance_and_estimate_gaps() -> None:
+    rows = [
+        _row("softmax", "default", 0, 0, 0),
+        _row("softmax", "draw", 8, 0, 0),
+        _row("softmax", "draw", 0, 1024, 1000),  # estimate below Triton's
+        _row("softmax", "draw", 0, 1000, 1500),  # 50 % over
+        _row("matmul", "start", 300, 98304, 98304, dot=True),
+        _row("matmul", "draw", DOT_SPILL_ALLOWANCE, 65536, 65536, dot=True),
+        _row("matmul", "draw", DOT_SPILL_ALLOWANCE + 4, 65536, 70000, dot=True),
+        dict(kernel="matmul", shape="s", origin="draw", dot=True, error="generate: boom"),
+    ]
+    soft, mm = summarize(rows)
+    assert (soft["draws"], soft["spilling_draws"], soft["rejected_draws"]) == (3, 1, 1)
+    assert (soft["smem_below"], round(soft["smem_max_over"], 2)) == (1, 0.5)
+    assert (mm["draws"], mm["spilling_draws"], mm["rejected_draws"], mm["errors"]) == (2, 2, 1, 1)
+    assert mm["starts_spilling"] == 1 and mm["max_spill"] == 300
+    meta = dict(target="sm_90", draws=3, seed=0, commit="abc", machine="m", triton="3.9", seconds=1)
+    text = render([soft, mm], meta)
+    assert "Drawn configs that spill: 3 of 5 (60.0 %)" in text
+    assert "| softmax | 4 | 0 | 1/3 (33 %) | 1 | 0 | 8 |" in text
