@@ -86,6 +86,8 @@ class Settings:
     compile_backend: str = "local"
     ray_address: str | None = None
     spill_check: bool = False
+    # Testing (kcompiler.testing_values).
+    test_seed: int = 0
 
     def codegen_key(self) -> tuple[Any, ...]:
         """The settings that change generated code: part of a compiled variant's key."""
@@ -115,6 +117,16 @@ def _choice(choices: tuple[str, ...]) -> Callable[[str, str], str]:
         return value
 
     return parse
+
+
+def _seed(name: str, raw: str) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise SettingError(f"{name}={raw!r}: expected a non-negative integer")
+    return value
 
 
 def _positive_int(name: str, raw: str) -> int:
@@ -173,6 +185,7 @@ VARIABLES = (
     Variable("KCOMPILER_COMPILE_BACKEND", "compile_backend", _choice(COMPILE_BACKENDS)),
     Variable("KCOMPILER_RAY_ADDRESS", "ray_address", _text),
     Variable("KCOMPILER_SPILL_CHECK", "spill_check", _bool),
+    Variable("KCOMPILER_TEST_SEED", "test_seed", _seed),
 )
 _NAMES = tuple(v.name for v in VARIABLES) + tuple(DEPRECATED)
 

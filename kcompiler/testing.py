@@ -31,10 +31,12 @@ import torch
 from hypothesis import strategies as st
 
 from kcompiler.runtime.tuning import output_scale
+from kcompiler.testing_values import REGIMES, apply_regime, regime_parameters
 
 __all__ = [
     "FLOAT_DTYPES",
     "LAYOUTS",
+    "REGIMES",
     "SPECIAL_SIZES",
     "assert_matches_torch",
     "call_with_config",
@@ -179,6 +181,7 @@ def _make(
     low: float | None,
     high: float | None,
     scale: float,
+    regime: tuple[str, float],
 ) -> torch.Tensor:
     if dtype == torch.bool:
         return torch.randint(0, 2, shape, generator=gen).bool()
@@ -192,6 +195,7 @@ def _make(
         x = torch.rand(shape, generator=gen, dtype=torch.float32) * (hi - lo) + lo
     else:
         x = torch.randn(shape, generator=gen, dtype=torch.float32) * scale
+        x = apply_regime(x, regime[0], regime[1], dtype, gen)
     return x.to(dtype)
 
 
@@ -204,11 +208,17 @@ def _tensors(
     low: float | None,
     high: float | None,
     scale: float,
+    regime: st.SearchStrategy[str],
+    parameter: st.SearchStrategy[float] | None,
+    seed_offset: int,
     device: str | torch.device,
 ) -> torch.Tensor:
     shp = tuple(int(s) for s in draw(shape))
     dt = draw(dtype)
-    seed = draw(st.integers(0, 2**32 - 1))
+    seed = draw(st.integers(0, 2**32 - 1)) ^ (seed_offset % 2**32)
+    name = draw(regime)
+    value = draw(regime_parameters(name) if parameter is None else parameter)
+    how = (low, high, scale, (name, value))
     gen = torch.Generator().manual_seed(seed)
     usable = [
         lay
@@ -220,17 +230,17 @@ def _tensors(
     layout = draw(st.sampled_from(usable))
     if layout == "transposed":
         swapped = (*shp[:-2], shp[-1], shp[-2])
-        x = _make(swapped, dt, gen, low, high, scale).transpose(-1, -2)
+        x = _make(swapped, dt, gen, *how).transpose(-1, -2)
     elif layout == "strided":
         # Every other element of the last dim, starting at element 1 (a storage offset too).
-        base = _make((*shp[:-1], 2 * shp[-1] + 1), dt, gen, low, high, scale)
+        base = _make((*shp[:-1], 2 * shp[-1] + 1), dt, gen, *how)
         x = base[..., 1::2]
     elif layout == "expanded":
         dim = draw(st.integers(0, len(shp) - 1))
         one = (*shp[:dim], 1, *shp[dim + 1 :])
-        x = _make(one, dt, gen, low, high, scale).expand(shp)
+        x = _make(one, dt, gen, *how).expand(shp)
     else:
-        x = _make(shp, dt, gen, low, high, scale)
+        x = _make(shp, dt, gen, *how)
     assert tuple(x.shape) == shp, (layout, x.shape, shp)
     return x.to(device)
 
@@ -244,6 +254,9 @@ def tensors(
     low: float | None = None,
     high: float | None = None,
     scale: float = 1.0,
+    regime: Any = "normal",
+    parameter: Any = None,
+    seed_offset: int = 0,
     device: str | torch.device = "cpu",
 ) -> st.SearchStrategy[torch.Tensor]:
     """Tensors of ``shape`` and ``dtype`` (each a value or a strategy), possibly non-contiguous.
@@ -256,6 +269,13 @@ def tensors(
 
     Floats are ``randn * scale`` or, given ``low``/``high``, uniform in ``[low, high)``;
     integers are uniform in ``[low, high)`` (default ``[0, 100)``).
+
+    ``regime`` (a name from ``REGIMES`` or a strategy of names) then moves float ``randn``
+    values into a value regime (``kcompiler.testing_values``: large, all-negative or
+    all-positive rows, NaN and infinities, subnormals); ``parameter`` (a value or a strategy;
+    default: the regime's own choices) is its scale, shift or non-finite fraction.
+    ``seed_offset`` changes the values drawn for the same hypothesis choices (a stratum's
+    offset, so strata whose first examples are alike still get other values).
     """
     if layouts is None:
         layouts = LAYOUTS if noncontiguous else ("contiguous",)
@@ -264,7 +284,21 @@ def tensors(
     bad = sorted(set(layouts) - set(LAYOUTS))
     if bad:
         raise ValueError(f"unknown layouts {bad}; known: {LAYOUTS}")
-    return _tensors(_strategy(shape), _strategy(dtype), tuple(layouts), low, high, scale, device)
+    names = _strategy(regime)
+    if isinstance(regime, str) and regime not in REGIMES:
+        raise ValueError(f"unknown value regime {regime!r}; known: {REGIMES}")
+    return _tensors(
+        _strategy(shape),
+        _strategy(dtype),
+        tuple(layouts),
+        low,
+        high,
+        scale,
+        names,
+        None if parameter is None else _strategy(parameter),
+        seed_offset,
+        device,
+    )
 
 
 # -- comparison ------------------------------------------------------------------------------

@@ -9,6 +9,20 @@ os.environ.setdefault("TRITON_INTERPRET", "1")
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
+# Profiles (HYPOTHESIS_PROFILE=...):
+# - `ci` (the default): 8 examples per property, derandomized, so every run tries the same
+#   inputs. The row-kernel and chunked-reduction properties are stratified
+#   (kcompiler.testing_values): one case per stratum (value regime x size band x dtype), the 8
+#   examples shared among them, so even ci's few examples span every regime and band.
+#   KCOMPILER_TEST_SEED=N (default 0) pairs the strata differently and picks other first
+#   examples; ci stays reproducible for a given N.
+# - `sweep`: as many examples, not derandomized: `--hypothesis-seed=N` varies the
+#   unstratified properties; with KCOMPILER_TEST_SEED=N it is the local sweep over seeds of
+#   tests/strength/README.md.
+# - `thorough`: 200 examples per property (25 per stratum), random each run; run it before
+#   resolving an issue that touches kernels, passes or the testing strategies:
+#   HYPOTHESIS_PROFILE=thorough python -m pytest tests/kernels tests/passes (25 times the
+#   ci examples of each property: long on two cores, so not in CI).
 settings.register_profile(
     "ci",
     max_examples=8,
@@ -16,8 +30,6 @@ settings.register_profile(
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-# `ci`'s examples are fixed; `sweep` draws as many, differently for each
-# `--hypothesis-seed=N`, for a local sweep over seeds (HYPOTHESIS_PROFILE=sweep).
 settings.register_profile(
     "sweep",
     max_examples=8,

@@ -38,6 +38,7 @@ RANK = {
     "aot": 6,
     "tools": 6,
     "testing_ir": 6,
+    "testing_values": 6,
     "": 7,  # kcompiler itself
     "testing": 8,
     "kernels": 8,

@@ -135,3 +135,59 @@ def test_two_processes_write_concurrently(path):
     assert len(cache.results_for("key-bb")) == 150
     assert len(cache.results_for("shared")) == 300
     assert cache.get_best("shared").config["indexing"] in ("a", "bb")
+
+
+def test_library_versions_name_the_installed_packages():
+    """The key's versions are those of the installed kcompiler, torch and triton (a misspelt
+    distribution name would key every entry on 'absent' and survive a torch upgrade)."""
+    from importlib import metadata
+
+    from kcompiler.autotune.cache import library_versions
+
+    versions = library_versions()
+    assert sorted(versions) == ["kcompiler", "torch", "triton"]
+    for dist, version in versions.items():
+        assert version == metadata.version(dist) != "absent", dist
+
+
+def test_make_key_reads_the_library_versions_by_default(monkeypatch: pytest.MonkeyPatch):
+    from kcompiler.autotune import cache
+
+    before = make_key("src", "spec", "dev")
+    assert before == make_key("src", "spec", "dev", cache.library_versions())
+    monkeypatch.setattr(cache, "library_versions", lambda: {"kcompiler": "other"})
+    assert make_key("src", "spec", "dev") != before
+
+
+def test_make_key_is_independent_of_mapping_order_and_keys_any_value():
+    import torch
+
+    assert make_key("s", {"a": 1, "b": 2}, "d", {"x": "1", "y": "2"}) == make_key(
+        "s", {"b": 2, "a": 1}, "d", {"y": "2", "x": "1"}
+    )
+    # Values JSON cannot encode (a dtype) are keyed by their repr.
+    assert make_key("s", (torch.float32, 3), "d", {}) != make_key("s", (torch.float16, 3), "d", {})
+
+
+def test_make_key_format_is_stable():
+    """The on-disk cache outlives a process: the same inputs must give the same key in every
+    run and on every machine. Changing the key's format on purpose (it drops every cached
+    tuning) means updating this digest."""
+    key = make_key("src", "spec", "dev", {"kcompiler": "1", "torch": "2", "triton": "3"})
+    assert key == "c1d07514e23f1583a6a86895ec4ba8925d3e93563d7650df1cd49886345fcdde"
+
+
+def test_a_missing_package_is_keyed_as_absent(monkeypatch: pytest.MonkeyPatch):
+    from importlib import metadata
+
+    from kcompiler.autotune import cache
+
+    def version(dist: str) -> str:
+        raise metadata.PackageNotFoundError(dist)
+
+    monkeypatch.setattr(cache.metadata, "version", version)
+    assert cache.library_versions() == {
+        "kcompiler": "absent",
+        "torch": "absent",
+        "triton": "absent",
+    }

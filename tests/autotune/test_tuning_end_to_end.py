@@ -39,8 +39,26 @@ def test_a_config_with_another_result_is_rejected_by_the_real_gate():
     default = target.space.default()
     other = default.replace(block_sizes=[default.block_sizes[0] // 2])
     assert target.benchmark(default) >= 0
-    with pytest.raises(WrongResult):
+    with pytest.raises(WrongResult, match="add_block_size: output differs from the default"):
         target.benchmark(other)
+
+
+def test_benchmark_checks_and_times_the_users_call_path(monkeypatch):
+    """A measurement is one checked call and one timed call, both through the call path users
+    take (mode "run": the fast path and its launch), so the time is that of the kernel run."""
+    x = torch.randn(100)
+    target = KernelTarget(double, (x,), {})
+    calls: list[str] = []
+    original = double._run
+
+    def spy(args, kwargs, config, mode):  # noqa: ANN001, ANN202
+        calls.append(mode)
+        return original(args, kwargs, config, mode)
+
+    monkeypatch.setattr(double, "_run", spy)
+    target.benchmark(target.space.default())
+    # One checked call, then the timer's (one on the interpreter, several on a GPU).
+    assert len(calls) >= 2 and set(calls) == {"run"}, calls
 
 
 def test_the_tuner_never_picks_a_config_with_another_result(tmp_path, monkeypatch):
@@ -85,6 +103,16 @@ def test_cache_keys_differ_in_versions_and_space(monkeypatch):
     narrowed = tuning_spec((x,), {}, target.space)
     monkeypatch.setattr(target.space, "knobs", target.space.knobs[:-1])
     assert tuning_spec((x,), {}, target.space) != narrowed
+
+
+def test_cache_keys_differ_in_scalar_arguments_and_keywords():
+    """Arguments that are not tensors enter the key by value (an eps, a flag)."""
+    x = torch.ones(64)
+    space = KernelTarget(double, (x,), {}).space
+    assert tuning_spec((x, 1e-5), {}, space) != tuning_spec((x, 1e-6), {}, space)
+    assert tuning_spec((x, True), {}, space) != tuning_spec((x, False), {}, space)
+    assert tuning_spec((x,), {"eps": 1.0}, space) != tuning_spec((x,), {"tol": 1.0}, space)
+    assert tuning_spec((x,), {"eps": 1.0}, space) != tuning_spec((x,), {"eps": 2.0}, space)
 
 
 def test_a_bf16_tune_is_not_served_from_the_fp32_entry(tmp_path, monkeypatch):

@@ -10,6 +10,7 @@ import re
 
 import pytest
 import torch
+import torch.nn.functional as F  # noqa: N812
 from hypothesis import given
 from hypothesis import strategies as st
 from xdsl.context import Context
@@ -28,8 +29,10 @@ from kcompiler.passes.split_reductions import (
     chunks_from_reduction_loops,
     reduction_dims,
 )
+from kcompiler.runtime.kernel import interpreting
 from kcompiler.runtime.tuning import output_scale
-from kcompiler.testing import call_with_config
+from kcompiler.testing import assert_matches_torch, call_with_config, reduction_atol, tensors
+from kcompiler.testing_values import Stratum, strata, stratified
 
 
 def _cases(m: int, n: int, dtype: torch.dtype, seed: int = 0):
@@ -117,6 +120,70 @@ def test_large_rows() -> None:
 )
 def test_chunked_matches_torch_hypothesis(m: int, n: int, chunk: int | None, kernel: str) -> None:
     _check(m, n, chunk, only=kernel)
+
+
+# Chunked kernels in every value regime: the chunk loop's accumulators (running max, rescaled
+# sum, Welford's mean and M2) start from neutral elements and combine chunk results; large,
+# one-signed, non-finite and subnormal rows test both. bf16 subnormals are left out under the
+# interpreter, which converts them wrongly (tests/kernels/test_reference_kernels.py).
+CHUNKED = {
+    # name: (kernel, its arguments, torch reference in float32, which output to compare)
+    "softmax": (softmax, lambda x: (x,), lambda x: torch.softmax(x.float(), 1), None),
+    "softmax_decomposed": (
+        softmax_decomposed,
+        lambda x: (x,),
+        lambda x: torch.softmax(x.float(), 1),
+        None,
+    ),
+    "sum": (row_sum, lambda x: (x,), lambda x: x.float().sum(1), None),
+    "cross_entropy": (
+        cross_entropy,
+        lambda x: (x, torch.arange(x.size(0)) * 7 % x.size(1)),
+        lambda x: F.cross_entropy(x.float(), torch.arange(x.size(0)) * 7 % x.size(1)),
+        None,
+    ),
+    "rms_norm": (
+        rms_norm_fwd,
+        lambda x: (x, torch.ones(x.size(1), dtype=x.dtype), 1e-5),
+        lambda x: F.rms_norm(x.float(), [x.size(1)], eps=1e-5),
+        0,
+    ),
+    "layer_norm": (
+        layer_norm_fwd,
+        lambda x: (x, [x.size(1)], torch.ones(x.size(1), dtype=x.dtype), None, 1e-5),
+        lambda x: F.layer_norm(x.float(), [x.size(1)], eps=1e-5),
+        0,
+    ),
+}
+CHUNKED_STRATA = strata(6, avoid=(("subnormal", torch.bfloat16),) if interpreting() else ())
+
+
+@stratified(CHUNKED_STRATA)
+@given(data=st.data())
+def test_chunked_kernels_in_value_regimes(stratum: Stratum, data: st.DataObject) -> None:
+    name = data.draw(st.sampled_from(stratum.rotate(sorted(CHUNKED))), label="kernel")
+    kernel, make_args, reference, index = CHUNKED[name]
+    n = data.draw(stratum.sizes(), label="N")
+    chunk = data.draw(st.sampled_from(stratum.rotate([16, 64, 256, 1024])), label="chunk")
+    m = data.draw(st.integers(1, 3), label="M")
+    x = data.draw(
+        tensors(
+            (m, n),
+            stratum.dtype,
+            noncontiguous=False,
+            regime=stratum.regime,
+            parameter=stratum.parameters(),
+            seed_offset=stratum.offset,
+        ),
+        label="x",
+    )
+    out = call_with_config(kernel, kc.Config(reduction_loops=[chunk]), *make_args(x))
+    got = out if index is None else out[index]
+    assert_matches_torch(
+        lambda: got,
+        lambda: reference(x).to(x.dtype),
+        atol=reduction_atol(x.dtype, n) if name == "sum" else None,
+    )
 
 
 def test_online_softmax_with_leading_neg_inf_chunk() -> None:

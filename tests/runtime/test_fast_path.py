@@ -69,3 +69,14 @@ def test_a_wrong_device_is_caught_on_a_fast_path_miss_with_the_argument_name() -
         with pytest.raises(kc.exc.InvalidArgument, match="argument 'x' is on 'meta'"):
             scale(torch.empty(8, device="meta"), 1.0, 1)
     assert scale.fast_path_stats().entries == entries
+
+
+def test_fingerprint_keys_tensors_on_16_byte_alignment_not_address():
+    """Two tensors of one layout share a key whatever their addresses; a view that starts 4
+    bytes into a 16-byte-aligned buffer does not (Triton specializes on 16-byte alignment)."""
+    from kcompiler.runtime.fastpath import fingerprint
+
+    base = torch.zeros(65)
+    assert fingerprint(base[:64]) == fingerprint(torch.zeros(65)[:64])
+    assert fingerprint(base[1:]) != fingerprint(base[:64])
+    assert fingerprint([base[1:]]) != fingerprint([base[:64]])
