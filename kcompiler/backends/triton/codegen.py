@@ -579,20 +579,7 @@ class TritonEmitter:
         ):
             x = f"{x}.to(tl.float32)"  # int <-> half goes through float32 (exact, and the
             # interpreter converts ints to bf16 wrongly)
-        if self.opts.interpret and op.dtype == t.bf16 and src != t.bf16:
-            x = self._round_to_bf16(x if src == t.f32 else f"{x}.to(tl.float32)")
         self.bind(op.result, f"{x}.to({tl_dtype(op.dtype)})")
-
-    def _round_to_bf16(self, x: str) -> str:
-        """Triton's interpreter converts float32 to bf16 by dropping the low 16 bits (round
-        toward zero; ``fp_downcast_rounding`` is ignored there), where torch and the GPU round
-        to nearest even. Adding 0x7FFF plus the lowest kept bit first makes that truncation
-        round to nearest even. Zeros, subnormals, infinities and NaNs are left to the
-        interpreter's own conversion (exponent field 0 or 255)."""
-        bits = self.bind_tmp(f"{x}.to(tl.int32, bitcast=True)")
-        exp = self.bind_tmp(f"({bits} >> 23) & 0xFF")
-        up = f"{bits} + 0x7FFF + (({bits} >> 16) & 1)"
-        return f"tl.where(({exp} != 0) & ({exp} != 255), {up}, {bits}).to(tl.float32, bitcast=True)"
 
     def _aligned(self, v: SSAValue, out_dims: tuple[str, ...], dtype: Attribute | None) -> str:
         expr = self.operand(v, dtype)
