@@ -24,7 +24,7 @@ def layer_norm_fwd(
     assert len(normalized_shape) == 1, "only 1-D layer norm is supported"
     assert normalized_shape[0] == n, f"normalized shape mismatch {normalized_shape[0]} != {n}"
     out = torch.empty([m, n], dtype=x.dtype, device=x.device)
-    # float64 math for float64 inputs, else float32 (torch.promote_types would cost 0.2 us)
+    # float64 math for float64 inputs, else float32 (cheaper per call than torch.promote_types)
     acc_dtype = torch.float64 if x.dtype is torch.float64 else torch.float32
     mean = torch.empty([m], dtype=acc_dtype, device=x.device)
     rstd = torch.empty([m], dtype=acc_dtype, device=x.device)

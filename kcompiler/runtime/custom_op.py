@@ -677,7 +677,7 @@ def _register(kernel: Kernel, key: Any, template: Any, tensors: list[torch.Tenso
     )
     # torch.library.Library rather than torch.library.custom_op: the same schema and fake
     # registration without custom_op's Python autograd and dynamo-disable wrappers, which
-    # cost about 100 us a call. Kernels have no backward: Autograd falls through, so outputs
+    # add host time to every call. Kernels have no backward: Autograd falls through, so outputs
     # do not require grad, as with a direct call (Triton writes into plain tensors).
     rule = kernel.backward_rule
     if rule is not None and mutated:

@@ -81,7 +81,7 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
         knobs.append(ChoiceKnob("l2_groupings[0]", [1, 2, 4, 8, 16, 32, 64], 1))
         if _first_dot(modules) is not None:
             # A tensor-core tile grid: a persistent schedule (a program per SM looping over
-            # tiles) hides each tile's prologue; Helion's tuned H200 matmul chose one.
+            # tiles) hides each tile's prologue behind the previous tile's work.
             knobs.append(ChoiceKnob("pid_type", list(PID_TYPES), "flat"))
     knobs.append(IntKnob("num_stages", 1, 4, 1))
     constraints: list[Any] = []
@@ -184,11 +184,11 @@ def _first_dot(modules: list[Any]) -> Any:
     return next((op for m in modules for op in m.walk() if isinstance(op, t.DotOp)), None)
 
 
-# Block elements one thread may hold. sm_90 compiles on the CPU (benchmarks/spill_report.py)
-# spilled for almost every config without tile.dot above 128 a thread. Fewer at 16-32 warps,
-# where ptxas caps a thread at 128/64 registers, would be tighter still, but a recorded H100
-# winner (cross_entropy bf16, one 131072-element row on 32 warps) holds 128: what spills there
-# is left to the tuner's ptxas check (KernelTarget.review_compile).
+# Block elements one thread may hold: above 128, sm_90 code without tile.dot spills for almost
+# every config (benchmarks/results/cpu-sm90/spills.md). Fewer at 16-32 warps, where ptxas caps a
+# thread at 128/64 registers, would be tighter still, but would exclude recorded winners that
+# hold 128 (benchmarks/recorded_winners.py checks them): what spills there is left to the
+# tuner's ptxas check (KernelTarget.review_compile).
 ELEMENTS_PER_THREAD = 128
 
 
@@ -448,8 +448,8 @@ def _indexing_knobs(
 
 
 def _descriptor_scratch_constraint(module: Any, indexing: list[str], knobs: list[Any]) -> Any:
-    """In-kernel tensor descriptors' scratch must stay addressable at the tuned shape (on the
-    H200, 2**23 programs x 3 descriptors x 128 B faulted); at other shapes the launcher's guard
+    """In-kernel tensor descriptors' scratch (programs x descriptors x 128 B) must stay
+    addressable at the tuned shape; at other shapes the launcher's guard
     (backends/triton/indexing.py) falls back to pointers."""
 
     kernel = next(op for op in module.ops if isinstance(op, t.KernelOp))
