@@ -267,6 +267,10 @@ class TritonEmitter:
         size = self.dim_size(d)
         if d == "1":
             return "tl.arange(0, 1)", None, ()
+        if d in self.opts.block_sizes:
+            # A block's dim outside its loop (``kl.register_block_size``'s accumulator before
+            # or after the loop): every lane is a register of the block, none is out of range.
+            return f"tl.arange(0, {size})", None, ()
         if d.isdigit():
             n = int(d)
             if n == next_pow2(n):
@@ -1312,7 +1316,13 @@ class TritonEmitter:
         for inner in op.body.block.ops:
             if isinstance(inner, t.YieldOp):
                 for c, v, w in zip(carried, inner.values, widen):
-                    self.line(f"{c} = {self.name(v)}" + (".to(tl.float32)" if w else ""))
+                    value = self.name(v) + (".to(tl.float32)" if w else "")
+                    keep = self._masked_lanes_keep(mask_expr, mask_dims, block, v)
+                    self.line(
+                        f"{c} = {value}"
+                        if keep is None
+                        else f"{c} = tl.where({keep}, {value}, {c})"
+                    )
             else:
                 self.emit_op(inner)
         if saved is None:
@@ -1321,6 +1331,24 @@ class TritonEmitter:
             self.loops[block] = saved
         if not parallel:
             self.indent -= 1
+
+    def _masked_lanes_keep(
+        self, mask: str | None, mask_dims: tuple[str, ...], block: str, v: SSAValue
+    ) -> str | None:
+        """The mask a loop-carried value's update is taken under, or None for all lanes.
+
+        A carried block that has the loop's own dim (an elementwise accumulator, as with
+        ``kl.register_block_size``) must not take the values of the loop's out-of-range lanes:
+        a masked load gives 0 there, which ``torch.maximum(acc, x[tile])`` would keep. Those
+        lanes keep their previous value (the accumulator's initial one), so a reduction of the
+        accumulator after the loop sees only the identity the user started from."""
+        dims = self.dims(v)
+        if mask is None or block not in dims:
+            return None
+        try:
+            return self.expand(mask, mask_dims, dims)
+        except CodegenError:
+            return None
 
     parallel_pids: list[str]
     current_pid: str = "pid"
