@@ -374,7 +374,13 @@ def _hoisted(em: Any, op: Any, idx: SSAValue, n: str, site: int) -> str | None:
         # variable, rebound here, before the loops compute their trip counts from it.
         rows = tuple(d for d in kept if d != "1")
         per_row = [lp for lp in jagged if em.dims(lp.ub) == rows]
-        if per_row and all(em.name(lp.ub).isidentifier() for lp in per_row):
+        # The access's mask must be the loops' own per-row masks (mask_for takes them only
+        # when their dims come in the index's order; else a per-tile fallback ignores rows).
+        in_order = all(
+            [d for d in layout if d in (*rows, lp.block.data)] == [*rows, lp.block.data]
+            for lp in per_row
+        )
+        if per_row and in_order and all(em.name(lp.ub).isidentifier() for lp in per_row):
             rowwise = bad if rows == kept else f"tl.reshape({bad}, {em.shape_tuple(rows)})"
             for lp in per_row:
                 count, lb = em.name(lp.ub), em.name(lp.lb)
