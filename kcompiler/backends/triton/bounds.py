@@ -94,6 +94,13 @@ class IndexSite:
 # -- code generation ------------------------------------------------------------------------
 
 
+def _loop_of(op: t.TileIndexOp | t.TileAttrOp) -> Any:
+    """The tile.for whose tile ``op`` reads (its tile is the loop body's block argument), or
+    None."""
+    holder = op.tile.owner
+    return holder.parent_op() if isinstance(holder, Block) else None
+
+
 def _static_in_range(em: Any, idx: SSAValue, size: str) -> bool:
     """Whether ``idx`` is in ``[0, size)`` by construction: a literal inside a literal size, or
     a tile's indices (or its first index) over a loop from >= 0 to exactly this size."""
@@ -107,8 +114,7 @@ def _static_in_range(em: Any, idx: SSAValue, size: str) -> bool:
         ty = owner.tile.type
         assert isinstance(ty, t.TileType)
         lp = em.loops.get(ty.block.data)
-        holder = owner.tile.owner  # the loop body's block, for a tile
-        loop = holder.parent_op() if isinstance(holder, Block) else None
+        loop = _loop_of(owner)
         lb = t.static_bound(loop.lb) if isinstance(loop, t.ForOp) else None
         return lp is not None and isinstance(lb, int) and lb >= 0 and lp.ub == size
     return False
@@ -168,8 +174,7 @@ class _Ranges:
         ):
             return True
         if isinstance(owner, t.TileIndexOp):  # the indices of a tile of a loop around hoist
-            holder = owner.tile.owner
-            loop = holder.parent_op() if isinstance(holder, Block) else None
+            loop = _loop_of(owner)
             return loop is not None and not self.inside(loop) and v in self.em.names
         return not self.inside(owner) and v in self.em.names
 
@@ -241,8 +246,7 @@ class _Ranges:
 
     def _tile(self, owner: t.TileIndexOp) -> _Interval | None:
         """A tile's indices over its loop: ``[lb, ub - 1]`` (int32 in Triton)."""
-        holder = owner.tile.owner
-        loop = holder.parent_op() if isinstance(holder, Block) else None
+        loop = _loop_of(owner)
         if not isinstance(loop, t.ForOp) or loop.parallel is not None or not self.inside(loop):
             return None
         if not (self.invariant(loop.lb) and self.invariant(loop.ub)) or self.em.dims(loop.lb):

@@ -771,8 +771,7 @@ class TritonEmitter:
             x = f"{x}.to(tl.float32)"
         elif kind in ("sum", "prod") and res_elt != elt:
             x = f"{x}.to({tl_dtype(res_elt)})"
-        d = src[axis]
-        mask = self.mask_for(src) if d != "1" and self.dim_range(d)[1] is not None else None
+        mask = self._scanned_dim_mask(src, axis)
         if mask is not None:
             neutral = self._NEUTRAL[kind]
             if not t.is_float(elt) and kind in self._INT_NEUTRAL:
