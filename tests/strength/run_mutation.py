@@ -5,6 +5,7 @@
     python tests/strength/run_mutation.py tuning     # one group
     python tests/strength/run_mutation.py --report   # the table of the last run's results
     python tests/strength/run_mutation.py --recheck  # re-run the survivors (after new tests)
+    python tests/strength/run_mutation.py --sample   # a seeded sample of the emitters' mutants
 
 mutmut copies the package to ``mutants/`` (git-ignored), rewrites each function of the files
 in ``[tool.mutmut] only_mutate`` (pyproject.toml) into a trampoline over its mutants, maps
@@ -15,6 +16,14 @@ and codegen that decide divisors, neutral elements, accumulator dtypes and masks
 files hold about 5,300 mutants, far more than two shared cores run in an hour (about four
 a minute here); tests/strength/MUTATION.md lists what the scope leaves out.
 
+``SAMPLE`` names the large functions outside the scope (the split-reductions rewrites, the
+Triton emitter's op methods and ``generate``, ``specialize`` itself: about 1,500 mutants):
+``--sample`` runs ``SAMPLE_SIZE`` of each group's mutants, drawn with ``random.Random`` seeded
+by ``SAMPLE_SEED`` and the group's name from the sorted mutant names (``--sample --seed N`` for
+another draw), so the surviving rate over those functions is an estimate from a stated sample,
+and the same command draws the same mutants again. ``mutants/`` must exist (run a group first:
+mutmut generates every mutant of the six files on its first run).
+
 Run from the repository root without PYTHONPATH (the mutated copy must be the one imported).
 A later run reuses mutmut's recorded results; delete ``mutants/`` to start over.
 """
@@ -24,6 +33,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import random
 import re
 import subprocess
 import sys
@@ -58,12 +68,49 @@ SCOPE: dict[str, tuple[str, list[str]]] = {
     ),
 }
 
+# Sampled groups: group -> (module, function patterns); see the module docstring.
+SAMPLE: dict[str, tuple[str, list[str]]] = {
+    "split_reductions-sample": (
+        "kcompiler.passes.split_reductions",
+        ["xǁ_Splitterǁemit", "xǁ_Splitterǁwelford", "xǁ_Splitterǁpairing"],
+    ),
+    "codegen-sample": (
+        "kcompiler.backends.triton.codegen",
+        [
+            "xǁTritonEmitterǁgenerate",
+            "xǁTritonEmitterǁop_reduce",
+            "xǁTritonEmitterǁop_for",
+            "xǁTritonEmitterǁop_binary",
+            "xǁTritonEmitterǁop_dot",
+        ],
+    ),
+    "specialize-sample": ("kcompiler.frontend.specialize", ["x_specialize"]),
+}
+SAMPLE_SIZE = 20
+SAMPLE_SEED = 24
+
 STATUS = {1: "killed", 3: "killed", 0: "survived", 33: "no tests", 5: "no tests", None: "not run"}
 
 
 def patterns(group: str) -> list[str]:
-    module, names = SCOPE[group]
+    module, names = {**SCOPE, **SAMPLE}[group]
     return [f"{module}.{name}__mutmut_*" for name in names]
+
+
+def recorded(module: str) -> dict[str, int | None]:
+    """mutmut's exit code per mutant of ``module`` (None: not run), from mutants/*.meta."""
+    meta = ROOT / "mutants" / (module.replace(".", "/") + ".py.meta")
+    return json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
+
+
+def sample(group: str, seed: int = SAMPLE_SEED) -> list[str]:
+    """The ``SAMPLE_SIZE`` mutants of a sampled group that ``--sample`` runs: a seeded draw
+    from the group's mutants in sorted order (the same names for the same seed and code)."""
+    pats = patterns(group)
+    names = sorted(
+        n for n in recorded(SAMPLE[group][0]) if any(fnmatch.fnmatchcase(n, p) for p in pats)
+    )
+    return sorted(random.Random(f"{seed}-{group}").sample(names, min(SAMPLE_SIZE, len(names))))
 
 
 def run(groups: list[str], names: list[str] | None = None) -> None:
@@ -77,36 +124,45 @@ def run(groups: list[str], names: list[str] | None = None) -> None:
     subprocess.run(["mutmut", "run", "--max-children", "2", *names], cwd=ROOT, env=env)
 
 
-def results() -> dict[str, dict[str, str]]:
-    """{mutant name: status} per group, from mutmut's per-file records in mutants/."""
+def _status(code: int | None) -> str:
+    return STATUS.get(code, "timeout" if code in (24, 36, -24, 152, 255) else "other")
+
+
+def results(seed: int = SAMPLE_SEED) -> dict[str, dict[str, str]]:
+    """{mutant name: status} per group (for a sampled group, its sample's mutants only), from
+    mutmut's per-file records in mutants/."""
     out: dict[str, dict[str, str]] = {}
     for group, (module, _) in SCOPE.items():
-        meta = ROOT / "mutants" / (module.replace(".", "/") + ".py.meta")
-        if not meta.exists():
+        codes = recorded(module)
+        if not codes:
             continue
-        codes = json.loads(meta.read_text())["exit_code_by_key"]
         pats = patterns(group)
         out[group] = {
-            name: STATUS.get(code, "timeout" if code in (24, 36, -24, 152, 255) else "other")
+            name: _status(code)
             for name, code in codes.items()
             if any(fnmatch.fnmatchcase(name, p) for p in pats)
         }
+    for group, (module, _) in SAMPLE.items():
+        codes = recorded(module)
+        if codes:
+            out[group] = {name: _status(codes[name]) for name in sample(group, seed)}
     return out
 
 
-def report() -> str:
+def report(seed: int = SAMPLE_SEED) -> str:
     rows = [
         "| group | module | mutants | killed | survived | no tests | timeout | not run | "
         "surviving rate |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     survivors: list[str] = []
-    for group, statuses in results().items():
+    for group, statuses in results(seed).items():
+        module = {**SCOPE, **SAMPLE}[group][0]
         c = Counter(statuses.values())
         checked = c["killed"] + c["survived"] + c["timeout"]
         rate = f"{100 * c['survived'] / checked:.1f} %" if checked else "-"
         rows.append(
-            f"| {group} | {SCOPE[group][0]} | {len(statuses)} | {c['killed']} | "
+            f"| {group} | {module} | {len(statuses)} | {c['killed']} | "
             f"{c['survived']} | {c['no tests']} | {c['timeout']} | {c['not run']} | {rate} |"
         )
         survivors += sorted(n for n, s in statuses.items() if s in ("survived", "no tests"))
@@ -117,11 +173,25 @@ def report() -> str:
 
 
 def main(argv: list[str]) -> int:
+    seed = SAMPLE_SEED
+    if "--seed" in argv:
+        at = argv.index("--seed")
+        seed = int(argv[at + 1])
+        del argv[at : at + 2]
     if argv[:1] == ["--report"]:
-        print(report())
+        print(report(seed))
+        return 0
+    if argv[:1] == ["--sample"]:
+        groups = argv[1:] or list(SAMPLE)
+        names = [n for g in groups for n in sample(g, seed)]
+        if not names:
+            print("no mutants to sample: run a group first (it creates mutants/)", file=sys.stderr)
+            return 2
+        run([], names)
+        print(report(seed))
         return 0
     if argv[:1] == ["--recheck"]:
-        alive = [n for st in results().values() for n, s in st.items() if s == "survived"]
+        alive = [n for st in results(seed).values() for n, s in st.items() if s == "survived"]
         if alive:
             run([], alive)
         print(report())
