@@ -106,6 +106,18 @@ def is_int(t: Attribute) -> bool:
     return t in INT_TYPES
 
 
+def int_range(dtype: Attribute) -> tuple[int, int]:
+    """The lowest and highest value of an integer element type: a bool holds 0 and 1, an
+    unsigned type 0 to 2^w - 1, a signed or signless one -2^(w-1) to 2^(w-1) - 1, ``index``
+    that of 64 bits."""
+    if dtype == i1:
+        return 0, 1
+    bits = dtype.width.data if isinstance(dtype, IntegerType) else 64
+    if isinstance(dtype, IntegerType) and dtype.signedness.data == Signedness.UNSIGNED:
+        return 0, (1 << bits) - 1
+    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+
 def next_pow2(n: int) -> int:
     """The smallest power of two >= n (1 for n <= 1): a dim's register extent, since a block's
     dims are powers of two (Triton's ``tl.arange`` needs them)."""

@@ -225,9 +225,41 @@ def test_max_min_argmax_argmin_chunked(dtype: torch.dtype) -> None:
     assert torch.equal(mx, x.amax(1)) and torch.equal(mn, x.amin(1))
 
 
+@kc.kernel
+def _row_max_min(x: torch.Tensor):
+    m, n = x.shape
+    mx = torch.empty([m], dtype=x.dtype, device=x.device)
+    mn = torch.empty([m], dtype=x.dtype, device=x.device)
+    for tile_m in kl.tile(m):
+        v = x[tile_m, :]
+        mx[tile_m] = torch.amax(v, dim=-1)
+        mn[tile_m] = torch.amin(v, dim=-1)
+    return mx, mn
+
+
+@pytest.mark.parametrize(
+    "dtype", [torch.int8, torch.uint8, torch.int16, torch.int32, torch.int64, torch.bool]
+)
+def test_integer_max_min_chunked_at_the_dtype_limits(dtype: torch.dtype) -> None:
+    """A chunked integer max (min) starts from the dtype's lowest (highest) value, which the
+    masked lanes of a partial block also hold: a row of nothing but that value comes back as
+    it is, in signed, unsigned and boolean types of every width."""
+    lo, hi = (0, 1) if dtype == torch.bool else (torch.iinfo(dtype).min, torch.iinfo(dtype).max)
+    x = torch.randint(max(lo, -1000), min(hi, 1000) + 1, (4, 100)).to(dtype)
+    x[0] = lo  # max over the lowest value only
+    x[1] = hi  # min over the highest value only
+    x[2, 97] = hi  # the extremes in the partial last chunk (96..99 of 32-wide chunks)
+    x[3, 98] = lo
+    mx, mn = call_with_config(_row_max_min, kc.Config(reduction_loops=[32]), x)
+    assert torch.equal(mx, x.amax(1)) and torch.equal(mn, x.amin(1))
+
+
 @pytest.mark.parametrize("dtype", [torch.int32, torch.int64])
 def test_integer_sum_chunked(dtype: torch.dtype) -> None:
-    x = torch.randint(-100, 100, (3, 777), dtype=dtype)
+    """Integer sums accumulate exactly in their own type: elements of 2^21 (int32; 2^40 for
+    int64) give partial sums a float32 accumulator would round."""
+    big = 2**21 if dtype == torch.int32 else 2**40
+    x = torch.randint(-big, big, (3, 777), dtype=dtype)
     got = call_with_config(row_sum, kc.Config(reduction_loops=[128]), x)
     assert torch.equal(got, x.sum(1).to(dtype))
 

@@ -753,12 +753,6 @@ class TritonEmitter:
         "argmin": "float('inf')",
         "prod": "1",
     }
-    _INT_NEUTRAL = {
-        "max": "-9223372036854775807",
-        "min": "9223372036854775807",
-        "argmax": "-9223372036854775807",
-        "argmin": "9223372036854775807",
-    }
 
     def op_reduce(self, op: t.ReduceOp) -> None:
         kind = op.kind.data
@@ -774,13 +768,13 @@ class TritonEmitter:
         mask = self._scanned_dim_mask(src, axis)
         if mask is not None:
             neutral = self._NEUTRAL[kind]
-            if not t.is_float(elt) and kind in self._INT_NEUTRAL:
-                neutral = self._INT_NEUTRAL[kind]
-                bits = getattr(elt, "width", None)
-                width = bits.data if bits is not None else 64
-                if width < 64:  # the extreme of the value's own type, or Triton widens it
-                    big = (1 << (width - 1)) - 1
-                    neutral = str(-big) if kind in ("max", "argmax") else str(big)
+            if not t.is_float(elt) and kind in ("max", "min", "argmax", "argmin"):
+                # The extreme of the reduced type itself (a row of nothing but that value
+                # keeps it), as a scalar of that type: a bare literal would widen a narrow
+                # type, and a negative one cannot meet an unsigned tensor.
+                lo, hi = t.int_range(elt)
+                value = lo if kind in ("max", "argmax") else hi
+                neutral = f"tl.full([], {value}, {tl_dtype(elt)})"
             if not t.is_float(elt) and elt != t.i1:
                 # Ints reduce in their IR type: tile offsets are i64 in the IR but int32 in
                 # Triton, and the neutral element must fit the type actually reduced.
