@@ -65,3 +65,17 @@ def descriptor_checks(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
 
     monkeypatch.setattr(indexing, "descriptor_check", spy)
     return seen
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under mutmut (tests/strength/run_mutation.py; it sets ``MUTANT_UNDER_TEST`` and runs
+    from ``mutants/``, beside its ``mutmut-stats.json``), run a mutant's tests fastest first:
+    mutmut passes them in set order and stops at the first failure, so a mutant that the
+    FileCheck probe kills in milliseconds need not wait for a kernel test. Elsewhere a no-op."""
+    if not os.environ.get("MUTANT_UNDER_TEST") or not os.path.exists("mutmut-stats.json"):
+        return
+    import json
+
+    with open("mutmut-stats.json") as f:
+        durations = json.load(f)["duration_by_test"]
+    items.sort(key=lambda item: durations.get(item.nodeid, 0.0))
