@@ -61,7 +61,7 @@ SCOPE: dict[str, tuple[str, list[str]]] = {
         "kcompiler.passes.split_reductions",
         ["x__neutral", "x__acc_dtype", "x_default_reduction_chunk"],
     ),
-    "codegen": ("kcompiler.backends.triton.codegen", ["xǁTritonEmitterǁmask_for", "x_tl_dtype"]),
+    "codegen": ("kcompiler.backends.triton.codegen", ["xǁTritonEmitterǁmask_for"]),
     "specialize": (
         "kcompiler.frontend.specialize",
         ["x_pow2_divisor", "xǁSymbolTableǁdim", "x__specialized"],
@@ -89,6 +89,45 @@ SAMPLE: dict[str, tuple[str, list[str]]] = {
 SAMPLE_SIZE = 20
 SAMPLE_SEED = 24
 
+# module -> the tests its mutants run against. A module named here is mutated alone in its own
+# directory, mutation-work/<module> (git-ignored: links to kcompiler/ and tests/ and a
+# pyproject.toml whose [tool.mutmut] is the root one with only_mutate and the test selection
+# replaced), because mutmut has one test selection per directory and these functions are
+# reached by every kernel test: the selection below is the FileCheck probe
+# (tests/strength/lit_inprocess.py) plus the small, sharp tests of the module. The other
+# modules run in the root directory against ``[tool.mutmut]`` of pyproject.toml.
+_SPLIT = "tests/passes/test_split_reductions.py::"
+TESTS: dict[str, list[str]] = {
+    "kcompiler.passes.split_reductions": [
+        "tests/strength/lit_inprocess.py",
+        "tests/passes/test_split_reductions.py",
+        "tests/passes/test_split_reductions_welford.py",
+        "tests/passes/test_default_reduction_loops.py",
+    ],
+    "kcompiler.backends.triton.codegen": [
+        "tests/strength/lit_inprocess.py",
+        "tests/runtime/test_even_loops.py",
+        "tests/backends/test_half_precision.py",
+        _SPLIT + "test_kernels_match_torch_when_chunked",
+        _SPLIT + "test_every_reduction_kind_is_chunked",
+        _SPLIT + "test_integer_max_min_chunked_at_the_dtype_limits",
+        _SPLIT + "test_generated_code_loops_over_chunks",
+        _SPLIT + "test_online_softmax_with_leading_neg_inf_chunk",
+        "tests/passes/test_split_reductions_welford.py::test_layer_norm_both_forms_match_torch",
+    ],
+    "kcompiler.frontend.specialize": [
+        "tests/runtime/test_even_loops.py",
+        "tests/runtime/test_fast_path.py",
+        "tests/frontend/test_language_surface.py::test_specialize",
+        "tests/frontend/test_language_surface.py::test_if_bias_is_not_none_specializes",
+        "tests/frontend/test_host_code.py::test_static_shapes_bakes_sizes_in",
+        "tests/backends/test_indexing_modes.py::test_int64_indexing_keeps_pointers",
+        "tests/aot/test_aot_table.py::test_key_is_the_specialization_in_readable_form",
+        "tests/aot/test_aot_table.py::test_nearest_rule_buckets_then_divisors_then_equalities_then_order",
+    ],
+}
+WORK = ROOT / "mutation-work"
+
 STATUS = {1: "killed", 3: "killed", 0: "survived", 33: "no tests", 5: "no tests", None: "not run"}
 
 
@@ -97,9 +136,50 @@ def patterns(group: str) -> list[str]:
     return [f"{module}.{name}__mutmut_*" for name in names]
 
 
+def workdir(module: str) -> Path:
+    """The directory mutmut runs in for ``module``'s mutants (see ``TESTS``)."""
+    return WORK / module if module in TESTS else ROOT
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return json.dumps(value)  # a TOML basic string, bool or number reads as JSON writes it
+
+
+def prepare(module: str) -> Path:
+    """Create ``module``'s work directory (idempotent): links to the package and the tests,
+    and a pyproject.toml with the root's pytest and mutmut settings but this module alone
+    mutated and ``TESTS[module]`` selected."""
+    import tomllib
+
+    where = workdir(module)
+    if where == ROOT:
+        return ROOT
+    where.mkdir(parents=True, exist_ok=True)
+    for name in ("kcompiler", "tests"):
+        link = where / name
+        if not link.is_symlink():
+            link.symlink_to(ROOT / name, target_is_directory=True)
+    root = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]
+    mutmut = dict(root["mutmut"])
+    mutmut["only_mutate"] = [module.replace(".", "/") + ".py"]
+    mutmut["pytest_add_cli_args_test_selection"] = TESTS[module]
+    text = ""
+    for table, values in (
+        ("tool.pytest.ini_options", root["pytest"]["ini_options"]),
+        ("tool.mutmut", mutmut),
+    ):
+        text += f"[{table}]\n" + "".join(f"{k} = {_toml(v)}\n" for k, v in values.items()) + "\n"
+    config = where / "pyproject.toml"
+    if not config.exists() or config.read_text() != text:
+        config.write_text(text)
+    return where
+
+
 def recorded(module: str) -> dict[str, int | None]:
     """mutmut's exit code per mutant of ``module`` (None: not run), from mutants/*.meta."""
-    meta = ROOT / "mutants" / (module.replace(".", "/") + ".py.meta")
+    meta = workdir(module) / "mutants" / (module.replace(".", "/") + ".py.meta")
     return json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
 
 
@@ -114,14 +194,19 @@ def sample(group: str, seed: int = SAMPLE_SEED) -> list[str]:
 
 
 def run(groups: list[str], names: list[str] | None = None) -> None:
-    """One ``mutmut run`` over the groups' patterns (or the given mutant ``names``): one clean
-    run of their tests, then each mutant, the fastest first. mutmut re-runs every mutant it is
-    named or matched, recorded result or not."""
+    """One ``mutmut run`` per work directory over the groups' patterns (or the given mutant
+    ``names``): one clean run of their tests, then each mutant, the fastest first. mutmut
+    re-runs every mutant it is named or matched, recorded result or not."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     # One thread per worker: two workers share the machine's cores.
     env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", TRITON_INTERPRET="1")
     names = names or [p for group in groups for p in patterns(group)]
-    subprocess.run(["mutmut", "run", "--max-children", "2", *names], cwd=ROOT, env=env)
+    by_dir: dict[Path, list[str]] = {}
+    for name in names:
+        module = name.split(".x", 1)[0]
+        by_dir.setdefault(prepare(module), []).append(name)
+    for where, selected in by_dir.items():
+        subprocess.run(["mutmut", "run", "--max-children", "2", *selected], cwd=where, env=env)
 
 
 def _status(code: int | None) -> str:
