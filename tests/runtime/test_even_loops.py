@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kcompiler as kc
-from kcompiler.frontend.specialize import MAX_DIVISOR, pow2_divisor, specialize
+from kcompiler.frontend.specialize import MAX_DIVISOR, SpecializedInt, pow2_divisor, specialize
 from kcompiler.kernels.attention import attention, attention_reference
 from kcompiler.kernels.softmax import softmax
 from kcompiler.kernels.sum import sum as row_sum
@@ -41,6 +41,25 @@ def test_divisor_is_part_of_the_specialization_key() -> None:
     assert len(keys) == 3
     same = {specialize(["x"], {"x": torch.empty(4, n)}, False).key for n in (80, 112)}  # both 16
     assert len(same) == 1
+
+
+def _tensor_dims(names: list[str], env: dict) -> tuple[str, ...]:
+    """The dims the specialization key gives the first argument (a tensor)."""
+    (entry, *_), *_ = specialize(names, env, static_shapes=False).key
+    return entry[3]
+
+
+def test_sizes_0_and_1_and_specialized_sizes_are_static() -> None:
+    """A size of 0 or 1 is a literal in the key (and the code); so is every size equal to a
+    ``kl.specialize``'d int, in every tensor, whether the int is an argument of its own or
+    sits in a tuple or list among the arguments; other sizes are symbols."""
+    assert _tensor_dims(["x"], {"x": torch.empty(0, 1, 6)}) == ("0", "1", "s0")
+    x = torch.empty(4, 7)
+    seven = SpecializedInt(7)
+    for extra in ({"n": seven}, {"n": seven, "t": (1, 2)}, {"t": [3, (seven,)]}):
+        names = ["x", *extra]
+        assert _tensor_dims(names, {"x": x, **extra}) == ("s0", "7"), extra
+    assert _tensor_dims(["x", "t"], {"x": x, "t": (1, 2)}) == ("s0", "s1")
 
 
 def test_unmasked_code_for_whole_tiles_only() -> None:
