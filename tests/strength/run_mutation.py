@@ -6,6 +6,7 @@
     python tests/strength/run_mutation.py --report   # the table of the last run's results
     python tests/strength/run_mutation.py --recheck  # re-run the survivors (after new tests)
     python tests/strength/run_mutation.py --sample   # a seeded sample of the emitters' mutants
+    python tests/strength/run_mutation.py --sample --recheck codegen codegen-sample  # both, one run
 
 mutmut copies the package to ``mutants/`` (git-ignored), rewrites each function of the files
 in ``[tool.mutmut] only_mutate`` (pyproject.toml) into a trampoline over its mutants, maps
@@ -86,7 +87,7 @@ SAMPLE: dict[str, tuple[str, list[str]]] = {
     ),
     "specialize-sample": ("kcompiler.frontend.specialize", ["x_specialize"]),
 }
-SAMPLE_SIZE = 20
+SAMPLE_SIZE = 15
 SAMPLE_SEED = 24
 
 # module -> the tests its mutants run against. A module named here is mutated alone in its own
@@ -263,31 +264,38 @@ def main(argv: list[str]) -> int:
         at = argv.index("--seed")
         seed = int(argv[at + 1])
         del argv[at : at + 2]
-    if argv[:1] == ["--report"]:
-        print(report(seed))
-        return 0
-    if argv[:1] == ["--sample"]:
-        groups = argv[1:] or list(SAMPLE)
-        names = [n for g in groups for n in sample(g, seed)]
-        if not names:
-            print("no mutants to sample: run a group first (it creates mutants/)", file=sys.stderr)
-            return 2
-        run([], names)
-        print(report(seed))
-        return 0
-    if argv[:1] == ["--recheck"]:
-        alive = [n for st in results(seed).values() for n, s in st.items() if s == "survived"]
-        if alive:
-            run([], alive)
-        print(report())
-        return 0
-    groups = argv or list(SCOPE)
-    unknown = [g for g in groups if g not in SCOPE]
-    if unknown:
-        print(f"unknown groups {unknown}; known: {list(SCOPE)}", file=sys.stderr)
+    flags = {a for a in argv if a.startswith("--")}
+    groups = [a for a in argv if not a.startswith("--")]
+    unknown = [g for g in groups if g not in SCOPE and g not in SAMPLE]
+    if unknown or flags - {"--report", "--sample", "--recheck"}:
+        print(f"unknown {unknown or flags}; groups: {[*SCOPE, *SAMPLE]}", file=sys.stderr)
         return 2
-    run(groups)
-    print(report())
+    if flags == {"--report"}:
+        print(report(seed))
+        return 0
+    if not flags:
+        run(groups or list(SCOPE))
+        print(report(seed))
+        return 0
+    # --sample and --recheck: one mutmut run per work directory over the named mutants (the
+    # sample's and the survivors'), so each directory's startup is paid once.
+    names: list[str] = []
+    if "--sample" in flags:
+        names += [n for g in (groups or list(SAMPLE)) if g in SAMPLE for n in sample(g, seed)]
+    if "--recheck" in flags:
+        names += [
+            n
+            for g, statuses in results(seed).items()
+            if not groups or g in groups
+            for n, status in statuses.items()
+            if status == "survived" and n not in names
+        ]
+    if names:
+        run([], names)
+    elif "--sample" in flags:
+        print("no mutants to sample: run the module's group first", file=sys.stderr)
+        return 2
+    print(report(seed))
     return 0
 
 
