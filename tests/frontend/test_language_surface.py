@@ -165,20 +165,21 @@ def jagged_weighted_sums(x: torch.Tensor, lengths: torch.Tensor, w: torch.Tensor
         acc = kl.zeros([tile_b], dtype=torch.float32)
         for tile_k in kl.jagged_tile(n):
             idx = tile_b.index[:, None] * d + tile_k.index[None, :]
-            acc = acc + (kl.load(x_flat, [idx]) * w[tile_k][None, :]).sum(dim=1)
+            wk = w[tile_k, :].sum(dim=1)  # [tile_k, 3]: the inner tile and a full dim
+            acc = acc + (kl.load(x_flat, [idx]) * wk[None, :]).sum(dim=1)
         out[tile_b] = acc
     return out
 
 
 def test_jagged_tile_with_a_vector_of_the_inner_tile_only() -> None:
-    """``w[tile_k]`` inside a jagged loop has no row dim for the per-row mask: it is masked by
-    the tile's longest row instead (lanes past it would read past ``w``), the rows' own masks
-    applying where it meets ``x``'s rows."""
-    x, w = torch.randn(9, 40), torch.randn(40)
+    """``w[tile_k, :]`` inside a jagged loop has no row dim for the per-row mask: it is masked
+    by the tile's longest row instead (lanes past it would read past ``w``), laid out along its
+    own axis, the rows' own masks applying where it meets ``x``'s rows."""
+    x, w = torch.randn(9, 40), torch.randn(40, 3)
     lengths = torch.tensor([0, 1, 40, 17, 0, 3, 39, 2, 20])
 
     def ref(x: torch.Tensor, lengths: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        return (x * w * (torch.arange(40)[None, :] < lengths[:, None])).sum(1)
+        return (x * w.sum(1) * (torch.arange(40)[None, :] < lengths[:, None])).sum(1)
 
     assert_matches_torch(jagged_weighted_sums, ref, x, lengths, w)
 
