@@ -3,7 +3,7 @@
 tensor-descriptor alignment of the shared-memory estimate.
 
 The configs named here were compiled for sm_90 by benchmarks/spill_report.py (ptxas's spill
-figures are in benchmarks/results/cpu/spills.json); these tests only trace (tensors are
+figures are in benchmarks/results/cpu/spills-sm90.json); these tests only trace (tensors are
 ``torch.empty``) and never compile.
 """
 
@@ -116,3 +116,13 @@ def test_tensor_descriptor_shared_memory_is_128_byte_aligned() -> None:
     )
     # 16-byte tiles and a barrier: Triton allocates one 128-byte unit.
     assert estimate(config) == 128
+
+
+def test_dot_rows_per_warp_from_16_warps() -> None:
+    space = matmul.config_space(_empty(BF16, 1024, 1024), _empty(BF16, 1024, 1024))
+    rule = next(c for c in space.constraints if c.name == "dot_rows_per_warp")
+    flat = space.to_flat(space.default())
+    # 16 warps want 256 rows (16 a warp); 8 warps are not held to it.
+    assert rule.check({**flat, "block_sizes[0]": 256, "num_warps": 16}) is None
+    assert rule.check({**flat, "block_sizes[0]": 128, "num_warps": 16}) is not None
+    assert rule.check({**flat, "block_sizes[0]": 64, "num_warps": 8}) is None

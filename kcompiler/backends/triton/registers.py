@@ -9,7 +9,7 @@ than a smaller tile. So the rule, at every warp count: the results may take at m
 thread's registers (taken as 256 where the maximum is 255), a quarter below one warpgroup (4
 warps: without wgmma, mma.sync keeps operand fragments in registers too). Calibration:
 benchmarks/results/h100/shared_memory_calibration.md (the refusals) and
-benchmarks/results/cpu-sm90/spills.md (the spills: ptxas on sm_90 compiles).
+benchmarks/results/cpu/spills-sm90.md (the spills: ptxas on sm_90 compiles).
 """
 
 from __future__ import annotations
