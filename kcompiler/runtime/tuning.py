@@ -331,8 +331,9 @@ def _register_constraint(modules: list[Any], count: int, knobs: list[Any]) -> An
 
 def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
     """Kernels with ``tile.dot``: the dot results (accumulators, attention's scores) must fit
-    half the registers a thread has, a quarter below 4 warps (ptxas "Insufficient registers"
-    at 16 warps and more, spills below; ``backends/triton/registers.dot_registers_fit``)."""
+    half the registers a thread has; below 4 warps, with the operand tiles, a quarter (ptxas
+    "Insufficient registers" at 16 warps and more, spills below;
+    ``backends/triton/registers.dot_registers_fit``)."""
 
     checkers = [c for c in map(dot_registers_checker, modules) if c.results]
     if not checkers:
@@ -347,7 +348,8 @@ def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
             "dot_registers",
             fits,
             "the tl.dot results (fp32 accumulators and scores) must take at most half of a "
-            "thread's min(256, 65536 / (32 * num_warps)) registers (a quarter below 4 warps)",
+            "thread's min(256, 65536 / (32 * num_warps)) registers (below 4 warps, with the "
+            "operand tiles mma.sync holds, a quarter)",
             [f"block_sizes[{i}]" for i in range(count)] + ["num_warps"],
         )
     ]
