@@ -126,3 +126,16 @@ def test_dot_rows_per_warp_from_16_warps() -> None:
     assert rule.check({**flat, "block_sizes[0]": 256, "num_warps": 16}) is None
     assert rule.check({**flat, "block_sizes[0]": 128, "num_warps": 16}) is not None
     assert rule.check({**flat, "block_sizes[0]": 64, "num_warps": 8}) is None
+
+
+def test_dot_operands_count_below_a_warpgroup() -> None:
+    from kcompiler.backends.triton.registers import dot_registers_fit
+
+    (module,) = matmul.traced_modules((_empty(BF16, 1024, 1024), _empty(BF16, 1024, 1024)), {})
+    tile = {"block_0": 32, "block_1": 64, "block_2": 64}
+    # One warp, 64 registers a thread for dots: the 32 x 64 accumulator alone takes 64, its
+    # bf16 operands another 96 (ptxas spilled 32-36 B).
+    assert not dot_registers_fit(module, tile, 1)
+    assert dot_registers_fit(module, {"block_0": 16, "block_1": 16, "block_2": 16}, 1)
+    # From one warpgroup on the operands are staged in shared memory: results only.
+    assert dot_registers_fit(module, tile, 4)
