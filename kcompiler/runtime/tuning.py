@@ -8,7 +8,6 @@ import hashlib
 import re
 import time
 from collections.abc import Callable, Sequence
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +35,7 @@ from kcompiler.backends.triton.indexing import (
     SCRATCH_LIMIT,
     supported_modes,
 )
-from kcompiler.backends.triton.live_registers import peak_registers
+from kcompiler.backends.triton.live_registers import LiveRegisters, thread_registers
 from kcompiler.backends.triton.loop_knobs import sequential_loops
 from kcompiler.backends.triton.precompile import job_for_launches
 from kcompiler.backends.triton.registers import dot_registers_checker
@@ -54,14 +53,9 @@ from kcompiler.config import Config
 from kcompiler.dialects import tile as t
 from kcompiler.passes.indexing import TMA_MIN_BYTES, element_bytes, sites
 from kcompiler.passes.persistent import PID_TYPES
-from kcompiler.passes.split_reductions import (
-    apply_reduction_loops,
-    default_reduction_chunk,
-    reduction_dims,
-)
+from kcompiler.passes.split_reductions import default_reduction_chunk, reduction_dims
 from kcompiler.runtime.target_precompile import launch_specs
 from kcompiler.target import TRITON_MAX_NUMEL
-from kcompiler.target import current as current_device
 
 if TYPE_CHECKING:
     from kcompiler.runtime.kernel import Kernel
@@ -107,7 +101,7 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
         constraints.extend(more[1])
     constraints.insert(len(derived.products), _register_constraint(modules, count, knobs))
     constraints.extend(_dot_unroll_constraint(modules, knobs))
-    constraints.extend(_dot_rows_constraint(modules, count))
+    constraints.extend(_dot_rows_constraint(modules))
     constraints.extend(_shared_memory_constraint(modules, count, knobs))
     return ConfigSpace(knobs, constraints, starts=_dot_starts(modules, knobs))
 
@@ -201,77 +195,6 @@ MAX_WARPS = 32  # the num_warps knob's upper end
 # register file by this factor: ptxas keeps the excess in local memory, which stays in L1, and
 # that costs less than the second pass over the row in global memory a chunk loop makes.
 WHOLE_ROW_SLACK = 1.3
-
-
-def thread_registers(num_warps: int) -> int:
-    """32-bit registers one thread of a ``num_warps`` program can have: the per-thread maximum
-    (counted as 256 where it is 255) or the register file split over the program's threads,
-    whichever is fewer (ptxas caps a 1024-thread program at 64)."""
-    device = current_device()
-    threads = device.warp_size * num_warps
-    return min(device.max_registers_per_thread + 1, device.registers_per_sm // threads)
-
-
-class LiveRegisters:
-    """Registers a thread needs for the block values alive at once
-    (``backends/triton/live_registers.peak_registers``) at a drawn point, on the IR the point
-    generates: its ``reduction_loops`` chunks rewrite the IR first (a chunk the rewrite cannot
-    apply leaves the whole dim in registers, as the generated code does), and each sequential
-    loop's ``range_unroll_factors`` x ``range_num_stages`` iterations are in flight."""
-
-    def __init__(self, modules: list[Any], count: int, knobs: list[Any]) -> None:
-        names = {k.name for k in knobs}
-        self.choices = {
-            k.name: list(k.values) for k in knobs if k.name.startswith("reduction_loops[")
-        }
-        self.modules = modules
-        self.count = count
-        self.loops = sequential_loops(modules[0]) if len(modules) == 1 else []
-        self.reduction = sorted(
-            (n for n in names if n.startswith("reduction_loops[")),
-            key=lambda n: int(n[len("reduction_loops[") : -1]),
-        )
-        self.names = names
-        self.rewritten: dict[tuple[Any, ...], list[tuple[Any, dict[str, int]]]] = {}
-        self.seen: dict[tuple[Any, ...], float] = {}  # per_thread's answers
-
-    def _modules(self, chunks: tuple[Any, ...]) -> list[tuple[Any, dict[str, int]]]:
-        if chunks not in self.rewritten:
-            if not any(chunks):
-                self.rewritten[chunks] = [(m, {}) for m in self.modules]
-            else:
-                clone = self.modules[0].clone()
-                extra = apply_reduction_loops(clone, list(chunks))
-                self.rewritten[chunks] = [(clone, extra)]
-        return self.rewritten[chunks]
-
-    @cached_property
-    def chunkable(self) -> bool:
-        """Whether some ``reduction_loops`` value turns a whole dim into a chunk loop."""
-        knobs = [n for n in self.reduction if n in self.choices]
-        smallest = tuple(min(v for v in self.choices[n] if v) for n in knobs)
-        return bool(smallest) and any(extra for _, extra in self._modules(smallest))
-
-    def chunked(self, flat: Any) -> bool:
-        """Whether the point's ``reduction_loops`` turn some whole dim into a chunk loop."""
-        return any(extra for _, extra in self._modules(tuple(flat[n] for n in self.reduction)))
-
-    def per_thread(self, flat: Any) -> float:
-        chunks = tuple(flat[n] for n in self.reduction)
-        bs = _block_values(flat, self.count)
-        copies = {}
-        for i, sym in enumerate(self.loops):
-            unroll = flat.get(f"range_unroll_factors[{i}]") or 0
-            stages = flat.get(f"range_num_stages[{i}]") or 0
-            copies[sym] = max(1, unroll) + max(0, stages - 1)
-        threads = 32 * flat["num_warps"]
-        key = (chunks, tuple(bs.values()), tuple(copies.values()), threads)
-        if key not in self.seen:
-            self.seen[key] = max(
-                peak_registers(m, {**bs, **extra}, threads, copies)
-                for m, extra in self._modules(chunks)
-            )
-        return self.seen[key]
 
 
 def _register_constraint(modules: list[Any], count: int, knobs: list[Any]) -> Any:
@@ -395,7 +318,7 @@ DOT_ROWS_PER_WARP = 16
 DOT_ROWS_FROM_WARPS = 16
 
 
-def _dot_rows_constraint(modules: list[Any], count: int) -> list[Any]:
+def _dot_rows_constraint(modules: list[Any]) -> list[Any]:
     """From ``DOT_ROWS_FROM_WARPS`` warps on, every ``tile.dot`` has at least
     ``DOT_ROWS_PER_WARP`` rows (M) a warp."""
     rows = sorted(

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import torch
 
-from kcompiler.backends.triton.live_registers import peak_registers
+from kcompiler.backends.triton.live_registers import peak_registers, thread_registers
 from kcompiler.kernels.backward import rms_norm_bwd
 from kcompiler.kernels.matmul import matmul
 from kcompiler.kernels.softmax import softmax
 from kcompiler.kernels.vector_exp import vector_exp
-from kcompiler.runtime.tuning import shared_memory_estimate, thread_registers
+from kcompiler.runtime.tuning import shared_memory_estimate
 
 F32, BF16 = torch.float32, torch.bfloat16
 

@@ -18,21 +18,27 @@ over program points of the values defined before the point and used at or after 
 
 Values that are not blocks of rank >= 1 (scalars, tiles, tensors) take a register or two and
 are left out.
-The rule that compares the estimate with the register file lives with the config space
-(``runtime/tuning.py``); this module only counts.
+
+``LiveRegisters`` applies this to a config space's drawn points; the rule that compares it
+with ``thread_registers`` lives with the space (``runtime/tuning.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
+from typing import Any
 
 from xdsl.ir import Block, Operation, SSAValue
 
+from kcompiler import target
 from kcompiler.backends.triton.blocks import block_elements
+from kcompiler.backends.triton.loop_knobs import sequential_loops
 from kcompiler.dialects import tile as t
 from kcompiler.passes.indexing import element_bytes
+from kcompiler.passes.split_reductions import apply_reduction_loops
 
-__all__ = ["peak_registers"]
+__all__ = ["LiveRegisters", "peak_registers", "thread_registers"]
 
 
 def _width(value: SSAValue) -> float:
@@ -142,3 +148,75 @@ def _block_peak(
             inner *= copies.get(op.block.data, 1)
         peak = max(peak, alive + inner)
     return peak
+
+
+def thread_registers(num_warps: int) -> int:
+    """32-bit registers one thread of a ``num_warps`` program can have: the per-thread maximum
+    (counted as 256 where it is 255) or the register file split over the program's threads,
+    whichever is fewer (ptxas caps a 1024-thread program at 64)."""
+    device = target.current()
+    threads = device.warp_size * num_warps
+    return min(device.max_registers_per_thread + 1, device.registers_per_sm // threads)
+
+
+class LiveRegisters:
+    """Registers a thread needs for the block values alive at once
+    (``backends/triton/live_registers.peak_registers``) at a drawn point, on the IR the point
+    generates: its ``reduction_loops`` chunks rewrite the IR first (a chunk the rewrite cannot
+    apply leaves the whole dim in registers, as the generated code does), and each sequential
+    loop keeps ``range_unroll_factors`` copies of its body in flight plus one iteration's
+    values for each software-pipeline stage (``range_num_stages``) beyond the first."""
+
+    def __init__(self, modules: list[Any], count: int, knobs: list[Any]) -> None:
+        names = {k.name for k in knobs}
+        self.choices = {
+            k.name: list(k.values) for k in knobs if k.name.startswith("reduction_loops[")
+        }
+        self.modules = modules
+        self.count = count
+        self.loops = sequential_loops(modules[0]) if len(modules) == 1 else []
+        self.reduction = sorted(
+            (n for n in names if n.startswith("reduction_loops[")),
+            key=lambda n: int(n[len("reduction_loops[") : -1]),
+        )
+        self.rewritten: dict[tuple[Any, ...], list[tuple[Any, dict[str, int]]]] = {}
+        self.seen: dict[tuple[Any, ...], float] = {}  # per_thread's answers
+
+    def _modules(self, chunks: tuple[Any, ...]) -> list[tuple[Any, dict[str, int]]]:
+        if chunks not in self.rewritten:
+            if not any(chunks):
+                self.rewritten[chunks] = [(m, {}) for m in self.modules]
+            else:
+                clone = self.modules[0].clone()
+                extra = apply_reduction_loops(clone, list(chunks))
+                self.rewritten[chunks] = [(clone, extra)]
+        return self.rewritten[chunks]
+
+    @cached_property
+    def chunkable(self) -> bool:
+        """Whether some ``reduction_loops`` value turns a whole dim into a chunk loop."""
+        knobs = [n for n in self.reduction if n in self.choices]
+        smallest = tuple(min(v for v in self.choices[n] if v) for n in knobs)
+        return bool(smallest) and any(extra for _, extra in self._modules(smallest))
+
+    def chunked(self, flat: Mapping[str, Any]) -> bool:
+        """Whether the point's ``reduction_loops`` turn some whole dim into a chunk loop."""
+        return any(extra for _, extra in self._modules(tuple(flat[n] for n in self.reduction)))
+
+    def per_thread(self, flat: Mapping[str, Any]) -> float:
+        """Registers a thread needs at the drawn point ``flat`` (a space's flat knob dict)."""
+        chunks = tuple(flat[n] for n in self.reduction)
+        bs = {f"block_{i}": flat[f"block_sizes[{i}]"] for i in range(self.count)}
+        copies = {}
+        for i, sym in enumerate(self.loops):
+            unroll = flat.get(f"range_unroll_factors[{i}]") or 0
+            stages = flat.get(f"range_num_stages[{i}]") or 0
+            copies[sym] = max(1, unroll) + max(0, stages - 1)
+        threads = 32 * flat["num_warps"]
+        key = (chunks, tuple(bs.values()), tuple(copies.values()), threads)
+        if key not in self.seen:
+            self.seen[key] = max(
+                peak_registers(m, {**bs, **extra}, threads, copies)
+                for m, extra in self._modules(chunks)
+            )
+        return self.seen[key]
