@@ -303,7 +303,7 @@ def main() -> None:
     summary = summarize(rows)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{stem}.json").write_text(
-        json.dumps(dict(meta=meta, summary=summary, rows=rows), indent=1, default=str)
+        json.dumps(dict(meta=meta, summary=summary, rows=rows), separators=(",", ":"), default=str)
     )
     (args.out / f"{stem}.md").write_text(render(summary, meta))
     print(render(summary, meta))
