@@ -742,6 +742,7 @@ class DeviceTracer:
         newaxes: list[int] = []
         out_rank = 0
         gathered: Any = None  # the dims of the last index tensor
+        seen: list[tuple[str, ...]] = []  # the dims of every index tensor so far
         for e in flat:
             if e is None:
                 newaxes.append(out_rank)
@@ -781,7 +782,7 @@ class DeviceTracer:
                     kinds.append("scalar")
                 else:
                     paired = bool(kinds) and kinds[-1] == "gather" and v.dims == gathered
-                    if "gather" in kinds and not paired:
+                    if "gather" in kinds and not paired and not self._outer_gather(v, seen):
                         raise self.error(
                             UnsupportedConstruct,
                             "several index tensors in one subscript must be adjacent and of "
@@ -790,6 +791,7 @@ class DeviceTracer:
                         )
                     kinds.append("gather")
                     gathered = v.dims
+                    seen.append(v.dims)
                     if not paired:
                         out_rank += v.ndim
                 operands.append(v.value)
@@ -800,6 +802,18 @@ class DeviceTracer:
             )
         kinds += ["full"] * (tensor.ndim - len(kinds))
         return kinds, operands, newaxes
+
+    @staticmethod
+    def _outer_gather(v: Any, seen: list[tuple[str, ...]]) -> bool:
+        """Whether index tensor ``v`` takes its own result dim after the index tensors
+        ``seen``, as in Helion: when each is 1-D over a different block (``rows`` from
+        ``kl.arange(BLOCK_M)``, ``cols`` from ``tile.index``), ``x[rows, cols]`` is the
+        rows x cols block. torch would broadcast them against each other, which blocks of
+        different sizes cannot do, so no program torch accepts changes meaning."""
+        dims = [*seen, v.dims]
+        return all(len(d) == 1 and d[0].startswith("block_") for d in dims) and len(
+            {d[0] for d in dims}
+        ) == len(dims)
 
     @staticmethod
     def _tile_extent(handle: TileHandle) -> str | None:
