@@ -98,6 +98,36 @@ def _stored_names(nodes: Any) -> set[str]:
     return out
 
 
+def _host_reads(nodes: list[ast.stmt]) -> list[ast.Name]:
+    """The names host statements read, without the kernel's decorators and default values
+    (evaluated where the kernel is defined) and without the parameters a lambda or a nested
+    function reads inside its own body (``lambda acc, tile: acc`` reads no host ``acc``)."""
+    out: list[ast.Name] = []
+
+    def visit(node: ast.AST, bound: frozenset[str]) -> None:
+        if isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)):
+            a = node.args
+            params = [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]
+            for default in [*a.defaults, *a.kw_defaults]:
+                if default is not None:
+                    visit(default, bound)
+            for deco in getattr(node, "decorator_list", []):
+                visit(deco, bound)
+            inner = bound | {x.arg for x in params if x is not None}
+            body = node.body if isinstance(node.body, list) else [node.body]
+            for stmt in body:
+                visit(stmt, inner)
+            return
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in bound:
+            out.append(node)
+        for child in ast.iter_child_nodes(node):
+            visit(child, bound)
+
+    for stmt in nodes:
+        visit(stmt, frozenset())
+    return out
+
+
 def _check_host_device_names(
     fdef: ast.FunctionDef,
     loops: list[DeviceLoop],
@@ -121,13 +151,8 @@ def _check_host_device_names(
                     "the host only through tensors (store into a tensor instead)",
                     location(node),
                 )
-        for node in ast.walk(fdef):
-            if (
-                isinstance(node, ast.Name)
-                and isinstance(node.ctx, ast.Load)
-                and node.id in device_names
-                and node.id not in host_names
-            ):
+        for node in _host_reads(fdef.body):
+            if node.id in device_names and node.id not in host_names:
                 raise CompileError(
                     f"{node.id!r} is defined inside a device loop and does not exist on the "
                     "host; device results reach the host only through tensors",

@@ -416,3 +416,44 @@ def test_ignore_warnings_form_runs_host_tensor_ops_quietly() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", kc.exc.TensorOperationInWrapper)
         assert_matches_torch(centered_sum, lambda x: (x - x.mean()).sum(-1).sum(), x, atol=1e-4)
+
+
+# -- callables passed to a kernel ----------------------------------------------------------------
+
+
+@kc.kernel(
+    # A decorator option holding a lambda: evaluated where the kernel is defined, its
+    # parameter names are not host reads of the device loop's names.
+    configs=[kc.Config()] if (lambda x: x)(True) else None,
+)
+def with_epilogue(x: torch.Tensor, epilogue: object = lambda acc, tile: acc * 2.0) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        acc = x[tile] + 1.0
+        out[tile] = epilogue(acc, tile)  # type: ignore[operator]
+    return out
+
+
+def test_lambda_default_and_callable_arguments_are_inlined() -> None:
+    x = torch.randn(37)
+    assert_matches_torch(with_epilogue, lambda x: (x + 1.0) * 2.0, x)
+    assert_matches_torch(
+        lambda x: with_epilogue(x, lambda acc, tile: torch.relu(acc)),
+        lambda x: torch.relu(x + 1.0),
+        x,
+    )
+
+
+def test_host_code_reading_a_device_name_still_fails() -> None:
+    @kc.kernel
+    def leaks(x: torch.Tensor) -> torch.Tensor:
+        out = torch.empty_like(x)
+        for tile in kl.tile(x.size(0)):
+            acc = x[tile]
+            out[tile] = acc
+        scale = lambda y: y * acc  # noqa: E731 - acc is the device loop's, not the lambda's
+        return scale(out)
+
+    with pytest.raises(kc.exc.CompileError, match="'acc' is defined inside a device loop") as e:
+        leaks(torch.randn(5))
+    assert "test_host_code.py" in str(e.value)
