@@ -1418,7 +1418,7 @@ class DeviceTracer:
         elif isinstance(s, ast.For):
             self.device_for(s, parallel=False)
         elif isinstance(s, ast.If):
-            cond = self.eval(s.test)
+            cond = self.condition(s.test)
             if isinstance(cond, TileValue) and cond.ndim == 0:
                 self.device_if(s, cond)
                 return
@@ -1468,6 +1468,44 @@ class DeviceTracer:
                 UnsupportedConstruct,
                 f"{what} is not supported in device code" + (f"; {hint}" if hint else ""),
             )
+
+    def condition(self, node: ast.expr) -> Any:
+        """An ``if`` test whose ``and`` / ``or`` / ``not`` may mix host values with device
+        scalars (``if beta != 0.0 and ref is not None``): Python would ask a device value for
+        its truth. Host operands decide what they can (a false one ends an ``and``, a true
+        one an ``or``, as short-circuiting would); the device operands left are combined
+        with ``&`` / ``|`` into one device bool, every one of them evaluated (they are
+        expressions without side effects)."""
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            c = self.condition(node.operand)
+            if isinstance(c, (TileValue, TensorArg)):
+                return self._device_bool(c) == 0 if self._is_device(c) else c
+            return not c
+        if not isinstance(node, ast.BoolOp):
+            return self.eval(node)
+        is_and = isinstance(node.op, ast.And)
+        device: list[Any] = []
+        for operand in node.values:
+            c = self.condition(operand)
+            if isinstance(c, (TileValue, TensorArg)) and not self._is_device(c):
+                return c  # a block or a tensor: the caller reports it, located
+            if self._is_device(c):
+                device.append(self._device_bool(c))
+            elif bool(c) != is_and:  # host False in an and, host True in an or: decided
+                return c
+        if not device:
+            return is_and
+        out = device[0]
+        for c in device[1:]:
+            out = (out & c) if is_and else (out | c)
+        return out
+
+    @staticmethod
+    def _is_device(c: Any) -> bool:
+        return isinstance(c, TileValue) and c.ndim == 0
+
+    def _device_bool(self, c: TileValue) -> Any:
+        return c if c.dtype == torch.bool else c != 0
 
     def device_if(self, s: ast.If, cond: TileValue) -> None:
         """``if`` on a device scalar: a ``tile.if`` whose regions run the two branches. A name
