@@ -6,7 +6,7 @@ the one change to global state that importing kcompiler makes (its docstring say
 be the process environment; README, "Settings").
 """
 
-from kcompiler import settings
+from kcompiler import settings, target
 
 settings.default_to_interpreter()
 
@@ -18,8 +18,6 @@ def get_num_sm(device: object, *, reserved_sms: int = 0) -> int:
     ``KCOMPILER_INTERPRETER_SMS`` setting, a few programs that still exercise the kernel's
     loop over tiles."""
     import torch
-
-    from kcompiler import target
 
     dev = torch.device(device)  # type: ignore[call-overload]
     if dev.type == "cuda":
