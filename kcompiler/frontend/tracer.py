@@ -13,7 +13,7 @@ import inspect
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import ModuleType
+from types import FunctionType, ModuleType
 from typing import Any
 
 import torch
@@ -127,6 +127,8 @@ class _Namespace(dict):
             return self.tracer.print_in_device_code
         if name in ("min", "max") and name not in self.tracer.globals:
             return self.tracer.builtin_min if name == "min" else self.tracer.builtin_max
+        if name == "range" and name not in self.tracer.globals:
+            return self.tracer.builtin_range
         raise KeyError(name)
 
 
@@ -1252,6 +1254,15 @@ class DeviceTracer:
             # arguments): a located error. kcompiler's code under it failed: a bug.
             if raised_by_kcompiler(e.__traceback__, skip=1):
                 raise internal_error(e, self.location, f"tracing {self._written()!r}") from e
+            captured = self._captured_tensors(node)
+            if captured:
+                fn, name = captured
+                raise self.error(
+                    UnsupportedConstruct,
+                    f"{fn}(...) reads tensor {name!r}, which it captures from where it was "
+                    "defined; device code reads tensors only as the kernel's arguments or "
+                    f"closure variables: pass {name!r} to the kernel and on to {fn}",
+                ) from None
             message = str(e) if isinstance(e, NameError) else f"{type(e).__name__}: {e}"
             raise self.error(CompileError, user_terms(message)) from None
         finally:
@@ -1270,6 +1281,7 @@ class DeviceTracer:
         scope.setdefault("print", self.print_in_device_code)
         scope.setdefault("min", self.builtin_min)
         scope.setdefault("max", self.builtin_max)
+        scope.setdefault("range", self.builtin_range)
         return scope
 
     def _check_calls(self, node: ast.expr) -> None:
@@ -1283,6 +1295,28 @@ class DeviceTracer:
                     "do not nest: call it from host code (outside the device loop), or move "
                     "the shared code into a plain Python function called from both",
                 )
+
+    def _captured_tensors(self, node: ast.expr) -> tuple[str, str] | None:
+        """(callee, name) for a Python function called in ``node`` that reads a tensor from
+        its own closure or globals: Python runs it with that host tensor, not a device view
+        of it, so indexing it with a tile fails inside torch."""
+        for sub in ast.walk(node):
+            if not isinstance(sub, ast.Call):
+                continue
+            fn = self._static_value(sub.func)
+            if not isinstance(fn, FunctionType):
+                continue
+            code = fn.__code__
+            cells = dict(zip(code.co_freevars, fn.__closure__ or ()))
+            for name in (*code.co_freevars, *code.co_names):
+                cell = cells.get(name)
+                try:
+                    value = cell.cell_contents if cell is not None else fn.__globals__.get(name)
+                except ValueError:  # a closure variable not yet bound
+                    continue
+                if isinstance(value, torch.Tensor):
+                    return ast.unparse(sub.func), name
+        return None
 
     def _static_value(self, expr: ast.expr) -> Any:
         """What a name or ``module.name`` refers to, looked up without tracing anything."""
@@ -1301,6 +1335,27 @@ class DeviceTracer:
         """Python's ``min`` in device code: elementwise ``torch.minimum`` when an argument is
         a device value (Python's would ask the value for a truth value), else Python's."""
         return self._builtin_extreme("min", args, kwargs)
+
+    def builtin_range(self, *args: Any) -> Any:
+        """Python's ``range`` in device code: a Python range (its loop is unrolled) when its
+        bounds are Python ints; a sequential device loop over single indices, as ``kl.grid``,
+        when a bound is a value known only at run time (an int argument, a loaded scalar),
+        which Python's would ask for an int."""
+        import builtins
+
+        if not any(isinstance(a, TileValue) for a in args):
+            return builtins.range(*args)
+        if not 1 <= len(args) <= 3:
+            raise self.error(
+                UnsupportedConstruct, f"range() takes 1 to 3 arguments, got {len(args)}"
+            )
+        if len(args) == 3 and not (isinstance(args[2], int) and args[2] == 1):
+            raise self.error(
+                UnsupportedConstruct,
+                f"a range with a run-time bound steps by 1, got step {_describe(args[2])}",
+            )
+        begin, end = (0, args[0]) if len(args) == 1 else (args[0], args[1])
+        return self.tile_request(begin, end, 1, "grid")
 
     def builtin_max(self, *args: Any, **kwargs: Any) -> Any:
         """Python's ``max`` in device code (see ``builtin_min``)."""

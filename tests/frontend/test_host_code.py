@@ -457,3 +457,10 @@ def test_host_code_reading_a_device_name_still_fails() -> None:
     with pytest.raises(kc.exc.CompileError, match="'acc' is defined inside a device loop") as e:
         leaks(torch.randn(5))
     assert "test_host_code.py" in str(e.value)
+
+
+def test_a_callable_capturing_a_tensor_is_refused_by_name() -> None:
+    bias = torch.randn(37)
+    with pytest.raises(kc.exc.UnsupportedConstruct, match="reads tensor 'bias'") as e:
+        with_epilogue(torch.randn(37), lambda acc, tile: acc + bias[tile])
+    assert "test_host_code.py" in str(e.value)
