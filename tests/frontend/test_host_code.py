@@ -464,3 +464,25 @@ def test_a_callable_capturing_a_tensor_is_refused_by_name() -> None:
     with pytest.raises(kc.exc.UnsupportedConstruct, match="reads tensor 'bias'") as e:
         with_epilogue(torch.randn(37), lambda acc, tile: acc + bias[tile])
     assert "test_host_code.py" in str(e.value)
+
+
+@kc.kernel
+def apply_fn(x: torch.Tensor, fn: object) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = fn(x[tile])  # type: ignore[operator]
+    return out
+
+
+def test_a_lambda_made_per_call_is_keyed_by_what_it_computes() -> None:
+    # Each call's lambda is freed after the call, and the next one often gets its address:
+    # a key made of the function's id returned the first lambda's kernel for every k.
+    x = torch.randn(19)
+    for k in (1.0, 2.0, 3.0, -0.5):
+        torch.testing.assert_close(apply_fn(x, lambda v: v * k), x * k)  # noqa: B023
+
+    def shifted(c: float):  # noqa: ANN202
+        return lambda v, scale=2.0: v * scale + c
+
+    for c in (0.0, 1.5):
+        torch.testing.assert_close(apply_fn(x, shifted(c)), x * 2.0 + c)
