@@ -108,6 +108,37 @@ def function_key(fn: FunctionType, depth: int = 4) -> tuple[Any, ...]:
     return (fn.__code__, tuple(cells), _value_key(fn.__defaults__, depth), _value_key(kw, depth))
 
 
+def lifted_name(fn_name: str, var: str) -> str:
+    """The kernel argument that carries tensor ``var``, captured by the function passed as
+    ``fn_name``: device code reads it like any tensor argument."""
+    return f"kc_lift_{fn_name}_{var}"
+
+
+def captured_tensors(fn: Any) -> dict[str, torch.Tensor]:
+    """The tensors a Python function closes over, by closure variable name."""
+    if not isinstance(fn, FunctionType) or not fn.__closure__:
+        return {}
+    out = {}
+    for var, cell in zip(fn.__code__.co_freevars, fn.__closure__):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # a cell not bound yet
+            continue
+        if isinstance(value, torch.Tensor):
+            out[var] = value
+    return out
+
+
+def lift_captured_tensors(env: dict[str, Any], called: list[str]) -> dict[str, Any]:
+    """``env`` with the tensors captured by the functions named ``called`` (the names a
+    device loop calls) added under their ``lifted_name``; ``env`` itself when there are none."""
+    lifted: dict[str, Any] = {}
+    for name in called:
+        for var, tensor in captured_tensors(env.get(name)).items():
+            lifted[lifted_name(name, var)] = tensor
+    return {**env, **lifted} if lifted else env
+
+
 def _value_key(v: Any, depth: int) -> Any:
     if isinstance(v, FunctionType):
         return function_key(v, depth - 1) if depth > 0 else (FunctionType, id(v))
@@ -116,7 +147,7 @@ def _value_key(v: Any, depth: int) -> Any:
     if isinstance(v, (tuple, list)):
         return (type(v), tuple(_value_key(x, depth) for x in v))
     if isinstance(v, torch.Tensor):
-        return (torch.Tensor, v.dtype, tuple(v.shape), v.device.type)
+        return (torch.Tensor, v.dtype, tuple(v.shape), v.stride(), v.device.type)
     if isinstance(v, (torch.dtype, ModuleType)):
         return v
     return (type(v), id(v))

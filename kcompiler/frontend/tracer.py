@@ -13,7 +13,7 @@ import inspect
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import FunctionType, ModuleType
+from types import CellType, FunctionType, ModuleType
 from typing import Any
 
 import torch
@@ -43,6 +43,8 @@ from kcompiler.frontend.specialize import (
     BlockSizeInt,
     Specialization,
     SpecializedInt,
+    captured_tensors,
+    lifted_name,
     pow2_divisor,
 )
 from kcompiler.frontend.values import TensorArg, TileHandle, TileValue
@@ -320,6 +322,18 @@ class DeviceTracer:
         if isinstance(value, float):
             arg = self.add_arg(name, t.BlockType([], t.f32))
             return TileValue(self, arg)
+        captured = captured_tensors(value)
+        if captured and all(lifted_name(name, v) in self.env for v in captured):
+            # A function passed in that closes over tensors: run it with device views of them
+            # (the host put them in the loop's environment as arguments).
+            cells = []
+            for var, cell in zip(value.__code__.co_freevars, value.__closure__):
+                if var in captured:
+                    cell = CellType(self.ns[lifted_name(name, var)])
+                cells.append(cell)
+            return FunctionType(
+                value.__code__, value.__globals__, value.__name__, value.__defaults__, tuple(cells)
+            )
         return value
 
     def dim_value(self, dim: str) -> Any:

@@ -459,10 +459,27 @@ def test_host_code_reading_a_device_name_still_fails() -> None:
     assert "test_host_code.py" in str(e.value)
 
 
-def test_a_callable_capturing_a_tensor_is_refused_by_name() -> None:
-    bias = torch.randn(37)
-    with pytest.raises(kc.exc.UnsupportedConstruct, match="reads tensor 'bias'") as e:
-        with_epilogue(torch.randn(37), lambda acc, tile: acc + bias[tile])
+def test_tensors_captured_by_a_callable_become_kernel_arguments() -> None:
+    x = torch.randn(37)
+    for stride in (1, 1, 2):  # the same lambda code over new tensors, then a strided one
+        bias = torch.randn(37 * stride)[::stride]
+        torch.testing.assert_close(
+            with_epilogue(x, lambda acc, tile: acc + bias[tile]),  # noqa: B023
+            (x + 1.0) + bias,
+        )
+
+    def scaled_bias(acc: torch.Tensor, tile: object) -> torch.Tensor:
+        return torch.relu(acc * 0.5 + bias[tile])  # type: ignore[index]
+
+    torch.testing.assert_close(with_epilogue(x, scaled_bias), torch.relu((x + 1.0) * 0.5 + bias))
+
+
+GLOBAL_BIAS = torch.randn(37)
+
+
+def test_a_callable_reading_a_global_tensor_is_refused_by_name() -> None:
+    with pytest.raises(kc.exc.UnsupportedConstruct, match="reads tensor 'GLOBAL_BIAS'") as e:
+        with_epilogue(torch.randn(37), lambda acc, tile: acc + GLOBAL_BIAS[tile])
     assert "test_host_code.py" in str(e.value)
 
 
