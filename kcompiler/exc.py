@@ -98,6 +98,11 @@ class NoBackward(KCompilerError, RuntimeError):
     arguments, and says how to declare a backward (``@kernel.register_backward``)."""
 
 
+class IgnoredByInterpreter(UserWarning):
+    """A config knob that only the GPU toolchain applies (a ptxas control file) was given to a
+    kernel running on Triton's CPU interpreter, where it has no effect; said once per value."""
+
+
 class TensorOperationInWrapper(UserWarning):
     """Host code (outside device loops) ran a tensor operation; it runs in PyTorch eagerly."""
 

@@ -39,6 +39,7 @@ __all__ = [
     "reduce",
     "register_block_size",
     "register_reduction_dim",
+    "register_tunable",
     "specialize",
     "split",
     "static_range",
@@ -306,6 +307,25 @@ def register_block_size(min_or_max: Any, max_or_none: Any = None, /) -> int:
     return current_host("kl.register_block_size").register_block_size(min_or_max, max_or_none)
 
 
+def register_tunable(name: str, fragment: Any) -> Any:
+    """Declare a knob of this kernel's own, named ``name``, whose domain is ``fragment`` (a
+    ``kcompiler.autotuner`` fragment such as ``PowerOfTwoFragment(1, 256)``); returns its value
+    in the running config (``Config(name=value)``), else the fragment's default. The tuner
+    searches it with the other knobs, and the chosen value is part of the config record. Host
+    code only: the value is a host int (or choice) that host code uses to shape the launch,
+    and a device loop that reads it has it baked in."""
+    import sys
+
+    caller = sys._getframe(1)
+    where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
+    if tracing_now():
+        raise UnsupportedConstruct(
+            "kl.register_tunable inside a device loop: declare the tunable in host code (before "
+            "the loop) and use its value in the loop"
+        )
+    return current_host("kl.register_tunable").register_tunable(name, fragment, where)
+
+
 def register_reduction_dim(size: int) -> int:
     """Declare a dim that is reduced over as a whole; returns the size (a host int)."""
     current_host("kl.register_reduction_dim")
@@ -335,8 +355,6 @@ _NOT_SUPPORTED = {
     "load_float4_e2m1fn_x16_to_float16": "quantized fp4 helpers are not supported",
     "StackTensor": "stacked tensors (lists of device pointers) are not supported",
     "stacktensor_like": "stacked tensors (lists of device pointers) are not supported",
-    "register_tunable": "user-named tunables are not supported yet; use a kl.constexpr "
-    "parameter or kl.register_block_size",
     "rand4x": "random numbers are not supported yet",
 }
 

@@ -6,6 +6,7 @@ builds) the compiled variant for that loop's specialization key and the active c
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 from collections.abc import Callable, Sequence
@@ -24,7 +25,14 @@ from kcompiler.compiler import driver
 from kcompiler.compiler.artifacts import BlocksView, CompiledLoop, CompileRequest
 from kcompiler.compiler.driver import interpreting
 from kcompiler.config import Config
-from kcompiler.exc import CompileError, InvalidArgument, KCompilerError, UnknownOption, not_float
+from kcompiler.exc import (
+    CompileError,
+    InvalidArgument,
+    KCompilerError,
+    UnknownOption,
+    UnsupportedConstruct,
+    not_float,
+)
 from kcompiler.frontend.errors import internal_errors, numpy_argument_error, numpy_arguments
 from kcompiler.frontend.host import HostProgram, parse_kernel
 from kcompiler.frontend.specialize import BlockSizeInt, SpecializedInt, specialize
@@ -32,7 +40,7 @@ from kcompiler.frontend.tracer import BlockAllocator, trace_loop
 from kcompiler.language._context import hosting, state
 from kcompiler.passes.pass_manager import run_frontend_pipeline
 from kcompiler.runtime import custom_op as _custom_op
-from kcompiler.runtime import tuning
+from kcompiler.runtime import tunables, tuning
 from kcompiler.runtime.fastpath import REPLAY_TRIES, make_key, make_replay, param_getter, replayable
 from kcompiler.runtime.table_configs import TableConfigs
 from kcompiler.runtime.target_precompile import precompile
@@ -172,6 +180,9 @@ class _HostRun:
         value = sizes[idx] if idx < len(sizes) else default
         return BlockSizeInt(value, sym)
 
+    def register_tunable(self, name: Any, fragment: Any, where: str) -> Any:
+        return tunables.register(self.kernel, self.config, name, fragment, where)
+
     def specialize(self, value: Any) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
             return SpecializedInt(value)
@@ -207,7 +218,15 @@ SETTINGS: dict[str, Any] = {
     # ``kcompiler.aot.Table``): each call takes its specialization's entry, or the nearest
     # one (kcompiler/runtime/config_table.py has the rule); a table never makes a call tune.
     "configs_table": None,
+    # float32 tl.dot precision of this kernel's code (Helion's setting): "ieee", "tf32" or
+    # "tf32x3"; None follows torch.backends' float32 matmul precision, as every kernel does.
+    "dot_precision": None,
+    # Helion's code generator choice: "triton" is the one kcompiler has; any other backend
+    # (CuTe, TileIR, Pallas) is refused when the kernel is made.
+    "backend": None,
 }
+
+DOT_PRECISIONS = ("ieee", "tf32", "tf32x3")
 
 
 # Helion's settings that steer only Helion's own autotuner, its logs and its debug output
@@ -286,6 +305,18 @@ class Kernel:
                 raise UnknownOption("kc.kernel option", name, kernel_options())
         if autotune_effort is not None or isinstance(autotune_strategy, str):
             _check_autotune_options(autotune_effort, autotune_strategy)
+        backend = settings.get("backend")
+        if backend is not None and backend != "triton":
+            code = getattr(fn, "__code__", None)
+            where = f"{code.co_filename}:{code.co_firstlineno}" if code is not None else None
+            raise UnsupportedConstruct(
+                f"not supported: backend={backend!r} (kcompiler generates Triton code only; "
+                "pass backend='triton' or leave the option out)",
+                where,
+            )
+        precision = settings.get("dot_precision")
+        if precision is not None and precision not in DOT_PRECISIONS:
+            raise UnknownOption("dot_precision", precision, DOT_PRECISIONS)
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.signature = inspect.signature(fn)
@@ -323,6 +354,9 @@ class Kernel:
         # made at the first compile.
         self._error_flag: ErrorFlag | None = None
         self.table: Any = None  # kcompiler.aot.TableConfigs, see use_table
+        # kl.register_tunable declarations: name -> fragment (runtime/tunables.py).
+        self.tunables: dict[str, Any] = {}
+        tunables.declare_from_source(fn)
         if settings.get("configs_table") is not None:
             self.use_table(settings["configs_table"])
 
@@ -838,10 +872,14 @@ class Kernel:
         # them, and the mode: interpreter or GPU code) are part of the key; a call whose
         # fast-path entry exists keeps the variant it was made with.
         compile_settings = driver.CompileSettings.current(interpret)
+        precision = self.settings.get("dot_precision")
+        if precision is not None:
+            compile_settings = dataclasses.replace(compile_settings, fp32_dot_precision=precision)
         ckey = (index, spec.key, config, compile_settings)
         hit = self._compiled.get(ckey)
         if hit is not None:
             return hit
+        tunables.check_config(self, config)
         module, spec = self.trace_loop(index, env)
         given = config.get("block_sizes")
         call = getattr(self._current, "call", None)
