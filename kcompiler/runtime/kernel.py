@@ -42,7 +42,7 @@ from kcompiler.passes.pass_manager import run_frontend_pipeline
 from kcompiler.runtime import custom_op as _custom_op
 from kcompiler.runtime import tunables, tuning
 from kcompiler.runtime.fastpath import REPLAY_TRIES, make_key, make_replay, param_getter, replayable
-from kcompiler.runtime.table_configs import TableConfigs
+from kcompiler.runtime.table_configs import TableConfigs, batched_dims
 from kcompiler.runtime.target_precompile import precompile
 
 # Launch compiled kernels directly on the fast path (KCOMPILER_DIRECT_LAUNCH=0: always go
@@ -201,6 +201,10 @@ class _HostRun:
         entry(env)
 
 
+def self_name(fn: Callable[..., Any]) -> str:
+    return getattr(fn, "__name__", type(fn).__name__)
+
+
 def _no_launch(index: int, env: dict[str, Any]) -> None:
     """A host function's launch that does nothing (Kernel._host_names reads its code)."""
 
@@ -224,6 +228,16 @@ SETTINGS: dict[str, Any] = {
     # Helion's code generator choice: "triton" is the one kcompiler has; any other backend
     # (CuTe, TileIR, Pallas) is refused when the kernel is made.
     "backend": None,
+    # kc.aot_kernel's options, Helion's names (kcompiler/aot): ``batched`` marks batch dims,
+    # one entry per parameter (a list per tensor: an int marks its dim batched, None not; None
+    # for other parameters), which the table's nearest-entry rule does not count; ``key(*args,
+    # **kwargs)`` gives what a table's choice depends on (calls with equal keys share it);
+    # ``collect_fn``/``measure_fn`` return the calls ``python -m kcompiler.aot tune`` tunes
+    # when no --shapes is given.
+    "batched": None,
+    "key": None,
+    "collect_fn": None,
+    "measure_fn": None,
 }
 
 DOT_PRECISIONS = ("ieee", "tf32", "tf32x3")
@@ -314,6 +328,11 @@ class Kernel:
                 "pass backend='triton' or leave the option out)",
                 where,
             )
+        if settings.get("batched") is not None:
+            batched_dims(self_name(fn), inspect.signature(fn), settings["batched"])
+        for name in ("key", "collect_fn", "measure_fn"):
+            if settings.get(name) is not None and not callable(settings[name]):
+                raise InvalidArgument(f"{self_name(fn)}: {name} must be a callable")
         precision = settings.get("dot_precision")
         if precision is not None and precision not in DOT_PRECISIONS:
             raise UnknownOption("dot_precision", precision, DOT_PRECISIONS)

@@ -27,15 +27,15 @@ def test_gpu_code_passes_the_file_to_ptxas(tmp_path) -> None:
     acf.write_text("")
     x = torch.randn(37)
     cfg = kc.Config(advanced_controls_file=str(acf))
-    (source, _, _), = add_one.generated_launches((x,), {}, cfg, interpret=False)
+    ((source, _, _),) = add_one.generated_launches((x,), {}, cfg, interpret=False)
     assert f"ptx_options={'--apply-controls ' + str(acf)!r}" in source
-    (plain, _, _), = add_one.generated_launches((x,), {}, kc.Config(), interpret=False)
+    ((plain, _, _),) = add_one.generated_launches((x,), {}, kc.Config(), interpret=False)
     assert "ptx_options" not in plain
 
 
 def test_empty_file_means_none() -> None:
     x = torch.randn(37)
-    (source, _, _), = add_one.generated_launches(
+    ((source, _, _),) = add_one.generated_launches(
         (x,), {}, kc.Config(advanced_controls_file=""), interpret=False
     )
     assert "ptx_options" not in source

@@ -10,7 +10,7 @@ import torch
 import kcompiler as kc
 import kcompiler.language as kl
 from kcompiler.autotuner import EnumFragment, IntegerFragment, PowerOfTwoFragment
-from kcompiler.exc import CompileError, InvalidConfig, UnsupportedConstruct
+from kcompiler.exc import InvalidConfig, UnsupportedConstruct
 
 
 @kc.kernel
