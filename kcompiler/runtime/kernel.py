@@ -451,17 +451,21 @@ class Kernel:
         return attach if backward is None else attach(backward)
 
     def _call_with_grad(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """A call autograd records: through the op that carries the kernel's backward."""
-        if self.backward_rule is None:
-            raise _custom_op.no_backward(self, _custom_op.grad_arguments(self, args, kwargs))
+        """A call autograd records: through the op that carries the kernel's backward, or for a
+        kernel without one, its forward-only op (outputs whose backward raises NoBackward)."""
         if not _custom_op.grad_arguments(self, args, kwargs):
             # Only tensors that are no argument (globals, say) require grad: the op's autograd
             # formula cannot see them.
             raise _custom_op.no_backward(self, self._grad_names)
+        forward_only = self.backward_rule is None
+        if forward_only and self._op_id is None:  # custom_op=False: grad calls still need one
+            self._op_id = _custom_op.register(self, force=True)
         if _custom_op.grad_routing():
+            if forward_only:
+                return _custom_op.call_forward_only(self._op_id, *args, **kwargs)
             return _custom_op.call_op(self._op_id, *args, **kwargs)
         # Inside another kernel's op (its host code calls this kernel): still through this op.
-        return _custom_op.dispatch(self, args, kwargs)
+        return _custom_op.dispatch(self, args, kwargs, forward_only)
 
     def autotune(
         self, args: Sequence[Any], kwargs: dict[str, Any] | None = None, **options: Any
@@ -630,13 +634,17 @@ class Kernel:
         self._grad_names = names
         # The outermost direct-path call of a kernel with a backward starts again through its
         # op: its backward covers what the kernels its host code calls compute (a wrapper's).
-        target = None
+        # With none, the outermost direct-path call starts again through its forward-only op.
+        target = outermost = None
         run = self._current
         while run is not None:
+            outermost = run.kernel
+            outermost._grad_names = names
             if run.kernel.backward_rule is not None:
                 target = run.kernel
-                target._grad_names = names
             run = run.outer
+        if target is None:
+            target = outermost
         if target is not None:
             return _GradNeeded(target)
         return _custom_op.no_backward(self, names)
