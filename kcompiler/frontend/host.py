@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import inspect
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,6 +98,28 @@ def _stored_names(nodes: Any) -> set[str]:
     return out
 
 
+def _free_loads(root: ast.AST, bound: frozenset[str] = frozenset()) -> Iterator[ast.Name]:
+    """The names ``root`` reads, but those a lambda or nested function inside it binds as its
+    own parameters (``lambda acc, tile: acc`` reads no outer ``acc``)."""
+    if isinstance(root, ast.Name):
+        if isinstance(root.ctx, ast.Load) and root.id not in bound:
+            yield root
+        return
+    inner = bound
+    if isinstance(root, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)):
+        a = root.args
+        for default in (*a.defaults, *(d for d in a.kw_defaults if d is not None)):
+            yield from _free_loads(default, bound)  # evaluated in the enclosing scope
+        args = a.posonlyargs + a.args + a.kwonlyargs + [x for x in (a.vararg, a.kwarg) if x]
+        inner = bound | {x.arg for x in args}
+        body = root.body if isinstance(root.body, list) else [root.body]
+        for child in body:
+            yield from _free_loads(child, inner)
+        return
+    for child in ast.iter_child_nodes(root):
+        yield from _free_loads(child, inner)
+
+
 def _check_host_device_names(
     fdef: ast.FunctionDef,
     loops: list[DeviceLoop],
@@ -121,13 +143,8 @@ def _check_host_device_names(
                     "the host only through tensors (store into a tensor instead)",
                     location(node),
                 )
-        for node in ast.walk(fdef):
-            if (
-                isinstance(node, ast.Name)
-                and isinstance(node.ctx, ast.Load)
-                and node.id in device_names
-                and node.id not in host_names
-            ):
+        for node in _free_loads(fdef):
+            if node.id in device_names and node.id not in host_names:
                 raise CompileError(
                     f"{node.id!r} is defined inside a device loop and does not exist on the "
                     "host; device results reach the host only through tensors",
