@@ -740,8 +740,10 @@ def _register(
     lib.define(name + schema)
     lib.impl(name, sig.real, "CompositeExplicitAutograd")
     if forward_only:
-        refuse = _Refusal(kernel, grads)
-        torch.library.register_autograd(f"{NAMESPACE}::{name}", refuse.backward, lib=lib)
+        refuse = _Refusal(kernel, input_names)
+        torch.library.register_autograd(
+            f"{NAMESPACE}::{name}", refuse.backward, setup_context=refuse.setup_context, lib=lib
+        )
     elif rule is None:
         # No backward: calls autograd would record go through the forward-only op, so falling
         # through only ever meets calls that need no gradient.
@@ -761,19 +763,61 @@ def _register(
 # -- autograd ---------------------------------------------------------------------------------
 
 
-class _Refusal:
-    """The forward-only op's backward: raises NoBackward naming the kernel."""
+_REFUSE = "refuse_gradient"
+_refuse_ready = False
 
-    def __init__(self, kernel: Kernel, names: list[str]):
-        self.kernel_ref = weakref.ref(kernel)
-        self.name = kernel.fn.__name__
-        self.names = names
+
+def _refuse_impl(grad: torch.Tensor, kid: int, names: str, size: Any, dtype: Any) -> Any:
+    kernel = _KERNELS.get(kid)
+    if kernel is None:
+        raise NoBackward(f"a kernel without a backward (gone since) computed {names}")
+    raise backward_refused(kernel, names.split(","))
+
+
+def _refuse_fake(grad: torch.Tensor, kid: int, names: str, size: Any, dtype: Any) -> Any:
+    return grad.new_empty(size, dtype=dtype)
+
+
+def _refuse_op() -> Any:
+    """``kcompiler::refuse_gradient``: the gradient of an input of a forward-only op. Its real
+    implementation raises NoBackward; its fake one gives a tensor of the input's shape, so that
+    AOTAutograd can trace a backward that contains it (torch.compile's forward runs) and the
+    refusal comes when the compiled backward runs, as in eager mode."""
+    global _refuse_ready
+    with _LOCK:
+        if not _refuse_ready:
+            lib = _library()
+            lib.define(f"{_REFUSE}(Tensor grad, int kid, str names, SymInt[] size, "
+                       "ScalarType dtype) -> Tensor")  # fmt: skip
+            lib.impl(_REFUSE, _refuse_impl, "CompositeExplicitAutograd")
+            torch.library.register_fake(f"{NAMESPACE}::{_REFUSE}", _refuse_fake, lib=lib)
+            _refuse_ready = True
+    return getattr(getattr(torch.ops, NAMESPACE), _REFUSE).default
+
+
+class _Refusal:
+    """The forward-only op's autograd formula: each input that needs a gradient gets
+    ``refuse_gradient`` of the incoming gradient, which raises NoBackward naming the kernel
+    when it runs."""
+
+    def __init__(self, kernel: Kernel, input_names: list[str]):
+        self.kid = id(kernel)
+        self.input_names = input_names
+        self.op = _refuse_op()
+
+    def setup_context(self, ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
+        ctx.metas = [(tuple(x.shape), x.dtype) for x in inputs]
 
     def backward(self, ctx: Any, *grads: Any) -> Any:
-        kernel = self.kernel_ref()
-        if kernel is None:
-            raise NoBackward(f"kernel {self.name!r} has no backward")
-        raise backward_refused(kernel, self.names)
+        grad = next((g for g in grads if g is not None), None)
+        needs = ctx.needs_input_grad
+        if grad is None:
+            return tuple(None for _ in ctx.metas)
+        names = ",".join(n for n, need in zip(self.input_names, needs) if need)
+        return tuple(
+            self.op(grad, self.kid, names, list(size), dtype) if need else None
+            for (size, dtype), need in zip(ctx.metas, needs)
+        )
 
 
 @dataclass(frozen=True)

@@ -264,6 +264,9 @@ def test_no_backward_once_the_fast_path_is_warm():
         assert out.requires_grad
         with pytest.raises(kc.exc.NoBackward, match="'y'"):
             out.sum().backward()
+    # The same op signature with the other argument requiring grad names that one.
+    with pytest.raises(kc.exc.NoBackward, match=r"computed from 'x'\)?,"):
+        _no_backward(y.detach().requires_grad_(True), x).sum().backward()
         assert not _no_backward(x, y.detach()).requires_grad
     with torch.no_grad():
         torch.testing.assert_close(_no_backward(x, y), x * y)
@@ -325,12 +328,16 @@ def test_kernel_calling_a_kernel_with_a_backward():
 
 
 def test_no_backward_under_torch_compile():
-    """AOTAutograd traces the backward when the graph is compiled: the refusal surfaces then,
-    as NoBackward (wrapped by Dynamo), naming the kernel."""
+    """Compiled, the forward runs too (AOTAutograd traces the refusal op's fake), and the
+    compiled backward raises NoBackward naming the kernel when it runs."""
     torch._dynamo.reset()
-    f = torch.compile(lambda x, y: _no_backward(x, y).sum(), backend="aot_eager")
-    with pytest.raises(Exception, match="NoBackward.*'_no_backward'"):
-        f(torch.randn(5), torch.randn(5, requires_grad=True))
+    f = torch.compile(lambda x, y: (_no_backward(x, y) * 3).sum(), backend="aot_eager")
+    x, y = torch.randn(5), torch.randn(5, requires_grad=True)
+    loss = f(x, y)
+    torch.testing.assert_close(loss.detach(), (x * y * 3).sum().detach())
+    with pytest.raises(kc.exc.NoBackward, match="'_no_backward'.*'y'"):
+        loss.backward()
+    assert y.grad is None
 
 
 def test_setup_context_and_backward_receive_what_they_should():
@@ -406,7 +413,7 @@ def test_register_backward_after_calls_and_without_custom_op():
     with torch.no_grad():
         k(x)
     with pytest.raises(kc.exc.NoBackward):
-        k(x)
+        k(x).sum().backward()  # the forward-only op (custom_op=False: one is made for it)
     k.register_backward(lambda ctx, g: 2 * ctx.saved_tensors[0] * g,
                         setup_context=lambda ctx, inputs, out: ctx.save_for_backward(inputs[0]))  # fmt: skip
     k(x).sum().backward()
