@@ -8,6 +8,8 @@ from typing import Any
 
 from xdsl.dialects.builtin import ModuleOp
 
+from kcompiler.frontend.specialize import CELL_SEP, cell_value
+
 
 @dataclass
 class BlocksView:
@@ -48,4 +50,6 @@ class CompiledLoop:
 
     def launch(self, env: dict[str, Any]) -> Any:
         """Launch through Triton's JIT; returns its compiled kernel (None when interpreting)."""
-        return self.launcher(*[env[p] for p in self.params])
+        return self.launcher(
+            *[cell_value(env, p) if CELL_SEP in p else env[p] for p in self.params]
+        )

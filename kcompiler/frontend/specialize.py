@@ -12,6 +12,7 @@ runtime argument.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import FunctionType
 from typing import Any
 
 import torch
@@ -80,6 +81,54 @@ class SymbolTable:
         return sym
 
 
+# A callable host value (a lambda or nested function passed to a kernel, such as matmul's
+# ``epilogue``) runs inside device code when called there; the tensors its closure holds are
+# kernel arguments of their own, each named ``<name>__kc_cell__<free variable>``, whose
+# values are read from the function at each launch (``cell_value``).
+CELL_SEP = "__kc_cell__"
+
+
+def closure_cells(fn: Any) -> list[tuple[str, Any]]:
+    """``(free variable, value)`` of a Python function's closure (empty cells left out)."""
+    code = getattr(fn, "__code__", None)
+    cells = getattr(fn, "__closure__", None)
+    if code is None or not cells:
+        return []
+    out = []
+    for var, cell in zip(code.co_freevars, cells):
+        try:
+            out.append((var, cell.cell_contents))
+        except ValueError:  # a cell not yet bound
+            continue
+    return out
+
+
+def cell_param(name: str, var: str) -> str:
+    return f"{name}{CELL_SEP}{var}"
+
+
+def cell_value(env: dict[str, Any], param: str) -> Any:
+    """The value a closure-cell parameter (``cell_param``) has in ``env``."""
+    name, _, var = param.partition(CELL_SEP)
+    return dict(closure_cells(env[name]))[var]
+
+
+def _cells_key(name: str, fn: Any, table: SymbolTable) -> tuple[Any, ...]:
+    """What of a callable's closure the traced code depends on: its tensors as arguments (dtype
+    and dims), every other value as the constant the device code bakes in."""
+    out: list[Any] = []
+    for var, v in closure_cells(fn):
+        if isinstance(v, torch.Tensor):
+            where = cell_param(name, var)
+            dims = tuple(table.dim(int(s), (where, i)) for i, s in enumerate(v.shape))
+            out.append((var, "T", v.dtype, dims, v.device.type))
+        elif isinstance(v, (bool, int, float, str, type(None), torch.dtype)):
+            out.append((var, "C", type(v).__name__, repr(v)))
+        else:
+            out.append((var, "O", type(v).__name__, id(v)))
+    return tuple(out)
+
+
 @dataclass
 class Specialization:
     key: tuple[Any, ...]
@@ -136,6 +185,8 @@ def specialize(
             entries.append((name, "N"))
         elif isinstance(v, (torch.dtype, str, tuple, list)):
             entries.append((name, "C", repr(v)))
+        elif isinstance(v, FunctionType):
+            entries.append((name, "Fn", v.__code__, _cells_key(name, v, table)))
         else:
             entries.append((name, "O", type(v).__name__, id(v)))
     buckets = tuple(next_pow2(table.values[s]) for s in table.values)

@@ -13,7 +13,7 @@ import inspect
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import ModuleType
+from types import CellType, FunctionType, ModuleType
 from typing import Any
 
 import torch
@@ -43,6 +43,8 @@ from kcompiler.frontend.specialize import (
     BlockSizeInt,
     Specialization,
     SpecializedInt,
+    cell_param,
+    closure_cells,
     pow2_divisor,
 )
 from kcompiler.frontend.values import TensorArg, TileHandle, TileValue
@@ -318,7 +320,28 @@ class DeviceTracer:
         if isinstance(value, float):
             arg = self.add_arg(name, t.BlockType([], t.f32))
             return TileValue(self, arg)
+        if isinstance(value, FunctionType):
+            return self.import_callable(name, value)
         return value
+
+    def import_callable(self, name: str, fn: FunctionType) -> FunctionType:
+        """A host function that device code calls (a lambda argument such as an epilogue):
+        the same code over a closure whose tensors are this kernel's arguments
+        (``specialize.cell_param``), so that it indexes them as device code does."""
+        cells = closure_cells(fn)
+        if not any(isinstance(v, torch.Tensor) for _, v in cells):
+            return fn
+        values = dict(cells)
+        closure = []
+        for var, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
+            if var in values and isinstance(values[var], torch.Tensor):
+                cell = CellType(self.import_host_value(cell_param(name, var), values[var]))
+            closure.append(cell)
+        copy = FunctionType(
+            fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, tuple(closure)
+        )
+        copy.__kwdefaults__ = fn.__kwdefaults__
+        return copy
 
     def dim_value(self, dim: str) -> Any:
         if dim.isdigit():

@@ -25,9 +25,12 @@ from __future__ import annotations
 import ast
 import operator
 from collections.abc import Callable, Collection, Iterable, Sequence
+from types import FunctionType
 from typing import Any
 
 import torch
+
+from kcompiler.frontend.specialize import CELL_SEP, cell_value, closure_cells
 
 MISSING = object()
 
@@ -47,6 +50,17 @@ def fingerprint(v: Any) -> Any:
         # Inside a list or tuple a float is a compile-time constant (specialize.py keys on the
         # container's repr): its repr separates calls, -0.0 from 0.0 included.
         return (type(v), *((float, repr(x)) if type(x) is float else fingerprint(x) for x in v))
+    if isinstance(v, FunctionType):
+        # A callable device code calls: its code, and its closure as the traced code sees it
+        # (tensors as arguments, floats baked in as constants, specialize.py).
+        return (
+            FunctionType,
+            v.__code__,
+            *(
+                (var, float, repr(x)) if type(x) is float else (var, fingerprint(x))
+                for var, x in closure_cells(v)
+            ),
+        )
     return (type(v), id(v))
 
 
@@ -85,7 +99,10 @@ def make_key(
 
 
 def param_getter(params: Sequence[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
-    """``env -> tuple(env[p] for p in params)``, at C speed."""
+    """``env -> tuple(env[p] for p in params)``, at C speed (a closure-cell parameter,
+    ``specialize.cell_param``, is read from its function)."""
+    if any(CELL_SEP in p for p in params):
+        return lambda env: tuple(cell_value(env, p) if CELL_SEP in p else env[p] for p in params)
     if not params:
         return lambda env: ()
     if len(params) == 1:

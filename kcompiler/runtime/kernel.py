@@ -534,7 +534,7 @@ class Kernel:
 
         def collect(index: int, env: dict[str, Any]) -> None:
             c = self.compile_loop(index, env, config, interpret)
-            launches.append((c.source, c.launcher, [env[p] for p in c.params]))
+            launches.append((c.source, c.launcher, list(param_getter(c.params)(env))))
 
         with hosting(_HostRun(self, config, "code")):
             self._run_with(args, kwargs, config, collect)
