@@ -96,3 +96,25 @@ def test_do_bench_generic_times_a_call() -> None:
     calls = []
     ms = do_bench_generic(lambda: calls.append(1), warmup=1, rep=1, fixed_repetitions=3)
     assert isinstance(ms, float) and ms >= 0 and len(calls) >= 5
+
+
+@kc.kernel
+def blocked_copy(x: torch.Tensor) -> torch.Tensor:
+    block = kl.register_tunable("copy_block", PowerOfTwoFragment(8, 32, 8))
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0), block_size=block):
+        out[tile] = x[tile] + 1
+    return out
+
+
+def test_the_tuner_searches_a_tunable_and_records_it() -> None:
+    from kcompiler.autotune import NullCache
+
+    x = torch.randn(67)
+    result = blocked_copy.autotune(
+        (x,), effort="quick", budget_s=4.0, workers=1, progress=False, cache=NullCache()
+    )
+    assert result.tried >= 2 and not result.failures
+    assert result.config["copy_block"] in (8, 16, 32)  # the record holds the tunable
+    assert blocked_copy.config == result.config
+    torch.testing.assert_close(blocked_copy(x), x + 1)
