@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from kcompiler.exc import UnsupportedConstruct
+from kcompiler.language import quantized as _quantized
 from kcompiler.language._context import current_host, current_tracer, tracing_now
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "jagged_tile",
     "join",
     "load",
+    "load_bfloat16_x16_to_float16",
+    "load_float4_e2m1fn_x16_to_float16",
     "rand",
     "randint",
     "reduce",
@@ -119,6 +122,35 @@ def load(tensor: Any, index: list[Any], extra_mask: Any = None, eviction_policy:
     ``extra_mask``: a bool block broadcasting to the result; where it is false nothing is
     read and the result is 0."""
     return current_tracer("kl.load").load(tensor, index, extra_mask)
+
+
+def load_float4_e2m1fn_x16_to_float16(
+    storage: Any, group_offsets: Any, extra_mask: Any = None
+) -> tuple[Any, ...]:
+    """Load the 8 packed FP4 (E2M1) bytes of each group (``group_offsets`` counts 8-byte groups
+    from the start of contiguous ``torch.uint8`` storage) and unpack them into 16 fp16 blocks
+    of ``group_offsets``' shape, each byte's low nibble first."""
+    current_tracer("kl.load_float4_e2m1fn_x16_to_float16")
+    if "uint8" not in str(getattr(storage, "dtype", "")):
+        raise UnsupportedConstruct(
+            "kl.load_float4_e2m1fn_x16_to_float16 reads torch.uint8 storage (view a "
+            f"float4_e2m1fn_x2 tensor as uint8 on the host); got {getattr(storage, 'dtype', storage)}"
+        )
+    return _quantized.load_float4_e2m1fn_x16(load, storage, group_offsets, extra_mask)
+
+
+def load_bfloat16_x16_to_float16(
+    storage: Any, group_offsets: Any, extra_mask: Any = None
+) -> tuple[Any, ...]:
+    """Load the 16 bf16 values of each group (``group_offsets`` counts 16-value groups of
+    contiguous bf16 storage) as 16 fp16 blocks of ``group_offsets``' shape."""
+    current_tracer("kl.load_bfloat16_x16_to_float16")
+    if "bfloat16" not in str(getattr(storage, "dtype", "")):
+        raise UnsupportedConstruct(
+            "kl.load_bfloat16_x16_to_float16 reads bfloat16 storage; got "
+            f"{getattr(storage, 'dtype', storage)}"
+        )
+    return _quantized.load_bfloat16_x16(load, storage, group_offsets, extra_mask)
 
 
 def store(tensor: Any, index: list[Any], value: Any, extra_mask: Any = None) -> None:
@@ -351,8 +383,6 @@ _NOT_SUPPORTED = {
     "triton_kernel": "calling a @triton.jit function from device code is not supported",
     "dot_scaled": "block-scaled (mx) matmul is not supported",
     "float4_e2m1fn_x2_to_float32": "quantized fp4 helpers are not supported",
-    "load_bfloat16_x16_to_float16": "quantized load helpers are not supported",
-    "load_float4_e2m1fn_x16_to_float16": "quantized fp4 helpers are not supported",
     "StackTensor": "stacked tensors (lists of device pointers) are not supported",
     "stacktensor_like": "stacked tensors (lists of device pointers) are not supported",
     "rand4x": "random numbers are not supported yet",
