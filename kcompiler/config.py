@@ -132,4 +132,13 @@ class Config(Mapping[str, Any]):
         return f"Config({inner})"
 
     def __reduce__(self):
-        return (Config, (self._data,))
+        return (restore, (self._data,))
+
+
+def restore(data: Mapping[str, Any]) -> Config:
+    """A pickled Config in another process (a compile worker): the tunable names it carries
+    were declared where it was made, so they are declared here too."""
+    for name in data:
+        if name not in KNOWN_FIELDS:
+            declare_tunable(name)
+    return Config(data)

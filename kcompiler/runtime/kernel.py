@@ -201,7 +201,7 @@ class _HostRun:
         entry(env)
 
 
-def self_name(fn: Callable[..., Any]) -> str:
+def _fn_name(fn: Callable[..., Any]) -> str:
     return getattr(fn, "__name__", type(fn).__name__)
 
 
@@ -329,10 +329,10 @@ class Kernel:
                 where,
             )
         if settings.get("batched") is not None:
-            batched_dims(self_name(fn), inspect.signature(fn), settings["batched"])
+            batched_dims(_fn_name(fn), inspect.signature(fn), settings["batched"])
         for name in ("key", "collect_fn", "measure_fn"):
             if settings.get(name) is not None and not callable(settings[name]):
-                raise InvalidArgument(f"{self_name(fn)}: {name} must be a callable")
+                raise InvalidArgument(f"{_fn_name(fn)}: {name} must be a callable")
         precision = settings.get("dot_precision")
         if precision is not None and precision not in DOT_PRECISIONS:
             raise UnknownOption("dot_precision", precision, DOT_PRECISIONS)

@@ -118,3 +118,18 @@ def test_the_tuner_searches_a_tunable_and_records_it() -> None:
     assert result.config["copy_block"] in (8, 16, 32)  # the record holds the tunable
     assert blocked_copy.config == result.config
     torch.testing.assert_close(blocked_copy(x), x + 1)
+
+
+def test_a_config_with_a_tunable_survives_pickling_into_a_fresh_process() -> None:
+    """Compile workers unpickle configs: the tunable names travel with them."""
+    import pickle
+    import subprocess
+    import sys
+
+    data = pickle.dumps(kc.Config(scale_factor=3, num_warps=2))
+    code = (
+        "import pickle, sys; c = pickle.loads(sys.stdin.buffer.read()); "
+        "print(c.scale_factor, c.num_warps)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True, check=True)
+    assert done.stdout.split() == [b"3", b"2"]
