@@ -126,6 +126,14 @@ def _cells_key(name: str, fn: Any, table: SymbolTable) -> tuple[Any, ...]:
             out.append((var, "C", type(v).__name__, repr(v)))
         else:
             out.append((var, "O", type(v).__name__, id(v)))
+    # Default argument values are baked in as the closure's are (tensors among them are not
+    # arguments: they key by identity).
+    defaults = (*(fn.__defaults__ or ()), *(fn.__kwdefaults__ or {}).items())
+    for i, v in enumerate(defaults):
+        if isinstance(v, (bool, int, float, str, type(None), torch.dtype, tuple)):
+            out.append((i, "D", type(v).__name__, repr(v)))
+        else:
+            out.append((i, "D", type(v).__name__, id(v)))
     return tuple(out)
 
 

@@ -53,6 +53,7 @@ def fingerprint(v: Any) -> Any:
     if isinstance(v, FunctionType):
         # A callable device code calls: its code, and its closure as the traced code sees it
         # (tensors as arguments, floats baked in as constants, specialize.py).
+        defaults = (*(v.__defaults__ or ()), *(v.__kwdefaults__ or {}).items())
         return (
             FunctionType,
             v.__code__,
@@ -60,6 +61,7 @@ def fingerprint(v: Any) -> Any:
                 (var, float, repr(x)) if type(x) is float else (var, fingerprint(x))
                 for var, x in closure_cells(v)
             ),
+            *((float, repr(x)) if type(x) is float else fingerprint(x) for x in defaults),
         )
     return (type(v), id(v))
 

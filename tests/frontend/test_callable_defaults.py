@@ -95,3 +95,10 @@ def test_one_variant_per_lambda_code_and_closure_kind() -> None:
     for scale in (2.0, 3.0, 2.0):
         torch.testing.assert_close(tiled_epilogue(x, _scaled(scale)), x * 2 * scale)
     assert tiled_epilogue.fast_path_stats().entries == 3
+
+
+def test_a_lambdas_default_values_are_part_of_its_key() -> None:
+    x = torch.randn(4, 6)
+    for scale in (2.0, 5.0):
+        got = tiled_epilogue(x, lambda acc, tile, s=scale: acc * s)
+        torch.testing.assert_close(got, x * 2 * scale)
