@@ -9,7 +9,6 @@ name registered twice must mean the same domain) and printed in errors.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,7 +138,7 @@ def as_fragment(fragment: Any) -> Fragment:
     )
 
 
-__all__: Sequence[str] = [
+__all__ = [
     "BooleanFragment",
     "EnumFragment",
     "Fragment",
