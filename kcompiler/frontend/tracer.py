@@ -249,6 +249,14 @@ class DeviceTracer:
     def error(self, exc_type: type[CompileError], message: str) -> CompileError:
         return exc_type(message, self.location)
 
+    @property
+    def device(self) -> torch.device:
+        """Where the kernel runs: the device of its tensor arguments."""
+        for v in self.env.values():
+            if isinstance(v, torch.Tensor):
+                return v.device
+        return torch.device("cpu")
+
     # -- building ----------------------------------------------------------------------------
     @property
     def builder(self) -> Builder:
