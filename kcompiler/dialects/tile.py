@@ -1562,7 +1562,13 @@ class CombineOp(IRDLOperation):
 class ReshapeOp(TileOp):
     """Change the dims of a value without moving data: ``v[:, None]``, ``squeeze``, ``view``.
 
-    Legal when the non-unit dims stay the same and in order, or when the static sizes agree.
+    Legal when the non-unit dims stay the same and in order (unit dims come and go), or when
+    runs of them split or merge (``[s2] -> [2, s4]``, ``[s4, 2] -> [s2]``) with every dim of a
+    changed run exact: a static power of two, or a size symbol whose enclosing kernel promises
+    it is a power of two (``size_divisors[s] == size_hints[s]``: its register extent is the
+    hint's power of two and the divisor fills it, so the value is fixed) and the products of
+    the two sides agree. Exact dims carry no padding lanes, so a row-major reshape of the
+    registers moves every element where torch's reshape puts it; a padded dim would not.
     """
 
     name = "tile.reshape"
@@ -1582,9 +1588,59 @@ class ReshapeOp(TileOp):
     def infer_type(self) -> Attribute:
         a = block_of(self.operand)
         new = tuple(d.data for d in self.shape.data)
-        if [d for d in a.dims if d != "1"] != [d for d in new if d != "1"]:
-            raise ShapeError(f"cannot reshape {list(a.dims)} to {list(new)}")
+        src, dst = [d for d in a.dims if d != "1"], [d for d in new if d != "1"]
+        if src != dst:
+            problem = reshape_problem(src, dst, exact_sizes(self))
+            if problem is not None:
+                raise ShapeError(f"cannot reshape {list(a.dims)} to {list(new)}: {problem}")
         return BlockType(new, a.element_type)
+
+
+def exact_sizes(op: IRDLOperation) -> dict[str, int]:
+    """Size symbols whose value the enclosing kernel fixes, with that value: those promised to
+    be a power of two (divisor equal to the hint, see ``ReshapeOp``)."""
+    kernel = op.parent_op()
+    while kernel is not None and not isinstance(kernel, KernelOp):
+        kernel = kernel.parent_op()
+    if kernel is None:
+        return {}
+    hints = kernel.size_hints
+    return {s: d for s, d in kernel.size_divisors.items() if hints.get(s) == d}
+
+
+def reshape_problem(src: Sequence[str], dst: Sequence[str], exact: dict[str, int]) -> str | None:
+    """Why the non-unit dims ``src`` cannot be reshaped to ``dst`` (None: they can). Equal dims
+    pass through; between them, runs of ``src`` and ``dst`` with equal products split or merge,
+    and every dim in such a run must be exact (a static or ``exact`` power of two)."""
+
+    def size(d: str) -> int | None:
+        n = int(d) if d.isdigit() else exact.get(d)
+        return n if n is not None and n > 0 and n & (n - 1) == 0 else None
+
+    i = j = 0
+    while i < len(src) or j < len(dst):
+        if i < len(src) and j < len(dst) and src[i] == dst[j]:
+            i, j = i + 1, j + 1
+            continue
+        if i == len(src) or j == len(dst):
+            return "the element counts differ"
+        pa, pb = size(src[i]), size(dst[j])
+        for d, n in ((src[i], pa), (dst[j], pb)):
+            if n is None:
+                return f"dim {d} is not a power of two known when the kernel compiles"
+        i, j = i + 1, j + 1
+        while pa != pb:
+            side, k = (src, i) if pa < pb else (dst, j)  # type: ignore[operator]
+            if k == len(side):
+                return "the element counts differ"
+            n = size(side[k])
+            if n is None:
+                return f"dim {side[k]} is not a power of two known when the kernel compiles"
+            if pa < pb:  # type: ignore[operator]
+                pa, i = pa * n, i + 1  # type: ignore[operator]
+            else:
+                pb, j = pb * n, j + 1  # type: ignore[operator]
+    return None
 
 
 @irdl_op_definition

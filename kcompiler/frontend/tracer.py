@@ -238,6 +238,7 @@ class DeviceTracer:
         self._codes: dict[int, Any] = {}
         self._block_ordinal = 0
         self._unrolling = 0  # unrolled Python loops that a `break`/`continue` here would leave
+        self.record_sizes()
 
     # -- locations and errors ----------------------------------------------------------------
     @property
@@ -288,6 +289,13 @@ class DeviceTracer:
 
     def finish(self) -> ModuleOp:
         self.kernel.properties["arg_names"] = ArrayAttr([StringAttr(n) for n in self._arg_names])
+        self.record_sizes()
+        module = ModuleOp([self.kernel])
+        return module
+
+    def record_sizes(self) -> None:
+        """The kernel's size hints and divisors: set before tracing too, because typing rules
+        (a reshape that splits a dim) read what the specialization fixes."""
         syms = self.spec.symbols.values
         self.kernel.attributes["size_hints"] = DictionaryAttr(
             {s: IntegerAttr(v, i64) for s, v in syms.items()}
@@ -296,8 +304,6 @@ class DeviceTracer:
         self.kernel.attributes["size_divisors"] = DictionaryAttr(
             {s: IntegerAttr(pow2_divisor(v), i64) for s, v in syms.items()}
         )
-        module = ModuleOp([self.kernel])
-        return module
 
     # -- host values -------------------------------------------------------------------------
     def import_host_value(self, name: str, value: Any) -> Any:
