@@ -980,8 +980,10 @@ class LoadOp(TileOp):
     """Read a block of a tensor. One index per tensor dim (``index_kinds`` says which):
 
     ``tile`` (operand: a !tile.tile), ``full`` (no operand: the whole dim), ``scalar`` (a 0-d
-    i64 block), ``gather`` (an i64 block of indices; its dims become result dims). The result
-    dims are the indices' dims in order.
+    i64 block), ``gather`` (an i64 block of indices; its dims become result dims), ``outer``
+    (a 1-D integer block of indices that, unlike ``gather``, never pairs with a neighbouring
+    index: its dim is a result dim of its own, as a slice's would be). The result dims are the
+    indices' dims in order.
 
     ``mask`` (``kl.load(..., extra_mask=m)``): a bool block that broadcasts to the result;
     lanes where it is false are not read and hold 0.
@@ -1051,7 +1053,8 @@ def indexed_dims(t: TensorType, kinds: Sequence[str], indices: Sequence[SSAValue
 
     A ``gather`` index whose dims equal the previous dim's gather index is paired with it
     elementwise (torch's ``x[rows, cols]`` with index tensors of one shape): the pair adds its
-    dims to the result once, where the first of them stands."""
+    dims to the result once, where the first of them stands. An ``outer`` index (1-D) always
+    adds its own dim, so two of them index the Cartesian product of their positions."""
     if len(kinds) != len(t.dims):
         raise ShapeError(f"indexing a rank-{len(t.dims)} tensor with {len(kinds)} indices")
     it = iter(indices)
@@ -1070,12 +1073,14 @@ def indexed_dims(t: TensorType, kinds: Sequence[str], indices: Sequence[SSAValue
                 raise ShapeError(f"a `tile` index must be a !tile.tile, got {idx.type}")
             out.append(idx.type.block.data)
             previous = None
-        elif kind in ("scalar", "gather"):
+        elif kind in ("scalar", "gather", "outer"):
             b = block_of(idx)
             if not (is_int(b.element_type) or is_bool(b.element_type)):
                 raise ShapeError(f"index of dtype {b.element_type} is not an integer")
             if kind == "scalar" and b.rank != 0:
                 raise ShapeError("a `scalar` index must be 0-d")
+            if kind == "outer" and b.rank != 1:
+                raise ShapeError(f"an `outer` index must be 1-D, got {list(b.dims)}")
             if kind == "gather" and b.dims == previous:
                 continue
             out.extend(b.dims)

@@ -27,7 +27,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
     i64,
 )
-from xdsl.ir import Block, Operation, Region
+from xdsl.ir import Block, Operation, Region, SSAValue
 
 from kcompiler.dialects import tile as t
 from kcompiler.exc import (
@@ -200,6 +200,27 @@ def _whole(s: slice) -> bool:
     """Whether a slice is ':' (compared field by field: a bound may be a device value, whose
     ``==`` builds an op)."""
     return s.start is None and s.stop is None and s.step is None
+
+
+def _is_range(v: SSAValue) -> bool:
+    """Whether a 1-D integer block is a run of positions: ``kl.arange(n)`` shifted or scaled by
+    0-d values (and cast), an affine function of the position like a slice's index."""
+    op = v.owner
+    while True:
+        if isinstance(op, t.ArangeOp):
+            return True
+        if isinstance(op, t.CastOp):
+            op = op.operand.owner
+        elif isinstance(op, t.BinaryOp) and op.kind.data in ("add", "sub", "mul"):
+            a, b = t.block_of(op.lhs), t.block_of(op.rhs)
+            if b.rank == 0 and a.rank == 1:
+                op = op.lhs.owner
+            elif a.rank == 0 and b.rank == 1:
+                op = op.rhs.owner
+            else:
+                return False
+        else:
+            return False
 
 
 def _is_kernel(fn: Any) -> bool:
@@ -793,6 +814,12 @@ class DeviceTracer:
                     raise self.error(ShapeMismatch, f"index of dtype {v.dtype}")
                 if v.ndim == 0:
                     kinds.append("scalar")
+                elif _is_range(v.value):
+                    # A run of positions (start + kl.arange(n) * step) selects like a slice:
+                    # its dim is its own, so two of them index a Cartesian product (Helion's
+                    # rule for several 1-D index tensors), never a torch-style pairing.
+                    kinds.append("outer")
+                    out_rank += 1
                 else:
                     paired = bool(kinds) and kinds[-1] == "gather" and v.dims == gathered
                     if "gather" in kinds and not paired:

@@ -3,7 +3,8 @@
 
 // A tile.reshape that splits or merges dims needs every dim of the changed run to be a power
 // of two fixed when the kernel compiles (emit/triton_reshape_split.mlir has the legal form);
-// the verifier names the dim that is not, or says the element counts differ.
+// the verifier names the dim that is not, or says the element counts differ. An `outer` index
+// is 1-D (emit/triton_outer_index.mlir).
 
 // s3 = 12 is padded to 16 registers: splitting it would misplace the second half.
 builtin.module {
@@ -13,8 +14,8 @@ builtin.module {
   }
 }
 
-// FIRST: reshape_errors.mlir:12:5: error: 'tile.reshape' op cannot reshape ['s3'] to ['2', 's4']: dim s3 is not a power of two known when the kernel compiles
-// CHECK: reshape_errors.mlir:12:5: error: 'tile.reshape' op cannot reshape ['s3'] to ['2', 's4']: dim s3 is not a power of two known when the kernel compiles
+// FIRST: shape_errors.mlir:13:5: error: 'tile.reshape' op cannot reshape ['s3'] to ['2', 's4']: dim s3 is not a power of two known when the kernel compiles
+// CHECK: shape_errors.mlir:13:5: error: 'tile.reshape' op cannot reshape ['s3'] to ['2', 's4']: dim s3 is not a power of two known when the kernel compiles
 
 // -----
 // Element counts that differ: 16 elements cannot become 2 x 4.
@@ -25,4 +26,16 @@ builtin.module {
   }
 }
 
-// CHECK: reshape_errors.mlir:24:5: error: 'tile.reshape' op cannot reshape ['16'] to ['2', '4']: the element counts differ
+// CHECK: shape_errors.mlir:25:5: error: 'tile.reshape' op cannot reshape ['16'] to ['2', '4']: the element counts differ
+
+// -----
+// An `outer` index is 1-D.
+builtin.module {
+  tile.kernel @two_d(%x: !tile.tensor<[s0, s1], f32>) {
+    %a = tile.arange ["8"] dtype i32 : !tile.block<[8], i32>
+    %b = tile.reshape %a to ["8", "1"] : !tile.block<[8], i32> -> !tile.block<[8, 1], i32>
+    %v = tile.load %x[%b] ["outer", "full"] : !tile.tensor<[s0, s1], f32>, !tile.block<[8, 1], i32> -> !tile.block<[8, 1, s1], f32>
+  }
+}
+
+// CHECK: shape_errors.mlir:37:5: error: 'tile.load' op an `outer` index must be 1-D, got ['8', '1']

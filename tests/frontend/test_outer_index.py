@@ -1,0 +1,64 @@
+"""Index tensors made by ``kl.arange`` select like slices: each adds a dim of its own.
+
+``A[tile, rows, cols]`` with ``rows = 16 + kl.arange(16)`` and ``cols = kl.arange(16)`` is the
+16 x 16 block of rows 16..31 and columns 0..15 (Helion's Cartesian rule for several 1-D index
+tensors), not torch's elementwise pairing, which index tensors loaded from memory keep
+(tests/kernels/test_index_bounds.py). The positions are bounds-checked like any computed
+index. Checked against torch slicing on odd shapes in the three float dtypes.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+import kcompiler as kc
+import kcompiler.language as kl
+from kcompiler.testing import FLOAT_DTYPES, assert_matches_torch, tensors
+
+FEW = settings(
+    max_examples=4,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+
+
+@kc.kernel
+def square_block(x: torch.Tensor, first: kl.constexpr) -> torch.Tensor:
+    b = x.size(0)
+    out = torch.zeros_like(x)
+    for tile in kl.tile(b):
+        rows = first + kl.arange(8)
+        cols = kl.arange(8) * 2
+        v = x[tile, rows, cols]  # [tile, 8, 8]
+        out[tile, rows, cols] = v * 3.0 + v.sum(-1, keepdim=True).to(v.dtype)  # <- outer
+    return out
+
+
+def square_block_ref(x: torch.Tensor, first: int) -> torch.Tensor:
+    out = torch.zeros_like(x)
+    v = x[:, first : first + 8, 0:16:2].float()
+    out[:, first : first + 8, 0:16:2] = (v * 3.0 + v.to(x.dtype).float().sum(-1, keepdim=True)).to(
+        x.dtype
+    )
+    return out
+
+
+@FEW
+@given(st.data())
+def test_arange_indices_take_a_cartesian_block(data: st.DataObject) -> None:
+    b = data.draw(st.sampled_from([1, 3, 17]))
+    first = data.draw(st.sampled_from([0, 1, 5]))
+    dtype = data.draw(st.sampled_from(FLOAT_DTYPES))
+    x = data.draw(tensors((b, 13 + first, 19), dtype))
+    assert_matches_torch(square_block, square_block_ref, x, first)
+
+
+def test_arange_index_past_the_end_is_caught() -> None:
+    x = torch.randn(3, 10, 19)  # rows 5..12 run past 10
+    line = next(i for i, s in enumerate(open(__file__), 1) if "# <- outer" in s) - 2  # the load
+    with pytest.raises(kc.exc.IndexOutOfBounds, match=rf"test_outer_index.py:{line}\b.*'x'"):
+        square_block(x, 5)
