@@ -39,6 +39,7 @@ from kcompiler.exc import (
 )
 from kcompiler.frontend import dtypes
 from kcompiler.frontend.errors import internal_error, raised_by_kcompiler, user_terms
+from kcompiler.frontend.slices import slice_index
 from kcompiler.frontend.specialize import (
     BlockSizeInt,
     Specialization,
@@ -200,6 +201,18 @@ def _whole(s: slice) -> bool:
     """Whether a slice is ':' (compared field by field: a bound may be a device value, whose
     ``==`` builds an op)."""
     return s.start is None and s.stop is None and s.step is None
+
+
+def _result_rank(entries: Sequence[Any]) -> int:
+    """The rank of ``tensor[entries]`` when every index tensor among them is 0-d or 1-D and
+    unpaired (the stores whose slice widths come from the value)."""
+    rank = 0
+    for e in entries:
+        if e is None or isinstance(e, (slice, TileHandle)):
+            rank += 1
+        elif isinstance(e, TileValue):
+            rank += min(e.ndim, 1)
+    return rank
 
 
 def _is_range(v: SSAValue) -> bool:
@@ -762,9 +775,19 @@ class DeviceTracer:
         return self.emit(t.FullOp(fill.value, list(dims), dtypes.to_ir(dtype)))
 
     def _index(
-        self, tensor: TensorArg, index: Any, reading: bool = True
+        self,
+        tensor: TensorArg,
+        index: Any,
+        reading: bool = True,
+        value_dims: tuple[str, ...] | None = None,
+        masked: bool = False,
     ) -> tuple[list[str], list[Any], list[int]]:
-        """Normalise a subscript into (kinds, operands, positions of newaxis in the result)."""
+        """Normalise a subscript into (kinds, operands, positions of newaxis in the result).
+
+        ``value_dims``: the dims of the value a store writes, which name the width of a slice
+        whose bounds do not (``out[tile, n1:] = y[tile, :]``). ``masked``: the access has an
+        ``extra_mask``, which may confine a tile that runs past the tensor to its part inside
+        (the backend bounds such a tile by the tensor's size either way, so no lane leaves it)."""
         entries = list(index) if isinstance(index, (tuple, list)) else [index]
         flat: list[Any] = []
         for e in entries:
@@ -792,19 +815,22 @@ class DeviceTracer:
                     newaxes.append(out_rank)
                     out_rank += 1
                     continue
-                if dim is not None:  # extra indices are reported below as a rank error
+                if dim is not None and not masked:  # extra indices: a rank error below
                     self._check_tile_fits(tensor, len(kinds), e)
                 kinds.append("tile")
                 operands.append(e.value)
                 out_rank += 1
             elif isinstance(e, slice):
-                if not _whole(e):
-                    raise self.error(
-                        UnsupportedConstruct,
-                        "a slice with bounds (such as ':n' or 'a:b') cannot index a tensor in "
-                        "device code; index with ':' or a tile, and mask with torch.where",
-                    )
-                kinds.append("full")
+                axis = len(kinds)
+                if _whole(e) or axis >= tensor.ndim:  # extra indices: a rank error below
+                    kinds.append("full")
+                else:
+                    given = None
+                    if value_dims is not None and len(value_dims) == _result_rank(flat):
+                        given = value_dims[out_rank]
+                    pos = slice_index(self, tensor, axis, e, given, self._written())
+                    kinds.append("outer")
+                    operands.append(pos.value)
                 out_rank += 1
             elif e is Ellipsis:
                 raise self.error(UnsupportedConstruct, "'...' in a tensor index")
@@ -900,7 +926,7 @@ class DeviceTracer:
     def load(self, tensor: Any, index: Any, extra_mask: Any = None) -> TileValue:
         if not isinstance(tensor, TensorArg):
             raise self.error(UnsupportedConstruct, "kl.load/indexing needs a host tensor")
-        kinds, operands, newaxes = self._index(tensor, index)
+        kinds, operands, newaxes = self._index(tensor, index, masked=extra_mask is not None)
         mask = self._extra_mask(extra_mask, "kl.load")
         if mask is not None and newaxes:
             raise self.error(
@@ -925,7 +951,10 @@ class DeviceTracer:
                 "indices share memory (stride 0, e.g. from expand()); pass a tensor with its "
                 "own storage (.contiguous())"
             )
-        kinds, operands, newaxes = self._index(tensor, index, reading=False)
+        value_dims = value.dims if isinstance(value, TileValue) else None
+        kinds, operands, newaxes = self._index(
+            tensor, index, False, value_dims, masked=extra_mask is not None
+        )
         if newaxes:
             raise self.error(UnsupportedConstruct, "None in the index of an assignment")
         v = self.cast(self.as_value(value), tensor.dtype)

@@ -401,6 +401,38 @@ def _hoisted(em: Any, op: Any, idx: SSAValue, n: str, site: int) -> str | None:
     return None
 
 
+def _mask_along_index(
+    em: Any, extra: SSAValue, idims: tuple[str, ...], at: int, out: tuple[str, ...]
+) -> str | None:
+    """An access's extra mask as a predicate over an index's lanes, or None when it does not
+    lay out along them. The mask broadcasts to the access's dims ``out`` (numpy's rule), where
+    the index occupies positions [at, at + len(idims)): a mask that has only unit dims
+    elsewhere (``(tile1.index >= n)[None, :]``) restricts the index's lanes alone."""
+    mdims = em.dims(extra)
+    if not mdims:
+        return None
+    name = em.name(extra)
+    try:
+        if t.broadcast_dims(idims, mdims) == idims:
+            return em.align_right(name, mdims, len(idims))
+    except t.ShapeError:
+        pass
+    if len(mdims) > len(out):
+        return None
+    aligned = ("1",) * (len(out) - len(mdims)) + mdims
+    inside = aligned[at : at + len(idims)]
+    outside = aligned[:at] + aligned[at + len(idims) :]
+    if any(d != "1" for d in outside) or len(inside) != len(idims):
+        return None
+    try:
+        if t.broadcast_dims(idims, inside) != idims:
+            return None
+    except t.ShapeError:
+        return None
+    aligned_name = em.align_right(name, mdims, len(out))
+    return f"tl.reshape({aligned_name}, {em.shape_tuple(inside)})"
+
+
 def guard(em: Any, op: t.LoadOp | t.StoreOp | t.AtomicOp, out: tuple[str, ...]) -> str | None:
     """Emit the checks of ``op``'s computed indices (see the module docstring) and return the
     in-bounds mask laid out along ``out``, or None when no index needs one."""
@@ -440,13 +472,8 @@ def guard(em: Any, op: t.LoadOp | t.StoreOp | t.AtomicOp, out: tuple[str, ...]) 
             # Lanes the access's extra mask turns off read nothing: their indices may be
             # anything (a row's tail past its length). A mask that does not lay out along
             # the index's dims is left out, which can only report too much, never too little.
-            mdims = em.dims(extra)
-            try:
-                along = bool(mdims) and t.broadcast_dims(idims, mdims) == idims
-            except t.ShapeError:
-                along = False
-            if along:
-                m = em.align_right(em.name(extra), mdims, len(idims))
+            m = _mask_along_index(em, extra, idims, at, out)
+            if m is not None:
                 live = m if live is None else f"({live}) & ({m})"
         bad = oob
         if live is not None:
