@@ -516,6 +516,30 @@ def _gelu(tr: DeviceTracer, x: Any, approximate: str = "none", **_: Any) -> Tile
     return tr.cast(tr.binary("mul", half_x, tr.binary("add", t_, tr.as_value(1.0))), v.dtype)
 
 
+def _stack(tr: DeviceTracer, tensors: Any, dim: int = 0, **_: Any) -> TileValue:
+    """``torch.stack([a, b], dim)``: ``kl.join`` adds the new dim last (size 2), a permutation
+    moves it to ``dim``; one block is an unsqueeze."""
+    values = [tr.as_value(v) for v in tensors]
+    if len(values) == 1:
+        return tr.unsqueeze(values[0], dim)
+    if len(values) != 2:
+        raise UnsupportedConstruct(
+            f"torch.stack of {len(values)} blocks in device code: stack two at a time "
+            "(kl.join stacks a pair along a new last dim)"
+        )
+    a, b = values
+    if a.dims != b.dims:
+        raise ShapeMismatch(f"torch.stack: shapes {list(a.dims)} and {list(b.dims)} differ")
+    rank = a.ndim + 1
+    axis = dim if dim >= 0 else rank + dim
+    if not 0 <= axis < rank:
+        raise ShapeMismatch(f"torch.stack(..., dim={dim}) of blocks of rank {a.ndim}")
+    joined = tr.join(a, b)
+    order = list(range(a.ndim))
+    order.insert(axis, a.ndim)
+    return tr.permute(joined, order)
+
+
 def _cumulative(kind: str):
     """torch.cumsum/cumprod(x, dim, dtype=None): ``dtype`` converts the input first."""
 
@@ -527,6 +551,7 @@ def _cumulative(kind: str):
 
 
 TORCH_FUNCTIONS: dict[Any, Any] = {
+    torch.stack: _stack,
     torch.cumsum: _cumulative("sum"),
     torch.cumprod: _cumulative("prod"),
     torch.exp: _unary("exp"),
