@@ -15,7 +15,13 @@ from hypothesis import strategies as st
 import kcompiler as kc
 import kcompiler.language as kl
 from kcompiler.exc import UnsupportedConstruct
-from kcompiler.testing import FLOAT_DTYPES, assert_matches_torch, shapes, tensors
+from kcompiler.testing import (
+    FLOAT_DTYPES,
+    assert_matches_torch,
+    call_with_config,
+    shapes,
+    tensors,
+)
 
 FEW = settings(
     max_examples=3,
@@ -53,17 +59,22 @@ def test_new_blocks_match_torch(data: st.DataObject) -> None:
 
 @kc.kernel
 def new_full_keeps_dtype(x: torch.Tensor, n: int) -> torch.Tensor:
-    out = torch.empty(x.shape, dtype=torch.int64)
+    out = torch.empty_like(x)
     for tile in kl.tile(x.size(0)):
         idx = x[tile]
-        out[tile] = torch.minimum(idx, idx.new_full([], n))  # int64 like idx
+        out[tile] = torch.minimum(idx, idx.new_full([], n))  # x's dtype, n a size
+        first = x[tile.begin] + 3  # flex_attention's end_n.new_full([], N): a 0-d block
+        out[tile.begin] = torch.minimum(first, first.new_full([], n))
     return out
 
 
-def test_new_full_of_an_index_clamps_in_its_dtype() -> None:
-    x = torch.arange(-5, 40, dtype=torch.int64)
-    got = new_full_keeps_dtype(x, 17)
-    assert got.dtype == torch.int64 and torch.equal(got, x.clamp(max=17))
+@pytest.mark.parametrize("dtype", [torch.int32, torch.int64])
+def test_new_full_of_an_index_clamps_in_its_dtype(dtype: torch.dtype) -> None:
+    x = torch.arange(-5, 40, dtype=dtype)
+    got = call_with_config(new_full_keeps_dtype, kc.Config(block_sizes=[16]), x, 17)
+    want = x.clamp(max=17)
+    want[::16] = (x[::16] + 3).clamp(max=17)  # each tile's first element
+    assert got.dtype == dtype and torch.equal(got, want), (got, want)
 
 
 @kc.kernel

@@ -545,11 +545,15 @@ class TritonEmitter:
         dt = tl_dtype(op.dtype)
         fill = op.value.owner
         if not dims:
+            # A literal, a size or a scalar argument is a Python number under Triton's
+            # interpreter (no ``.to``): tl.full converts a scalar in both modes.
+            v = op.value
+            scalar = isinstance(fill, (t.ConstantOp, t.SizeOp)) or (
+                isinstance(v, BlockArgument) and isinstance(v.owner.parent_op(), t.KernelOp)
+            )
             self.bind(
                 op.result,
-                f"tl.full((), {self.name(op.value)}, {dt})"
-                if isinstance(fill, t.ConstantOp)
-                else f"{self.name(op.value)}.to({dt})",
+                f"tl.full((), {self.name(v)}, {dt})" if scalar else f"{self.name(v)}.to({dt})",
             )
             return
         if isinstance(fill, t.ConstantOp) and op.dtype in (t.f16, t.bf16):
