@@ -62,3 +62,24 @@ def test_arange_index_past_the_end_is_caught() -> None:
     line = next(i for i, s in enumerate(open(__file__), 1) if "# <- outer" in s) - 2  # the load
     with pytest.raises(kc.exc.IndexOutOfBounds, match=rf"test_outer_index.py:{line}\b.*'x'"):
         square_block(x, 5)
+
+
+@kc.kernel
+def column_sums(x: torch.Tensor) -> torch.Tensor:
+    m, n = x.shape
+    out = torch.zeros([m], dtype=torch.float32, device=x.device)
+    for tile in kl.tile(m):
+        acc = kl.zeros([tile], dtype=torch.float32)
+        for chunk in kl.tile(n, block_size=4):
+            # A sequential loop's begin is a Python int under the interpreter: the cast to
+            # the arange's int32 must convert a scalar, not call .to on it.
+            cols = chunk.begin + kl.arange(chunk.block_size)
+            acc += torch.where((cols < n)[None, :], x[tile, cols % n], 0.0).float().sum(-1)
+        out[tile] = acc
+    return out
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_arange_from_a_sequential_tile_begin_matches_torch(dtype: torch.dtype) -> None:
+    x = torch.randn(5, 17).to(dtype)
+    assert_matches_torch(column_sums, lambda v: v.float().sum(-1), x)

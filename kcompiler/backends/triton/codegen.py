@@ -386,6 +386,10 @@ class TritonEmitter:
                 # interpreter passes scalar arguments as unconverted Python floats: tl.full
                 # converts a scalar in both modes.
                 return f"tl.full((), {expr}, {tl_dtype(dtype)})"
+            if isinstance(owner, t.TileAttrOp) and not t.block_of(v).dims:
+                # A tile's begin/end in a sequential loop is the loop's Python int under the
+                # interpreter: tl.cast converts a scalar or a tensor.
+                return f"tl.cast({expr}, {tl_dtype(dtype)})"
             return f"{expr}.to({tl_dtype(dtype)})"
         return expr
 
