@@ -33,7 +33,7 @@ def square_block(x: torch.Tensor, first: kl.constexpr) -> torch.Tensor:
     for tile in kl.tile(b):
         rows = first + kl.arange(8)
         cols = kl.arange(8) * 2
-        v = x[tile, rows, cols]  # [tile, 8, 8]
+        v = x[tile, rows, cols]  # [tile, 8, 8]  # <- outer-load
         out[tile, rows, cols] = v * 3.0 + v.sum(-1, keepdim=True).to(v.dtype)  # <- outer
     return out
 
@@ -59,7 +59,7 @@ def test_arange_indices_take_a_cartesian_block(data: st.DataObject) -> None:
 
 def test_arange_index_past_the_end_is_caught() -> None:
     x = torch.randn(3, 10, 19)  # rows 5..12 run past 10
-    line = next(i for i, s in enumerate(open(__file__), 1) if "# <- outer" in s) - 2  # the load
+    line = next(i for i, s in enumerate(open(__file__), 1) if "# <- outer-load" in s)
     with pytest.raises(kc.exc.IndexOutOfBounds, match=rf"test_outer_index.py:{line}\b.*'x'"):
         square_block(x, 5)
 
