@@ -441,6 +441,12 @@ class KernelOp(IRDLOperation):
         bounds mask. A symbol absent here promises nothing."""
         return self._int_dict("size_divisors")
 
+    @property
+    def block_values(self) -> dict[str, int]:
+        """Block symbol -> its size in every launch of this code, for the blocks the host code
+        fixed (``kl.register_block_size`` values are part of the specialization)."""
+        return self._int_dict("block_values")
+
     def _int_dict(self, name: str) -> dict[str, int]:
         attr = self.attributes.get(name)
         if not isinstance(attr, DictionaryAttr):
@@ -1602,15 +1608,17 @@ class ReshapeOp(TileOp):
 
 
 def exact_sizes(op: IRDLOperation) -> dict[str, int]:
-    """Size symbols whose value the enclosing kernel fixes, with that value: those promised to
-    be a power of two (divisor equal to the hint, see ``ReshapeOp``)."""
+    """Size and block symbols whose value the enclosing kernel fixes, with that value: sizes
+    promised to be a power of two (divisor equal to the hint, see ``ReshapeOp``) and blocks in
+    its ``block_values``."""
     kernel = op.parent_op()
     while kernel is not None and not isinstance(kernel, KernelOp):
         kernel = kernel.parent_op()
     if kernel is None:
         return {}
     hints = kernel.size_hints
-    return {s: d for s, d in kernel.size_divisors.items() if hints.get(s) == d}
+    exact = {s: d for s, d in kernel.size_divisors.items() if hints.get(s) == d}
+    return {**exact, **kernel.block_values}
 
 
 def reshape_problem(src: Sequence[str], dst: Sequence[str], exact: dict[str, int]) -> str | None:

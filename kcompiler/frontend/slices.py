@@ -12,9 +12,12 @@ leave the extent to the value stored (``out[tile, n1:] = y[tile, :]`` writes ``y
 a load whose extent is none of these is an error.
 
 Bounds: where the bounds' values are known when the kernel compiles, a slice that runs past the
-tensor is an error (torch would clamp it to the tensor; a kernel whose slice is clamped is
-almost always wrong, and the clamped width would be another dim). Every launch is still
-bounds-checked position by position, so no access leaves the tensor.
+tensor is an error (torch would clamp it to the tensor; a kernel whose slice is clamped there is
+almost always wrong, and the clamped width would be another dim). In a launch, positions at or
+past the tensor's end are masked off, as torch's clamping drops them (the last tile of
+``A[tile_m, 2 * k.begin : 2 * k.begin + 2 * bk]`` over a ragged K); a negative position is an
+IndexOutOfBounds error, as the backend bounds-checks every position, so no access leaves the
+tensor.
 """
 
 from __future__ import annotations
@@ -161,3 +164,11 @@ def slice_index(
             )
         pos = tr.binary("add", first_value, pos)
     return pos
+
+
+def slice_within(tr: Any, tensor: TensorArg, axis: int, s: slice) -> bool:
+    """Whether every position of the slice lies inside the tensor in every launch: a static
+    dim with static bounds (``slice_index`` has checked them). Other slices are clamped: the
+    access masks the positions at or past the tensor's end, as torch's slicing drops them."""
+    bounds = (s.start, s.stop)
+    return tensor.dims[axis].isdigit() and all(b is None or _is_int(b) for b in bounds)

@@ -39,7 +39,7 @@ from kcompiler.exc import (
 )
 from kcompiler.frontend import dtypes
 from kcompiler.frontend.errors import internal_error, raised_by_kcompiler, user_terms
-from kcompiler.frontend.slices import slice_index
+from kcompiler.frontend.slices import slice_index, slice_within
 from kcompiler.frontend.specialize import (
     BlockSizeInt,
     Specialization,
@@ -338,6 +338,10 @@ class DeviceTracer:
         self.kernel.attributes["size_divisors"] = DictionaryAttr(
             {s: IntegerAttr(pow2_divisor(v), i64) for s, v in syms.items()}
         )
+        if self.spec.block_values:  # kl.register_block_size values: fixed in this variant
+            self.kernel.attributes["block_values"] = DictionaryAttr(
+                {b: IntegerAttr(v, i64) for b, v in self.spec.block_values.items()}
+            )
 
     # -- host values -------------------------------------------------------------------------
     def import_host_value(self, name: str, value: Any) -> Any:
@@ -408,10 +412,34 @@ class DeviceTracer:
             return x.sym
         if isinstance(x, (int, SpecializedInt)) and not isinstance(x, bool):
             return str(int(x))
+        if isinstance(x, TileValue):
+            d = self._block_extent(x)
+            if d is not None:
+                return d
         raise self.error(
             UnsupportedConstruct,
             f"{_describe(x)} is not a valid shape entry (use a tile, a size or an int)",
         )
+
+    def _block_extent(self, x: TileValue) -> str | None:
+        """The dim of ``tile.block_size`` (its block symbol), or of ``tile.block_size * k`` when
+        the host code fixed that block (``kl.register_block_size``): a static dim."""
+        op = x.value.owner
+        if isinstance(op, t.TileAttrOp) and op.attr.data == "block_size":
+            ty = op.tile.type
+            assert isinstance(ty, t.TileType)
+            return ty.block.data
+        if not (isinstance(op, t.BinaryOp) and op.kind.data == "mul"):
+            return None
+        for a, b in ((op.lhs, op.rhs), (op.rhs, op.lhs)):
+            block = self._block_extent(TileValue(self, a))
+            k = b.owner
+            fixed = self.spec.block_values.get(block or "")
+            if fixed is not None and isinstance(k, t.ConstantOp):
+                factor = k.value.value.data  # type: ignore[union-attr]
+                if isinstance(factor, int) and factor > 0:
+                    return str(fixed * factor)
+        return None
 
     # -- ops used by proxies -----------------------------------------------------------------
     def binary(self, kind: str, a: TileValue, b: TileValue) -> TileValue:
@@ -781,8 +809,10 @@ class DeviceTracer:
         reading: bool = True,
         value_dims: tuple[str, ...] | None = None,
         masked: bool = False,
-    ) -> tuple[list[str], list[Any], list[int]]:
-        """Normalise a subscript into (kinds, operands, positions of newaxis in the result).
+    ) -> tuple[list[str], list[Any], list[int], Any]:
+        """Normalise a subscript into (kinds, operands, positions of newaxis in the result, the
+        clamp of its bounded slices: None, or a bool block over the access's dims that is
+        false at positions past the tensor's end).
 
         ``value_dims``: the dims of the value a store writes, which name the width of a slice
         whose bounds do not (``out[tile, n1:] = y[tile, :]``). ``masked``: the access has an
@@ -799,6 +829,7 @@ class DeviceTracer:
         operands: list[Any] = []
         newaxes: list[int] = []
         out_rank = 0
+        clamps: list[tuple[int, TileValue]] = []  # (access dim, slice positions in range)
         gathered: Any = None  # the dims of the last index tensor
         for e in flat:
             if e is None:
@@ -822,6 +853,7 @@ class DeviceTracer:
                 out_rank += 1
             elif isinstance(e, slice):
                 axis = len(kinds)
+                size_of = tensor.dims[axis] if axis < tensor.ndim else "1"
                 if _whole(e) or axis >= tensor.ndim:  # extra indices: a rank error below
                     kinds.append("full")
                 else:
@@ -831,6 +863,9 @@ class DeviceTracer:
                     pos = slice_index(self, tensor, axis, e, given, self._written())
                     kinds.append("outer")
                     operands.append(pos.value)
+                    if not slice_within(self, tensor, axis, e):
+                        inside = self.binary("lt", pos, self.as_value(self.dim_value(size_of)))
+                        clamps.append((out_rank - len(newaxes), inside))
                 out_rank += 1
             elif e is Ellipsis:
                 raise self.error(UnsupportedConstruct, "'...' in a tensor index")
@@ -866,7 +901,14 @@ class DeviceTracer:
                 f"too many indices ({len(kinds)}) for {tensor.name} of rank {tensor.ndim}",
             )
         kinds += ["full"] * (tensor.ndim - len(kinds))
-        return kinds, operands, newaxes
+        rank = out_rank - len(newaxes)
+        clamp: Any = None
+        for at, inside in clamps:
+            laid = self.emit(
+                t.ReshapeOp(inside.value, ["1"] * at + [inside.dims[0]] + ["1"] * (rank - at - 1))
+            )
+            clamp = laid if clamp is None else self.binary("and", clamp, laid)
+        return kinds, operands, newaxes, clamp
 
     @staticmethod
     def _tile_extent(handle: TileHandle) -> str | None:
@@ -909,6 +951,15 @@ class DeviceTracer:
         value = self.spec.symbols.values.get(dim)
         return f"{value} ({dim})" if value is not None else dim
 
+    def _with_clamp(self, mask: Any, clamp: Any) -> Any:
+        """An access's mask: the user's ``extra_mask`` (an SSA value or None) and the clamp of
+        its bounded slices (a device value or None)."""
+        if clamp is None:
+            return mask
+        if mask is None:
+            return clamp.value
+        return self.binary("and", TileValue(self, mask), clamp).value
+
     def _extra_mask(self, mask: Any, what: str) -> Any:
         """The SSA value of an ``extra_mask=`` argument (None: no mask), a bool device value."""
         if mask is None:
@@ -926,7 +977,7 @@ class DeviceTracer:
     def load(self, tensor: Any, index: Any, extra_mask: Any = None) -> TileValue:
         if not isinstance(tensor, TensorArg):
             raise self.error(UnsupportedConstruct, "kl.load/indexing needs a host tensor")
-        kinds, operands, newaxes = self._index(tensor, index, masked=extra_mask is not None)
+        kinds, operands, newaxes, clamp = self._index(tensor, index, masked=extra_mask is not None)
         mask = self._extra_mask(extra_mask, "kl.load")
         if mask is not None and newaxes:
             raise self.error(
@@ -934,6 +985,7 @@ class DeviceTracer:
                 "kl.load with both None in the index and extra_mask; add the unit dim after "
                 "the load (v[:, None])",
             )
+        mask = self._with_clamp(mask, clamp)
         v = self.emit(t.LoadOp(tensor.value, kinds, operands, mask))
         if newaxes:
             dims = list(v.dims)
@@ -952,7 +1004,7 @@ class DeviceTracer:
                 "own storage (.contiguous())"
             )
         value_dims = value.dims if isinstance(value, TileValue) else None
-        kinds, operands, newaxes = self._index(
+        kinds, operands, newaxes, clamp = self._index(
             tensor, index, False, value_dims, masked=extra_mask is not None
         )
         if newaxes:
@@ -969,7 +1021,7 @@ class DeviceTracer:
                 raise self.error(ShapeMismatch, str(e)) from None
             if target:
                 v = self.full_dims(target, v, tensor.dtype)
-        mask = self._extra_mask(extra_mask, "kl.store")
+        mask = self._with_clamp(self._extra_mask(extra_mask, "kl.store"), clamp)
         self.emit(t.StoreOp(v.value, tensor.value, kinds, operands, mask))
 
     def atomic(
@@ -993,7 +1045,8 @@ class DeviceTracer:
                 f"{self.location}: tensor {tensor.name!r} is updated here but several of its "
                 "indices share memory (stride 0); pass a tensor with its own storage"
             )
-        kinds, operands, newaxes = self._index(tensor, index, reading=False)
+        # An atomic takes no mask: a bounded slice past the tensor's end is an index error.
+        kinds, operands, newaxes, _ = self._index(tensor, index, reading=False)
         if newaxes:
             raise self.error(UnsupportedConstruct, f"None in the index of {what}")
         ty = tensor.value.type

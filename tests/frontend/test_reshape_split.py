@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import kcompiler as kc
 import kcompiler.language as kl
 from kcompiler.exc import ShapeMismatch
-from kcompiler.testing import FLOAT_DTYPES, assert_matches_torch, tensors
+from kcompiler.testing import FLOAT_DTYPES, assert_matches_torch, call_with_config, tensors
 
 FEW = settings(
     max_examples=4,
@@ -74,3 +74,26 @@ def test_split_of_a_padded_size_names_the_line() -> None:
     # d = 12 is held in 16 registers: the split halves would not be torch's.
     with pytest.raises(ShapeMismatch, match=rf"test_reshape_split.py:{line}\b.*not a power of two"):
         rotate_halves(torch.randn(5, 12))
+
+
+@kc.kernel
+def interleave(lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
+    k, n = lo.shape
+    out = torch.empty([2 * k, n], dtype=lo.dtype, device=lo.device)
+    bk = kl.register_block_size(k)  # fixed in each variant: 2 * bk is a static dim
+    for tile in kl.tile(k, block_size=bk):
+        pair = torch.stack([lo[tile, :], hi[tile, :]], dim=1)  # [bk, 2, n]
+        rows = pair.reshape(tile.block_size * 2, n)  # int4_gemm's unpacking merge
+        first = tile.begin * 2
+        out[first : first + bk * 2, :] = rows  # the last tile's rows past 2k are clamped
+    return out
+
+
+@pytest.mark.parametrize("k", [8, 13])
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_merge_of_a_registered_block_matches_torch(k: int, dtype: torch.dtype) -> None:
+    lo, hi = torch.randn(k, 5).to(dtype), torch.randn(k, 5).to(dtype)
+    ref = lambda a, b: torch.stack([a, b], 1).reshape(2 * k, 5)  # noqa: E731
+    for bk in (4, 8):
+        run = lambda a, b, bk=bk: call_with_config(interleave, kc.Config(block_sizes=[bk]), a, b)  # noqa: E731
+        assert_matches_torch(run, ref, lo, hi)

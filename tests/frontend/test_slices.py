@@ -3,9 +3,9 @@
 ``out[tile, :n1] = x[tile, :]`` and ``out[tile, n1:] = y[tile, :]`` (concatenation),
 ``x[tile, a:a + k]`` (a window at a run-time start), ``x[tile, 3:13:2]`` (a static step): each
 bound slice is a run of positions with a width the compiler can name (a literal, a size, a
-block size, or the stored value's width), bounds-checked position by position. A slice that
-runs past the tensor when the kernel compiles is an error naming the line; one that runs past
-it in a later launch raises IndexOutOfBounds instead of reading or writing outside it.
+block size, or the stored value's width). A slice that runs past the tensor when the kernel
+compiles is an error naming the line; in a launch, positions past the tensor's end are masked
+off (torch's clamping), and a negative position raises IndexOutOfBounds.
 """
 
 from __future__ import annotations
@@ -79,9 +79,17 @@ def test_window_at_a_runtime_start_matches_torch(data: st.DataObject) -> None:
     assert_matches_torch(window, window_ref, x, starts, k)
 
 
-def test_window_past_the_end_at_run_time_is_caught() -> None:
+def test_window_past_the_end_at_run_time_is_clamped() -> None:
     x = torch.randn(4, 9)
     starts = torch.full((4,), 7, dtype=torch.int64)  # 7..9 runs past 9 columns
+    got = window(x, starts, 3)
+    # torch's x[:, 7:10] is x[:, 7:9]; the block keeps its width, the dropped column reads 0.
+    torch.testing.assert_close(got, torch.cat([x[:, 7:9] * 2, torch.zeros(4, 1)], 1))
+
+
+def test_window_before_the_start_at_run_time_is_caught() -> None:
+    x = torch.randn(4, 9)
+    starts = torch.full((4,), -2, dtype=torch.int64)  # a computed negative start does not wrap
     with pytest.raises(IndexOutOfBounds, match=rf"test_slices.py:{_line('window')}\b.*'x'"):
         window(x, starts, 3)
 

@@ -39,3 +39,18 @@ builtin.module {
 }
 
 // CHECK: shape_errors.mlir:37:5: error: 'tile.load' op an `outer` index must be 1-D, got ['8', '1']
+
+// -----
+// A block the kernel does not fix (no block_values entry: the config chooses it) is not exact.
+builtin.module {
+  tile.kernel @free_block(%x: !tile.tensor<[s0], f32>) {
+    %n = tile.size "s0" : !tile.block<[], i64>
+    %c0 = tile.constant 0 : i64 : !tile.block<[], i64>
+    tile.for %t = %c0 to %n block block_0 kind tile parallel {
+      %v = tile.load %x[%t] ["tile"] : !tile.tensor<[s0], f32>, !tile.tile<block_0> -> !tile.block<[block_0], f32>
+      %s = tile.reshape %v to ["2", "8"] : !tile.block<[block_0], f32> -> !tile.block<[2, 8], f32>
+    }
+  }
+}
+
+// CHECK: shape_errors.mlir:51:7: error: 'tile.reshape' op cannot reshape ['block_0'] to ['2', '8']: dim block_0 is not a power of two known when the kernel compiles
