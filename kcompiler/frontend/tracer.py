@@ -875,6 +875,10 @@ class DeviceTracer:
                     raise self.error(ShapeMismatch, f"index of dtype {v.dtype}")
                 if v.ndim == 0:
                     kinds.append("scalar")
+                    if reading and self._tile_position_on_unit_dim(tensor, len(kinds) - 1, v):
+                        # The tile's own position on a size-1 dim broadcasts, as the tile
+                        # itself does (a block mask of batch 1 read at tile_b.begin).
+                        v = self.constant(0)
                 elif _is_range(v.value):
                     # A run of positions (start + kl.arange(n) * step) selects like a slice:
                     # its dim is its own, so two of them index a Cartesian product (Helion's
@@ -909,6 +913,20 @@ class DeviceTracer:
             )
             clamp = laid if clamp is None else self.binary("and", clamp, laid)
         return kinds, operands, newaxes, clamp
+
+    def _tile_position_on_unit_dim(self, tensor: TensorArg, axis: int, v: TileValue) -> bool:
+        """Whether ``v`` is a tile's ``begin`` or ``id`` indexing a size-1 dim of ``tensor``
+        while the tile's loop runs over more than one element."""
+        if axis >= tensor.ndim or tensor.dims[axis] != "1":
+            return False
+        op = v.value.owner
+        if not (isinstance(op, t.TileAttrOp) and op.attr.data in ("begin", "id")):
+            return False
+        tile = op.tile
+        if not hasattr(tile, "block"):
+            return False
+        extent = self._tile_extent(TileHandle(self, tile, op.tile.type.block.data))  # type: ignore[union-attr]
+        return extent not in (None, "1")
 
     @staticmethod
     def _tile_extent(handle: TileHandle) -> str | None:
