@@ -331,6 +331,7 @@ def segment_rows(draw: st.DrawFn) -> list[tuple[int, int]]:
 @example(size=8, rows=[(2**62, 2)], stride=4, scaled=True)
 @example(size=8, rows=[(1, 3), (-(2**62), 2)], stride=-4, scaled=True)
 @example(size=8, rows=[(2**62 - 1, 2)], stride=2, scaled=False)
+@example(size=1, rows=[(-(2**62), 1)], stride=0, scaled=True)  # found by `thorough`
 @given(
     size=st.integers(1, 24),
     rows=segment_rows(),
@@ -356,14 +357,23 @@ def test_hoisted_check_raises_exactly_when_a_lane_is_out_of_bounds(
 
     kernel = scaled_segments if scaled else strided_segments
     failing, wraps = False, False
+    def within_limits(s: int, n: int) -> bool:
+        # The checks' contract (bounds.py): every subexpression's bounds over the row's lanes
+        # stay inside (-2**62, 2**62), and a product a * c has |a| * |c| < 2**62.
+        a = (s, s + n - 1) if scaled else (0, n - 1)  # the factor multiplied by the stride
+        cap = 2**62 // max(abs(stride), 1)
+        ends = [s, *a, index(s, 0), index(s, n - 1)]
+        return -cap < a[0] and a[1] < cap and all(-(2**62) < e < 2**62 for e in ends)
+
     for s, n in rows:
         ends = [index(s, 0), index(s, n - 1)] if n > 0 else []
-        if any(not 0 <= e < size for e in ends):
+        limited = n > 0 and not within_limits(s, n)
+        if limited or any(not 0 <= e < size for e in ends):
             failing = True
             bad += [e for e in ends if not 0 <= e < size]
-            # Bounds beyond +-2**62 are treated as overflowing (the checks' own arithmetic
-            # stays exact inside that limit).
-            wraps = wraps or any(not -(2**62) < e < 2**62 for e in ends)
+            # Bounds reaching +-2**62 are reported as overflowing, even in a subexpression of
+            # an index that ends in range ((-2**62 + k) * 0).
+            wraps = wraps or limited
             want.append(0.0)
         else:
             want.append(sum(x[index(s, k)].item() for k in range(max(n, 0))))

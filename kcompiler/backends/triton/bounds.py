@@ -33,9 +33,11 @@ row x chunk x feature block the loop body works on), the loop body only gains a
 loop-invariant term in the access's mask, and a program whose check failed skips the jagged
 loops it checked, whose trip counts come from the same bad data (an offset of 2**40 would
 otherwise loop for hours). The check is exact, not conservative: the interval's ends are
-attained by some lane, and bounds beyond +-2**62 or lanes that would wrap around in their
-Triton integer type count as failures, recorded as ``OVERFLOW``. Any other index keeps the
-per-lane check above.
+attained by some lane, and a subexpression whose bounds reach +-2**62 (the range in which
+the check's own int64 arithmetic is exact; a product ``a * c`` needs ``|a| * |c| < 2**62``) or
+lanes that would wrap around in their Triton integer type count as failures, recorded as
+``OVERFLOW``, even where the final index would be in range (``(2**62 + k) * 0``): such values
+are reported, never computed with. Any other index keeps the per-lane check above.
 
 Two int64 buffers: the *flag* (one word, "some site failed", shared by every compiled variant
 of a kernel so that the host reads one word per call however many variants exist) and the
