@@ -13,7 +13,7 @@ import inspect
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import ModuleType
+from types import CellType, FunctionType, ModuleType
 from typing import Any
 
 import torch
@@ -44,6 +44,8 @@ from kcompiler.frontend.specialize import (
     BlockSizeInt,
     Specialization,
     SpecializedInt,
+    captured_tensors,
+    lifted_name,
     pow2_divisor,
 )
 from kcompiler.frontend.values import TensorArg, TileHandle, TileValue
@@ -128,6 +130,8 @@ class _Namespace(dict):
             return self.tracer.print_in_device_code
         if name in ("min", "max") and name not in self.tracer.globals:
             return self.tracer.builtin_min if name == "min" else self.tracer.builtin_max
+        if name == "range" and name not in self.tracer.globals:
+            return self.tracer.builtin_range
         raise KeyError(name)
 
 
@@ -370,6 +374,18 @@ class DeviceTracer:
         if isinstance(value, float):
             arg = self.add_arg(name, t.BlockType([], t.f32))
             return TileValue(self, arg)
+        captured = captured_tensors(value)
+        if captured and all(lifted_name(name, v) in self.env for v in captured):
+            # A function passed in that closes over tensors: run it with device views of them
+            # (the host put them in the loop's environment as arguments).
+            cells = []
+            for var, cell in zip(value.__code__.co_freevars, value.__closure__):
+                if var in captured:
+                    cell = CellType(self.ns[lifted_name(name, var)])
+                cells.append(cell)
+            return FunctionType(
+                value.__code__, value.__globals__, value.__name__, value.__defaults__, tuple(cells)
+            )
         return value
 
     def dim_value(self, dim: str) -> Any:
@@ -831,6 +847,7 @@ class DeviceTracer:
         out_rank = 0
         clamps: list[tuple[int, TileValue]] = []  # (access dim, slice positions in range)
         gathered: Any = None  # the dims of the last index tensor
+        seen: list[tuple[str, ...]] = []  # the dims of every index tensor so far
         for e in flat:
             if e is None:
                 newaxes.append(out_rank)
@@ -887,7 +904,7 @@ class DeviceTracer:
                     out_rank += 1
                 else:
                     paired = bool(kinds) and kinds[-1] == "gather" and v.dims == gathered
-                    if "gather" in kinds and not paired:
+                    if "gather" in kinds and not paired and not self._outer_gather(v, seen):
                         raise self.error(
                             UnsupportedConstruct,
                             "several index tensors in one subscript must be adjacent and of "
@@ -896,6 +913,7 @@ class DeviceTracer:
                         )
                     kinds.append("gather")
                     gathered = v.dims
+                    seen.append(v.dims)
                     if not paired:
                         out_rank += v.ndim
                 operands.append(v.value)
@@ -927,6 +945,18 @@ class DeviceTracer:
             return False
         extent = self._tile_extent(TileHandle(self, tile, op.tile.type.block.data))  # type: ignore[union-attr]
         return extent not in (None, "1")
+
+    @staticmethod
+    def _outer_gather(v: Any, seen: list[tuple[str, ...]]) -> bool:
+        """Whether index tensor ``v`` takes its own result dim after the index tensors
+        ``seen``, as in Helion: when each is 1-D over a different block (``rows`` from
+        ``kl.arange(BLOCK_M)``, ``cols`` from ``tile.index``), ``x[rows, cols]`` is the
+        rows x cols block. torch would broadcast them against each other, which blocks of
+        different sizes cannot do, so no program torch accepts changes meaning."""
+        dims = [*seen, v.dims]
+        return all(len(d) == 1 and d[0].startswith("block_") for d in dims) and len(
+            {d[0] for d in dims}
+        ) == len(dims)
 
     @staticmethod
     def _tile_extent(handle: TileHandle) -> str | None:
@@ -1379,6 +1409,15 @@ class DeviceTracer:
             # arguments): a located error. kcompiler's code under it failed: a bug.
             if raised_by_kcompiler(e.__traceback__, skip=1):
                 raise internal_error(e, self.location, f"tracing {self._written()!r}") from e
+            captured = self._captured_tensors(node)
+            if captured:
+                fn, name = captured
+                raise self.error(
+                    UnsupportedConstruct,
+                    f"{fn}(...) reads tensor {name!r}, which it captures from where it was "
+                    "defined; device code reads tensors only as the kernel's arguments or "
+                    f"closure variables: pass {name!r} to the kernel and on to {fn}",
+                ) from None
             message = str(e) if isinstance(e, NameError) else f"{type(e).__name__}: {e}"
             raise self.error(CompileError, user_terms(message)) from None
         finally:
@@ -1397,6 +1436,7 @@ class DeviceTracer:
         scope.setdefault("print", self.print_in_device_code)
         scope.setdefault("min", self.builtin_min)
         scope.setdefault("max", self.builtin_max)
+        scope.setdefault("range", self.builtin_range)
         return scope
 
     def _check_calls(self, node: ast.expr) -> None:
@@ -1410,6 +1450,28 @@ class DeviceTracer:
                     "do not nest: call it from host code (outside the device loop), or move "
                     "the shared code into a plain Python function called from both",
                 )
+
+    def _captured_tensors(self, node: ast.expr) -> tuple[str, str] | None:
+        """(callee, name) for a Python function called in ``node`` that reads a tensor from
+        its own closure or globals: Python runs it with that host tensor, not a device view
+        of it, so indexing it with a tile fails inside torch."""
+        for sub in ast.walk(node):
+            if not isinstance(sub, ast.Call):
+                continue
+            fn = self._static_value(sub.func)
+            if not isinstance(fn, FunctionType):
+                continue
+            code = fn.__code__
+            cells = dict(zip(code.co_freevars, fn.__closure__ or ()))
+            for name in (*code.co_freevars, *code.co_names):
+                cell = cells.get(name)
+                try:
+                    value = cell.cell_contents if cell is not None else fn.__globals__.get(name)
+                except ValueError:  # a closure variable not yet bound
+                    continue
+                if isinstance(value, torch.Tensor):
+                    return ast.unparse(sub.func), name
+        return None
 
     def _static_value(self, expr: ast.expr) -> Any:
         """What a name or ``module.name`` refers to, looked up without tracing anything."""
@@ -1428,6 +1490,27 @@ class DeviceTracer:
         """Python's ``min`` in device code: elementwise ``torch.minimum`` when an argument is
         a device value (Python's would ask the value for a truth value), else Python's."""
         return self._builtin_extreme("min", args, kwargs)
+
+    def builtin_range(self, *args: Any) -> Any:
+        """Python's ``range`` in device code: a Python range (its loop is unrolled) when its
+        bounds are Python ints; a sequential device loop over single indices, as ``kl.grid``,
+        when a bound is a value known only at run time (an int argument, a loaded scalar),
+        which Python's would ask for an int."""
+        import builtins
+
+        if not any(isinstance(a, TileValue) for a in args):
+            return builtins.range(*args)
+        if not 1 <= len(args) <= 3:
+            raise self.error(
+                UnsupportedConstruct, f"range() takes 1 to 3 arguments, got {len(args)}"
+            )
+        if len(args) == 3 and not (isinstance(args[2], int) and args[2] == 1):
+            raise self.error(
+                UnsupportedConstruct,
+                f"a range with a run-time bound steps by 1, got step {_describe(args[2])}",
+            )
+        begin, end = (0, args[0]) if len(args) == 1 else (args[0], args[1])
+        return self.tile_request(begin, end, 1, "grid")
 
     def builtin_max(self, *args: Any, **kwargs: Any) -> Any:
         """Python's ``max`` in device code (see ``builtin_min``)."""
@@ -1545,7 +1628,7 @@ class DeviceTracer:
         elif isinstance(s, ast.For):
             self.device_for(s, parallel=False)
         elif isinstance(s, ast.If):
-            cond = self.eval(s.test)
+            cond = self.condition(s.test)
             if isinstance(cond, TileValue) and cond.ndim == 0:
                 self.device_if(s, cond)
                 return
@@ -1595,6 +1678,44 @@ class DeviceTracer:
                 UnsupportedConstruct,
                 f"{what} is not supported in device code" + (f"; {hint}" if hint else ""),
             )
+
+    def condition(self, node: ast.expr) -> Any:
+        """An ``if`` test whose ``and`` / ``or`` / ``not`` may mix host values with device
+        scalars (``if beta != 0.0 and ref is not None``): Python would ask a device value for
+        its truth. Host operands decide what they can (a false one ends an ``and``, a true
+        one an ``or``, as short-circuiting would); the device operands left are combined
+        with ``&`` / ``|`` into one device bool, every one of them evaluated (they are
+        expressions without side effects)."""
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            c = self.condition(node.operand)
+            if isinstance(c, (TileValue, TensorArg)):
+                return self._device_bool(c) == 0 if self._is_device(c) else c
+            return not c
+        if not isinstance(node, ast.BoolOp):
+            return self.eval(node)
+        is_and = isinstance(node.op, ast.And)
+        device: list[Any] = []
+        for operand in node.values:
+            c = self.condition(operand)
+            if isinstance(c, (TileValue, TensorArg)) and not self._is_device(c):
+                return c  # a block or a tensor: the caller reports it, located
+            if self._is_device(c):
+                device.append(self._device_bool(c))
+            elif bool(c) != is_and:  # host False in an and, host True in an or: decided
+                return c
+        if not device:
+            return is_and
+        out = device[0]
+        for c in device[1:]:
+            out = (out & c) if is_and else (out | c)
+        return out
+
+    @staticmethod
+    def _is_device(c: Any) -> bool:
+        return isinstance(c, TileValue) and c.ndim == 0
+
+    def _device_bool(self, c: TileValue) -> Any:
+        return c if c.dtype == torch.bool else c != 0
 
     def device_if(self, s: ast.If, cond: TileValue) -> None:
         """``if`` on a device scalar: a ``tile.if`` whose regions run the two branches. A name

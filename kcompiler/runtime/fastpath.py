@@ -25,9 +25,12 @@ from __future__ import annotations
 import ast
 import operator
 from collections.abc import Callable, Collection, Iterable, Sequence
+from types import FunctionType
 from typing import Any
 
 import torch
+
+from kcompiler.frontend.specialize import function_key
 
 MISSING = object()
 
@@ -47,6 +50,8 @@ def fingerprint(v: Any) -> Any:
         # Inside a list or tuple a float is a compile-time constant (specialize.py keys on the
         # container's repr): its repr separates calls, -0.0 from 0.0 included.
         return (type(v), *((float, repr(x)) if type(x) is float else fingerprint(x) for x in v))
+    if isinstance(v, FunctionType):
+        return function_key(v)  # never its id: see frontend/specialize.py
     return (type(v), id(v))
 
 

@@ -331,11 +331,14 @@ def _enclosing_loops(op: Any) -> list[t.ForOp]:
     return loops[::-1]
 
 
-def _hoisted(em: Any, op: Any, idx: SSAValue, n: str, site: int) -> str | None:
+def _hoisted(
+    em: Any, op: Any, idx: SSAValue, n: str, site: int
+) -> tuple[str, tuple[str, ...]] | None:
     """Check ``idx`` once before the outermost sequential loop it can be hoisted out of: emit
     the check at that loop's hoist slot and return the name of the lanes' failure predicate
     (laid out along the index's dims, unit axes for the hoisted loops) for the access's mask,
-    "" when the failing lanes are dead without it, or None when it cannot be hoisted."""
+    "" when the failing lanes are dead without it, with that layout; or None when it cannot
+    be hoisted."""
     layout = em.dims(idx)
     for hoist in _enclosing_loops(op):
         ranges = _Ranges(em, hoist, layout)
@@ -392,47 +395,45 @@ def _hoisted(em: Any, op: Any, idx: SSAValue, n: str, site: int) -> str | None:
                 count, lb = em.name(lp.ub), em.name(lp.lb)
                 ranges.lines.append(f"{count} = tl.where({rowwise}, {lb}, {count})")
             em.hoist(hoist, ranges.lines)
-            return ""
+            return "", kept
         if jagged:
             # Otherwise a failing program skips the jagged loops it checked.
             stop = ranges.tmp(f"tl.max({bad}.to(tl.int32)) > 0")
             for lp in jagged:
                 em.stop_loop(lp, stop)
         em.hoist(hoist, ranges.lines)
-        return bad
+        return bad, kept
     return None
 
 
 def _mask_along_index(
-    em: Any, extra: SSAValue, idims: tuple[str, ...], at: int, out: tuple[str, ...]
+    em: Any,
+    mask: str,
+    mdims: tuple[str, ...],
+    idims: tuple[str, ...],
+    at: int,
+    out: tuple[str, ...],
 ) -> str | None:
-    """An access's extra mask as a predicate over an index's lanes, or None when it does not
-    lay out along them. The mask broadcasts to the access's dims ``out`` (numpy's rule), where
-    the index occupies positions [at, at + len(idims)): a mask that has only unit dims
-    elsewhere (``(tile1.index >= n)[None, :]``) restricts the index's lanes alone."""
-    mdims = em.dims(extra)
-    if not mdims:
-        return None
-    name = em.name(extra)
-    try:
-        if t.broadcast_dims(idims, mdims) == idims:
-            return em.align_right(name, mdims, len(idims))
-    except t.ShapeError:
-        pass
-    if len(mdims) > len(out):
-        return None
+    """An access's extra mask laid out along the access (``rows_ok[:, None]`` or a rows x
+    cols block for ``x[rows, cols]``) as the live lanes of one index's dims: a lane of the
+    index is live when some element of the access it addresses is; the mask's other axes
+    are reduced away. None when the mask's axes at the index's place are not the index's."""
     aligned = ("1",) * (len(out) - len(mdims)) + mdims
-    inside = aligned[at : at + len(idims)]
-    outside = aligned[:at] + aligned[at + len(idims) :]
-    if any(d != "1" for d in outside) or len(inside) != len(idims):
+    k = len(idims)
+    if aligned[at : at + k] != idims:
         return None
-    try:
-        if t.broadcast_dims(idims, inside) != idims:
-            return None
-    except t.ShapeError:
-        return None
-    aligned_name = em.align_right(name, mdims, len(out))
-    return f"tl.reshape({aligned_name}, {em.shape_tuple(inside)})"
+    expr = f"{em.align_right(mask, mdims, len(out))}.to(tl.int32)"
+    for axis in reversed(range(len(out))):
+        if not at <= axis < at + k:
+            expr = f"tl.max({expr}, axis={axis})"
+    return f"({expr} > 0)"
+
+
+def _broadcast_ok(em: Any, failed: str, out: tuple[str, ...]) -> str:
+    """A 0-d failure flag as an in-bounds mask of the access's shape, by arithmetic: the
+    interpreter rejects a broadcast 0-d comparison as a block's mask, and a 0-d value cannot
+    be indexed with ``[:, None]``."""
+    return f"((tl.zeros({em.shape_tuple(out)}, tl.int32) + {failed}.to(tl.int32)) == 0)"
 
 
 def guard(em: Any, op: t.LoadOp | t.StoreOp | t.AtomicOp, out: tuple[str, ...]) -> str | None:
@@ -462,7 +463,12 @@ def guard(em: Any, op: t.LoadOp | t.StoreOp | t.AtomicOp, out: tuple[str, ...]) 
         extra = getattr(op, "mask", None)  # an atomic has no extra mask
         hoisted = _hoisted(em, op, idx, n, site) if extra is None else None
         if hoisted is not None:
-            if hoisted:  # "": the failing lanes are already dead by their loops' masks
+            hoisted, kept = hoisted
+            if hoisted and out and all(d == "1" for d in kept):
+                # Every dim of the index was ranged over: the predicate is one 0-d flag for
+                # the whole access, broadcast by arithmetic as a scalar index's is below.
+                parts.append(_broadcast_ok(em, hoisted, out))
+            elif hoisted:  # "": the failing lanes are already dead by their loops' masks
                 parts.append(place(f"({hoisted} == 0)", em.dims(idx), at, out))
             continue
         v = em.name(idx)
@@ -474,7 +480,16 @@ def guard(em: Any, op: t.LoadOp | t.StoreOp | t.AtomicOp, out: tuple[str, ...]) 
             # Lanes the access's extra mask turns off read nothing: their indices may be
             # anything (a row's tail past its length). A mask that does not lay out along
             # the index's dims is left out, which can only report too much, never too little.
-            m = _mask_along_index(em, extra, idims, at, out)
+            mdims = em.dims(extra)
+            try:
+                along = bool(mdims) and t.broadcast_dims(idims, mdims) == idims
+            except t.ShapeError:
+                along = False
+            m = None
+            if along:
+                m = em.align_right(em.name(extra), mdims, len(idims))
+            elif len(mdims) <= len(out):
+                m = _mask_along_index(em, em.name(extra), mdims, idims, at, out)
             if m is not None:
                 live = m if live is None else f"({live}) & ({m})"
         bad = oob
@@ -491,9 +506,7 @@ def guard(em: Any, op: t.LoadOp | t.StoreOp | t.AtomicOp, out: tuple[str, ...]) 
         em.check_epilogue += _epilogue(seen, value, idims, n, site)
         ok = place(f"({oob} == 0)", idims, at, out)
         if not idims and out:
-            # A scalar index's predicate is 0-d: give it the access's shape by arithmetic (the
-            # interpreter rejects a broadcast 0-d comparison as a block's mask).
-            ok = f"((tl.zeros({em.shape_tuple(out)}, tl.int32) + {oob}.to(tl.int32)) == 0)"
+            ok = _broadcast_ok(em, oob, out)
         parts.append(ok)
     if not parts:
         return None

@@ -152,6 +152,17 @@ class CodegenError(CompileError):
     """IR the Triton backend cannot emit; carries the op's source location when known."""
 
 
+def _is_loop_counter(v: SSAValue) -> bool:
+    """Whether ``v`` is the start index of a sequential loop's tile (``kl.grid``, a range
+    with a run-time bound): the ``tl.range`` counter, a Python int under the interpreter."""
+    owner = v.owner
+    if not (isinstance(owner, t.TileAttrOp) and owner.attr.data == "begin"):
+        return False
+    holder = owner.tile.owner
+    loop = holder.parent_op() if isinstance(holder, Block) else None
+    return isinstance(loop, t.ForOp) and loop.parallel is None
+
+
 def _is_constexpr(v: SSAValue) -> bool:
     """A value emitted as a Triton constexpr (a tile's block size: ``BLOCK_0`` or a literal),
     which is a Python int in the kernel and has no ``.to``: casts build a scalar instead."""
@@ -379,12 +390,14 @@ class TritonEmitter:
                 if t.is_int(dtype) and not isinstance(value, float):
                     return str(int(value))
                 return f"tl.full((), {expr}, {tl_dtype(dtype)})"
-            if _is_constexpr(v) or (
-                isinstance(v, BlockArgument) and isinstance(v.owner.parent_op(), t.KernelOp)
+            if (
+                _is_constexpr(v)
+                or (isinstance(v, BlockArgument) and isinstance(v.owner.parent_op(), t.KernelOp))
+                or (self.opts.interpret and _is_loop_counter(v))
             ):
                 # A block size is a constexpr (a Python int, no ``.to``), and Triton's
-                # interpreter passes scalar arguments as unconverted Python floats: tl.full
-                # converts a scalar in both modes.
+                # interpreter passes scalar arguments as unconverted Python floats and runs
+                # tl.range with Python int counters: tl.full converts a scalar in both modes.
                 return f"tl.full((), {expr}, {tl_dtype(dtype)})"
             if isinstance(owner, t.TileAttrOp) and not t.block_of(v).dims:
                 # A tile's begin/end in a sequential loop is the loop's Python int under the
@@ -583,8 +596,13 @@ class TritonEmitter:
     def op_cast(self, op: t.CastOp) -> None:
         src = t.block_of(op.operand).element_type
         x = self.name(op.operand)
-        if _is_constexpr(op.operand) or isinstance(op.operand.owner, t.ConstantOp):
-            # a Python number in the code (a block size, a literal) has no .to
+        if (
+            _is_constexpr(op.operand)
+            or isinstance(op.operand.owner, t.ConstantOp)
+            or (self.opts.interpret and _is_loop_counter(op.operand))
+        ):
+            # a Python number in the code (a block size, a literal; under the interpreter a
+            # sequential loop's counter too) has no .to
             x = f"tl.full((), {x}, {tl_dtype(src)})"
         if (src in (t.f16, t.bf16)) != (op.dtype in (t.f16, t.bf16)) and not (
             t.is_float(src) and t.is_float(op.dtype)

@@ -47,5 +47,5 @@ builtin.module {
 // CHECK-NEXT: [[IN:v[0-9]+]] = [[P]] < s2.to(tl.int32)
 // CHECK-NEXT: [[IN2:v[0-9]+]] = [[IN]][:, None]
 // CHECK-NEXT: [[OOB:oob_[0-9]+]] = ([[P]] < 0) | ([[P]] >= s2)
-// CHECK-NEXT: [[BAD:bad_[0-9]+]] = (tl.reshape([[IN2]], (8,))) & [[OOB]]
+// CHECK-NEXT: [[BAD:bad_[0-9]+]] = ((tl.max([[IN2]].to(tl.int32), axis=1) > 0)) & [[OOB]]
 // CHECK:      tl.store(out_ptr + [[P]][:, None] * out_stride_0 + tl.arange(0, RDIM_S1)[None, :] * out_stride_1, [[M]], mask=(((tl.arange(0, RDIM_S1) < s1)[None, :]) & (([[OOB]] == 0)[:, None])) & ([[IN2]]))
