@@ -157,6 +157,12 @@ def captured_tensors(fn: Any) -> dict[str, torch.Tensor]:
     return out
 
 
+def lifted_names(env: dict[str, Any], called: list[str]) -> list[str]:
+    """The kernel arguments ``lift_captured_tensors`` adds for the functions named ``called``:
+    a launch reads them like its loop's own names (device and grad checks included)."""
+    return [lifted_name(name, var) for name in called for var in captured_tensors(env.get(name))]
+
+
 def lift_captured_tensors(env: dict[str, Any], called: list[str]) -> dict[str, Any]:
     """``env`` with the tensors captured by the functions named ``called`` (the names a
     device loop calls) added under their ``lifted_name``; ``env`` itself when there are none."""
@@ -175,7 +181,8 @@ def _value_key(v: Any, depth: int) -> Any:
     if isinstance(v, (tuple, list)):
         return (type(v), tuple(_value_key(x, depth) for x in v))
     if isinstance(v, torch.Tensor):
-        return (torch.Tensor, v.dtype, tuple(v.shape), v.stride(), v.device.type)
+        # requires_grad too: a launch that reads a captured tensor needing grad is guarded.
+        return (torch.Tensor, v.dtype, tuple(v.shape), v.stride(), v.device.type, v.requires_grad)
     if isinstance(v, (torch.dtype, ModuleType)):
         return v
     return (type(v), id(v))

@@ -9,9 +9,9 @@ not a generic walk over the names, and only for names the host function can bind
 
 ``requires_grad`` does not change the compiled kernel: it is in the key so that an entry knows
 whether its loop reads a tensor that requires grad (``FastPathEntry.grad_guard``), and
-so that autograd's per-call test (a kernel without a backward refuses such a launch in grad
-mode) costs one attribute read per tensor and one flag test per launch, not a pass over the
-arguments.
+so that autograd's per-call test (such a launch in grad mode starts the call again through an
+op that autograd records) costs one attribute read per tensor and one flag test per launch,
+not a pass over the arguments.
 
 The same key also makes a launch *replayable*: the generated launcher turns its arguments into
 the direct launch's arguments (grid, tensors, strides, sizes, scalars, constexprs), and all of

@@ -85,6 +85,7 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
             # tiles) hides each tile's prologue behind the previous tile's work.
             knobs.append(ChoiceKnob("pid_type", list(PID_TYPES), "flat"))
     knobs.append(IntKnob("num_stages", 1, 4, 1))
+    knobs.extend(frag.knob(name) for name, frag in kernel.tunables.items())
     constraints: list[Any] = []
     for syms, factor in derived.products:
         names = [f"block_sizes[{int(s.split('_')[1])}]" for s in syms]

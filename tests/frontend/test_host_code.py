@@ -503,3 +503,21 @@ def test_a_lambda_made_per_call_is_keyed_by_what_it_computes() -> None:
 
     for c in (0.0, 1.5):
         torch.testing.assert_close(apply_fn(x, shifted(c)), x * 2.0 + c)
+
+
+def test_a_captured_tensor_that_requires_grad_is_never_silently_detached() -> None:
+    x = torch.randn(37)
+    for needs_grad in (False, True):  # the same lambda code: the fast path must not hide it
+        bias = torch.randn(37, requires_grad=needs_grad)
+        try:
+            out = with_epilogue(x, lambda acc, tile: acc + bias[tile])  # noqa: B023
+        except kc.exc.NoBackward as e:
+            assert needs_grad and "bias" in str(e)
+            continue
+        if not needs_grad:
+            torch.testing.assert_close(out, (x + 1.0) + bias)
+            continue
+        # A forward-only result is allowed only if its backward fails loudly.
+        assert out.requires_grad
+        with pytest.raises(kc.exc.NoBackward):
+            out.sum().backward()

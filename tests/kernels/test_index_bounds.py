@@ -357,6 +357,7 @@ def test_hoisted_check_raises_exactly_when_a_lane_is_out_of_bounds(
 
     kernel = scaled_segments if scaled else strided_segments
     failing, wraps = False, False
+
     def within_limits(s: int, n: int) -> bool:
         # The checks' contract (bounds.py): every subexpression's bounds over the row's lanes
         # stay inside (-2**62, 2**62), and a product a * c has |a| * |c| < 2**62.

@@ -69,6 +69,9 @@ class CodegenOptions:
     # Config.maxnreg: the launch's register cap per thread (Triton's maxnreg option, which the
     # CUDA backend passes to ptxas); None leaves it to ptxas.
     maxnreg: int | None = None
+    # Config.advanced_controls_file, as Triton's ptx_options ("--apply-controls <file>"), which
+    # the CUDA backend passes to ptxas; None: no options.
+    ptx_options: str | None = None
     # A sequential loop whose bounds its block may not divide runs its whole tiles unmasked and
     # the ragged last one in a masked copy of the body (see TritonEmitter.peels_tail). Set by
     # $KCOMPILER_PEEL_TAIL (kcompiler/settings.py).
@@ -488,6 +491,8 @@ class TritonEmitter:
         launch_options = f"num_warps={self.opts.num_warps}, num_stages={self.opts.num_stages}"
         if self.opts.maxnreg is not None:
             launch_options += f", maxnreg={self.opts.maxnreg}"
+        if self.opts.ptx_options is not None:
+            launch_options += f", ptx_options={self.opts.ptx_options!r}"
         out.append(f"    return {kname}[(num_tiles,)]({args}, {launch_options})")
         return GeneratedKernel(
             kname, "\n".join(out) + "\n", lname, params + extra, list(self.index_sites)
