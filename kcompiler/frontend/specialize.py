@@ -55,7 +55,35 @@ class BlockSizeInt(int):
 
 
 class SpecializedInt(int):
-    """A host int passed through ``kl.specialize``: becomes a static dim."""
+    """A host int passed through ``kl.specialize``: becomes a static dim.
+
+    Host arithmetic on it with ints (``C.bit_length() - 1``, ``C // 2``) stays specialized: the
+    result is fixed wherever ``C`` is, so device code may use it as a Python int (``range``,
+    a static dim); each such value entering a device loop is part of its specialization key.
+    """
+
+    def bit_length(self) -> int:
+        return SpecializedInt(int(self).bit_length())
+
+
+def _specialized_op(name: str) -> Any:
+    base = getattr(int, name)
+
+    def op(self: SpecializedInt, *other: Any) -> Any:
+        if any(not isinstance(o, int) or isinstance(o, bool) for o in other):
+            return base(self, *other)
+        out = base(self, *other)
+        return SpecializedInt(out) if isinstance(out, int) and not isinstance(out, bool) else out
+
+    op.__name__ = name
+    return op
+
+
+for _name in (
+    "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__floordiv__",
+    "__rfloordiv__", "__mod__", "__rmod__", "__lshift__", "__rshift__", "__neg__", "__abs__",
+):  # fmt: skip
+    setattr(SpecializedInt, _name, _specialized_op(_name))
 
 
 @dataclass

@@ -27,7 +27,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
     i64,
 )
-from xdsl.ir import Block, Operation, Region
+from xdsl.ir import Block, Operation, Region, SSAValue
 
 from kcompiler.dialects import tile as t
 from kcompiler.exc import (
@@ -39,6 +39,7 @@ from kcompiler.exc import (
 )
 from kcompiler.frontend import dtypes
 from kcompiler.frontend.errors import internal_error, raised_by_kcompiler, user_terms
+from kcompiler.frontend.slices import slice_index, slice_within
 from kcompiler.frontend.specialize import (
     BlockSizeInt,
     Specialization,
@@ -206,6 +207,39 @@ def _whole(s: slice) -> bool:
     return s.start is None and s.stop is None and s.step is None
 
 
+def _result_rank(entries: Sequence[Any]) -> int:
+    """The rank of ``tensor[entries]`` when every index tensor among them is 0-d or 1-D and
+    unpaired (the stores whose slice widths come from the value)."""
+    rank = 0
+    for e in entries:
+        if e is None or isinstance(e, (slice, TileHandle)):
+            rank += 1
+        elif isinstance(e, TileValue):
+            rank += min(e.ndim, 1)
+    return rank
+
+
+def _is_range(v: SSAValue) -> bool:
+    """Whether a 1-D integer block is a run of positions: ``kl.arange(n)`` shifted or scaled by
+    0-d values (and cast), an affine function of the position like a slice's index."""
+    op = v.owner
+    while True:
+        if isinstance(op, t.ArangeOp):
+            return True
+        if isinstance(op, t.CastOp):
+            op = op.operand.owner
+        elif isinstance(op, t.BinaryOp) and op.kind.data in ("add", "sub", "mul"):
+            a, b = t.block_of(op.lhs), t.block_of(op.rhs)
+            if b.rank == 0 and a.rank == 1:
+                op = op.lhs.owner
+            elif a.rank == 0 and b.rank == 1:
+                op = op.rhs.owner
+            else:
+                return False
+        else:
+            return False
+
+
 def _is_kernel(fn: Any) -> bool:
     """A ``@kc.kernel`` (runtime's Kernel, which the frontend does not import)."""
     cls = type(fn)
@@ -242,6 +276,7 @@ class DeviceTracer:
         self._codes: dict[int, Any] = {}
         self._block_ordinal = 0
         self._unrolling = 0  # unrolled Python loops that a `break`/`continue` here would leave
+        self.record_sizes()
 
     # -- locations and errors ----------------------------------------------------------------
     @property
@@ -252,6 +287,14 @@ class DeviceTracer:
 
     def error(self, exc_type: type[CompileError], message: str) -> CompileError:
         return exc_type(message, self.location)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the kernel runs: the device of its tensor arguments."""
+        for v in self.env.values():
+            if isinstance(v, torch.Tensor):
+                return v.device
+        return torch.device("cpu")
 
     # -- building ----------------------------------------------------------------------------
     @property
@@ -284,6 +327,13 @@ class DeviceTracer:
 
     def finish(self) -> ModuleOp:
         self.kernel.properties["arg_names"] = ArrayAttr([StringAttr(n) for n in self._arg_names])
+        self.record_sizes()
+        module = ModuleOp([self.kernel])
+        return module
+
+    def record_sizes(self) -> None:
+        """The kernel's size hints and divisors: set before tracing too, because typing rules
+        (a reshape that splits a dim) read what the specialization fixes."""
         syms = self.spec.symbols.values
         self.kernel.attributes["size_hints"] = DictionaryAttr(
             {s: IntegerAttr(v, i64) for s, v in syms.items()}
@@ -292,8 +342,10 @@ class DeviceTracer:
         self.kernel.attributes["size_divisors"] = DictionaryAttr(
             {s: IntegerAttr(pow2_divisor(v), i64) for s, v in syms.items()}
         )
-        module = ModuleOp([self.kernel])
-        return module
+        if self.spec.block_values:  # kl.register_block_size values: fixed in this variant
+            self.kernel.attributes["block_values"] = DictionaryAttr(
+                {b: IntegerAttr(v, i64) for b, v in self.spec.block_values.items()}
+            )
 
     # -- host values -------------------------------------------------------------------------
     def import_host_value(self, name: str, value: Any) -> Any:
@@ -376,10 +428,34 @@ class DeviceTracer:
             return x.sym
         if isinstance(x, (int, SpecializedInt)) and not isinstance(x, bool):
             return str(int(x))
+        if isinstance(x, TileValue):
+            d = self._block_extent(x)
+            if d is not None:
+                return d
         raise self.error(
             UnsupportedConstruct,
             f"{_describe(x)} is not a valid shape entry (use a tile, a size or an int)",
         )
+
+    def _block_extent(self, x: TileValue) -> str | None:
+        """The dim of ``tile.block_size`` (its block symbol), or of ``tile.block_size * k`` when
+        the host code fixed that block (``kl.register_block_size``): a static dim."""
+        op = x.value.owner
+        if isinstance(op, t.TileAttrOp) and op.attr.data == "block_size":
+            ty = op.tile.type
+            assert isinstance(ty, t.TileType)
+            return ty.block.data
+        if not (isinstance(op, t.BinaryOp) and op.kind.data == "mul"):
+            return None
+        for a, b in ((op.lhs, op.rhs), (op.rhs, op.lhs)):
+            block = self._block_extent(TileValue(self, a))
+            k = b.owner
+            fixed = self.spec.block_values.get(block or "")
+            if fixed is not None and isinstance(k, t.ConstantOp):
+                factor = k.value.value.data  # type: ignore[union-attr]
+                if isinstance(factor, int) and factor > 0:
+                    return str(fixed * factor)
+        return None
 
     # -- ops used by proxies -----------------------------------------------------------------
     def binary(self, kind: str, a: TileValue, b: TileValue) -> TileValue:
@@ -743,9 +819,21 @@ class DeviceTracer:
         return self.emit(t.FullOp(fill.value, list(dims), dtypes.to_ir(dtype)))
 
     def _index(
-        self, tensor: TensorArg, index: Any, reading: bool = True
-    ) -> tuple[list[str], list[Any], list[int]]:
-        """Normalise a subscript into (kinds, operands, positions of newaxis in the result)."""
+        self,
+        tensor: TensorArg,
+        index: Any,
+        reading: bool = True,
+        value_dims: tuple[str, ...] | None = None,
+        masked: bool = False,
+    ) -> tuple[list[str], list[Any], list[int], Any]:
+        """Normalise a subscript into (kinds, operands, positions of newaxis in the result, the
+        clamp of its bounded slices: None, or a bool block over the access's dims that is
+        false at positions past the tensor's end).
+
+        ``value_dims``: the dims of the value a store writes, which name the width of a slice
+        whose bounds do not (``out[tile, n1:] = y[tile, :]``). ``masked``: the access has an
+        ``extra_mask``, which may confine a tile that runs past the tensor to its part inside
+        (the backend bounds such a tile by the tensor's size either way, so no lane leaves it)."""
         entries = list(index) if isinstance(index, (tuple, list)) else [index]
         flat: list[Any] = []
         for e in entries:
@@ -757,6 +845,7 @@ class DeviceTracer:
         operands: list[Any] = []
         newaxes: list[int] = []
         out_rank = 0
+        clamps: list[tuple[int, TileValue]] = []  # (access dim, slice positions in range)
         gathered: Any = None  # the dims of the last index tensor
         seen: list[tuple[str, ...]] = []  # the dims of every index tensor so far
         for e in flat:
@@ -774,19 +863,26 @@ class DeviceTracer:
                     newaxes.append(out_rank)
                     out_rank += 1
                     continue
-                if dim is not None:  # extra indices are reported below as a rank error
+                if dim is not None and not masked:  # extra indices: a rank error below
                     self._check_tile_fits(tensor, len(kinds), e)
                 kinds.append("tile")
                 operands.append(e.value)
                 out_rank += 1
             elif isinstance(e, slice):
-                if not _whole(e):
-                    raise self.error(
-                        UnsupportedConstruct,
-                        "a slice with bounds (such as ':n' or 'a:b') cannot index a tensor in "
-                        "device code; index with ':' or a tile, and mask with torch.where",
-                    )
-                kinds.append("full")
+                axis = len(kinds)
+                size_of = tensor.dims[axis] if axis < tensor.ndim else "1"
+                if _whole(e) or axis >= tensor.ndim:  # extra indices: a rank error below
+                    kinds.append("full")
+                else:
+                    given = None
+                    if value_dims is not None and len(value_dims) == _result_rank(flat):
+                        given = value_dims[out_rank]
+                    pos = slice_index(self, tensor, axis, e, given, self._written())
+                    kinds.append("outer")
+                    operands.append(pos.value)
+                    if not slice_within(self, tensor, axis, e):
+                        inside = self.binary("lt", pos, self.as_value(self.dim_value(size_of)))
+                        clamps.append((out_rank - len(newaxes), inside))
                 out_rank += 1
             elif e is Ellipsis:
                 raise self.error(UnsupportedConstruct, "'...' in a tensor index")
@@ -796,6 +892,16 @@ class DeviceTracer:
                     raise self.error(ShapeMismatch, f"index of dtype {v.dtype}")
                 if v.ndim == 0:
                     kinds.append("scalar")
+                    if reading and self._tile_position_on_unit_dim(tensor, len(kinds) - 1, v):
+                        # The tile's own position on a size-1 dim broadcasts, as the tile
+                        # itself does (a block mask of batch 1 read at tile_b.begin).
+                        v = self.constant(0)
+                elif _is_range(v.value):
+                    # A run of positions (start + kl.arange(n) * step) selects like a slice:
+                    # its dim is its own, so two of them index a Cartesian product (Helion's
+                    # rule for several 1-D index tensors), never a torch-style pairing.
+                    kinds.append("outer")
+                    out_rank += 1
                 else:
                     paired = bool(kinds) and kinds[-1] == "gather" and v.dims == gathered
                     if "gather" in kinds and not paired and not self._outer_gather(v, seen):
@@ -817,7 +923,28 @@ class DeviceTracer:
                 f"too many indices ({len(kinds)}) for {tensor.name} of rank {tensor.ndim}",
             )
         kinds += ["full"] * (tensor.ndim - len(kinds))
-        return kinds, operands, newaxes
+        rank = out_rank - len(newaxes)
+        clamp: Any = None
+        for at, inside in clamps:
+            laid = self.emit(
+                t.ReshapeOp(inside.value, ["1"] * at + [inside.dims[0]] + ["1"] * (rank - at - 1))
+            )
+            clamp = laid if clamp is None else self.binary("and", clamp, laid)
+        return kinds, operands, newaxes, clamp
+
+    def _tile_position_on_unit_dim(self, tensor: TensorArg, axis: int, v: TileValue) -> bool:
+        """Whether ``v`` is a tile's ``begin`` or ``id`` indexing a size-1 dim of ``tensor``
+        while the tile's loop runs over more than one element."""
+        if axis >= tensor.ndim or tensor.dims[axis] != "1":
+            return False
+        op = v.value.owner
+        if not (isinstance(op, t.TileAttrOp) and op.attr.data in ("begin", "id")):
+            return False
+        tile = op.tile
+        if not hasattr(tile, "block"):
+            return False
+        extent = self._tile_extent(TileHandle(self, tile, op.tile.type.block.data))  # type: ignore[union-attr]
+        return extent not in (None, "1")
 
     @staticmethod
     def _outer_gather(v: Any, seen: list[tuple[str, ...]]) -> bool:
@@ -872,6 +999,15 @@ class DeviceTracer:
         value = self.spec.symbols.values.get(dim)
         return f"{value} ({dim})" if value is not None else dim
 
+    def _with_clamp(self, mask: Any, clamp: Any) -> Any:
+        """An access's mask: the user's ``extra_mask`` (an SSA value or None) and the clamp of
+        its bounded slices (a device value or None)."""
+        if clamp is None:
+            return mask
+        if mask is None:
+            return clamp.value
+        return self.binary("and", TileValue(self, mask), clamp).value
+
     def _extra_mask(self, mask: Any, what: str) -> Any:
         """The SSA value of an ``extra_mask=`` argument (None: no mask), a bool device value."""
         if mask is None:
@@ -889,7 +1025,7 @@ class DeviceTracer:
     def load(self, tensor: Any, index: Any, extra_mask: Any = None) -> TileValue:
         if not isinstance(tensor, TensorArg):
             raise self.error(UnsupportedConstruct, "kl.load/indexing needs a host tensor")
-        kinds, operands, newaxes = self._index(tensor, index)
+        kinds, operands, newaxes, clamp = self._index(tensor, index, masked=extra_mask is not None)
         mask = self._extra_mask(extra_mask, "kl.load")
         if mask is not None and newaxes:
             raise self.error(
@@ -897,6 +1033,7 @@ class DeviceTracer:
                 "kl.load with both None in the index and extra_mask; add the unit dim after "
                 "the load (v[:, None])",
             )
+        mask = self._with_clamp(mask, clamp)
         v = self.emit(t.LoadOp(tensor.value, kinds, operands, mask))
         if newaxes:
             dims = list(v.dims)
@@ -914,7 +1051,10 @@ class DeviceTracer:
                 "indices share memory (stride 0, e.g. from expand()); pass a tensor with its "
                 "own storage (.contiguous())"
             )
-        kinds, operands, newaxes = self._index(tensor, index, reading=False)
+        value_dims = value.dims if isinstance(value, TileValue) else None
+        kinds, operands, newaxes, clamp = self._index(
+            tensor, index, False, value_dims, masked=extra_mask is not None
+        )
         if newaxes:
             raise self.error(UnsupportedConstruct, "None in the index of an assignment")
         v = self.cast(self.as_value(value), tensor.dtype)
@@ -929,7 +1069,7 @@ class DeviceTracer:
                 raise self.error(ShapeMismatch, str(e)) from None
             if target:
                 v = self.full_dims(target, v, tensor.dtype)
-        mask = self._extra_mask(extra_mask, "kl.store")
+        mask = self._with_clamp(self._extra_mask(extra_mask, "kl.store"), clamp)
         self.emit(t.StoreOp(v.value, tensor.value, kinds, operands, mask))
 
     def atomic(
@@ -953,7 +1093,8 @@ class DeviceTracer:
                 f"{self.location}: tensor {tensor.name!r} is updated here but several of its "
                 "indices share memory (stride 0); pass a tensor with its own storage"
             )
-        kinds, operands, newaxes = self._index(tensor, index, reading=False)
+        # An atomic takes no mask: a bounded slice past the tensor's end is an index error.
+        kinds, operands, newaxes, _ = self._index(tensor, index, reading=False)
         if newaxes:
             raise self.error(UnsupportedConstruct, f"None in the index of {what}")
         ty = tensor.value.type

@@ -1,8 +1,8 @@
 """Bounds checks of computed indices: the in-bounds predicate, the error records, the host error.
 
-Rule: an index that is not a tile or a whole dim (a ``gather`` block or a ``scalar``, i.e.
-computed from loaded values or arithmetic) must lie in ``[0, size)`` of the tensor dim it
-indexes, whatever its value. For each such index (a *site*, numbered k), ``guard`` emits
+Rule: an index that is not a tile or a whole dim (a ``gather`` or ``outer`` block or a
+``scalar``, i.e. computed from loaded values or arithmetic) must lie in ``[0, size)`` of the
+tensor dim it indexes, whatever its value. For each such index (a *site*, numbered k), ``guard`` emits
 
     kc_bad_k = tl.zeros((BLOCK_0,), tl.int1)            # at the kernel's start
     kc_value_k = tl.zeros((BLOCK_0,), tl.int64)
@@ -448,7 +448,7 @@ def guard(em: Any, op: t.LoadOp | t.StoreOp | t.AtomicOp, out: tuple[str, ...]) 
     tensor = em.name(op.tensor)[: -len("_ptr")]
     parts: list[str] = []
     for d, kind, idx, at in index_positions(em, op.kinds, op.indices):
-        if kind not in ("gather", "scalar") or idx is None:
+        if kind not in ("gather", "outer", "scalar") or idx is None:
             continue
         size = ty.dims[d]
         if _static_in_range(em, idx, size):

@@ -402,6 +402,10 @@ class TritonEmitter:
                 # interpreter passes scalar arguments as unconverted Python floats and runs
                 # tl.range with Python int counters: tl.full converts a scalar in both modes.
                 return f"tl.full((), {expr}, {tl_dtype(dtype)})"
+            if isinstance(owner, t.TileAttrOp) and not t.block_of(v).dims:
+                # A tile's begin/end in a sequential loop is the loop's Python int under the
+                # interpreter: tl.cast converts a scalar or a tensor.
+                return f"tl.cast({expr}, {tl_dtype(dtype)})"
             return f"{expr}.to({tl_dtype(dtype)})"
         return expr
 
@@ -563,11 +567,15 @@ class TritonEmitter:
         dt = tl_dtype(op.dtype)
         fill = op.value.owner
         if not dims:
+            # A literal, a size or a scalar argument is a Python number under Triton's
+            # interpreter (no ``.to``): tl.full converts a scalar in both modes.
+            v = op.value
+            scalar = isinstance(fill, (t.ConstantOp, t.SizeOp)) or (
+                isinstance(v, BlockArgument) and isinstance(v.owner.parent_op(), t.KernelOp)
+            )
             self.bind(
                 op.result,
-                f"tl.full((), {self.name(op.value)}, {dt})"
-                if isinstance(fill, t.ConstantOp)
-                else f"{self.name(op.value)}.to({dt})",
+                f"tl.full((), {self.name(v)}, {dt})" if scalar else f"{self.name(v)}.to({dt})",
             )
             return
         if isinstance(fill, t.ConstantOp) and op.dtype in (t.f16, t.bf16):
