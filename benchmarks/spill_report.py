@@ -12,10 +12,12 @@ generated as GPU code and compiled by Triton for ``--target`` in compile-pool wo
 registers and spill-store bytes a thread, Triton's shared memory next to the space's estimate
 (``runtime/tuning.shared_memory_estimate``), and the compile time or error.
 
-Writes ``<out>/spills.json`` (one row per config) and ``<out>/spills.md`` (per kernel: spill
-fraction and largest spill, the estimate against Triton's figure, compile seconds); the default
-``<out>`` is benchmarks/results/cpu-sm90/. The run is CPU-bound (about 1.5 s a compile); keep
-``--draws`` small on a shared machine.
+Writes ``<out>/spills-<target>.json`` (one row per config) and ``<out>/spills-<target>.md``
+(per kernel: spill fraction and largest spill, the estimate against Triton's figure as the
+smallest and largest ratio estimate / Triton, compile seconds; and per benchmark kernel how
+many configs that won a recorded GPU tuning run today's space still holds,
+benchmarks/recorded_winners.py); the default ``<out>`` is benchmarks/results/cpu/. The run is
+CPU-bound (about 1.5 s a compile); keep ``--draws`` small on a shared machine.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ os.environ.setdefault("TRITON_INTERPRET", "1")  # tracing only; compiles run in 
 from kcompiler.runtime.tuning import DOT_SPILL_ALLOWANCE  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-OUT = ROOT / "benchmarks" / "results" / "cpu-sm90"
+OUT = ROOT / "benchmarks" / "results" / "cpu"
 
 
 def configs_for(space, draws: int, seed: int) -> list[tuple[str, object]]:
@@ -75,6 +77,7 @@ def collect(
     target: str,
     workers: int,
     on_progress: Any = None,
+    timeout_s: float = 300.0,
 ) -> list[dict]:
     """One row per config (see the module docstring); ``on_progress(rows)`` every 20
     compiles, so a run cut short keeps what it measured."""
@@ -89,7 +92,7 @@ def collect(
     reps = representative()
     rows: list[dict] = []
     jobs: dict[int, dict] = {}
-    with CompilePool(workers, timeout_s=300.0, env=worker_environment()) as pool:
+    with CompilePool(workers, timeout_s=timeout_s, env=worker_environment()) as pool:
         for name in names:
             label, args = reps[name]
             args = launch_ready(name, args)
@@ -159,6 +162,7 @@ def summarize(rows: list[dict]) -> list[dict]:
         with_smem = [r for r in ok if r["shared"] or r["estimate"]]
         below = [r for r in with_smem if r["estimate"] < r["shared"]]
         over = [(r["estimate"] - r["shared"]) / r["shared"] for r in with_smem if r["shared"] > 0]
+        ratios = [r["estimate"] / r["shared"] for r in with_smem if r["shared"] > 0]
         out.append(
             dict(
                 kernel=name,
@@ -177,6 +181,8 @@ def summarize(rows: list[dict]) -> list[dict]:
                 smem_configs=len(with_smem),
                 smem_below=len(below),
                 smem_max_over=max(over, default=0.0),
+                smem_ratio_min=min(ratios, default=1.0),
+                smem_ratio_max=max(ratios, default=1.0),
                 compile_s=statistics.median([r["seconds"] for r in ok]) if ok else 0.0,
             )
         )
@@ -204,8 +210,9 @@ def render(summary: list[dict], meta: dict) -> str:
         f"{DOT_SPILL_ALLOWANCE} B with tile.dot): {rejected} of {drawn}.",
         "",
         "| kernel | configs | errors | draws spilling | draws over allowance | starts spilling "
-        "| max spill B | smem configs | est. below | est. over max | compile s (median) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| max spill B | smem configs | est. below | est. over max | est./Triton min-max "
+        "| compile s (median) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for s in summary:
         lines.append(
@@ -213,9 +220,34 @@ def render(summary: list[dict], meta: dict) -> str:
             f"{s['draws']} ({100 * s['spill_fraction']:.0f} %) | {s['rejected_draws']} | "
             f"{s['starts_spilling']} | "
             f"{s['max_spill']} | {s['smem_configs']} | {s['smem_below']} | "
-            f"{100 * s['smem_max_over']:.1f} % | {s['compile_s']:.2f} |"
+            f"{100 * s['smem_max_over']:.1f} % | {s.get('smem_ratio_min', 1.0):.2f}-"
+            f"{s.get('smem_ratio_max', 1.0):.2f} | {s['compile_s']:.2f} |"
         )
+    winners = meta.get("winners")
+    if winners:
+        lines += [
+            "",
+            "Configs that won a recorded H100/H200 tuning run (benchmarks/results/**/*.json) "
+            "still in today's space at the shape they won at (benchmarks/recorded_winners.py):",
+            "",
+            "| benchmark kernel | winners | kept |",
+            "| --- | --- | --- |",
+        ]
+        for name, (total, kept) in sorted(winners.items()):
+            lines.append(f"| {name} | {total} | {kept} |")
     return "\n".join(lines) + "\n"
+
+
+def winners_kept() -> dict[str, tuple[int, int]]:
+    """Per benchmark kernel: (recorded winners, winners today's space still holds)."""
+    from benchmarks.recorded_winners import check, winners
+
+    out: dict[str, tuple[int, int]] = {}
+    spaces: dict[Any, Any] = {}
+    for w in winners():
+        total, kept = out.get(w.kernel, (0, 0))
+        out[w.kernel] = (total + 1, kept + (not check(w, spaces)))
+    return out
 
 
 def main() -> None:
@@ -225,17 +257,21 @@ def main() -> None:
     parser.add_argument("--cases", default="", help="comma-separated kernel names (default: all)")
     parser.add_argument("--target", default="sm_90")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds a compile job may take"
+    )
     parser.add_argument("--out", type=pathlib.Path, default=OUT)
     parser.add_argument(
         "--render", action="store_true", help="rewrite spills.md from <out>/spills.json only"
     )
     args = parser.parse_args()
+    stem = f"spills-{args.target.replace('_', '')}"
     if args.render:
-        data = json.loads((args.out / "spills.json").read_text())
+        data = json.loads((args.out / f"{stem}.json").read_text())
         summary = summarize(data["rows"])
         data["summary"] = summary
-        (args.out / "spills.json").write_text(json.dumps(data, indent=1, default=str))
-        (args.out / "spills.md").write_text(render(summary, data["meta"]))
+        (args.out / f"{stem}.json").write_text(json.dumps(data, indent=1, default=str))
+        (args.out / f"{stem}.md").write_text(render(summary, data["meta"]))
         print(render(summary, data["meta"]))
         return
     from benchmarks.space_report import representative
@@ -245,10 +281,10 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
 
     def partial(rows: list[dict]) -> None:
-        (args.out / "spills.partial.json").write_text(json.dumps(rows, default=str))
+        (args.out / f"{stem}.partial.json").write_text(json.dumps(rows, default=str))
 
-    rows = collect(names, args.draws, args.seed, args.target, args.workers, partial)
-    (args.out / "spills.partial.json").unlink(missing_ok=True)
+    rows = collect(names, args.draws, args.seed, args.target, args.workers, partial, args.timeout)
+    (args.out / f"{stem}.partial.json").unlink(missing_ok=True)
     import triton
 
     commit = subprocess.run(
@@ -262,13 +298,14 @@ def main() -> None:
         machine=f"{platform.machine()}, {os.cpu_count()} CPUs",
         triton=triton.__version__,
         seconds=time.perf_counter() - t0,
+        winners=winners_kept() if not args.cases else {},
     )
     summary = summarize(rows)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "spills.json").write_text(
-        json.dumps(dict(meta=meta, summary=summary, rows=rows), indent=1, default=str)
+    (args.out / f"{stem}.json").write_text(
+        json.dumps(dict(meta=meta, summary=summary, rows=rows), separators=(",", ":"), default=str)
     )
-    (args.out / "spills.md").write_text(render(summary, meta))
+    (args.out / f"{stem}.md").write_text(render(summary, meta))
     print(render(summary, meta))
     sys.stdout.flush()
 

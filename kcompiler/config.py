@@ -34,7 +34,42 @@ KNOWN_FIELDS: tuple[str, ...] = (
     "num_sm_multiplier",
     "load_eviction_policies",
     "maxnreg",
+    # A ptxas "advanced controls" file (Helion's name): the CUDA backend passes it to ptxas
+    # as ``--apply-controls <file>``; "" means none. Under Triton's interpreter nothing runs
+    # ptxas, so a non-empty file is reported once (compiler/driver.py), never silently dropped.
+    "advanced_controls_file",
+    # Threads per block dim of Helion's CuTe backend. Accepted so that a Helion module that
+    # defines a CuTe config still imports; compiling with it raises InvalidConfig ("not
+    # supported: num_threads"), since the Triton backend sets threads through num_warps.
+    "num_threads",
 )
+
+# Names declared by ``kl.register_tunable`` in any kernel of this process: a Config may carry
+# them beside KNOWN_FIELDS (``Config(split_k=8)``), as in Helion. A name becomes known when a
+# kernel that registers it is defined (its source is scanned) or its host code runs, so a
+# typo of a field is still refused when the Config is made.
+_USER_TUNABLES: dict[str, None] = {}
+
+
+def declare_tunable(name: str) -> None:
+    """Make ``name`` a valid Config field (``kl.register_tunable``'s name)."""
+    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
+        raise ValueError(
+            f"tunable name {name!r}: must be a Python identifier not starting with '_'"
+        )
+    if name in KNOWN_FIELDS or f"{name}s" in KNOWN_FIELDS:
+        raise ValueError(f"tunable name {name!r} collides with the Config field of that name")
+    _USER_TUNABLES[name] = None
+
+
+def user_tunables() -> tuple[str, ...]:
+    """The names declared by ``kl.register_tunable`` so far, in declaration order."""
+    return tuple(_USER_TUNABLES)
+
+
+def is_field(name: str) -> bool:
+    """Whether a Config may carry ``name``: a known field or a declared tunable."""
+    return name in KNOWN_FIELDS or name in _USER_TUNABLES
 
 
 class Config(Mapping[str, Any]):
@@ -45,9 +80,9 @@ class Config(Mapping[str, Any]):
     def __init__(self, mapping: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         data: dict[str, Any] = dict(mapping or {})
         data.update(kwargs)
-        unknown = [k for k in data if k not in KNOWN_FIELDS]
+        unknown = [k for k in data if not is_field(k)]
         if unknown:
-            raise UnknownOption("Config field", unknown[0], KNOWN_FIELDS)
+            raise UnknownOption("Config field", unknown[0], KNOWN_FIELDS + user_tunables())
         # Normalise sequences to lists so that Config(block_sizes=(1,)) == Config(block_sizes=[1]).
         self._data = {
             k: list(v) if isinstance(v, (list, tuple)) else v for k, v in sorted(data.items())
@@ -66,7 +101,7 @@ class Config(Mapping[str, Any]):
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        if name in KNOWN_FIELDS:
+        if is_field(name):
             return self._data.get(name)
         raise AttributeError(name)
 
@@ -97,4 +132,13 @@ class Config(Mapping[str, Any]):
         return f"Config({inner})"
 
     def __reduce__(self):
-        return (Config, (self._data,))
+        return (restore, (self._data,))
+
+
+def restore(data: Mapping[str, Any]) -> Config:
+    """A pickled Config in another process (a compile worker): the tunable names it carries
+    were declared where it was made, so they are declared here too."""
+    for name in data:
+        if name not in KNOWN_FIELDS:
+            declare_tunable(name)
+    return Config(data)

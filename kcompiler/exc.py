@@ -93,9 +93,15 @@ class NotInKernel(KCompilerError, RuntimeError):
 
 
 class NoBackward(KCompilerError, RuntimeError):
-    """A kernel without a declared backward was called where autograd needs its gradient (grad
-    mode on and an argument that requires grad); the message names the kernel and the
+    """A gradient was asked of the output of a kernel without a declared backward (raised by
+    that output's backward), or such a kernel was called in grad mode where its output could
+    not carry the refusal (it writes its arguments); the message names the kernel and the
     arguments, and says how to declare a backward (``@kernel.register_backward``)."""
+
+
+class IgnoredByInterpreter(UserWarning):
+    """A config knob that only the GPU toolchain applies (a ptxas control file) was given to a
+    kernel running on Triton's CPU interpreter, where it has no effect; said once per value."""
 
 
 class TensorOperationInWrapper(UserWarning):

@@ -36,6 +36,7 @@ RANK = {
     "compiler": 4,
     "runtime": 5,
     "aot": 6,
+    "autotuner": 6,
     "tools": 6,
     "testing_ir": 6,
     "testing_values": 6,
@@ -53,6 +54,7 @@ AUTOTUNE_MAY_USE = {"config", "exc", "settings", "autotune"}
 DEFERRED = {
     "kcompiler": "torch, Triton and xDSL load at the first use of kc.kernel",
     "kcompiler.tools.kc_opt": "Triton loads only when -t triton emits",
+    "kcompiler.autotuner": "torch, Triton and xDSL load at the first use of aot_kernel",
     "kcompiler.autotune.compile_backends": "the Ray pool (ray) loads only for the Ray backend",
 }
 

@@ -27,3 +27,15 @@ def test_a_device_is_described_by_its_properties() -> None:
 def test_the_interpreter_sizes_persistent_grids_by_the_setting() -> None:
     with settings.override(interpreter_sms=3):
         assert target.sm_count(interpret=True) == 3
+
+
+def test_get_num_sm_sizes_hand_written_persistent_kernels() -> None:
+    from kcompiler import runtime
+
+    with settings.override(interpreter_sms=5):
+        assert runtime.get_num_sm(torch.device("cpu")) == 5
+        assert runtime.get_num_sm("cpu", reserved_sms=2) == 3
+        assert runtime.get_num_sm("cpu", reserved_sms=9) == 1  # never an empty grid
+    if torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(torch.cuda.current_device())
+        assert runtime.get_num_sm(torch.device("cuda")) == props.multi_processor_count

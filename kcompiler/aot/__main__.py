@@ -8,6 +8,7 @@ import sys
 import time
 from typing import Any
 
+from kcompiler.aot import calls_of
 from kcompiler.aot.specs import load_calls, resolve
 from kcompiler.aot.tune import compile_table, tune_table
 from kcompiler.autotune import NullCache
@@ -33,8 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     tune.add_argument("kernel", help="module:name of a kc.kernel")
     tune.add_argument(
         "--shapes",
-        required=True,
-        help="a JSON file of calls, or module:NAME (kcompiler/aot/specs.py)",
+        default=None,
+        help="a JSON file of calls, or module:NAME (kcompiler/aot/specs.py); default: the "
+        "calls of the kernel's kc.aot_kernel(collect_fn=..., measure_fn=...)",
     )
     tune.add_argument("--out", required=True, help="the table to write (JSON)")
     tune.add_argument("--effort", default="quick", choices=["none", "quick", "full"])
@@ -55,10 +57,16 @@ def main(argv: list[str] | None = None) -> int:
 
     if opts.command == "tune":
         kernel = _kernel(opts.kernel)
+        calls = load_calls(opts.shapes) if opts.shapes else calls_of(kernel)
+        if not calls:
+            raise SystemExit(
+                f"{opts.kernel}: no calls to tune; pass --shapes, or give the kernel "
+                "kc.aot_kernel(collect_fn=...)"
+            )
         t0 = time.monotonic()
         table = tune_table(
             kernel,
-            load_calls(opts.shapes),
+            calls,
             effort=opts.effort,
             strategy=opts.strategy,
             max_configs=opts.max_configs,

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from kcompiler.autotune.errors import ConfigError
-from kcompiler.config import KNOWN_FIELDS, Config
+from kcompiler.config import KNOWN_FIELDS, Config, is_field
 
 __all__ = [
     "BoolKnob",
@@ -44,7 +44,7 @@ TRITON_MAX_NUMEL = 1 << 20
 EXACT_SIZE_LIMIT = 1_000_000
 SIZE_ESTIMATE_SAMPLES = 20_000
 
-_KNOB_NAME = re.compile(r"^([a-z_][a-z0-9_]*)(?:\[(\d+)\])?$")
+_KNOB_NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?$")
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -70,9 +70,10 @@ class Knob:
 
     def __init__(self, name: str, values: Sequence[Any], default: Any) -> None:
         match = _KNOB_NAME.match(name)
-        if match is None or match.group(1) not in KNOWN_FIELDS:
+        if match is None or not is_field(match.group(1)):
             raise ValueError(
-                f"knob name {name!r} must be a Config field or 'field[i]'; "
+                f"knob name {name!r} must be a Config field (or a kl.register_tunable name) "
+                "or 'field[i]'; "
                 f"fields: {', '.join(KNOWN_FIELDS)}"
             )
         if not values:

@@ -4,6 +4,7 @@ knob and what it accepts (``InvalidConfig``)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -156,6 +157,17 @@ def validate_config(config: Config, block_count: int | None = None) -> None:
         raise InvalidConfig(
             f"maxnreg = {maxnreg!r}: must be None or one of "
             f"{', '.join(map(str, MAXNREG_VALUES))} (registers per thread)"
+        )
+    acf = config.get("advanced_controls_file")
+    if acf is not None:
+        if not isinstance(acf, str):
+            raise InvalidConfig(f"advanced_controls_file = {acf!r}: must be a path (str) or ''")
+        if acf and not os.path.isfile(acf):
+            raise InvalidConfig(f"advanced_controls_file = {acf!r}: no such file")
+    if config.get("num_threads") is not None:
+        raise InvalidConfig(
+            f"num_threads = {config.get('num_threads')!r}: not supported: num_threads (a knob "
+            "of Helion's CuTe backend; the Triton backend sets threads with num_warps)"
         )
     # num_sm_multiplier scales the programs of a persistent pid_type; with the flat grid it
     # has nothing to scale (as in Helion, whose tuner draws it with either pid_type).

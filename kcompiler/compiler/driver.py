@@ -10,6 +10,7 @@ the runtime can key its cache of variants on it.
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -31,7 +32,7 @@ from kcompiler.compiler.checks import (
 )
 from kcompiler.config import Config
 from kcompiler.dialects import tile as t
-from kcompiler.exc import InvalidConfig
+from kcompiler.exc import IgnoredByInterpreter, InvalidConfig
 from kcompiler.passes.pass_manager import PassManager, pipeline_for_config
 from kcompiler.passes.split_reductions import chunk_symbol, chunks_from_reduction_loops
 
@@ -88,6 +89,29 @@ def apply_eviction_policies(module: ModuleOp, policies: list[str]) -> None:
                 load.attributes[EVICTION_ATTR] = StringAttr(policy)
 
 
+_WARNED_ACF: set[str] = set()
+
+
+def ptx_options(config: Config, interpret: bool) -> str | None:
+    """Triton's ptx_options for ``config``: its ``advanced_controls_file`` as ptxas's
+    ``--apply-controls``. Under the interpreter no ptxas runs: a non-empty file is reported
+    once per path (``IgnoredByInterpreter``) and the code is generated without it."""
+    acf = config.get("advanced_controls_file")
+    if not acf:
+        return None
+    if interpret:
+        if acf not in _WARNED_ACF:
+            _WARNED_ACF.add(acf)
+            warnings.warn(
+                f"advanced_controls_file = {acf!r} has no effect on Triton's CPU interpreter "
+                "(it is a ptxas control file; it applies on a GPU)",
+                IgnoredByInterpreter,
+                stacklevel=2,
+            )
+        return None
+    return f"--apply-controls {acf}"
+
+
 def codegen_options(
     module: ModuleOp,
     config: Config,
@@ -110,6 +134,7 @@ def codegen_options(
         fp8_accumulate=settings.fp8_accumulate,
         peel_tail=settings.peel_tail,
         maxnreg=config.get("maxnreg"),
+        ptx_options=ptx_options(config, settings.interpret),
         index_checks=settings.index_checks,
         **(ranges or {}),
     )

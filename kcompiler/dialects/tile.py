@@ -453,6 +453,12 @@ class KernelOp(IRDLOperation):
         bounds mask. A symbol absent here promises nothing."""
         return self._int_dict("size_divisors")
 
+    @property
+    def block_values(self) -> dict[str, int]:
+        """Block symbol -> its size in every launch of this code, for the blocks the host code
+        fixed (``kl.register_block_size`` values are part of the specialization)."""
+        return self._int_dict("block_values")
+
     def _int_dict(self, name: str) -> dict[str, int]:
         attr = self.attributes.get(name)
         if not isinstance(attr, DictionaryAttr):
@@ -992,8 +998,10 @@ class LoadOp(TileOp):
     """Read a block of a tensor. One index per tensor dim (``index_kinds`` says which):
 
     ``tile`` (operand: a !tile.tile), ``full`` (no operand: the whole dim), ``scalar`` (a 0-d
-    i64 block), ``gather`` (an i64 block of indices; its dims become result dims). The result
-    dims are the indices' dims in order.
+    i64 block), ``gather`` (an i64 block of indices; its dims become result dims), ``outer``
+    (a 1-D integer block of indices that, unlike ``gather``, never pairs with a neighbouring
+    index: its dim is a result dim of its own, as a slice's would be). The result dims are the
+    indices' dims in order.
 
     ``mask`` (``kl.load(..., extra_mask=m)``): a bool block that broadcasts to the result;
     lanes where it is false are not read and hold 0.
@@ -1063,7 +1071,8 @@ def indexed_dims(t: TensorType, kinds: Sequence[str], indices: Sequence[SSAValue
 
     A ``gather`` index whose dims equal the previous dim's gather index is paired with it
     elementwise (torch's ``x[rows, cols]`` with index tensors of one shape): the pair adds its
-    dims to the result once, where the first of them stands."""
+    dims to the result once, where the first of them stands. An ``outer`` index (1-D) always
+    adds its own dim, so two of them index the Cartesian product of their positions."""
     if len(kinds) != len(t.dims):
         raise ShapeError(f"indexing a rank-{len(t.dims)} tensor with {len(kinds)} indices")
     it = iter(indices)
@@ -1082,12 +1091,14 @@ def indexed_dims(t: TensorType, kinds: Sequence[str], indices: Sequence[SSAValue
                 raise ShapeError(f"a `tile` index must be a !tile.tile, got {idx.type}")
             out.append(idx.type.block.data)
             previous = None
-        elif kind in ("scalar", "gather"):
+        elif kind in ("scalar", "gather", "outer"):
             b = block_of(idx)
             if not (is_int(b.element_type) or is_bool(b.element_type)):
                 raise ShapeError(f"index of dtype {b.element_type} is not an integer")
             if kind == "scalar" and b.rank != 0:
                 raise ShapeError("a `scalar` index must be 0-d")
+            if kind == "outer" and b.rank != 1:
+                raise ShapeError(f"an `outer` index must be 1-D, got {list(b.dims)}")
             if kind == "gather" and b.dims == previous:
                 continue
             out.extend(b.dims)
@@ -1574,7 +1585,13 @@ class CombineOp(IRDLOperation):
 class ReshapeOp(TileOp):
     """Change the dims of a value without moving data: ``v[:, None]``, ``squeeze``, ``view``.
 
-    Legal when the non-unit dims stay the same and in order, or when the static sizes agree.
+    Legal when the non-unit dims stay the same and in order (unit dims come and go), or when
+    runs of them split or merge (``[s2] -> [2, s4]``, ``[s4, 2] -> [s2]``) with every dim of a
+    changed run exact: a static power of two, or a size symbol whose enclosing kernel promises
+    it is a power of two (``size_divisors[s] == size_hints[s]``: its register extent is the
+    hint's power of two and the divisor fills it, so the value is fixed) and the products of
+    the two sides agree. Exact dims carry no padding lanes, so a row-major reshape of the
+    registers moves every element where torch's reshape puts it; a padded dim would not.
     """
 
     name = "tile.reshape"
@@ -1594,9 +1611,61 @@ class ReshapeOp(TileOp):
     def infer_type(self) -> Attribute:
         a = block_of(self.operand)
         new = tuple(d.data for d in self.shape.data)
-        if [d for d in a.dims if d != "1"] != [d for d in new if d != "1"]:
-            raise ShapeError(f"cannot reshape {list(a.dims)} to {list(new)}")
+        src, dst = [d for d in a.dims if d != "1"], [d for d in new if d != "1"]
+        if src != dst:
+            problem = reshape_problem(src, dst, exact_sizes(self))
+            if problem is not None:
+                raise ShapeError(f"cannot reshape {list(a.dims)} to {list(new)}: {problem}")
         return BlockType(new, a.element_type)
+
+
+def exact_sizes(op: IRDLOperation) -> dict[str, int]:
+    """Size and block symbols whose value the enclosing kernel fixes, with that value: sizes
+    promised to be a power of two (divisor equal to the hint, see ``ReshapeOp``) and blocks in
+    its ``block_values``."""
+    kernel = op.parent_op()
+    while kernel is not None and not isinstance(kernel, KernelOp):
+        kernel = kernel.parent_op()
+    if kernel is None:
+        return {}
+    hints = kernel.size_hints
+    exact = {s: d for s, d in kernel.size_divisors.items() if hints.get(s) == d}
+    return {**exact, **kernel.block_values}
+
+
+def reshape_problem(src: Sequence[str], dst: Sequence[str], exact: dict[str, int]) -> str | None:
+    """Why the non-unit dims ``src`` cannot be reshaped to ``dst`` (None: they can). Equal dims
+    pass through; between them, runs of ``src`` and ``dst`` with equal products split or merge,
+    and every dim in such a run must be exact (a static or ``exact`` power of two)."""
+
+    def size(d: str) -> int | None:
+        n = int(d) if d.isdigit() else exact.get(d)
+        return n if n is not None and n > 0 and n & (n - 1) == 0 else None
+
+    i = j = 0
+    while i < len(src) or j < len(dst):
+        if i < len(src) and j < len(dst) and src[i] == dst[j]:
+            i, j = i + 1, j + 1
+            continue
+        if i == len(src) or j == len(dst):
+            return "the element counts differ"
+        pa, pb = size(src[i]), size(dst[j])
+        for d, n in ((src[i], pa), (dst[j], pb)):
+            if n is None:
+                return f"dim {d} is not a power of two known when the kernel compiles"
+        i, j = i + 1, j + 1
+        while pa != pb:
+            side, k = (src, i) if pa < pb else (dst, j)  # type: ignore[operator]
+            if k == len(side):
+                return "the element counts differ"
+            n = size(side[k])
+            if n is None:
+                return f"dim {side[k]} is not a power of two known when the kernel compiles"
+            if pa < pb:  # type: ignore[operator]
+                pa, i = pa * n, i + 1  # type: ignore[operator]
+            else:
+                pb, j = pb * n, j + 1  # type: ignore[operator]
+    return None
 
 
 @irdl_op_definition

@@ -9,6 +9,7 @@ launches device loop ``i`` with the host values it reads.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 import textwrap
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from typing import Any
 
 import kcompiler.language as kl
 from kcompiler.exc import CompileError
+from kcompiler.frontend.specialize import lift_captured_tensors
 
 LAUNCH = "__kc_launch__"
 
@@ -26,6 +28,9 @@ class DeviceLoop:
     index: int
     node: ast.For
     names: list[str]  # every name the loop reads, in order of first use
+    # Names the loop calls that may hold a Python function passed in (not a builtin or a
+    # module's function): the tensors such a function captures become kernel arguments.
+    called: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclass
@@ -70,7 +75,16 @@ class _SplitDeviceLoops(ast.NodeTransformer):
         if node.orelse:
             raise CompileError("a device loop cannot have an else clause", self.location(node))
         index = len(self.loops)
-        self.loops.append(DeviceLoop(index, node, _names_read(node)))
+        called = []
+        for sub in ast.walk(node):
+            if (
+                isinstance(sub, ast.Call)
+                and isinstance(sub.func, ast.Name)
+                and sub.func.id not in called
+                and self.resolve(sub.func) is None  # a parameter or a host local
+            ):
+                called.append(sub.func.id)
+        self.loops.append(DeviceLoop(index, node, _names_read(node), called))
         call = ast.Call(
             func=ast.Name(LAUNCH, ast.Load()),
             args=[ast.Constant(index), ast.Call(ast.Name("locals", ast.Load()), [], [])],
@@ -98,6 +112,36 @@ def _stored_names(nodes: Any) -> set[str]:
     return out
 
 
+def _host_reads(nodes: list[ast.stmt]) -> list[ast.Name]:
+    """The names host statements read, without the kernel's decorators and default values
+    (evaluated where the kernel is defined) and without the parameters a lambda or a nested
+    function reads inside its own body (``lambda acc, tile: acc`` reads no host ``acc``)."""
+    out: list[ast.Name] = []
+
+    def visit(node: ast.AST, bound: frozenset[str]) -> None:
+        if isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef)):
+            a = node.args
+            params = [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]
+            for default in [*a.defaults, *a.kw_defaults]:
+                if default is not None:
+                    visit(default, bound)
+            for deco in getattr(node, "decorator_list", []):
+                visit(deco, bound)
+            inner = bound | {x.arg for x in params if x is not None}
+            body = node.body if isinstance(node.body, list) else [node.body]
+            for stmt in body:
+                visit(stmt, inner)
+            return
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in bound:
+            out.append(node)
+        for child in ast.iter_child_nodes(node):
+            visit(child, bound)
+
+    for stmt in nodes:
+        visit(stmt, frozenset())
+    return out
+
+
 def _check_host_device_names(
     fdef: ast.FunctionDef,
     loops: list[DeviceLoop],
@@ -121,13 +165,8 @@ def _check_host_device_names(
                     "the host only through tensors (store into a tensor instead)",
                     location(node),
                 )
-        for node in ast.walk(fdef):
-            if (
-                isinstance(node, ast.Name)
-                and isinstance(node.ctx, ast.Load)
-                and node.id in device_names
-                and node.id not in host_names
-            ):
+        for node in _host_reads(fdef.body):
+            if node.id in device_names and node.id not in host_names:
                 raise CompileError(
                     f"{node.id!r} is defined inside a device loop and does not exist on the "
                     "host; device results reach the host only through tensors",
@@ -228,6 +267,8 @@ def parse_kernel(fn: Callable[..., Any]) -> HostProgram:
     exec(code, fn_globals, scope)
     factory_fn = scope["__kc_factory__"]
 
+    calling = {loop.index: loop.called for loop in splitter.loops if loop.called}
+
     def make_host(launch: Callable[..., None]) -> Callable[..., Any]:
         if closure:
             # Closure variables read only inside a device loop are not in the host function's
@@ -236,6 +277,15 @@ def parse_kernel(fn: Callable[..., Any]) -> HostProgram:
 
             def launch(index: int, env: dict[str, Any]) -> None:
                 inner(index, {**closure, **env})
+
+        if calling:
+            # A function passed to the kernel and called in a loop (an epilogue) may capture
+            # tensors: they travel in the loop's environment as kernel arguments.
+            plain = launch
+
+            def launch(index: int, env: dict[str, Any]) -> None:
+                called = calling.get(index)
+                plain(index, lift_captured_tensors(env, called) if called else env)
 
         return factory_fn(launch, *closure.values())
 

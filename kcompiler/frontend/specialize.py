@@ -7,11 +7,17 @@ block of a whole-dim reduction), each size's largest power-of-two divisor up to
 ``EVEN_K`` kernels), compile-time values (bools, None, dtypes, specialized ints) and whether
 offsets need 64-bit math. Everything else (the sizes themselves, strides, float scalars) is a
 runtime argument.
+
+A Python function passed to a kernel (an epilogue) is traced into the kernel: its code, the
+values it closes over (a captured float becomes a constant of the trace) and its defaults are
+the key (``function_key``), never its ``id``: a lambda made per call (``lambda v: v * k``) is
+freed after the call and the next one may get the same address with another ``k``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import FunctionType, ModuleType
 from typing import Any
 
 import torch
@@ -49,7 +55,35 @@ class BlockSizeInt(int):
 
 
 class SpecializedInt(int):
-    """A host int passed through ``kl.specialize``: becomes a static dim."""
+    """A host int passed through ``kl.specialize``: becomes a static dim.
+
+    Host arithmetic on it with ints (``C.bit_length() - 1``, ``C // 2``) stays specialized: the
+    result is fixed wherever ``C`` is, so device code may use it as a Python int (``range``,
+    a static dim); each such value entering a device loop is part of its specialization key.
+    """
+
+    def bit_length(self) -> int:
+        return SpecializedInt(int(self).bit_length())
+
+
+def _specialized_op(name: str) -> Any:
+    base = getattr(int, name)
+
+    def op(self: SpecializedInt, *other: Any) -> Any:
+        if any(not isinstance(o, int) or isinstance(o, bool) for o in other):
+            return base(self, *other)
+        out = base(self, *other)
+        return SpecializedInt(out) if isinstance(out, int) and not isinstance(out, bool) else out
+
+    op.__name__ = name
+    return op
+
+
+for _name in (
+    "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__floordiv__",
+    "__rfloordiv__", "__mod__", "__rmod__", "__lshift__", "__rshift__", "__neg__", "__abs__",
+):  # fmt: skip
+    setattr(SpecializedInt, _name, _specialized_op(_name))
 
 
 @dataclass
@@ -87,6 +121,71 @@ class Specialization:
     int64_indexing: bool
     block_values: dict[str, int] = field(default_factory=dict)  # kl.register_block_size values
     constexprs: frozenset[str] = frozenset()  # kl.constexpr parameters: baked into the code
+
+
+def function_key(fn: FunctionType, depth: int = 4) -> tuple[Any, ...]:
+    """What a traced Python function contributes to a key: its code object, the values of its
+    closure cells and its defaults (see the module docstring)."""
+    cells = []
+    for cell in fn.__closure__ or ():
+        try:
+            cells.append(_value_key(cell.cell_contents, depth))
+        except ValueError:  # a cell not bound yet
+            cells.append(None)
+    kw = tuple(sorted((fn.__kwdefaults__ or {}).items()))
+    return (fn.__code__, tuple(cells), _value_key(fn.__defaults__, depth), _value_key(kw, depth))
+
+
+def lifted_name(fn_name: str, var: str) -> str:
+    """The kernel argument that carries tensor ``var``, captured by the function passed as
+    ``fn_name``: device code reads it like any tensor argument."""
+    return f"kc_lift_{fn_name}_{var}"
+
+
+def captured_tensors(fn: Any) -> dict[str, torch.Tensor]:
+    """The tensors a Python function closes over, by closure variable name."""
+    if not isinstance(fn, FunctionType) or not fn.__closure__:
+        return {}
+    out = {}
+    for var, cell in zip(fn.__code__.co_freevars, fn.__closure__):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # a cell not bound yet
+            continue
+        if isinstance(value, torch.Tensor):
+            out[var] = value
+    return out
+
+
+def lifted_names(env: dict[str, Any], called: list[str]) -> list[str]:
+    """The kernel arguments ``lift_captured_tensors`` adds for the functions named ``called``:
+    a launch reads them like its loop's own names (device and grad checks included)."""
+    return [lifted_name(name, var) for name in called for var in captured_tensors(env.get(name))]
+
+
+def lift_captured_tensors(env: dict[str, Any], called: list[str]) -> dict[str, Any]:
+    """``env`` with the tensors captured by the functions named ``called`` (the names a
+    device loop calls) added under their ``lifted_name``; ``env`` itself when there are none."""
+    lifted: dict[str, Any] = {}
+    for name in called:
+        for var, tensor in captured_tensors(env.get(name)).items():
+            lifted[lifted_name(name, var)] = tensor
+    return {**env, **lifted} if lifted else env
+
+
+def _value_key(v: Any, depth: int) -> Any:
+    if isinstance(v, FunctionType):
+        return function_key(v, depth - 1) if depth > 0 else (FunctionType, id(v))
+    if isinstance(v, (bool, int, float, str, type(None))):
+        return (type(v), repr(v))
+    if isinstance(v, (tuple, list)):
+        return (type(v), tuple(_value_key(x, depth) for x in v))
+    if isinstance(v, torch.Tensor):
+        # requires_grad too: a launch that reads a captured tensor needing grad is guarded.
+        return (torch.Tensor, v.dtype, tuple(v.shape), v.stride(), v.device.type, v.requires_grad)
+    if isinstance(v, (torch.dtype, ModuleType)):
+        return v
+    return (type(v), id(v))
 
 
 def _specialized(values: Any) -> set[int]:
@@ -136,6 +235,8 @@ def specialize(
             entries.append((name, "N"))
         elif isinstance(v, (torch.dtype, str, tuple, list)):
             entries.append((name, "C", repr(v)))
+        elif isinstance(v, FunctionType):
+            entries.append((name, "FN", function_key(v)))
         else:
             entries.append((name, "O", type(v).__name__, id(v)))
     buckets = tuple(next_pow2(table.values[s]) for s in table.values)

@@ -13,7 +13,7 @@ import inspect
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import ModuleType
+from types import CellType, FunctionType, ModuleType
 from typing import Any
 
 import torch
@@ -27,7 +27,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
     i64,
 )
-from xdsl.ir import Block, Operation, Region
+from xdsl.ir import Block, Operation, Region, SSAValue
 
 from kcompiler.dialects import tile as t
 from kcompiler.exc import (
@@ -39,10 +39,13 @@ from kcompiler.exc import (
 )
 from kcompiler.frontend import dtypes
 from kcompiler.frontend.errors import internal_error, raised_by_kcompiler, user_terms
+from kcompiler.frontend.slices import slice_index, slice_within
 from kcompiler.frontend.specialize import (
     BlockSizeInt,
     Specialization,
     SpecializedInt,
+    captured_tensors,
+    lifted_name,
     pow2_divisor,
 )
 from kcompiler.frontend.values import TensorArg, TileHandle, TileValue
@@ -127,6 +130,8 @@ class _Namespace(dict):
             return self.tracer.print_in_device_code
         if name in ("min", "max") and name not in self.tracer.globals:
             return self.tracer.builtin_min if name == "min" else self.tracer.builtin_max
+        if name == "range" and name not in self.tracer.globals:
+            return self.tracer.builtin_range
         raise KeyError(name)
 
 
@@ -202,6 +207,39 @@ def _whole(s: slice) -> bool:
     return s.start is None and s.stop is None and s.step is None
 
 
+def _result_rank(entries: Sequence[Any]) -> int:
+    """The rank of ``tensor[entries]`` when every index tensor among them is 0-d or 1-D and
+    unpaired (the stores whose slice widths come from the value)."""
+    rank = 0
+    for e in entries:
+        if e is None or isinstance(e, (slice, TileHandle)):
+            rank += 1
+        elif isinstance(e, TileValue):
+            rank += min(e.ndim, 1)
+    return rank
+
+
+def _is_range(v: SSAValue) -> bool:
+    """Whether a 1-D integer block is a run of positions: ``kl.arange(n)`` shifted or scaled by
+    0-d values (and cast), an affine function of the position like a slice's index."""
+    op = v.owner
+    while True:
+        if isinstance(op, t.ArangeOp):
+            return True
+        if isinstance(op, t.CastOp):
+            op = op.operand.owner
+        elif isinstance(op, t.BinaryOp) and op.kind.data in ("add", "sub", "mul"):
+            a, b = t.block_of(op.lhs), t.block_of(op.rhs)
+            if b.rank == 0 and a.rank == 1:
+                op = op.lhs.owner
+            elif a.rank == 0 and b.rank == 1:
+                op = op.rhs.owner
+            else:
+                return False
+        else:
+            return False
+
+
 def _is_kernel(fn: Any) -> bool:
     """A ``@kc.kernel`` (runtime's Kernel, which the frontend does not import)."""
     cls = type(fn)
@@ -238,6 +276,7 @@ class DeviceTracer:
         self._codes: dict[int, Any] = {}
         self._block_ordinal = 0
         self._unrolling = 0  # unrolled Python loops that a `break`/`continue` here would leave
+        self.record_sizes()
 
     # -- locations and errors ----------------------------------------------------------------
     @property
@@ -248,6 +287,14 @@ class DeviceTracer:
 
     def error(self, exc_type: type[CompileError], message: str) -> CompileError:
         return exc_type(message, self.location)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the kernel runs: the device of its tensor arguments."""
+        for v in self.env.values():
+            if isinstance(v, torch.Tensor):
+                return v.device
+        return torch.device("cpu")
 
     # -- building ----------------------------------------------------------------------------
     @property
@@ -280,6 +327,13 @@ class DeviceTracer:
 
     def finish(self) -> ModuleOp:
         self.kernel.properties["arg_names"] = ArrayAttr([StringAttr(n) for n in self._arg_names])
+        self.record_sizes()
+        module = ModuleOp([self.kernel])
+        return module
+
+    def record_sizes(self) -> None:
+        """The kernel's size hints and divisors: set before tracing too, because typing rules
+        (a reshape that splits a dim) read what the specialization fixes."""
         syms = self.spec.symbols.values
         self.kernel.attributes["size_hints"] = DictionaryAttr(
             {s: IntegerAttr(v, i64) for s, v in syms.items()}
@@ -288,8 +342,10 @@ class DeviceTracer:
         self.kernel.attributes["size_divisors"] = DictionaryAttr(
             {s: IntegerAttr(pow2_divisor(v), i64) for s, v in syms.items()}
         )
-        module = ModuleOp([self.kernel])
-        return module
+        if self.spec.block_values:  # kl.register_block_size values: fixed in this variant
+            self.kernel.attributes["block_values"] = DictionaryAttr(
+                {b: IntegerAttr(v, i64) for b, v in self.spec.block_values.items()}
+            )
 
     # -- host values -------------------------------------------------------------------------
     def import_host_value(self, name: str, value: Any) -> Any:
@@ -318,6 +374,18 @@ class DeviceTracer:
         if isinstance(value, float):
             arg = self.add_arg(name, t.BlockType([], t.f32))
             return TileValue(self, arg)
+        captured = captured_tensors(value)
+        if captured and all(lifted_name(name, v) in self.env for v in captured):
+            # A function passed in that closes over tensors: run it with device views of them
+            # (the host put them in the loop's environment as arguments).
+            cells = []
+            for var, cell in zip(value.__code__.co_freevars, value.__closure__):
+                if var in captured:
+                    cell = CellType(self.ns[lifted_name(name, var)])
+                cells.append(cell)
+            return FunctionType(
+                value.__code__, value.__globals__, value.__name__, value.__defaults__, tuple(cells)
+            )
         return value
 
     def dim_value(self, dim: str) -> Any:
@@ -360,10 +428,34 @@ class DeviceTracer:
             return x.sym
         if isinstance(x, (int, SpecializedInt)) and not isinstance(x, bool):
             return str(int(x))
+        if isinstance(x, TileValue):
+            d = self._block_extent(x)
+            if d is not None:
+                return d
         raise self.error(
             UnsupportedConstruct,
             f"{_describe(x)} is not a valid shape entry (use a tile, a size or an int)",
         )
+
+    def _block_extent(self, x: TileValue) -> str | None:
+        """The dim of ``tile.block_size`` (its block symbol), or of ``tile.block_size * k`` when
+        the host code fixed that block (``kl.register_block_size``): a static dim."""
+        op = x.value.owner
+        if isinstance(op, t.TileAttrOp) and op.attr.data == "block_size":
+            ty = op.tile.type
+            assert isinstance(ty, t.TileType)
+            return ty.block.data
+        if not (isinstance(op, t.BinaryOp) and op.kind.data == "mul"):
+            return None
+        for a, b in ((op.lhs, op.rhs), (op.rhs, op.lhs)):
+            block = self._block_extent(TileValue(self, a))
+            k = b.owner
+            fixed = self.spec.block_values.get(block or "")
+            if fixed is not None and isinstance(k, t.ConstantOp):
+                factor = k.value.value.data  # type: ignore[union-attr]
+                if isinstance(factor, int) and factor > 0:
+                    return str(fixed * factor)
+        return None
 
     # -- ops used by proxies -----------------------------------------------------------------
     def binary(self, kind: str, a: TileValue, b: TileValue) -> TileValue:
@@ -727,9 +819,21 @@ class DeviceTracer:
         return self.emit(t.FullOp(fill.value, list(dims), dtypes.to_ir(dtype)))
 
     def _index(
-        self, tensor: TensorArg, index: Any, reading: bool = True
-    ) -> tuple[list[str], list[Any], list[int]]:
-        """Normalise a subscript into (kinds, operands, positions of newaxis in the result)."""
+        self,
+        tensor: TensorArg,
+        index: Any,
+        reading: bool = True,
+        value_dims: tuple[str, ...] | None = None,
+        masked: bool = False,
+    ) -> tuple[list[str], list[Any], list[int], Any]:
+        """Normalise a subscript into (kinds, operands, positions of newaxis in the result, the
+        clamp of its bounded slices: None, or a bool block over the access's dims that is
+        false at positions past the tensor's end).
+
+        ``value_dims``: the dims of the value a store writes, which name the width of a slice
+        whose bounds do not (``out[tile, n1:] = y[tile, :]``). ``masked``: the access has an
+        ``extra_mask``, which may confine a tile that runs past the tensor to its part inside
+        (the backend bounds such a tile by the tensor's size either way, so no lane leaves it)."""
         entries = list(index) if isinstance(index, (tuple, list)) else [index]
         flat: list[Any] = []
         for e in entries:
@@ -741,7 +845,9 @@ class DeviceTracer:
         operands: list[Any] = []
         newaxes: list[int] = []
         out_rank = 0
+        clamps: list[tuple[int, TileValue]] = []  # (access dim, slice positions in range)
         gathered: Any = None  # the dims of the last index tensor
+        seen: list[tuple[str, ...]] = []  # the dims of every index tensor so far
         for e in flat:
             if e is None:
                 newaxes.append(out_rank)
@@ -757,19 +863,26 @@ class DeviceTracer:
                     newaxes.append(out_rank)
                     out_rank += 1
                     continue
-                if dim is not None:  # extra indices are reported below as a rank error
+                if dim is not None and not masked:  # extra indices: a rank error below
                     self._check_tile_fits(tensor, len(kinds), e)
                 kinds.append("tile")
                 operands.append(e.value)
                 out_rank += 1
             elif isinstance(e, slice):
-                if not _whole(e):
-                    raise self.error(
-                        UnsupportedConstruct,
-                        "a slice with bounds (such as ':n' or 'a:b') cannot index a tensor in "
-                        "device code; index with ':' or a tile, and mask with torch.where",
-                    )
-                kinds.append("full")
+                axis = len(kinds)
+                size_of = tensor.dims[axis] if axis < tensor.ndim else "1"
+                if _whole(e) or axis >= tensor.ndim:  # extra indices: a rank error below
+                    kinds.append("full")
+                else:
+                    given = None
+                    if value_dims is not None and len(value_dims) == _result_rank(flat):
+                        given = value_dims[out_rank]
+                    pos = slice_index(self, tensor, axis, e, given, self._written())
+                    kinds.append("outer")
+                    operands.append(pos.value)
+                    if not slice_within(self, tensor, axis, e):
+                        inside = self.binary("lt", pos, self.as_value(self.dim_value(size_of)))
+                        clamps.append((out_rank - len(newaxes), inside))
                 out_rank += 1
             elif e is Ellipsis:
                 raise self.error(UnsupportedConstruct, "'...' in a tensor index")
@@ -779,9 +892,19 @@ class DeviceTracer:
                     raise self.error(ShapeMismatch, f"index of dtype {v.dtype}")
                 if v.ndim == 0:
                     kinds.append("scalar")
+                    if reading and self._tile_position_on_unit_dim(tensor, len(kinds) - 1, v):
+                        # The tile's own position on a size-1 dim broadcasts, as the tile
+                        # itself does (a block mask of batch 1 read at tile_b.begin).
+                        v = self.constant(0)
+                elif _is_range(v.value):
+                    # A run of positions (start + kl.arange(n) * step) selects like a slice:
+                    # its dim is its own, so two of them index a Cartesian product (Helion's
+                    # rule for several 1-D index tensors), never a torch-style pairing.
+                    kinds.append("outer")
+                    out_rank += 1
                 else:
                     paired = bool(kinds) and kinds[-1] == "gather" and v.dims == gathered
-                    if "gather" in kinds and not paired:
+                    if "gather" in kinds and not paired and not self._outer_gather(v, seen):
                         raise self.error(
                             UnsupportedConstruct,
                             "several index tensors in one subscript must be adjacent and of "
@@ -790,6 +913,7 @@ class DeviceTracer:
                         )
                     kinds.append("gather")
                     gathered = v.dims
+                    seen.append(v.dims)
                     if not paired:
                         out_rank += v.ndim
                 operands.append(v.value)
@@ -799,7 +923,40 @@ class DeviceTracer:
                 f"too many indices ({len(kinds)}) for {tensor.name} of rank {tensor.ndim}",
             )
         kinds += ["full"] * (tensor.ndim - len(kinds))
-        return kinds, operands, newaxes
+        rank = out_rank - len(newaxes)
+        clamp: Any = None
+        for at, inside in clamps:
+            laid = self.emit(
+                t.ReshapeOp(inside.value, ["1"] * at + [inside.dims[0]] + ["1"] * (rank - at - 1))
+            )
+            clamp = laid if clamp is None else self.binary("and", clamp, laid)
+        return kinds, operands, newaxes, clamp
+
+    def _tile_position_on_unit_dim(self, tensor: TensorArg, axis: int, v: TileValue) -> bool:
+        """Whether ``v`` is a tile's ``begin`` or ``id`` indexing a size-1 dim of ``tensor``
+        while the tile's loop runs over more than one element."""
+        if axis >= tensor.ndim or tensor.dims[axis] != "1":
+            return False
+        op = v.value.owner
+        if not (isinstance(op, t.TileAttrOp) and op.attr.data in ("begin", "id")):
+            return False
+        tile = op.tile
+        if not hasattr(tile, "block"):
+            return False
+        extent = self._tile_extent(TileHandle(self, tile, op.tile.type.block.data))  # type: ignore[union-attr]
+        return extent not in (None, "1")
+
+    @staticmethod
+    def _outer_gather(v: Any, seen: list[tuple[str, ...]]) -> bool:
+        """Whether index tensor ``v`` takes its own result dim after the index tensors
+        ``seen``, as in Helion: when each is 1-D over a different block (``rows`` from
+        ``kl.arange(BLOCK_M)``, ``cols`` from ``tile.index``), ``x[rows, cols]`` is the
+        rows x cols block. torch would broadcast them against each other, which blocks of
+        different sizes cannot do, so no program torch accepts changes meaning."""
+        dims = [*seen, v.dims]
+        return all(len(d) == 1 and d[0].startswith("block_") for d in dims) and len(
+            {d[0] for d in dims}
+        ) == len(dims)
 
     @staticmethod
     def _tile_extent(handle: TileHandle) -> str | None:
@@ -842,6 +999,15 @@ class DeviceTracer:
         value = self.spec.symbols.values.get(dim)
         return f"{value} ({dim})" if value is not None else dim
 
+    def _with_clamp(self, mask: Any, clamp: Any) -> Any:
+        """An access's mask: the user's ``extra_mask`` (an SSA value or None) and the clamp of
+        its bounded slices (a device value or None)."""
+        if clamp is None:
+            return mask
+        if mask is None:
+            return clamp.value
+        return self.binary("and", TileValue(self, mask), clamp).value
+
     def _extra_mask(self, mask: Any, what: str) -> Any:
         """The SSA value of an ``extra_mask=`` argument (None: no mask), a bool device value."""
         if mask is None:
@@ -859,7 +1025,7 @@ class DeviceTracer:
     def load(self, tensor: Any, index: Any, extra_mask: Any = None) -> TileValue:
         if not isinstance(tensor, TensorArg):
             raise self.error(UnsupportedConstruct, "kl.load/indexing needs a host tensor")
-        kinds, operands, newaxes = self._index(tensor, index)
+        kinds, operands, newaxes, clamp = self._index(tensor, index, masked=extra_mask is not None)
         mask = self._extra_mask(extra_mask, "kl.load")
         if mask is not None and newaxes:
             raise self.error(
@@ -867,6 +1033,7 @@ class DeviceTracer:
                 "kl.load with both None in the index and extra_mask; add the unit dim after "
                 "the load (v[:, None])",
             )
+        mask = self._with_clamp(mask, clamp)
         v = self.emit(t.LoadOp(tensor.value, kinds, operands, mask))
         if newaxes:
             dims = list(v.dims)
@@ -884,7 +1051,10 @@ class DeviceTracer:
                 "indices share memory (stride 0, e.g. from expand()); pass a tensor with its "
                 "own storage (.contiguous())"
             )
-        kinds, operands, newaxes = self._index(tensor, index, reading=False)
+        value_dims = value.dims if isinstance(value, TileValue) else None
+        kinds, operands, newaxes, clamp = self._index(
+            tensor, index, False, value_dims, masked=extra_mask is not None
+        )
         if newaxes:
             raise self.error(UnsupportedConstruct, "None in the index of an assignment")
         v = self.cast(self.as_value(value), tensor.dtype)
@@ -899,7 +1069,7 @@ class DeviceTracer:
                 raise self.error(ShapeMismatch, str(e)) from None
             if target:
                 v = self.full_dims(target, v, tensor.dtype)
-        mask = self._extra_mask(extra_mask, "kl.store")
+        mask = self._with_clamp(self._extra_mask(extra_mask, "kl.store"), clamp)
         self.emit(t.StoreOp(v.value, tensor.value, kinds, operands, mask))
 
     def atomic(
@@ -923,7 +1093,8 @@ class DeviceTracer:
                 f"{self.location}: tensor {tensor.name!r} is updated here but several of its "
                 "indices share memory (stride 0); pass a tensor with its own storage"
             )
-        kinds, operands, newaxes = self._index(tensor, index, reading=False)
+        # An atomic takes no mask: a bounded slice past the tensor's end is an index error.
+        kinds, operands, newaxes, _ = self._index(tensor, index, reading=False)
         if newaxes:
             raise self.error(UnsupportedConstruct, f"None in the index of {what}")
         ty = tensor.value.type
@@ -1238,6 +1409,15 @@ class DeviceTracer:
             # arguments): a located error. kcompiler's code under it failed: a bug.
             if raised_by_kcompiler(e.__traceback__, skip=1):
                 raise internal_error(e, self.location, f"tracing {self._written()!r}") from e
+            captured = self._captured_tensors(node)
+            if captured:
+                fn, name = captured
+                raise self.error(
+                    UnsupportedConstruct,
+                    f"{fn}(...) reads tensor {name!r}, which it captures from where it was "
+                    "defined; device code reads tensors only as the kernel's arguments or "
+                    f"closure variables: pass {name!r} to the kernel and on to {fn}",
+                ) from None
             message = str(e) if isinstance(e, NameError) else f"{type(e).__name__}: {e}"
             raise self.error(CompileError, user_terms(message)) from None
         finally:
@@ -1256,6 +1436,7 @@ class DeviceTracer:
         scope.setdefault("print", self.print_in_device_code)
         scope.setdefault("min", self.builtin_min)
         scope.setdefault("max", self.builtin_max)
+        scope.setdefault("range", self.builtin_range)
         return scope
 
     def _check_calls(self, node: ast.expr) -> None:
@@ -1269,6 +1450,28 @@ class DeviceTracer:
                     "do not nest: call it from host code (outside the device loop), or move "
                     "the shared code into a plain Python function called from both",
                 )
+
+    def _captured_tensors(self, node: ast.expr) -> tuple[str, str] | None:
+        """(callee, name) for a Python function called in ``node`` that reads a tensor from
+        its own closure or globals: Python runs it with that host tensor, not a device view
+        of it, so indexing it with a tile fails inside torch."""
+        for sub in ast.walk(node):
+            if not isinstance(sub, ast.Call):
+                continue
+            fn = self._static_value(sub.func)
+            if not isinstance(fn, FunctionType):
+                continue
+            code = fn.__code__
+            cells = dict(zip(code.co_freevars, fn.__closure__ or ()))
+            for name in (*code.co_freevars, *code.co_names):
+                cell = cells.get(name)
+                try:
+                    value = cell.cell_contents if cell is not None else fn.__globals__.get(name)
+                except ValueError:  # a closure variable not yet bound
+                    continue
+                if isinstance(value, torch.Tensor):
+                    return ast.unparse(sub.func), name
+        return None
 
     def _static_value(self, expr: ast.expr) -> Any:
         """What a name or ``module.name`` refers to, looked up without tracing anything."""
@@ -1287,6 +1490,27 @@ class DeviceTracer:
         """Python's ``min`` in device code: elementwise ``torch.minimum`` when an argument is
         a device value (Python's would ask the value for a truth value), else Python's."""
         return self._builtin_extreme("min", args, kwargs)
+
+    def builtin_range(self, *args: Any) -> Any:
+        """Python's ``range`` in device code: a Python range (its loop is unrolled) when its
+        bounds are Python ints; a sequential device loop over single indices, as ``kl.grid``,
+        when a bound is a value known only at run time (an int argument, a loaded scalar),
+        which Python's would ask for an int."""
+        import builtins
+
+        if not any(isinstance(a, TileValue) for a in args):
+            return builtins.range(*args)
+        if not 1 <= len(args) <= 3:
+            raise self.error(
+                UnsupportedConstruct, f"range() takes 1 to 3 arguments, got {len(args)}"
+            )
+        if len(args) == 3 and not (isinstance(args[2], int) and args[2] == 1):
+            raise self.error(
+                UnsupportedConstruct,
+                f"a range with a run-time bound steps by 1, got step {_describe(args[2])}",
+            )
+        begin, end = (0, args[0]) if len(args) == 1 else (args[0], args[1])
+        return self.tile_request(begin, end, 1, "grid")
 
     def builtin_max(self, *args: Any, **kwargs: Any) -> Any:
         """Python's ``max`` in device code (see ``builtin_min``)."""
@@ -1404,7 +1628,7 @@ class DeviceTracer:
         elif isinstance(s, ast.For):
             self.device_for(s, parallel=False)
         elif isinstance(s, ast.If):
-            cond = self.eval(s.test)
+            cond = self.condition(s.test)
             if isinstance(cond, TileValue) and cond.ndim == 0:
                 self.device_if(s, cond)
                 return
@@ -1454,6 +1678,44 @@ class DeviceTracer:
                 UnsupportedConstruct,
                 f"{what} is not supported in device code" + (f"; {hint}" if hint else ""),
             )
+
+    def condition(self, node: ast.expr) -> Any:
+        """An ``if`` test whose ``and`` / ``or`` / ``not`` may mix host values with device
+        scalars (``if beta != 0.0 and ref is not None``): Python would ask a device value for
+        its truth. Host operands decide what they can (a false one ends an ``and``, a true
+        one an ``or``, as short-circuiting would); the device operands left are combined
+        with ``&`` / ``|`` into one device bool, every one of them evaluated (they are
+        expressions without side effects)."""
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            c = self.condition(node.operand)
+            if isinstance(c, (TileValue, TensorArg)):
+                return self._device_bool(c) == 0 if self._is_device(c) else c
+            return not c
+        if not isinstance(node, ast.BoolOp):
+            return self.eval(node)
+        is_and = isinstance(node.op, ast.And)
+        device: list[Any] = []
+        for operand in node.values:
+            c = self.condition(operand)
+            if isinstance(c, (TileValue, TensorArg)) and not self._is_device(c):
+                return c  # a block or a tensor: the caller reports it, located
+            if self._is_device(c):
+                device.append(self._device_bool(c))
+            elif bool(c) != is_and:  # host False in an and, host True in an or: decided
+                return c
+        if not device:
+            return is_and
+        out = device[0]
+        for c in device[1:]:
+            out = (out & c) if is_and else (out | c)
+        return out
+
+    @staticmethod
+    def _is_device(c: Any) -> bool:
+        return isinstance(c, TileValue) and c.ndim == 0
+
+    def _device_bool(self, c: TileValue) -> Any:
+        return c if c.dtype == torch.bool else c != 0
 
     def device_if(self, s: ast.If, cond: TileValue) -> None:
         """``if`` on a device scalar: a ``tile.if`` whose regions run the two branches. A name

@@ -107,17 +107,34 @@ class TensorArg:
     def __setitem__(self, index: Any, value: Any) -> None:
         self._tracer.store(self, index, value)
 
-    def new_zeros(self, shape: Any, dtype: torch.dtype | None = None, **_: Any) -> TileValue:
-        return self._tracer.full(shape, 0.0, dtype or self.dtype)
+    def new_full(self, size: Any, fill_value: Any, *, dtype: Any = None, **_: Any) -> TileValue:
+        return self._tracer.full(size, fill_value, dtype or self.dtype)
 
-    def new_full(self, shape: Any, value: Any, dtype: torch.dtype | None = None, **_: Any) -> Any:
-        return self._tracer.full(shape, value, dtype or self.dtype)
+    def new_zeros(self, *size: Any, dtype: Any = None, **kw: Any) -> TileValue:
+        return self._tracer.full(shape_argument(size, kw), 0, dtype or self.dtype)
+
+    def new_ones(self, *size: Any, dtype: Any = None, **kw: Any) -> TileValue:
+        return self._tracer.full(shape_argument(size, kw), 1, dtype or self.dtype)
+
+    def new_empty(self, *size: Any, dtype: Any = None, **kw: Any) -> TileValue:
+        # torch leaves the contents unspecified; zeros are one valid choice.
+        return self._tracer.full(shape_argument(size, kw), 0, dtype or self.dtype)
 
     def __bool__(self) -> bool:
         raise UnsupportedConstruct("a tensor has no truth value in device code")
 
     def __repr__(self) -> str:
         return f"<tensor {self.name}>"
+
+
+def shape_argument(size: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The shape of ``new_zeros(2, 3)``, ``new_zeros([2, 3])`` or ``new_zeros(size=(2, 3))``
+    (torch takes all three)."""
+    if not size and "size" in kwargs:
+        size = (kwargs["size"],)
+    if len(size) == 1 and isinstance(size[0], (list, tuple, torch.Size)):
+        return list(size[0])
+    return list(size)
 
 
 def _bin(kind: str, swap: bool = False):
@@ -315,6 +332,18 @@ class TileValue:
     def cumprod(self, dim: int, dtype: Any = None) -> TileValue:
         return _cumulative("prod")(self._tracer, self, dim, dtype=dtype)
 
+    # ``x.new_full(size, v)`` and friends: a block of the given shape with ``x``'s dtype (the
+    # device is the kernel's); the shape entries are tiles, sizes or ints, as for kl.full.
+    @property
+    def device(self) -> torch.device:
+        """The kernel's device (a block lives where the kernel runs)."""
+        return self._tracer.device
+
+    new_full = TensorArg.new_full
+    new_zeros = TensorArg.new_zeros
+    new_ones = TensorArg.new_ones
+    new_empty = TensorArg.new_empty
+
     def view(self, *shape: Any) -> TileValue:
         if len(shape) == 1 and isinstance(shape[0], torch.dtype):
             raise UnsupportedConstruct("view(dtype) (a bit cast) of a device value")
@@ -487,6 +516,30 @@ def _gelu(tr: DeviceTracer, x: Any, approximate: str = "none", **_: Any) -> Tile
     return tr.cast(tr.binary("mul", half_x, tr.binary("add", t_, tr.as_value(1.0))), v.dtype)
 
 
+def _stack(tr: DeviceTracer, tensors: Any, dim: int = 0, **_: Any) -> TileValue:
+    """``torch.stack([a, b], dim)``: ``kl.join`` adds the new dim last (size 2), a permutation
+    moves it to ``dim``; one block is an unsqueeze."""
+    values = [tr.as_value(v) for v in tensors]
+    if len(values) == 1:
+        return tr.unsqueeze(values[0], dim)
+    if len(values) != 2:
+        raise UnsupportedConstruct(
+            f"torch.stack of {len(values)} blocks in device code: stack two at a time "
+            "(kl.join stacks a pair along a new last dim)"
+        )
+    a, b = values
+    if a.dims != b.dims:
+        raise ShapeMismatch(f"torch.stack: shapes {list(a.dims)} and {list(b.dims)} differ")
+    rank = a.ndim + 1
+    axis = dim if dim >= 0 else rank + dim
+    if not 0 <= axis < rank:
+        raise ShapeMismatch(f"torch.stack(..., dim={dim}) of blocks of rank {a.ndim}")
+    joined = tr.join(a, b)
+    order = list(range(a.ndim))
+    order.insert(axis, a.ndim)
+    return tr.permute(joined, order)
+
+
 def _cumulative(kind: str):
     """torch.cumsum/cumprod(x, dim, dtype=None): ``dtype`` converts the input first."""
 
@@ -498,6 +551,7 @@ def _cumulative(kind: str):
 
 
 TORCH_FUNCTIONS: dict[Any, Any] = {
+    torch.stack: _stack,
     torch.cumsum: _cumulative("sum"),
     torch.cumprod: _cumulative("prod"),
     torch.exp: _unary("exp"),
@@ -538,6 +592,7 @@ TORCH_FUNCTIONS: dict[Any, Any] = {
     torch.zeros_like: lambda tr, x, dtype=None, **_: _cast_like(tr, x, 0.0, dtype),
     torch.ones_like: lambda tr, x, dtype=None, **_: _cast_like(tr, x, 1.0, dtype),
     torch.full_like: lambda tr, x, fill, dtype=None, **_: _cast_like(tr, x, fill, dtype),
+    torch.empty_like: lambda tr, x, dtype=None, **_: _cast_like(tr, x, 0.0, dtype),
     torch.matmul: _matmul,
     torch.mm: _matmul,
     torch.bmm: _matmul,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from kcompiler.exc import UnsupportedConstruct
+from kcompiler.language import quantized as _quantized
 from kcompiler.language._context import current_host, current_tracer, tracing_now
 
 __all__ = [
@@ -34,11 +35,14 @@ __all__ = [
     "jagged_tile",
     "join",
     "load",
+    "load_bfloat16_x16_to_float16",
+    "load_float4_e2m1fn_x16_to_float16",
     "rand",
     "randint",
     "reduce",
     "register_block_size",
     "register_reduction_dim",
+    "register_tunable",
     "specialize",
     "split",
     "static_range",
@@ -118,6 +122,35 @@ def load(tensor: Any, index: list[Any], extra_mask: Any = None, eviction_policy:
     ``extra_mask``: a bool block broadcasting to the result; where it is false nothing is
     read and the result is 0."""
     return current_tracer("kl.load").load(tensor, index, extra_mask)
+
+
+def load_float4_e2m1fn_x16_to_float16(
+    storage: Any, group_offsets: Any, extra_mask: Any = None
+) -> tuple[Any, ...]:
+    """Load the 8 packed FP4 (E2M1) bytes of each group (``group_offsets`` counts 8-byte groups
+    from the start of contiguous ``torch.uint8`` storage) and unpack them into 16 fp16 blocks
+    of ``group_offsets``' shape, each byte's low nibble first."""
+    current_tracer("kl.load_float4_e2m1fn_x16_to_float16")
+    if "uint8" not in str(getattr(storage, "dtype", "")):
+        raise UnsupportedConstruct(
+            "kl.load_float4_e2m1fn_x16_to_float16 reads torch.uint8 storage (view a "
+            f"float4_e2m1fn_x2 tensor as uint8 on the host); got {getattr(storage, 'dtype', storage)}"
+        )
+    return _quantized.load_float4_e2m1fn_x16(load, storage, group_offsets, extra_mask)
+
+
+def load_bfloat16_x16_to_float16(
+    storage: Any, group_offsets: Any, extra_mask: Any = None
+) -> tuple[Any, ...]:
+    """Load the 16 bf16 values of each group (``group_offsets`` counts 16-value groups of
+    contiguous bf16 storage) as 16 fp16 blocks of ``group_offsets``' shape."""
+    current_tracer("kl.load_bfloat16_x16_to_float16")
+    if "bfloat16" not in str(getattr(storage, "dtype", "")):
+        raise UnsupportedConstruct(
+            "kl.load_bfloat16_x16_to_float16 reads bfloat16 storage; got "
+            f"{getattr(storage, 'dtype', storage)}"
+        )
+    return _quantized.load_bfloat16_x16(load, storage, group_offsets, extra_mask)
 
 
 def store(tensor: Any, index: list[Any], value: Any, extra_mask: Any = None) -> None:
@@ -306,6 +339,25 @@ def register_block_size(min_or_max: Any, max_or_none: Any = None, /) -> int:
     return current_host("kl.register_block_size").register_block_size(min_or_max, max_or_none)
 
 
+def register_tunable(name: str, fragment: Any) -> Any:
+    """Declare a knob of this kernel's own, named ``name``, whose domain is ``fragment`` (a
+    ``kcompiler.autotuner`` fragment such as ``PowerOfTwoFragment(1, 256)``); returns its value
+    in the running config (``Config(name=value)``), else the fragment's default. The tuner
+    searches it with the other knobs, and the chosen value is part of the config record. Host
+    code only: the value is a host int (or choice) that host code uses to shape the launch,
+    and a device loop that reads it has it baked in."""
+    import sys
+
+    caller = sys._getframe(1)
+    where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
+    if tracing_now():
+        raise UnsupportedConstruct(
+            "kl.register_tunable inside a device loop: declare the tunable in host code (before "
+            "the loop) and use its value in the loop"
+        )
+    return current_host("kl.register_tunable").register_tunable(name, fragment, where)
+
+
 def register_reduction_dim(size: int) -> int:
     """Declare a dim that is reduced over as a whole; returns the size (a host int)."""
     current_host("kl.register_reduction_dim")
@@ -331,12 +383,8 @@ _NOT_SUPPORTED = {
     "triton_kernel": "calling a @triton.jit function from device code is not supported",
     "dot_scaled": "block-scaled (mx) matmul is not supported",
     "float4_e2m1fn_x2_to_float32": "quantized fp4 helpers are not supported",
-    "load_bfloat16_x16_to_float16": "quantized load helpers are not supported",
-    "load_float4_e2m1fn_x16_to_float16": "quantized fp4 helpers are not supported",
     "StackTensor": "stacked tensors (lists of device pointers) are not supported",
     "stacktensor_like": "stacked tensors (lists of device pointers) are not supported",
-    "register_tunable": "user-named tunables are not supported yet; use a kl.constexpr "
-    "parameter or kl.register_block_size",
     "rand4x": "random numbers are not supported yet",
 }
 

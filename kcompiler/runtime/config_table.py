@@ -19,7 +19,8 @@ Lookup rule (``Table.lookup``):
 1. an entry whose key equals the call's key is used as is;
 2. otherwise the nearest entry of the same *class*: same parameters, each tensor with the same
    dtype and rank, ints, floats and None where the call has them, bools and constants equal.
-   Distance: the sum over every tensor dim and int argument of |log2 bucket - log2 bucket|;
+   Distance: the sum over every tensor dim and int argument of |log2 bucket - log2 bucket|
+   (dims a kernel marks batched, ``kc.aot_kernel(batched=...)``, are not counted);
    ties go to the smaller sum of |log2 divisor - log2 divisor|, then to the entry whose sizes
    are equal where the call's are (same signature), then to the entry listed first;
 3. no entry of the class: no config from the table (the kernel's own default applies).
@@ -143,16 +144,28 @@ class Key:
                 out.append(one(desc[4:]))
         return out
 
+    def positions(self, dims: Mapping[str, frozenset[int]]) -> frozenset[int]:
+        """The places in ``sizes()`` of the given dims of each parameter (``{name: dims}``)."""
+        out: set[int] = set()
+        at = 0
+        for name, desc in self.args:
+            m = _TENSOR.match(desc)
+            rank = len(_dims(m.group(2))) if m is not None else int(desc.startswith("int "))
+            out.update(at + d for d in dims.get(name, ()) if d < rank)
+            at += rank
+        return frozenset(out)
+
     def signature(self) -> tuple[tuple[str, str], ...]:
         """The arguments with their size symbols: equal when sizes are equal in the same
         places."""
         return self.args
 
-    def distance(self, other: Key) -> tuple[float, float]:
-        """(log2 bucket steps, log2 divisor steps) summed over dims; keys of one class only."""
-        a, b = self.sizes(), other.sizes()
-        steps = sum(abs(math.log2(x[0]) - math.log2(y[0])) for x, y in zip(a, b))
-        divs = sum(abs(math.log2(x[1]) - math.log2(y[1])) for x, y in zip(a, b))
+    def distance(self, other: Key, skip: frozenset[int] = frozenset()) -> tuple[float, float]:
+        """(log2 bucket steps, log2 divisor steps) summed over dims, but those at the places
+        ``skip`` (batched dims); keys of one class only."""
+        pairs = [p for i, p in enumerate(zip(self.sizes(), other.sizes())) if i not in skip]
+        steps = sum(abs(math.log2(x[0]) - math.log2(y[0])) for x, y in pairs)
+        divs = sum(abs(math.log2(x[1]) - math.log2(y[1])) for x, y in pairs)
         return steps, divs
 
 
@@ -265,23 +278,25 @@ class Table:
     def get(self, key: Key) -> Entry | None:
         return self._index.get(key)
 
-    def neighbours(self, key: Key) -> list[Entry]:
-        """Entries of ``key``'s class other than its own, nearest first (the lookup rule)."""
+    def neighbours(self, key: Key, skip: frozenset[int] = frozenset()) -> list[Entry]:
+        """Entries of ``key``'s class other than its own, nearest first (the lookup rule);
+        the dims at the places ``skip`` (``Key.positions``: batched dims) are not counted."""
         same = [e for e in self._classes.get(key.klass, []) if e.key != key]
         order = {id(e): i for i, e in enumerate(self.entries)}
 
         def rank(e: Entry) -> tuple[float, float, int, int]:
-            steps, divs = key.distance(e.key)
+            steps, divs = key.distance(e.key, skip)
             return steps, divs, int(e.key.signature() != key.signature()), order[id(e)]
 
         return sorted(same, key=rank)
 
-    def lookup(self, key: Key) -> tuple[Entry, bool] | None:
-        """(entry, exact) by the module's rule; None when no entry has ``key``'s class."""
+    def lookup(self, key: Key, skip: frozenset[int] = frozenset()) -> tuple[Entry, bool] | None:
+        """(entry, exact) by the module's rule; None when no entry has ``key``'s class.
+        ``skip``: places of dims the distance does not count (batched dims)."""
         hit = self._index.get(key)
         if hit is not None:
             return hit, True
-        near = self.neighbours(key)
+        near = self.neighbours(key, skip)
         return (near[0], False) if near else None
 
     # -- header checks -----------------------------------------------------------------------

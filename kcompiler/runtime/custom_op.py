@@ -47,10 +47,14 @@ dynamo-disable wrappers cost about 100 us a call. ``opcheck`` passes.
 
 Autograd
 --------
-A kernel without a backward registers ``fallthrough_kernel`` at the Autograd key, and its
-calls are refused (:class:`kcompiler.exc.NoBackward`) in grad mode with an argument that
-requires grad, so the op never returns a detached output where a gradient was needed. A
-kernel with a backward (``Kernel.register_backward``) gets
+A kernel without a backward registers ``fallthrough_kernel`` at the Autograd key for calls
+that need no gradient. A call in grad mode with an argument that requires grad goes through a
+second op of the same signature, the *forward-only* op, whose autograd formula's backward
+raises :class:`kcompiler.exc.NoBackward` naming the kernel: the forward runs and its outputs
+carry that node, so forward-only use works and a gradient asked of them fails loudly, never
+silently dropped. Where the output could not carry it (the kernel writes its arguments, or
+returns no tensor), or what requires grad is no argument (a global the op cannot see), the
+call itself raises NoBackward. A kernel with a backward (``Kernel.register_backward``) gets
 ``torch.library.register_autograd`` on each signature's op, through :class:`_GradAdapter`,
 which translates between the op's view (tensor inputs in call order, fresh-tensor outputs)
 and the user's (the kernel's parameters in order, its result as returned):
@@ -70,9 +74,9 @@ too. Under a dispatch mode or ``torch.compile``, :func:`wants_grad` decides at t
 the direct path nothing is tested per call: a launch whose loop reads a tensor that requires
 grad, in grad mode, is refused (the fast-path key holds each tensor's ``requires_grad``, so
 this costs an attribute read per tensor, and a flag test only on hits that are not the
-loop's last one), with NoBackward, or, when the call (or a direct-path call whose host code
-made it) is of a kernel with a backward, by starting that call again through its op
-(``Kernel``'s ``_GradNeeded``). A kernel with a backward may not write its arguments (a
+loop's last one) by starting the call again through an op (``Kernel``'s ``_GradNeeded``):
+the outermost direct-path call of a kernel with a backward (its op), else the outermost
+direct-path call (its forward-only op). A kernel with a backward may not write its arguments (a
 mutating op has no autograd formula in ``torch.library``).
 
 Under ``torch.compile`` Dynamo does not trace into the kernel: ``Kernel.__call__`` asks
@@ -140,6 +144,7 @@ def _allow_entry_in_graph() -> None:
     global _dynamo_ready
     if not _dynamo_ready and "torch._dynamo" in sys.modules:
         sys.modules["torch._dynamo"].allow_in_graph(call_op)
+        sys.modules["torch._dynamo"].allow_in_graph(call_forward_only)
         _dynamo_ready = True
 
 
@@ -230,11 +235,35 @@ def no_backward(kernel: Kernel, names: list[str]) -> NoBackward:
     )
 
 
+def backward_refused(kernel: Kernel, names: list[str]) -> NoBackward:
+    """The error a forward-only op's backward raises: a gradient was asked of the output of a
+    kernel without a backward (``names``: its arguments that required grad)."""
+    name = kernel.fn.__name__
+    code = getattr(kernel.fn, "__code__", None)
+    where = f" (defined at {code.co_filename}:{code.co_firstlineno})" if code else ""
+    what = ", ".join(repr(n) for n in names)
+    return NoBackward(
+        f"kernel {name!r}{where} has no backward, and a gradient was asked of its output "
+        f"(computed from {what}, which require(s) grad). Declare a backward with "
+        f"@{name}.register_backward (see the README, 'Autograd'), or detach those inputs or "
+        "call the kernel under torch.no_grad() if no gradient should flow through it"
+    )
+
+
 def call_op(kid: int, *args: Any, **kwargs: Any) -> Any:
     kernel = _KERNELS.get(kid)
     if kernel is None:
         raise RuntimeError(f"kcompiler: no live kernel with id {kid}")
     return dispatch(kernel, args, kwargs)
+
+
+def call_forward_only(kid: int, *args: Any, **kwargs: Any) -> Any:
+    """:func:`call_op` through the forward-only op (a kernel without a backward, a call that
+    autograd records)."""
+    kernel = _KERNELS.get(kid)
+    if kernel is None:
+        raise RuntimeError(f"kcompiler: no live kernel with id {kid}")
+    return dispatch(kernel, args, kwargs, forward_only=True)
 
 
 def observe_launch(host: Any, index: int, env: dict[str, Any]) -> None:
@@ -616,7 +645,13 @@ def _library() -> Any:
     return _LIB
 
 
-def _register(kernel: Kernel, key: Any, template: Any, tensors: list[torch.Tensor]) -> _Signature:
+def _register(
+    kernel: Kernel,
+    key: Any,
+    template: Any,
+    tensors: list[torch.Tensor],
+    forward_only: bool = False,
+) -> _Signature:
 
     args, kwargs = _fill(template, tensors)
     probe = analyze(kernel, args, kwargs)
@@ -680,7 +715,19 @@ def _register(kernel: Kernel, key: Any, template: Any, tensors: list[torch.Tenso
     # add host time to every call. Kernels have no backward: Autograd falls through, so outputs
     # do not require grad, as with a direct call (Triton writes into plain tensors).
     rule = kernel.backward_rule
-    if rule is not None and mutated:
+    if forward_only:
+        # Only an output can carry the node that refuses a gradient: a kernel that writes its
+        # arguments, or returns no tensor, is refused at the call instead.
+        grads = [n for n, x in zip(input_names, tensors) if x.requires_grad]
+        if mutated or not outs:
+            why = (
+                f"it writes {', '.join(input_names[i] for i in mutated)}"
+                if mutated
+                else "it returns no tensor"
+            )
+            error = no_backward(kernel, grads)
+            raise NoBackward(f"{error} ({why}, so no output could refuse the gradient)")
+    elif rule is not None and mutated:
         raise InvalidArgument(
             f"{kernel.fn.__name__}: a kernel with a backward may not write its arguments "
             f"(it writes {', '.join(input_names[i] for i in mutated)}); return a new tensor"
@@ -692,9 +739,14 @@ def _register(kernel: Kernel, key: Any, template: Any, tensors: list[torch.Tenso
     lib = _library()
     lib.define(name + schema)
     lib.impl(name, sig.real, "CompositeExplicitAutograd")
-    if rule is None:
-        # No backward: Kernel.__call__ refuses calls autograd would record, so falling through
-        # only ever meets calls that need no gradient.
+    if forward_only:
+        refuse = _Refusal(kernel, input_names)
+        torch.library.register_autograd(
+            f"{NAMESPACE}::{name}", refuse.backward, setup_context=refuse.setup_context, lib=lib
+        )
+    elif rule is None:
+        # No backward: calls autograd would record go through the forward-only op, so falling
+        # through only ever meets calls that need no gradient.
         lib.impl(name, torch.library.fallthrough_kernel, "Autograd")
     else:
         grads = _GradAdapter(kernel, sig, rule)
@@ -709,6 +761,63 @@ def _register(kernel: Kernel, key: Any, template: Any, tensors: list[torch.Tenso
 
 
 # -- autograd ---------------------------------------------------------------------------------
+
+
+_REFUSE = "refuse_gradient"
+_refuse_ready = False
+
+
+def _refuse_impl(grad: torch.Tensor, kid: int, names: str, size: Any, dtype: Any) -> Any:
+    kernel = _KERNELS.get(kid)
+    if kernel is None:
+        raise NoBackward(f"a kernel without a backward (gone since) computed {names}")
+    raise backward_refused(kernel, names.split(","))
+
+
+def _refuse_fake(grad: torch.Tensor, kid: int, names: str, size: Any, dtype: Any) -> Any:
+    return grad.new_empty(size, dtype=dtype)
+
+
+def _refuse_op() -> Any:
+    """``kcompiler::refuse_gradient``: the gradient of an input of a forward-only op. Its real
+    implementation raises NoBackward; its fake one gives a tensor of the input's shape, so that
+    AOTAutograd can trace a backward that contains it (torch.compile's forward runs) and the
+    refusal comes when the compiled backward runs, as in eager mode."""
+    global _refuse_ready
+    with _LOCK:
+        if not _refuse_ready:
+            lib = _library()
+            lib.define(f"{_REFUSE}(Tensor grad, int kid, str names, SymInt[] size, "
+                       "ScalarType dtype) -> Tensor")  # fmt: skip
+            lib.impl(_REFUSE, _refuse_impl, "CompositeExplicitAutograd")
+            torch.library.register_fake(f"{NAMESPACE}::{_REFUSE}", _refuse_fake, lib=lib)
+            _refuse_ready = True
+    return getattr(getattr(torch.ops, NAMESPACE), _REFUSE).default
+
+
+class _Refusal:
+    """The forward-only op's autograd formula: each input that needs a gradient gets
+    ``refuse_gradient`` of the incoming gradient, which raises NoBackward naming the kernel
+    when it runs."""
+
+    def __init__(self, kernel: Kernel, input_names: list[str]):
+        self.kid = id(kernel)
+        self.input_names = input_names
+        self.op = _refuse_op()
+
+    def setup_context(self, ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
+        ctx.metas = [(tuple(x.shape), x.dtype) for x in inputs]
+
+    def backward(self, ctx: Any, *grads: Any) -> Any:
+        grad = next((g for g in grads if g is not None), None)
+        needs = ctx.needs_input_grad
+        if grad is None:
+            return tuple(None for _ in ctx.metas)
+        names = ",".join(n for n, need in zip(self.input_names, needs) if need)
+        return tuple(
+            self.op(grad, self.kid, names, list(size), dtype) if need else None
+            for (size, dtype), need in zip(ctx.metas, needs)
+        )
 
 
 @dataclass(frozen=True)
@@ -815,21 +924,26 @@ class _GradAdapter:
         return InvalidArgument(f"the backward of kernel {self.name!r} {message}")
 
 
-def dispatch(kernel: Kernel, args: Any, kwargs: dict[str, Any]) -> Any:
-    """Call ``kernel`` through the custom op of this call's signature."""
+def dispatch(kernel: Kernel, args: Any, kwargs: dict[str, Any], forward_only: bool = False) -> Any:
+    """Call ``kernel`` through the custom op of this call's signature (``forward_only``: its
+    forward-only op, see the module docstring)."""
     tensors: list[torch.Tensor] = []
     key = _call_key(args, kwargs, tensors)
+    if forward_only:
+        key = ("forward-only", key)
     table = _SIGNATURES.get(kernel)
     sig = table.get(key) if table is not None else None
     if sig is None:
-        sig = _signature(kernel, key, args, kwargs)
+        sig = _signature(kernel, key, args, kwargs, forward_only)
     outs = sig.overload(*tensors)
     if sig.n_out == 1:
         outs = (outs,)
     return _fill_result(sig.result, outs or (), tensors)
 
 
-def _signature(kernel: Kernel, key: Any, args: Any, kwargs: dict[str, Any]) -> _Signature:
+def _signature(
+    kernel: Kernel, key: Any, args: Any, kwargs: dict[str, Any], forward_only: bool = False
+) -> _Signature:
     with _LOCK:
         table = _SIGNATURES.get(kernel)
         if table is None:
@@ -838,7 +952,7 @@ def _signature(kernel: Kernel, key: Any, args: Any, kwargs: dict[str, Any]) -> _
         if sig is None:
             tensors: list[torch.Tensor] = []
             _, template = _split((tuple(args), dict(kwargs)), tensors)
-            sig = table[key] = _register(kernel, key, template, tensors)
+            sig = table[key] = _register(kernel, key, template, tensors, forward_only)
         return sig
 
 
@@ -853,6 +967,8 @@ __all__ = [
     "NAMESPACE",
     "BackwardRule",
     "analyze",
+    "backward_refused",
+    "call_forward_only",
     "dispatch",
     "grad_arguments",
     "grad_routing",

@@ -9,9 +9,9 @@ not a generic walk over the names, and only for names the host function can bind
 
 ``requires_grad`` does not change the compiled kernel: it is in the key so that an entry knows
 whether its loop reads a tensor that requires grad (``FastPathEntry.grad_guard``), and
-so that autograd's per-call test (a kernel without a backward refuses such a launch in grad
-mode) costs one attribute read per tensor and one flag test per launch, not a pass over the
-arguments.
+so that autograd's per-call test (such a launch in grad mode starts the call again through an
+op that autograd records) costs one attribute read per tensor and one flag test per launch,
+not a pass over the arguments.
 
 The same key also makes a launch *replayable*: the generated launcher turns its arguments into
 the direct launch's arguments (grid, tensors, strides, sizes, scalars, constexprs), and all of
@@ -25,9 +25,12 @@ from __future__ import annotations
 import ast
 import operator
 from collections.abc import Callable, Collection, Iterable, Sequence
+from types import FunctionType
 from typing import Any
 
 import torch
+
+from kcompiler.frontend.specialize import function_key
 
 MISSING = object()
 
@@ -47,6 +50,8 @@ def fingerprint(v: Any) -> Any:
         # Inside a list or tuple a float is a compile-time constant (specialize.py keys on the
         # container's repr): its repr separates calls, -0.0 from 0.0 included.
         return (type(v), *((float, repr(x)) if type(x) is float else fingerprint(x) for x in v))
+    if isinstance(v, FunctionType):
+        return function_key(v)  # never its id: see frontend/specialize.py
     return (type(v), id(v))
 
 

@@ -6,6 +6,7 @@ builds) the compiled variant for that loop's specialization key and the active c
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 from collections.abc import Callable, Sequence
@@ -24,17 +25,24 @@ from kcompiler.compiler import driver
 from kcompiler.compiler.artifacts import BlocksView, CompiledLoop, CompileRequest
 from kcompiler.compiler.driver import interpreting
 from kcompiler.config import Config
-from kcompiler.exc import CompileError, InvalidArgument, KCompilerError, UnknownOption, not_float
+from kcompiler.exc import (
+    CompileError,
+    InvalidArgument,
+    KCompilerError,
+    UnknownOption,
+    UnsupportedConstruct,
+    not_float,
+)
 from kcompiler.frontend.errors import internal_errors, numpy_argument_error, numpy_arguments
 from kcompiler.frontend.host import HostProgram, parse_kernel
-from kcompiler.frontend.specialize import BlockSizeInt, SpecializedInt, specialize
+from kcompiler.frontend.specialize import BlockSizeInt, SpecializedInt, lifted_names, specialize
 from kcompiler.frontend.tracer import BlockAllocator, trace_loop
 from kcompiler.language._context import hosting, state
 from kcompiler.passes.pass_manager import run_frontend_pipeline
 from kcompiler.runtime import custom_op as _custom_op
-from kcompiler.runtime import tuning
+from kcompiler.runtime import tunables, tuning
 from kcompiler.runtime.fastpath import REPLAY_TRIES, make_key, make_replay, param_getter, replayable
-from kcompiler.runtime.table_configs import TableConfigs
+from kcompiler.runtime.table_configs import TableConfigs, batched_dims
 from kcompiler.runtime.target_precompile import precompile
 
 # Launch compiled kernels directly on the fast path (KCOMPILER_DIRECT_LAUNCH=0: always go
@@ -172,6 +180,9 @@ class _HostRun:
         value = sizes[idx] if idx < len(sizes) else default
         return BlockSizeInt(value, sym)
 
+    def register_tunable(self, name: Any, fragment: Any, where: str) -> Any:
+        return tunables.register(self.kernel, self.config, name, fragment, where)
+
     def specialize(self, value: Any) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
             return SpecializedInt(value)
@@ -188,6 +199,10 @@ class _HostRun:
             self.sources.append(entry.compiled.source)
             return
         entry(env)
+
+
+def _fn_name(fn: Callable[..., Any]) -> str:
+    return getattr(fn, "__name__", type(fn).__name__)
 
 
 def _no_launch(index: int, env: dict[str, Any]) -> None:
@@ -207,7 +222,25 @@ SETTINGS: dict[str, Any] = {
     # ``kcompiler.aot.Table``): each call takes its specialization's entry, or the nearest
     # one (kcompiler/runtime/config_table.py has the rule); a table never makes a call tune.
     "configs_table": None,
+    # float32 tl.dot precision of this kernel's code (Helion's setting): "ieee", "tf32" or
+    # "tf32x3"; None follows torch.backends' float32 matmul precision, as every kernel does.
+    "dot_precision": None,
+    # Helion's code generator choice: "triton" is the one kcompiler has; any other backend
+    # (CuTe, TileIR, Pallas) is refused when the kernel is made.
+    "backend": None,
+    # kc.aot_kernel's options, Helion's names (kcompiler/aot): ``batched`` marks batch dims,
+    # one entry per parameter (a list per tensor: an int marks its dim batched, None not; None
+    # for other parameters), which the table's nearest-entry rule does not count; ``key(*args,
+    # **kwargs)`` gives what a table's choice depends on (calls with equal keys share it);
+    # ``collect_fn``/``measure_fn`` return the calls ``python -m kcompiler.aot tune`` tunes
+    # when no --shapes is given.
+    "batched": None,
+    "key": None,
+    "collect_fn": None,
+    "measure_fn": None,
 }
+
+DOT_PRECISIONS = ("ieee", "tf32", "tf32x3")
 
 
 # Helion's settings that steer only Helion's own autotuner, its logs and its debug output
@@ -286,6 +319,23 @@ class Kernel:
                 raise UnknownOption("kc.kernel option", name, kernel_options())
         if autotune_effort is not None or isinstance(autotune_strategy, str):
             _check_autotune_options(autotune_effort, autotune_strategy)
+        backend = settings.get("backend")
+        if backend is not None and backend != "triton":
+            code = getattr(fn, "__code__", None)
+            where = f"{code.co_filename}:{code.co_firstlineno}" if code is not None else None
+            raise UnsupportedConstruct(
+                f"not supported: backend={backend!r} (kcompiler generates Triton code only; "
+                "pass backend='triton' or leave the option out)",
+                where,
+            )
+        if settings.get("batched") is not None:
+            batched_dims(_fn_name(fn), inspect.signature(fn), settings["batched"])
+        for name in ("key", "collect_fn", "measure_fn"):
+            if settings.get(name) is not None and not callable(settings[name]):
+                raise InvalidArgument(f"{_fn_name(fn)}: {name} must be a callable")
+        precision = settings.get("dot_precision")
+        if precision is not None and precision not in DOT_PRECISIONS:
+            raise UnknownOption("dot_precision", precision, DOT_PRECISIONS)
         functools.update_wrapper(self, fn)
         self.fn = fn
         self.signature = inspect.signature(fn)
@@ -323,6 +373,9 @@ class Kernel:
         # made at the first compile.
         self._error_flag: ErrorFlag | None = None
         self.table: Any = None  # kcompiler.aot.TableConfigs, see use_table
+        # kl.register_tunable declarations: name -> fragment (runtime/tunables.py).
+        self.tunables: dict[str, Any] = {}
+        tunables.declare_from_source(fn)
         if settings.get("configs_table") is not None:
             self.use_table(settings["configs_table"])
 
@@ -398,17 +451,21 @@ class Kernel:
         return attach if backward is None else attach(backward)
 
     def _call_with_grad(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """A call autograd records: through the op that carries the kernel's backward."""
-        if self.backward_rule is None:
-            raise _custom_op.no_backward(self, _custom_op.grad_arguments(self, args, kwargs))
+        """A call autograd records: through the op that carries the kernel's backward, or for a
+        kernel without one, its forward-only op (outputs whose backward raises NoBackward)."""
         if not _custom_op.grad_arguments(self, args, kwargs):
             # Only tensors that are no argument (globals, say) require grad: the op's autograd
             # formula cannot see them.
             raise _custom_op.no_backward(self, self._grad_names)
+        forward_only = self.backward_rule is None
+        if forward_only and self._op_id is None:  # custom_op=False: grad calls still need one
+            self._op_id = _custom_op.register(self, force=True)
         if _custom_op.grad_routing():
+            if forward_only:
+                return _custom_op.call_forward_only(self._op_id, *args, **kwargs)
             return _custom_op.call_op(self._op_id, *args, **kwargs)
         # Inside another kernel's op (its host code calls this kernel): still through this op.
-        return _custom_op.dispatch(self, args, kwargs)
+        return _custom_op.dispatch(self, args, kwargs, forward_only)
 
     def autotune(
         self, args: Sequence[Any], kwargs: dict[str, Any] | None = None, **options: Any
@@ -477,7 +534,7 @@ class Kernel:
 
         def collect(index: int, env: dict[str, Any]) -> None:
             c = self.compile_loop(index, env, config, interpret)
-            launches.append((c.source, c.launcher, [env[p] for p in c.params]))
+            launches.append((c.source, c.launcher, list(param_getter(c.params)(env))))
 
         with hosting(_HostRun(self, config, "code")):
             self._run_with(args, kwargs, config, collect)
@@ -550,7 +607,7 @@ class Kernel:
         self.fast_path_misses += 1
         # Checked once per fast-path key, not per call: the devices of the arguments (first)
         # and of every other tensor the loop reads.
-        names = self.program.loops[index].names
+        names = self._names_read(index, env)
         params = [n for n in self.signature.parameters if n in names]
         tensors = {n: env[n] for n in (*params, *names) if isinstance(env.get(n), torch.Tensor)}
         self._check_args(tensors)
@@ -571,22 +628,32 @@ class Kernel:
         NoBackward naming those tensors."""
         names = [
             n
-            for n in self.program.loops[index].names
+            for n in self._names_read(index, env)
             if isinstance(env.get(n), torch.Tensor) and env[n].requires_grad
         ]
         self._grad_names = names
         # The outermost direct-path call of a kernel with a backward starts again through its
         # op: its backward covers what the kernels its host code calls compute (a wrapper's).
-        target = None
+        # With none, the outermost direct-path call starts again through its forward-only op.
+        target = outermost = None
         run = self._current
         while run is not None:
+            outermost = run.kernel
+            outermost._grad_names = names
             if run.kernel.backward_rule is not None:
                 target = run.kernel
-                target._grad_names = names
             run = run.outer
+        if target is None:
+            target = outermost
         if target is not None:
             return _GradNeeded(target)
         return _custom_op.no_backward(self, names)
+
+    def _names_read(self, index: int, env: dict[str, Any]) -> list[str]:
+        """The names device loop ``index`` reads in ``env``: its own, and the tensors captured
+        by the functions it calls, which travel as kernel arguments."""
+        loop = self.program.loops[index]
+        return [*loop.names, *lifted_names(env, loop.called)] if loop.called else loop.names
 
     def _entry(self, index: int, env: dict[str, Any], config: Config) -> FastPathEntry:
         """The compiled launch for this loop, environment and config. Calls whose values match
@@ -594,7 +661,7 @@ class Kernel:
         fp = self.fast_path_key(index, env, config)
         entry = self._fast.get(fp)
         if entry is None:
-            names = self.program.loops[index].names
+            names = self._names_read(index, env)
             guard = any(
                 isinstance(env.get(n), torch.Tensor) and env[n].requires_grad for n in names
             )
@@ -838,10 +905,14 @@ class Kernel:
         # them, and the mode: interpreter or GPU code) are part of the key; a call whose
         # fast-path entry exists keeps the variant it was made with.
         compile_settings = driver.CompileSettings.current(interpret)
+        precision = self.settings.get("dot_precision")
+        if precision is not None:
+            compile_settings = dataclasses.replace(compile_settings, fp32_dot_precision=precision)
         ckey = (index, spec.key, config, compile_settings)
         hit = self._compiled.get(ckey)
         if hit is not None:
             return hit
+        tunables.check_config(self, config)
         module, spec = self.trace_loop(index, env)
         given = config.get("block_sizes")
         call = getattr(self._current, "call", None)

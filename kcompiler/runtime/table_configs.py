@@ -27,6 +27,7 @@ import torch
 from kcompiler import settings
 from kcompiler.autotune import ConfigError
 from kcompiler.config import Config
+from kcompiler.exc import InvalidArgument
 from kcompiler.runtime.config_table import Key, Table, TableError
 from kcompiler.runtime.tuning import build_space
 
@@ -51,6 +52,31 @@ def fit(space: Any, config: Mapping[str, Any]) -> Config:
 
 
 _Tensor = torch.Tensor
+
+
+def batched_dims(kernel_name: str, signature: Any, batched: Any) -> dict[str, frozenset[int]]:
+    """``{parameter: its batched dims}`` of Helion's ``batched`` spec (one entry per parameter:
+    a list per tensor whose int entries mark batched dims, None elsewhere); InvalidArgument
+    when the spec does not fit the signature."""
+    params = list(signature.parameters)
+    if not isinstance(batched, (list, tuple)) or len(batched) != len(params):
+        raise InvalidArgument(
+            f"{kernel_name}: batched must be a list with one entry per parameter "
+            f"({', '.join(params)}), got {batched!r}"
+        )
+    out: dict[str, frozenset[int]] = {}
+    for name, entry in zip(params, batched):
+        if entry is None:
+            continue
+        if not isinstance(entry, (list, tuple)) or any(
+            d is not None and (not isinstance(d, int) or isinstance(d, bool)) for d in entry
+        ):
+            raise InvalidArgument(
+                f"{kernel_name}: batched entry of {name!r} must be None or a list of None/int "
+                f"(one per dim), got {entry!r}"
+            )
+        out[name] = frozenset(i for i, d in enumerate(entry) if d is not None)
+    return out
 
 
 def _memo_key(value: Any) -> Any:
@@ -82,6 +108,11 @@ class TableConfigs:
                     f"parameters {names}; {kernel.fn.__name__} has {params}"
                 )
         self.table = table
+        spec = kernel.settings.get("batched")
+        self.batched = (
+            batched_dims(kernel.fn.__name__, kernel.signature, spec) if spec is not None else {}
+        )
+        self.user_key = kernel.settings.get("key")
         self.ignored = False
         self._checked = False
         self._memo: dict[Any, Config | None] = {}
@@ -113,15 +144,17 @@ class TableConfigs:
 
     def config_for(self, kernel: Any, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
         """The table's config for this call, or None (no entry of its class, or ignored)."""
-        # Inlined _memo_key for tensors: this runs on every call of a kernel with a table.
-        memo = tuple(
-            [
-                (a.dtype, a.shape, a.stride()) if isinstance(a, _Tensor) else _memo_key(a)
-                for a in args
-            ]
-        )
-        if kwargs:
-            memo += tuple((k, _memo_key(v)) for k, v in sorted(kwargs.items()))
+        if self.user_key is not None:  # the choice depends on the user's key only
+            memo: Any = ("key", self.user_key(*args, **kwargs))
+        else:  # inlined _memo_key for tensors: this runs on every call of a kernel with a table
+            memo = tuple(
+                [
+                    (a.dtype, a.shape, a.stride()) if isinstance(a, _Tensor) else _memo_key(a)
+                    for a in args
+                ]
+            )
+            if kwargs:
+                memo += tuple((k, _memo_key(v)) for k, v in sorted(kwargs.items()))
         try:
             return self._memo[memo]
         except KeyError:
@@ -139,7 +172,8 @@ class TableConfigs:
             self._check_header()
         if self.ignored:
             return None
-        found = self.table.lookup(Key.of_call(kernel, args, kwargs))
+        key = Key.of_call(kernel, args, kwargs)
+        found = self.table.lookup(key, key.positions(self.batched))
         if found is None:
             return None
         entry, exact = found

@@ -35,6 +35,7 @@ from kcompiler.backends.triton.indexing import (
     SCRATCH_LIMIT,
     supported_modes,
 )
+from kcompiler.backends.triton.live_registers import LiveRegisters, thread_registers
 from kcompiler.backends.triton.loop_knobs import sequential_loops
 from kcompiler.backends.triton.precompile import job_for_launches
 from kcompiler.backends.triton.registers import dot_registers_checker
@@ -75,7 +76,7 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
             knobs.append(PowerOfTwoKnob(f"block_sizes[{i}]", b.low, b.high, b.default))
     sizes = {f"block_{i}": k.default for i, k in enumerate(knobs)}
     warps_default = default_num_warps(modules[0], sizes) if modules else 4
-    knobs.append(PowerOfTwoKnob("num_warps", 1, 32, warps_default))
+    knobs.append(PowerOfTwoKnob("num_warps", 1, MAX_WARPS, warps_default))
     knobs.extend(_reduction_knobs(modules))
     if any(_parallel_depth(m) >= 2 for m in modules):
         knobs.append(ChoiceKnob("l2_groupings[0]", [1, 2, 4, 8, 16, 32, 64], 1))
@@ -84,6 +85,7 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
             # tiles) hides each tile's prologue behind the previous tile's work.
             knobs.append(ChoiceKnob("pid_type", list(PID_TYPES), "flat"))
     knobs.append(IntKnob("num_stages", 1, 4, 1))
+    knobs.extend(frag.knob(name) for name, frag in kernel.tunables.items())
     constraints: list[Any] = []
     for syms, factor in derived.products:
         names = [f"block_sizes[{int(s.split('_')[1])}]" for s in syms]
@@ -99,6 +101,8 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
         knobs.extend(more[0])
         constraints.extend(more[1])
     constraints.insert(len(derived.products), _register_constraint(modules, count, knobs))
+    constraints.extend(_dot_unroll_constraint(modules, knobs))
+    constraints.extend(_dot_rows_constraint(modules))
     constraints.extend(_shared_memory_constraint(modules, count, knobs))
     return ConfigSpace(knobs, constraints, starts=_dot_starts(modules, knobs))
 
@@ -184,57 +188,76 @@ def _first_dot(modules: list[Any]) -> Any:
     return next((op for m in modules for op in m.walk() if isinstance(op, t.DotOp)), None)
 
 
-# Block elements one thread may hold: above 128, sm_90 code without tile.dot spills for almost
-# every config (benchmarks/results/cpu-sm90/spills.md). Fewer at 16-32 warps, where ptxas caps a
-# thread at 128/64 registers, would be tighter still, but would exclude recorded winners that
-# hold 128 (benchmarks/recorded_winners.py checks them): what spills there is left to the
-# tuner's ptxas check (KernelTarget.review_compile).
+# Block elements one thread may hold in a kernel with tile.dot, whose largest block is its
+# accumulator (the dot rules below and ``dot_registers`` bound the rest).
 ELEMENTS_PER_THREAD = 128
+MAX_WARPS = 32  # the num_warps knob's upper end
+# A tile that holds whole rows where a chunk loop could hold them in pieces may overflow the
+# register file by this factor: ptxas keeps the excess in local memory, which stays in L1, and
+# that costs less than the second pass over the row in global memory a chunk loop makes.
+WHOLE_ROW_SLACK = 1.3
 
 
 def _register_constraint(modules: list[Any], count: int, knobs: list[Any]) -> Any:
-    """The largest block (or a chunked loop's rows x chunk) must give 1..``ELEMENTS_PER_THREAD``
-    elements a thread. In a kernel without ``tile.dot`` every copy of a loop's tiles that
-    unrolling (``range_unroll_factors``) or pipelining (``range_num_stages``) keeps in flight
-    counts too; a dot kernel's largest block is its accumulator, which those do not copy."""
-    names = {k.name for k in knobs}
-    copies = [
-        (f"range_unroll_factors[{i}]", f"range_num_stages[{i}]")
-        for i in range(len(names))
-        if f"range_unroll_factors[{i}]" in names or f"range_num_stages[{i}]" in names
-    ]
-    with_dot = _first_dot(modules) is not None
+    """Registers a thread holds must fit the register file.
 
-    def in_flight(flat: Any) -> int:
-        if with_dot:
-            return 1
-        return max([max(1, flat.get(u) or 0) * max(1, flat.get(n) or 0) for u, n in copies] or [1])
+    Without ``tile.dot``: the block values alive at once (``LiveRegisters``) must fit the
+    registers a thread has at this ``num_warps`` (``thread_registers``): beyond that ptxas
+    spills. With ``tile.dot``: the largest block (the accumulator) must give at most
+    ``ELEMENTS_PER_THREAD`` elements a thread; its operand tiles are staged through shared
+    memory and ``dot_registers`` bounds the results. Either way, fewer than one element per
+    thread only for small blocks on at most 4 warps."""
+    names = {k.name for k in knobs}
+    with_dot = _first_dot(modules) is not None
+    live = LiveRegisters(modules, count, knobs)
+    smallest = {k.name: k.low for k in knobs if k.name.startswith("block_sizes[")}
+    smallest.update({n: 0 for n in names if n.startswith(("range_unroll_", "range_num_stages"))})
 
     def registers_fit(flat: Any) -> bool:
         warps = flat["num_warps"]
-        budget = ELEMENTS_PER_THREAD * 32 * warps  # elements of the whole block
         bs = _block_values(flat, count)
-        chunks = [v for k, v in flat.items() if k.startswith("reduction_loops") and v]
-        if chunks:  # a chunked loop holds blocks of chunk elements, not the whole dim
-            held = max(bs.values(), default=1) * max(chunks)
-            return warps * 32 <= held * 4 and held * in_flight(flat) <= budget
         largest = max(largest_block(m, bs) for m in modules)
-        # Fewer than one element per thread only for small blocks on at most 4 warps.
-        return largest * in_flight(flat) <= budget and (largest >= 32 * warps or warps <= 4)
+        if not (largest >= 32 * warps or warps <= 4):
+            return False
+        if with_dot:
+            return largest <= ELEMENTS_PER_THREAD * 32 * warps
+        whole_rows = live.chunkable and not live.chunked(flat)
+        slack = WHOLE_ROW_SLACK if whole_rows else 1.0
+        if live.per_thread(flat) <= slack * thread_registers(warps):
+            return True
+        # Rows too wide to hold whole: when even the smallest tile (every block at its
+        # lowest, no unrolled or pipelined copies) overflows at the most warps, no tile without
+        # a chunk loop fits. Such tiles keep the largest-block rule instead, at the warp counts
+        # where they overflow no more than at the most warps (a thread's share and its
+        # registers both halve with each doubling above 8 warps), so whole rows stay
+        # reachable and the tuner's ptxas check sees what they really spill.
+        if live.chunked(flat):
+            return False
+        most = thread_registers(MAX_WARPS)
+        if live.per_thread({**flat, **smallest, "num_warps": MAX_WARPS}) <= most:
+            return False
+        widest = live.per_thread({**flat, "num_warps": MAX_WARPS}) / most
+        if live.per_thread(flat) / thread_registers(warps) > widest:
+            return False
+        return largest <= ELEMENTS_PER_THREAD * 32 * warps
 
     return Predicate(
         "register_budget",
         registers_fit,
-        "the largest block (times the copies an unrolled or pipelined loop keeps in flight, "
-        f"without tile.dot) must give 1..{ELEMENTS_PER_THREAD} elements per thread",
-        [k.name for k in knobs if k.name != "num_stages"],
+        "without tile.dot, the block values alive at once (chunked by reduction_loops, times "
+        "the iterations an unrolled or pipelined loop keeps in flight) must fit the registers "
+        f"a thread has at num_warps; with tile.dot the largest block must give at most "
+        f"{ELEMENTS_PER_THREAD} elements per thread",
+        # num_warps is read, not listed: halving it is no repair (a thread's share doubles).
+        [k.name for k in knobs if k.name not in ("num_stages", "num_warps")],
     )
 
 
 def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
     """Kernels with ``tile.dot``: the dot results (accumulators, attention's scores) must fit
-    half the registers a thread has, a quarter below 4 warps (ptxas "Insufficient registers"
-    at 16 warps and more, spills below; ``backends/triton/registers.dot_registers_fit``)."""
+    half the registers a thread has; below 4 warps, with the operand tiles, a quarter (ptxas
+    "Insufficient registers" at 16 warps and more, spills below;
+    ``backends/triton/registers.dot_registers_fit``)."""
 
     checkers = [c for c in map(dot_registers_checker, modules) if c.results]
     if not checkers:
@@ -249,8 +272,82 @@ def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
             "dot_registers",
             fits,
             "the tl.dot results (fp32 accumulators and scores) must take at most half of a "
-            "thread's min(256, 65536 / (32 * num_warps)) registers (a quarter below 4 warps)",
+            "thread's min(256, 65536 / (32 * num_warps)) registers (below 4 warps, with the "
+            "operand tiles mma.sync holds, a quarter)",
             [f"block_sizes[{i}]" for i in range(count)] + ["num_warps"],
+        )
+    ]
+
+
+def _dot_unroll_constraint(modules: list[Any], knobs: list[Any]) -> list[Any]:
+    """A sequential loop that holds a ``tile.dot`` is not unrolled (``range_unroll_factors``
+    at most 1): ``num_stages`` already pipelines its operand loads, and each unrolled copy
+    keeps its own operand fragments, addresses and wait tokens alive in registers next to the
+    accumulator, which ptxas then spills."""
+    if len(modules) != 1:
+        return []
+    names = {k.name for k in knobs}
+    with_dot = {
+        op.block.data
+        for op in modules[0].walk()
+        if isinstance(op, t.ForOp) and any(isinstance(o, t.DotOp) for o in op.walk())
+    }
+    unroll = [
+        f"range_unroll_factors[{i}]"
+        for i, sym in enumerate(sequential_loops(modules[0]))
+        if sym in with_dot and f"range_unroll_factors[{i}]" in names
+    ]
+    if not unroll:
+        return []
+    return [
+        Predicate(
+            "dot_loop_unroll",
+            lambda flat: all((flat[n] or 0) <= 1 for n in unroll),
+            "a loop with tl.dot is pipelined by num_stages, not unrolled "
+            "(range_unroll_factors at most 1)",
+            unroll,
+        )
+    ]
+
+
+# Rows of a tile.dot one warp computes at least: an mma instruction's M (16). A program whose
+# dot has fewer rows than 16 x num_warps spreads its warps along N too, and each warp then keeps
+# an operand fragment of its rows x K of its own (the operand is replicated across the warps of
+# a row), besides its share of the results. From 16 warps on, where a thread has at most 128
+# registers (64 at 32 warps), that spills; below, a thread has room for it.
+DOT_ROWS_PER_WARP = 16
+DOT_ROWS_FROM_WARPS = 16
+
+
+def _dot_rows_constraint(modules: list[Any]) -> list[Any]:
+    """From ``DOT_ROWS_FROM_WARPS`` warps on, every ``tile.dot`` has at least
+    ``DOT_ROWS_PER_WARP`` rows (M) a warp."""
+    rows = sorted(
+        {
+            t.block_of(op.lhs).dims[-2]
+            for m in modules
+            for op in m.walk()
+            if isinstance(op, t.DotOp) and t.block_of(op.lhs).dims[-2].startswith("block_")
+        }
+    )
+    if not rows:
+        return []
+    names = [f"block_sizes[{int(d.split('_')[1])}]" for d in rows]
+
+    def enough_rows(flat: Any) -> bool:
+        warps = flat["num_warps"]
+        return warps < DOT_ROWS_FROM_WARPS or all(
+            flat[n] >= DOT_ROWS_PER_WARP * warps for n in names
+        )
+
+    return [
+        Predicate(
+            "dot_rows_per_warp",
+            enough_rows,
+            f"from {DOT_ROWS_FROM_WARPS} warps on, each tl.dot needs at least "
+            f"{DOT_ROWS_PER_WARP} rows (M) a warp: M >= {DOT_ROWS_PER_WARP} x num_warps",
+            # Listed so that a violation names them; num_warps is not a repair (it is read).
+            names,
         )
     ]
 

@@ -36,3 +36,21 @@ CALLS = [
 def vec_of(n: int) -> torch.Tensor:
     """Not a kernel."""
     return torch.zeros(n)
+
+
+def _rows_calls() -> list[tuple[torch.Tensor, float]]:
+    return [(torch.zeros(8, 64), 2.0), (torch.zeros(8, 256), 2.0)]
+
+
+def _rows_measure() -> list[tuple[torch.Tensor, float]]:
+    return [(torch.zeros(8, 1024), 2.0)]
+
+
+# Helion's decorator with its AOT options: batch dim 0 of x, tuning calls given in Python.
+@kc.aot_kernel(batched=[[0, None], None], collect_fn=_rows_calls, measure_fn=_rows_measure)
+def scale_batched(x: torch.Tensor, alpha: float) -> torch.Tensor:
+    m, n = x.size()
+    out = torch.empty_like(x)
+    for tile_m, tile_n in kl.tile([m, n]):
+        out[tile_m, tile_n] = x[tile_m, tile_n] * alpha
+    return out

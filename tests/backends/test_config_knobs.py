@@ -157,6 +157,9 @@ REFUSED = [
     ({"range_multi_buffers": [1]}, r"range_multi_buffers\[0\] = 1: must be None, True or False"),
     ({"range_flattens": ["yes"]}, r"range_flattens\[0\]"),
     ({"range_warp_specializes": [0]}, r"range_warp_specializes\[0\]"),
+    ({"advanced_controls_file": 3}, r"advanced_controls_file = 3: must be a path"),
+    ({"advanced_controls_file": "/no/such.acf"}, r"advanced_controls_file = '/no/such.acf': no such file"),
+    ({"num_threads": [1, 128]}, r"num_threads = \[1, 128\]: not supported: num_threads"),
 ]  # fmt: skip
 
 
@@ -194,6 +197,7 @@ ACCEPTED = [
     {"reduction_loops": [None, 0, 256]},
     {"range_multi_buffers": [None, True]},
     {"indexing": "pointer"},
+    {"advanced_controls_file": ""},
 ]
 
 

@@ -489,3 +489,50 @@ def pick(x: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tenso
     for tile in kl.tile(rows.size(0)):
         out[tile] = x[rows[tile], cols[tile]]  # <- pick
     return out
+
+
+# -- shapes: reshapes that split a dim, bounded slices, index runs, new blocks -------------------
+
+
+@kc.kernel
+def halves(x: torch.Tensor) -> torch.Tensor:
+    m, d = x.shape
+    half = d // 2
+    out = torch.empty_like(x)
+    for tile in kl.tile(m):
+        pair = x[tile, :].reshape(tile, 2, half)  # <- halves
+        lo, hi = kl.split(pair.permute(0, 2, 1))
+        out[tile, :] = kl.join(hi, lo).permute(0, 2, 1).reshape(tile, d)
+    return out
+
+
+@kc.kernel
+def tail_from(x: torch.Tensor, k: int) -> torch.Tensor:
+    out = torch.zeros([x.size(0)], dtype=x.dtype, device=x.device)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = x[tile, k:].sum(-1)  # <- tail-from
+    return out
+
+
+@kc.kernel(static_shapes=True)
+def head4(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty([x.size(0), 4], dtype=x.dtype, device=x.device)
+    for tile in kl.tile(x.size(0)):
+        out[tile, :] = x[tile, 1:5]  # <- head4
+    return out
+
+
+@kc.kernel(static_shapes=True)
+def rows_from(x: torch.Tensor, first: kl.constexpr) -> torch.Tensor:
+    out = torch.empty([x.size(0), 4], dtype=x.dtype, device=x.device)
+    for tile in kl.tile(x.size(0)):
+        out[tile, :] = x[tile, first + kl.arange(4)]  # <- rows-from
+    return out
+
+
+@kc.kernel
+def new_block_bad_shape(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = x[tile] + x[tile].new_zeros([tile, 1.5])  # <- new-zeros
+    return out

@@ -48,3 +48,18 @@ def test_summary_counts_spills_allowance_and_estimate_gaps() -> None:
     text = render([soft, mm], meta)
     assert "Drawn configs that spill: 3 of 5 (60.0 %)" in text
     assert "| softmax | 4 | 0 | 1/3 (33 %) | 1 | 0 | 8 |" in text
+
+
+def test_summary_ratios_and_winners_table() -> None:
+    rows = [
+        _row("softmax", "draw", 0, 1024, 1000),
+        _row("softmax", "draw", 0, 1000, 1500),
+        _row("softmax", "draw", 0, 0, 0),  # no shared memory: no ratio
+    ]
+    (soft,) = summarize(rows)
+    assert (round(soft["smem_ratio_min"], 3), soft["smem_ratio_max"]) == (0.977, 1.5)
+    meta = dict(target="sm_90", draws=3, seed=0, commit="abc", machine="m", triton="3.9",
+                seconds=1, winners={"softmax": (3, 2)})  # fmt: skip
+    text = render([soft], meta)
+    assert "| 0.98-1.50 |" in text
+    assert "| softmax | 3 | 2 |" in text

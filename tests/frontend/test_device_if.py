@@ -207,3 +207,61 @@ def test_while_on_a_block_is_refused_at_its_line() -> None:
     lines, start = inspect.getsourcelines(while_on_a_block.fn)
     line = start + next(i for i, ln in enumerate(lines) if "# BAD" in ln)
     assert f":{line}:" in str(info.value)
+
+
+@kc.kernel
+def mixed_conditions(
+    x: torch.Tensor, lengths: torch.Tensor, beta: float, bias: torch.Tensor | None
+) -> torch.Tensor:
+    m, n = x.shape
+    out = torch.zeros_like(x)
+    for g in kl.grid(m):
+        ln = lengths[g]
+        y = x[g, :]
+        # A device scalar (beta is a run-time float) and'ed with host facts.
+        if beta != 0.0 and bias is not None:
+            y = y + beta * bias[:]
+        if not (ln > 2 or ln == 0):
+            y = y * 2.0
+        if bias is None or ln > 1 and ln < 4:
+            y = y - 1.0
+        out[g, :] = y
+    return out
+
+
+def _mixed_ref(
+    x: torch.Tensor, lengths: torch.Tensor, beta: float, bias: torch.Tensor | None
+) -> torch.Tensor:
+    out = torch.zeros_like(x)
+    for i in range(x.size(0)):
+        ln, y = int(lengths[i]), x[i]
+        if beta != 0.0 and bias is not None:
+            y = y + beta * bias
+        if not (ln > 2 or ln == 0):
+            y = y * 2.0
+        if bias is None or ln > 1 and ln < 4:
+            y = y - 1.0
+        out[i] = y
+    return out
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.5])
+@pytest.mark.parametrize("with_bias", [False, True])
+def test_and_or_not_mix_host_values_and_device_scalars(beta: float, with_bias: bool) -> None:
+    x, lengths = torch.randn(7, 5), torch.tensor([0, 1, 2, 3, 4, 5, 2])
+    bias = torch.randn(5) if with_bias else None
+    assert_matches_torch(mixed_conditions, _mixed_ref, x, lengths, beta, bias)
+
+
+def test_and_of_a_block_is_refused_at_its_line() -> None:
+    @kc.kernel
+    def blocky(x: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros_like(x)
+        for t in kl.tile(x.size(0)):
+            if x[t] > 0 and True:
+                out[t] = x[t]
+        return out
+
+    with pytest.raises(UnsupportedConstruct, match="is on a device value") as e:
+        blocky(torch.randn(5))
+    assert "test_device_if.py" in str(e.value)

@@ -416,3 +416,108 @@ def test_ignore_warnings_form_runs_host_tensor_ops_quietly() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", kc.exc.TensorOperationInWrapper)
         assert_matches_torch(centered_sum, lambda x: (x - x.mean()).sum(-1).sum(), x, atol=1e-4)
+
+
+# -- callables passed to a kernel ----------------------------------------------------------------
+
+
+@kc.kernel(
+    # A decorator option holding a lambda: evaluated where the kernel is defined, its
+    # parameter names are not host reads of the device loop's names.
+    configs=[kc.Config()] if (lambda x: x)(True) else None,
+)
+def with_epilogue(x: torch.Tensor, epilogue: object = lambda acc, tile: acc * 2.0) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        acc = x[tile] + 1.0
+        out[tile] = epilogue(acc, tile)  # type: ignore[operator]
+    return out
+
+
+def test_lambda_default_and_callable_arguments_are_inlined() -> None:
+    x = torch.randn(37)
+    assert_matches_torch(with_epilogue, lambda x: (x + 1.0) * 2.0, x)
+    assert_matches_torch(
+        lambda x: with_epilogue(x, lambda acc, tile: torch.relu(acc)),
+        lambda x: torch.relu(x + 1.0),
+        x,
+    )
+
+
+def test_host_code_reading_a_device_name_still_fails() -> None:
+    @kc.kernel
+    def leaks(x: torch.Tensor) -> torch.Tensor:
+        out = torch.empty_like(x)
+        for tile in kl.tile(x.size(0)):
+            acc = x[tile]
+            out[tile] = acc
+        scale = lambda y: y * acc  # noqa: E731 - acc is the device loop's, not the lambda's
+        return scale(out)
+
+    with pytest.raises(kc.exc.CompileError, match="'acc' is defined inside a device loop") as e:
+        leaks(torch.randn(5))
+    assert "test_host_code.py" in str(e.value)
+
+
+def test_tensors_captured_by_a_callable_become_kernel_arguments() -> None:
+    x = torch.randn(37)
+    for stride in (1, 1, 2):  # the same lambda code over new tensors, then a strided one
+        bias = torch.randn(37 * stride)[::stride]
+        torch.testing.assert_close(
+            with_epilogue(x, lambda acc, tile: acc + bias[tile]),  # noqa: B023
+            (x + 1.0) + bias,
+        )
+
+    def scaled_bias(acc: torch.Tensor, tile: object) -> torch.Tensor:
+        return torch.relu(acc * 0.5 + bias[tile])  # type: ignore[index]
+
+    torch.testing.assert_close(with_epilogue(x, scaled_bias), torch.relu((x + 1.0) * 0.5 + bias))
+
+
+GLOBAL_BIAS = torch.randn(37)
+
+
+def test_a_callable_reading_a_global_tensor_is_refused_by_name() -> None:
+    with pytest.raises(kc.exc.UnsupportedConstruct, match="reads tensor 'GLOBAL_BIAS'") as e:
+        with_epilogue(torch.randn(37), lambda acc, tile: acc + GLOBAL_BIAS[tile])
+    assert "test_host_code.py" in str(e.value)
+
+
+@kc.kernel
+def apply_fn(x: torch.Tensor, fn: object) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = fn(x[tile])  # type: ignore[operator]
+    return out
+
+
+def test_a_lambda_made_per_call_is_keyed_by_what_it_computes() -> None:
+    # Each call's lambda is freed after the call, and the next one often gets its address:
+    # a key made of the function's id returned the first lambda's kernel for every k.
+    x = torch.randn(19)
+    for k in (1.0, 2.0, 3.0, -0.5):
+        torch.testing.assert_close(apply_fn(x, lambda v: v * k), x * k)  # noqa: B023
+
+    def shifted(c: float):  # noqa: ANN202
+        return lambda v, scale=2.0: v * scale + c
+
+    for c in (0.0, 1.5):
+        torch.testing.assert_close(apply_fn(x, shifted(c)), x * 2.0 + c)
+
+
+def test_a_captured_tensor_that_requires_grad_is_never_silently_detached() -> None:
+    x = torch.randn(37)
+    for needs_grad in (False, True):  # the same lambda code: the fast path must not hide it
+        bias = torch.randn(37, requires_grad=needs_grad)
+        try:
+            out = with_epilogue(x, lambda acc, tile: acc + bias[tile])  # noqa: B023
+        except kc.exc.NoBackward as e:
+            assert needs_grad and "bias" in str(e)
+            continue
+        if not needs_grad:
+            torch.testing.assert_close(out, (x + 1.0) + bias)
+            continue
+        # A forward-only result is allowed only if its backward fails loudly.
+        assert out.requires_grad
+        with pytest.raises(kc.exc.NoBackward):
+            out.sum().backward()

@@ -296,6 +296,25 @@ def test_specialize() -> None:
 
 
 @kc.kernel
+def doublings(x: torch.Tensor) -> torch.Tensor:
+    c = kl.specialize(x.size(1))
+    steps = c.bit_length() - 1  # derived on the host: still specialized, a Python int below
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        v = x[tile, :]
+        for _ in range(steps):
+            v = v * 2
+        out[tile, :] = v
+    return out
+
+
+def test_host_arithmetic_on_a_specialized_size_stays_specialized() -> None:
+    for n in (4, 16):  # 2 and 4 doublings; each n a variant of its own
+        x = torch.randn(5, n)
+        assert_matches_torch(doublings, lambda v, n=n: v * n, x)
+
+
+@kc.kernel
 def with_constexpr(x: torch.Tensor, scale: kl.constexpr) -> torch.Tensor:
     out = torch.empty_like(x)
     for tile in kl.tile(x.size(0)):

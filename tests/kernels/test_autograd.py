@@ -213,21 +213,29 @@ def _no_backward(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def test_no_backward_raises_and_names_the_kernel():
+def test_no_backward_forward_runs_and_backward_raises_naming_the_kernel():
+    """A kernel without a backward, called where autograd records: the forward runs and its
+    output carries a node whose backward raises NoBackward naming the kernel, so forward-only
+    use works and no gradient is ever silently dropped."""
     x, y = torch.randn(5), torch.randn(5, requires_grad=True)
+    out = _no_backward(x, y)
+    torch.testing.assert_close(out.detach(), x * y.detach())
+    assert out.requires_grad and out.grad_fn is not None
     with pytest.raises(kc.exc.NoBackward) as info:
-        _no_backward(x, y)
+        (out * 2).sum().backward()
     msg = str(info.value)
     assert "'_no_backward'" in msg and "'y'" in msg and "'x'" not in msg
     assert "register_backward" in msg and "torch.no_grad()" in msg
     assert "test_autograd.py" in msg  # where the kernel is defined
     assert isinstance(info.value, kc.exc.KCompilerError)
+    assert y.grad is None
 
 
 def test_no_backward_keyword_and_list_arguments():
     x, y = torch.randn(5), torch.randn(5, requires_grad=True)
+    out = _no_backward(x, y=y)
     with pytest.raises(kc.exc.NoBackward, match="'y'"):
-        _no_backward(x, y=y)
+        torch.autograd.grad(out.sum(), [y])
 
 
 def test_no_backward_unaffected_without_grad():
@@ -238,24 +246,58 @@ def test_no_backward_unaffected_without_grad():
     with torch.inference_mode():
         _no_backward(x, y)
     out = _no_backward(x, y.detach())
+    assert not out.requires_grad
     torch.testing.assert_close(out, x * y.detach())
 
 
 def test_no_backward_once_the_fast_path_is_warm():
-    """On the direct path the refusal is at the launch (the fast-path key holds each tensor's
+    """On the direct path the grad test is at the launch (the fast-path key holds each tensor's
     requires_grad): entries made under no_grad or for tensors that need no gradient do not let
-    a later call in grad mode through, whichever entry it hits."""
+    a later call in grad mode return an output without the refusing node."""
     x, y = torch.randn(5), torch.randn(5, requires_grad=True)
     for _ in range(3):
         _no_backward(x, y.detach())
         with torch.no_grad():
             _no_backward(x, y)
     for _ in range(2):  # the loop's last hit, then another entry
+        out = _no_backward(x, y)
+        assert out.requires_grad
         with pytest.raises(kc.exc.NoBackward, match="'y'"):
-            _no_backward(x, y)
-        _no_backward(x, y.detach())
+            out.sum().backward()
+    # The same op signature with the other argument requiring grad names that one.
+    with pytest.raises(kc.exc.NoBackward, match=r"computed from 'x'\)?,"):
+        _no_backward(y.detach().requires_grad_(True), x).sum().backward()
+        assert not _no_backward(x, y.detach()).requires_grad
     with torch.no_grad():
         torch.testing.assert_close(_no_backward(x, y), x * y)
+
+
+def test_gradients_that_do_not_pass_through_it_still_flow():
+    """Only a gradient asked *of* the forward-only output raises: another path of the graph
+    (a kernel with a backward) differentiates as usual."""
+    a, b = _inputs("swiglu", torch.float32, seed=6)
+    side = _no_backward(torch.randn(b.shape[1:]), b[0])
+    total = swiglu(a, b).sum() + side.sum()
+    (grad_a,) = torch.autograd.grad(total, [a], retain_graph=True)
+    torch.testing.assert_close(grad_a, torch.autograd.grad((F.silu(a) * b).sum(), [a])[0])
+    with pytest.raises(kc.exc.NoBackward, match="'_no_backward'"):
+        torch.autograd.grad(total, [b])
+
+
+@kc.kernel
+def _writes_argument(x: torch.Tensor, out: torch.Tensor) -> None:
+    for tile in kl.tile(x.size()):
+        out[tile] = x[tile] * 2
+
+
+def test_no_backward_kernel_that_writes_its_arguments_is_refused_at_the_call():
+    """Such a kernel has no output to carry the refusing node: the call raises instead."""
+    x, out = torch.randn(5, requires_grad=True), torch.zeros(5)
+    with pytest.raises(kc.exc.NoBackward, match=r"'_writes_argument'.*it writes out"):
+        _writes_argument(x, out)
+    with torch.no_grad():
+        _writes_argument(x, out)
+    torch.testing.assert_close(out, x.detach() * 2)
 
 
 def test_backward_once_the_fast_path_is_warm():
@@ -286,10 +328,16 @@ def test_kernel_calling_a_kernel_with_a_backward():
 
 
 def test_no_backward_under_torch_compile():
+    """Compiled, the forward runs too (AOTAutograd traces the refusal op's fake), and the
+    compiled backward raises NoBackward naming the kernel when it runs."""
     torch._dynamo.reset()
-    f = torch.compile(lambda x, y: _no_backward(x, y).sum(), backend="aot_eager")
-    with pytest.raises(kc.exc.NoBackward, match="'_no_backward'"):
-        f(torch.randn(5), torch.randn(5, requires_grad=True))
+    f = torch.compile(lambda x, y: (_no_backward(x, y) * 3).sum(), backend="aot_eager")
+    x, y = torch.randn(5), torch.randn(5, requires_grad=True)
+    loss = f(x, y)
+    torch.testing.assert_close(loss.detach(), (x * y * 3).sum().detach())
+    with pytest.raises(kc.exc.NoBackward, match="'_no_backward'.*'y'"):
+        loss.backward()
+    assert y.grad is None
 
 
 def test_setup_context_and_backward_receive_what_they_should():
@@ -365,7 +413,7 @@ def test_register_backward_after_calls_and_without_custom_op():
     with torch.no_grad():
         k(x)
     with pytest.raises(kc.exc.NoBackward):
-        k(x)
+        k(x).sum().backward()  # the forward-only op (custom_op=False: one is made for it)
     k.register_backward(lambda ctx, g: 2 * ctx.saved_tensors[0] * g,
                         setup_context=lambda ctx, inputs, out: ctx.save_for_backward(inputs[0]))  # fmt: skip
     k(x).sum().backward()

@@ -331,6 +331,7 @@ def segment_rows(draw: st.DrawFn) -> list[tuple[int, int]]:
 @example(size=8, rows=[(2**62, 2)], stride=4, scaled=True)
 @example(size=8, rows=[(1, 3), (-(2**62), 2)], stride=-4, scaled=True)
 @example(size=8, rows=[(2**62 - 1, 2)], stride=2, scaled=False)
+@example(size=1, rows=[(-(2**62), 1)], stride=0, scaled=True)  # found by `thorough`
 @given(
     size=st.integers(1, 24),
     rows=segment_rows(),
@@ -356,14 +357,24 @@ def test_hoisted_check_raises_exactly_when_a_lane_is_out_of_bounds(
 
     kernel = scaled_segments if scaled else strided_segments
     failing, wraps = False, False
+
+    def within_limits(s: int, n: int) -> bool:
+        # The checks' contract (bounds.py): every subexpression's bounds over the row's lanes
+        # stay inside (-2**62, 2**62), and a product a * c has |a| * |c| < 2**62.
+        a = (s, s + n - 1) if scaled else (0, n - 1)  # the factor multiplied by the stride
+        cap = 2**62 // max(abs(stride), 1)
+        ends = [s, *a, index(s, 0), index(s, n - 1)]
+        return -cap < a[0] and a[1] < cap and all(-(2**62) < e < 2**62 for e in ends)
+
     for s, n in rows:
         ends = [index(s, 0), index(s, n - 1)] if n > 0 else []
-        if any(not 0 <= e < size for e in ends):
+        limited = n > 0 and not within_limits(s, n)
+        if limited or any(not 0 <= e < size for e in ends):
             failing = True
             bad += [e for e in ends if not 0 <= e < size]
-            # Bounds beyond +-2**62 are treated as overflowing (the checks' own arithmetic
-            # stays exact inside that limit).
-            wraps = wraps or any(not -(2**62) < e < 2**62 for e in ends)
+            # Bounds reaching +-2**62 are reported as overflowing, even in a subexpression of
+            # an index that ends in range ((-2**62 + k) * 0).
+            wraps = wraps or limited
             want.append(0.0)
         else:
             want.append(sum(x[index(s, k)].item() for k in range(max(n, 0))))
@@ -425,6 +436,66 @@ def test_hoisted_check_with_counts_per_row_only(offsets: list[int], bad: bool) -
     else:
         want = torch.stack([values[a:b].sum(0) for a, b in zip(offsets, offsets[1:])])
         torch.testing.assert_close(k(values.view(-1), starts, lengths, 5), want)
+
+
+@kc.kernel
+def doubled_groups(x: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    out = torch.zeros_like(x)
+    for g in kl.grid(offsets.size(0) - 1):
+        start = offsets[g]
+        rows = offsets[g + 1] - start
+        for tile_m, tile_n in kl.tile([rows, x.size(1)]):
+            out[start + tile_m.index, tile_n] = x[start + tile_m.index, tile_n] * 2
+    return out
+
+
+@pytest.mark.parametrize(
+    ("offsets", "bad"), [([0, 3, 3, 10], False), ([0, 4, 11], True), ([-2, 4], True)]
+)
+def test_hoisted_check_of_a_scalar_start_masks_the_whole_access(
+    offsets: list[int], bad: bool
+) -> None:
+    # start + tile_m.index ranges only over the loop's tile: the hoisted check is one flag
+    # for the program (0-d), which the 2-D access's mask must broadcast, not index.
+    x = torch.randn(10, 7)
+    offs = torch.tensor(offsets, dtype=torch.int32)
+    if bad:
+        with pytest.raises(kc.exc.IndexOutOfBounds, match="'x' \\(size 10"):
+            doubled_groups(x, offs)
+    else:
+        torch.testing.assert_close(doubled_groups(x, offs), x * 2)
+
+
+@kc.kernel
+def copy_rows_below(x: torch.Tensor, out: torch.Tensor, limit: int) -> torch.Tensor:
+    n = x.size(1)
+    for tile_m in kl.tile(out.size(0)):
+        rows = tile_m.begin + kl.arange(tile_m.block_size)
+        live = rows < limit
+        for tile_n in kl.tile(n):
+            cols = tile_n.index
+            # Two index tensors over different blocks: the rows x cols block, as in Helion.
+            v = kl.load(x, [rows, cols], extra_mask=live[:, None])
+            kl.store(out, [rows, cols], v + 1, extra_mask=live[:, None] & (cols < n)[None, :])
+    return out
+
+
+COPY = kc.kernel(config=kc.Config(block_sizes=[16, 8]))(copy_rows_below.fn)
+
+
+@pytest.mark.parametrize("limit", [0, 5, 37])
+def test_extra_mask_laid_out_along_the_access_bounds_the_check(limit: int) -> None:
+    # out has 45 rows, x 37: the extra masks (a rows x 1 column, a rows x cols block) turn
+    # the rows past ``limit`` off, so reading x there is no error.
+    x = torch.randn(37, 19)
+    want = torch.zeros(45, 19)
+    want[:limit] = x[:limit] + 1
+    torch.testing.assert_close(COPY(x, torch.zeros(45, 19), limit), want)
+
+
+def test_lanes_an_extra_mask_leaves_on_are_still_checked() -> None:
+    with pytest.raises(kc.exc.IndexOutOfBounds, match="'x' \\(size 37"):
+        COPY(torch.randn(37, 19), torch.zeros(45, 19), 40)
 
 
 # -- gathers and scatters of user kernels ---------------------------------------------------

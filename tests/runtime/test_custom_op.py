@@ -264,16 +264,20 @@ def test_returned_argument_passes_through():
     torch.testing.assert_close(total, torch.tensor([6.0]))
 
 
-def test_requires_grad_inputs_without_backward_raise():
-    """vector_add has no backward: a call autograd would record raises NoBackward, through the
-    op (a dispatch mode is active) as directly; without grad mode it runs, detached."""
+def test_requires_grad_inputs_without_backward_refuse_the_gradient():
+    """vector_add has no backward: a call autograd would record goes through its forward-only
+    op (a dispatch mode is active, and directly), whose output's backward raises NoBackward;
+    without grad mode it runs through the plain op, detached."""
     a = torch.randn(10, requires_grad=True)
     b = torch.randn(10)
-    with _LogOps() as log, pytest.raises(kc.exc.NoBackward, match="'vector_add'.*'x'"):
-        vector_add(a, b)
-    assert not log.ops
+    with _LogOps() as log:
+        out = vector_add(a, b)
+    assert len(log.ops) == 1 and log.ops[0].startswith("kcompiler.vector_add_")
+    torch.testing.assert_close(out.detach(), (a + b).detach())
+    with pytest.raises(kc.exc.NoBackward, match="'vector_add'.*'x'"):
+        out.sum().backward()
     with pytest.raises(kc.exc.NoBackward, match="register_backward"):
-        vector_add(a, b)
+        vector_add(a, b).sum().backward()
     with torch.no_grad(), _LogOps() as log:
         out = vector_add(a, b)
     assert log.ops[0].startswith("kcompiler.vector_add_")

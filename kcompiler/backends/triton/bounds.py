@@ -1,8 +1,8 @@
 """Bounds checks of computed indices: the in-bounds predicate, the error records, the host error.
 
-Rule: an index that is not a tile or a whole dim (a ``gather`` block or a ``scalar``, i.e.
-computed from loaded values or arithmetic) must lie in ``[0, size)`` of the tensor dim it
-indexes, whatever its value. For each such index (a *site*, numbered k), ``guard`` emits
+Rule: an index that is not a tile or a whole dim (a ``gather`` or ``outer`` block or a
+``scalar``, i.e. computed from loaded values or arithmetic) must lie in ``[0, size)`` of the
+tensor dim it indexes, whatever its value. For each such index (a *site*, numbered k), ``guard`` emits
 
     kc_bad_k = tl.zeros((BLOCK_0,), tl.int1)            # at the kernel's start
     kc_value_k = tl.zeros((BLOCK_0,), tl.int64)
@@ -33,9 +33,11 @@ row x chunk x feature block the loop body works on), the loop body only gains a
 loop-invariant term in the access's mask, and a program whose check failed skips the jagged
 loops it checked, whose trip counts come from the same bad data (an offset of 2**40 would
 otherwise loop for hours). The check is exact, not conservative: the interval's ends are
-attained by some lane, and bounds beyond +-2**62 or lanes that would wrap around in their
-Triton integer type count as failures, recorded as ``OVERFLOW``. Any other index keeps the
-per-lane check above.
+attained by some lane, and a subexpression whose bounds reach +-2**62 (the range in which
+the check's own int64 arithmetic is exact; a product ``a * c`` needs ``|a| * |c| < 2**62``) or
+lanes that would wrap around in their Triton integer type count as failures, recorded as
+``OVERFLOW``, even where the final index would be in range (``(2**62 + k) * 0``): such values
+are reported, never computed with. Any other index keeps the per-lane check above.
 
 Two int64 buffers: the *flag* (one word, "some site failed", shared by every compiled variant
 of a kernel so that the host reads one word per call however many variants exist) and the
@@ -329,11 +331,14 @@ def _enclosing_loops(op: Any) -> list[t.ForOp]:
     return loops[::-1]
 
 
-def _hoisted(em: Any, op: Any, idx: SSAValue, n: str, site: int) -> str | None:
+def _hoisted(
+    em: Any, op: Any, idx: SSAValue, n: str, site: int
+) -> tuple[str, tuple[str, ...]] | None:
     """Check ``idx`` once before the outermost sequential loop it can be hoisted out of: emit
     the check at that loop's hoist slot and return the name of the lanes' failure predicate
     (laid out along the index's dims, unit axes for the hoisted loops) for the access's mask,
-    "" when the failing lanes are dead without it, or None when it cannot be hoisted."""
+    "" when the failing lanes are dead without it, with that layout; or None when it cannot
+    be hoisted."""
     layout = em.dims(idx)
     for hoist in _enclosing_loops(op):
         ranges = _Ranges(em, hoist, layout)
@@ -390,15 +395,45 @@ def _hoisted(em: Any, op: Any, idx: SSAValue, n: str, site: int) -> str | None:
                 count, lb = em.name(lp.ub), em.name(lp.lb)
                 ranges.lines.append(f"{count} = tl.where({rowwise}, {lb}, {count})")
             em.hoist(hoist, ranges.lines)
-            return ""
+            return "", kept
         if jagged:
             # Otherwise a failing program skips the jagged loops it checked.
             stop = ranges.tmp(f"tl.max({bad}.to(tl.int32)) > 0")
             for lp in jagged:
                 em.stop_loop(lp, stop)
         em.hoist(hoist, ranges.lines)
-        return bad
+        return bad, kept
     return None
+
+
+def _mask_along_index(
+    em: Any,
+    mask: str,
+    mdims: tuple[str, ...],
+    idims: tuple[str, ...],
+    at: int,
+    out: tuple[str, ...],
+) -> str | None:
+    """An access's extra mask laid out along the access (``rows_ok[:, None]`` or a rows x
+    cols block for ``x[rows, cols]``) as the live lanes of one index's dims: a lane of the
+    index is live when some element of the access it addresses is; the mask's other axes
+    are reduced away. None when the mask's axes at the index's place are not the index's."""
+    aligned = ("1",) * (len(out) - len(mdims)) + mdims
+    k = len(idims)
+    if aligned[at : at + k] != idims:
+        return None
+    expr = f"{em.align_right(mask, mdims, len(out))}.to(tl.int32)"
+    for axis in reversed(range(len(out))):
+        if not at <= axis < at + k:
+            expr = f"tl.max({expr}, axis={axis})"
+    return f"({expr} > 0)"
+
+
+def _broadcast_ok(em: Any, failed: str, out: tuple[str, ...]) -> str:
+    """A 0-d failure flag as an in-bounds mask of the access's shape, by arithmetic: the
+    interpreter rejects a broadcast 0-d comparison as a block's mask, and a 0-d value cannot
+    be indexed with ``[:, None]``."""
+    return f"((tl.zeros({em.shape_tuple(out)}, tl.int32) + {failed}.to(tl.int32)) == 0)"
 
 
 def guard(em: Any, op: t.LoadOp | t.StoreOp | t.AtomicOp, out: tuple[str, ...]) -> str | None:
@@ -413,7 +448,7 @@ def guard(em: Any, op: t.LoadOp | t.StoreOp | t.AtomicOp, out: tuple[str, ...]) 
     tensor = em.name(op.tensor)[: -len("_ptr")]
     parts: list[str] = []
     for d, kind, idx, at in index_positions(em, op.kinds, op.indices):
-        if kind not in ("gather", "scalar") or idx is None:
+        if kind not in ("gather", "outer", "scalar") or idx is None:
             continue
         size = ty.dims[d]
         if _static_in_range(em, idx, size):
@@ -428,7 +463,12 @@ def guard(em: Any, op: t.LoadOp | t.StoreOp | t.AtomicOp, out: tuple[str, ...]) 
         extra = getattr(op, "mask", None)  # an atomic has no extra mask
         hoisted = _hoisted(em, op, idx, n, site) if extra is None else None
         if hoisted is not None:
-            if hoisted:  # "": the failing lanes are already dead by their loops' masks
+            hoisted, kept = hoisted
+            if hoisted and out and all(d == "1" for d in kept):
+                # Every dim of the index was ranged over: the predicate is one 0-d flag for
+                # the whole access, broadcast by arithmetic as a scalar index's is below.
+                parts.append(_broadcast_ok(em, hoisted, out))
+            elif hoisted:  # "": the failing lanes are already dead by their loops' masks
                 parts.append(place(f"({hoisted} == 0)", em.dims(idx), at, out))
             continue
         v = em.name(idx)
@@ -445,8 +485,12 @@ def guard(em: Any, op: t.LoadOp | t.StoreOp | t.AtomicOp, out: tuple[str, ...]) 
                 along = bool(mdims) and t.broadcast_dims(idims, mdims) == idims
             except t.ShapeError:
                 along = False
+            m = None
             if along:
                 m = em.align_right(em.name(extra), mdims, len(idims))
+            elif len(mdims) <= len(out):
+                m = _mask_along_index(em, em.name(extra), mdims, idims, at, out)
+            if m is not None:
                 live = m if live is None else f"({live}) & ({m})"
         bad = oob
         if live is not None:
@@ -462,9 +506,7 @@ def guard(em: Any, op: t.LoadOp | t.StoreOp | t.AtomicOp, out: tuple[str, ...]) 
         em.check_epilogue += _epilogue(seen, value, idims, n, site)
         ok = place(f"({oob} == 0)", idims, at, out)
         if not idims and out:
-            # A scalar index's predicate is 0-d: give it the access's shape by arithmetic (the
-            # interpreter rejects a broadcast 0-d comparison as a block's mask).
-            ok = f"((tl.zeros({em.shape_tuple(out)}, tl.int32) + {oob}.to(tl.int32)) == 0)"
+            ok = _broadcast_ok(em, oob, out)
         parts.append(ok)
     if not parts:
         return None

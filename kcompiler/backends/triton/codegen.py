@@ -69,6 +69,9 @@ class CodegenOptions:
     # Config.maxnreg: the launch's register cap per thread (Triton's maxnreg option, which the
     # CUDA backend passes to ptxas); None leaves it to ptxas.
     maxnreg: int | None = None
+    # Config.advanced_controls_file, as Triton's ptx_options ("--apply-controls <file>"), which
+    # the CUDA backend passes to ptxas; None: no options.
+    ptx_options: str | None = None
     # A sequential loop whose bounds its block may not divide runs its whole tiles unmasked and
     # the ragged last one in a masked copy of the body (see TritonEmitter.peels_tail). Set by
     # $KCOMPILER_PEEL_TAIL (kcompiler/settings.py).
@@ -150,6 +153,17 @@ _SLOT = "#kc-slot "  # a marker line's text (see TritonEmitter.slot)
 
 class CodegenError(CompileError):
     """IR the Triton backend cannot emit; carries the op's source location when known."""
+
+
+def _is_loop_counter(v: SSAValue) -> bool:
+    """Whether ``v`` is the start index of a sequential loop's tile (``kl.grid``, a range
+    with a run-time bound): the ``tl.range`` counter, a Python int under the interpreter."""
+    owner = v.owner
+    if not (isinstance(owner, t.TileAttrOp) and owner.attr.data == "begin"):
+        return False
+    holder = owner.tile.owner
+    loop = holder.parent_op() if isinstance(holder, Block) else None
+    return isinstance(loop, t.ForOp) and loop.parallel is None
 
 
 def _is_constexpr(v: SSAValue) -> bool:
@@ -379,13 +393,19 @@ class TritonEmitter:
                 if t.is_int(dtype) and not isinstance(value, float):
                     return str(int(value))
                 return f"tl.full((), {expr}, {tl_dtype(dtype)})"
-            if _is_constexpr(v) or (
-                isinstance(v, BlockArgument) and isinstance(v.owner.parent_op(), t.KernelOp)
+            if (
+                _is_constexpr(v)
+                or (isinstance(v, BlockArgument) and isinstance(v.owner.parent_op(), t.KernelOp))
+                or (self.opts.interpret and _is_loop_counter(v))
             ):
                 # A block size is a constexpr (a Python int, no ``.to``), and Triton's
-                # interpreter passes scalar arguments as unconverted Python floats: tl.full
-                # converts a scalar in both modes.
+                # interpreter passes scalar arguments as unconverted Python floats and runs
+                # tl.range with Python int counters: tl.full converts a scalar in both modes.
                 return f"tl.full((), {expr}, {tl_dtype(dtype)})"
+            if isinstance(owner, t.TileAttrOp) and not t.block_of(v).dims:
+                # A tile's begin/end in a sequential loop is the loop's Python int under the
+                # interpreter: tl.cast converts a scalar or a tensor.
+                return f"tl.cast({expr}, {tl_dtype(dtype)})"
             return f"{expr}.to({tl_dtype(dtype)})"
         return expr
 
@@ -471,6 +491,8 @@ class TritonEmitter:
         launch_options = f"num_warps={self.opts.num_warps}, num_stages={self.opts.num_stages}"
         if self.opts.maxnreg is not None:
             launch_options += f", maxnreg={self.opts.maxnreg}"
+        if self.opts.ptx_options is not None:
+            launch_options += f", ptx_options={self.opts.ptx_options!r}"
         out.append(f"    return {kname}[(num_tiles,)]({args}, {launch_options})")
         return GeneratedKernel(
             kname, "\n".join(out) + "\n", lname, params + extra, list(self.index_sites)
@@ -545,11 +567,15 @@ class TritonEmitter:
         dt = tl_dtype(op.dtype)
         fill = op.value.owner
         if not dims:
+            # A literal, a size or a scalar argument is a Python number under Triton's
+            # interpreter (no ``.to``): tl.full converts a scalar in both modes.
+            v = op.value
+            scalar = isinstance(fill, (t.ConstantOp, t.SizeOp)) or (
+                isinstance(v, BlockArgument) and isinstance(v.owner.parent_op(), t.KernelOp)
+            )
             self.bind(
                 op.result,
-                f"tl.full((), {self.name(op.value)}, {dt})"
-                if isinstance(fill, t.ConstantOp)
-                else f"{self.name(op.value)}.to({dt})",
+                f"tl.full((), {self.name(v)}, {dt})" if scalar else f"{self.name(v)}.to({dt})",
             )
             return
         if isinstance(fill, t.ConstantOp) and op.dtype in (t.f16, t.bf16):
@@ -575,8 +601,13 @@ class TritonEmitter:
     def op_cast(self, op: t.CastOp) -> None:
         src = t.block_of(op.operand).element_type
         x = self.name(op.operand)
-        if _is_constexpr(op.operand) or isinstance(op.operand.owner, t.ConstantOp):
-            # a Python number in the code (a block size, a literal) has no .to
+        if (
+            _is_constexpr(op.operand)
+            or isinstance(op.operand.owner, t.ConstantOp)
+            or (self.opts.interpret and _is_loop_counter(op.operand))
+        ):
+            # a Python number in the code (a block size, a literal; under the interpreter a
+            # sequential loop's counter too) has no .to
             x = f"tl.full((), {x}, {tl_dtype(src)})"
         if (src in (t.f16, t.bf16)) != (op.dtype in (t.f16, t.bf16)) and not (
             t.is_float(src) and t.is_float(op.dtype)

@@ -22,7 +22,8 @@ def index_positions(
     em: Any, kinds: tuple[str, ...], indices: Any
 ) -> list[tuple[int, str, SSAValue | None, int]]:
     """Per tensor dim: (dim, kind, index operand, result position of the index's first dim),
-    with a gather paired to the previous dim's (same dims) at that one's position."""
+    with a gather paired to the previous dim's (same dims) at that one's position (an
+    ``outer`` index never pairs)."""
     out: list[tuple[int, str, SSAValue | None, int]] = []
     it = iter(indices)
     pos = 0

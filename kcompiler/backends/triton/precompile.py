@@ -274,7 +274,7 @@ def check_launch(spec: LaunchSpec) -> Any:
         raise RuntimeError(f"{spec.kernel_name}: the generated module defines no kernel/launcher")
     fn = getattr(kernel, "fn", kernel)
     params = list(inspect.signature(fn).parameters)
-    options = {"num_warps", "num_stages", "num_ctas", "maxnreg"}
+    options = {"num_warps", "num_stages", "num_ctas", "maxnreg", "ptx_options"}
     named = [k for k, _ in spec.kwargs if k not in options]
     if len(spec.args) + len(named) != len(params) or set(named) != set(params[len(spec.args) :]):
         raise TypeError(

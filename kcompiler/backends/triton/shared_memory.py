@@ -25,7 +25,10 @@ tune-compare-prelim/ there):
   in a loop keeps its buffer while the loop's loads have theirs;
 * a loop with ``range_num_stages`` >= 2 pipelines every load it has (pointer ones through
   cp.async): ``stages x unroll`` buffers of each, as for dot operands;
-* pointer and block_ptr loads elsewhere stay in registers.
+* pointer and block_ptr loads elsewhere stay in registers;
+* a config with a tensor descriptor takes at least 128 bytes: TMA needs its shared-memory
+  buffers 128-byte aligned, and Triton allocates at least one such unit however small the
+  tiles are.
 
 The estimate sums, conservatively: the dot buffers above; every buffer outside sequential
 loops; the largest sum of one top-level sequential loop's buffers (chunk loops of
@@ -311,6 +314,9 @@ def may_take_shared_memory(module: Operation) -> bool:
     )
 
 
+TMA_MIN_SHARED = 128  # bytes: TMA's alignment of a shared-memory buffer
+
+
 def shared_memory_estimator(module: Operation) -> Callable[..., int]:
     """``estimate(block_sizes, num_stages, range_num_stages=None, range_unroll_factors=None,
     range_multi_buffers=None, *, indexing=None, reduction_loops=None, num_warps=None)`` for
@@ -399,6 +405,8 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 continue
             per_scope[m.scope] = per_scope.get(m.scope, 0) + need
         total += per_scope.pop(None, 0) + max(per_scope.values(), default=0)
+        if any(descriptor(m.site) for m in layout.tiles):
+            total = max(total, TMA_MIN_SHARED)
         if num_warps and layout.reductions:
             # Partial results of the warps along the reduced dim: a warp spans >= 32 of its
             # elements (Triton's blocked layouts fill the contiguous dim first).

@@ -1,0 +1,141 @@
+"""The register model of the config space (``backends/triton/live_registers.py`` and the
+``register_budget`` / ``dot_loop_unroll`` constraints of ``runtime/tuning.py``) and the
+tensor-descriptor alignment of the shared-memory estimate.
+
+The configs named here were compiled for sm_90 by benchmarks/spill_report.py (ptxas's spill
+figures are in benchmarks/results/cpu/spills-sm90.json); these tests only trace (tensors are
+``torch.empty``) and never compile.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from kcompiler.backends.triton.live_registers import peak_registers, thread_registers
+from kcompiler.kernels.backward import rms_norm_bwd
+from kcompiler.kernels.matmul import matmul
+from kcompiler.kernels.softmax import softmax
+from kcompiler.kernels.vector_exp import vector_exp
+from kcompiler.runtime.tuning import shared_memory_estimate
+
+F32, BF16 = torch.float32, torch.bfloat16
+
+
+def _empty(dtype: torch.dtype, *shape: int) -> torch.Tensor:
+    return torch.empty(*shape, dtype=dtype)
+
+
+def _budget(space, **knobs) -> str | None:
+    flat = space.to_flat(space.default())
+    flat.update(knobs)
+    rule = next(c for c in space.constraints if c.name == "register_budget")
+    return rule.check(flat)
+
+
+def test_thread_registers_halve_above_eight_warps() -> None:
+    # 64K registers a multiprocessor, at most 255 (counted 256) a thread.
+    assert [thread_registers(w) for w in (1, 4, 8, 16, 32)] == [256, 256, 256, 128, 64]
+
+
+def test_elementwise_peak_is_operand_and_result() -> None:
+    (module,) = vector_exp.traced_modules((_empty(F32, 1 << 20),), {})
+    # exp(x): the loaded x and its exp are alive together, one fp32 register each an element.
+    assert peak_registers(module, {"block_0": 4096}, 128) == 2 * 4096 / 128
+    # Doubling the threads halves a thread's share; a block smaller than the program is
+    # replicated (one register a value).
+    assert peak_registers(module, {"block_0": 4096}, 256) == 2 * 4096 / 256
+    assert peak_registers(module, {"block_0": 64}, 128) == 2
+
+
+def test_loop_carried_accumulator_and_unrolled_copies_count() -> None:
+    args = (_empty(F32, 64, 8192), _empty(F32, 64, 8192), _empty(F32, 8192), _empty(F32, 64, 1))
+    (module,) = rms_norm_bwd.traced_modules(args, {})
+    sizes = {"block_0": 1, "block_1": 1}
+    once = peak_registers(module, sizes, 1024)
+    # The [8192] weight-gradient accumulator lives across the row loop: more than the rows.
+    assert once > 3 * 8192 / 1024
+    loop = next(
+        s for s in ("block_1", "block_0") if peak_registers(module, sizes, 1024, {s: 2}) > once
+    )
+    assert peak_registers(module, sizes, 1024, {loop: 2}) > once
+
+
+def test_dot_operands_staged_in_shared_memory_are_not_counted() -> None:
+    a, b = _empty(BF16, 1024, 1024), _empty(BF16, 1024, 1024)
+    (module,) = matmul.traced_modules((a, b), {})
+    sizes = {"block_0": 128, "block_1": 128, "block_2": 64}
+    staged = peak_registers(module, sizes, 256)
+    held = peak_registers(module, sizes, 256, staged_dot_operands=False)
+    # mma.sync holds the two operand tiles (128 x 64 and 64 x 128 bf16) in registers too.
+    assert held - staged >= (128 * 64 + 64 * 128) / 256 * 0.5
+
+
+def test_register_budget_uses_the_ir_a_chunk_leaves() -> None:
+    args = (
+        _empty(F32, 4096, 8192),
+        _empty(F32, 4096, 8192),
+        _empty(F32, 8192),
+        _empty(F32, 4096, 1),
+    )
+    space = rms_norm_bwd.config_space(*args)
+    # reduction_loops cannot chunk this kernel's rows (the [8192] weight gradient is carried
+    # across them): 2 warps hold 8192-element rows whole, 128 elements a thread for each of
+    # several values (ptxas spilled 4.9 KB); the largest-block rule read the chunk (512).
+    assert _budget(space, **{"block_sizes[0]": 1, "block_sizes[1]": 1, "num_warps": 2,
+                             "reduction_loops[0]": 512}) is not None  # fmt: skip
+
+
+def test_register_budget_follows_warps_for_whole_rows() -> None:
+    space = softmax.config_space(_empty(F32, 4096, 8192))
+    whole = {"block_sizes[0]": 1, "reduction_loops[0]": None}
+    # 8192 fp32 a row over 1024 threads: 8 registers each of a few values.
+    assert _budget(space, **whole, num_warps=32) is None
+    # Over 32 threads (one warp), 256 elements a value: beyond the register file.
+    assert _budget(space, **whole, num_warps=1) is not None
+
+
+def test_dot_loops_are_not_unrolled() -> None:
+    space = matmul.config_space(_empty(BF16, 1024, 1024), _empty(BF16, 1024, 1024))
+    rule = next(c for c in space.constraints if c.name == "dot_loop_unroll")
+    flat = space.to_flat(space.default())
+    assert rule.check({**flat, "range_unroll_factors[0]": 1}) is None
+    assert rule.check({**flat, "range_unroll_factors[0]": 2}) is not None
+
+
+def test_tensor_descriptor_shared_memory_is_128_byte_aligned() -> None:
+    x = _empty(F32, 1 << 20)
+    estimate = shared_memory_estimate(vector_exp, (x,))
+    space = vector_exp.config_space(x)
+    knobs = [k.name for k in space.knobs if k.name.startswith("indexing[")]
+    config = space.to_config(
+        {
+            **space.to_flat(space.default()),
+            "block_sizes[0]": 4,
+            **{k: "tensor_descriptor" for k in knobs},
+        }
+    )
+    # 16-byte tiles and a barrier: Triton allocates one 128-byte unit.
+    assert estimate(config) == 128
+
+
+def test_dot_rows_per_warp_from_16_warps() -> None:
+    space = matmul.config_space(_empty(BF16, 1024, 1024), _empty(BF16, 1024, 1024))
+    rule = next(c for c in space.constraints if c.name == "dot_rows_per_warp")
+    flat = space.to_flat(space.default())
+    # 16 warps want 256 rows (16 a warp); 8 warps are not held to it.
+    assert rule.check({**flat, "block_sizes[0]": 256, "num_warps": 16}) is None
+    assert rule.check({**flat, "block_sizes[0]": 128, "num_warps": 16}) is not None
+    assert rule.check({**flat, "block_sizes[0]": 64, "num_warps": 8}) is None
+
+
+def test_dot_operands_count_below_a_warpgroup() -> None:
+    from kcompiler.backends.triton.registers import dot_registers_fit
+
+    (module,) = matmul.traced_modules((_empty(BF16, 1024, 1024), _empty(BF16, 1024, 1024)), {})
+    tile = {"block_0": 32, "block_1": 64, "block_2": 64}
+    # One warp, 64 registers a thread for dots: the 32 x 64 accumulator alone takes 64, its
+    # bf16 operands another 96 (ptxas spilled 32-36 B).
+    assert not dot_registers_fit(module, tile, 1)
+    assert dot_registers_fit(module, {"block_0": 16, "block_1": 16, "block_2": 16}, 1)
+    # From one warpgroup on the operands are staged in shared memory: results only.
+    assert dot_registers_fit(module, tile, 4)
