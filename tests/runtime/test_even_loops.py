@@ -62,6 +62,22 @@ def test_sizes_0_and_1_and_specialized_sizes_are_static() -> None:
     assert _tensor_dims(["x", "t"], {"x": x, "t": (1, 2)}) == ("s0", "s1")
 
 
+def test_key_separates_int_sizes_offsets_and_opaque_arguments() -> None:
+    """Which tensor size an int argument equals, whether any tensor's strided extent needs
+    64-bit offsets, and which object an opaque argument is, are each part of the key."""
+    x = torch.empty(4, 7)
+
+    def key(**env):  # noqa: ANN003, ANN202
+        return specialize(["x", *env], {"x": x, **env}, static_shapes=False).key
+
+    assert key(n=4) != key(n=7)  # the int shares the size symbol of x's dim 0, then dim 1
+    wide = torch.empty(2, 2, device="meta").as_strided((2, 2), (2**31, 1))  # 4 elements
+    assert specialize(["x", "w"], {"x": x, "w": wide}, False).int64_indexing
+    assert not specialize(["x"], {"x": x}, False).int64_indexing
+    a, b = object(), object()  # both alive: distinct ids
+    assert key(f=a) != key(f=b)  # two opaque objects of one type: two variants
+
+
 def test_unmasked_code_for_whole_tiles_only() -> None:
     even = softmax.to_triton_code(torch.randn(16, 64))
     ragged = softmax.to_triton_code(torch.randn(16, 48))
