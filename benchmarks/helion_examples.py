@@ -400,6 +400,22 @@ def run_all(
     return results
 
 
+# Why an example that does not pass does not, where that is known (rendered under the table).
+WHY = {
+    "acfs/softmax_acf": "the example's tuned Config lists 6 `indexing` entries (Helion counts "
+    "its accesses differently from kcompiler's 2 loads/stores); a config written for Helion's "
+    "access numbering is refused, not reinterpreted",
+    "jagged_hstu_attn": "the example's kernel reads `q[tile_q.index + starts]` for every lane "
+    "of a sequence's last tile, past the sequence (masking only the scores), and stores past "
+    "it: on the last sequence that is past the tensor, which kcompiler's bounds check reports "
+    "instead of reading another allocation",
+    "linear/example_kda": "a literal host int (`BC = 16`) used as a block dim becomes a size "
+    "symbol in device code and never equals `kl.arange(16)`'s static 16 (kcompiler limitation)",
+    "nvfp4_gemv": "its e4m3 scale decode is inline PTX (`inline_asm_elementwise`), which "
+    "kcompiler's Triton backend and Triton's interpreter do not run",
+}
+
+
 def render(results: dict[str, dict[str, str]], commit: str, device: str, timeout: float) -> str:
     counts = {
         s: sum(r["status"] == s for r in results.values())
@@ -425,6 +441,13 @@ def render(results: dict[str, dict[str, str]], commit: str, device: str, timeout
         r = results[name]
         detail = r["detail"].replace("|", "\\|").replace("\n", " ")[:200]
         lines.append(f"| {name} | {r['status']} | {detail} | {r.get('seconds', '')} |")
+    notes = [
+        f"- {n}: {WHY[n]}."
+        for n in sorted(results)
+        if n in WHY and results[n]["status"] in ("FAIL", "ERROR")
+    ]
+    if notes:
+        lines += ["", "Why the examples that do not pass do not:", "", *notes]
     return "\n".join(lines) + "\n"
 
 
