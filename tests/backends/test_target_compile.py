@@ -16,6 +16,8 @@ import pytest
 import torch
 from target_cache_probe import compile_and_report_cache_hits
 
+import kcompiler as kc
+import kcompiler.language as kl
 from kcompiler.autotune.compile_backends import get_compile_backend
 from kcompiler.backends.triton import target_compile as tc
 from kcompiler.config import Config
@@ -111,3 +113,28 @@ def test_precompile_store_round_trip(tmp_path: Path, triton_cache: Path) -> None
     assert hits == [True], "Triton compiled instead of loading the installed entry"
     assert binary.sha256 == records[0].sha256
     assert (binary.registers, binary.spill_bytes) == (records[0].registers, 0)
+
+
+@kc.kernel
+def _half_running_sum(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty([x.size(0)], dtype=x.dtype, device=x.device)
+    for tile_m in kl.tile(x.size(0)):
+        acc = kl.zeros([tile_m], dtype=x.dtype)
+        for tile_n in kl.tile(x.size(1)):
+            acc = acc + x[tile_m, tile_n].sum(1)
+        out[tile_m] = acc
+    return out
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_half_loop_carried_values_compile_for_the_gpu(
+    triton_cache: Path, dtype: torch.dtype
+) -> None:
+    """A half-precision value carried through a loop keeps one type across iterations (float32,
+    as the body computes it): the interpreter would accept a bf16 start re-assigned a float32
+    value, Triton's GPU compiler refuses it."""
+    x = torch.randn(64, 300, dtype=dtype)
+    (record,) = _half_running_sum.precompile(
+        x, configs=[Config(block_sizes=[16, 64], num_warps=4)], target="sm_90", workers=1
+    )
+    assert record.ok, record.first_error

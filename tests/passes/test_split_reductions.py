@@ -361,3 +361,24 @@ def test_unsupported_input_is_left_untouched() -> None:
     before = str(module)
     SplitReductionsPass(dim=("s1",), chunk=(64,)).apply(ctx, module)
     assert str(module) == before
+
+
+@kc.kernel
+def _softmax_masked_store(x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    out = torch.full_like(x, -7.0)
+    for tile in kl.tile(x.size(0)):
+        row = x[tile, :]
+        y = torch.exp(row - torch.amax(row, dim=-1, keepdim=True))
+        y = y / torch.sum(y, dim=-1, keepdim=True)
+        kl.store(out, [tile, slice(None)], y, extra_mask=keep[tile, :])
+    return out
+
+
+def test_a_masked_store_keeps_its_mask_inside_the_chunk_loop() -> None:
+    """The final store of a chunked softmax moves into the loop over chunks; its extra mask
+    must move with it (lanes it masks keep the output's fill)."""
+    x = torch.randn(5, 200)
+    keep = torch.rand(5, 200) < 0.5
+    got = call_with_config(_softmax_masked_store, kc.Config(reduction_loops=[64]), x, keep)
+    want = torch.where(keep, torch.softmax(x, -1), torch.tensor(-7.0))
+    torch.testing.assert_close(got, want)
