@@ -382,3 +382,20 @@ def test_a_masked_store_keeps_its_mask_inside_the_chunk_loop() -> None:
     got = call_with_config(_softmax_masked_store, kc.Config(reduction_loops=[64]), x, keep)
     want = torch.where(keep, torch.softmax(x, -1), torch.tensor(-7.0))
     torch.testing.assert_close(got, want)
+
+
+@pytest.mark.parametrize("dtype", [torch.int32, torch.int64])
+@pytest.mark.parametrize("chunk", [None, 32])
+def test_integer_arg_reductions_tell_apart_values_a_float_cannot(
+    dtype: torch.dtype, chunk: int | None
+) -> None:
+    """argmax/argmin of integers compare in their own type, masked lanes included: values
+    2**24 (int32) or 2**53 (int64) apart by one are equal as floats, so a float neutral for
+    the masked lanes of a 37-wide row would make every lane tie."""
+    big = 2**24 if dtype == torch.int32 else 2**53
+    x = torch.full((3, 37), big, dtype=dtype)
+    x[0, 5], x[1, 36], x[2, 17] = big + 1, big + 1, big - 1
+    amax, amin, mx, mn = call_with_config(_arg_reductions, kc.Config(reduction_loops=[chunk]), x)
+    assert amax.tolist() == torch.argmax(x, -1).tolist()
+    assert amin.tolist() == torch.argmin(x, -1).tolist()
+    assert torch.equal(mx, x.amax(-1)) and torch.equal(mn, x.amin(-1))
