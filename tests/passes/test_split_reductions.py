@@ -399,3 +399,37 @@ def test_integer_arg_reductions_tell_apart_values_a_float_cannot(
     assert amax.tolist() == torch.argmax(x, -1).tolist()
     assert amin.tolist() == torch.argmin(x, -1).tolist()
     assert torch.equal(mx, x.amax(-1)) and torch.equal(mn, x.amin(-1))
+
+
+@kc.kernel
+def _softmax_unsqueezed_max(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        row = x[tile, :].to(torch.float32)
+        e = torch.exp(row - torch.amax(row, dim=-1)[:, None])
+        out[tile, :] = (e / e.sum(-1)[:, None]).to(x.dtype)
+    return out
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+def test_online_softmax_kernels_are_chunked(dtype: torch.dtype) -> None:
+    """The online-softmax rewrite (a running max with its rescaled sum) applies to every
+    softmax-shaped kernel and dtype: the pass leaves a kernel it fails on as it was, whose
+    results stay right, so only the generated loop over chunks shows it ran."""
+    x = torch.zeros(4, 100, dtype=dtype)
+    labels = torch.zeros(4, dtype=torch.int64)
+    config = kc.Config(reduction_loops=[32])
+    for kernel, args in (
+        (softmax, (x,)),
+        (softmax_decomposed, (x,)),
+        (cross_entropy, (x, labels)),
+        (_softmax_unsqueezed_max, (x,)),  # the max reaches the subtraction through a reshape
+    ):
+        code = kernel.to_triton_code(*args, config=config)
+        assert "RDIM" not in code and "tl.range" in code, (kernel, dtype)
+
+
+def test_softmax_with_an_unsqueezed_max_matches_torch_when_chunked() -> None:
+    x = torch.randn(5, 200) * 30
+    got = call_with_config(_softmax_unsqueezed_max, kc.Config(reduction_loops=[64]), x)
+    torch.testing.assert_close(got, torch.softmax(x, -1))
