@@ -121,6 +121,7 @@ TESTS: dict[str, list[str]] = {
         "tests/runtime/test_fast_path.py",
         "tests/frontend/test_language_surface.py::test_specialize",
         "tests/frontend/test_language_surface.py::test_if_bias_is_not_none_specializes",
+        "tests/frontend/test_language_surface.py::test_constexpr_value_is_baked_into_the_code",
         "tests/frontend/test_host_code.py::test_static_shapes_bakes_sizes_in",
         "tests/backends/test_indexing_modes.py::test_int64_indexing_keeps_pointers",
         "tests/aot/test_aot_table.py::test_key_is_the_specialization_in_readable_form",
