@@ -80,3 +80,20 @@ def test_fingerprint_keys_tensors_on_16_byte_alignment_not_address():
     assert fingerprint(base[:64]) == fingerprint(torch.zeros(65)[:64])
     assert fingerprint(base[1:]) != fingerprint(base[:64])
     assert fingerprint([base[1:]]) != fingerprint([base[:64]])
+
+
+@kc.kernel
+def _affine_from_tuple(x: torch.Tensor, coeffs: tuple) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = x[tile] * coeffs[0] + coeffs[1]
+    return out
+
+
+def test_floats_inside_a_tuple_argument_are_keyed_by_value() -> None:
+    """Device code bakes a tuple's values in; a fast-path hit must not serve (1.0, 0.5)'s
+    launch to (2.0, 0.5), nor 1 to 1.0 (another dtype) or 0.0 to -0.0."""
+    x = torch.randn(37)
+    for coeffs in [(1.0, 0.5), (2.0, 0.5), (2.0, 3.0), (2.0, -0.0), [2.0, 3.0]]:
+        got = _affine_from_tuple(x, coeffs)
+        torch.testing.assert_close(got, x * coeffs[0] + coeffs[1])
