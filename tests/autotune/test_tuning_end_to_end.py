@@ -48,17 +48,21 @@ def test_benchmark_checks_and_times_the_users_call_path(monkeypatch):
     take (mode "run": the fast path and its launch), so the time is that of the kernel run."""
     x = torch.randn(100)
     target = KernelTarget(double, (x,), {})
-    calls: list[str] = []
+    calls: list[tuple[str, object]] = []
     original = double._run
 
     def spy(args, kwargs, config, mode):  # noqa: ANN001, ANN202
-        calls.append(mode)
+        calls.append((mode, config))
         return original(args, kwargs, config, mode)
 
     monkeypatch.setattr(double, "_run", spy)
-    target.benchmark(target.space.default())
+    # A config other than the default: the timed calls must run it, not the default.
+    candidate = kc.Config(block_sizes=[32])
+    assert candidate != target.space.default()
+    target.benchmark(candidate)
     # One checked call, then the timer's (one on the interpreter, several on a GPU).
-    assert len(calls) >= 2 and set(calls) == {"run"}, calls
+    assert len(calls) >= 2 and {m for m, _ in calls} == {"run"}, calls
+    assert all(c == candidate for _, c in calls), calls
 
 
 def test_the_tuner_never_picks_a_config_with_another_result(tmp_path, monkeypatch):
