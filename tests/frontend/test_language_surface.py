@@ -185,6 +185,35 @@ def test_jagged_tile_with_a_vector_of_the_inner_tile_only() -> None:
 
 
 @kc.kernel
+def jagged_sums_chunk_major(
+    x: torch.Tensor, starts: torch.Tensor, lengths: torch.Tensor
+) -> torch.Tensor:
+    out = torch.zeros([starts.size(0)], dtype=x.dtype, device=x.device)
+    for tile_b in kl.tile(starts.size(0)):
+        s = starts[tile_b]
+        acc = kl.zeros([tile_b], dtype=x.dtype)
+        for tile_k in kl.jagged_tile(lengths[tile_b]):
+            # [tile_k, tile_b]: the rows' mask, laid out [tile_b, tile_k], applies transposed.
+            acc = acc + x[tile_k.index[:, None] + s[None, :]].sum(0)
+        out[tile_b] = acc
+    return out
+
+
+def test_a_jagged_access_in_chunk_by_row_order_keeps_each_rows_length() -> None:
+    """A jagged loop's per-row mask applied to an access whose dims come in the other order:
+    each row sums its own length, not the longest row's (the fallback mask would)."""
+    x = torch.randn(100)
+    starts, lengths = torch.tensor([0, 10, 30, 31, 60, 5]), torch.tensor([10, 20, 1, 29, 40, 0])
+
+    def ref(x: torch.Tensor, starts: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        k = torch.arange(40)[None, :]
+        idx = (starts[:, None] + k).clamp(max=99)
+        return torch.where(k < lengths[:, None], x[idx], 0.0).sum(1)
+
+    assert_matches_torch(jagged_sums_chunk_major, ref, x, starts, lengths)
+
+
+@kc.kernel
 def tile_attributes(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
     n = x.size(0)
     index = torch.empty([n], dtype=torch.int64, device=x.device)

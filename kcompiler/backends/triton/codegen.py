@@ -357,6 +357,13 @@ class TritonEmitter:
                 parts.append(f"{mask}[{', '.join(idx)}]")
             elif all(m in dims for m in mdims) and [m for m in dims if m in mdims] == list(mdims):
                 parts.append(self.expand(mask, mdims, dims))
+            elif all(m in dims for m in mdims) and len(set(mdims)) == len(mdims):
+                # The mask's dims occur in the access in another order (a jagged row x chunk
+                # mask in a chunk x row access): permute the mask to that order first. The
+                # loop's fallback mask (below) bounds a chunk by the longest row only.
+                order = tuple(m for m in dims if m in mdims)
+                perm = tuple(mdims.index(m) for m in order)
+                parts.append(self.expand(f"tl.permute({mask}, {perm})", order, dims))
             else:
                 lp = self.loops.get(d)
                 fb = lp.fallback_mask if lp else None
