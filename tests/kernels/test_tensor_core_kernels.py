@@ -6,6 +6,7 @@ matmul spellings (``@``, ``torch.matmul/mm/bmm/addmm/baddbmm``, ``kl.dot``) and 
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import pytest
@@ -294,3 +295,19 @@ def test_fp8_k_major_copy_is_the_same_matrix_in_column_major(shape: tuple[int, i
     out = k_major(y)
     assert out.shape == y.shape and out.stride() == (1, shape[0])
     assert torch.equal(out.view(torch.uint8), y.view(torch.uint8))
+
+
+@pytest.mark.parametrize("mode", ["block", "imprecise_acc", "fast"])
+def test_fp8_accumulation_modes_in_gpu_code(monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    """KCOMPILER_FP8_ACCUMULATE picks how an fp8 dot accumulates in the GPU code (the
+    interpreter has no narrow accumulator, so only the generated source shows it): ``block``
+    adds each K block's float32 product to the accumulator, ``imprecise_acc`` bounds Triton's
+    narrow accumulation by the K block, ``fast`` leaves Triton's default."""
+    monkeypatch.setenv("KCOMPILER_FP8_ACCUMULATE", mode)
+    x, y, sa, sb = _fp8_inputs(64, 64, 64, 30, True)
+    config = kc.Config(block_sizes=[64, 64, 32], num_warps=4)
+    launches = fp8_gemm.generated_launches((x, y, sa, sb), {}, config, interpret=False)
+    source = launches[-1][0]
+    added = re.search(r"= \w+ \+ tl\.dot\(", source) is not None
+    assert added == (mode == "block"), source
+    assert ("max_num_imprecise_acc" in source) == (mode == "imprecise_acc"), source
