@@ -11,7 +11,9 @@ runtime argument.
 A Python function passed to a kernel (an epilogue) is traced into the kernel: its code, the
 values it closes over (a captured float becomes a constant of the trace) and its defaults are
 the key (``function_key``), never its ``id``: a lambda made per call (``lambda v: v * k``) is
-freed after the call and the next one may get the same address with another ``k``.
+freed after the call and the next one may get the same address with another ``k``. Any other
+object (one whose attributes device code reads, ``p.scale``) is keyed by identity through
+``Identity``, which holds it: while the key exists its address cannot pass to another object.
 """
 
 from __future__ import annotations
@@ -25,6 +27,27 @@ import torch
 from kcompiler.dialects.tile import next_pow2
 
 INT32_MAX = 2**31 - 1
+
+
+class Identity:
+    """An object's part of a key: equal only to the same object. It holds the object, so the
+    object outlives the key and no other object can take its address (an ``id`` alone would
+    match a later object at a freed one's address: a trace with the old one's values baked in
+    served to the new one)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any):
+        self.obj = obj
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Identity) and other.obj is self.obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __repr__(self) -> str:
+        return f"Identity({type(self.obj).__name__} at {id(self.obj):#x})"
 
 
 # The largest divisor a size's key records, unless the size is itself a power of two (then its
@@ -175,7 +198,7 @@ def lift_captured_tensors(env: dict[str, Any], called: list[str]) -> dict[str, A
 
 def _value_key(v: Any, depth: int) -> Any:
     if isinstance(v, FunctionType):
-        return function_key(v, depth - 1) if depth > 0 else (FunctionType, id(v))
+        return function_key(v, depth - 1) if depth > 0 else (FunctionType, Identity(v))
     if isinstance(v, (bool, int, float, str, type(None))):
         return (type(v), repr(v))
     if isinstance(v, (tuple, list)):
@@ -185,7 +208,7 @@ def _value_key(v: Any, depth: int) -> Any:
         return (torch.Tensor, v.dtype, tuple(v.shape), v.stride(), v.device.type, v.requires_grad)
     if isinstance(v, (torch.dtype, ModuleType)):
         return v
-    return (type(v), id(v))
+    return (type(v), Identity(v))
 
 
 def _specialized(values: Any) -> set[int]:
@@ -238,7 +261,7 @@ def specialize(
         elif isinstance(v, FunctionType):
             entries.append((name, "FN", function_key(v)))
         else:
-            entries.append((name, "O", type(v).__name__, id(v)))
+            entries.append((name, "O", type(v).__name__, Identity(v)))
     buckets = tuple(next_pow2(table.values[s]) for s in table.values)
     divisors = tuple(pow2_divisor(table.values[s]) for s in table.values)
     key = (tuple(entries), buckets, divisors, big, tuple(sorted(table.static_values)))

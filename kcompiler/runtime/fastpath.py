@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from kcompiler.frontend.specialize import function_key
+from kcompiler.frontend.specialize import Identity, function_key
 
 MISSING = object()
 
@@ -52,7 +52,7 @@ def fingerprint(v: Any) -> Any:
         return (type(v), *((float, repr(x)) if type(x) is float else fingerprint(x) for x in v))
     if isinstance(v, FunctionType):
         return function_key(v)  # never its id: see frontend/specialize.py
-    return (type(v), id(v))
+    return (type(v), Identity(v))  # never a bare id: see frontend/specialize.py
 
 
 def make_key(

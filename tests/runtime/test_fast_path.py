@@ -3,6 +3,9 @@ and calls that share a key share the entry (and give correct results)."""
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pytest
 import torch
 
@@ -97,3 +100,32 @@ def test_floats_inside_a_tuple_argument_are_keyed_by_value() -> None:
     for coeffs in [(1.0, 0.5), (2.0, 0.5), (2.0, 3.0), (2.0, -0.0), [2.0, 3.0]]:
         got = _affine_from_tuple(x, coeffs)
         torch.testing.assert_close(got, x * coeffs[0] + coeffs[1])
+
+
+class _Params:
+    def __init__(self, scale: float):
+        self.scale = scale
+
+
+@kc.kernel
+def _scaled_by_attribute(x: torch.Tensor, p: object) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = x[tile] * p.scale  # type: ignore[attr-defined]
+    return out
+
+
+def test_an_object_made_per_call_is_never_served_another_ones_trace() -> None:
+    """Device code bakes in an object's attributes; objects made per call are freed and the
+    next one often gets the same address, so keying by id served it the old object's code."""
+    x = torch.randn(37)
+    for scale in (1.0, 2.0, 3.0, 4.0):
+        torch.testing.assert_close(_scaled_by_attribute(x, _Params(scale)), x * scale)
+    # Whether an address is reused is up to the allocator; what rules it out is that the keys
+    # hold the objects they were made for, so none is freed while its key exists.
+    p = _Params(5.0)
+    ref = weakref.ref(p)
+    torch.testing.assert_close(_scaled_by_attribute(x, p), x * 5.0)
+    del p
+    gc.collect()
+    assert ref() is not None
