@@ -818,6 +818,24 @@ class DeviceTracer:
         fill = self.as_value(value)
         return self.emit(t.FullOp(fill.value, list(dims), dtypes.to_ir(dtype)))
 
+    def carried_value(self, name: str, init: TileValue, changes: str) -> TileValue:
+        """``name``'s value at the end of a loop body, as the loop carries it: in the dtype and
+        dims it entered with (a value that broadcasts to them is widened; another shape is a
+        ``ShapeMismatch`` starting with ``changes``)."""
+        v = self.as_value(self.ns[name])
+        if v.dtype != init.dtype:
+            v = self.cast(v, init.dtype)
+        if v.dims != init.dims:
+            try:
+                if t.broadcast_dims(v.dims, init.dims) != init.dims:
+                    raise t.ShapeError("")
+            except t.ShapeError:
+                raise self.error(
+                    ShapeMismatch, f"{changes} from {list(init.dims)} to {list(v.dims)}"
+                ) from None
+            v = self.binary("add", v, self.full_dims(init.dims, 0, init.dtype))
+        return v
+
     def _index(
         self,
         tensor: TensorArg,
@@ -1866,20 +1884,7 @@ class DeviceTracer:
                 self._node = s
                 outs = []
                 for n, init in zip(carried, inits):
-                    v = self.as_value(self.ns[n])
-                    if v.dtype != init.dtype:
-                        v = self.cast(v, init.dtype)
-                    if v.dims != init.dims:
-                        try:
-                            if t.broadcast_dims(v.dims, init.dims) != init.dims:
-                                raise t.ShapeError("")
-                        except t.ShapeError:
-                            raise self.error(
-                                ShapeMismatch,
-                                f"{n!r} changes shape in the while loop from "
-                                f"{list(init.dims)} to {list(v.dims)}",
-                            ) from None
-                        v = self.binary("add", v, self.full_dims(init.dims, 0, init.dtype))
+                    v = self.carried_value(n, init, f"{n!r} changes shape in the while loop")
                     outs.append(v.value)
                 self.emit(t.YieldOp(outs))
             finally:
@@ -1971,20 +1976,7 @@ class DeviceTracer:
             self._node = s
             outs = []
             for n, init in zip(carried, args):
-                v = self.as_value(self.ns[n])
-                if v.dtype != init.dtype:
-                    v = self.cast(v, init.dtype)
-                if v.dims != init.dims:
-                    try:
-                        if t.broadcast_dims(v.dims, init.dims) != init.dims:
-                            raise t.ShapeError("")
-                    except t.ShapeError:
-                        raise self.error(
-                            ShapeMismatch,
-                            f"loop-carried {n!r} changes shape from {list(init.dims)} to {list(v.dims)}",
-                        ) from None
-                    v = self.binary("add", v, self.full_dims(init.dims, 0, init.dtype))
-                outs.append(v)
+                outs.append(self.carried_value(n, init, f"loop-carried {n!r} changes shape"))
             return outs
 
         before = {n: self.ns[n] for n in list(self.ns)}
