@@ -206,6 +206,7 @@ def check_shared_memory(
     indexing: Any = None,
     reduction_loops: Any = None,
     num_warps: int | None = None,
+    pid_type: str | None = None,
 ) -> None:
     """Triton fails to compile a kernel whose shared-memory buffers exceed the device's limit:
     the pipelined dot operands, and the tiles of tensor-descriptor (TMA) loads and stores and
@@ -225,6 +226,7 @@ def check_shared_memory(
         indexing=indexing,
         reduction_loops=reduction_loops,
         num_warps=num_warps,
+        pid_type=pid_type,
     )
     limit = shared_memory_limit()
     if need > limit:

@@ -192,6 +192,7 @@ def compile_loop(
         indexing=config.get("indexing"),
         reduction_loops=config.get("reduction_loops"),
         num_warps=num_warps,
+        pid_type=config.get("pid_type"),
     )
     interpret = settings.interpret
     gen, options = generate_kernel(

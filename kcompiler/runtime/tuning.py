@@ -413,6 +413,7 @@ def _shared_memory_estimate(
             "indexing": [flat[n] for n in indexing] if indexing else None,
             "reduction_loops": [flat[n] for n in reduction] if reduction else None,
             "num_warps": flat["num_warps"],
+            "pid_type": flat["pid_type"] if "pid_type" in names else None,
         }
         return max(est(bs, flat["num_stages"], *loop_knobs, **extra) for est in estimators)
 

@@ -45,16 +45,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from math import prod
 from typing import Any
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import IntegerAttr, ModuleOp, i64
+from xdsl.dialects.builtin import IntegerAttr, IntegerType, ModuleOp, i64
 from xdsl.ir import Operation, SSAValue
 
+from kcompiler.backends.triton.blocked_layout import cross_warp_elements, warps_per_dim
 from kcompiler.backends.triton.blocks import block_elements
 from kcompiler.backends.triton.loop_knobs import range_options
 from kcompiler.dialects import tile as t
 from kcompiler.passes.indexing import (
+    TMA_MIN_BYTES,
     element_bytes,
     loop_of,
     memory_ops,
@@ -74,17 +77,19 @@ _SITE = "kc.site"  # marks each load/store of a clone with its Config.indexing p
 
 @dataclass(frozen=True)
 class SharedBuffer:
-    """A ``tl.dot`` operand held in shared memory (``accumulator`` False), or a dot result that
-    a loop may multi-buffer (True): ``dims`` (block symbols, size symbols, static ints) of
-    ``elem_bytes`` each; ``loop`` is the sequential loop that loads (or accumulates) it, None
+    """A ``tl.dot`` operand staged in shared memory: ``dims`` (block symbols, size symbols,
+    static ints) of ``elem_bytes`` each; ``loop`` is the sequential loop that loads it, None
     when it is loaded once. ``site``: the load's position in ``Config.indexing`` (None for a
-    computed operand or an accumulator)."""
+    computed operand). ``rows``: the dot's M dim (whether Hopper's wgmma runs it depends on
+    it); ``computed``/``lhs``: the operand is not a load / is the dot's left one."""
 
     dims: tuple[str, ...]
     elem_bytes: int
     loop: str | None
-    accumulator: bool = False
     site: int | None = None
+    rows: str = "1"
+    computed: bool = False
+    lhs: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,27 @@ class MemoryTile:
     loop: str | None
     loops: tuple[str, ...]
     scope: int | None
+
+
+@dataclass(frozen=True)
+class Access:
+    """What decides whether a load or store really takes a tensor descriptor: its tile per
+    tensor dim (``block``), the tensor's dims (``extent``), its element size, whether it has
+    an element-wise mask (descriptors take none: pointers then)."""
+
+    block: tuple[str, ...]
+    extent: tuple[str, ...]
+    elem_bytes: int
+    masked: bool
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """A reduction of a ``dims`` block along ``axis``, ``elem_bytes`` a partial result."""
+
+    dims: tuple[str, ...]
+    axis: int
+    elem_bytes: int
 
 
 def _loaded(v: SSAValue) -> t.LoadOp | None:
@@ -149,12 +175,12 @@ def _positions(module: Operation) -> dict[int, int]:
 def shared_buffers(
     module: Operation, positions: dict[int, int] | None = None
 ) -> list[SharedBuffer]:
-    """The ``tile.dot`` operands of ``module`` that live in shared memory, and the results of
-    dots in sequential loops (accumulators).
+    """The ``tile.dot`` operands of ``module`` that may live in shared memory.
 
     A loaded operand is staged through shared memory in the dtype it is loaded in (fp8 stays
-    one byte). A computed left operand (attention's ``p``) stays in registers (Hopper's wgmma
-    reads A from registers); a computed right operand is written to shared memory once.
+    one byte). A computed operand (attention's ``p``) is written to shared memory once,
+    except a left one under wgmma (the estimate decides that per config: it reads A from
+    registers).
     """
 
     positions = _positions(module) if positions is None else positions
@@ -162,23 +188,27 @@ def shared_buffers(
     for op in module.walk():
         if not isinstance(op, t.DotOp):
             continue
+        lhs_ty = op.lhs.type
+        rows = "1"
+        if isinstance(lhs_ty, t.BlockType) and lhs_ty.known and lhs_ty.rank >= 2:
+            rows = lhs_ty.dims[-2]
         for v in (op.lhs, op.rhs):
             ty = v.type
             if not (isinstance(ty, t.BlockType) and ty.known):
                 continue
             load = _loaded(v)
-            if load is None and v is op.lhs:
-                continue
             src = t.block_of(load.result) if load is not None else ty
-            loop = _enclosing_sequential_loop(load) if load is not None else None
-            site = _site_of(load, positions) if load is not None else None
             out.append(
-                SharedBuffer(tuple(ty.dims), element_bytes(src.element_type) or 4, loop, site=site)
+                SharedBuffer(
+                    tuple(ty.dims),
+                    element_bytes(src.element_type) or 4,
+                    _enclosing_sequential_loop(load) if load is not None else None,
+                    site=_site_of(load, positions) if load is not None else None,
+                    rows=rows,
+                    computed=load is None,
+                    lhs=v is op.lhs,
+                )
             )
-        res = op.result.type
-        loop = _enclosing_sequential_loop(op)
-        if loop is not None and isinstance(res, t.BlockType) and res.known:
-            out.append(SharedBuffer(tuple(res.dims), 4, loop, accumulator=True))
     return out
 
 
@@ -243,33 +273,114 @@ def memory_tiles(module: Operation, positions: dict[int, int] | None = None) -> 
     return out
 
 
-def _row_reductions(module: Operation) -> list[tuple[tuple[str, ...], str, int]]:
-    """(result dims, reduced dim, bytes per element) of each reduction over a whole dim or a
-    chunk of one (``rblock_*``), whose partial results cross warps through shared memory.
-    Kernels with ``tile.dot`` have none counted: the mma layout keeps a row in one warp (the
-    module docstring)."""
+def _accesses(module: Operation, positions: dict[int, int]) -> dict[int, Access]:
+    """Per ``Config.indexing`` position, the access facts a descriptor depends on."""
+
+    out: dict[int, Access] = {}
+    for op in memory_ops(module):
+        pos = _site_of(op, positions)
+        tensor = op.tensor.type
+        assert isinstance(tensor, t.TensorType)
+        if pos is None or not all(k in ("tile", "full") for k in op.kinds):
+            continue
+        out[pos] = Access(
+            _indexed_dims(op),
+            tuple(tensor.dims),
+            element_bytes(tensor.element_type) or 8,
+            getattr(op, "mask", None) is not None,
+        )
+    return out
+
+
+def _row_reductions(module: Operation) -> list[Reduction]:
+    """Each reduction whose rows may spread over several warps, whose partial results then
+    cross warps through shared memory. Kernels with ``tile.dot`` have none counted: the mma
+    layout keeps a row of a dot result in one warp (the module docstring)."""
 
     if any(isinstance(op, t.DotOp) for op in module.walk()):
         return []
-    out: list[tuple[tuple[str, ...], str, int]] = []
+    out: list[Reduction] = []
     for op in module.walk():
         if not isinstance(op, t.ReduceOp):
             continue
-        src, res = op.operand.type, op.result.type
-        if not (isinstance(src, t.BlockType) and src.known and isinstance(res, t.BlockType)):
-            continue
-        if not res.known:
+        src = op.operand.type
+        if not (isinstance(src, t.BlockType) and src.known):
             continue
         axis = op.dim.value.data
         if not 0 <= axis < src.rank:
             continue
-        d = src.dims[axis]
-        if d.startswith("block_"):
-            continue
         size = max(4, element_bytes(src.element_type) or 8)
         if op.kind.data in ("argmax", "argmin"):
             size += 8  # the index travels with the value
-        out.append((tuple(res.dims), d, size))
+        out.append(Reduction(tuple(src.dims), axis, size))
+    return out
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """A ``dims`` value of ``elem_bytes`` an element that Triton may move between layouts
+    through shared memory: a load or store of fewer dims than a block ``parent`` it is
+    combined with (a row's weight broadcast over rows, a per-row value, a row statistic
+    stored per row). The access keeps its own layout while the arithmetic uses a slice of
+    the parent's. ``trailing``: the value's dims are the parent's last ones (a load of a
+    row's weight); such a slice matches the load's layout unless the parent spreads warps
+    over the dims the value lacks. Other values (per-row values, stores of reduced rows)
+    are converted whatever the layout."""
+
+    dims: tuple[str, ...]
+    elem_bytes: int
+    parent: tuple[str, ...]
+    trailing: bool
+
+
+def _contains(parent: tuple[str, ...], dims: tuple[str, ...]) -> bool:
+    it = iter(parent)
+    return all(d in it for d in dims)
+
+
+def _conversions(module: Operation) -> list[Conversion]:
+    """Each load or store whose value has fewer dims than the largest block of its region
+    (the body of its loop or kernel) holding the value's dims."""
+
+    out: list[Conversion] = []
+    for op in module.walk():
+        if not isinstance(op, (t.LoadOp, t.StoreOp)):
+            continue
+        value = op.result if isinstance(op, t.LoadOp) else op.value
+        ty = value.type
+        region = op.parent_op()
+        if not (isinstance(ty, t.BlockType) and ty.known and ty.rank >= 1) or region is None:
+            continue
+        dims = tuple(ty.dims)
+        parent: tuple[str, ...] = ()
+        for other in region.walk():
+            for r in other.results:
+                rt = r.type
+                if not (isinstance(rt, t.BlockType) and rt.known):
+                    continue
+                if rt.rank > max(ty.rank, len(parent)) and _contains(tuple(rt.dims), dims):
+                    parent = tuple(rt.dims)
+        if not parent:
+            continue
+        # Integer values (indices) may be widened to 64-bit index arithmetic first.
+        elem = element_bytes(ty.element_type) or 8
+        nbytes = max(8 if isinstance(ty.element_type, IntegerType) else 4, elem)
+        trailing = parent[len(parent) - len(dims) :] == dims
+        out.append(Conversion(dims, nbytes, parent, trailing))
+    return out
+
+
+def _checked_indices(module: Operation) -> list[tuple[str, ...]]:
+    """The index tile of each gather: the bounds check reduces its failures over the whole
+    tile (``bounds.guard``), as 64-bit values."""
+
+    out: list[tuple[str, ...]] = []
+    for op in module.walk():
+        if isinstance(op, (t.LoadOp, t.StoreOp, t.AtomicOp)):
+            for kind, idx in zip(op.kinds, op.indices):
+                ty = idx.type
+                if kind in ("gather", "outer") and isinstance(ty, t.BlockType) and ty.known:
+                    out.append(tuple(ty.dims))
     return out
 
 
@@ -277,7 +388,10 @@ def _row_reductions(module: Operation) -> list[tuple[tuple[str, ...], str, int]]
 class _Layout:
     buffers: list[SharedBuffer]
     tiles: list[MemoryTile]
-    reductions: list[tuple[tuple[str, ...], str, int]]
+    reductions: list[Reduction]
+    conversions: list[Conversion]
+    checked: list[tuple[str, ...]]
+    accesses: dict[int, Access]
 
 
 def _layout(module: Operation, chunks: dict[str, int]) -> _Layout:
@@ -297,33 +411,51 @@ def _layout(module: Operation, chunks: dict[str, int]) -> _Layout:
             work = module
     positions = _positions(work)
     return _Layout(
-        shared_buffers(work, positions), memory_tiles(work, positions), _row_reductions(work)
+        shared_buffers(work, positions),
+        memory_tiles(work, positions),
+        _row_reductions(work),
+        _conversions(work),
+        _checked_indices(work),
+        _accesses(work, positions),
     )
 
 
 def may_take_shared_memory(module: Operation) -> bool:
     """Whether some config could give ``module`` a shared-memory buffer the estimate counts:
     a ``tile.dot``, an access a tensor descriptor may take, a sequential loop (its
-    ``range_num_stages`` pipelines its loads), or a whole-row reduction."""
+    ``range_num_stages`` pipelines its loads), a reduction, or a layout conversion."""
 
     return bool(
         shared_buffers(module)
         or any("tensor_descriptor" in s.modes for s in sites(module))
         or any(isinstance(op, t.ForOp) and op.parallel is None for op in module.walk())
         or _row_reductions(module)
+        or _conversions(module)
+        or _checked_indices(module)
     )
 
 
 TMA_MIN_SHARED = 128  # bytes: TMA's alignment of a shared-memory buffer
+WGMMA_ROWS = 64  # Hopper's wgmma: M a multiple of 64 rows, a warp group of 4 warps
+WARP_GROUP = 4
+VECTOR_BYTES = 16  # the widest load a thread issues: Triton's coalescing vector
+
+
+def _uses_wgmma(rows: int, num_warps: int | None) -> bool:
+    """Whether Triton runs a dot of ``rows`` (M) rows with Hopper's wgmma: M a multiple of
+    64 and whole warp groups; otherwise it runs mma.sync (mma v2), whose operands go from
+    shared memory to registers."""
+
+    return rows % WGMMA_ROWS == 0 and (num_warps or WARP_GROUP) % WARP_GROUP == 0
 
 
 def shared_memory_estimator(module: Operation) -> Callable[..., int]:
     """``estimate(block_sizes, num_stages, range_num_stages=None, range_unroll_factors=None,
-    range_multi_buffers=None, *, indexing=None, reduction_loops=None, num_warps=None)`` for
-    ``module`` (the traced IR; per-loop dicts keyed by block symbol, as
-    ``loop_knobs.range_options`` gives them; ``indexing`` and ``reduction_loops`` as in a
-    Config), with the IR walked once per ``reduction_loops`` value (a space's constraint calls
-    it for every drawn config). See ``shared_memory_bytes``."""
+    range_multi_buffers=None, *, indexing=None, reduction_loops=None, num_warps=None,
+    pid_type=None)`` for ``module`` (the traced IR; per-loop dicts keyed by block symbol, as
+    ``loop_knobs.range_options`` gives them; ``indexing``, ``reduction_loops`` and
+    ``pid_type`` as in a Config), with the IR walked once per ``reduction_loops`` value (a
+    space's constraint calls it for every drawn config). See ``shared_memory_bytes``."""
 
     hints: dict[str, int] = {}
     for k in module.walk():
@@ -341,10 +473,10 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         indexing: Any = None,
         reduction_loops: Any = None,
         num_warps: int | None = None,
+        pid_type: str | None = None,
     ) -> int:
         stages_of = range_num_stages or {}
         unroll_of = range_unroll_factors or {}
-        multi_of = range_multi_buffers or {}
         chunks = chunks_from_reduction_loops(module, reduction_loops)
         key = tuple(sorted(chunks.items()))
         if key not in layouts:
@@ -354,69 +486,114 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         sizes.update({chunk_symbol(d): c for d, c in chunks.items()})
         modes = normalize_indexing(indexing)
 
-        def descriptor(site: int | None) -> bool:
-            if site is None or not modes:
+        def elements(dims: tuple[str, ...]) -> int:
+            return block_elements(dims, hints, sizes)
+
+        def chosen(pos: int | None) -> bool:
+            if pos is None or not modes:
                 return False
-            mode = modes[0] if len(modes) == 1 else (modes[site] if site < len(modes) else "")
+            mode = modes[0] if len(modes) == 1 else (modes[pos] if pos < len(modes) else "")
             return mode == "tensor_descriptor"
 
-        total = 0
+        def legal(a: Access) -> bool:
+            return not a.masked and elements(a.block[-1:]) * a.elem_bytes >= TMA_MIN_BYTES
+
+        picked = {p for p, a in layout.accesses.items() if chosen(p) and legal(a)}
+        # The launcher runs the kernel with pointers when a descriptor's block is larger
+        # than its tensor at these sizes (``indexing.descriptor_check``).
+        if any(
+            elements((b,)) > elements((e,))
+            for p in picked
+            for b, e in zip(layout.accesses[p].block, layout.accesses[p].extent)
+        ):
+            picked = set()
+
+        def stages(loop: str | None) -> int:
+            return max(1, stages_of.get(loop) or num_stages) if loop is not None else 1
+
+        def unroll(loop: str | None) -> int:
+            return max(1, unroll_of.get(loop) or 1) if loop is not None else 1
+
+        # Dot operands: resident ones (loaded once, or computed) add up, and so do the copies
+        # a pipelined loop keeps of each operand it loads (an unpipelined loop: one each).
+        resident = pipelined = 0
         for b in layout.buffers:
-            size = block_elements(b.dims, hints, sizes) * b.elem_bytes
-            if b.accumulator:
-                total += size if b.loop is not None and multi_of.get(b.loop) is True else 0
+            size = elements(b.dims) * b.elem_bytes
+            wgmma = _uses_wgmma(elements((b.rows,)), num_warps)
+            if b.computed:
+                resident += 0 if b.lhs and wgmma else size
                 continue
-            copies = 1
-            if b.loop is not None:
-                unroll = max(1, unroll_of.get(b.loop) or 1)
-                stages = max(1, stages_of.get(b.loop) or num_stages)
-                copies = stages * unroll
-                # A pipelined loop unrolled keeps one buffer more (its remainder loop's).
-                copies += 1 if unroll > 1 and stages > 1 else 0
-            total += copies * size
-            if descriptor(b.site):
-                total += copies * TMA_BARRIER_BYTES
+            barrier = TMA_BARRIER_BYTES if b.site in picked else 0
+            if b.loop is None:
+                resident += size + barrier
+                continue
+            s, u = stages(b.loop), unroll(b.loop)
+            # mma v2 reads operands into registers, which hold one stage of the pipeline.
+            kept = s if wgmma else max(1, s - 1)
+            copies = kept * u + (1 if u > 1 and s > 1 else 0)  # an unrolled loop's remainder
+            pipelined += copies * (size + barrier)
+        total = resident + pipelined
+        persistent = (pid_type or "flat").startswith("persistent")
         # A dot kernel's epilogue runs after its pipelined loop and reuses that loop's shared
-        # memory: the result tile's layout conversion (or its tensor-descriptor store) needs
-        # its own bytes only where they exceed the pipeline buffers.
+        # memory, except a persistent kernel's tensor-descriptor store, whose buffer stays
+        # allocated across its tiles.
         if layout.buffers:
             epilogue = 0
             for m in layout.tiles:
                 if m.store and m.scope is None:
-                    epilogue = max(epilogue, block_elements(m.dims, hints, sizes) * m.elem_bytes)
+                    tile = elements(m.dims) * m.elem_bytes
+                    if persistent and m.site in picked:
+                        total += tile
+                    else:
+                        epilogue = max(epilogue, tile)
             total = max(total, epilogue)
         per_scope: dict[int | None, int] = {}
         for m in layout.tiles:
             if layout.buffers and m.store and m.scope is None:
                 continue  # counted in the epilogue above
-            tma = m.descriptor and descriptor(m.site)
-            unroll = 1
+            tma = m.site in picked
+            u = 1
             for sym in m.loops:
-                unroll *= max(1, unroll_of.get(sym) or 1)
-            stages = stages_of.get(m.loop) or 0 if m.loop is not None else 0
-            tile = block_elements(m.dims, hints, sizes) * m.elem_bytes
+                u *= unroll(sym)
+            s = stages_of.get(m.loop) or 0 if m.loop is not None else 0
+            tile = elements(m.dims) * m.elem_bytes
             barrier = 0 if m.store else TMA_BARRIER_BYTES
-            if not m.store and stages >= 2:
-                copies = stages * unroll + (1 if unroll > 1 else 0)
+            if not m.store and s >= 2:
+                copies = s * u + (1 if u > 1 else 0)
                 need = copies * (tile + (barrier if tma else 0))
             elif tma:
-                need = unroll * (tile + barrier)
+                need = u * (tile + barrier)
             else:
                 continue
-            per_scope[m.scope] = per_scope.get(m.scope, 0) + need
-        total += per_scope.pop(None, 0) + max(per_scope.values(), default=0)
-        if any(descriptor(m.site) for m in layout.tiles):
+            if m.scope is None:  # read into registers at once: one buffer at a time
+                per_scope[None] = max(per_scope.get(None, 0), need)
+            else:
+                per_scope[m.scope] = per_scope.get(m.scope, 0) + need
+        total += max(per_scope.values(), default=0)
+        if picked:
             total = max(total, TMA_MIN_SHARED)
-        if num_warps and layout.reductions:
-            # Partial results of the warps along the reduced dim: a warp spans >= 32 of its
-            # elements (Triton's blocked layouts fill the contiguous dim first).
-            total += max(
-                block_elements(dims, hints, sizes)
-                * min(num_warps, max(1, block_elements((d,), hints, sizes) // 32))
-                * size
-                for dims, d, size in layout.reductions
-            )
-        return total
+        if not num_warps:
+            return total  # the scratch below depends on the warps (counted when given)
+        warps = num_warps
+        scratch = 0
+        for r in layout.reductions:
+            shape = [elements((d,)) for d in r.dims]
+            vector = max(1, VECTOR_BYTES // r.elem_bytes)
+            scratch = max(scratch, cross_warp_elements(shape, r.axis, warps, vector) * r.elem_bytes)
+        for c in layout.conversions:
+            size = elements(c.dims) * c.elem_bytes
+            if not c.trailing:
+                scratch = max(scratch, size)
+                continue
+            shape = [elements((d,)) for d in c.parent]
+            lacking = len(shape) - len(c.dims)
+            vector = max(1, VECTOR_BYTES // c.elem_bytes)
+            if any(prod(warps_per_dim(shape, warps, v)[:lacking]) > 1 for v in {1, vector}):
+                scratch = max(scratch, size)
+        for dims in layout.checked:
+            n = elements(dims)
+            scratch = max(scratch, cross_warp_elements([n], 0, warps, 1) * 8)
+        return total + scratch
 
     return estimate
 
@@ -436,6 +613,7 @@ def shared_memory_of_config(module: Operation, config: Mapping[str, Any]) -> int
         indexing=config.get("indexing"),
         reduction_loops=config.get("reduction_loops"),
         num_warps=config.get("num_warps"),
+        pid_type=config.get("pid_type"),
     )
 
 
@@ -450,6 +628,7 @@ def shared_memory_bytes(
     indexing: Any = None,
     reduction_loops: Any = None,
     num_warps: int | None = None,
+    pid_type: str | None = None,
 ) -> int:
     """Estimated shared memory of one program in bytes, for the traced IR ``module``.
 
@@ -481,4 +660,5 @@ def shared_memory_bytes(
         indexing=indexing,
         reduction_loops=reduction_loops,
         num_warps=num_warps,
+        pid_type=pid_type,
     )
