@@ -112,9 +112,13 @@ def test_kernels_without_dot_need_none_with_pointers() -> None:
     mod = _module(softmax, torch.randn(8, 1000))
     assert shared_buffers(mod) == []
     assert shared_memory_bytes(mod, _blocks(8), 4) == 0
+    # A 1024-wide block over 1000 columns: the launcher takes the pointer kernel.
+    assert shared_memory_bytes(mod, _blocks(8), 4, indexing="tensor_descriptor") == 0
     # Whole rows, outside loops: the load's buffer is read into registers before the store
     # stages its tile (one buffer at a time; Triton 3.9, sm_90).
-    assert shared_memory_bytes(mod, _blocks(8), 4, indexing="tensor_descriptor") == 8 * 1024 * 4 + 8
+    wide = _module(softmax, torch.randn(8, 1024))
+    need = shared_memory_bytes(wide, _blocks(8), 4, indexing="tensor_descriptor")
+    assert need == 8 * 1024 * 4 + 8
     assert any(
         c.name == "shared_memory" for c in softmax.config_space(torch.randn(8, 1000)).constraints
     )

@@ -43,6 +43,8 @@ rows x chunk), with the config's ``indexing``.
 
 from __future__ import annotations
 
+import importlib.metadata
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from math import prod
@@ -90,6 +92,7 @@ class SharedBuffer:
     rows: str = "1"
     computed: bool = False
     lhs: bool = False
+    dot: int = 0
 
 
 @dataclass(frozen=True)
@@ -185,9 +188,8 @@ def shared_buffers(
 
     positions = _positions(module) if positions is None else positions
     out: list[SharedBuffer] = []
-    for op in module.walk():
-        if not isinstance(op, t.DotOp):
-            continue
+    dots = [op for op in module.walk() if isinstance(op, t.DotOp)]
+    for n, op in enumerate(dots):
         lhs_ty = op.lhs.type
         rows = "1"
         if isinstance(lhs_ty, t.BlockType) and lhs_ty.known and lhs_ty.rank >= 2:
@@ -207,6 +209,7 @@ def shared_buffers(
                     rows=rows,
                     computed=load is None,
                     lhs=v is op.lhs,
+                    dot=n,
                 )
             )
     return out
@@ -436,6 +439,21 @@ def may_take_shared_memory(module: Operation) -> bool:
 
 
 TMA_MIN_SHARED = 128  # bytes: TMA's alignment of a shared-memory buffer
+
+
+def _triton_version() -> tuple[int, ...]:
+    try:
+        text = importlib.metadata.version("triton")
+    except importlib.metadata.PackageNotFoundError:
+        return (0,)
+    return tuple(int(p) for p in re.findall(r"\d+", text)[:2])
+
+
+# Triton 3.9 frees a tensor-descriptor buffer of an unpipelined loop once its load is read
+# into registers or its store is drained (sm_90 compiles: a chunk loop's load and store
+# tiles share one buffer); Triton 3.6 kept them all (H100 refusals,
+# tests/backends/test_shared_memory_tma.py). Versions between are counted as 3.6.
+TRANSIENT_TMA_BUFFERS = _triton_version() >= (3, 9)
 WGMMA_ROWS = 64  # Hopper's wgmma: M a multiple of 64 rows, a warp group of 4 warps
 WARP_GROUP = 4
 VECTOR_BYTES = 16  # the widest load a thread issues: Triton's coalescing vector
@@ -499,14 +517,22 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             return not a.masked and elements(a.block[-1:]) * a.elem_bytes >= TMA_MIN_BYTES
 
         picked = {p for p, a in layout.accesses.items() if chosen(p) and legal(a)}
+
         # The launcher runs the kernel with pointers when a descriptor's block is larger
         # than its tensor at these sizes (``indexing.descriptor_check``).
+        def extent(d: str) -> int:
+            return hints.get(d, int(d) if d.isdigit() else elements((d,)))
+
         if any(
-            elements((b,)) > elements((e,))
+            elements((b,)) > extent(e)
             for p in picked
             for b, e in zip(layout.accesses[p].block, layout.accesses[p].extent)
         ):
             picked = set()
+
+        def aligned(nbytes: int) -> int:
+            # With tensor descriptors, buffers start at TMA's 128-byte alignment.
+            return -(-nbytes // TMA_MIN_SHARED) * TMA_MIN_SHARED if picked else nbytes
 
         def stages(loop: str | None) -> int:
             return max(1, stages_of.get(loop) or num_stages) if loop is not None else 1
@@ -515,10 +541,13 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             return max(1, unroll_of.get(loop) or 1) if loop is not None else 1
 
         # Dot operands: resident ones (loaded once, or computed) add up, and so do the copies
-        # a pipelined loop keeps of each operand it loads (an unpipelined loop: one each).
+        # a pipelined loop keeps of each operand it loads. An unpipelined loop (one stage)
+        # keeps one buffer of each operand of a dot until that dot has run: its dots' buffers
+        # are not live together.
         resident = pipelined = 0
+        single: dict[int, int] = {}
         for b in layout.buffers:
-            size = elements(b.dims) * b.elem_bytes
+            size = aligned(elements(b.dims) * b.elem_bytes)
             wgmma = _uses_wgmma(elements((b.rows,)), num_warps)
             if b.computed:
                 resident += 0 if b.lhs and wgmma else size
@@ -528,10 +557,14 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 resident += size + barrier
                 continue
             s, u = stages(b.loop), unroll(b.loop)
+            if s == 1 and u == 1:
+                single[b.dot] = single.get(b.dot, 0) + size + barrier
+                continue
             # mma v2 reads operands into registers, which hold one stage of the pipeline.
             kept = s if wgmma else max(1, s - 1)
             copies = kept * u + (1 if u > 1 and s > 1 else 0)  # an unrolled loop's remainder
             pipelined += copies * (size + barrier)
+        pipelined += max(single.values(), default=0)
         total = resident + pipelined
         persistent = (pid_type or "flat").startswith("persistent")
         # A dot kernel's epilogue runs after its pipelined loop and reuses that loop's shared
@@ -541,13 +574,19 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             epilogue = 0
             for m in layout.tiles:
                 if m.store and m.scope is None:
-                    tile = elements(m.dims) * m.elem_bytes
-                    if persistent and m.site in picked:
+                    tile = aligned(elements(m.dims) * m.elem_bytes)
+                    if persistent and num_stages >= 2 and m.site in picked:
                         total += tile
                     else:
                         epilogue = max(epilogue, tile)
             total = max(total, epilogue)
-        per_scope: dict[int | None, int] = {}
+        # Per top-level loop (None: outside loops): the pipelined loads' copies, which live
+        # through the loop, and the tensor-descriptor buffers of unpipelined accesses, each
+        # read into registers (a load) or drained (a store) before the next is needed where
+        # the Triton reuses them (``TRANSIENT_TMA_BUFFERS``), else all live together.
+        pipelined_in: dict[int | None, int] = {}
+        staged_in: dict[int | None, int] = {}
+        hoisted = 0
         for m in layout.tiles:
             if layout.buffers and m.store and m.scope is None:
                 continue  # counted in the epilogue above
@@ -556,20 +595,33 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             for sym in m.loops:
                 u *= unroll(sym)
             s = stages_of.get(m.loop) or 0 if m.loop is not None else 0
-            tile = elements(m.dims) * m.elem_bytes
+            tile = aligned(elements(m.dims) * m.elem_bytes)
             barrier = 0 if m.store else TMA_BARRIER_BYTES
             if not m.store and s >= 2:
-                copies = s * u + (1 if u > 1 else 0)
+                # Triton 3.9 keeps stages - 1 copies of a pipelined load that no dot reads
+                # (one stage is in registers), one set per unrolled copy of the body.
+                copies = (s - 1) * u if TRANSIENT_TMA_BUFFERS else s * u + (1 if u > 1 else 0)
                 need = copies * (tile + (barrier if tma else 0))
+                if tma and TRANSIENT_TMA_BUFFERS:
+                    need += u * barrier  # and a barrier per unrolled copy of the body
+                pipelined_in[m.scope] = pipelined_in.get(m.scope, 0) + need
+            elif tma and TRANSIENT_TMA_BUFFERS:
+                if m.store and m.scope is not None and num_stages >= 2 and u == 1:
+                    # A pipelined loop's store: the buffer is hoisted out of the loop, so
+                    # that one iteration's store drains while the next computes.
+                    hoisted += tile
+                else:
+                    staged_in[m.scope] = max(staged_in.get(m.scope, 0), tile + barrier)
             elif tma:
                 need = u * (tile + barrier)
-            else:
-                continue
-            if m.scope is None:  # read into registers at once: one buffer at a time
-                per_scope[None] = max(per_scope.get(None, 0), need)
-            else:
-                per_scope[m.scope] = per_scope.get(m.scope, 0) + need
-        total += max(per_scope.values(), default=0)
+                if m.scope is None:
+                    staged_in[m.scope] = max(staged_in.get(m.scope, 0), need)
+                else:
+                    staged_in[m.scope] = staged_in.get(m.scope, 0) + need
+        total += hoisted + max(
+            (pipelined_in.get(k, 0) + staged_in.get(k, 0) for k in {*pipelined_in, *staged_in}),
+            default=0,
+        )
         if picked:
             total = max(total, TMA_MIN_SHARED)
         if not num_warps:
