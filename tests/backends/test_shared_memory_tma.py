@@ -175,7 +175,10 @@ def _here(config: dict) -> dict:
 @pytest.mark.parametrize("case,config,required", FAILED)
 def test_failed_configs_are_over_the_limit(case: str, config: dict, required: int) -> None:
     est = shared_memory_of_config(_module(case), config)
-    assert est >= required > shared_memory_limit(), (est, required)
+    assert required > shared_memory_limit()
+    # ``required`` is Triton 3.6's figure; Triton 3.9 reuses descriptor buffers that 3.6 kept
+    # (``TRANSIENT_TMA_BUFFERS``), so there the estimate only has to exclude the config.
+    assert est > shared_memory_limit() if TRANSIENT_TMA_BUFFERS else est >= required, est
     assert est == shared_memory_of_config(_module(case), _here(config))
     # ... so the derived space excludes them.
     space = _space(case)

@@ -54,7 +54,11 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import IntegerAttr, IntegerType, ModuleOp, i64
 from xdsl.ir import Operation, SSAValue
 
-from kcompiler.backends.triton.blocked_layout import cross_warp_elements, warps_per_dim
+from kcompiler.backends.triton.blocked_layout import (
+    VECTOR_BYTES,
+    reduction_scratch_bytes,
+    warps_per_dim,
+)
 from kcompiler.backends.triton.blocks import block_elements
 from kcompiler.backends.triton.loop_knobs import range_options
 from kcompiler.dialects import tile as t
@@ -456,7 +460,6 @@ def _triton_version() -> tuple[int, ...]:
 TRANSIENT_TMA_BUFFERS = _triton_version() >= (3, 9)
 WGMMA_ROWS = 64  # Hopper's wgmma: M a multiple of 64 rows, a warp group of 4 warps
 WARP_GROUP = 4
-VECTOR_BYTES = 16  # the widest load a thread issues: Triton's coalescing vector
 
 
 def _uses_wgmma(rows: int, num_warps: int | None) -> bool:
@@ -575,6 +578,11 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             for m in layout.tiles:
                 if m.store and m.scope is None:
                     tile = aligned(elements(m.dims) * m.elem_bytes)
+                    if m.site not in picked and m.elem_bytes <= 2:
+                        # Stored with pointers: the result moves from the mma layout to
+                        # the store's in two rounds of half the tile (each 16-bit pair of
+                        # the accumulator's registers in one).
+                        tile //= 2
                     if persistent and num_stages >= 2 and m.site in picked:
                         total += tile
                     else:
@@ -600,10 +608,19 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             if not m.store and s >= 2:
                 # Triton 3.9 keeps stages - 1 copies of a pipelined load that no dot reads
                 # (one stage is in registers), one set per unrolled copy of the body.
-                copies = (s - 1) * u if TRANSIENT_TMA_BUFFERS else s * u + (1 if u > 1 else 0)
+                # An unrolled outer loop runs its copies of this loop one after another: only
+                # the pipelined loop's own unrolling multiplies its buffers.
+                inner = unroll(m.loop)
+                if TRANSIENT_TMA_BUFFERS:
+                    # A masked load of an unrolled loop keeps one copy more (its remainder's).
+                    access = layout.accesses.get(m.site) if m.site is not None else None
+                    more = 1 if inner > 1 and (access is None or access.masked) else 0
+                    copies = (s - 1) * inner + more
+                else:
+                    copies = s * u + (1 if u > 1 else 0)
                 need = copies * (tile + (barrier if tma else 0))
                 if tma and TRANSIENT_TMA_BUFFERS:
-                    need += u * barrier  # and a barrier per unrolled copy of the body
+                    need += inner * barrier  # and a barrier per unrolled copy of the body
                 pipelined_in[m.scope] = pipelined_in.get(m.scope, 0) + need
             elif tma and TRANSIENT_TMA_BUFFERS:
                 if m.store and m.scope is not None and num_stages >= 2 and u == 1:
@@ -630,8 +647,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         scratch = 0
         for r in layout.reductions:
             shape = [elements((d,)) for d in r.dims]
-            vector = max(1, VECTOR_BYTES // r.elem_bytes)
-            scratch = max(scratch, cross_warp_elements(shape, r.axis, warps, vector) * r.elem_bytes)
+            scratch = max(scratch, reduction_scratch_bytes(shape, r.axis, warps, r.elem_bytes))
         for c in layout.conversions:
             size = elements(c.dims) * c.elem_bytes
             if not c.trailing:
@@ -644,7 +660,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 scratch = max(scratch, size)
         for dims in layout.checked:
             n = elements(dims)
-            scratch = max(scratch, cross_warp_elements([n], 0, warps, 1) * 8)
+            scratch = max(scratch, reduction_scratch_bytes([n], 0, warps, 8))
         return total + scratch
 
     return estimate
