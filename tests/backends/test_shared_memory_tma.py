@@ -220,13 +220,16 @@ def test_descriptor_tiles_are_counted_per_chunk_loop() -> None:
     is hoisted out of the loop). One loop counts at a time."""
     mod = _module("softmax fp32")
     tile = 32 * 2048 * 4
+    bar = 16 if TRANSIENT_TMA_BUFFERS else 8  # the load's mbarrier (3.9: padded, may stay)
     base = dict(block_sizes=[32], num_stages=2, reduction_loops=[2048])
     assert shared_memory_of_config(mod, {**base, "indexing": [P, P]}) == 0
-    assert shared_memory_of_config(mod, {**base, "indexing": [TD, P]}) == tile + 8  # + the mbarrier
+    assert shared_memory_of_config(mod, {**base, "indexing": [TD, P]}) == tile + bar
     assert shared_memory_of_config(mod, {**base, "indexing": [P, TD]}) == tile
-    assert shared_memory_of_config(mod, {**base, "indexing": [TD, TD]}) == 2 * tile + 8
+    assert shared_memory_of_config(mod, {**base, "indexing": [TD, TD]}) == 2 * tile + bar
     # num_stages does not multiply them (a loop without tl.dot is not pipelined by it) ...
-    assert shared_memory_of_config(mod, {**base, "num_stages": 4, "indexing": [TD, P]}) == tile + 8
+    assert (
+        shared_memory_of_config(mod, {**base, "num_stages": 4, "indexing": [TD, P]}) == tile + bar
+    )
     # ... and whole rows (reduction_loops None) wider than the tensor (12544 -> 16384) make
     # the launcher take the pointer kernel (``indexing.descriptor_check``): no descriptor.
     whole = dict(block_sizes=[1], num_stages=1, reduction_loops=[None], indexing=[TD, P])

@@ -16,7 +16,6 @@ from typing import NamedTuple
 
 WARP_SIZE = 32
 VECTOR_BYTES = 16  # the widest access a thread issues (Triton's coalescing vector)
-BANK_BYTES = 128  # 32 banks of 4 bytes
 
 
 class Layout(NamedTuple):
@@ -27,29 +26,37 @@ class Layout(NamedTuple):
     size_per_thread: int
 
 
-def blocked(shape: Sequence[int], num_warps: int, size_per_thread: int = 1) -> Layout:
-    """Lanes and warps along each dim of a blocked layout of ``shape`` (row-major, the last
-    dim contiguous, ``size_per_thread`` elements a thread along it) over ``num_warps``
-    warps."""
+def _order(rank: int, contiguous: int) -> list[int]:
+    """Dims from the fastest: ``contiguous``, then the others from the last."""
+    return [contiguous] + [d for d in range(rank - 1, -1, -1) if d != contiguous]
+
+
+def blocked(
+    shape: Sequence[int], num_warps: int, size_per_thread: int = 1, contiguous: int = -1
+) -> Layout:
+    """Lanes and warps along each dim of a blocked layout of ``shape`` over ``num_warps``
+    warps, dim ``contiguous`` (default: the last) the fastest with ``size_per_thread``
+    elements a thread along it, then the other dims from the last."""
 
     rank = len(shape)
     if rank == 0:
         return Layout((), (), size_per_thread)
+    order = _order(rank, contiguous % rank)
     lanes = [1] * rank
     warps = [1] * rank
     threads_left = num_warps * WARP_SIZE
     lanes_left = WARP_SIZE
     warps_left = num_warps
-    for d in range(rank - 1, 0, -1):
-        per_thread = size_per_thread if d == rank - 1 else 1
+    for i, d in enumerate(order[:-1]):
+        per_thread = size_per_thread if i == 0 else 1
         threads = min(threads_left, max(1, shape[d] // per_thread))
         lanes[d] = min(threads, lanes_left)
         warps[d] = max(1, min(threads // lanes[d], warps_left))
         warps_left //= warps[d]
         lanes_left //= lanes[d]
         threads_left = max(1, threads_left // threads)
-    lanes[0] = lanes_left
-    warps[0] = warps_left
+    lanes[order[-1]] = lanes_left
+    warps[order[-1]] = warps_left
     return Layout(tuple(lanes), tuple(warps), size_per_thread)
 
 
@@ -59,35 +66,35 @@ def warps_per_dim(shape: Sequence[int], num_warps: int, size_per_thread: int = 1
 
 
 def reduction_scratch_bytes(
-    shape: Sequence[int], axis: int, num_warps: int, elem_bytes: int
+    shape: Sequence[int],
+    axis: int,
+    num_warps: int,
+    elem_bytes: int,
+    contiguous: int | None = -1,
 ) -> int:
     """Shared memory a reduction of ``shape`` along ``axis`` exchanges its warps' partial
-    results through (0 when one warp holds each row), for either ``size_per_thread`` Triton
-    may pick (1 or a 16-byte vector): the larger.
+    results through (0 when one warp holds each row). Dim ``contiguous`` is the one the
+    operand's loads read contiguously (None: unknown, every dim is tried); Triton gives a
+    thread 1 or a 16-byte vector of elements along it: the larger figure of the choices is
+    returned.
 
     After each thread and lane has reduced its part of a row, the partial results, one per
     warp along the axis for each other element, are moved between layouts through shared
-    memory. Triton moves them in rounds of one register vector (up to 16 bytes) per thread
-    holding distinct partials, at least 128 bytes (the banks' width) a round; the buffer
-    holds one round, or everything when that is less."""
+    memory. Triton may move them in several rounds (a smaller buffer); how many depends on
+    its choice of swizzling, so the figure is all of them: never below Triton's."""
 
     worst = 0
-    vector = max(1, VECTOR_BYTES // elem_bytes)
-    for spt in {1, vector}:
-        layout = blocked(shape, num_warps, spt)
-        along = layout.warps[axis]
-        if along <= 1:
-            continue
-        partials = along
-        threads = along
-        for d, size in enumerate(shape):
-            if d == axis:
+    rank = len(shape)
+    for fast in range(rank) if contiguous is None else [contiguous % rank]:
+        vector = max(1, min(VECTOR_BYTES // elem_bytes, shape[fast]))
+        for spt in {1, vector}:
+            layout = blocked(shape, num_warps, spt, fast)
+            along = layout.warps[axis]
+            if along <= 1:
                 continue
-            partials *= size
-            per_thread = spt if d == len(shape) - 1 else 1
-            threads *= max(1, min(layout.lanes[d] * layout.warps[d], size // per_thread))
-        threads = min(threads, partials)
-        vec = min(max(1, partials // threads), vector)
-        round_bytes = max(BANK_BYTES, threads * vec * elem_bytes)
-        worst = max(worst, min(partials * elem_bytes, round_bytes))
+            partials = along
+            for d, size in enumerate(shape):
+                if d != axis:
+                    partials *= size
+            worst = max(worst, partials * elem_bytes)
     return worst

@@ -132,11 +132,53 @@ class Access:
 
 @dataclass(frozen=True)
 class Reduction:
-    """A reduction of a ``dims`` block along ``axis``, ``elem_bytes`` a partial result."""
+    """A reduction of a ``dims`` block along ``axis``, ``elem_bytes`` a partial result;
+    ``contiguous``: the dim its operand's loads read contiguously (None: unknown)."""
 
     dims: tuple[str, ...]
     axis: int
     elem_bytes: int
+    contiguous: int | None = -1
+
+
+_ELEMENTWISE = (t.BinaryOp, t.UnaryOp, t.CastOp, t.SelectOp)
+
+
+def _contiguous_dim(value: SSAValue) -> int | None:
+    """The dim of ``value`` that the loads it is computed from read contiguously: the last
+    when every such load indexes its tensor's dims in order with tiles or whole dims (Triton
+    specializes a unit last stride), None when a gathered load, a reshape or a permutation
+    on the way leaves it unknown."""
+
+    seen: set[int] = set()
+    todo = [value]
+    rank = value.type.rank if isinstance(value.type, t.BlockType) else 0
+    while todo:
+        v = todo.pop()
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
+        op = v.owner
+        if isinstance(op, t.LoadOp):
+            ty = op.result.type
+            if not all(k in ("tile", "full") for k in op.kinds):
+                return None
+            if not (isinstance(ty, t.BlockType) and ty.rank == rank):
+                return None
+            continue
+        if isinstance(op, _ELEMENTWISE):
+            # Values of fewer dims are broadcast: the full-rank operands set the layout.
+            todo.extend(
+                o for o in op.operands if isinstance(o.type, t.BlockType) and o.type.rank == rank
+            )
+            continue
+        if isinstance(op, t.PermuteOp):
+            return None
+        if isinstance(op, t.ReshapeOp) and op.operand.type.rank >= rank:
+            return None
+        # Anything else (a broadcast or reshaped row of fewer dims, a constant, a loop-carried
+        # value) takes the layout of the full-rank operands it is combined with.
+    return -1
 
 
 def _loaded(v: SSAValue) -> t.LoadOp | None:
@@ -319,7 +361,7 @@ def _row_reductions(module: Operation) -> list[Reduction]:
         size = max(4, element_bytes(src.element_type) or 8)
         if op.kind.data in ("argmax", "argmin"):
             size += 8  # the index travels with the value
-        out.append(Reduction(tuple(src.dims), axis, size))
+        out.append(Reduction(tuple(src.dims), axis, size, _contiguous_dim(op.operand)))
     return out
 
 
@@ -332,12 +374,15 @@ class Conversion:
     the parent's. ``trailing``: the value's dims are the parent's last ones (a load of a
     row's weight); such a slice matches the load's layout unless the parent spreads warps
     over the dims the value lacks. Other values (per-row values, stores of reduced rows)
-    are converted whatever the layout."""
+    are converted whatever the layout, except a reduction's result (``reduced``: the
+    reduced dim of ``parent``), which keeps the slice layout unless the parent spreads warps
+    over the dims it keeps."""
 
     dims: tuple[str, ...]
     elem_bytes: int
     parent: tuple[str, ...]
     trailing: bool
+    reduced: int | None = None
 
 
 def _contains(parent: tuple[str, ...], dims: tuple[str, ...]) -> bool:
@@ -347,10 +392,23 @@ def _contains(parent: tuple[str, ...], dims: tuple[str, ...]) -> bool:
 
 def _conversions(module: Operation) -> list[Conversion]:
     """Each load or store whose value has fewer dims than the largest block of its region
-    (the body of its loop or kernel) holding the value's dims."""
+    (the body of its loop or kernel) holding the value's dims, and each reduction's result
+    in kernels without ``tile.dot``."""
 
     out: list[Conversion] = []
+    dots = any(isinstance(op, t.DotOp) for op in module.walk())
     for op in module.walk():
+        if isinstance(op, t.ReduceOp) and not dots:
+            # A reduced row kept across iterations or stored moves from the slice of its
+            # operand's layout to one of its own (a dot's rows stay in the mma layout).
+            ty, src = op.result.type, op.operand.type
+            if isinstance(ty, t.BlockType) and ty.known and isinstance(src, t.BlockType):
+                if ty.rank >= 1 and src.known:
+                    nbytes = max(4, element_bytes(ty.element_type) or 8)
+                    axis = op.dim.value.data
+                    trailing = tuple(src.dims[axis + 1 :]) == tuple(ty.dims) and axis == 0
+                    out.append(Conversion(tuple(ty.dims), nbytes, tuple(src.dims), trailing, axis))
+            continue
         if not isinstance(op, (t.LoadOp, t.StoreOp)):
             continue
         value = op.result if isinstance(op, t.LoadOp) else op.value
@@ -595,6 +653,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         pipelined_in: dict[int | None, int] = {}
         staged_in: dict[int | None, int] = {}
         hoisted = 0
+        barriers: dict[int | None, int] = {}
         for m in layout.tiles:
             if layout.buffers and m.store and m.scope is None:
                 continue  # counted in the epilogue above
@@ -623,12 +682,15 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                     need += inner * barrier  # and a barrier per unrolled copy of the body
                 pipelined_in[m.scope] = pipelined_in.get(m.scope, 0) + need
             elif tma and TRANSIENT_TMA_BUFFERS:
-                if m.store and m.scope is not None and num_stages >= 2 and u == 1:
-                    # A pipelined loop's store: the buffer is hoisted out of the loop, so
+                if m.store and m.scope is not None and num_stages >= 2:
+                    # A pipelined loop's store: the buffer may be hoisted out of the loop, so
                     # that one iteration's store drains while the next computes.
                     hoisted += tile
                 else:
-                    staged_in[m.scope] = max(staged_in.get(m.scope, 0), tile + barrier)
+                    # One buffer at a time, but each load's barrier may stay allocated (and
+                    # padded to 16 bytes) beside it.
+                    staged_in[m.scope] = max(staged_in.get(m.scope, 0), tile)
+                    barriers[m.scope] = barriers.get(m.scope, 0) + 2 * barrier
             elif tma:
                 need = u * (tile + barrier)
                 if m.scope is None:
@@ -636,7 +698,10 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 else:
                     staged_in[m.scope] = staged_in.get(m.scope, 0) + need
         total += hoisted + max(
-            (pipelined_in.get(k, 0) + staged_in.get(k, 0) for k in {*pipelined_in, *staged_in}),
+            (
+                pipelined_in.get(k, 0) + staged_in.get(k, 0) + barriers.get(k, 0)
+                for k in {*pipelined_in, *staged_in}
+            ),
             default=0,
         )
         if picked:
@@ -647,13 +712,27 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         scratch = 0
         for r in layout.reductions:
             shape = [elements((d,)) for d in r.dims]
-            scratch = max(scratch, reduction_scratch_bytes(shape, r.axis, warps, r.elem_bytes))
+            need = reduction_scratch_bytes(shape, r.axis, warps, r.elem_bytes, r.contiguous)
+            scratch = max(scratch, need)
         for c in layout.conversions:
             size = elements(c.dims) * c.elem_bytes
+            shape = [elements((d,)) for d in c.parent]
+            if c.reduced is not None:
+                # A column reduction's result (the parent's trailing dims) matches a layout of
+                # its own unless warps split the reduced rows; a row reduction's, unless
+                # warps split the rows it keeps.
+                vector = max(1, VECTOR_BYTES // c.elem_bytes)
+                split = (
+                    [c.reduced] if c.trailing else [d for d in range(len(shape)) if d != c.reduced]
+                )
+                if any(
+                    prod(warps_per_dim(shape, warps, v)[d] for d in split) > 1 for v in {1, vector}
+                ):
+                    scratch = max(scratch, size)
+                continue
             if not c.trailing:
                 scratch = max(scratch, size)
                 continue
-            shape = [elements((d,)) for d in c.parent]
             lacking = len(shape) - len(c.dims)
             vector = max(1, VECTOR_BYTES // c.elem_bytes)
             if any(prod(warps_per_dim(shape, warps, v)[:lacking]) > 1 for v in {1, vector}):
