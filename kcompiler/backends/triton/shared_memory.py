@@ -1,44 +1,80 @@
-"""Estimated shared memory of one program: the tiles Triton keeps in shared memory.
+"""Estimated shared memory of one program: the buffers Triton allocates in shared memory.
 
-Triton's software pipeliner keeps ``num_stages`` copies of every tile a loop loads for a
-``tl.dot`` in shared memory (multi-buffering); a config whose total exceeds the device's
-per-block limit (``target.current().shared_memory_per_block``) fails to compile ("out of
-resource: shared memory"), so the derived space excludes it and the backend rejects it naming
-the knobs.
+A config whose total exceeds the device's per-block limit
+(``target.current().shared_memory_per_block``) fails to compile ("out of resource: shared
+memory"), so the derived space excludes it and the backend rejects it naming the knobs. The
+estimate is meant to be an upper bound of Triton's figure (``metadata.shared``) that is as
+tight as the IR and the config allow: too low lets failing configs through, too high excludes
+good ones.
 
-What takes shared memory, the rule the estimate keeps (each point checked against Triton's own
-allocation: benchmarks/results/h100/shared_memory_calibration.md, shared_memory_draws.json and
-tune-compare-prelim/ there):
+Triton's allocation is the peak, over the program, of the buffers live at once: explicit ones
+(``ttg.local_alloc``: dot operands, pipelined loads, tensor-descriptor buffers), which live
+from their allocation to their last use, and the scratch of one operation at a time
+(reductions and layout conversions). The rules below were read off the TTGIR of Triton 3.9's
+sm_90 compiles of the bundled kernels' drawn configs (benchmarks/spill_report.py,
+benchmarks/results/cpu/spills-sm90*.md); those marked 3.6 come from Triton 3.6 on an H100
+(benchmarks/results/h100/shared_memory_calibration.md and the refusals of
+tests/backends/test_shared_memory_tma.py) and apply to Triton before 3.9
+(``TRANSIENT_TMA_BUFFERS``).
 
-* a dot operand loaded in a sequential loop: ``stages x unroll`` buffers of its tile (each
-  unrolled copy has its own), one more when a pipelined loop is unrolled (its remainder
-  loop's); ``range_multi_buffers=True`` (the accumulator may be multi-buffered) can add the
-  accumulator's tile. At 1-2 stages Triton may instead allocate the epilogue's layout
-  conversion of the accumulator when that is larger; the estimate leaves it out;
-* row reductions of dot results (attention's max and sum): nothing (the mma layout keeps a row
-  in one warp);
-* a tensor-descriptor (TMA) load always lands in shared memory: one buffer of its tile and an
-  8-byte mbarrier. ``num_stages`` does not multiply it in a loop without ``tl.dot`` (Triton
-  pipelines the loads of such a loop only when the loop has its own ``num_stages``, i.e.
-  ``range_num_stages``);
-* a tensor-descriptor store stages its tile in shared memory; with ``num_stages`` >= 2 a store
-  in a loop keeps its buffer while the loop's loads have theirs;
-* a loop with ``range_num_stages`` >= 2 pipelines every load it has (pointer ones through
-  cp.async): ``stages x unroll`` buffers of each, as for dot operands;
-* pointer and block_ptr loads elsewhere stay in registers;
-* a config with a tensor descriptor takes at least 128 bytes: TMA needs its shared-memory
-  buffers 128-byte aligned, and Triton allocates at least one such unit however small the
-  tiles are.
+Dot operands (``tl.dot``), in the dtype they are loaded in:
 
-The estimate sums, conservatively: the dot buffers above; every buffer outside sequential
-loops; the largest sum of one top-level sequential loop's buffers (chunk loops of
-``reduction_loops`` included; buffers of different loops are never live together); and the
-scratch of the largest whole-row reduction (rows x the warps along the row x 4 bytes), a margin
-(Triton may reuse memory for it). Conservative where it is not exact: a store outside loops is
-counted next to the loads (Triton may reuse their memory), and so is a dot kernel's descriptor
-store of its result after the loop. Loads and stores are counted on the IR as
-``split-reductions`` rewrites it for the config's ``reduction_loops`` (a chunk loop's tile is
-rows x chunk), with the config's ``indexing``.
+* a dot of M rows, M a multiple of 64, at whole warp groups runs as wgmma: a loop keeps
+  ``stages`` copies of each operand it loads (``range_num_stages``, else ``num_stages``),
+  and reads a computed left operand (attention's ``p``) from registers;
+* otherwise mma v2 reads both operands into registers, which hold one stage: ``stages - 1``
+  copies (at least one), and a computed operand is staged once;
+* an unrolled pipelined loop keeps its copies per unrolled body and one more (its
+  remainder's); operands loaded outside loops take one buffer each, for the whole program;
+* in a one-stage loop the operands of different dots are not live together (attention's K
+  and V);
+* ``range_multi_buffers`` adds nothing on Hopper (the accumulator stays in registers);
+* the epilogue runs after the loop and reuses its memory: the result's tile when a tensor
+  descriptor stores it, half of it when pointers do (the conversion from the mma layout runs
+  in two rounds of 16-bit pairs); a persistent kernel (``pid_type``) at ``num_stages`` >= 2
+  keeps its descriptor store's buffer allocated next to the loop's.
+
+Other loads and stores:
+
+* a tensor-descriptor load or store lands in shared memory (a load with an 8-byte mbarrier),
+  only where the launch takes a descriptor: no element-wise mask, a last dim of at least 16
+  bytes, and a block no larger than the tensor at the traced sizes (otherwise the launcher
+  runs the pointer kernel for all of them, ``indexing.descriptor_check``); buffers are then
+  padded to TMA's 128-byte alignment, and a config with a descriptor takes at least 128 bytes;
+* outside loops, and (3.9) in an unpipelined loop, one descriptor buffer is live at a time
+  (a load's is read into registers, a store's drained before the next), though each load's
+  barrier may stay (counted padded to 16 bytes); 3.6 kept a loop's buffers together;
+* (3.9) at ``num_stages`` >= 2 a descriptor store in a loop is hoisted out of it, so one
+  iteration's store drains while the next computes: its buffer lives through the program;
+* a loop with ``range_num_stages`` >= 2 pipelines every load (pointer ones through cp.async):
+  (3.9) ``stages - 1`` copies per unrolled body (one stage is in registers), one more for a
+  masked or gathered load of an unrolled loop; an unrolled outer loop runs its copies of the
+  inner loop one after another; 3.6: ``stages x unroll`` copies (+ 1 when unrolled);
+* buffers of different top-level loops are never live together; pointer loads elsewhere stay
+  in registers.
+
+Scratch (kernels without ``tl.dot``; the mma layout keeps a dot result's row in one warp),
+the largest one added to the buffers:
+
+* a reduction whose rows spread over several warps exchanges its warps' partial results: the
+  operand's elements with the reduced dim replaced by the warps along it, from Triton's
+  default blocked layout (``blocked_layout.py``; warps fill the dim the loads read
+  contiguously first, which the IR tells unless a gather feeds it; a thread holds 1 or a
+  16-byte vector of elements, both tried);
+* a load or store of fewer dims than the block it is combined with is converted between its
+  own layout and a slice of the block's: a row's weight (the block's last dims) when warps
+  split the other dims, per-row values always, a reduced row when warps split the rows it
+  keeps; and a gather's index tile, whose bounds check reduces it.
+
+Loads and stores are counted on the IR as ``split-reductions`` rewrites it for the config's
+``reduction_loops`` (a chunk loop's tile is rows x chunk), with the config's ``indexing``.
+
+What stays loose (an upper bound only): the reduction scratch, which Triton may move in
+several rounds (up to 2x on rows of 32 warps, more for gathered operands); conversions Triton
+avoids by rematerializing a load in the block's layout; descriptor stores that a pipelined
+loop does not hoist; and kernels whose launcher takes the pointer kernel for reasons the IR
+does not show (a stride-0 or transposed argument: the estimate counts the descriptor
+kernel's buffers).
 """
 
 from __future__ import annotations
@@ -779,21 +815,13 @@ def shared_memory_bytes(
 ) -> int:
     """Estimated shared memory of one program in bytes, for the traced IR ``module``.
 
-    Each dot operand loaded in a sequential loop takes ``stages x unroll`` buffers of its
-    tile (one more when ``stages`` > 1 and ``unroll`` > 1: the remainder loop's): ``stages``
-    is the loop's ``range_num_stages`` entry when set, else ``num_stages``; ``unroll`` its
-    ``range_unroll_factors`` entry (matmul: ``num_stages * (BLOCK_M * BLOCK_K + BLOCK_K *
-    BLOCK_N) * element size``). Other operands take one buffer; a loop with
-    ``range_multi_buffers`` True adds its dot accumulator's tile (4 bytes an element).
-
-    Other loads and stores (the module docstring): a ``tensor_descriptor`` access (by
-    ``indexing``, a Config's field) takes one buffer of its tile (+ an 8-byte barrier for a
-    load, + one per dot-operand buffer), any load of a loop with ``range_num_stages`` >= 2
-    ``stages x unroll`` buffers (a pipelined unrolled loop: one more, its remainder loop's);
-    buffers outside sequential loops add up, and of the loops the largest counts. Whole-row
-    reductions add ``rows x warps x 4`` bytes when ``num_warps`` is given (warps along the
-    row: at most one per 32 of its elements). ``reduction_loops`` (a Config's field; None:
-    the default chunks) picks the chunk loops the tiles are counted in.
+    The rules are the module docstring's. ``stages`` of a loop is its ``range_num_stages``
+    entry when set, else ``num_stages``; ``unroll`` its ``range_unroll_factors`` entry
+    (matmul with wgmma: ``num_stages * (BLOCK_M * BLOCK_K + BLOCK_K * BLOCK_N) * element
+    size``). ``indexing`` (a Config's field) picks the tensor-descriptor accesses,
+    ``reduction_loops`` (None: the default chunks) the chunk loops the tiles are counted in,
+    ``pid_type`` whether a persistent kernel keeps its epilogue's buffer; the scratch of
+    reductions and layout conversions is counted only when ``num_warps`` is given.
 
     Block symbols count at ``block_sizes``; whole size symbols at the next power of two of
     their traced value (as for registers), so the estimate is for the traced shapes.
