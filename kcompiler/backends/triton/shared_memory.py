@@ -142,7 +142,8 @@ class MemoryTile:
     whether a tensor descriptor is legal for it (``descriptor``), its innermost sequential
     loop ``loop`` (``rblock_*`` for a chunk loop), the sequential loops around it
     (``loops``, innermost first) and the top-level one ``scope`` (its position among the
-    module's loops; None: outside sequential loops)."""
+    module's loops; None: outside sequential loops); ``in_loop_kernel``: the module has a
+    sequential loop (Triton may move the access before it)."""
 
     site: int | None
     store: bool
@@ -152,6 +153,7 @@ class MemoryTile:
     loop: str | None
     loops: tuple[str, ...]
     scope: int | None
+    in_loop_kernel: bool = False
 
 
 @dataclass(frozen=True)
@@ -327,6 +329,7 @@ def memory_tiles(module: Operation, positions: dict[int, int] | None = None) -> 
     }
     # Two chunk loops of one dim share a block symbol: a top-level loop is told by its position.
     ordinal = {id(op): i for i, op in enumerate(module.walk()) if isinstance(op, t.ForOp)}
+    looped = any(isinstance(op, t.ForOp) and op.parallel is None for op in module.walk())
     out: list[MemoryTile] = []
     for op in memory_ops(module):
         if id(op) in operands:
@@ -353,6 +356,7 @@ def memory_tiles(module: Operation, positions: dict[int, int] | None = None) -> 
                 loop=syms[0] if syms else None,
                 loops=syms,
                 scope=ordinal[id(loops[-1])] if loops else None,
+                in_loop_kernel=looped,
             )
         )
     return out
@@ -718,15 +722,17 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                     need += inner * barrier  # and a barrier per unrolled copy of the body
                 pipelined_in[m.scope] = pipelined_in.get(m.scope, 0) + need
             elif tma and TRANSIENT_TMA_BUFFERS:
-                if m.store and m.scope is not None and num_stages >= 2:
+                if m.store and (m.scope is not None or m.in_loop_kernel) and num_stages >= 2:
                     # A pipelined loop's store: the buffer may be hoisted out of the loop, so
-                    # that one iteration's store drains while the next computes.
+                    # that one iteration's store drains while the next computes; a store
+                    # outside loops may be moved before one and drain while it runs.
                     hoisted += tile
                 else:
                     # One buffer at a time, but each load's barrier may stay allocated (and
                     # padded to 16 bytes) beside it.
                     staged_in[m.scope] = max(staged_in.get(m.scope, 0), tile)
-                    barriers[m.scope] = barriers.get(m.scope, 0) + 2 * barrier
+                    pad = 2 if m.scope is not None else 1
+                    barriers[m.scope] = barriers.get(m.scope, 0) + pad * barrier
             elif tma:
                 need = u * (tile + barrier)
                 if m.scope is None:
