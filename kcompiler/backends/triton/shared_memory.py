@@ -631,9 +631,16 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         ):
             picked = set()
 
+        pads: list[int] = []
+
         def aligned(nbytes: int) -> int:
-            # With tensor descriptors, buffers start at TMA's 128-byte alignment.
-            return -(-nbytes // TMA_MIN_SHARED) * TMA_MIN_SHARED if picked else nbytes
+            # With tensor descriptors, buffers start at TMA's 128-byte alignment: each is
+            # padded to it, but for the one placed last (its padding is subtracted below).
+            if not picked:
+                return nbytes
+            padded = -(-nbytes // TMA_MIN_SHARED) * TMA_MIN_SHARED
+            pads.append(padded - nbytes)
+            return padded
 
         def stages(loop: str | None) -> int:
             return max(1, stages_of.get(loop) or num_stages) if loop is not None else 1
@@ -747,7 +754,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             default=0,
         )
         if picked:
-            total = max(total, TMA_MIN_SHARED)
+            total = max(total - min(pads, default=0), TMA_MIN_SHARED)
         if not num_warps:
             return total  # the scratch below depends on the warps (counted when given)
         warps = num_warps
