@@ -729,7 +729,8 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                     need += inner * barrier  # and a barrier per unrolled copy of the body
                 pipelined_in[m.scope] = pipelined_in.get(m.scope, 0) + need
             elif tma and TRANSIENT_TMA_BUFFERS:
-                if m.store and (m.scope is not None or m.in_loop_kernel) and num_stages >= 2:
+                piped = stages(m.loop) >= 2 if m.scope is not None else m.in_loop_kernel
+                if m.store and piped and num_stages >= 2:
                     # A pipelined loop's store: the buffer may be hoisted out of the loop, so
                     # that one iteration's store drains while the next computes; a store
                     # outside loops may be moved before one and drain while it runs.
