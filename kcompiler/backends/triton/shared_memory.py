@@ -699,7 +699,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         # the Triton reuses them (``TRANSIENT_TMA_BUFFERS``), else all live together.
         pipelined_in: dict[int | None, int] = {}
         staged_in: dict[int | None, int] = {}
-        hoisted = 0
+        hoisted: dict[int | None, int] = {}
         barriers: dict[int | None, int] = {}
         for m in layout.tiles:
             if layout.buffers and m.store and m.scope is None:
@@ -731,10 +731,11 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             elif tma and TRANSIENT_TMA_BUFFERS:
                 piped = stages(m.loop) >= 2 if m.scope is not None else m.in_loop_kernel
                 if m.store and piped and num_stages >= 2:
-                    # A pipelined loop's store: the buffer may be hoisted out of the loop, so
-                    # that one iteration's store drains while the next computes; a store
-                    # outside loops may be moved before one and drain while it runs.
-                    hoisted += tile
+                    # A pipelined loop's store: the buffer may be hoisted just out of the
+                    # loop, so that one iteration's store drains while the next computes (it
+                    # lives through that loop); a store outside loops may be moved before
+                    # one and drain while it runs (whichever loop: all are charged).
+                    hoisted[m.scope] = hoisted.get(m.scope, 0) + tile
                 else:
                     # One buffer at a time, but each load's barrier may stay allocated (and
                     # padded to 16 bytes) beside it.
@@ -747,10 +748,14 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                     staged_in[m.scope] = max(staged_in.get(m.scope, 0), need)
                 else:
                     staged_in[m.scope] = staged_in.get(m.scope, 0) + need
-        total += hoisted + max(
+        scopes = {*pipelined_in, *staged_in, *hoisted}
+        total += hoisted.get(None, 0) + max(
             (
-                pipelined_in.get(k, 0) + staged_in.get(k, 0) + barriers.get(k, 0)
-                for k in {*pipelined_in, *staged_in}
+                pipelined_in.get(k, 0)
+                + staged_in.get(k, 0)
+                + barriers.get(k, 0)
+                + (hoisted.get(k, 0) if k is not None else 0)
+                for k in scopes
             ),
             default=0,
         )
