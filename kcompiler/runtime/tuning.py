@@ -255,7 +255,8 @@ def _register_constraint(modules: list[Any], count: int, knobs: list[Any]) -> An
 
 def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
     """Kernels with ``tile.dot``: the dot results (accumulators, attention's scores) must fit
-    half the registers a thread has; below 4 warps, with the operand tiles, a quarter (ptxas
+    half the registers a thread has, an fp8 dot's widening accumulator included (three
+    quarters from two warpgroups on); below 4 warps, with the operand tiles, a quarter (ptxas
     "Insufficient registers" at 16 warps and more, spills below;
     ``backends/triton/registers.dot_registers_fit``)."""
 
@@ -272,7 +273,8 @@ def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
             "dot_registers",
             fits,
             "the tl.dot results (fp32 accumulators and scores) must take at most half of a "
-            "thread's min(256, 65536 / (32 * num_warps)) registers (below 4 warps, with the "
+            "thread's min(256, 65536 / (32 * num_warps)) registers (an fp8 dot's widening "
+            "accumulator with them: three quarters from 8 warps on; below 4 warps, with the "
             "operand tiles mma.sync holds, a quarter)",
             [f"block_sizes[{i}]" for i in range(count)] + ["num_warps"],
         )
