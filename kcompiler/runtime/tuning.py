@@ -229,16 +229,17 @@ def _register_constraint(modules: list[Any], count: int, knobs: list[Any]) -> An
         # Rows too wide to hold whole: when even the smallest tile (every block at its
         # lowest, no unrolled or pipelined copies) overflows at the most warps, no tile without
         # a chunk loop fits. Such tiles keep the largest-block rule instead, at the warp counts
-        # where they overflow no more than at the most warps (a thread's share and its
-        # registers both halve with each doubling above 8 warps), so whole rows stay
-        # reachable and the tuner's ptxas check sees what they really spill.
+        # where they overflow no more than that smallest tile does at the most warps (a
+        # thread's share and its registers both halve with each doubling above 8 warps; more
+        # rows, or copies of a loop body, multiply what spills), so whole rows stay reachable
+        # and the tuner's ptxas check sees what they really spill.
         if live.chunked(flat):
             return False
         most = thread_registers(MAX_WARPS)
-        if live.per_thread({**flat, **smallest, "num_warps": MAX_WARPS}) <= most:
+        least = live.per_thread({**flat, **smallest, "num_warps": MAX_WARPS})
+        if least <= most:
             return False
-        widest = live.per_thread({**flat, "num_warps": MAX_WARPS}) / most
-        if live.per_thread(flat) / thread_registers(warps) > widest:
+        if live.per_thread(flat) / thread_registers(warps) > least / most:
             return False
         return largest <= ELEMENTS_PER_THREAD * 32 * warps
 

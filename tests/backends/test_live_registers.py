@@ -14,6 +14,7 @@ import torch
 
 from kcompiler.backends.triton.live_registers import peak_registers, thread_registers
 from kcompiler.kernels.backward import rms_norm_bwd
+from kcompiler.kernels.cross_entropy import cross_entropy
 from kcompiler.kernels.fp8_gemm import fp8_gemm
 from kcompiler.kernels.matmul import matmul
 from kcompiler.kernels.softmax import softmax
@@ -94,6 +95,19 @@ def test_register_budget_follows_warps_for_whole_rows() -> None:
     assert _budget(space, **whole, num_warps=32) is None
     # Over 32 threads (one warp), 256 elements a value: beyond the register file.
     assert _budget(space, **whole, num_warps=1) is not None
+
+
+def test_rows_too_wide_to_hold_keep_only_the_smallest_tiles_overflow() -> None:
+    space = cross_entropy.config_space(_empty(F32, 4096, 32000), torch.zeros(4096).long())
+    whole = {"reduction_loops[0]": None}
+    # A 32768-value row overflows a thread even at 32 warps; one row a program stays reachable
+    # (the recorded 16384 x 32768 winner) at the warps where it overflows no more than there.
+    assert _budget(space, **whole, **{"block_sizes[0]": 1}, num_warps=32) is None
+    assert _budget(space, **whole, **{"block_sizes[0]": 1}, num_warps=16) is None
+    # More rows multiply the overflow: 4 rows at 32 warps (ptxas: 32 registers, 1544 B
+    # spilled) and 2 at 16 (128 B) were allowed while no worse than 4 or 2 rows at 32 warps.
+    assert _budget(space, **whole, **{"block_sizes[0]": 4}, num_warps=32) is not None
+    assert _budget(space, **whole, **{"block_sizes[0]": 2}, num_warps=16) is not None
 
 
 def test_dot_loops_are_not_unrolled() -> None:
