@@ -26,6 +26,7 @@ and writes ``benchmarks/results/<gpu>/helion-examples.md``.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import dataclasses
 import json
 import os
@@ -359,45 +360,38 @@ def run_one(name: str, staged: Path, result_file: Path) -> None:
 
 
 def run_all(
-    names: list[str], staged: Path, timeout: float, device: str
+    names: list[str], staged: Path, timeout: float, device: str, jobs: int = 1
 ) -> dict[str, dict[str, str]]:
+    """Run each example in its own child process, ``jobs`` at a time; the rows come back in
+    ``names`` order whatever order the children finish in."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), str(staged)])
     if device == "cpu":
         env["TRITON_INTERPRET"] = "1"
-    results = {}
-    for name in names:
+
+    def one(name: str) -> dict[str, str]:
         start = time.monotonic()
         out = staged / f"{name.replace('/', '_')}.json"
+        command = [sys.executable, "-m", "benchmarks.helion_examples", "--run-one", name]
+        command += ["--staged", str(staged), "--result", str(out)]
         try:
             done = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "benchmarks.helion_examples",
-                    "--run-one",
-                    name,
-                    "--staged",
-                    str(staged),
-                    "--result",
-                    str(out),
-                ],
-                env=env,
-                cwd=REPO_ROOT,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
+                command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout
             )
             if out.exists():
-                results[name] = json.loads(out.read_text())
+                result = json.loads(out.read_text())
             else:
                 tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-                results[name] = {"status": "ERROR", "detail": f"process died: {tail}"}
+                result = {"status": "ERROR", "detail": f"process died: {tail}"}
         except subprocess.TimeoutExpired:
-            results[name] = {"status": "ERROR", "detail": f"time limit ({timeout:.0f}s) exceeded"}
-        results[name]["seconds"] = f"{time.monotonic() - start:.0f}"
-        print(f"{results[name]['status']:5} {name} {results[name]['detail'][:120]}", flush=True)
-    return results
+            result = {"status": "ERROR", "detail": f"time limit ({timeout:.0f}s) exceeded"}
+        result["seconds"] = f"{time.monotonic() - start:.0f}"
+        print(f"{result['status']:5} {name} {result['detail'][:120]}", flush=True)
+        return result
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        finished = dict(zip(names, pool.map(one, names)))
+    return {name: finished[name] for name in names}
 
 
 # Why an example that does not pass does not, where that is known (rendered under the table).
@@ -475,6 +469,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds per example")
     parser.add_argument("--device", default="cpu", help="cpu (interpreter) or cuda")
     parser.add_argument("--out", type=Path, help="markdown file to write")
+    parser.add_argument("--jobs", type=int, default=1, help="examples run at once")
     parser.add_argument(
         "--update",
         action="store_true",
@@ -507,7 +502,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="helion-examples-") as tmp:
         staged = Path(tmp)
         stage(source, to_run, staged)
-        results.update(run_all(to_run, staged, args.timeout, args.device))
+        results.update(run_all(to_run, staged, args.timeout, args.device, args.jobs))
     if args.out is None and args.names and not args.update:
         return
     if args.out is None:
