@@ -25,6 +25,7 @@ a verifier and the shape-inference pass share one definition of the typing rules
 from __future__ import annotations
 
 import re
+from abc import ABC
 from collections.abc import Sequence
 
 from xdsl.dialects.builtin import (
@@ -1581,20 +1582,11 @@ class CombineOp(IRDLOperation):
             raise ShapeError("tile.combine: the body must yield one scalar per input, same dtypes")
 
 
-@irdl_op_definition
-class ReshapeOp(TileOp):
-    """Change the dims of a value without moving data: ``v[:, None]``, ``squeeze``, ``view``.
-
-    Legal when the non-unit dims stay the same and in order (unit dims come and go), or when
-    runs of them split or merge (``[s2] -> [2, s4]``, ``[s4, 2] -> [s2]``) with every dim of a
-    changed run exact: a static power of two, or a size symbol whose enclosing kernel promises
-    it is a power of two (``size_divisors[s] == size_hints[s]``: its register extent is the
-    hint's power of two and the divisor fills it, so the value is fixed) and the products of
-    the two sides agree. Exact dims carry no padding lanes, so a row-major reshape of the
-    registers moves every element where torch's reshape puts it; a padded dim would not.
-    """
-
-    name = "tile.reshape"
+class ToShapeOp(TileOp, ABC):
+    """Base of the ops that give one value new dims, ``%r = tile.<op> %v to [dims]``
+    (``tile.reshape``, ``tile.broadcast``): the operand, the ``shape`` property, the syntax
+    and the builder are theirs in common; each op's ``infer_type`` says which new dims are
+    legal."""
 
     operand = operand_def(BlockType)
     shape = prop_def(ArrayAttr[StringAttr])
@@ -1608,9 +1600,29 @@ class ReshapeOp(TileOp):
             result_types=[BlockType.unknown()],
         )  # fmt: skip
 
+    @property
+    def dims(self) -> tuple[str, ...]:
+        """The new dims (``shape`` as strings)."""
+        return tuple(d.data for d in self.shape.data)
+
+
+@irdl_op_definition
+class ReshapeOp(ToShapeOp):
+    """Change the dims of a value without moving data: ``v[:, None]``, ``squeeze``, ``view``.
+
+    Legal when the non-unit dims stay the same and in order (unit dims come and go), or when
+    runs of them split or merge (``[s2] -> [2, s4]``, ``[s4, 2] -> [s2]``) with every dim of a
+    changed run exact: a static power of two, or a size symbol whose enclosing kernel promises
+    it is a power of two (``size_divisors[s] == size_hints[s]``: its register extent is the
+    hint's power of two and the divisor fills it, so the value is fixed) and the products of
+    the two sides agree. Exact dims carry no padding lanes, so a row-major reshape of the
+    registers moves every element where torch's reshape puts it; a padded dim would not.
+    """
+
+    name = "tile.reshape"
+
     def infer_type(self) -> Attribute:
-        a = block_of(self.operand)
-        new = tuple(d.data for d in self.shape.data)
+        a, new = block_of(self.operand), self.dims
         src, dst = [d for d in a.dims if d != "1"], [d for d in new if d != "1"]
         if src != dst:
             problem = reshape_problem(src, dst, exact_sizes(self))
@@ -1700,27 +1712,14 @@ class PermuteOp(TileOp):
 
 
 @irdl_op_definition
-class BroadcastOp(TileOp):
+class BroadcastOp(ToShapeOp):
     """Broadcast a value to ``shape`` (``expand``, ``expand_as``, ``broadcast_to``): torch's
     broadcasting rule, aligned on the right; unit dims stretch, others must match."""
 
     name = "tile.broadcast"
 
-    operand = operand_def(BlockType)
-    shape = prop_def(ArrayAttr[StringAttr])
-    result = result_def(BlockType)
-    traits = traits_def(Pure())
-    assembly_format = "$operand `to` $shape attr-dict `:` type($operand) `->` type($result)"
-
-    def __init__(self, operand: SSAValue, dims: Sequence[str]):
-        super().__init__(
-            operands=[operand], properties={"shape": dims_attr(dims)},
-            result_types=[BlockType.unknown()],
-        )  # fmt: skip
-
     def infer_type(self) -> Attribute:
-        a = block_of(self.operand)
-        new = tuple(d.data for d in self.shape.data)
+        a, new = block_of(self.operand), self.dims
         if len(new) < a.rank or broadcast_dims(a.dims, new) != new:
             raise ShapeError(f"cannot broadcast {list(a.dims)} to {list(new)}")
         return BlockType(new, a.element_type)
