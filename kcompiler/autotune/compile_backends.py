@@ -40,8 +40,12 @@ class JobPool(Protocol):
     """What a search needs from a compile backend (``CompilePool``, ``RayCompilePool``)."""
 
     max_workers: int
-    pending: int  # submitted jobs whose outcome poll() has not returned yet
     in_use: bool  # held by a tuning run
+
+    @property
+    def pending(self) -> int:
+        """Submitted jobs whose outcome poll() has not returned yet."""
+        ...
 
     def submit(
         self,
