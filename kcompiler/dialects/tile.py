@@ -1368,34 +1368,25 @@ class SelectOp(TileOp):
         return BlockType(broadcast_dims(c.dims, a.dims, b.dims), result_dtype([a, b]))
 
 
-@irdl_op_definition
-class ReduceOp(TileOp):
-    """Reduce one dim (``sum``, ``max``, ``min``, ``prod``, ``argmax``, ``argmin``).
-
-    The reduced dim may be a block symbol (a reduction across a tile) or a full size; the
-    ``split-reductions`` pass decides how a full-size reduction is computed.
-    """
-
-    name = "tile.reduce"
+class AlongDimOp(TileOp, ABC):
+    """Base of the ops that combine one value's elements along dim ``dim`` in a named way
+    (``kind``): ``tile.reduce`` and ``tile.scan``. The operand, ``kind``, ``dim``, the
+    builder and the dim check are theirs in common; each op declares its one optional unit
+    flag (``keepdim``, ``reverse``) and its syntax, which spells the flag."""
 
     kind = prop_def(StringAttr)
     dim = prop_def(IntegerAttr)
-    keepdim = opt_prop_def(UnitAttr)
     operand = operand_def(BlockType)
     result = result_def(BlockType)
     traits = traits_def(Pure())
-    assembly_format = (
-        "$kind $operand `dim` $dim (`keepdim` $keepdim^)? attr-dict `:` type($operand)"
-        " `->` type($result)"
-    )
 
-    def __init__(self, kind: str, operand: SSAValue, dim: int, keepdim: bool = False):
+    def __init__(self, kind: str, operand: SSAValue, dim: int, flag_name: str, flag: bool):
         super().__init__(
             operands=[operand],
             properties={
                 "kind": StringAttr(kind),
                 "dim": IntegerAttr(dim, i64),
-                "keepdim": UnitAttr() if keepdim else None,
+                flag_name: UnitAttr() if flag else None,
             },
             result_types=[BlockType.unknown()],
         )
@@ -1404,13 +1395,38 @@ class ReduceOp(TileOp):
     def axis(self) -> int:
         return self.dim.value.data
 
+    def check_axis(self, a: BlockType, what: str) -> None:
+        """``dim`` must be a dim of the operand's type ``a``; ``what`` names the op's action
+        in the error."""
+        if not 0 <= self.axis < a.rank:
+            raise ShapeError(f"{what} dim {self.axis} out of range for rank {a.rank}")
+
+
+@irdl_op_definition
+class ReduceOp(AlongDimOp):
+    """Reduce one dim (``sum``, ``max``, ``min``, ``prod``, ``argmax``, ``argmin``).
+
+    The reduced dim may be a block symbol (a reduction across a tile) or a full size; the
+    ``split-reductions`` pass decides how a full-size reduction is computed.
+    """
+
+    name = "tile.reduce"
+
+    keepdim = opt_prop_def(UnitAttr)
+    assembly_format = (
+        "$kind $operand `dim` $dim (`keepdim` $keepdim^)? attr-dict `:` type($operand)"
+        " `->` type($result)"
+    )
+
+    def __init__(self, kind: str, operand: SSAValue, dim: int, keepdim: bool = False):
+        super().__init__(kind, operand, dim, "keepdim", keepdim)
+
     def infer_type(self) -> Attribute:
         a = block_of(self.operand)
         kind = self.kind.data
         if kind not in REDUCE_KINDS:
             raise ShapeError(f"unknown reduction {kind!r}")
-        if not 0 <= self.axis < a.rank:
-            raise ShapeError(f"reduction dim {self.axis} out of range for rank {a.rank}")
+        self.check_axis(a, "reduction")
         dims = list(a.dims)
         if self.keepdim is not None:
             dims[self.axis] = "1"
@@ -1428,45 +1444,27 @@ SCAN_KINDS = ("sum", "prod")
 
 
 @irdl_op_definition
-class ScanOp(TileOp):
+class ScanOp(AlongDimOp):
     """Inclusive prefix sum or product along one dim (``cumsum``/``cumprod``); ``reverse``
     scans from the last element to the first. Integer and bool inputs give int64, as in
     torch."""
 
     name = "tile.scan"
 
-    kind = prop_def(StringAttr)
-    dim = prop_def(IntegerAttr)
     reverse = opt_prop_def(UnitAttr)
-    operand = operand_def(BlockType)
-    result = result_def(BlockType)
-    traits = traits_def(Pure())
     assembly_format = (
         "$kind $operand `dim` $dim (`reverse` $reverse^)? attr-dict `:` type($operand)"
         " `->` type($result)"
     )
 
     def __init__(self, kind: str, operand: SSAValue, dim: int, reverse: bool = False):
-        super().__init__(
-            operands=[operand],
-            properties={
-                "kind": StringAttr(kind),
-                "dim": IntegerAttr(dim, i64),
-                "reverse": UnitAttr() if reverse else None,
-            },
-            result_types=[BlockType.unknown()],
-        )
-
-    @property
-    def axis(self) -> int:
-        return self.dim.value.data
+        super().__init__(kind, operand, dim, "reverse", reverse)
 
     def infer_type(self) -> Attribute:
         a = block_of(self.operand)
         if self.kind.data not in SCAN_KINDS:
             raise ShapeError(f"unknown scan {self.kind.data!r} (one of {', '.join(SCAN_KINDS)})")
-        if not 0 <= self.axis < a.rank:
-            raise ShapeError(f"scan dim {self.axis} out of range for rank {a.rank}")
+        self.check_axis(a, "scan")
         dtype = a.element_type
         if is_int(dtype) or is_bool(dtype):
             dtype = i64
