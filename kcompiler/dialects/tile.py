@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from abc import ABC
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from xdsl.dialects.builtin import (
     ArrayAttr,
@@ -160,11 +161,15 @@ def dims_attr(dims: Sequence[str | int]) -> ArrayAttr[StringAttr]:
     return ArrayAttr([StringAttr(str(d)) for d in dims])
 
 
-@irdl_attr_definition
-class TensorType(ParametrizedAttribute, TypeAttribute):
-    """A tensor in global memory, passed to the kernel by pointer, sizes and strides."""
+@dataclass(frozen=True, init=False)
+class DimsType(ParametrizedAttribute, TypeAttribute, ABC):
+    """Base of the types with symbolic dims and an element type, ``<[dims], type>``
+    (``!tile.tensor``, ``!tile.block``): the parameters, the builder, ``dims`` and the
+    parameters' syntax are theirs in common.
 
-    name = "tile.tensor"
+    A dataclass, as xDSL's own abstract attribute bases are (``UnregisteredAttr``), so that
+    the parameters declared here are fields of each type: its equality and hash compare
+    them."""
 
     shape: ArrayAttr[StringAttr]
     element_type: Attribute
@@ -179,6 +184,11 @@ class TensorType(ParametrizedAttribute, TypeAttribute):
     @classmethod
     def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
         parser.parse_punctuation("<")
+        return cls.parse_dims_and_type(parser)
+
+    @staticmethod
+    def parse_dims_and_type(parser: AttrParser) -> tuple[Attribute, Attribute]:
+        """``[dims], type>``: the parameters after the opening ``<``."""
         dims = _parse_dims(parser)
         parser.parse_punctuation(",")
         elt = parser.parse_type()
@@ -194,16 +204,17 @@ class TensorType(ParametrizedAttribute, TypeAttribute):
 
 
 @irdl_attr_definition
-class BlockType(ParametrizedAttribute, TypeAttribute):
+class TensorType(DimsType):
+    """A tensor in global memory, passed to the kernel by pointer, sizes and strides."""
+
+    name = "tile.tensor"
+
+
+@irdl_attr_definition
+class BlockType(DimsType):
     """A register-resident tile value; ``known`` is false for ``!tile.block<?>``."""
 
     name = "tile.block"
-
-    shape: ArrayAttr[StringAttr]
-    element_type: Attribute
-
-    def __init__(self, dims: Sequence[str | int], element_type: Attribute):
-        super().__init__(dims_attr(dims), element_type)
 
     @staticmethod
     def unknown() -> BlockType:
@@ -212,10 +223,6 @@ class BlockType(ParametrizedAttribute, TypeAttribute):
     @property
     def known(self) -> bool:
         return self.dims != ("?",)
-
-    @property
-    def dims(self) -> Dims:
-        return tuple(d.data for d in self.shape.data)
 
     @property
     def rank(self) -> int:
@@ -227,21 +234,13 @@ class BlockType(ParametrizedAttribute, TypeAttribute):
         if parser.parse_optional_punctuation("?") is not None:
             parser.parse_punctuation(">")
             return (dims_attr(["?"]), i1)
-        dims = _parse_dims(parser)
-        parser.parse_punctuation(",")
-        elt = parser.parse_type()
-        parser.parse_punctuation(">")
-        return (dims_attr(dims), elt)
+        return cls.parse_dims_and_type(parser)
 
     def print_parameters(self, printer: Printer) -> None:
         if not self.known:
             printer.print_string("<?>")
             return
-        printer.print_string("<")
-        _print_dims(printer, self.dims)
-        printer.print_string(", ")
-        printer.print_attribute(self.element_type)
-        printer.print_string(">")
+        super().print_parameters(printer)
 
 
 @irdl_attr_definition
