@@ -19,9 +19,13 @@ from xdsl.dialects.builtin import FloatAttr, IntegerAttr, ModuleOp
 from xdsl.ir import Attribute, Block, BlockArgument, Operation, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
-from kcompiler.backends.triton import bounds
 from kcompiler.backends.triton.bounds import ERRORS, ERRORS_PARAM, FLAG, FLAG_PARAM
-from kcompiler.backends.triton.indexing import emit_load, emit_store, pointer_expr
+from kcompiler.backends.triton.indexing import (
+    emit_load,
+    emit_store,
+    pointer_access,
+    pointer_expr,
+)
 from kcompiler.backends.triton.persistent_codegen import install
 from kcompiler.backends.triton.tl_types import tl_dtype
 from kcompiler.dialects import tile as t
@@ -1060,9 +1064,7 @@ class TritonEmitter:
                 x = f"({x}).to({tl_dtype(ty.element_type)})"
             return x
 
-        checked = bounds.guard(self, op, target)
-        ptr = pointer_expr(self, op.tensor, op.kinds, op.indices, target)
-        mask = bounds.and_masks(self.access_mask(op.tensor, op.kinds, op.indices, target), checked)
+        ptr, mask = pointer_access(self, op, target)
         sem = f'sem="{op.sem.data}"'
         if kind == "cas":
             if mask is not None:
