@@ -57,8 +57,7 @@ for stage in "$@"; do
         timeout 200 python3 -m benchmarks.helion_examples --device cuda --helion-repo build/helion \
             --jobs 4 --timeout 150 --out "$OUT/helion-some.md" grouped_gemm fp8_attention fp8_gemm \
             fp8_matmul
-        timeout 120 python3 -m pytest -q -p no:cacheprovider -x \
-            tests/gpu/test_gpu_7_target_compile.py 2>&1 | tail -60
+        timeout 120 python3 -m benchmarks.probes.target_cache_diag 2>&1 | tail -80
         ;;
     cold)
         timeout 150 python3 -m benchmarks.aot_cold_start --md "$OUT/cold-start.md"
