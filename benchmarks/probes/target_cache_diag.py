@@ -68,8 +68,8 @@ torch.cuda.synchronize()
 after = entries(cache)
 new = {k: v for k, v in after.items() if k not in before}
 print("installed entries:", list(before), "new entries:", list(new))
-for name, (meta, ttir) in new.items():
-    for old_name, (old_meta, old_ttir) in before.items():
+for meta, ttir in new.values():
+    for old_meta, old_ttir in before.values():
         if old_meta.get("name") != meta.get("name"):
             continue
         keys = sorted(set(meta) | set(old_meta))
