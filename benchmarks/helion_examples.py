@@ -409,8 +409,6 @@ WHY = {
     "of a sequence's last tile, past the sequence (masking only the scores), and stores past "
     "it: on the last sequence that is past the tensor, which kcompiler's bounds check reports "
     "instead of reading another allocation",
-    "linear/example_kda": "a literal host int (`BC = 16`) used as a block dim becomes a size "
-    "symbol in device code and never equals `kl.arange(16)`'s static 16 (kcompiler limitation)",
     "nvfp4_gemv": "its e4m3 scale decode is inline PTX (`inline_asm_elementwise`), which "
     "kcompiler's Triton backend and Triton's interpreter do not run",
 }
