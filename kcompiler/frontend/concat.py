@@ -84,8 +84,7 @@ def _cat_values(tr: DeviceTracer, values: list[TileValue], axis: int, what: str)
             "known when the kernel compiles (the blocks are joined in registers, which cannot "
             "hold padding between them)"
         )
-    merged = tr.spec.symbols.known_dim(count * n)
-    dims = [*stacked.dims[:axis], merged, *stacked.dims[axis + 2 :]]
+    dims = [*stacked.dims[:axis], str(count * n), *stacked.dims[axis + 2 :]]
     return tr.emit(t.ReshapeOp(stacked.value, dims))
 
 

@@ -137,17 +137,6 @@ class SymbolTable:
             self.sources[sym] = source
         return sym
 
-    def known_dim(self, value: int) -> str:
-        """The dim string of a size the compiled code fixes at ``value`` (a power of two, as
-        a merge of register dims makes): the symbol of that value where the specialization
-        has one, else the static int. A power of two's symbol is as fixed as the int (its
-        bucket and divisor in the key are the value), and equal sizes must share a dim string
-        for the typing rules to see them as equal (a store into a tensor of that size)."""
-        sym = self.by_value.get(value)
-        if sym is not None and value > 0 and value & (value - 1) == 0:
-            return sym
-        return str(value)
-
 
 @dataclass
 class Specialization:

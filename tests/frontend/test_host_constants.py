@@ -141,3 +141,40 @@ def mismatched(x: torch.Tensor) -> torch.Tensor:
 def test_a_constant_of_another_size_is_a_located_shape_error() -> None:
     with pytest.raises(ShapeMismatch, match=r"test_host_constants.py:\d+:\d+: .*5 vs 4|4 vs 5"):
         mismatched(torch.randn(2, 8))
+
+
+# -- sizes the specialization fixes ----------------------------------------------------------
+
+
+@kc.kernel(static_shapes=False)
+def arange_weights(x: torch.Tensor) -> torch.Tensor:
+    """A literal arange against a dim of a tensor whose size is a run-time symbol: when that
+    size is a power of two the key fixes it, and the two are one dim."""
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        out[tile, :] = x[tile, :] * kl.arange(8).to(x.dtype)[None, :]
+    return out
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_literal_arange_matches_a_fixed_size_symbol(dtype: torch.dtype) -> None:
+    x = torch.randn(13, 8).to(dtype)
+    assert_matches_torch(arange_weights, lambda x: x * torch.arange(8).to(x.dtype), x)
+
+
+def test_an_unfixed_size_is_not_the_literal() -> None:
+    with pytest.raises(ShapeMismatch, match=r"test_host_constants.py:\d+:\d+: .*dim s1 vs 8"):
+        arange_weights(torch.randn(13, 12))
+
+
+@kc.kernel(static_shapes=False)
+def stack_pair(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    out = torch.empty([x.size(0), 2, x.size(1)], dtype=x.dtype, device=x.device)
+    for tile in kl.tile(x.size(0)):
+        out[tile, :, :] = torch.stack([x[tile, :], y[tile, :]], dim=1)
+    return out
+
+
+def test_stack_stores_into_a_dynamic_dim_of_two() -> None:
+    x, y = torch.randn(7, 5), torch.randn(7, 5)
+    assert_matches_torch(stack_pair, lambda x, y: torch.stack([x, y], 1), x, y)
