@@ -4,10 +4,9 @@ A compiled variant depends on dtypes, ranks, which sizes are 0 or 1, which sizes
 each other (they share a size symbol), each size's power-of-two bucket (it fixes the register
 block of a whole-dim reduction), each size's largest power-of-two divisor up to
 ``MAX_DIVISOR`` (a loop whose block divides its extent needs no bounds mask, as Triton's
-``EVEN_K`` kernels), compile-time values (bools, None, dtypes, specialized ints, ints the kernel's own code fixes:
-frontend/host_constants.py) and whether
-offsets need 64-bit math. Everything else (the sizes themselves, strides, float scalars) is a
-runtime argument.
+``EVEN_K`` kernels), compile-time values (bools, None, dtypes, specialized ints, the ints the
+kernel's own code fixes: frontend/host_constants.py) and whether offsets need 64-bit math.
+Everything else (the sizes themselves, strides, float scalars) is a runtime argument.
 
 A Python function passed to a kernel (an epilogue) is traced into the kernel: its code, the
 values it closes over (a captured float becomes a constant of the trace) and its defaults are

@@ -178,3 +178,32 @@ def stack_pair(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def test_stack_stores_into_a_dynamic_dim_of_two() -> None:
     x, y = torch.randn(7, 5), torch.randn(7, 5)
     assert_matches_torch(stack_pair, lambda x, y: torch.stack([x, y], 1), x, y)
+
+
+WIDTH = 4  # changed by the test below: each value compiles its own variant
+
+
+@kc.kernel(static_shapes=False)
+def first_columns(x: torch.Tensor) -> torch.Tensor:
+    w = WIDTH
+    out = torch.zeros_like(x)
+    for tile in kl.tile(x.size(0)):
+        out[tile, 0:w] = x[tile, 0:w] * kl.arange(w).to(x.dtype)[None, :]
+    return out
+
+
+def test_a_changed_global_compiles_another_variant() -> None:
+    global WIDTH
+    x = torch.randn(9, 8)
+    try:
+        for width in (4, 2, 4):
+            WIDTH = width
+
+            def ref(x: torch.Tensor, w: int = width) -> torch.Tensor:
+                out = torch.zeros_like(x)
+                out[:, :w] = x[:, :w] * torch.arange(w).to(x.dtype)
+                return out
+
+            assert_matches_torch(first_columns, ref, x)
+    finally:
+        WIDTH = 4
