@@ -207,3 +207,18 @@ def test_a_changed_global_compiles_another_variant() -> None:
             assert_matches_torch(first_columns, ref, x)
     finally:
         WIDTH = 4
+
+
+@kc.kernel(static_shapes=False)
+def fixed_block(x: torch.Tensor) -> torch.Tensor:
+    block = 2 * SUB  # a constant: a block size fixed when the kernel compiles, as a literal is
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0), block_size=block):
+        out[tile] = x[tile] + 1
+    return out
+
+
+def test_a_constant_block_size_is_fixed() -> None:
+    x = torch.randn(29)
+    assert_matches_torch(fixed_block, lambda x: x + 1, x)
+    assert "BLOCK_0=8" in fixed_block.to_triton_code(x)
