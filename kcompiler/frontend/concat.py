@@ -8,8 +8,9 @@ stacks two equal blocks along a new last dim of size 2, and a permutation moves 
 ``cat([a, b], 0)`` of ``[n, m]`` blocks, ``stack`` gives ``[2, n, m]`` (``a`` then ``b``) and a
 row-major merge gives ``[2n, m]``, torch's order. The merge is a ``tile.reshape``, legal only
 where the merged dims carry no padding lanes: the blocks' size along ``dim`` must be a power of
-two known when the kernel compiles (a static size or one the specialization fixes), and every
-block must have the same shape. Other dims may be anything.
+two known when the kernel compiles (a static size or a size symbol the specialization fixes;
+not a tile's block, whose last tile may be partial), and every block must have the same shape.
+Other dims may be anything.
 """
 
 from __future__ import annotations
@@ -51,9 +52,9 @@ def _axis(dim: Any, positions: int, rank: int, what: str) -> int:
     return dim % positions
 
 
-def _known(dim: str, exact: dict[str, int]) -> int | None:
+def _known(dim: str, fixed: dict[str, int]) -> int | None:
     """The value of ``dim`` when it is a power of two the compiled code fixes, else None."""
-    n = int(dim) if dim.isdigit() else exact.get(dim)
+    n = int(dim) if dim.isdigit() else fixed.get(dim)
     return n if n is not None and n > 0 and n & (n - 1) == 0 else None
 
 
@@ -76,8 +77,10 @@ def _cat_values(tr: DeviceTracer, values: list[TileValue], axis: int, what: str)
     if len(values) == 1:
         return values[0]
     stacked = _stack_values(tr, values, axis)
-    exact = t.exact_sizes(stacked.value.owner)
-    count, n = (_known(stacked.dims[i], exact) for i in (axis, axis + 1))
+    # Size symbols only: a tile's block, even one fixed by kl.register_block_size, may be a
+    # partial last tile, and torch would put b's first element right after a's last valid one.
+    fixed = t.fixed_size_symbols(stacked.value.owner)
+    count, n = (_known(stacked.dims[i], fixed) for i in (axis, axis + 1))
     if n is None or count is None:
         raise ShapeMismatch(
             f"{what} along a dim of size {stacked.dims[axis + 1]}: it must be a power of two "

@@ -134,6 +134,15 @@ def cat_tiles(x: torch.Tensor) -> torch.Tensor:
     return out
 
 
+@kc.kernel(static_shapes=True)
+def cat_fixed_tiles(x: torch.Tensor) -> torch.Tensor:
+    block = kl.register_block_size(x.size(0))
+    out = torch.zeros([2 * x.size(0)], dtype=x.dtype, device=x.device)
+    for tile in kl.tile(x.size(0), block_size=block):
+        out[tile] = torch.cat([x[tile], x[tile]])[:block]  # <- fixed tile dim
+    return out
+
+
 def test_cat_misuse_names_the_line() -> None:
     x = torch.randn(5, 8)
     with pytest.raises(UnsupportedConstruct, match=rf"test_cat.py:{_line('three')}\b.*of 3"):
@@ -146,3 +155,6 @@ def test_cat_misuse_names_the_line() -> None:
         cat_padded(torch.randn(5, 6))
     with pytest.raises(ShapeMismatch, match=rf"test_cat.py:{_line('tile dim')}\b.*block_0"):
         cat_tiles(torch.randn(5))
+    # A block fixed by register_block_size is still a tile's: its last tile may be partial.
+    with pytest.raises(ShapeMismatch, match=rf"test_cat.py:{_line('fixed tile dim')}\b.*block_"):
+        cat_fixed_tiles(torch.randn(5))
