@@ -101,11 +101,11 @@ EXAMPLES: dict[str, Example] = {
         "test(2, 3, 67, 32, HALF_DTYPE, device=DEVICE)\n"
         "test(2, 3, 67, 32, HALF_DTYPE, lambda score, *_: torch.tanh(score), device=DEVICE)"
     ),
-    "fp8_attention": Example("check(1, 2, 67, 32)"),
+    "fp8_attention": Example("check(1, 2, 80, 32)"),
     "fp8_gemm": Example(
-        "check(37, 64, 67, b_col_major=True)\ncheck(37, 64, 67, b_col_major=False)"
+        "check(37, 64, 80, b_col_major=True)\ncheck(37, 64, 80, b_col_major=False)"
     ),
-    "fp8_matmul": Example("check(37, 64, 67)"),
+    "fp8_matmul": Example("check(37, 64, 80)"),
     "fused_linear_jsd": Example("check(37, 67, 1000)"),
     "gather_gemv": Example("check(8, 67, 2)"),
     "gdn_fwd_h": Example("test(2, 3, 80, 16, 32, 32)"),
@@ -373,9 +373,17 @@ def compile_for(target: str, calls: dict[int, tuple[Any, tuple, dict]]) -> str:
             errors = [record.error] + [b.error for b in record.binaries]
             error = next((e for e in errors if e), None)
             if error is not None:
-                return f"{kernel.fn.__name__}: {error.strip().splitlines()[-1][:160]}"
+                return f"{kernel.fn.__name__}: {_compile_error_line(error)}"
         compiled += 1
     return f"ok {compiled}"
+
+
+def _compile_error_line(error: str) -> str:
+    """The line of a compile error that names the fault: Triton's CompilationError puts the
+    source excerpt and a caret before the message."""
+    lines = [line.strip() for line in error.strip().splitlines() if line.strip()]
+    named = [line for line in lines if re.match(r"^[\w.]*(Error|error)\b|^\w+Error:", line)]
+    return (named[-1] if named else lines[-1] if lines else "unknown error")[:160]
 
 
 def run_one(name: str, staged: Path, result_file: Path, target: str | None = None) -> None:
@@ -421,7 +429,9 @@ def run_all(
     """Run each example in its own child process, ``jobs`` at a time; the rows come back in
     ``names`` order whatever order the children finish in."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), str(staged)])
+    # Keep the caller's path (the GPU machine installs the dependencies with --target).
+    inherited = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), str(staged), *inherited])
     if device == "cpu":
         env["TRITON_INTERPRET"] = "1"
 

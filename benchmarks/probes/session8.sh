@@ -5,7 +5,8 @@
 #   bash benchmarks/probes/session8.sh helion cold 2>&1 | tee $OUT/session8-b.log
 # checks: jagged_mean with index checks on and off (the number issue 20 still lacks);
 # tests: tests/gpu; helion: Helion's examples on cuda (table to $OUT/helion-examples.md);
-# cold: first-call CPU time with config tables (issue 22).
+# cold: first-call CPU time with config tables (issue 22); tune: jagged_mean quick-tuned with
+# checks on and off; some: the examples fixed after the first table, and test_gpu_7.
 set -u
 cd "$(dirname "$0")/../.."
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
@@ -42,8 +43,21 @@ for stage in "$@"; do
         timeout 60 python3 -m benchmarks.probes.precompile_cache_diag 2>&1 | tail -20
         ;;
     helion)
-        timeout 420 python3 -m benchmarks.helion_examples --device cuda --helion-repo build/helion \
+        timeout 500 python3 -m benchmarks.helion_examples --device cuda --helion-repo build/helion \
             --jobs 8 --timeout 200 --out "$OUT/helion-examples.md"
+        ;;
+    tune)
+        # The anchor row as the benchmarks measure it: quick-tuned, checks on and off, twice.
+        for C in on off on off; do
+            timeout 150 python3 -m benchmarks.run --kernels jagged_mean --impls kcompiler --quick \
+                --index-checks $C --no-plots --out "$OUT/tune-$C-$RANDOM" 2>&1 | grep -v "^\s*$" | tail -6
+        done
+        ;;
+    some)
+        timeout 200 python3 -m benchmarks.helion_examples --device cuda --helion-repo build/helion \
+            --jobs 4 --timeout 150 --out "$OUT/helion-some.md" grouped_gemm fp8_attention fp8_gemm \
+            fp8_matmul
+        timeout 120 python3 -m benchmarks.probes.target_cache_diag 2>&1 | tail -80
         ;;
     cold)
         timeout 150 python3 -m benchmarks.aot_cold_start --md "$OUT/cold-start.md"
