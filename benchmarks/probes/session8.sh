@@ -59,6 +59,10 @@ for stage in "$@"; do
             fp8_matmul
         timeout 120 python3 -m benchmarks.probes.target_cache_diag 2>&1 | tail -80
         ;;
+    gputests)
+        timeout 150 python3 -m pytest -q -p no:cacheprovider tests/gpu/test_gpu_9_spill_check.py \
+            tests/gpu/test_gpu_6_index_bounds.py tests/gpu/test_gpu_4_autotune.py 2>&1 | tail -25
+        ;;
     diag)
         timeout 100 python3 -m benchmarks.probes.target_cache_diag 2>&1 | tail -80
         ;;
