@@ -13,17 +13,19 @@ values of a loop's reads are part of its specialization key (``read_values``) an
 fast-path key (runtime/fastpath.py), so a global rebound between calls compiles, or looks up,
 the variant traced with the new value instead of running the old one.
 
-Not reads, so no per-call cost: a name bound to a module (``torch``, ``kl``, ``math``): a module
-name is taken to stay bound to its module, and a module's attributes (``torch.float32``,
-``math.pi``) to their values. The globals of functions from libraries (torch, triton,
-kcompiler, the standard library) are not followed either; the functions themselves are keyed
-by identity like any global.
+A name bound to a module is taken to stay bound to it, so it is no read itself; the attributes
+code reads of a user's module (``cfg.SCALE``) are reads of that module's globals. Not reads, so
+no per-call cost: attributes of library modules (torch, triton, kcompiler, numpy, the standard
+library: ``torch.float32``, ``math.pi``), the globals of functions from those libraries (the
+functions themselves are keyed by identity like any global), and attributes of other objects
+(an object read as a global is keyed by identity, not by what its attributes hold).
 """
 
 from __future__ import annotations
 
 import builtins
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import CellType, CodeType, FunctionType, ModuleType
 from typing import Any
@@ -75,9 +77,13 @@ class Read:
         return f"{self.scope.get('__name__', '?')}.{self.name}"
 
 
-def _library(fn: FunctionType) -> bool:
-    root = (getattr(fn, "__module__", None) or "").split(".")[0]
+def _library_module(name: str | None) -> bool:
+    root = (name or "").split(".")[0]
     return root in _LIBRARIES or root in sys.stdlib_module_names
+
+
+def _library(fn: FunctionType) -> bool:
+    return _library_module(getattr(fn, "__module__", None))
 
 
 def _code_names(code: CodeType) -> set[str]:
@@ -100,9 +106,10 @@ def _function_reads(fn: FunctionType, depth: int, out: dict[Read, None]) -> None
             out[read] = None
             _follow(read.value(), depth, out)
     scope = fn.__globals__
-    for name in sorted(_code_names(fn.__code__)):
+    names = sorted(_code_names(fn.__code__))  # attribute names too: LOAD_ATTR reads co_names
+    for name in names:
         if name in scope:
-            _add(Read(scope, name), depth, out)
+            _add(Read(scope, name), depth, out, names)
 
 
 def _follow(value: Any, depth: int, out: dict[Read, None]) -> None:
@@ -110,25 +117,36 @@ def _follow(value: Any, depth: int, out: dict[Read, None]) -> None:
         _function_reads(value, depth - 1, out)
 
 
-def _add(read: Read, depth: int, out: dict[Read, None]) -> None:
+def _add(read: Read, depth: int, out: dict[Read, None], attributes: list[str]) -> None:
+    """Add ``read`` and what its value leads to; ``attributes``: the attribute names the code
+    that reads it uses, which of a module are that module's globals."""
     if read in out:
         return
     value = read.value()
     if isinstance(value, ModuleType):
-        return  # a module name stays bound to its module (module docstring)
+        # A module name stays bound to its module (module docstring); a user's module's
+        # attributes the code names are globals of that module.
+        if not _library_module(value.__name__) and depth > 0:
+            scope = vars(value)
+            for attr in attributes:
+                if attr in scope:
+                    _add(Read(scope, attr), depth - 1, out, attributes)
+        return
     out[read] = None
     _follow(value, depth, out)
 
 
-def loop_reads(names: list[str], fn_globals: dict[str, Any]) -> tuple[Read, ...]:
-    """The reads of a device loop whose code names ``names`` as globals (frontend/host.py's
-    ``DeviceLoop.globals``), for the values bound now: the functions it calls are followed
-    as they are bound at this moment (a rebound function is itself a read, so a call seeing
-    another function computes these again)."""
+def loop_reads(
+    names: list[str], fn_globals: dict[str, Any], attributes: Sequence[str] = ()
+) -> tuple[Read, ...]:
+    """The reads of a device loop whose code names ``names`` as globals and ``attributes`` as
+    attributes (frontend/host.py's ``DeviceLoop``), for the values bound now: the functions it
+    calls are followed as they are bound at this moment (a rebound function is itself a read,
+    so a call seeing another function computes these again)."""
     out: dict[Read, None] = {}
     for name in names:
         if name in fn_globals:
-            _add(Read(fn_globals, name), DEPTH, out)
+            _add(Read(fn_globals, name), DEPTH, out, list(attributes))
         elif not hasattr(builtins, name):
             # Not bound yet (a NameError when traced); bound later, it must miss the key.
             out[Read(fn_globals, name)] = None

@@ -36,6 +36,9 @@ class DeviceLoop:
     # Names the loop reads as module globals (no parameter, local or closure variable of the
     # kernel binds them): their values are baked into its code (frontend/global_reads.py).
     globals: list[str] = dataclasses.field(default_factory=list)
+    # Attribute names the loop reads (``cfg.SCALE``): of a global bound to a module, they are
+    # globals of that module (frontend/global_reads.py).
+    attributes: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclass
@@ -256,10 +259,17 @@ def parse_kernel(fn: Callable[..., Any]) -> HostProgram:
     host_locals = params | _stored_names(fdef.body)
     constants |= {n for n in cells if n not in host_locals}
     device_locals = _stored_names(loop.node for loop in splitter.loops)
+    # A name the host code declares ``global`` is a module global however it is assigned.
+    declared = {n for node in ast.walk(fdef) if isinstance(node, ast.Global) for n in node.names}
     for loop in splitter.loops:
         loop.globals = [
-            n for n in loop.names if n not in host_locals | device_locals and n not in cells
+            n
+            for n in loop.names
+            if n in declared or n not in host_locals | device_locals and n not in cells
         ]
+        loop.attributes = sorted(
+            {a.attr for a in ast.walk(loop.node) if isinstance(a, ast.Attribute)}
+        )
     fdef.decorator_list = []
     fdef.returns = None
     # Defaults are the kernel's own, evaluated where it was defined (``make_host``).

@@ -68,7 +68,9 @@ def global_fingerprint(v: Any) -> Any:
     any other object by identity."""
     t = type(v)
     if t is float:
-        return (float, repr(v))
+        if v == v and v != 0.0:
+            return (float, v)
+        return (float, repr(v))  # -0.0 apart from 0.0; a NaN equal to itself
     if t is bool:
         return _BOOLS[v]
     if v is None or v is MISSING or isinstance(v, _AS_ITSELF):
@@ -115,7 +117,12 @@ def make_key(
         else:
             scope[f"s{i}"] = read.scope
             lines.append(f"    g{i} = s{i}.get({read.name!r}, MISSING)")
-        parts.append(f"g{i} if type(g{i}) is int or type(g{i}) is str else gfp(g{i})")
+        # Inlined: ints and strings as themselves, a float other than a zero or a NaN as
+        # (float, value) (equal values trace alike); the rest through global_fingerprint.
+        parts.append(
+            f"g{i} if type(g{i}) is int or type(g{i}) is str else (float, g{i}) "
+            f"if type(g{i}) is float and g{i} == g{i} and g{i} != 0.0 else gfp(g{i})"
+        )
     for i, name in enumerate(names):
         if host_names is not None and name not in host_names:
             continue

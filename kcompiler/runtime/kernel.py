@@ -741,7 +741,8 @@ class Kernel:
     def loop_reads(self, index: int) -> tuple[Read, ...]:
         """The module globals and closure cells device loop ``index`` reads, directly or
         through the functions it calls as they are bound now (frontend/global_reads.py)."""
-        return loop_reads(self.program.loops[index].globals, self.program.globals)
+        loop = self.program.loops[index]
+        return loop_reads(loop.globals, self.program.globals, loop.attributes)
 
     def clear_caches(self, *, variants: bool = False, traces: bool = False) -> None:
         """Forget the fast-path entries (the next call of each key takes the slow path), and

@@ -5,6 +5,7 @@ between calls runs code traced with the new value, never the variant compiled fo
 from __future__ import annotations
 
 import sys
+import types
 
 import pytest
 import torch
@@ -37,6 +38,36 @@ def helper_sub(v: torch.Tensor) -> torch.Tensor:
 
 
 HELPER = helper_add
+HSHIFT = 5.0
+
+
+def helper_shift(v: torch.Tensor) -> torch.Tensor:
+    return v + HSHIFT  # a global the loop's key did not read before HELPER was rebound
+
+
+def make_adder(amount: float) -> tuple[object, object]:
+    """A helper closing over a cell, and a setter that rebinds the cell."""
+
+    def add(v: torch.Tensor) -> torch.Tensor:
+        return v + amount
+
+    def set_amount(value: float) -> None:
+        nonlocal amount
+        amount = value
+
+    return add, set_amount
+
+
+ADDER, SET_ADDER = make_adder(0.5)
+
+# A user's module of settings: the attributes device code reads are that module's globals.
+CFG = types.ModuleType("kernel_settings")
+CFG.SCALE = 2.0
+CFG.OFFSET = 1.0
+
+
+def helper_offset(v: torch.Tensor) -> torch.Tensor:
+    return v + CFG.OFFSET
 
 
 @kc.kernel
@@ -97,6 +128,14 @@ def through_helpers(x: torch.Tensor) -> torch.Tensor:
     return out
 
 
+@kc.kernel
+def from_settings(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for t in kl.tile(x.size(0)):
+        out[t] = helper_offset(x[t] * CFG.SCALE)
+    return out
+
+
 def test_rebound_float_global_runs_new_code(monkeypatch: pytest.MonkeyPatch) -> None:
     x = torch.randn(37)
     torch.testing.assert_close(scaled(x), x * 2.0)
@@ -144,6 +183,22 @@ def test_rebound_helper_and_its_globals(monkeypatch: pytest.MonkeyPatch) -> None
     torch.testing.assert_close(through_helpers(x), x * 10.0 - 1.0)
     monkeypatch.setattr(THIS, "HSCALE", 0.5)  # a global the called helper reads
     torch.testing.assert_close(through_helpers(x), x * 0.5 - 1.0)
+    monkeypatch.setattr(THIS, "HELPER", helper_shift)
+    torch.testing.assert_close(through_helpers(x), x * 0.5 + 5.0)
+    monkeypatch.setattr(THIS, "HSHIFT", -2.0)
+    torch.testing.assert_close(through_helpers(x), x * 0.5 - 2.0)
+    monkeypatch.setattr(THIS, "HELPER", helper_sub)  # back: its variant with HSCALE 0.5
+    variants = len(through_helpers.compiled_variants())
+    torch.testing.assert_close(through_helpers(x), x * 0.5 - 1.0)
+    assert len(through_helpers.compiled_variants()) == variants
+    monkeypatch.setattr(THIS, "HELPER", ADDER)
+    torch.testing.assert_close(through_helpers(x), x * 0.5 + 0.5)
+    SET_ADDER(3.0)  # the helper's closure cell
+    try:
+        torch.testing.assert_close(through_helpers(x), x * 0.5 + 3.0)
+    finally:
+        SET_ADDER(0.5)
+    assert len(through_helpers.compiled_variants()) == variants + 2
 
 
 def test_closure_cells_rebound_between_calls() -> None:
@@ -220,3 +275,39 @@ def test_int_float_and_bool_globals_key_apart(monkeypatch: pytest.MonkeyPatch) -
     assert len(keys) == 7
     nan = float("nan")
     assert global_fingerprint(nan) == global_fingerprint(nan)
+
+
+def test_attributes_of_a_user_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = torch.randn(16)
+    torch.testing.assert_close(from_settings(x), x * 2.0 + 1.0)
+    monkeypatch.setattr(CFG, "SCALE", -4.0)  # read by the loop
+    torch.testing.assert_close(from_settings(x), x * -4.0 + 1.0)
+    monkeypatch.setattr(CFG, "OFFSET", 7.0)  # read by the helper the loop calls
+    torch.testing.assert_close(from_settings(x), x * -4.0 + 7.0)
+
+
+def test_library_modules_and_builtins_are_no_reads() -> None:
+    x = torch.randn(8)
+    scaled(x)
+    labels = [r.label() for r in scaled.loop_reads(0)]
+    assert labels == [f"{__name__}.SCALE"]  # not torch, kl, nor their attributes
+
+
+COUNTER = 1.0
+
+
+@kc.kernel
+def bumping(x: torch.Tensor) -> torch.Tensor:
+    global COUNTER
+    COUNTER = COUNTER + 1.0  # host code rebinds the global the device loop reads
+    out = torch.empty_like(x)
+    for t in kl.tile(x.size(0)):
+        out[t] = x[t] + COUNTER
+    return out
+
+
+def test_global_assigned_by_host_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(THIS, "COUNTER", 1.0)
+    x = torch.randn(8)
+    torch.testing.assert_close(bumping(x), x + 2.0)
+    torch.testing.assert_close(bumping(x), x + 3.0)
