@@ -268,6 +268,9 @@ def test_int_float_and_bool_globals_key_apart(monkeypatch: pytest.MonkeyPatch) -
         monkeypatch.setattr(THIS, "SCALE", value)
         torch.testing.assert_close(scaled(x), (x * value).to(torch.int32))
     y = torch.rand(8) + 1.0
+    for value in (True, False):  # a bool literal retyped to float is 1.0 or 0.0
+        monkeypatch.setattr(THIS, "SCALE", value)
+        torch.testing.assert_close(scaled(y), y * value)
     for value in (-0.0, 0.0, -0.0):
         monkeypatch.setattr(THIS, "SCALE", value)
         assert torch.equal(scaled(y).signbit(), (y * value).signbit())
