@@ -5,7 +5,8 @@ each other (they share a size symbol), each size's power-of-two bucket (it fixes
 block of a whole-dim reduction), each size's largest power-of-two divisor up to
 ``MAX_DIVISOR`` (a loop whose block divides its extent needs no bounds mask, as Triton's
 ``EVEN_K`` kernels), compile-time values (bools, None, dtypes, specialized ints, the ints the
-kernel's own code fixes: frontend/host_constants.py) and whether offsets need 64-bit math.
+kernel's own code fixes: frontend/host_constants.py), the values of the module globals the
+loop's code reads (frontend/global_reads.py) and whether offsets need 64-bit math.
 Everything else (the sizes themselves, strides, float scalars) is a runtime argument.
 
 A Python function passed to a kernel (an epilogue) is traced into the kernel: its code, the

@@ -5,7 +5,9 @@ agree on dtype, shape, strides, device, 16-byte alignment and ``requires_grad`` 
 and on value for ints, strings, None, constexprs and the floats inside lists and tuples,
 compile to the same Triton kernel with the same specialization, so the second may reuse the
 first's compiled variant and launch. The key function is generated per loop so that a call pays for attribute reads only,
-not a generic walk over the names, and only for names the host function can bind.
+not a generic walk over the names, and only for names the host function can bind. The module
+globals (and helpers' closure cells) the loop's code reads are baked into it: the key holds
+their current values too (frontend/global_reads.py), one dict lookup each.
 
 ``requires_grad`` does not change the compiled kernel: it is in the key so that an entry knows
 whether its loop reads a tensor that requires grad (``FastPathEntry.grad_guard``), and
