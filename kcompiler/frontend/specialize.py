@@ -4,9 +4,10 @@ A compiled variant depends on dtypes, ranks, which sizes are 0 or 1, which sizes
 each other (they share a size symbol), each size's power-of-two bucket (it fixes the register
 block of a whole-dim reduction), each size's largest power-of-two divisor up to
 ``MAX_DIVISOR`` (a loop whose block divides its extent needs no bounds mask, as Triton's
-``EVEN_K`` kernels), compile-time values (bools, None, dtypes, specialized ints) and whether
-offsets need 64-bit math. Everything else (the sizes themselves, strides, float scalars) is a
-runtime argument.
+``EVEN_K`` kernels), compile-time values (bools, None, dtypes, specialized ints, the ints the
+kernel's own code fixes: frontend/host_constants.py), the values of the module globals the
+loop's code reads (frontend/global_reads.py) and whether offsets need 64-bit math.
+Everything else (the sizes themselves, strides, float scalars) is a runtime argument.
 
 A Python function passed to a kernel (an epilogue) is traced into the kernel: its code, the
 values it closes over (a captured float becomes a constant of the trace) and its defaults are
@@ -144,6 +145,17 @@ class Specialization:
     int64_indexing: bool
     block_values: dict[str, int] = field(default_factory=dict)  # kl.register_block_size values
     constexprs: frozenset[str] = frozenset()  # kl.constexpr parameters: baked into the code
+    # Host names that are compile-time constants (frontend/host_constants.py): an int among
+    # them is a static size, its value in the key.
+    constants: frozenset[str] = frozenset()
+
+    def static_int(self, name: str, value: Any) -> bool:
+        """Whether ``value``, the host value of ``name``, enters device code as a static int."""
+        return (
+            name in self.constants
+            and isinstance(value, int)
+            and not isinstance(value, (bool, BlockSizeInt))
+        )
 
 
 def function_key(fn: FunctionType, depth: int = 4) -> tuple[Any, ...]:
@@ -152,11 +164,11 @@ def function_key(fn: FunctionType, depth: int = 4) -> tuple[Any, ...]:
     cells = []
     for cell in fn.__closure__ or ():
         try:
-            cells.append(_value_key(cell.cell_contents, depth))
+            cells.append(value_key(cell.cell_contents, depth))
         except ValueError:  # a cell not bound yet
             cells.append(None)
     kw = tuple(sorted((fn.__kwdefaults__ or {}).items()))
-    return (fn.__code__, tuple(cells), _value_key(fn.__defaults__, depth), _value_key(kw, depth))
+    return (fn.__code__, tuple(cells), value_key(fn.__defaults__, depth), value_key(kw, depth))
 
 
 def lifted_name(fn_name: str, var: str) -> str:
@@ -196,13 +208,16 @@ def lift_captured_tensors(env: dict[str, Any], called: list[str]) -> dict[str, A
     return {**env, **lifted} if lifted else env
 
 
-def _value_key(v: Any, depth: int) -> Any:
+def value_key(v: Any, depth: int = 4) -> Any:
+    """A value's part of a key: plain data (bools, ints, floats, strings, None, tuples and
+    lists of them) by type and repr, tensors by their metadata, dtypes and modules as
+    themselves, functions by ``function_key``, any other object by identity."""
     if isinstance(v, FunctionType):
         return function_key(v, depth - 1) if depth > 0 else (FunctionType, Identity(v))
     if isinstance(v, (bool, int, float, str, type(None))):
         return (type(v), repr(v))
     if isinstance(v, (tuple, list)):
-        return (type(v), tuple(_value_key(x, depth) for x in v))
+        return (type(v), tuple(value_key(x, depth) for x in v))
     if isinstance(v, torch.Tensor):
         # requires_grad too: a launch that reads a captured tensor needing grad is guarded.
         return (torch.Tensor, v.dtype, tuple(v.shape), v.stride(), v.device.type, v.requires_grad)
@@ -227,10 +242,17 @@ def specialize(
     env: dict[str, Any],
     static_shapes: bool,
     constexprs: frozenset[str] = frozenset(),
+    constants: frozenset[str] = frozenset(),
+    global_values: tuple[Any, ...] = (),
 ) -> Specialization:
+    """The specialization of a device loop reading ``names`` from ``env``. ``constexprs``
+    (kl.constexpr parameters) are baked in whatever their type; ``constants`` (host names the
+    kernel's code fixes) are static sizes when they hold ints. Both are keyed by value.
+    ``global_values``: the module globals the loop's code reads, keyed
+    (frontend/global_reads.py ``read_values``): baked into the code, so part of the key."""
     table = SymbolTable(static_shapes=static_shapes)
     table.static_values = _specialized(env[n] for n in names if n in env)
-    entries: list[Any] = []
+    entries: list[Any] = [("<globals>", "G", global_values)] if global_values else []
     block_values: dict[str, int] = {}
     big = False
     for name in names:
@@ -250,6 +272,8 @@ def specialize(
         elif isinstance(v, BlockSizeInt):
             entries.append((name, "BS", v.block_sym, int(v)))
             block_values[v.block_sym] = int(v)
+        elif isinstance(v, int) and name in constants:
+            entries.append((name, "K", int(v)))
         elif isinstance(v, int):
             entries.append((name, "I", table.dim(v, (name, None))))
         elif isinstance(v, float):
@@ -265,4 +289,4 @@ def specialize(
     buckets = tuple(next_pow2(table.values[s]) for s in table.values)
     divisors = tuple(pow2_divisor(table.values[s]) for s in table.values)
     key = (tuple(entries), buckets, divisors, big, tuple(sorted(table.static_values)))
-    return Specialization(key, table, big, block_values, constexprs)
+    return Specialization(key, table, big, block_values, constexprs, constants)

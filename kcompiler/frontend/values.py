@@ -15,6 +15,7 @@ from xdsl.ir import SSAValue
 from kcompiler.dialects import tile as t
 from kcompiler.exc import ShapeMismatch, UnsupportedConstruct
 from kcompiler.frontend import dtypes
+from kcompiler.frontend.concat import CONCAT_FUNCTIONS
 from kcompiler.frontend.elementwise import ELEMENTWISE_FUNCTIONS
 from kcompiler.frontend.reductions import REDUCTION_FUNCTIONS
 
@@ -57,7 +58,42 @@ class TileHandle:
         return f"<tile {self.block}>"
 
 
-class TensorArg:
+class SizeQueries:
+    """The size queries of a torch tensor (``size()``, ``shape``, ``dim()``, ``numel()``),
+    answered from ``dims``: shared by tensors (``TensorArg``) and device values
+    (``TileValue``). A dim's size is an int when static, else the device value of its
+    symbol, so size arithmetic in device code traces like any other."""
+
+    _tracer: DeviceTracer
+
+    @property
+    def dims(self) -> tuple[str, ...]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @property
+    def ndim(self) -> int:
+        return len(self.dims)
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def size(self, dim: int | None = None) -> Any:
+        sizes = tuple(self._tracer.dim_value(d) for d in self.dims)
+        return sizes if dim is None else sizes[dim]
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return self.size()
+
+    def numel(self) -> Any:
+        """The element count: an int when every size is static, else a device value."""
+        total: Any = 1
+        for size in self.size():
+            total = size if isinstance(total, int) and total == 1 else total * size
+        return total
+
+
+class TensorArg(SizeQueries):
     """A tensor in global memory (a host tensor used by device code)."""
 
     def __init__(self, tracer: DeviceTracer, name: str, value: SSAValue, example: torch.Tensor):
@@ -66,7 +102,6 @@ class TensorArg:
         self.value = value
         self.dtype = example.dtype
         self.device = example.device
-        self.ndim = example.dim()
         # Several indices share one element (an expand()ed tensor): writes to it would race.
         self.overlapping = any(st == 0 and n > 1 for n, st in zip(example.shape, example.stride()))
         ty = value.type
@@ -76,24 +111,6 @@ class TensorArg:
     @property
     def dims(self) -> tuple[str, ...]:
         return self._dims
-
-    def size(self, dim: int | None = None) -> Any:
-        sizes = tuple(self._tracer.dim_value(d) for d in self._dims)
-        return sizes if dim is None else sizes[dim]
-
-    @property
-    def shape(self) -> tuple[Any, ...]:
-        return self.size()
-
-    def dim(self) -> int:
-        return self.ndim
-
-    def numel(self) -> Any:
-        """The element count: an int when every size is static, else a device value."""
-        total: Any = 1
-        for size in self.size():
-            total = size if isinstance(total, int) and total == 1 else total * size
-        return total
 
     def stride(self, dim: int | None = None) -> Any:
         raise UnsupportedConstruct(
@@ -148,7 +165,7 @@ def _bin(kind: str, swap: bool = False):
     return method
 
 
-class TileValue:
+class TileValue(SizeQueries):
     """An SSA value of type ``!tile.block``: what device code computes with."""
 
     def __init__(self, tracer: DeviceTracer, value: SSAValue, sym: str | None = None):
@@ -170,21 +187,6 @@ class TileValue:
     @property
     def dtype(self) -> torch.dtype:
         return dtypes.to_torch(self.type.element_type)
-
-    @property
-    def ndim(self) -> int:
-        return len(self.dims)
-
-    def dim(self) -> int:
-        return self.ndim
-
-    def size(self, dim: int | None = None) -> Any:
-        sizes = tuple(self._tracer.dim_value(d) for d in self.dims)
-        return sizes if dim is None else sizes[dim]
-
-    @property
-    def shape(self) -> tuple[Any, ...]:
-        return self.size()
 
     def __bool__(self) -> bool:
         raise UnsupportedConstruct(
@@ -349,12 +351,6 @@ class TileValue:
             raise UnsupportedConstruct("view(dtype) (a bit cast) of a device value")
         return self._tracer.view(self, shape)
 
-    def numel(self) -> Any:
-        total: Any = 1
-        for size in self.size():
-            total = size if isinstance(total, int) and total == 1 else total * size
-        return total
-
     @property
     def T(self) -> TileValue:  # noqa: N802 - torch's name
         """Reversed dims, as torch's ``.T`` (the identity on rank 0 and 1)."""
@@ -516,30 +512,6 @@ def _gelu(tr: DeviceTracer, x: Any, approximate: str = "none", **_: Any) -> Tile
     return tr.cast(tr.binary("mul", half_x, tr.binary("add", t_, tr.as_value(1.0))), v.dtype)
 
 
-def _stack(tr: DeviceTracer, tensors: Any, dim: int = 0, **_: Any) -> TileValue:
-    """``torch.stack([a, b], dim)``: ``kl.join`` adds the new dim last (size 2), a permutation
-    moves it to ``dim``; one block is an unsqueeze."""
-    values = [tr.as_value(v) for v in tensors]
-    if len(values) == 1:
-        return tr.unsqueeze(values[0], dim)
-    if len(values) != 2:
-        raise UnsupportedConstruct(
-            f"torch.stack of {len(values)} blocks in device code: stack two at a time "
-            "(kl.join stacks a pair along a new last dim)"
-        )
-    a, b = values
-    if a.dims != b.dims:
-        raise ShapeMismatch(f"torch.stack: shapes {list(a.dims)} and {list(b.dims)} differ")
-    rank = a.ndim + 1
-    axis = dim if dim >= 0 else rank + dim
-    if not 0 <= axis < rank:
-        raise ShapeMismatch(f"torch.stack(..., dim={dim}) of blocks of rank {a.ndim}")
-    joined = tr.join(a, b)
-    order = list(range(a.ndim))
-    order.insert(axis, a.ndim)
-    return tr.permute(joined, order)
-
-
 def _cumulative(kind: str):
     """torch.cumsum/cumprod(x, dim, dtype=None): ``dtype`` converts the input first."""
 
@@ -551,7 +523,6 @@ def _cumulative(kind: str):
 
 
 TORCH_FUNCTIONS: dict[Any, Any] = {
-    torch.stack: _stack,
     torch.cumsum: _cumulative("sum"),
     torch.cumprod: _cumulative("prod"),
     torch.exp: _unary("exp"),
@@ -617,6 +588,7 @@ TORCH_FUNCTIONS: dict[Any, Any] = {
     torch.bitwise_not: lambda tr, x, **_: ~tr.as_value(x),
     **ELEMENTWISE_FUNCTIONS,
     **REDUCTION_FUNCTIONS,
+    **CONCAT_FUNCTIONS,
 }
 
 

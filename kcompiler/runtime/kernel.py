@@ -34,8 +34,15 @@ from kcompiler.exc import (
     not_float,
 )
 from kcompiler.frontend.errors import internal_errors, numpy_argument_error, numpy_arguments
+from kcompiler.frontend.global_reads import Read, loop_reads, read_values
 from kcompiler.frontend.host import HostProgram, parse_kernel
-from kcompiler.frontend.specialize import BlockSizeInt, SpecializedInt, lifted_names, specialize
+from kcompiler.frontend.specialize import (
+    BlockSizeInt,
+    Specialization,
+    SpecializedInt,
+    lifted_names,
+    specialize,
+)
 from kcompiler.frontend.tracer import BlockAllocator, trace_loop
 from kcompiler.language._context import hosting, state
 from kcompiler.passes.pass_manager import run_frontend_pipeline
@@ -359,6 +366,7 @@ class Kernel:
         self._compiled: dict[tuple[Any, ...], CompiledLoop] = {}
         self._fast = _FastPath()
         self._keys: dict[int, Callable[..., Any]] = {}  # per device loop: its fast-path key
+        self._key_reads: dict[int, tuple[Read, ...]] = {}  # the globals each key reads
         # Launches whose key had no fast-path entry yet (counted on the slow path only): a
         # repeated call that adds to it missed the fast path (tests, benchmarks.host_profile).
         self.fast_path_misses = 0
@@ -715,11 +723,26 @@ class Kernel:
         """The fast-path key of device loop ``index`` for the host values ``env`` and
         ``config``: calls with equal keys share one fast-path entry."""
         key = self._keys.get(index)
-        if key is None:
+        reads = self.loop_reads(index)
+        known = self._key_reads.get(index, ())
+        if key is None or not set(reads) <= set(known):
+            # The globals a loop reads follow the functions it calls as bound now: a key that
+            # lacks some (a helper rebound to one reading other globals) reads them all from
+            # now on.
             loop = self.program.loops[index]
             cx = self.program.constexprs
-            key = self._keys[index] = make_key(index, loop.names, cx, self._host_names())
+            reads = tuple(dict.fromkeys((*known, *reads)))
+            key = make_key(index, loop.names, cx, self._host_names(), reads)
+            self._keys[index] = key
+            self._key_reads[index] = reads
+            self._fast.last.pop(index, None)
         return key(env, config)
+
+    def loop_reads(self, index: int) -> tuple[Read, ...]:
+        """The module globals and closure cells device loop ``index`` reads, directly or
+        through the functions it calls as they are bound now (frontend/global_reads.py)."""
+        loop = self.program.loops[index]
+        return loop_reads(loop.globals, self.program.globals, loop.attributes)
 
     def clear_caches(self, *, variants: bool = False, traces: bool = False) -> None:
         """Forget the fast-path entries (the next call of each key takes the slow path), and
@@ -862,11 +885,22 @@ class Kernel:
     def _run(self, args: Sequence[Any], kwargs: dict[str, Any], config: Config, mode: str) -> Any:
         return self._run_host(args, kwargs, config, mode).result
 
+    def loop_specialization(self, index: int, env: dict[str, Any]) -> Specialization:
+        """The specialization of device loop ``index`` for the host values ``env``."""
+        return specialize(
+            self.program.loops[index].names,
+            env,
+            self.static_shapes,
+            self.program.constexprs,
+            self.program.constants,
+            read_values(self.loop_reads(index)),
+        )
+
     def trace_loop(self, index: int, env: dict[str, Any]) -> tuple[ModuleOp, Any]:
         """The traced IR of device loop ``index`` for the host values ``env`` (after the
         frontend pipeline) and the specialization it was traced for; cached by its key."""
         loop = self.program.loops[index]
-        spec = specialize(loop.names, env, self.static_shapes, self.program.constexprs)
+        spec = self.loop_specialization(index, env)
         key = (index, spec.key)
         hit = self._traced.get(key)
         if hit is not None:
@@ -900,7 +934,7 @@ class Kernel:
         named target on a machine without it); None: this process's mode."""
         loop = self.program.loops[index]
         interpret = interpreting() if interpret is None else interpret
-        spec = specialize(loop.names, env, self.static_shapes, self.program.constexprs)
+        spec = self.loop_specialization(index, env)
         # The settings that change generated code (torch's float32 matmul precision among
         # them, and the mode: interpreter or GPU code) are part of the key; a call whose
         # fast-path entry exists keeps the variant it was made with.

@@ -22,7 +22,11 @@ tensor: an out-of-range lane loads 0 and stores nothing. The failures are carrie
 and stored once per program, after its loops, rather than by predicated stores at the access:
 stores inside a loop may alias the loop's loads, which keeps the compiler from pipelining them
 (on the H200, jagged_mean's per-access stores cost 68 % of its time; see
-benchmarks/results/nvidia-h200/session5/SUMMARY.md).
+benchmarks/results/nvidia-h200/session5/SUMMARY.md). An access outside every loop and
+followed by loops (a jagged row's offsets) has no such loop: its failures are stored right
+after the check, with no carried state, so nothing of the check stays live through the loops
+(values alive across a loop nest and unused in it are what ptxas spills first when it trades
+a few spill bytes for one more program per multiprocessor).
 
 Checks hoisted out of loops. An index that is affine in the tile indices of enclosing
 sequential loops, with coefficients computed before those loops (a jagged row's
@@ -305,11 +309,27 @@ def _prologue(em: Any, seen: str, value: str, dims: tuple[str, ...]) -> list[str
     return [f"{seen} = tl.zeros({shape}, tl.int1)", f"{value} = tl.zeros({shape}, tl.int64)"]
 
 
+def _lanes_max(expr: str, dims: tuple[str, ...], dtype: str) -> str:
+    """The largest lane of ``expr`` laid out as ``dims``. Where every dim is "1" the value may
+    be 0-d (a check computed from scalars only, as in a data-dependent branch): a (1,) zero
+    block added to it gives ``tl.max`` a block either way, because the GPU compiler rejects
+    ``tl.max`` of a 0-d value (the interpreter accepts it)."""
+    if not dims:
+        return expr
+    if all(d == "1" for d in dims):
+        expr = f"({expr} + tl.zeros((1,), {dtype}))"
+    return f"tl.max({expr})"
+
+
 def _epilogue(seen: str, value: str, dims: tuple[str, ...], n: str, site: int) -> list[str]:
     """The lines that store a failed site's record (see the module docstring): at the
     kernel's end for carried failures, or where a hoisted check runs outside every loop."""
-    failed = f"{seen}.to(tl.int32)" if not dims else f"tl.max({seen}.to(tl.int32))"
-    one = value if not dims else f"tl.max(tl.where({seen}, {value}, {OVERFLOW}))"
+    failed = _lanes_max(f"{seen}.to(tl.int32)", dims, "tl.int32")
+    one = (
+        value
+        if not dims
+        else _lanes_max(f"tl.where({seen}, {value}, {OVERFLOW})", dims, "tl.int64")
+    )
     return [
         f"if {failed} > 0:",
         f"    tl.store({FLAG_PARAM}, 1)",
@@ -329,6 +349,35 @@ def _enclosing_loops(op: Any) -> list[t.ForOp]:
             loops.append(parent)
         parent = parent.parent_op()
     return loops[::-1]
+
+
+def _in_loop(op: Any) -> bool:
+    """Whether ``op`` runs in a sequential loop (a ``tile.for`` that is not a parallel one, or
+    a ``tile.while``) of its kernel."""
+    parent = op.parent_op()
+    while parent is not None and not isinstance(parent, t.KernelOp):
+        if isinstance(parent, t.WhileOp) or (
+            isinstance(parent, t.ForOp) and parent.parallel is None
+        ):
+            return True
+        parent = parent.parent_op()
+    return False
+
+
+def _loop_follows(op: Any) -> bool:
+    """Whether a sequential loop of ``op``'s kernel comes after ``op`` in program order."""
+    kernel = op.parent_op()
+    while kernel is not None and not isinstance(kernel, t.KernelOp):
+        kernel = kernel.parent_op()
+    after = False
+    for o in kernel.walk() if kernel is not None else ():
+        if o is op:
+            after = True
+        elif after and (
+            isinstance(o, t.WhileOp) or (isinstance(o, t.ForOp) and o.parallel is None)
+        ):
+            return True
+    return False
 
 
 def _hoisted(
@@ -398,7 +447,7 @@ def _hoisted(
             return "", kept
         if jagged:
             # Otherwise a failing program skips the jagged loops it checked.
-            stop = ranges.tmp(f"tl.max({bad}.to(tl.int32)) > 0")
+            stop = ranges.tmp(f"{_lanes_max(f'{bad}.to(tl.int32)', kept, 'tl.int32')} > 0")
             for lp in jagged:
                 em.stop_loop(lp, stop)
         em.hoist(hoist, ranges.lines)
@@ -496,14 +545,22 @@ def guard(em: Any, op: t.LoadOp | t.StoreOp | t.AtomicOp, out: tuple[str, ...]) 
         if live is not None:
             bad = em.fresh("bad_")
             em.line(f"{bad} = ({live}) & {oob}")
-        # Accumulate, store once: the site's failing lanes and one bad value per lane are
-        # carried in registers from the kernel's start (their shape is the index's, made of
-        # constexpr block sizes) and written after the kernel's loops.
-        seen, value = f"kc_bad_{site}", f"kc_value_{site}"
-        em.check_prologue += _prologue(em, seen, value, idims)
-        em.line(f"{seen} = {seen} | {bad}")
-        em.line(f"{value} = tl.where({bad}, {v}, {value})")
-        em.check_epilogue += _epilogue(seen, value, idims, n, site)
+        if _in_loop(op) or not _loop_follows(op):
+            # Accumulate, store once: the site's failing lanes and one bad value per lane are
+            # carried in registers from the kernel's start (their shape is the index's, made
+            # of constexpr block sizes) and written after the kernel's loops.
+            seen, value = f"kc_bad_{site}", f"kc_value_{site}"
+            em.check_prologue += _prologue(em, seen, value, idims)
+            em.line(f"{seen} = {seen} | {bad}")
+            em.line(f"{value} = tl.where({bad}, {v}, {value})")
+            em.check_epilogue += _epilogue(seen, value, idims, n, site)
+        else:
+            # Outside every loop, with loops after it: record at once, as a hoisted check
+            # does, so the failures do not stay live through those loops.
+            # The value recorded is int64 whatever the index's type (as the carried state is).
+            # (tl.cast, not .to: the index may be a literal, as in x[0]).
+            for line in _epilogue(bad, f"tl.cast({v}, tl.int64)", idims, n, site):
+                em.line(line)
         ok = place(f"({oob} == 0)", idims, at, out)
         if not idims and out:
             ok = _broadcast_ok(em, oob, out)
