@@ -29,10 +29,11 @@ Dot operands (``tl.dot``), in the dtype they are loaded in:
 * in a one-stage loop the operands of different dots are not live together (attention's K
   and V);
 * ``range_multi_buffers`` adds nothing on Hopper (the accumulator stays in registers);
-* the epilogue runs after the loop and reuses its memory: the result's tile when a tensor
-  descriptor stores it, half of it when pointers do (the conversion from the mma layout runs
-  in two rounds of 16-bit pairs); a persistent kernel (``pid_type``) at ``num_stages`` >= 2
-  keeps its descriptor store's buffer allocated next to the loop's.
+* the epilogue runs after the loop and reuses its memory: the result's tile, staged for a
+  tensor-descriptor store or converted from the mma layout for a pointer store (Triton may
+  convert it in two rounds of half the tile; when it does is not modelled); a persistent
+  kernel (``pid_type``) at ``num_stages`` >= 2 keeps its descriptor store's buffer allocated
+  next to the loop's.
 
 Other loads and stores:
 
@@ -70,7 +71,8 @@ Loads and stores are counted on the IR as ``split-reductions`` rewrites it for t
 ``reduction_loops`` (a chunk loop's tile is rows x chunk), with the config's ``indexing``.
 
 What stays loose (an upper bound only): the reduction scratch, which Triton may move in
-several rounds (up to 2x on rows of 32 warps, more for gathered operands); conversions Triton
+several rounds (up to 2x on rows of 32 warps, more for gathered operands); a dot result's
+conversion for a pointer store, which may take half its tile; conversions Triton
 avoids by rematerializing a load in the block's layout; descriptor stores that a pipelined
 loop does not hoist; and kernels whose launcher takes the pointer kernel for reasons the IR
 does not show (a stride-0 or transposed argument: the estimate counts the descriptor
@@ -683,11 +685,6 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             for m in layout.tiles:
                 if m.store and m.scope is None:
                     tile = aligned(elements(m.dims) * m.elem_bytes)
-                    if m.site not in picked and m.elem_bytes <= 2:
-                        # Stored with pointers: the result moves from the mma layout to
-                        # the store's in two rounds of half the tile (each 16-bit pair of
-                        # the accumulator's registers in one).
-                        tile //= 2
                     if persistent and num_stages >= 2 and m.site in picked:
                         total += tile
                     else:
