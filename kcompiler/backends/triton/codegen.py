@@ -26,6 +26,7 @@ from kcompiler.backends.triton.indexing import (
     pointer_access,
     pointer_expr,
 )
+from kcompiler.backends.triton.inline_asm import emit_inline_asm
 from kcompiler.backends.triton.persistent_codegen import install
 from kcompiler.backends.triton.tl_types import tl_dtype
 from kcompiler.dialects import tile as t
@@ -1042,6 +1043,9 @@ class TritonEmitter:
         pair = self.bind_tmp(f"tl.split({self.name(op.operand)})")
         self.bind(op.lo, f"{pair}[0]")
         self.bind(op.hi, f"{pair}[1]")
+
+    def op_inline_asm(self, op: t.InlineAsmOp) -> None:
+        emit_inline_asm(self, op)
 
     def op_rand(self, op: t.RandOp) -> None:
         seed = self.name(op.seed)
