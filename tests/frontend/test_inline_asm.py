@@ -38,6 +38,23 @@ def add_bytes(rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
     return out
 
 
+@kc.kernel(config=kc.Config(block_sizes=[128]))
+def e4m3_to_float(codes: torch.Tensor) -> torch.Tensor:
+    """Each int8 code read as a float8_e4m3fn byte, converted by the GPU's cvt.e4m3x2."""
+    out = torch.empty(codes.shape, dtype=torch.float32, device=codes.device)
+    for tile in kl.tile(codes.size(0)):
+        out[tile] = kl.inline_asm_elementwise(
+            "{ .reg .b16 pair, lo, hi; .reg .b32 halves; cvt.u16.u32 pair, $1; "
+            "cvt.rn.f16x2.e4m3x2 halves, pair; mov.b32 {lo, hi}, halves; cvt.f32.f16 $0, lo; }",
+            "=f,r",
+            [codes[tile]],
+            dtype=torch.float32,
+            is_pure=True,
+            pack=1,
+        )
+    return out
+
+
 def _line_of(marker: str) -> str:
     source = Path(__file__).read_text().splitlines()
     return f"{THIS}:{next(i for i, s in enumerate(source, 1) if marker in s)}"
@@ -78,10 +95,17 @@ def test_gpu_code_calls_tl_inline_asm_elementwise() -> None:
     ), source
 
 
-def test_compiles_for_sm_90_and_ptxas_takes_the_ptx(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("which", ["add_bytes", "e4m3_to_float"])
+def test_compiles_for_sm_90_and_ptxas_takes_the_ptx(
+    which: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TRITON_CACHE_DIR", str(tmp_path / "cache"))
-    config = Config(block_sizes=[32, 16], num_warps=4)
-    records = add_bytes.precompile(*_args(), configs=[config], target="sm_90", workers=1)
+    if which == "add_bytes":
+        kernel, args, config = add_bytes, _args(), Config(block_sizes=[32, 16], num_warps=4)
+    else:
+        codes = torch.arange(-128, 128, dtype=torch.int8)
+        kernel, args, config = e4m3_to_float, (codes,), Config(block_sizes=[128], num_warps=4)
+    records = kernel.precompile(*args, configs=[config], target="sm_90", workers=1)
     assert len(records) == 1
     record = records[0]
     assert record.ok, (record.error, [b.error for b in record.binaries])
