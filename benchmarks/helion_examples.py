@@ -533,8 +533,9 @@ def render(results: dict[str, dict[str, str]], commit: str, device: str, timeout
         compiled = [r for r in results.values() if r.get("target")]
         ok = sum(r["target"].startswith("ok") for r in compiled)
         lines += [
-            f"Each passing example's kernels, compiled for {target} here with the config they "
-            f"ran: **{ok} of {len(compiled)} compile**.",
+            f"Each passing example's kernels (and those of an example that needs a GPU, "
+            f"traced here up to their compile), compiled for {target} here with the config "
+            f"they ran: **{ok} of {len(compiled)} compile**.",
             "",
         ]
         lines += [
