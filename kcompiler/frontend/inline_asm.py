@@ -1,8 +1,9 @@
 """``kl.inline_asm_elementwise`` in device code: checks the call and builds ``tile.inline_asm``.
 
 The arguments follow Helion's signature: ``asm`` and ``constraints`` are strings, ``args`` a
-list or tuple of device values (Python numbers become constants), ``dtype`` the result's
-torch dtype, ``is_pure`` a bool, ``pack`` a positive int. The args broadcast to one shape,
+list or tuple of device values (a Python number becomes a literal: int32 for an int that
+fits, float32 for a float), ``dtype`` the result's torch dtype, ``is_pure`` a bool,
+``pack`` a positive int. The args broadcast to one shape,
 which is the result's; each keeps its own dtype, since the constraints name the register
 each is read from. Helion also takes a tuple of dtypes for several results; kcompiler
 supports one result, and a tuple is refused here, at the kernel's line. The op's verifier
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import torch
+from xdsl.dialects.builtin import IntegerAttr
 
 from kcompiler.dialects import tile as t
 from kcompiler.exc import ShapeMismatch, UnsupportedConstruct
@@ -59,7 +61,7 @@ def build_inline_asm(
             f"{_WHAT}: args must be a non-empty list of device values (the result takes "
             f"their broadcast shape), got {args!r}"
         )
-    values = [tr.as_value(a) for a in args]
+    values = [_arg_value(tr, a) for a in args]
     op = t.InlineAsmOp(
         asm,
         constraints,
@@ -73,3 +75,12 @@ def build_inline_asm(
     except t.ShapeError as e:
         raise ShapeMismatch(f"{_WHAT}: {e}") from None
     return tr.emit(op)
+
+
+def _arg_value(tr: DeviceTracer, arg: Any) -> TileValue:
+    """A device value for one arg. A Python int is an int32 literal when it fits (Triton's
+    type for an int literal, and the width an ``r`` register holds), else int64; a float is
+    float32, a bool int1, as ``tr.as_value`` makes them."""
+    if isinstance(arg, int) and not isinstance(arg, bool) and -(2**31) <= arg < 2**31:
+        return tr.emit(t.ConstantOp(IntegerAttr(arg, t.i32)))
+    return tr.as_value(arg)

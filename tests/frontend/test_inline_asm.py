@@ -72,7 +72,7 @@ def test_ir_has_the_op_and_round_trips() -> None:
     assert str(module) == text.strip()
     op = next(op for op in module.walk() if isinstance(op, t.InlineAsmOp))
     assert op.result.type == t.BlockType(("block_0", "block_1"), t.f32)
-    assert [a.type.element_type for a in op.args] == [t.i8, t.i8, t.i64]  # type: ignore[attr-defined]
+    assert [a.type.element_type for a in op.args] == [t.i8, t.i8, t.i32]  # type: ignore[attr-defined]
 
 
 def test_the_interpreter_refuses_at_the_kernel_line() -> None:
@@ -90,7 +90,7 @@ def test_gpu_code_calls_tl_inline_asm_elementwise() -> None:
     assert re.search(
         r"tl\.inline_asm_elementwise\('\{ \.reg \.b32 s;.*\}', '=f,r,r,r', "
         r"\[tl\.broadcast_to\(.*\), tl\.broadcast_to\(.*\), tl\.full\(\(BLOCK_0, BLOCK_1\), 3, "
-        r"tl\.int64\)\], dtype=tl\.float32, is_pure=True, pack=1\)",
+        r"tl\.int32\)\], dtype=tl\.float32, is_pure=True, pack=1\)",
         source,
     ), source
 
