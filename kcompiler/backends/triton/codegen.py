@@ -1094,11 +1094,11 @@ class TritonEmitter:
         a_ty, b_ty = t.block_of(op.lhs), t.block_of(op.rhs)
         a, b = self.name(op.lhs), self.name(op.rhs)
         fp8 = (t.f8e4m3, t.f8e5m2)
-        if a_ty.element_type != b_ty.element_type and not (
-            a_ty.element_type in fp8 and b_ty.element_type in fp8
-        ):
-            common = t.promote_pair(a_ty.element_type, b_ty.element_type)
-            a, b = self.operand(op.lhs, common), self.operand(op.rhs, common)
+        # The element types the product is computed in (both promoted where they differ).
+        a_elt, b_elt = a_ty.element_type, b_ty.element_type
+        if a_elt != b_elt and not (a_elt in fp8 and b_elt in fp8):
+            a_elt = b_elt = t.promote_pair(a_elt, b_elt)
+            a, b = self.operand(op.lhs, a_elt), self.operand(op.rhs, b_elt)
         elif self.opts.interpret and a_ty.element_type == t.bf16:
             # Triton's interpreter multiplies bf16 blocks' raw bits; float32 products are exact.
             a, b = f"{a}.to(tl.float32)", f"{b}.to(tl.float32)"
@@ -1125,7 +1125,7 @@ class TritonEmitter:
             aligned = self.align_right(acc, acc_dims, len(out))
             acc = f"tl.broadcast_to({aligned}, {self.shape_tuple(out)})"
         precision = ""
-        if a_ty.element_type == t.f32 and b_ty.element_type == t.f32 and not self.opts.interpret:
+        if a_elt == t.f32 and b_elt == t.f32 and not self.opts.interpret:
             precision = f', input_precision="{self.opts.fp32_dot_precision}"'
         elif a_ty.element_type in fp8 and b_ty.element_type in fp8 and not self.opts.interpret:
             # Hopper's fp8 MMA keeps a narrow accumulator; Triton's sm_90 default never widens
