@@ -644,8 +644,10 @@ class TritonEmitter:
                     return
             b = self._aligned(op.rhs, out, odt)
             if odt in (t.f16, t.bf16):
-                b = f"{b}.to(tl.float32)"
-            self.bind(op.result, self._float32_math(f"tl.exp2(tl.log2({{}}) * {b})", a, odt))
+                a, b = f"{a}.to(tl.float32)", f"{b}.to(tl.float32)"
+                a, b = self._unliteral(op.lhs, a), self._unliteral(op.rhs, b)
+            expr = self._float_pow(a, b)
+            self.bind(op.result, self._half_result(expr, odt) if odt in (t.f16, t.bf16) else expr)
             return
         b = self._aligned(op.rhs, out, odt)
         if odt in (t.f16, t.bf16):
@@ -668,6 +670,20 @@ class TritonEmitter:
         if res_elt in (t.f16, t.bf16):
             expr = self._half_result(expr, res_elt)
         self.bind(op.result, expr)
+
+    def _float_pow(self, x: str, y: str) -> str:
+        """torch.pow of floats as ``|x| ** y = exp2(log2|x| * y)``, with C's pow rules where
+        that form is NaN or unsigned: a negative base gives the sign of an odd integer
+        exponent and NaN for a non-integer one (-inf: ``inf ** y``); ``x ** 0`` and ``1 ** y``
+        are 1 (NaN included), ``(-1) ** ±inf`` is 1."""
+        x, y = self.bind_tmp(x), self.bind_tmp(y)
+        ax = self.bind_tmp(f"tl.abs({x})")
+        mag = self.bind_tmp(f"tl.where({ax} == 1.0, 1.0, tl.exp2(tl.log2({ax}) * {y}))")
+        whole = self.bind_tmp(f"tl.floor({y}) == {y}")  # an integer (or infinite) exponent
+        odd = self.bind_tmp(f"{whole} & (tl.floor({y} * 0.5) * 2.0 != {y})")
+        fraction = f"tl.where({ax} == float('inf'), {mag}, float('nan'))"  # -inf: C's pow
+        signed = f"tl.where({whole}, tl.where({odd}, -{mag}, {mag}), {fraction})"
+        return f"tl.where({y} == 0.0, 1.0, tl.where({x} < 0.0, {signed}, {mag}))"
 
     def _float32_math(self, template: str, x: str, dtype: Attribute) -> str:
         """Triton's math functions take fp32/fp64: half inputs go through float32."""
