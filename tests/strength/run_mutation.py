@@ -137,6 +137,8 @@ TESTS: dict[str, list[str]] = {
         "tests/frontend/test_host_code.py::test_a_lambda_made_per_call_is_keyed_by_what_it_computes",
         "tests/backends/test_indexing_modes.py::test_int64_indexing_keeps_pointers",
         "tests/aot/test_aot_table.py::test_key_is_the_specialization_in_readable_form",
+        "tests/aot/test_aot_table.py::test_key_describes_every_kind_of_argument",
+        "tests/frontend/test_language_surface.py::test_register_block_size",
         "tests/aot/test_aot_table.py::test_nearest_rule_buckets_then_divisors_then_equalities_then_order",
     ],
 }
