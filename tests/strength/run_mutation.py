@@ -122,6 +122,8 @@ TESTS: dict[str, list[str]] = {
         "tests/backends/test_loop_knobs.py::test_warp_specialize_is_emitted_as_set",
         "tests/backends/test_target_compile.py::test_half_loop_carried_values_compile_for_the_gpu",
         "tests/kernels/test_tensor_core_kernels.py::test_fp8_accumulation_modes_in_gpu_code",
+        "tests/frontend/test_language_surface.py::test_floor_division_and_modulo_of_negative_ints",
+        "tests/frontend/test_language_surface.py::test_floor_division_and_modulo_of_floats",
         "tests/frontend/test_language_surface.py::test_jagged_tile",
         "tests/frontend/test_language_surface.py::test_jagged_tile_with_a_vector_of_the_inner_tile_only",
         "tests/frontend/test_language_surface.py::test_a_jagged_access_in_chunk_by_row_order_keeps_each_rows_length",
