@@ -37,11 +37,14 @@ def literal_powers(x: torch.Tensor) -> torch.Tensor:
 
 
 def test_special_bases_and_exponents_follow_torch() -> None:
-    values = [-3.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0, INF, -INF, NAN]
-    exponents = [-2.0, -1.0, 0.0, 0.5, -0.5, 1.0, 2.0, 3.0, INF, -INF, NAN]
+    values = [-3.0, -2.0, -1.0, -0.5, -0.0, 0.0, 0.5, 1.0, 2.0, INF, -INF, NAN]
+    exponents = [-3.0, -2.0, -1.0, 0.0, 0.5, -0.5, 1.0, 2.0, 3.0, INF, -INF, NAN]
     x = torch.tensor(values).repeat_interleave(len(exponents))
     y = torch.tensor(exponents).repeat(len(values))
-    torch.testing.assert_close(power(x, y), x**y, equal_nan=True)
+    got, want = power(x, y), x**y
+    torch.testing.assert_close(got, want, equal_nan=True)
+    signed = ~want.isnan()  # zeros and infinities too: (-0.0) ** 3 is -0.0, (-0.0) ** -1 -inf
+    assert torch.equal(got[signed].signbit(), want[signed].signbit())
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])

@@ -674,16 +674,20 @@ class TritonEmitter:
     def _float_pow(self, x: str, y: str) -> str:
         """torch.pow of floats as ``|x| ** y = exp2(log2|x| * y)``, with C's pow rules where
         that form is NaN or unsigned: a negative base gives the sign of an odd integer
-        exponent and NaN for a non-integer one (-inf: ``inf ** y``); ``x ** 0`` and ``1 ** y``
-        are 1 (NaN included), ``(-1) ** ±inf`` is 1."""
+        exponent (-0.0 too) and NaN for a non-integer one (-inf, -0.0: as inf, 0); ``x ** 0``
+        and ``1 ** y`` are 1 (NaN included), ``(-1) ** ±inf`` is 1."""
         x, y = self.bind_tmp(x), self.bind_tmp(y)
         ax = self.bind_tmp(f"tl.abs({x})")
         mag = self.bind_tmp(f"tl.where({ax} == 1.0, 1.0, tl.exp2(tl.log2({ax}) * {y}))")
+        # Negative, -0.0 included (1 / -0.0 is -inf): an odd power keeps the sign.
+        neg = self.bind_tmp(f"({x} < 0.0) | (({x} == 0.0) & (1.0 / {x} < 0.0))")
         whole = self.bind_tmp(f"tl.floor({y}) == {y}")  # an integer (or infinite) exponent
         odd = self.bind_tmp(f"{whole} & (tl.floor({y} * 0.5) * 2.0 != {y})")
-        fraction = f"tl.where({ax} == float('inf'), {mag}, float('nan'))"  # -inf: C's pow
+        # A fractional power of a negative number is NaN, but of -inf and -0.0 as of +inf, +0.
+        edge = f"({ax} == float('inf')) | ({ax} == 0.0)"
+        fraction = f"tl.where({edge}, {mag}, float('nan'))"
         signed = f"tl.where({whole}, tl.where({odd}, -{mag}, {mag}), {fraction})"
-        return f"tl.where({y} == 0.0, 1.0, tl.where({x} < 0.0, {signed}, {mag}))"
+        return f"tl.where({y} == 0.0, 1.0, tl.where({neg}, {signed}, {mag}))"
 
     def _float32_math(self, template: str, x: str, dtype: Attribute) -> str:
         """Triton's math functions take fp32/fp64: half inputs go through float32."""
