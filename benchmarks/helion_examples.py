@@ -18,6 +18,11 @@ The table goes to ``benchmarks/results/cpu/helion-examples.md``::
     python -m benchmarks.helion_examples softmax matmul        # some
     python -m benchmarks.helion_examples --helion-repo ~/helion --out /tmp/report.md
 
+``--jobs N`` runs N examples at once. ``--target sm_90`` then compiles, on this machine and
+without a GPU, each kernel a passing example called for that GPU target with the config its
+first call ran (``Kernel.precompile``), and adds a column with "ok N" or the first error: GPU
+code generation checked where the interpreter cannot check it.
+
 ``--helion-repo`` takes a checkout or a bare git directory (the commit is read with ``git
 show``). On a GPU machine, ``--device cuda`` runs the same drivers without the interpreter
 and writes ``benchmarks/results/<gpu>/helion-examples.md``.
@@ -26,6 +31,8 @@ and writes ``benchmarks/results/<gpu>/helion-examples.md``.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import contextlib
 import dataclasses
 import json
 import os
@@ -35,7 +42,9 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HELION = Path("/work/.mirror/pytorch+helion/repo")
@@ -92,11 +101,11 @@ EXAMPLES: dict[str, Example] = {
         "test(2, 3, 67, 32, HALF_DTYPE, device=DEVICE)\n"
         "test(2, 3, 67, 32, HALF_DTYPE, lambda score, *_: torch.tanh(score), device=DEVICE)"
     ),
-    "fp8_attention": Example("check(1, 2, 67, 32)"),
+    "fp8_attention": Example("check(1, 2, 80, 32)"),
     "fp8_gemm": Example(
-        "check(37, 64, 67, b_col_major=True)\ncheck(37, 64, 67, b_col_major=False)"
+        "check(37, 64, 80, b_col_major=True)\ncheck(37, 64, 80, b_col_major=False)"
     ),
-    "fp8_matmul": Example("check(37, 64, 67)"),
+    "fp8_matmul": Example("check(37, 64, 80)"),
     "fused_linear_jsd": Example("check(37, 67, 1000)"),
     "gather_gemv": Example("check(8, 67, 2)"),
     "gdn_fwd_h": Example("test(2, 3, 80, 16, 32, 32)"),
@@ -332,8 +341,55 @@ def _is_kcompiler_frame(err: BaseException) -> bool:
     return bool(frames) and "/kcompiler/" in frames[-1].filename
 
 
-def run_one(name: str, staged: Path, result_file: Path) -> None:
-    """Child process: import the staged example and run its call; write the outcome."""
+@contextlib.contextmanager
+def record_calls() -> Iterator[dict[int, tuple[Any, tuple, dict]]]:
+    """The first call of each kcompiler kernel made inside the block: kernel, args, kwargs."""
+    from kcompiler.runtime.kernel import Kernel
+
+    calls: dict[int, tuple[Any, tuple, dict]] = {}
+    original = Kernel.__call__
+
+    def recording(self: Kernel, *args: Any, **kwargs: Any) -> Any:
+        calls.setdefault(id(self), (self, args, kwargs))
+        return original(self, *args, **kwargs)
+
+    Kernel.__call__ = recording
+    try:
+        yield calls
+    finally:
+        Kernel.__call__ = original
+
+
+def compile_for(target: str, calls: dict[int, tuple[Any, tuple, dict]]) -> str:
+    """Compile each recorded call for ``target`` with its config; "ok N" or the first error."""
+    compiled = 0
+    for kernel, args, kwargs in calls.values():
+        config = kernel.choose_config(args, kwargs)
+        try:
+            records = kernel.precompile(*args, configs=[config], target=target, workers=1, **kwargs)
+        except Exception as err:  # noqa: BLE001 - a row of the report
+            return f"{kernel.fn.__name__}: {_first_line(err)}"
+        for record in records:
+            errors = [record.error] + [b.error for b in record.binaries]
+            error = next((e for e in errors if e), None)
+            if error is not None:
+                return f"{kernel.fn.__name__}: {_compile_error_line(error)}"
+        compiled += 1
+    return f"ok {compiled}"
+
+
+def _compile_error_line(error: str) -> str:
+    """The line of a compile error that names the fault: Triton's CompilationError puts the
+    source excerpt and a caret before the message."""
+    lines = [line.strip() for line in error.strip().splitlines() if line.strip()]
+    named = [line for line in lines if re.match(r"^[\w.]*(Error|error)\b|^\w+Error:", line)]
+    return (named[-1] if named else lines[-1] if lines else "unknown error")[:160]
+
+
+def run_one(name: str, staged: Path, result_file: Path, target: str | None = None) -> None:
+    """Child process: import the staged example and run its call; write the outcome. With
+    ``target`` (``"sm_90"``), each kernel the example called is then compiled for that GPU
+    target with the config its first call ran, on this machine (no GPU needed)."""
     import importlib
 
     sys.path.insert(0, str(staged))
@@ -346,7 +402,11 @@ def run_one(name: str, staged: Path, result_file: Path) -> None:
         namespace.setdefault("assert_outputs_close", helion_shim.assert_outputs_close)
         namespace.setdefault("DEVICE", helion_shim.DEVICE)
         call = EXAMPLES[name].call or "main()"
-        exec(compile(call, f"<{name} driver>", "exec"), namespace)
+        with record_calls() as calls:
+            exec(compile(call, f"<{name} driver>", "exec"), namespace)
+        if target:
+            outcome["target"] = compile_for(target, calls)
+            outcome["target_name"] = target
     except AssertionError as err:
         # An example's own check (the shim's comparison or an ``assert``) failing is a wrong
         # result; an AssertionError raised inside kcompiler is an internal error.
@@ -359,45 +419,47 @@ def run_one(name: str, staged: Path, result_file: Path) -> None:
 
 
 def run_all(
-    names: list[str], staged: Path, timeout: float, device: str
+    names: list[str],
+    staged: Path,
+    timeout: float,
+    device: str,
+    jobs: int = 1,
+    target: str | None = None,
 ) -> dict[str, dict[str, str]]:
+    """Run each example in its own child process, ``jobs`` at a time; the rows come back in
+    ``names`` order whatever order the children finish in."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), str(staged)])
+    # Keep the caller's path (the GPU machine installs the dependencies with --target).
+    inherited = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), str(staged), *inherited])
     if device == "cpu":
         env["TRITON_INTERPRET"] = "1"
-    results = {}
-    for name in names:
+
+    def one(name: str) -> dict[str, str]:
         start = time.monotonic()
         out = staged / f"{name.replace('/', '_')}.json"
+        command = [sys.executable, "-m", "benchmarks.helion_examples", "--run-one", name]
+        command += ["--staged", str(staged), "--result", str(out)]
+        if target:
+            command += ["--target", target]
         try:
             done = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "benchmarks.helion_examples",
-                    "--run-one",
-                    name,
-                    "--staged",
-                    str(staged),
-                    "--result",
-                    str(out),
-                ],
-                env=env,
-                cwd=REPO_ROOT,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
+                command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout
             )
             if out.exists():
-                results[name] = json.loads(out.read_text())
+                result = json.loads(out.read_text())
             else:
                 tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-                results[name] = {"status": "ERROR", "detail": f"process died: {tail}"}
+                result = {"status": "ERROR", "detail": f"process died: {tail}"}
         except subprocess.TimeoutExpired:
-            results[name] = {"status": "ERROR", "detail": f"time limit ({timeout:.0f}s) exceeded"}
-        results[name]["seconds"] = f"{time.monotonic() - start:.0f}"
-        print(f"{results[name]['status']:5} {name} {results[name]['detail'][:120]}", flush=True)
-    return results
+            result = {"status": "ERROR", "detail": f"time limit ({timeout:.0f}s) exceeded"}
+        result["seconds"] = f"{time.monotonic() - start:.0f}"
+        print(f"{result['status']:5} {name} {result['detail'][:120]}", flush=True)
+        return result
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        finished = dict(zip(names, pool.map(one, names)))
+    return {name: finished[name] for name in names}
 
 
 # Why an example that does not pass does not, where that is known (rendered under the table).
@@ -434,13 +496,29 @@ def render(results: dict[str, dict[str, str]], commit: str, device: str, timeout
         f"**{counts['PASS']} of {ran} pass** (FAIL {counts['FAIL']}, ERROR {counts['ERROR']}; "
         f"SKIP {counts['SKIP']}).",
         "",
-        "| example | result | first error | s |",
-        "| --- | --- | --- | --- |",
     ]
+    target = next((r["target_name"] for r in results.values() if r.get("target_name")), None)
+    if target:
+        compiled = [r for r in results.values() if r.get("target")]
+        ok = sum(r["target"].startswith("ok") for r in compiled)
+        lines += [
+            f"Each passing example's kernels, compiled for {target} here with the config they "
+            f"ran: **{ok} of {len(compiled)} compile**.",
+            "",
+        ]
+        lines += [
+            f"| example | result | first error | s | {target} |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+    else:
+        lines += ["| example | result | first error | s |", "| --- | --- | --- | --- |"]
     for name in sorted(results):
         r = results[name]
         detail = r["detail"].replace("|", "\\|").replace("\n", " ")[:200]
-        lines.append(f"| {name} | {r['status']} | {detail} | {r.get('seconds', '')} |")
+        row = f"| {name} | {r['status']} | {detail} | {r.get('seconds', '')} |"
+        if target:
+            row += f" {r.get('target', '').replace('|', '/')} |"
+        lines.append(row)
     notes = [
         f"- {n}: {WHY[n]}."
         for n in sorted(results)
@@ -452,18 +530,22 @@ def render(results: dict[str, dict[str, str]], commit: str, device: str, timeout
 
 
 _ROW = re.compile(
-    r"^\| (?P<name>[^|]+) \| (?P<status>PASS|FAIL|ERROR|SKIP) \| (?P<detail>.*) \| (?P<s>\d*) \|$"
+    r"^\| (?P<name>[^|]+) \| (?P<status>PASS|FAIL|ERROR|SKIP) \| (?P<detail>.*?) \| (?P<s>\d*) \|"
+    r"(?: (?P<target>[^|]*) \|)?$"
 )
 
 
 def parse_table(text: str) -> dict[str, dict[str, str]]:
     """The rows of a table ``render`` wrote (``--update`` replaces some of them)."""
     rows = {}
+    header = re.search(r"^\| example \| result \| first error \| s \| (\S+) \|$", text, re.M)
     for line in text.splitlines():
         m = _ROW.match(line)
         if m:
             detail = m["detail"].replace("\\|", "|")
             rows[m["name"]] = {"status": m["status"], "detail": detail, "seconds": m["s"]}
+            if m["target"] and header:
+                rows[m["name"]].update(target=m["target"].strip(), target_name=header[1])
     return rows
 
 
@@ -475,6 +557,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds per example")
     parser.add_argument("--device", default="cpu", help="cpu (interpreter) or cuda")
     parser.add_argument("--out", type=Path, help="markdown file to write")
+    parser.add_argument("--jobs", type=int, default=1, help="examples run at once")
+    parser.add_argument(
+        "--target",
+        help="also compile each passing example's kernels for this GPU target (sm_90), here",
+    )
     parser.add_argument(
         "--update",
         action="store_true",
@@ -485,7 +572,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.run_one:
-        run_one(args.run_one, args.staged, args.result)
+        run_one(args.run_one, args.staged, args.result, args.target)
         return
 
     source = HelionSource(args.helion_repo, args.commit)
@@ -507,7 +594,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="helion-examples-") as tmp:
         staged = Path(tmp)
         stage(source, to_run, staged)
-        results.update(run_all(to_run, staged, args.timeout, args.device))
+        results.update(run_all(to_run, staged, args.timeout, args.device, args.jobs, args.target))
     if args.out is None and args.names and not args.update:
         return
     if args.out is None:

@@ -40,8 +40,12 @@ class JobPool(Protocol):
     """What a search needs from a compile backend (``CompilePool``, ``RayCompilePool``)."""
 
     max_workers: int
-    pending: int  # submitted jobs whose outcome poll() has not returned yet
     in_use: bool  # held by a tuning run
+
+    @property
+    def pending(self) -> int:
+        """Submitted jobs whose outcome poll() has not returned yet."""
+        ...
 
     def submit(
         self,
@@ -80,11 +84,7 @@ def run_local(
     env: dict[str, str] | None = None,
 ) -> Iterator[CompileOutcome]:
     """The jobs in a private ``CompilePool`` of this machine, closed when they are done."""
-    with CompilePool(workers, timeout_s, env=env) as pool:
-        for key, fn, args in jobs:
-            pool.submit(key, fn, args)
-        while pool.pending:
-            yield from pool.poll(timeout_s)
+    yield from run_batch(CompilePool(workers, timeout_s, env=env), jobs, timeout_s)
 
 
 def run_ray(
@@ -99,11 +99,22 @@ def run_ray(
     _require_ray()
     from kcompiler.autotune.ray_pool import RayCompilePool
 
-    with RayCompilePool(workers, timeout_s, env=ray_worker_env(env)) as pool:
+    pool = RayCompilePool(workers, timeout_s, env=ray_worker_env(env))
+    yield from run_batch(pool, jobs, timeout_s)
+
+
+def run_batch(
+    pool: JobPool, jobs: Sequence[CompileJob], timeout_s: float
+) -> Iterator[CompileOutcome]:
+    """Every job on ``pool``, which is the batch's own: outcomes as they finish, then the
+    pool closed (also when the caller stops early)."""
+    try:
         for key, fn, args in jobs:
             pool.submit(key, fn, args)
         while pool.pending:
             yield from pool.poll(timeout_s)
+    finally:
+        pool.close()
 
 
 _BACKENDS: dict[str, CompileBackend] = {"local": run_local, "ray": run_ray}
@@ -191,6 +202,7 @@ __all__ = [
     "compile_backend",
     "get_compile_backend",
     "register_compile_backend",
+    "run_batch",
     "run_local",
     "ray_worker_env",
     "run_ray",

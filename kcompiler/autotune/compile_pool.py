@@ -16,6 +16,11 @@ past its deadline is killed and replaced; a worker that dies takes down only its
 Workers run in their own session and ignore SIGINT, so Ctrl-C in the terminal reaches only
 the tuner, which then kills them. Their stderr goes to a log file whose tail is attached to
 the failure message.
+
+The job bookkeeping (timeouts, retries, streaming outcomes) is ``JobBook``, shared with the
+Ray backend (``ray_pool``) so that its rules are written once. It lives in this file because
+this file is also the worker script, which imports only the standard library (importing
+a sibling module would load the kcompiler package in every worker).
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from collections import deque
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Generic, TypeVar
 
 _HEADER = struct.Struct(">I")
 _STARTUP_FAILURES_BEFORE_GIVING_UP = 3
@@ -59,6 +64,166 @@ class CompileOutcome:
     seconds: float
     result: Any = None
     attempts: int = 1
+
+
+# --------------------------------------------------------------------------------------
+# Job bookkeeping, shared by every compile backend (this pool and ray_pool.RayCompilePool)
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Job:
+    """One submitted ``fn(*args)`` as the bookkeeping sees it; a backend subclasses it for
+    what only it tracks (a worker's log offset, a Ray object ref)."""
+
+    id: int
+    key: Hashable
+    payload: bytes  # the pickled ``(fn, args)``
+    timeout_s: float
+    attempts: int = 0  # workers this job has been handed to
+    lost: str = ""  # why the previous attempt's worker was lost
+    dispatched: float = 0.0  # when the current attempt was handed to a worker
+    started: float | None = None  # when that worker had loaded it: the timeout runs from here
+
+
+J = TypeVar("J", bound=Job)
+
+
+class JobBook(Generic[J]):
+    """The rules every compile backend keeps for its jobs, written once here:
+
+    - a job that does not pickle fails at ``submit``, without reaching a worker;
+    - a job's timeout runs from when its worker has loaded it (before that, the start-up
+      limit applies); past it the job is recorded failed and never retried: a compile that
+      hangs once hangs again;
+    - a job whose worker is lost (killed, crashed, its node gone) runs again on another
+      worker while it has attempts left (``max_attempts``), then is recorded failed with
+      the reason of each loss;
+    - an error raised by the job itself is the config's failure, recorded as it is;
+    - ``poll`` streams outcomes: it returns as soon as anything has finished;
+    - workers that fail to start, ``startup_failures_allowed`` times in a row, mean the
+      backend cannot run at all: it is closed and ``CompilePoolError`` raised.
+
+    The backend owns its workers: it hands jobs from ``queue`` to them and reports what
+    happens through these methods (under its lock, where it has one).
+    """
+
+    def __init__(
+        self,
+        job_type: Callable[[int, Hashable, bytes, float], J],
+        timeout_s: float,
+        startup_timeout_s: float,
+        max_attempts: int,
+        workers_name: str,
+        startup_failures_allowed: int = _STARTUP_FAILURES_BEFORE_GIVING_UP,
+    ) -> None:
+        self.job_type = job_type
+        self.timeout_s = timeout_s  # a job's default timeout
+        self.startup_timeout_s = startup_timeout_s
+        self.max_attempts = max_attempts
+        self.workers_name = workers_name  # how CompilePoolError names the workers
+        self.startup_failures_allowed = startup_failures_allowed
+        self.queue: deque[J] = deque()  # jobs waiting for a worker, next first
+        self.pending = 0  # submitted jobs whose outcome poll() has not returned yet
+        self._done: list[CompileOutcome] = []
+        self._ids = 0
+        self._startup_failures = 0
+
+    def submit(
+        self, key: Hashable, fn: Callable[..., object], args: tuple, timeout_s: float | None
+    ) -> bool:
+        """Queue ``fn(*args)`` (timeout: ``timeout_s``, default the book's); False when it
+        failed at once, not picklable."""
+        self.pending += 1
+        self._ids += 1
+        try:
+            payload = pickle.dumps((fn, args))
+        except Exception as e:  # e.g. a lambda or a local function
+            self._done.append(CompileOutcome(key, f"compile job is not picklable: {e}", 0.0))
+            return False
+        timeout = self.timeout_s if timeout_s is None else timeout_s
+        self.queue.append(self.job_type(self._ids, key, payload, timeout))
+        return True
+
+    def dispatch(self, job: J, loaded: bool = False) -> None:
+        """``job`` is being handed to a worker; ``loaded``: its timeout starts now (the
+        worker has its imports done), not when the worker reports it loaded."""
+        job.attempts += 1
+        job.dispatched = time.monotonic()
+        job.started = job.dispatched if loaded else None
+
+    def undispatch(self, job: J) -> None:
+        """Handing ``job`` over failed before any worker had it: not the job's fault, so it
+        goes back to the front of the queue without costing an attempt."""
+        job.attempts -= 1
+        self.queue.appendleft(job)
+
+    def deadline(self, job: J) -> float:
+        """When a dispatched ``job`` is past its time."""
+        if job.started is None:  # the worker is still loading it (importing its module)
+            return job.dispatched + self.startup_timeout_s
+        return job.started + job.timeout_s
+
+    def finish(self, job: J, error: str | None, seconds: float, result: Any = None) -> None:
+        """The job ran: ``error`` (None on success) is its own, not a worker's."""
+        self._done.append(CompileOutcome(job.key, error, seconds, result, job.attempts))
+
+    def fail(self, job: J, why: str, now: float | None = None) -> None:
+        """Record ``job`` failed for ``why`` (the backend's, not the job's own error)."""
+        spent = (time.monotonic() if now is None else now) - job.dispatched
+        self._done.append(CompileOutcome(job.key, why, spent, attempts=job.attempts))
+
+    def expire(self, job: J, now: float, detail: str = "") -> None:
+        """Record ``job``, past its deadline, failed (its worker is the backend's to kill);
+        ``detail`` follows the reason (the worker's stderr, its pid)."""
+        if job.started is None:
+            why = f"compile job not loaded within {self.startup_timeout_s:g}s"
+        else:
+            why = f"compile timed out after {job.timeout_s:g}s"
+        self.fail(job, why + detail, now)
+
+    def lost(self, job: J, why: str) -> bool:
+        """``job``'s worker was lost for ``why``: True if the job is queued again (at the
+        front), False if it is recorded failed (no attempts left)."""
+        if job.attempts < self.max_attempts:
+            job.lost = why
+            self.queue.appendleft(job)
+            return True
+        self.fail(job, f"{job.lost}; retried on another worker: {why}" if job.lost else why)
+        return False
+
+    def worker_started(self) -> None:
+        self._startup_failures = 0
+
+    def startup_failed(self, why: str, close: Callable[[], None]) -> None:
+        """A worker failed to start; after too many in a row, ``close`` the backend and
+        raise CompilePoolError."""
+        self._startup_failures += 1
+        if self._startup_failures >= self.startup_failures_allowed:
+            close()
+            raise CompilePoolError(f"{self.workers_name} fail to start: {why}")
+
+    def poll(
+        self, timeout: float, step: Callable[[], float], wait: Callable[[float], object]
+    ) -> list[CompileOutcome]:
+        """Finished jobs; waits up to ``timeout`` seconds for at least one. ``step()``
+        advances the backend (collects results, kills what is past its deadline, hands out
+        jobs) and returns its next deadline; ``wait(seconds)`` blocks until news or then."""
+        end = time.monotonic() + max(0.0, timeout)
+        while True:
+            deadline = step()
+            now = time.monotonic()
+            if self._done or now >= end or self.pending == 0:
+                out, self._done = self._done, []
+                self.pending -= len(out)
+                return out
+            wait(max(0.001, min(end, deadline) - now))
+
+    def clear(self) -> None:
+        """Forget every queued job and every outcome not yet returned."""
+        self.queue.clear()
+        self._done = []
+        self.pending = 0
 
 
 # --------------------------------------------------------------------------------------
@@ -148,13 +313,7 @@ def _worker_main() -> None:
 
 
 @dataclass
-class _Job:
-    id: int
-    key: Hashable
-    payload: bytes
-    timeout_s: float
-    dispatched: float = 0.0
-    started: float | None = None  # set when the worker has loaded the job
+class _Job(Job):
     log_offset: int = 0  # where this job's stderr starts in the worker's log
 
 
@@ -260,7 +419,8 @@ class CompilePool:
 
     ``submit`` queues a job; ``poll`` returns finished ones (success, error, timeout or
     crash). Killed or dead workers are replaced on demand, so the pool never breaks as a
-    whole; only workers that cannot start at all raise CompilePoolError.
+    whole; only workers that cannot start at all raise CompilePoolError. A job whose worker
+    dies is recorded failed, not retried (``JobBook`` keeps the rules).
 
     A worker that finishes a job takes the next queued one from its reader thread, so the
     compiles keep going while the caller is busy benchmarking. Kills, replacements and
@@ -278,20 +438,22 @@ class CompilePool:
     ) -> None:
         self.max_workers = max(1, workers)
         self.env = env  # the workers' environment; None: this process's
-        self.timeout_s = timeout_s
-        self.startup_timeout_s = startup_timeout_s
         self.preload = tuple(preload)
+        self._book: JobBook[_Job] = JobBook(
+            _Job, timeout_s, startup_timeout_s, max_attempts=1, workers_name="compile workers"
+        )
         self._cond = threading.Condition(threading.RLock())
         self._workers: dict[int, _Worker] = {}
-        self._queue: deque[_Job] = deque()
-        self._done: list[CompileOutcome] = []
         self._ids = 0
-        self._startup_failures = 0
         self._log_dir: Path | None = None
         self.in_use = False  # held by a tuning run (see shared_pool)
-        self.pending = 0  # submitted jobs whose outcome poll() has not returned yet
 
     # -- public --------------------------------------------------------------------------
+    @property
+    def pending(self) -> int:
+        """Submitted jobs whose outcome poll() has not returned yet."""
+        return self._book.pending
+
     def submit(
         self,
         key: Hashable,
@@ -302,31 +464,13 @@ class CompilePool:
         """Queue ``fn(*args)``; its timeout (default: the pool's) starts once a worker has
         loaded it."""
         with self._cond:
-            self.pending += 1
-            self._ids += 1
-            try:
-                payload = pickle.dumps((fn, args))
-            except Exception as e:  # e.g. a lambda or a local function
-                self._done.append(CompileOutcome(key, f"compile job is not picklable: {e}", 0.0))
-                return
-            timeout = self.timeout_s if timeout_s is None else timeout_s
-            self._queue.append(_Job(self._ids, key, payload, timeout))
-            self._dispatch()
+            if self._book.submit(key, fn, args, timeout_s):
+                self._dispatch()
 
     def poll(self, timeout: float) -> list[CompileOutcome]:
         """Finished jobs; waits up to ``timeout`` seconds for at least one."""
-        end = time.monotonic() + max(0.0, timeout)
         with self._cond:
-            while True:
-                self._reap()
-                self._expire()
-                self._dispatch()
-                now = time.monotonic()
-                if self._done or now >= end or self.pending == 0:
-                    out, self._done = self._done, []
-                    self.pending -= len(out)
-                    return out
-                self._cond.wait(max(0.001, min(end, self._next_deadline()) - now))
+            return self._book.poll(timeout, self._step, self._cond.wait)
 
     def cancel(self) -> None:
         """Forget every queued or running job; busy workers are killed, idle ones stay."""
@@ -334,9 +478,7 @@ class CompilePool:
             for w in list(self._workers.values()):
                 if w.job is not None or not w.ready or w.dead:
                     self._retire(w)
-            self._queue.clear()
-            self._done = []
-            self.pending = 0
+            self._book.clear()
 
     def close(self) -> None:
         """Kill every worker (a graceful exit would wait for a hung compile) and clean up.
@@ -347,9 +489,7 @@ class CompilePool:
             for w in list(self._workers.values()):
                 w.kill()
             self._workers.clear()
-            self._queue.clear()
-            self._done = []
-            self.pending = 0
+            self._book.clear()
             if self._log_dir is not None:
                 shutil.rmtree(self._log_dir, ignore_errors=True)
                 self._log_dir = None
@@ -361,6 +501,13 @@ class CompilePool:
         self.close()
 
     # -- internals (called with the lock held) -----------------------------------------------
+    def _step(self) -> float:
+        """One round of ``poll``: crashes, timeouts, then hand out jobs; the next deadline."""
+        self._reap()
+        self._expire()
+        self._dispatch()
+        return self._next_deadline()
+
     def _on_message(self, w: _Worker, msg: Any, now: float) -> None:
         """Reader threads: record the message, and give a free worker its next job."""
         with self._cond:
@@ -370,22 +517,21 @@ class CompilePool:
                 w.dead = True
             elif msg[0] == "ready":
                 w.ready = True
-                self._startup_failures = 0
+                self._book.worker_started()
                 self._give_job(w)
             elif msg[0] == "started" and w.job is not None and w.job.id == msg[1]:
                 w.job.started = now
             elif msg[0] == "done" and w.job is not None and w.job.id == msg[1]:
-                seconds = now - w.job.dispatched
-                self._done.append(CompileOutcome(w.job.key, msg[2], seconds, msg[3]))
+                self._book.finish(w.job, msg[2], now - w.job.dispatched, msg[3])
                 w.job = None
                 self._give_job(w)
             self._cond.notify_all()
 
     def _give_job(self, w: _Worker) -> None:
-        if not self._queue or not w.ready or w.dead or w.job is not None:
+        if not self._book.queue or not w.ready or w.dead or w.job is not None:
             return
-        job = self._queue.popleft()
-        job.dispatched = time.monotonic()
+        job = self._book.queue.popleft()
+        self._book.dispatch(job)
         try:
             job.log_offset = w.log_path.stat().st_size
         except OSError:
@@ -393,7 +539,7 @@ class CompilePool:
         w.job = job
         if not w.send(("job", job.id, job.payload)):
             w.job = None
-            self._queue.appendleft(job)  # not the job's fault: it goes to another worker
+            self._book.undispatch(job)  # it goes to another worker
             w.dead = True
 
     def _spawn(self) -> None:
@@ -412,7 +558,7 @@ class CompilePool:
         for w in list(self._workers.values()):
             self._give_job(w)
         starting = sum(1 for w in self._workers.values() if not w.ready)
-        while len(self._workers) < self.max_workers and starting < len(self._queue):
+        while len(self._workers) < self.max_workers and starting < len(self._book.queue):
             self._spawn()
             starting += 1
 
@@ -423,19 +569,17 @@ class CompilePool:
             job = w.job
             self._retire(w)
             if job is not None:
-                self._done.append(CompileOutcome(job.key, note, time.monotonic() - job.dispatched))
+                self._book.lost(job, note)
             elif not w.ready:
-                self._startup_failed(note)
+                self._book.startup_failed(note, self.close)
 
     def _next_deadline(self) -> float:
         return min((self._deadline(w) for w in self._workers.values()), default=float("inf"))
 
     def _deadline(self, w: _Worker) -> float:
         if w.job is None:
-            return float("inf") if w.ready else w.started + self.startup_timeout_s
-        if w.job.started is None:  # still importing the job's module
-            return w.job.dispatched + self.startup_timeout_s
-        return w.job.started + w.job.timeout_s
+            return float("inf") if w.ready else w.started + self._book.startup_timeout_s
+        return self._book.deadline(w.job)
 
     def _expire(self) -> None:
         now = time.monotonic()
@@ -445,21 +589,12 @@ class CompilePool:
             job = w.job
             if job is None:
                 self._retire(w)
-                self._startup_failed(f"no response within {self.startup_timeout_s:g}s")
+                why = f"no response within {self._book.startup_timeout_s:g}s"
+                self._book.startup_failed(why, self.close)
                 continue
-            if job.started is None:
-                why = f"compile job not loaded within {self.startup_timeout_s:g}s"
-            else:
-                why = f"compile timed out after {job.timeout_s:g}s"
             note = w.stderr_tail()
             self._retire(w)
-            self._done.append(CompileOutcome(job.key, why + note, now - job.dispatched))
-
-    def _startup_failed(self, why: str) -> None:
-        self._startup_failures += 1
-        if self._startup_failures >= _STARTUP_FAILURES_BEFORE_GIVING_UP:
-            self.close()
-            raise CompilePoolError(f"compile workers fail to start: {why}")
+            self._book.expire(job, now, note)
 
 
 _SHARED: list[CompilePool] = []

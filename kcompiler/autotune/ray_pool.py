@@ -14,6 +14,9 @@ How it works:
   time is not charged to a config. An actor runs one job at a time: the pool knows which
   worker and which node holds each job, and a job's timeout starts when it is handed to an
   idle worker.
+- The job bookkeeping is the local pool's (``compile_pool.JobBook``: the timeout and retry
+  rules below are written there once); this module runs jobs on actors and tells the book
+  what happened to them.
 - A job is ``fn(*args)`` pickled here exactly as the local pool pickles it; an exception in
   ``fn`` is the config's failure (reported with its traceback, not retried).
 - Timeout: the worker running the job is killed (``ray.kill``) and the job recorded as
@@ -37,17 +40,15 @@ import pickle
 import sys
 import time
 import traceback
-from collections import deque
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from kcompiler import settings
-from kcompiler.autotune.compile_pool import CompileOutcome, CompilePoolError
+from kcompiler.autotune.compile_pool import CompileOutcome, CompilePoolError, Job, JobBook
 
 RAY_ADDRESS_ENV = "KCOMPILER_RAY_ADDRESS"
 ATTEMPTS = 2  # a job whose worker is lost runs once more, elsewhere
-STARTUP_FAILURES_BEFORE_GIVING_UP = 3
 
 
 def ray_installed() -> bool:
@@ -88,15 +89,9 @@ class CompileWorker:
 
 
 @dataclass
-class _Job:
-    key: Hashable
-    payload: bytes
-    timeout_s: float
-    attempts: int = 0
-    lost: str = ""  # why the previous attempt's worker was lost
-    avoid_node: str | None = None
-    dispatched: float = 0.0
-    ref: Any = None
+class _Job(Job):
+    avoid_node: str | None = None  # the node where the previous attempt's worker was lost
+    ref: Any = None  # the running attempt's result
 
 
 @dataclass
@@ -159,9 +154,10 @@ class RayCompilePool:
         if cpus < 1 and workers is None:
             raise CompilePoolError("the Ray cluster has no CPU for compile workers")
         self.max_workers = max(1, workers if workers is not None else cpus)
-        self.timeout_s = timeout_s
-        self.startup_timeout_s = startup_timeout_s
         self.preload = tuple(preload)
+        self._book: JobBook[_Job] = JobBook(
+            _Job, timeout_s, startup_timeout_s, ATTEMPTS, workers_name="Ray compile workers"
+        )
         self.env = dict(env or {})  # variables set for the workers, beyond _worker_env's
         self._actor_cls = ray.remote(
             num_cpus=1,
@@ -171,14 +167,15 @@ class RayCompilePool:
             runtime_env={"env_vars": _worker_env(env or {})},
         )(CompileWorker)
         self._actors: dict[int, _Actor] = {}
-        self._queue: deque[_Job] = deque()
-        self._done: list[CompileOutcome] = []
         self._ids = 0
-        self._startup_failures = 0
         self.in_use = False  # held by a tuning run (see shared_ray_pool)
-        self.pending = 0  # submitted jobs whose outcome poll() has not returned yet
 
     # -- public --------------------------------------------------------------------------
+    @property
+    def pending(self) -> int:
+        """Submitted jobs whose outcome poll() has not returned yet."""
+        return self._book.pending
+
     def submit(
         self,
         key: Hashable,
@@ -187,57 +184,25 @@ class RayCompilePool:
         timeout_s: float | None = None,
     ) -> None:
         """Queue ``fn(*args)``; its timeout (default: the pool's) starts on a worker."""
-        self.pending += 1
-        try:
-            payload = pickle.dumps((fn, args))
-        except Exception as e:  # e.g. a lambda or a local function
-            self._done.append(CompileOutcome(key, f"compile job is not picklable: {e}", 0.0))
-            return
-        timeout = self.timeout_s if timeout_s is None else timeout_s
-        self._queue.append(_Job(key, payload, timeout))
-        self._dispatch()
+        if self._book.submit(key, fn, args, timeout_s):
+            self._dispatch()
 
     def poll(self, timeout: float) -> list[CompileOutcome]:
         """Finished jobs, as they finish; waits up to ``timeout`` seconds for at least one."""
-        import ray
-
-        end = time.monotonic() + max(0.0, timeout)
-        while True:
-            self._dispatch()
-            refs = self._refs()
-            if refs:
-                ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
-                self._collect(ready)
-            self._expire()
-            self._dispatch()
-            now = time.monotonic()
-            if self._done or now >= end or self.pending == 0:
-                out, self._done = self._done, []
-                self.pending -= len(out)
-                return out
-            refs = self._refs()
-            wait = max(0.001, min(end, self._next_deadline()) - now)
-            if refs:
-                ray.wait(refs, num_returns=1, timeout=wait)
-            else:  # every job queued, no worker yet: Ray is placing the actors
-                time.sleep(min(wait, 0.05))
+        return self._book.poll(timeout, self._step, self._wait)
 
     def cancel(self) -> None:
         """Forget every queued or running job; busy workers are killed, idle ones stay."""
         for a in list(self._actors.values()):
             if a.job is not None or a.node is None:
                 self._retire(a)
-        self._queue.clear()
-        self._done = []
-        self.pending = 0
+        self._book.clear()
 
     def close(self) -> None:
         """Kill every worker; the pool stays usable (the next job starts fresh workers)."""
         for a in list(self._actors.values()):
             self._retire(a)
-        self._queue.clear()
-        self._done = []
-        self.pending = 0
+        self._book.clear()
 
     def workers_by_node(self) -> dict[str, list[int]]:
         """Node id -> process ids of this pool's started workers (for tests and logs)."""
@@ -254,6 +219,30 @@ class RayCompilePool:
         self.close()
 
     # -- internals -----------------------------------------------------------------------
+    def _step(self) -> float:
+        """One round of ``poll``: results and started workers, timeouts, then hand out jobs;
+        the next deadline."""
+        import ray
+
+        self._dispatch()
+        refs = self._refs()
+        if refs:
+            ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
+            self._collect(ready)
+        self._expire()
+        self._dispatch()
+        return self._next_deadline()
+
+    def _wait(self, seconds: float) -> None:
+        """Until a job finishes or a worker starts, at most ``seconds``."""
+        import ray
+
+        refs = self._refs()
+        if refs:
+            ray.wait(refs, num_returns=1, timeout=seconds)
+        else:  # every job queued, no worker yet: Ray is placing the actors
+            time.sleep(min(seconds, 0.05))
+
     def _refs(self) -> list[Any]:
         refs = []
         for a in self._actors.values():
@@ -269,10 +258,10 @@ class RayCompilePool:
             if a.node is None and a.ready_ref in done:
                 try:
                     a.node, a.pid = ray.get(a.ready_ref)
-                    self._startup_failures = 0
+                    self._book.worker_started()
                 except Exception as e:
                     self._retire(a)
-                    self._startup_failed(f"{type(e).__name__}: {e}")
+                    self._book.startup_failed(f"{type(e).__name__}: {e}", self.close)
             elif a.job is not None and a.job.ref in done:
                 job, a.job = a.job, None
                 try:
@@ -283,49 +272,39 @@ class RayCompilePool:
                         self._lost(job, a, e)
                     else:  # the pool's own call failed: this job's failure, worker kept
                         why = f"Ray compile call failed: {type(e).__name__}: {e}"
-                        self._finish(job, why, time.monotonic() - job.dispatched, None)
+                        self._book.fail(job, why)
                     continue
-                self._finish(job, error, seconds, value)
+                self._book.finish(job, error, seconds, value)
 
     def _lost(self, job: _Job, actor: _Actor, error: BaseException) -> None:
         """The worker under ``job`` died: run it once more elsewhere, then record it failed."""
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
         why = f"compile worker lost (pid {actor.pid}, {type(error).__name__}: {first_line})"
-        if job.attempts < ATTEMPTS:
-            job.lost, job.avoid_node, job.ref = why, actor.node, None
-            self._queue.appendleft(job)
-            return
-        spent = time.monotonic() - job.dispatched
-        message = f"{job.lost}; retried on another worker: {why}"
-        self._done.append(CompileOutcome(job.key, message, spent, attempts=job.attempts))
-
-    def _finish(self, job: _Job, error: str | None, seconds: float, value: Any) -> None:
-        outcome = CompileOutcome(job.key, error, seconds, value, job.attempts)
-        self._done.append(outcome)
+        if self._book.lost(job, why):
+            job.avoid_node, job.ref = actor.node, None
 
     def _expire(self) -> None:
         now = time.monotonic()
         unplaced = 0
         for a in list(self._actors.values()):
-            if a.job is not None and now > a.job.dispatched + a.job.timeout_s:
+            if a.job is not None and now > self._book.deadline(a.job):
                 job = a.job
                 self._retire(a)
-                why = f"compile timed out after {job.timeout_s:g}s (worker pid {a.pid} killed)"
-                self._done.append(
-                    CompileOutcome(job.key, why, now - job.dispatched, attempts=job.attempts)
-                )
-            elif a.node is None and now > a.created + self.startup_timeout_s:
+                self._book.expire(job, now, f" (worker pid {a.pid} killed)")
+            elif a.node is None and now > a.created + self._book.startup_timeout_s:
                 self._retire(a)
                 unplaced += 1
         # Workers that never started count against the pool only while none has started;
         # otherwise the cluster is full (more workers asked for than it has CPUs) and the
         # started ones take the jobs.
         if unplaced and not any(a.node is not None for a in self._actors.values()):
-            self._startup_failed(f"no worker started within {self.startup_timeout_s:g}s")
+            why = f"no worker started within {self._book.startup_timeout_s:g}s"
+            self._book.startup_failed(why, self.close)
 
     def _next_deadline(self) -> float:
+        startup_s = self._book.startup_timeout_s
         deadlines = [
-            a.job.dispatched + a.job.timeout_s if a.job else a.created + self.startup_timeout_s
+            self._book.deadline(a.job) if a.job else a.created + startup_s
             for a in self._actors.values()
             if a.job is not None or a.node is None
         ]
@@ -335,17 +314,18 @@ class RayCompilePool:
         """Hand queued jobs to idle workers (a retried job avoids its lost worker's node);
         start workers while jobs wait and the cluster has room."""
         idle = [a for a in self._actors.values() if a.node is not None and a.job is None]
-        for job in list(self._queue):
+        queue = self._book.queue
+        for job in list(queue):
             if not idle:
                 break
             actor = self._pick(job, idle)
             if actor is None:
                 continue
             idle.remove(actor)
-            self._queue.remove(job)
+            queue.remove(job)
             self._start(job, actor)
         starting = sum(1 for a in self._actors.values() if a.node is None)
-        while len(self._actors) < self.max_workers and starting < len(self._queue):
+        while len(self._actors) < self.max_workers and starting < len(queue):
             if self._actors and not self._room():
                 break  # a shrunken cluster: the remaining workers take the jobs
             self._spawn()
@@ -362,8 +342,7 @@ class RayCompilePool:
         return idle[0]  # a single-node cluster: another worker process is all there is
 
     def _start(self, job: _Job, actor: _Actor) -> None:
-        job.attempts += 1
-        job.dispatched = time.monotonic()
+        self._book.dispatch(job, loaded=True)  # the actor imported its modules when it started
         job.ref = actor.handle.run.remote(job.payload)
         actor.job = job
 
@@ -388,12 +367,6 @@ class RayCompilePool:
             ray.kill(actor.handle, no_restart=True)
         except Exception:  # already gone with its node
             pass
-
-    def _startup_failed(self, why: str) -> None:
-        self._startup_failures += 1
-        if self._startup_failures >= STARTUP_FAILURES_BEFORE_GIVING_UP:
-            self.close()
-            raise CompilePoolError(f"Ray compile workers fail to start: {why}")
 
 
 _SHARED: list[RayCompilePool] = []

@@ -376,21 +376,23 @@ class Tuner:
         self._report(run, config, t)
 
     def _fail(self, run: _Run, config: Config, error: str) -> None:
-        self.cache.record(run.key, config, None, error)
-        self._note(run, config, None)
-        run.tried += 1
-        run.failures.append(Failure(config, error))
-        log.debug("autotune %s: %s failed: %s", self.target.name, config, error)
-        self._report(run, config, None)
+        self._unmeasured(run, config, error, run.failures, "failed: ")
 
     def _reject(self, run: _Run, config: Config, reason: str) -> None:
         """Like a failure (cached, never measured, never retried), but counted apart: a
         rejected config compiled fine and was judged not worth a benchmark."""
-        self.cache.record(run.key, config, None, reason)
+        self._unmeasured(run, config, reason, run.rejected, "")
+
+    def _unmeasured(
+        self, run: _Run, config: Config, why: str, kept: list[Failure], label: str
+    ) -> None:
+        """``config`` gets no time: cached with ``why`` (so it is never tried again), told
+        to the strategy as no result, counted as tried and kept in ``kept``."""
+        self.cache.record(run.key, config, None, why)
         self._note(run, config, None)
         run.tried += 1
-        run.rejected.append(Failure(config, reason))
-        log.debug("autotune %s: %s %s", self.target.name, config, reason)
+        kept.append(Failure(config, why))
+        log.debug("autotune %s: %s %s%s", self.target.name, config, label, why)
         self._report(run, config, None)
 
     def _note(self, run: _Run, config: Config, t: float | None) -> None:

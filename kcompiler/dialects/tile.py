@@ -25,7 +25,9 @@ a verifier and the shape-inference pass share one definition of the typing rules
 from __future__ import annotations
 
 import re
+from abc import ABC
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from xdsl.dialects.builtin import (
     ArrayAttr,
@@ -159,11 +161,15 @@ def dims_attr(dims: Sequence[str | int]) -> ArrayAttr[StringAttr]:
     return ArrayAttr([StringAttr(str(d)) for d in dims])
 
 
-@irdl_attr_definition
-class TensorType(ParametrizedAttribute, TypeAttribute):
-    """A tensor in global memory, passed to the kernel by pointer, sizes and strides."""
+@dataclass(frozen=True, init=False)
+class DimsType(ParametrizedAttribute, TypeAttribute, ABC):
+    """Base of the types with symbolic dims and an element type, ``<[dims], type>``
+    (``!tile.tensor``, ``!tile.block``): the parameters, the builder, ``dims`` and the
+    parameters' syntax are theirs in common.
 
-    name = "tile.tensor"
+    A dataclass, as xDSL's own abstract attribute bases are (``UnregisteredAttr``), so that
+    the parameters declared here are fields of each type: its equality and hash compare
+    them."""
 
     shape: ArrayAttr[StringAttr]
     element_type: Attribute
@@ -178,6 +184,11 @@ class TensorType(ParametrizedAttribute, TypeAttribute):
     @classmethod
     def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
         parser.parse_punctuation("<")
+        return cls.parse_dims_and_type(parser)
+
+    @staticmethod
+    def parse_dims_and_type(parser: AttrParser) -> tuple[Attribute, Attribute]:
+        """``[dims], type>``: the parameters after the opening ``<``."""
         dims = _parse_dims(parser)
         parser.parse_punctuation(",")
         elt = parser.parse_type()
@@ -193,16 +204,17 @@ class TensorType(ParametrizedAttribute, TypeAttribute):
 
 
 @irdl_attr_definition
-class BlockType(ParametrizedAttribute, TypeAttribute):
+class TensorType(DimsType):
+    """A tensor in global memory, passed to the kernel by pointer, sizes and strides."""
+
+    name = "tile.tensor"
+
+
+@irdl_attr_definition
+class BlockType(DimsType):
     """A register-resident tile value; ``known`` is false for ``!tile.block<?>``."""
 
     name = "tile.block"
-
-    shape: ArrayAttr[StringAttr]
-    element_type: Attribute
-
-    def __init__(self, dims: Sequence[str | int], element_type: Attribute):
-        super().__init__(dims_attr(dims), element_type)
 
     @staticmethod
     def unknown() -> BlockType:
@@ -211,10 +223,6 @@ class BlockType(ParametrizedAttribute, TypeAttribute):
     @property
     def known(self) -> bool:
         return self.dims != ("?",)
-
-    @property
-    def dims(self) -> Dims:
-        return tuple(d.data for d in self.shape.data)
 
     @property
     def rank(self) -> int:
@@ -226,21 +234,13 @@ class BlockType(ParametrizedAttribute, TypeAttribute):
         if parser.parse_optional_punctuation("?") is not None:
             parser.parse_punctuation(">")
             return (dims_attr(["?"]), i1)
-        dims = _parse_dims(parser)
-        parser.parse_punctuation(",")
-        elt = parser.parse_type()
-        parser.parse_punctuation(">")
-        return (dims_attr(dims), elt)
+        return cls.parse_dims_and_type(parser)
 
     def print_parameters(self, printer: Printer) -> None:
         if not self.known:
             printer.print_string("<?>")
             return
-        printer.print_string("<")
-        _print_dims(printer, self.dims)
-        printer.print_string(", ")
-        printer.print_attribute(self.element_type)
-        printer.print_string(">")
+        super().print_parameters(printer)
 
 
 @irdl_attr_definition
@@ -1367,34 +1367,25 @@ class SelectOp(TileOp):
         return BlockType(broadcast_dims(c.dims, a.dims, b.dims), result_dtype([a, b]))
 
 
-@irdl_op_definition
-class ReduceOp(TileOp):
-    """Reduce one dim (``sum``, ``max``, ``min``, ``prod``, ``argmax``, ``argmin``).
-
-    The reduced dim may be a block symbol (a reduction across a tile) or a full size; the
-    ``split-reductions`` pass decides how a full-size reduction is computed.
-    """
-
-    name = "tile.reduce"
+class AlongDimOp(TileOp, ABC):
+    """Base of the ops that combine one value's elements along dim ``dim`` in a named way
+    (``kind``): ``tile.reduce`` and ``tile.scan``. The operand, ``kind``, ``dim``, the
+    builder and the dim check are theirs in common; each op declares its one optional unit
+    flag (``keepdim``, ``reverse``) and its syntax, which spells the flag."""
 
     kind = prop_def(StringAttr)
     dim = prop_def(IntegerAttr)
-    keepdim = opt_prop_def(UnitAttr)
     operand = operand_def(BlockType)
     result = result_def(BlockType)
     traits = traits_def(Pure())
-    assembly_format = (
-        "$kind $operand `dim` $dim (`keepdim` $keepdim^)? attr-dict `:` type($operand)"
-        " `->` type($result)"
-    )
 
-    def __init__(self, kind: str, operand: SSAValue, dim: int, keepdim: bool = False):
+    def __init__(self, kind: str, operand: SSAValue, dim: int, flag_name: str, flag: bool):
         super().__init__(
             operands=[operand],
             properties={
                 "kind": StringAttr(kind),
                 "dim": IntegerAttr(dim, i64),
-                "keepdim": UnitAttr() if keepdim else None,
+                flag_name: UnitAttr() if flag else None,
             },
             result_types=[BlockType.unknown()],
         )
@@ -1403,13 +1394,38 @@ class ReduceOp(TileOp):
     def axis(self) -> int:
         return self.dim.value.data
 
+    def check_axis(self, a: BlockType, what: str) -> None:
+        """``dim`` must be a dim of the operand's type ``a``; ``what`` names the op's action
+        in the error."""
+        if not 0 <= self.axis < a.rank:
+            raise ShapeError(f"{what} dim {self.axis} out of range for rank {a.rank}")
+
+
+@irdl_op_definition
+class ReduceOp(AlongDimOp):
+    """Reduce one dim (``sum``, ``max``, ``min``, ``prod``, ``argmax``, ``argmin``).
+
+    The reduced dim may be a block symbol (a reduction across a tile) or a full size; the
+    ``split-reductions`` pass decides how a full-size reduction is computed.
+    """
+
+    name = "tile.reduce"
+
+    keepdim = opt_prop_def(UnitAttr)
+    assembly_format = (
+        "$kind $operand `dim` $dim (`keepdim` $keepdim^)? attr-dict `:` type($operand)"
+        " `->` type($result)"
+    )
+
+    def __init__(self, kind: str, operand: SSAValue, dim: int, keepdim: bool = False):
+        super().__init__(kind, operand, dim, "keepdim", keepdim)
+
     def infer_type(self) -> Attribute:
         a = block_of(self.operand)
         kind = self.kind.data
         if kind not in REDUCE_KINDS:
             raise ShapeError(f"unknown reduction {kind!r}")
-        if not 0 <= self.axis < a.rank:
-            raise ShapeError(f"reduction dim {self.axis} out of range for rank {a.rank}")
+        self.check_axis(a, "reduction")
         dims = list(a.dims)
         if self.keepdim is not None:
             dims[self.axis] = "1"
@@ -1427,45 +1443,27 @@ SCAN_KINDS = ("sum", "prod")
 
 
 @irdl_op_definition
-class ScanOp(TileOp):
+class ScanOp(AlongDimOp):
     """Inclusive prefix sum or product along one dim (``cumsum``/``cumprod``); ``reverse``
     scans from the last element to the first. Integer and bool inputs give int64, as in
     torch."""
 
     name = "tile.scan"
 
-    kind = prop_def(StringAttr)
-    dim = prop_def(IntegerAttr)
     reverse = opt_prop_def(UnitAttr)
-    operand = operand_def(BlockType)
-    result = result_def(BlockType)
-    traits = traits_def(Pure())
     assembly_format = (
         "$kind $operand `dim` $dim (`reverse` $reverse^)? attr-dict `:` type($operand)"
         " `->` type($result)"
     )
 
     def __init__(self, kind: str, operand: SSAValue, dim: int, reverse: bool = False):
-        super().__init__(
-            operands=[operand],
-            properties={
-                "kind": StringAttr(kind),
-                "dim": IntegerAttr(dim, i64),
-                "reverse": UnitAttr() if reverse else None,
-            },
-            result_types=[BlockType.unknown()],
-        )
-
-    @property
-    def axis(self) -> int:
-        return self.dim.value.data
+        super().__init__(kind, operand, dim, "reverse", reverse)
 
     def infer_type(self) -> Attribute:
         a = block_of(self.operand)
         if self.kind.data not in SCAN_KINDS:
             raise ShapeError(f"unknown scan {self.kind.data!r} (one of {', '.join(SCAN_KINDS)})")
-        if not 0 <= self.axis < a.rank:
-            raise ShapeError(f"scan dim {self.axis} out of range for rank {a.rank}")
+        self.check_axis(a, "scan")
         dtype = a.element_type
         if is_int(dtype) or is_bool(dtype):
             dtype = i64
@@ -1581,20 +1579,11 @@ class CombineOp(IRDLOperation):
             raise ShapeError("tile.combine: the body must yield one scalar per input, same dtypes")
 
 
-@irdl_op_definition
-class ReshapeOp(TileOp):
-    """Change the dims of a value without moving data: ``v[:, None]``, ``squeeze``, ``view``.
-
-    Legal when the non-unit dims stay the same and in order (unit dims come and go), or when
-    runs of them split or merge (``[s2] -> [2, s4]``, ``[s4, 2] -> [s2]``) with every dim of a
-    changed run exact: a static power of two, or a size symbol whose enclosing kernel promises
-    it is a power of two (``size_divisors[s] == size_hints[s]``: its register extent is the
-    hint's power of two and the divisor fills it, so the value is fixed) and the products of
-    the two sides agree. Exact dims carry no padding lanes, so a row-major reshape of the
-    registers moves every element where torch's reshape puts it; a padded dim would not.
-    """
-
-    name = "tile.reshape"
+class ToShapeOp(TileOp, ABC):
+    """Base of the ops that give one value new dims, ``%r = tile.<op> %v to [dims]``
+    (``tile.reshape``, ``tile.broadcast``): the operand, the ``shape`` property, the syntax
+    and the builder are theirs in common; each op's ``infer_type`` says which new dims are
+    legal."""
 
     operand = operand_def(BlockType)
     shape = prop_def(ArrayAttr[StringAttr])
@@ -1608,9 +1597,29 @@ class ReshapeOp(TileOp):
             result_types=[BlockType.unknown()],
         )  # fmt: skip
 
+    @property
+    def dims(self) -> tuple[str, ...]:
+        """The new dims (``shape`` as strings)."""
+        return tuple(d.data for d in self.shape.data)
+
+
+@irdl_op_definition
+class ReshapeOp(ToShapeOp):
+    """Change the dims of a value without moving data: ``v[:, None]``, ``squeeze``, ``view``.
+
+    Legal when the non-unit dims stay the same and in order (unit dims come and go), or when
+    runs of them split or merge (``[s2] -> [2, s4]``, ``[s4, 2] -> [s2]``) with every dim of a
+    changed run exact: a static power of two, or a size symbol whose enclosing kernel promises
+    it is a power of two (``size_divisors[s] == size_hints[s]``: its register extent is the
+    hint's power of two and the divisor fills it, so the value is fixed) and the products of
+    the two sides agree. Exact dims carry no padding lanes, so a row-major reshape of the
+    registers moves every element where torch's reshape puts it; a padded dim would not.
+    """
+
+    name = "tile.reshape"
+
     def infer_type(self) -> Attribute:
-        a = block_of(self.operand)
-        new = tuple(d.data for d in self.shape.data)
+        a, new = block_of(self.operand), self.dims
         src, dst = [d for d in a.dims if d != "1"], [d for d in new if d != "1"]
         if src != dst:
             problem = reshape_problem(src, dst, exact_sizes(self))
@@ -1700,27 +1709,14 @@ class PermuteOp(TileOp):
 
 
 @irdl_op_definition
-class BroadcastOp(TileOp):
+class BroadcastOp(ToShapeOp):
     """Broadcast a value to ``shape`` (``expand``, ``expand_as``, ``broadcast_to``): torch's
     broadcasting rule, aligned on the right; unit dims stretch, others must match."""
 
     name = "tile.broadcast"
 
-    operand = operand_def(BlockType)
-    shape = prop_def(ArrayAttr[StringAttr])
-    result = result_def(BlockType)
-    traits = traits_def(Pure())
-    assembly_format = "$operand `to` $shape attr-dict `:` type($operand) `->` type($result)"
-
-    def __init__(self, operand: SSAValue, dims: Sequence[str]):
-        super().__init__(
-            operands=[operand], properties={"shape": dims_attr(dims)},
-            result_types=[BlockType.unknown()],
-        )  # fmt: skip
-
     def infer_type(self) -> Attribute:
-        a = block_of(self.operand)
-        new = tuple(d.data for d in self.shape.data)
+        a, new = block_of(self.operand), self.dims
         if len(new) < a.rank or broadcast_dims(a.dims, new) != new:
             raise ShapeError(f"cannot broadcast {list(a.dims)} to {list(new)}")
         return BlockType(new, a.element_type)

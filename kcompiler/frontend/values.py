@@ -57,7 +57,42 @@ class TileHandle:
         return f"<tile {self.block}>"
 
 
-class TensorArg:
+class SizeQueries:
+    """The size queries of a torch tensor (``size()``, ``shape``, ``dim()``, ``numel()``),
+    answered from ``dims``: shared by tensors (``TensorArg``) and device values
+    (``TileValue``). A dim's size is an int when static, else the device value of its
+    symbol, so size arithmetic in device code traces like any other."""
+
+    _tracer: DeviceTracer
+
+    @property
+    def dims(self) -> tuple[str, ...]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @property
+    def ndim(self) -> int:
+        return len(self.dims)
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def size(self, dim: int | None = None) -> Any:
+        sizes = tuple(self._tracer.dim_value(d) for d in self.dims)
+        return sizes if dim is None else sizes[dim]
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return self.size()
+
+    def numel(self) -> Any:
+        """The element count: an int when every size is static, else a device value."""
+        total: Any = 1
+        for size in self.size():
+            total = size if isinstance(total, int) and total == 1 else total * size
+        return total
+
+
+class TensorArg(SizeQueries):
     """A tensor in global memory (a host tensor used by device code)."""
 
     def __init__(self, tracer: DeviceTracer, name: str, value: SSAValue, example: torch.Tensor):
@@ -66,7 +101,6 @@ class TensorArg:
         self.value = value
         self.dtype = example.dtype
         self.device = example.device
-        self.ndim = example.dim()
         # Several indices share one element (an expand()ed tensor): writes to it would race.
         self.overlapping = any(st == 0 and n > 1 for n, st in zip(example.shape, example.stride()))
         ty = value.type
@@ -76,24 +110,6 @@ class TensorArg:
     @property
     def dims(self) -> tuple[str, ...]:
         return self._dims
-
-    def size(self, dim: int | None = None) -> Any:
-        sizes = tuple(self._tracer.dim_value(d) for d in self._dims)
-        return sizes if dim is None else sizes[dim]
-
-    @property
-    def shape(self) -> tuple[Any, ...]:
-        return self.size()
-
-    def dim(self) -> int:
-        return self.ndim
-
-    def numel(self) -> Any:
-        """The element count: an int when every size is static, else a device value."""
-        total: Any = 1
-        for size in self.size():
-            total = size if isinstance(total, int) and total == 1 else total * size
-        return total
 
     def stride(self, dim: int | None = None) -> Any:
         raise UnsupportedConstruct(
@@ -148,7 +164,7 @@ def _bin(kind: str, swap: bool = False):
     return method
 
 
-class TileValue:
+class TileValue(SizeQueries):
     """An SSA value of type ``!tile.block``: what device code computes with."""
 
     def __init__(self, tracer: DeviceTracer, value: SSAValue, sym: str | None = None):
@@ -170,21 +186,6 @@ class TileValue:
     @property
     def dtype(self) -> torch.dtype:
         return dtypes.to_torch(self.type.element_type)
-
-    @property
-    def ndim(self) -> int:
-        return len(self.dims)
-
-    def dim(self) -> int:
-        return self.ndim
-
-    def size(self, dim: int | None = None) -> Any:
-        sizes = tuple(self._tracer.dim_value(d) for d in self.dims)
-        return sizes if dim is None else sizes[dim]
-
-    @property
-    def shape(self) -> tuple[Any, ...]:
-        return self.size()
 
     def __bool__(self) -> bool:
         raise UnsupportedConstruct(
@@ -348,12 +349,6 @@ class TileValue:
         if len(shape) == 1 and isinstance(shape[0], torch.dtype):
             raise UnsupportedConstruct("view(dtype) (a bit cast) of a device value")
         return self._tracer.view(self, shape)
-
-    def numel(self) -> Any:
-        total: Any = 1
-        for size in self.size():
-            total = size if isinstance(total, int) and total == 1 else total * size
-        return total
 
     @property
     def T(self) -> TileValue:  # noqa: N802 - torch's name

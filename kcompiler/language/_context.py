@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from kcompiler.exc import NotInKernel
@@ -33,21 +33,23 @@ def current_host(what: str) -> Any:
     return host
 
 
-@contextmanager
-def tracing(tracer: Any) -> Iterator[None]:
-    old = getattr(state, "tracer", None)
-    state.tracer = tracer
-    try:
-        yield
-    finally:
-        state.tracer = old
+def tracing(tracer: Any) -> AbstractContextManager[None]:
+    """``tracer`` is the thread's tracer inside the block."""
+    return _bound("tracer", tracer)
+
+
+def hosting(host: Any) -> AbstractContextManager[None]:
+    """``host`` is the thread's host run inside the block."""
+    return _bound("host", host)
 
 
 @contextmanager
-def hosting(host: Any) -> Iterator[None]:
-    old = getattr(state, "host", None)
-    state.host = host
+def _bound(slot: str, value: Any) -> Iterator[None]:
+    """``state.<slot>`` is ``value`` inside the block, and after it what it was before (an
+    enclosing use of the slot gets its own value back)."""
+    old = getattr(state, slot, None)
+    setattr(state, slot, value)
     try:
         yield
     finally:
-        state.host = old
+        setattr(state, slot, old)

@@ -138,3 +138,30 @@ def test_half_loop_carried_values_compile_for_the_gpu(
         x, configs=[Config(block_sizes=[16, 64], num_warps=4)], target="sm_90", workers=1
     )
     assert record.ok, record.first_error
+
+
+@kc.kernel
+def _segment_rows_twice(x: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    out = torch.zeros_like(x)
+    for g in kl.grid(offsets.size(0) - 1):
+        start = offsets[g]
+        rows = offsets[g + 1] - start
+        if rows != 0:
+            for tile_m, tile_n in kl.tile([rows, x.size(1)]):
+                out[start + tile_m.index, tile_n] = x[start + tile_m.index, tile_n] * 2
+    return out
+
+
+def test_an_index_check_inside_a_data_dependent_branch_compiles_for_the_gpu(
+    triton_cache: Path,
+) -> None:
+    """The hoisted check of ``x[start + tile.index, ...]`` is computed from scalars only when
+    it sits in a branch on a loaded value: its failure flag is 0-d, and the GPU compiler
+    rejects ``tl.max`` of a 0-d value (Helion's grouped_gemm hit it on the H200)."""
+    x = torch.randn(40, 24)
+    offsets = torch.tensor([0, 7, 7, 40])
+    torch.testing.assert_close(_segment_rows_twice(x, offsets), x * 2)
+    (record,) = _segment_rows_twice.precompile(
+        x, offsets, configs=[Config(block_sizes=[16, 32], num_warps=4)], target="sm_90", workers=1
+    )
+    assert record.ok, record.first_error

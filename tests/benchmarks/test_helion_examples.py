@@ -6,6 +6,7 @@ needed or stored) and runs it through the report's staging and subprocess runner
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -103,3 +104,25 @@ def test_a_rendered_table_parses_back() -> None:
         "d": {"status": "SKIP", "detail": "distributed-only", "seconds": ""},
     }
     assert report.parse_table(report.render(rows, "0" * 40, "cpu", 5)) == rows
+    rows["a"].update(target="ok 2", target_name="sm_90")
+    rows["b/c"].update(target="k: ptxas error", target_name="sm_90")
+    table = report.render(rows, "0" * 40, "cpu", 5)
+    assert "**1 of 2 compile**" in table
+    assert report.parse_table(table) == rows
+
+
+def test_an_example_s_kernels_compile_for_a_gpu_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--target sm_90: the kernels a passing example called compile for the GPU, here."""
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "twice.py").write_text(EXAMPLE.format(factor=2.0))
+    monkeypatch.setitem(report.EXAMPLES, "twice", report.Example("check(37)"))
+    staged = tmp_path / "staged"
+    report.stage(report.HelionSource(tmp_path, "unused"), ["twice"], staged)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    for name in [m for m in sys.modules if m == "examples" or m.startswith("examples.")]:
+        monkeypatch.delitem(sys.modules, name)
+    report.run_one("twice", staged, tmp_path / "result.json", target="sm_90")
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["status"] == "PASS" and result["target"] == "ok 1", result

@@ -305,11 +305,27 @@ def _prologue(em: Any, seen: str, value: str, dims: tuple[str, ...]) -> list[str
     return [f"{seen} = tl.zeros({shape}, tl.int1)", f"{value} = tl.zeros({shape}, tl.int64)"]
 
 
+def _lanes_max(expr: str, dims: tuple[str, ...], dtype: str) -> str:
+    """The largest lane of ``expr`` laid out as ``dims``. Where every dim is "1" the value may
+    be 0-d (a check computed from scalars only, as in a data-dependent branch): a (1,) zero
+    block added to it gives ``tl.max`` a block either way, because the GPU compiler rejects
+    ``tl.max`` of a 0-d value (the interpreter accepts it)."""
+    if not dims:
+        return expr
+    if all(d == "1" for d in dims):
+        expr = f"({expr} + tl.zeros((1,), {dtype}))"
+    return f"tl.max({expr})"
+
+
 def _epilogue(seen: str, value: str, dims: tuple[str, ...], n: str, site: int) -> list[str]:
     """The lines that store a failed site's record (see the module docstring): at the
     kernel's end for carried failures, or where a hoisted check runs outside every loop."""
-    failed = f"{seen}.to(tl.int32)" if not dims else f"tl.max({seen}.to(tl.int32))"
-    one = value if not dims else f"tl.max(tl.where({seen}, {value}, {OVERFLOW}))"
+    failed = _lanes_max(f"{seen}.to(tl.int32)", dims, "tl.int32")
+    one = (
+        value
+        if not dims
+        else _lanes_max(f"tl.where({seen}, {value}, {OVERFLOW})", dims, "tl.int64")
+    )
     return [
         f"if {failed} > 0:",
         f"    tl.store({FLAG_PARAM}, 1)",
@@ -398,7 +414,7 @@ def _hoisted(
             return "", kept
         if jagged:
             # Otherwise a failing program skips the jagged loops it checked.
-            stop = ranges.tmp(f"tl.max({bad}.to(tl.int32)) > 0")
+            stop = ranges.tmp(f"{_lanes_max(f'{bad}.to(tl.int32)', kept, 'tl.int32')} > 0")
             for lp in jagged:
                 em.stop_loop(lp, stop)
         em.hoist(hoist, ranges.lines)

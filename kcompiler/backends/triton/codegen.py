@@ -19,9 +19,13 @@ from xdsl.dialects.builtin import FloatAttr, IntegerAttr, ModuleOp
 from xdsl.ir import Attribute, Block, BlockArgument, Operation, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
-from kcompiler.backends.triton import bounds
 from kcompiler.backends.triton.bounds import ERRORS, ERRORS_PARAM, FLAG, FLAG_PARAM
-from kcompiler.backends.triton.indexing import emit_load, emit_store, pointer_expr
+from kcompiler.backends.triton.indexing import (
+    emit_load,
+    emit_store,
+    pointer_access,
+    pointer_expr,
+)
 from kcompiler.backends.triton.persistent_codegen import install
 from kcompiler.backends.triton.tl_types import tl_dtype
 from kcompiler.dialects import tile as t
@@ -812,17 +816,25 @@ class TritonEmitter:
         "prod": "1",
     }
 
-    def op_reduce(self, op: t.ReduceOp) -> None:
-        kind = op.kind.data
-        src = self.dims(op.operand)
-        axis = op.axis
+    def _combined_operand(self, op: t.AlongDimOp) -> tuple[str, Attribute, Attribute]:
+        """The operand of a reduction or scan as Triton combines it, with the operand's and
+        the result's element types: f16/bf16 combine in float32; otherwise the values
+        combine in the result's type (a sum of ints or bools in int64, as torch's), except
+        for argmax/argmin, whose result is an index, not a value."""
         x = self.name(op.operand)
         elt = t.block_of(op.operand).element_type
         res_elt = t.block_of(op.result).element_type
         if elt in (t.f16, t.bf16):
             x = f"{x}.to(tl.float32)"
-        elif kind in ("sum", "prod") and res_elt != elt:
+        elif res_elt != elt and op.kind.data not in ("argmax", "argmin"):
             x = f"{x}.to({tl_dtype(res_elt)})"
+        return x, elt, res_elt
+
+    def op_reduce(self, op: t.ReduceOp) -> None:
+        kind = op.kind.data
+        src = self.dims(op.operand)
+        axis = op.axis
+        x, elt, res_elt = self._combined_operand(op)
         mask = self._scanned_dim_mask(src, axis)
         if mask is not None:
             neutral = self._NEUTRAL[kind]
@@ -881,13 +893,7 @@ class TritonEmitter:
         kind = op.kind.data
         src = self.dims(op.operand)
         axis = op.axis
-        x = self.name(op.operand)
-        elt = t.block_of(op.operand).element_type
-        res_elt = t.block_of(op.result).element_type
-        if elt in (t.f16, t.bf16):
-            x = f"{x}.to(tl.float32)"
-        elif res_elt != elt:
-            x = f"{x}.to({tl_dtype(res_elt)})"
+        x, _, res_elt = self._combined_operand(op)
         reverse = op.reverse is not None
         mask = self._scanned_dim_mask(src, axis) if reverse else None
         if mask is not None:
@@ -1078,9 +1084,7 @@ class TritonEmitter:
                 x = f"({x}).to({tl_dtype(ty.element_type)})"
             return x
 
-        checked = bounds.guard(self, op, target)
-        ptr = pointer_expr(self, op.tensor, op.kinds, op.indices, target)
-        mask = bounds.and_masks(self.access_mask(op.tensor, op.kinds, op.indices, target), checked)
+        ptr, mask = pointer_access(self, op, target)
         sem = f'sem="{op.sem.data}"'
         if kind == "cas":
             if mask is not None:

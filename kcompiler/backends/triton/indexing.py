@@ -169,6 +169,21 @@ def pointer_expr(
     return f"{name} + " + " + ".join(terms) if terms else name
 
 
+def pointer_access(
+    em: Any, op: t.LoadOp | t.StoreOp | t.AtomicOp, out: tuple[str, ...]
+) -> tuple[str, str | None]:
+    """A pointer-mode access by ``op``, laid out along ``out``: the pointer expression and
+    the mask of the lanes it touches (None: every lane). A lane is touched when it lies
+    inside the tensor, its computed indices pass the bounds checks (``bounds.guard`` emits
+    them) and, for a load or store, its ``extra_mask`` holds."""
+    checked = bounds.guard(em, op, out)  # computed indices: in-bounds lanes only
+    ptr = pointer_expr(em, op.tensor, op.kinds, op.indices, out)
+    mask = bounds.and_masks(em.access_mask(op.tensor, op.kinds, op.indices, out), checked)
+    if not isinstance(op, t.AtomicOp):  # atomics take no extra mask
+        mask = bounds.and_masks(mask, extra_mask(em, op, out))
+    return ptr, mask
+
+
 def extra_mask(em: Any, op: t.LoadOp | t.StoreOp, out: tuple[str, ...]) -> str | None:
     """The access's ``mask`` operand (``extra_mask=``) laid out along ``out``: broadcast by
     numpy's rule (leading unit axes), which the verifier checked."""
@@ -268,10 +283,7 @@ def emit_load(em: Any, op: t.LoadOp) -> None:
     policy = eviction_policy(op)
     evict = f', eviction_policy="evict_{policy}"' if policy else ""
     if mode == "pointer":
-        checked = bounds.guard(em, op, out)  # computed indices: in-bounds lanes only
-        ptr = pointer_expr(em, op.tensor, op.kinds, op.indices, out)
-        mask = bounds.and_masks(em.access_mask(op.tensor, op.kinds, op.indices, out), checked)
-        mask = bounds.and_masks(mask, extra_mask(em, op, out))
+        ptr, mask = pointer_access(em, op, out)
         if mask is None:
             em.bind(op.result, f"tl.load({ptr}{evict})")
         else:
@@ -312,10 +324,7 @@ def emit_store(em: Any, op: t.StoreOp) -> None:
             val = f"tl.broadcast_to({val}, {em.shape_tuple(target)})"
     mode = effective_mode(op, em.opts, em.hints)
     if mode == "pointer":
-        checked = bounds.guard(em, op, target)  # computed indices: in-bounds lanes only
-        ptr = pointer_expr(em, op.tensor, op.kinds, op.indices, target)
-        mask = bounds.and_masks(em.access_mask(op.tensor, op.kinds, op.indices, target), checked)
-        mask = bounds.and_masks(mask, extra_mask(em, op, target))
+        ptr, mask = pointer_access(em, op, target)
         if mask is None:
             em.line(f"tl.store({ptr}, {val})")
         else:

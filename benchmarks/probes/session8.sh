@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Device calls of the eighth session, by stage, each inside one 10-minute call. From the repo
+# root on the GPU machine (carry .whl and build/helion):
+#   bash benchmarks/probes/session8.sh checks tests 2>&1 | tee $OUT/session8-a.log
+#   bash benchmarks/probes/session8.sh helion cold 2>&1 | tee $OUT/session8-b.log
+# checks: jagged_mean with index checks on and off (the number issue 20 still lacks);
+# tests: tests/gpu; helion: Helion's examples on cuda (table to $OUT/helion-examples.md);
+# cold: first-call CPU time with config tables (issue 22); tune: jagged_mean quick-tuned with
+# checks on and off; some: the examples fixed after the first table, and test_gpu_7.
+set -u
+cd "$(dirname "$0")/../.."
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .whl/*.whl || exit 1
+export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 TRITON_INTERPRET=0
+OUT=${OUT:-/tmp/out}
+mkdir -p "$OUT"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+python3 -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__)"
+sha256sum kcompiler/backends/triton/bounds.py kcompiler/backends/triton/codegen.py
+
+for stage in "$@"; do
+    echo "== stage $stage $(date +%T)"
+    case $stage in
+    checks)
+        for C in 1 0 1 0; do
+            echo "-- KCOMPILER_INDEX_CHECKS=$C"
+            KCOMPILER_INDEX_CHECKS=$C timeout 150 python3 -m benchmarks.config_probe jagged_mean \
+                --shape B=1024,L=2048,D=256 --peer kcompiler
+            KCOMPILER_INDEX_CHECKS=$C timeout 150 python3 -m benchmarks.probes.jagged_configs \
+                B=1024,L=2048,D=256 '{"block_sizes": [4, 32, 32], "num_warps": 4}' \
+                '{"block_sizes": [2, 64, 32], "num_warps": 8}' \
+                '{"block_sizes": [1, 256, 16], "num_warps": 8}' \
+                '{"block_sizes": [8, 32, 16], "num_warps": 8}'
+        done
+        ;;
+    tests)
+        timeout 330 python3 -m pytest -q -p no:cacheprovider --deselect \
+            tests/gpu/test_gpu_4_autotune.py::test_gpu_worker_compile_is_loaded_from_tritons_cache \
+            tests/gpu 2>&1 | tail -30
+        timeout 60 python3 -m pytest -q -p no:cacheprovider \
+            tests/gpu/test_gpu_4_autotune.py::test_gpu_worker_compile_is_loaded_from_tritons_cache \
+            2>&1 | tail -30
+        timeout 60 python3 -m benchmarks.probes.precompile_cache_diag 2>&1 | tail -20
+        ;;
+    helion)
+        timeout 500 python3 -m benchmarks.helion_examples --device cuda --helion-repo build/helion \
+            --jobs 8 --timeout 200 --out "$OUT/helion-examples.md"
+        ;;
+    tune)
+        # The anchor row as the benchmarks measure it: quick-tuned, checks on and off, twice.
+        for C in on off on off; do
+            timeout 150 python3 -m benchmarks.run --kernels jagged_mean --impls kcompiler --quick \
+                --index-checks $C --no-plots --out "$OUT/tune-$C-$RANDOM" 2>&1 | grep -v "^\s*$" | tail -6
+        done
+        ;;
+    some)
+        timeout 200 python3 -m benchmarks.helion_examples --device cuda --helion-repo build/helion \
+            --jobs 4 --timeout 150 --out "$OUT/helion-some.md" grouped_gemm fp8_attention fp8_gemm \
+            fp8_matmul
+        timeout 120 python3 -m benchmarks.probes.target_cache_diag 2>&1 | tail -80
+        ;;
+    cold)
+        timeout 150 python3 -m benchmarks.aot_cold_start --md "$OUT/cold-start.md"
+        ;;
+    esac
+done
+echo "== done $(date +%T)"
