@@ -127,6 +127,7 @@ TESTS: dict[str, list[str]] = {
         "tests/frontend/test_language_surface.py::test_jagged_tile",
         "tests/frontend/test_language_surface.py::test_jagged_tile_with_a_vector_of_the_inner_tile_only",
         "tests/frontend/test_language_surface.py::test_a_jagged_access_in_chunk_by_row_order_keeps_each_rows_length",
+        "tests/frontend/test_language_surface.py::test_a_permuted_jagged_mask_is_expanded_to_the_access",
     ],
     "kcompiler.frontend.specialize": [
         "tests/runtime/test_even_loops.py",
