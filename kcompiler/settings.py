@@ -85,7 +85,7 @@ class Settings:
     aot_strict: bool = False
     compile_backend: str = "local"
     ray_address: str | None = None
-    spill_check: bool = False
+    spill_check: bool = True
     # Testing (kcompiler.testing_values).
     test_seed: int = 0
 

@@ -43,13 +43,13 @@ for stage in "$@"; do
         timeout 60 python3 -m benchmarks.probes.precompile_cache_diag 2>&1 | tail -20
         ;;
     helion)
-        timeout 500 python3 -m benchmarks.helion_examples --device cuda --helion-repo build/helion \
-            --jobs 8 --timeout 200 --out "$OUT/helion-examples.md"
+        timeout 170 python3 -m benchmarks.helion_examples --device cuda --helion-repo build/helion \
+            --jobs 12 --timeout 100 --out "$OUT/helion-examples.md"
         ;;
     tune)
-        # The anchor row as the benchmarks measure it: quick-tuned, checks on and off, twice.
-        for C in on off on off; do
-            timeout 150 python3 -m benchmarks.run --kernels jagged_mean --impls kcompiler --quick \
+        # The anchor row as the benchmarks measure it: quick-tuned, checks on and off.
+        for C in on off; do
+            timeout 110 python3 -m benchmarks.run --kernels jagged_mean --impls kcompiler --quick \
                 --index-checks $C --no-plots --out "$OUT/tune-$C-$RANDOM" 2>&1 | grep -v "^\s*$" | tail -6
         done
         ;;
@@ -58,6 +58,13 @@ for stage in "$@"; do
             --jobs 4 --timeout 150 --out "$OUT/helion-some.md" grouped_gemm fp8_attention fp8_gemm \
             fp8_matmul
         timeout 120 python3 -m benchmarks.probes.target_cache_diag 2>&1 | tail -80
+        ;;
+    gputests)
+        timeout 150 python3 -m pytest -q -p no:cacheprovider tests/gpu/test_gpu_9_spill_check.py \
+            tests/gpu/test_gpu_6_index_bounds.py tests/gpu/test_gpu_4_autotune.py 2>&1 | tail -25
+        ;;
+    diag)
+        timeout 100 python3 -m benchmarks.probes.target_cache_diag 2>&1 | tail -80
         ;;
     cold)
         timeout 150 python3 -m benchmarks.aot_cold_start --md "$OUT/cold-start.md"

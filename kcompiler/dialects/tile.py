@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from xdsl.dialects.builtin import (
@@ -51,6 +51,7 @@ from xdsl.ir import (
     Attribute,
     Block,
     Dialect,
+    Operation,
     ParametrizedAttribute,
     Region,
     SSAValue,
@@ -326,10 +327,30 @@ def result_dtype(types: Sequence[BlockType]) -> Attribute:
     return out
 
 
-def broadcast_dims(*shapes: Dims) -> Dims:
-    """NumPy/torch broadcasting on symbolic dims: equal symbols match, "1" stretches."""
+def same_size(a: str, b: str, fixed: Mapping[str, int]) -> bool:
+    """Whether dims ``a`` and ``b`` are one size: equal strings, or a static int and a size
+    symbol that ``fixed`` (``fixed_size_symbols``) pins to that int."""
+    if a == b:
+        return True
+    va = int(a) if a.isdigit() else fixed.get(a)
+    vb = int(b) if b.isdigit() else fixed.get(b)
+    return va is not None and va == vb
+
+
+def same_dims(a: Dims, b: Dims, fixed: Mapping[str, int]) -> bool:
+    """Whether two shapes are the same dim by dim (``same_size``): a value that needs no
+    broadcast to be stored or combined as the other."""
+    return len(a) == len(b) and all(same_size(x, y, fixed) for x, y in zip(a, b))
+
+
+def broadcast_dims(*shapes: Dims, fixed: Callable[[], Mapping[str, int]] | None = None) -> Dims:
+    """NumPy/torch broadcasting on symbolic dims: equal symbols match, "1" stretches. With
+    ``fixed`` (called only on a mismatch: the enclosing kernel's ``fixed_size_symbols``) a
+    static int and a size symbol pinned to it match too, and the first of them is kept: a
+    ``kl.arange(16)`` against a dim of a tensor whose size the specialization fixes at 16."""
     rank = max((len(s) for s in shapes), default=0)
     out: list[str] = []
+    pinned: Mapping[str, int] | None = None
     for i in range(rank):
         dim = "1"
         for s in shapes:
@@ -342,6 +363,10 @@ def broadcast_dims(*shapes: Dims) -> Dims:
             if dim == "1":
                 dim = d
             elif d != dim:
+                if fixed is not None:
+                    pinned = fixed() if pinned is None else pinned
+                    if same_size(dim, d, pinned):
+                        continue
                 raise ShapeError(
                     f"shapes {[list(x) for x in shapes]} do not broadcast: dim {dim} vs {d}"
                 )
@@ -1041,7 +1066,7 @@ class LoadOp(TileOp):
         t = self.tensor.type
         assert isinstance(t, TensorType)
         dims = indexed_dims(t, self.kinds, self.indices)
-        check_access_mask(self.mask, dims)
+        check_access_mask(self.mask, dims, self)
         return BlockType(dims, t.element_type)
 
 
@@ -1051,15 +1076,17 @@ def operand_segments(sizes: Sequence[int]) -> Attribute:
     return DenseArrayBase.from_list(i32, list(sizes))
 
 
-def check_access_mask(mask: SSAValue | None, dims: Dims) -> None:
-    """An access's extra mask is a bool block that broadcasts to the accessed shape."""
+def check_access_mask(mask: SSAValue | None, dims: Dims, op: Operation | None = None) -> None:
+    """An access's extra mask is a bool block that broadcasts to the accessed shape (``op``:
+    the access, whose kernel's fixed sizes match their static ints)."""
     if mask is None:
         return
     m = block_of(mask)
     if not is_bool(m.element_type):
         raise ShapeError(f"an access mask must be bool, got {m.element_type}")
     try:
-        fits = broadcast_dims(dims, m.dims) == dims
+        fixed = (lambda: fixed_size_symbols(op)) if op is not None else None
+        fits = broadcast_dims(dims, m.dims, fixed=fixed) == dims
     except ShapeError:
         fits = False
     if not fits:
@@ -1153,9 +1180,9 @@ class StoreOp(TileOp):
         assert isinstance(t, TensorType)
         target = indexed_dims(t, self.kinds, self.indices)
         src = block_of(self.value).dims
-        if broadcast_dims(target, src) != target:
+        if broadcast_dims(target, src, fixed=lambda: fixed_size_symbols(self)) != target:
             raise ShapeError(f"cannot store a value of shape {list(src)} into {list(target)}")
-        check_access_mask(self.mask, target)
+        check_access_mask(self.mask, target, self)
 
 
 ATOMIC_KINDS = ("add", "max", "min", "and", "or", "xor", "xchg", "cas")
@@ -1231,7 +1258,9 @@ class AtomicOp(TileOp):
                     f"{t.element_type}"
                 )
             try:
-                fits = broadcast_dims(target, b.dims) == target
+                fits = (
+                    broadcast_dims(target, b.dims, fixed=lambda: fixed_size_symbols(self)) == target
+                )
             except ShapeError:
                 fits = False
             if not fits:
@@ -1273,7 +1302,7 @@ class BinaryOp(TileOp):
     def infer_type(self) -> Attribute:
         kind = self.kind.data
         a, b = block_of(self.lhs), block_of(self.rhs)
-        dims = broadcast_dims(a.dims, b.dims)
+        dims = broadcast_dims(a.dims, b.dims, fixed=lambda: fixed_size_symbols(self))
         dtype = self.operand_dtype()
         if kind in BINARY_COMPARE:
             return BlockType(dims, i1)
@@ -1364,7 +1393,8 @@ class SelectOp(TileOp):
         c, a, b = block_of(self.cond), block_of(self.lhs), block_of(self.rhs)
         if not is_bool(c.element_type):
             raise ShapeError(f"where: condition must be bool, got {c.element_type}")
-        return BlockType(broadcast_dims(c.dims, a.dims, b.dims), result_dtype([a, b]))
+        dims = broadcast_dims(c.dims, a.dims, b.dims, fixed=lambda: fixed_size_symbols(self))
+        return BlockType(dims, result_dtype([a, b]))
 
 
 class AlongDimOp(TileOp, ABC):
@@ -1628,18 +1658,33 @@ class ReshapeOp(ToShapeOp):
         return BlockType(new, a.element_type)
 
 
-def exact_sizes(op: IRDLOperation) -> dict[str, int]:
-    """Size and block symbols whose value the enclosing kernel fixes, with that value: sizes
-    promised to be a power of two (divisor equal to the hint, see ``ReshapeOp``) and blocks in
-    its ``block_values``."""
+def _kernel_of(op: Operation) -> KernelOp | None:
     kernel = op.parent_op()
     while kernel is not None and not isinstance(kernel, KernelOp):
         kernel = kernel.parent_op()
+    return kernel
+
+
+def fixed_size_symbols(op: Operation) -> dict[str, int]:
+    """Size symbols whose value the enclosing kernel fixes, with that value: sizes promised to
+    be a power of two (divisor equal to the hint: the specialization key then holds the value,
+    see ``ReshapeOp``). Such a size has no padding lanes, so it is interchangeable with the
+    static int. Block symbols are not: a tile's last block may be partial."""
+    kernel = _kernel_of(op)
     if kernel is None:
         return {}
     hints = kernel.size_hints
-    exact = {s: d for s, d in kernel.size_divisors.items() if hints.get(s) == d}
-    return {**exact, **kernel.block_values}
+    return {s: d for s, d in kernel.size_divisors.items() if hints.get(s) == d}
+
+
+def exact_sizes(op: IRDLOperation) -> dict[str, int]:
+    """Size and block symbols whose value the enclosing kernel fixes, with that value: the
+    ``fixed_size_symbols`` and the blocks in its ``block_values`` (for a reshape, which moves
+    registers: a fixed block's registers are its block size, partial tile or not)."""
+    kernel = _kernel_of(op)
+    if kernel is None:
+        return {}
+    return {**fixed_size_symbols(op), **kernel.block_values}
 
 
 def reshape_problem(src: Sequence[str], dst: Sequence[str], exact: dict[str, int]) -> str | None:

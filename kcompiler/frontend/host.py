@@ -18,6 +18,7 @@ from typing import Any
 
 import kcompiler.language as kl
 from kcompiler.exc import CompileError
+from kcompiler.frontend.host_constants import constant_locals
 from kcompiler.frontend.specialize import lift_captured_tensors
 
 LAUNCH = "__kc_launch__"
@@ -43,6 +44,9 @@ class HostProgram:
     globals: dict[str, Any]
     source: str
     constexprs: frozenset[str] = frozenset()  # parameters annotated kl.constexpr
+    # Host locals and closure values that are compile-time constants (host_constants.py): an
+    # int among them is a static size in device code, keyed by value.
+    constants: frozenset[str] = frozenset()
     def_line: int = 0  # the line of the kernel's ``def`` in ``filename``
 
 
@@ -235,6 +239,10 @@ def parse_kernel(fn: Callable[..., Any]) -> HostProgram:
     splitter = _SplitDeviceLoops(resolve, location)
     fdef.body = [splitter.visit(s) for s in fdef.body]
     _check_host_device_names(fdef, splitter.loops, params, location)
+    constexprs = _constexpr_params(fn)
+    constants = constant_locals(fdef, params, constexprs, resolve)
+    host_locals = params | _stored_names(fdef.body)
+    constants |= {n for n in closure if n not in host_locals}
     fdef.decorator_list = []
     fdef.returns = None
     for a in fdef.args.args + fdef.args.kwonlyargs + fdef.args.posonlyargs:
@@ -292,7 +300,8 @@ def parse_kernel(fn: Callable[..., Any]) -> HostProgram:
     # The device-loop nodes were cut out before increment_lineno: their lines are still
     # relative to the dedented source, hence the offset.
     return HostProgram(
-        constexprs=_constexpr_params(fn),
+        constexprs=constexprs,
+        constants=constants,
         def_line=fdef.lineno,
         name=fn.__name__,
         make_host=make_host,

@@ -4,9 +4,9 @@ A compiled variant depends on dtypes, ranks, which sizes are 0 or 1, which sizes
 each other (they share a size symbol), each size's power-of-two bucket (it fixes the register
 block of a whole-dim reduction), each size's largest power-of-two divisor up to
 ``MAX_DIVISOR`` (a loop whose block divides its extent needs no bounds mask, as Triton's
-``EVEN_K`` kernels), compile-time values (bools, None, dtypes, specialized ints) and whether
-offsets need 64-bit math. Everything else (the sizes themselves, strides, float scalars) is a
-runtime argument.
+``EVEN_K`` kernels), compile-time values (bools, None, dtypes, specialized ints, the ints the
+kernel's own code fixes: frontend/host_constants.py) and whether offsets need 64-bit math.
+Everything else (the sizes themselves, strides, float scalars) is a runtime argument.
 
 A Python function passed to a kernel (an epilogue) is traced into the kernel: its code, the
 values it closes over (a captured float becomes a constant of the trace) and its defaults are
@@ -144,6 +144,17 @@ class Specialization:
     int64_indexing: bool
     block_values: dict[str, int] = field(default_factory=dict)  # kl.register_block_size values
     constexprs: frozenset[str] = frozenset()  # kl.constexpr parameters: baked into the code
+    # Host names that are compile-time constants (frontend/host_constants.py): an int among
+    # them is a static size, its value in the key.
+    constants: frozenset[str] = frozenset()
+
+    def static_int(self, name: str, value: Any) -> bool:
+        """Whether ``value``, the host value of ``name``, enters device code as a static int."""
+        return (
+            name in self.constants
+            and isinstance(value, int)
+            and not isinstance(value, (bool, BlockSizeInt))
+        )
 
 
 def function_key(fn: FunctionType, depth: int = 4) -> tuple[Any, ...]:
@@ -227,7 +238,11 @@ def specialize(
     env: dict[str, Any],
     static_shapes: bool,
     constexprs: frozenset[str] = frozenset(),
+    constants: frozenset[str] = frozenset(),
 ) -> Specialization:
+    """The specialization of a device loop reading ``names`` from ``env``. ``constexprs``
+    (kl.constexpr parameters) are baked in whatever their type; ``constants`` (host names the
+    kernel's code fixes) are static sizes when they hold ints. Both are keyed by value."""
     table = SymbolTable(static_shapes=static_shapes)
     table.static_values = _specialized(env[n] for n in names if n in env)
     entries: list[Any] = []
@@ -250,6 +265,8 @@ def specialize(
         elif isinstance(v, BlockSizeInt):
             entries.append((name, "BS", v.block_sym, int(v)))
             block_values[v.block_sym] = int(v)
+        elif isinstance(v, int) and name in constants:
+            entries.append((name, "K", int(v)))
         elif isinstance(v, int):
             entries.append((name, "I", table.dim(v, (name, None))))
         elif isinstance(v, float):
@@ -265,4 +282,4 @@ def specialize(
     buckets = tuple(next_pow2(table.values[s]) for s in table.values)
     divisors = tuple(pow2_divisor(table.values[s]) for s in table.values)
     key = (tuple(entries), buckets, divisors, big, tuple(sorted(table.static_values)))
-    return Specialization(key, table, big, block_values, constexprs)
+    return Specialization(key, table, big, block_values, constexprs, constants)

@@ -368,6 +368,8 @@ class DeviceTracer:
             )
         if isinstance(value, BlockSizeInt):
             return value
+        if self.spec.static_int(name, value):
+            return int(value)  # a constant of the kernel: a static size, as a literal is
         if isinstance(value, int):
             dim = self.spec.symbols.dim(value, (name, None))
             return self.dim_value(dim)

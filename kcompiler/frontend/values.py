@@ -15,6 +15,7 @@ from xdsl.ir import SSAValue
 from kcompiler.dialects import tile as t
 from kcompiler.exc import ShapeMismatch, UnsupportedConstruct
 from kcompiler.frontend import dtypes
+from kcompiler.frontend.concat import CONCAT_FUNCTIONS
 from kcompiler.frontend.elementwise import ELEMENTWISE_FUNCTIONS
 from kcompiler.frontend.reductions import REDUCTION_FUNCTIONS
 
@@ -511,30 +512,6 @@ def _gelu(tr: DeviceTracer, x: Any, approximate: str = "none", **_: Any) -> Tile
     return tr.cast(tr.binary("mul", half_x, tr.binary("add", t_, tr.as_value(1.0))), v.dtype)
 
 
-def _stack(tr: DeviceTracer, tensors: Any, dim: int = 0, **_: Any) -> TileValue:
-    """``torch.stack([a, b], dim)``: ``kl.join`` adds the new dim last (size 2), a permutation
-    moves it to ``dim``; one block is an unsqueeze."""
-    values = [tr.as_value(v) for v in tensors]
-    if len(values) == 1:
-        return tr.unsqueeze(values[0], dim)
-    if len(values) != 2:
-        raise UnsupportedConstruct(
-            f"torch.stack of {len(values)} blocks in device code: stack two at a time "
-            "(kl.join stacks a pair along a new last dim)"
-        )
-    a, b = values
-    if a.dims != b.dims:
-        raise ShapeMismatch(f"torch.stack: shapes {list(a.dims)} and {list(b.dims)} differ")
-    rank = a.ndim + 1
-    axis = dim if dim >= 0 else rank + dim
-    if not 0 <= axis < rank:
-        raise ShapeMismatch(f"torch.stack(..., dim={dim}) of blocks of rank {a.ndim}")
-    joined = tr.join(a, b)
-    order = list(range(a.ndim))
-    order.insert(axis, a.ndim)
-    return tr.permute(joined, order)
-
-
 def _cumulative(kind: str):
     """torch.cumsum/cumprod(x, dim, dtype=None): ``dtype`` converts the input first."""
 
@@ -546,7 +523,6 @@ def _cumulative(kind: str):
 
 
 TORCH_FUNCTIONS: dict[Any, Any] = {
-    torch.stack: _stack,
     torch.cumsum: _cumulative("sum"),
     torch.cumprod: _cumulative("prod"),
     torch.exp: _unary("exp"),
@@ -612,6 +588,7 @@ TORCH_FUNCTIONS: dict[Any, Any] = {
     torch.bitwise_not: lambda tr, x, **_: ~tr.as_value(x),
     **ELEMENTWISE_FUNCTIONS,
     **REDUCTION_FUNCTIONS,
+    **CONCAT_FUNCTIONS,
 }
 
 

@@ -27,7 +27,9 @@ by the Triton launcher at run time, which falls back to the pointer version of t
 depends on block sizes (a tiled last dim's 16 bytes) is a constraint of the config space.
 
 Options: ``indexing{modes=pointer,tensor_descriptor}``: one mode per load/store in program
-order (missing entries are ``pointer``); a single mode applies to all of them.
+order (missing entries are ``pointer``); a single mode applies to all of them, and so does a
+list longer than the loads/stores whose entries are all one mode (Helion numbers accesses its
+own way, see ``check_count``). A longer list of different modes is an ``InvalidConfig``.
 """
 
 from __future__ import annotations
@@ -145,6 +147,12 @@ class Site:
         return n * self.elem_bytes >= TMA_MIN_BYTES
 
 
+def _loc(op: Operation) -> str:
+    """The kernel source line an op was traced from (``file.py:12``), or ''."""
+    loc = op.attributes.get("loc")
+    return loc.data if isinstance(loc, StringAttr) else ""
+
+
 def _tensor_name(op: t.LoadOp | t.StoreOp) -> str:
     arg = op.tensor
     if isinstance(arg, BlockArgument):
@@ -219,19 +227,39 @@ class IndexingPass(ModulePass):
             if not isinstance(kernel, t.KernelOp):
                 continue
             ops = memory_ops(kernel)
-            if len(modes) > 1 and len(modes) > len(ops):
-                raise InvalidConfig(
-                    f"indexing has {len(modes)} entries but kernel @{kernel.sym_name.data} "
-                    f"has {len(ops)} loads/stores"
-                )
+            check_count(kernel, ops, modes)
+            uniform = len(modes) == 1 or len(modes) > len(ops)  # one mode (check_count)
             for i, mem in enumerate(ops):
-                mode = modes[0] if len(modes) == 1 else (modes[i] if i < len(modes) else "pointer")
+                mode = modes[0] if uniform else (modes[i] if i < len(modes) else "pointer")
                 if mode not in site(mem, i).modes:
                     mode = "pointer"
                 if mode == "pointer":
                     mem.attributes.pop(ATTR, None)
                 else:
                     mem.attributes[ATTR] = StringAttr(mode)
+
+
+def check_count(
+    kernel: t.KernelOp, ops: Sequence[t.LoadOp | t.StoreOp], modes: Sequence[str]
+) -> None:
+    """Refuse a list of modes longer than the kernel's loads/stores whose entries differ."""
+    if len(modes) > len(ops) and len(set(modes)) > 1:
+        # Helion numbers the accesses of its reduction-rolled graph copies too (and its
+        # graphs in tracing order), so its lists can be longer. A list of one repeated mode
+        # means that mode for every access however they are numbered; otherwise which
+        # entry would be which access here is not determined, so the list is refused.
+        accesses = ", ".join(
+            f"{'load' if isinstance(m, t.LoadOp) else 'store'} "
+            f"{_tensor_name(m) or '?'}" + (f" ({_loc(m)})" if _loc(m) else "")
+            for m in ops
+        )
+        raise InvalidConfig(
+            f"indexing has {len(modes)} entries but kernel @{kernel.sym_name.data} "
+            f"has {len(ops)} loads/stores ({accesses}): give one mode per load/store "
+            "in source order, or one mode for all (a list tuned for Helion also "
+            "counts the loads/stores of its rolled reduction loops and does not "
+            "map onto these)"
+        )
 
 
 def apply_indexing(module: ModuleOp, indexing: Sequence[str] | str | None) -> None:

@@ -36,7 +36,6 @@ from xdsl.ir import Attribute, Block, BlockArgument, SSAValue
 
 from kcompiler.compiler.checks import resolve_block_sizes
 from kcompiler.dialects import tile as t
-from kcompiler.frontend.specialize import specialize
 
 if TYPE_CHECKING:
     from kcompiler.runtime.kernel import Kernel
@@ -244,9 +243,7 @@ def count_module(
 def count_launch(kernel: Kernel, index: int, env: dict[str, Any], config: Any = None) -> Counts:
     """Counts of device loop ``index`` launched with the host values ``env``."""
 
-    module, _ = kernel.trace_loop(index, env)
-    loop = kernel.program.loops[index]
-    spec = specialize(loop.names, env, kernel.static_shapes)
+    module, spec = kernel.trace_loop(index, env)
     cfg = config if config is not None else kernel.choose_config()
     sizes = resolve_block_sizes(module, cfg, kernel.blocks)
     return count_module(module, dict(spec.symbols.values), env, sizes)

@@ -35,7 +35,13 @@ from kcompiler.exc import (
 )
 from kcompiler.frontend.errors import internal_errors, numpy_argument_error, numpy_arguments
 from kcompiler.frontend.host import HostProgram, parse_kernel
-from kcompiler.frontend.specialize import BlockSizeInt, SpecializedInt, lifted_names, specialize
+from kcompiler.frontend.specialize import (
+    BlockSizeInt,
+    Specialization,
+    SpecializedInt,
+    lifted_names,
+    specialize,
+)
 from kcompiler.frontend.tracer import BlockAllocator, trace_loop
 from kcompiler.language._context import hosting, state
 from kcompiler.passes.pass_manager import run_frontend_pipeline
@@ -862,11 +868,21 @@ class Kernel:
     def _run(self, args: Sequence[Any], kwargs: dict[str, Any], config: Config, mode: str) -> Any:
         return self._run_host(args, kwargs, config, mode).result
 
+    def loop_specialization(self, index: int, env: dict[str, Any]) -> Specialization:
+        """The specialization of device loop ``index`` for the host values ``env``."""
+        return specialize(
+            self.program.loops[index].names,
+            env,
+            self.static_shapes,
+            self.program.constexprs,
+            self.program.constants,
+        )
+
     def trace_loop(self, index: int, env: dict[str, Any]) -> tuple[ModuleOp, Any]:
         """The traced IR of device loop ``index`` for the host values ``env`` (after the
         frontend pipeline) and the specialization it was traced for; cached by its key."""
         loop = self.program.loops[index]
-        spec = specialize(loop.names, env, self.static_shapes, self.program.constexprs)
+        spec = self.loop_specialization(index, env)
         key = (index, spec.key)
         hit = self._traced.get(key)
         if hit is not None:
@@ -900,7 +916,7 @@ class Kernel:
         named target on a machine without it); None: this process's mode."""
         loop = self.program.loops[index]
         interpret = interpreting() if interpret is None else interpret
-        spec = specialize(loop.names, env, self.static_shapes, self.program.constexprs)
+        spec = self.loop_specialization(index, env)
         # The settings that change generated code (torch's float32 matmul precision among
         # them, and the mode: interpreter or GPU code) are part of the key; a call whose
         # fast-path entry exists keeps the variant it was made with.

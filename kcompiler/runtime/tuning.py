@@ -37,10 +37,11 @@ from kcompiler.backends.triton.indexing import (
 )
 from kcompiler.backends.triton.live_registers import LiveRegisters, thread_registers
 from kcompiler.backends.triton.loop_knobs import sequential_loops
-from kcompiler.backends.triton.precompile import job_for_launches
+from kcompiler.backends.triton.precompile import job_for_launches, launch_figures
 from kcompiler.backends.triton.registers import dot_registers_checker
 from kcompiler.backends.triton.shared_memory import may_take_shared_memory, shared_memory_estimator
 from kcompiler.backends.triton.target_compile import (
+    TargetBinary,
     cache_entry_name,
     compile_launches,
     install,
@@ -228,16 +229,17 @@ def _register_constraint(modules: list[Any], count: int, knobs: list[Any]) -> An
         # Rows too wide to hold whole: when even the smallest tile (every block at its
         # lowest, no unrolled or pipelined copies) overflows at the most warps, no tile without
         # a chunk loop fits. Such tiles keep the largest-block rule instead, at the warp counts
-        # where they overflow no more than at the most warps (a thread's share and its
-        # registers both halve with each doubling above 8 warps), so whole rows stay
-        # reachable and the tuner's ptxas check sees what they really spill.
+        # where they overflow no more than that smallest tile does at the most warps (a
+        # thread's share and its registers both halve with each doubling above 8 warps; more
+        # rows, or copies of a loop body, multiply what spills), so whole rows stay reachable
+        # and the tuner's ptxas check sees what they really spill.
         if live.chunked(flat):
             return False
         most = thread_registers(MAX_WARPS)
-        if live.per_thread({**flat, **smallest, "num_warps": MAX_WARPS}) <= most:
+        least = live.per_thread({**flat, **smallest, "num_warps": MAX_WARPS})
+        if least <= most:
             return False
-        widest = live.per_thread({**flat, "num_warps": MAX_WARPS}) / most
-        if live.per_thread(flat) / thread_registers(warps) > widest:
+        if live.per_thread(flat) / thread_registers(warps) > least / most:
             return False
         return largest <= ELEMENTS_PER_THREAD * 32 * warps
 
@@ -255,7 +257,8 @@ def _register_constraint(modules: list[Any], count: int, knobs: list[Any]) -> An
 
 def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
     """Kernels with ``tile.dot``: the dot results (accumulators, attention's scores) must fit
-    half the registers a thread has; below 4 warps, with the operand tiles, a quarter (ptxas
+    half the registers a thread has, an fp8 dot's widening accumulator included (three
+    quarters from two warpgroups on); below 4 warps, with the operand tiles, a quarter (ptxas
     "Insufficient registers" at 16 warps and more, spills below;
     ``backends/triton/registers.dot_registers_fit``)."""
 
@@ -272,7 +275,8 @@ def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
             "dot_registers",
             fits,
             "the tl.dot results (fp32 accumulators and scores) must take at most half of a "
-            "thread's min(256, 65536 / (32 * num_warps)) registers (below 4 warps, with the "
+            "thread's min(256, 65536 / (32 * num_warps)) registers (an fp8 dot's widening "
+            "accumulator with them: three quarters from 8 warps on; below 4 warps, with the "
             "operand tiles mma.sync holds, a quarter)",
             [f"block_sizes[{i}]" for i in range(count)] + ["num_warps"],
         )
@@ -711,11 +715,17 @@ def device_target() -> str | None:
 class KernelTarget:
     """A TuningTarget for one kernel and one set of arguments.
 
-    Spill-aware when it compiles for a GPU target (``compile_target``, by default the CUDA
-    device's): the precompile job is a target compile whose ptxas figures ``review_compile``
-    reads, and a config spilling more than ``spill_allowance`` bytes a thread (default: none
-    without ``tile.dot``, ``DOT_SPILL_ALLOWANCE`` with it) is rejected before any benchmark.
-    Without a target (the interpreter) the job only checks the generated module."""
+    Spill-aware wherever a config is compiled for a GPU before its benchmark: ptxas's figures
+    come back with the precompile job, ``review_compile`` reads them, and a config spilling
+    more than ``spill_allowance`` bytes a thread (default: none without ``tile.dot``,
+    ``DOT_SPILL_ALLOWANCE`` with it) is rejected, and cached as rejected, before any
+    benchmark. The compile is one the tuner makes anyway: on a CUDA device the local workers
+    compile each config for the device (``backends/triton/precompile.py``, whose figures come
+    from the ptxas log of that compile); with an explicit ``compile_target``, or a compile
+    backend on other machines (``ship_binaries``), the job is a target compile
+    (``backends/triton/target_compile.py``). ``KCOMPILER_SPILL_CHECK=0`` turns the check off
+    on the device (an explicit ``compile_target`` keeps it). On the interpreter nothing is
+    compiled and nothing is checked: the job only checks the generated module."""
 
     def __init__(
         self,
@@ -737,11 +747,12 @@ class KernelTarget:
         self.bound = kernel.bind(*args, **kwargs)
         modules = self.bound.traced_modules()
         self.space = build_space(kernel, modules)
-        # The device's own target only when the spill check is on: the target-compile path
-        # has run on CPU (sm_90 from Triton 3.9) but not yet on a GPU host.
-        self.compile_target = compile_target or (
-            device_target() if settings.current().spill_check else None
-        )
+        own = device_target() if settings.current().spill_check else None
+        # Workers on other machines have no GPU: they compile for the device's target.
+        self.compile_target = compile_target or (own if ship_binaries else None)
+        # The target whose spills are checked: the compile target, else the device the local
+        # workers compile for.
+        self.spill_target = self.compile_target or own
         if spill_allowance is None:
             spill_allowance = DOT_SPILL_ALLOWANCE if _first_dot(modules) is not None else 0
         self.spill_allowance = spill_allowance
@@ -753,8 +764,8 @@ class KernelTarget:
         self.reference = [o.clone() for o in _outputs(self.bound.run(default))]
         device = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu-interpreter"
         spec = tuning_spec(args, kwargs, self.space)
-        if self.compile_target is not None:  # rejections depend on the target and allowance
-            spec += f"|spills<={self.spill_allowance}@{self.compile_target}"
+        if self.spill_target is not None:  # rejections depend on the target and allowance
+            spec += f"|spills<={self.spill_allowance}@{self.spill_target}"
         self.cache_key = make_key(
             kernel_hash(kernel.program.source, modules), spec, device, library_versions()
         )
@@ -763,8 +774,9 @@ class KernelTarget:
         """The config's Triton compiles as a worker job: the host code runs with a launch hook
         that generates each loop's code and records the kernel call its launcher would make,
         launching nothing. With a compile target, the job compiles GPU code for it
-        (backends/triton/target_compile.py) and returns ptxas's figures; otherwise it builds
-        the module for this process's mode (backends/triton/precompile.py)."""
+        (backends/triton/target_compile.py); otherwise it compiles for this process's device,
+        or only builds the module on the interpreter (backends/triton/precompile.py). Either
+        compile returns ptxas's figures."""
         if self.compile_target is not None:
             specs = launch_specs(self.kernel, self.args, self.kwargs, config)
             # Local workers leave the binaries in this machine's Triton cache: only the
@@ -776,9 +788,12 @@ class KernelTarget:
         return job_for_launches(launches, interpret=interpreting())
 
     def review_compile(self, config: Config, result: Any) -> str | None:
-        """Why ``config`` must not be benchmarked after its target compile: a launch that
-        did not compile, or one spilling more than the allowance."""
-        for binary in result or ():
+        """Why ``config`` must not be benchmarked after its compile: a launch that did not
+        compile for the target, or one spilling more than the allowance. None when the spill
+        check is off."""
+        if self.spill_target is None:
+            return None
+        for binary in self.binaries(result):
             if binary.error is not None:
                 return f"{binary.kernel_name} does not compile for {binary.target}: {binary.error}"
             if binary.spill_bytes is not None and binary.spill_bytes > self.spill_allowance:
@@ -788,6 +803,24 @@ class KernelTarget:
                     f"{self.spill_allowance})"
                 )
         return None
+
+    def binaries(self, result: Any) -> list[TargetBinary]:
+        """A precompile job's result as one ``TargetBinary`` a launch: a target compile's
+        records as they are, a device compile's figures (``precompile.launch_figures``)."""
+        if isinstance(result, list):
+            return result
+        return [
+            TargetBinary(
+                f["kernel_name"],
+                str(self.spill_target),
+                None,
+                f["registers"],
+                f["spill_bytes"],
+                f["shared_bytes"],
+                0.0,
+            )
+            for f in launch_figures(result)
+        ]
 
     def receive_compile(self, config: Config, result: Any) -> None:
         """Install the config's binaries in this process's Triton cache unless they are

@@ -222,3 +222,16 @@ def test_descriptor_scratch_past_32_bits_falls_back_to_pointers(
         compiled = k.compile_loop(0, envs[0], tma)
         compiled.launcher(*[envs[0][p] for p in compiled.params], _kc_launch=lambda *a: None)
         assert descriptor_checks[-1] is descriptors_used, n
+
+
+def test_a_longer_list_of_one_mode_applies_it_to_every_access() -> None:
+    """Helion's configs number accesses their own way (its rolled reduction copies too), so
+    their lists can be longer than a kernel's loads/stores here: one repeated mode still means
+    that mode everywhere, while different modes are refused (tests/bad_inputs)."""
+    args = (torch.randn(37, 100), torch.randn(37, 100))
+    for mode in indexing.supported_modes():
+        one = vector_add.to_triton_code(*args, config=kc.Config(indexing=mode))
+        listed = vector_add.to_triton_code(*args, config=kc.Config(indexing=[mode] * 6))
+        assert listed == one
+    with pytest.raises(kc.exc.InvalidConfig, match=r"6 entries .* 3 loads/stores"):
+        vector_add.to_triton_code(*args, config=kc.Config(indexing=["pointer"] * 5 + ["block_ptr"]))

@@ -1,6 +1,7 @@
 """The register model of the config space (``backends/triton/live_registers.py`` and the
-``register_budget`` / ``dot_loop_unroll`` constraints of ``runtime/tuning.py``) and the
-tensor-descriptor alignment of the shared-memory estimate.
+``register_budget`` / ``dot_loop_unroll`` constraints of ``runtime/tuning.py``), the dot
+register rule (``backends/triton/registers.py``) and the tensor-descriptor alignment of the
+shared-memory estimate.
 
 The configs named here were compiled for sm_90 by benchmarks/spill_report.py (ptxas's spill
 figures are in benchmarks/results/cpu/spills-sm90.json); these tests only trace (tensors are
@@ -13,6 +14,8 @@ import torch
 
 from kcompiler.backends.triton.live_registers import peak_registers, thread_registers
 from kcompiler.kernels.backward import rms_norm_bwd
+from kcompiler.kernels.cross_entropy import cross_entropy
+from kcompiler.kernels.fp8_gemm import fp8_gemm
 from kcompiler.kernels.matmul import matmul
 from kcompiler.kernels.softmax import softmax
 from kcompiler.kernels.vector_exp import vector_exp
@@ -94,6 +97,19 @@ def test_register_budget_follows_warps_for_whole_rows() -> None:
     assert _budget(space, **whole, num_warps=1) is not None
 
 
+def test_rows_too_wide_to_hold_keep_only_the_smallest_tiles_overflow() -> None:
+    space = cross_entropy.config_space(_empty(F32, 4096, 32000), torch.zeros(4096).long())
+    whole = {"reduction_loops[0]": None}
+    # A 32768-value row overflows a thread even at 32 warps; one row a program stays reachable
+    # (the recorded 16384 x 32768 winner) at the warps where it overflows no more than there.
+    assert _budget(space, **whole, **{"block_sizes[0]": 1}, num_warps=32) is None
+    assert _budget(space, **whole, **{"block_sizes[0]": 1}, num_warps=16) is None
+    # More rows multiply the overflow: 4 rows at 32 warps (ptxas: 32 registers, 1544 B
+    # spilled) and 2 at 16 (128 B) were allowed while no worse than 4 or 2 rows at 32 warps.
+    assert _budget(space, **whole, **{"block_sizes[0]": 4}, num_warps=32) is not None
+    assert _budget(space, **whole, **{"block_sizes[0]": 2}, num_warps=16) is not None
+
+
 def test_dot_loops_are_not_unrolled() -> None:
     space = matmul.config_space(_empty(BF16, 1024, 1024), _empty(BF16, 1024, 1024))
     rule = next(c for c in space.constraints if c.name == "dot_loop_unroll")
@@ -139,3 +155,40 @@ def test_dot_operands_count_below_a_warpgroup() -> None:
     assert dot_registers_fit(module, {"block_0": 16, "block_1": 16, "block_2": 16}, 1)
     # From one warpgroup on the operands are staged in shared memory: results only.
     assert dot_registers_fit(module, tile, 4)
+
+
+def test_wgmma_n_follows_tritons_warp_layout() -> None:
+    from kcompiler.backends.triton.registers import wgmma_n
+
+    # Warps go along M first (16 rows each); the instruction's N is what a warp column keeps.
+    assert wgmma_n(128, 256, 8) == 256 and wgmma_n(256, 128, 8) == 128
+    assert wgmma_n(64, 256, 8) == 128  # 4 warps along M, 2 along N
+    assert wgmma_n(128, 512, 4) == 256  # at most 256
+
+
+def test_fp8_widening_accumulator_counts_with_the_results() -> None:
+    from kcompiler.backends.triton.registers import dot_registers_checker
+
+    fp8 = torch.float8_e4m3fn
+    x, y = _empty(fp8, 4096, 4096), _empty(fp8, 4096, 4096).t()  # y K-major
+    scale = torch.tensor(1.0)
+    (module,) = fp8_gemm.traced_modules((x, y, scale, scale), {})
+    widened = dot_registers_checker(module, "imprecise_acc")
+
+    def fits(m: int, n: int, warps: int, checker=widened) -> bool:
+        return checker.fits({"block_0": m, "block_1": n, "block_2": 128}, warps)
+
+    # 128 x 256 at 8 warps: 128 accumulator registers a thread and one 64 x 256 instruction's
+    # 128 beside them (ptxas: 255 registers, 240-260 B spilled); 256 x 128 (a recorded
+    # winner) holds 128 + 64 over two warpgroups (8 B).
+    assert not fits(128, 256, 8) and fits(256, 128, 8)
+    # One warpgroup at 128 + 64 spilled 8-96 B in 10 of 17 compiles; 64 + 64 fits.
+    assert not fits(128, 128, 4) and fits(64, 128, 4) and fits(128, 128, 8)
+    # Below wgmma (mma.sync: under 4 warps or M under 64) no partial accumulator.
+    assert widened.partial_elements({"block_0": 32, "block_1": 128, "block_2": 128}, 4) == 0
+    assert widened.partial_elements({"block_0": 64, "block_1": 64, "block_2": 128}, 2) == 0
+    # Without widening the results alone count; the "block" form holds a whole second tile.
+    assert fits(128, 256, 8, dot_registers_checker(module, "fast"))
+    block = dot_registers_checker(module, "block")
+    assert block.partial_elements({"block_0": 64, "block_1": 64, "block_2": 128}, 2) == 64 * 64
+    assert not fits(256, 128, 8, block)

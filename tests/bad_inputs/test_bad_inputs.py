@@ -544,6 +544,11 @@ CASES = [
     # Every knob of kc.Config is emitted or refused, never ignored (issue 20).
     Case("config-eviction-policy-unknown", lambda: K.add.bind(g(8), g(8)).run(C(load_eviction_policies=["bogus"])),
          Raises((kc.exc.InvalidConfig,), None, r"load_eviction_policies\[0\] = 'bogus'.*'', 'first', 'last'")),
+    # Helion's example configs number accesses their own way (rolled reduction copies too):
+    # a longer list of different modes is refused with the kernel's own accesses listed,
+    # never reinterpreted (tests/backends/test_indexing_modes.py: one repeated mode applies).
+    Case("config-indexing-more-than-accesses", lambda: K.add.bind(g(8), g(8)).run(C(indexing=["pointer"] * 4 + ["tensor_descriptor"] * 2)),
+         Raises((kc.exc.InvalidConfig,), None, r"indexing has 6 entries .* 3 loads/stores \(load x \(bad_input_kernels.py:\d+\), load y .*store out .*one mode per load/store")),
     Case("config-eviction-policies-more-than-loads", lambda: K.add.bind(g(8), g(8)).run(C(load_eviction_policies=["", "", "last"])),
          Raises((kc.exc.InvalidConfig,), None, r"load_eviction_policies .*3 entries.*2 loads")),
     Case("config-eviction-policy-on-tensor-descriptor",

@@ -22,7 +22,11 @@ tensor: an out-of-range lane loads 0 and stores nothing. The failures are carrie
 and stored once per program, after its loops, rather than by predicated stores at the access:
 stores inside a loop may alias the loop's loads, which keeps the compiler from pipelining them
 (on the H200, jagged_mean's per-access stores cost 68 % of its time; see
-benchmarks/results/nvidia-h200/session5/SUMMARY.md).
+benchmarks/results/nvidia-h200/session5/SUMMARY.md). An access outside every loop and
+followed by loops (a jagged row's offsets) has no such loop: its failures are stored right
+after the check, with no carried state, so nothing of the check stays live through the loops
+(values alive across a loop nest and unused in it are what ptxas spills first when it trades
+a few spill bytes for one more program per multiprocessor).
 
 Checks hoisted out of loops. An index that is affine in the tile indices of enclosing
 sequential loops, with coefficients computed before those loops (a jagged row's
@@ -347,6 +351,35 @@ def _enclosing_loops(op: Any) -> list[t.ForOp]:
     return loops[::-1]
 
 
+def _in_loop(op: Any) -> bool:
+    """Whether ``op`` runs in a sequential loop (a ``tile.for`` that is not a parallel one, or
+    a ``tile.while``) of its kernel."""
+    parent = op.parent_op()
+    while parent is not None and not isinstance(parent, t.KernelOp):
+        if isinstance(parent, t.WhileOp) or (
+            isinstance(parent, t.ForOp) and parent.parallel is None
+        ):
+            return True
+        parent = parent.parent_op()
+    return False
+
+
+def _loop_follows(op: Any) -> bool:
+    """Whether a sequential loop of ``op``'s kernel comes after ``op`` in program order."""
+    kernel = op.parent_op()
+    while kernel is not None and not isinstance(kernel, t.KernelOp):
+        kernel = kernel.parent_op()
+    after = False
+    for o in kernel.walk() if kernel is not None else ():
+        if o is op:
+            after = True
+        elif after and (
+            isinstance(o, t.WhileOp) or (isinstance(o, t.ForOp) and o.parallel is None)
+        ):
+            return True
+    return False
+
+
 def _hoisted(
     em: Any, op: Any, idx: SSAValue, n: str, site: int
 ) -> tuple[str, tuple[str, ...]] | None:
@@ -512,14 +545,21 @@ def guard(em: Any, op: t.LoadOp | t.StoreOp | t.AtomicOp, out: tuple[str, ...]) 
         if live is not None:
             bad = em.fresh("bad_")
             em.line(f"{bad} = ({live}) & {oob}")
-        # Accumulate, store once: the site's failing lanes and one bad value per lane are
-        # carried in registers from the kernel's start (their shape is the index's, made of
-        # constexpr block sizes) and written after the kernel's loops.
-        seen, value = f"kc_bad_{site}", f"kc_value_{site}"
-        em.check_prologue += _prologue(em, seen, value, idims)
-        em.line(f"{seen} = {seen} | {bad}")
-        em.line(f"{value} = tl.where({bad}, {v}, {value})")
-        em.check_epilogue += _epilogue(seen, value, idims, n, site)
+        if _in_loop(op) or not _loop_follows(op):
+            # Accumulate, store once: the site's failing lanes and one bad value per lane are
+            # carried in registers from the kernel's start (their shape is the index's, made
+            # of constexpr block sizes) and written after the kernel's loops.
+            seen, value = f"kc_bad_{site}", f"kc_value_{site}"
+            em.check_prologue += _prologue(em, seen, value, idims)
+            em.line(f"{seen} = {seen} | {bad}")
+            em.line(f"{value} = tl.where({bad}, {v}, {value})")
+            em.check_epilogue += _epilogue(seen, value, idims, n, site)
+        else:
+            # Outside every loop, with loops after it: record at once, as a hoisted check
+            # does, so the failures do not stay live through those loops.
+            # The value recorded is int64 whatever the index's type (as the carried state is).
+            for line in _epilogue(bad, f"{v}.to(tl.int64)", idims, n, site):
+                em.line(line)
         ok = place(f"({oob} == 0)", idims, at, out)
         if not idims and out:
             ok = _broadcast_ok(em, oob, out)

@@ -1078,7 +1078,7 @@ class TritonEmitter:
         def laid_out(v: SSAValue) -> str:
             x = self.operand(v, ty.element_type)
             vd = self.dims(v)
-            if vd != target:
+            if vd != target and not t.same_dims(vd, target, t.fixed_size_symbols(op)):
                 x = f"tl.broadcast_to({self.align_right(x, vd, len(target))}, {self.shape_tuple(target)})"
             if ty.element_type in (t.f16, t.bf16):  # half values may be float32 registers
                 x = f"({x}).to({tl_dtype(ty.element_type)})"

@@ -318,7 +318,7 @@ def emit_store(em: Any, op: t.StoreOp) -> None:
     target = t.indexed_dims(ty, op.kinds, op.indices)
     val = em.name(op.value)
     vd = em.dims(op.value)
-    if vd != target:
+    if vd != target and not t.same_dims(vd, target, t.fixed_size_symbols(op)):
         val = em.align_right(val, vd, len(target))
         if target:
             val = f"tl.broadcast_to({val}, {em.shape_tuple(target)})"

@@ -15,6 +15,14 @@ binary from there instead of compiling. Under ``TRITON_INTERPRET=1`` nothing is 
 worker still builds the module (Python compile of the source, the kernel and its launcher) and
 checks the recorded call against the kernel's signature, so the machinery runs on CPU too.
 
+ptxas's figures come with a GPU compile at no cost: Triton runs ptxas with ``-v`` and drops its
+log unless told to print it (``knobs.nvidia.dump_ptxas_log``, not part of Triton's cache key),
+so the worker captures that log and returns, per launch, the registers and spill-store bytes a
+thread and Triton's shared memory (``compile_with_figures``). The figures are kept beside the
+cache entry (``STATS_FILE``), so a later cache hit reports them too; only an entry written
+without them runs ptxas once more on its PTX. The tuner reads them before it benchmarks
+(``runtime/tuning.KernelTarget.review_compile``).
+
 The worker runs this file as a script (``runpy.run_path``), not as a module of kcompiler: it
 needs the standard library and Triton only, while importing kcompiler would pull in torch and
 xDSL (seconds per worker process, paid again for each worker that replaces a killed one). So
@@ -23,12 +31,20 @@ the job's data is plain tuples, and this file imports nothing else at module lev
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
+import io
+import json
 import linecache
+import os
+import re
 import runpy
+import subprocess
+import tempfile
 import types
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
 
@@ -295,31 +311,147 @@ def stand_in_arguments(spec: LaunchSpec) -> list[Any]:
     ]
 
 
-def precompile(specs: Sequence[LaunchSpec], interpret: bool) -> None:
-    """The worker side of a job: compile (GPU) or check (interpreter) every launch."""
+STATS_FILE = "kcompiler-ptxas.json"  # ptxas's figures, beside the cubin in Triton's cache entry
+
+
+def parse_ptxas_log(log: str) -> dict[str, int] | None:
+    """ptxas ``-v`` figures of the (one) entry function in ``log``; None without them."""
+    regs = re.search(r"Used (\d+) registers", log)
+    if regs is None:
+        return None
+    spills = re.search(r"(\d+) bytes spill stores", log)
+    stack = re.search(r"(\d+) bytes stack frame", log)
+    return {
+        "registers": int(regs.group(1)),
+        "spill_bytes": int(spills.group(1)) if spills else 0,
+        "stack_bytes": int(stack.group(1)) if stack else 0,
+    }
+
+
+def compile_with_figures(kernel: Any, spec: LaunchSpec) -> tuple[Any, dict[str, int]]:
+    """Compile one launch (``JITFunction.warmup`` with stand-in arguments, for the active
+    driver's target) and return Triton's CompiledKernel with ptxas's figures: from the log of
+    this compile, else (a cache hit) from ``STATS_FILE`` beside the entry, else from ptxas run
+    on the entry's PTX; empty when none of these is available (a Triton without ptxas logs)."""
+    from triton import knobs
+
+    log = io.StringIO()
+    nvidia = getattr(knobs, "nvidia", None)
+    dump = getattr(nvidia, "dump_ptxas_log", None)
+    if dump is not None:
+        nvidia.dump_ptxas_log = True
+    try:
+        with contextlib.redirect_stdout(log):
+            compiled = kernel.warmup(*stand_in_arguments(spec), grid=(1,), **dict(spec.kwargs))
+    finally:
+        if dump is not None:
+            nvidia.dump_ptxas_log = dump
+    group = dict(getattr(compiled, "metadata_group", {}) or {})
+    entry = Path(next(iter(group.values()))).parent if group else None
+    stats = parse_ptxas_log(log.getvalue())
+    if stats is None and entry is not None and (entry / STATS_FILE).exists():
+        stats = json.loads((entry / STATS_FILE).read_text())
+    if stats is None:
+        try:
+            stats = _run_ptxas(compiled)
+        except Exception:  # no figures (another Triton's ptxas API): the binary still counts
+            stats = {}
+    if entry is not None and stats and not (entry / STATS_FILE).exists():
+        write_atomic(entry / STATS_FILE, json.dumps(stats).encode())
+    return compiled, stats
+
+
+def _run_ptxas(compiled: Any) -> dict[str, int]:
+    """ptxas ``-v`` on the entry's PTX: figures for a cache entry written without them."""
+    from triton.backends.nvidia.compiler import get_ptxas, sm_arch_from_capability
+
+    arch = compiled.metadata.target.arch
+    try:
+        ptxas = get_ptxas(arch).path
+    except TypeError:  # Triton versions whose get_ptxas takes no architecture
+        ptxas = get_ptxas().path
+    with tempfile.TemporaryDirectory() as tmp:
+        ptx = Path(tmp) / "k.ptx"
+        ptx.write_text(compiled.asm["ptx"])
+        out = subprocess.run(
+            [ptxas, "-v", f"--gpu-name={sm_arch_from_capability(arch)}", str(ptx)]
+            + ["-o", str(Path(tmp) / "k.cubin")],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    stats = parse_ptxas_log(out.stderr + out.stdout)
+    if stats is None:
+        raise RuntimeError(f"ptxas -v reported no register count:\n{out.stderr[-1000:]}")
+    return stats
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write via a temporary file and a rename, so a concurrent reader never sees half."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def precompile(specs: Sequence[LaunchSpec], interpret: bool) -> list[dict[str, Any]]:
+    """The worker side of a job: compile (GPU) or check (interpreter) every launch. Returns,
+    per compiled launch, its figures as plain data (``launch_figures``); none on the
+    interpreter."""
+    figures: list[dict[str, Any]] = []
     for spec in specs:
         kernel = check_launch(spec)
         if interpret:
             continue  # the interpreter compiles nothing; the module built, the call fits
-        kernel.warmup(*stand_in_arguments(spec), grid=(1,), **dict(spec.kwargs))
+        compiled, stats = compile_with_figures(kernel, spec)
+        figures.append(
+            {
+                "kernel_name": spec.kernel_name,
+                "registers": stats.get("registers"),
+                "spill_bytes": stats.get("spill_bytes"),
+                "shared_bytes": int(compiled.metadata.shared),
+            }
+        )
+    return figures
+
+
+FIGURES = "FIGURES"  # the name a finished job's figures have in its result
+
+
+def launch_figures(result: Any) -> list[dict[str, Any]]:
+    """The per-launch figures in a precompile job's result (what ``runpy.run_path`` returned
+    to the pool); empty for an interpreter job."""
+    figures = result.get(FIGURES) if isinstance(result, dict) else None
+    return list(figures or [])
+
+
+def _finish(figures: list[dict[str, Any]]) -> None:
+    """End a worker's job: ``runpy.run_path`` returns a copy of this script's globals, which
+    the pool sends back as the job's result. Leave only the figures (modules do not pickle)."""
+    scope, name = globals(), FIGURES  # read before the globals go
+    scope.clear()
+    scope[name] = figures
 
 
 __all__ = [
+    "FIGURES",
+    "STATS_FILE",
     "LaunchSpec",
     "TensorSpec",
     "UnsupportedLaunch",
     "check_launch",
+    "compile_with_figures",
     "job_for_launches",
     "job_specs",
+    "launch_figures",
     "make_job",
+    "parse_ptxas_log",
     "precompile",
     "record_launch",
     "stand_in_arguments",
+    "write_atomic",
 ]
 
 if __name__ == _RUN_NAME:  # a worker running a job (make_job)
     _plain_specs, _interpret = globals()["JOB"]
-    precompile(_specs(_plain_specs), _interpret)
-    # runpy.run_path returns a copy of these globals, which the pool sends back as the job's
-    # result: leave nothing (modules do not pickle). Nothing runs after this line.
-    globals().clear()
+    _finish(precompile(_specs(_plain_specs), _interpret))  # nothing runs after this line

@@ -8,8 +8,25 @@ of them; with fewer warps it spills instead and still compiles, and a spill cost
 than a smaller tile. So the rule, at every warp count: the results may take at most half of a
 thread's registers (taken as 256 where the maximum is 255); below one warpgroup (4 warps:
 without wgmma, mma.sync keeps the operand fragments in registers next to the results) the
-results and the two operand tiles together at most a quarter. Calibration:
-benchmarks/results/h100/shared_memory_calibration.md (the refusals) and
+results and the two operand tiles together at most a quarter.
+
+An fp8 dot with a float32 result that widens its accumulation (``CodegenOptions.fp8_accumulate``)
+holds a second accumulator beside the first. The two together may take half of a thread's
+registers, or three quarters where two or more warpgroups share the program's tiles: the rest
+holds the operand loads' addresses and staging, the pipeline's state and the epilogue, and
+the K x N operand tile, which every warpgroup reads, is loaded by all of the program's
+threads, so each thread of two warpgroups issues half the copies one warpgroup's would.
+
+* ``imprecise_acc`` (``max_num_imprecise_acc`` = the K block): Triton's wgmma lowering runs each
+  K block into a zeroed partial accumulator and adds it to the result, one wgmma instruction's
+  fragment at a time: 64 rows x the instruction's N (``wgmma_n``) over a warpgroup's 128
+  threads, N / 2 registers a thread. Only with wgmma (4 warps or more, M a multiple of 64);
+  mma.sync widens fp8 to fp16 and accumulates in the result itself.
+* ``block`` (``acc + tl.dot(a, b)``): the whole dot result is a second tile beside the
+  accumulator.
+* ``fast``: none.
+
+Calibration: benchmarks/results/h100/shared_memory_calibration.md (the refusals) and
 benchmarks/results/cpu/spills-sm90.md (the spills: ptxas on sm_90 compiles).
 """
 
@@ -19,12 +36,24 @@ from dataclasses import dataclass, field
 
 from xdsl.ir import Operation
 
-from kcompiler import target
+from kcompiler import settings, target
 from kcompiler.backends.triton.blocks import block_elements
 from kcompiler.dialects import tile as t
 from kcompiler.passes.indexing import element_bytes
 
 WARPGROUP_WARPS = 4  # Hopper's wgmma runs on 4 warps; fewer fall back to mma.sync
+WGMMA_M = 64  # rows of one wgmma instruction (a warpgroup's 4 warps x 16)
+MMA_ROWS_PER_WARP = 16
+
+
+def wgmma_n(m: int, n: int, num_warps: int) -> int:
+    """N of the wgmma instruction Triton picks for an M x N dot result at ``num_warps``: the
+    warps go along M first (16 rows each), the rest split N, and the instruction takes the
+    widest multiple of 8 up to 256 that divides N and fits one warp column's share."""
+    along_m = max(m // MMA_ROWS_PER_WARP, 1)
+    along_n = max(num_warps // along_m, 1)
+    widest = max(n // along_n, 8)
+    return next((k for k in range(256, 7, -8) if n % k == 0 and k <= widest), 8)
 
 
 def dot_result_elements(module: Operation, block_sizes: dict[str, int]) -> int:
@@ -40,6 +69,9 @@ class DotRegisters:
     results: list[tuple[tuple[str, ...], dict[str, int]]]
     # (dims, size hints, bytes an element) of each dot's two operand tiles
     operands: list[tuple[tuple[str, ...], dict[str, int], int]] = field(default_factory=list)
+    # (result dims, size hints) of each fp8 dot whose float32 accumulation is widened
+    widened: list[tuple[tuple[str, ...], dict[str, int]]] = field(default_factory=list)
+    fp8_accumulate: str = "fast"
 
     def elements(self, block_sizes: dict[str, int]) -> int:
         return sum(block_elements(dims, hints, block_sizes) for dims, hints in self.results)
@@ -51,22 +83,49 @@ class DotRegisters:
             for dims, hints, size in self.operands
         )
 
+    def partial_elements(self, block_sizes: dict[str, int], num_warps: int) -> int:
+        """Elements (summed over the program) of the second accumulators fp8 dots keep while
+        they widen their accumulation (the module docstring)."""
+        total = 0
+        for dims, hints in self.widened:
+            m = block_elements(dims[-2:-1], hints, block_sizes)
+            n = block_elements(dims[-1:], hints, block_sizes)
+            if self.fp8_accumulate == "block":
+                total += block_elements(dims, hints, block_sizes)
+            elif self.fp8_accumulate == "imprecise_acc" and _wgmma(m, num_warps):
+                # one instruction's fragment: N / 2 registers a thread of every warpgroup
+                total += num_warps * 32 * wgmma_n(m, n, num_warps) // 2
+        return total
+
     def fits(self, block_sizes: dict[str, int], num_warps: int) -> bool:
         if not self.results:
             return True
         device = target.current()
         threads = device.warp_size * num_warps
         registers = min(device.max_registers_per_thread + 1, device.registers_per_sm // threads)
+        results = self.elements(block_sizes)
+        partial = self.partial_elements(block_sizes, num_warps)
         if num_warps >= WARPGROUP_WARPS:
-            return self.elements(block_sizes) <= threads * (registers // 2)
-        held = self.elements(block_sizes) + self.operand_registers(block_sizes)
+            shared = num_warps >= 2 * WARPGROUP_WARPS  # two warpgroups or more
+            widened = 3 * registers // 4 if shared else registers // 2
+            return results <= threads * (registers // 2) and results + partial <= threads * widened
+        held = results + partial + self.operand_registers(block_sizes)
         return held <= threads * (registers // 4)
 
 
-def dot_registers_checker(module: Operation) -> DotRegisters:
-    """The dot results of ``module`` (dims, size hints), for checking many configs."""
+def _wgmma(m: int, num_warps: int) -> bool:
+    """Whether Triton lowers a dot of ``m`` rows at ``num_warps`` to wgmma (sm_90)."""
+    return num_warps % WARPGROUP_WARPS == 0 and m % WGMMA_M == 0
+
+
+def dot_registers_checker(module: Operation, fp8_accumulate: str | None = None) -> DotRegisters:
+    """The dot results of ``module`` (dims, size hints), for checking many configs.
+    ``fp8_accumulate``: how fp8 dots widen their accumulation (default: the setting)."""
+    if fp8_accumulate is None:
+        fp8_accumulate = settings.current().fp8_accumulate
     results: list[tuple[tuple[str, ...], dict[str, int]]] = []
     operands: list[tuple[tuple[str, ...], dict[str, int], int]] = []
+    widened: list[tuple[tuple[str, ...], dict[str, int]]] = []
     for k in module.walk():
         if not isinstance(k, t.KernelOp):
             continue
@@ -74,15 +133,21 @@ def dot_registers_checker(module: Operation) -> DotRegisters:
             res = op.result.type if isinstance(op, t.DotOp) else None
             if isinstance(res, t.BlockType) and res.known:
                 results.append((tuple(res.dims), k.size_hints))
+                types = []
                 for v in (op.lhs, op.rhs):  # type: ignore[union-attr]
                     ty = v.type
                     if isinstance(ty, t.BlockType) and ty.known:
                         size = element_bytes(ty.element_type) or 2
                         operands.append((tuple(ty.dims), k.size_hints, size))
-    return DotRegisters(results, operands)
+                        types.append(ty.element_type)
+                fp8 = (t.f8e4m3, t.f8e5m2)
+                if len(types) == 2 and all(e in fp8 for e in types) and res.element_type == t.f32:
+                    widened.append((tuple(res.dims), k.size_hints))
+    return DotRegisters(results, operands, widened, fp8_accumulate)
 
 
 def dot_registers_fit(module: Operation, block_sizes: dict[str, int], num_warps: int) -> bool:
     """Whether the dot results fit in registers (the module docstring): at most half the
-    registers a thread has; below 4 warps, with the operand tiles, a quarter."""
+    registers a thread has (with an fp8 dot's second accumulator, three quarters from two
+    warpgroups on); below 4 warps, with the operand tiles, a quarter."""
     return dot_registers_checker(module).fits(block_sizes, num_warps)

@@ -15,10 +15,9 @@ processes is everything else in that key: Triton's version and build, ptxas's ve
 ``TRITON_*`` environment variables that invalidate the cache, the kernel's source text and the
 launch's arguments (dtype, 16-byte alignment, integer values Triton specializes on).
 
-ptxas statistics: Triton runs ptxas with ``-v``; its log is captured (``TRITON_DUMP_PTXAS_LOG``'s
-knob, which is not part of the cache key) and parsed, and kept beside the entry in the cache
-(``STATS_FILE``) so a cache hit reports the same figures. Without either, ptxas runs once more
-on the entry's PTX.
+ptxas statistics: read as the tuner's own GPU compiles read them (``precompile.
+compile_with_figures``: the ``-v`` log Triton's ptxas writes anyway, kept beside the cache entry
+as ``STATS_FILE``).
 
 This module imports only the standard library and ``precompile`` (itself torch-free) at module
 level, so compile-pool workers and Ray workers load it quickly; Triton and torch (the
@@ -29,21 +28,24 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import os
 import re
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from kcompiler import settings
-from kcompiler.backends.triton.precompile import LaunchSpec, check_launch, stand_in_arguments
+from kcompiler.backends.triton.precompile import (
+    STATS_FILE,
+    LaunchSpec,
+    check_launch,
+    compile_with_figures,
+    parse_ptxas_log,
+    write_atomic,
+)
 
-STATS_FILE = "kcompiler-ptxas.json"  # beside the cubin in Triton's cache entry
 _TARGET = re.compile(r"^sm_?(\d+)a?$")
 
 
@@ -153,23 +155,9 @@ def compile_for_target(
     start = time.perf_counter()
     name = launch.kernel_name
     try:
-        from triton import knobs
-
         with compiling_for(target):
-            kernel = check_launch(launch)
-            log = io.StringIO()
-            dump = getattr(knobs.nvidia, "dump_ptxas_log", None)
-            if dump is not None:
-                knobs.nvidia.dump_ptxas_log = True
-            try:
-                with contextlib.redirect_stdout(log):
-                    compiled = kernel.warmup(
-                        *stand_in_arguments(launch), grid=(1,), **dict(launch.kwargs)
-                    )
-            finally:
-                if dump is not None:
-                    knobs.nvidia.dump_ptxas_log = dump
-        binary = _record(name, target, compiled, log.getvalue(), time.perf_counter() - start)
+            compiled, stats = compile_with_figures(check_launch(launch), launch)
+        binary = _record(name, target, compiled, stats, time.perf_counter() - start)
         return binary if keep_files else binary._replace(files=())
     except TargetCompileUnavailable:
         raise
@@ -187,19 +175,10 @@ def compile_launches(
     return [compile_for_target(launch, target, keep_files) for launch in launches]
 
 
-def _record(name: str, target: str, compiled: Any, log: str, seconds: float) -> TargetBinary:
+def _record(
+    name: str, target: str, compiled: Any, stats: dict[str, int], seconds: float
+) -> TargetBinary:
     group = dict(getattr(compiled, "metadata_group", {}) or {})
-    stats = parse_ptxas_log(log)
-    entry = Path(next(iter(group.values()))).parent if group else None
-    if stats is None and entry is not None and (entry / STATS_FILE).exists():
-        stats = json.loads((entry / STATS_FILE).read_text())
-    if stats is None:
-        try:
-            stats = _run_ptxas(compiled, target)
-        except Exception:  # no figures (another Triton's ptxas API): the binary still counts
-            stats = {}
-    if entry is not None and stats and not (entry / STATS_FILE).exists():
-        _write_atomic(entry / STATS_FILE, json.dumps(stats).encode())
     cubin = compiled.asm.get("cubin")
     files = tuple(sorted((Path(p).name, Path(p).read_bytes()) for p in group.values()))
     return TargetBinary(
@@ -214,45 +193,6 @@ def _record(name: str, target: str, compiled: Any, log: str, seconds: float) -> 
         compiled.hash,
         files,
     )
-
-
-def parse_ptxas_log(log: str) -> dict[str, int] | None:
-    """ptxas ``-v`` figures of the (one) entry function in ``log``; None without them."""
-    regs = re.search(r"Used (\d+) registers", log)
-    if regs is None:
-        return None
-    spills = re.search(r"(\d+) bytes spill stores", log)
-    stack = re.search(r"(\d+) bytes stack frame", log)
-    return {
-        "registers": int(regs.group(1)),
-        "spill_bytes": int(spills.group(1)) if spills else 0,
-        "stack_bytes": int(stack.group(1)) if stack else 0,
-    }
-
-
-def _run_ptxas(compiled: Any, target: str) -> dict[str, int]:
-    """ptxas ``-v`` on the entry's PTX: figures for a cache entry written without them."""
-    from triton.backends.nvidia.compiler import get_ptxas, sm_arch_from_capability
-
-    _, arch, _ = parse_target(target)
-    try:
-        ptxas = get_ptxas(arch).path
-    except TypeError:  # Triton versions whose get_ptxas takes no architecture
-        ptxas = get_ptxas().path
-    with tempfile.TemporaryDirectory() as tmp:
-        ptx = Path(tmp) / "k.ptx"
-        ptx.write_text(compiled.asm["ptx"])
-        out = subprocess.run(
-            [ptxas, "-v", f"--gpu-name={sm_arch_from_capability(arch)}", str(ptx)]
-            + ["-o", str(Path(tmp) / "k.cubin")],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    stats = parse_ptxas_log(out.stderr + out.stdout)
-    if stats is None:
-        raise RuntimeError(f"ptxas -v reported no register count:\n{out.stderr[-1000:]}")
-    return stats
 
 
 # -- the GPU process's side: Triton's cache format ----------------------------------------
@@ -286,15 +226,15 @@ def install(binary: TargetBinary, cache_dir: str | os.PathLike[str] | None = Non
     for fname, data in binary.files:
         if fname.startswith("__grp__") or fname == STATS_FILE:
             continue
-        _write_atomic(entry / fname, data)
+        write_atomic(entry / fname, data)
         children[fname] = str(entry / fname)
     metadata = next((f for f in children if f.endswith(".json")), None)
     if metadata is None:
         raise ValueError(f"{binary.kernel_name}: the binary's files hold no metadata JSON")
     stats = {"registers": binary.registers, "spill_bytes": binary.spill_bytes}
-    _write_atomic(entry / STATS_FILE, json.dumps(stats).encode())
+    write_atomic(entry / STATS_FILE, json.dumps(stats).encode())
     group = json.dumps({"child_paths": children}).encode()
-    _write_atomic(entry / f"__grp__{metadata}", group)  # written last: it marks the entry whole
+    write_atomic(entry / f"__grp__{metadata}", group)  # written last: it marks the entry whole
     return entry
 
 
@@ -318,22 +258,14 @@ def install_tree(
         names = json.loads(groups[0].read_text())["child_paths"]
         children = {}
         for fname in names:
-            _write_atomic(target / fname, (entry / fname).read_bytes())
+            write_atomic(target / fname, (entry / fname).read_bytes())
             children[fname] = str(target / fname)
         if (entry / STATS_FILE).exists():
-            _write_atomic(target / STATS_FILE, (entry / STATS_FILE).read_bytes())
+            write_atomic(target / STATS_FILE, (entry / STATS_FILE).read_bytes())
         group = json.dumps({"child_paths": children}).encode()
-        _write_atomic(target / groups[0].name, group)
+        write_atomic(target / groups[0].name, group)
         count += 1
     return count
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temporary file and a rename, so a concurrent reader never sees half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
 
 
 __all__ = [

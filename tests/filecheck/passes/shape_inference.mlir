@@ -178,3 +178,27 @@ builtin.module {
 // CHECK: %s = tile.reduce "sum" %a dim 1 : i64 : !tile.block<[block_0, block_1], f32> -> !tile.block<[block_0], f32>
 // CHECK: %r3 = tile.reshape %r to ["1", "block_0", "1"] : !tile.block<[block_0], f32> -> !tile.block<[1, block_0, 1], f32>
 // CHECK: tile.store %r, %out[%t] ["tile"] : !tile.block<[block_0], f32>, !tile.tensor<[s0], f32>, !tile.tile<block_0>
+
+// -----
+// A static int and a size symbol the kernel fixes at it (s1: a power of two whose divisor is
+// its hint, so the specialization key holds its value) are one dim: the first is kept. s2 is
+// not fixed (its divisor is 1) and stays apart (shape_inference_errors.mlir).
+builtin.module {
+  tile.kernel @fixed(%x: !tile.tensor<[s0, s1], f32>, %out: !tile.tensor<[s0, s1], f32>) attributes {size_hints = {s0 = 37 : i64, s1 = 16 : i64}, size_divisors = {s0 = 1 : i64, s1 = 16 : i64}} {
+    %n = tile.size "s0" : !tile.block<?>
+    %c0 = tile.constant 0 : i64 : !tile.block<?>
+    tile.for %t = %c0 to %n : !tile.block<?>, !tile.block<?> block block_0 kind tile parallel {
+      %a = tile.load %x[%t] ["tile", "full"] : !tile.tensor<[s0, s1], f32>, !tile.tile<block_0> -> !tile.block<?>
+      %r = tile.arange ["16"] dtype i64 : !tile.block<?>
+      %f = tile.cast %r to f32 : !tile.block<?> -> !tile.block<?>
+      %s = tile.binary "add" %a, %f : !tile.block<?>, !tile.block<?> -> !tile.block<?>
+      %u = tile.binary "add" %f, %a : !tile.block<?>, !tile.block<?> -> !tile.block<?>
+      tile.store %u, %out[%t] ["tile", "full"] : !tile.block<?>, !tile.tensor<[s0, s1], f32>, !tile.tile<block_0>
+    }
+  }
+}
+
+// CHECK-LABEL: tile.kernel @fixed(
+// CHECK: %s = tile.binary "add" %a, %f : !tile.block<[block_0, s1], f32>, !tile.block<[16], f32> -> !tile.block<[block_0, s1], f32>
+// CHECK: %u = tile.binary "add" %f, %a : !tile.block<[16], f32>, !tile.block<[block_0, s1], f32> -> !tile.block<[block_0, 16], f32>
+// CHECK: tile.store %u, %out[%t] ["tile", "full"] : !tile.block<[block_0, 16], f32>, !tile.tensor<[s0, s1], f32>, !tile.tile<block_0>

@@ -55,3 +55,15 @@ builtin.module {
 }
 
 // CHECK:      k.py:11: tile.load: index of dtype f32 is not an integer
+
+// -----
+// A size symbol the kernel does not fix (s1's divisor 1 is not its hint) is not a static 16.
+builtin.module {
+  tile.kernel @k(%x: !tile.tensor<[s1], f32>) attributes {size_hints = {s1 = 16 : i64}, size_divisors = {s1 = 1 : i64}} {
+    %a = tile.load %x[] ["full"] : !tile.tensor<[s1], f32>, -> !tile.block<?>
+    %r = tile.arange ["16"] dtype i64 : !tile.block<?>
+    %c = tile.binary "add" %a, %r {loc = "k.py:9"} : !tile.block<?>, !tile.block<?> -> !tile.block<?>
+  }
+}
+
+// CHECK:      k.py:9: tile.binary: shapes [['s1'], ['16']] do not broadcast: dim s1 vs 16
