@@ -63,6 +63,19 @@ for stage in "$@"; do
         timeout 150 python3 -m pytest -q -p no:cacheprovider tests/gpu/test_gpu_9_spill_check.py \
             tests/gpu/test_gpu_6_index_bounds.py tests/gpu/test_gpu_4_autotune.py 2>&1 | tail -25
         ;;
+    ce)
+        # cross_entropy's target check now records at once (before its chunked loop).
+        for C in 1 0; do
+            echo "-- KCOMPILER_INDEX_CHECKS=$C"
+            KCOMPILER_INDEX_CHECKS=$C timeout 40 python3 -m benchmarks.config_probe cross_entropy \
+                --shape m=16384,n=32768 --peer kcompiler \
+                --config '{"block_sizes": [1], "num_warps": 16, "reduction_loops": [8192]}'
+            KCOMPILER_INDEX_CHECKS=$C timeout 40 python3 -m benchmarks.config_probe cross_entropy \
+                --shape m=4096,n=128256 --dtype bf16 --peer kcompiler
+        done
+        timeout 60 python3 -m pytest -q -p no:cacheprovider tests/gpu/test_gpu_9_spill_check.py \
+            2>&1 | tail -15
+        ;;
     diag)
         timeout 100 python3 -m benchmarks.probes.target_cache_diag 2>&1 | tail -80
         ;;

@@ -14,6 +14,7 @@ import inspect
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import CellType, FunctionType
 from typing import Any
 
 import kcompiler.language as kl
@@ -32,6 +33,12 @@ class DeviceLoop:
     # Names the loop calls that may hold a Python function passed in (not a builtin or a
     # module's function): the tensors such a function captures become kernel arguments.
     called: list[str] = dataclasses.field(default_factory=list)
+    # Names the loop reads as module globals (no parameter, local or closure variable of the
+    # kernel binds them): their values are baked into its code (frontend/global_reads.py).
+    globals: list[str] = dataclasses.field(default_factory=list)
+    # Attribute names the loop reads (``cfg.SCALE``): of a global bound to a module, they are
+    # globals of that module (frontend/global_reads.py).
+    attributes: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclass
@@ -178,6 +185,17 @@ def _check_host_device_names(
                 )
 
 
+def _cell_values(cells: dict[str, CellType]) -> dict[str, Any]:
+    """The values closure ``cells`` hold now (a cell not bound yet is left out)."""
+    out = {}
+    for name, cell in cells.items():
+        try:
+            out[name] = cell.cell_contents
+        except ValueError:
+            pass
+    return out
+
+
 def _constexpr_params(fn: Callable[..., Any]) -> frozenset[str]:
     """Parameters annotated ``kl.constexpr`` (as an object, or a string annotation)."""
 
@@ -212,13 +230,10 @@ def parse_kernel(fn: Callable[..., Any]) -> HostProgram:
         name = getattr(fn, "__qualname__", None) or repr(fn)
         raise CompileError(f"{name} is not a plain function (an async def or a lambda?)")
 
-    closure = {}
-    if fn.__closure__:
-        for name, cell in zip(fn.__code__.co_freevars, fn.__closure__):
-            try:
-                closure[name] = cell.cell_contents
-            except ValueError:
-                pass
+    # The kernel's closure cells: read when a name is resolved or a loop launches, never
+    # copied once, so a variable the enclosing function rebinds is seen with its new value.
+    cells: dict[str, CellType] = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+    closure = _cell_values(cells)
     fn_globals = fn.__globals__
 
     def resolve(expr: ast.expr) -> Any:
@@ -242,9 +257,24 @@ def parse_kernel(fn: Callable[..., Any]) -> HostProgram:
     constexprs = _constexpr_params(fn)
     constants = constant_locals(fdef, params, constexprs, resolve)
     host_locals = params | _stored_names(fdef.body)
-    constants |= {n for n in closure if n not in host_locals}
+    constants |= {n for n in cells if n not in host_locals}
+    device_locals = _stored_names(loop.node for loop in splitter.loops)
+    # A name the host code declares ``global`` is a module global however it is assigned.
+    declared = {n for node in ast.walk(fdef) if isinstance(node, ast.Global) for n in node.names}
+    for loop in splitter.loops:
+        loop.globals = [
+            n
+            for n in loop.names
+            if n in declared or n not in host_locals | device_locals and n not in cells
+        ]
+        loop.attributes = sorted(
+            {a.attr for a in ast.walk(loop.node) if isinstance(a, ast.Attribute)}
+        )
     fdef.decorator_list = []
     fdef.returns = None
+    # Defaults are the kernel's own, evaluated where it was defined (``make_host``).
+    fdef.args.defaults = []
+    fdef.args.kw_defaults = [None] * len(fdef.args.kwonlyargs)
     for a in fdef.args.args + fdef.args.kwonlyargs + fdef.args.posonlyargs:
         a.annotation = None
     for a in (fdef.args.vararg, fdef.args.kwarg):
@@ -256,7 +286,7 @@ def parse_kernel(fn: Callable[..., Any]) -> HostProgram:
         name="__kc_factory__",
         args=ast.arguments(
             posonlyargs=[],
-            args=[ast.arg(LAUNCH)] + [ast.arg(n) for n in closure],
+            args=[ast.arg(LAUNCH)] + [ast.arg(n) for n in cells],
             kwonlyargs=[],
             kw_defaults=[],
             defaults=[],
@@ -273,18 +303,21 @@ def parse_kernel(fn: Callable[..., Any]) -> HostProgram:
     code = compile(module, filename, "exec")
     scope: dict[str, Any] = {}
     exec(code, fn_globals, scope)
-    factory_fn = scope["__kc_factory__"]
+    # The host function's code: made once by the factory, then bound to the kernel's own
+    # closure cells (and a cell holding the launch) by ``make_host``.
+    host_code = scope["__kc_factory__"](None, *[None] * len(cells)).__code__
 
     calling = {loop.index: loop.called for loop in splitter.loops if loop.called}
 
     def make_host(launch: Callable[..., None]) -> Callable[..., Any]:
-        if closure:
+        if cells:
             # Closure variables read only inside a device loop are not in the host function's
-            # locals() once the loop is cut out: hand them to the loop's environment.
+            # locals() once the loop is cut out: hand them to the loop's environment, as
+            # their cells hold them at this launch.
             inner = launch
 
             def launch(index: int, env: dict[str, Any]) -> None:
-                inner(index, {**closure, **env})
+                inner(index, {**_cell_values(cells), **env})
 
         if calling:
             # A function passed to the kernel and called in a loop (an epilogue) may capture
@@ -295,7 +328,12 @@ def parse_kernel(fn: Callable[..., Any]) -> HostProgram:
                 called = calling.get(index)
                 plain(index, lift_captured_tensors(env, called) if called else env)
 
-        return factory_fn(launch, *closure.values())
+        bound = tuple(
+            CellType(launch) if name == LAUNCH else cells[name] for name in host_code.co_freevars
+        )
+        host = FunctionType(host_code, fn_globals, host_code.co_name, fn.__defaults__, bound)
+        host.__kwdefaults__ = fn.__kwdefaults__
+        return host
 
     # The device-loop nodes were cut out before increment_lineno: their lines are still
     # relative to the dedented source, hence the offset.

@@ -5,7 +5,8 @@ each other (they share a size symbol), each size's power-of-two bucket (it fixes
 block of a whole-dim reduction), each size's largest power-of-two divisor up to
 ``MAX_DIVISOR`` (a loop whose block divides its extent needs no bounds mask, as Triton's
 ``EVEN_K`` kernels), compile-time values (bools, None, dtypes, specialized ints, the ints the
-kernel's own code fixes: frontend/host_constants.py) and whether offsets need 64-bit math.
+kernel's own code fixes: frontend/host_constants.py), the values of the module globals the
+loop's code reads (frontend/global_reads.py) and whether offsets need 64-bit math.
 Everything else (the sizes themselves, strides, float scalars) is a runtime argument.
 
 A Python function passed to a kernel (an epilogue) is traced into the kernel: its code, the
@@ -163,11 +164,11 @@ def function_key(fn: FunctionType, depth: int = 4) -> tuple[Any, ...]:
     cells = []
     for cell in fn.__closure__ or ():
         try:
-            cells.append(_value_key(cell.cell_contents, depth))
+            cells.append(value_key(cell.cell_contents, depth))
         except ValueError:  # a cell not bound yet
             cells.append(None)
     kw = tuple(sorted((fn.__kwdefaults__ or {}).items()))
-    return (fn.__code__, tuple(cells), _value_key(fn.__defaults__, depth), _value_key(kw, depth))
+    return (fn.__code__, tuple(cells), value_key(fn.__defaults__, depth), value_key(kw, depth))
 
 
 def lifted_name(fn_name: str, var: str) -> str:
@@ -207,13 +208,16 @@ def lift_captured_tensors(env: dict[str, Any], called: list[str]) -> dict[str, A
     return {**env, **lifted} if lifted else env
 
 
-def _value_key(v: Any, depth: int) -> Any:
+def value_key(v: Any, depth: int = 4) -> Any:
+    """A value's part of a key: plain data (bools, ints, floats, strings, None, tuples and
+    lists of them) by type and repr, tensors by their metadata, dtypes and modules as
+    themselves, functions by ``function_key``, any other object by identity."""
     if isinstance(v, FunctionType):
         return function_key(v, depth - 1) if depth > 0 else (FunctionType, Identity(v))
     if isinstance(v, (bool, int, float, str, type(None))):
         return (type(v), repr(v))
     if isinstance(v, (tuple, list)):
-        return (type(v), tuple(_value_key(x, depth) for x in v))
+        return (type(v), tuple(value_key(x, depth) for x in v))
     if isinstance(v, torch.Tensor):
         # requires_grad too: a launch that reads a captured tensor needing grad is guarded.
         return (torch.Tensor, v.dtype, tuple(v.shape), v.stride(), v.device.type, v.requires_grad)
@@ -239,13 +243,16 @@ def specialize(
     static_shapes: bool,
     constexprs: frozenset[str] = frozenset(),
     constants: frozenset[str] = frozenset(),
+    global_values: tuple[Any, ...] = (),
 ) -> Specialization:
     """The specialization of a device loop reading ``names`` from ``env``. ``constexprs``
     (kl.constexpr parameters) are baked in whatever their type; ``constants`` (host names the
-    kernel's code fixes) are static sizes when they hold ints. Both are keyed by value."""
+    kernel's code fixes) are static sizes when they hold ints. Both are keyed by value.
+    ``global_values``: the module globals the loop's code reads, keyed
+    (frontend/global_reads.py ``read_values``): baked into the code, so part of the key."""
     table = SymbolTable(static_shapes=static_shapes)
     table.static_values = _specialized(env[n] for n in names if n in env)
-    entries: list[Any] = []
+    entries: list[Any] = [("<globals>", "G", global_values)] if global_values else []
     block_values: dict[str, int] = {}
     big = False
     for name in names:

@@ -5,7 +5,9 @@ agree on dtype, shape, strides, device, 16-byte alignment and ``requires_grad`` 
 and on value for ints, strings, None, constexprs and the floats inside lists and tuples,
 compile to the same Triton kernel with the same specialization, so the second may reuse the
 first's compiled variant and launch. The key function is generated per loop so that a call pays for attribute reads only,
-not a generic walk over the names, and only for names the host function can bind.
+not a generic walk over the names, and only for names the host function can bind. The module
+globals (and helpers' closure cells) the loop's code reads are baked into it: the key holds
+their current values too (frontend/global_reads.py), one dict lookup each.
 
 ``requires_grad`` does not change the compiled kernel: it is in the key so that an entry knows
 whether its loop reads a tensor that requires grad (``FastPathEntry.grad_guard``), and
@@ -25,14 +27,13 @@ from __future__ import annotations
 import ast
 import operator
 from collections.abc import Callable, Collection, Iterable, Sequence
-from types import FunctionType
+from types import BuiltinFunctionType, FunctionType, ModuleType
 from typing import Any
 
 import torch
 
+from kcompiler.frontend.global_reads import MISSING, Read
 from kcompiler.frontend.specialize import Identity, function_key
-
-MISSING = object()
 
 
 def fingerprint(v: Any) -> Any:
@@ -55,11 +56,42 @@ def fingerprint(v: Any) -> Any:
     return (type(v), Identity(v))  # never a bare id: see frontend/specialize.py
 
 
+_BOOLS = {True: (bool, True), False: (bool, False)}
+_AS_ITSELF = (FunctionType, BuiltinFunctionType, ModuleType, torch.dtype)
+
+
+def global_fingerprint(v: Any) -> Any:
+    """What the value of a module global read by device code (frontend/global_reads.py)
+    contributes to the key: the value itself where equality means the same traced code
+    (ints and strings, inlined by ``make_key``; None; functions, modules and dtypes, whose
+    equality is identity and which the key holds), floats and bools tagged with their type
+    (``2 == 2.0 == True`` but each traces to other code; a float by repr, so -0.0 is not
+    0.0 and a NaN matches itself), tuples and lists item by item, tensors by metadata, and
+    any other object by identity."""
+    t = type(v)
+    if t is float:
+        if v == v and v != 0.0:
+            return (float, v)
+        return (float, repr(v))  # -0.0 apart from 0.0; a NaN equal to itself
+    if t is bool:
+        return _BOOLS[v]
+    if v is None or v is MISSING or isinstance(v, _AS_ITSELF):
+        return v
+    if t is int or t is str:
+        return v
+    if t is tuple or t is list:
+        return (t, *(global_fingerprint(x) for x in v))
+    if isinstance(v, torch.Tensor):
+        return fingerprint(v)
+    return (t, Identity(v))
+
+
 def make_key(
     index: int,
     names: Iterable[str],
     constexprs: Iterable[str],
     host_names: Collection[str] | None = None,
+    reads: Sequence[Read] = (),
 ) -> Callable[..., Any]:
     """``key(env, config)`` for device loop ``index`` reading ``names``.
 
@@ -67,10 +99,32 @@ def make_key(
     in another changes the key. ``host_names``, when given, are the only names ``env`` can
     hold (the host function's variables): the others (globals, the loop variable, names only
     the loop binds) are always absent and are left out, since the key's cost grows with every
-    name it reads."""
+    name it reads. ``reads``: the module globals and closure cells the loop's code reads
+    (frontend/global_reads.py), each one a dict lookup (or cell read) and its
+    ``global_fingerprint`` in the key."""
     cx = set(constexprs)
     lines = ["def key(env, config):", "    get = env.get"]
     parts = []
+    scope: dict[str, Any] = {
+        "MISSING": MISSING,
+        "Tensor": torch.Tensor,
+        "fp": fingerprint,
+        "gfp": global_fingerprint,
+        "cell_value": _cell_value,
+    }
+    for i, read in enumerate(reads):
+        if read.cell is not None:
+            scope[f"c{i}"] = read.cell
+            lines.append(f"    g{i} = cell_value(c{i})")
+        else:
+            scope[f"s{i}"] = read.scope
+            lines.append(f"    g{i} = s{i}.get({read.name!r}, MISSING)")
+        # Inlined: ints and strings as themselves, a float other than a zero or a NaN as
+        # (float, value) (equal values trace alike); the rest through global_fingerprint.
+        parts.append(
+            f"g{i} if type(g{i}) is int or type(g{i}) is str else (float, g{i}) "
+            f"if type(g{i}) is float and g{i} == g{i} and g{i} != 0.0 else gfp(g{i})"
+        )
     for i, name in enumerate(names):
         if host_names is not None and name not in host_names:
             continue
@@ -84,9 +138,15 @@ def make_key(
                 f"if type(v{i}) is Tensor else v{i} if type(v{i}) is int else fp(v{i})"
             )
     lines.append(f"    return ({index}, config, {', '.join(parts)})")
-    scope: dict[str, Any] = {"MISSING": MISSING, "Tensor": torch.Tensor, "fp": fingerprint}
     exec(compile("\n".join(lines) + "\n", f"<kcompiler fast-path key {index}>", "exec"), scope)
     return scope["key"]
+
+
+def _cell_value(cell: Any) -> Any:
+    try:
+        return cell.cell_contents
+    except ValueError:  # a cell not bound yet
+        return MISSING
 
 
 def param_getter(params: Sequence[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:

@@ -34,6 +34,7 @@ from kcompiler.exc import (
     not_float,
 )
 from kcompiler.frontend.errors import internal_errors, numpy_argument_error, numpy_arguments
+from kcompiler.frontend.global_reads import Read, loop_reads, read_values
 from kcompiler.frontend.host import HostProgram, parse_kernel
 from kcompiler.frontend.specialize import (
     BlockSizeInt,
@@ -365,6 +366,7 @@ class Kernel:
         self._compiled: dict[tuple[Any, ...], CompiledLoop] = {}
         self._fast = _FastPath()
         self._keys: dict[int, Callable[..., Any]] = {}  # per device loop: its fast-path key
+        self._key_reads: dict[int, tuple[Read, ...]] = {}  # the globals each key reads
         # Launches whose key had no fast-path entry yet (counted on the slow path only): a
         # repeated call that adds to it missed the fast path (tests, benchmarks.host_profile).
         self.fast_path_misses = 0
@@ -721,11 +723,26 @@ class Kernel:
         """The fast-path key of device loop ``index`` for the host values ``env`` and
         ``config``: calls with equal keys share one fast-path entry."""
         key = self._keys.get(index)
-        if key is None:
+        reads = self.loop_reads(index)
+        known = self._key_reads.get(index, ())
+        if key is None or not set(reads) <= set(known):
+            # The globals a loop reads follow the functions it calls as bound now: a key that
+            # lacks some (a helper rebound to one reading other globals) reads them all from
+            # now on.
             loop = self.program.loops[index]
             cx = self.program.constexprs
-            key = self._keys[index] = make_key(index, loop.names, cx, self._host_names())
+            reads = tuple(dict.fromkeys((*known, *reads)))
+            key = make_key(index, loop.names, cx, self._host_names(), reads)
+            self._keys[index] = key
+            self._key_reads[index] = reads
+            self._fast.last.pop(index, None)
         return key(env, config)
+
+    def loop_reads(self, index: int) -> tuple[Read, ...]:
+        """The module globals and closure cells device loop ``index`` reads, directly or
+        through the functions it calls as they are bound now (frontend/global_reads.py)."""
+        loop = self.program.loops[index]
+        return loop_reads(loop.globals, self.program.globals, loop.attributes)
 
     def clear_caches(self, *, variants: bool = False, traces: bool = False) -> None:
         """Forget the fast-path entries (the next call of each key takes the slow path), and
@@ -876,6 +893,7 @@ class Kernel:
             self.static_shapes,
             self.program.constexprs,
             self.program.constants,
+            read_values(self.loop_reads(index)),
         )
 
     def trace_loop(self, index: int, env: dict[str, Any]) -> tuple[ModuleOp, Any]:

@@ -613,8 +613,10 @@ def _reduction_knobs(modules: list[Any]) -> list[Any]:
 def tuning_spec(args: Sequence[Any], kwargs: dict[str, Any], space: Any) -> str:
     """What a tuned config depends on besides the kernel's source, device and versions: each
     argument (a tensor by shape, dtype, strides and device type; anything else by repr; keyword
-    arguments by name) and the config space searched (its knobs, domains, constraints and
-    default, so a space that changed shape never serves a config drawn from the old one)."""
+    arguments by name), the config space searched (its knobs, domains, constraints and
+    default, so a space that changed shape never serves a config drawn from the old one), and
+    the settings that change the generated code (index checks, dot precisions, tail peeling:
+    a config tuned for the checked code is not the unchecked code's best)."""
 
     def one(a: Any) -> Any:
         if isinstance(a, torch.Tensor):
@@ -626,6 +628,7 @@ def tuning_spec(args: Sequence[Any], kwargs: dict[str, Any], space: Any) -> str:
         tuple(sorted((k, one(v)) for k, v in kwargs.items())),
         repr(space),
         repr(space.default()),
+        settings.current().codegen_key(),
     )
     return repr(spec)
 

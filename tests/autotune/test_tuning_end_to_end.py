@@ -119,6 +119,19 @@ def test_cache_keys_differ_in_scalar_arguments_and_keywords():
     assert tuning_spec((x,), {"eps": 1.0}, space) != tuning_spec((x,), {"eps": 2.0}, space)
 
 
+def test_cache_keys_differ_in_codegen_settings(monkeypatch):
+    """Index checks off (or another dot precision) generate other code: another entry."""
+    x = torch.ones(64)
+    space = KernelTarget(double, (x,), {}).space
+    checked = tuning_spec((x,), {}, space)
+    monkeypatch.setenv("KCOMPILER_INDEX_CHECKS", "0")
+    assert tuning_spec((x,), {}, space) != checked
+    monkeypatch.setenv("KCOMPILER_INDEX_CHECKS", "1")
+    assert tuning_spec((x,), {}, space) == checked
+    monkeypatch.setenv("KCOMPILER_PEEL_TAIL", "0")
+    assert tuning_spec((x,), {}, space) != checked
+
+
 def test_a_bf16_tune_is_not_served_from_the_fp32_entry(tmp_path, monkeypatch):
     monkeypatch.setenv("KCOMPILER_CACHE_DIR", str(tmp_path))
     try:

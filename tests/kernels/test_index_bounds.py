@@ -672,3 +672,22 @@ def test_checked_gather_compiles_for_sm90() -> None:
     assert "cubin True" in out, proc.stdout
     stores = int(next(line for line in out if line.startswith("predicated")).split()[1])
     assert stores >= 3, proc.stdout  # the flag, the size and the bad value
+
+
+@kc.kernel
+def _first_plus_rows(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(y)
+    for tile_m in kl.tile(y.size(0)):
+        first = x[0]
+        for tile_n in kl.tile(y.size(1)):
+            out[tile_m, tile_n] = y[tile_m, tile_n] + first
+    return out
+
+
+def test_a_literal_index_checked_before_loops() -> None:
+    """``x[0]`` outside every loop with a loop after it is recorded at once; its index is the
+    literal 0, which has no ``.to`` (Helion's welford example hit it)."""
+    x, y = torch.randn(3), torch.randn(5, 40)
+    torch.testing.assert_close(_first_plus_rows(x, y), y + x[0])
+    with pytest.raises(kc.exc.IndexOutOfBounds):
+        _first_plus_rows(torch.randn(0), y)

@@ -558,7 +558,8 @@ def guard(em: Any, op: t.LoadOp | t.StoreOp | t.AtomicOp, out: tuple[str, ...]) 
             # Outside every loop, with loops after it: record at once, as a hoisted check
             # does, so the failures do not stay live through those loops.
             # The value recorded is int64 whatever the index's type (as the carried state is).
-            for line in _epilogue(bad, f"{v}.to(tl.int64)", idims, n, site):
+            # (tl.cast, not .to: the index may be a literal, as in x[0]).
+            for line in _epilogue(bad, f"tl.cast({v}, tl.int64)", idims, n, site):
                 em.line(line)
         ok = place(f"({oob} == 0)", idims, at, out)
         if not idims and out:

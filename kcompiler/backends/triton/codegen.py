@@ -399,6 +399,8 @@ class TritonEmitter:
             if isinstance(owner, t.ConstantOp):
                 # A literal: retype it in Python instead of casting a tensor.
                 value = owner.value.value.data  # type: ignore[union-attr]
+                if src == t.i1:  # xDSL stores i1 signed: true is -1, but True is 1 in torch
+                    value = int(bool(value))
                 if t.is_float(dtype) and math.isfinite(float(value)):
                     return repr(float(value))
                 if t.is_int(dtype) and not isinstance(value, float):

@@ -44,7 +44,7 @@ builtin.module {
 // CHECK-NEXT:      if tl.max([[BAD]].to(tl.int32)) > 0:
 // CHECK-NEXT:          tl.store(kc_error_flag_ptr, 1)
 // CHECK-NEXT:          tl.store(kc_errors_ptr + 0, s0 + 1)
-// CHECK-NEXT:          tl.store(kc_errors_ptr + 1, tl.max(tl.where([[BAD]], [[N]].to(tl.int64), -9223372036854775807)))
+// CHECK-NEXT:          tl.store(kc_errors_ptr + 1, tl.max(tl.where([[BAD]], tl.cast([[N]], tl.int64), -9223372036854775807)))
 // CHECK-NEXT:      {{v[0-9]+}} = tl.load(offsets_ptr + [[N]] * offsets_stride_0, mask={{.*}}([[OOB]] == 0){{.*}}, other=0)
 // CHECK:           tl.store(kc_errors_ptr + 3,
 // CHECK:           for
