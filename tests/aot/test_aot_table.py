@@ -77,6 +77,41 @@ def test_key_is_the_specialization_in_readable_form() -> None:
     assert Key.from_json(json.loads(json.dumps(key.to_json()))) == key
 
 
+class Knobs:
+    """An argument of no kind the key knows: held by identity, described by its type."""
+
+
+@kc.kernel
+def every_kind(
+    x: torch.Tensor,
+    n: int,
+    bias: torch.Tensor | None,
+    dims: tuple,
+    scale: kl.constexpr,
+    knobs: Knobs,
+) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = x[tile] * scale + n
+    return out
+
+
+def test_key_describes_every_kind_of_argument() -> None:
+    # A table's keys are text (read back from JSON); each kind of argument has its own form.
+    x, knobs = torch.randn(19), Knobs()
+    key = key_of(every_kind, x, 7, None, (2, 3), 2.5, knobs)
+    assert key.to_json()["args"] == {
+        "x": "float32[s0]",
+        "n": "int s1",
+        "bias": "None",
+        "dims": "const (2, 3)",
+        "scale": "const 2.5",
+        "knobs": "object Knobs",
+    }
+    # An int equal to a size is that size's symbol.
+    assert dict(key_of(every_kind, x, 19, None, (2, 3), 2.5, knobs).args)["n"] == "int s0"
+
+
 def test_nearest_rule_buckets_then_divisors_then_equalities_then_order() -> None:
     k = aot_kernels.add
     table = table_for(
