@@ -16,7 +16,7 @@ from kcompiler.aot import AotTableWarning, Entry, Key, Table, TableError, aot_ke
 from kcompiler.aot.__main__ import main
 from kcompiler.aot.specs import describe_call, load_calls, make_call
 from kcompiler.autotune import Tuner
-from kcompiler.runtime.config_table import current_card
+from kcompiler.runtime.config_table import current_card, describe_entry
 
 
 def vec(n: int, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
@@ -108,6 +108,9 @@ def test_key_describes_every_kind_of_argument() -> None:
         "scale": "const 2.5",
         "knobs": "object Knobs",
     }
+    # Kinds a device loop's key holds besides arguments (host constants, globals read).
+    assert describe_entry(("bc", "K", 16)) == "constant 16"
+    assert describe_entry(("<globals>", "G", (("SCALE", 2.0),))) == "globals 1"
     # An int equal to a size is that size's symbol.
     assert dict(key_of(every_kind, x, 19, None, (2, 3), 2.5, knobs).args)["n"] == "int s0"
 
