@@ -21,7 +21,10 @@ The table goes to ``benchmarks/results/cpu/helion-examples.md``::
 ``--jobs N`` runs N examples at once. ``--target sm_90`` then compiles, on this machine and
 without a GPU, each kernel a passing example called for that GPU target with the config its
 first call ran (``Kernel.precompile``), and adds a column with "ok N" or the first error: GPU
-code generation checked where the interpreter cannot check it.
+code generation checked where the interpreter cannot check it. An example that needs a GPU
+(inline PTX) is SKIP on the interpreter; with ``--target`` its driver still runs there until
+each kernel stops at compile time with ``NeedsGPU``, and the kernels it called are compiled
+for the target.
 
 ``--helion-repo`` takes a checkout or a bare git directory (the commit is read with ``git
 show``). On a GPU machine, ``--device cuda`` runs the same drivers without the interpreter
@@ -55,11 +58,13 @@ DEFAULT_COMMIT = "ef091f416a50c443b38e4c8bff2980777f5ff225"
 class Example:
     """How to run one example: ``call`` is Python run in the example module's namespace;
     ``subs`` shrink sizes that the example's ``main`` hard-codes (pairs of exact source text);
-    ``skip`` gives the reason an example is not run."""
+    ``skip`` gives the reason an example is not run; ``needs_gpu`` the reason it cannot run
+    on Triton's CPU interpreter (it is SKIP there, and runs on a GPU)."""
 
     call: str = ""
     subs: tuple[tuple[str, str], ...] = ()
     skip: str = ""
+    needs_gpu: str = ""
 
 
 # Sizes are small (the interpreter runs a program per block, in Python) and odd where the
@@ -191,7 +196,11 @@ EXAMPLES: dict[str, Example] = {
         "'not supported: backend='cute'' at the decorator) and the rest is torch._scaled_mm "
         "on Blackwell fp4",
     ),
-    "nvfp4_gemv": Example('check_bf16in(37, 64, "triton")\ncheck_fp4in(37, 64, "triton")'),
+    "nvfp4_gemv": Example(
+        'check_bf16in(37, 64, "triton")\ncheck_fp4in(37, 64, "triton")',
+        needs_gpu="inline PTX (kl.inline_asm_elementwise decodes the e4m3 scales), which "
+        "Triton's CPU interpreter cannot run",
+    ),
     "rms_norm": Example("check(37, 67)"),
     "rope": Example(
         subs=(("1, 4, 2, 128, 64", "1, 4, 2, 37, 32"),),
@@ -378,6 +387,22 @@ def compile_for(target: str, calls: dict[int, tuple[Any, tuple, dict]]) -> str:
     return f"ok {compiled}"
 
 
+def run_until_gpu_needed(call: str, name: str, namespace: dict[str, Any]) -> None:
+    """Run each top-level statement of ``call`` on the interpreter, where each is expected to
+    stop at kcompiler's ``NeedsGPU`` error when its kernel compiles: the kernels are traced
+    and their first calls recorded (for ``--target``), and any other error propagates."""
+    import ast
+
+    from kcompiler.exc import NeedsGPU
+
+    for statement in ast.parse(call).body:
+        code = compile(ast.Module([statement], []), f"<{name} driver>", "exec")
+        try:
+            exec(code, namespace)
+        except NeedsGPU:
+            continue
+
+
 def _compile_error_line(error: str) -> str:
     """The line of a compile error that names the fault: Triton's CompilationError puts the
     source excerpt and a caret before the message."""
@@ -401,9 +426,14 @@ def run_one(name: str, staged: Path, result_file: Path, target: str | None = Non
 
         namespace.setdefault("assert_outputs_close", helion_shim.assert_outputs_close)
         namespace.setdefault("DEVICE", helion_shim.DEVICE)
-        call = EXAMPLES[name].call or "main()"
+        example = EXAMPLES[name]
+        call = example.call or "main()"
         with record_calls() as calls:
-            exec(compile(call, f"<{name} driver>", "exec"), namespace)
+            if example.needs_gpu and os.environ.get("TRITON_INTERPRET") == "1":
+                run_until_gpu_needed(call, name, namespace)
+                outcome = {"status": "SKIP", "detail": example.needs_gpu}
+            else:
+                exec(compile(call, f"<{name} driver>", "exec"), namespace)
         if target:
             outcome["target"] = compile_for(target, calls)
             outcome["target_name"] = target
@@ -503,8 +533,9 @@ def render(results: dict[str, dict[str, str]], commit: str, device: str, timeout
         compiled = [r for r in results.values() if r.get("target")]
         ok = sum(r["target"].startswith("ok") for r in compiled)
         lines += [
-            f"Each passing example's kernels, compiled for {target} here with the config they "
-            f"ran: **{ok} of {len(compiled)} compile**.",
+            f"Each passing example's kernels (and those of an example that needs a GPU, "
+            f"traced here up to their compile), compiled for {target} here with the config "
+            f"they ran: **{ok} of {len(compiled)} compile**.",
             "",
         ]
         lines += [
@@ -591,6 +622,8 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(f"unknown example {name!r}; known: {', '.join(EXAMPLES)}")
         if EXAMPLES[name].skip:
             results[name] = {"status": "SKIP", "detail": EXAMPLES[name].skip}
+        elif EXAMPLES[name].needs_gpu and args.device == "cpu" and not args.target:
+            results[name] = {"status": "SKIP", "detail": EXAMPLES[name].needs_gpu}
     to_run = [n for n in names if n not in results]
     with tempfile.TemporaryDirectory(prefix="helion-examples-") as tmp:
         staged = Path(tmp)

@@ -22,6 +22,12 @@ class UnsupportedConstruct(CompileError):
     """Python that has no meaning in device code (while loops, try, data-dependent if, ...)."""
 
 
+class NeedsGPU(UnsupportedConstruct):
+    """A construct Triton's CPU interpreter cannot run (inline assembly): the kernel compiles
+    and runs on a GPU only; on the CPU its GPU code can still be compiled for a named target
+    (``Kernel.precompile(..., target="sm_90")``)."""
+
+
 class ShapeMismatch(CompileError):
     """Shapes or dtypes that do not fit together."""
 

@@ -73,6 +73,8 @@ for stage in "$@"; do
             KCOMPILER_INDEX_CHECKS=$C timeout 40 python3 -m benchmarks.config_probe cross_entropy \
                 --shape m=4096,n=128256 --dtype bf16 --peer kcompiler
         done
+        timeout 60 python3 -m pytest -q -p no:cacheprovider tests/gpu/test_gpu_9_spill_check.py \
+            2>&1 | tail -15
         ;;
     diag)
         timeout 100 python3 -m benchmarks.probes.target_cache_diag 2>&1 | tail -80

@@ -1910,6 +1910,90 @@ class PrintOp(TileOp):
             raise ShapeError("tile.print: the prefix must be one line of text")
 
 
+@irdl_op_definition
+class InlineAsmOp(TileOp):
+    """Inline assembly mapped over the elements of ``args`` (``kl.inline_asm_elementwise``):
+    the args broadcast to one shape, the result has that shape and element type ``dtype``.
+    ``asm`` is target assembly (PTX for NVIDIA) with ``$0`` for the result and ``$1``... for
+    the args, ``constraints`` its LLVM constraint string (outputs ``=`` first, clobbers
+    ``~``), ``pack`` how many elements one instance of the asm handles. Without ``pure`` the
+    asm may have side effects, so the op has no ``Pure`` trait and is never removed as dead.
+
+    With ``pack`` 1 each output constraint is one result and each input constraint one arg,
+    so the verifier checks both counts; a larger ``pack`` packs several elements into a
+    register in a target-dependent way, which the assembler checks."""
+
+    name = "tile.inline_asm"
+
+    asm = prop_def(StringAttr)
+    constraints = prop_def(StringAttr)
+    pack = prop_def(IntegerAttr)
+    pure = opt_prop_def(UnitAttr)
+    dtype = prop_def(Attribute)
+    args = var_operand_def(BlockType)
+    result = result_def(BlockType)
+    assembly_format = (
+        "$asm $constraints `pack` $pack (`pure` $pure^)? `to` $dtype ` ` `(` $args `)` attr-dict"
+        " `:` type($args) `->` type($result)"
+    )
+
+    def __init__(
+        self,
+        asm: str,
+        constraints: str,
+        args: Sequence[SSAValue],
+        dtype: Attribute,
+        *,
+        pure: bool,
+        pack: int,
+    ):
+        super().__init__(
+            operands=[list(args)],
+            properties={
+                "asm": StringAttr(asm),
+                "constraints": StringAttr(constraints),
+                "pack": IntegerAttr(pack, i64),
+                "pure": UnitAttr() if pure else None,
+                "dtype": dtype,
+            },
+            result_types=[BlockType.unknown()],
+        )
+
+    def constraint_counts(self) -> tuple[int, int]:
+        """The number of output (``=``) and input constraints (clobbers ``~`` are neither)."""
+        parts = [c.strip() for c in self.constraints.data.split(",") if c.strip()]
+        outputs = sum(c.startswith("=") for c in parts)
+        inputs = sum(not c.startswith(("=", "~")) for c in parts)
+        return outputs, inputs
+
+    def verify_(self) -> None:
+        if self.pack.value.data < 1:
+            raise ShapeError(
+                f"tile.inline_asm: pack must be at least 1, got {self.pack.value.data}"
+            )
+        if not self.args:
+            raise ShapeError("tile.inline_asm needs at least one argument (its result's shape)")
+        if not (is_float(self.dtype) or is_int(self.dtype) or is_bool(self.dtype)):
+            raise ShapeError(f"tile.inline_asm: result element type {self.dtype} is not a dtype")
+        outputs, inputs = self.constraint_counts()
+        if outputs != 1 and self.pack.value.data == 1:
+            raise ShapeError(
+                f"tile.inline_asm: constraints {self.constraints.data!r} name {outputs} "
+                "outputs (`=...`); the op has one result"
+            )
+        if self.pack.value.data == 1 and inputs != len(self.args):
+            raise ShapeError(
+                f"tile.inline_asm: constraints {self.constraints.data!r} name {inputs} inputs "
+                f"but the op has {len(self.args)} args"
+            )
+        super().verify_()
+
+    def infer_type(self) -> Attribute:
+        shapes = [block_of(a).dims for a in self.args]
+        dims = broadcast_dims(*shapes, fixed=lambda: fixed_size_symbols(self))
+        return BlockType(dims, self.dtype)
+
+
 Tile = Dialect(
     "tile",
     [
@@ -1942,6 +2026,7 @@ Tile = Dialect(
         SplitOp,
         RandOp,
         PrintOp,
+        InlineAsmOp,
     ],
     [TensorType, BlockType, TileType],
 )

@@ -39,6 +39,7 @@ from kcompiler.exc import (
 )
 from kcompiler.frontend import dtypes
 from kcompiler.frontend.errors import internal_error, raised_by_kcompiler, user_terms
+from kcompiler.frontend.inline_asm import build_inline_asm
 from kcompiler.frontend.slices import slice_index, slice_within
 from kcompiler.frontend.specialize import (
     BlockSizeInt,
@@ -1149,6 +1150,13 @@ class DeviceTracer:
         a, b = self.as_value(a), self.as_value(b)
         dtype = dtypes.to_torch(t.result_dtype([a.type, b.type]))
         return self.emit(t.JoinOp(self.cast(a, dtype).value, self.cast(b, dtype).value))
+
+    def inline_asm(
+        self, asm: Any, constraints: Any, args: Any, dtype: Any, is_pure: Any, pack: Any
+    ) -> TileValue:
+        """``kl.inline_asm_elementwise``: assembly mapped over broadcast args (see
+        ``frontend/inline_asm.py``)."""
+        return build_inline_asm(self, asm, constraints, args, dtype, is_pure, pack)
 
     def randint(self, shape: Any, low: Any, high: Any, seed: Any) -> TileValue:
         """``kl.randint(shape, low, high, seed)``: int32 in ``[low, high)``, Helion's rule:

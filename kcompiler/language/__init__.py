@@ -32,6 +32,7 @@ __all__ = [
     "dot",
     "full",
     "grid",
+    "inline_asm_elementwise",
     "jagged_tile",
     "join",
     "load",
@@ -173,6 +174,25 @@ def device_print(prefix: str, *values: Any) -> None:
     ``print(...)`` in device code means the same. Every program prints its whole blocks,
     so keep the shapes small when debugging."""
     current_tracer("kl.device_print").device_print(prefix, values)
+
+
+def inline_asm_elementwise(
+    asm: str,
+    constraints: str,
+    args: Any,
+    dtype: Any,
+    is_pure: bool,
+    pack: int,
+) -> Any:
+    """Run target assembly (PTX on NVIDIA) on each element of ``args``, broadcast to one
+    shape; the result has that shape and ``dtype``. ``constraints`` is the LLVM constraint
+    string (``"=r,r"``: one 32-bit output register, then one input per arg), ``$0`` is the
+    result and ``$1``... the args in the asm; ``is_pure``: the asm has no side effects;
+    ``pack``: elements one instance of the asm handles. One result dtype (a tuple is
+    refused). Needs a GPU: Triton's CPU interpreter cannot run assembly."""
+    return current_tracer("kl.inline_asm_elementwise").inline_asm(
+        asm, constraints, args, dtype, is_pure, pack
+    )
 
 
 def cumsum(input_tensor: Any, dim: int, reverse: bool = False) -> Any:
@@ -378,7 +398,6 @@ _NOT_SUPPORTED = {
     "ProcessGroupName": "distributed (multi-GPU) ops are not supported",
     "AsyncCopyDescriptor": "distributed (multi-GPU) ops are not supported",
     "breakpoint": "device code cannot stop in a debugger; use kl.device_print",
-    "inline_asm_elementwise": "inline PTX is not supported by the Triton backend here",
     "inline_triton": "inline Triton source is not supported; write the op in kl/torch",
     "triton_kernel": "calling a @triton.jit function from device code is not supported",
     "dot_scaled": "block-scaled (mx) matmul is not supported",

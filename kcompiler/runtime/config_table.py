@@ -78,7 +78,7 @@ class Key:
         entries, buckets, divisors, big, _static = spec.key
         syms = list(spec.symbols.values)
         return cls(
-            tuple((e[0], _describe(e)) for e in entries),
+            tuple((e[0], describe_entry(e)) for e in entries),
             tuple(zip(syms, buckets)),
             tuple(zip(syms, divisors)),
             bool(big),
@@ -173,7 +173,7 @@ def _dims(text: str) -> list[str]:
     return [d.strip() for d in text.split(",") if d.strip()]
 
 
-def _describe(entry: tuple[Any, ...]) -> str:
+def describe_entry(entry: tuple[Any, ...]) -> str:
     """One argument of a specialization key as text."""
     kind = entry[1]
     if kind == "T":
@@ -192,6 +192,12 @@ def _describe(entry: tuple[Any, ...]) -> str:
         return f"const {entry[2]}"
     if kind == "BS":
         return f"block {entry[3]}"
+    if kind == "K":
+        return f"constant {entry[2]}"
+    if kind == "G":
+        return f"globals {len(entry[2])}"
+    if kind == "FN":
+        return "function"
     return f"object {entry[2]}"  # the key's id() is not stable across processes
 
 

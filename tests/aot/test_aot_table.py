@@ -16,7 +16,7 @@ from kcompiler.aot import AotTableWarning, Entry, Key, Table, TableError, aot_ke
 from kcompiler.aot.__main__ import main
 from kcompiler.aot.specs import describe_call, load_calls, make_call
 from kcompiler.autotune import Tuner
-from kcompiler.runtime.config_table import current_card
+from kcompiler.runtime.config_table import current_card, describe_entry
 
 
 def vec(n: int, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
@@ -75,6 +75,44 @@ def test_key_is_the_specialization_in_readable_form() -> None:
     # Same bucket and divisor: the same key.
     assert key_of(aot_kernels.scale_rows, torch.randn(16, 260), 9.0, True) == key
     assert Key.from_json(json.loads(json.dumps(key.to_json()))) == key
+
+
+class Knobs:
+    """An argument of no kind the key knows: held by identity, described by its type."""
+
+
+@kc.kernel
+def every_kind(
+    x: torch.Tensor,
+    n: int,
+    bias: torch.Tensor | None,
+    dims: tuple,
+    scale: kl.constexpr,
+    knobs: Knobs,
+) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = x[tile] * scale + n
+    return out
+
+
+def test_key_describes_every_kind_of_argument() -> None:
+    # A table's keys are text (read back from JSON); each kind of argument has its own form.
+    x, knobs = torch.randn(19), Knobs()
+    key = key_of(every_kind, x, 7, None, (2, 3), 2.5, knobs)
+    assert key.to_json()["args"] == {
+        "x": "float32[s0]",
+        "n": "int s1",
+        "bias": "None",
+        "dims": "const (2, 3)",
+        "scale": "const 2.5",
+        "knobs": "object Knobs",
+    }
+    # Kinds a device loop's key holds besides arguments (host constants, globals read).
+    assert describe_entry(("bc", "K", 16)) == "constant 16"
+    assert describe_entry(("<globals>", "G", (("SCALE", 2.0),))) == "globals 1"
+    # An int equal to a size is that size's symbol.
+    assert dict(key_of(every_kind, x, 19, None, (2, 3), 2.5, knobs).args)["n"] == "int s0"
 
 
 def test_nearest_rule_buckets_then_divisors_then_equalities_then_order() -> None:

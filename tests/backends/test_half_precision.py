@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
 import torch
 
 import kcompiler as kc
 import kcompiler.language as kl
+from kcompiler.compiler import driver
 
 
 @kc.kernel()
@@ -39,3 +43,35 @@ def test_one_rounding_is_at_least_as_accurate_as_eager() -> None:
     assert err_kc < err_eager
     # float32 math then one rounding: equal to the exactly rounded result almost everywhere.
     assert (got == once).float().mean() > 0.99
+
+
+@kc.kernel()
+def arithmetic(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        a, b = x[tile], y[tile]
+        out[tile] = a * b + a - b * 0.75
+    return out
+
+
+def test_rounding_per_op_matches_eager_bit_for_bit(monkeypatch: pytest.MonkeyPatch) -> None:
+    # CodegenOptions.round_half_per_op rounds every op's result to its half type, as torch's
+    # eager ops do (each computes in float32 and rounds): then the results are eager's, bit for
+    # bit. The default rounds once at the store, which differs from eager on some elements, so
+    # an option that changed nothing would fail here too.
+    gen = torch.Generator().manual_seed(0)
+    cases = [
+        [torch.randn(4096, generator=gen).to(dtype) for _ in range(2)]
+        for dtype in (torch.float16, torch.bfloat16)
+    ]
+    rounded_once = [kc.kernel(arithmetic.fn)(x, y) for x, y in cases]
+    real = driver.codegen_options
+    monkeypatch.setattr(
+        driver,
+        "codegen_options",
+        lambda *a, **k: dataclasses.replace(real(*a, **k), round_half_per_op=True),
+    )
+    for (x, y), once in zip(cases, rounded_once):
+        eager = x * y + x - y * 0.75
+        assert not torch.equal(once, eager)
+        torch.testing.assert_close(kc.kernel(arithmetic.fn)(x, y), eager, rtol=0, atol=0)

@@ -77,6 +77,19 @@ def test_knobs_are_emitted_as_tl_range_arguments() -> None:
     assert re.search(r"tl\.range\(0, full_\d+, BLOCK_1\):", plain)
 
 
+def test_warp_specialize_is_emitted_as_set() -> None:
+    # Offered by the tuner on Blackwell only, so no tuned config sets it on the CPU; the
+    # emitted loop still carries the config's value (None: Triton's own choice, no argument).
+    x = torch.randn(9, 300)
+    for value in (True, False, None):
+        cfg = kc.Config(block_sizes=[4, 64], range_warp_specializes=[value])
+        src = softmax_two_pass.to_triton_code(x, config=cfg)
+        whole = [ln for ln in src.splitlines() if "tl.range(0, full_" in ln]
+        assert len(whole) == 2
+        want = "" if value is None else f", warp_specialize={value}"
+        assert all(ln.endswith(f"BLOCK_1{want}):") for ln in whole), whole
+
+
 def test_space_has_range_knobs_only_for_sequential_loops() -> None:
     x = torch.randn(9, 300)
     assert not any(n.startswith("range_") for n in softmax.config_space(x).names)

@@ -126,3 +126,51 @@ def test_an_example_s_kernels_compile_for_a_gpu_target(
     report.run_one("twice", staged, tmp_path / "result.json", target="sm_90")
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["status"] == "PASS" and result["target"] == "ok 1", result
+
+
+GPU_ONLY = """
+import torch
+import helion
+import helion.language as hl
+from helion._testing import DEVICE, run_example
+
+@helion.kernel(config=helion.Config(block_sizes=[32]))
+def bump(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in hl.tile(x.size(0)):
+        out[tile] = hl.inline_asm_elementwise(
+            "add.s32 $0, $1, 1;", "=r,r", [x[tile]], dtype=torch.int32, is_pure=True, pack=1
+        )
+    return out
+
+def check(n: int) -> None:
+    x = torch.arange(n, dtype=torch.int32, device=DEVICE)
+    run_example(bump, lambda x: x + 1, (x,))
+"""
+
+
+def test_an_example_that_needs_a_gpu_is_skipped_on_the_interpreter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inline PTX cannot run on Triton's interpreter: SKIP with the reason, and with
+    --target its kernel, traced up to the NeedsGPU error, still compiles for sm_90."""
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "gpu_only.py").write_text(GPU_ONLY)
+    example = report.Example("check(37)\ncheck(41)", needs_gpu="inline PTX")
+    monkeypatch.setitem(report.EXAMPLES, "gpu_only", example)
+    staged = tmp_path / "staged"
+    report.stage(report.HelionSource(tmp_path, "unused"), ["gpu_only"], staged)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    for name in [m for m in sys.modules if m == "examples" or m.startswith("examples.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setenv("TRITON_CACHE_DIR", str(tmp_path / "cache"))
+    report.run_one("gpu_only", staged, tmp_path / "result.json", target="sm_90")
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["status"] == "SKIP" and result["detail"] == "inline PTX", result
+    assert result["target"] == "ok 1", result
+    # Off the interpreter (TRITON_INTERPRET unset, as on a GPU) the driver runs as any other's;
+    # this process still interprets, so the kernel's NeedsGPU comes through as the ERROR.
+    monkeypatch.setenv("TRITON_INTERPRET", "0")
+    report.run_one("gpu_only", staged, tmp_path / "result.json")
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["status"] == "ERROR" and "NeedsGPU" in result["detail"], result

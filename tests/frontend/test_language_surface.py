@@ -214,6 +214,33 @@ def test_a_jagged_access_in_chunk_by_row_order_keeps_each_rows_length() -> None:
 
 
 @kc.kernel
+def jagged_row_sums_chunk_major(
+    x: torch.Tensor, starts: torch.Tensor, lengths: torch.Tensor
+) -> torch.Tensor:
+    out = torch.zeros([starts.size(0), x.size(1)], dtype=x.dtype, device=x.device)
+    for tile_b in kl.tile(starts.size(0)):
+        s = starts[tile_b]
+        acc = kl.zeros([tile_b, x.size(1)], dtype=x.dtype)
+        for tile_k in kl.jagged_tile(lengths[tile_b]):
+            # [tile_k, tile_b, cols]: the permuted row mask gains a trailing axis.
+            acc = acc + x[tile_k.index[:, None] + s[None, :], :].sum(0)
+        out[tile_b, :] = acc
+    return out
+
+
+def test_a_permuted_jagged_mask_is_expanded_to_the_access() -> None:
+    x = torch.randn(100, 3)
+    starts, lengths = torch.tensor([0, 10, 30, 31, 60, 5]), torch.tensor([10, 20, 1, 29, 40, 0])
+
+    def ref(x: torch.Tensor, starts: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        k = torch.arange(40)[None, :]
+        idx = (starts[:, None] + k).clamp(max=99)
+        return torch.where((k < lengths[:, None])[..., None], x[idx], 0.0).sum(1)
+
+    assert_matches_torch(jagged_row_sums_chunk_major, ref, x, starts, lengths)
+
+
+@kc.kernel
 def tile_attributes(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
     n = x.size(0)
     index = torch.empty([n], dtype=torch.int64, device=x.device)

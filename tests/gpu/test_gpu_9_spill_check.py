@@ -52,7 +52,9 @@ def test_the_workers_compile_reports_spills_and_is_the_one_launched(tmp_path, mo
     assert "spills" in (target.review_compile(spilling, result) or "")
     # A config that fits: its figures come back, and the benchmark's launch loads the
     # worker's binary (every cache entry was written by a worker: it has the stats file).
-    fits = Config(block_sizes=[1], num_warps=8, reduction_loops=[None])
+    # Not the default config: KernelTarget ran that one in this process already.
+    fits = Config(block_sizes=[1], num_warps=16, reduction_loops=[None])
+    assert fits != target.space.default()
     before = entries(tmp_path / "triton")
     result = compile_in_worker(target, fits)
     (figures,) = launch_figures(result)

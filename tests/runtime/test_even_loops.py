@@ -15,7 +15,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kcompiler as kc
-from kcompiler.frontend.specialize import MAX_DIVISOR, SpecializedInt, pow2_divisor, specialize
+from kcompiler.frontend.specialize import (
+    INT32_MAX,
+    MAX_DIVISOR,
+    SpecializedInt,
+    pow2_divisor,
+    specialize,
+)
 from kcompiler.kernels.attention import attention, attention_reference
 from kcompiler.kernels.softmax import softmax
 from kcompiler.kernels.sum import sum as row_sum
@@ -60,6 +66,19 @@ def test_sizes_0_and_1_and_specialized_sizes_are_static() -> None:
         names = ["x", *extra]
         assert _tensor_dims(names, {"x": x, **extra}) == ("s0", "7"), extra
     assert _tensor_dims(["x", "t"], {"x": x, "t": (1, 2)}) == ("s0", "s1")
+
+
+def test_64_bit_offsets_start_past_int32_max() -> None:
+    # A tensor spanning INT32_MAX elements (its farthest offset INT32_MAX - 1), or holding
+    # that many, still fits 32-bit offsets; one more element does not. Meta tensors: no memory.
+    def big(x: torch.Tensor) -> bool:
+        return specialize(["x"], {"x": x}, False).int64_indexing
+
+    m = INT32_MAX
+    assert not big(torch.empty(m, dtype=torch.int8, device="meta"))
+    assert big(torch.empty(m + 1, dtype=torch.int8, device="meta"))
+    assert not big(torch.empty_strided((2,), (m - 1,), device="meta"))
+    assert big(torch.empty_strided((2,), (m,), device="meta"))
 
 
 def test_key_separates_int_sizes_offsets_and_opaque_arguments() -> None:

@@ -26,6 +26,7 @@ from kcompiler.backends.triton.indexing import (
     pointer_access,
     pointer_expr,
 )
+from kcompiler.backends.triton.inline_asm import emit_inline_asm
 from kcompiler.backends.triton.persistent_codegen import install
 from kcompiler.backends.triton.tl_types import tl_dtype
 from kcompiler.dialects import tile as t
@@ -650,8 +651,10 @@ class TritonEmitter:
                     return
             b = self._aligned(op.rhs, out, odt)
             if odt in (t.f16, t.bf16):
-                b = f"{b}.to(tl.float32)"
-            self.bind(op.result, self._float32_math(f"tl.exp2(tl.log2({{}}) * {b})", a, odt))
+                a, b = f"{a}.to(tl.float32)", f"{b}.to(tl.float32)"
+                a, b = self._unliteral(op.lhs, a), self._unliteral(op.rhs, b)
+            expr = self._float_pow(a, b)
+            self.bind(op.result, self._half_result(expr, odt) if odt in (t.f16, t.bf16) else expr)
             return
         b = self._aligned(op.rhs, out, odt)
         if odt in (t.f16, t.bf16):
@@ -674,6 +677,24 @@ class TritonEmitter:
         if res_elt in (t.f16, t.bf16):
             expr = self._half_result(expr, res_elt)
         self.bind(op.result, expr)
+
+    def _float_pow(self, x: str, y: str) -> str:
+        """torch.pow of floats as ``|x| ** y = exp2(log2|x| * y)``, with C's pow rules where
+        that form is NaN or unsigned: a negative base gives the sign of an odd integer
+        exponent (-0.0 too) and NaN for a non-integer one (-inf, -0.0: as inf, 0); ``x ** 0``
+        and ``1 ** y`` are 1 (NaN included), ``(-1) ** ±inf`` is 1."""
+        x, y = self.bind_tmp(x), self.bind_tmp(y)
+        ax = self.bind_tmp(f"tl.abs({x})")
+        mag = self.bind_tmp(f"tl.where({ax} == 1.0, 1.0, tl.exp2(tl.log2({ax}) * {y}))")
+        # Negative, -0.0 included (1 / -0.0 is -inf): an odd power keeps the sign.
+        neg = self.bind_tmp(f"({x} < 0.0) | (({x} == 0.0) & (1.0 / {x} < 0.0))")
+        whole = self.bind_tmp(f"tl.floor({y}) == {y}")  # an integer (or infinite) exponent
+        odd = self.bind_tmp(f"{whole} & (tl.floor({y} * 0.5) * 2.0 != {y})")
+        # A fractional power of a negative number is NaN, but of -inf and -0.0 as of +inf, +0.
+        edge = f"({ax} == float('inf')) | ({ax} == 0.0)"
+        fraction = f"tl.where({edge}, {mag}, float('nan'))"
+        signed = f"tl.where({whole}, tl.where({odd}, -{mag}, {mag}), {fraction})"
+        return f"tl.where({y} == 0.0, 1.0, tl.where({neg}, {signed}, {mag}))"
 
     def _float32_math(self, template: str, x: str, dtype: Attribute) -> str:
         """Triton's math functions take fp32/fp64: half inputs go through float32."""
@@ -1043,6 +1064,9 @@ class TritonEmitter:
         self.bind(op.lo, f"{pair}[0]")
         self.bind(op.hi, f"{pair}[1]")
 
+    def op_inline_asm(self, op: t.InlineAsmOp) -> None:
+        emit_inline_asm(self, op)
+
     def op_rand(self, op: t.RandOp) -> None:
         seed = self.name(op.seed)
         if isinstance(op.seed.owner, t.ConstantOp):
@@ -1100,11 +1124,11 @@ class TritonEmitter:
         a_ty, b_ty = t.block_of(op.lhs), t.block_of(op.rhs)
         a, b = self.name(op.lhs), self.name(op.rhs)
         fp8 = (t.f8e4m3, t.f8e5m2)
-        if a_ty.element_type != b_ty.element_type and not (
-            a_ty.element_type in fp8 and b_ty.element_type in fp8
-        ):
-            common = t.promote_pair(a_ty.element_type, b_ty.element_type)
-            a, b = self.operand(op.lhs, common), self.operand(op.rhs, common)
+        # The element types the product is computed in (both promoted where they differ).
+        a_elt, b_elt = a_ty.element_type, b_ty.element_type
+        if a_elt != b_elt and not (a_elt in fp8 and b_elt in fp8):
+            a_elt = b_elt = t.promote_pair(a_elt, b_elt)
+            a, b = self.operand(op.lhs, a_elt), self.operand(op.rhs, b_elt)
         elif self.opts.interpret and a_ty.element_type == t.bf16:
             # Triton's interpreter multiplies bf16 blocks' raw bits; float32 products are exact.
             a, b = f"{a}.to(tl.float32)", f"{b}.to(tl.float32)"
@@ -1131,7 +1155,7 @@ class TritonEmitter:
             aligned = self.align_right(acc, acc_dims, len(out))
             acc = f"tl.broadcast_to({aligned}, {self.shape_tuple(out)})"
         precision = ""
-        if a_ty.element_type == t.f32 and b_ty.element_type == t.f32 and not self.opts.interpret:
+        if a_elt == t.f32 and b_elt == t.f32 and not self.opts.interpret:
             precision = f', input_precision="{self.opts.fp32_dot_precision}"'
         elif a_ty.element_type in fp8 and b_ty.element_type in fp8 and not self.opts.interpret:
             # Hopper's fp8 MMA keeps a narrow accumulator; Triton's sm_90 default never widens

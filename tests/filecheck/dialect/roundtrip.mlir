@@ -41,6 +41,7 @@ builtin.module {
       tile.for %j = %c0 to %lens : !tile.block<[], i64>, !tile.block<[block_0], i32> block block_2 kind jagged {
         tile.yield {loc = "k.py:9"}
       }
+      %asm = tile.inline_asm "mov.b32 $0, $1;\0A" "=r,r" pack 1 : i64 pure to i32 (%lens) : !tile.block<[block_0], i32> -> !tile.block<[block_0], i32>
       tile.print "sums" %s, %begin : !tile.block<[block_0], f32>, !tile.block<[], i64>
       tile.print "here"
       tile.store %sel, %out[%t] ["tile", "full"] : !tile.block<[block_0, s1], f32>, !tile.tensor<[s0, s1], f32>, !tile.tile<block_0>
@@ -81,6 +82,7 @@ builtin.module {
 // CHECK-NEXT:       tile.for %j = %c0 to %lens : !tile.block<[], i64>, !tile.block<[block_0], i32> block block_2 kind jagged {
 // CHECK-NEXT:         tile.yield {loc = "k.py:9"}
 // CHECK-NEXT:       }
+// CHECK-NEXT:       %asm = tile.inline_asm "mov.b32 $0, $1;\0A" "=r,r" pack 1 : i64 pure to i32 (%lens) : !tile.block<[block_0], i32> -> !tile.block<[block_0], i32>
 // CHECK-NEXT:       tile.print "sums" %s, %begin : !tile.block<[block_0], f32>, !tile.block<[], i64>
 // CHECK-NEXT:       tile.print "here"
 // CHECK-NEXT:       tile.store %sel, %out[%t] ["tile", "full"] : !tile.block<[block_0, s1], f32>, !tile.tensor<[s0, s1], f32>, !tile.tile<block_0>
