@@ -17,7 +17,11 @@ import torch
 
 import kcompiler as kc
 from kcompiler.backends.triton.loop_knobs import range_options
-from kcompiler.backends.triton.shared_memory import shared_buffers, shared_memory_bytes
+from kcompiler.backends.triton.shared_memory import (
+    TRANSIENT_TMA_BUFFERS,
+    shared_buffers,
+    shared_memory_bytes,
+)
 from kcompiler.compiler.checks import shared_memory_limit
 from kcompiler.exc import InvalidConfig
 from kcompiler.kernels.attention import attention
@@ -71,8 +75,10 @@ def test_loop_knobs_multiply_or_add_buffers() -> None:
     assert shared_memory_bytes(mod, sizes, 2, {"block_2": 3}, {"block_2": 1}) == 3 * tiles
     # Not pipelined (one stage): unrolled copies only (measured: never more than that).
     assert shared_memory_bytes(mod, sizes, 1, None, {"block_2": 2}) == 2 * tiles
-    for multi in (True, False):
-        assert shared_memory_bytes(mod, sizes, 2, None, None, {"block_2": multi}) == 2 * tiles
+    # (Triton 3.6 on an H100 could multi-buffer the accumulator: counted there.)
+    acc = 0 if TRANSIENT_TMA_BUFFERS else 128 * 128 * 4
+    assert shared_memory_bytes(mod, sizes, 2, None, None, {"block_2": True}) == 2 * tiles + acc
+    assert shared_memory_bytes(mod, sizes, 2, None, None, {"block_2": False}) == 2 * tiles
 
 
 @pytest.mark.skipif(FP8 is None, reason="no float8 dtype in this torch")

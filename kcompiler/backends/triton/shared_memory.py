@@ -28,7 +28,8 @@ Dot operands (``tl.dot``), in the dtype they are loaded in:
   remainder's); operands loaded outside loops take one buffer each, for the whole program;
 * in a one-stage loop the operands of different dots are not live together (attention's K
   and V);
-* ``range_multi_buffers`` adds nothing on Hopper (the accumulator stays in registers);
+* ``range_multi_buffers`` adds nothing on Hopper (the accumulator stays in registers); 3.6
+  could add the accumulator's tile, and kept ``stages`` copies for mma v2 too;
 * the epilogue runs after the loop and reuses its memory: the result's tile, staged for a
   tensor-descriptor store or converted from the mma layout for a pointer store (Triton may
   convert it in two rounds of half the tile; when it does is not modelled); a persistent
@@ -301,6 +302,18 @@ def shared_buffers(
     return out
 
 
+def _accumulators(module: Operation) -> list[tuple[tuple[str, ...], str]]:
+    """(result dims, loop block symbol) of each ``tile.dot`` in a sequential loop."""
+    out: list[tuple[tuple[str, ...], str]] = []
+    for op in module.walk():
+        if isinstance(op, t.DotOp):
+            loop = _enclosing_sequential_loop(op)
+            res = op.result.type
+            if loop is not None and isinstance(res, t.BlockType) and res.known:
+                out.append((tuple(res.dims), loop))
+    return out
+
+
 def _indexed_dims(op: t.LoadOp | t.StoreOp) -> tuple[str, ...]:
     """The tile a load or store moves, one entry per tensor dim (a tile index: its loop's
     block symbol; a full index: the dim's size), for accesses a descriptor may take."""
@@ -496,6 +509,7 @@ class _Layout:
     buffers: list[SharedBuffer]
     tiles: list[MemoryTile]
     reductions: list[Reduction]
+    accumulators: list[tuple[tuple[str, ...], str]]
     conversions: list[Conversion]
     checked: list[tuple[str, ...]]
     accesses: dict[int, Access]
@@ -521,6 +535,7 @@ def _layout(module: Operation, chunks: dict[str, int]) -> _Layout:
         shared_buffers(work, positions),
         memory_tiles(work, positions),
         _row_reductions(work),
+        _accumulators(work),
         _conversions(work),
         _checked_indices(work),
         _accesses(work, positions),
@@ -671,10 +686,16 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 single[b.dot] = single.get(b.dot, 0) + size + barrier
                 continue
             # mma v2 reads operands into registers, which hold one stage of the pipeline.
-            kept = s if wgmma else max(1, s - 1)
+            kept = s if wgmma or not TRANSIENT_TMA_BUFFERS else max(1, s - 1)
             copies = kept * u + (1 if u > 1 and s > 1 else 0)  # an unrolled loop's remainder
             pipelined += copies * (size + barrier)
         pipelined += max(single.values(), default=0)
+        if not TRANSIENT_TMA_BUFFERS:
+            # 3.6 (H100): range_multi_buffers=True could multi-buffer a loop's accumulator.
+            multi_of = range_multi_buffers or {}
+            for dims, loop in layout.accumulators:
+                if multi_of.get(loop) is True:
+                    pipelined += elements(dims) * 4
         total = resident + pipelined
         persistent = (pid_type or "flat").startswith("persistent")
         # A dot kernel's epilogue runs after its pipelined loop and reuses that loop's shared
