@@ -682,7 +682,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 resident += size + barrier
                 continue
             s, u = stages(b.loop), unroll(b.loop)
-            if s == 1 and u == 1:
+            if s == 1 and u == 1 and TRANSIENT_TMA_BUFFERS:
                 single[b.dot] = single.get(b.dot, 0) + size + barrier
                 continue
             # mma v2 reads operands into registers, which hold one stage of the pipeline.
