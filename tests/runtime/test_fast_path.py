@@ -11,7 +11,7 @@ import torch
 
 import kcompiler as kc
 import kcompiler.language as kl
-from kcompiler.runtime.fastpath import MISSING, make_key
+from kcompiler.runtime.fastpath import MISSING, fingerprint, make_key
 from kcompiler.runtime.kernel import interpreting
 
 
@@ -77,7 +77,6 @@ def test_a_wrong_device_is_caught_on_a_fast_path_miss_with_the_argument_name() -
 def test_fingerprint_keys_tensors_on_16_byte_alignment_not_address():
     """Two tensors of one layout share a key whatever their addresses; a view that starts 4
     bytes into a 16-byte-aligned buffer does not (Triton specializes on 16-byte alignment)."""
-    from kcompiler.runtime.fastpath import fingerprint
 
     base = torch.zeros(65)
     assert fingerprint(base[:64]) == fingerprint(torch.zeros(65)[:64])
@@ -100,6 +99,23 @@ def test_floats_inside_a_tuple_argument_are_keyed_by_value() -> None:
     for coeffs in [(1.0, 0.5), (2.0, 0.5), (2.0, 3.0), (2.0, -0.0), [2.0, 3.0]]:
         got = _affine_from_tuple(x, coeffs)
         torch.testing.assert_close(got, x * coeffs[0] + coeffs[1])
+
+
+@kc.kernel
+def _offset_by_container_kind(x: torch.Tensor, coeffs: tuple | list) -> torch.Tensor:
+    # Host code may tell a list from a tuple: the fast path must too.
+    shift = 1.0 if isinstance(coeffs, tuple) else 2.0
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = x[tile] * coeffs[0] + shift
+    return out
+
+
+def test_a_list_and_a_tuple_of_equal_values_are_keyed_apart() -> None:
+    x = torch.randn(37)
+    torch.testing.assert_close(_offset_by_container_kind(x, (2.0, 0.5)), x * 2.0 + 1.0)
+    torch.testing.assert_close(_offset_by_container_kind(x, [2.0, 0.5]), x * 2.0 + 2.0)
+    assert fingerprint((2.0, 0.5)) != fingerprint([2.0, 0.5])
 
 
 class _Params:
