@@ -104,6 +104,19 @@ def magnitude_atol(dtype: torch.dtype, want: torch.Tensor) -> float:
     return atol * min(1.0, output_scale(want))
 
 
+def normalize_atol(x: torch.Tensor) -> float:
+    """The absolute tolerance of a row normalization ``(x - mean) / std`` of ``x`` (layer
+    norm): in float32 the subtraction cancels, leaving an error of about ``eps * |x| / std``
+    in every output whatever the summation order, so two correct implementations differ by up
+    to about twice that on rows far from zero (a row near -100 with spread 1). The dtype's
+    default floor where that is smaller (rows of well-scaled values)."""
+    _, atol = default_tolerances(x.dtype)
+    rows = x.float().reshape(-1, x.shape[-1])
+    spread = rows.std(dim=-1, unbiased=False).clamp_min(1e-3).min().item() if rows.numel() else 1.0
+    scale = rows.abs().max().item() if rows.numel() else 0.0
+    return max(atol, 4 * torch.finfo(torch.float32).eps * scale / spread)
+
+
 def reduction_atol(dtype: torch.dtype, n: int) -> float:
     """fp32 sums of n terms differ from torch's (another summation order) by ~eps*sqrt(n)*|x|."""
     _, atol = default_tolerances(dtype)
