@@ -395,7 +395,7 @@ def _shared_memory_estimate(
     estimators = [shared_memory_estimator(m) for m in modules]
     names = {k.name for k in knobs}
     loops = sequential_loops(modules[0]) if len(modules) == 1 else []
-    fields = ("range_num_stages", "range_unroll_factors", "range_multi_buffers")
+    fields = ("range_num_stages", "range_unroll_factors", "range_multi_buffers", "range_flattens")
     per_loop = {
         f: [(f"{f}[{i}]", sym) for i, sym in enumerate(loops) if f"{f}[{i}]" in names]
         for f in fields

@@ -41,7 +41,7 @@ def test_lanes_fill_before_warps() -> None:
         ([4, 8192], 1, 32, 4, 4 * 32, 512),
         ([16, 1024], 1, 4, 4, 16 * 4, 128),
         ([2, 8192], 1, 4, 4, 2 * 4, 32),
-        ([8, 512], 1, 32, 4, 8 * 16, 128),  # unvectorized, 16 warps would share a row
+        ([8, 512], 1, 32, 4, 8 * 4, 128),  # 4-element vectors: 4 warps share a row
     ],
 )
 def test_reduction_scratch_holds_every_partial(shape, axis, warps, nbytes, partials, triton):

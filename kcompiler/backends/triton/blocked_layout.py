@@ -12,6 +12,7 @@ a warp first and then warps; the outermost dim takes whatever is left.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from math import prod
 from typing import NamedTuple
 
 WARP_SIZE = 32
@@ -65,36 +66,51 @@ def warps_per_dim(shape: Sequence[int], num_warps: int, size_per_thread: int = 1
     return list(blocked(shape, num_warps, size_per_thread).warps)
 
 
+def coalesced_vector(shape: Sequence[int], num_warps: int, load_bytes: int) -> int:
+    """Elements a thread holds along the contiguous dim after Triton's coalescing pass, for
+    an aligned contiguous access: a 16-byte vector of the loaded dtype, but no more than the
+    block's elements over the program's threads (``numElemsPerThread``)."""
+    threads = num_warps * WARP_SIZE
+    return max(1, min(VECTOR_BYTES // max(1, load_bytes), prod(shape) // threads))
+
+
 def reduction_scratch_bytes(
     shape: Sequence[int],
     axis: int,
     num_warps: int,
     elem_bytes: int,
     contiguous: int | None = -1,
+    load_bytes: int | None = None,
 ) -> int:
     """Shared memory a reduction of ``shape`` along ``axis`` exchanges its warps' partial
-    results through (0 when one warp holds each row). Dim ``contiguous`` is the one the
-    operand's loads read contiguously (None: unknown, every dim is tried); Triton gives a
-    thread 1 or a 16-byte vector of elements along it: the larger figure of the choices is
-    returned.
+    results through (0 when one warp holds each row): one partial result per warp along the
+    axis for each other element, ``elem_bytes`` each.
 
-    After each thread and lane has reduced its part of a row, the partial results, one per
-    warp along the axis for each other element, are moved between layouts through shared
-    memory. Triton may move them in several rounds (a smaller buffer); how many depends on
-    its choice of swizzling, so the figure is all of them: never below Triton's."""
+    Dim ``contiguous`` is the one the operand's loads read contiguously, ``load_bytes`` the
+    loaded element's size: Triton's coalescing gives a thread ``coalesced_vector`` elements
+    along it. With ``contiguous`` None (a gathered operand: unknown) every dim is tried with
+    1 or a 16-byte vector, and the largest figure is returned."""
 
     worst = 0
     rank = len(shape)
-    for fast in range(rank) if contiguous is None else [contiguous % rank]:
-        vector = max(1, min(VECTOR_BYTES // elem_bytes, shape[fast]))
-        for spt in {1, vector}:
-            layout = blocked(shape, num_warps, spt, fast)
-            along = layout.warps[axis]
-            if along <= 1:
-                continue
-            partials = along
-            for d, size in enumerate(shape):
-                if d != axis:
-                    partials *= size
-            worst = max(worst, partials * elem_bytes)
+    if contiguous is None:
+        choices = [
+            (fast, spt)
+            for fast in range(rank)
+            for spt in {1, max(1, min(VECTOR_BYTES // elem_bytes, shape[fast]))}
+        ]
+    else:
+        fast = contiguous % rank
+        vector = coalesced_vector(shape, num_warps, load_bytes or elem_bytes)
+        choices = [(fast, max(1, min(vector, shape[fast])))]
+    for fast, spt in choices:
+        layout = blocked(shape, num_warps, spt, fast)
+        along = layout.warps[axis]
+        if along <= 1:
+            continue
+        partials = along
+        for d, size in enumerate(shape):
+            if d != axis:
+                partials *= size
+        worst = max(worst, partials * elem_bytes)
     return worst

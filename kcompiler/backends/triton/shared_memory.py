@@ -174,24 +174,27 @@ class Access:
 @dataclass(frozen=True)
 class Reduction:
     """A reduction of a ``dims`` block along ``axis``, ``elem_bytes`` a partial result;
-    ``contiguous``: the dim its operand's loads read contiguously (None: unknown)."""
+    ``contiguous``: the dim its operand's loads read contiguously (None: unknown);
+    ``load_bytes``: the widest element those loads read (their coalesced vector's unit)."""
 
     dims: tuple[str, ...]
     axis: int
     elem_bytes: int
     contiguous: int | None = -1
+    load_bytes: int | None = None
 
 
 _ELEMENTWISE = (t.BinaryOp, t.UnaryOp, t.CastOp, t.SelectOp)
 
 
-def _contiguous_dim(value: SSAValue) -> int | None:
+def _contiguous_dim(value: SSAValue) -> tuple[int | None, int | None]:
     """The dim of ``value`` that the loads it is computed from read contiguously: the last
     when every such load indexes its tensor's dims in order with tiles or whole dims (Triton
     specializes a unit last stride), None when a gathered load, a reshape or a permutation
-    on the way leaves it unknown."""
+    on the way leaves it unknown; and the widest element those loads read (None: no load)."""
 
     seen: set[int] = set()
+    widest: int | None = None
     todo = [value]
     rank = value.type.rank if isinstance(value.type, t.BlockType) else 0
     while todo:
@@ -203,9 +206,11 @@ def _contiguous_dim(value: SSAValue) -> int | None:
         if isinstance(op, t.LoadOp):
             ty = op.result.type
             if not all(k in ("tile", "full") for k in op.kinds):
-                return None
+                return None, None
             if not (isinstance(ty, t.BlockType) and ty.rank == rank):
-                return None
+                return None, None
+            nbytes = element_bytes(ty.element_type) or 8
+            widest = max(widest or 0, nbytes)
             continue
         if isinstance(op, _ELEMENTWISE):
             # Values of fewer dims are broadcast: the full-rank operands set the layout.
@@ -214,12 +219,12 @@ def _contiguous_dim(value: SSAValue) -> int | None:
             )
             continue
         if isinstance(op, t.PermuteOp):
-            return None
+            return None, None
         if isinstance(op, t.ReshapeOp) and op.operand.type.rank >= rank:
-            return None
+            return None, None
         # Anything else (a broadcast or reshaped row of fewer dims, a constant, a loop-carried
         # value) takes the layout of the full-rank operands it is combined with.
-    return -1
+    return -1, widest
 
 
 def _loaded(v: SSAValue) -> t.LoadOp | None:
@@ -416,7 +421,8 @@ def _row_reductions(module: Operation) -> list[Reduction]:
         size = max(4, element_bytes(src.element_type) or 8)
         if op.kind.data in ("argmax", "argmin"):
             size += 8  # the index travels with the value
-        out.append(Reduction(tuple(src.dims), axis, size, _contiguous_dim(op.operand)))
+        fast, widest = _contiguous_dim(op.operand)
+        out.append(Reduction(tuple(src.dims), axis, size, fast, widest))
     return out
 
 
@@ -605,6 +611,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         range_num_stages: dict[str, int] | None = None,
         range_unroll_factors: dict[str, int] | None = None,
         range_multi_buffers: dict[str, bool | None] | None = None,
+        range_flattens: dict[str, bool | None] | None = None,
         *,
         indexing: Any = None,
         reduction_loops: Any = None,
@@ -612,6 +619,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         pid_type: str | None = None,
     ) -> int:
         stages_of = range_num_stages or {}
+        flat_of = range_flattens or {}
         unroll_of = range_unroll_factors or {}
         chunks = chunks_from_reduction_loops(module, reduction_loops)
         key = tuple(sorted(chunks.items()))
@@ -727,6 +735,13 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             for sym in m.loops:
                 u *= unroll(sym)
             s = stages_of.get(m.loop) or 0 if m.loop is not None else 0
+            # A loop nest flattened from an outer loop (``range_flattens``) is one loop,
+            # pipelined at the most stages its loops ask for.
+            fused = next(
+                (i for i in range(len(m.loops) - 1, 0, -1) if flat_of.get(m.loops[i])), None
+            )
+            if fused is not None:
+                s = max(stages_of.get(sym) or 0 for sym in m.loops[: fused + 1])
             tile = aligned(elements(m.dims) * m.elem_bytes)
             barrier = 0 if m.store else TMA_BARRIER_BYTES
             if not m.store and s >= 2:
@@ -785,7 +800,9 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         scratch = 0
         for r in layout.reductions:
             shape = [elements((d,)) for d in r.dims]
-            need = reduction_scratch_bytes(shape, r.axis, warps, r.elem_bytes, r.contiguous)
+            need = reduction_scratch_bytes(
+                shape, r.axis, warps, r.elem_bytes, r.contiguous, r.load_bytes
+            )
             scratch = max(scratch, need)
         for c in layout.conversions:
             size = elements(c.dims) * c.elem_bytes
@@ -830,6 +847,7 @@ def shared_memory_of_config(module: Operation, config: Mapping[str, Any]) -> int
         ranges["range_num_stages"],
         ranges["range_unroll_factors"],
         ranges["range_multi_buffers"],
+        ranges["range_flattens"],
         indexing=config.get("indexing"),
         reduction_loops=config.get("reduction_loops"),
         num_warps=config.get("num_warps"),
@@ -844,6 +862,7 @@ def shared_memory_bytes(
     range_num_stages: dict[str, int] | None = None,
     range_unroll_factors: dict[str, int] | None = None,
     range_multi_buffers: dict[str, bool | None] | None = None,
+    range_flattens: dict[str, bool | None] | None = None,
     *,
     indexing: Any = None,
     reduction_loops: Any = None,
@@ -869,6 +888,7 @@ def shared_memory_bytes(
         range_num_stages,
         range_unroll_factors,
         range_multi_buffers,
+        range_flattens,
         indexing=indexing,
         reduction_loops=reduction_loops,
         num_warps=num_warps,
