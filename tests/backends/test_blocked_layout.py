@@ -51,11 +51,12 @@ def test_reduction_scratch_holds_every_partial(shape, axis, warps, nbytes, parti
 
 
 def test_unknown_contiguity_tries_every_dim() -> None:
-    """Warps fill the contiguous dim first: a 64 x 64 row sum at 8 warps has 2 warps along
-    a contiguous row, and up to all 8 along a row read across (4-element vectors down the
-    columns), as for a gathered operand, whose contiguous dim the IR does not tell: every
-    dim is tried."""
-    assert reduction_scratch_bytes([64, 64], 1, 8, 4) == 64 * 2 * 4
+    """Warps fill the contiguous dim first: a 64 x 64 row sum at 8 warps, read along its
+    rows in 4-element vectors (16 lanes a row), has its warps on the rows and needs no
+    exchange; read across (vectors down the columns), as for a gathered operand whose
+    contiguous dim the IR does not tell, up to all 8 warps share a row: every dim is
+    tried."""
+    assert reduction_scratch_bytes([64, 64], 1, 8, 4) == 0
     assert reduction_scratch_bytes([64, 64], 1, 8, 4, contiguous=None) == 64 * 8 * 4
 
 
