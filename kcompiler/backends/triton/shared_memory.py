@@ -564,6 +564,7 @@ def may_take_shared_memory(module: Operation) -> bool:
 
 
 TMA_MIN_SHARED = 128  # bytes: TMA's alignment of a shared-memory buffer
+SCRATCH_ALIGN = 128  # bytes: Triton's alignment of an operation's scratch buffer
 
 
 def _triton_version() -> tuple[int, ...]:
@@ -782,6 +783,21 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 else:
                     staged_in[m.scope] = staged_in.get(m.scope, 0) + need
         scopes = {*pipelined_in, *staged_in, *hoisted}
+        # What may stay allocated while a reduction or conversion runs: all but a descriptor
+        # buffer outside loops, which straight-line code reads before (or fills after) it.
+        kept = total + hoisted.get(None, 0)
+        kept += max(
+            (
+                pipelined_in.get(k, 0)
+                + staged_in.get(k, 0)
+                + barriers.get(k, 0)
+                + hoisted.get(k, 0)
+                if k is not None
+                else pipelined_in.get(k, 0)
+                for k in scopes
+            ),
+            default=0,
+        )
         total += hoisted.get(None, 0) + max(
             (
                 pipelined_in.get(k, 0)
@@ -830,7 +846,10 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         for dims in layout.checked:
             n = elements(dims)
             scratch = max(scratch, reduction_scratch_bytes([n], 0, warps, 8))
-        return total + scratch
+        if scratch == 0:
+            return total
+        # Scratch starts at a 128-byte boundary after the buffers live beside it.
+        return max(total, -(-kept // SCRATCH_ALIGN) * SCRATCH_ALIGN + scratch)
 
     return estimate
 
