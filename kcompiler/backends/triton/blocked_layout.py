@@ -277,3 +277,51 @@ def linear_reduction_scratch_bytes(
     )
     elements = max(swizzled_scratch_elements(src, dst, sizes, w) for w in widths)
     return elements * elem_bytes
+
+
+def slice_conversion_bytes(
+    parent: Sequence[int],
+    kept: Sequence[int],
+    num_warps: int,
+    elem_bytes: int,
+    parent_vector: int,
+    own_vector: int,
+) -> int:
+    """Scratch for moving a value of the ``kept`` dims of a ``parent`` block between the
+    slice of the parent's blocked layout (which arithmetic with the parent uses) and a blocked
+    layout of its own (which its load or store uses): 0 when both put the same elements in
+    each lane and warp (Triton then only renames registers), else the swizzled tile's
+    elements over its rounds. ``parent_vector``/``own_vector``: the elements a thread holds
+    along each one's last dim."""
+
+    rank = len(parent)
+    shape = [parent[d] for d in kept]
+    if not shape:
+        return 0
+    index = {d: i for i, d in enumerate(kept)}
+    pl = blocked(parent, num_warps, max(1, min(parent_vector, parent[-1])), rank - 1)
+    pbits = _bits(parent, pl, rank - 1)
+
+    def keep(b: Bit) -> Bit:
+        return (index[b[0]], b[1]) if b is not None and b[0] in index else None
+
+    src = {
+        "register": [keep(b) for b in pbits["register"] if keep(b) is not None],
+        "lane": [keep(b) for b in pbits["lane"]],
+        "warp": [keep(b) for b in pbits["warp"]],
+    }
+    ol = blocked(shape, num_warps, max(1, min(own_vector, shape[-1])), len(shape) - 1)
+    obits = _bits(shape, ol, len(shape) - 1)
+    dst = {
+        "register": [b for b in obits["register"] if b is not None],
+        "lane": obits["lane"],
+        "warp": obits["warp"],
+    }
+    if (
+        src["lane"] == dst["lane"]
+        and src["warp"] == dst["warp"]
+        and set(src["register"]) == set(dst["register"])
+    ):
+        return 0
+    bitwidth = 8 * min(elem_bytes, 8)
+    return swizzled_scratch_elements(src, dst, shape, bitwidth) * elem_bytes

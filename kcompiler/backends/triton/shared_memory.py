@@ -86,7 +86,6 @@ import importlib.metadata
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from math import prod
 from typing import Any
 
 from xdsl.context import Context
@@ -94,9 +93,9 @@ from xdsl.dialects.builtin import IntegerAttr, IntegerType, ModuleOp, i64
 from xdsl.ir import Operation, SSAValue
 
 from kcompiler.backends.triton.blocked_layout import (
-    VECTOR_BYTES,
+    coalesced_vector,
     reduction_scratch_bytes,
-    warps_per_dim,
+    slice_conversion_bytes,
 )
 from kcompiler.backends.triton.blocks import block_elements
 from kcompiler.backends.triton.loop_knobs import range_options
@@ -444,6 +443,7 @@ class Conversion:
     parent: tuple[str, ...]
     trailing: bool
     reduced: int | None = None
+    parent_bytes: int | None = None  # the widest element the parent's loads read
 
 
 def _contains(parent: tuple[str, ...], dims: tuple[str, ...]) -> bool:
@@ -468,7 +468,10 @@ def _conversions(module: Operation) -> list[Conversion]:
                     nbytes = max(4, element_bytes(ty.element_type) or 8)
                     axis = op.dim.value.data
                     trailing = tuple(src.dims[axis + 1 :]) == tuple(ty.dims) and axis == 0
-                    out.append(Conversion(tuple(ty.dims), nbytes, tuple(src.dims), trailing, axis))
+                    widest = _contiguous_dim(op.operand)[1]
+                    out.append(
+                        Conversion(tuple(ty.dims), nbytes, tuple(src.dims), trailing, axis, widest)
+                    )
             continue
         if not isinstance(op, (t.LoadOp, t.StoreOp)):
             continue
@@ -479,6 +482,7 @@ def _conversions(module: Operation) -> list[Conversion]:
             continue
         dims = tuple(ty.dims)
         parent: tuple[str, ...] = ()
+        widest: int | None = None
         for other in region.walk():
             for r in other.results:
                 rt = r.type
@@ -486,13 +490,14 @@ def _conversions(module: Operation) -> list[Conversion]:
                     continue
                 if rt.rank > max(ty.rank, len(parent)) and _contains(tuple(rt.dims), dims):
                     parent = tuple(rt.dims)
+                    widest = _contiguous_dim(r)[1]
         if not parent:
             continue
         # Integer values (indices) may be widened to 64-bit index arithmetic first.
         elem = element_bytes(ty.element_type) or 8
         nbytes = max(8 if isinstance(ty.element_type, IntegerType) else 4, elem)
         trailing = parent[len(parent) - len(dims) :] == dims
-        out.append(Conversion(dims, nbytes, parent, trailing))
+        out.append(Conversion(dims, nbytes, parent, trailing, None, widest))
     return out
 
 
@@ -785,7 +790,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         scopes = {*pipelined_in, *staged_in, *hoisted}
         # What may stay allocated while a reduction or conversion runs: all but a descriptor
         # buffer outside loops, which straight-line code reads before (or fills after) it.
-        kept = total + hoisted.get(None, 0)
+        kept = total
         kept += max(
             (
                 pipelined_in.get(k, 0)
@@ -821,28 +826,32 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             )
             scratch = max(scratch, need)
         for c in layout.conversions:
-            size = elements(c.dims) * c.elem_bytes
-            shape = [elements((d,)) for d in c.parent]
+            # The value's dims within its parent block: all but the reduced one for a
+            # reduction's result, else its dims in order.
             if c.reduced is not None:
-                # A column reduction's result (the parent's trailing dims) matches a layout of
-                # its own unless warps split the reduced rows; a row reduction's, unless
-                # warps split the rows it keeps.
-                vector = max(1, VECTOR_BYTES // c.elem_bytes)
-                split = (
-                    [c.reduced] if c.trailing else [d for d in range(len(shape)) if d != c.reduced]
+                axes = [d for d in range(len(c.parent)) if d != c.reduced]
+            else:
+                axes, at = [], 0
+                for d in c.dims:
+                    while c.parent[at] != d:
+                        at += 1
+                    axes.append(at)
+                    at += 1
+            shape = [elements((d,)) for d in c.parent]
+            own = [shape[d] for d in axes]
+            # The parent's layout is its loads' (unknown: the value's element size); the value's
+            # own access moves its elements (an index widened to 64 bits was loaded at 32).
+            load = c.parent_bytes or min(4, c.elem_bytes)
+            for width in {c.elem_bytes, min(4, c.elem_bytes)}:
+                need = slice_conversion_bytes(
+                    shape,
+                    axes,
+                    warps,
+                    c.elem_bytes,
+                    coalesced_vector(shape, warps, load),
+                    coalesced_vector(own, warps, width),
                 )
-                if any(
-                    prod(warps_per_dim(shape, warps, v)[d] for d in split) > 1 for v in {1, vector}
-                ):
-                    scratch = max(scratch, size)
-                continue
-            if not c.trailing:
-                scratch = max(scratch, size)
-                continue
-            lacking = len(shape) - len(c.dims)
-            vector = max(1, VECTOR_BYTES // c.elem_bytes)
-            if any(prod(warps_per_dim(shape, warps, v)[:lacking]) > 1 for v in {1, vector}):
-                scratch = max(scratch, size)
+                scratch = max(scratch, need)
         for dims in layout.checked:
             n = elements(dims)
             scratch = max(scratch, reduction_scratch_bytes([n], 0, warps, 8))
