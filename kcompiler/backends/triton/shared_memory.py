@@ -86,6 +86,7 @@ import importlib.metadata
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from math import prod
 from typing import Any
 
 from xdsl.context import Context
@@ -93,6 +94,7 @@ from xdsl.dialects.builtin import IntegerAttr, IntegerType, ModuleOp, i64
 from xdsl.ir import Operation, SSAValue
 
 from kcompiler.backends.triton.blocked_layout import (
+    WARP_SIZE,
     coalesced_vector,
     reduction_scratch_bytes,
     slice_conversion_bytes,
@@ -430,20 +432,19 @@ class Conversion:
     """A ``dims`` value of ``elem_bytes`` an element that Triton may move between layouts
     through shared memory: a load or store of fewer dims than a block ``parent`` it is
     combined with (a row's weight broadcast over rows, a per-row value, a row statistic
-    stored per row). The access keeps its own layout while the arithmetic uses a slice of
-    the parent's. ``trailing``: the value's dims are the parent's last ones (a load of a
-    row's weight); such a slice matches the load's layout unless the parent spreads warps
-    over the dims the value lacks. Other values (per-row values, stores of reduced rows)
-    are converted whatever the layout, except a reduction's result (``reduced``: the
-    reduced dim of ``parent``), which keeps the slice layout unless the parent spreads warps
-    over the dims it keeps."""
+    stored per row), or a reduction's result (``reduced``: the reduced dim of ``parent``).
+    The access keeps a blocked layout of its own while the arithmetic uses a slice of the
+    parent's (``blocked_layout.slice_conversion_bytes``). ``trailing``: the value's dims are
+    the parent's last ones; ``parent_bytes``: the widest element the parent's loads read;
+    ``load``: the value is loaded (Triton may load it in the slice layout instead)."""
 
     dims: tuple[str, ...]
     elem_bytes: int
     parent: tuple[str, ...]
     trailing: bool
     reduced: int | None = None
-    parent_bytes: int | None = None  # the widest element the parent's loads read
+    parent_bytes: int | None = None
+    load: bool = False
 
 
 def _contains(parent: tuple[str, ...], dims: tuple[str, ...]) -> bool:
@@ -497,7 +498,8 @@ def _conversions(module: Operation) -> list[Conversion]:
         elem = element_bytes(ty.element_type) or 8
         nbytes = max(8 if isinstance(ty.element_type, IntegerType) else 4, elem)
         trailing = parent[len(parent) - len(dims) :] == dims
-        out.append(Conversion(dims, nbytes, parent, trailing, None, widest))
+        loaded = isinstance(op, t.LoadOp)
+        out.append(Conversion(dims, nbytes, parent, trailing, None, widest, loaded))
     return out
 
 
@@ -839,6 +841,10 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                     at += 1
             shape = [elements((d,)) for d in c.parent]
             own = [shape[d] for d in axes]
+            if c.load and prod(own) < warps * WARP_SIZE:
+                # A load of fewer elements than threads is cheap to repeat: Triton loads it
+                # in the slice layout its users need (removing the conversion).
+                continue
             # The parent's layout is its loads' (unknown: the value's element size); the value's
             # own access moves its elements (an index widened to 64 bits was loaded at 32).
             load = c.parent_bytes or min(4, c.elem_bytes)
