@@ -188,11 +188,43 @@ class Reduction:
 _ELEMENTWISE = (t.BinaryOp, t.UnaryOp, t.CastOp, t.SelectOp)
 
 
+def _steps_by_one(index: SSAValue) -> bool:
+    """Whether a gather's index block grows by one along its last dim: a tile's indices
+    (``tile.index``), reshaped with unit dims in front, plus values constant along that dim
+    (of size 1 there, or scalars)."""
+
+    ty = index.type
+    if not (isinstance(ty, t.BlockType) and ty.known and ty.rank >= 1):
+        return False
+    op = index.owner
+    if isinstance(op, t.TileIndexOp):
+        return True
+    if isinstance(op, t.ReshapeOp):
+        src = op.operand.type
+        return (
+            isinstance(src, t.BlockType)
+            and src.known
+            and src.rank >= 1
+            and src.dims[-1] == ty.dims[-1]
+            and _steps_by_one(op.operand)
+        )
+    if isinstance(op, t.BinaryOp) and op.kind.data == "add":
+        sides = [op.lhs, op.rhs]
+
+        def constant(v: SSAValue) -> bool:
+            vt = v.type
+            return isinstance(vt, t.BlockType) and vt.known and (vt.rank == 0 or vt.dims[-1] == "1")
+
+        return any(_steps_by_one(a) and constant(b) for a, b in (sides, sides[::-1]))
+    return False
+
+
 def _contiguous_dim(value: SSAValue) -> tuple[int | None, int | None]:
     """The dim of ``value`` that the loads it is computed from read contiguously: the last
-    when every such load indexes its tensor's dims in order with tiles or whole dims (Triton
-    specializes a unit last stride), None when a gathered load, a reshape or a permutation
-    on the way leaves it unknown; and the widest element those loads read (None: no load)."""
+    when every such load indexes its tensor's last dim with a tile or the whole dim (Triton
+    specializes a unit last stride), None when a load gathered along its last dim, a reshape
+    or a permutation on the way leaves it unknown; and the widest element those loads read
+    (None: no load)."""
 
     seen: set[int] = set()
     widest: int | None = None
@@ -206,7 +238,13 @@ def _contiguous_dim(value: SSAValue) -> tuple[int | None, int | None]:
         op = v.owner
         if isinstance(op, t.LoadOp):
             ty = op.result.type
-            if not all(k in ("tile", "full") for k in op.kinds):
+            # A gather along other dims keeps the last one contiguous (its index is a tile
+            # or the whole dim), as does a gather whose index steps by one along its last
+            # dim; any other indexed last dim leaves the order unknown.
+            last = op.kinds[-1] if op.kinds else ""
+            if last not in ("tile", "full") and not (
+                last == "gather" and _steps_by_one(op.indices[-1])
+            ):
                 return None, None
             if not (isinstance(ty, t.BlockType) and ty.rank == rank):
                 return None, None
@@ -436,7 +474,8 @@ class Conversion:
     The access keeps a blocked layout of its own while the arithmetic uses a slice of the
     parent's (``blocked_layout.slice_conversion_bytes``). ``trailing``: the value's dims are
     the parent's last ones; ``parent_bytes``: the widest element the parent's loads read;
-    ``load``: the value is loaded (Triton may load it in the slice layout instead)."""
+    ``load``: the value is loaded for one user (Triton may load it in that user's slice
+    layout instead)."""
 
     dims: tuple[str, ...]
     elem_bytes: int
@@ -498,7 +537,9 @@ def _conversions(module: Operation) -> list[Conversion]:
         elem = element_bytes(ty.element_type) or 8
         nbytes = max(8 if isinstance(ty.element_type, IntegerType) else 4, elem)
         trailing = parent[len(parent) - len(dims) :] == dims
-        loaded = isinstance(op, t.LoadOp)
+        # A load Triton may repeat in its user's layout: one user (a value several users
+        # read in different layouts is converted).
+        loaded = isinstance(op, t.LoadOp) and len(list(op.result.uses)) == 1
         out.append(Conversion(dims, nbytes, parent, trailing, None, widest, loaded))
     return out
 
