@@ -775,6 +775,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         pipelined_in: dict[int | None, int] = {}
         staged_in: dict[int | None, int] = {}
         hoisted: dict[int | None, int] = {}
+        drained: dict[int | None, int] = {}  # unpipelined descriptor stores, per loop
         barriers: dict[int | None, int] = {}
         for m in layout.tiles:
             if layout.buffers and m.store and m.scope is None:
@@ -819,10 +820,13 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                     # one and drain while it runs (whichever loop: all are charged).
                     hoisted[m.scope] = hoisted.get(m.scope, 0) + tile
                 else:
-                    # One buffer at a time, but each load's barrier may stay allocated (and
-                    # padded to 16 bytes) beside it.
+                    # One buffer at a time, but each load's barrier may stay allocated beside
+                    # it: in a loop, placed between 128-byte aligned buffers, it may take 32
+                    # bytes.
                     staged_in[m.scope] = max(staged_in.get(m.scope, 0), tile)
-                    pad = 2 if m.scope is not None else 1
+                    if m.store:
+                        drained[m.scope] = max(drained.get(m.scope, 0), tile)
+                    pad = 4 if m.scope is not None else 1
                     barriers[m.scope] = barriers.get(m.scope, 0) + pad * barrier
             elif tma:
                 need = u * (tile + barrier)
@@ -831,15 +835,15 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 else:
                     staged_in[m.scope] = staged_in.get(m.scope, 0) + need
         scopes = {*pipelined_in, *staged_in, *hoisted}
-        # What may stay allocated while a reduction or conversion runs: all but a descriptor
-        # buffer outside loops, which straight-line code reads before (or fills after) it.
+        # What may stay allocated while a reduction or conversion runs: the dot operands, the
+        # pipelined and hoisted buffers, and in a loop a descriptor store's buffer (it drains
+        # while the next iteration runs) and the loads' barriers; a descriptor load's buffer
+        # is read into registers before its value is used, and straight-line code fills a
+        # store's after.
         kept = total
         kept += max(
             (
-                pipelined_in.get(k, 0)
-                + staged_in.get(k, 0)
-                + barriers.get(k, 0)
-                + hoisted.get(k, 0)
+                pipelined_in.get(k, 0) + drained.get(k, 0) + barriers.get(k, 0) + hoisted.get(k, 0)
                 if k is not None
                 else pipelined_in.get(k, 0)
                 for k in scopes
