@@ -164,12 +164,14 @@ class MemoryTile:
 class Access:
     """What decides whether a load or store really takes a tensor descriptor: its tile per
     tensor dim (``block``), the tensor's dims (``extent``), its element size, whether it has
-    an element-wise mask (descriptors take none: pointers then)."""
+    an element-wise mask (descriptors take none: pointers then), whether its tensor has a
+    stride-0 dim (``broadcast``: the launch then runs the pointer kernel)."""
 
     block: tuple[str, ...]
     extent: tuple[str, ...]
     elem_bytes: int
     masked: bool
+    broadcast: bool = False
 
 
 @dataclass(frozen=True)
@@ -424,6 +426,11 @@ def memory_tiles(module: Operation, positions: dict[int, int] | None = None) -> 
 def _accesses(module: Operation, positions: dict[int, int]) -> dict[int, Access]:
     """Per ``Config.indexing`` position, the access facts a descriptor depends on."""
 
+    broadcast: set[SSAValue] = set()
+    for k in module.walk():
+        if isinstance(k, t.KernelOp):
+            names = set(k.broadcast_args)
+            broadcast.update(a for a, n in zip(k.body.block.args, k.names) if n in names)
     out: dict[int, Access] = {}
     for op in memory_ops(module):
         pos = _site_of(op, positions)
@@ -436,6 +443,7 @@ def _accesses(module: Operation, positions: dict[int, int]) -> dict[int, Access]
             tuple(tensor.dims),
             element_bytes(tensor.element_type) or 8,
             getattr(op, "mask", None) is not None,
+            op.tensor in broadcast,
         )
     return out
 
@@ -698,11 +706,12 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         def extent(d: str) -> int:
             return hints.get(d, int(d) if d.isdigit() else elements((d,)))
 
+        # So does it when a descriptor would read a tensor with a stride-0 dim.
         if any(
             elements((b,)) > extent(e)
             for p in picked
             for b, e in zip(layout.accesses[p].block, layout.accesses[p].extent)
-        ):
+        ) or any(layout.accesses[p].broadcast for p in picked):
             picked = set()
 
         pads: list[int] = []
