@@ -55,29 +55,38 @@ Other loads and stores:
 * buffers of different top-level loops are never live together; pointer loads elsewhere stay
   in registers.
 
-Scratch (kernels without ``tl.dot``; the mma layout keeps a dot result's row in one warp),
-the largest one added to the buffers:
+Scratch (an operation's temporary buffer, live only while it runs; the largest is counted):
 
-* a reduction whose rows spread over several warps exchanges its warps' partial results: the
-  operand's elements with the reduced dim replaced by the warps along it, from Triton's
-  default blocked layout (``blocked_layout.py``; warps fill the dim the loads read
-  contiguously first, which the IR tells unless a gather feeds it; a thread holds 1 or a
-  16-byte vector of elements, both tried);
-* a load or store of fewer dims than the block it is combined with is converted between its
-  own layout and a slice of the block's: a row's weight (the block's last dims) when warps
-  split the other dims, per-row values always, a reduced row when warps split the rows it
-  keeps; and a gather's index tile, whose bounds check reduces it.
+* a reduction whose rows spread over several warps moves its warps' partial results into
+  lanes through shared memory (kernels without ``tl.dot``: the mma layout keeps a dot
+  result's row in one warp). Triton 3.9 does it as a swizzled layout conversion that may
+  take several rounds through the same tile; ``blocked_layout.py`` models the operand's
+  blocked layout (coalesced along the dim its loads read contiguously: 16-byte vectors, at
+  most elements / threads; a gather whose index steps by one along its last dim reads that
+  dim contiguously) as bases of bits and counts the tile's elements over its rounds;
+* a load or store of fewer dims than the block it is combined with, and a reduction's
+  result, move between a blocked layout of their own and the slice of the block's layout,
+  when the two differ in what a lane or warp holds (the same swizzled tile); a load of
+  fewer elements than the program's threads with one user is instead repeated in its
+  user's layout; and a gather's index tile, whose bounds check reduces it;
+* scratch starts at a 128-byte boundary after the buffers live beside it: dot operands,
+  pipelined and hoisted buffers, and in a loop a descriptor store's buffer (it drains while
+  the next iteration runs) and the loads' barriers; a descriptor load's buffer is read into
+  registers before its value is used.
 
 Loads and stores are counted on the IR as ``split-reductions`` rewrites it for the config's
-``reduction_loops`` (a chunk loop's tile is rows x chunk), with the config's ``indexing``.
+``reduction_loops`` (a chunk loop's tile is rows x chunk), with the config's ``indexing``;
+a descriptor on a tensor with a stride-0 dim (``tile.kernel``'s ``broadcast_args``) makes
+the launcher take the pointer kernel. A loop nest flattened from an outer loop
+(``range_flattens``) is one loop, pipelined at the most stages its loops ask for.
 
-What stays loose (an upper bound only): the reduction scratch, which Triton may move in
-several rounds (up to 2x on rows of 32 warps, more for gathered operands); a dot result's
-conversion for a pointer store, which may take half its tile; conversions Triton
-avoids by rematerializing a load in the block's layout; descriptor stores that a pipelined
-loop does not hoist; and kernels whose launcher takes the pointer kernel for reasons the IR
-does not show (a stride-0 or transposed argument: the estimate counts the descriptor
-kernel's buffers).
+What stays loose (an upper bound only; benchmarks/results/cpu/spills-sm90-notes.md has the
+figures): a dot result's conversion for a pointer store, which Triton may do in rounds of
+part of its tile (the mma layouts are not modelled); the operand buffers of some one-stage
+mma v2 loops, which Triton does not keep together; pipelined copies of unrolled loops; a
+few bytes of conversions at one warp; descriptor stores that a pipelined loop does not
+hoist; and launches that take the pointer kernel for a reason the IR does not show (a
+transposed argument: the estimate counts the descriptor kernel's buffers).
 """
 
 from __future__ import annotations
