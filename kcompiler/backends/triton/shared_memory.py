@@ -49,9 +49,9 @@ Other loads and stores:
 * (3.9) at ``num_stages`` >= 2 a descriptor store in a loop is hoisted out of it, so one
   iteration's store drains while the next computes: its buffer lives through the program;
 * a loop with ``range_num_stages`` >= 2 pipelines every load (pointer ones through cp.async):
-  (3.9) ``stages - 1`` copies per unrolled body (one stage is in registers), one more for a
-  masked or gathered load of an unrolled loop; an unrolled outer loop runs its copies of the
-  inner loop one after another; 3.6: ``stages x unroll`` copies (+ 1 when unrolled);
+  (3.9) ``stages - 1`` copies per unrolled body (one stage is in registers); an unrolled
+  outer loop runs its copies of the inner loop one after another; 3.6: ``stages x unroll``
+  copies (+ 1 when unrolled);
 * buffers of different top-level loops are never live together; pointer loads elsewhere stay
   in registers.
 
@@ -819,10 +819,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 # the pipelined loop's own unrolling multiplies its buffers.
                 inner = unroll(m.loop)
                 if TRANSIENT_TMA_BUFFERS:
-                    # A masked load of an unrolled loop keeps one copy more (its remainder's).
-                    access = layout.accesses.get(m.site) if m.site is not None else None
-                    more = 1 if inner > 1 and (access is None or access.masked) else 0
-                    copies = (s - 1) * inner + more
+                    copies = (s - 1) * inner
                 else:
                     copies = s * u + (1 if u > 1 else 0)
                 need = copies * (tile + (barrier if tma else 0))
