@@ -73,8 +73,9 @@ def tile(begin_or_end: Any, end_or_none: Any = None, /, block_size: Any = None) 
 
 
 def grid(begin_or_end: Any, end_or_none: Any = None, /, step: Any = None) -> Any:
-    """Iterate over single indices (block size 1) of ``range(begin, end)``."""
-    return current_tracer("kl.grid").tile_request(begin_or_end, end_or_none, 1, "grid")
+    """Iterate over single indices (block size 1) of ``range(begin, end, step)``; ``step`` (one
+    int or device scalar, or one per dim) may be negative or known only at run time."""
+    return current_tracer("kl.grid").tile_request(begin_or_end, end_or_none, 1, "grid", step)
 
 
 def jagged_tile(bounds: Any, /, block_size: Any = None) -> Any:

@@ -1423,6 +1423,13 @@ def _parallel_chain(kernel: t.KernelOp) -> list[t.ForOp]:
         raise CodegenError(str(e)) from None
 
 
+# Integer ops on host values whose Python spelling has the IR's meaning (``//`` floors in both).
+_HOST_BINARY = {
+    "add": "+", "sub": "-", "mul": "*", "floordiv": "//",
+    "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!=",
+}  # fmt: skip
+
+
 def host_expr(v: SSAValue, names: dict[SSAValue, str]) -> str:
     """A loop bound as a Python expression over launcher variables."""
     owner = v.owner
@@ -1432,9 +1439,13 @@ def host_expr(v: SSAValue, names: dict[SSAValue, str]) -> str:
         return owner.sym.data
     if v in names:
         return names[v]
-    if isinstance(owner, t.BinaryOp) and owner.kind.data in ("add", "sub", "mul", "floordiv"):
-        op = {"add": "+", "sub": "-", "mul": "*", "floordiv": "//"}[owner.kind.data]
+    if isinstance(owner, t.BinaryOp) and owner.kind.data in _HOST_BINARY:
+        op = _HOST_BINARY[owner.kind.data]
         return f"({host_expr(owner.lhs, names)} {op} {host_expr(owner.rhs, names)})"
+    if isinstance(owner, t.SelectOp):
+        # A strided grid's trip count picks its rounding by the sign of a run-time step.
+        cond, a, b = (host_expr(x, names) for x in (owner.cond, owner.lhs, owner.rhs))
+        return f"({a} if {cond} else {b})"
     raise CodegenError("bounds of the outer device loop must be computed on the host")
 
 
