@@ -111,10 +111,10 @@ def static_range(begin_or_end: int, end_or_none: int | None = None, /, step: int
     bounds = (0, begin_or_end) if end_or_none is None else (begin_or_end, end_or_none)
     for b in (*bounds, step):
         if not isinstance(b, int) or isinstance(b, bool):
-            raise TypeError(
-                "kl.static_range bounds must be ints known when the kernel compiles (a "
-                "literal, a kl.constexpr, a kl.specialize'd size); use kl.tile or kl.grid to "
-                "loop to a run-time bound"
+            raise UnsupportedConstruct(
+                "kl.static_range bounds and step must be ints known when the kernel compiles "
+                "(a literal, a kl.constexpr, a kl.specialize'd size); use range(...) or "
+                "kl.grid(..., step=) to loop to a run-time bound or by a run-time step"
             )
     return range(*bounds, step)
 

@@ -211,3 +211,20 @@ def test_a_block_step_names_the_line() -> None:
     with pytest.raises(UnsupportedConstruct, match=r"must be an integer.*block of shape") as e:
         block_step(torch.randn(5), torch.ones(5, dtype=torch.int64))
     assert f"test_strided_range.py:{_line('block-step')}:" in str(e.value)
+
+
+def test_static_range_with_a_run_time_step_names_the_line() -> None:
+    @kc.kernel
+    def unrolled(x: torch.Tensor, n: int) -> torch.Tensor:
+        out = torch.empty_like(x)
+        for tile in kl.tile(x.size(0)):
+            acc = x[tile]
+            for _ in kl.static_range(0, 8, n):  # <- static-range
+                acc = acc * 2.0
+            out[tile] = acc
+        return out
+
+    # An unrolled loop needs its trip count when the kernel compiles; range(...) does not.
+    with pytest.raises(UnsupportedConstruct, match=r"kl.static_range.*use range") as e:
+        unrolled(torch.randn(5), 3)
+    assert f"test_strided_range.py:{_line('static-range')}:" in str(e.value)
