@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import inspect
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import CellType, FunctionType, ModuleType
@@ -283,6 +284,9 @@ class DeviceTracer:
         self._codes: dict[int, Any] = {}
         self._block_ordinal = 0
         self._unrolling = 0  # unrolled Python loops that a `break`/`continue` here would leave
+        # Widths of slices known only at run time: (bound, start, stop, step) -> their symbol.
+        self._slice_widths: dict[tuple[str, str, str, str], str] = {}
+        self._width_sources: dict[str, str] = {}  # width symbol -> the slice's source text
         self.record_sizes()
 
     # -- locations and errors ----------------------------------------------------------------
@@ -293,7 +297,20 @@ class DeviceTracer:
         return f"{self.filename}:{line}:{col}"
 
     def error(self, exc_type: type[CompileError], message: str) -> CompileError:
-        return exc_type(message, self.location)
+        return exc_type(message + self._width_notes(message), self.location)
+
+    def _width_notes(self, message: str) -> str:
+        """What the run-time slice widths a message names are, in the user's terms."""
+        notes = []
+        for sym, written in self._width_sources.items():
+            if re.search(rf"\b{sym}\b", message):
+                notes.append(
+                    f"; {sym} is the width of {written}, known only at run time: it matches only "
+                    "slices with the same bounds of same-size dims (where it must equal another "
+                    "size, write the slice as a:a + n with n an int argument, e.g. n = b - a "
+                    "computed in host code)"
+                )
+        return "".join(notes)
 
     @property
     def device(self) -> torch.device:
@@ -349,10 +366,36 @@ class DeviceTracer:
         self.kernel.attributes["size_divisors"] = DictionaryAttr(
             {s: IntegerAttr(pow2_divisor(v), i64) for s, v in syms.items()}
         )
+        if self._slice_widths:
+            hints = dict(syms)
+            for (bound, _, _, _), w in self._slice_widths.items():
+                hints[w] = int(bound) if bound.isdigit() else syms[bound]
+            self.kernel.attributes["size_hints"] = DictionaryAttr(
+                {s: IntegerAttr(v, i64) for s, v in hints.items()}
+            )
+            self.kernel.attributes["slice_widths"] = DictionaryAttr(
+                {
+                    w: ArrayAttr([StringAttr(d) for d in entry])
+                    for entry, w in self._slice_widths.items()
+                }
+            )
         if self.spec.block_values:  # kl.register_block_size values: fixed in this variant
             self.kernel.attributes["block_values"] = DictionaryAttr(
                 {b: IntegerAttr(v, i64) for b, v in self.spec.block_values.items()}
             )
+
+    def slice_width(self, bound: str, start: str, stop: str, step: int, written: str) -> str:
+        """The size symbol of the width of ``start:stop:step`` in a dim of size ``bound``, a
+        width the launcher computes (``tile.kernel``'s ``slice_widths``); one symbol per
+        distinct slice, so two slices with the same bounds of same-size dims share a dim."""
+        entry = (bound, start, stop, str(step))
+        sym = self._slice_widths.get(entry)
+        if sym is None:
+            sym = f"width{len(self._slice_widths)}"
+            self._slice_widths[entry] = sym
+            self._width_sources[sym] = written
+            self.record_sizes()
+        return sym
 
     # -- host values -------------------------------------------------------------------------
     def import_host_value(self, name: str, value: Any) -> Any:

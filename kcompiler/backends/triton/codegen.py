@@ -1449,6 +1449,17 @@ def host_expr(v: SSAValue, names: dict[SSAValue, str]) -> str:
     raise CodegenError("bounds of the outer device loop must be computed on the host")
 
 
+def slice_width_expr(entry: tuple[str, str, str, str], exprs: dict[str, str]) -> str:
+    """The launcher's Python for a ``slice_widths`` entry ``(bound, start, stop, step)``: the
+    positions of ``start:stop:step`` inside ``[0, bound)``, as torch's slicing counts them
+    (a start below 0 is left to the bounds check of the positions)."""
+    bound, start, stop, step = (d if d.isdigit() else exprs[d] for d in entry)
+    end = f"min({stop}, {bound})"
+    if step == "1":
+        return f"max(0, {end} - {start})"
+    return f"max(0, -(({start} - {end}) // {step}))"
+
+
 def _emit_pid_decode(em: TritonEmitter, chain: list[t.ForOp], group: int) -> None:
     """Split the program id into one tile id per parallel loop, innermost fastest.
 
@@ -1495,6 +1506,8 @@ def generate(
     for sym, (name, dim) in size_sources.items():
         em.size_exprs[sym] = name if dim is None else f"{name}.shape[{dim}]"
         em.size_sources[sym] = name
+    for sym, entry in em.kernel.slice_widths.items():
+        em.size_exprs[sym] = slice_width_expr(entry, em.size_exprs)
     # Grid: tiles of the parallel nest, innermost fastest, decoded from one program id.
     counts = []
     for lp in chain:
