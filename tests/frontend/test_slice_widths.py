@@ -176,3 +176,18 @@ def test_a_window_bounded_in_device_code_names_the_line() -> None:
     with pytest.raises(UnsupportedConstruct, match=r"computable before the launch") as e:
         loaded_start(torch.randn(3, 11), torch.full((3,), 2), 9)
     assert f"test_slice_widths.py:{_line('loaded-start')}:" in str(e.value)
+
+
+@FEW
+@given(st.integers(0, 2**16))
+def test_configs_drawn_from_the_space_hold_for_a_run_time_width(seed: int) -> None:
+    import random
+
+    from kcompiler.testing import call_with_config
+
+    x, y = torch.randn(6, 300) - 3, torch.randn(6, 300)
+    space = softmax_window.config_space(x, y, 7, 250)
+    cfg = space.sample(random.Random(seed))
+    assert_matches_torch(
+        lambda *a: call_with_config(softmax_window, cfg, *a), softmax_window_ref, x, y, 7, 250
+    )
