@@ -16,8 +16,8 @@ of it: the table's header names the card.
 
 The values device code bakes in without taking them as arguments are part of it too, under
 ``"globals"`` (present when there are any): the module globals and helper closure cells each
-device loop reads (frontend/global_reads.py), and the kernel function's own closure variables
-its loops read, ``{"mod.SCALE": "float 2.0", "<closure>.flip": "bool True"}``. They are
+device loop reads (frontend/global_reads.py), and those the kernel's host code reads (its own
+closure variables among them), ``{"mod.SCALE": "float 2.0", "<closure>.flip": "bool True"}``. They are
 described by value where they are plain data (bools, ints, floats, strings, None, dtypes,
 tuples of them), by name for functions and modules, by dtype and shape for tensors, and by
 type for other objects (which a table, read in another process, cannot tell apart).
@@ -53,7 +53,7 @@ import torch
 from kcompiler.autotune import library_versions
 from kcompiler.compiler.driver import interpreting
 from kcompiler.config import Config
-from kcompiler.frontend.global_reads import MISSING, Read
+from kcompiler.frontend.global_reads import MISSING, Read, function_reads
 from kcompiler.frontend.specialize import next_pow2, pow2_divisor, specialize
 
 FORMAT = "kcompiler-aot-table/1"
@@ -203,18 +203,14 @@ def _dims(text: str) -> list[str]:
 
 
 def baked_reads(kernel: Any) -> tuple[Read, ...]:
-    """The reads of what the kernel's device loops bake in besides its arguments, as now
-    bound: each loop's module globals and helper closure cells (``Kernel.loop_reads``), then
-    the kernel function's own closure cells its loops read."""
+    """The reads of what a call's code depends on besides the kernel's arguments, as now
+    bound: each device loop's module globals and helper closure cells (``Kernel.loop_reads``),
+    then those of the kernel's host function itself (its closure variables and the globals its
+    host code reads: the values it hands its device loops derive from them)."""
     out: dict[Read, None] = {}
-    loops = kernel.program.loops
-    for index in range(len(loops)):
+    for index in range(len(kernel.program.loops)):
         out.update(dict.fromkeys(kernel.loop_reads(index)))
-    fn = kernel.fn
-    read_names = {n for loop in loops for n in loop.names}
-    for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
-        if name in read_names:
-            out[Read(None, name, cell)] = None
+    out.update(dict.fromkeys(function_reads(kernel.fn)))
     return tuple(out)
 
 

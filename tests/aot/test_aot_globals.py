@@ -3,8 +3,9 @@
 A device loop that reads a module global (or a helper's global, or a closure variable of the
 kernel) compiles that value into its code, so the runtime's variant and fast-path keys hold
 it (frontend/global_reads.py). A table entry tuned with one value must not be served for
-another: the key's ``globals`` hold each value, an entry with other values is of another class
-(never served, with a warning), and the per-call memo looks again when a global is rebound.
+another: the key's ``globals`` hold each value (and those of the globals the host code reads,
+whose values it hands the loops), an entry with other values is of another class (never
+served, with a warning), and the per-call memo looks again when a global is rebound.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from kcompiler.aot.specs import describe_call
 
 FLIP = True
 OFFSET = 2
+NEGATE = False
 
 
 def shifted(v: torch.Tensor) -> torch.Tensor:
@@ -117,3 +119,20 @@ def test_closure_variables_of_the_kernel_are_in_the_key() -> None:
     on, off = (Key.of_call(make(f), (x,), {}) for f in (True, False))
     assert dict(on.globals)["<closure>.flip"] == "bool True"
     assert on != off and on.klass != off.klass
+
+
+@kc.kernel
+def host_flag(x: torch.Tensor) -> torch.Tensor:
+    negate = NEGATE  # read by host code, handed to the loop as a compile-time bool
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = -x[tile] if negate else x[tile]
+    return out
+
+
+def test_globals_read_by_host_code_are_in_the_key(rebind) -> None:
+    x = torch.randn(16)
+    key = Key.of_call(host_flag, (x,), {})
+    assert dict(key.globals)["test_aot_globals.NEGATE"] == "bool False"
+    rebind("NEGATE", True)
+    assert Key.of_call(host_flag, (x,), {}).klass != key.klass
