@@ -191,3 +191,13 @@ def test_configs_drawn_from_the_space_hold_for_a_run_time_width(seed: int) -> No
     assert_matches_torch(
         lambda *a: call_with_config(softmax_window, cfg, *a), softmax_window_ref, x, y, 7, 250
     )
+
+
+def test_compiles_for_sm_90(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The interpreter runs Python; this compiles the GPU code (the width a kernel parameter,
+    # its register extent the sliced dim's) and ptxas takes it.
+    monkeypatch.setenv("TRITON_CACHE_DIR", str(tmp_path / "cache"))
+    args = (torch.randn(9, 37), torch.randn(9, 37), 3, 30)
+    config = softmax_window.config_space(*args).default()
+    (record,) = softmax_window.precompile(*args, configs=[config], target="sm_90", workers=1)
+    assert record.ok, (record.error, [b.error for b in record.binaries])

@@ -228,3 +228,18 @@ def test_static_range_with_a_run_time_step_names_the_line() -> None:
     with pytest.raises(UnsupportedConstruct, match=r"kl.static_range.*use range") as e:
         unrolled(torch.randn(5), 3)
     assert f"test_strided_range.py:{_line('static-range')}:" in str(e.value)
+
+
+@pytest.mark.parametrize("which", ["row_walks", "every_kth_row"])
+def test_compiles_for_sm_90(which: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The interpreter runs Python; this compiles the GPU code (a loop to a loaded trip count
+    # with run-time selects, a launch grid computed on the host) and ptxas takes it.
+    monkeypatch.setenv("TRITON_CACHE_DIR", str(tmp_path / "cache"))
+    if which == "row_walks":
+        ints = [torch.full((4,), v, dtype=torch.int32) for v in (0, 9, 2)]
+        kernel, args = row_walks, (torch.randn(4, 11), *ints)
+    else:
+        kernel, args = every_kth_row, (torch.randn(7, 5), 6, -1, -2)
+    config = kernel.config_space(*args).default()
+    (record,) = kernel.precompile(*args, configs=[config], target="sm_90", workers=1)
+    assert record.ok, (record.error, [b.error for b in record.binaries])
