@@ -56,13 +56,12 @@ def check_step(tr: Any, step: Any, written: str) -> None:
     else:
         ok = _is_int(step)
     if not ok:
-        what = (
-            f"a block of shape {list(step.dims)}"
-            if isinstance(step, TileValue) and step.ndim
-            else f"{type(step).__name__} {step!r}"
-            if not isinstance(step, TileValue)
-            else f"a {str(step.dtype).removeprefix('torch.')} device value"
-        )
+        if not isinstance(step, TileValue):
+            what = f"{type(step).__name__} {step!r}"
+        elif step.ndim:
+            what = f"a block of shape {list(step.dims)}"
+        else:
+            what = f"a {str(step.dtype).removeprefix('torch.')} device value"
         raise tr.error(
             UnsupportedConstruct,
             f"{written}: the step of a device loop must be an integer (a literal, an int "

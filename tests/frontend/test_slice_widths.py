@@ -84,6 +84,24 @@ def test_a_run_time_tail_copies_as_torch(data: st.DataObject) -> None:
 
 
 @kc.kernel
+def zero_tail(x: torch.Tensor, k: int) -> torch.Tensor:
+    out = x.clone()
+    for tile in kl.tile(x.size(0)):
+        out[tile, k:] = 0.0  # a scalar broadcast into a run-time tail
+    return out
+
+
+@pytest.mark.parametrize("k", [4, 8, 12])
+def test_a_scalar_fills_a_run_time_tail(k: int) -> None:
+    def ref(x: torch.Tensor, k: int) -> torch.Tensor:
+        out = x.clone()
+        out[:, k:] = 0
+        return out
+
+    assert_matches_torch(zero_tail, ref, torch.randn(5, 9).to(torch.bfloat16), k)
+
+
+@kc.kernel
 def softmax_window(x: torch.Tensor, y: torch.Tensor, a: int, b: int) -> torch.Tensor:
     out = torch.empty([x.size(0)], dtype=x.dtype, device=x.device)
     for tile in kl.tile(x.size(0)):
