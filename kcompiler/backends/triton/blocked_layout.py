@@ -162,7 +162,7 @@ def swizzled_scratch_elements(
     The buffer holds a tile of the value: a vector of registers both layouts hold, 32 banks of
     32 bits, and segment bases that no lane of either layout addresses; a segment basis that
     is a register in both layouts is a repetition instead, done in another round through the
-    same memory. The value's elements over the rounds is the figure."""
+    same memory. The figure is the value's elements divided by the rounds."""
 
     bits_of = [max(0, (s - 1).bit_length()) for s in sizes]
     offset = [sum(bits_of[:d]) for d in range(len(sizes))]
