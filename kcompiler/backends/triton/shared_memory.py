@@ -508,6 +508,23 @@ def _contains(parent: tuple[str, ...], dims: tuple[str, ...]) -> bool:
     return all(d in it for d in dims)
 
 
+def _other_parent(module: Operation, dims: tuple[str, ...], parent: tuple[str, ...]) -> bool:
+    """Whether ``module`` has a block of more dims than ``dims`` holding them, other than
+    ``parent`` (unit dims aside: ``dims`` reshaped with unit dims to broadcast is not
+    another)."""
+    core = tuple(d for d in parent if d != "1")
+    own = tuple(d for d in dims if d != "1")
+    for op in module.walk():
+        for r in op.results:
+            rt = r.type
+            if not (isinstance(rt, t.BlockType) and rt.known and rt.rank > len(dims)):
+                continue
+            other = tuple(d for d in rt.dims if d != "1")
+            if _contains(tuple(rt.dims), dims) and other not in (core, own):
+                return True
+    return False
+
+
 def _conversions(module: Operation) -> list[Conversion]:
     """Each load or store whose value has fewer dims than the largest block of its region
     (the body of its loop or kernel) holding the value's dims, and each reduction's result
@@ -517,11 +534,13 @@ def _conversions(module: Operation) -> list[Conversion]:
     dots = any(isinstance(op, t.DotOp) for op in module.walk())
     for op in module.walk():
         if isinstance(op, t.ReduceOp) and not dots:
-            # A reduced row kept across iterations or stored moves from the slice of its
-            # operand's layout to one of its own (a dot's rows stay in the mma layout).
+            # A reduced row used with a block of another shape (a second loop's tile) moves
+            # from the slice of its operand's layout to another; with its operand's shape only
+            # (broadcast back, carried across iterations) it keeps the slice layout. Stores
+            # of it are counted below (a dot's rows stay in the mma layout).
             ty, src = op.result.type, op.operand.type
             if isinstance(ty, t.BlockType) and ty.known and isinstance(src, t.BlockType):
-                if ty.rank >= 1 and src.known:
+                if ty.rank >= 1 and src.known and _other_parent(module, ty.dims, src.dims):
                     nbytes = max(4, element_bytes(ty.element_type) or 8)
                     axis = op.dim.value.data
                     trailing = tuple(src.dims[axis + 1 :]) == tuple(ty.dims) and axis == 0
