@@ -4,7 +4,8 @@ Each case is a config that ``python -m benchmarks.spill_report --draws 25 --seed
 bundled kernel at its benchmark shape (benchmarks/space_report.py ``representative()``) and
 compiled for sm_90 on the CPU with Triton 3.9.0: ``triton`` is that compile's
 ``metadata.shared`` as the report's JSON rows record it (seed 0:
-benchmarks/results/cpu/spills-sm90.json; seed 1: the same command with ``--seed 1``). Triton's
+benchmarks/results/cpu/spills-sm90.json; seed 1: the same command with ``--seed 1``; seed 7:
+``--draws 40 --seed 7 --cases jagged_mean,softmax_two_pass,softmax_bwd``). Triton's
 figure depends only on the config and the shapes, so the estimate for the same config and
 shapes must stay in [Triton's figure, +10 %]. One case for each rule of
 ``backends/triton/shared_memory.py`` that these rows pinned; the tensors are ``torch.empty``
@@ -20,9 +21,11 @@ import torch
 
 from kcompiler.backends.triton.shared_memory import TRANSIENT_TMA_BUFFERS
 from kcompiler.config import Config
+from kcompiler.kernels.backward import softmax_bwd
 from kcompiler.kernels.embedding import embedding
 from kcompiler.kernels.jagged_mean import jagged_mean_kernel
 from kcompiler.kernels.rms_norm import rms_norm_fwd
+from kcompiler.kernels.softmax import softmax_two_pass
 from kcompiler.kernels.sum import sum as row_sum
 from kcompiler.kernels.vector_add import vector_add
 from kcompiler.runtime.tuning import shared_memory_estimate
@@ -33,6 +36,10 @@ M, N = 4096, 8192
 
 def _rows() -> tuple:
     return (torch.empty(M, N),)
+
+
+def _two_rows() -> tuple:
+    return (torch.empty(M, N), torch.empty(M, N))
 
 
 def _rms() -> tuple:
@@ -114,6 +121,22 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
         dict(block_sizes=[32, 32], indexing=[P, P, P], l2_groupings=[1], num_stages=1,
              num_warps=4),
         0, 0,
+    ),
+    (
+        "row statistics carried across the column loop keep the reduction's slice layout",
+        softmax_two_pass, _rows,
+        dict(block_sizes=[1024, 8], indexing=[P, P, P], num_stages=1, num_warps=16,
+             range_flattens=[None], range_multi_buffers=[False], range_num_stages=[0],
+             range_unroll_factors=[3]),
+        0, 0,
+    ),
+    (
+        "a row statistic used with a second loop's tile of another shape is converted",
+        softmax_bwd, _two_rows,
+        dict(block_sizes=[64, 2, 128], indexing=[P] * 5, num_stages=4, num_warps=32,
+             range_flattens=[None, False], range_multi_buffers=[False, None],
+             range_num_stages=[0, 1], range_unroll_factors=[0, 1]),
+        256, 7,
     ),
     (
         "a descriptor on the broadcast row makes the launch take the pointer kernel",
