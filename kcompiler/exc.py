@@ -66,6 +66,13 @@ def not_float(kernel: str, name: str, dtype: object) -> InvalidArgument:
     )
 
 
+class IndexOutOfBoundsWarning(UserWarning):
+    """Under the opt-in ``KCOMPILER_OUT_OF_BOUNDS=warn``, a computed index fell outside its
+    tensor: the lanes it addresses read 0 and wrote nothing, the others computed as usual.
+    Issued at the indexing expression's source line with the message ``IndexOutOfBounds``
+    would carry; by default the call raises that error instead."""
+
+
 class IndexOutOfBounds(KCompilerError, IndexError):
     """A computed index (a gather, an index loaded from a tensor, a jagged offset) fell outside
     its tensor at run time. The access was masked, so nothing outside the tensor was touched;

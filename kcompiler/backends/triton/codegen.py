@@ -84,6 +84,10 @@ class CodegenOptions:
     # Bounds-check computed indices (gathers, scalar indices) into an error buffer, masking
     # out-of-range lanes (bounds.py); $KCOMPILER_INDEX_CHECKS=0 turns it off.
     index_checks: bool = True
+    # "warn" (opt-in, $KCOMPILER_OUT_OF_BOUNDS): the checks stay per lane, never hoisted, so
+    # a failing lane reads 0 and writes nothing while its neighbours compute as unchecked
+    # code would; the host warns instead of raising (bounds.py).
+    out_of_bounds: str = "error"
 
 
 @dataclass
