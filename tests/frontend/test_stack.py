@@ -1,6 +1,7 @@
 """``torch.stack`` of blocks: two blocks are a ``kl.join`` (a new last dim of size 2) moved to
-``dim`` by a permutation; one block is an unsqueeze. Checked against torch on odd shapes in the
-three float dtypes; more than two blocks, or blocks of different shapes, are located errors."""
+``dim`` by a permutation; one block is an unsqueeze; a count that is not a power of two is
+the blocks unsqueezed at ``dim`` and concatenated (``tile.concat``). Checked against torch on
+odd shapes in the three float dtypes; blocks of different shapes are a located error."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import torch
 
 import kcompiler as kc
 import kcompiler.language as kl
-from kcompiler.exc import ShapeMismatch, UnsupportedConstruct
+from kcompiler.exc import ShapeMismatch
 from kcompiler.testing import FLOAT_DTYPES, assert_matches_torch
 
 
@@ -55,8 +56,49 @@ def test_stack_of_two_blocks_matches_torch(dim: int, dtype: torch.dtype) -> None
 def stack_three(x: torch.Tensor) -> torch.Tensor:
     out = torch.empty([x.size(0), 3], dtype=x.dtype, device=x.device)
     for tile in kl.tile(x.size(0)):
-        out[tile, :] = torch.stack([x[tile], x[tile], x[tile]], dim=1)  # <- three
+        out[tile, :] = torch.stack([x[tile], x[tile] + 1, x[tile] * 2], dim=1)
     return out
+
+
+@kc.kernel(static_shapes=True)
+def stack_three_2d(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """Three [tile, n] blocks stacked at ``dim`` (0, 1 or 2), stored as [tile, 3, n] etc."""
+    shape = [x.size(0), x.size(1)]
+    shape.insert(dim, 3)
+    out = torch.empty(shape, dtype=x.dtype, device=x.device)
+    for tile in kl.tile(x.size(0)):
+        v = x[tile, :]
+        s = torch.stack([v, -v, v * 2], dim=dim)
+        if dim == 0:
+            out[:, tile, :] = s
+        elif dim == 1:
+            out[tile, :, :] = s
+        else:
+            out[tile, :, :] = s
+    return out
+
+
+@kc.kernel(static_shapes=True)
+def stack_five(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty([5, x.size(0)], dtype=x.dtype, device=x.device)
+    for tile in kl.tile(x.size(0)):
+        v = x[tile]
+        out[:, tile] = torch.stack([v, v + 1, v + 2, v + 3, v + 4])
+    return out
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_stack_of_an_odd_count_matches_torch(dtype: torch.dtype) -> None:
+    x = torch.randn(13).to(dtype)
+    assert_matches_torch(stack_three, lambda a: torch.stack([a, a + 1, a * 2], 1), x)
+    assert_matches_torch(stack_five, lambda a: torch.stack([a + k for k in range(5)]), x)
+    m = torch.randn(9, 5).to(dtype)
+    for dim in (0, 1, 2):
+        assert_matches_torch(
+            lambda a, d=dim: stack_three_2d(a, d),
+            lambda a, d=dim: torch.stack([a, -a, a * 2], d),
+            m,
+        )
 
 
 @kc.kernel(static_shapes=True)
@@ -67,8 +109,19 @@ def stack_mismatched(x: torch.Tensor) -> torch.Tensor:
     return out
 
 
+@kc.kernel(static_shapes=True)
+def stack_three_mismatched(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty([x.size(0), 3, x.size(1)], dtype=x.dtype, device=x.device)
+    for tile in kl.tile(x.size(0)):
+        v = x[tile, :]
+        out[tile, :, :] = torch.stack([v, v, x[tile, 0:1]], dim=1)  # <- three mismatched
+    return out
+
+
 def test_stack_misuse_names_the_line() -> None:
-    with pytest.raises(UnsupportedConstruct, match=rf"test_stack.py:{_line('three')}\b.*of 3"):
-        stack_three(torch.randn(5))
     with pytest.raises(ShapeMismatch, match=rf"test_stack.py:{_line('mismatched')}\b.*differ"):
         stack_mismatched(torch.randn(5, 3))
+    with pytest.raises(
+        ShapeMismatch, match=rf"test_stack.py:{_line('three mismatched')}\b.*differ"
+    ):
+        stack_three_mismatched(torch.randn(5, 3))
