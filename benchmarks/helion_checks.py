@@ -8,6 +8,9 @@ therefore also runs :func:`jagged_hstu_causal`: the example's kernel against the
 attention recomputed in float64 with the kernel's own strict mask, at a tolerance scaled to
 the output, on sequence lengths chosen so that each sequence's last q tile runs past its end
 (into the next sequence's rows, and past the tensor for the last one).
+
+:func:`jagged_hstu_overruns` recomputes, in plain torch, the rows that kernel's programs index
+outside their own sequence: the facts the report's note states, checkable without a kernel.
 """
 
 from __future__ import annotations
@@ -31,6 +34,34 @@ def strict_causal_reference(
         earlier = torch.ones(b - a, b - a, dtype=torch.bool, device=q.device).tril(-1)
         out[a:b] = torch.einsum("hqk,khd->qhd", scores * earlier, vs)
     return out
+
+
+def jagged_hstu_overruns(
+    lengths: list[int], max_seq_len: int, block_q: int, block_kv: int
+) -> dict[str, list[tuple[int, int]]]:
+    """The (sequence, row) pairs the example's kernel reads or writes outside sequence
+    ``sequence``, for q tiles of ``block_q`` and k/v tiles of ``block_kv``, as its source
+    computes them: a program (sequence b, q tile from ``begin``) runs when ``begin < len_b``;
+    its lanes are ``begin + arange(block_q)`` below ``max_seq_len`` (the tile's own mask), and
+    it loads q and stores out at ``start_b + lane`` for all of them; its k/v loop covers
+    ``0 .. min(begin + block_q, max_seq_len)`` in tiles of ``block_kv``, loading rows
+    ``start_b + kv`` for every kv below that end. Returns the rows (as absolute row numbers)
+    under ``"q"`` (also those ``out`` is written at), ``"kv"``, each paired with the sequence
+    whose program touches them."""
+    starts = torch.tensor([0, *lengths]).cumsum(0)
+    found: dict[str, list[tuple[int, int]]] = {"q": [], "kv": []}
+    for b, n in enumerate(lengths):
+        for begin in range(0, max_seq_len, block_q):
+            if begin >= n:
+                continue
+            lanes = torch.arange(begin, min(begin + block_q, max_seq_len))
+            end = int(lanes[-1]) + 1
+            kv = torch.arange(0, -(-end // block_kv) * block_kv)
+            kv = kv[kv < end]
+            for key, rows in (("q", lanes), ("kv", kv)):
+                past = rows[rows >= n] + starts[b]
+                found[key] += [(b, int(r)) for r in past]
+    return found
 
 
 def jagged_hstu_causal(kernel: Any, device: torch.device, repeats: int = 1) -> None:

@@ -561,24 +561,35 @@ WHY = {
 NOTES = {
     "jagged_hstu_attn": "the example's kernel loads `q[tile_q.index + starts]` and stores "
     "`out[tile_q.index + starts]` for every lane of a sequence's last q tile, masking only "
-    "the scores (`mask_q`), and reads `k`/`v` up to that tile's end: lanes past a sequence "
-    "read the next sequence's rows and store zeros into them, and on the last sequence they "
-    "read and write past the tensors (by default kcompiler masks those lanes and raises "
-    "IndexOutOfBounds at line 120). The row runs with the opt-in `KCOMPILER_OUT_OF_BOUNDS=warn`: "
-    "those lanes read 0, their writes are dropped, and kcompiler warns at each indexing line. "
-    "The zeros stored into the next sequence's rows are in bounds and race with that "
-    "sequence's own program: correct here because the interpreter runs programs in order and "
-    "kcompiler's flat schedule numbers a sequence's tiles before the next sequence's (a "
-    "`persistent_interleaved` config computes wrong rows on the interpreter too); on a GPU "
-    "it is a race the example has under any compiler. The example's own check cannot fail "
-    "here (atol 0.1, outputs below 0.002: an all-zero output passes; its reference also "
-    "keeps the diagonal its kernel masks), so the row also runs "
-    "`benchmarks/helion_checks.py`'s strict-causal float64 recomputation at 1e-4 of the "
-    "output's magnitude, on lengths where every last tile runs past its sequence",
+    "the scores (`mask_q`), and reads `k`/`v` up to that tile's end: with the q block of 16 "
+    "it runs, a sequence of length n < 37 that is not a multiple of 16 has its lanes n .. "
+    "min(16 * ceil(n / 16), 37) - 1 read the next sequence's first rows and store zeros into "
+    "them, and the last sequence's read and write past the tensors "
+    "(`benchmarks/helion_checks.py`'s `jagged_hstu_overruns` recomputes these rows in plain "
+    "torch). By default kcompiler masks the lanes past the tensors and raises "
+    "IndexOutOfBounds at line 120; the row runs with the opt-in "
+    "`KCOMPILER_OUT_OF_BOUNDS=warn`: those lanes read 0, their writes are dropped, and "
+    "kcompiler warns at each indexing line. The zeros stored into the next sequence's rows "
+    "are in bounds and race with that sequence's own program: correct here because the "
+    "interpreter runs programs in order and kcompiler's flat schedule numbers a sequence's "
+    "tiles before the next sequence's (a `persistent_interleaved` config computes wrong rows "
+    "on the interpreter too); on a GPU it is a race the example has under any compiler. The "
+    "example's own check cannot fail here (atol 0.1, outputs below 0.002: an all-zero output "
+    "passes; its reference also keeps the diagonal its kernel masks), so the row also runs "
+    "`jagged_hstu_causal`, a strict-causal float64 recomputation at 1e-4 of the output's "
+    "magnitude, on lengths where every last tile runs past its sequence (50 calls on a GPU)",
 }
 
 
-def render(results: dict[str, dict[str, str]], commit: str, device: str, timeout: float) -> str:
+def render(
+    results: dict[str, dict[str, str]],
+    commit: str,
+    device: str,
+    timeout: float,
+    provenance: str = "",
+) -> str:
+    """The markdown table; ``provenance`` (which run each row comes from) follows the header
+    sentence."""
     counts = {
         s: sum(r["status"] == s for r in results.values())
         for s in ("PASS", "FAIL", "ERROR", "SKIP")
@@ -591,7 +602,7 @@ def render(results: dict[str, dict[str, str]], commit: str, device: str, timeout
         f"{' (Triton interpreter)' if device == 'cpu' else ''}: each example of Helion's "
         f"`examples/` at commit `{commit[:12]}` with only its imports changed, run by its own "
         f"check with the sizes in `EXAMPLES` against the example's own reference "
-        f"(time limit {timeout:.0f}s each).",
+        f"(time limit {timeout:.0f}s each).{' ' + provenance if provenance else ''}",
         "",
         f"**{counts['PASS']} of {ran} pass** (FAIL {counts['FAIL']}, ERROR {counts['ERROR']}; "
         f"SKIP {counts['SKIP']}).",
@@ -710,11 +721,29 @@ def main(argv: list[str] | None = None) -> None:
     if args.out is None:
         folder = "cpu" if args.device == "cpu" else _gpu_folder()
         args.out = REPO_ROOT / "benchmarks" / "results" / folder / "helion-examples.md"
+    provenance = ""
     if args.update:
-        results = {**parse_table(args.out.read_text()), **results}
+        text = args.out.read_text()
+        results = {**parse_table(text), **results}
+        provenance = updated_provenance(text, names, args.target)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(render(results, args.commit, args.device, args.timeout))
+    args.out.write_text(render(results, args.commit, args.device, args.timeout, provenance))
     print(f"wrote {args.out}")
+
+
+def updated_provenance(text: str, names: list[str], target: str | None) -> str:
+    """The provenance sentence of a table ``--update`` rewrites: the old one (after the header
+    sentence's time limit) with the rerun rows and this checkout's commit appended."""
+    m = re.search(r"\(time limit \d+s each\)\. ?(.*)$", text, re.M)
+    old = m[1].strip().rstrip(".") if m else ""
+    head = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    flags = "`--update" + (f" --target {target}" if target else "") + "`"
+    rerun = f"{', '.join(names)} rerun with {flags} at {head or 'an unknown commit'}"
+    return f"{old}; {rerun}." if old else f"{rerun}."
 
 
 def _gpu_folder() -> str:

@@ -255,3 +255,27 @@ def test_the_strict_causal_check_can_fail() -> None:
     for bad in (strict_causal_kernel(-1, zero=True), strict_causal_kernel(0)):
         with pytest.raises(AssertionError, match="differ from the strict-causal"):
             jagged_hstu_causal(bad, cpu)
+
+
+def test_the_rows_jagged_hstu_attn_touches_past_its_sequences() -> None:
+    """The plain-torch recomputation of the example's indices: a sequence's last q tile runs
+    past it unless its length is a multiple of the q block or the longest length; the rows
+    past it are the next sequence's first ones, or past the tensor (row 84 of 84) for the last
+    one. With the report's lengths every sequence runs past its end."""
+    from benchmarks.helion_checks import jagged_hstu_overruns
+
+    got = jagged_hstu_overruns([16, 37, 31], max_seq_len=37, block_q=16, block_kv=32)
+    assert got == {"q": [(2, 84)], "kv": [(2, 84)]}
+    got = jagged_hstu_overruns([22, 20, 31], max_seq_len=37, block_q=16, block_kv=32)
+    assert got["q"] == [(0, r) for r in range(22, 32)] + [(1, r) for r in range(42, 54)] + [(2, 73)]
+    assert got["kv"] == got["q"]
+
+
+def test_an_update_keeps_the_table_s_provenance() -> None:
+    rows = {"a": {"status": "PASS", "detail": "", "seconds": "3"}}
+    table = report.render(rows, "0" * 40, "cpu", 5, "Rows from a run at abc")
+    assert "(time limit 5s each). Rows from a run at abc\n" in table
+    again = report.updated_provenance(table, ["a"], "sm_90")
+    assert again.startswith("Rows from a run at abc; a rerun with `--update --target sm_90` at ")
+    fresh = report.updated_provenance(report.render(rows, "0" * 40, "cpu", 5), ["a"], None)
+    assert fresh.startswith("a rerun with `--update` at ") and fresh.endswith(".")
