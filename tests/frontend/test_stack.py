@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import kcompiler as kc
 import kcompiler.language as kl
 from kcompiler.exc import ShapeMismatch
-from kcompiler.testing import FLOAT_DTYPES, assert_matches_torch
+from kcompiler.testing import FLOAT_DTYPES, assert_matches_torch, dtypes, sizes, tensors
 
 
 def _line(marker: str) -> int:
@@ -125,3 +127,39 @@ def test_stack_misuse_names_the_line() -> None:
         ShapeMismatch, match=rf"test_stack.py:{_line('three mismatched')}\b.*differ"
     ):
         stack_three_mismatched(torch.randn(5, 3))
+
+
+@kc.kernel(static_shapes=True)
+def stack_k(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """The k rows of x's first dim, scaled, stacked at ``dim`` of [tile, n] blocks."""
+    k = x.size(0)
+    shape = [x.size(1), x.size(2)]
+    shape.insert(dim, k)
+    out = torch.empty(shape, dtype=x.dtype, device=x.device)
+    for tile in kl.tile(x.size(1)):
+        s = torch.stack([x[i, tile, :] * (i + 1) for i in range(k)], dim=dim)
+        if dim == 0:
+            out[:, tile, :] = s
+        else:
+            out[tile, :, :] = s
+    return out
+
+
+@settings(max_examples=5, deadline=None)
+@given(
+    k=st.integers(1, 7),
+    rows=sizes(max_side=40),
+    n=st.integers(1, 12),
+    dim=st.integers(0, 2),
+    dtype=dtypes(),
+    data=st.data(),
+)
+def test_stack_of_any_count_matches_torch(
+    k: int, rows: int, n: int, dim: int, dtype: torch.dtype, data: st.DataObject
+) -> None:
+    x = data.draw(tensors((k, rows, n), dtype))
+    assert_matches_torch(
+        lambda a: stack_k(a, dim),
+        lambda a: torch.stack([a[i] * (i + 1) for i in range(k)], dim),
+        x,
+    )
