@@ -163,3 +163,30 @@ def test_stack_of_any_count_matches_torch(
         lambda a: torch.stack([a[i] * (i + 1) for i in range(k)], dim),
         x,
     )
+
+
+@kc.kernel
+def stack_three_into_dynamic(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty([x.size(0), 3], dtype=x.dtype, device=x.device)
+    for tile in kl.tile(x.size(0)):
+        out[tile, :] = torch.stack([x[tile], x[tile], x[tile]], dim=1)  # <- dynamic 3
+    return out
+
+
+@kc.kernel
+def stack_three_into_specialized(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty([x.size(0), 3], dtype=x.dtype, device=x.device)
+    three = kl.specialize(out.size(1))
+    for tile in kl.tile(x.size(0)):
+        out[tile, 0:three] = torch.stack([x[tile], -x[tile], x[tile] * 2], dim=1)
+    return out
+
+
+def test_stack_of_three_into_a_dynamic_size() -> None:
+    # With dynamic shapes out's width is a size symbol, which one variant serves for any
+    # value: a static 3 does not fit it without a guarantee, so the store is refused where
+    # it is written; kl.specialize makes the width 3 in the compiled code, and it fits.
+    with pytest.raises(ShapeMismatch, match=rf"test_stack.py:{_line('dynamic 3')}\b.*vs 3"):
+        stack_three_into_dynamic(torch.randn(5))
+    x = torch.randn(11)
+    assert_matches_torch(stack_three_into_specialized, lambda a: torch.stack([a, -a, a * 2], 1), x)
