@@ -343,6 +343,23 @@ def same_dims(a: Dims, b: Dims, fixed: Mapping[str, int]) -> bool:
     return len(a) == len(b) and all(same_size(x, y, fixed) for x, y in zip(a, b))
 
 
+_SIZE_SYMBOL = re.compile(r"s\d+")
+
+
+def _symbol_hint(a: str, b: str) -> str:
+    """Why a static size and a size symbol differ, where that is the mismatch: the symbol is
+    a run-time size (one compiled variant serves many values), so equal values at this call
+    do not make them one dim."""
+    pair = {a.isdigit(), b.isdigit()}
+    symbol = b if a.isdigit() else a
+    if pair != {True, False} or not _SIZE_SYMBOL.fullmatch(symbol):
+        return ""
+    return (
+        f" ({symbol} is a size known only at run time; kl.specialize of that size, or "
+        "static_shapes=True, makes it static)"
+    )
+
+
 def broadcast_dims(*shapes: Dims, fixed: Callable[[], Mapping[str, int]] | None = None) -> Dims:
     """NumPy/torch broadcasting on symbolic dims: equal symbols match, "1" stretches. With
     ``fixed`` (called only on a mismatch: the enclosing kernel's ``fixed_size_symbols``) a
@@ -369,6 +386,7 @@ def broadcast_dims(*shapes: Dims, fixed: Callable[[], Mapping[str, int]] | None 
                         continue
                 raise ShapeError(
                     f"shapes {[list(x) for x in shapes]} do not broadcast: dim {dim} vs {d}"
+                    + _symbol_hint(dim, d)
                 )
         out.append(dim)
     return tuple(out)

@@ -66,7 +66,7 @@ builtin.module {
   }
 }
 
-// CHECK:      k.py:9: tile.binary: shapes [['s1'], ['16']] do not broadcast: dim s1 vs 16
+// CHECK:      k.py:9: tile.binary: shapes [['s1'], ['16']] do not broadcast: dim s1 vs 16 (s1 is a size known only at run time; kl.specialize of that size, or static_shapes=True, makes it static)
 
 // -----
 // tile.concat: each operand's size along the axis must be known when the kernel compiles (a
