@@ -67,7 +67,8 @@ and gives the failing lanes a defined meaning instead of an error: a read of suc
 0 (the load's ``other``), a write of it is dropped, and every other lane computes what
 unchecked code would. For that the checks stay per lane: a hoisted check fails a whole
 access (and skips the jagged loops it bounds) when one lane of its interval is outside,
-which is right only when the call then raises. The host reads the same records and issues
+which is right only when the call then raises (so, unlike the default, a row whose bad
+offset makes its jagged loop long runs that loop). The host reads the same records and issues
 ``kcompiler.exc.IndexOutOfBoundsWarning`` at the kernel's source line (``warn_explicit``, so
 the warning points at the indexing expression, not at kcompiler) instead of raising.
 """
