@@ -502,6 +502,52 @@ class KernelOp(IRDLOperation):
         fixed (``kl.register_block_size`` values are part of the specialization)."""
         return self._int_dict("block_values")
 
+    @property
+    def slice_widths(self) -> dict[str, tuple[str, str, str, str]]:
+        """Width symbol -> ``(bound, start, stop, step)``: a size known only at run time, the
+        number of positions of ``start:stop:step`` within a tensor dim of size ``bound``,
+        ``max(0, ceil((min(stop, bound) - start) / step))`` (each entry an int or a size
+        symbol; ``step`` a positive int). The launcher computes it; its register extent is
+        ``bound``'s (its size hint is ``bound``'s), so it holds every width the clamp allows in
+        any launch of this code, whose key fixes ``bound``'s power-of-two bucket."""
+        attr = self.attributes.get("slice_widths")
+        if not isinstance(attr, DictionaryAttr):
+            return {}
+        out: dict[str, tuple[str, str, str, str]] = {}
+        for k, v in attr.data.items():
+            items = v.data if isinstance(v, ArrayAttr) else ()
+            words = tuple(x.data for x in items if isinstance(x, StringAttr))
+            out[k] = words if len(words) == 4 else ("", "", "", "")  # type: ignore[assignment]
+        return out
+
+    def _verify_slice_widths(self) -> None:
+        hints = self.size_hints
+        for w, (bound, start, stop, step) in self.slice_widths.items():
+            if not bound:
+                raise VerifyException(
+                    f"tile.kernel: slice_widths[{w}] must be [bound, start, stop, step] strings"
+                )
+            for what, d in (("bound", bound), ("start", start), ("stop", stop)):
+                if not (d.isdigit() or d in hints) or d == w or d in self.slice_widths:
+                    raise VerifyException(
+                        f"tile.kernel: slice_widths[{w}]: {what} {d!r} is neither an int nor a "
+                        "size symbol of size_hints"
+                    )
+            if not step.isdigit() or int(step) < 1:
+                raise VerifyException(
+                    f"tile.kernel: slice_widths[{w}]: step {step!r} is not a positive int"
+                )
+            if hints.get(w) != (int(bound) if bound.isdigit() else hints[bound]):
+                raise VerifyException(
+                    f"tile.kernel: slice_widths[{w}]: its size hint must be its bound's "
+                    "(its register extent)"
+                )
+            if w in self.size_divisors:
+                raise VerifyException(
+                    f"tile.kernel: slice_widths[{w}] has a size divisor; a width known only "
+                    "at run time promises none"
+                )
+
     def _int_dict(self, name: str) -> dict[str, int]:
         attr = self.attributes.get(name)
         if not isinstance(attr, DictionaryAttr):
@@ -527,6 +573,7 @@ class KernelOp(IRDLOperation):
                 raise VerifyException(
                     f"tile.kernel: size_divisors[{k}] = {v} is not a power of two"
                 )
+        self._verify_slice_widths()
 
     # Syntax: tile.kernel @name(%x: type, ...) attributes {...} { body }
     # A block argument's SSA name is its entry of arg_names; `%0: type {name = "x"}` spells

@@ -531,6 +531,14 @@ def tail_from(x: torch.Tensor, k: int) -> torch.Tensor:
     return out
 
 
+@kc.kernel
+def tail_from_loaded(x: torch.Tensor, starts: torch.Tensor) -> torch.Tensor:
+    out = torch.zeros([x.size(0)], dtype=x.dtype, device=x.device)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = x[tile, starts[tile.begin] :].sum(-1)  # <- tail-from-loaded
+    return out
+
+
 @kc.kernel(static_shapes=True)
 def head4(x: torch.Tensor) -> torch.Tensor:
     out = torch.empty([x.size(0), 4], dtype=x.dtype, device=x.device)

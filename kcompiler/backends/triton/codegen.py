@@ -1463,6 +1463,13 @@ def _parallel_chain(kernel: t.KernelOp) -> list[t.ForOp]:
         raise CodegenError(str(e)) from None
 
 
+# Integer ops on host values whose Python spelling has the IR's meaning (``//`` floors in both).
+_HOST_BINARY = {
+    "add": "+", "sub": "-", "mul": "*", "floordiv": "//",
+    "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!=",
+}  # fmt: skip
+
+
 def host_expr(v: SSAValue, names: dict[SSAValue, str]) -> str:
     """A loop bound as a Python expression over launcher variables."""
     owner = v.owner
@@ -1472,10 +1479,25 @@ def host_expr(v: SSAValue, names: dict[SSAValue, str]) -> str:
         return owner.sym.data
     if v in names:
         return names[v]
-    if isinstance(owner, t.BinaryOp) and owner.kind.data in ("add", "sub", "mul", "floordiv"):
-        op = {"add": "+", "sub": "-", "mul": "*", "floordiv": "//"}[owner.kind.data]
+    if isinstance(owner, t.BinaryOp) and owner.kind.data in _HOST_BINARY:
+        op = _HOST_BINARY[owner.kind.data]
         return f"({host_expr(owner.lhs, names)} {op} {host_expr(owner.rhs, names)})"
+    if isinstance(owner, t.SelectOp):
+        # A strided grid's trip count picks its rounding by the sign of a run-time step.
+        cond, a, b = (host_expr(x, names) for x in (owner.cond, owner.lhs, owner.rhs))
+        return f"({a} if {cond} else {b})"
     raise CodegenError("bounds of the outer device loop must be computed on the host")
+
+
+def slice_width_expr(entry: tuple[str, str, str, str], exprs: dict[str, str]) -> str:
+    """The launcher's Python for a ``slice_widths`` entry ``(bound, start, stop, step)``: the
+    positions of ``start:stop:step`` inside ``[0, bound)``, as torch's slicing counts them
+    (a start below 0 is left to the bounds check of the positions)."""
+    bound, start, stop, step = (d if d.isdigit() else exprs[d] for d in entry)
+    end = f"min({stop}, {bound})"
+    if step == "1":
+        return f"max(0, {end} - {start})"
+    return f"max(0, -(({start} - {end}) // {step}))"
 
 
 def _emit_pid_decode(em: TritonEmitter, chain: list[t.ForOp], group: int) -> None:
@@ -1524,6 +1546,8 @@ def generate(
     for sym, (name, dim) in size_sources.items():
         em.size_exprs[sym] = name if dim is None else f"{name}.shape[{dim}]"
         em.size_sources[sym] = name
+    for sym, entry in em.kernel.slice_widths.items():
+        em.size_exprs[sym] = slice_width_expr(entry, em.size_exprs)
     # Grid: tiles of the parallel nest, innermost fastest, decoded from one program id.
     counts = []
     for lp in chain:
