@@ -34,21 +34,24 @@ own way, see ``check_count``). A longer list of different modes is an ``InvalidC
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp, StringAttr
-from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
+from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAttr
+from xdsl.ir import Attribute, Block, BlockArgument, Operation, SSAValue
 from xdsl.passes import ModulePass
 
 from kcompiler.dialects import tile as t
 from kcompiler.dialects.tile import next_pow2
-from kcompiler.exc import InvalidConfig
+from kcompiler.exc import InvalidConfig, MergedIndexing
+from kcompiler.passes import helion_numbering as hn
+from kcompiler.passes.split_reductions import CHUNK_MODES, INDEXING_ATTR, ChunkLoop, chunk_loops
 
 INDEXING_MODES = ("pointer", "block_ptr", "tensor_descriptor")
-ATTR = "indexing"
+ATTR = INDEXING_ATTR
 TMA_MIN_BYTES = 16
 
 
@@ -220,6 +223,9 @@ class IndexingPass(ModulePass):
     runs_before: ClassVar[tuple[str, ...]] = ("split-reductions",)
 
     modes: tuple[str, ...] = ()
+    # The dims split-reductions chunks in this pipeline: with a list numbered Helion's way,
+    # which form (whole or chunked) each loop body takes picks the entries its accesses read.
+    split: tuple[str, ...] = ()
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         modes = normalize_indexing(self.modes)
@@ -227,43 +233,132 @@ class IndexingPass(ModulePass):
             if not isinstance(kernel, t.KernelOp):
                 continue
             ops = memory_ops(kernel)
-            check_count(kernel, ops, modes)
+            if check_count(kernel, ops, modes) == "helion":
+                _apply_helion(kernel, ops, modes, self.split)
+                continue
             uniform = len(modes) == 1 or len(modes) > len(ops)  # one mode (check_count)
             for i, mem in enumerate(ops):
-                mode = modes[0] if uniform else (modes[i] if i < len(modes) else "pointer")
-                if mode not in site(mem, i).modes:
-                    mode = "pointer"
-                if mode == "pointer":
-                    mem.attributes.pop(ATTR, None)
-                else:
-                    mem.attributes[ATTR] = StringAttr(mode)
+                _stamp(mem, modes[0] if uniform else (modes[i] if i < len(modes) else "pointer"))
+
+
+def _legal(mem: t.LoadOp | t.StoreOp, mode: str) -> str:
+    return mode if mode in site(mem).modes else "pointer"
+
+
+def _stamp(mem: t.LoadOp | t.StoreOp, mode: str) -> None:
+    mode = _legal(mem, mode)
+    if mode == "pointer":
+        mem.attributes.pop(ATTR, None)
+    else:
+        mem.attributes[ATTR] = StringAttr(mode)
+
+
+def _describe(mem: t.LoadOp | t.StoreOp) -> str:
+    kind = "load" if isinstance(mem, t.LoadOp) else "store"
+    return f"{kind} {_tensor_name(mem) or '?'}" + (f" ({_loc(mem)})" if _loc(mem) else "")
+
+
+def _apply_helion(
+    kernel: t.KernelOp,
+    ops: Sequence[t.LoadOp | t.StoreOp],
+    modes: Sequence[str],
+    split: Sequence[str],
+) -> None:
+    """Stamp a list numbered Helion's way (``helion_numbering``): each access takes the entry
+    Helion's generated code gives it in the form kcompiler generates. A loop body
+    split-reductions chunks (a dim of ``split``) is rolled: its accesses carry, per chunk
+    loop, the entry of their copy in Helion's pass computing the same roots
+    (``split_reductions.CHUNK_MODES``), and keep their source entry for the whole form."""
+    forms = hn.rolled_forms(kernel) or []
+    rolled: dict[Block, list[hn.Step]] = {}
+    loops_of: dict[Block, tuple[str, list[ChunkLoop]]] = {}
+    for dim, block, form in forms:
+        parent = block.parent_op()
+        if dim not in split or block in rolled or not isinstance(parent, t.ForOp):
+            continue
+        loops = chunk_loops(block, dim) if parent.parallel is not None else None
+        if loops is not None:
+            rolled[block] = form
+            loops_of[block] = (dim, loops)
+    order = hn.generated_order(kernel, rolled)
+    entry = {(a, p): i for i, (a, p) in enumerate(order)}
+    for i, mem in enumerate(ops):
+        # Whole-form accesses of a rolled body (split-reductions may still leave it whole)
+        # keep their source entry; the others take their place in the generated code.
+        whole = mem.parent_block() in rolled
+        _stamp(mem, modes[i] if whole else modes[entry.get((mem, None), i)])
+    for block, (dim, loops) in loops_of.items():
+        pass_of = {r: p for p in hn.passes_of(rolled[block]) for r in p.roots}
+        per_loop: dict[t.LoadOp | t.StoreOp, list[str]] = {}
+        for k, loop in enumerate(loops):
+            picks: dict[t.LoadOp | t.StoreOp, set[int]] = {}
+            for root, accesses in zip(loop.roots, loop.accesses):
+                p = pass_of.get(root)
+                for mem in accesses:
+                    got = picks.setdefault(mem, set())
+                    if p is not None and (mem, p) in entry:
+                        got.add(entry[(mem, p)])
+            for mem, got in picks.items():
+                per_loop.setdefault(mem, [""] * len(loops))[k] = _merge(mem, k, sorted(got), modes)
+        for mem, chosen in per_loop.items():
+            fallback = mode_of(mem)
+            mem.attributes[CHUNK_MODES] = DictionaryAttr(
+                {dim: ArrayAttr([StringAttr(_legal(mem, m or fallback)) for m in chosen])}
+            )
+
+
+def _merge(mem: t.LoadOp | t.StoreOp, loop: int, picks: Sequence[int], modes: Sequence[str]) -> str:
+    """One mode for a copy that stands for several of Helion's (kcompiler computes the roots
+    of several Helion passes in one loop, e.g. softmax's max and sum): the entry of the
+    earliest pass, where the chunk loop starts; a warning names entries that differ."""
+    if not picks:
+        return ""
+    taken = {modes[i] for i in picks}
+    if len(taken) > 1:
+        warnings.warn(
+            f"{_describe(mem)}: indexing entries {list(picks)} "
+            f"({', '.join(modes[i] for i in picks)}) number Helion's copies of one access "
+            f"that kcompiler's chunk loop {loop} issues once; it takes entry {picks[0]} "
+            f"({modes[picks[0]]})",
+            MergedIndexing,
+            stacklevel=2,
+        )
+    return modes[picks[0]]
 
 
 def check_count(
     kernel: t.KernelOp, ops: Sequence[t.LoadOp | t.StoreOp], modes: Sequence[str]
+) -> str:
+    """How ``modes`` numbers ``kernel``'s accesses: ``source`` (one per load/store in program
+    order, missing ones ``pointer``), ``uniform`` (one mode, or a longer list of one mode:
+    that mode for every access however they are numbered) or ``helion`` (Helion's numbering,
+    which also counts the accesses of its rolled reduction loops, ``helion_numbering``).
+    A longer list of different modes of any other length is an ``InvalidConfig``."""
+    if len(modes) == 1 or (len(modes) > len(ops) and len(set(modes)) == 1):
+        return "uniform"
+    if len(modes) <= len(ops):
+        return "source"
+    helion = hn.helion_length(kernel)
+    if helion == len(modes):
+        return "helion"
+    accesses = ", ".join(_describe(m) for m in ops)
+    their = (
+        f"; Helion's numbering, which adds the loads/stores of its rolled reduction loops, "
+        f"has {helion}"
+        if helion is not None and helion != len(ops)
+        else ""
+    )
+    raise InvalidConfig(
+        f"indexing has {len(modes)} entries but kernel @{kernel.sym_name.data} "
+        f"has {len(ops)} loads/stores ({accesses}){their}: give one mode per load/store "
+        "in source order, one mode for all, or a list tuned for Helion for this kernel"
+    )
+
+
+def apply_indexing(
+    module: ModuleOp, indexing: Sequence[str] | str | None, split: Sequence[str] = ()
 ) -> None:
-    """Refuse a list of modes longer than the kernel's loads/stores whose entries differ."""
-    if len(modes) > len(ops) and len(set(modes)) > 1:
-        # Helion numbers the accesses of its reduction-rolled graph copies too (and its
-        # graphs in tracing order), so its lists can be longer. A list of one repeated mode
-        # means that mode for every access however they are numbered; otherwise which
-        # entry would be which access here is not determined, so the list is refused.
-        accesses = ", ".join(
-            f"{'load' if isinstance(m, t.LoadOp) else 'store'} "
-            f"{_tensor_name(m) or '?'}" + (f" ({_loc(m)})" if _loc(m) else "")
-            for m in ops
-        )
-        raise InvalidConfig(
-            f"indexing has {len(modes)} entries but kernel @{kernel.sym_name.data} "
-            f"has {len(ops)} loads/stores ({accesses}): give one mode per load/store "
-            "in source order, or one mode for all (a list tuned for Helion also "
-            "counts the loads/stores of its rolled reduction loops and does not "
-            "map onto these)"
-        )
-
-
-def apply_indexing(module: ModuleOp, indexing: Sequence[str] | str | None) -> None:
-    """Apply ``Config.indexing`` to ``module`` in place."""
+    """Apply ``Config.indexing`` to ``module`` in place (``split``: as ``IndexingPass``)."""
     modes = normalize_indexing(indexing)
     if any(m != "pointer" for m in modes):
-        IndexingPass(modes=modes).apply(Context(), module)
+        IndexingPass(modes=modes, split=tuple(split)).apply(Context(), module)
