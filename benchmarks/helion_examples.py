@@ -494,12 +494,6 @@ def run_all(
 
 # Why an example that does not pass does not, where that is known (rendered under the table).
 WHY = {
-    "acfs/softmax_acf": "the example's tuned Config lists 6 different `indexing` entries: "
-    "Helion numbers the loads/stores of every device graph, its rolled-reduction copies "
-    "included (here the persistent graph's load and store, then the rolled graphs' three loads "
-    "and store), kcompiler the 2 of the kernel's source; which entry is which access is not "
-    "determined, so the config is refused, not reinterpreted (a list of one repeated mode "
-    "would apply)",
     "jagged_hstu_attn": "the example's kernel reads `q[tile_q.index + starts]` for every lane "
     "of a sequence's last tile, past the sequence (masking only the scores), and stores past "
     "it: on the last sequence that is past the tensor, which kcompiler's bounds check reports "

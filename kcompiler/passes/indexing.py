@@ -26,10 +26,23 @@ What depends on the arguments (last-dim stride 1, 16-byte aligned base and strid
 by the Triton launcher at run time, which falls back to the pointer version of the kernel; what
 depends on block sizes (a tiled last dim's 16 bytes) is a constraint of the config space.
 
-Options: ``indexing{modes=pointer,tensor_descriptor}``: one mode per load/store in program
-order (missing entries are ``pointer``); a single mode applies to all of them, and so does a
-list longer than the loads/stores whose entries are all one mode (Helion numbers accesses its
-own way, see ``check_count``). A longer list of different modes is an ``InvalidConfig``.
+Options: ``indexing{modes=pointer,tensor_descriptor split=s1}``. ``modes`` is read in one of
+three numberings (``check_count``):
+
+* one mode per load/store in program order (missing entries are ``pointer``);
+* a single mode, or a longer list of one mode: that mode for every access;
+* a list exactly as long as Helion numbers the kernel (its accesses plus those of its rolled
+  reduction loops, ``helion_numbering``): each access of the generated kernel takes the entry
+  Helion's generated kernel gives the same access. ``split`` names the dims
+  ``split-reductions`` chunks in this pipeline, which decides the form generated: a chunked
+  loop body's accesses carry the entry of each of their copies (``indexing_chunks``, one
+  mode per chunk loop, consumed by ``split-reductions``). Where kcompiler issues once what
+  Helion issues in several passes (softmax's online max/sum loop), the copy takes the
+  earliest pass's entry, and a ``MergedIndexing`` warning names entries that differ.
+
+A longer list of different modes of any other length is an ``InvalidConfig`` naming each
+access and its source line. Modes only choose how an access addresses memory: every mapping
+computes the same values.
 """
 
 from __future__ import annotations
@@ -230,15 +243,20 @@ class IndexingPass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         modes = normalize_indexing(self.modes)
         for kernel in op.ops:
-            if not isinstance(kernel, t.KernelOp):
-                continue
-            ops = memory_ops(kernel)
-            if check_count(kernel, ops, modes) == "helion":
-                _apply_helion(kernel, ops, modes, self.split)
-                continue
-            uniform = len(modes) == 1 or len(modes) > len(ops)  # one mode (check_count)
-            for i, mem in enumerate(ops):
-                _stamp(mem, modes[0] if uniform else (modes[i] if i < len(modes) else "pointer"))
+            if isinstance(kernel, t.KernelOp):
+                stamp_kernel(kernel, modes, self.split)
+
+
+def stamp_kernel(kernel: t.KernelOp, modes: Sequence[str], split: Sequence[str] = ()) -> None:
+    """Record ``modes`` (checked, as ``normalize_indexing`` gives them) on ``kernel``'s loads
+    and stores (``IndexingPass``)."""
+    ops = memory_ops(kernel)
+    if check_count(kernel, ops, modes) == "helion":
+        _apply_helion(kernel, ops, modes, split)
+        return
+    uniform = len(modes) == 1 or len(modes) > len(ops)  # one mode (check_count)
+    for i, mem in enumerate(ops):
+        _stamp(mem, modes[0] if uniform else (modes[i] if i < len(modes) else "pointer"))
 
 
 def _legal(mem: t.LoadOp | t.StoreOp, mode: str) -> str:
@@ -353,6 +371,32 @@ def check_count(
         f"has {len(ops)} loads/stores ({accesses}){their}: give one mode per load/store "
         "in source order, one mode for all, or a list tuned for Helion for this kernel"
     )
+
+
+def per_access_modes(
+    module: Operation, indexing: Sequence[str] | str | None, split: Sequence[str] = ()
+) -> tuple[str, ...]:
+    """``Config.indexing`` as one mode per load/store in program order (kcompiler's numbering)
+    for estimates that count accesses by their source position: a list numbered Helion's way
+    gives each access the widest mode any of its copies takes (``tensor_descriptor`` over
+    ``block_ptr`` over ``pointer``), so buffers are not under-counted."""
+    modes = normalize_indexing(indexing)
+    ops = memory_ops(module)
+    if len(modes) <= len(ops) or len(set(modes)) == 1:
+        return modes
+    work = module.clone()
+    for kernel in [k for k in work.walk() if isinstance(k, t.KernelOp)]:
+        stamp_kernel(kernel, modes, split)
+    out: list[str] = []
+    for mem in memory_ops(work):
+        taken = {mode_of(mem)}
+        chunked = mem.attributes.get(CHUNK_MODES)
+        if isinstance(chunked, DictionaryAttr):
+            for per_loop in chunked.data.values():
+                if isinstance(per_loop, ArrayAttr):
+                    taken |= {m.data for m in per_loop.data if isinstance(m, StringAttr)}
+        out.append(max(taken, key=INDEXING_MODES.index))
+    return tuple(out)
 
 
 def apply_indexing(

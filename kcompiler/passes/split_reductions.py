@@ -32,6 +32,10 @@ kernel, which replaces the original only if it verifies and no ``s`` value is le
 Options: ``split-reductions{dim=s1 chunk=256}`` chunks the named dims; without ``dim``, the
 ``chunk`` list is read like Helion's ``reduction_loops``: one entry per whole dim reduced in the
 kernel (``reduction_dims``, first-use order), 0 keeps that dim in registers.
+
+Loads and stores re-issued in a loop copy their source's attributes, the ``indexing`` mode
+included; a source that carries ``indexing_chunks`` (``CHUNK_MODES``) gives each copy the mode
+listed for its loop instead. ``chunk_loops`` is the plan without the rewrite.
 """
 
 from __future__ import annotations
