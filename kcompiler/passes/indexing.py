@@ -301,10 +301,10 @@ def _apply_helion(
     order = hn.generated_order(kernel, rolled)
     entry = {(a, p): i for i, (a, p) in enumerate(order)}
     for i, mem in enumerate(ops):
-        # Whole-form accesses of a rolled body (split-reductions may still leave it whole)
-        # keep their source entry; the others take their place in the generated code.
-        whole = mem.parent_block() in rolled
-        _stamp(mem, modes[i] if whole else modes[entry.get((mem, None), i)])
+        # An access the generated code keeps in place takes its entry there; one that a rolled
+        # body re-issues keeps its source entry for the whole form (which split-reductions
+        # still generates where its rewrite gives up).
+        _stamp(mem, modes[entry.get((mem, None), i)])
     for block, (dim, loops) in loops_of.items():
         pass_of = {r: p for p in hn.passes_of(rolled[block]) for r in p.roots}
         per_loop: dict[t.LoadOp | t.StoreOp, list[str]] = {}

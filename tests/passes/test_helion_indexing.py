@@ -195,6 +195,21 @@ def test_each_generated_access_takes_its_entry() -> None:
     assert whole == [("block_0", "load", TD), ("block_0", "store", P)]
 
 
+def test_accesses_left_in_place_take_their_generated_entry() -> None:
+    # Helion's rolled sum_and_max runs: sum pass (load: entry 0), store s (1), max pass
+    # (load: 2), store mx (3); kcompiler splits it into the same two loops.
+    module = _ir(sum_and_max, 8, 256)
+    config = kc.Config(indexing=[P, TD, TD, P, P], reduction_loops=[64])
+    assert _modes_after(module, config) == [
+        ("rblock_256", "load", P),
+        ("block_0", "store", TD),
+        ("rblock_256", "load", TD),
+        ("block_0", "store", P),
+    ]
+    whole = _modes_after(module, kc.Config(indexing=[P, TD, TD, P, P]))
+    assert [m for *_, m in whole] == [P, TD, TD]
+
+
 def test_merged_copies_take_the_first_entry_and_warn() -> None:
     module = _ir(softmax, 8, 256)
     config = kc.Config(indexing=[P, TD, P, TD, P, P], reduction_loops=[64])
