@@ -347,7 +347,7 @@ def pipeline_for_config(module: ModuleOp, config: Mapping[str, Any]) -> str:
     chunks = chunks_from_reduction_loops(module, config.get("reduction_loops"))
     if any(m != "pointer" for m in modes):
         # A list longer than the accesses may be numbered Helion's way, which depends on
-        # the dims chunked (passes/helion_numbering.py).
+        # the dims chunked ("Helion's numbering" in passes/indexing.py).
         longer = len(modes) > len(memory_ops(module))
         passes.append(IndexingPass(modes=modes, split=tuple(chunks) if longer else ()))
     if chunks:

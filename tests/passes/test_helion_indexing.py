@@ -1,6 +1,6 @@
-"""``Config.indexing`` lists numbered Helion's way (``passes/helion_numbering.py``): which lists
-are accepted, which entry each generated load/store takes, and that every mode computes the
-torch result."""
+"""``Config.indexing`` lists numbered Helion's way ("Helion's numbering" in
+``passes/indexing.py``): which lists are accepted, which entry each generated load/store takes,
+and that every mode computes the torch result."""
 
 from __future__ import annotations
 
@@ -19,8 +19,15 @@ import kcompiler.language as hl
 from kcompiler.backends.triton.indexing import supported_modes
 from kcompiler.dialects import tile as t
 from kcompiler.exc import InvalidConfig, MergedIndexing
-from kcompiler.passes import helion_numbering as hn
-from kcompiler.passes.indexing import check_count, memory_ops, mode_of, per_access_modes
+from kcompiler.passes.indexing import (
+    check_count,
+    generated_order,
+    helion_length,
+    memory_ops,
+    mode_of,
+    per_access_modes,
+    rolled_forms,
+)
 from kcompiler.passes.pass_manager import PassManager, pipeline_for_config
 from kcompiler.passes.pipeline import make_context
 from kcompiler.passes.split_reductions import CHUNK_MODES
@@ -130,13 +137,13 @@ HELION = {
 def test_the_model_numbers_as_helion_does(kernel: kc.Kernel) -> None:
     length, rolled = HELION[kernel]
     k = _kernel_op(_ir(kernel))
-    assert hn.helion_length(k) == length
-    forms = hn.rolled_forms(k)
+    assert helion_length(k) == length
+    forms = rolled_forms(k)
     assert forms is not None
-    order = hn.generated_order(k, {block: form for _, block, form in forms})
+    order = generated_order(k, {block: form for _, block, form in forms})
     assert len(order) == rolled
     # Without rolling, the generated kernel's accesses are the source's, in program order.
-    assert [a for a, _ in hn.generated_order(k, {})] == memory_ops(k)
+    assert [a for a, _ in generated_order(k, {})] == memory_ops(k)
 
 
 def test_which_numbering_a_list_uses() -> None:
@@ -254,7 +261,7 @@ def test_every_helion_list_matches_torch(
 ) -> None:
     kernel, ref = ROW_KERNELS[name]
     args = tuple(a.to(dtype) for a in _args(kernel, m, n))
-    length = hn.helion_length(_kernel_op(_ir(kernel, m, n)))
+    length = helion_length(_kernel_op(_ir(kernel, m, n)))
     assert length is not None
     modes = data.draw(
         st.lists(st.sampled_from(supported_modes()), min_size=length, max_size=length)
