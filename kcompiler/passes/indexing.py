@@ -627,8 +627,10 @@ def per_access_modes(
     if len(modes) <= len(ops) or len(set(modes)) == 1:
         return modes
     work = module.clone()
-    for kernel in [k for k in work.walk() if isinstance(k, t.KernelOp)]:
-        stamp_kernel(kernel, modes, split)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MergedIndexing)  # the compile says so, once
+        for kernel in [k for k in work.walk() if isinstance(k, t.KernelOp)]:
+            stamp_kernel(kernel, modes, split)
     out: list[str] = []
     for mem in memory_ops(work):
         taken = {mode_of(mem)}
