@@ -550,6 +550,8 @@ CASES = [
     # one repeated mode applies; tests/passes/test_helion_indexing.py: Helion's length).
     Case("config-indexing-more-than-accesses", lambda: K.add.bind(g(8), g(8)).run(C(indexing=["pointer"] * 4 + ["tensor_descriptor"] * 2)),
          Raises((kc.exc.InvalidConfig,), None, r"indexing has 6 entries .* 3 loads/stores \(load x \(bad_input_kernels.py:\d+\), load y .*store out .*one mode per load/store")),
+    Case("config-indexing-not-helions-length", lambda: K.softmax.bind(g(5, 300)).run(C(indexing=["pointer", "pointer", "tensor_descriptor", "tensor_descriptor", "pointer"], reduction_loops=[64])),
+         Raises((kc.exc.InvalidConfig,), "softmax-body", r"indexing has 5 entries .* 2 loads/stores .*Helion's numbering, which adds the loads/stores of its rolled reduction loops, has 6")),
     Case("config-eviction-policies-more-than-loads", lambda: K.add.bind(g(8), g(8)).run(C(load_eviction_policies=["", "", "last"])),
          Raises((kc.exc.InvalidConfig,), None, r"load_eviction_policies .*3 entries.*2 loads")),
     Case("config-eviction-policy-on-tensor-descriptor",
