@@ -230,7 +230,9 @@ def chunk_loops(block: Block, dim: str) -> list[ChunkLoop] | None:
         if not any(isinstance(r, t.ReduceOp) for r in roots):
             return None
         groups = sp.plan(roots)
-    except _Unsupported:
+    except Exception:  # noqa: BLE001 - where the analysis fails the pass leaves the block too
+        if settings.current().debug_passes:
+            raise
         return None
     out: list[ChunkLoop] = []
     for g in groups:
