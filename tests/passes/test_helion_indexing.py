@@ -105,10 +105,44 @@ def normalize_by_sum(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return out
 
 
+@kc.kernel(static_shapes=True)
+def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    n, v = logits.shape
+    losses = torch.zeros([n], dtype=logits.dtype, device=logits.device)
+    logits_flat = logits.view(-1)
+    for tile_n in hl.tile(n):
+        labels_tile = labels[tile_n]
+        flat_indices = tile_n.index * v + labels_tile
+        logits_at_target = hl.load(logits_flat, [flat_indices])
+        logits_rows = logits[tile_n, :]
+        max_logits = torch.amax(logits_rows, dim=-1, keepdim=True)
+        sum_exp = torch.sum(torch.exp(logits_rows - max_logits), dim=-1, keepdim=True)
+        log_sum_exp = max_logits.squeeze(-1) + torch.log(sum_exp.squeeze(-1))
+        losses[tile_n] = log_sum_exp - logits_at_target
+    return losses.mean()
+
+
+@kc.kernel(static_shapes=True)
+def scale_rows(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    m, n = x.size()
+    out = torch.empty_like(x)
+    for tile_m in hl.tile(m):
+        scale = w[tile_m]
+        row = x[tile_m, :]
+        mx = torch.amax(row, dim=-1, keepdim=True)
+        out[tile_m, :] = row / mx * scale[:, None]
+    return out
+
+
 def _args(kernel: kc.Kernel, m: int = 7, n: int = 300) -> tuple[torch.Tensor, ...]:
-    """Rows of ``x``, then a second ``[m, n]`` tensor or ``[n]`` weights as the kernel takes."""
+    """Rows of ``x``, then what else the kernel takes: a second ``[m, n]`` tensor, per-row
+    labels or scales, or ``[n]`` weights."""
     if kernel is normalize_by_sum:
         return torch.randn(m, n), torch.randn(m, n) + 3
+    if kernel is cross_entropy:
+        return torch.randn(m, n), torch.randint(0, n, (m,))
+    if kernel is scale_rows:
+        return torch.randn(m, n), torch.randn(m)
     count = len(inspect.signature(kernel.fn).parameters)
     return (torch.randn(m, n), *(torch.randn(n) for _ in range(count - 1)))
 
@@ -121,15 +155,18 @@ def _kernel_op(module: ModuleOp) -> t.KernelOp:
     return next(op for op in module.walk() if isinstance(op, t.KernelOp))
 
 
-# Helion at ef091f4 on the same kernel sources: len(config_spec.indexing), and how many
-# loads/stores its generated kernel has with every reduction rolled (reduction_loops set).
+# Helion at ef091f4 on the same kernel sources: len(config_spec.indexing), and the loads and
+# stores of the kernel it generates with every reduction rolled (reduction_loops set), in
+# order: the tensor, and ``@k`` for the k-th rolled pass (none for an access left in place).
 HELION = {
-    softmax: (6, 4),
-    rms_norm: (7, 4),
-    layer_norm: (10, 6),
-    row_sum: (3, 2),
-    sum_and_max: (5, 4),
-    normalize_by_sum: (8, 5),
+    softmax: (6, "x@0 x@1 x@2 out@2"),
+    rms_norm: (7, "x@0 x@1 w@1 out@1"),
+    layer_norm: (10, "x@0 x@1 x@2 w@2 b@2 out@2"),
+    row_sum: (3, "x@0 out"),
+    sum_and_max: (5, "x@0 s x@1 mx"),
+    normalize_by_sum: (8, "x@0 y@0 x@1 y@1 out@1"),
+    cross_entropy: (6, "labels logits_flat logits@0 logits@1 losses"),
+    scale_rows: (6, "w x@0 x@1 out@1"),
 }
 
 
@@ -141,7 +178,13 @@ def test_the_model_numbers_as_helion_does(kernel: kc.Kernel) -> None:
     forms = rolled_forms(k)
     assert forms is not None
     order = generated_order(k, {block: form for _, block, form in forms})
-    assert len(order) == rolled
+    passes: list[object] = []
+    for _, p in order:
+        if p is not None and p not in passes:
+            passes.append(p)
+    names = dict(zip(k.body.block.args, k.names))
+    got = [names[a.tensor] + (f"@{passes.index(p)}" if p is not None else "") for a, p in order]
+    assert " ".join(got) == rolled
     # Without rolling, the generated kernel's accesses are the source's, in program order.
     assert [a for a, _ in generated_order(k, {})] == memory_ops(k)
 
