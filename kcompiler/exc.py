@@ -117,6 +117,12 @@ class IgnoredByInterpreter(UserWarning):
     kernel running on Triton's CPU interpreter, where it has no effect; said once per value."""
 
 
+class MergedIndexing(UserWarning):
+    """A ``Config.indexing`` list numbered Helion's way gives different modes to Helion's
+    copies of one access that kcompiler issues once (its chunk loop computes the roots of
+    several of Helion's rolled passes); the copy takes one of them, which is named."""
+
+
 class TensorOperationInWrapper(UserWarning):
     """Host code (outside device loops) ran a tensor operation; it runs in PyTorch eagerly."""
 
