@@ -35,7 +35,7 @@ def main() -> None:
     compiled = torch.compile(lambda t: t.sum(-1))
     out, sources = run_and_get_code(compiled, x)
     torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-3)
-    print("== torch.compile: %.4f ms" % triton.testing.do_bench(lambda: compiled(x)))
+    print(f"== torch.compile: {triton.testing.do_bench(lambda: compiled(x)):.4f} ms")
     for src in sources:
         start = src.find("@triton")
         print(src[max(0, start - 1500) : start + 3500])
@@ -45,6 +45,7 @@ def main() -> None:
         ms = triton.testing.do_bench(lambda k=kernel: k(x))
         print(f"== kcompiler {config}: {ms:.4f} ms")
         print(kc_sum.generated_launches((x,), {}, config, interpret=False)[0][0])
+
 
 if __name__ == "__main__":
     main()
