@@ -84,6 +84,10 @@ class CodegenOptions:
     # Bounds-check computed indices (gathers, scalar indices) into an error buffer, masking
     # out-of-range lanes (bounds.py); $KCOMPILER_INDEX_CHECKS=0 turns it off.
     index_checks: bool = True
+    # "warn" (opt-in, $KCOMPILER_OUT_OF_BOUNDS): the checks stay per lane, never hoisted, so
+    # a failing lane reads 0 and writes nothing while its neighbours compute as unchecked
+    # code would; the host warns instead of raising (bounds.py).
+    out_of_bounds: str = "error"
 
 
 @dataclass
@@ -1063,6 +1067,42 @@ class TritonEmitter:
         pair = self.bind_tmp(f"tl.split({self.name(op.operand)})")
         self.bind(op.lo, f"{pair}[0]")
         self.bind(op.hi, f"{pair}[1]")
+
+    def op_concat(self, op: t.ConcatOp) -> None:
+        """Lane ``r`` of the result along ``axis`` is lane ``r - o`` of the operand whose
+        offset ``o`` is the largest not above ``r``: each operand is gathered (``tl.gather``)
+        at the clamped positions and a select by position keeps the right one. An operand of
+        one lane there (a block a stack unsqueezed) is a broadcast, not a gather. Lanes past
+        the total (padding, masked where the dim is used) are zeros."""
+        out = self.dims(op.result)
+        axis, rank = op.dim, len(out)
+        shape = self.shape_tuple(out)
+        places = ", ".join(":" if i == axis else "None" for i in range(rank))
+        lanes = f"tl.arange(0, {self.dim_size(out[axis])})"
+        pos = self.bind_tmp(lanes if rank == 1 else f"{lanes}[{places}]")
+        offsets = [0]
+        for width in op.widths():
+            offsets.append(offsets[-1] + width)
+        picked = ""
+        for i in reversed(range(len(op.inputs))):
+            v, start = op.inputs[i], offsets[i]
+            extent = self.dim_size(self.dims(v)[axis])
+            if extent == "1":
+                part = f"tl.broadcast_to({self.name(v)}, {shape})"
+            else:
+                shifted = f"{pos} - {start}" if start else pos
+                index = f"tl.minimum(tl.maximum({shifted}, 0), {extent} - 1)"
+                index = self.bind_tmp(f"tl.broadcast_to({index}, {shape})")
+                part = f"tl.gather({self.name(v)}, {index}, {axis})"
+            if picked:
+                part = f"tl.where({pos} < {offsets[i + 1]}, {part}, {picked})"
+            elif next_pow2(offsets[-1]) != offsets[-1]:
+                # The padding lanes hold zeros, as a padded load's do: no lane is left that an
+                # unmasked use (a dot against zero-padded rows) could turn into inf * 0.
+                last = self.bind_tmp(part)
+                part = f"tl.where({pos} < {offsets[-1]}, {last}, tl.zeros_like({last}))"
+            picked = self.bind_tmp(part)
+        self.names[op.result] = picked
 
     def op_inline_asm(self, op: t.InlineAsmOp) -> None:
         emit_inline_asm(self, op)
