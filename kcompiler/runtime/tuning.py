@@ -103,6 +103,7 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
         constraints.extend(more[1])
     constraints.insert(len(derived.products), _register_constraint(modules, count, knobs))
     constraints.extend(_dot_unroll_constraint(modules, knobs))
+    constraints.extend(_outer_loop_unroll_constraint(modules, knobs))
     constraints.extend(_dot_rows_constraint(modules))
     constraints.extend(_shared_memory_constraint(modules, count, knobs))
     return ConfigSpace(knobs, constraints, starts=_dot_starts(modules, knobs))
@@ -283,6 +284,22 @@ def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
     ]
 
 
+def _unroll_knobs(module: Any, knobs: list[Any], holds: Callable[[Any], bool]) -> list[str]:
+    """``range_unroll_factors[i]`` of each sequential loop of ``module`` with an op nested in
+    its body for which ``holds(op)`` is true (knobs the space has)."""
+    names = {k.name for k in knobs}
+    chosen = {
+        op.block.data
+        for op in module.walk()
+        if isinstance(op, t.ForOp) and any(holds(o) for o in op.walk() if o is not op)
+    }
+    return [
+        f"range_unroll_factors[{i}]"
+        for i, sym in enumerate(sequential_loops(module))
+        if sym in chosen and f"range_unroll_factors[{i}]" in names
+    ]
+
+
 def _dot_unroll_constraint(modules: list[Any], knobs: list[Any]) -> list[Any]:
     """A sequential loop that holds a ``tile.dot`` is not unrolled (``range_unroll_factors``
     at most 1): ``num_stages`` already pipelines its operand loads, and each unrolled copy
@@ -290,17 +307,7 @@ def _dot_unroll_constraint(modules: list[Any], knobs: list[Any]) -> list[Any]:
     accumulator, which ptxas then spills."""
     if len(modules) != 1:
         return []
-    names = {k.name for k in knobs}
-    with_dot = {
-        op.block.data
-        for op in modules[0].walk()
-        if isinstance(op, t.ForOp) and any(isinstance(o, t.DotOp) for o in op.walk())
-    }
-    unroll = [
-        f"range_unroll_factors[{i}]"
-        for i, sym in enumerate(sequential_loops(modules[0]))
-        if sym in with_dot and f"range_unroll_factors[{i}]" in names
-    ]
+    unroll = _unroll_knobs(modules[0], knobs, lambda op: isinstance(op, t.DotOp))
     if not unroll:
         return []
     return [
@@ -309,6 +316,36 @@ def _dot_unroll_constraint(modules: list[Any], knobs: list[Any]) -> list[Any]:
             lambda flat: all((flat[n] or 0) <= 1 for n in unroll),
             "a loop with tl.dot is pipelined by num_stages, not unrolled "
             "(range_unroll_factors at most 1)",
+            unroll,
+        )
+    ]
+
+
+def _outer_loop_unroll_constraint(modules: list[Any], knobs: list[Any]) -> list[Any]:
+    """A sequential loop whose body holds another sequential loop is not unrolled
+    (``range_unroll_factors`` at most 1).
+
+    Unrolling copies the body whole: each copy gets its own inner loop, with that loop's
+    software-pipeline prologue and epilogue, and the copies' inner loops run one after
+    another, so no copy's loads overlap another's. What the copies share does grow: the code
+    (two to four times the instructions) and the outer tile's values (row offsets, masks,
+    bounds) computed ahead of the copies and alive through every inner loop, so ptxas spills
+    a few of them where the same loop without unrolling fits. An innermost loop's copies
+    give the scheduler independent loads to overlap; an outer loop's copies only give it
+    inner loops in sequence."""
+    if len(modules) != 1:
+        return []
+    unroll = _unroll_knobs(
+        modules[0], knobs, lambda op: isinstance(op, t.ForOp) and op.parallel is None
+    )
+    if not unroll:
+        return []
+    return [
+        Predicate(
+            "outer_loop_unroll",
+            lambda flat: all((flat[n] or 0) <= 1 for n in unroll),
+            "a loop that holds another loop is not unrolled (range_unroll_factors at most 1): "
+            "each copy runs its inner loop after the previous copy's",
             unroll,
         )
     ]

@@ -1,5 +1,5 @@
 """The register model of the config space (``backends/triton/live_registers.py`` and the
-``register_budget`` / ``dot_loop_unroll`` constraints of ``runtime/tuning.py``), the dot
+``register_budget`` / ``dot_loop_unroll`` / ``outer_loop_unroll`` constraints of ``runtime/tuning.py``), the dot
 register rule (``backends/triton/registers.py``) and the tensor-descriptor alignment of the
 shared-memory estimate.
 
@@ -16,6 +16,7 @@ from kcompiler.backends.triton.live_registers import peak_registers, thread_regi
 from kcompiler.kernels.backward import rms_norm_bwd
 from kcompiler.kernels.cross_entropy import cross_entropy
 from kcompiler.kernels.fp8_gemm import fp8_gemm
+from kcompiler.kernels.jagged_mean import jagged_mean_kernel
 from kcompiler.kernels.matmul import matmul
 from kcompiler.kernels.softmax import softmax
 from kcompiler.kernels.vector_exp import vector_exp
@@ -116,6 +117,33 @@ def test_dot_loops_are_not_unrolled() -> None:
     flat = space.to_flat(space.default())
     assert rule.check({**flat, "range_unroll_factors[0]": 1}) is None
     assert rule.check({**flat, "range_unroll_factors[0]": 2}) is not None
+
+
+def test_loops_that_hold_loops_are_not_unrolled() -> None:
+    offsets = torch.arange(0, 8 * 64 + 1, 64)
+    args = (_empty(F32, 8 * 64, 256), offsets, torch.full((8,), 256, dtype=torch.int32), 256)
+    space = jagged_mean_kernel.config_space(*args)
+    rule = next(c for c in space.constraints if c.name == "outer_loop_unroll")
+    # Loop 0 (the feature tiles) holds loop 1 (the values of a row): only loop 0 is held to it.
+    assert rule.knob_names == ("range_unroll_factors[0]",)
+    # The recorded H200 winner (benchmarks/results/nvidia-h200/session4/memory-bound/
+    # anchors.json): [4, 32, 32] at 4 warps, loop 0 unrolled once.
+    winner = {
+        **space.to_flat(space.default()),
+        "block_sizes[0]": 4,
+        "block_sizes[1]": 32,
+        "block_sizes[2]": 32,
+        "num_warps": 4,
+        "range_unroll_factors[0]": 1,
+        "range_unroll_factors[1]": 0,
+    }
+    assert rule.check(winner) is None
+    # The inner loop may unroll; the outer one four times holds four inner loops in sequence
+    # (ptxas on sm_90: 80 registers and 8 B spilled, 69 and none unrolled once).
+    assert rule.check({**winner, "range_unroll_factors[1]": 4}) is None
+    spilled = {**winner, "block_sizes[0]": 8, "block_sizes[1]": 8, "block_sizes[2]": 8}
+    assert rule.check({**spilled, "range_unroll_factors[0]": 4}) is not None
+    assert rule.check({**spilled, "range_unroll_factors[0]": 2}) is not None
 
 
 def test_tensor_descriptor_shared_memory_is_128_byte_aligned() -> None:
