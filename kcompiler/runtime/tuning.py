@@ -97,7 +97,7 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
             )
         )
 
-    constraints.extend(_dot_register_constraint(modules, count))
+    constraints.extend(_dot_register_constraint(modules, count, knobs))
     for more in (_range_knobs(modules), _indexing_knobs(kernel, modules, knobs)):
         knobs.extend(more[0])
         constraints.extend(more[1])
@@ -256,11 +256,12 @@ def _register_constraint(modules: list[Any], count: int, knobs: list[Any]) -> An
     )
 
 
-def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
+def _dot_register_constraint(modules: list[Any], count: int, knobs: list[Any]) -> list[Any]:
     """Kernels with ``tile.dot``: the dot results (accumulators, attention's scores) must fit
     half the registers a thread has, an fp8 dot's widening accumulator included (three
-    quarters from two warpgroups on); below 4 warps, with the operand tiles, a quarter (ptxas
-    "Insufficient registers" at 16 warps and more, spills below;
+    quarters from two warpgroups on); a quarter in a persistent schedule on one warpgroup or
+    32 warps; below 4 warps, with the operand tiles, a quarter (ptxas "Insufficient
+    registers" at 16 warps and more, spills below;
     ``backends/triton/registers.dot_registers_fit``)."""
 
     checkers = [c for c in map(dot_registers_checker, modules) if c.results]
@@ -269,7 +270,8 @@ def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
 
     def fits(flat: Any) -> bool:
         bs = _block_values(flat, count)
-        return all(c.fits(bs, flat["num_warps"]) for c in checkers)
+        persistent = flat.get("pid_type", "flat") != "flat"
+        return all(c.fits(bs, flat["num_warps"], persistent) for c in checkers)
 
     return [
         Predicate(
@@ -277,9 +279,12 @@ def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
             fits,
             "the tl.dot results (fp32 accumulators and scores) must take at most half of a "
             "thread's min(256, 65536 / (32 * num_warps)) registers (an fp8 dot's widening "
-            "accumulator with them: three quarters from 8 warps on; below 4 warps, with the "
-            "operand tiles mma.sync holds, a quarter)",
-            [f"block_sizes[{i}]" for i in range(count)] + ["num_warps"],
+            "accumulator with them: three quarters from 8 warps on; a persistent pid_type on 4 "
+            "or 32 warps: a quarter; below 4 warps, with the operand tiles mma.sync holds, a "
+            "quarter)",
+            [f"block_sizes[{i}]" for i in range(count)]
+            + ["num_warps"]
+            + [k.name for k in knobs if k.name == "pid_type"],
         )
     ]
 

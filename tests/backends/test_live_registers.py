@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 
 from kcompiler.backends.triton.live_registers import peak_registers, thread_registers
+from kcompiler.backends.triton.registers import dot_registers_fit
+from kcompiler.kernels.attention import attention
 from kcompiler.kernels.backward import rms_norm_bwd
 from kcompiler.kernels.cross_entropy import cross_entropy
 from kcompiler.kernels.fp8_gemm import fp8_gemm
@@ -173,8 +175,6 @@ def test_dot_rows_per_warp_from_16_warps() -> None:
 
 
 def test_dot_operands_count_below_a_warpgroup() -> None:
-    from kcompiler.backends.triton.registers import dot_registers_fit
-
     (module,) = matmul.traced_modules((_empty(BF16, 1024, 1024), _empty(BF16, 1024, 1024)), {})
     tile = {"block_0": 32, "block_1": 64, "block_2": 64}
     # One warp, 64 registers a thread for dots: the 32 x 64 accumulator alone takes 64, its
@@ -183,6 +183,44 @@ def test_dot_operands_count_below_a_warpgroup() -> None:
     assert dot_registers_fit(module, {"block_0": 16, "block_1": 16, "block_2": 16}, 1)
     # From one warpgroup on the operands are staged in shared memory: results only.
     assert dot_registers_fit(module, tile, 4)
+
+
+def test_persistent_tiles_on_one_warpgroup_keep_a_quarter_for_results() -> None:
+    (module,) = matmul.traced_modules((_empty(BF16, 4096, 4096), _empty(BF16, 4096, 4096)), {})
+
+    def fits(m: int, n: int, warps: int, persistent: bool) -> bool:
+        return dot_registers_fit(module, {"block_0": m, "block_1": n, "block_2": 64}, warps,
+                                 persistent)  # fmt: skip
+
+    # 128 x 128 at 4 warps: the accumulator takes half of a thread's 256 registers. Flat, it
+    # fits (matmul and matmul_dot: 0 of 15 compiles spilled); looping over tiles, ptxas
+    # spilled 40-76 B in 4 of 33.
+    assert fits(128, 128, 4, persistent=False) and not fits(128, 128, 4, persistent=True)
+    assert fits(64, 128, 4, persistent=True)  # a quarter
+    # 32 warps, 64 registers a thread: 512 x 64 takes half of them (3 of 6 spilled).
+    assert fits(512, 64, 32, persistent=False) and not fits(512, 64, 32, persistent=True)
+    # Two warpgroups share the loads: the recorded H200 winner 128 x 256 x 64, 8 warps,
+    # persistent_blocked (benchmarks/results/nvidia-h200/session4/tensor-core-run4/).
+    assert fits(128, 256, 8, persistent=True)
+
+
+def test_computed_left_operands_split_along_n_count_whole_rows() -> None:
+    q = _empty(BF16, 4, 16, 2048, 64)
+    (module,) = attention.traced_modules((q, q, q, True), {})
+
+    def fits(m: int, n: int, warps: int) -> bool:
+        # block_2: the query rows (M of both dots), block_3: the keys (N, then K of P @ V)
+        return dot_registers_fit(module, {"block_0": 1, "block_1": 1, "block_2": m,
+                                          "block_3": n}, warps)  # fmt: skip
+
+    # 64 queries at 8 warps: 4 warps along M, 2 along the keys, so each warp holds a copy of
+    # its 16 rows x 256 keys of P (64 registers a thread) beside 80 of results: ptxas
+    # spilled 28-284 B in 3 of 6 compiles.
+    assert not fits(64, 256, 8)
+    # The recorded winners: 128 x 64 at 8 warps and 64 x 64 at 4 (warps along M only).
+    assert fits(128, 64, 8) and fits(64, 64, 4)
+    # 128 x 64 at 4 warps: 32 rows a warp, P stays in the scores' layout.
+    assert fits(128, 64, 4)
 
 
 def test_wgmma_n_follows_tritons_warp_layout() -> None:
