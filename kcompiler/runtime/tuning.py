@@ -35,7 +35,11 @@ from kcompiler.backends.triton.indexing import (
     SCRATCH_LIMIT,
     supported_modes,
 )
-from kcompiler.backends.triton.live_registers import LiveRegisters, thread_registers
+from kcompiler.backends.triton.live_registers import (
+    LiveRegisters,
+    gather_registers,
+    thread_registers,
+)
 from kcompiler.backends.triton.loop_knobs import sequential_loops
 from kcompiler.backends.triton.precompile import job_for_launches, launch_figures
 from kcompiler.backends.triton.registers import dot_registers_checker
@@ -104,6 +108,8 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
     constraints.insert(len(derived.products), _register_constraint(modules, count, knobs))
     constraints.extend(_dot_unroll_constraint(modules, knobs))
     constraints.extend(_outer_loop_unroll_constraint(modules, knobs))
+    constraints.extend(_gather_loop_unroll_constraint(modules, knobs))
+    constraints.extend(_gather_register_constraint(modules, count))
     constraints.extend(_dot_rows_constraint(modules))
     constraints.extend(_shared_memory_constraint(modules, count, knobs))
     return ConfigSpace(knobs, constraints, starts=_dot_starts(modules, knobs))
@@ -351,6 +357,70 @@ def _outer_loop_unroll_constraint(modules: list[Any], knobs: list[Any]) -> list[
             lambda flat: all((flat[n] or 0) <= 1 for n in unroll),
             "a loop that holds another loop is not unrolled (range_unroll_factors at most 1): "
             "each copy runs its inner loop after the previous copy's",
+            unroll,
+        )
+    ]
+
+
+def _gather_register_constraint(modules: list[Any], count: int) -> list[Any]:
+    """A gather's values, indices and addresses (``live_registers.gather_registers``) must
+    fit the registers a thread has at ``num_warps``: each gathered element of a float32 value
+    takes five (the value, a 64-bit index, a 64-bit address), all alive at the load."""
+    gathering = [
+        m
+        for m in modules
+        if any(
+            isinstance(op, t.LoadOp) and "gather" in [k.data for k in op.index_kinds]
+            for op in m.walk()
+        )
+    ]
+    if not gathering:
+        return []
+
+    def fits(flat: Any) -> bool:
+        bs = _block_values(flat, count)
+        warps = flat["num_warps"]
+        return all(
+            gather_registers(m, bs, 32 * warps) <= thread_registers(warps) for m in gathering
+        )
+
+    return [
+        Predicate(
+            "gather_registers",
+            fits,
+            "a gathered tile's values with a 64-bit index and a 64-bit address for each element "
+            "(five registers an fp32 element) must fit the registers a thread has at num_warps",
+            # num_warps is read, not listed: halving it is no repair (a thread's share doubles).
+            [f"block_sizes[{i}]" for i in range(count)],
+        )
+    ]
+
+
+def _gather_loop_unroll_constraint(modules: list[Any], knobs: list[Any]) -> list[Any]:
+    """A sequential loop that gathers (a ``tile.load`` through a block of computed indices)
+    is not unrolled (``range_unroll_factors`` at most 1).
+
+    Each element of a gather has an address of its own: a 64-bit index read from registers,
+    turned into a 64-bit pointer, two registers an element that no copy can share with
+    another (an affine load's copies are one base address plus a per-copy offset). So every unrolled copy adds a whole gathered tile of indices, addresses and masks
+    to what a thread holds, and a gathering loop unrolled three times needs about twice the
+    registers of the same loop run once. Pipelining (``range_num_stages``) hides the
+    gather's latency instead: its loads become asynchronous copies into shared memory."""
+    if len(modules) != 1:
+        return []
+    unroll = _unroll_knobs(
+        modules[0],
+        knobs,
+        lambda op: isinstance(op, t.LoadOp) and "gather" in [k.data for k in op.index_kinds],
+    )
+    if not unroll:
+        return []
+    return [
+        Predicate(
+            "gather_loop_unroll",
+            lambda flat: all((flat[n] or 0) <= 1 for n in unroll),
+            "a loop that gathers through computed indices is not unrolled (range_unroll_factors "
+            "at most 1): each copy holds its own address for every element",
             unroll,
         )
     ]

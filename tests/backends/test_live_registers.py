@@ -1,5 +1,5 @@
 """The register model of the config space (``backends/triton/live_registers.py`` and the
-``register_budget`` / ``dot_loop_unroll`` / ``outer_loop_unroll`` constraints of ``runtime/tuning.py``), the dot
+``register_budget`` and loop-unroll constraints of ``runtime/tuning.py``), the dot
 register rule (``backends/triton/registers.py``) and the tensor-descriptor alignment of the
 shared-memory estimate.
 
@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import torch
 
-from kcompiler.backends.triton.live_registers import peak_registers, thread_registers
+from kcompiler.backends.triton.live_registers import (
+    gather_registers,
+    peak_registers,
+    thread_registers,
+)
 from kcompiler.backends.triton.registers import dot_registers_fit
 from kcompiler.kernels.attention import attention
 from kcompiler.kernels.backward import rms_norm_bwd
@@ -121,6 +125,25 @@ def test_dot_loops_are_not_unrolled() -> None:
     assert rule.check({**flat, "range_unroll_factors[0]": 2}) is not None
 
 
+def test_gathers_count_an_index_and_an_address_an_element() -> None:
+    offsets = torch.arange(0, 8 * 64 + 1, 64)
+    args = (_empty(F32, 8 * 64, 256), offsets, torch.full((8,), 256, dtype=torch.int32), 256)
+    (module,) = jagged_mean_kernel.traced_modules(args, {})
+    # block_0: rows, block_1: features (the outer loop), block_2: values (the inner loop)
+    tile = {"block_0": 16, "block_1": 32, "block_2": 4}  # gathers [16, 4, 32]
+    # 2048 fp32 values over 32 threads: 64 values, 64 int64 indices, 64 addresses a thread.
+    assert gather_registers(module, tile, 32) == 64 * (1 + 2 + 2)
+    space = jagged_mean_kernel.config_space(*args)
+    rule = next(c for c in space.constraints if c.name == "gather_registers")
+    flat = space.to_flat(space.default())
+    # That tile at one warp: 320 registers a thread wanted, 255 given (ptxas spilled 288 B).
+    one_warp = {"block_sizes[0]": 16, "block_sizes[1]": 32, "block_sizes[2]": 4, "num_warps": 1}
+    assert rule.check({**flat, **one_warp}) is not None
+    # The recorded winner's [4, 32, 32] at 4 warps: 32 values a thread, 160 registers.
+    winner = {"block_sizes[0]": 4, "block_sizes[1]": 32, "block_sizes[2]": 32, "num_warps": 4}
+    assert rule.check({**flat, **winner}) is None
+
+
 def test_loops_that_hold_loops_are_not_unrolled() -> None:
     offsets = torch.arange(0, 8 * 64 + 1, 64)
     args = (_empty(F32, 8 * 64, 256), offsets, torch.full((8,), 256, dtype=torch.int32), 256)
@@ -146,6 +169,32 @@ def test_loops_that_hold_loops_are_not_unrolled() -> None:
     spilled = {**winner, "block_sizes[0]": 8, "block_sizes[1]": 8, "block_sizes[2]": 8}
     assert rule.check({**spilled, "range_unroll_factors[0]": 4}) is not None
     assert rule.check({**spilled, "range_unroll_factors[0]": 2}) is not None
+
+
+def test_gathering_loops_are_not_unrolled() -> None:
+    offsets = torch.arange(0, 8 * 64 + 1, 64)
+    args = (_empty(F32, 8 * 64, 256), offsets, torch.full((8,), 256, dtype=torch.int32), 256)
+    space = jagged_mean_kernel.config_space(*args)
+    rule = next(c for c in space.constraints if c.name == "gather_loop_unroll")
+    # Both loops hold the gather of x_flat (the inner one directly).
+    assert rule.knob_names == ("range_unroll_factors[0]", "range_unroll_factors[1]")
+    # Both recorded winners (range_unroll_factors [1, 0] and [0, 0]) stay.
+    winner = {
+        **space.to_flat(space.default()),
+        "block_sizes[0]": 4,
+        "block_sizes[1]": 32,
+        "block_sizes[2]": 32,
+        "num_warps": 4,
+        "range_unroll_factors[0]": 1,
+        "range_unroll_factors[1]": 0,
+    }
+    assert rule.check(winner) is None
+    assert rule.check({**winner, "range_unroll_factors[0]": 0}) is None
+    # [16, 4, 16] at 2 warps, 16 gathered values a thread: the inner loop unrolled 3 times
+    # took 168 registers and spilled 36 B on sm_90, once 95 and none.
+    tile = {**winner, "block_sizes[0]": 16, "block_sizes[1]": 4, "block_sizes[2]": 16}
+    assert rule.check({**tile, "num_warps": 2, "range_unroll_factors[1]": 1}) is None
+    assert rule.check({**tile, "num_warps": 2, "range_unroll_factors[1]": 3}) is not None
 
 
 def test_tensor_descriptor_shared_memory_is_128_byte_aligned() -> None:
