@@ -88,15 +88,16 @@ class _StandInCompiled:
         pass
 
 
-def cpu_call(name: str) -> tuple[Callable[..., Any], tuple[Any, ...]]:
-    """Kernel ``name`` of kcompiler.kernels and its benchmark spec's CPU arguments
-    (benchmarks/kernels.py, and benchmarks/tensor_core.py for the tensor-core kernels)."""
+def cpu_call(name: str, device: str = "cpu") -> tuple[Callable[..., Any], tuple[Any, ...]]:
+    """Kernel ``name`` of kcompiler.kernels and its benchmark spec's CPU-sized arguments
+    (benchmarks/kernels.py, and benchmarks/tensor_core.py for the tensor-core kernels), made
+    on ``device``."""
     import importlib
 
     specs = {**kernels.KERNELS, **tensor_core.KERNELS}
     fn = getattr(importlib.import_module(f"kcompiler.kernels.{name}"), name)
     case = specs[name].cpu[0]
-    return fn, specs[name].make_inputs(case.params, case.dtype, torch.device("cpu"))
+    return fn, specs[name].make_inputs(case.params, case.dtype, torch.device(device))
 
 
 def _kernels_of(fn: Any) -> list[Any]:

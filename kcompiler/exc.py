@@ -66,6 +66,13 @@ def not_float(kernel: str, name: str, dtype: object) -> InvalidArgument:
     )
 
 
+class IndexOutOfBoundsWarning(UserWarning):
+    """Under the opt-in ``KCOMPILER_OUT_OF_BOUNDS=warn``, a computed index fell outside its
+    tensor: the lanes it addresses read 0 and wrote nothing, the others computed as usual.
+    Issued at the indexing expression's source line with the message ``IndexOutOfBounds``
+    would carry; by default the call raises that error instead."""
+
+
 class IndexOutOfBounds(KCompilerError, IndexError):
     """A computed index (a gather, an index loaded from a tensor, a jagged offset) fell outside
     its tensor at run time. The access was masked, so nothing outside the tensor was touched;
@@ -108,6 +115,12 @@ class NoBackward(KCompilerError, RuntimeError):
 class IgnoredByInterpreter(UserWarning):
     """A config knob that only the GPU toolchain applies (a ptxas control file) was given to a
     kernel running on Triton's CPU interpreter, where it has no effect; said once per value."""
+
+
+class MergedIndexing(UserWarning):
+    """A ``Config.indexing`` list numbered Helion's way gives different modes to Helion's
+    copies of one access that kcompiler issues once (its chunk loop computes the roots of
+    several of Helion's rolled passes); the copy takes one of them, which is named."""
 
 
 class TensorOperationInWrapper(UserWarning):

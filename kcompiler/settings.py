@@ -12,8 +12,8 @@ importing kcompiler (the benchmark drivers do), and a test using ``monkeypatch.s
 new value at the next compile, and a bad value raises :class:`SettingError` naming the variable
 and the values it accepts. Tests may also pin fields directly with :func:`override`.
 
-Settings that change generated code (``index_checks``, ``peel_tail``, ``fp8_accumulate``,
-``fp32_dot_precision``) are part of the key of a compiled variant (:meth:`Settings.codegen_key`),
+Settings that change generated code (``index_checks``, ``out_of_bounds``, ``peel_tail``,
+``fp8_accumulate``, ``fp32_dot_precision``) are part of the key of a compiled variant (:meth:`Settings.codegen_key`),
 so changing one compiles a new variant instead of reusing an old one.
 
 Variables named ``KC_*`` (the old prefix) are still read when their ``KCOMPILER_*`` name is
@@ -48,7 +48,10 @@ FP8_ACCUMULATE_MODES = ("imprecise_acc", "block", "fast")
 # torch.get_float32_matmul_precision() -> the input_precision of float32 tl.dot.
 FP32_DOT_PRECISION = {"highest": "ieee", "high": "tf32", "medium": "tf32"}
 CACHE_URL_SCHEMES = ("redis", "rediss", "unix")
-COMPILE_BACKENDS = ("local", "ray")  # where compile jobs run (autotune/compile_backends.py)
+COMPILE_BACKENDS = ("local", "ray")
+# What a launch whose checked index fell outside its tensor does (backends/triton/bounds.py):
+# raise IndexOutOfBounds, or warn and keep the masked lanes' result (opt-in).
+OUT_OF_BOUNDS_MODES = ("error", "warn")  # where compile jobs run (autotune/compile_backends.py)
 
 # The old name of a variable -> its name now. Read only when the new name is unset.
 DEPRECATED = {
@@ -63,6 +66,7 @@ class Settings:
 
     # Generated code (part of every compiled variant's key).
     index_checks: bool = True
+    out_of_bounds: str = "error"
     peel_tail: bool = True
     fp8_accumulate: str = "imprecise_acc"
     fp32_dot_precision: str = "ieee"
@@ -90,8 +94,11 @@ class Settings:
     test_seed: int = 0
 
     def codegen_key(self) -> tuple[Any, ...]:
-        """The settings that change generated code: part of a compiled variant's key."""
-        return (self.fp32_dot_precision, self.fp8_accumulate, self.peel_tail, self.index_checks)
+        """The settings that change generated code: part of a compiled variant's key. The
+        opt-in ``out_of_bounds`` mode joins it only when set, so the keys of tuning results
+        recorded before it existed stay valid."""
+        key = (self.fp32_dot_precision, self.fp8_accumulate, self.peel_tail, self.index_checks)
+        return key if self.out_of_bounds == "error" else (*key, self.out_of_bounds)
 
 
 def _bool(name: str, raw: str) -> bool:
@@ -167,6 +174,7 @@ class Variable:
 
 VARIABLES = (
     Variable("KCOMPILER_INDEX_CHECKS", "index_checks", _bool),
+    Variable("KCOMPILER_OUT_OF_BOUNDS", "out_of_bounds", _choice(OUT_OF_BOUNDS_MODES)),
     Variable("KCOMPILER_PEEL_TAIL", "peel_tail", _bool),
     Variable("KCOMPILER_FP8_ACCUMULATE", "fp8_accumulate", _choice(FP8_ACCUMULATE_MODES)),
     Variable("KCOMPILER_DIRECT_LAUNCH", "direct_launch", _bool),
@@ -213,6 +221,12 @@ def from_environ(environ: Mapping[str, str], matmul_precision: str = "highest") 
         if raw is not None and raw.strip():
             values[var.field] = var.parse(name, raw)
     values["fp32_dot_precision"] = FP32_DOT_PRECISION.get(matmul_precision, "ieee")
+    if values.get("out_of_bounds") == "warn" and values.get("index_checks") is False:
+        # Unchecked code has no masked lanes to keep and nothing to warn about: the two
+        # settings ask for opposite things, so neither wins silently.
+        raise SettingError(
+            "KCOMPILER_OUT_OF_BOUNDS=warn needs the bounds checks: unset KCOMPILER_INDEX_CHECKS=0"
+        )
     return Settings(**values)
 
 

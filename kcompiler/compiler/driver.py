@@ -50,6 +50,7 @@ class CompileSettings:
     fp8_accumulate: str = "imprecise_acc"
     peel_tail: bool = True
     index_checks: bool = True
+    out_of_bounds: str = "error"
 
     @classmethod
     def current(cls, interpret: bool) -> CompileSettings:
@@ -61,6 +62,7 @@ class CompileSettings:
             fp8_accumulate=now.fp8_accumulate,
             peel_tail=now.peel_tail,
             index_checks=now.index_checks,
+            out_of_bounds=now.out_of_bounds,
         )
 
 
@@ -136,6 +138,7 @@ def codegen_options(
         maxnreg=config.get("maxnreg"),
         ptx_options=ptx_options(config, settings.interpret),
         index_checks=settings.index_checks,
+        out_of_bounds=settings.out_of_bounds,
         **(ranges or {}),
     )
 
@@ -231,7 +234,9 @@ def compile_loop(
 
         assert fallback is None or where(fallback.index_sites) == where(gen.index_sites)
         flag = request.error_flag() if request.error_flag is not None else None
-        errors = bounds.ErrorBuffer(gen.index_sites, interpret, flag)
+        errors = bounds.ErrorBuffer(
+            gen.index_sites, interpret, flag, warn=settings.out_of_bounds == "warn"
+        )
         names[bounds.ERRORS] = errors.tensor
         names[bounds.FLAG] = errors.flag.tensor
     if interpret:

@@ -343,6 +343,23 @@ def same_dims(a: Dims, b: Dims, fixed: Mapping[str, int]) -> bool:
     return len(a) == len(b) and all(same_size(x, y, fixed) for x, y in zip(a, b))
 
 
+_SIZE_SYMBOL = re.compile(r"s\d+")
+
+
+def _symbol_hint(a: str, b: str) -> str:
+    """Why a static size and a size symbol differ, where that is the mismatch: the symbol is
+    a run-time size (one compiled variant serves many values), so equal values at this call
+    do not make them one dim."""
+    pair = {a.isdigit(), b.isdigit()}
+    symbol = b if a.isdigit() else a
+    if pair != {True, False} or not _SIZE_SYMBOL.fullmatch(symbol):
+        return ""
+    return (
+        f" ({symbol} is a size known only at run time; kl.specialize of that size, or "
+        "static_shapes=True, makes it static)"
+    )
+
+
 def broadcast_dims(*shapes: Dims, fixed: Callable[[], Mapping[str, int]] | None = None) -> Dims:
     """NumPy/torch broadcasting on symbolic dims: equal symbols match, "1" stretches. With
     ``fixed`` (called only on a mismatch: the enclosing kernel's ``fixed_size_symbols``) a
@@ -369,6 +386,7 @@ def broadcast_dims(*shapes: Dims, fixed: Callable[[], Mapping[str, int]] | None 
                         continue
                 raise ShapeError(
                     f"shapes {[list(x) for x in shapes]} do not broadcast: dim {dim} vs {d}"
+                    + _symbol_hint(dim, d)
                 )
         out.append(dim)
     return tuple(out)
@@ -484,6 +502,52 @@ class KernelOp(IRDLOperation):
         fixed (``kl.register_block_size`` values are part of the specialization)."""
         return self._int_dict("block_values")
 
+    @property
+    def slice_widths(self) -> dict[str, tuple[str, str, str, str]]:
+        """Width symbol -> ``(bound, start, stop, step)``: a size known only at run time, the
+        number of positions of ``start:stop:step`` within a tensor dim of size ``bound``,
+        ``max(0, ceil((min(stop, bound) - start) / step))`` (each entry an int or a size
+        symbol; ``step`` a positive int). The launcher computes it; its register extent is
+        ``bound``'s (its size hint is ``bound``'s), so it holds every width the clamp allows in
+        any launch of this code, whose key fixes ``bound``'s power-of-two bucket."""
+        attr = self.attributes.get("slice_widths")
+        if not isinstance(attr, DictionaryAttr):
+            return {}
+        out: dict[str, tuple[str, str, str, str]] = {}
+        for k, v in attr.data.items():
+            items = v.data if isinstance(v, ArrayAttr) else ()
+            words = tuple(x.data for x in items if isinstance(x, StringAttr))
+            out[k] = words if len(words) == 4 else ("", "", "", "")  # type: ignore[assignment]
+        return out
+
+    def _verify_slice_widths(self) -> None:
+        hints = self.size_hints
+        for w, (bound, start, stop, step) in self.slice_widths.items():
+            if not bound:
+                raise VerifyException(
+                    f"tile.kernel: slice_widths[{w}] must be [bound, start, stop, step] strings"
+                )
+            for what, d in (("bound", bound), ("start", start), ("stop", stop)):
+                if not (d.isdigit() or d in hints) or d == w or d in self.slice_widths:
+                    raise VerifyException(
+                        f"tile.kernel: slice_widths[{w}]: {what} {d!r} is neither an int nor a "
+                        "size symbol of size_hints"
+                    )
+            if not step.isdigit() or int(step) < 1:
+                raise VerifyException(
+                    f"tile.kernel: slice_widths[{w}]: step {step!r} is not a positive int"
+                )
+            if hints.get(w) != (int(bound) if bound.isdigit() else hints[bound]):
+                raise VerifyException(
+                    f"tile.kernel: slice_widths[{w}]: its size hint must be its bound's "
+                    "(its register extent)"
+                )
+            if w in self.size_divisors:
+                raise VerifyException(
+                    f"tile.kernel: slice_widths[{w}] has a size divisor; a width known only "
+                    "at run time promises none"
+                )
+
     def _int_dict(self, name: str) -> dict[str, int]:
         attr = self.attributes.get(name)
         if not isinstance(attr, DictionaryAttr):
@@ -509,6 +573,7 @@ class KernelOp(IRDLOperation):
                 raise VerifyException(
                     f"tile.kernel: size_divisors[{k}] = {v} is not a power of two"
                 )
+        self._verify_slice_widths()
 
     # Syntax: tile.kernel @name(%x: type, ...) attributes {...} { body }
     # A block argument's SSA name is its entry of arg_names; `%0: type {name = "x"}` spells
@@ -1822,6 +1887,79 @@ class SplitOp(IRDLOperation):
 
 
 @irdl_op_definition
+class ConcatOp(TileOp):
+    """Values one after another along their dim ``axis`` (``torch.cat``; ``torch.stack`` of
+    blocks unsqueezed at ``axis``), in operand order.
+
+    Typing: one element type, one rank, the other dims equal (a static int and a size symbol
+    the kernel fixes at it are equal); along ``axis`` each operand's size must be known when
+    the kernel compiles and carry no lane of another block: a static int (any, a power of two
+    or not: a padded dim's valid lanes come first) or a fixed size symbol, never a tile's
+    block (its last tile may be partial) or an unfixed size. The result's dim there is the
+    static sum of the sizes, whose register extent is its next power of two: the lanes past
+    the sum are padding, masked wherever the dim is used, as any static dim's are.
+    """
+
+    name = "tile.concat"
+
+    inputs = var_operand_def(BlockType)
+    axis = prop_def(IntegerAttr)
+    result = result_def(BlockType)
+    traits = traits_def(Pure())
+    assembly_format = "$inputs `axis` $axis attr-dict `:` type($inputs) `->` type($result)"
+
+    def __init__(self, inputs: Sequence[SSAValue], axis: int):
+        super().__init__(
+            operands=[inputs],
+            properties={"axis": IntegerAttr(axis, i64)},
+            result_types=[BlockType.unknown()],
+        )
+
+    @property
+    def dim(self) -> int:
+        return self.axis.value.data
+
+    def widths(self) -> tuple[int, ...]:
+        """Each operand's size along ``axis`` (the typing rule's; ShapeError if one is not
+        known when the kernel compiles)."""
+        fixed = fixed_size_symbols(self)
+        out = []
+        for v in self.inputs:
+            d = block_of(v).dims[self.dim]
+            n = int(d) if d.isdigit() else fixed.get(d)
+            if n is None:
+                raise ShapeError(
+                    f"concat along a dim of size {d}: it must be a size known when the kernel "
+                    "compiles (a static size, or one the specialization fixes), not a tile's "
+                    "block or a dynamic size (the blocks are placed in registers, which cannot "
+                    "leave a variable gap)"
+                )
+            out.append(n)
+        return tuple(out)
+
+    def infer_type(self) -> Attribute:
+        blocks = [block_of(v) for v in self.inputs]
+        if not blocks:
+            raise ShapeError("concat of no values")
+        first, axis = blocks[0], self.dim
+        if not 0 <= axis < first.rank:
+            raise ShapeError(f"concat along dim {axis} of values of rank {first.rank}")
+        fixed = fixed_size_symbols(self)
+        for b in blocks[1:]:
+            if b.element_type != first.element_type:
+                raise ShapeError(f"concat of {first.element_type} and {b.element_type} values")
+            others = [(x, y) for i, (x, y) in enumerate(zip(first.dims, b.dims)) if i != axis]
+            if b.rank != first.rank or not all(same_size(x, y, fixed) for x, y in others):
+                raise ShapeError(
+                    f"concat along dim {axis}: shapes {list(first.dims)} and {list(b.dims)} "
+                    "differ in another dim"
+                )
+        dims = list(first.dims)
+        dims[axis] = str(sum(self.widths()))
+        return BlockType(dims, first.element_type)
+
+
+@irdl_op_definition
 class RandOp(TileOp):
     """Philox random numbers keyed by the scalar ``seed``, one per element of ``offsets`` (an
     integer block: each element's linear index in the whole iteration space, so results do
@@ -2024,6 +2162,7 @@ Tile = Dialect(
         DotOp,
         JoinOp,
         SplitOp,
+        ConcatOp,
         RandOp,
         PrintOp,
         InlineAsmOp,

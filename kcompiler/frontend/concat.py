@@ -1,16 +1,26 @@
-"""``torch.stack`` and ``torch.cat`` of blocks in device code, built on ``kl.join``.
+"""``torch.stack`` and ``torch.cat`` of blocks in device code.
 
-A register block cannot grow in place, so both are made from one primitive: ``kl.join``
-stacks two equal blocks along a new last dim of size 2, and a permutation moves that dim to
-``dim``. More blocks (a power of two of them) stack as two stacks of halves, concatenated.
+A register block cannot grow in place, so both build a new value from their operands, in one
+of two ways.
 
-``torch.cat`` is a stack along ``dim`` whose new dim is then merged with the next one: for
-``cat([a, b], 0)`` of ``[n, m]`` blocks, ``stack`` gives ``[2, n, m]`` (``a`` then ``b``) and a
-row-major merge gives ``[2n, m]``, torch's order. The merge is a ``tile.reshape``, legal only
-where the merged dims carry no padding lanes: the blocks' size along ``dim`` must be a power of
-two known when the kernel compiles (a static size or a size symbol the specialization fixes;
-not a tile's block, whose last tile may be partial), and every block must have the same shape.
-Other dims may be anything.
+Joins, where they fit: ``kl.join`` stacks two equal blocks along a new last dim of size 2 and
+a permutation moves that dim to ``dim``; more blocks (a power of two of them) stack as two
+stacks of halves, concatenated. ``torch.cat`` is then a stack along ``dim`` whose new dim is
+merged with the next one: for ``cat([a, b], 0)`` of ``[n, m]`` blocks, ``stack`` gives ``[2,
+n, m]`` (``a`` then ``b``) and a row-major merge gives ``[2n, m]``, torch's order. The merge
+is a ``tile.reshape``, legal only where the merged dims carry no padding lanes: the count and
+the blocks' size along ``dim`` must be powers of two known when the kernel compiles, and
+every block must have the same shape. These generate only joins, permutes and reshapes.
+
+``tile.concat`` otherwise: blocks of unequal sizes along ``dim`` (16 then 32), a count that is
+not a power of two (a stack of three is three blocks unsqueezed at ``dim``, concatenated), or
+a size that is not a power of two (6 + 6). The result's size along ``dim`` is the static sum,
+laid out in its next power of two of lanes with the padding after it (masked wherever the dim
+is used, as any static dim's is); the backend gathers each block's lanes into place. Each
+block's size along ``dim`` must still be known when the kernel compiles: a static size or one
+the specialization fixes, never a tile's block (its last tile may be partial: torch would put
+the next block's first element right after the last valid one, a gap only known at run time).
+Other dims may be anything, but equal across the blocks, as torch requires.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ import torch
 
 from kcompiler.dialects import tile as t
 from kcompiler.exc import ShapeMismatch, UnsupportedConstruct
+from kcompiler.frontend import dtypes
 
 if TYPE_CHECKING:
     from kcompiler.frontend.tracer import DeviceTracer
@@ -29,20 +40,47 @@ if TYPE_CHECKING:
 
 
 def _blocks(tr: DeviceTracer, tensors: Any, what: str) -> list[TileValue]:
+    """The blocks of ``tensors``, of one rank (torch's rule; which dims must agree is the
+    caller's), promoted to one dtype as torch.cat/stack promote."""
     if not isinstance(tensors, (list, tuple)) or not tensors:
         raise UnsupportedConstruct(f"{what} takes a non-empty list or tuple of blocks")
     values = [tr.as_value(v) for v in tensors]
-    n = len(values)
-    if n & (n - 1):
-        raise UnsupportedConstruct(
-            f"{what} of {n} blocks in device code: the count must be a power of two "
-            "(blocks are joined pairwise with kl.join); split the call into such groups"
-        )
     first = values[0]
     for v in values[1:]:
-        if v.dims != first.dims:
-            raise ShapeMismatch(f"{what}: shapes {list(first.dims)} and {list(v.dims)} differ")
-    return values
+        if v.ndim != first.ndim:
+            raise ShapeMismatch(
+                f"{what}: shapes {list(first.dims)} and {list(v.dims)} differ in rank"
+            )
+    dtype = dtypes.to_torch(t.result_dtype([v.type for v in values]))
+    return [tr.cast(v, dtype) for v in values]
+
+
+def _power_of_two(n: int) -> bool:
+    return n > 0 and n & (n - 1) == 0
+
+
+def _joinable(values: list[TileValue], axis: int | None) -> bool:
+    """Whether the joins build this stack (``axis`` None) or cat along ``axis``: a power of
+    two of blocks of one shape, and for a cat a power-of-two size along ``axis`` that the
+    compiled code fixes (see the module docstring)."""
+    first = values[0]
+    if not _power_of_two(len(values)) or any(v.dims != first.dims for v in values):
+        return False
+    if axis is None or len(values) == 1:
+        return True
+    fixed = t.fixed_size_symbols(first.value.owner) if first.value.owner else {}
+    return _known(first.dims[axis], fixed) is not None
+
+
+def _concat(tr: DeviceTracer, values: list[TileValue], axis: int, what: str) -> TileValue:
+    """``tile.concat`` of ``values`` along ``axis``, its typing errors located."""
+    op = t.ConcatOp([v.value for v in values], axis)
+    try:
+        return tr.emit(op)
+    except ShapeMismatch as e:
+        # The typing rule names the op; the user wrote torch.cat or torch.stack.
+        message = str(e).removeprefix(f"{e.location}: ") if e.location else str(e)
+        raise ShapeMismatch(message.replace("concat", what, 1), e.location) from None
 
 
 def _axis(dim: Any, positions: int, rank: int, what: str) -> int:
@@ -95,7 +133,14 @@ def stack(tr: DeviceTracer, tensors: Any, dim: int = 0, **_: Any) -> TileValue:
     """``torch.stack(blocks, dim)``: a new dim of ``len(blocks)`` at ``dim``."""
     values = _blocks(tr, tensors, "torch.stack")
     rank = values[0].ndim
-    return _stack_values(tr, values, _axis(dim, rank + 1, rank, "torch.stack"))
+    where = _axis(dim, rank + 1, rank, "torch.stack")
+    first = values[0]
+    for v in values[1:]:
+        if v.dims != first.dims:
+            raise ShapeMismatch(f"torch.stack: shapes {list(first.dims)} and {list(v.dims)} differ")
+    if _joinable(values, None):
+        return _stack_values(tr, values, where)
+    return _concat(tr, [tr.unsqueeze(v, where) for v in values], where, "torch.stack")
 
 
 def cat(tr: DeviceTracer, tensors: Any, dim: int = 0, *, axis: Any = None, **_: Any) -> TileValue:
@@ -106,7 +151,9 @@ def cat(tr: DeviceTracer, tensors: Any, dim: int = 0, *, axis: Any = None, **_: 
     if rank == 0:
         raise ShapeMismatch("torch.cat of scalars: zero-dimensional values cannot be concatenated")
     where = _axis(dim if axis is None else axis, rank, rank, "torch.cat")
-    return _cat_values(tr, values, where, "torch.cat")
+    if _joinable(values, where):
+        return _cat_values(tr, values, where, "torch.cat")
+    return _concat(tr, values, where, "torch.cat")
 
 
 CONCAT_FUNCTIONS: dict[Any, Callable[..., Any]] = {

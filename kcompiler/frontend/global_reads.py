@@ -153,6 +153,15 @@ def loop_reads(
     return tuple(out)
 
 
+def function_reads(fn: FunctionType) -> tuple[Read, ...]:
+    """The globals and closure cells a plain Python function reads, following the functions
+    they hold (a kernel's host function: the values its code hands its device loops derive
+    from them; config tables key on them, runtime/config_table.py)."""
+    out: dict[Read, None] = {}
+    _function_reads(fn, DEPTH, out)
+    return tuple(out)
+
+
 def read_values(reads: tuple[Read, ...]) -> tuple[Any, ...]:
     """The reads' part of a specialization key: each one's label and value, by value for
     plain data (specialize.value_key) and by identity for other objects."""

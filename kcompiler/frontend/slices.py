@@ -8,8 +8,19 @@ traces to ``tile.load %x[%t, %pos] ["tile", "outer"]`` with ``%pos = a + arange(
 The extent becomes the new dim, so it must be a dim the compiler can name in every launch of
 the specialization: a literal, a size (``x.size(1)``, a host int), a block size, or the
 difference of the bounds when one is the other plus such a dim (``a:a + k``). A store may
-leave the extent to the value stored (``out[tile, n1:] = y[tile, :]`` writes ``y``'s width);
-a load whose extent is none of these is an error.
+leave the extent to the value stored (``out[tile, n1:] = y[tile, :]`` writes ``y``'s width).
+
+A load whose width is none of these but whose bounds the launcher knows (``x[tile, k:]``,
+``x[tile, a:b]`` over int arguments and sizes) gets a width known only at run time: a size
+symbol of its own (``width0``), defined by the kernel's ``slice_widths`` as the positions of
+``start:stop:step`` inside the sliced dim, which the launcher computes as torch's slicing counts
+them (clamped to the dim). Its register extent is the sliced dim's (Triton blocks are
+compile-time powers of two; the dim's power-of-two bucket is in the specialization key, and the
+clamped width never exceeds the dim), and its lanes are masked like any size's. Two slices with
+the same bounds of same-size dims share the symbol; anywhere else the width is a dim of its
+own, so using it where another size is needed (storing it into ``out[tile, :]``) is a shape
+error. Bounds computed in device code (a loaded start) leave the width unknown to the launcher:
+an error.
 
 Bounds: where the bounds' values are known when the kernel compiles, a slice that runs past the
 tensor is an error (torch would clamp it to the tensor; a kernel whose slice is clamped there is
@@ -93,6 +104,36 @@ def _value_of(tr: Any, x: Any) -> int | None:
     return tr.spec.symbols.values.get(d)
 
 
+def _host_dim(tr: Any, x: Any) -> str | None:
+    """The dim of a bound the launcher knows: an int or a size symbol (an int argument, a
+    tensor size); None for a block size or a value computed in device code."""
+    d = dim_of_bound(x)
+    if d is not None and (d.isdigit() or d in tr.spec.symbols.values):
+        return d
+    return None
+
+
+def run_time_width(
+    tr: Any, tensor: TensorArg, axis: int, start: Any, stop: Any, step: int, where: str
+) -> str:
+    """The width symbol of a slice whose width is known only at run time (``x[tile, k:]``,
+    ``x[tile, a:b]`` over int arguments): the launcher computes it from bounds it knows."""
+    size = tensor.dims[axis]
+    first = _host_dim(tr, start)
+    last = size if stop is None else _host_dim(tr, stop)
+    if first is None or last is None:
+        raise tr.error(
+            UnsupportedConstruct,
+            f"{where}: the width of this slice of {tensor.name!r} is neither known when the "
+            "kernel compiles (bound it by an int, a size or a block size, or write it as "
+            "a:a + k with such a k) nor computable before the launch: a width known only at "
+            "run time needs bounds that are ints, int arguments or sizes (compute a bound "
+            "such as k + 1 in host code, before the loop)",
+        )
+    written = f"the slice of dim {axis} of {tensor.name!r} in {where}"
+    return tr.slice_width(size, first, last, step, written)
+
+
 def slice_index(
     tr: Any, tensor: TensorArg, axis: int, s: slice, given: str | None, where: str
 ) -> TileValue:
@@ -119,16 +160,11 @@ def slice_index(
     else:
         span = slice_extent(tr, start, stop, size)
         extent = str(-(-int(span) // step)) if span is not None and span.isdigit() else None
-    from_value = extent is None
+    from_value = extent is None and given is not None
     if from_value:
         extent = given
     if extent is None:
-        raise tr.error(
-            UnsupportedConstruct,
-            f"{where}: the width of this slice of {tensor.name!r} must be known when the "
-            "kernel compiles: bound it by an int, a size or a block size, or write it as "
-            "a:a + k with such a k",
-        )
+        extent = run_time_width(tr, tensor, axis, start, stop, step, where)
     n = int(extent) if extent.isdigit() else tr.spec.symbols.values.get(extent)
     if n is not None and n <= 0:
         raise tr.error(ShapeMismatch, f"{where}: the slice of {tensor.name!r} is empty")

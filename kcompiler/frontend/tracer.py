@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import inspect
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import CellType, FunctionType, ModuleType
@@ -49,16 +50,22 @@ from kcompiler.frontend.specialize import (
     lifted_name,
     pow2_divisor,
 )
+from kcompiler.frontend.strided_loops import check_step, position, static_step, trip_count
 from kcompiler.frontend.values import TensorArg, TileHandle, TileValue
 from kcompiler.language._context import tracing
 
 
 @dataclass
 class TileDim:
+    """One loop of a tile request. A strided grid loop (frontend/strided_loops.py) runs from 0
+    to its trip count; its loop variable is ``origin + counter * step``."""
+
     lb: TileValue
     ub: TileValue
     block: str
     kind: str
+    origin: Any = None
+    step: Any = None
 
 
 @dataclass
@@ -277,6 +284,9 @@ class DeviceTracer:
         self._codes: dict[int, Any] = {}
         self._block_ordinal = 0
         self._unrolling = 0  # unrolled Python loops that a `break`/`continue` here would leave
+        # Widths of slices known only at run time: (bound, start, stop, step) -> their symbol.
+        self._slice_widths: dict[tuple[str, str, str, str], str] = {}
+        self._width_sources: dict[str, str] = {}  # width symbol -> the slice's source text
         self.record_sizes()
 
     # -- locations and errors ----------------------------------------------------------------
@@ -287,7 +297,20 @@ class DeviceTracer:
         return f"{self.filename}:{line}:{col}"
 
     def error(self, exc_type: type[CompileError], message: str) -> CompileError:
-        return exc_type(message, self.location)
+        return exc_type(message + self._width_notes(message), self.location)
+
+    def _width_notes(self, message: str) -> str:
+        """What the run-time slice widths a message names are, in the user's terms."""
+        notes = []
+        for sym, written in self._width_sources.items():
+            if re.search(rf"\b{sym}\b", message):
+                notes.append(
+                    f"; {sym} is the width of {written}, known only at run time: it matches only "
+                    "slices with the same bounds of same-size dims (where it must equal another "
+                    "size, write the slice as a:a + n with n an int argument, e.g. n = b - a "
+                    "computed in host code)"
+                )
+        return "".join(notes)
 
     @property
     def device(self) -> torch.device:
@@ -343,10 +366,36 @@ class DeviceTracer:
         self.kernel.attributes["size_divisors"] = DictionaryAttr(
             {s: IntegerAttr(pow2_divisor(v), i64) for s, v in syms.items()}
         )
+        if self._slice_widths:
+            hints = dict(syms)
+            for (bound, _, _, _), w in self._slice_widths.items():
+                hints[w] = int(bound) if bound.isdigit() else syms[bound]
+            self.kernel.attributes["size_hints"] = DictionaryAttr(
+                {s: IntegerAttr(v, i64) for s, v in hints.items()}
+            )
+            self.kernel.attributes["slice_widths"] = DictionaryAttr(
+                {
+                    w: ArrayAttr([StringAttr(d) for d in entry])
+                    for entry, w in self._slice_widths.items()
+                }
+            )
         if self.spec.block_values:  # kl.register_block_size values: fixed in this variant
             self.kernel.attributes["block_values"] = DictionaryAttr(
                 {b: IntegerAttr(v, i64) for b, v in self.spec.block_values.items()}
             )
+
+    def slice_width(self, bound: str, start: str, stop: str, step: int, written: str) -> str:
+        """The size symbol of the width of ``start:stop:step`` in a dim of size ``bound``, a
+        width the launcher computes (``tile.kernel``'s ``slice_widths``); one symbol per
+        distinct slice, so two slices with the same bounds of same-size dims share a dim."""
+        entry = (bound, start, stop, str(step))
+        sym = self._slice_widths.get(entry)
+        if sym is None:
+            sym = f"width{len(self._slice_widths)}"
+            self._slice_widths[entry] = sym
+            self._width_sources[sym] = written
+            self.record_sizes()
+        return sym
 
     # -- host values -------------------------------------------------------------------------
     def import_host_value(self, name: str, value: Any) -> Any:
@@ -1311,7 +1360,11 @@ class DeviceTracer:
         return self.emit(t.ReshapeOp(v.value, dims))
 
     # -- loops -------------------------------------------------------------------------------
-    def tile_request(self, a: Any, b: Any, block_size: Any, kind: str) -> TileRequest:
+    def tile_request(
+        self, a: Any, b: Any, block_size: Any, kind: str, step: Any = None
+    ) -> TileRequest:
+        """The loops of ``kl.tile``/``kl.grid``/``kl.jagged_tile``; ``step`` (a grid's, one
+        per dim or one for all) makes a strided grid loop where it is not the constant 1."""
         if kind == "jagged":
             bounds = self.as_value(a)
             if bounds.ndim != 1:
@@ -1324,16 +1377,24 @@ class DeviceTracer:
         else:
             begins, ends = ([0], [a]) if b is None else ([a], [b])
         sizes = block_size if isinstance(block_size, (list, tuple)) else [block_size] * len(ends)
-        if len(sizes) != len(ends):
-            raise self.error(
-                ShapeMismatch,
-                f"block_size={self._written('block_size')} has {len(sizes)} entries for "
-                f"{len(ends)} loop dims",
-            )
+        steps = step if isinstance(step, (list, tuple)) else [step] * len(ends)
+        for what, given in (("block_size", sizes), ("step", steps)):
+            if len(given) != len(ends):
+                raise self.error(
+                    ShapeMismatch,
+                    f"{what}={self._written(what)} has {len(given)} entries for "
+                    f"{len(ends)} loop dims",
+                )
         dims = []
-        for lo, hi, bs in zip(begins, ends, sizes):
+        for lo, hi, bs, st in zip(begins, ends, sizes, steps):
             self._check_bound(lo, kind)
             self._check_bound(hi, kind)
+            if st is not None:
+                check_step(self, st, self._written())
+            if st is not None and static_step(st) != 1:
+                count = trip_count(self, lo, hi, st)
+                dims.append(TileDim(self.as_value(0), count, "1", kind, lo, st))
+                continue
             block = "1" if kind == "grid" else self._block_symbol(bs)
             dims.append(TileDim(self.as_value(lo), self.as_value(hi), block, kind))
         return TileRequest(dims, multi=multi)
@@ -1522,8 +1583,9 @@ class DeviceTracer:
     def builtin_range(self, *args: Any) -> Any:
         """Python's ``range`` in device code: a Python range (its loop is unrolled) when its
         bounds are Python ints; a sequential device loop over single indices, as ``kl.grid``,
-        when a bound is a value known only at run time (an int argument, a loaded scalar),
-        which Python's would ask for an int."""
+        when a bound or the step is a value known only at run time (an int argument, a
+        loaded scalar), which Python's would ask for an int; a step other than 1 makes it a
+        strided loop (frontend/strided_loops.py)."""
         import builtins
 
         if not any(isinstance(a, TileValue) for a in args):
@@ -1532,13 +1594,8 @@ class DeviceTracer:
             raise self.error(
                 UnsupportedConstruct, f"range() takes 1 to 3 arguments, got {len(args)}"
             )
-        if len(args) == 3 and not (isinstance(args[2], int) and args[2] == 1):
-            raise self.error(
-                UnsupportedConstruct,
-                f"a range with a run-time bound steps by 1, got step {_describe(args[2])}",
-            )
         begin, end = (0, args[0]) if len(args) == 1 else (args[0], args[1])
-        return self.tile_request(begin, end, 1, "grid")
+        return self.tile_request(begin, end, 1, "grid", args[2] if len(args) == 3 else None)
 
     def builtin_max(self, *args: Any, **kwargs: Any) -> Any:
         """Python's ``max`` in device code (see ``builtin_min``)."""
@@ -2023,7 +2080,10 @@ class DeviceTracer:
         self._builders.append(Builder(InsertPoint.at_end(op.body.block)))
         try:
             handle = TileHandle(self, op.tile, d.block)
-            handles.append(handle.begin if d.kind == "grid" else handle)
+            if d.step is not None:
+                handles.append(position(self, d.origin, handle.begin, d.step))
+            else:
+                handles.append(handle.begin if d.kind == "grid" else handle)
             args = [TileValue(self, a) for a in op.body.block.args[1:]]
             if level + 1 < len(dims):
                 outs = self._build_loops(dims, level + 1, args, parallel, handles, body)

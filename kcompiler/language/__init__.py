@@ -73,8 +73,9 @@ def tile(begin_or_end: Any, end_or_none: Any = None, /, block_size: Any = None) 
 
 
 def grid(begin_or_end: Any, end_or_none: Any = None, /, step: Any = None) -> Any:
-    """Iterate over single indices (block size 1) of ``range(begin, end)``."""
-    return current_tracer("kl.grid").tile_request(begin_or_end, end_or_none, 1, "grid")
+    """Iterate over single indices (block size 1) of ``range(begin, end, step)``; ``step`` (one
+    int or device scalar, or one per dim) may be negative or known only at run time."""
+    return current_tracer("kl.grid").tile_request(begin_or_end, end_or_none, 1, "grid", step)
 
 
 def jagged_tile(bounds: Any, /, block_size: Any = None) -> Any:
@@ -110,10 +111,10 @@ def static_range(begin_or_end: int, end_or_none: int | None = None, /, step: int
     bounds = (0, begin_or_end) if end_or_none is None else (begin_or_end, end_or_none)
     for b in (*bounds, step):
         if not isinstance(b, int) or isinstance(b, bool):
-            raise TypeError(
-                "kl.static_range bounds must be ints known when the kernel compiles (a "
-                "literal, a kl.constexpr, a kl.specialize'd size); use kl.tile or kl.grid to "
-                "loop to a run-time bound"
+            raise UnsupportedConstruct(
+                "kl.static_range bounds and step must be ints known when the kernel compiles "
+                "(a literal, a kl.constexpr, a kl.specialize'd size); use range(...) or "
+                "kl.grid(..., step=) to loop to a run-time bound or by a run-time step"
             )
     return range(*bounds, step)
 
@@ -189,7 +190,9 @@ def inline_asm_elementwise(
     string (``"=r,r"``: one 32-bit output register, then one input per arg), ``$0`` is the
     result and ``$1``... the args in the asm; ``is_pure``: the asm has no side effects;
     ``pack``: elements one instance of the asm handles. One result dtype (a tuple is
-    refused). Needs a GPU: Triton's CPU interpreter cannot run assembly."""
+    refused). An arg narrower than its register (int8 in ``r``) arrives zero-extended: the asm
+    sign-extends it itself (``cvt.s32.s8``) where it is signed. Needs a GPU: Triton's CPU
+    interpreter cannot run assembly."""
     return current_tracer("kl.inline_asm_elementwise").inline_asm(
         asm, constraints, args, dtype, is_pure, pack
     )

@@ -14,11 +14,21 @@ other scalars their kind (bool and constants by value). ``buckets`` is each symb
 of two, ``divisors`` its largest power-of-two divisor (at most 4096). The device is not part
 of it: the table's header names the card.
 
+The values device code bakes in without taking them as arguments are part of it too, under
+``"globals"`` (present when there are any): the module globals and helper closure cells each
+device loop reads (frontend/global_reads.py), and those the kernel's host code reads (its own
+closure variables among them), ``{"mod.SCALE": "float 2.0", "<closure>.flip": "bool True"}``. They are
+described by value where they are plain data (bools, ints, floats, strings, None, dtypes,
+tuples of them), by name for functions and modules, by dtype and shape for tensors, and by
+type for other objects (which a table, read in another process, cannot tell apart).
+
 Lookup rule (``Table.lookup``):
 
 1. an entry whose key equals the call's key is used as is;
 2. otherwise the nearest entry of the same *class*: same parameters, each tensor with the same
-   dtype and rank, ints, floats and None where the call has them, bools and constants equal.
+   dtype and rank, ints, floats and None where the call has them, bools and constants equal,
+   the same globals with equal values (an entry tuned with another value of a global is never
+   served: its code differs; the runtime warns when that leaves a call without an entry).
    Distance: the sum over every tensor dim and int argument of |log2 bucket - log2 bucket|
    (dims a kernel marks batched, ``kc.aot_kernel(batched=...)``, are not counted);
    ties go to the smaller sum of |log2 divisor - log2 divisor|, then to the entry whose sizes
@@ -35,6 +45,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from types import FunctionType, ModuleType
 from typing import Any
 
 import torch
@@ -42,6 +53,7 @@ import torch
 from kcompiler.autotune import library_versions
 from kcompiler.compiler.driver import interpreting
 from kcompiler.config import Config
+from kcompiler.frontend.global_reads import MISSING, Read, function_reads
 from kcompiler.frontend.specialize import next_pow2, pow2_divisor, specialize
 
 FORMAT = "kcompiler-aot-table/1"
@@ -67,6 +79,8 @@ class Key:
     buckets: tuple[tuple[str, int], ...]  # (size symbol, next power of two)
     divisors: tuple[tuple[str, int], ...]  # (size symbol, largest power-of-two divisor)
     int64_indexing: bool = False
+    # (label, description) of each value baked into the code besides the arguments, by label
+    globals: tuple[tuple[str, str], ...] = ()
 
     # -- construction ------------------------------------------------------------------------
     @classmethod
@@ -82,6 +96,7 @@ class Key:
             tuple(zip(syms, buckets)),
             tuple(zip(syms, divisors)),
             bool(big),
+            tuple((label, describe_value(v)) for label, v in compile_time_reads(kernel)),
         )
 
     @classmethod
@@ -91,15 +106,19 @@ class Key:
             tuple((str(k), int(v)) for k, v in data["buckets"].items()),
             tuple((str(k), int(v)) for k, v in data["divisors"].items()),
             bool(data.get("int64_indexing", False)),
+            tuple(sorted((str(k), str(v)) for k, v in data.get("globals", {}).items())),
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "args": dict(self.args),
             "buckets": dict(self.buckets),
             "divisors": dict(self.divisors),
             "int64_indexing": self.int64_indexing,
         }
+        if self.globals:
+            out["globals"] = dict(self.globals)
+        return out
 
     # -- views -------------------------------------------------------------------------------
     @property
@@ -108,7 +127,12 @@ class Key:
         args = "; ".join(f"{n}: {d}" for n, d in self.args)
         divs = dict(self.divisors)
         sizes = ", ".join(f"{s} {b}/{divs[s]}" for s, b in self.buckets)
-        return f"{args} | {sizes}" + (" | int64" if self.int64_indexing else "")
+        baked = "; ".join(f"{n} = {d}" for n, d in self.globals)
+        return (
+            f"{args} | {sizes}"
+            + (" | int64" if self.int64_indexing else "")
+            + (f" | globals {baked}" if baked else "")
+        )
 
     @property
     def klass(self) -> tuple[tuple[str, str], ...]:
@@ -123,7 +147,12 @@ class Key:
             elif desc.startswith("int "):
                 desc = "int"
             out.append((name, desc))
-        return (*out, ("int64", str(self.int64_indexing)))
+        return (*out, ("int64", str(self.int64_indexing)), *self.globals_class)
+
+    @property
+    def globals_class(self) -> tuple[tuple[str, str], ...]:
+        """The globals' part of the class: every label with its value (code differs)."""
+        return tuple((f"global {n}", d) for n, d in self.globals)
 
     def sizes(self) -> list[tuple[int, int]]:
         """(bucket, divisor) of every tensor dim and int argument, in argument order."""
@@ -171,6 +200,61 @@ class Key:
 
 def _dims(text: str) -> list[str]:
     return [d.strip() for d in text.split(",") if d.strip()]
+
+
+def baked_reads(kernel: Any) -> tuple[Read, ...]:
+    """The reads of what a call's code depends on besides the kernel's arguments, as now
+    bound: each device loop's module globals and helper closure cells (``Kernel.loop_reads``),
+    then those of the kernel's host function itself (its closure variables and the globals its
+    host code reads: the values it hands its device loops derive from them)."""
+    out: dict[Read, None] = {}
+    for index in range(len(kernel.program.loops)):
+        out.update(dict.fromkeys(kernel.loop_reads(index)))
+    out.update(dict.fromkeys(function_reads(kernel.fn)))
+    return tuple(out)
+
+
+def compile_time_reads(kernel: Any) -> tuple[tuple[str, Any], ...]:
+    """(label, value) of each of ``baked_reads``, sorted by label: ``module.name`` for a
+    global, ``<closure>.name`` for a closure cell of the kernel, ``<cell>.name`` for a
+    helper's (a label taken twice gets ``#2``, ``#3``...)."""
+    fn = kernel.fn
+    own = {id(c) for c in fn.__closure__ or ()}
+    out: dict[str, Any] = {}
+    for read in baked_reads(kernel):
+        label = read.label()
+        if read.cell is not None and id(read.cell) in own:
+            label = f"<closure>.{read.name}"
+        n, base = 1, label
+        while label in out:
+            n += 1
+            label = f"{base}#{n}"
+        out[label] = read.value()
+    return tuple(sorted(out.items()))
+
+
+def describe_value(v: Any, depth: int = 3) -> str:
+    """A baked-in value as table text: plain data by value (two values that compile to other
+    code read differently), functions and modules by name, tensors by dtype and shape, other
+    objects by type."""
+    if v is MISSING:
+        return "unbound"
+    if v is None:
+        return "None"
+    if isinstance(v, (bool, int, float, str)):
+        return f"{type(v).__name__} {v!r}"
+    if isinstance(v, (tuple, list)) and depth > 0:
+        items = ", ".join(describe_value(x, depth - 1) for x in v)
+        return f"{type(v).__name__} [{items}]"
+    if isinstance(v, torch.dtype):
+        return f"dtype {str(v).removeprefix('torch.')}"
+    if isinstance(v, torch.Tensor):
+        return f"tensor {str(v.dtype).removeprefix('torch.')}{list(v.shape)}"
+    if isinstance(v, ModuleType):
+        return f"module {v.__name__}"
+    if isinstance(v, FunctionType):
+        return f"function {v.__module__}.{v.__qualname__}"
+    return f"object {type(v).__module__}.{type(v).__qualname__}"
 
 
 def describe_entry(entry: tuple[Any, ...]) -> str:
@@ -283,6 +367,17 @@ class Table:
     # -- lookup ------------------------------------------------------------------------------
     def get(self, key: Key) -> Entry | None:
         return self._index.get(key)
+
+    def other_globals(self, key: Key) -> list[Entry]:
+        """Entries that would be of ``key``'s class but for the values of the globals (tuned
+        with other values baked into the code): never served, but worth a warning."""
+        bare = key.klass[: len(key.klass) - len(key.globals)]
+        return [
+            e
+            for e in self.entries
+            if e.key.globals != key.globals
+            and e.key.klass[: len(e.key.klass) - len(e.key.globals)] == bare
+        ]
 
     def neighbours(self, key: Key, skip: frozenset[int] = frozenset()) -> list[Entry]:
         """Entries of ``key``'s class other than its own, nearest first (the lookup rule);

@@ -13,6 +13,10 @@ So a repeated shape costs one dict lookup, and nothing ever tunes.
 - A table from another card, Triton or kcompiler version is used with one warning at the
   first call; with ``KCOMPILER_AOT_STRICT=1`` it is ignored instead (the kernel's default
   config then applies), also with a warning.
+- The values device code bakes in besides the arguments (module globals, closure cells: the
+  key's ``globals``) are part of the memo key too, so rebinding a global between calls looks
+  the table up again; a call whose globals no entry was tuned with gets no config from the
+  table (its code differs from every entry's), with one warning per such set of values.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ from kcompiler import settings
 from kcompiler.autotune import ConfigError
 from kcompiler.config import Config
 from kcompiler.exc import InvalidArgument
-from kcompiler.runtime.config_table import Key, Table, TableError
+from kcompiler.frontend.global_reads import Read
+from kcompiler.frontend.specialize import value_key
+from kcompiler.runtime.config_table import Key, Table, TableError, baked_reads
 from kcompiler.runtime.tuning import build_space
 
 STRICT_ENV = "KCOMPILER_AOT_STRICT"
@@ -116,6 +122,10 @@ class TableConfigs:
         self.ignored = False
         self._checked = False
         self._memo: dict[Any, Config | None] = {}
+        # The reads of baked-in values the memo keys on, as of the last lookup (a rebound
+        # helper is itself one of them, so a call that sees it looks up, and reads, afresh).
+        self._reads: tuple[Read, ...] = baked_reads(kernel)
+        self._warned: set[tuple[tuple[str, str], ...]] = set()
 
     @classmethod
     def attach(cls, kernel: Any, table: Table | str | Path) -> TableConfigs:
@@ -155,6 +165,8 @@ class TableConfigs:
             )
             if kwargs:
                 memo += tuple((k, _memo_key(v)) for k, v in sorted(kwargs.items()))
+        if self._reads:
+            memo = (memo, tuple([value_key(r.value()) for r in self._reads]))
         try:
             return self._memo[memo]
         except KeyError:
@@ -172,9 +184,23 @@ class TableConfigs:
             self._check_header()
         if self.ignored:
             return None
+        self._reads = baked_reads(kernel)
         key = Key.of_call(kernel, args, kwargs)
         found = self.table.lookup(key, key.positions(self.batched))
         if found is None:
+            others = self.table.other_globals(key)
+            if others and key.globals not in self._warned:
+                self._warned.add(key.globals)
+                now = "; ".join(f"{n} = {d}" for n, d in key.globals) or "none"
+                theirs = "; ".join(f"{n} = {d}" for n, d in others[0].key.globals) or "none"
+                warnings.warn(
+                    f"{self.table.source or 'config table'}: {kernel.fn.__name__} bakes in "
+                    f"{now}, but the table's entries of this call's class were tuned with "
+                    f"other values ({theirs}); none is used (the kernel's default config "
+                    "applies): re-tune the table for these values",
+                    AotTableWarning,
+                    stacklevel=4,
+                )
             return None
         entry, exact = found
 

@@ -132,7 +132,8 @@ def size_sources(module: ModuleOp) -> dict[str, tuple[str, int | None]]:
         for r in op.results:
             if isinstance(r.type, t.BlockType) and r.type.known:
                 syms.update(r.type.dims)
-    for sym in sorted(syms - blocks - set(sources)):
+    derived = set(kernel.slice_widths)  # computed by the launcher from other sizes
+    for sym in sorted(syms - blocks - set(sources) - derived):
         if not sym.isdigit():
             sources[sym] = (f"arg_for_{sym}", None)
     return sources

@@ -506,11 +506,36 @@ def halves(x: torch.Tensor) -> torch.Tensor:
     return out
 
 
+@kc.kernel(static_shapes=True)
+def cat_unequal(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    out = torch.empty([x.size(0), x.size(1) + y.size(1)], dtype=x.dtype, device=x.device)
+    for tile in kl.tile(x.size(0)):
+        out[tile, :] = torch.cat([x[tile, :], y[tile, :]], 1)
+    return out
+
+
+@kc.kernel
+def cat_of_tiles(x: torch.Tensor) -> torch.Tensor:
+    out = torch.zeros([3 * x.size(0)], dtype=x.dtype, device=x.device)
+    for tile in kl.tile(x.size(0)):
+        both = torch.cat([x[tile], x[tile], x[tile]])  # <- cat-of-tiles
+        out[tile] = both.sum()
+    return out
+
+
 @kc.kernel
 def tail_from(x: torch.Tensor, k: int) -> torch.Tensor:
     out = torch.zeros([x.size(0)], dtype=x.dtype, device=x.device)
     for tile in kl.tile(x.size(0)):
         out[tile] = x[tile, k:].sum(-1)  # <- tail-from
+    return out
+
+
+@kc.kernel
+def tail_from_loaded(x: torch.Tensor, starts: torch.Tensor) -> torch.Tensor:
+    out = torch.zeros([x.size(0)], dtype=x.dtype, device=x.device)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = x[tile, starts[tile.begin] :].sum(-1)  # <- tail-from-loaded
     return out
 
 

@@ -7,6 +7,8 @@ needed or stored) and runs it through the report's staging and subprocess runner
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -174,3 +176,106 @@ def test_an_example_that_needs_a_gpu_is_skipped_on_the_interpreter(
     report.run_one("gpu_only", staged, tmp_path / "result.json")
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["status"] == "ERROR" and "NeedsGPU" in result["detail"], result
+
+
+PAST_THE_END = """
+import torch
+import helion
+import helion.language as hl
+from helion._testing import DEVICE, run_example
+
+@helion.kernel(config=helion.Config(block_sizes=[8]))
+def shifted(x: torch.Tensor, start: int) -> torch.Tensor:
+    out = torch.zeros_like(x)
+    for tile in hl.tile(x.size(0)):
+        keep = tile.index + start < x.size(0)
+        got = x[tile.index + start]
+        out[tile] = torch.where(keep, got, 0.0)
+    return out
+
+def check(n: int) -> None:
+    x = torch.randn(n, device=DEVICE)
+    run_example(lambda x: shifted(x, 3), lambda x: torch.cat([x[3:], x.new_zeros(3)]), (x,))
+"""
+
+
+@pytest.mark.parametrize("env", [(), (("KCOMPILER_OUT_OF_BOUNDS", "warn"),)])
+def test_an_example_indexing_past_a_tensor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: tuple[tuple[str, str], ...]
+) -> None:
+    """By default the read past the tensor is the row's ERROR; an example run with the
+    opt-in warn mode passes when its result matches, and its row names the setting and the
+    line warned at. The setting does not outlive the example."""
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "shifted.py").write_text(PAST_THE_END)
+    monkeypatch.setitem(report.EXAMPLES, "shifted", report.Example("check(37)", env=env))
+    staged = tmp_path / "staged"
+    report.stage(report.HelionSource(tmp_path, "unused"), ["shifted"], staged)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    for name in [m for m in sys.modules if m == "examples" or m.startswith("examples.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.delenv("KCOMPILER_OUT_OF_BOUNDS", raising=False)
+    report.run_one("shifted", staged, tmp_path / "result.json")
+    result = json.loads((tmp_path / "result.json").read_text())
+    if env:
+        assert result == {
+            "status": "PASS",
+            "detail": "KCOMPILER_OUT_OF_BOUNDS=warn; IndexOutOfBoundsWarning at shifted.py:12",
+        }
+    else:
+        assert result["status"] == "ERROR", result
+        # Lanes 37..39 of the last tile fail; the one recorded is any of them.
+        assert re.match(r"IndexOutOfBounds: shifted.py:12: index 3[789] ", result["detail"])
+    assert "KCOMPILER_OUT_OF_BOUNDS" not in os.environ
+
+
+def strict_causal_kernel(diagonal: int, zero: bool = False) -> object:
+    """A stand-in for the example's kernel, computed by torch: the strict-causal attention
+    (``diagonal=-1``), the example reference's (``0``: the diagonal kept), or zeros."""
+    from benchmarks.helion_checks import strict_causal_reference
+
+    def run(max_seq_len: int, alpha: float, q, k, v, offsets):  # noqa: ANN001, ANN202
+        out = strict_causal_reference(q, k, v, offsets, max_seq_len)
+        if diagonal == 0:  # add the diagonal's term back
+            for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
+                s = (q[a:b].double() * k[a:b].double()).sum(-1, keepdim=True) * alpha
+                out[a:b] += torch.nn.functional.silu(s) / max_seq_len * v[a:b].double()
+        return out.float() * (0 if zero else 1)
+
+    return run
+
+
+def test_the_strict_causal_check_can_fail() -> None:
+    """The check the jagged_hstu_attn row adds passes the strict-causal attention and fails
+    what the example's own check passes: zeros, and the reference's diagonal-keeping form."""
+    from benchmarks.helion_checks import jagged_hstu_causal
+
+    cpu = torch.device("cpu")
+    jagged_hstu_causal(strict_causal_kernel(-1), cpu, repeats=2)
+    for bad in (strict_causal_kernel(-1, zero=True), strict_causal_kernel(0)):
+        with pytest.raises(AssertionError, match="differ from the strict-causal"):
+            jagged_hstu_causal(bad, cpu)
+
+
+def test_the_rows_jagged_hstu_attn_touches_past_its_sequences() -> None:
+    """The plain-torch recomputation of the example's indices: a sequence's last q tile runs
+    past it unless its length is a multiple of the q block or the longest length; the rows
+    past it are the next sequence's first ones, or past the tensor (row 84 of 84) for the last
+    one. With the report's lengths every sequence runs past its end."""
+    from benchmarks.helion_checks import jagged_hstu_overruns
+
+    got = jagged_hstu_overruns([16, 37, 31], max_seq_len=37, block_q=16, block_kv=32)
+    assert got == {"q": [(2, 84)], "kv": [(2, 84)]}
+    got = jagged_hstu_overruns([22, 20, 31], max_seq_len=37, block_q=16, block_kv=32)
+    assert got["q"] == [(0, r) for r in range(22, 32)] + [(1, r) for r in range(42, 54)] + [(2, 73)]
+    assert got["kv"] == got["q"]
+
+
+def test_an_update_keeps_the_table_s_provenance() -> None:
+    rows = {"a": {"status": "PASS", "detail": "", "seconds": "3"}}
+    table = report.render(rows, "0" * 40, "cpu", 5, "Rows from a run at abc")
+    assert "(time limit 5s each). Rows from a run at abc\n" in table
+    again = report.updated_provenance(table, ["a"], "sm_90")
+    assert again.startswith("Rows from a run at abc; a rerun with `--update --target sm_90` at ")
+    fresh = report.updated_provenance(report.render(rows, "0" * 40, "cpu", 5), ["a"], None)
+    assert fresh.startswith("a rerun with `--update` at ") and fresh.endswith(".")

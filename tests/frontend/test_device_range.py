@@ -13,7 +13,6 @@ import torch
 
 import kcompiler as kc
 import kcompiler.language as kl
-from kcompiler.exc import UnsupportedConstruct
 from kcompiler.testing import assert_matches_torch
 
 
@@ -55,19 +54,3 @@ def repeated_rows(x: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
 def test_range_over_a_loaded_scalar() -> None:
     x, counts = torch.randn(5, 19), torch.tensor([0, 3, 1, 4, 2])
     assert_matches_torch(repeated_rows, lambda x, c: x * c[:, None].to(x.dtype), x, counts)
-
-
-def test_a_run_time_range_with_a_step_is_refused_at_its_line() -> None:
-    @kc.kernel
-    def stepped(x: torch.Tensor, n: int) -> torch.Tensor:
-        out = torch.empty_like(x)
-        for tile in kl.tile(x.size(0)):
-            acc = x[tile]
-            for _ in range(0, n, 2):
-                acc = acc * 2.0
-            out[tile] = acc
-        return out
-
-    with pytest.raises(UnsupportedConstruct, match="steps by 1") as e:
-        stepped(torch.randn(5), 4)
-    assert "test_device_range.py" in str(e.value)

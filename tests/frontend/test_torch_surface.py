@@ -345,21 +345,20 @@ def test_conversion_to_bf16_rounds_to_nearest_even(dtype: torch.dtype) -> None:
 
 
 @kc.kernel
-def bad_bounded_slice(x: torch.Tensor, k: int) -> torch.Tensor:
+def bounded_slice(x: torch.Tensor, k: int) -> torch.Tensor:
     out = torch.zeros_like(x)
     for tile in kl.tile(x.size(0)):
-        out[tile, :] += x[tile, k:].sum(-1, keepdim=True)  # <- error
+        out[tile, :] += x[tile, k:].sum(-1, keepdim=True)
     return out
 
 
-def test_a_slice_of_unknown_width_is_refused_by_name() -> None:
-    # x.size(1) - k is no dim the compiler can name (tests/frontend/test_slices.py has the
-    # slices it can).
-    with pytest.raises(kc.exc.UnsupportedConstruct) as info:
-        bad_bounded_slice(torch.randn(5, 7), 3)
-    message = str(info.value)
-    assert re.search(rf"test_torch_surface\.py:{_line(bad_bounded_slice)}\b", message), message
-    assert "the width of this slice of 'x' must be known" in message, message
+def test_a_slice_of_run_time_width_broadcasts_after_its_reduction() -> None:
+    # x.size(1) - k is a width known only at run time (tests/frontend/test_slice_widths.py);
+    # its sum broadcasts back over x's columns.
+    x = torch.randn(5, 7)
+    assert_matches_torch(
+        bounded_slice, lambda x, k: x[:, k:].sum(-1, keepdim=True).expand_as(x).clone(), x, 3
+    )
 
 
 # -- composite reductions -----------------------------------------------------------------------

@@ -61,10 +61,21 @@ Where the host reads them:
 
 ``KCOMPILER_INDEX_CHECKS=0`` turns the checks off (``CodegenOptions.index_checks``); accesses
 are then emitted as before, unchecked.
+
+``KCOMPILER_OUT_OF_BOUNDS=warn`` (opt-in; ``CodegenOptions.out_of_bounds``) keeps the checks
+and gives the failing lanes a defined meaning instead of an error: a read of such a lane is
+0 (the load's ``other``), a write of it is dropped, and every other lane computes what
+unchecked code would. For that the checks stay per lane: a hoisted check fails a whole
+access (and skips the jagged loops it bounds) when one lane of its interval is outside,
+which is right only when the call then raises (so, unlike the default, a row whose bad
+offset makes its jagged loop long runs that loop). The host reads the same records and issues
+``kcompiler.exc.IndexOutOfBoundsWarning`` at the kernel's source line (``warn_explicit``, so
+the warning points at the indexing expression, not at kcompiler) instead of raising.
 """
 
 from __future__ import annotations
 
+import warnings
 import weakref
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -72,9 +83,10 @@ from typing import Any, NamedTuple
 from xdsl.dialects.builtin import IntegerAttr
 from xdsl.ir import Block, SSAValue
 
+from kcompiler import settings
 from kcompiler.backends.triton.index_layout import index_positions, place
 from kcompiler.dialects import tile as t
-from kcompiler.exc import CompileError, IndexOutOfBounds
+from kcompiler.exc import CompileError, IndexOutOfBounds, IndexOutOfBoundsWarning
 
 # The launcher's globals holding the records and the flag, and the kernel parameters they are
 # passed as.
@@ -510,7 +522,9 @@ def guard(em: Any, op: t.LoadOp | t.StoreOp | t.AtomicOp, out: tuple[str, ...]) 
         # A hoisted check covers every lane of the loops; lanes an extra mask turns off may
         # hold any index, so a masked access checks its live lanes where it runs.
         extra = getattr(op, "mask", None)  # an atomic has no extra mask
-        hoisted = _hoisted(em, op, idx, n, site) if extra is None else None
+        # A hoisted check fails the whole access when one lane fails: only when that raises.
+        hoist = extra is None and em.opts.out_of_bounds == "error"
+        hoisted = _hoisted(em, op, idx, n, site) if hoist else None
         if hoisted is not None:
             hoisted, kept = hoisted
             if hoisted and out and all(d == "1" for d in kept):
@@ -604,19 +618,27 @@ class ErrorFlag:
             self.raise_error()
 
     def raise_error(self) -> None:
+        """Report the failed sites: warn at each site's source line when every failure
+        comes from a variant compiled for ``out_of_bounds=warn`` and that is still the
+        setting; otherwise raise for the first failure that does not warn. A variant made
+        under the other setting (a fast-path entry outlives a change of it) thus raises:
+        one compiled to raise may have masked whole accesses, and raising is what the
+        default asks for."""
         self.tensor.zero_()
-        failed = [f for r in self.records for f in r.take()]
+        failed = [(f, r.warn) for r in self.records for f in r.take()]
         if not failed:
             return
-        site, value, size = failed[0]
-        access = "write to" if site.write else "read of"
-        where = f"{site.location}: " if site.location else ""
-        more = f"; {len(failed) - 1} more indexing sites failed too" if len(failed) > 1 else ""
-        what = f"index {value}" if value != OVERFLOW else "an index whose computation overflows"
+        warning = settings.current().out_of_bounds == "warn"
+        raising = [f for f, warn in failed if not (warn and warning)]
+        if not raising:
+            for (site, value, size), _ in failed:
+                _warn(site, value, size)
+            return
+        site, value, size = raising[0]
+        more = len(failed) - 1
         raise IndexOutOfBounds(
-            f"{where}{what} is out of bounds for dim {site.dim} of {site.tensor!r} "
-            f"(size {size}, valid range [0, {size - 1}]) in {site.kernel}; the {access} "
-            f"those lanes was skipped{more}",
+            _message(site, value, size)
+            + (f"; {more} more indexing sites failed too" if more else ""),
             location=site.location,
             tensor=site.tensor,
             dim=site.dim,
@@ -625,15 +647,53 @@ class ErrorFlag:
         )
 
 
+def _message(site: IndexSite, value: int, size: int) -> str:
+    access = "write to" if site.write else "read of"
+    where = f"{site.location}: " if site.location else ""
+    what = f"index {value}" if value != OVERFLOW else "an index whose computation overflows"
+    return (
+        f"{where}{what} is out of bounds for dim {site.dim} of {site.tensor!r} "
+        f"(size {size}, valid range [0, {size - 1}]) in {site.kernel}; the {access} "
+        f"those lanes was skipped"
+    )
+
+
+# Python's once-per-location registry for the warnings below: a site warns again only with
+# another message (another bad value), as a ``warnings.warn`` at that line would.
+_WARNED: dict[Any, Any] = {}
+
+
+def _warn(site: IndexSite, value: int, size: int) -> None:
+    """Warn at the site's source line (``file.py:line``) that its out-of-range lanes were
+    masked (reads gave 0, writes were dropped) under ``out_of_bounds=warn``."""
+    filename, _, line = (site.location or f"<{site.kernel}>:0").rpartition(":")
+    warnings.warn_explicit(
+        _message(site, value, size) + " (KCOMPILER_OUT_OF_BOUNDS=warn: reads gave 0, "
+        "writes were dropped)",
+        IndexOutOfBoundsWarning,
+        filename,
+        int(line) if line.isdigit() else 0,
+        module=site.kernel,
+        registry=_WARNED,
+    )
+
+
 class ErrorBuffer:
     """The error records of one compiled variant's sites (layout: the module docstring)."""
 
-    def __init__(self, sites: list[IndexSite], interpret: bool, flag: ErrorFlag | None = None):
+    def __init__(
+        self,
+        sites: list[IndexSite],
+        interpret: bool,
+        flag: ErrorFlag | None = None,
+        warn: bool = False,
+    ):
         import torch
 
         pinned = not interpret and torch.cuda.is_available()
         self.sites = list(sites)
         self.eager = interpret  # the interpreter has finished when the launch returns
+        self.warn = warn  # compiled with out_of_bounds=warn: its failures warn, not raise
         self.flag = flag if flag is not None else ErrorFlag(pinned)
         self.tensor = _host_buffer(max(2, 2 * len(self.sites)), pinned)
         self.words = memoryview(self.tensor.numpy())

@@ -84,6 +84,10 @@ class CodegenOptions:
     # Bounds-check computed indices (gathers, scalar indices) into an error buffer, masking
     # out-of-range lanes (bounds.py); $KCOMPILER_INDEX_CHECKS=0 turns it off.
     index_checks: bool = True
+    # "warn" (opt-in, $KCOMPILER_OUT_OF_BOUNDS): the checks stay per lane, never hoisted, so
+    # a failing lane reads 0 and writes nothing while its neighbours compute as unchecked
+    # code would; the host warns instead of raising (bounds.py).
+    out_of_bounds: str = "error"
 
 
 @dataclass
@@ -1064,6 +1068,42 @@ class TritonEmitter:
         self.bind(op.lo, f"{pair}[0]")
         self.bind(op.hi, f"{pair}[1]")
 
+    def op_concat(self, op: t.ConcatOp) -> None:
+        """Lane ``r`` of the result along ``axis`` is lane ``r - o`` of the operand whose
+        offset ``o`` is the largest not above ``r``: each operand is gathered (``tl.gather``)
+        at the clamped positions and a select by position keeps the right one. An operand of
+        one lane there (a block a stack unsqueezed) is a broadcast, not a gather. Lanes past
+        the total (padding, masked where the dim is used) are zeros."""
+        out = self.dims(op.result)
+        axis, rank = op.dim, len(out)
+        shape = self.shape_tuple(out)
+        places = ", ".join(":" if i == axis else "None" for i in range(rank))
+        lanes = f"tl.arange(0, {self.dim_size(out[axis])})"
+        pos = self.bind_tmp(lanes if rank == 1 else f"{lanes}[{places}]")
+        offsets = [0]
+        for width in op.widths():
+            offsets.append(offsets[-1] + width)
+        picked = ""
+        for i in reversed(range(len(op.inputs))):
+            v, start = op.inputs[i], offsets[i]
+            extent = self.dim_size(self.dims(v)[axis])
+            if extent == "1":
+                part = f"tl.broadcast_to({self.name(v)}, {shape})"
+            else:
+                shifted = f"{pos} - {start}" if start else pos
+                index = f"tl.minimum(tl.maximum({shifted}, 0), {extent} - 1)"
+                index = self.bind_tmp(f"tl.broadcast_to({index}, {shape})")
+                part = f"tl.gather({self.name(v)}, {index}, {axis})"
+            if picked:
+                part = f"tl.where({pos} < {offsets[i + 1]}, {part}, {picked})"
+            elif next_pow2(offsets[-1]) != offsets[-1]:
+                # The padding lanes hold zeros, as a padded load's do: no lane is left that an
+                # unmasked use (a dot against zero-padded rows) could turn into inf * 0.
+                last = self.bind_tmp(part)
+                part = f"tl.where({pos} < {offsets[-1]}, {last}, tl.zeros_like({last}))"
+            picked = self.bind_tmp(part)
+        self.names[op.result] = picked
+
     def op_inline_asm(self, op: t.InlineAsmOp) -> None:
         emit_inline_asm(self, op)
 
@@ -1423,6 +1463,13 @@ def _parallel_chain(kernel: t.KernelOp) -> list[t.ForOp]:
         raise CodegenError(str(e)) from None
 
 
+# Integer ops on host values whose Python spelling has the IR's meaning (``//`` floors in both).
+_HOST_BINARY = {
+    "add": "+", "sub": "-", "mul": "*", "floordiv": "//",
+    "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "ne": "!=",
+}  # fmt: skip
+
+
 def host_expr(v: SSAValue, names: dict[SSAValue, str]) -> str:
     """A loop bound as a Python expression over launcher variables."""
     owner = v.owner
@@ -1432,10 +1479,25 @@ def host_expr(v: SSAValue, names: dict[SSAValue, str]) -> str:
         return owner.sym.data
     if v in names:
         return names[v]
-    if isinstance(owner, t.BinaryOp) and owner.kind.data in ("add", "sub", "mul", "floordiv"):
-        op = {"add": "+", "sub": "-", "mul": "*", "floordiv": "//"}[owner.kind.data]
+    if isinstance(owner, t.BinaryOp) and owner.kind.data in _HOST_BINARY:
+        op = _HOST_BINARY[owner.kind.data]
         return f"({host_expr(owner.lhs, names)} {op} {host_expr(owner.rhs, names)})"
+    if isinstance(owner, t.SelectOp):
+        # A strided grid's trip count picks its rounding by the sign of a run-time step.
+        cond, a, b = (host_expr(x, names) for x in (owner.cond, owner.lhs, owner.rhs))
+        return f"({a} if {cond} else {b})"
     raise CodegenError("bounds of the outer device loop must be computed on the host")
+
+
+def slice_width_expr(entry: tuple[str, str, str, str], exprs: dict[str, str]) -> str:
+    """The launcher's Python for a ``slice_widths`` entry ``(bound, start, stop, step)``: the
+    positions of ``start:stop:step`` inside ``[0, bound)``, as torch's slicing counts them
+    (a start below 0 is left to the bounds check of the positions)."""
+    bound, start, stop, step = (d if d.isdigit() else exprs[d] for d in entry)
+    end = f"min({stop}, {bound})"
+    if step == "1":
+        return f"max(0, {end} - {start})"
+    return f"max(0, -(({start} - {end}) // {step}))"
 
 
 def _emit_pid_decode(em: TritonEmitter, chain: list[t.ForOp], group: int) -> None:
@@ -1484,6 +1546,8 @@ def generate(
     for sym, (name, dim) in size_sources.items():
         em.size_exprs[sym] = name if dim is None else f"{name}.shape[{dim}]"
         em.size_sources[sym] = name
+    for sym, entry in em.kernel.slice_widths.items():
+        em.size_exprs[sym] = slice_width_expr(entry, em.size_exprs)
     # Grid: tiles of the parallel nest, innermost fastest, decoded from one program id.
     counts = []
     for lp in chain:

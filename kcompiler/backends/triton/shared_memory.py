@@ -107,6 +107,7 @@ from kcompiler.passes.indexing import (
     loop_of,
     memory_ops,
     normalize_indexing,
+    per_access_modes,
     site,
     sites,
 )
@@ -598,6 +599,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         if isinstance(k, t.KernelOp):
             hints.update(k.size_hints)
     layouts: dict[tuple[tuple[str, int], ...], _Layout] = {}
+    accesses = len(memory_ops(module))
 
     def estimate(
         block_sizes: dict[str, int],
@@ -621,6 +623,8 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         sizes = dict(block_sizes)
         sizes.update({chunk_symbol(d): c for d, c in chunks.items()})
         modes = normalize_indexing(indexing)
+        if len(modes) > accesses:  # numbered Helion's way: one mode per source access
+            modes = per_access_modes(module, modes, tuple(chunks))
 
         def elements(dims: tuple[str, ...]) -> int:
             return block_elements(dims, hints, sizes)

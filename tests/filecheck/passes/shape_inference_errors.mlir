@@ -66,4 +66,52 @@ builtin.module {
   }
 }
 
-// CHECK:      k.py:9: tile.binary: shapes [['s1'], ['16']] do not broadcast: dim s1 vs 16
+// CHECK:      k.py:9: tile.binary: shapes [['s1'], ['16']] do not broadcast: dim s1 vs 16 (s1 is a size known only at run time; kl.specialize of that size, or static_shapes=True, makes it static)
+
+// -----
+// tile.concat: each operand's size along the axis must be known when the kernel compiles (a
+// tile's block is not: its last tile may be partial; neither is an unfixed size symbol), the
+// other dims must agree, and the dtypes too.
+builtin.module {
+  tile.kernel @k(%a: !tile.block<[block_0, 16], f32>, %b: !tile.block<[block_0, 16], f32>) {
+    %c = tile.concat %a, %b axis 0 : i64 {loc = "k.py:12"} : !tile.block<[block_0, 16], f32>, !tile.block<[block_0, 16], f32> -> !tile.block<?>
+  }
+}
+
+// CHECK:      k.py:12: tile.concat: concat along a dim of size block_0: it must be a size known when the kernel compiles
+
+// -----
+builtin.module {
+  tile.kernel @k(%a: !tile.block<[s1], f32>, %b: !tile.block<[16], f32>) attributes {size_hints = {s1 = 16 : i64}, size_divisors = {s1 = 1 : i64}} {
+    %c = tile.concat %a, %b axis 0 : i64 {loc = "k.py:13"} : !tile.block<[s1], f32>, !tile.block<[16], f32> -> !tile.block<?>
+  }
+}
+
+// CHECK:      k.py:13: tile.concat: concat along a dim of size s1: it must be a size known when the kernel compiles
+
+// -----
+builtin.module {
+  tile.kernel @k(%a: !tile.block<[4, 16], f32>, %b: !tile.block<[8, 32], f32>) {
+    %c = tile.concat %a, %b axis 1 : i64 {loc = "k.py:14"} : !tile.block<[4, 16], f32>, !tile.block<[8, 32], f32> -> !tile.block<?>
+  }
+}
+
+// CHECK:      k.py:14: tile.concat: concat along dim 1: shapes ['4', '16'] and ['8', '32'] differ in another dim
+
+// -----
+builtin.module {
+  tile.kernel @k(%a: !tile.block<[4], f32>, %b: !tile.block<[8], f16>) {
+    %c = tile.concat %a, %b axis 0 : i64 {loc = "k.py:15"} : !tile.block<[4], f32>, !tile.block<[8], f16> -> !tile.block<?>
+  }
+}
+
+// CHECK:      k.py:15: tile.concat: concat of f32 and f16 values
+
+// -----
+builtin.module {
+  tile.kernel @k(%a: !tile.block<[4], f32>) {
+    %c = tile.concat %a, %a axis 1 : i64 {loc = "k.py:16"} : !tile.block<[4], f32>, !tile.block<[4], f32> -> !tile.block<?>
+  }
+}
+
+// CHECK:      k.py:16: tile.concat: concat along dim 1 of values of rank 1
