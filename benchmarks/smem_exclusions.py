@@ -51,9 +51,8 @@ def collect(names: list[str], per_kernel: int, seed: int, target: str, workers: 
     """One row per excluded config: kernel, config, estimate, Triton's figure or the error."""
     import kcompiler.compiler.driver as driver
     from benchmarks.space_report import CONFTEST, DRAWS_TEST, _load, representative
-    from benchmarks.spill_report import launch_ready
+    from benchmarks.spill_report import launch_ready, launch_specs_or_error
     from kcompiler.autotune.compile_pool import CompilePool
-    from kcompiler.backends.triton.precompile import record_launch
     from kcompiler.backends.triton.target_compile import compile_launches, worker_environment
     from kcompiler.compiler.checks import shared_memory_limit
     from kcompiler.runtime.tuning import shared_memory_estimate
@@ -75,14 +74,10 @@ def collect(names: list[str], per_kernel: int, seed: int, target: str, workers: 
                 kernel.config_space(*args), estimate, limit, per_kernel, seed
             ):
                 row = dict(kernel=name, shape=label, config=dict(config), estimate=estimate(config))
-                try:
-                    launches = kernel.generated_launches(args, {}, config, interpret=False)
-                    specs = [s for src, f, a in launches for s in record_launch(src, f, a)]
-                except Exception as e:  # noqa: BLE001 - a config that does not generate
-                    row["error"] = f"generate: {type(e).__name__}: {e}"
-                    rows.append(row)
-                    continue
+                specs = launch_specs_or_error(kernel, args, config, row)
                 rows.append(row)
+                if specs is None:
+                    continue
                 pool.submit(len(rows) - 1, compile_launches, (specs, target, False))
         while pool.pending:
             for outcome in pool.poll(30.0):
