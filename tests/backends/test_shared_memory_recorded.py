@@ -4,7 +4,8 @@ Each case is a config that ``python -m benchmarks.spill_report --draws 25 --seed
 bundled kernel at its benchmark shape (benchmarks/space_report.py ``representative()``) and
 compiled for sm_90 on the CPU with Triton 3.9.0: ``triton`` is that compile's
 ``metadata.shared`` as the report's JSON rows record it (seed 0:
-benchmarks/results/cpu/spills-sm90.json; seed 1: the same command with ``--seed 1``; seed 7:
+benchmarks/results/cpu/spills-sm90.json as committed at ab3a833; seed 1: the same command
+with ``--seed 1``; seed 7:
 ``--draws 40 --seed 7 --cases jagged_mean,softmax_two_pass,softmax_bwd``). Triton's
 figure depends only on the config and the shapes, so the estimate for the same config and
 shapes must stay in [Triton's figure, +10 %]. One case for each rule of
