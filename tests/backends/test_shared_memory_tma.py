@@ -307,7 +307,9 @@ def test_attention_register_exhaustion_is_out_of_the_space(d: int) -> None:
         (256, 512, 16, False),
         (512, 256, 16, False),
         (2048, 64, 32, False),
-        (128, 128, 16, True),  # compiled on the H100 (D = 64)
+        # Compiled on the H100 (D = 64), but spills on sm_90: 4 B (D = 64), 104 B (D = 128),
+        # 128 registers; 8 query rows a warp make each warp hold a copy of P.
+        (128, 128, 16, False),
         (256, 256, 8, False),  # compiled on the H100, spilling: out since the sm_90 spill data
         (128, 64, 8, True),  # a tuned H100/H200 winner (benchmarks/recorded_winners.py)
         (64, 64, 16, True),
