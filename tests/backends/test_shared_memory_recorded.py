@@ -24,7 +24,9 @@ from kcompiler.backends.triton.shared_memory import TRANSIENT_TMA_BUFFERS
 from kcompiler.config import Config
 from kcompiler.kernels.backward import softmax_bwd
 from kcompiler.kernels.embedding import embedding
+from kcompiler.kernels.fp8_gemm import fp8_gemm
 from kcompiler.kernels.jagged_mean import jagged_mean_kernel
+from kcompiler.kernels.matmul import matmul, matmul_dot
 from kcompiler.kernels.rms_norm import rms_norm_fwd
 from kcompiler.kernels.softmax import softmax_two_pass
 from kcompiler.kernels.sum import sum as row_sum
@@ -53,6 +55,27 @@ def _add() -> tuple:
 
 def _embedding() -> tuple:
     return (torch.zeros(8, 2048, dtype=torch.int64), torch.empty(32000, 4096))
+
+
+def _mm() -> tuple:
+    return (torch.empty(4096, 4096, dtype=torch.bfloat16),) * 2
+
+
+def _mm_bias() -> tuple:
+    return (*_mm(), torch.empty(4096, dtype=torch.bfloat16), "relu")
+
+
+def _fp8() -> tuple:
+    """y K-major, as fp8_gemm's host code leaves it (benchmarks/spill_report.launch_ready)."""
+    fp8 = torch.float8_e4m3fn
+    y = torch.empty(4096, 4096, dtype=fp8).t()
+    return (torch.empty(4096, 4096, dtype=fp8), y, torch.tensor(1.0), torch.tensor(1.0))
+
+
+def _dot_config(**kw: Any) -> dict[str, Any]:
+    base = dict(range_flattens=[None], range_multi_buffers=[None], range_num_stages=[0],
+                range_unroll_factors=[0], l2_groupings=[1])  # fmt: skip
+    return {**base, **kw}
 
 
 def _jagged() -> tuple:
@@ -138,6 +161,29 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
              range_flattens=[None, False], range_multi_buffers=[False, None],
              range_num_stages=[0, 1], range_unroll_factors=[0, 1]),
         256, 7,
+    ),
+    (
+        "wgmma's result goes to a pointer store through half its tile: row 8 is a round",
+        matmul_dot, _mm,
+        _dot_config(block_sizes=[128, 256, 16], indexing=[TD, P, P], num_stages=2,
+                    num_warps=8, pid_type="persistent_interleaved"),
+        32768, 0,
+    ),
+    (
+        "an mma v2 result's conversion takes less than the pipelined operands",
+        matmul, _mm_bias,
+        _dot_config(block_sizes=[32, 512, 16], indexing=[P] * 4, num_stages=1, num_warps=4,
+                    pid_type="flat",
+                    range_flattens=[True], range_num_stages=[2], range_unroll_factors=[1]),
+        17408, 0,
+    ),
+    (
+        "a pointer-stored 128 x 64 fp8 result, its bf16 tile converted in two rounds",
+        fp8_gemm, _fp8,
+        _dot_config(block_sizes=[128, 64, 32], indexing=[TD, P, P, P, P], num_stages=3,
+                    num_warps=4, pid_type="persistent_blocked", range_multi_buffers=[True],
+                    range_num_stages=[1], range_unroll_factors=[1]),
+        8192, 0,
     ),
     (
         "a descriptor on the broadcast row makes the launch take the pointer kernel",

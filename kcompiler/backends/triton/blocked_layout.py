@@ -119,7 +119,7 @@ def reduction_scratch_bytes(
 Bit = tuple[int, int] | None
 
 
-def _bits(shape: Sequence[int], layout: Layout, fast: int) -> dict[str, list[Bit]]:
+def layout_bases(shape: Sequence[int], layout: Layout, fast: int) -> dict[str, list[Bit]]:
     """The register, lane and warp bases of ``layout`` over ``shape``: each dim's bits go to
     its elements a thread holds, then lanes, then warps (dims from the fastest), bits beyond
     the dim's size to no element (broadcast); a dim larger than the layout's tile repeats it
@@ -247,7 +247,7 @@ def linear_reduction_scratch_bytes(
 
     if layout.warps[axis] <= 1:
         return 0
-    bases = _bits(shape, layout, fast)
+    bases = layout_bases(shape, layout, fast)
     regs = [b for b in bases["register"] if b is not None and b[0] != axis]
     lanes = [None if b is None or b[0] == axis else b for b in bases["lane"]]
     # The warps' bits along the axis become its only bits: 0, 1, ... in order.
@@ -300,7 +300,7 @@ def slice_conversion_bytes(
         return 0
     index = {d: i for i, d in enumerate(kept)}
     pl = blocked(parent, num_warps, max(1, min(parent_vector, parent[-1])), rank - 1)
-    pbits = _bits(parent, pl, rank - 1)
+    pbits = layout_bases(parent, pl, rank - 1)
 
     def keep(b: Bit) -> Bit:
         return (index[b[0]], b[1]) if b is not None and b[0] in index else None
@@ -311,7 +311,7 @@ def slice_conversion_bytes(
         "warp": [keep(b) for b in pbits["warp"]],
     }
     ol = blocked(shape, num_warps, max(1, min(own_vector, shape[-1])), len(shape) - 1)
-    obits = _bits(shape, ol, len(shape) - 1)
+    obits = layout_bases(shape, ol, len(shape) - 1)
     dst = {
         "register": [b for b in obits["register"] if b is not None],
         "lane": obits["lane"],

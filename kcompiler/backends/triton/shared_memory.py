@@ -31,8 +31,8 @@ Dot operands (``tl.dot``), in the dtype they are loaded in:
 * ``range_multi_buffers`` adds nothing on Hopper (the accumulator stays in registers); 3.6
   could add the accumulator's tile, and kept ``stages`` copies for mma v2 too;
 * the epilogue runs after the loop and reuses its memory: the result's tile, staged for a
-  tensor-descriptor store or converted from the mma layout for a pointer store (Triton may
-  convert it in two rounds of half the tile; when it does is not modelled); a persistent
+  tensor-descriptor store, or converted from the mma layout for a pointer store through a
+  swizzled tile that may take several rounds (``mma_conversion.py``); a persistent
   kernel (``pid_type``) at ``num_stages`` >= 2 keeps its descriptor store's buffer allocated
   next to the loop's.
 
@@ -81,8 +81,7 @@ the launcher take the pointer kernel. A loop nest flattened from an outer loop
 (``range_flattens``) is one loop, pipelined at the most stages its loops ask for.
 
 What stays loose (an upper bound only; benchmarks/results/cpu/spills-sm90-notes.md has the
-figures): a dot result's conversion for a pointer store, which Triton may do in rounds of
-part of its tile (the mma layouts are not modelled); the operand buffers of some one-stage
+figures): the operand buffers of some one-stage
 mma v2 loops, which Triton does not keep together; pipelined copies of unrolled loops; a
 few bytes of conversions at one warp; descriptor stores that a pipelined loop does not
 hoist; and launches that take the pointer kernel for a reason the IR does not show (a
@@ -110,6 +109,7 @@ from kcompiler.backends.triton.blocked_layout import (
 )
 from kcompiler.backends.triton.blocks import block_elements
 from kcompiler.backends.triton.loop_knobs import range_options
+from kcompiler.backends.triton.mma_conversion import dot_store_conversion_bytes
 from kcompiler.dialects import tile as t
 from kcompiler.passes.indexing import (
     TMA_MIN_BYTES,
@@ -806,8 +806,14 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                     tile = aligned(elements(m.dims) * m.elem_bytes)
                     if persistent and num_stages >= 2 and m.site in picked:
                         total += tile
-                    else:
-                        epilogue = max(epilogue, tile)
+                        continue
+                    if m.site not in picked and len(m.dims) == 2 and num_warps:
+                        # A pointer store converts the result from its mma layout, in
+                        # rounds through a part of the tile.
+                        shape = [elements((d,)) for d in m.dims]
+                        wgmma = _uses_wgmma(shape[0], num_warps)
+                        tile = dot_store_conversion_bytes(shape, num_warps, wgmma, m.elem_bytes)
+                    epilogue = max(epilogue, tile)
             total = max(total, epilogue)
         # Per top-level loop (None: outside loops): the pipelined loads' copies, which live
         # through the loop, and the tensor-descriptor buffers of unpipelined accesses, each
