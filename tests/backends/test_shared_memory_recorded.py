@@ -186,6 +186,13 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
         8192, 0,
     ),
     (
+        "one-stage mma v2: the left descriptor's buffer is read before the right is loaded",
+        matmul_dot, _mm,
+        _dot_config(block_sizes=[32, 32, 32], indexing=[TD, P, TD], num_stages=1,
+                    num_warps=1, pid_type="flat", range_num_stages=[1], l2_groupings=[64]),
+        2056, 0,
+    ),
+    (
         "a descriptor on the broadcast row makes the launch take the pointer kernel",
         vector_add, _add,
         dict(block_sizes=[64, 256], indexing=[TD, TD, TD], l2_groupings=[1], num_stages=3,

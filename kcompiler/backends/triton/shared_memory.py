@@ -27,7 +27,9 @@ Dot operands (``tl.dot``), in the dtype they are loaded in:
 * an unrolled pipelined loop keeps its copies per unrolled body and one more (its
   remainder's); operands loaded outside loops take one buffer each, for the whole program;
 * in a one-stage loop the operands of different dots are not live together (attention's K
-  and V);
+  and V), and (3.9) mma v2 reads a tensor-descriptor left operand into registers before the
+  right one is loaded (the larger of the two; not where a persistent kernel keeps its
+  store's buffer beside them, whose packing is not modelled);
 * ``range_multi_buffers`` adds nothing on Hopper (the accumulator stays in registers); 3.6
   could add the accumulator's tile, and kept ``stages`` copies for mma v2 too;
 * the epilogue runs after the loop and reuses its memory: the result's tile, staged for a
@@ -767,8 +769,15 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         # a pipelined loop keeps of each operand it loads. An unpipelined loop (one stage)
         # keeps one buffer of each operand of a dot until that dot has run: its dots' buffers
         # are not live together.
+        persistent = (pid_type or "flat").startswith("persistent")
+        keeps_store = (
+            persistent
+            and num_stages >= 2
+            and any(m.store and m.scope is None and m.site in picked for m in layout.tiles)
+        )
         resident = pipelined = 0
         single: dict[int, int] = {}
+        staged: dict[int, int] = {}  # one-stage mma v2 descriptor operands, per dot
         for b in layout.buffers:
             size = aligned(elements(b.dims) * b.elem_bytes)
             wgmma = _uses_wgmma(elements((b.rows,)), num_warps)
@@ -781,13 +790,21 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 continue
             s, u = stages(b.loop), unroll(b.loop)
             if s == 1 and u == 1 and TRANSIENT_TMA_BUFFERS:
-                single[b.dot] = single.get(b.dot, 0) + size + barrier
+                if not wgmma and b.lhs and b.site in picked and not keeps_store:
+                    # mma v2 reads a descriptor left operand's buffer into registers before
+                    # the right operand needs memory (with a persistent store's buffer
+                    # allocated beside them, the packing around it is not modelled).
+                    staged[b.dot] = max(staged.get(b.dot, 0), size + barrier)
+                else:
+                    single[b.dot] = single.get(b.dot, 0) + size + barrier
                 continue
             # mma v2 reads operands into registers, which hold one stage of the pipeline.
             kept = s if wgmma or not TRANSIENT_TMA_BUFFERS else max(1, s - 1)
             copies = kept * u + (1 if u > 1 and s > 1 else 0)  # an unrolled loop's remainder
             pipelined += copies * (size + barrier)
-        pipelined += max(single.values(), default=0)
+        pipelined += max(
+            (max(single.get(d, 0), staged.get(d, 0)) for d in {*single, *staged}), default=0
+        )
         if not TRANSIENT_TMA_BUFFERS:
             # 3.6 (H100): range_multi_buffers=True could multi-buffer a loop's accumulator.
             multi_of = range_multi_buffers or {}
@@ -795,7 +812,6 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 if multi_of.get(loop) is True:
                     pipelined += elements(dims) * 4
         total = resident + pipelined
-        persistent = (pid_type or "flat").startswith("persistent")
         # A dot kernel's epilogue runs after its pipelined loop and reuses that loop's shared
         # memory, except a persistent kernel's tensor-descriptor store, whose buffer stays
         # allocated across its tiles.
