@@ -193,6 +193,14 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
         2056, 0,
     ),
     (
+        "one-stage mma v2 widens each fp8 operand right after staging it: one at a time",
+        fp8_gemm, _fp8,
+        _dot_config(block_sizes=[16, 32, 64], indexing=[P] * 5, num_stages=2, num_warps=1,
+                    pid_type="flat", l2_groupings=[16], range_flattens=[True],
+                    range_multi_buffers=[True], range_num_stages=[1]),
+        2048, 0,
+    ),
+    (
         "a descriptor on the broadcast row makes the launch take the pointer kernel",
         vector_add, _add,
         dict(block_sizes=[64, 256], indexing=[TD, TD, TD], l2_groupings=[1], num_stages=3,

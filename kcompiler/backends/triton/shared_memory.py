@@ -27,9 +27,10 @@ Dot operands (``tl.dot``), in the dtype they are loaded in:
 * an unrolled pipelined loop keeps its copies per unrolled body and one more (its
   remainder's); operands loaded outside loops take one buffer each, for the whole program;
 * in a one-stage loop the operands of different dots are not live together (attention's K
-  and V), and (3.9) mma v2 reads a tensor-descriptor left operand into registers before the
-  right one is loaded (the larger of the two; not where a persistent kernel keeps its
-  store's buffer beside them, whose packing is not modelled);
+  and V), and (3.9) mma v2 reads a tensor-descriptor left operand, and an fp8 operand it
+  widens to fp16, into registers right after staging it, before the other operand is
+  staged (the larger of the two; not where a persistent kernel keeps its store's buffer
+  beside them, whose packing is not modelled);
 * ``range_multi_buffers`` adds nothing on Hopper (the accumulator stays in registers); 3.6
   could add the accumulator's tile, and kept ``stages`` copies for mma v2 too;
 * the epilogue runs after the loop and reuses its memory: the result's tile, staged for a
@@ -790,10 +791,12 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 continue
             s, u = stages(b.loop), unroll(b.loop)
             if s == 1 and u == 1 and TRANSIENT_TMA_BUFFERS:
-                if not wgmma and b.lhs and b.site in picked and not keeps_store:
-                    # mma v2 reads a descriptor left operand's buffer into registers before
-                    # the right operand needs memory (with a persistent store's buffer
-                    # allocated beside them, the packing around it is not modelled).
+                upcast = b.elem_bytes < 2  # fp8: widened to fp16 in registers for mma v2
+                if not wgmma and (upcast or (b.lhs and b.site in picked)) and not keeps_store:
+                    # mma v2 reads a descriptor left operand's buffer, and an operand it
+                    # widens, into registers right after it is written, before the other
+                    # operand needs memory (with a persistent store's buffer allocated
+                    # beside them, the packing around it is not modelled).
                     staged[b.dot] = max(staged.get(b.dot, 0), size + barrier)
                 else:
                     single[b.dot] = single.get(b.dot, 0) + size + barrier
