@@ -279,6 +279,20 @@ def linear_reduction_scratch_bytes(
     return elements * elem_bytes
 
 
+def warp_shuffle(src: dict[str, list[Bit]], dst: dict[str, list[Bit]]) -> bool:
+    """Whether Triton converts between two layouts with warp shuffles instead of shared
+    memory (``cvtNeedsWarpShuffle``): each warp holds the same elements in both, and the
+    lanes trade at most one bit with the registers (one mixed transposition). Lanes that
+    hold copies (a basis of no element) are left to the shared-memory path."""
+
+    if src["warp"] != dst["warp"] or None in src["lane"] or None in dst["lane"]:
+        return False
+    moved = [b for b in src["lane"] if b not in dst["lane"]]
+    return len(moved) < 2 and set(src["lane"] + src["register"]) == set(
+        dst["lane"] + dst["register"]
+    )
+
+
 def slice_conversion_bytes(
     parent: Sequence[int],
     kept: Sequence[int],
@@ -322,6 +336,8 @@ def slice_conversion_bytes(
         and src["warp"] == dst["warp"]
         and set(src["register"]) == set(dst["register"])
     ):
+        return 0
+    if warp_shuffle(src, dst):
         return 0
     bitwidth = 8 * min(elem_bytes, 8)
     return swizzled_scratch_elements(src, dst, shape, bitwidth) * elem_bytes

@@ -69,7 +69,9 @@ Scratch (an operation's temporary buffer, live only while it runs; the largest i
   dim contiguously) as bases of bits and counts the tile's elements over its rounds;
 * a load or store of fewer dims than the block it is combined with, and a reduction's
   result, move between a blocked layout of their own and the slice of the block's layout,
-  when the two differ in what a lane or warp holds (the same swizzled tile); a load of
+  when the two differ in what a lane or warp holds (the same swizzled tile; none where
+  every warp keeps its elements and the lanes trade one bit with the registers: warp
+  shuffles, ``blocked_layout.warp_shuffle``); a load of
   fewer elements than the program's threads with one user is instead repeated in its
   user's layout; and a gather's index tile, whose bounds check reduces it;
 * scratch starts at a 128-byte boundary after the buffers live beside it: dot operands,
