@@ -208,6 +208,14 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
         2048, 0,
     ),
     (
+        "a row statistic used with a second loop's tile of the same size keeps its layout",
+        softmax_bwd, _two_rows,
+        dict(block_sizes=[128, 32, 32], indexing=[P] * 5, num_stages=1, num_warps=4,
+             range_flattens=[None, None], range_multi_buffers=[None, None],
+             range_num_stages=[0, 0], range_unroll_factors=[0, 0]),
+        0, 0,
+    ),
+    (
         "a descriptor on the broadcast row makes the launch take the pointer kernel",
         vector_add, _add,
         dict(block_sizes=[64, 256], indexing=[TD, TD, TD], l2_groupings=[1], num_stages=3,

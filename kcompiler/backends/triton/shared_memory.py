@@ -73,7 +73,9 @@ Scratch (an operation's temporary buffer, live only while it runs; the largest i
   every warp keeps its elements and the lanes trade one bit with the registers: warp
   shuffles, ``blocked_layout.warp_shuffle``); a load of
   fewer elements than the program's threads with one user is instead repeated in its
-  user's layout; and a gather's index tile, whose bounds check reduces it;
+  user's layout; a reduction's result is converted only where it is used with a block of
+  another shape at the config's sizes (a second loop's tile of the same size has the
+  same layout); and a gather's index tile, whose bounds check reduces it;
 * scratch starts at a 128-byte boundary after the buffers live beside it: dot operands,
   pipelined and hoisted buffers, and in a loop a descriptor store's buffer (it drains while
   the next iteration runs) and the loads' barriers; a descriptor load's buffer is read into
@@ -498,7 +500,8 @@ class Conversion:
     parent's (``blocked_layout.slice_conversion_bytes``). ``trailing``: the value's dims are
     the parent's last ones; ``parent_bytes``: the widest element the parent's loads read;
     ``load``: the value is loaded for one user (Triton may load it in that user's slice
-    layout instead)."""
+    layout instead); ``others``: the blocks of other dims a reduction's result is used with
+    (unit dims dropped)."""
 
     dims: tuple[str, ...]
     elem_bytes: int
@@ -507,6 +510,7 @@ class Conversion:
     reduced: int | None = None
     parent_bytes: int | None = None
     load: bool = False
+    others: tuple[tuple[str, ...], ...] = ()
 
 
 def _contains(parent: tuple[str, ...], dims: tuple[str, ...]) -> bool:
@@ -514,21 +518,24 @@ def _contains(parent: tuple[str, ...], dims: tuple[str, ...]) -> bool:
     return all(d in it for d in dims)
 
 
-def _other_parent(module: Operation, dims: tuple[str, ...], parent: tuple[str, ...]) -> bool:
-    """Whether ``module`` has a block of more dims than ``dims`` holding them, other than
+def _other_parents(
+    module: Operation, dims: tuple[str, ...], parent: tuple[str, ...]
+) -> tuple[tuple[str, ...], ...]:
+    """The blocks of ``module`` of more dims than ``dims`` holding them, other than
     ``parent`` (unit dims aside: ``dims`` reshaped with unit dims to broadcast is not
-    another)."""
+    another), each once."""
     core = tuple(d for d in parent if d != "1")
     own = tuple(d for d in dims if d != "1")
+    out: list[tuple[str, ...]] = []
     for op in module.walk():
         for r in op.results:
             rt = r.type
             if not (isinstance(rt, t.BlockType) and rt.known and rt.rank > len(dims)):
                 continue
             other = tuple(d for d in rt.dims if d != "1")
-            if _contains(tuple(rt.dims), dims) and other not in (core, own):
-                return True
-    return False
+            if _contains(tuple(rt.dims), dims) and other not in (core, own) and other not in out:
+                out.append(other)
+    return tuple(out)
 
 
 def _conversions(module: Operation) -> list[Conversion]:
@@ -546,13 +553,22 @@ def _conversions(module: Operation) -> list[Conversion]:
             # of it are counted below (a dot's rows stay in the mma layout).
             ty, src = op.result.type, op.operand.type
             if isinstance(ty, t.BlockType) and ty.known and isinstance(src, t.BlockType):
-                if ty.rank >= 1 and src.known and _other_parent(module, ty.dims, src.dims):
+                others = _other_parents(module, ty.dims, src.dims) if src.known else ()
+                if ty.rank >= 1 and others:
                     nbytes = max(4, element_bytes(ty.element_type) or 8)
                     axis = op.dim.value.data
                     trailing = tuple(src.dims[axis + 1 :]) == tuple(ty.dims) and axis == 0
                     widest = _contiguous_dim(op.operand)[1]
                     out.append(
-                        Conversion(tuple(ty.dims), nbytes, tuple(src.dims), trailing, axis, widest)
+                        Conversion(
+                            tuple(ty.dims),
+                            nbytes,
+                            tuple(src.dims),
+                            trailing,
+                            axis,
+                            widest,
+                            others=others,
+                        )
                     )
             continue
         if not isinstance(op, (t.LoadOp, t.StoreOp)):
@@ -950,6 +966,11 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                     axes.append(at)
                     at += 1
             shape = [elements((d,)) for d in c.parent]
+            core = [n for d, n in zip(c.parent, shape) if d != "1"]
+            if c.reduced is not None and all([elements((d,)) for d in o] == core for o in c.others):
+                # The other blocks have the operand's shape at this config: Triton gives
+                # them the same blocked layout, whose slice the reduced row already has.
+                continue
             own = [shape[d] for d in axes]
             if c.load and prod(own) < warps * WARP_SIZE:
                 # A load of fewer elements than threads is cheap to repeat: Triton loads it
