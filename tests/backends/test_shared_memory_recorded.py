@@ -112,6 +112,13 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
         128, 0,
     ),
     (
+        "a row sum held in registers of every lane moves to its lanes by one shuffle",
+        row_sum, _rows,
+        dict(block_sizes=[2], indexing=[P, P], num_stages=4, num_warps=1,
+             reduction_loops=[2048]),
+        0, 0,
+    ),
+    (
         "a descriptor load's buffer is free again when the weight row is converted",
         rms_norm_fwd, _rms,
         dict(block_sizes=[8], indexing=[TD, P, P, P], num_stages=2, num_warps=32,

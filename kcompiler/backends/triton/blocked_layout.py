@@ -282,15 +282,20 @@ def linear_reduction_scratch_bytes(
 def warp_shuffle(src: dict[str, list[Bit]], dst: dict[str, list[Bit]]) -> bool:
     """Whether Triton converts between two layouts with warp shuffles instead of shared
     memory (``cvtNeedsWarpShuffle``): each warp holds the same elements in both, and the
-    lanes trade at most one bit with the registers (one mixed transposition). Lanes that
-    hold copies (a basis of no element) are left to the shared-memory path."""
+    lanes trade at most one bit with the registers (one mixed transposition, one-sided
+    where a lane holds copies)."""
 
-    if src["warp"] != dst["warp"] or None in src["lane"] or None in dst["lane"]:
+    if src["warp"] != dst["warp"]:
         return False
-    moved = [b for b in src["lane"] if b not in dst["lane"]]
-    return len(moved) < 2 and set(src["lane"] + src["register"]) == set(
-        dst["lane"] + dst["register"]
-    )
+    src_lane = {b for b in src["lane"] if b is not None}
+    dst_lane = {b for b in dst["lane"] if b is not None}
+    src_reg = {b for b in src["register"] if b is not None}
+    dst_reg = {b for b in dst["register"] if b is not None}
+    if src_lane | src_reg != dst_lane | dst_reg:
+        return False
+    # A register bit that becomes a lane bit (or the reverse) is one transposition; a lane
+    # holding copies on one side makes it one-sided.
+    return max(len(src_reg & dst_lane), len(src_lane & dst_reg)) < 2
 
 
 def slice_conversion_bytes(
