@@ -163,3 +163,22 @@ def test_a_target_binary_over_its_limit_is_a_compile_error() -> None:
     said = over_shared_memory(232_449, "sm_90")
     assert said is not None and "Required: 232449" in said and "Hardware limit: 232448" in said
     assert over_shared_memory(10**9, "sm_75") is None  # no limit known here for that target
+
+
+def test_the_tuner_rejects_a_device_compile_over_the_limit_before_its_benchmark() -> None:
+    """The tuner's own GPU compile returns Triton's figure (``precompile.launch_figures``): a
+    config over the limit is rejected there, not at its benchmark's first launch."""
+    from kcompiler.backends.triton.precompile import FIGURES
+    from kcompiler.kernels.softmax import softmax
+    from kcompiler.runtime.tuning import KernelTarget
+
+    target = KernelTarget(softmax, (torch.randn(8, 300),), {}, compile_target="sm_90")
+    config = target.space.default()
+
+    def figures(shared: int) -> dict:
+        one = {"kernel_name": "k", "registers": 32, "spill_bytes": 0, "shared_bytes": shared}
+        return {FIGURES: [one]}
+
+    assert target.review_compile(config, figures(232_448)) is None
+    reason = target.review_compile(config, figures(300_000))
+    assert reason is not None and "Required: 300000" in reason, reason
