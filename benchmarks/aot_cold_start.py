@@ -278,10 +278,20 @@ def main() -> None:
         if opts.device != "cpu":
             precompile(manifest, cache)
         with_tables = measure(manifest, True, opts.device, cache)
+        again = measure(manifest, True, opts.device, cache) if opts.device != "cpu" else None
         if opts.device != "cpu":  # the baseline's default configs compiled once, uncounted
             measure(manifest, False, opts.device, cache)
         baseline = measure(manifest, False, opts.device, cache)
     text = report(with_tables, baseline)
+    if again is not None:
+        # What the first process left in the cache besides the binaries (Triton's C launcher
+        # per signature, the driver's utility module) is reused by the second.
+        rows = again["rows"]
+        text += (
+            "\n\nA second process with the tables, the same cache (first call, CPU ms / wall ms): "
+        )
+        text += ", ".join(f"{n} {rows[n]['cpu_ms']:.1f} / {rows[n]['wall_ms']:.1f}" for n in NAMES)
+        text += f"; one-time {again['one_time_ms'][0]:.0f} / {again['one_time_ms'][1]:.0f}."
     print(text)
     if opts.md:
         Path(opts.md).write_text(text + "\n")

@@ -546,12 +546,6 @@ def run_all(
 
 # Why an example that does not pass does not, where that is known (rendered under the table).
 WHY = {
-    "acfs/softmax_acf": "the example's tuned Config lists 6 different `indexing` entries: "
-    "Helion numbers the loads/stores of every device graph, its rolled-reduction copies "
-    "included (here the persistent graph's load and store, then the rolled graphs' three loads "
-    "and store), kcompiler the 2 of the kernel's source; which entry is which access is not "
-    "determined, so the config is refused, not reinterpreted (a list of one repeated mode "
-    "would apply)",
     "nvfp4_gemv": "its e4m3 scale decode is inline PTX (`inline_asm_elementwise`), which "
     "kcompiler's Triton backend and Triton's interpreter do not run",
 }

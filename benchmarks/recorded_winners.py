@@ -24,7 +24,14 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 # The constraints whose calibration must keep every winner (the others describe what the
 # installed Triton or the IR can do, which a GPU image of another Triton may differ in).
-CHECKED = ("register_budget", "dot_registers", "shared_memory")
+CHECKED = (
+    "register_budget",
+    "dot_registers",
+    "shared_memory",
+    "outer_loop_unroll",
+    "gather_loop_unroll",
+    "gather_registers",
+)
 DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 
 

@@ -70,6 +70,19 @@ def launch_ready(name: str, args: tuple) -> tuple:
     return (x, torch.empty(y.shape[1], y.shape[0], dtype=y.dtype).t(), *rest)
 
 
+def launch_specs_or_error(kernel: Any, args: tuple, config: Any, row: dict) -> list | None:
+    """The compile specs of every launch ``config`` makes at ``args`` (GPU code, nothing
+    launched), or None with the generation error recorded in ``row["error"]``."""
+    from kcompiler.backends.triton.precompile import record_launch
+
+    try:
+        launches = kernel.generated_launches(args, {}, config, interpret=False)
+        return [s for src, f, a in launches for s in record_launch(src, f, a)]
+    except Exception as e:  # noqa: BLE001 - a config that does not generate
+        row["error"] = f"generate: {type(e).__name__}: {e}"
+        return None
+
+
 def collect(
     names: list[str],
     draws: int,
@@ -83,7 +96,6 @@ def collect(
     compiles, so a run cut short keeps what it measured."""
     from benchmarks.space_report import CONFTEST, DRAWS_TEST, _load, representative
     from kcompiler.autotune.compile_pool import CompilePool
-    from kcompiler.backends.triton.precompile import record_launch
     from kcompiler.backends.triton.target_compile import compile_launches, worker_environment
     from kcompiler.runtime.tuning import shared_memory_estimate
 
@@ -114,14 +126,10 @@ def collect(
                     flat=space.to_flat(config),
                     estimate=estimate(config),
                 )
-                try:
-                    launches = kernel.generated_launches(args, {}, config, interpret=False)
-                    specs = [s for src, f, a in launches for s in record_launch(src, f, a)]
-                except Exception as e:  # noqa: BLE001 - a config that does not generate
-                    row["error"] = f"generate: {type(e).__name__}: {e}"
-                    rows.append(row)
-                    continue
+                specs = launch_specs_or_error(kernel, args, config, row)
                 rows.append(row)
+                if specs is None:
+                    continue
                 jobs[len(rows) - 1] = row
                 pool.submit(len(rows) - 1, compile_launches, (specs, target, False))
             print(f"{name}: queued ({len(jobs)} configs so far)", flush=True)
@@ -134,11 +142,16 @@ def collect(
                     row["error"] = outcome.error.splitlines()[0]
                     continue
                 binaries = outcome.result
-                errors = [b.error for b in binaries if b.error]
+                # A binary over the target's shared memory compiled: its figures are kept
+                # beside the error (target_compile.over_shared_memory).
+                failed = [b.error for b in binaries if b.error and b.shared_bytes is None]
                 row["seconds"] = sum(b.seconds for b in binaries)
-                if errors:
-                    row["error"] = errors[0]
+                if failed:
+                    row["error"] = failed[0]
                     continue
+                over = [b.error for b in binaries if b.error]
+                if over:
+                    row["error"] = over[0]
                 row["registers"] = max(b.registers for b in binaries)
                 row["spill_bytes"] = max(b.spill_bytes for b in binaries)
                 row["shared"] = max(b.shared_bytes for b in binaries)

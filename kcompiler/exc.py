@@ -125,6 +125,12 @@ class SharedMemoryEstimateWarning(UserWarning):
     fit). Said once per compiled variant."""
 
 
+class MergedIndexing(UserWarning):
+    """A ``Config.indexing`` list numbered Helion's way gives different modes to Helion's
+    copies of one access that kcompiler issues once (its chunk loop computes the roots of
+    several of Helion's rolled passes); the copy takes one of them, which is named."""
+
+
 class TensorOperationInWrapper(UserWarning):
     """Host code (outside device loops) ran a tensor operation; it runs in PyTorch eagerly."""
 

@@ -6,7 +6,8 @@
 # tests: tests/gpu (inline asm, spill check, target compile, index bounds, autotune);
 # some: the Helion examples changed since the last GPU table; helion: the whole table;
 # cold: first calls from config tables and a precompiled Triton cache (issue 22);
-# ce: cross_entropy with index checks on and off (issue 20's record-at-once form).
+# ce: cross_entropy with index checks on and off (issue 20's record-at-once form);
+# sum: sum 4096x8192's code and torch.compile's (issue 23); gla: the examples fixed today.
 set -u
 cd "$(dirname "$0")/../.."
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
@@ -50,6 +51,16 @@ for stage in "$@"; do
             KCOMPILER_INDEX_CHECKS=$C timeout 40 python3 -m benchmarks.config_probe cross_entropy \
                 --shape m=4096,n=128256 --dtype bf16 --peer kcompiler
         done
+        ;;
+    sum)
+        timeout 150 python3 -m benchmarks.probes.sum_codegen 2>&1 | tee "$OUT/sum-codegen.log" | \
+            grep "^=="
+        ;;
+    gla)
+        timeout 200 python3 -m benchmarks.helion_examples --device cuda --helion-repo build/helion \
+            --jobs 4 --timeout 150 --out "$OUT/helion-gla.md" linear/example_full_gla \
+            linear/example_retention linear/example_simple_gla linear/example_vanilla_linear_attn \
+            acfs/softmax_acf jagged_hstu_attn 2>&1 | tail -20
         ;;
     esac
 done

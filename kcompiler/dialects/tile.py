@@ -497,6 +497,16 @@ class KernelOp(IRDLOperation):
         return self._int_dict("size_divisors")
 
     @property
+    def broadcast_args(self) -> tuple[str, ...]:
+        """Tensor arguments with a stride-0 dim of more than one element (an ``expand()``ed
+        tensor), part of the specialization key: a tensor descriptor cannot address them, so
+        a launch reading one through a descriptor runs the pointer kernel."""
+        attr = self.attributes.get("broadcast_args")
+        if not isinstance(attr, ArrayAttr):
+            return ()
+        return tuple(a.data for a in attr.data if isinstance(a, StringAttr))
+
+    @property
     def block_values(self) -> dict[str, int]:
         """Block symbol -> its size in every launch of this code, for the blocks the host code
         fixed (``kl.register_block_size`` values are part of the specialization)."""

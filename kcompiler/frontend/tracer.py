@@ -408,7 +408,11 @@ class DeviceTracer:
                 )
             dims = [self.spec.symbols.dim(int(s), (name, i)) for i, s in enumerate(value.shape)]
             arg = self.add_arg(name, t.TensorType(dims, dtypes.to_ir(value.dtype)))
-            return TensorArg(self, name, arg, value)
+            tensor = TensorArg(self, name, arg, value)
+            if tensor.overlapping:  # part of the specialization key (specialize.py)
+                names = [*self.kernel.broadcast_args, name]
+                self.kernel.attributes["broadcast_args"] = ArrayAttr([StringAttr(n) for n in names])
+            return tensor
         if isinstance(value, bool) or value is None:
             return value
         if type(value).__module__ == "numpy" and hasattr(value, "__array__"):

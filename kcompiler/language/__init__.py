@@ -190,7 +190,9 @@ def inline_asm_elementwise(
     string (``"=r,r"``: one 32-bit output register, then one input per arg), ``$0`` is the
     result and ``$1``... the args in the asm; ``is_pure``: the asm has no side effects;
     ``pack``: elements one instance of the asm handles. One result dtype (a tuple is
-    refused). Needs a GPU: Triton's CPU interpreter cannot run assembly."""
+    refused). An arg narrower than its register (int8 in ``r``) arrives zero-extended: the asm
+    sign-extends it itself (``cvt.s32.s8``) where it is signed. Needs a GPU: Triton's CPU
+    interpreter cannot run assembly."""
     return current_tracer("kl.inline_asm_elementwise").inline_asm(
         asm, constraints, args, dtype, is_pure, pack
     )

@@ -46,7 +46,7 @@ from kcompiler import settings
 from kcompiler.dialects import tile as t
 from kcompiler.dialects.diagnostics import OpError, op_location, source_line_of, verify_located
 from kcompiler.passes import pipeline as pass_registry
-from kcompiler.passes.indexing import IndexingPass, normalize_indexing
+from kcompiler.passes.indexing import IndexingPass, memory_ops, normalize_indexing
 from kcompiler.passes.persistent import PersistentPass
 from kcompiler.passes.split_reductions import SplitReductionsPass, chunks_from_reduction_loops
 
@@ -344,9 +344,12 @@ def pipeline_for_config(module: ModuleOp, config: Mapping[str, Any]) -> str:
 
     passes: list[ModulePass] = []
     modes = normalize_indexing(config.get("indexing"))
-    if any(m != "pointer" for m in modes):
-        passes.append(IndexingPass(modes=modes))
     chunks = chunks_from_reduction_loops(module, config.get("reduction_loops"))
+    if any(m != "pointer" for m in modes):
+        # A list longer than the accesses may be numbered Helion's way, which depends on
+        # the dims chunked ("Helion's numbering" in passes/indexing.py).
+        longer = len(modes) > len(memory_ops(module))
+        passes.append(IndexingPass(modes=modes, split=tuple(chunks) if longer else ()))
     if chunks:
         passes.append(SplitReductionsPass(dim=tuple(chunks), chunk=tuple(chunks.values())))
     pid_type = config.get("pid_type")

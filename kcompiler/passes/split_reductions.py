@@ -32,6 +32,10 @@ kernel, which replaces the original only if it verifies and no ``s`` value is le
 Options: ``split-reductions{dim=s1 chunk=256}`` chunks the named dims; without ``dim``, the
 ``chunk`` list is read like Helion's ``reduction_loops``: one entry per whole dim reduced in the
 kernel (``reduction_dims``, first-use order), 0 keeps that dim in registers.
+
+Loads and stores re-issued in a loop copy their source's attributes, the ``indexing`` mode
+included; a source that carries ``indexing_chunks`` (``CHUNK_MODES``) gives each copy the mode
+listed for its loop instead. ``chunk_loops`` is the plan without the rewrite.
 """
 
 from __future__ import annotations
@@ -40,7 +44,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import FloatAttr, IntegerAttr, ModuleOp, i64
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DictionaryAttr,
+    FloatAttr,
+    IntegerAttr,
+    ModuleOp,
+    StringAttr,
+    i64,
+)
 from xdsl.ir import Attribute, Block, BlockArgument, Operation, OpResult, SSAValue
 from xdsl.passes import ModulePass
 
@@ -158,6 +170,8 @@ class SplitReductionsPass(ModulePass):
                 if size & (size - 1) or size < 1:
                     raise ValueError(f"split-reductions: chunk {size} is not a power of two")
                 kernel = _split_kernel(kernel, dim, size)
+            for mem in kernel.walk():  # per-loop modes of accesses left whole are moot
+                mem.attributes.pop(CHUNK_MODES, None)
 
 
 def _split_kernel(kernel: t.KernelOp, dim: str, size: int) -> t.KernelOp:
@@ -187,6 +201,47 @@ def _split_kernel(kernel: t.KernelOp, dim: str, size: int) -> t.KernelOp:
 
 class _Unsupported(Exception):
     pass
+
+
+# The indexing pass's per-access mode (``passes/indexing.py``), which re-issued loads and
+# stores copy; and, on a load or store of the traced IR, ``{dim: [mode per loop]}``: the mode
+# its copy in each of the block's loops over ``dim`` takes, in loop order (the indexing pass
+# sets it when a ``Config.indexing`` list numbers the chunked form's accesses apart from the
+# source's). This pass consumes it: no access keeps it.
+INDEXING_ATTR = "indexing"
+CHUNK_MODES = "indexing_chunks"
+
+
+@dataclass(frozen=True)
+class ChunkLoop:
+    """One loop the pass emits for a dim: the roots it computes, in program order, and for
+    each root the loads and stores of the block it re-issues for it (a stored root is one)."""
+
+    roots: tuple[Operation, ...]
+    accesses: tuple[tuple[t.LoadOp | t.StoreOp, ...], ...]  # per root
+
+
+def chunk_loops(block: Block, dim: str) -> list[ChunkLoop] | None:
+    """The loops the pass would emit for ``dim`` in ``block`` (a parallel loop's body), in
+    program order; None when it would leave the block as it is. Analysis only."""
+    sp = _Splitter(block, dim, 1)
+    try:
+        roots = sp.check()
+        if not any(isinstance(r, t.ReduceOp) for r in roots):
+            return None
+        groups = sp.plan(roots)
+    except Exception:  # noqa: BLE001 - where the analysis fails the pass leaves the block too
+        if settings.current().debug_passes:
+            raise
+        return None
+    out: list[ChunkLoop] = []
+    for g in groups:
+        per_root: list[tuple[t.LoadOp | t.StoreOp, ...]] = []
+        for r in g.roots:
+            mem = [o for o in sp.cone(sp.root_inputs(r.op)) if isinstance(o, t.LoadOp)]
+            per_root.append((*mem, r.op) if isinstance(r.op, t.StoreOp) else tuple(mem))
+        out.append(ChunkLoop(tuple(r.op for r in g.roots), tuple(per_root)))
+    return out
 
 
 def _has(v: SSAValue, dim: str) -> bool:
@@ -228,6 +283,7 @@ class _Splitter:
         self.size = size
         self.csym = chunk_symbol(dim)
         self.index = {op: i for i, op in enumerate(block.ops)}
+        self.ordinal = 0  # the loop being emitted, counted in the block (``CHUNK_MODES``)
 
     # -- analysis ---------------------------------------------------------------------------
     def is_dim_op(self, op: Operation) -> bool:
@@ -461,8 +517,8 @@ class _Splitter:
         roots = self.check()
         if not any(isinstance(r, t.ReduceOp) for r in roots):
             return False
-        for g in self.plan(roots):
-            self.emit(g)
+        for k, g in enumerate(self.plan(roots)):
+            self.emit(g, k)
         # Erase the originals, last first; every dim value must be gone.
         for op in reversed(list(self.block.ops)):
             if self.is_dim_op(op) or any(op is r for r in roots):
@@ -480,8 +536,9 @@ class _Splitter:
             t.refine_result_type(op)
         return op
 
-    def emit(self, g: _Group) -> None:
+    def emit(self, g: _Group, ordinal: int = 0) -> None:
         anchor = g.anchor
+        self.ordinal = ordinal
         loc = dict(anchor.attributes)
         outer = self.block
 
@@ -633,6 +690,7 @@ class _Splitter:
                 mask = m(op.mask) if op.mask is not None else None
                 st = t.StoreOp(m(op.value), op.tensor, kinds, idx, mask)
                 st.attributes.update(op.attributes)
+                self._take_chunk_mode(st)
                 body.add_op(st)
                 continue
             assert isinstance(op, t.ReduceOp)
@@ -839,8 +897,25 @@ class _Splitter:
         )
         for a, b in zip(op.results, new.results):
             b.name_hint = a.name_hint
+        if isinstance(new, t.LoadOp):
+            self._take_chunk_mode(new)
         body.add_op(new)
         return new.results[0]
+
+    def _take_chunk_mode(self, op: Operation) -> None:
+        """A re-issued load or store takes the indexing mode its source carries for this
+        loop in ``CHUNK_MODES``, when it carries one (else it keeps the source's mode)."""
+        per_dim = op.attributes.pop(CHUNK_MODES, None)
+        if not isinstance(per_dim, DictionaryAttr):
+            return
+        modes = per_dim.data.get(self.dim)
+        if not isinstance(modes, ArrayAttr) or self.ordinal >= len(modes.data):
+            return
+        mode = modes.data[self.ordinal]
+        if not isinstance(mode, StringAttr) or mode.data == "pointer":
+            op.attributes.pop(INDEXING_ATTR, None)
+        else:
+            op.attributes[INDEXING_ATTR] = mode
 
 
 @dataclass(eq=False)
@@ -872,8 +947,6 @@ def _is_two(v: SSAValue) -> bool:
 
 
 def _kinds_attr(kinds: Sequence[str]) -> Attribute:
-    from xdsl.dialects.builtin import ArrayAttr, StringAttr
-
     return ArrayAttr([StringAttr(k) for k in kinds])
 
 

@@ -35,7 +35,11 @@ from kcompiler.backends.triton.indexing import (
     SCRATCH_LIMIT,
     supported_modes,
 )
-from kcompiler.backends.triton.live_registers import LiveRegisters, thread_registers
+from kcompiler.backends.triton.live_registers import (
+    LiveRegisters,
+    gather_registers,
+    thread_registers,
+)
 from kcompiler.backends.triton.loop_knobs import sequential_loops
 from kcompiler.backends.triton.precompile import job_for_launches, launch_figures
 from kcompiler.backends.triton.registers import dot_registers_checker
@@ -98,12 +102,15 @@ def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
             )
         )
 
-    constraints.extend(_dot_register_constraint(modules, count))
+    constraints.extend(_dot_register_constraint(modules, count, knobs))
     for more in (_range_knobs(modules), _indexing_knobs(kernel, modules, knobs)):
         knobs.extend(more[0])
         constraints.extend(more[1])
     constraints.insert(len(derived.products), _register_constraint(modules, count, knobs))
     constraints.extend(_dot_unroll_constraint(modules, knobs))
+    constraints.extend(_outer_loop_unroll_constraint(modules, knobs))
+    constraints.extend(_gather_loop_unroll_constraint(modules, knobs))
+    constraints.extend(_gather_register_constraint(modules, count))
     constraints.extend(_dot_rows_constraint(modules))
     constraints.extend(_shared_memory_constraint(modules, count, knobs))
     return ConfigSpace(knobs, constraints, starts=_dot_starts(modules, knobs))
@@ -256,11 +263,12 @@ def _register_constraint(modules: list[Any], count: int, knobs: list[Any]) -> An
     )
 
 
-def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
+def _dot_register_constraint(modules: list[Any], count: int, knobs: list[Any]) -> list[Any]:
     """Kernels with ``tile.dot``: the dot results (accumulators, attention's scores) must fit
     half the registers a thread has, an fp8 dot's widening accumulator included (three
-    quarters from two warpgroups on); below 4 warps, with the operand tiles, a quarter (ptxas
-    "Insufficient registers" at 16 warps and more, spills below;
+    quarters from two warpgroups on); a quarter in a persistent schedule on one warpgroup or
+    32 warps; below 4 warps, with the operand tiles, a quarter (ptxas "Insufficient
+    registers" at 16 warps and more, spills below;
     ``backends/triton/registers.dot_registers_fit``)."""
 
     checkers = [c for c in map(dot_registers_checker, modules) if c.results]
@@ -269,7 +277,8 @@ def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
 
     def fits(flat: Any) -> bool:
         bs = _block_values(flat, count)
-        return all(c.fits(bs, flat["num_warps"]) for c in checkers)
+        persistent = flat.get("pid_type", "flat") != "flat"
+        return all(c.fits(bs, flat["num_warps"], persistent) for c in checkers)
 
     return [
         Predicate(
@@ -277,10 +286,29 @@ def _dot_register_constraint(modules: list[Any], count: int) -> list[Any]:
             fits,
             "the tl.dot results (fp32 accumulators and scores) must take at most half of a "
             "thread's min(256, 65536 / (32 * num_warps)) registers (an fp8 dot's widening "
-            "accumulator with them: three quarters from 8 warps on; below 4 warps, with the "
-            "operand tiles mma.sync holds, a quarter)",
-            [f"block_sizes[{i}]" for i in range(count)] + ["num_warps"],
+            "accumulator with them: three quarters from 8 warps on; a persistent pid_type on 4 "
+            "or 32 warps: a quarter; below 4 warps, with the operand tiles mma.sync holds, a "
+            "quarter)",
+            [f"block_sizes[{i}]" for i in range(count)]
+            + ["num_warps"]
+            + [k.name for k in knobs if k.name == "pid_type"],
         )
+    ]
+
+
+def _unroll_knobs(module: Any, knobs: list[Any], holds: Callable[[Any], bool]) -> list[str]:
+    """``range_unroll_factors[i]`` of each sequential loop of ``module`` with an op nested in
+    its body for which ``holds(op)`` is true (knobs the space has)."""
+    names = {k.name for k in knobs}
+    chosen = {
+        op.block.data
+        for op in module.walk()
+        if isinstance(op, t.ForOp) and any(holds(o) for o in op.walk() if o is not op)
+    }
+    return [
+        f"range_unroll_factors[{i}]"
+        for i, sym in enumerate(sequential_loops(module))
+        if sym in chosen and f"range_unroll_factors[{i}]" in names
     ]
 
 
@@ -291,17 +319,7 @@ def _dot_unroll_constraint(modules: list[Any], knobs: list[Any]) -> list[Any]:
     accumulator, which ptxas then spills."""
     if len(modules) != 1:
         return []
-    names = {k.name for k in knobs}
-    with_dot = {
-        op.block.data
-        for op in modules[0].walk()
-        if isinstance(op, t.ForOp) and any(isinstance(o, t.DotOp) for o in op.walk())
-    }
-    unroll = [
-        f"range_unroll_factors[{i}]"
-        for i, sym in enumerate(sequential_loops(modules[0]))
-        if sym in with_dot and f"range_unroll_factors[{i}]" in names
-    ]
+    unroll = _unroll_knobs(modules[0], knobs, lambda op: isinstance(op, t.DotOp))
     if not unroll:
         return []
     return [
@@ -310,6 +328,100 @@ def _dot_unroll_constraint(modules: list[Any], knobs: list[Any]) -> list[Any]:
             lambda flat: all((flat[n] or 0) <= 1 for n in unroll),
             "a loop with tl.dot is pipelined by num_stages, not unrolled "
             "(range_unroll_factors at most 1)",
+            unroll,
+        )
+    ]
+
+
+def _outer_loop_unroll_constraint(modules: list[Any], knobs: list[Any]) -> list[Any]:
+    """A sequential loop whose body holds another sequential loop is not unrolled
+    (``range_unroll_factors`` at most 1).
+
+    Unrolling copies the body whole: each copy gets its own inner loop, with that loop's
+    software-pipeline prologue and epilogue, and the copies' inner loops run one after
+    another, so no copy's loads overlap another's. What the copies share does grow: the code
+    (two to four times the instructions) and the outer tile's values (row offsets, masks,
+    bounds) computed ahead of the copies and alive through every inner loop, so ptxas spills
+    a few of them where the same loop without unrolling fits. An innermost loop's copies
+    give the scheduler independent loads to overlap; an outer loop's copies only give it
+    inner loops in sequence."""
+    if len(modules) != 1:
+        return []
+    unroll = _unroll_knobs(
+        modules[0], knobs, lambda op: isinstance(op, t.ForOp) and op.parallel is None
+    )
+    if not unroll:
+        return []
+    return [
+        Predicate(
+            "outer_loop_unroll",
+            lambda flat: all((flat[n] or 0) <= 1 for n in unroll),
+            "a loop that holds another loop is not unrolled (range_unroll_factors at most 1): "
+            "each copy runs its inner loop after the previous copy's",
+            unroll,
+        )
+    ]
+
+
+def _gather_register_constraint(modules: list[Any], count: int) -> list[Any]:
+    """A gather's values, indices and addresses (``live_registers.gather_registers``) must
+    fit the registers a thread has at ``num_warps``: each gathered element of a float32 value
+    takes five (the value, a 64-bit index, a 64-bit address), all alive at the load."""
+    gathering = [
+        m
+        for m in modules
+        if any(
+            isinstance(op, t.LoadOp) and "gather" in [k.data for k in op.index_kinds]
+            for op in m.walk()
+        )
+    ]
+    if not gathering:
+        return []
+
+    def fits(flat: Any) -> bool:
+        bs = _block_values(flat, count)
+        warps = flat["num_warps"]
+        return all(
+            gather_registers(m, bs, 32 * warps) <= thread_registers(warps) for m in gathering
+        )
+
+    return [
+        Predicate(
+            "gather_registers",
+            fits,
+            "a gathered tile's values with a 64-bit index and a 64-bit address for each element "
+            "(five registers an fp32 element) must fit the registers a thread has at num_warps",
+            # num_warps is read, not listed: halving it is no repair (a thread's share doubles).
+            [f"block_sizes[{i}]" for i in range(count)],
+        )
+    ]
+
+
+def _gather_loop_unroll_constraint(modules: list[Any], knobs: list[Any]) -> list[Any]:
+    """A sequential loop that gathers (a ``tile.load`` through a block of computed indices)
+    is not unrolled (``range_unroll_factors`` at most 1).
+
+    Each element of a gather has an address of its own: a 64-bit index read from registers,
+    turned into a 64-bit pointer, two registers an element that no copy can share with
+    another (an affine load's copies are one base address plus a per-copy offset). So every unrolled copy adds a whole gathered tile of indices, addresses and masks
+    to what a thread holds, and a gathering loop unrolled three times needs about twice the
+    registers of the same loop run once. Pipelining (``range_num_stages``) hides the
+    gather's latency instead: its loads become asynchronous copies into shared memory."""
+    if len(modules) != 1:
+        return []
+    unroll = _unroll_knobs(
+        modules[0],
+        knobs,
+        lambda op: isinstance(op, t.LoadOp) and "gather" in [k.data for k in op.index_kinds],
+    )
+    if not unroll:
+        return []
+    return [
+        Predicate(
+            "gather_loop_unroll",
+            lambda flat: all((flat[n] or 0) <= 1 for n in unroll),
+            "a loop that gathers through computed indices is not unrolled (range_unroll_factors "
+            "at most 1): each copy holds its own address for every element",
             unroll,
         )
     ]
@@ -396,7 +508,7 @@ def _shared_memory_estimate(
     estimators = [shared_memory_estimator(m) for m in modules]
     names = {k.name for k in knobs}
     loops = sequential_loops(modules[0]) if len(modules) == 1 else []
-    fields = ("range_num_stages", "range_unroll_factors", "range_multi_buffers")
+    fields = ("range_num_stages", "range_unroll_factors", "range_multi_buffers", "range_flattens")
     per_loop = {
         f: [(f"{f}[{i}]", sym) for i, sym in enumerate(loops) if f"{f}[{i}]" in names]
         for f in fields

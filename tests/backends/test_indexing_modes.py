@@ -227,7 +227,9 @@ def test_descriptor_scratch_past_32_bits_falls_back_to_pointers(
 def test_a_longer_list_of_one_mode_applies_it_to_every_access() -> None:
     """Helion's configs number accesses their own way (its rolled reduction copies too), so
     their lists can be longer than a kernel's loads/stores here: one repeated mode still means
-    that mode everywhere, while different modes are refused (tests/bad_inputs)."""
+    that mode everywhere; different modes are read Helion's way when the list has Helion's
+    length for the kernel (tests/passes/test_helion_indexing.py), else refused
+    (tests/bad_inputs)."""
     args = (torch.randn(37, 100), torch.randn(37, 100))
     for mode in indexing.supported_modes():
         one = vector_add.to_triton_code(*args, config=kc.Config(indexing=mode))

@@ -1,5 +1,5 @@
 """The register model of the config space (``backends/triton/live_registers.py`` and the
-``register_budget`` / ``dot_loop_unroll`` constraints of ``runtime/tuning.py``), the dot
+``register_budget`` and loop-unroll constraints of ``runtime/tuning.py``), the dot
 register rule (``backends/triton/registers.py``) and the tensor-descriptor alignment of the
 shared-memory estimate.
 
@@ -12,10 +12,17 @@ from __future__ import annotations
 
 import torch
 
-from kcompiler.backends.triton.live_registers import peak_registers, thread_registers
+from kcompiler.backends.triton.live_registers import (
+    gather_registers,
+    peak_registers,
+    thread_registers,
+)
+from kcompiler.backends.triton.registers import dot_registers_fit
+from kcompiler.kernels.attention import attention
 from kcompiler.kernels.backward import rms_norm_bwd
 from kcompiler.kernels.cross_entropy import cross_entropy
 from kcompiler.kernels.fp8_gemm import fp8_gemm
+from kcompiler.kernels.jagged_mean import jagged_mean_kernel
 from kcompiler.kernels.matmul import matmul
 from kcompiler.kernels.softmax import softmax
 from kcompiler.kernels.vector_exp import vector_exp
@@ -118,6 +125,78 @@ def test_dot_loops_are_not_unrolled() -> None:
     assert rule.check({**flat, "range_unroll_factors[0]": 2}) is not None
 
 
+def test_gathers_count_an_index_and_an_address_an_element() -> None:
+    offsets = torch.arange(0, 8 * 64 + 1, 64)
+    args = (_empty(F32, 8 * 64, 256), offsets, torch.full((8,), 256, dtype=torch.int32), 256)
+    (module,) = jagged_mean_kernel.traced_modules(args, {})
+    # block_0: rows, block_1: features (the outer loop), block_2: values (the inner loop)
+    tile = {"block_0": 16, "block_1": 32, "block_2": 4}  # gathers [16, 4, 32]
+    # 2048 fp32 values over 32 threads: 64 values, 64 int64 indices, 64 addresses a thread.
+    assert gather_registers(module, tile, 32) == 64 * (1 + 2 + 2)
+    space = jagged_mean_kernel.config_space(*args)
+    rule = next(c for c in space.constraints if c.name == "gather_registers")
+    flat = space.to_flat(space.default())
+    # That tile at one warp: 320 registers a thread wanted, 255 given (ptxas spilled 288 B).
+    one_warp = {"block_sizes[0]": 16, "block_sizes[1]": 32, "block_sizes[2]": 4, "num_warps": 1}
+    assert rule.check({**flat, **one_warp}) is not None
+    # The recorded winner's [4, 32, 32] at 4 warps: 32 values a thread, 160 registers.
+    winner = {"block_sizes[0]": 4, "block_sizes[1]": 32, "block_sizes[2]": 32, "num_warps": 4}
+    assert rule.check({**flat, **winner}) is None
+
+
+def test_loops_that_hold_loops_are_not_unrolled() -> None:
+    offsets = torch.arange(0, 8 * 64 + 1, 64)
+    args = (_empty(F32, 8 * 64, 256), offsets, torch.full((8,), 256, dtype=torch.int32), 256)
+    space = jagged_mean_kernel.config_space(*args)
+    rule = next(c for c in space.constraints if c.name == "outer_loop_unroll")
+    # Loop 0 (the feature tiles) holds loop 1 (the values of a row): only loop 0 is held to it.
+    assert rule.knob_names == ("range_unroll_factors[0]",)
+    # The recorded H200 winner (benchmarks/results/nvidia-h200/session4/memory-bound/
+    # anchors.json): [4, 32, 32] at 4 warps, loop 0 unrolled once.
+    winner = {
+        **space.to_flat(space.default()),
+        "block_sizes[0]": 4,
+        "block_sizes[1]": 32,
+        "block_sizes[2]": 32,
+        "num_warps": 4,
+        "range_unroll_factors[0]": 1,
+        "range_unroll_factors[1]": 0,
+    }
+    assert rule.check(winner) is None
+    # The inner loop may unroll; the outer one four times holds four inner loops in sequence
+    # (ptxas on sm_90: 80 registers and 8 B spilled, 69 and none unrolled once).
+    assert rule.check({**winner, "range_unroll_factors[1]": 4}) is None
+    spilled = {**winner, "block_sizes[0]": 8, "block_sizes[1]": 8, "block_sizes[2]": 8}
+    assert rule.check({**spilled, "range_unroll_factors[0]": 4}) is not None
+    assert rule.check({**spilled, "range_unroll_factors[0]": 2}) is not None
+
+
+def test_gathering_loops_are_not_unrolled() -> None:
+    offsets = torch.arange(0, 8 * 64 + 1, 64)
+    args = (_empty(F32, 8 * 64, 256), offsets, torch.full((8,), 256, dtype=torch.int32), 256)
+    space = jagged_mean_kernel.config_space(*args)
+    rule = next(c for c in space.constraints if c.name == "gather_loop_unroll")
+    # Both loops hold the gather of x_flat (the inner one directly).
+    assert rule.knob_names == ("range_unroll_factors[0]", "range_unroll_factors[1]")
+    # Both recorded winners (range_unroll_factors [1, 0] and [0, 0]) stay.
+    winner = {
+        **space.to_flat(space.default()),
+        "block_sizes[0]": 4,
+        "block_sizes[1]": 32,
+        "block_sizes[2]": 32,
+        "num_warps": 4,
+        "range_unroll_factors[0]": 1,
+        "range_unroll_factors[1]": 0,
+    }
+    assert rule.check(winner) is None
+    assert rule.check({**winner, "range_unroll_factors[0]": 0}) is None
+    # [16, 4, 16] at 2 warps, 16 gathered values a thread: the inner loop unrolled 3 times
+    # took 168 registers and spilled 36 B on sm_90, once 95 and none.
+    tile = {**winner, "block_sizes[0]": 16, "block_sizes[1]": 4, "block_sizes[2]": 16}
+    assert rule.check({**tile, "num_warps": 2, "range_unroll_factors[1]": 1}) is None
+    assert rule.check({**tile, "num_warps": 2, "range_unroll_factors[1]": 3}) is not None
+
+
 def test_tensor_descriptor_shared_memory_is_128_byte_aligned() -> None:
     x = _empty(F32, 1 << 20)
     estimate = shared_memory_estimate(vector_exp, (x,))
@@ -145,8 +224,6 @@ def test_dot_rows_per_warp_from_16_warps() -> None:
 
 
 def test_dot_operands_count_below_a_warpgroup() -> None:
-    from kcompiler.backends.triton.registers import dot_registers_fit
-
     (module,) = matmul.traced_modules((_empty(BF16, 1024, 1024), _empty(BF16, 1024, 1024)), {})
     tile = {"block_0": 32, "block_1": 64, "block_2": 64}
     # One warp, 64 registers a thread for dots: the 32 x 64 accumulator alone takes 64, its
@@ -155,6 +232,44 @@ def test_dot_operands_count_below_a_warpgroup() -> None:
     assert dot_registers_fit(module, {"block_0": 16, "block_1": 16, "block_2": 16}, 1)
     # From one warpgroup on the operands are staged in shared memory: results only.
     assert dot_registers_fit(module, tile, 4)
+
+
+def test_persistent_tiles_on_one_warpgroup_keep_a_quarter_for_results() -> None:
+    (module,) = matmul.traced_modules((_empty(BF16, 4096, 4096), _empty(BF16, 4096, 4096)), {})
+
+    def fits(m: int, n: int, warps: int, persistent: bool) -> bool:
+        return dot_registers_fit(module, {"block_0": m, "block_1": n, "block_2": 64}, warps,
+                                 persistent)  # fmt: skip
+
+    # 128 x 128 at 4 warps: the accumulator takes half of a thread's 256 registers. Flat, it
+    # fits (matmul and matmul_dot: 0 of 15 compiles spilled); looping over tiles, ptxas
+    # spilled 40-76 B in 4 of 33.
+    assert fits(128, 128, 4, persistent=False) and not fits(128, 128, 4, persistent=True)
+    assert fits(64, 128, 4, persistent=True)  # a quarter
+    # 32 warps, 64 registers a thread: 512 x 64 takes half of them (3 of 6 spilled).
+    assert fits(512, 64, 32, persistent=False) and not fits(512, 64, 32, persistent=True)
+    # Two warpgroups share the loads: the recorded H200 winner 128 x 256 x 64, 8 warps,
+    # persistent_blocked (benchmarks/results/nvidia-h200/session4/tensor-core-run4/).
+    assert fits(128, 256, 8, persistent=True)
+
+
+def test_computed_left_operands_split_along_n_count_whole_rows() -> None:
+    q = _empty(BF16, 4, 16, 2048, 64)
+    (module,) = attention.traced_modules((q, q, q, True), {})
+
+    def fits(m: int, n: int, warps: int) -> bool:
+        # block_2: the query rows (M of both dots), block_3: the keys (N, then K of P @ V)
+        return dot_registers_fit(module, {"block_0": 1, "block_1": 1, "block_2": m,
+                                          "block_3": n}, warps)  # fmt: skip
+
+    # 64 queries at 8 warps: 4 warps along M, 2 along the keys, so each warp holds a copy of
+    # its 16 rows x 256 keys of P (64 registers a thread) beside 80 of results: ptxas
+    # spilled 28-284 B in 3 of 6 compiles.
+    assert not fits(64, 256, 8)
+    # The recorded winners: 128 x 64 at 8 warps and 64 x 64 at 4 (warps along M only).
+    assert fits(128, 64, 8) and fits(64, 64, 4)
+    # 128 x 64 at 4 warps: 32 rows a warp, P stays in the scores' layout.
+    assert fits(128, 64, 4)
 
 
 def test_wgmma_n_follows_tritons_warp_layout() -> None:

@@ -4,7 +4,7 @@ Triton compiles for sm_90 on any CPU (backends/triton/target_compile.py), so the
 config space excludes configs by (``runtime/tuning.shared_memory_estimate``) is checked here
 against the real allocation: one config for each rule of ``backends/triton/shared_memory.py``
 that the draws of the bundled kernels showed (benchmarks/results/cpu/spills-sm90.md), each
-never below Triton's figure and within 10 % of it. The seven compiles run in one pool of two
+never below Triton's figure and within 10 % of it. The nine compiles run in one pool of two
 workers (about 1.5 s each; Triton's cache makes reruns faster).
 """
 
@@ -74,6 +74,19 @@ CASES: list[tuple[str, Any, tuple, dict[str, Any]]] = [
         rms_norm_fwd,
         (_X, _W),
         dict(block_sizes=[16], num_warps=32, num_stages=1, reduction_loops=[1024]),
+    ),
+    (
+        "a descriptor load's buffer is reused by the weight row's conversion",
+        rms_norm_fwd,
+        (_X, _W),
+        dict(block_sizes=[8], num_warps=32, num_stages=2, reduction_loops=[1024],
+             indexing=[TD, P, P, P]),
+    ),
+    (
+        "16 rows x 4 warps of partial results, moved in two rounds",
+        row_sum,
+        (_X,),
+        dict(block_sizes=[16], num_warps=4, num_stages=1, reduction_loops=[1024]),
     ),
     (
         "a row reduction over 32 warps: their partial results",

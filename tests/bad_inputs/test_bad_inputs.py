@@ -551,10 +551,13 @@ CASES = [
     Case("config-eviction-policy-unknown", lambda: K.add.bind(g(8), g(8)).run(C(load_eviction_policies=["bogus"])),
          Raises((kc.exc.InvalidConfig,), None, r"load_eviction_policies\[0\] = 'bogus'.*'', 'first', 'last'")),
     # Helion's example configs number accesses their own way (rolled reduction copies too):
-    # a longer list of different modes is refused with the kernel's own accesses listed,
-    # never reinterpreted (tests/backends/test_indexing_modes.py: one repeated mode applies).
+    # a longer list of different modes that is not of Helion's length for the kernel is
+    # refused with the kernel's own accesses listed (tests/backends/test_indexing_modes.py:
+    # one repeated mode applies; tests/passes/test_helion_indexing.py: Helion's length).
     Case("config-indexing-more-than-accesses", lambda: K.add.bind(g(8), g(8)).run(C(indexing=["pointer"] * 4 + ["tensor_descriptor"] * 2)),
          Raises((kc.exc.InvalidConfig,), None, r"indexing has 6 entries .* 3 loads/stores \(load x \(bad_input_kernels.py:\d+\), load y .*store out .*one mode per load/store")),
+    Case("config-indexing-not-helions-length", lambda: K.softmax.bind(g(5, 300)).run(C(indexing=["pointer", "pointer", "tensor_descriptor", "tensor_descriptor", "pointer"], reduction_loops=[64])),
+         Raises((kc.exc.InvalidConfig,), "softmax-body", r"indexing has 5 entries .* 2 loads/stores .*Helion's numbering, which adds the loads/stores of its rolled reduction loops, has 6")),
     Case("config-eviction-policies-more-than-loads", lambda: K.add.bind(g(8), g(8)).run(C(load_eviction_policies=["", "", "last"])),
          Raises((kc.exc.InvalidConfig,), None, r"load_eviction_policies .*3 entries.*2 loads")),
     Case("config-eviction-policy-on-tensor-descriptor",

@@ -63,3 +63,20 @@ def test_summary_ratios_and_winners_table() -> None:
     text = render([soft], meta)
     assert "| 0.98-1.50 |" in text
     assert "| softmax | 3 | 2 |" in text
+
+
+def test_launch_specs_or_error_records_what_does_not_generate() -> None:
+    import torch
+
+    from benchmarks.spill_report import launch_specs_or_error
+    from kcompiler.kernels.vector_exp import vector_exp
+
+    args = (torch.empty(4096),)
+    space = vector_exp.config_space(*args)
+    row: dict = {}
+    specs = launch_specs_or_error(vector_exp, args, space.default(), row)
+    assert specs and "error" not in row
+    # A config the code generator refuses (a block size that is not a power of two).
+    bad = space.to_config({**space.to_flat(space.default()), "block_sizes[0]": 3})
+    assert launch_specs_or_error(vector_exp, args, bad, row) is None
+    assert row["error"].startswith("generate: ")

@@ -24,11 +24,13 @@ THIS = Path(__file__).name
 @kc.kernel(config=kc.Config(block_sizes=[32, 16]))
 def add_bytes(rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
     """out[i, j] = rows[i] + cols[j] + 3, as float32, in one PTX sequence per element: an
-    int8 column and an int8 row broadcast, and a literal arg."""
+    int8 column and an int8 row broadcast, and a literal arg. An int8 arrives in its 32-bit
+    register zero-extended (an H200 gave 247 for -9), so the PTX sign-extends it itself."""
     out = torch.empty(rows.size(0), cols.size(0), dtype=torch.float32, device=rows.device)
     for ti, tj in kl.tile([rows.size(0), cols.size(0)]):
         out[ti, tj] = kl.inline_asm_elementwise(  # ASM
-            "{ .reg .b32 s; add.s32 s, $1, $2; add.s32 s, s, $3; cvt.rn.f32.s32 $0, s; }",
+            "{ .reg .b32 a, b, s; cvt.s32.s8 a, $1; cvt.s32.s8 b, $2; add.s32 s, a, b; "
+            "add.s32 s, s, $3; cvt.rn.f32.s32 $0, s; }",
             "=f,r,r,r",
             [rows[ti][:, None], cols[tj][None, :], 3],
             dtype=torch.float32,
@@ -88,7 +90,7 @@ def test_gpu_code_calls_tl_inline_asm_elementwise() -> None:
     )
     source = launches[0][0]
     assert re.search(
-        r"tl\.inline_asm_elementwise\('\{ \.reg \.b32 s;.*\}', '=f,r,r,r', "
+        r"tl\.inline_asm_elementwise\('\{ \.reg \.b32 a, b, s;.*\}', '=f,r,r,r', "
         r"\[tl\.broadcast_to\(.*\), tl\.broadcast_to\(.*\), tl\.full\(\(BLOCK_0, BLOCK_1\), 3, "
         r"tl\.int32\)\], dtype=tl\.float32, is_pure=True, pack=1\)",
         source,

@@ -38,7 +38,7 @@ from kcompiler.dialects import tile as t
 from kcompiler.passes.indexing import element_bytes
 from kcompiler.passes.split_reductions import apply_reduction_loops
 
-__all__ = ["LiveRegisters", "peak_registers", "thread_registers"]
+__all__ = ["LiveRegisters", "gather_registers", "peak_registers", "thread_registers"]
 
 
 def _width(value: SSAValue) -> float:
@@ -147,6 +147,34 @@ def _block_peak(
         if isinstance(op, t.ForOp):
             inner *= copies.get(op.block.data, 1)
         peak = max(peak, alive + inner)
+    return peak
+
+
+def gather_registers(module: Operation, block_sizes: Mapping[str, int], threads: int) -> float:
+    """The registers a thread of ``threads`` holds at the largest gather of ``module`` (a
+    ``tile.load`` through a block of computed indices), at these block sizes: the gathered
+    values, and for each index element its 64-bit index and the 64-bit address made from it,
+    all alive at the load. Unlike an affine load's, a gather's addresses share no base the
+    load instruction could offset, so each element of the index block has its own; a
+    pipelined loop's gathers land in shared memory, but their addresses are still made in
+    registers. ``peak_registers`` leaves the addresses out: affine loads make theirs from
+    one base per vector."""
+    peak = 0.0
+    for kernel in module.walk():
+        if not isinstance(kernel, t.KernelOp):
+            continue
+        hints = kernel.size_hints
+        for op in kernel.walk():
+            if not isinstance(op, t.LoadOp):
+                continue
+            kinds = [k.data for k in op.index_kinds]
+            if "gather" not in kinds:
+                continue
+            held = _registers(op.result, hints, block_sizes, threads)
+            for index, kind in zip(op.indices, kinds, strict=False):
+                if kind == "gather":  # the index and its address: two 64-bit values
+                    held += 2 * _registers(index, hints, block_sizes, threads)
+            peak = max(peak, held)
     return peak
 
 

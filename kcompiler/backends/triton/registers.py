@@ -10,6 +10,20 @@ thread's registers (taken as 256 where the maximum is 255); below one warpgroup 
 without wgmma, mma.sync keeps the operand fragments in registers next to the results) the
 results and the two operand tiles together at most a quarter.
 
+A dot whose left operand is computed in registers (attention's probabilities, the softmax of
+an earlier dot's scores) reads it from registers, each warp the rows it computes times all of
+K. When the warps split the dot's N as well as its M (fewer than 16 rows a warp), that layout
+is not the one the operand was computed in: every warp along N holds a converted copy of its
+rows x K beside the results, counted with them (``computed_lhs_registers``).
+
+A persistent schedule (``pid_type`` ``persistent_*``) runs the dot's K loop inside a loop over
+the program's tiles, and what that loop carries and prepares for the next tile (the tile's
+indices, the addresses and predicates of the next pipeline prologue's operand loads) stays
+alive in registers beside the accumulator. Where a thread has least room for it, one warpgroup
+(whose threads issue all of the operand loads that two warpgroups would share) and 32 warps
+(64 registers a thread), the results of a persistent program may take at most a quarter of a
+thread's registers.
+
 An fp8 dot with a float32 result that widens its accumulation (``CodegenOptions.fp8_accumulate``)
 holds a second accumulator beside the first. The two together may take half of a thread's
 registers, or three quarters where two or more warpgroups share the program's tiles: the rest
@@ -44,6 +58,9 @@ from kcompiler.passes.indexing import element_bytes
 WARPGROUP_WARPS = 4  # Hopper's wgmma runs on 4 warps; fewer fall back to mma.sync
 WGMMA_M = 64  # rows of one wgmma instruction (a warpgroup's 4 warps x 16)
 MMA_ROWS_PER_WARP = 16
+# A thread's registers at 32 warps: too few for a persistent program's tile loop beside
+# results that take half of them.
+PERSISTENT_FEW_REGISTERS = 64
 
 
 def wgmma_n(m: int, n: int, num_warps: int) -> int:
@@ -72,6 +89,8 @@ class DotRegisters:
     # (result dims, size hints) of each fp8 dot whose float32 accumulation is widened
     widened: list[tuple[tuple[str, ...], dict[str, int]]] = field(default_factory=list)
     fp8_accumulate: str = "fast"
+    # (dims, size hints, bytes an element) of each left operand not loaded from memory
+    computed_lhs: list[tuple[tuple[str, ...], dict[str, int], int]] = field(default_factory=list)
 
     def elements(self, block_sizes: dict[str, int]) -> int:
         return sum(block_elements(dims, hints, block_sizes) for dims, hints in self.results)
@@ -97,7 +116,20 @@ class DotRegisters:
                 total += num_warps * 32 * wgmma_n(m, n, num_warps) // 2
         return total
 
-    def fits(self, block_sizes: dict[str, int], num_warps: int) -> bool:
+    def computed_lhs_registers(self, block_sizes: dict[str, int], num_warps: int) -> float:
+        """32-bit registers a thread holds for the converted copies of computed left operands
+        (the module docstring): a warp's rows x K, where the warps split N too."""
+        total = 0.0
+        for dims, hints, size in self.computed_lhs:
+            m = block_elements(dims[-2:-1], hints, block_sizes)
+            k = block_elements(dims[-1:], hints, block_sizes)
+            along_m = min(num_warps, max(m // MMA_ROWS_PER_WARP, 1))
+            if along_m < num_warps:
+                total += m / along_m * k * size / 4 / 32
+        return total
+
+    def fits(self, block_sizes: dict[str, int], num_warps: int, persistent: bool = False) -> bool:
+        """The module docstring's rule; ``persistent``: the program loops over tiles."""
         if not self.results:
             return True
         device = target.current()
@@ -108,7 +140,10 @@ class DotRegisters:
         if num_warps >= WARPGROUP_WARPS:
             shared = num_warps >= 2 * WARPGROUP_WARPS  # two warpgroups or more
             widened = 3 * registers // 4 if shared else registers // 2
-            return results <= threads * (registers // 2) and results + partial <= threads * widened
+            crowded = num_warps == WARPGROUP_WARPS or registers <= PERSISTENT_FEW_REGISTERS
+            share = registers // 4 if persistent and crowded else registers // 2
+            held = results + threads * self.computed_lhs_registers(block_sizes, num_warps)
+            return held <= threads * share and results + partial <= threads * widened
         held = results + partial + self.operand_registers(block_sizes)
         return held <= threads * (registers // 4)
 
@@ -126,6 +161,7 @@ def dot_registers_checker(module: Operation, fp8_accumulate: str | None = None) 
     results: list[tuple[tuple[str, ...], dict[str, int]]] = []
     operands: list[tuple[tuple[str, ...], dict[str, int], int]] = []
     widened: list[tuple[tuple[str, ...], dict[str, int]]] = []
+    computed: list[tuple[tuple[str, ...], dict[str, int], int]] = []
     for k in module.walk():
         if not isinstance(k, t.KernelOp):
             continue
@@ -133,6 +169,10 @@ def dot_registers_checker(module: Operation, fp8_accumulate: str | None = None) 
             res = op.result.type if isinstance(op, t.DotOp) else None
             if isinstance(res, t.BlockType) and res.known:
                 results.append((tuple(res.dims), k.size_hints))
+                lhs = op.lhs  # type: ignore[union-attr]
+                if not isinstance(lhs.owner, t.LoadOp) and isinstance(lhs.type, t.BlockType):
+                    size = element_bytes(lhs.type.element_type) or 2
+                    computed.append((tuple(lhs.type.dims), k.size_hints, size))
                 types = []
                 for v in (op.lhs, op.rhs):  # type: ignore[union-attr]
                     ty = v.type
@@ -143,11 +183,14 @@ def dot_registers_checker(module: Operation, fp8_accumulate: str | None = None) 
                 fp8 = (t.f8e4m3, t.f8e5m2)
                 if len(types) == 2 and all(e in fp8 for e in types) and res.element_type == t.f32:
                     widened.append((tuple(res.dims), k.size_hints))
-    return DotRegisters(results, operands, widened, fp8_accumulate)
+    return DotRegisters(results, operands, widened, fp8_accumulate, computed)
 
 
-def dot_registers_fit(module: Operation, block_sizes: dict[str, int], num_warps: int) -> bool:
+def dot_registers_fit(
+    module: Operation, block_sizes: dict[str, int], num_warps: int, persistent: bool = False
+) -> bool:
     """Whether the dot results fit in registers (the module docstring): at most half the
     registers a thread has (with an fp8 dot's second accumulator, three quarters from two
-    warpgroups on); below 4 warps, with the operand tiles, a quarter."""
-    return dot_registers_checker(module).fits(block_sizes, num_warps)
+    warpgroups on; a quarter for a persistent program on one warpgroup or 32 warps); below 4
+    warps, with the operand tiles, a quarter."""
+    return dot_registers_checker(module).fits(block_sizes, num_warps, persistent)

@@ -49,35 +49,44 @@ Other loads and stores:
 * (3.9) at ``num_stages`` >= 2 a descriptor store in a loop is hoisted out of it, so one
   iteration's store drains while the next computes: its buffer lives through the program;
 * a loop with ``range_num_stages`` >= 2 pipelines every load (pointer ones through cp.async):
-  (3.9) ``stages - 1`` copies per unrolled body (one stage is in registers), one more for a
-  masked or gathered load of an unrolled loop; an unrolled outer loop runs its copies of the
-  inner loop one after another; 3.6: ``stages x unroll`` copies (+ 1 when unrolled);
+  (3.9) ``stages - 1`` copies per unrolled body (one stage is in registers); an unrolled
+  outer loop runs its copies of the inner loop one after another; 3.6: ``stages x unroll``
+  copies (+ 1 when unrolled);
 * buffers of different top-level loops are never live together; pointer loads elsewhere stay
   in registers.
 
-Scratch (kernels without ``tl.dot``; the mma layout keeps a dot result's row in one warp),
-the largest one added to the buffers:
+Scratch (an operation's temporary buffer, live only while it runs; the largest is counted):
 
-* a reduction whose rows spread over several warps exchanges its warps' partial results: the
-  operand's elements with the reduced dim replaced by the warps along it, from Triton's
-  default blocked layout (``blocked_layout.py``; warps fill the dim the loads read
-  contiguously first, which the IR tells unless a gather feeds it; a thread holds 1 or a
-  16-byte vector of elements, both tried);
-* a load or store of fewer dims than the block it is combined with is converted between its
-  own layout and a slice of the block's: a row's weight (the block's last dims) when warps
-  split the other dims, per-row values always, a reduced row when warps split the rows it
-  keeps; and a gather's index tile, whose bounds check reduces it.
+* a reduction whose rows spread over several warps moves its warps' partial results into
+  lanes through shared memory (kernels without ``tl.dot``: the mma layout keeps a dot
+  result's row in one warp). Triton 3.9 does it as a swizzled layout conversion that may
+  take several rounds through the same tile; ``blocked_layout.py`` models the operand's
+  blocked layout (coalesced along the dim its loads read contiguously: 16-byte vectors, at
+  most elements / threads; a gather whose index steps by one along its last dim reads that
+  dim contiguously) as bases of bits and counts the tile's elements over its rounds;
+* a load or store of fewer dims than the block it is combined with, and a reduction's
+  result, move between a blocked layout of their own and the slice of the block's layout,
+  when the two differ in what a lane or warp holds (the same swizzled tile); a load of
+  fewer elements than the program's threads with one user is instead repeated in its
+  user's layout; and a gather's index tile, whose bounds check reduces it;
+* scratch starts at a 128-byte boundary after the buffers live beside it: dot operands,
+  pipelined and hoisted buffers, and in a loop a descriptor store's buffer (it drains while
+  the next iteration runs) and the loads' barriers; a descriptor load's buffer is read into
+  registers before its value is used.
 
 Loads and stores are counted on the IR as ``split-reductions`` rewrites it for the config's
-``reduction_loops`` (a chunk loop's tile is rows x chunk), with the config's ``indexing``.
+``reduction_loops`` (a chunk loop's tile is rows x chunk), with the config's ``indexing``;
+a descriptor on a tensor with a stride-0 dim (``tile.kernel``'s ``broadcast_args``) makes
+the launcher take the pointer kernel. A loop nest flattened from an outer loop
+(``range_flattens``) is one loop, pipelined at the most stages its loops ask for.
 
-What stays loose (an upper bound only): the reduction scratch, which Triton may move in
-several rounds (up to 2x on rows of 32 warps, more for gathered operands); a dot result's
-conversion for a pointer store, which may take half its tile; conversions Triton
-avoids by rematerializing a load in the block's layout; descriptor stores that a pipelined
-loop does not hoist; and kernels whose launcher takes the pointer kernel for reasons the IR
-does not show (a stride-0 or transposed argument: the estimate counts the descriptor
-kernel's buffers).
+What stays loose (an upper bound only; benchmarks/results/cpu/spills-sm90-notes.md has the
+figures): a dot result's conversion for a pointer store, which Triton may do in rounds of
+part of its tile (the mma layouts are not modelled); the operand buffers of some one-stage
+mma v2 loops, which Triton does not keep together; pipelined copies of unrolled loops; a
+few bytes of conversions at one warp; descriptor stores that a pipelined loop does not
+hoist; and launches that take the pointer kernel for a reason the IR does not show (a
+transposed argument: the estimate counts the descriptor kernel's buffers).
 """
 
 from __future__ import annotations
@@ -94,9 +103,10 @@ from xdsl.dialects.builtin import IntegerAttr, IntegerType, ModuleOp, i64
 from xdsl.ir import Operation, SSAValue
 
 from kcompiler.backends.triton.blocked_layout import (
-    VECTOR_BYTES,
+    WARP_SIZE,
+    coalesced_vector,
     reduction_scratch_bytes,
-    warps_per_dim,
+    slice_conversion_bytes,
 )
 from kcompiler.backends.triton.blocks import block_elements
 from kcompiler.backends.triton.loop_knobs import range_options
@@ -107,6 +117,7 @@ from kcompiler.passes.indexing import (
     loop_of,
     memory_ops,
     normalize_indexing,
+    per_access_modes,
     site,
     sites,
 )
@@ -163,35 +174,72 @@ class MemoryTile:
 class Access:
     """What decides whether a load or store really takes a tensor descriptor: its tile per
     tensor dim (``block``), the tensor's dims (``extent``), its element size, whether it has
-    an element-wise mask (descriptors take none: pointers then)."""
+    an element-wise mask (descriptors take none: pointers then), whether its tensor has a
+    stride-0 dim (``broadcast``: the launch then runs the pointer kernel)."""
 
     block: tuple[str, ...]
     extent: tuple[str, ...]
     elem_bytes: int
     masked: bool
+    broadcast: bool = False
 
 
 @dataclass(frozen=True)
 class Reduction:
     """A reduction of a ``dims`` block along ``axis``, ``elem_bytes`` a partial result;
-    ``contiguous``: the dim its operand's loads read contiguously (None: unknown)."""
+    ``contiguous``: the dim its operand's loads read contiguously (None: unknown);
+    ``load_bytes``: the widest element those loads read (their coalesced vector's unit)."""
 
     dims: tuple[str, ...]
     axis: int
     elem_bytes: int
     contiguous: int | None = -1
+    load_bytes: int | None = None
 
 
 _ELEMENTWISE = (t.BinaryOp, t.UnaryOp, t.CastOp, t.SelectOp)
 
 
-def _contiguous_dim(value: SSAValue) -> int | None:
+def _steps_by_one(index: SSAValue) -> bool:
+    """Whether a gather's index block grows by one along its last dim: a tile's indices
+    (``tile.index``), reshaped with unit dims in front, plus values constant along that dim
+    (of size 1 there, or scalars)."""
+
+    ty = index.type
+    if not (isinstance(ty, t.BlockType) and ty.known and ty.rank >= 1):
+        return False
+    op = index.owner
+    if isinstance(op, t.TileIndexOp):
+        return True
+    if isinstance(op, t.ReshapeOp):
+        src = op.operand.type
+        return (
+            isinstance(src, t.BlockType)
+            and src.known
+            and src.rank >= 1
+            and src.dims[-1] == ty.dims[-1]
+            and _steps_by_one(op.operand)
+        )
+    if isinstance(op, t.BinaryOp) and op.kind.data == "add":
+        sides = [op.lhs, op.rhs]
+
+        def constant(v: SSAValue) -> bool:
+            vt = v.type
+            return isinstance(vt, t.BlockType) and vt.known and (vt.rank == 0 or vt.dims[-1] == "1")
+
+        return any(_steps_by_one(a) and constant(b) for a, b in (sides, sides[::-1]))
+    return False
+
+
+def _contiguous_dim(value: SSAValue) -> tuple[int | None, int | None]:
     """The dim of ``value`` that the loads it is computed from read contiguously: the last
-    when every such load indexes its tensor's dims in order with tiles or whole dims (Triton
-    specializes a unit last stride), None when a gathered load, a reshape or a permutation
-    on the way leaves it unknown."""
+    when every such load indexes its tensor's last dim with a tile or the whole dim (Triton
+    specializes a unit last stride), None when a load gathered along its last dim, a reshape
+    or a permutation on the way leaves it unknown; and the widest element those loads read
+    (None: no load)."""
 
     seen: set[int] = set()
+    widest: int | None = None
     todo = [value]
     rank = value.type.rank if isinstance(value.type, t.BlockType) else 0
     while todo:
@@ -202,10 +250,18 @@ def _contiguous_dim(value: SSAValue) -> int | None:
         op = v.owner
         if isinstance(op, t.LoadOp):
             ty = op.result.type
-            if not all(k in ("tile", "full") for k in op.kinds):
-                return None
+            # A gather along other dims keeps the last one contiguous (its index is a tile
+            # or the whole dim), as does a gather whose index steps by one along its last
+            # dim; any other indexed last dim leaves the order unknown.
+            last = op.kinds[-1] if op.kinds else ""
+            if last not in ("tile", "full") and not (
+                last == "gather" and _steps_by_one(op.indices[-1])
+            ):
+                return None, None
             if not (isinstance(ty, t.BlockType) and ty.rank == rank):
-                return None
+                return None, None
+            nbytes = element_bytes(ty.element_type) or 8
+            widest = max(widest or 0, nbytes)
             continue
         if isinstance(op, _ELEMENTWISE):
             # Values of fewer dims are broadcast: the full-rank operands set the layout.
@@ -214,12 +270,12 @@ def _contiguous_dim(value: SSAValue) -> int | None:
             )
             continue
         if isinstance(op, t.PermuteOp):
-            return None
+            return None, None
         if isinstance(op, t.ReshapeOp) and op.operand.type.rank >= rank:
-            return None
+            return None, None
         # Anything else (a broadcast or reshaped row of fewer dims, a constant, a loop-carried
         # value) takes the layout of the full-rank operands it is combined with.
-    return -1
+    return -1, widest
 
 
 def _loaded(v: SSAValue) -> t.LoadOp | None:
@@ -380,6 +436,11 @@ def memory_tiles(module: Operation, positions: dict[int, int] | None = None) -> 
 def _accesses(module: Operation, positions: dict[int, int]) -> dict[int, Access]:
     """Per ``Config.indexing`` position, the access facts a descriptor depends on."""
 
+    broadcast: set[SSAValue] = set()
+    for k in module.walk():
+        if isinstance(k, t.KernelOp):
+            names = set(k.broadcast_args)
+            broadcast.update(a for a, n in zip(k.body.block.args, k.names) if n in names)
     out: dict[int, Access] = {}
     for op in memory_ops(module):
         pos = _site_of(op, positions)
@@ -392,6 +453,7 @@ def _accesses(module: Operation, positions: dict[int, int]) -> dict[int, Access]
             tuple(tensor.dims),
             element_bytes(tensor.element_type) or 8,
             getattr(op, "mask", None) is not None,
+            op.tensor in broadcast,
         )
     return out
 
@@ -416,7 +478,8 @@ def _row_reductions(module: Operation) -> list[Reduction]:
         size = max(4, element_bytes(src.element_type) or 8)
         if op.kind.data in ("argmax", "argmin"):
             size += 8  # the index travels with the value
-        out.append(Reduction(tuple(src.dims), axis, size, _contiguous_dim(op.operand)))
+        fast, widest = _contiguous_dim(op.operand)
+        out.append(Reduction(tuple(src.dims), axis, size, fast, widest))
     return out
 
 
@@ -425,24 +488,42 @@ class Conversion:
     """A ``dims`` value of ``elem_bytes`` an element that Triton may move between layouts
     through shared memory: a load or store of fewer dims than a block ``parent`` it is
     combined with (a row's weight broadcast over rows, a per-row value, a row statistic
-    stored per row). The access keeps its own layout while the arithmetic uses a slice of
-    the parent's. ``trailing``: the value's dims are the parent's last ones (a load of a
-    row's weight); such a slice matches the load's layout unless the parent spreads warps
-    over the dims the value lacks. Other values (per-row values, stores of reduced rows)
-    are converted whatever the layout, except a reduction's result (``reduced``: the
-    reduced dim of ``parent``), which keeps the slice layout unless the parent spreads warps
-    over the dims it keeps."""
+    stored per row), or a reduction's result (``reduced``: the reduced dim of ``parent``).
+    The access keeps a blocked layout of its own while the arithmetic uses a slice of the
+    parent's (``blocked_layout.slice_conversion_bytes``). ``trailing``: the value's dims are
+    the parent's last ones; ``parent_bytes``: the widest element the parent's loads read;
+    ``load``: the value is loaded for one user (Triton may load it in that user's slice
+    layout instead)."""
 
     dims: tuple[str, ...]
     elem_bytes: int
     parent: tuple[str, ...]
     trailing: bool
     reduced: int | None = None
+    parent_bytes: int | None = None
+    load: bool = False
 
 
 def _contains(parent: tuple[str, ...], dims: tuple[str, ...]) -> bool:
     it = iter(parent)
     return all(d in it for d in dims)
+
+
+def _other_parent(module: Operation, dims: tuple[str, ...], parent: tuple[str, ...]) -> bool:
+    """Whether ``module`` has a block of more dims than ``dims`` holding them, other than
+    ``parent`` (unit dims aside: ``dims`` reshaped with unit dims to broadcast is not
+    another)."""
+    core = tuple(d for d in parent if d != "1")
+    own = tuple(d for d in dims if d != "1")
+    for op in module.walk():
+        for r in op.results:
+            rt = r.type
+            if not (isinstance(rt, t.BlockType) and rt.known and rt.rank > len(dims)):
+                continue
+            other = tuple(d for d in rt.dims if d != "1")
+            if _contains(tuple(rt.dims), dims) and other not in (core, own):
+                return True
+    return False
 
 
 def _conversions(module: Operation) -> list[Conversion]:
@@ -454,15 +535,20 @@ def _conversions(module: Operation) -> list[Conversion]:
     dots = any(isinstance(op, t.DotOp) for op in module.walk())
     for op in module.walk():
         if isinstance(op, t.ReduceOp) and not dots:
-            # A reduced row kept across iterations or stored moves from the slice of its
-            # operand's layout to one of its own (a dot's rows stay in the mma layout).
+            # A reduced row used with a block of another shape (a second loop's tile) moves
+            # from the slice of its operand's layout to another; with its operand's shape only
+            # (broadcast back, carried across iterations) it keeps the slice layout. Stores
+            # of it are counted below (a dot's rows stay in the mma layout).
             ty, src = op.result.type, op.operand.type
             if isinstance(ty, t.BlockType) and ty.known and isinstance(src, t.BlockType):
-                if ty.rank >= 1 and src.known:
+                if ty.rank >= 1 and src.known and _other_parent(module, ty.dims, src.dims):
                     nbytes = max(4, element_bytes(ty.element_type) or 8)
                     axis = op.dim.value.data
                     trailing = tuple(src.dims[axis + 1 :]) == tuple(ty.dims) and axis == 0
-                    out.append(Conversion(tuple(ty.dims), nbytes, tuple(src.dims), trailing, axis))
+                    widest = _contiguous_dim(op.operand)[1]
+                    out.append(
+                        Conversion(tuple(ty.dims), nbytes, tuple(src.dims), trailing, axis, widest)
+                    )
             continue
         if not isinstance(op, (t.LoadOp, t.StoreOp)):
             continue
@@ -473,6 +559,7 @@ def _conversions(module: Operation) -> list[Conversion]:
             continue
         dims = tuple(ty.dims)
         parent: tuple[str, ...] = ()
+        widest: int | None = None
         for other in region.walk():
             for r in other.results:
                 rt = r.type
@@ -480,13 +567,17 @@ def _conversions(module: Operation) -> list[Conversion]:
                     continue
                 if rt.rank > max(ty.rank, len(parent)) and _contains(tuple(rt.dims), dims):
                     parent = tuple(rt.dims)
+                    widest = _contiguous_dim(r)[1]
         if not parent:
             continue
         # Integer values (indices) may be widened to 64-bit index arithmetic first.
         elem = element_bytes(ty.element_type) or 8
         nbytes = max(8 if isinstance(ty.element_type, IntegerType) else 4, elem)
         trailing = parent[len(parent) - len(dims) :] == dims
-        out.append(Conversion(dims, nbytes, parent, trailing))
+        # A load Triton may repeat in its user's layout: one user (a value several users
+        # read in different layouts is converted).
+        loaded = isinstance(op, t.LoadOp) and len(list(op.result.uses)) == 1
+        out.append(Conversion(dims, nbytes, parent, trailing, None, widest, loaded))
     return out
 
 
@@ -558,6 +649,7 @@ def may_take_shared_memory(module: Operation) -> bool:
 
 
 TMA_MIN_SHARED = 128  # bytes: TMA's alignment of a shared-memory buffer
+SCRATCH_ALIGN = 128  # bytes: Triton's alignment of an operation's scratch buffer
 
 
 def _triton_version() -> tuple[int, ...]:
@@ -598,6 +690,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         if isinstance(k, t.KernelOp):
             hints.update(k.size_hints)
     layouts: dict[tuple[tuple[str, int], ...], _Layout] = {}
+    accesses = len(memory_ops(module))
 
     def estimate(
         block_sizes: dict[str, int],
@@ -605,6 +698,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         range_num_stages: dict[str, int] | None = None,
         range_unroll_factors: dict[str, int] | None = None,
         range_multi_buffers: dict[str, bool | None] | None = None,
+        range_flattens: dict[str, bool | None] | None = None,
         *,
         indexing: Any = None,
         reduction_loops: Any = None,
@@ -612,6 +706,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         pid_type: str | None = None,
     ) -> int:
         stages_of = range_num_stages or {}
+        flat_of = range_flattens or {}
         unroll_of = range_unroll_factors or {}
         chunks = chunks_from_reduction_loops(module, reduction_loops)
         key = tuple(sorted(chunks.items()))
@@ -621,6 +716,8 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         sizes = dict(block_sizes)
         sizes.update({chunk_symbol(d): c for d, c in chunks.items()})
         modes = normalize_indexing(indexing)
+        if len(modes) > accesses:  # numbered Helion's way: one mode per source access
+            modes = per_access_modes(module, modes, tuple(chunks))
 
         def elements(dims: tuple[str, ...]) -> int:
             return block_elements(dims, hints, sizes)
@@ -641,11 +738,12 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         def extent(d: str) -> int:
             return hints.get(d, int(d) if d.isdigit() else elements((d,)))
 
+        # So does it when a descriptor would read a tensor with a stride-0 dim.
         if any(
             elements((b,)) > extent(e)
             for p in picked
             for b, e in zip(layout.accesses[p].block, layout.accesses[p].extent)
-        ):
+        ) or any(layout.accesses[p].broadcast for p in picked):
             picked = set()
 
         pads: list[int] = []
@@ -718,6 +816,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         pipelined_in: dict[int | None, int] = {}
         staged_in: dict[int | None, int] = {}
         hoisted: dict[int | None, int] = {}
+        drained: dict[int | None, int] = {}  # unpipelined descriptor stores, per loop
         barriers: dict[int | None, int] = {}
         for m in layout.tiles:
             if layout.buffers and m.store and m.scope is None:
@@ -727,6 +826,13 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             for sym in m.loops:
                 u *= unroll(sym)
             s = stages_of.get(m.loop) or 0 if m.loop is not None else 0
+            # A loop nest flattened from an outer loop (``range_flattens``) is one loop,
+            # pipelined at the most stages its loops ask for.
+            fused = next(
+                (i for i in range(len(m.loops) - 1, 0, -1) if flat_of.get(m.loops[i])), None
+            )
+            if fused is not None:
+                s = max(stages_of.get(sym) or 0 for sym in m.loops[: fused + 1])
             tile = aligned(elements(m.dims) * m.elem_bytes)
             barrier = 0 if m.store else TMA_BARRIER_BYTES
             if not m.store and s >= 2:
@@ -736,10 +842,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 # the pipelined loop's own unrolling multiplies its buffers.
                 inner = unroll(m.loop)
                 if TRANSIENT_TMA_BUFFERS:
-                    # A masked load of an unrolled loop keeps one copy more (its remainder's).
-                    access = layout.accesses.get(m.site) if m.site is not None else None
-                    more = 1 if inner > 1 and (access is None or access.masked) else 0
-                    copies = (s - 1) * inner + more
+                    copies = (s - 1) * inner
                 else:
                     copies = s * u + (1 if u > 1 else 0)
                 need = copies * (tile + (barrier if tma else 0))
@@ -755,10 +858,13 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                     # one and drain while it runs (whichever loop: all are charged).
                     hoisted[m.scope] = hoisted.get(m.scope, 0) + tile
                 else:
-                    # One buffer at a time, but each load's barrier may stay allocated (and
-                    # padded to 16 bytes) beside it.
+                    # One buffer at a time, but each load's barrier may stay allocated beside
+                    # it: in a loop, placed between 128-byte aligned buffers, it may take 32
+                    # bytes.
                     staged_in[m.scope] = max(staged_in.get(m.scope, 0), tile)
-                    pad = 2 if m.scope is not None else 1
+                    if m.store:
+                        drained[m.scope] = max(drained.get(m.scope, 0), tile)
+                    pad = 4 if m.scope is not None else 1
                     barriers[m.scope] = barriers.get(m.scope, 0) + pad * barrier
             elif tma:
                 need = u * (tile + barrier)
@@ -767,6 +873,21 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 else:
                     staged_in[m.scope] = staged_in.get(m.scope, 0) + need
         scopes = {*pipelined_in, *staged_in, *hoisted}
+        # What may stay allocated while a reduction or conversion runs: the dot operands, the
+        # pipelined and hoisted buffers, and in a loop a descriptor store's buffer (it drains
+        # while the next iteration runs) and the loads' barriers; a descriptor load's buffer
+        # is read into registers before its value is used, and straight-line code fills a
+        # store's after.
+        kept = total
+        kept += max(
+            (
+                pipelined_in.get(k, 0) + drained.get(k, 0) + barriers.get(k, 0) + hoisted.get(k, 0)
+                if k is not None
+                else pipelined_in.get(k, 0)
+                for k in scopes
+            ),
+            default=0,
+        )
         total += hoisted.get(None, 0) + max(
             (
                 pipelined_in.get(k, 0)
@@ -785,35 +906,48 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         scratch = 0
         for r in layout.reductions:
             shape = [elements((d,)) for d in r.dims]
-            need = reduction_scratch_bytes(shape, r.axis, warps, r.elem_bytes, r.contiguous)
+            need = reduction_scratch_bytes(
+                shape, r.axis, warps, r.elem_bytes, r.contiguous, r.load_bytes
+            )
             scratch = max(scratch, need)
         for c in layout.conversions:
-            size = elements(c.dims) * c.elem_bytes
-            shape = [elements((d,)) for d in c.parent]
+            # The value's dims within its parent block: all but the reduced one for a
+            # reduction's result, else its dims in order.
             if c.reduced is not None:
-                # A column reduction's result (the parent's trailing dims) matches a layout of
-                # its own unless warps split the reduced rows; a row reduction's, unless
-                # warps split the rows it keeps.
-                vector = max(1, VECTOR_BYTES // c.elem_bytes)
-                split = (
-                    [c.reduced] if c.trailing else [d for d in range(len(shape)) if d != c.reduced]
+                axes = [d for d in range(len(c.parent)) if d != c.reduced]
+            else:
+                axes, at = [], 0
+                for d in c.dims:
+                    while c.parent[at] != d:
+                        at += 1
+                    axes.append(at)
+                    at += 1
+            shape = [elements((d,)) for d in c.parent]
+            own = [shape[d] for d in axes]
+            if c.load and prod(own) < warps * WARP_SIZE:
+                # A load of fewer elements than threads is cheap to repeat: Triton loads it
+                # in the slice layout its users need (removing the conversion).
+                continue
+            # The parent's layout is its loads' (unknown: the value's element size); the value's
+            # own access moves its elements (an index widened to 64 bits was loaded at 32).
+            load = c.parent_bytes or min(4, c.elem_bytes)
+            for width in {c.elem_bytes, min(4, c.elem_bytes)}:
+                need = slice_conversion_bytes(
+                    shape,
+                    axes,
+                    warps,
+                    c.elem_bytes,
+                    coalesced_vector(shape, warps, load),
+                    coalesced_vector(own, warps, width),
                 )
-                if any(
-                    prod(warps_per_dim(shape, warps, v)[d] for d in split) > 1 for v in {1, vector}
-                ):
-                    scratch = max(scratch, size)
-                continue
-            if not c.trailing:
-                scratch = max(scratch, size)
-                continue
-            lacking = len(shape) - len(c.dims)
-            vector = max(1, VECTOR_BYTES // c.elem_bytes)
-            if any(prod(warps_per_dim(shape, warps, v)[:lacking]) > 1 for v in {1, vector}):
-                scratch = max(scratch, size)
+                scratch = max(scratch, need)
         for dims in layout.checked:
             n = elements(dims)
             scratch = max(scratch, reduction_scratch_bytes([n], 0, warps, 8))
-        return total + scratch
+        if scratch == 0:
+            return total
+        # Scratch starts at a 128-byte boundary after the buffers live beside it.
+        return max(total, -(-kept // SCRATCH_ALIGN) * SCRATCH_ALIGN + scratch)
 
     return estimate
 
@@ -830,6 +964,7 @@ def shared_memory_of_config(module: Operation, config: Mapping[str, Any]) -> int
         ranges["range_num_stages"],
         ranges["range_unroll_factors"],
         ranges["range_multi_buffers"],
+        ranges["range_flattens"],
         indexing=config.get("indexing"),
         reduction_loops=config.get("reduction_loops"),
         num_warps=config.get("num_warps"),
@@ -844,6 +979,7 @@ def shared_memory_bytes(
     range_num_stages: dict[str, int] | None = None,
     range_unroll_factors: dict[str, int] | None = None,
     range_multi_buffers: dict[str, bool | None] | None = None,
+    range_flattens: dict[str, bool | None] | None = None,
     *,
     indexing: Any = None,
     reduction_loops: Any = None,
@@ -869,6 +1005,7 @@ def shared_memory_bytes(
         range_num_stages,
         range_unroll_factors,
         range_multi_buffers,
+        range_flattens,
         indexing=indexing,
         reduction_loops=reduction_loops,
         num_warps=num_warps,

@@ -1,0 +1,158 @@
+"""The shared-memory estimate against Triton 3.9's recorded figures for sm_90, without compiling.
+
+Each case is a config that ``python -m benchmarks.spill_report --draws 25 --seed S`` drew for a
+bundled kernel at its benchmark shape (benchmarks/space_report.py ``representative()``) and
+compiled for sm_90 on the CPU with Triton 3.9.0: ``triton`` is that compile's
+``metadata.shared`` as the report's JSON rows record it (seed 0:
+benchmarks/results/cpu/spills-sm90.json as committed at ab3a833; seed 1: the same command
+with ``--seed 1``; seed 7:
+``--draws 40 --seed 7 --cases jagged_mean,softmax_two_pass,softmax_bwd``). Triton's
+figure depends only on the config and the shapes, so the estimate for the same config and
+shapes must stay in [Triton's figure, +10 %]. One case for each rule of
+``backends/triton/shared_memory.py`` that these rows pinned; the tensors are ``torch.empty``
+(only traced). tests/backends/test_shared_memory_sm90.py compiles a few more live.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+
+from kcompiler.backends.triton.shared_memory import TRANSIENT_TMA_BUFFERS
+from kcompiler.config import Config
+from kcompiler.kernels.backward import softmax_bwd
+from kcompiler.kernels.embedding import embedding
+from kcompiler.kernels.jagged_mean import jagged_mean_kernel
+from kcompiler.kernels.rms_norm import rms_norm_fwd
+from kcompiler.kernels.softmax import softmax_two_pass
+from kcompiler.kernels.sum import sum as row_sum
+from kcompiler.kernels.vector_add import vector_add
+from kcompiler.runtime.tuning import shared_memory_estimate
+
+TD, P = "tensor_descriptor", "pointer"
+M, N = 4096, 8192
+
+
+def _rows() -> tuple:
+    return (torch.empty(M, N),)
+
+
+def _two_rows() -> tuple:
+    return (torch.empty(M, N), torch.empty(M, N))
+
+
+def _rms() -> tuple:
+    return (torch.empty(M, N), torch.empty(N), 1e-5)
+
+
+def _add() -> tuple:
+    return (torch.empty(M, N), torch.empty(N))
+
+
+def _embedding() -> tuple:
+    return (torch.zeros(8, 2048, dtype=torch.int64), torch.empty(32000, 4096))
+
+
+def _jagged() -> tuple:
+    lengths = torch.randint(0, 513, (512,), generator=torch.Generator().manual_seed(0))
+    offsets = torch.cat([torch.zeros(1, dtype=torch.int64), lengths.cumsum(0)])
+    counts = torch.full((512,), 256, dtype=torch.int32)
+    return (torch.empty(int(offsets[-1]), 256), offsets, counts, 256)
+
+
+def _jagged_config(**kw: Any) -> dict[str, Any]:
+    base = dict(
+        range_flattens=[None, None],
+        range_multi_buffers=[None, None],
+        range_num_stages=[0, 0],
+        range_unroll_factors=[0, 0],
+    )
+    return {**base, **kw}
+
+
+# (what the case shows, kernel, arguments, config, Triton's metadata.shared, seed)
+CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
+    (
+        "16 rows x 4 warps of partial results move in two rounds of 8 rows",
+        row_sum, _rows,
+        dict(block_sizes=[16], indexing=[P, P], num_stages=3, num_warps=4,
+             reduction_loops=[1024]),
+        128, 0,
+    ),
+    (
+        "4-element vectors put 4 of 32 warps along a 512-wide chunk",
+        row_sum, _rows,
+        dict(block_sizes=[8], indexing=[P, P], num_stages=1, num_warps=32,
+             reduction_loops=[512]),
+        128, 0,
+    ),
+    (
+        "a descriptor load's buffer is free again when the weight row is converted",
+        rms_norm_fwd, _rms,
+        dict(block_sizes=[8], indexing=[TD, P, P, P], num_stages=2, num_warps=32,
+             reduction_loops=[2048]),
+        65544, 1,
+    ),
+    (
+        "a descriptor store drains beside the next iteration's reduction scratch",
+        rms_norm_fwd, _rms,
+        dict(block_sizes=[8], indexing=[TD, P, TD, TD], num_stages=1, num_warps=8,
+             reduction_loops=[2048]),
+        65696, 0,
+    ),
+    (
+        "a flattened loop nest pipelines the inner load at the outer loop's 4 stages",
+        jagged_mean_kernel, _jagged,
+        _jagged_config(block_sizes=[16, 16, 8], indexing=[P, P, TD, P, P], num_stages=1,
+                       num_warps=4, range_flattens=[True, True],
+                       range_multi_buffers=[True, False], range_num_stages=[4, 0]),
+        25600, 1,
+    ),
+    (
+        "a gather stepping by one along its last dim is coalesced along it",
+        jagged_mean_kernel, _jagged,
+        _jagged_config(block_sizes=[4, 32, 32], indexing=[P] * 5, num_stages=1, num_warps=4),
+        512, 0,
+    ),
+    (
+        "per-row indices fewer than the threads are loaded in their user's layout",
+        embedding, _embedding,
+        dict(block_sizes=[32, 32], indexing=[P, P, P], l2_groupings=[1], num_stages=1,
+             num_warps=4),
+        0, 0,
+    ),
+    (
+        "row statistics carried across the column loop keep the reduction's slice layout",
+        softmax_two_pass, _rows,
+        dict(block_sizes=[1024, 8], indexing=[P, P, P], num_stages=1, num_warps=16,
+             range_flattens=[None], range_multi_buffers=[False], range_num_stages=[0],
+             range_unroll_factors=[3]),
+        0, 0,
+    ),
+    (
+        "a row statistic used with a second loop's tile of another shape is converted",
+        softmax_bwd, _two_rows,
+        dict(block_sizes=[64, 2, 128], indexing=[P] * 5, num_stages=4, num_warps=32,
+             range_flattens=[None, False], range_multi_buffers=[False, None],
+             range_num_stages=[0, 1], range_unroll_factors=[0, 1]),
+        256, 7,
+    ),
+    (
+        "a descriptor on the broadcast row makes the launch take the pointer kernel",
+        vector_add, _add,
+        dict(block_sizes=[64, 256], indexing=[TD, TD, TD], l2_groupings=[1], num_stages=3,
+             num_warps=8),
+        0, 0,
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.skipif(not TRANSIENT_TMA_BUFFERS, reason="the figures are Triton 3.9's")
+@pytest.mark.parametrize("case", range(len(CASES)), ids=[c[0] for c in CASES])
+def test_estimate_is_within_ten_percent_above_triton(case: int) -> None:
+    _, kernel, make, config, triton, _seed = CASES[case]
+    args = make()
+    estimate = shared_memory_estimate(kernel, args)(Config(**config))
+    assert triton <= estimate <= 1.1 * triton, (estimate, triton)
