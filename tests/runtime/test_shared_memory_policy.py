@@ -151,10 +151,13 @@ def test_the_config_over_the_estimate_compiles_for_sm90_under_the_limit() -> Non
     config fits the H100/H200, so the GPU runs it and nothing here may refuse it."""
     kernel = kc.kernel(chunk_out)
     args = _inputs()
+    need = _estimate(kernel, args, CONFIG)
+    # The case this file is about; should the estimate come under the limit here, pick a
+    # config it still over-shoots.
+    assert need > shared_memory_limit(), need
     (record,) = kernel.precompile(*args, configs=[CONFIG], target="sm_90", workers=1)
     assert record.ok, record.first_error
     assert 0 < record.shared_bytes <= shared_memory_limit()
-    assert record.shared_bytes < _estimate(kernel, args, CONFIG)
 
 
 def test_a_target_binary_over_its_limit_is_a_compile_error() -> None:
