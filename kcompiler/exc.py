@@ -117,6 +117,14 @@ class IgnoredByInterpreter(UserWarning):
     kernel running on Triton's CPU interpreter, where it has no effect; said once per value."""
 
 
+class SharedMemoryEstimateWarning(UserWarning):
+    """A config whose estimated shared memory (``backends/triton/shared_memory.py``) exceeds
+    the default GPU's limit, compiled for Triton's CPU interpreter, which has no such limit: it
+    runs here. The estimate is an upper bound, so it never refuses a config; on a GPU, Triton's
+    own figure decides (an ``InvalidConfig`` at the variant's first launch when it does not
+    fit). Said once per compiled variant."""
+
+
 class MergedIndexing(UserWarning):
     """A ``Config.indexing`` list numbered Helion's way gives different modes to Helion's
     copies of one access that kcompiler issues once (its chunk loop computes the roots of

@@ -44,6 +44,18 @@ H100 = Target(
 H200 = dataclasses.replace(H100, name="H200")
 DEFAULT = H100
 
+# Shared memory one block may opt in to, by CUDA compute capability (the devices'
+# ``shared_memory_per_block_optin``): what a compile for a named target is checked against
+# where no such device is here to ask. A100; GA10x; AD10x; H100/H200; B200.
+SHARED_MEMORY_BY_CAPABILITY = {80: 166912, 86: 101376, 89: 101376, 90: 232448, 100: 232448}
+
+
+def shared_memory_of_capability(capability: int) -> int | None:
+    """Bytes of shared memory a block of compute capability ``capability`` (90 for sm_90)
+    may use; None for a capability not listed."""
+    return SHARED_MEMORY_BY_CAPABILITY.get(capability)
+
+
 # Triton's limit on the elements of one block value (TRITON_MAX_TENSOR_NUMEL), whatever the device.
 TRITON_MAX_NUMEL = 1 << 20
 

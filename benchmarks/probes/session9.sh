@@ -27,6 +27,7 @@ for stage in "$@"; do
         ;;
     tests)
         timeout 240 python3 -m pytest -q -p no:cacheprovider tests/gpu/test_gpu_10_inline_asm.py \
+            tests/gpu/test_gpu_11_concat_and_warn.py tests/gpu/test_gpu_12_shared_memory.py \
             tests/gpu/test_gpu_9_spill_check.py tests/gpu/test_gpu_7_target_compile.py \
             tests/gpu/test_gpu_6_index_bounds.py tests/gpu/test_gpu_4_autotune.py 2>&1 | tail -30
         ;;

@@ -25,12 +25,14 @@ class CompileRequest:
     by every config's variant: the driver rewrites clones), the specialization it was traced
     for (``frontend.specialize.Specialization``: int64 indexing, size symbols), the kernel's
     block sizes, and where its bounds checks report (``error_flag()`` gives the kernel's
-    ``bounds.ErrorFlag``, called only when the code checks an index; None: a new flag)."""
+    ``bounds.ErrorFlag``, called only when the code checks an index; None: a new flag) and
+    the device loop's source line."""
 
     module: ModuleOp
     spec: Any
     blocks: BlocksView
     error_flag: Callable[[], Any] | None = None
+    location: str | None = None  # the device loop's ``file:line``, for resource messages
 
 
 @dataclass
@@ -45,6 +47,11 @@ class CompiledLoop:
     # Where the kernel records out-of-bounds computed indices (backends/triton/bounds.py), or
     # None when it has none to check.
     errors: Any = None
+    # The config's knobs that size the kernel's resources (``checks.describe_knobs``) and the
+    # device loop's ``file:line``: what a launch's out-of-resources error names
+    # (``launch_errors.invalid_config``).
+    knobs: str = ""
+    location: str | None = None
 
     def launch(self, env: dict[str, Any]) -> Any:
         """Launch through Triton's JIT; returns its compiled kernel (None when interpreting)."""

@@ -5,6 +5,7 @@ knob and what it accepts (``InvalidConfig``)."""
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +16,7 @@ from kcompiler.backends.triton.block_defaults import default_block_sizes
 from kcompiler.backends.triton.blocks import largest_block
 from kcompiler.backends.triton.shared_memory import shared_memory_bytes
 from kcompiler.config import Config
-from kcompiler.exc import InvalidConfig
+from kcompiler.exc import InvalidConfig, SharedMemoryEstimateWarning
 from kcompiler.passes.persistent import PID_TYPES
 from kcompiler.target import TRITON_MAX_NUMEL
 
@@ -197,32 +198,83 @@ def shared_memory_limit() -> int:
     return target.current().shared_memory_per_block
 
 
+def describe_knobs(
+    sizes: dict[str, int],
+    num_stages: int,
+    ranges: dict[str, dict[str, Any]] | None = None,
+    *,
+    indexing: Any = None,
+    reduction_loops: Any = None,
+) -> str:
+    """``block_sizes {...} with num_stages=N`` and the set knobs that add shared-memory
+    buffers (the range_* loop knobs, ``reduction_loops``, tensor-descriptor ``indexing``): how
+    a resource message names the config."""
+    blocks = {k: v for k, v in sizes.items() if k.startswith("block_")}
+    knobs = f"num_stages={num_stages}"
+    for field in ("range_num_stages", "range_unroll_factors", "range_multi_buffers"):
+        values = dict((ranges or {}).get(field) or {})
+        if values:
+            knobs += f", {field} {values}"
+    if reduction_loops is not None:
+        knobs += f", reduction_loops={reduction_loops!r}"
+    if uses_descriptors(indexing):
+        knobs += f", indexing={indexing!r}"
+    return f"block_sizes {blocks} with {knobs}"
+
+
+def uses_descriptors(indexing: Any) -> bool:
+    """Whether a Config's ``indexing`` asks for a tensor descriptor (TMA) anywhere."""
+    return indexing == "tensor_descriptor" or (
+        isinstance(indexing, (list, tuple)) and "tensor_descriptor" in indexing
+    )
+
+
+_WARN_ESTIMATE = (
+    "(estimate: pipeline stages x the tiles each loop loads for tl.dot, plus the tiles of "
+    "tensor-descriptor loads and stores, an upper bound of Triton's figure)"
+)
+
+
 def check_shared_memory(
     module: ModuleOp,
     sizes: dict[str, int],
     num_stages: int,
     ranges: dict[str, dict[str, Any]],
     *,
+    interpret: bool,
     indexing: Any = None,
     reduction_loops: Any = None,
     num_warps: int | None = None,
     pid_type: str | None = None,
-) -> None:
-    """Triton fails to compile a kernel whose shared-memory buffers exceed the device's limit:
-    the pipelined dot operands, and the tiles of tensor-descriptor (TMA) loads and stores and
-    of loads in loops with ``range_num_stages`` (``backends/triton/shared_memory.py``). Say so naming
-    block_sizes and num_stages, and the knobs that add buffers when set. ``module``: the
-    traced IR (``indexing`` and ``reduction_loops`` are the config's fields); ``ranges``: as
-    ``loop_knobs.range_options`` gives it."""
-    per_loop = {
-        f: dict(ranges.get(f) or {})
+    location: str | None = None,
+) -> int | None:
+    """The estimate of ``backends/triton/shared_memory.py`` never refuses a config: it is an
+    upper bound of Triton's figure (the pipelined dot operands, tensor-descriptor tiles, loads
+    of loops with ``range_num_stages``, reduction scratch), and where it over-shoots it would
+    refuse configs the GPU runs. So:
+
+    - GPU code (``interpret=False``): nothing is estimated here; Triton compiles and its own
+      figure decides at the variant's first launch, where ``launch_errors`` turns Triton's
+      out-of-resources error into an ``InvalidConfig`` naming the knobs;
+    - Triton's CPU interpreter has no shared memory: a config over the default GPU's limit
+      runs, with one ``SharedMemoryEstimateWarning`` (the caller compiles each variant once)
+      naming block_sizes, num_stages and the knobs that add buffers.
+
+    Returns the estimate in bytes when one was made (the interpreter), else None. ``module``:
+    the traced IR (``indexing`` and ``reduction_loops`` are the config's fields); ``ranges``:
+    as ``loop_knobs.range_options`` gives it; ``location``: the device loop's ``file:line``,
+    which starts the warning."""
+    if not interpret:
+        return None
+    per_loop = [
+        dict(ranges.get(f) or {})
         for f in ("range_num_stages", "range_unroll_factors", "range_multi_buffers")
-    }
+    ]
     need = shared_memory_bytes(
         module,
         sizes,
         num_stages,
-        *per_loop.values(),
+        *per_loop,
         indexing=indexing,
         reduction_loops=reduction_loops,
         num_warps=num_warps,
@@ -230,22 +282,16 @@ def check_shared_memory(
     )
     limit = shared_memory_limit()
     if need > limit:
-        blocks = {k: v for k, v in sizes.items() if k.startswith("block_")}
-        knobs = f"num_stages={num_stages}"
-        for field, values in per_loop.items():
-            if values:
-                knobs += f", {field} {values}"
-        if reduction_loops is not None:
-            knobs += f", reduction_loops={reduction_loops!r}"
-        tma = indexing == "tensor_descriptor" or (
-            isinstance(indexing, (list, tuple)) and "tensor_descriptor" in indexing
+        knobs = describe_knobs(
+            sizes, num_stages, ranges, indexing=indexing, reduction_loops=reduction_loops
         )
-        if tma:
-            knobs += f", indexing={indexing!r}"
-        raise InvalidConfig(
-            f"block_sizes {blocks} with {knobs} need about {need:,} bytes of shared memory "
-            f"(estimate: pipeline stages x the tiles each loop loads for tl.dot, plus the "
-            f"tiles of tensor-descriptor loads and stores), over this device's limit of "
-            f"{limit:,} bytes; lower block_sizes or num_stages"
-            + (", use smaller reduction_loops chunks or pointer indexing" if tma else "")
+        where = f"{location}: " if location else ""
+        warnings.warn(
+            f"{where}{knobs} may need up to {need:,} bytes of shared memory {_WARN_ESTIMATE}, over "
+            f"the {target.current().name}'s limit of {limit:,} bytes: it runs on Triton's CPU "
+            "interpreter; on a GPU, Triton's own figure decides (InvalidConfig at the first "
+            "launch if it does not fit)",
+            SharedMemoryEstimateWarning,
+            stacklevel=2,
         )
+    return need

@@ -27,6 +27,7 @@ from kcompiler.compiler.artifacts import CompiledLoop, CompileRequest
 from kcompiler.compiler.checks import (
     check_block_numel,
     check_shared_memory,
+    describe_knobs,
     resolve_block_sizes,
     validate_config,
 )
@@ -165,7 +166,9 @@ def compile_loop(
     request: CompileRequest, config: Config, settings: CompileSettings
 ) -> CompiledLoop:
     """The compiled variant of ``request``'s device loop for ``config``: an ``InvalidConfig``
-    names the knob when the config does not fit the kernel or the device."""
+    names the knob when the config does not fit the kernel (its knobs, Triton's block limit).
+    Shared memory is Triton's to judge when the variant first launches on a GPU
+    (``launch_errors``); the interpreter runs a config over the estimate with a warning."""
     module, spec, blocks = request.module, request.spec, request.blocks
     validate_config(config, blocks.count)
     traced = module
@@ -187,17 +190,28 @@ def compile_loop(
     check_block_numel(module, sizes)
     num_stages = int(config.get("num_stages") or 1)
     num_warps = int(config.get("num_warps") or default_num_warps(module, sizes))
+    interpret = settings.interpret
+    # Never a refusal: on a GPU, Triton's figure decides at the first launch
+    # (launch_errors); on the interpreter, an estimate over the limit warns.
     check_shared_memory(
         traced,
         sizes,
         num_stages,
         ranges,
+        interpret=interpret,
         indexing=config.get("indexing"),
         reduction_loops=config.get("reduction_loops"),
         num_warps=num_warps,
         pid_type=config.get("pid_type"),
+        location=request.location,
     )
-    interpret = settings.interpret
+    knobs = describe_knobs(
+        sizes,
+        num_stages,
+        ranges,
+        indexing=config.get("indexing"),
+        reduction_loops=config.get("reduction_loops"),
+    )
     gen, options = generate_kernel(
         module,
         config,
@@ -252,4 +266,6 @@ def compile_loop(
             gen.launcher_params, guards, check_bounds=not interpret, scratch=scratch
         )
         launcher = indexing.guarded(ok, launcher, scope[fallback.launcher_name])
-    return CompiledLoop(source, launcher, gen.launcher_params, sizes, errors)
+    return CompiledLoop(
+        source, launcher, gen.launcher_params, sizes, errors, knobs, request.location
+    )

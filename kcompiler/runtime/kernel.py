@@ -24,6 +24,7 @@ from kcompiler.backends.triton.launch import WrongDevice, direct_launcher
 from kcompiler.compiler import driver
 from kcompiler.compiler.artifacts import BlocksView, CompiledLoop, CompileRequest
 from kcompiler.compiler.driver import interpreting
+from kcompiler.compiler.launch_errors import OutOfResources, invalid_config
 from kcompiler.config import Config
 from kcompiler.exc import (
     CompileError,
@@ -108,7 +109,13 @@ class FastPathEntry:
         self._jit(args)
 
     def _jit(self, args: tuple[Any, ...]) -> None:
-        k = self.compiled.launcher(*args)
+        # The launch through Triton's JIT, which compiles and loads the kernel: where Triton
+        # refuses a kernel the device cannot hold (kcompiler/compiler/launch_errors.py).
+        compiled = self.compiled
+        try:
+            k = compiled.launcher(*args)
+        except OutOfResources as e:
+            raise invalid_config(e, compiled.knobs, compiled.location) from e
         errors = self.compiled.errors
         if errors is not None and errors.eager:  # the interpreter: the launch has finished
             errors.check()
@@ -958,8 +965,8 @@ class Kernel:
         blocks = BlocksView(
             self.blocks.fixed, {**self.blocks.defaults, **spec.block_values}, self.blocks.count
         )
-        request = CompileRequest(module, spec, blocks, self._flag)
         where = f"{self.program.filename}:{loop.node.lineno + self.program.line_offset}"
+        request = CompileRequest(module, spec, blocks, self._flag, where)
         with internal_errors(where, f"compiling kernel {self.program.name!r} for {config}"):
             compiled = driver.compile_loop(request, config, compile_settings)
         self._compiled[ckey] = compiled

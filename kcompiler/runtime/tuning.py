@@ -49,6 +49,7 @@ from kcompiler.backends.triton.target_compile import (
     cache_entry_name,
     compile_launches,
     install,
+    over_shared_memory,
     parse_target,
     worker_environment,
 )
@@ -905,8 +906,8 @@ class KernelTarget:
 
     def review_compile(self, config: Config, result: Any) -> str | None:
         """Why ``config`` must not be benchmarked after its compile: a launch that did not
-        compile for the target, or one spilling more than the allowance. None when the spill
-        check is off."""
+        compile for the target or takes more shared memory than it has (Triton's figure), or
+        one spilling more than the allowance. None when the spill check is off."""
         if self.spill_target is None:
             return None
         for binary in self.binaries(result):
@@ -925,15 +926,19 @@ class KernelTarget:
         records as they are, a device compile's figures (``precompile.launch_figures``)."""
         if isinstance(result, list):
             return result
+        target = str(self.spill_target)
+        # Triton's shared memory over the device's limit: the first launch would raise
+        # OutOfResources, so the config is rejected before its benchmark.
         return [
             TargetBinary(
                 f["kernel_name"],
-                str(self.spill_target),
+                target,
                 None,
                 f["registers"],
                 f["spill_bytes"],
                 f["shared_bytes"],
                 0.0,
+                over_shared_memory(f["shared_bytes"], target),
             )
             for f in launch_figures(result)
         ]

@@ -4,8 +4,9 @@ Triton's pipeliner keeps ``num_stages`` copies of each tile a loop loads for ``t
 shared memory; past the device's per-block limit (232,448 bytes on an H100) the kernel does not
 compile. ``backends/triton/shared_memory.py`` estimates it from the IR (calibrated on an H100: equal to
 Triton's allocation for 233 of 237 matmul / fp8_gemm / attention configs, the other 4 below the
-limit either way); drawn configs respect it, and a Config above it is rejected naming the knobs.
-Without CUDA the limit is the H100's.
+limit either way); drawn configs respect it, and a Config above it runs on the interpreter with
+a warning naming the knobs (on a GPU, Triton's own figure decides). Without CUDA the limit is
+the H100's.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from kcompiler.backends.triton.shared_memory import (
     shared_memory_bytes,
 )
 from kcompiler.compiler.checks import shared_memory_limit
-from kcompiler.exc import InvalidConfig
+from kcompiler.exc import SharedMemoryEstimateWarning
 from kcompiler.kernels.attention import attention
 from kcompiler.kernels.fp8_gemm import fp8_gemm
 from kcompiler.kernels.matmul import matmul
@@ -130,24 +131,25 @@ def test_kernels_without_dot_need_none_with_pointers() -> None:
     )
 
 
-def test_config_over_the_limit_is_rejected_naming_the_knobs() -> None:
+def test_config_over_the_limit_warns_naming_the_knobs_and_runs() -> None:
+    """The estimate is an upper bound and never refuses a config: the interpreter (which has
+    no shared memory) runs it with a warning naming the knobs; a GPU lets Triton decide."""
     a, b = torch.randn(96, 80).half(), torch.randn(80, 72).half()
     config = kc.Config(block_sizes=[256, 256, 128], num_stages=4)
     need = 4 * (256 * 128 + 128 * 256) * 2  # 524,288
-    with pytest.raises(InvalidConfig) as e:
-        call_with_config(matmul, config, a, b)
-    msg = str(e.value)
+    with pytest.warns(SharedMemoryEstimateWarning) as caught:
+        out = call_with_config(matmul, config, a, b)
+    torch.testing.assert_close(out.float(), a.float() @ b.float(), atol=2e-2, rtol=2e-2)
+    msg = str(caught[0].message)
     assert "block_sizes" in msg and "num_stages=4" in msg, msg
     assert f"{need:,} bytes" in msg and f"{shared_memory_limit():,} bytes" in msg, msg
-    # One stage fewer of a smaller K tile fits, and runs.
-    out = call_with_config(matmul, kc.Config(block_sizes=[64, 64, 32], num_stages=3), a, b)
-    torch.testing.assert_close(out.float(), a.float() @ b.float(), atol=2e-2, rtol=2e-2)
+    assert "matmul.py:" in msg, msg  # the kernel's device loop
 
 
-def test_range_num_stages_is_checked_too() -> None:
+def test_range_num_stages_is_named_too() -> None:
     a = torch.randn(64, 64).half()
     config = kc.Config(block_sizes=[128, 128, 128], num_stages=1, range_num_stages=[4])
-    with pytest.raises(InvalidConfig, match="range_num_stages"):
+    with pytest.warns(SharedMemoryEstimateWarning, match="range_num_stages"):
         call_with_config(matmul, config, a, a)
 
 

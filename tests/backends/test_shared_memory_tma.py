@@ -4,9 +4,9 @@ On an H100 (Triton 3.6) configs of the memory-bound kernels drawn by the tuner f
 "out of resource: shared memory" (benchmarks/results/h100/tune-compare-prelim/): a
 tensor-descriptor (TMA) load or store stages its whole tile (rows x reduction chunk) in shared
 memory, whatever num_stages. ``backends/triton/shared_memory.py`` counts them now: each failing config
-below is over the limit (and at least Triton's ``Required`` bytes), the backend rejects it
-before Triton sees it, configs that compiled there stay in the space, and drawn configs respect
-the estimate. Attention at BLOCK_M 256 with 16 warps and BLOCK_N >= 256 failed in ptxas
+below is over the limit (and at least Triton's ``Required`` bytes), the space excludes it (the
+backend only warns on the interpreter: a given config is Triton's to refuse on a GPU), configs
+that compiled there stay in the space, and drawn configs respect the estimate. Attention at BLOCK_M 256 with 16 warps and BLOCK_N >= 256 failed in ptxas
 ("Insufficient registers"): the ``dot_registers`` constraint keeps it out.
 
 The shapes are the benchmarks' (rows of up to 128256 elements); tensors are ``torch.empty``
@@ -32,7 +32,7 @@ from kcompiler.backends.triton.shared_memory import (
     shared_memory_of_config,
 )
 from kcompiler.compiler.checks import shared_memory_limit
-from kcompiler.exc import InvalidConfig
+from kcompiler.exc import SharedMemoryEstimateWarning
 from kcompiler.kernels.attention import attention
 from kcompiler.kernels.cross_entropy import cross_entropy
 from kcompiler.kernels.layer_norm import layer_norm_fwd
@@ -186,12 +186,27 @@ def test_failed_configs_are_over_the_limit(case: str, config: dict, required: in
     assert check.check(space.to_flat(space.complete(_here(config)))) is not None
 
 
-@pytest.mark.parametrize("case,config,required", FAILED[::3])
-def test_failed_configs_are_rejected_by_the_backend(case: str, config: dict, required) -> None:
+def _distinct_here(rows: list[Any]) -> list[Any]:
+    """Rows whose config differs here (``_here``): a variant warns once, when it compiles."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for case, config, required in rows:
+        key = (case, repr(_here(config)))
+        if key not in seen:
+            seen.add(key)
+            out.append((case, config, required))
+    return out
+
+
+@pytest.mark.parametrize("case,config,required", _distinct_here(FAILED[::3]))
+def test_failed_configs_warn_on_the_interpreter(case: str, config: dict, required) -> None:
+    """The interpreter has no shared memory: the code is generated, with a warning naming the
+    knobs (on a GPU, Triton's OutOfResources at the first launch becomes InvalidConfig)."""
     kernel, make = CASES[case]
-    with pytest.raises(InvalidConfig) as e:
-        kernel.to_triton_code(*make(), config=kc.Config(**_here(config)))
-    msg = str(e.value)
+    with pytest.warns(SharedMemoryEstimateWarning) as caught:
+        code = kernel.to_triton_code(*make(), config=kc.Config(**_here(config)))
+    assert "@triton.jit" in code
+    msg = str(caught[0].message)
     need = shared_memory_of_config(_module(case), config)
     assert "shared memory" in msg and f"{need:,} bytes" in msg, msg
     assert f"num_stages={config['num_stages']}" in msg and "block_sizes" in msg, msg

@@ -45,6 +45,7 @@ from kcompiler.backends.triton.precompile import (
     parse_ptxas_log,
     write_atomic,
 )
+from kcompiler.target import shared_memory_of_capability
 
 _TARGET = re.compile(r"^sm_?(\d+)a?$")
 
@@ -149,7 +150,9 @@ def compile_for_target(
     launch: LaunchSpec, target: str = "sm_90", keep_files: bool = True
 ) -> TargetBinary:
     """Compile one launch for ``target`` in this process (Triton's cache is used and
-    filled). Never raises for a kernel that does not compile: the error is in the record.
+    filled). Never raises for a kernel that does not compile: the error is in the record,
+    and so is a binary whose shared memory is over the target's limit (the figures kept:
+    the device would refuse it at its first launch, ``over_shared_memory``).
     ``keep_files=False`` leaves the cache entry's files out of the record (their IRs run to
     megabytes for large kernels) when only the figures travel back."""
     start = time.perf_counter()
@@ -158,6 +161,7 @@ def compile_for_target(
         with compiling_for(target):
             compiled, stats = compile_with_figures(check_launch(launch), launch)
         binary = _record(name, target, compiled, stats, time.perf_counter() - start)
+        binary = binary._replace(error=over_shared_memory(binary.shared_bytes, target))
         return binary if keep_files else binary._replace(files=())
     except TargetCompileUnavailable:
         raise
@@ -166,6 +170,19 @@ def compile_for_target(
         return TargetBinary(
             name, target, None, None, None, None, time.perf_counter() - start, message
         )
+
+
+def over_shared_memory(shared_bytes: int | None, target: str) -> str | None:
+    """Why a binary of ``shared_bytes`` (Triton's figure) cannot launch on ``target``, as
+    Triton's OutOfResources says it when the device loads it; None when it fits (or the
+    target's limit is not known here: ``kcompiler.target.SHARED_MEMORY_BY_CAPABILITY``)."""
+    limit = shared_memory_of_capability(parse_target(target)[1])
+    if shared_bytes is None or limit is None or shared_bytes <= limit:
+        return None
+    return (
+        f"OutOfResources: out of resource: shared memory, Required: {shared_bytes}, "
+        f"Hardware limit: {limit} ({target})"
+    )
 
 
 def compile_launches(
@@ -279,6 +296,7 @@ __all__ = [
     "compiling_for",
     "install",
     "install_tree",
+    "over_shared_memory",
     "parse_ptxas_log",
     "parse_target",
     "worker_environment",
