@@ -9,14 +9,15 @@ scratch is the epilogue's whole shared memory in a pointer-stored dot kernel.
 
 On sm_90 Triton picks the conversion's memory layout among pairs of instructions: the
 source side can write with ``st.shared`` or ``stmatrix`` (a warp writes 8x8 tiles of 16-bit
-pairs: lanes 0-1 address consecutive elements, lanes 2-4 the tile's rows), the destination
-read with ``ld.shared`` or ``ldmatrix``. For a pair whose tiles fit both layouts, the buffer
-holds a vector, 32 banks and segment bases; a segment basis that is a register in both
-layouts is done as another round through the same buffer instead, so the buffer is the
-value's elements over the rounds. ``stmatrix``'s tile is what lets a row bit that both
-layouts keep in registers (row 8 of the mma tile) become such a round. The estimate takes
-the pair that fits with the fewest bank conflicts (a segment basis that the lanes of an
-instruction's tile also span), then the most rounds, as Triton does; with none, the plain ``ld.shared``/``st.shared`` layout
+elements: lane bits 0-1 index consecutive elements of a row, lane bits 2-4 give the rows'
+addresses), the destination read with ``ld.shared`` or ``ldmatrix``. For a pair whose tiles
+fit both layouts, the buffer holds a vector, 32 banks and segment bases; a segment basis
+that is a register in both layouts is done as another round through the same buffer
+instead, so the buffer is the value's elements over the rounds. ``stmatrix``'s tile is what
+lets a row bit that both layouts keep in registers (row 8 of the mma tile) become such a
+round. The estimate takes the pair that fits with the fewest bank conflicts (a segment
+basis that the lanes of an instruction's tile also span), then the most rounds, as Triton
+does; with none, the plain ``ld.shared``/``st.shared`` layout
 (``blocked_layout.swizzled_scratch_elements``).
 
 Bits are ``(dim, k)``: bit ``k`` of dim ``dim``'s coordinate; flattened, dim 0 is the most

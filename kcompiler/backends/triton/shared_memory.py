@@ -796,7 +796,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         )
         resident = pipelined = 0
         single: dict[int, int] = {}
-        staged: dict[int, int] = {}  # one-stage mma v2 descriptor operands, per dot
+        staged: dict[int, int] = {}  # one-stage mma v2 operands read one at a time, per dot
         for b in layout.buffers:
             size = aligned(elements(b.dims) * b.elem_bytes)
             wgmma = _uses_wgmma(elements((b.rows,)), num_warps)
