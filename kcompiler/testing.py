@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
 from kcompiler.runtime.tuning import output_scale
@@ -42,7 +43,9 @@ __all__ = [
     "call_with_config",
     "default_tolerances",
     "dtypes",
+    "few_examples",
     "magnitude_atol",
+    "marker_line",
     "reduction_atol",
     "shapes",
     "sizes",
@@ -70,6 +73,25 @@ _TOLERANCES: dict[torch.dtype, tuple[float, float]] = {
     torch.float16: (1e-2, 1e-2),
     torch.bfloat16: (2e-2, 2e-2),
 }
+
+
+def few_examples(n: int) -> settings:
+    """Hypothesis settings for a test whose every example compiles a kernel variant: ``n``
+    examples, no deadline (a first compile is slow), no shrinking (each shrink step compiles
+    again), and no health checks (their timing thresholds count the compiles)."""
+    return settings(
+        max_examples=n,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+def marker_line(path: str, marker: str) -> int:
+    """The 1-based line of ``path`` holding the comment ``# <- marker``: what a located error
+    must name, found without hard-coding line numbers."""
+    with open(path) as f:
+        return next(i for i, line in enumerate(f, 1) if f"# <- {marker}" in line)
 
 
 def call_with_config(kernel: Any, config: Any, *args: Any, **kwargs: Any) -> Any:

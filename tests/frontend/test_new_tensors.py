@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import kcompiler as kc
@@ -19,16 +19,12 @@ from kcompiler.testing import (
     FLOAT_DTYPES,
     assert_matches_torch,
     call_with_config,
+    few_examples,
     shapes,
     tensors,
 )
 
-FEW = settings(
-    max_examples=3,
-    deadline=None,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-)
+FEW = few_examples(3)
 
 
 @kc.kernel

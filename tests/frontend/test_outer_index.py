@@ -11,19 +11,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import kcompiler as kc
 import kcompiler.language as kl
-from kcompiler.testing import FLOAT_DTYPES, assert_matches_torch, tensors
+from kcompiler.testing import FLOAT_DTYPES, assert_matches_torch, few_examples, tensors
 
-FEW = settings(
-    max_examples=4,
-    deadline=None,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-)
+FEW = few_examples(4)
 
 
 @kc.kernel

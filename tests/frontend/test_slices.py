@@ -12,24 +12,26 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import kcompiler as kc
 import kcompiler.language as kl
 from kcompiler.exc import IndexOutOfBounds, ShapeMismatch
-from kcompiler.testing import FLOAT_DTYPES, assert_matches_torch, call_with_config, tensors
-
-FEW = settings(
-    max_examples=4,
-    deadline=None,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
+from kcompiler.testing import (
+    FLOAT_DTYPES,
+    assert_matches_torch,
+    call_with_config,
+    few_examples,
+    marker_line,
+    tensors,
 )
+
+FEW = few_examples(4)
 
 
 def _line(marker: str) -> int:
-    return next(i for i, s in enumerate(open(__file__), 1) if f"# <- {marker}" in s)
+    return marker_line(__file__, marker)
 
 
 @kc.kernel

@@ -13,11 +13,18 @@ from hypothesis import strategies as st
 import kcompiler as kc
 import kcompiler.language as kl
 from kcompiler.exc import ShapeMismatch
-from kcompiler.testing import FLOAT_DTYPES, assert_matches_torch, dtypes, sizes, tensors
+from kcompiler.testing import (
+    FLOAT_DTYPES,
+    assert_matches_torch,
+    dtypes,
+    marker_line,
+    sizes,
+    tensors,
+)
 
 
 def _line(marker: str) -> int:
-    return next(i for i, s in enumerate(open(__file__), 1) if f"# <- {marker}" in s)
+    return marker_line(__file__, marker)
 
 
 @kc.kernel(static_shapes=True)

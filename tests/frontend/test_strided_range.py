@@ -11,24 +11,19 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import kcompiler as kc
 import kcompiler.language as kl
 from kcompiler.exc import UnsupportedConstruct
-from kcompiler.testing import FLOAT_DTYPES, assert_matches_torch, tensors
+from kcompiler.testing import FLOAT_DTYPES, assert_matches_torch, few_examples, marker_line, tensors
 
-FEW = settings(
-    max_examples=5,
-    deadline=None,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-)
+FEW = few_examples(5)
 
 
 def _line(marker: str) -> int:
-    return next(i for i, s in enumerate(open(__file__), 1) if f"# <- {marker}" in s)
+    return marker_line(__file__, marker)
 
 
 @kc.kernel

@@ -16,22 +16,17 @@ from collections.abc import Callable
 
 import pytest
 import torch
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import kcompiler as kc
 import kcompiler.language as kl
-from kcompiler.testing import FLOAT_DTYPES, assert_matches_torch, shapes, tensors
+from kcompiler.testing import FLOAT_DTYPES, assert_matches_torch, few_examples, shapes, tensors
 
 F = torch.nn.functional
 # A few draws each (shapes and dtypes vary across draws), no shrinking: every draw compiles
 # through the interpreter, and a failing draw is printed whole.
-FEW = settings(
-    max_examples=3,
-    deadline=None,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-)
+FEW = few_examples(3)
 
 
 def rows_kernel(fn: Callable[..., torch.Tensor]) -> kc.Kernel:
