@@ -192,6 +192,15 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
         17408, 0,
     ),
     (
+        "the bias row is converted after the loop, in the operands' freed buffers",
+        matmul, _mm_bias,
+        _dot_config(block_sizes=[32, 32, 32], indexing=[TD, P, P, P], num_stages=4,
+                    num_warps=1, pid_type="flat", l2_groupings=[8],
+                    range_multi_buffers=[False], range_num_stages=[1],
+                    range_unroll_factors=[1]),
+        2056, 1,
+    ),
+    (
         "a pointer-stored 128 x 64 fp8 result, its bf16 tile converted in two rounds",
         fp8_gemm, _fp8,
         _dot_config(block_sizes=[128, 64, 32], indexing=[TD, P, P, P, P], num_stages=3,

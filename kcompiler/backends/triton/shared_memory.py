@@ -71,11 +71,12 @@ Scratch (an operation's temporary buffer, live only while it runs; the largest i
   result, move between a blocked layout of their own and the slice of the block's layout,
   when the two differ in what a lane or warp holds (the same swizzled tile; none where
   every warp keeps its elements and the lanes trade one bit with the registers: warp
-  shuffles, ``blocked_layout.warp_shuffle``); a load of
-  fewer elements than the program's threads with one user is instead repeated in its
-  user's layout; a reduction's result is converted only where it is used with a block of
-  another shape at the config's sizes (a second loop's tile of the same size has the
-  same layout); and a gather's index tile, whose bounds check reduces it;
+  shuffles, ``blocked_layout.warp_shuffle``); a load of fewer elements than the program's
+  threads with one user is instead repeated in its user's layout; in a dot kernel, one
+  after the loops holding its dots (a bias row added to the result) reuses their freed
+  buffers; a reduction's result is converted only where it is used with a block of another
+  shape at the config's sizes (a second loop's tile of the same size has the same layout);
+  and a gather's index tile, whose bounds check reduces it;
 * scratch starts at a 128-byte boundary after the buffers live beside it: dot operands,
   pipelined and hoisted buffers, and in a loop a descriptor store's buffer (it drains while
   the next iteration runs) and the loads' barriers; a descriptor load's buffer is read into
@@ -501,7 +502,8 @@ class Conversion:
     the parent's last ones; ``parent_bytes``: the widest element the parent's loads read;
     ``load``: the value is loaded for one user (Triton may load it in that user's slice
     layout instead); ``others``: the blocks of other dims a reduction's result is used with
-    (unit dims dropped)."""
+    (unit dims dropped); ``epilogue``: it runs after a dot kernel's loops, whose buffers are
+    free by then."""
 
     dims: tuple[str, ...]
     elem_bytes: int
@@ -511,6 +513,7 @@ class Conversion:
     parent_bytes: int | None = None
     load: bool = False
     others: tuple[tuple[str, ...], ...] = ()
+    epilogue: bool = False
 
 
 def _contains(parent: tuple[str, ...], dims: tuple[str, ...]) -> bool:
@@ -598,8 +601,30 @@ def _conversions(module: Operation) -> list[Conversion]:
         # A load Triton may repeat in its user's layout: one user (a value several users
         # read in different layouts is converted).
         loaded = isinstance(op, t.LoadOp) and len(list(op.result.uses)) == 1
-        out.append(Conversion(dims, nbytes, parent, trailing, None, widest, loaded))
+        epilogue = dots and _after_dot_loops(op)
+        out.append(
+            Conversion(dims, nbytes, parent, trailing, None, widest, loaded, epilogue=epilogue)
+        )
     return out
+
+
+def _after_dot_loops(op: Operation) -> bool:
+    """Whether ``op`` runs after the sequential loops that hold dots, outside any sequential
+    loop: in its block, such a loop comes before it and no sequential loop after it."""
+
+    if _sequential_loops(op):
+        return False
+    block = op.parent_block()
+    if block is None:
+        return False
+    ops = list(block.ops)
+    at = ops.index(op)
+
+    def sequential(o: Operation) -> bool:
+        return isinstance(o, t.ForOp) and o.parallel is None
+
+    before = any(sequential(o) and any(isinstance(d, t.DotOp) for d in o.walk()) for o in ops[:at])
+    return before and not any(sequential(o) for o in ops[at + 1 :])
 
 
 def _checked_indices(module: Operation) -> list[tuple[str, ...]]:
@@ -833,6 +858,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 if multi_of.get(loop) is True:
                     pipelined += elements(dims) * 4
         total = resident + pipelined
+        kept_store = 0  # a persistent kernel's descriptor store buffer, through the program
         # A dot kernel's epilogue runs after its pipelined loop and reuses that loop's shared
         # memory, except a persistent kernel's tensor-descriptor store, whose buffer stays
         # allocated across its tiles.
@@ -843,6 +869,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                     tile = aligned(elements(m.dims) * m.elem_bytes)
                     if persistent and num_stages >= 2 and m.site in picked:
                         total += tile
+                        kept_store += tile
                         continue
                     if m.site not in picked and len(m.dims) == 2 and num_warps:
                         # A pointer store converts the result from its mma layout, in
@@ -946,7 +973,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         if not num_warps:
             return total  # the scratch below depends on the warps (counted when given)
         warps = num_warps
-        scratch = 0
+        scratch = after = 0
         for r in layout.reductions:
             shape = [elements((d,)) for d in r.dims]
             need = reduction_scratch_bytes(
@@ -988,10 +1015,18 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                     coalesced_vector(shape, warps, load),
                     coalesced_vector(own, warps, width),
                 )
-                scratch = max(scratch, need)
+                if c.epilogue:
+                    after = max(after, need)
+                else:
+                    scratch = max(scratch, need)
         for dims in layout.checked:
             n = elements(dims)
             scratch = max(scratch, reduction_scratch_bytes([n], 0, warps, 8))
+        if after:
+            # After a dot kernel's loops only the resident operands and a persistent store's
+            # buffer stay allocated.
+            live = resident + kept_store
+            total = max(total, -(-live // SCRATCH_ALIGN) * SCRATCH_ALIGN + after)
         if scratch == 0:
             return total
         # Scratch starts at a 128-byte boundary after the buffers live beside it.
