@@ -198,6 +198,10 @@ def shared_memory_limit() -> int:
     return target.current().shared_memory_per_block
 
 
+# The per-loop knobs (``loop_knobs.range_options``) that add shared-memory buffers.
+RANGE_BUFFER_KNOBS = ("range_num_stages", "range_unroll_factors", "range_multi_buffers")
+
+
 def describe_knobs(
     sizes: dict[str, int],
     num_stages: int,
@@ -211,7 +215,7 @@ def describe_knobs(
     a resource message names the config."""
     blocks = {k: v for k, v in sizes.items() if k.startswith("block_")}
     knobs = f"num_stages={num_stages}"
-    for field in ("range_num_stages", "range_unroll_factors", "range_multi_buffers"):
+    for field in RANGE_BUFFER_KNOBS:
         values = dict((ranges or {}).get(field) or {})
         if values:
             knobs += f", {field} {values}"
@@ -266,10 +270,7 @@ def check_shared_memory(
     which starts the warning."""
     if not interpret:
         return None
-    per_loop = [
-        dict(ranges.get(f) or {})
-        for f in ("range_num_stages", "range_unroll_factors", "range_multi_buffers")
-    ]
+    per_loop = [dict(ranges.get(f) or {}) for f in RANGE_BUFFER_KNOBS]
     need = shared_memory_bytes(
         module,
         sizes,
