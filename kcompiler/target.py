@@ -47,7 +47,13 @@ DEFAULT = H100
 # Shared memory one block may opt in to, by CUDA compute capability (the devices'
 # ``shared_memory_per_block_optin``): what a compile for a named target is checked against
 # where no such device is here to ask. A100; GA10x; AD10x; H100/H200; B200.
-SHARED_MEMORY_BY_CAPABILITY = {80: 166912, 86: 101376, 89: 101376, 90: 232448, 100: 232448}
+SHARED_MEMORY_BY_CAPABILITY = {
+    80: 166912,
+    86: 101376,
+    89: 101376,
+    90: H100.shared_memory_per_block,
+    100: 232448,
+}
 
 
 def shared_memory_of_capability(capability: int) -> int | None:
