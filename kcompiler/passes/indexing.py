@@ -63,7 +63,6 @@ from kcompiler.exc import InvalidConfig, MergedIndexing
 from kcompiler.passes.split_reductions import CHUNK_MODES, INDEXING_ATTR, ChunkLoop, chunk_loops
 
 INDEXING_MODES = ("pointer", "block_ptr", "tensor_descriptor")
-ATTR = INDEXING_ATTR
 TMA_MIN_BYTES = 16
 
 
@@ -224,7 +223,7 @@ def sites(module: Operation) -> list[Site]:
 
 def mode_of(op: Operation) -> str:
     """The mode the ``indexing`` pass recorded on a load/store (``pointer`` if none)."""
-    attr = op.attributes.get(ATTR)
+    attr = op.attributes.get(INDEXING_ATTR)
     return attr.data if isinstance(attr, StringAttr) else "pointer"
 
 
@@ -508,9 +507,9 @@ def _legal(mem: t.LoadOp | t.StoreOp, mode: str) -> str:
 def _stamp(mem: t.LoadOp | t.StoreOp, mode: str) -> None:
     mode = _legal(mem, mode)
     if mode == "pointer":
-        mem.attributes.pop(ATTR, None)
+        mem.attributes.pop(INDEXING_ATTR, None)
     else:
-        mem.attributes[ATTR] = StringAttr(mode)
+        mem.attributes[INDEXING_ATTR] = StringAttr(mode)
 
 
 def _describe(mem: t.LoadOp | t.StoreOp) -> str:
