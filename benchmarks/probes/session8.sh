@@ -9,13 +9,7 @@
 # checks on and off; some: the examples fixed after the first table, and test_gpu_7.
 set -u
 cd "$(dirname "$0")/../.."
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 TRITON_INTERPRET=0
-OUT=${OUT:-/tmp/out}
-mkdir -p "$OUT"
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-python3 -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__)"
+source benchmarks/probes/device_setup.sh
 sha256sum kcompiler/backends/triton/bounds.py kcompiler/backends/triton/codegen.py
 
 for stage in "$@"; do

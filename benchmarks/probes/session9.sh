@@ -6,18 +6,11 @@
 # tests: tests/gpu (inline asm, spill check, target compile, index bounds, autotune);
 # some: the Helion examples changed since the last GPU table; helion: the whole table;
 # cold: first calls from config tables and a precompiled Triton cache (issue 22);
-# ce: cross_entropy with index checks on and off (issue 20's record-at-once form);
-# sum: sum 4096x8192's code and torch.compile's (issue 23); gla: the examples fixed today.
+# sum: sum 4096x8192's code and torch.compile's (issue 23); gla: the examples fixed today;
+# cross_entropy with checks on and off is session8.sh's stage ce.
 set -u
 cd "$(dirname "$0")/../.."
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 TRITON_INTERPRET=0
-OUT=${OUT:-/tmp/out}
-mkdir -p "$OUT"
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-python3 -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__)"
-git rev-parse HEAD 2>/dev/null || true
+source benchmarks/probes/device_setup.sh
 
 for stage in "$@"; do
     echo "== stage $stage $(date +%T)"
@@ -42,16 +35,6 @@ for stage in "$@"; do
         ;;
     cold)
         timeout 200 python3 -m benchmarks.aot_cold_start --device cuda --md "$OUT/cold-start.md"
-        ;;
-    ce)
-        for C in 1 0; do
-            echo "-- KCOMPILER_INDEX_CHECKS=$C"
-            KCOMPILER_INDEX_CHECKS=$C timeout 40 python3 -m benchmarks.config_probe cross_entropy \
-                --shape m=16384,n=32768 --peer kcompiler \
-                --config '{"block_sizes": [1], "num_warps": 16, "reduction_loops": [8192]}'
-            KCOMPILER_INDEX_CHECKS=$C timeout 40 python3 -m benchmarks.config_probe cross_entropy \
-                --shape m=4096,n=128256 --dtype bf16 --peer kcompiler
-        done
         ;;
     sum)
         timeout 150 python3 -m benchmarks.probes.sum_codegen 2>&1 | tee "$OUT/sum-codegen.log" | \
