@@ -10,6 +10,8 @@ figures are in benchmarks/results/cpu/spills-sm90.json); these tests only trace 
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from kcompiler.backends.triton.live_registers import (
@@ -144,15 +146,13 @@ def test_gathers_count_an_index_and_an_address_an_element() -> None:
     assert rule.check({**flat, **winner}) is None
 
 
-def test_loops_that_hold_loops_are_not_unrolled() -> None:
+def _jagged_space_and_winner() -> tuple[Any, dict[str, Any]]:
+    """jagged_mean's space at 8 rows of 64 x 256 features, and its recorded H200 winner there
+    (benchmarks/results/nvidia-h200/session4/memory-bound/anchors.json): [4, 32, 32] at 4
+    warps, loop 0 unrolled once, as a flat config of that space."""
     offsets = torch.arange(0, 8 * 64 + 1, 64)
     args = (_empty(F32, 8 * 64, 256), offsets, torch.full((8,), 256, dtype=torch.int32), 256)
     space = jagged_mean_kernel.config_space(*args)
-    rule = next(c for c in space.constraints if c.name == "outer_loop_unroll")
-    # Loop 0 (the feature tiles) holds loop 1 (the values of a row): only loop 0 is held to it.
-    assert rule.knob_names == ("range_unroll_factors[0]",)
-    # The recorded H200 winner (benchmarks/results/nvidia-h200/session4/memory-bound/
-    # anchors.json): [4, 32, 32] at 4 warps, loop 0 unrolled once.
     winner = {
         **space.to_flat(space.default()),
         "block_sizes[0]": 4,
@@ -162,6 +162,14 @@ def test_loops_that_hold_loops_are_not_unrolled() -> None:
         "range_unroll_factors[0]": 1,
         "range_unroll_factors[1]": 0,
     }
+    return space, winner
+
+
+def test_loops_that_hold_loops_are_not_unrolled() -> None:
+    space, winner = _jagged_space_and_winner()
+    rule = next(c for c in space.constraints if c.name == "outer_loop_unroll")
+    # Loop 0 (the feature tiles) holds loop 1 (the values of a row): only loop 0 is held to it.
+    assert rule.knob_names == ("range_unroll_factors[0]",)
     assert rule.check(winner) is None
     # The inner loop may unroll; the outer one four times holds four inner loops in sequence
     # (ptxas on sm_90: 80 registers and 8 B spilled, 69 and none unrolled once).
@@ -172,22 +180,11 @@ def test_loops_that_hold_loops_are_not_unrolled() -> None:
 
 
 def test_gathering_loops_are_not_unrolled() -> None:
-    offsets = torch.arange(0, 8 * 64 + 1, 64)
-    args = (_empty(F32, 8 * 64, 256), offsets, torch.full((8,), 256, dtype=torch.int32), 256)
-    space = jagged_mean_kernel.config_space(*args)
+    space, winner = _jagged_space_and_winner()
     rule = next(c for c in space.constraints if c.name == "gather_loop_unroll")
     # Both loops hold the gather of x_flat (the inner one directly).
     assert rule.knob_names == ("range_unroll_factors[0]", "range_unroll_factors[1]")
     # Both recorded winners (range_unroll_factors [1, 0] and [0, 0]) stay.
-    winner = {
-        **space.to_flat(space.default()),
-        "block_sizes[0]": 4,
-        "block_sizes[1]": 32,
-        "block_sizes[2]": 32,
-        "num_warps": 4,
-        "range_unroll_factors[0]": 1,
-        "range_unroll_factors[1]": 0,
-    }
     assert rule.check(winner) is None
     assert rule.check({**winner, "range_unroll_factors[0]": 0}) is None
     # [16, 4, 16] at 2 warps, 16 gathered values a thread: the inner loop unrolled 3 times
