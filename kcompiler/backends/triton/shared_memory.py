@@ -52,9 +52,11 @@ Other loads and stores:
 * (3.9) at ``num_stages`` >= 2 a descriptor store in a loop is hoisted out of it, so one
   iteration's store drains while the next computes: its buffer lives through the program;
 * a loop with ``range_num_stages`` >= 2 pipelines every load (pointer ones through cp.async):
-  (3.9) ``stages - 1`` copies per unrolled body (one stage is in registers); an unrolled
-  outer loop runs its copies of the inner loop one after another; 3.6: ``stages x unroll``
-  copies (+ 1 when unrolled);
+  (3.9) ``stages - 1`` copies per unrolled body (one stage is in registers), a pointer
+  load's copies in one buffer (aligned as a whole, not per copy); an unrolled outer loop
+  runs its copies of the inner loop one after another; 3.6: ``stages x unroll`` copies (+ 1
+  when unrolled); (3.9) a descriptor load of a tile under 128 bytes is not pipelined (one
+  buffer at a time, as in an unpipelined loop);
 * buffers of different top-level loops are never live together; pointer loads elsewhere stay
   in registers.
 
@@ -75,7 +77,9 @@ Scratch (an operation's temporary buffer, live only while it runs; the largest i
   threads with one user is instead repeated in its user's layout; in a dot kernel, one
   after the loops holding its dots (a bias row added to the result) reuses their freed
   buffers; a reduction's result is converted only where it is used with a block of another
-  shape at the config's sizes (a second loop's tile of the same size has the same layout);
+  shape at the config's sizes (a second loop's tile of the same size has the same layout)
+  that a pointer access lays out (a block read and written only through tensor descriptors
+  is loaded into whatever layout its users have: the reduced row's);
   and a gather's index tile, whose bounds check reduces it;
 * scratch starts at a 128-byte boundary after the buffers live beside it: dot operands,
   pipelined and hoisted buffers, and in a loop a descriptor store's buffer (it drains while
@@ -502,8 +506,9 @@ class Conversion:
     the parent's last ones; ``parent_bytes``: the widest element the parent's loads read;
     ``load``: the value is loaded for one user (Triton may load it in that user's slice
     layout instead); ``others``: the blocks of other dims a reduction's result is used with
-    (unit dims dropped); ``epilogue``: it runs after a dot kernel's loops, whose buffers are
-    free by then."""
+    (unit dims dropped), and ``other_sites`` for each the ``Config.indexing`` positions of
+    the loads and stores of that block (None: not numbered); ``epilogue``: it runs after a
+    dot kernel's loops, whose buffers are free by then."""
 
     dims: tuple[str, ...]
     elem_bytes: int
@@ -514,6 +519,7 @@ class Conversion:
     load: bool = False
     others: tuple[tuple[str, ...], ...] = ()
     epilogue: bool = False
+    other_sites: tuple[tuple[int | None, ...], ...] = ()
 
 
 def _contains(parent: tuple[str, ...], dims: tuple[str, ...]) -> bool:
@@ -541,11 +547,29 @@ def _other_parents(
     return tuple(out)
 
 
-def _conversions(module: Operation) -> list[Conversion]:
+def _access_sites(
+    module: Operation, positions: dict[int, int]
+) -> dict[tuple[str, ...], tuple[int | None, ...]]:
+    """Per block shape (unit dims dropped), the ``Config.indexing`` positions of the loads and
+    stores that move a block of that shape."""
+
+    out: dict[tuple[str, ...], list[int | None]] = {}
+    for op in memory_ops(module):
+        value = op.result if isinstance(op, t.LoadOp) else op.value
+        ty = value.type
+        if isinstance(ty, t.BlockType) and ty.known:
+            key = tuple(d for d in ty.dims if d != "1")
+            out.setdefault(key, []).append(_site_of(op, positions))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _conversions(module: Operation, positions: dict[int, int] | None = None) -> list[Conversion]:
     """Each load or store whose value has fewer dims than the largest block of its region
     (the body of its loop or kernel) holding the value's dims, and each reduction's result
     in kernels without ``tile.dot``."""
 
+    positions = _positions(module) if positions is None else positions
+    accessed = _access_sites(module, positions)
     out: list[Conversion] = []
     dots = any(isinstance(op, t.DotOp) for op in module.walk())
     for op in module.walk():
@@ -571,6 +595,7 @@ def _conversions(module: Operation) -> list[Conversion]:
                             axis,
                             widest,
                             others=others,
+                            other_sites=tuple(accessed.get(o, ()) for o in others),
                         )
                     )
             continue
@@ -673,7 +698,7 @@ def _layout(module: Operation, chunks: dict[str, int]) -> _Layout:
         memory_tiles(work, positions),
         _row_reductions(work),
         _accumulators(work),
-        _conversions(work),
+        _conversions(work, positions),
         _checked_indices(work),
         _accesses(work, positions),
     )
@@ -903,13 +928,27 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             )
             if fused is not None:
                 s = max(stages_of.get(sym) or 0 for sym in m.loops[: fused + 1])
-            tile = aligned(elements(m.dims) * m.elem_bytes)
+            raw = elements(m.dims) * m.elem_bytes
             barrier = 0 if m.store else TMA_BARRIER_BYTES
-            if not m.store and s >= 2:
-                # Triton 3.9 keeps stages - 1 copies of a pipelined load that no dot reads
-                # (one stage is in registers), one set per unrolled copy of the body.
+            if tma and not m.store and raw < TMA_MIN_SHARED and TRANSIENT_TMA_BUFFERS:
+                # (3.9) A descriptor load of a tile under 128 bytes is not pipelined: the loop
+                # reads it through one buffer at a time, as at one stage.
+                s = 0
+            if not m.store and s >= 2 and not tma and TRANSIENT_TMA_BUFFERS:
+                # Triton 3.9 keeps stages - 1 copies of a pipelined pointer load that no dot
+                # reads (one stage is in registers) in one buffer, one buffer per unrolled
+                # copy of the body: the buffer, not each copy, starts at an aligned offset.
                 # An unrolled outer loop runs its copies of this loop one after another: only
                 # the pipelined loop's own unrolling multiplies its buffers.
+                inner = unroll(m.loop)
+                need = inner * aligned((s - 1) * raw)
+                pipelined_in[m.scope] = pipelined_in.get(m.scope, 0) + need
+                continue
+            tile = aligned(raw)
+            if not m.store and s >= 2:
+                # Triton 3.9 keeps stages - 1 copies of a pipelined descriptor load (one stage
+                # is in registers), one set per unrolled copy of the body, each copy a whole
+                # number of TMA's 128-byte units.
                 inner = unroll(m.loop)
                 if TRANSIENT_TMA_BUFFERS:
                     copies = (s - 1) * inner
@@ -994,9 +1033,15 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                     at += 1
             shape = [elements((d,)) for d in c.parent]
             core = [n for d, n in zip(c.parent, shape) if d != "1"]
-            if c.reduced is not None and all([elements((d,)) for d in o] == core for o in c.others):
-                # The other blocks have the operand's shape at this config: Triton gives
-                # them the same blocked layout, whose slice the reduced row already has.
+            if c.reduced is not None and all(
+                [elements((d,)) for d in o] == core or (sites and picked.issuperset(sites))
+                for o, sites in zip(c.others, c.other_sites or [()] * len(c.others))
+            ):
+                # The other blocks have the operand's shape at this config (Triton gives them
+                # the same blocked layout, whose slice the reduced row already has), or are
+                # read and written only through tensor descriptors: their registers take any
+                # layout (``local_load``), so no access sets one and the reduced row's layout
+                # carries into their arithmetic.
                 continue
             own = [shape[d] for d in axes]
             if c.load and prod(own) < warps * WARP_SIZE:
