@@ -29,15 +29,17 @@ Dot operands (``tl.dot``), in the dtype they are loaded in:
 * in a one-stage loop the operands of different dots are not live together (attention's K
   and V), and (3.9) mma v2 reads a tensor-descriptor left operand, and an fp8 operand it
   widens to fp16, into registers right after staging it, before the other operand is
-  staged (the larger of the two; not where a persistent kernel keeps its store's buffer
-  beside them, whose packing is not modelled);
+  staged (the larger of the two);
 * ``range_multi_buffers`` adds nothing on Hopper (the accumulator stays in registers); 3.6
   could add the accumulator's tile, and kept ``stages`` copies for mma v2 too;
 * the epilogue runs after the loop and reuses its memory: the result's tile, staged for a
   tensor-descriptor store, or converted from the mma layout for a pointer store through a
   swizzled tile that may take several rounds (``mma_conversion.py``); a persistent
   kernel (``pid_type``) at ``num_stages`` >= 2 keeps its descriptor store's buffer allocated
-  next to the loop's.
+  next to the loop's: Triton places buffers largest first (ties in program order, where the
+  kept store, allocated before the loop, comes first), so a store at least as large as each
+  operand buffer lies below them and a smaller one above them all, at its NVMMA layout's
+  alignment (8 rows of its swizzle width: 512 bytes for 64-byte rows).
 
 Other loads and stores:
 
@@ -740,6 +742,15 @@ WGMMA_ROWS = 64  # Hopper's wgmma: M a multiple of 64 rows, a warp group of 4 wa
 WARP_GROUP = 4
 
 
+def _nvmma_alignment(row_bytes: int) -> int:
+    """The alignment Triton gives a tensor-descriptor buffer (an NVMMA shared layout) whose
+    rows are ``row_bytes`` long: its swizzle pattern of 8 rows of the swizzle width (the
+    largest of 128, 64, 32 bytes dividing a row), or 128 bytes unswizzled."""
+
+    swizzle = next((w for w in (128, 64, 32) if row_bytes % w == 0), 0)
+    return 8 * swizzle if swizzle else TMA_MIN_SHARED
+
+
 def _uses_wgmma(rows: int, num_warps: int | None) -> bool:
     """Whether Triton runs a dot of ``rows`` (M) rows with Hopper's wgmma: M a multiple of
     64 and whole warp groups; otherwise it runs mma.sync (mma v2), whose operands go from
@@ -839,16 +850,13 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         # keeps one buffer of each operand of a dot until that dot has run: its dots' buffers
         # are not live together.
         persistent = (pid_type or "flat").startswith("persistent")
-        keeps_store = (
-            persistent
-            and num_stages >= 2
-            and any(m.store and m.scope is None and m.site in picked for m in layout.tiles)
-        )
         resident = pipelined = 0
+        largest = 0  # the largest operand allocation (Triton places buffers largest first)
         single: dict[int, int] = {}
         staged: dict[int, int] = {}  # one-stage mma v2 operands read one at a time, per dot
         for b in layout.buffers:
             size = aligned(elements(b.dims) * b.elem_bytes)
+            largest = max(largest, size)
             wgmma = _uses_wgmma(elements((b.rows,)), num_warps)
             if b.computed:
                 resident += 0 if b.lhs and wgmma else size
@@ -860,11 +868,10 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             s, u = stages(b.loop), unroll(b.loop)
             if s == 1 and u == 1 and TRANSIENT_TMA_BUFFERS:
                 upcast = b.elem_bytes < 2  # fp8: widened to fp16 in registers for mma v2
-                if not wgmma and (upcast or (b.lhs and b.site in picked)) and not keeps_store:
+                if not wgmma and (upcast or (b.lhs and b.site in picked)):
                     # mma v2 reads a descriptor left operand's buffer, and an operand it
                     # widens, into registers right after it is written, before the other
-                    # operand needs memory (with a persistent store's buffer allocated
-                    # beside them, the packing around it is not modelled).
+                    # operand needs memory.
                     staged[b.dot] = max(staged.get(b.dot, 0), size + barrier)
                 else:
                     single[b.dot] = single.get(b.dot, 0) + size + barrier
@@ -873,6 +880,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             kept = s if wgmma or not TRANSIENT_TMA_BUFFERS else max(1, s - 1)
             copies = kept * u + (1 if u > 1 and s > 1 else 0)  # an unrolled loop's remainder
             pipelined += copies * (size + barrier)
+            largest = max(largest, kept * size)
         pipelined += max(
             (max(single.get(d, 0), staged.get(d, 0)) for d in {*single, *staged}), default=0
         )
@@ -893,7 +901,15 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 if m.store and m.scope is None:
                     tile = aligned(elements(m.dims) * m.elem_bytes)
                     if persistent and num_stages >= 2 and m.site in picked:
-                        total += tile
+                        # Triton places buffers largest first (ties in program order, where
+                        # the kept store comes first): a store at least as large as every
+                        # operand buffer sits below them, a smaller one above them all
+                        # (it lives beside each), at its swizzled layout's alignment.
+                        if tile >= largest:
+                            total += tile
+                        else:
+                            align = _nvmma_alignment(elements(m.dims[-1:]) * m.elem_bytes)
+                            total = -(-total // align) * align + tile
                         kept_store += tile
                         continue
                     if m.site not in picked and len(m.dims) == 2 and num_warps:
