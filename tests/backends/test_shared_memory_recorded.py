@@ -6,7 +6,9 @@ compiled for sm_90 on the CPU with Triton 3.9.0: ``triton`` is that compile's
 ``metadata.shared`` as the report's JSON rows record it (seed 0:
 benchmarks/results/cpu/spills-sm90.json as committed at ab3a833; seed 1: the same command
 with ``--seed 1``; seed 11: ``--seed 11`` at 988ec4a; seed 7:
-``--draws 40 --seed 7 --cases jagged_mean,softmax_two_pass,softmax_bwd``). Triton's
+``--draws 40 --seed 7 --cases jagged_mean,softmax_two_pass,softmax_bwd``; seeds 0, 1 and 13
+``--draws 25 --cases matmul,matmul_dot,attention,softmax_two_pass,softmax_bwd,jagged_mean``
+at 219c36d). Triton's
 figure depends only on the config and the shapes, so the estimate for the same config and
 shapes must stay in [Triton's figure, +10 %]. One case for each rule of
 ``backends/triton/shared_memory.py`` that these rows pinned; the tensors are ``torch.empty``
@@ -139,6 +141,14 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
                        num_warps=4, range_flattens=[True, True],
                        range_multi_buffers=[True, False], range_num_stages=[4, 0]),
         25600, 1,
+    ),
+    (
+        "the row sums' conversion after the pipelined loop reuses that loop's buffers",
+        jagged_mean_kernel, _jagged,
+        _jagged_config(block_sizes=[32, 64, 2], indexing=[P] * 5, num_stages=4,
+                       num_warps=16, range_flattens=[False, None],
+                       range_multi_buffers=[True, True], range_num_stages=[0, 4]),
+        49152, 13,
     ),
     (
         "a gather stepping by one along its last dim is coalesced along it",

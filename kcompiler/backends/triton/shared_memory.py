@@ -84,9 +84,11 @@ Scratch (an operation's temporary buffer, live only while it runs; the largest i
   is loaded into whatever layout its users have: the reduced row's);
   and a gather's index tile, whose bounds check reduces it;
 * scratch starts at a 128-byte boundary after the buffers live beside it: dot operands,
-  pipelined and hoisted buffers, and in a loop a descriptor store's buffer (it drains while
-  the next iteration runs) and the loads' barriers; a descriptor load's buffer is read into
-  registers before its value is used.
+  hoisted buffers, the pipelined copies of the loops it runs in (a pipelined loop's buffers
+  are allocated before it and freed after it: a conversion after an inner loop reuses
+  them), and in a loop a descriptor store's buffer (it drains while the next iteration
+  runs) and the loads' barriers; a descriptor load's buffer is read into registers before
+  its value is used.
 
 Loads and stores are counted on the IR as ``split-reductions`` rewrites it for the config's
 ``reduction_loops`` (a chunk loop's tile is rows x chunk), with the config's ``indexing``;
@@ -202,13 +204,15 @@ class Access:
 class Reduction:
     """A reduction of a ``dims`` block along ``axis``, ``elem_bytes`` a partial result;
     ``contiguous``: the dim its operand's loads read contiguously (None: unknown);
-    ``load_bytes``: the widest element those loads read (their coalesced vector's unit)."""
+    ``load_bytes``: the widest element those loads read (their coalesced vector's unit);
+    ``loops``: the block symbols of the sequential loops around it, innermost first."""
 
     dims: tuple[str, ...]
     axis: int
     elem_bytes: int
     contiguous: int | None = -1
     load_bytes: int | None = None
+    loops: tuple[str, ...] = ()
 
 
 _ELEMENTWISE = (t.BinaryOp, t.UnaryOp, t.CastOp, t.SelectOp)
@@ -493,7 +497,8 @@ def _row_reductions(module: Operation) -> list[Reduction]:
         if op.kind.data in ("argmax", "argmin"):
             size += 8  # the index travels with the value
         fast, widest = _contiguous_dim(op.operand)
-        out.append(Reduction(tuple(src.dims), axis, size, fast, widest))
+        loops = tuple(loop.block.data for loop in _sequential_loops(op))
+        out.append(Reduction(tuple(src.dims), axis, size, fast, widest, loops))
     return out
 
 
@@ -510,7 +515,9 @@ class Conversion:
     layout instead); ``others``: the blocks of other dims a reduction's result is used with
     (unit dims dropped), and ``other_sites`` for each the ``Config.indexing`` positions of
     the loads and stores of that block (None: not numbered); ``epilogue``: it runs after a
-    dot kernel's loops, whose buffers are free by then."""
+    dot kernel's loops, whose buffers are free by then; ``loops``: the block symbols of the
+    sequential loops around the access, innermost first (None: a reduced row's conversion,
+    which may run wherever it is used)."""
 
     dims: tuple[str, ...]
     elem_bytes: int
@@ -522,6 +529,7 @@ class Conversion:
     others: tuple[tuple[str, ...], ...] = ()
     epilogue: bool = False
     other_sites: tuple[tuple[int | None, ...], ...] = ()
+    loops: tuple[str, ...] | None = ()
 
 
 def _contains(parent: tuple[str, ...], dims: tuple[str, ...]) -> bool:
@@ -598,6 +606,7 @@ def _conversions(module: Operation, positions: dict[int, int] | None = None) -> 
                             widest,
                             others=others,
                             other_sites=tuple(accessed.get(o, ()) for o in others),
+                            loops=None,
                         )
                     )
             continue
@@ -629,8 +638,11 @@ def _conversions(module: Operation, positions: dict[int, int] | None = None) -> 
         # read in different layouts is converted).
         loaded = isinstance(op, t.LoadOp) and len(list(op.result.uses)) == 1
         epilogue = dots and _after_dot_loops(op)
+        loops = tuple(loop.block.data for loop in _sequential_loops(op))
         out.append(
-            Conversion(dims, nbytes, parent, trailing, None, widest, loaded, epilogue=epilogue)
+            Conversion(
+                dims, nbytes, parent, trailing, None, widest, loaded, epilogue=epilogue, loops=loops
+            )
         )
     return out
 
@@ -654,17 +666,19 @@ def _after_dot_loops(op: Operation) -> bool:
     return before and not any(sequential(o) for o in ops[at + 1 :])
 
 
-def _checked_indices(module: Operation) -> list[tuple[str, ...]]:
+def _checked_indices(module: Operation) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
     """The index tile of each gather: the bounds check reduces its failures over the whole
-    tile (``bounds.guard``), as 64-bit values."""
+    tile (``bounds.guard``), as 64-bit values; with the block symbols of the sequential loops
+    around the access (the check runs there or before them)."""
 
-    out: list[tuple[str, ...]] = []
+    out: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
     for op in module.walk():
         if isinstance(op, (t.LoadOp, t.StoreOp, t.AtomicOp)):
+            loops = tuple(loop.block.data for loop in _sequential_loops(op))
             for kind, idx in zip(op.kinds, op.indices):
                 ty = idx.type
                 if kind in ("gather", "outer") and isinstance(ty, t.BlockType) and ty.known:
-                    out.append(tuple(ty.dims))
+                    out.append((tuple(ty.dims), loops))
     return out
 
 
@@ -675,7 +689,7 @@ class _Layout:
     reductions: list[Reduction]
     accumulators: list[tuple[tuple[str, ...], str]]
     conversions: list[Conversion]
-    checked: list[tuple[str, ...]]
+    checked: list[tuple[tuple[str, ...], tuple[str, ...]]]
     accesses: dict[int, Access]
 
 
@@ -925,6 +939,9 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         # read into registers (a load) or drained (a store) before the next is needed where
         # the Triton reuses them (``TRANSIENT_TMA_BUFFERS``), else all live together.
         pipelined_in: dict[int | None, int] = {}
+        # The same per top-level loop and pipelined loop (the outermost of a flattened nest):
+        # Triton allocates a pipelined loop's buffers before it and frees them after it.
+        pipelined_by: dict[tuple[int | None, str | None], int] = {}
         staged_in: dict[int | None, int] = {}
         hoisted: dict[int | None, int] = {}
         drained: dict[int | None, int] = {}  # unpipelined descriptor stores, per loop
@@ -942,8 +959,10 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             fused = next(
                 (i for i in range(len(m.loops) - 1, 0, -1) if flat_of.get(m.loops[i])), None
             )
+            host = m.loop
             if fused is not None:
                 s = max(stages_of.get(sym) or 0 for sym in m.loops[: fused + 1])
+                host = m.loops[fused]
             raw = elements(m.dims) * m.elem_bytes
             barrier = 0 if m.store else TMA_BARRIER_BYTES
             if tma and not m.store and raw < TMA_MIN_SHARED and TRANSIENT_TMA_BUFFERS:
@@ -959,6 +978,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 inner = unroll(m.loop)
                 need = inner * aligned((s - 1) * raw)
                 pipelined_in[m.scope] = pipelined_in.get(m.scope, 0) + need
+                pipelined_by[m.scope, host] = pipelined_by.get((m.scope, host), 0) + need
                 continue
             tile = aligned(raw)
             if not m.store and s >= 2:
@@ -974,6 +994,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 if tma and TRANSIENT_TMA_BUFFERS:
                     need += inner * barrier  # and a barrier per unrolled copy of the body
                 pipelined_in[m.scope] = pipelined_in.get(m.scope, 0) + need
+                pipelined_by[m.scope, host] = pipelined_by.get((m.scope, host), 0) + need
             elif tma and TRANSIENT_TMA_BUFFERS:
                 piped = stages(m.loop) >= 2 if m.scope is not None else m.in_loop_kernel
                 if m.store and piped and num_stages >= 2:
@@ -999,20 +1020,32 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                     staged_in[m.scope] = staged_in.get(m.scope, 0) + need
         scopes = {*pipelined_in, *staged_in, *hoisted}
         # What may stay allocated while a reduction or conversion runs: the dot operands, the
-        # pipelined and hoisted buffers, and in a loop a descriptor store's buffer (it drains
-        # while the next iteration runs) and the loads' barriers; a descriptor load's buffer
-        # is read into registers before its value is used, and straight-line code fills a
-        # store's after.
-        kept = total
-        kept += max(
-            (
-                pipelined_in.get(k, 0) + drained.get(k, 0) + barriers.get(k, 0) + hoisted.get(k, 0)
-                if k is not None
-                else pipelined_in.get(k, 0)
-                for k in scopes
-            ),
-            default=0,
-        )
+        # hoisted buffers, the copies of the pipelined loops it runs in (``loops``; None:
+        # wherever it may run), and in a loop a descriptor store's buffer (it drains while the
+        # next iteration runs) and the loads' barriers; a descriptor load's buffer is read
+        # into registers before its value is used, and straight-line code fills a store's
+        # after.
+        base = total
+
+        def pipelined_beside(k: int | None, loops: tuple[str, ...] | None) -> int:
+            if loops is None:
+                return pipelined_in.get(k, 0)
+            return sum(v for (kk, host), v in pipelined_by.items() if kk == k and host in loops)
+
+        def kept(loops: tuple[str, ...] | None) -> int:
+            return base + max(
+                (
+                    pipelined_beside(k, loops)
+                    + drained.get(k, 0)
+                    + barriers.get(k, 0)
+                    + hoisted.get(k, 0)
+                    if k is not None
+                    else pipelined_beside(k, loops)
+                    for k in scopes
+                ),
+                default=0,
+            )
+
         total += hoisted.get(None, 0) + max(
             (
                 pipelined_in.get(k, 0)
@@ -1028,13 +1061,14 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         if not num_warps:
             return total  # the scratch below depends on the warps (counted when given)
         warps = num_warps
-        scratch = after = 0
+        after = 0
+        scratch: list[tuple[int, tuple[str, ...] | None]] = []  # (bytes, loops) per operation
         for r in layout.reductions:
             shape = [elements((d,)) for d in r.dims]
             need = reduction_scratch_bytes(
                 shape, r.axis, warps, r.elem_bytes, r.contiguous, r.load_bytes
             )
-            scratch = max(scratch, need)
+            scratch.append((need, r.loops))
         for c in layout.conversions:
             # The value's dims within its parent block: all but the reduced one for a
             # reduction's result, else its dims in order.
@@ -1079,19 +1113,20 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 if c.epilogue:
                     after = max(after, need)
                 else:
-                    scratch = max(scratch, need)
-        for dims in layout.checked:
+                    scratch.append((need, c.loops))
+        for dims, loops in layout.checked:
             n = elements(dims)
-            scratch = max(scratch, reduction_scratch_bytes([n], 0, warps, 8))
+            scratch.append((reduction_scratch_bytes([n], 0, warps, 8), loops))
         if after:
             # After a dot kernel's loops only the resident operands and a persistent store's
             # buffer stay allocated.
             live = resident + kept_store
             total = max(total, -(-live // SCRATCH_ALIGN) * SCRATCH_ALIGN + after)
-        if scratch == 0:
-            return total
         # Scratch starts at a 128-byte boundary after the buffers live beside it.
-        return max(total, -(-kept // SCRATCH_ALIGN) * SCRATCH_ALIGN + scratch)
+        for need, loops in scratch:
+            if need:
+                total = max(total, -(-kept(loops) // SCRATCH_ALIGN) * SCRATCH_ALIGN + need)
+        return total
 
     return estimate
 
