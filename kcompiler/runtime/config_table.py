@@ -14,9 +14,9 @@ whose stride is not 1, such as a transposed view), each int its size symbol, oth
 their kind (bool and constants by value). Both marks are part of the class below: a launch
 with such a tensor runs another kernel (its pointer version where a config asks for tensor
 descriptors). Tables written before " strided" was recorded describe a strided tensor without
-it: they still load, and their entries serve calls with a unit last stride. ``buckets`` is each symbol's next power
-of two, ``divisors`` its largest power-of-two divisor (at most 4096). The device is not part
-of it: the table's header names the card.
+it: they still load, and their entries serve calls with a unit last stride. ``buckets`` is
+each symbol's next power of two, ``divisors`` its largest power-of-two divisor (at most 4096).
+The device is not part of it: the table's header names the card.
 
 The values device code bakes in without taking them as arguments are part of it too, under
 ``"globals"`` (present when there are any): the module globals and helper closure cells each

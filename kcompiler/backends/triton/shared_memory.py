@@ -85,8 +85,9 @@ Scratch (an operation's temporary buffer, live only while it runs; the largest i
 Loads and stores are counted on the IR as ``split-reductions`` rewrites it for the config's
 ``reduction_loops`` (a chunk loop's tile is rows x chunk), with the config's ``indexing``;
 a descriptor on a tensor with a stride-0 dim or a last stride other than 1 (``tile.kernel``'s
-``broadcast_args`` and ``strided_args``) makes the launcher take the pointer kernel. A loop nest flattened from an outer loop
-(``range_flattens``) is one loop, pipelined at the most stages its loops ask for.
+``broadcast_args`` and ``strided_args``) makes the launcher take the pointer kernel. A loop
+nest flattened from an outer loop (``range_flattens``) is one loop, pipelined at the most
+stages its loops ask for.
 
 What stays loose (an upper bound only; benchmarks/results/cpu/spills-sm90-notes.md has the
 figures): the operand buffers of some one-stage
