@@ -10,7 +10,8 @@ with ``--seed 1``; seed 11: ``--seed 11`` at 988ec4a; seed 7:
 descriptors on its K-major ``y``: ``--cases fp8_gemm`` with seeds 0, 1 and 5 at 219c36d, and
 ``python -m benchmarks.smem_exclusions --per-kernel 10 --seed 9 --cases fp8_gemm``; seeds 0, 1
 and 13 ``--draws 25 --cases matmul,matmul_dot,attention,softmax_two_pass,softmax_bwd,
-jagged_mean`` at 219c36d). Triton's
+jagged_mean`` at 219c36d; fp8_gemm's kept store: ``--cases fp8_gemm --seed 0`` at 846cacc).
+Triton's
 figure depends only on the config and the shapes, so the estimate for the same config and
 shapes must stay in [Triton's figure, +10 %]. One case for each rule of
 ``backends/triton/shared_memory.py`` that these rows pinned; the tensors are ``torch.empty``
@@ -236,6 +237,15 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
                     num_warps=1, pid_type="persistent_interleaved", l2_groupings=[8],
                     range_multi_buffers=[False], range_num_stages=[1]),
         4104, 0,
+    ),
+    (
+        "a kept store as large as the fp8 operands widened one at a time sits below them",
+        fp8_gemm, _fp8,
+        _dot_config(block_sizes=[32, 32, 64], indexing=[P, P, P, P, TD], l2_groupings=[4],
+                    num_stages=4, num_warps=1, pid_type="persistent_interleaved",
+                    range_flattens=[False], range_multi_buffers=[False],
+                    range_num_stages=[1], range_unroll_factors=[1]),
+        4096, 0,
     ),
     (
         "a pointer-stored 128 x 64 fp8 result, its bf16 tile converted in two rounds",
