@@ -23,9 +23,11 @@ import torch
 from kcompiler.backends.triton.shared_memory import TRANSIENT_TMA_BUFFERS
 from kcompiler.config import Config
 from kcompiler.kernels.backward import softmax_bwd
+from kcompiler.kernels.cross_entropy import cross_entropy
 from kcompiler.kernels.embedding import embedding
 from kcompiler.kernels.fp8_gemm import fp8_gemm
 from kcompiler.kernels.jagged_mean import jagged_mean_kernel
+from kcompiler.kernels.layer_norm import layer_norm_fwd
 from kcompiler.kernels.matmul import matmul, matmul_dot
 from kcompiler.kernels.rms_norm import rms_norm_fwd
 from kcompiler.kernels.softmax import softmax_two_pass
@@ -47,6 +49,14 @@ def _two_rows() -> tuple:
 
 def _rms() -> tuple:
     return (torch.empty(M, N), torch.empty(N), 1e-5)
+
+
+def _layer_norm() -> tuple:
+    return (torch.empty(M, N), [N], torch.empty(N), torch.empty(N), 1e-5)
+
+
+def _cross_entropy() -> tuple:
+    return (torch.empty(4096, 32000), torch.zeros(4096, dtype=torch.int64))
 
 
 def _add() -> tuple:
@@ -131,6 +141,27 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
         dict(block_sizes=[8], indexing=[TD, P, TD, TD], num_stages=1, num_warps=8,
              reduction_loops=[2048]),
         65696, 0,
+    ),
+    (
+        "a row statistic's store buffer, allocated where it is computed, spans the next loop",
+        rms_norm_fwd, _rms,
+        dict(block_sizes=[16], indexing=[P, P, TD, TD], num_stages=4, num_warps=32,
+             reduction_loops=[1024]),
+        69696, 11,
+    ),
+    (
+        "the losses' store buffer is allocated after the chunk loop that computes them",
+        cross_entropy, _cross_entropy,
+        dict(block_sizes=[16], indexing=[TD, P, P, TD], num_stages=4, num_warps=16,
+             reduction_loops=[256]),
+        136, 1,
+    ),
+    (
+        "a loop's pointer store keeps the row statistics' store buffers after that loop",
+        layer_norm_fwd, _layer_norm,
+        dict(block_sizes=[8], indexing=[P, TD, P, P, TD, TD], num_stages=3, num_warps=2,
+             reduction_loops=[512]),
+        2056, 1,
     ),
     (
         "a flattened loop nest pipelines the inner load at the outer loop's 4 stages",

@@ -165,7 +165,9 @@ class MemoryTile:
     loop ``loop`` (``rblock_*`` for a chunk loop), the sequential loops around it
     (``loops``, innermost first) and the top-level one ``scope`` (its position among the
     module's loops; None: outside sequential loops); ``in_loop_kernel``: the module has a
-    sequential loop (Triton may move the access before it)."""
+    sequential loop. A store outside sequential loops also records what lies between its
+    value's definition and it in their block (``StoreSpan``): Triton may allocate its
+    buffer right after the definition."""
 
     site: int | None
     store: bool
@@ -176,6 +178,22 @@ class MemoryTile:
     loops: tuple[str, ...]
     scope: int | None
     in_loop_kernel: bool = False
+    span: StoreSpan | None = None
+
+
+@dataclass(frozen=True)
+class StoreSpan:
+    """What runs between a store's value's definition and the store, in their block:
+    ``loops``, the top-level sequential loops there (their positions among the module's
+    loops, as ``MemoryTile.scope``), with the ``Config.indexing`` positions of the stores
+    each holds (an atomic: None); ``loads``, the positions of the loads outside them;
+    ``writes``, whether a store or atomic runs outside them; ``reduces``, whether a
+    reduction runs outside them (its scratch would sit beside the buffer)."""
+
+    loops: tuple[tuple[int, tuple[int | None, ...]], ...] = ()
+    loads: tuple[int | None, ...] = ()
+    writes: bool = False
+    reduces: bool = False
 
 
 @dataclass(frozen=True)
@@ -425,6 +443,9 @@ def memory_tiles(module: Operation, positions: dict[int, int] | None = None) -> 
             dims = tuple(value.type.dims)
         loops = _sequential_loops(op)
         syms = tuple(loop.block.data for loop in loops)
+        span = None
+        if isinstance(op, t.StoreOp) and not loops:
+            span = _store_span(op, positions, ordinal)
         out.append(
             MemoryTile(
                 site=_site_of(op, positions),
@@ -436,9 +457,50 @@ def memory_tiles(module: Operation, positions: dict[int, int] | None = None) -> 
                 loops=syms,
                 scope=ordinal[id(loops[-1])] if loops else None,
                 in_loop_kernel=looped,
+                span=span,
             )
         )
     return out
+
+
+def _store_span(
+    store: t.StoreOp, positions: dict[int, int], ordinal: dict[int, int]
+) -> StoreSpan | None:
+    """``StoreSpan`` of a store outside sequential loops (None: its value is defined in
+    another block or by a loop, so nothing of its block runs in between)."""
+
+    block = store.parent_block()
+    if block is None:
+        return None
+    ops = list(block.ops)
+    owner = store.value.owner
+    if isinstance(owner, Operation):
+        defined = block.find_ancestor_op_in_block(owner)
+        if defined is None or isinstance(defined, t.ForOp):
+            return None
+        start = ops.index(defined) + 1
+    else:
+        start = 0  # a block argument: defined before everything in its block
+    loops: list[tuple[int, tuple[int | None, ...]]] = []
+    loads: list[int | None] = []
+    writes = reduces = False
+    for op in ops[start : ops.index(store)]:
+        if isinstance(op, t.ForOp) and op.parallel is None:
+            held = tuple(
+                _site_of(inner, positions) if isinstance(inner, t.StoreOp) else None
+                for inner in op.walk()
+                if isinstance(inner, (t.StoreOp, t.AtomicOp))
+            )
+            loops.append((ordinal[id(op)], held))
+            continue
+        for inner in op.walk():
+            if isinstance(inner, (t.StoreOp, t.AtomicOp)):
+                writes = True
+            elif isinstance(inner, t.LoadOp):
+                loads.append(_site_of(inner, positions))
+            elif isinstance(inner, t.ReduceOp):
+                reduces = True
+    return StoreSpan(tuple(loops), tuple(loads), writes, reduces)
 
 
 def _accesses(module: Operation, positions: dict[int, int]) -> dict[int, Access]:
@@ -698,6 +760,20 @@ TMA_MIN_SHARED = 128  # bytes: TMA's alignment of a shared-memory buffer
 SCRATCH_ALIGN = 128  # bytes: Triton's alignment of an operation's scratch buffer
 
 
+def _allocated_early(span: StoreSpan, picked: set[int]) -> bool:
+    """Whether Triton 3.9 allocates a descriptor store's buffer right after its value is
+    defined rather than at the store. Its instruction reordering moves a ``local_alloc`` of
+    a value up to the value's definition unless an operation in between writes memory with
+    known effects: a descriptor load (its barrier and copy), any store outside loops, or a
+    loop whose stores all use pointers. A loop that stores through a descriptor holds
+    operations of unknown effects (the fences and waits around the copy), which do not stop
+    the move."""
+
+    if span.writes or any(p in picked for p in span.loads):
+        return False
+    return not any(held and not any(p in picked for p in held) for _, held in span.loops)
+
+
 def _triton_version() -> tuple[int, ...]:
     try:
         text = importlib.metadata.version("triton")
@@ -888,6 +964,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         hoisted: dict[int | None, int] = {}
         drained: dict[int | None, int] = {}  # unpipelined descriptor stores, per loop
         barriers: dict[int | None, int] = {}
+        spanning: dict[int | None, int] = {}  # stores' buffers allocated before a loop
         for m in layout.tiles:
             if layout.buffers and m.store and m.scope is None:
                 continue  # counted in the epilogue above
@@ -920,12 +997,20 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                     need += inner * barrier  # and a barrier per unrolled copy of the body
                 pipelined_in[m.scope] = pipelined_in.get(m.scope, 0) + need
             elif tma and TRANSIENT_TMA_BUFFERS:
-                piped = stages(m.loop) >= 2 if m.scope is not None else m.in_loop_kernel
-                if m.store and piped and num_stages >= 2:
+                if m.store and m.scope is None:
+                    staged_in[None] = max(staged_in.get(None, 0), tile)
+                    if m.span is not None and _allocated_early(m.span, picked):
+                        # Its buffer lives from the value's definition: through the loops
+                        # and beside the reductions between it and the store.
+                        for k, _ in m.span.loops:
+                            spanning[k] = spanning.get(k, 0) + tile
+                        if m.span.reduces:
+                            spanning[None] = spanning.get(None, 0) + tile
+                    continue
+                if m.store and stages(m.loop) >= 2 and num_stages >= 2:
                     # A pipelined loop's store: the buffer may be hoisted just out of the
                     # loop, so that one iteration's store drains while the next computes (it
-                    # lives through that loop); a store outside loops may be moved before
-                    # one and drain while it runs (whichever loop: all are charged).
+                    # lives through that loop).
                     hoisted[m.scope] = hoisted.get(m.scope, 0) + tile
                 else:
                     # One buffer at a time, but each load's barrier may stay allocated beside
@@ -942,28 +1027,32 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                     staged_in[m.scope] = max(staged_in.get(m.scope, 0), need)
                 else:
                     staged_in[m.scope] = staged_in.get(m.scope, 0) + need
-        scopes = {*pipelined_in, *staged_in, *hoisted}
+        scopes = {*pipelined_in, *staged_in, *hoisted, *spanning}
         # What may stay allocated while a reduction or conversion runs: the dot operands, the
-        # pipelined and hoisted buffers, and in a loop a descriptor store's buffer (it drains
-        # while the next iteration runs) and the loads' barriers; a descriptor load's buffer
-        # is read into registers before its value is used, and straight-line code fills a
-        # store's after.
+        # pipelined and hoisted buffers, in a loop a descriptor store's buffer (it drains
+        # while the next iteration runs) and the loads' barriers, and a store's buffer
+        # allocated before the loop or reduction; a descriptor load's buffer is read into
+        # registers before its value is used, and straight-line code fills a store's after.
         kept = total
         kept += max(
             (
-                pipelined_in.get(k, 0) + drained.get(k, 0) + barriers.get(k, 0) + hoisted.get(k, 0)
-                if k is not None
-                else pipelined_in.get(k, 0)
+                pipelined_in.get(k, 0)
+                + spanning.get(k, 0)
+                + (
+                    drained.get(k, 0) + barriers.get(k, 0) + hoisted.get(k, 0)
+                    if k is not None
+                    else 0
+                )
                 for k in scopes
             ),
             default=0,
         )
-        total += hoisted.get(None, 0) + max(
+        total += max(
             (
                 pipelined_in.get(k, 0)
                 + staged_in.get(k, 0)
                 + barriers.get(k, 0)
-                + (hoisted.get(k, 0) if k is not None else 0)
+                + (hoisted.get(k, 0) + spanning.get(k, 0) if k is not None else 0)
                 for k in scopes
             ),
             default=0,
