@@ -192,6 +192,13 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
         0, 11,
     ),
     (
+        "64-bit indices keep their load's 2-element vectors in the conversion to the rows",
+        embedding, _embedding,
+        dict(block_sizes=[2048, 4], indexing=[P, P, P], l2_groupings=[16], num_stages=3,
+             num_warps=8),
+        8192, 1,
+    ),
+    (
         "row statistics carried across the column loop keep the reduction's slice layout",
         softmax_two_pass, _rows,
         dict(block_sizes=[1024, 8], indexing=[P, P, P], num_stages=1, num_warps=16,

@@ -51,6 +51,12 @@ Other loads and stores:
   barrier may stay (counted padded to 16 bytes); 3.6 kept a loop's buffers together;
 * (3.9) at ``num_stages`` >= 2 a descriptor store in a loop is hoisted out of it, so one
   iteration's store drains while the next computes: its buffer lives through the program;
+* (3.9) a descriptor store outside loops gets its buffer where its value is defined
+  (Triton's instruction reordering moves the allocation up to it) unless an operation with
+  known memory writes lies between: a descriptor load, another store, a loop whose stores
+  all use pointers (a loop with a descriptor store does not stop it). The buffer then lives
+  through the loops between and beside their scratch; otherwise it is allocated at the
+  store, after them;
 * a loop with ``range_num_stages`` >= 2 pipelines every load (pointer ones through cp.async):
   (3.9) ``stages - 1`` copies per unrolled body (one stage is in registers); an unrolled
   outer loop runs its copies of the inner loop one after another; 3.6: ``stages x unroll``
@@ -72,15 +78,18 @@ Scratch (an operation's temporary buffer, live only while it runs; the largest i
   when the two differ in what a lane or warp holds (the same swizzled tile; none where
   every warp keeps its elements and the lanes trade one bit with the registers: warp
   shuffles, ``blocked_layout.warp_shuffle``); a load of fewer elements than the program's
-  threads with one user is instead repeated in its user's layout; in a dot kernel, one
+  threads with one user is instead repeated in its user's layout; a value accessed at its
+  full width (64-bit indices) keeps that access's vector, a narrower index widened to 64
+  bits may keep its load's; in a dot kernel, one
   after the loops holding its dots (a bias row added to the result) reuses their freed
   buffers; a reduction's result is converted only where it is used with a block of another
   shape at the config's sizes (a second loop's tile of the same size has the same layout);
   and a gather's index tile, whose bounds check reduces it;
 * scratch starts at a 128-byte boundary after the buffers live beside it: dot operands,
-  pipelined and hoisted buffers, and in a loop a descriptor store's buffer (it drains while
-  the next iteration runs) and the loads' barriers; a descriptor load's buffer is read into
-  registers before its value is used.
+  pipelined and hoisted buffers, a store's buffer allocated before the loop or reduction,
+  and in a loop a descriptor store's buffer (it drains while the next iteration runs) and
+  the loads' barriers; a descriptor load's buffer is read into registers before its value
+  is used.
 
 Loads and stores are counted on the IR as ``split-reductions`` rewrites it for the config's
 ``reduction_loops`` (a chunk loop's tile is rows x chunk), with the config's ``indexing``;
@@ -576,6 +585,7 @@ class Conversion:
     load: bool = False
     others: tuple[tuple[str, ...], ...] = ()
     epilogue: bool = False
+    access_bytes: int | None = None
 
 
 def _contains(parent: tuple[str, ...], dims: tuple[str, ...]) -> bool:
@@ -664,8 +674,20 @@ def _conversions(module: Operation) -> list[Conversion]:
         # read in different layouts is converted).
         loaded = isinstance(op, t.LoadOp) and len(list(op.result.uses)) == 1
         epilogue = dots and _after_dot_loops(op)
+        tensor = op.tensor.type
+        access = element_bytes(tensor.element_type) if isinstance(tensor, t.TensorType) else None
         out.append(
-            Conversion(dims, nbytes, parent, trailing, None, widest, loaded, epilogue=epilogue)
+            Conversion(
+                dims,
+                nbytes,
+                parent,
+                trailing,
+                None,
+                widest,
+                loaded,
+                epilogue=epilogue,
+                access_bytes=access,
+            )
         )
     return out
 
@@ -1093,9 +1115,13 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 # in the slice layout its users need (removing the conversion).
                 continue
             # The parent's layout is its loads' (unknown: the value's element size); the value's
-            # own access moves its elements (an index widened to 64 bits was loaded at 32).
+            # own access moves its elements (an index widened to 64 bits was loaded at 32;
+            # one accessed at its full width keeps that access's vector).
             load = c.parent_bytes or min(4, c.elem_bytes)
-            for width in {c.elem_bytes, min(4, c.elem_bytes)}:
+            widths = {c.elem_bytes, min(4, c.elem_bytes)}
+            if c.access_bytes is not None and c.access_bytes >= c.elem_bytes:
+                widths = {c.elem_bytes}
+            for width in widths:
                 need = slice_conversion_bytes(
                     shape,
                     axes,
