@@ -6,7 +6,8 @@ compiled for sm_90 on the CPU with Triton 3.9.0: ``triton`` is that compile's
 ``metadata.shared`` as the report's JSON rows record it (seed 0:
 benchmarks/results/cpu/spills-sm90.json as committed at ab3a833; seed 1: the same command
 with ``--seed 1``; seed 11: ``--seed 11`` at 988ec4a; seed 7:
-``--draws 40 --seed 7 --cases jagged_mean,softmax_two_pass,softmax_bwd``). Triton's
+``--draws 40 --seed 7 --cases jagged_mean,softmax_two_pass,softmax_bwd``, or for other kernels
+``--draws 25 --seed 7``). Triton's
 figure depends only on the config and the shapes, so the estimate for the same config and
 shapes must stay in [Triton's figure, +10 %]. One case for each rule of
 ``backends/triton/shared_memory.py`` that these rows pinned; the tensors are ``torch.empty``
@@ -136,7 +137,7 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
         65544, 1,
     ),
     (
-        "a descriptor store drains beside the next iteration's reduction scratch",
+        "a statistic's store buffer spanning the loop sits above its load's barrier",
         rms_norm_fwd, _rms,
         dict(block_sizes=[8], indexing=[TD, P, TD, TD], num_stages=1, num_warps=8,
              reduction_loops=[2048]),
@@ -155,6 +156,20 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
         dict(block_sizes=[16], indexing=[TD, P, P, TD], num_stages=4, num_warps=16,
              reduction_loops=[256]),
         136, 1,
+    ),
+    (
+        "a load's barrier is invalidated before its row is converted: the scratch reuses it",
+        rms_norm_fwd, _rms,
+        dict(block_sizes=[32], indexing=[P, TD, P, P], num_stages=2, num_warps=4,
+             reduction_loops=[256]),
+        1032, 1,
+    ),
+    (
+        "the mean's buffer, live through the last loop, sits above the bias load's barrier",
+        layer_norm_fwd, _layer_norm,
+        dict(block_sizes=[32], indexing=[P, P, TD, TD, TD, TD], num_stages=2, num_warps=4,
+             reduction_loops=[256]),
+        34048, 7,
     ),
     (
         "a loop's pointer store keeps the row statistics' store buffers after that loop",

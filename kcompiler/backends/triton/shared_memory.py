@@ -48,7 +48,10 @@ Other loads and stores:
   padded to TMA's 128-byte alignment, and a config with a descriptor takes at least 128 bytes;
 * outside loops, and (3.9) in an unpipelined loop, one descriptor buffer is live at a time
   (a load's is read into registers, a store's drained before the next), though each load's
-  barrier may stay (counted padded to 16 bytes); 3.6 kept a loop's buffers together;
+  barrier may stay beside it (in a loop counted at 32 bytes, and at 128 where a store's
+  buffer allocated before the loop lives through it: Triton's first-fit placement puts that
+  small long-lived buffer above the loop's barriers, at TMA's alignment); 3.6 kept a loop's
+  buffers together;
 * (3.9) at ``num_stages`` >= 2 a descriptor store in a loop is hoisted out of it, so one
   iteration's store drains while the next computes: its buffer lives through the program;
 * (3.9) a descriptor store outside loops gets its buffer where its value is defined
@@ -86,10 +89,10 @@ Scratch (an operation's temporary buffer, live only while it runs; the largest i
   shape at the config's sizes (a second loop's tile of the same size has the same layout);
   and a gather's index tile, whose bounds check reduces it;
 * scratch starts at a 128-byte boundary after the buffers live beside it: dot operands,
-  pipelined and hoisted buffers, a store's buffer allocated before the loop or reduction,
-  and in a loop a descriptor store's buffer (it drains while the next iteration runs) and
-  the loads' barriers; a descriptor load's buffer is read into registers before its value
-  is used.
+  pipelined and hoisted buffers, and a store's buffer allocated before the loop or
+  reduction; an unpipelined descriptor load's buffer is read into registers and its barrier
+  invalidated before its value is used, and an unpipelined loop's store buffer is allocated
+  once its value is computed and drained within the iteration.
 
 Loads and stores are counted on the IR as ``split-reductions`` rewrites it for the config's
 ``reduction_loops`` (a chunk loop's tile is rows x chunk), with the config's ``indexing``;
@@ -984,7 +987,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         pipelined_in: dict[int | None, int] = {}
         staged_in: dict[int | None, int] = {}
         hoisted: dict[int | None, int] = {}
-        drained: dict[int | None, int] = {}  # unpipelined descriptor stores, per loop
+        barrier_count: dict[int | None, int] = {}  # unpipelined descriptor loads, per loop
         barriers: dict[int | None, int] = {}
         spanning: dict[int | None, int] = {}  # stores' buffers allocated before a loop
         for m in layout.tiles:
@@ -1039,10 +1042,10 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                     # it: in a loop, placed between 128-byte aligned buffers, it may take 32
                     # bytes.
                     staged_in[m.scope] = max(staged_in.get(m.scope, 0), tile)
-                    if m.store:
-                        drained[m.scope] = max(drained.get(m.scope, 0), tile)
                     pad = 4 if m.scope is not None else 1
                     barriers[m.scope] = barriers.get(m.scope, 0) + pad * barrier
+                    if barrier:
+                        barrier_count[m.scope] = barrier_count.get(m.scope, 0) + 1
             elif tma:
                 need = u * (tile + barrier)
                 if m.scope is None:
@@ -1050,21 +1053,26 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 else:
                     staged_in[m.scope] = staged_in.get(m.scope, 0) + need
         scopes = {*pipelined_in, *staged_in, *hoisted, *spanning}
+
+        def barrier_bytes(k: int | None) -> int:
+            # A store's buffer allocated before a loop lives through it; Triton's first-fit
+            # placement puts such a small, long-lived buffer above the loop's buffers and
+            # barriers, at TMA's 128-byte alignment: each barrier takes 128 bytes.
+            if k is not None and spanning.get(k):
+                return barrier_count.get(k, 0) * TMA_MIN_SHARED
+            return barriers.get(k, 0)
+
         # What may stay allocated while a reduction or conversion runs: the dot operands, the
-        # pipelined and hoisted buffers, in a loop a descriptor store's buffer (it drains
-        # while the next iteration runs) and the loads' barriers, and a store's buffer
-        # allocated before the loop or reduction; a descriptor load's buffer is read into
-        # registers before its value is used, and straight-line code fills a store's after.
+        # pipelined and hoisted buffers, and a store's buffer allocated before the loop or
+        # reduction. An unpipelined descriptor load's buffer is read into registers, and its
+        # barrier invalidated, before its value is used; an unpipelined store's buffer is
+        # allocated once its value is computed and drained within the iteration.
         kept = total
         kept += max(
             (
                 pipelined_in.get(k, 0)
                 + spanning.get(k, 0)
-                + (
-                    drained.get(k, 0) + barriers.get(k, 0) + hoisted.get(k, 0)
-                    if k is not None
-                    else 0
-                )
+                + (hoisted.get(k, 0) if k is not None else 0)
                 for k in scopes
             ),
             default=0,
@@ -1073,7 +1081,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             (
                 pipelined_in.get(k, 0)
                 + staged_in.get(k, 0)
-                + barriers.get(k, 0)
+                + barrier_bytes(k)
                 + (hoisted.get(k, 0) + spanning.get(k, 0) if k is not None else 0)
                 for k in scopes
             ),
