@@ -39,28 +39,9 @@ from typing import Any
 from kcompiler.kernels import NAMES  # the nine bundled kernels
 
 
-def _recorded_calls(fn: Any, args: tuple[Any, ...]) -> list[tuple[Any, tuple, dict]]:
-    """The ``kc.kernel`` calls (kernel, args, kwargs) that ``fn(*args)`` makes."""
-    from kcompiler.runtime.kernel import Kernel
-
-    seen: list[tuple[Any, tuple, dict]] = []
-    call = Kernel.__call__
-
-    def recording(self: Any, *a: Any, **kw: Any) -> Any:
-        seen.append((self, a, kw))
-        return call(self, *a, **kw)
-
-    Kernel.__call__ = recording  # type: ignore[method-assign]
-    try:
-        fn(*args)
-    finally:
-        Kernel.__call__ = call  # type: ignore[method-assign]
-    return seen
-
-
 def prepare(directory: Path, max_configs: int, device: str) -> dict[str, list[list[str]]]:
     """Tune one table per kernel the bundled kernels call; {name: [[module:kernel, path]]}."""
-    from benchmarks.host_profile import cpu_call
+    from benchmarks.host_profile import cpu_call, recorded_calls
     from kcompiler.aot.tune import kernel_name, tune_table
     from kcompiler.autotune import NullCache
 
@@ -68,7 +49,7 @@ def prepare(directory: Path, max_configs: int, device: str) -> dict[str, list[li
     for name in NAMES:
         fn, args = cpu_call(name, device)
         manifest[name] = []
-        for kernel, kargs, kkwargs in _recorded_calls(fn, args):
+        for kernel, kargs, kkwargs in recorded_calls(fn, args):
             target = kernel_name(kernel)
             path = directory / f"{target.replace(':', '.')}.json"
             t0 = time.monotonic()
@@ -164,9 +145,15 @@ def child(manifest_path: str, use_tables: bool, device: str) -> None:
     rows = {}
     for name in NAMES:
         fn, args = inputs[name]
+        profiler = _profiler(name)
         c0, w0 = time.thread_time(), time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
         fn(*args)  # on a GPU: returns once its launches are queued
         cpu, wall = time.thread_time() - c0, time.perf_counter() - w0
+        if profiler is not None:
+            profiler.disable()
+            _dump_profile(profiler, name, use_tables)
         if gpu:
             torch.cuda.synchronize()
         names = _kernel_names(manifest[name])
@@ -189,6 +176,33 @@ def child(manifest_path: str, use_tables: bool, device: str) -> None:
             }
         )
     )
+
+
+# ``PROFILE_ENV=DIR:name,name``: the measuring processes profile those kernels' first calls
+# (cProfile) and write the top functions to DIR/cold-profile-<name>-<mode>-<pid>.txt.
+PROFILE_ENV = "KCOMPILER_COLD_PROFILE"
+
+
+def _profiler(name: str) -> Any:
+    spec = os.environ.get(PROFILE_ENV, "")
+    if name not in spec.partition(":")[2].split(","):
+        return None
+    import cProfile
+
+    return cProfile.Profile()
+
+
+def _dump_profile(profiler: Any, name: str, use_tables: bool) -> None:
+    import io
+    import pstats
+
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text).sort_stats("cumulative")
+    stats.print_stats(40)
+    stats.sort_stats("tottime").print_stats(25)
+    mode = "tables" if use_tables else "no-tables"
+    directory = Path(os.environ[PROFILE_ENV].partition(":")[0])
+    (directory / f"cold-profile-{name}-{mode}-{os.getpid()}.txt").write_text(text.getvalue())
 
 
 def _kernel_names(pairs: list[list[str]]) -> set[str]:

@@ -100,6 +100,26 @@ def cpu_call(name: str, device: str = "cpu") -> tuple[Callable[..., Any], tuple[
     return fn, specs[name].make_inputs(case.params, case.dtype, torch.device(device))
 
 
+def recorded_calls(fn: Any, args: tuple[Any, ...]) -> list[tuple[Any, tuple, dict]]:
+    """The ``kc.kernel`` calls (kernel, args, kwargs) that ``fn(*args)`` makes: a bundled
+    kernel may be a plain function around one (rms_norm, layer_norm, jagged_mean)."""
+    from kcompiler.runtime.kernel import Kernel
+
+    seen: list[tuple[Any, tuple, dict]] = []
+    call = Kernel.__call__
+
+    def recording(self: Any, *a: Any, **kw: Any) -> Any:
+        seen.append((self, a, kw))
+        return call(self, *a, **kw)
+
+    Kernel.__call__ = recording  # type: ignore[method-assign]
+    try:
+        fn(*args)
+    finally:
+        Kernel.__call__ = call  # type: ignore[method-assign]
+    return seen
+
+
 def _kernels_of(fn: Any) -> list[Any]:
     """The Kernel objects a bundled kernel may call: those of its module (the plain-function
     wrappers rms_norm, layer_norm, jagged_mean call one; fp8_gemm's host code may call

@@ -501,10 +501,15 @@ class KernelOp(IRDLOperation):
         """Tensor arguments with a stride-0 dim of more than one element (an ``expand()``ed
         tensor), part of the specialization key: a tensor descriptor cannot address them, so
         a launch reading one through a descriptor runs the pointer kernel."""
-        attr = self.attributes.get("broadcast_args")
-        if not isinstance(attr, ArrayAttr):
-            return ()
-        return tuple(a.data for a in attr.data if isinstance(a, StringAttr))
+        return self._name_list("broadcast_args")
+
+    @property
+    def strided_args(self) -> tuple[str, ...]:
+        """Tensor arguments whose last dim's stride is not 1 (a transposed or column-major
+        view, a stepped slice), part of the specialization key: a tensor descriptor needs a
+        unit last stride, so a launch reading one through a descriptor runs the pointer
+        kernel."""
+        return self._name_list("strided_args")
 
     @property
     def block_values(self) -> dict[str, int]:
@@ -557,6 +562,12 @@ class KernelOp(IRDLOperation):
                     f"tile.kernel: slice_widths[{w}] has a size divisor; a width known only "
                     "at run time promises none"
                 )
+
+    def _name_list(self, name: str) -> tuple[str, ...]:
+        attr = self.attributes.get(name)
+        if not isinstance(attr, ArrayAttr):
+            return ()
+        return tuple(a.data for a in attr.data if isinstance(a, StringAttr))
 
     def _int_dict(self, name: str) -> dict[str, int]:
         attr = self.attributes.get(name)

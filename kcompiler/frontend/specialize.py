@@ -6,8 +6,15 @@ block of a whole-dim reduction), each size's largest power-of-two divisor up to
 ``MAX_DIVISOR`` (a loop whose block divides its extent needs no bounds mask, as Triton's
 ``EVEN_K`` kernels), compile-time values (bools, None, dtypes, specialized ints, the ints the
 kernel's own code fixes: frontend/host_constants.py), the values of the module globals the
-loop's code reads (frontend/global_reads.py) and whether offsets need 64-bit math.
-Everything else (the sizes themselves, strides, float scalars) is a runtime argument.
+loop's code reads (frontend/global_reads.py) and whether offsets need 64-bit math. Of a
+tensor's strides, two facts are in the key, both of which make the launcher refuse tensor
+descriptors and run the kernel's pointer version (backends/triton/indexing.py): a stride-0 dim
+of more than one element (``overlapping``: an ``expand()``ed tensor) and a last stride other
+than 1 (``strided_last``: a transposed or column-major view, a stepped slice). The tracer
+records the tensors they hold for on the kernel (``tile.kernel``'s ``broadcast_args`` and
+``strided_args``), so the config space and the shared-memory estimate know which kernel a
+launch runs. Everything else (the sizes themselves, the other strides, float scalars) is a
+runtime argument.
 
 A Python function passed to a kernel (an epilogue) is traced into the kernel: its code, the
 values it closes over (a captured float becomes a constant of the trace) and its defaults are
@@ -158,6 +165,18 @@ class Specialization:
         )
 
 
+def overlapping(v: torch.Tensor) -> bool:
+    """Whether several indices of ``v`` share one element: a stride-0 dim of more than one
+    element (an ``expand()``ed tensor)."""
+    return any(st == 0 and n > 1 for n, st in zip(v.shape, v.stride()))
+
+
+def strided_last(v: torch.Tensor) -> bool:
+    """Whether ``v``'s last dim has a stride other than 1, the launcher's test for refusing
+    a tensor descriptor (a 0-d tensor has no last dim: False)."""
+    return v.dim() > 0 and v.stride(-1) != 1
+
+
 def function_key(fn: FunctionType, depth: int = 4) -> tuple[Any, ...]:
     """What a traced Python function contributes to a key: its code object, the values of its
     closure cells and its defaults (see the module docstring)."""
@@ -265,8 +284,9 @@ def specialize(
             dims = tuple(table.dim(int(s), (name, i)) for i, s in enumerate(v.shape))
             extent = sum((s - 1) * abs(st) for s, st in zip(v.shape, v.stride())) + 1
             big = big or extent > INT32_MAX or v.numel() > INT32_MAX
-            overlap = any(st == 0 and n > 1 for n, st in zip(v.shape, v.stride()))
-            entries.append((name, "T", v.dtype, dims, v.device.type, overlap))
+            entries.append(
+                (name, "T", v.dtype, dims, v.device.type, overlapping(v), strided_last(v))
+            )
         elif isinstance(v, bool):
             entries.append((name, "B", v))
         elif isinstance(v, BlockSizeInt):

@@ -49,6 +49,7 @@ from kcompiler.frontend.specialize import (
     captured_tensors,
     lifted_name,
     pow2_divisor,
+    strided_last,
 )
 from kcompiler.frontend.strided_loops import check_step, position, static_step, trip_count
 from kcompiler.frontend.values import TensorArg, TileHandle, TileValue
@@ -397,6 +398,10 @@ class DeviceTracer:
             self.record_sizes()
         return sym
 
+    def record_arg(self, attr: str, names: tuple[str, ...], name: str) -> None:
+        """Add argument ``name`` to the kernel's name-list attribute ``attr`` (now ``names``)."""
+        self.kernel.attributes[attr] = ArrayAttr([StringAttr(n) for n in (*names, name)])
+
     # -- host values -------------------------------------------------------------------------
     def import_host_value(self, name: str, value: Any) -> Any:
         if name in self.spec.constexprs:
@@ -409,9 +414,12 @@ class DeviceTracer:
             dims = [self.spec.symbols.dim(int(s), (name, i)) for i, s in enumerate(value.shape)]
             arg = self.add_arg(name, t.TensorType(dims, dtypes.to_ir(value.dtype)))
             tensor = TensorArg(self, name, arg, value)
-            if tensor.overlapping:  # part of the specialization key (specialize.py)
-                names = [*self.kernel.broadcast_args, name]
-                self.kernel.attributes["broadcast_args"] = ArrayAttr([StringAttr(n) for n in names])
+            # Both are part of the specialization key (specialize.py): the launcher runs the
+            # pointer kernel for such a tensor read through a descriptor.
+            if tensor.overlapping:
+                self.record_arg("broadcast_args", self.kernel.broadcast_args, name)
+            if strided_last(value):
+                self.record_arg("strided_args", self.kernel.strided_args, name)
             return tensor
         if isinstance(value, bool) or value is None:
             return value

@@ -18,6 +18,7 @@ from kcompiler.frontend import dtypes
 from kcompiler.frontend.concat import CONCAT_FUNCTIONS
 from kcompiler.frontend.elementwise import ELEMENTWISE_FUNCTIONS
 from kcompiler.frontend.reductions import REDUCTION_FUNCTIONS
+from kcompiler.frontend.specialize import overlapping
 
 if TYPE_CHECKING:
     from kcompiler.frontend.tracer import DeviceTracer
@@ -103,7 +104,7 @@ class TensorArg(SizeQueries):
         self.dtype = example.dtype
         self.device = example.device
         # Several indices share one element (an expand()ed tensor): writes to it would race.
-        self.overlapping = any(st == 0 and n > 1 for n, st in zip(example.shape, example.stride()))
+        self.overlapping = overlapping(example)
         ty = value.type
         assert isinstance(ty, t.TensorType)
         self._dims = ty.dims

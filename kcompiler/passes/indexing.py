@@ -22,9 +22,11 @@ IR-level legality (``legal_modes``), the part that does not depend on the argume
   from the IR (a static or whole-dim block), and a tile of the last dim starts at 0 (so block
   offsets stay 16-byte aligned).
 
-What depends on the arguments (last-dim stride 1, 16-byte aligned base and strides) is checked
-by the Triton launcher at run time, which falls back to the pointer version of the kernel; what
-depends on block sizes (a tiled last dim's 16 bytes) is a constraint of the config space.
+What depends on the arguments (last-dim stride 1, no stride-0 dim, 16-byte aligned base and
+strides) is checked by the Triton launcher at run time, which falls back to the pointer version
+of the kernel; the first two are part of the specialization (``refused_args``), so the config
+space offers no descriptor on such a tensor; what depends on block sizes (a tiled last dim's
+16 bytes) is a constraint of the config space.
 
 Options: ``indexing{modes=pointer,tensor_descriptor split=s1}``. ``modes`` is read in one of
 three numberings (``check_count``):
@@ -219,6 +221,19 @@ def site(op: t.LoadOp | t.StoreOp, index: int = 0) -> Site:
 def sites(module: Operation) -> list[Site]:
     """Every load/store of ``module`` with its legal modes, in program order."""
     return [site(op, i) for i, op in enumerate(memory_ops(module))]
+
+
+def refused_args(module: Operation) -> frozenset[str]:
+    """The tensor arguments whose layout the launcher's descriptor guard refuses: a stride-0
+    dim or a last stride other than 1 (``tile.kernel``'s ``broadcast_args`` and
+    ``strided_args``, recorded by the tracer as part of the specialization). A launch with a
+    tensor descriptor on one of them runs the kernel's pointer version for all accesses, so
+    ``tensor_descriptor`` on such an access is the all-pointer config again."""
+    out: set[str] = set()
+    for k in module.walk():
+        if isinstance(k, t.KernelOp):
+            out.update(k.broadcast_args, k.strided_args)
+    return frozenset(out)
 
 
 def mode_of(op: Operation) -> str:

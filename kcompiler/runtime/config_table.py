@@ -9,10 +9,14 @@ a readable form::
      "int64_indexing": false}
 
 Each tensor shows its dtype and dims (a size symbol per distinct size, literal 0 and 1; equal
-sizes share a symbol; " overlapping" marks stride-0 broadcast dims), each int its size symbol,
-other scalars their kind (bool and constants by value). ``buckets`` is each symbol's next power
-of two, ``divisors`` its largest power-of-two divisor (at most 4096). The device is not part
-of it: the table's header names the card.
+sizes share a symbol; " overlapping" marks stride-0 broadcast dims, " strided" a last dim
+whose stride is not 1, such as a transposed view), each int its size symbol, other scalars
+their kind (bool and constants by value). Both marks are part of the class below: a launch
+with such a tensor runs another kernel (its pointer version where a config asks for tensor
+descriptors). Tables written before " strided" was recorded describe a strided tensor without
+it: they still load, and their entries serve calls with a unit last stride. ``buckets`` is
+each symbol's next power of two, ``divisors`` its largest power-of-two divisor (at most 4096).
+The device is not part of it: the table's header names the card.
 
 The values device code bakes in without taking them as arguments are part of it too, under
 ``"globals"`` (present when there are any): the module globals and helper closure cells each
@@ -26,7 +30,7 @@ Lookup rule (``Table.lookup``):
 
 1. an entry whose key equals the call's key is used as is;
 2. otherwise the nearest entry of the same *class*: same parameters, each tensor with the same
-   dtype and rank, ints, floats and None where the call has them, bools and constants equal,
+   dtype, rank and marks, ints, floats and None where the call has them, bools and constants equal,
    the same globals with equal values (an entry tuned with another value of a global is never
    served: its code differs; the runtime warns when that leaves a call without an entry).
    Distance: the sum over every tensor dim and int argument of |log2 bucket - log2 bucket|
@@ -58,8 +62,8 @@ from kcompiler.frontend.specialize import next_pow2, pow2_divisor, specialize
 
 FORMAT = "kcompiler-aot-table/1"
 RULE = (
-    "exact specialization; else the same class (parameters, tensor dtypes and ranks, scalar "
-    "kinds, bools and constants) at the fewest log2 bucket steps summed over dims, then the "
+    "exact specialization; else the same class (parameters, tensor dtypes, ranks and marks, "
+    "scalar kinds, bools and constants) at the fewest log2 bucket steps summed over dims, then the "
     "fewest log2 divisor steps, then the same size equalities, then the first listed"
 )
 
@@ -68,7 +72,7 @@ class TableError(ValueError):
     """A config table that cannot serve this kernel: unreadable, or an entry invalid for it."""
 
 
-_TENSOR = re.compile(r"^(\w+)\[(.*)\]( overlapping)?$")
+_TENSOR = re.compile(r"^(\w+)\[(.*)\]((?: overlapping)?(?: strided)?)$")
 
 
 @dataclass(frozen=True)
@@ -261,9 +265,10 @@ def describe_entry(entry: tuple[Any, ...]) -> str:
     """One argument of a specialization key as text."""
     kind = entry[1]
     if kind == "T":
-        _, _, dtype, dims, _device, overlap = entry
+        _, _, dtype, dims, _device, overlap, strided = entry
         name = str(dtype).removeprefix("torch.")
-        return f"{name}[{', '.join(dims)}]" + (" overlapping" if overlap else "")
+        marks = (" overlapping" if overlap else "") + (" strided" if strided else "")
+        return f"{name}[{', '.join(dims)}]{marks}"
     if kind == "I":
         return f"int {entry[2]}"
     if kind == "B":

@@ -57,7 +57,7 @@ from kcompiler.compiler.checks import shared_memory_limit
 from kcompiler.compiler.driver import interpreting
 from kcompiler.config import Config
 from kcompiler.dialects import tile as t
-from kcompiler.passes.indexing import TMA_MIN_BYTES, element_bytes, sites
+from kcompiler.passes.indexing import TMA_MIN_BYTES, element_bytes, refused_args, sites
 from kcompiler.passes.persistent import PID_TYPES
 from kcompiler.passes.split_reductions import default_reduction_chunk, reduction_dims
 from kcompiler.runtime.target_precompile import launch_specs
@@ -619,17 +619,23 @@ def _indexing_knobs(
 ) -> tuple[list[Any], list[Any]]:
     """``indexing[i]`` per load/store in program order: the modes both the IR
     (``passes/indexing.py``) and the installed Triton allow; a tensor descriptor whose last dim
-    is tiled needs a block of >= 16 bytes (a constraint on that block size)."""
+    is tiled needs a block of >= 16 bytes (a constraint on that block size). No descriptor on
+    a tensor the launcher's guard refuses (``indexing.refused_args``: a stride-0 dim, a last
+    stride other than 1): that launch runs the pointer kernel, a config already in the space."""
 
     if len(modules) != 1:
         return [], []
     supported = supported_modes()
     names = {k.name for k in knobs}
     found = sites(modules[0])
+    refused = refused_args(modules[0])
     out: list[Any] = []
     constraints: list[Any] = []
     for s in found:
         modes = [m for m in s.modes if m in supported]
+        if s.tensor in refused and "tensor_descriptor" in modes:
+            # The launch would run the pointer kernel: the all-pointer config again.
+            modes.remove("tensor_descriptor")
         knob = f"indexing[{s.index}]"
         if "tensor_descriptor" in modes and s.last_block is not None and s.elem_bytes:
             blk = s.last_block

@@ -7,7 +7,9 @@ compiled for sm_90 on the CPU with Triton 3.9.0: ``triton`` is that compile's
 benchmarks/results/cpu/spills-sm90.json as committed at ab3a833; seed 1: the same command
 with ``--seed 1``; seed 11: ``--seed 11`` at 988ec4a; seed 7:
 ``--draws 40 --seed 7 --cases jagged_mean,softmax_two_pass,softmax_bwd``, or for other kernels
-``--draws 25 --seed 7``). Triton's
+``--draws 25 --seed 7``; fp8_gemm's descriptors on its K-major ``y``: ``--cases fp8_gemm``
+with seeds 0, 1 and 5 at 219c36d, and ``python -m benchmarks.smem_exclusions --per-kernel 10
+--seed 9 --cases fp8_gemm``). Triton's
 figure depends only on the config and the shapes, so the estimate for the same config and
 shapes must stay in [Triton's figure, +10 %]. One case for each rule of
 ``backends/triton/shared_memory.py`` that these rows pinned; the tensors are ``torch.empty``
@@ -283,6 +285,37 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
              range_flattens=[None, None], range_multi_buffers=[None, None],
              range_num_stages=[0, 0], range_unroll_factors=[0, 0]),
         0, 0,
+    ),
+    (
+        "a descriptor on K-major y makes the launch take the pointer kernel",
+        fp8_gemm, _fp8,
+        _dot_config(block_sizes=[32, 64, 64], indexing=[P, TD, P, P, TD], l2_groupings=[8],
+                    num_stages=4, num_warps=2, pid_type="persistent_interleaved",
+                    range_multi_buffers=[False]),
+        18432, 0,
+    ),
+    (
+        "a descriptor on K-major y: the pointer kernel's flattened one-stage loop",
+        fp8_gemm, _fp8,
+        _dot_config(block_sizes=[64, 128, 128], indexing=[P, TD, P, P, TD], l2_groupings=[32],
+                    num_stages=3, num_warps=4, pid_type="persistent_blocked",
+                    range_flattens=[True], range_num_stages=[1], range_unroll_factors=[1]),
+        24576, 1,
+    ),
+    (
+        "descriptors on x and K-major y: the pointer kernel, two stages",
+        fp8_gemm, _fp8,
+        _dot_config(block_sizes=[128, 128, 128], indexing=[TD, TD, P, P, TD], l2_groupings=[8],
+                    num_stages=2, num_warps=8, pid_type="persistent_interleaved",
+                    range_flattens=[True], range_num_stages=[2]),
+        65536, 5,
+    ),
+    (
+        "K-major y's descriptor: the config smem_exclusions found wrongly excluded fits",
+        fp8_gemm, _fp8,
+        _dot_config(block_sizes=[512, 64, 128], indexing=[TD, TD, P, P, TD], l2_groupings=[32],
+                    num_stages=3, num_warps=16, pid_type="persistent_interleaved"),
+        221184, 9,
     ),
     (
         "a descriptor on the broadcast row makes the launch take the pointer kernel",

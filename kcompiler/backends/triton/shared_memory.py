@@ -96,16 +96,17 @@ Scratch (an operation's temporary buffer, live only while it runs; the largest i
 
 Loads and stores are counted on the IR as ``split-reductions`` rewrites it for the config's
 ``reduction_loops`` (a chunk loop's tile is rows x chunk), with the config's ``indexing``;
-a descriptor on a tensor with a stride-0 dim (``tile.kernel``'s ``broadcast_args``) makes
-the launcher take the pointer kernel. A loop nest flattened from an outer loop
-(``range_flattens``) is one loop, pipelined at the most stages its loops ask for.
+a descriptor on a tensor with a stride-0 dim or a last stride other than 1 (``tile.kernel``'s
+``broadcast_args`` and ``strided_args``) makes the launcher take the pointer kernel. A loop
+nest flattened from an outer loop (``range_flattens``) is one loop, pipelined at the most
+stages its loops ask for.
 
 What stays loose (an upper bound only; benchmarks/results/cpu/spills-sm90-notes.md has the
 figures): the operand buffers of some one-stage
 mma v2 loops, which Triton does not keep together; pipelined copies of unrolled loops; a
 few bytes of conversions at one warp; descriptor stores that a pipelined loop does not
 hoist; and launches that take the pointer kernel for a reason the IR does not show (a
-transposed argument: the estimate counts the descriptor kernel's buffers).
+misaligned base or stride: the estimate counts the descriptor kernel's buffers).
 """
 
 from __future__ import annotations
@@ -138,6 +139,7 @@ from kcompiler.passes.indexing import (
     memory_ops,
     normalize_indexing,
     per_access_modes,
+    refused_args,
     site,
     sites,
 )
@@ -213,13 +215,14 @@ class Access:
     """What decides whether a load or store really takes a tensor descriptor: its tile per
     tensor dim (``block``), the tensor's dims (``extent``), its element size, whether it has
     an element-wise mask (descriptors take none: pointers then), whether its tensor has a
-    stride-0 dim (``broadcast``: the launch then runs the pointer kernel)."""
+    stride-0 dim or a last stride other than 1 (``pointer_launch``: the launch then runs the
+    pointer kernel)."""
 
     block: tuple[str, ...]
     extent: tuple[str, ...]
     elem_bytes: int
     masked: bool
-    broadcast: bool = False
+    pointer_launch: bool = False
 
 
 @dataclass(frozen=True)
@@ -518,11 +521,11 @@ def _store_span(
 def _accesses(module: Operation, positions: dict[int, int]) -> dict[int, Access]:
     """Per ``Config.indexing`` position, the access facts a descriptor depends on."""
 
-    broadcast: set[SSAValue] = set()
+    names = refused_args(module)
+    refused: set[SSAValue] = set()  # tensors the launcher's descriptor guard refuses
     for k in module.walk():
         if isinstance(k, t.KernelOp):
-            names = set(k.broadcast_args)
-            broadcast.update(a for a, n in zip(k.body.block.args, k.names) if n in names)
+            refused.update(a for a, n in zip(k.body.block.args, k.names) if n in names)
     out: dict[int, Access] = {}
     for op in memory_ops(module):
         pos = _site_of(op, positions)
@@ -535,7 +538,7 @@ def _accesses(module: Operation, positions: dict[int, int]) -> dict[int, Access]
             tuple(tensor.dims),
             element_bytes(tensor.element_type) or 8,
             getattr(op, "mask", None) is not None,
-            op.tensor in broadcast,
+            op.tensor in refused,
         )
     return out
 
@@ -885,12 +888,13 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         def extent(d: str) -> int:
             return hints.get(d, int(d) if d.isdigit() else elements((d,)))
 
-        # So does it when a descriptor would read a tensor with a stride-0 dim.
+        # So does it when a descriptor would read a tensor with a stride-0 dim or a last
+        # stride other than 1.
         if any(
             elements((b,)) > extent(e)
             for p in picked
             for b, e in zip(layout.accesses[p].block, layout.accesses[p].extent)
-        ) or any(layout.accesses[p].broadcast for p in picked):
+        ) or any(layout.accesses[p].pointer_launch for p in picked):
             picked = set()
 
         pads: list[int] = []

@@ -1,0 +1,438 @@
+"""Regret of a config table: tuned on every fourth shape of a sweep, served at the others.
+
+``python -m benchmarks.aot_regret --out DIR [--kernels sum,softmax] [--pool 12] [--every 4]``
+(GPU; ``--device cpu`` runs the same under the interpreter with ``--tiny`` shapes, a dry run).
+
+For each bundled kernel (the ``kc.kernel`` its function calls) and each of its sweep shapes
+(``SWEEPS``: at least 20 a kernel, ordered along the sweep):
+
+1. a pool of configs: the space's default and starts at the shapes the table is tuned on,
+   then seeded random draws of the middle shape's space, ``--pool`` in all;
+2. per-shape tuning = every pool config, fitted to the shape's space (``runtime.fit``, as a
+   table's config is fitted to a call), compiled in the tuner's compile pool, refused when
+   ptxas reports spills (``KernelTarget.review_compile``, the tuner's rule) and timed with the
+   tuner's timer after checking its output against the default config's; the ``--finalists``
+   fastest are timed again side by side, and the best of those is that shape's tuned config;
+3. the table: the best pool config at every ``--every``-th shape (shapes sharing a key: the
+   least geomean over them), built as ``kcompiler.aot`` builds one (``Table``/``Entry``);
+4. at every other shape, the table's choice (``TableConfigs.choose``: the runtime's
+   nearest-bucket rule and fit) and the shape's own best are timed again side by side
+   (interleaved rounds, median of do_bench medians with the L2 flushed); the score is
+   best time / table time (1.0 when they are the same config), and a kernel's score is
+   the geometric mean over its untuned shapes (issue 22's criterion: >= 0.97).
+
+The shipped table (``tables/<module>.<kernel>.json``) is the same tuning over all shapes: each
+key's pool config of least geomean over the key's shapes. Each kernel's results are written
+as it finishes, so a run cut short keeps what it measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from benchmarks.kernels import FP32, KERNELS, Case
+
+INF = math.inf
+
+
+def _half_pow2(lo: float, count: int) -> list[int]:
+    """``count`` sizes half a power of two apart from 2**lo."""
+    return [round(2 ** (lo + i / 2)) for i in range(count)]
+
+
+def _mn(ms: Sequence[int], ns: Sequence[int]) -> list[Case]:
+    return [Case({"m": m, "n": n}, FP32) for m in ms for n in ns]
+
+
+# Sweep shapes: 21 a kernel, one size swept half a power of two apart (tritonbench-like
+# ranges), ascending, so neighbours in the list are neighbours in size. With 21 shapes the
+# tuned ones (every fourth from the first) include the first and the last: the table covers
+# the sweep's range and serves the shapes between its entries, as a table tuned for a range
+# of sizes would. Most sizes fall between two powers of two (their size buckets), where the
+# nearest-bucket rule has to choose.
+SWEEPS: dict[str, list[Case]] = {
+    "vector_add": [Case({"n": n}) for n in _half_pow2(16, 21)],
+    "vector_exp": [Case({"n": n}) for n in _half_pow2(16, 21)],
+    "embedding": [Case({"B": 8, "T": 512, "D": d, "V": 2**15}) for d in _half_pow2(5, 21)],
+    "sum": _mn((4096,), _half_pow2(8, 21)),
+    "rms_norm": _mn((4096,), _half_pow2(7, 21)),
+    "layer_norm": _mn((4096,), _half_pow2(7, 21)),
+    "softmax": _mn((4096,), _half_pow2(7, 21)),
+    "cross_entropy": _mn((2048,), _half_pow2(8, 21)),
+    "jagged_mean": [Case({"B": 512, "L": 256, "D": d}) for d in _half_pow2(4, 21)],
+}
+
+
+def tiny(case: Case) -> Case:
+    """The case shrunk for a dry run under the interpreter (every size over 64 divided down
+    to at most 64 times its power-of-two fraction, so uneven sizes stay uneven)."""
+    params = {}
+    for k, v in case.params.items():
+        params[k] = v if v <= 64 else max(8, round(v / max(1, 2 ** (int(math.log2(v)) - 6))))
+    return Case(params, case.dtype)
+
+
+@dataclass
+class Shape:
+    """One sweep shape of one kernel: the call, its tuning target, its measured pool."""
+
+    case: Case
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    target: Any  # runtime.tuning.KernelTarget
+    key: Any  # runtime.config_table.Key
+    configs: list[Any] = field(default_factory=list)  # the pool fitted to this shape
+    times: dict[Any, float] = field(default_factory=dict)  # config -> ms (inf: failed)
+    notes: dict[Any, str] = field(default_factory=dict)  # config -> why it has no time
+
+    def best(self) -> tuple[Any, float]:
+        config = min(self.configs, key=lambda c: self.times.get(c, INF))
+        return config, self.times.get(config, INF)
+
+
+def geomean(values: Sequence[float]) -> float:
+    good = [v for v in values if v > 0 and math.isfinite(v)]
+    return math.exp(sum(map(math.log, good)) / len(good)) if good else math.nan
+
+
+def kernel_calls(name: str, case: Case, device: str) -> list[tuple[Any, tuple, dict]]:
+    """The ``kc.kernel`` calls bundled kernel ``name`` makes at ``case``."""
+    import importlib
+
+    from benchmarks.host_profile import recorded_calls
+
+    fn = getattr(importlib.import_module(f"kcompiler.kernels.{name}"), name)
+    args = KERNELS[name].make_inputs(case.params, case.dtype, torch.device(device))
+    return recorded_calls(fn, args)
+
+
+def make_pool(shapes: list[Shape], tuned: list[int], size: int, seed: int) -> list[Any]:
+    """Default and starts at the tuned shapes, then draws of the middle shape's space."""
+    pool: list[Any] = []
+    for i in tuned:
+        space = shapes[i].target.space
+        for config in (space.default(), *space.starts()):
+            if config not in pool:
+                pool.append(config)
+    pool = pool[:size]
+    middle = shapes[len(shapes) // 2].target.space
+    rng = random.Random(seed)
+    for _ in range(50 * size):
+        if len(pool) >= size:
+            break
+        config = middle.sample(rng)
+        if config not in pool:
+            pool.append(config)
+    return pool
+
+
+def fit_pool(shape: Shape, pool: list[Any]) -> None:
+    from kcompiler.runtime.table_configs import fit
+
+    space = shape.target.space
+    for config in pool:
+        fitted = fit(space, config)
+        if space.is_valid(fitted) and fitted not in shape.configs:
+            shape.configs.append(fitted)
+
+
+def compile_all(shapes: list[Shape], workers: int, timeout_s: float) -> dict[str, int]:
+    """Every (shape, config) through the tuner's compile pool; spilling or failing compiles
+    get an infinite time and a note."""
+    from kcompiler.autotune.compile_pool import shared_pool
+
+    counts = {"jobs": 0, "failed": 0, "rejected": 0}
+    pool = shared_pool(workers) if workers > 1 else None
+    jobs: dict[tuple[int, int], Any] = {}
+    for si, shape in enumerate(shapes):
+        for ci, config in enumerate(shape.configs):
+            job = shape.target.precompile_job(config)
+            if job is None:
+                continue
+            counts["jobs"] += 1
+            if pool is None:
+                try:
+                    result = job[0](*job[1])
+                except Exception as e:  # noqa: BLE001 - recorded per config
+                    review(shape, config, str(e), None, counts)
+                    continue
+                review(shape, config, None, result, counts)
+            else:
+                pool.submit((si, ci), job[0], tuple(job[1]), timeout_s)
+                jobs[(si, ci)] = config
+    left = set(jobs)
+    while left and pool is not None:
+        for outcome in pool.poll(60.0):
+            si, ci = outcome.key  # type: ignore[misc]
+            left.discard((si, ci))
+            review(shapes[si], jobs[(si, ci)], outcome.error, outcome.result, counts)
+    return counts
+
+
+def review(shape: Shape, config: Any, error: str | None, result: Any, counts: dict) -> None:
+    if error is not None:
+        counts["failed"] += 1
+        shape.times[config], shape.notes[config] = INF, f"compile: {error[:200]}"
+        return
+    why = shape.target.review_compile(config, result)
+    if why is not None:
+        counts["rejected"] += 1
+        shape.times[config], shape.notes[config] = INF, f"rejected: {why[:200]}"
+
+
+def measure(shape: Shape) -> None:
+    """The tuner's benchmark (output checked against the default config's) of each config."""
+    for config in shape.configs:
+        if config in shape.times:
+            continue
+        try:
+            shape.times[config] = float(shape.target.benchmark(config))
+        except Exception as e:  # noqa: BLE001 - recorded per config
+            shape.times[config], shape.notes[config] = INF, f"{type(e).__name__}: {e}"[:200]
+
+
+def settle(shape: Shape, finalists: int, rounds: int) -> None:
+    """Time the ``finalists`` fastest configs again, side by side, and keep those times: one
+    short benchmark each picks a noisy minimum (a few microseconds' kernels differ by less
+    than their noise), and a table entry picked by noise would mislead every shape it
+    serves."""
+    timed = sorted(
+        (c for c in shape.configs if math.isfinite(shape.times.get(c, INF))),
+        key=lambda c: shape.times[c],
+    )[:finalists]
+    if len(timed) < 2:
+        return
+    run = shape.target.bound.run
+    for config, t in zip(timed, side_by_side([partial(run, c) for c in timed], rounds)):
+        shape.times[config] = t
+
+
+def best_for_key(group: list[Shape]) -> tuple[Any, float]:
+    """The config of least geomean time over the shapes of one key (measured at all)."""
+    candidates = [c for c in group[0].configs if all(c in s.times for s in group)]
+    scored = [(geomean([s.times[c] for s in group]), c) for c in candidates]
+    scored = [(t, c) for t, c in scored if math.isfinite(t)]
+    if not scored:
+        return group[0].best()[0], INF
+    t, c = min(scored, key=lambda tc: tc[0])
+    return c, t
+
+
+def build_table(kernel: Any, shapes: list[Shape], indices: Sequence[int], how: str) -> Any:
+    from kcompiler.aot.specs import describe_call
+    from kcompiler.aot.tune import kernel_name
+    from kcompiler.runtime.config_table import Entry, Table
+
+    table = Table.new(kernel_name(kernel), {"effort": how, "strategy": "exhaustive-pool"})
+    groups: dict[Any, list[Shape]] = {}
+    for i in indices:
+        groups.setdefault(shapes[i].key, []).append(shapes[i])
+    for key, group in groups.items():
+        config, t = best_for_key(group)
+        calls = [
+            {
+                **describe_call({"args": list(s.args), "kwargs": s.kwargs}),
+                "time_ms": s.times[config],
+            }
+            for s in group
+        ]
+        table.add(Entry(key, config, None if math.isinf(t) else t, calls))
+    return table
+
+
+def side_by_side(fns: list[Callable[[], Any]], rounds: int) -> list[float]:
+    """Median over interleaved rounds of each function's do_bench median (L2 flushed on a
+    GPU); plain wall time under the interpreter."""
+    if torch.cuda.is_available():
+        import triton.testing
+
+        def bench(fn: Callable[[], Any]) -> float:
+            return float(triton.testing.do_bench(fn, warmup=10, rep=40, return_mode="median"))
+    else:
+
+        def bench(fn: Callable[[], Any]) -> float:
+            t0 = time.perf_counter()
+            fn()
+            return (time.perf_counter() - t0) * 1e3
+
+    samples: list[list[float]] = [[] for _ in fns]
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            samples[i].append(bench(fn))
+    return [sorted(s)[len(s) // 2] for s in samples]
+
+
+def run_kernel(name: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    from kcompiler.aot.tune import kernel_name
+    from kcompiler.runtime.config_table import Key
+    from kcompiler.runtime.table_configs import TableConfigs
+    from kcompiler.runtime.tuning import KernelTarget
+
+    t0 = time.monotonic()
+    cases = SWEEPS[name][: args.shapes or None]
+    if args.tiny:
+        cases = [tiny(c) for c in cases]
+    shapes: list[Shape] = []
+    kernel = None
+    for case in cases:
+        calls = kernel_calls(name, case, args.device)
+        if len(calls) != 1:
+            raise SystemExit(f"{name}: {len(calls)} kc.kernel calls at {case.label}; expected 1")
+        k, kargs, kkwargs = calls[0]
+        kernel = kernel or k
+        target = KernelTarget(k, kargs, dict(kkwargs))
+        shapes.append(Shape(case, kargs, dict(kkwargs), target, Key.of_call(k, kargs, kkwargs)))
+    assert kernel is not None
+    tuned = list(range(0, len(shapes), args.every))
+    pool = make_pool(shapes, tuned, args.pool, args.seed)
+    for shape in shapes:
+        fit_pool(shape, pool)
+    counts = compile_all(shapes, args.workers, args.compile_timeout_s)
+    t_compiled = time.monotonic()
+    for shape in shapes:
+        measure(shape)
+        settle(shape, args.finalists, args.rounds)
+    t_measured = time.monotonic()
+
+    table = build_table(kernel, shapes, tuned, f"every {args.every}th shape")
+    shipped = build_table(kernel, shapes, range(len(shapes)), "all sweep shapes")
+    tables = out / "tables"
+    tables.mkdir(parents=True, exist_ok=True)
+    shipped.save(tables / f"{kernel_name(kernel).replace(':', '.')}.json")
+    table.save(out / f"regret-table-{name}.json")
+
+    served = TableConfigs(kernel, table)
+    rows = []
+    for i, shape in enumerate(shapes):
+        best, best_ms = shape.best()
+        row: dict[str, Any] = {
+            "shape": shape.case.label,
+            "key": shape.key.ident,
+            "tuned_here": i in tuned,
+            "configs": len(shape.configs),
+            "failed_or_rejected": sum(1 for c in shape.configs if math.isinf(shape.times[c])),
+            "default_ms": shape.times.get(shape.target.space.default()),
+            "best_ms": best_ms,
+            "best_config": repr(best),
+        }
+        if i not in tuned:
+            chosen = served.choose(kernel, shape.args, shape.kwargs)
+            row["table_config"] = repr(chosen)
+            if chosen is None:
+                chosen = shape.target.space.default()
+            if chosen == best:
+                row.update(best_retimed_ms=None, table_ms=None, score=1.0)
+            else:
+                run = shape.target.bound.run
+                b, c = side_by_side([partial(run, best), partial(run, chosen)], args.rounds)
+                row.update(best_retimed_ms=b, table_ms=c, score=b / c if c > 0 else math.nan)
+        rows.append(row)
+    scores = [r["score"] for r in rows if "score" in r]
+    result = {
+        "kernel": name,
+        "kc_kernel": kernel_name(kernel),
+        "shapes": len(shapes),
+        "tuned_shapes": len(tuned),
+        "pool": len(pool),
+        "compile": counts,
+        "geomean_score": geomean(scores),
+        "worst_score": min(scores) if scores else None,
+        "seconds": {
+            "compile": round(t_compiled - t0, 1),
+            "measure": round(t_measured - t_compiled, 1),
+            "total": round(time.monotonic() - t0, 1),
+        },
+        "rows": rows,
+    }
+    (out / f"regret-{name}.json").write_text(json.dumps(result, indent=1, default=str))
+    print(
+        f"{name}: geomean {result['geomean_score']:.3f} worst {result['worst_score']:.3f} "
+        f"over {len(scores)} untuned shapes; {len(pool)} pool configs, {counts} "
+        f"({result['seconds']})",
+        flush=True,
+    )
+    return result
+
+
+def markdown(results: list[dict[str, Any]], header: str) -> str:
+    lines = [
+        header,
+        "",
+        "| kernel | shapes (tuned) | pool | geomean best/table | worst | compile s | measure s |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['kernel']} | {r['shapes']} ({r['tuned_shapes']}) | {r['pool']} | "
+            f"{r['geomean_score']:.3f} | {r['worst_score']:.3f} | {r['seconds']['compile']} | "
+            f"{r['seconds']['measure']} |"
+        )
+    lines.append("")
+    for r in results:
+        lines += [f"## {r['kernel']}", "", "| shape | key | best ms | table ms | score |"]
+        lines.append("| --- | --- | --- | --- | --- |")
+        for row in r["rows"]:
+            if row["tuned_here"]:
+                lines.append(f"| {row['shape']} | {row['key']} | {row['best_ms']:.4g} | tuned | |")
+            else:
+                b = row["best_retimed_ms"] or row["best_ms"]
+                t = row["table_ms"] or b
+                lines.append(
+                    f"| {row['shape']} | {row['key']} | {b:.4g} | {t:.4g} | {row['score']:.3f} |"
+                )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--kernels", default=",".join(SWEEPS))
+    parser.add_argument("--pool", type=int, default=12, help="configs timed at every shape")
+    parser.add_argument("--every", type=int, default=4, help="the table is tuned on every Nth")
+    parser.add_argument("--shapes", type=int, default=0, help="only the first N sweep shapes")
+    parser.add_argument("--tiny", action="store_true", help="shrunk shapes (interpreter)")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--workers", type=int, default=min(16, torch.get_num_threads()))
+    parser.add_argument("--compile-timeout-s", type=float, default=60.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--finalists", type=int, default=3, help="fastest configs a shape times again"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    from kcompiler.runtime.config_table import current_card, current_versions
+
+    versions = current_versions()
+    header = (
+        f"# Config-table regret on {current_card()}\n\n"
+        f"{json.dumps(versions)} · torch {torch.__version__} · pool {args.pool} · "
+        f"tuned on every {args.every}th shape\n\n"
+        f"Command: `python -m benchmarks.aot_regret {' '.join(sys.argv[1:] if argv is None else argv)}`"
+    )
+    results = []
+    for name in args.kernels.split(","):
+        results.append(run_kernel(name, args, args.out))
+        (args.out / "regret.md").write_text(markdown(results, header))
+        gc.collect()  # the kernel's inputs and outputs, before the next kernel's
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

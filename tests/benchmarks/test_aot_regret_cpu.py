@@ -1,0 +1,74 @@
+"""benchmarks/aot_regret.py end to end under the interpreter, on shrunk shapes: the table is
+built from the tuned shapes only, the others are served by the runtime's rule, and the
+scores compare the two configs' times."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.aot_regret import SWEEPS, main, tiny  # noqa: E402
+from kcompiler.runtime.config_table import Table  # noqa: E402
+
+
+def test_every_sweep_has_twenty_shapes_whose_last_is_tuned() -> None:
+    for name, cases in SWEEPS.items():
+        assert len(cases) >= 20, name
+        assert (len(cases) - 1) % 4 == 0, name  # every fourth from the first ends on the last
+        sizes = [sorted(c.params.items()) for c in cases]
+        assert len({str(s) for s in sizes}) == len(sizes), name
+
+
+def test_tiny_keeps_uneven_sizes_uneven() -> None:
+    case = SWEEPS["sum"][3]  # 4096 x 724
+    small = tiny(case)
+    assert small.params["n"] % 2 == 1 or small.params["n"] & (small.params["n"] - 1) != 0
+    assert max(small.params.values()) <= 128
+
+
+def test_regret_run_builds_the_table_from_tuned_shapes_and_scores_the_rest(tmp_path) -> None:
+    assert (
+        main(
+            [
+                "--out",
+                str(tmp_path),
+                "--tiny",
+                "--kernels",
+                "sum",
+                "--pool",
+                "3",
+                "--shapes",
+                "9",
+                "--workers",
+                "1",
+                "--rounds",
+                "1",
+            ]
+        )
+        == 0
+    )
+    result = json.loads((tmp_path / "regret-sum.json").read_text())
+    rows = result["rows"]
+    assert [r["tuned_here"] for r in rows] == [i % 4 == 0 for i in range(9)]
+    table = Table.load(tmp_path / "regret-table-sum.json")
+    tuned_keys = {r["key"] for r in rows if r["tuned_here"]}
+    assert {e.key.ident for e in table.entries} == tuned_keys
+    for row in rows:
+        if row["tuned_here"]:
+            assert "score" not in row
+            continue
+        assert row["table_config"] != "None"  # every shape has an entry of its class
+        if row["table_config"] == row["best_config"]:
+            assert row["score"] == 1.0
+        else:
+            assert row["score"] == row["best_retimed_ms"] / row["table_ms"]
+    assert math.isfinite(result["geomean_score"])
+    shipped = Table.load(tmp_path / "tables" / "kcompiler.kernels.sum.sum.json")
+    assert {e.key.ident for e in shipped.entries} == {r["key"] for r in rows}
+    assert "| sum |" in (tmp_path / "regret.md").read_text()
