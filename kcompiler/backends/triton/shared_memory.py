@@ -76,8 +76,10 @@ Scratch (an operation's temporary buffer, live only while it runs; the largest i
   blocked layout (coalesced along the dim its loads read contiguously: 16-byte vectors, at
   most elements / threads; a gather whose index steps by one along its last dim reads that
   dim contiguously) as bases of bits and counts the tile's elements over its rounds;
-* a load or store of fewer dims than the block it is combined with, and a reduction's
-  result, move between a blocked layout of their own and the slice of the block's layout,
+* a load or store of fewer dims than the block it is combined with (each block of more
+  dims holding its dims in its region may be one: the largest such conversion counts), and
+  a reduction's result, move between a blocked layout of their own and the slice of the
+  block's layout,
   when the two differ in what a lane or warp holds (the same swizzled tile; none where
   every warp keeps its elements and the lanes trade one bit with the registers: warp
   shuffles, ``blocked_layout.warp_shuffle``); a load of fewer elements than the program's
@@ -620,9 +622,9 @@ def _other_parents(
 
 
 def _conversions(module: Operation) -> list[Conversion]:
-    """Each load or store whose value has fewer dims than the largest block of its region
-    (the body of its loop or kernel) holding the value's dims, and each reduction's result
-    in kernels without ``tile.dot``."""
+    """Each load or store whose value has fewer dims than a block of its region (the body
+    of its loop or kernel) holding the value's dims, once per such block shape, and each
+    reduction's result in kernels without ``tile.dot``."""
 
     out: list[Conversion] = []
     dots = any(isinstance(op, t.DotOp) for op in module.walk())
@@ -660,41 +662,41 @@ def _conversions(module: Operation) -> list[Conversion]:
         if not (isinstance(ty, t.BlockType) and ty.known and ty.rank >= 1) or region is None:
             continue
         dims = tuple(ty.dims)
-        parent: tuple[str, ...] = ()
-        widest: int | None = None
+        # Every block of more dims holding the value's (unit dims aside) may be one it is
+        # combined with: Triton converts it to the slice of each such block's layout.
+        parents: dict[tuple[str, ...], tuple[tuple[str, ...], int | None]] = {}
         for other in region.walk():
             for r in other.results:
                 rt = r.type
                 if not (isinstance(rt, t.BlockType) and rt.known):
                     continue
-                if rt.rank > max(ty.rank, len(parent)) and _contains(tuple(rt.dims), dims):
-                    parent = tuple(rt.dims)
-                    widest = _contiguous_dim(r)[1]
-        if not parent:
-            continue
+                if rt.rank > ty.rank and _contains(tuple(rt.dims), dims):
+                    core = tuple(d for d in rt.dims if d != "1")
+                    if core not in parents or len(parents[core][0]) < rt.rank:
+                        parents[core] = (tuple(rt.dims), _contiguous_dim(r)[1])
         # Integer values (indices) may be widened to 64-bit index arithmetic first.
         elem = element_bytes(ty.element_type) or 8
         nbytes = max(8 if isinstance(ty.element_type, IntegerType) else 4, elem)
-        trailing = parent[len(parent) - len(dims) :] == dims
         # A load Triton may repeat in its user's layout: one user (a value several users
         # read in different layouts is converted).
         loaded = isinstance(op, t.LoadOp) and len(list(op.result.uses)) == 1
         epilogue = dots and _after_dot_loops(op)
         tensor = op.tensor.type
         access = element_bytes(tensor.element_type) if isinstance(tensor, t.TensorType) else None
-        out.append(
-            Conversion(
-                dims,
-                nbytes,
-                parent,
-                trailing,
-                None,
-                widest,
-                loaded,
-                epilogue=epilogue,
-                access_bytes=access,
+        for parent, widest in parents.values():
+            out.append(
+                Conversion(
+                    dims,
+                    nbytes,
+                    parent,
+                    parent[len(parent) - len(dims) :] == dims,
+                    None,
+                    widest,
+                    loaded,
+                    epilogue=epilogue,
+                    access_bytes=access,
+                )
             )
-        )
     return out
 
 
