@@ -6,12 +6,12 @@ compiled for sm_90 on the CPU with Triton 3.9.0: ``triton`` is that compile's
 ``metadata.shared`` as the report's JSON rows record it (seed 0:
 benchmarks/results/cpu/spills-sm90.json as committed at ab3a833; seed 1: the same command
 with ``--seed 1``; seed 11: ``--seed 11`` at 988ec4a; seed 7:
-``--draws 40 --seed 7 --cases jagged_mean,softmax_two_pass,softmax_bwd``; fp8_gemm's
-descriptors on its K-major ``y``: ``--cases fp8_gemm`` with seeds 0, 1 and 5 at 219c36d, and
-``python -m benchmarks.smem_exclusions --per-kernel 10 --seed 9 --cases fp8_gemm``; seeds 0, 1
-and 13 ``--draws 25 --cases matmul,matmul_dot,attention,softmax_two_pass,softmax_bwd,
-jagged_mean`` at 219c36d; fp8_gemm's kept store: ``--cases fp8_gemm --seed 0`` at 846cacc).
-Triton's
+``--draws 40 --seed 7 --cases jagged_mean,softmax_two_pass,softmax_bwd``, or for other kernels
+``--draws 25 --seed 7``; fp8_gemm's descriptors on its K-major ``y``: ``--cases fp8_gemm``
+with seeds 0, 1 and 5 at 219c36d, and ``python -m benchmarks.smem_exclusions --per-kernel 10
+--seed 9 --cases fp8_gemm``; seeds 0, 1 and 13 ``--draws 25 --cases matmul,matmul_dot,
+attention,softmax_two_pass,softmax_bwd,jagged_mean`` at 219c36d; fp8_gemm's kept store:
+``--cases fp8_gemm --seed 0`` at 846cacc). Triton's
 figure depends only on the config and the shapes, so the estimate for the same config and
 shapes must stay in [Triton's figure, +10 %]. One case for each rule of
 ``backends/triton/shared_memory.py`` that these rows pinned; the tensors are ``torch.empty``
@@ -28,9 +28,11 @@ import torch
 from kcompiler.backends.triton.shared_memory import TRANSIENT_TMA_BUFFERS
 from kcompiler.config import Config
 from kcompiler.kernels.backward import softmax_bwd
+from kcompiler.kernels.cross_entropy import cross_entropy
 from kcompiler.kernels.embedding import embedding
 from kcompiler.kernels.fp8_gemm import fp8_gemm
 from kcompiler.kernels.jagged_mean import jagged_mean_kernel
+from kcompiler.kernels.layer_norm import layer_norm_fwd
 from kcompiler.kernels.matmul import matmul, matmul_dot
 from kcompiler.kernels.rms_norm import rms_norm_fwd
 from kcompiler.kernels.softmax import softmax_two_pass
@@ -52,6 +54,14 @@ def _two_rows() -> tuple:
 
 def _rms() -> tuple:
     return (torch.empty(M, N), torch.empty(N), 1e-5)
+
+
+def _layer_norm() -> tuple:
+    return (torch.empty(M, N), [N], torch.empty(N), torch.empty(N), 1e-5)
+
+
+def _cross_entropy() -> tuple:
+    return (torch.empty(4096, 32000), torch.zeros(4096, dtype=torch.int64))
 
 
 def _add() -> tuple:
@@ -131,11 +141,46 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
         65544, 1,
     ),
     (
-        "a descriptor store drains beside the next iteration's reduction scratch",
+        "a statistic's store buffer spanning the loop sits above its load's barrier",
         rms_norm_fwd, _rms,
         dict(block_sizes=[8], indexing=[TD, P, TD, TD], num_stages=1, num_warps=8,
              reduction_loops=[2048]),
         65696, 0,
+    ),
+    (
+        "a row statistic's store buffer, allocated where it is computed, spans the next loop",
+        rms_norm_fwd, _rms,
+        dict(block_sizes=[16], indexing=[P, P, TD, TD], num_stages=4, num_warps=32,
+             reduction_loops=[1024]),
+        69696, 11,
+    ),
+    (
+        "the losses' store buffer is allocated after the chunk loop that computes them",
+        cross_entropy, _cross_entropy,
+        dict(block_sizes=[16], indexing=[TD, P, P, TD], num_stages=4, num_warps=16,
+             reduction_loops=[256]),
+        136, 1,
+    ),
+    (
+        "a load's barrier is invalidated before its row is converted: the scratch reuses it",
+        rms_norm_fwd, _rms,
+        dict(block_sizes=[32], indexing=[P, TD, P, P], num_stages=2, num_warps=4,
+             reduction_loops=[256]),
+        1032, 1,
+    ),
+    (
+        "the mean's buffer, live through the last loop, sits above the bias load's barrier",
+        layer_norm_fwd, _layer_norm,
+        dict(block_sizes=[32], indexing=[P, P, TD, TD, TD, TD], num_stages=2, num_warps=4,
+             reduction_loops=[256]),
+        34048, 7,
+    ),
+    (
+        "a loop's pointer store keeps the row statistics' store buffers after that loop",
+        layer_norm_fwd, _layer_norm,
+        dict(block_sizes=[8], indexing=[P, TD, P, P, TD, TD], num_stages=3, num_warps=2,
+             reduction_loops=[512]),
+        2056, 1,
     ),
     (
         "a flattened loop nest pipelines the inner load at the outer loop's 4 stages",
@@ -172,6 +217,13 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
         dict(block_sizes=[64, 2], indexing=[P, P, P], l2_groupings=[64], num_stages=1,
              num_warps=1),
         0, 11,
+    ),
+    (
+        "64-bit indices keep their load's 2-element vectors in the conversion to the rows",
+        embedding, _embedding,
+        dict(block_sizes=[2048, 4], indexing=[P, P, P], l2_groupings=[16], num_stages=3,
+             num_warps=8),
+        8192, 1,
     ),
     (
         "row statistics carried across the column loop keep the reduction's slice layout",
@@ -350,3 +402,24 @@ def test_estimate_is_within_ten_percent_above_triton(case: int) -> None:
     args = make()
     estimate = shared_memory_estimate(kernel, args)(Config(**config))
     assert triton <= estimate <= 1.1 * triton, (estimate, triton)
+
+
+# Rows the estimate bounds only loosely: (what the case shows, kernel, arguments, config,
+# Triton's metadata.shared, seed). The estimate must not fall below Triton's figure.
+LOOSE: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
+    (
+        "per-row counts converted to the slice of the row x column block of the jagged loop",
+        jagged_mean_kernel, _jagged,
+        _jagged_config(block_sizes=[64, 64, 1], indexing=[P] * 5, num_stages=2, num_warps=4,
+                       range_flattens=[True, False], range_num_stages=[1, 1]),
+        256, 11,
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.skipif(not TRANSIENT_TMA_BUFFERS, reason="the figures are Triton 3.9's")
+@pytest.mark.parametrize("case", range(len(LOOSE)), ids=[c[0] for c in LOOSE])
+def test_estimate_is_not_below_triton(case: int) -> None:
+    _, kernel, make, config, triton, _seed = LOOSE[case]
+    estimate = shared_memory_estimate(kernel, make())(Config(**config))
+    assert estimate >= triton, (estimate, triton)

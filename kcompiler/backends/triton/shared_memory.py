@@ -50,9 +50,18 @@ Other loads and stores:
   padded to TMA's 128-byte alignment, and a config with a descriptor takes at least 128 bytes;
 * outside loops, and (3.9) in an unpipelined loop, one descriptor buffer is live at a time
   (a load's is read into registers, a store's drained before the next), though each load's
-  barrier may stay (counted padded to 16 bytes); 3.6 kept a loop's buffers together;
+  barrier may stay beside it (in a loop counted at 32 bytes, and at 128 where a store's
+  buffer allocated before the loop lives through it: Triton's first-fit placement puts that
+  small long-lived buffer above the loop's barriers, at TMA's alignment); 3.6 kept a loop's
+  buffers together;
 * (3.9) at ``num_stages`` >= 2 a descriptor store in a loop is hoisted out of it, so one
   iteration's store drains while the next computes: its buffer lives through the program;
+* (3.9) a descriptor store outside loops gets its buffer where its value is defined
+  (Triton's instruction reordering moves the allocation up to it) unless an operation with
+  known memory writes lies between: a descriptor load, another store, a loop whose stores
+  all use pointers (a loop with a descriptor store does not stop it). The buffer then lives
+  through the loops between and beside their scratch; otherwise it is allocated at the
+  store, after them;
 * a loop with ``range_num_stages`` >= 2 pipelines every load (pointer ones through cp.async):
   (3.9) ``stages - 1`` copies per unrolled body (one stage is in registers), a pointer
   load's copies in one buffer (aligned as a whole, not per copy); an unrolled outer loop
@@ -71,12 +80,16 @@ Scratch (an operation's temporary buffer, live only while it runs; the largest i
   blocked layout (coalesced along the dim its loads read contiguously: 16-byte vectors, at
   most elements / threads; a gather whose index steps by one along its last dim reads that
   dim contiguously) as bases of bits and counts the tile's elements over its rounds;
-* a load or store of fewer dims than the block it is combined with, and a reduction's
-  result, move between a blocked layout of their own and the slice of the block's layout,
+* a load or store of fewer dims than the block it is combined with (each block of more
+  dims holding its dims in its region may be one: the largest such conversion counts), and
+  a reduction's result, move between a blocked layout of their own and the slice of the
+  block's layout,
   when the two differ in what a lane or warp holds (the same swizzled tile; none where
   every warp keeps its elements and the lanes trade one bit with the registers: warp
   shuffles, ``blocked_layout.warp_shuffle``); a load of fewer elements than the program's
-  threads with one user is instead repeated in its user's layout; in a dot kernel, one
+  threads with one user is instead repeated in its user's layout; a value accessed at its
+  full width (64-bit indices) keeps that access's vector, a narrower index widened to 64
+  bits may keep its load's; in a dot kernel, one
   after the loops holding its dots (a bias row added to the result) reuses their freed
   buffers; a reduction's result is converted only where it is used with a block of another
   shape at the config's sizes (a second loop's tile of the same size has the same layout)
@@ -86,9 +99,10 @@ Scratch (an operation's temporary buffer, live only while it runs; the largest i
 * scratch starts at a 128-byte boundary after the buffers live beside it: dot operands,
   hoisted buffers, the pipelined copies of the loops it runs in (a pipelined loop's buffers
   are allocated before it and freed after it: a conversion after an inner loop reuses
-  them), and in a loop a descriptor store's buffer (it drains while the next iteration
-  runs) and the loads' barriers; a descriptor load's buffer is read into registers before
-  its value is used.
+  them), and a store's buffer allocated before the loop or reduction; an unpipelined
+  descriptor load's buffer is read into registers and its barrier invalidated before its
+  value is used, and an unpipelined loop's store buffer is allocated once its value is
+  computed and drained within the iteration.
 
 Loads and stores are counted on the IR as ``split-reductions`` rewrites it for the config's
 ``reduction_loops`` (a chunk loop's tile is rows x chunk), with the config's ``indexing``;
@@ -175,7 +189,9 @@ class MemoryTile:
     loop ``loop`` (``rblock_*`` for a chunk loop), the sequential loops around it
     (``loops``, innermost first) and the top-level one ``scope`` (its position among the
     module's loops; None: outside sequential loops); ``in_loop_kernel``: the module has a
-    sequential loop (Triton may move the access before it)."""
+    sequential loop. A store outside sequential loops also records what lies between its
+    value's definition and it in their block (``StoreSpan``): Triton may allocate its
+    buffer right after the definition."""
 
     site: int | None
     store: bool
@@ -186,6 +202,22 @@ class MemoryTile:
     loops: tuple[str, ...]
     scope: int | None
     in_loop_kernel: bool = False
+    span: StoreSpan | None = None
+
+
+@dataclass(frozen=True)
+class StoreSpan:
+    """What runs between a store's value's definition and the store, in their block:
+    ``loops``, the top-level sequential loops there (their positions among the module's
+    loops, as ``MemoryTile.scope``), with the ``Config.indexing`` positions of the stores
+    each holds (an atomic: None); ``loads``, the positions of the loads outside them;
+    ``writes``, whether a store or atomic runs outside them; ``reduces``, whether a
+    reduction runs outside them (its scratch would sit beside the buffer)."""
+
+    loops: tuple[tuple[int, tuple[int | None, ...]], ...] = ()
+    loads: tuple[int | None, ...] = ()
+    writes: bool = False
+    reduces: bool = False
 
 
 @dataclass(frozen=True)
@@ -438,6 +470,9 @@ def memory_tiles(module: Operation, positions: dict[int, int] | None = None) -> 
             dims = tuple(value.type.dims)
         loops = _sequential_loops(op)
         syms = tuple(loop.block.data for loop in loops)
+        span = None
+        if isinstance(op, t.StoreOp) and not loops:
+            span = _store_span(op, positions, ordinal)
         out.append(
             MemoryTile(
                 site=_site_of(op, positions),
@@ -449,9 +484,50 @@ def memory_tiles(module: Operation, positions: dict[int, int] | None = None) -> 
                 loops=syms,
                 scope=ordinal[id(loops[-1])] if loops else None,
                 in_loop_kernel=looped,
+                span=span,
             )
         )
     return out
+
+
+def _store_span(
+    store: t.StoreOp, positions: dict[int, int], ordinal: dict[int, int]
+) -> StoreSpan | None:
+    """``StoreSpan`` of a store outside sequential loops (None: its value is defined in
+    another block or by a loop, so nothing of its block runs in between)."""
+
+    block = store.parent_block()
+    if block is None:
+        return None
+    ops = list(block.ops)
+    owner = store.value.owner
+    if isinstance(owner, Operation):
+        defined = block.find_ancestor_op_in_block(owner)
+        if defined is None or isinstance(defined, t.ForOp):
+            return None
+        start = ops.index(defined) + 1
+    else:
+        start = 0  # a block argument: defined before everything in its block
+    loops: list[tuple[int, tuple[int | None, ...]]] = []
+    loads: list[int | None] = []
+    writes = reduces = False
+    for op in ops[start : ops.index(store)]:
+        if isinstance(op, t.ForOp) and op.parallel is None:
+            held = tuple(
+                _site_of(inner, positions) if isinstance(inner, t.StoreOp) else None
+                for inner in op.walk()
+                if isinstance(inner, (t.StoreOp, t.AtomicOp))
+            )
+            loops.append((ordinal[id(op)], held))
+            continue
+        for inner in op.walk():
+            if isinstance(inner, (t.StoreOp, t.AtomicOp)):
+                writes = True
+            elif isinstance(inner, t.LoadOp):
+                loads.append(_site_of(inner, positions))
+            elif isinstance(inner, t.ReduceOp):
+                reduces = True
+    return StoreSpan(tuple(loops), tuple(loads), writes, reduces)
 
 
 def _accesses(module: Operation, positions: dict[int, int]) -> dict[int, Access]:
@@ -520,7 +596,8 @@ class Conversion:
     the loads and stores of that block (None: not numbered); ``epilogue``: it runs after a
     dot kernel's loops, whose buffers are free by then; ``loops``: the block symbols of the
     sequential loops around the access, innermost first (None: a reduced row's conversion,
-    which may run wherever it is used)."""
+    which may run wherever it is used); ``access_bytes``: the element size the access
+    reads or writes in memory (None: unknown)."""
 
     dims: tuple[str, ...]
     elem_bytes: int
@@ -533,6 +610,7 @@ class Conversion:
     epilogue: bool = False
     other_sites: tuple[tuple[int | None, ...], ...] = ()
     loops: tuple[str, ...] | None = ()
+    access_bytes: int | None = None
 
 
 def _contains(parent: tuple[str, ...], dims: tuple[str, ...]) -> bool:
@@ -577,9 +655,9 @@ def _access_sites(
 
 
 def _conversions(module: Operation, positions: dict[int, int] | None = None) -> list[Conversion]:
-    """Each load or store whose value has fewer dims than the largest block of its region
-    (the body of its loop or kernel) holding the value's dims, and each reduction's result
-    in kernels without ``tile.dot``."""
+    """Each load or store whose value has fewer dims than a block of its region (the body
+    of its loop or kernel) holding the value's dims, once per such block shape, and each
+    reduction's result in kernels without ``tile.dot``."""
 
     positions = _positions(module) if positions is None else positions
     accessed = _access_sites(module, positions)
@@ -621,32 +699,43 @@ def _conversions(module: Operation, positions: dict[int, int] | None = None) -> 
         if not (isinstance(ty, t.BlockType) and ty.known and ty.rank >= 1) or region is None:
             continue
         dims = tuple(ty.dims)
-        parent: tuple[str, ...] = ()
-        widest: int | None = None
+        # Every block of more dims holding the value's (unit dims aside) may be one it is
+        # combined with: Triton converts it to the slice of each such block's layout.
+        parents: dict[tuple[str, ...], tuple[tuple[str, ...], int | None, tuple[str, ...]]] = {}
+        loops = tuple(loop.block.data for loop in _sequential_loops(op))
         for other in region.walk():
             for r in other.results:
                 rt = r.type
                 if not (isinstance(rt, t.BlockType) and rt.known):
                     continue
-                if rt.rank > max(ty.rank, len(parent)) and _contains(tuple(rt.dims), dims):
-                    parent = tuple(rt.dims)
-                    widest = _contiguous_dim(r)[1]
-        if not parent:
-            continue
+                if rt.rank > ty.rank and _contains(tuple(rt.dims), dims):
+                    core = tuple(d for d in rt.dims if d != "1")
+                    if core not in parents or len(parents[core][0]) < rt.rank:
+                        parents[core] = (tuple(rt.dims), _contiguous_dim(r)[1], loops)
         # Integer values (indices) may be widened to 64-bit index arithmetic first.
         elem = element_bytes(ty.element_type) or 8
         nbytes = max(8 if isinstance(ty.element_type, IntegerType) else 4, elem)
-        trailing = parent[len(parent) - len(dims) :] == dims
         # A load Triton may repeat in its user's layout: one user (a value several users
         # read in different layouts is converted).
         loaded = isinstance(op, t.LoadOp) and len(list(op.result.uses)) == 1
         epilogue = dots and _after_dot_loops(op)
-        loops = tuple(loop.block.data for loop in _sequential_loops(op))
-        out.append(
-            Conversion(
-                dims, nbytes, parent, trailing, None, widest, loaded, epilogue=epilogue, loops=loops
+        tensor = op.tensor.type
+        access = element_bytes(tensor.element_type) if isinstance(tensor, t.TensorType) else None
+        for parent, widest, loops in parents.values():
+            out.append(
+                Conversion(
+                    dims,
+                    nbytes,
+                    parent,
+                    parent[len(parent) - len(dims) :] == dims,
+                    None,
+                    widest,
+                    loaded,
+                    epilogue=epilogue,
+                    loops=loops,
+                    access_bytes=access,
+                )
             )
-        )
     return out
 
 
@@ -740,6 +829,20 @@ def may_take_shared_memory(module: Operation) -> bool:
 
 TMA_MIN_SHARED = 128  # bytes: TMA's alignment of a shared-memory buffer
 SCRATCH_ALIGN = 128  # bytes: Triton's alignment of an operation's scratch buffer
+
+
+def _allocated_early(span: StoreSpan, picked: set[int]) -> bool:
+    """Whether Triton 3.9 allocates a descriptor store's buffer right after its value is
+    defined rather than at the store. Its instruction reordering moves a ``local_alloc`` of
+    a value up to the value's definition unless an operation in between writes memory with
+    known effects: a descriptor load (its barrier and copy), any store outside loops, or a
+    loop whose stores all use pointers. A loop that stores through a descriptor holds
+    operations of unknown effects (the fences and waits around the copy), which do not stop
+    the move."""
+
+    if span.writes or any(p in picked for p in span.loads):
+        return False
+    return not any(held and not any(p in picked for p in held) for _, held in span.loops)
 
 
 def _triton_version() -> tuple[int, ...]:
@@ -948,8 +1051,9 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         pipelined_by: dict[tuple[int | None, str | None], int] = {}
         staged_in: dict[int | None, int] = {}
         hoisted: dict[int | None, int] = {}
-        drained: dict[int | None, int] = {}  # unpipelined descriptor stores, per loop
+        barrier_count: dict[int | None, int] = {}  # unpipelined descriptor loads, per loop
         barriers: dict[int | None, int] = {}
+        spanning: dict[int | None, int] = {}  # stores' buffers allocated before a loop
         for m in layout.tiles:
             if layout.buffers and m.store and m.scope is None:
                 continue  # counted in the epilogue above
@@ -1000,35 +1104,52 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 pipelined_in[m.scope] = pipelined_in.get(m.scope, 0) + need
                 pipelined_by[m.scope, host] = pipelined_by.get((m.scope, host), 0) + need
             elif tma and TRANSIENT_TMA_BUFFERS:
-                piped = stages(m.loop) >= 2 if m.scope is not None else m.in_loop_kernel
-                if m.store and piped and num_stages >= 2:
+                if m.store and m.scope is None:
+                    staged_in[None] = max(staged_in.get(None, 0), tile)
+                    if m.span is not None and _allocated_early(m.span, picked):
+                        # Its buffer lives from the value's definition: through the loops
+                        # and beside the reductions between it and the store.
+                        for k, _ in m.span.loops:
+                            spanning[k] = spanning.get(k, 0) + tile
+                        if m.span.reduces:
+                            spanning[None] = spanning.get(None, 0) + tile
+                    continue
+                if m.store and stages(m.loop) >= 2 and num_stages >= 2:
                     # A pipelined loop's store: the buffer may be hoisted just out of the
                     # loop, so that one iteration's store drains while the next computes (it
-                    # lives through that loop); a store outside loops may be moved before
-                    # one and drain while it runs (whichever loop: all are charged).
+                    # lives through that loop).
                     hoisted[m.scope] = hoisted.get(m.scope, 0) + tile
                 else:
                     # One buffer at a time, but each load's barrier may stay allocated beside
                     # it: in a loop, placed between 128-byte aligned buffers, it may take 32
                     # bytes.
                     staged_in[m.scope] = max(staged_in.get(m.scope, 0), tile)
-                    if m.store:
-                        drained[m.scope] = max(drained.get(m.scope, 0), tile)
                     pad = 4 if m.scope is not None else 1
                     barriers[m.scope] = barriers.get(m.scope, 0) + pad * barrier
+                    if barrier:
+                        barrier_count[m.scope] = barrier_count.get(m.scope, 0) + 1
             elif tma:
                 need = u * (tile + barrier)
                 if m.scope is None:
                     staged_in[m.scope] = max(staged_in.get(m.scope, 0), need)
                 else:
                     staged_in[m.scope] = staged_in.get(m.scope, 0) + need
-        scopes = {*pipelined_in, *staged_in, *hoisted}
+        scopes = {*pipelined_in, *staged_in, *hoisted, *spanning}
+
+        def barrier_bytes(k: int | None) -> int:
+            # A store's buffer allocated before a loop lives through it; Triton's first-fit
+            # placement puts such a small, long-lived buffer above the loop's buffers and
+            # barriers, at TMA's 128-byte alignment: each barrier takes 128 bytes.
+            if k is not None and spanning.get(k):
+                return barrier_count.get(k, 0) * TMA_MIN_SHARED
+            return barriers.get(k, 0)
+
         # What may stay allocated while a reduction or conversion runs: the dot operands, the
         # hoisted buffers, the copies of the pipelined loops it runs in (``loops``; None:
-        # wherever it may run), and in a loop a descriptor store's buffer (it drains while the
-        # next iteration runs) and the loads' barriers; a descriptor load's buffer is read
-        # into registers before its value is used, and straight-line code fills a store's
-        # after.
+        # wherever it may run), and a store's buffer allocated before the loop or reduction.
+        # An unpipelined descriptor load's buffer is read into registers, and its barrier
+        # invalidated, before its value is used; an unpipelined store's buffer is allocated
+        # once its value is computed and drained within the iteration.
         base = total
 
         def pipelined_beside(k: int | None, loops: tuple[str, ...] | None) -> int:
@@ -1040,22 +1161,19 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             return base + max(
                 (
                     pipelined_beside(k, loops)
-                    + drained.get(k, 0)
-                    + barriers.get(k, 0)
-                    + hoisted.get(k, 0)
-                    if k is not None
-                    else pipelined_beside(k, loops)
+                    + spanning.get(k, 0)
+                    + (hoisted.get(k, 0) if k is not None else 0)
                     for k in scopes
                 ),
                 default=0,
             )
 
-        total += hoisted.get(None, 0) + max(
+        total += max(
             (
                 pipelined_in.get(k, 0)
                 + staged_in.get(k, 0)
-                + barriers.get(k, 0)
-                + (hoisted.get(k, 0) if k is not None else 0)
+                + barrier_bytes(k)
+                + (hoisted.get(k, 0) + spanning.get(k, 0) if k is not None else 0)
                 for k in scopes
             ),
             default=0,
@@ -1103,9 +1221,13 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 # in the slice layout its users need (removing the conversion).
                 continue
             # The parent's layout is its loads' (unknown: the value's element size); the value's
-            # own access moves its elements (an index widened to 64 bits was loaded at 32).
+            # own access moves its elements (an index widened to 64 bits was loaded at 32;
+            # one accessed at its full width keeps that access's vector).
             load = c.parent_bytes or min(4, c.elem_bytes)
-            for width in {c.elem_bytes, min(4, c.elem_bytes)}:
+            widths = {c.elem_bytes, min(4, c.elem_bytes)}
+            if c.access_bytes is not None and c.access_bytes >= c.elem_bytes:
+                widths = {c.elem_bytes}
+            for width in widths:
                 need = slice_conversion_bytes(
                     shape,
                     axes,
