@@ -33,10 +33,15 @@ Lookup rule (``Table.lookup``):
    dtype, rank and marks, ints, floats and None where the call has them, bools and constants equal,
    the same globals with equal values (an entry tuned with another value of a global is never
    served: its code differs; the runtime warns when that leaves a call without an entry).
-   Distance: the sum over every tensor dim and int argument of |log2 bucket - log2 bucket|
-   (dims a kernel marks batched, ``kc.aot_kernel(batched=...)``, are not counted);
-   ties go to the smaller sum of |log2 divisor - log2 divisor|, then to the entry whose sizes
-   are equal where the call's are (same signature), then to the entry listed first;
+   Distance: the sum over every tensor dim, int argument and int of a constant list or tuple
+   (layer_norm's ``normalized_shape``: its ints are sizes, so ``const [_]`` is the class) of
+   |log2 bucket - log2 bucket| (dims a kernel marks batched, ``kc.aot_kernel(batched=...)``,
+   are not counted); ties go to the entry with fewer of those steps below the call's sizes
+   (a config tuned on blocks at least as large holds as many values a thread and masks the
+   rest, while one tuned on smaller blocks and given larger ones holds more values a thread
+   than it was tuned with, which can spill), then to the smaller sum of
+   |log2 divisor - log2 divisor|, then to the entry whose sizes are equal where the call's
+   are (same signature), then to the entry listed first;
 3. no entry of the class: no config from the table (the kernel's own default applies).
 """
 
@@ -63,7 +68,8 @@ from kcompiler.frontend.specialize import next_pow2, pow2_divisor, specialize
 FORMAT = "kcompiler-aot-table/1"
 RULE = (
     "exact specialization; else the same class (parameters, tensor dtypes, ranks and marks, "
-    "scalar kinds, bools and constants) at the fewest log2 bucket steps summed over dims, then the "
+    "scalar kinds, bools and constants, ints of constant lists as sizes) at the fewest log2 "
+    "bucket steps summed over dims, then the fewest of them below the call's sizes, then the "
     "fewest log2 divisor steps, then the same size equalities, then the first listed"
 )
 
@@ -73,6 +79,16 @@ class TableError(ValueError):
 
 
 _TENSOR = re.compile(r"^(\w+)\[(.*)\]((?: overlapping)?(?: strided)?)$")
+# A constant list or tuple of ints (layer_norm's ``normalized_shape``): sizes by another name.
+_CONST_INTS = re.compile(r"^const ([\[(])\s*(-?\d+(?:\s*,\s*-?\d+)*)?\s*,?\s*([\])])$")
+
+
+def const_ints(desc: str) -> list[int] | None:
+    """The ints of a ``const [..]``/``const (..)`` description of ints only, else None."""
+    m = _CONST_INTS.match(desc)
+    if m is None:
+        return None
+    return [int(x) for x in m.group(2).split(",")] if m.group(2) else []
 
 
 @dataclass(frozen=True)
@@ -150,6 +166,8 @@ class Key:
                 desc = f"{m.group(1)}[{', '.join(['_'] * rank)}]{m.group(3) or ''}"
             elif desc.startswith("int "):
                 desc = "int"
+            elif (ints := const_ints(desc)) is not None:
+                desc = f"const {desc[6]}{', '.join(['_'] * len(ints))}{desc[-1]}"
             out.append((name, desc))
         return (*out, ("int64", str(self.int64_indexing)), *self.globals_class)
 
@@ -175,6 +193,9 @@ class Key:
                 out.extend(one(d) for d in _dims(m.group(2)))
             elif desc.startswith("int "):
                 out.append(one(desc[4:]))
+            else:
+                ints = const_ints(desc)
+                out.extend(one(str(max(n, 1))) for n in ints or ())
         return out
 
     def positions(self, dims: Mapping[str, frozenset[int]]) -> frozenset[int]:
@@ -183,7 +204,10 @@ class Key:
         at = 0
         for name, desc in self.args:
             m = _TENSOR.match(desc)
-            rank = len(_dims(m.group(2))) if m is not None else int(desc.startswith("int "))
+            if m is not None:
+                rank = len(_dims(m.group(2)))
+            else:
+                rank = int(desc.startswith("int ")) or len(const_ints(desc) or ())
             out.update(at + d for d in dims.get(name, ()) if d < rank)
             at += rank
         return frozenset(out)
@@ -193,13 +217,17 @@ class Key:
         places."""
         return self.args
 
-    def distance(self, other: Key, skip: frozenset[int] = frozenset()) -> tuple[float, float]:
-        """(log2 bucket steps, log2 divisor steps) summed over dims, but those at the places
-        ``skip`` (batched dims); keys of one class only."""
+    def distance(
+        self, other: Key, skip: frozenset[int] = frozenset()
+    ) -> tuple[float, float, float]:
+        """(log2 bucket steps, the steps where ``other``'s bucket is the smaller, log2 divisor
+        steps) summed over dims, but those at the places ``skip`` (batched dims); keys of one
+        class only."""
         pairs = [p for i, p in enumerate(zip(self.sizes(), other.sizes())) if i not in skip]
         steps = sum(abs(math.log2(x[0]) - math.log2(y[0])) for x, y in pairs)
+        down = sum(max(0.0, math.log2(x[0]) - math.log2(y[0])) for x, y in pairs)
         divs = sum(abs(math.log2(x[1]) - math.log2(y[1])) for x, y in pairs)
-        return steps, divs
+        return steps, down, divs
 
 
 def _dims(text: str) -> list[str]:
@@ -390,9 +418,9 @@ class Table:
         same = [e for e in self._classes.get(key.klass, []) if e.key != key]
         order = {id(e): i for i, e in enumerate(self.entries)}
 
-        def rank(e: Entry) -> tuple[float, float, int, int]:
-            steps, divs = key.distance(e.key, skip)
-            return steps, divs, int(e.key.signature() != key.signature()), order[id(e)]
+        def rank(e: Entry) -> tuple[float, float, float, int, int]:
+            steps, down, divs = key.distance(e.key, skip)
+            return steps, down, divs, int(e.key.signature() != key.signature()), order[id(e)]
 
         return sorted(same, key=rank)
 

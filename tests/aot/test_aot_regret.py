@@ -57,12 +57,14 @@ def calls(sizes: list[int]) -> list[list[dict]]:
 
 
 def nearest_tuned(n: int) -> int:
-    """The rule, on raw sizes: fewest log2 bucket steps, then divisor steps, then order."""
+    """The rule, on raw sizes: fewest log2 bucket steps, then the entry not below the call,
+    then divisor steps, then order."""
 
-    def rank(m: int) -> tuple[float, float, int]:
+    def rank(m: int) -> tuple[float, bool, float, int]:
         steps = abs(math.log2(next_pow2(n)) - math.log2(next_pow2(m)))
+        below = next_pow2(m) < next_pow2(n)
         divs = abs(math.log2(pow2_divisor(n)) - math.log2(pow2_divisor(m)))
-        return steps, divs, TUNED.index(m)
+        return steps, below, divs, TUNED.index(m)
 
     return min(TUNED, key=rank)
 

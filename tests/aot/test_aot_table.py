@@ -115,7 +115,7 @@ def test_key_describes_every_kind_of_argument() -> None:
     assert dict(key_of(every_kind, x, 19, None, (2, 3), 2.5, knobs).args)["n"] == "int s0"
 
 
-def test_nearest_rule_buckets_then_divisors_then_equalities_then_order() -> None:
+def test_nearest_rule_buckets_then_not_below_then_divisors_then_order() -> None:
     k = aot_kernels.add
     table = table_for(
         k,
@@ -134,11 +134,15 @@ def test_nearest_rule_buckets_then_divisors_then_equalities_then_order() -> None
     assert table.lookup(key_of(k, *vec(8192)))[0].config == add_config(256)
     # 600 (bucket 1024, divisor 8): the 1024 entry (0 steps) over 2000 (1 step).
     assert table.lookup(key_of(k, *vec(600)))[0].config == add_config(64)
-    # A tie in buckets: 24576 (bucket 32768, divisor 8192) is 1 step from 12288 (bucket 16384,
-    # divisor 4096) and from 65536 (its own divisor); divisors break it: 1 step against 3.
+    # A tie in buckets: 24576 (bucket 32768) is 1 step from 12288 (bucket 16384) and from
+    # 65536; the entry not below the call's sizes wins, though 12288 was listed first.
     table.add(Entry(key_of(k, *vec(3 * 4096)), add_config(512), 1.0))
     table.add(Entry(key_of(k, *vec(65536)), add_config(1024), 1.0))
-    assert table.lookup(key_of(k, *vec(3 * 8192)))[0].config == add_config(512)
+    assert table.lookup(key_of(k, *vec(3 * 8192)))[0].config == add_config(1024)
+    # Both above by one step: divisors break it. 2047 (bucket 2048, divisor 1) is 10 divisor
+    # steps from 3072 (bucket 4096, divisor 1024) and 12 from 4096.
+    above = table_for(k, [(vec(4096), add_config(256)), (vec(3072), add_config(128))])
+    assert above.lookup(key_of(k, *vec(2047)))[0].config == add_config(128)
     # A full tie (2 equal entries differing only in size equalities): same signature first.
     x1, y1 = torch.randn(4, 8), torch.randn(4, 8)
     square = table_for(k, [((torch.randn(8, 8),) * 2, add_config(8)), ((x1, y1), add_config(16))])
@@ -352,3 +356,19 @@ def test_shapes_in_python_form_and_targets_that_are_not_kernels(tmp_path: Path) 
     assert table.entries[1].shapes[0]["args"][0] == {"shape": [2048], "dtype": "float32"}
     with pytest.raises(SystemExit, match="not a kc.kernel"):
         main(["tune", "aot_kernels:vec_of", "--shapes", "aot_kernels:CALLS", "--out", str(out)])
+
+
+def test_ints_of_a_constant_list_are_sizes_of_the_class() -> None:
+    """layer_norm's ``normalized_shape`` (a list baked into the code) does not split the
+    class per width: a width between two entries takes the nearer one."""
+    from kcompiler.runtime.config_table import Key, const_ints
+
+    assert const_ints("const [128]") == [128]
+    assert const_ints("const (4, 8,)") == [4, 8]
+    assert const_ints("const [1.5]") is None and const_ints("const 'a'") is None
+    narrow = Key((("x", "float32[s0]"), ("shape", "const [128]")), (("s0", 128),), (("s0", 128),))
+    wide = Key((("x", "float32[s0]"), ("shape", "const [4096]")), (("s0", 4096),), (("s0", 4096),))
+    assert narrow.klass == wide.klass
+    assert narrow.sizes() == [(128, 128), (128, 128)]
+    assert wide.distance(narrow) == (10.0, 10.0, 10.0)
+    assert narrow.positions({"shape": frozenset({0})}) == frozenset({1})
