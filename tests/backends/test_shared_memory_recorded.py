@@ -355,6 +355,22 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
         1032, 0,
     ),
     (
+        "an unpipelined loop's load barrier sits in its 64-byte tile's padding",
+        softmax_bwd, _two_rows,
+        dict(block_sizes=[2, 8, 4], indexing=[TD, P, P, P, TD], num_stages=3, num_warps=1,
+             range_flattens=[False, False], range_multi_buffers=[None, True],
+             range_num_stages=[2, 1], range_unroll_factors=[0, 3]),
+        200, 0,
+    ),
+    (
+        "the barriers of a loop's descriptor loads follow its last tile, 8 bytes each",
+        softmax_bwd, _two_rows,
+        dict(block_sizes=[1, 32, 64], indexing=[TD, TD, TD, TD, P], num_stages=4, num_warps=4,
+             range_flattens=[False, None], range_multi_buffers=[True, True],
+             range_num_stages=[2, 0], range_unroll_factors=[0, 4]),
+        264, 5,
+    ),
+    (
         "a descriptor on K-major y makes the launch take the pointer kernel",
         fp8_gemm, _fp8,
         _dot_config(block_sizes=[32, 64, 64], indexing=[P, TD, P, P, TD], l2_groupings=[8],

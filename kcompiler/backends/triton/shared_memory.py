@@ -50,10 +50,11 @@ Other loads and stores:
   padded to TMA's 128-byte alignment, and a config with a descriptor takes at least 128 bytes;
 * outside loops, and (3.9) in an unpipelined loop, one descriptor buffer is live at a time
   (a load's is read into registers, a store's drained before the next), though each load's
-  barrier may stay beside it (in a loop counted at 32 bytes, and at 128 where a store's
-  buffer allocated before the loop lives through it: Triton's first-fit placement puts that
-  small long-lived buffer above the loop's barriers, at TMA's alignment); 3.6 kept a loop's
-  buffers together;
+  barrier may stay beside it: Triton places buffers largest first, so the 8-byte barriers
+  follow the last tile's own bytes (inside its padding to TMA's alignment), except where a
+  store's buffer allocated before the loop lives through it: first-fit placement puts that
+  small long-lived buffer above the loop's barriers, at TMA's alignment, so each barrier
+  then takes 128 bytes; 3.6 kept a loop's buffers together;
 * (3.9) at ``num_stages`` >= 2 a descriptor store in a loop is hoisted out of it, so one
   iteration's store drains while the next computes: its buffer lives through the program;
 * (3.9) a descriptor store outside loops gets its buffer where its value is defined
@@ -1121,11 +1122,11 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                     hoisted[m.scope] = hoisted.get(m.scope, 0) + tile
                 else:
                     # One buffer at a time, but each load's barrier may stay allocated beside
-                    # it: in a loop, placed between 128-byte aligned buffers, it may take 32
-                    # bytes.
+                    # it. Placed after every larger buffer, the barriers follow the last
+                    # tile's bytes, inside its padding to TMA's alignment (the padding of the
+                    # buffer placed last is not counted, below).
                     staged_in[m.scope] = max(staged_in.get(m.scope, 0), tile)
-                    pad = 4 if m.scope is not None else 1
-                    barriers[m.scope] = barriers.get(m.scope, 0) + pad * barrier
+                    barriers[m.scope] = barriers.get(m.scope, 0) + barrier
                     if barrier:
                         barrier_count[m.scope] = barrier_count.get(m.scope, 0) + 1
             elif tma:
