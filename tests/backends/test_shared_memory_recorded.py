@@ -371,6 +371,22 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
         264, 5,
     ),
     (
+        "a flattened loop's pointer copies sit 16-byte aligned below its descriptor tile",
+        softmax_bwd, _two_rows,
+        dict(block_sizes=[1, 16, 8], indexing=[TD, TD, TD, P, P], num_stages=2, num_warps=4,
+             range_flattens=[None, True], range_multi_buffers=[False, None],
+             range_num_stages=[2, 4], range_unroll_factors=[4, 2]),
+        296, 7,
+    ),
+    (
+        "an unrolled loop's 16-byte pointer copies pack below its 16-byte descriptor tile",
+        softmax_bwd, _two_rows,
+        dict(block_sizes=[1, 4, 8], indexing=[TD, P, TD, P, P], num_stages=3, num_warps=4,
+             range_flattens=[None, False], range_multi_buffers=[True, True],
+             range_num_stages=[2, 3], range_unroll_factors=[4, 1]),
+        168, 7,
+    ),
+    (
         "a descriptor on K-major y makes the launch take the pointer kernel",
         fp8_gemm, _fp8,
         _dot_config(block_sizes=[32, 64, 64], indexing=[P, TD, P, P, TD], l2_groupings=[8],

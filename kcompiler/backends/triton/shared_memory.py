@@ -69,6 +69,11 @@ Other loads and stores:
   runs its copies of the inner loop one after another; 3.6: ``stages x unroll`` copies (+ 1
   when unrolled); (3.9) a descriptor load of a tile under 128 bytes is not pipelined (one
   buffer at a time, as in an unpipelined loop);
+* (3.9) in a kernel without dot operands, the buffers a loop keeps live through it (its
+  pipelined copies, its largest unpipelined descriptor tile, its barriers) are placed
+  largest first, each at its own alignment above the last: 16 bytes for a pointer load's
+  copies (cp.async), TMA's 128 for a descriptor tile, 8 for a barrier; a loop with a store's
+  buffer hoisted out of it or allocated before it is counted as a sum of 128-byte units;
 * buffers of different top-level loops are never live together; pointer loads elsewhere stay
   in registers.
 
@@ -830,6 +835,7 @@ def may_take_shared_memory(module: Operation) -> bool:
 
 TMA_MIN_SHARED = 128  # bytes: TMA's alignment of a shared-memory buffer
 SCRATCH_ALIGN = 128  # bytes: Triton's alignment of an operation's scratch buffer
+CP_ASYNC_ALIGN = 16  # bytes: alignment of a pipelined pointer load's buffer (cp.async)
 
 
 def _allocated_early(span: StoreSpan, picked: set[int]) -> bool:
@@ -861,6 +867,20 @@ def _triton_version() -> tuple[int, ...]:
 TRANSIENT_TMA_BUFFERS = _triton_version() >= (3, 9)
 WGMMA_ROWS = 64  # Hopper's wgmma: M a multiple of 64 rows, a warp group of 4 warps
 WARP_GROUP = 4
+
+
+def _stacked(pieces: list[tuple[int, int]]) -> int:
+    """The end of buffers (bytes, alignment) that are all live together, as Triton places
+    them: largest first, each at the first offset of its alignment above the last. Ties
+    follow program order, which is not known here: the worse of the two orders by alignment."""
+    ends = []
+    for sign in (1, -1):
+        end = 0
+        for size, align in sorted(pieces, key=lambda p: (-p[0], sign * p[1])):
+            if size:
+                end = -(-end // align) * align + size
+        ends.append(end)
+    return max(ends)
 
 
 def _nvmma_alignment(row_bytes: int) -> int:
@@ -1054,7 +1074,13 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         hoisted: dict[int | None, int] = {}
         barrier_count: dict[int | None, int] = {}  # unpipelined descriptor loads, per loop
         barriers: dict[int | None, int] = {}
+        largest_staged: dict[int | None, int] = {}  # unpipelined descriptor tiles, raw bytes
         spanning: dict[int | None, int] = {}  # stores' buffers allocated before a loop
+        # Per loop: the (bytes, alignment) of each buffer live through it, for the loops
+        # whose buffers are placed one above the other (``stacked`` below); ``loose``: loops
+        # with a buffer that placement does not model (a hoisted or early store).
+        pieces: dict[int | None, list[tuple[int, int]]] = {}
+        loose: set[int | None] = set()
         for m in layout.tiles:
             if layout.buffers and m.store and m.scope is None:
                 continue  # counted in the epilogue above
@@ -1086,6 +1112,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 # the pipelined loop's own unrolling multiplies its buffers.
                 inner = unroll(m.loop)
                 need = inner * aligned((s - 1) * raw)
+                pieces.setdefault(m.scope, []).extend([((s - 1) * raw, CP_ASYNC_ALIGN)] * inner)
                 pipelined_in[m.scope] = pipelined_in.get(m.scope, 0) + need
                 pipelined_by[m.scope, host] = pipelined_by.get((m.scope, host), 0) + need
                 continue
@@ -1102,6 +1129,12 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 need = copies * (tile + (barrier if tma else 0))
                 if tma and TRANSIENT_TMA_BUFFERS:
                     need += inner * barrier  # and a barrier per unrolled copy of the body
+                    pieces.setdefault(m.scope, []).extend(
+                        [(raw, TMA_MIN_SHARED)] * copies
+                        + [(barrier, TMA_BARRIER_BYTES)] * (copies + inner)
+                    )
+                else:
+                    loose.add(m.scope)
                 pipelined_in[m.scope] = pipelined_in.get(m.scope, 0) + need
                 pipelined_by[m.scope, host] = pipelined_by.get((m.scope, host), 0) + need
             elif tma and TRANSIENT_TMA_BUFFERS:
@@ -1112,6 +1145,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                         # and beside the reductions between it and the store.
                         for k, _ in m.span.loops:
                             spanning[k] = spanning.get(k, 0) + tile
+                            loose.add(k)
                         if m.span.reduces:
                             spanning[None] = spanning.get(None, 0) + tile
                     continue
@@ -1120,6 +1154,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                     # loop, so that one iteration's store drains while the next computes (it
                     # lives through that loop).
                     hoisted[m.scope] = hoisted.get(m.scope, 0) + tile
+                    loose.add(m.scope)
                 else:
                     # One buffer at a time, but each load's barrier may stay allocated beside
                     # it. Placed after every larger buffer, the barriers follow the last
@@ -1127,9 +1162,12 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                     # buffer placed last is not counted, below).
                     staged_in[m.scope] = max(staged_in.get(m.scope, 0), tile)
                     barriers[m.scope] = barriers.get(m.scope, 0) + barrier
+                    largest_staged[m.scope] = max(largest_staged.get(m.scope, 0), raw)
                     if barrier:
                         barrier_count[m.scope] = barrier_count.get(m.scope, 0) + 1
+                        pieces.setdefault(m.scope, []).append((barrier, TMA_BARRIER_BYTES))
             elif tma:
+                loose.add(m.scope)
                 need = u * (tile + barrier)
                 if m.scope is None:
                     staged_in[m.scope] = max(staged_in.get(m.scope, 0), need)
@@ -1169,6 +1207,15 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 default=0,
             )
 
+        # Without dot operands below them, a loop's buffers are all live through it: Triton
+        # places them largest first, each at its alignment above the last (its
+        # unpipelined descriptor tiles, one at a time, as their largest).
+        stacked = {
+            k: _stacked([*pieces.get(k, []), (largest_staged.get(k, 0), TMA_MIN_SHARED)])
+            for k in scopes
+            if picked and TRANSIENT_TMA_BUFFERS and not total and k is not None
+            if k not in loose
+        }
         total += max(
             (
                 pipelined_in.get(k, 0)
@@ -1176,11 +1223,12 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 + barrier_bytes(k)
                 + (hoisted.get(k, 0) + spanning.get(k, 0) if k is not None else 0)
                 for k in scopes
+                if k not in stacked
             ),
             default=0,
         )
         if picked:
-            total = max(total - min(pads, default=0), TMA_MIN_SHARED)
+            total = max(total - min(pads, default=0), TMA_MIN_SHARED, *stacked.values())
         if not num_warps:
             return total  # the scratch below depends on the warps (counted when given)
         warps = num_warps
