@@ -11,7 +11,9 @@ with ``--seed 1``; seed 11: ``--seed 11`` at 988ec4a; seed 7:
 with seeds 0, 1 and 5 at 219c36d, and ``python -m benchmarks.smem_exclusions --per-kernel 10
 --seed 9 --cases fp8_gemm``; seeds 0, 1 and 13 ``--draws 25 --cases matmul,matmul_dot,
 attention,softmax_two_pass,softmax_bwd,jagged_mean`` at 219c36d; fp8_gemm's kept store:
-``--cases fp8_gemm --seed 0`` at 846cacc). Triton's
+``--cases fp8_gemm --seed 0`` at 846cacc; softmax_bwd's seed-5 and seed-7 barrier and
+placement cases: ``--draws 25 --seed S`` over the 17 kernels without ``tile.dot``, as in
+benchmarks/results/cpu/spills-sm90-notes.md's h/smem5 section). Triton's
 figure depends only on the config and the shapes, so the estimate for the same config and
 shapes must stay in [Triton's figure, +10 %]. One case for each rule of
 ``backends/triton/shared_memory.py`` that these rows pinned; the tensors are ``torch.empty``
