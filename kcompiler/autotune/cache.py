@@ -90,8 +90,10 @@ def source_tree_version() -> str:
     """kcompiler's version when it runs from a source tree on ``sys.path`` without being
     installed (a GPU machine given the tree): the ``version`` of the tree's pyproject.toml,
     the string an install of that tree would report; "absent" without one."""
-    import tomllib
-
+    try:
+        import tomllib  # Python 3.11+
+    except ImportError:
+        return "absent"
     path = Path(__file__).resolve().parents[2] / "pyproject.toml"
     try:
         project = tomllib.loads(path.read_text()).get("project", {})
