@@ -101,3 +101,14 @@ def test_unrepairable_defaults_still_raise_where_a_default_is_needed(
         k.autotune([x], effort="quick")
     with pytest.raises(ConfigError, match="halving"):  # a nearest entry is fitted
         k.table.config_for(k, (torch.randn(4, 64),), {})
+
+
+def test_the_installed_versions_are_read_once_and_handed_out_as_copies() -> None:
+    from kcompiler.autotune import library_versions
+    from kcompiler.runtime.config_table import current_versions
+
+    first = current_versions()
+    assert first == library_versions()
+    first["triton"] = "edited"
+    assert current_versions() == library_versions()
+    assert current_versions() is not current_versions()
