@@ -48,31 +48,32 @@ from benchmarks.kernels import FP32, KERNELS, Case
 INF = math.inf
 
 
-def _half_pow2(lo: float, count: int) -> list[int]:
-    """``count`` sizes half a power of two apart from 2**lo."""
-    return [round(2 ** (lo + i / 2)) for i in range(count)]
+def _sizes(lo: float, count: int, multiple: int) -> list[int]:
+    """``count`` sizes half a power of two apart from 2**lo, each rounded to a multiple of
+    ``multiple`` (model widths and tritonbench's sizes are multiples of 64 or more)."""
+    return [multiple * max(1, round(2 ** (lo + i / 2) / multiple)) for i in range(count)]
 
 
 def _mn(ms: Sequence[int], ns: Sequence[int]) -> list[Case]:
     return [Case({"m": m, "n": n}, FP32) for m in ms for n in ns]
 
 
-# Sweep shapes: 21 a kernel, one size swept half a power of two apart (tritonbench-like
-# ranges), ascending, so neighbours in the list are neighbours in size. With 21 shapes the
-# tuned ones (every fourth from the first) include the first and the last: the table covers
-# the sweep's range and serves the shapes between its entries, as a table tuned for a range
-# of sizes would. Most sizes fall between two powers of two (their size buckets), where the
+# Sweep shapes: 21 a kernel, one size swept half a power of two apart over tritonbench-like
+# ranges and rounded as model widths are (multiples of 64 for rows, 1024 for flat vectors),
+# ascending, so neighbours in the list are neighbours in size. Every fourth from the first is
+# tuned, so the table holds the first and the last and the others lie between its entries;
+# half of the sizes fall between two powers of two (their size buckets), where the
 # nearest-bucket rule has to choose.
 SWEEPS: dict[str, list[Case]] = {
-    "vector_add": [Case({"n": n}) for n in _half_pow2(16, 21)],
-    "vector_exp": [Case({"n": n}) for n in _half_pow2(16, 21)],
-    "embedding": [Case({"B": 8, "T": 512, "D": d, "V": 2**15}) for d in _half_pow2(5, 21)],
-    "sum": _mn((4096,), _half_pow2(8, 21)),
-    "rms_norm": _mn((4096,), _half_pow2(7, 21)),
-    "layer_norm": _mn((4096,), _half_pow2(7, 21)),
-    "softmax": _mn((4096,), _half_pow2(7, 21)),
-    "cross_entropy": _mn((2048,), _half_pow2(8, 21)),
-    "jagged_mean": [Case({"B": 512, "L": 256, "D": d}) for d in _half_pow2(4, 21)],
+    "vector_add": [Case({"n": n}) for n in _sizes(16, 21, 1024)],
+    "vector_exp": [Case({"n": n}) for n in _sizes(16, 21, 1024)],
+    "embedding": [Case({"B": 8, "T": 512, "D": d, "V": 2**14}) for d in _sizes(5, 21, 16)],
+    "sum": _mn((4096,), _sizes(8, 21, 64)),
+    "rms_norm": _mn((4096,), _sizes(7, 21, 64)),
+    "layer_norm": _mn((4096,), _sizes(7, 21, 64)),
+    "softmax": _mn((4096,), _sizes(7, 21, 64)),
+    "cross_entropy": _mn((2048,), _sizes(8, 21, 64)),
+    "jagged_mean": [Case({"B": 512, "L": 256, "D": d}) for d in _sizes(4, 21, 8)],
 }
 
 

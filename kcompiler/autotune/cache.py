@@ -82,8 +82,24 @@ def library_versions() -> dict[str, str]:
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
-            out[dist] = "absent"
+            out[dist] = source_tree_version() if dist == "kcompiler" else "absent"
     return out
+
+
+def source_tree_version() -> str:
+    """kcompiler's version when it runs from a source tree on ``sys.path`` without being
+    installed (a GPU machine given the tree): the ``version`` of the tree's pyproject.toml,
+    the string an install of that tree would report; "absent" without one."""
+    try:
+        import tomllib  # Python 3.11+
+    except ImportError:
+        return "absent"
+    path = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    try:
+        project = tomllib.loads(path.read_text()).get("project", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return "absent"
+    return str(project.get("version", "absent")) if project.get("name") == "kcompiler" else "absent"
 
 
 def make_key(

@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import tomllib
 from cache_hammer import hammer_cache
 
 from kcompiler.autotune import SQLiteCache, default_cache_path, make_key
@@ -186,8 +187,12 @@ def test_a_missing_package_is_keyed_as_absent(monkeypatch: pytest.MonkeyPatch):
         raise metadata.PackageNotFoundError(dist)
 
     monkeypatch.setattr(cache.metadata, "version", version)
+    # kcompiler run from its source tree, not installed: the tree's pyproject version.
+    tree = tomllib.loads((Path(cache.__file__).parents[2] / "pyproject.toml").read_text())
     assert cache.library_versions() == {
-        "kcompiler": "absent",
+        "kcompiler": tree["project"]["version"],
         "torch": "absent",
         "triton": "absent",
     }
+    monkeypatch.setattr(cache, "source_tree_version", lambda: "absent")
+    assert cache.library_versions()["kcompiler"] == "absent"
