@@ -21,22 +21,15 @@ DEFAULT_KERNELS = ("cross_entropy", "layer_norm")
 def choose_ms(name: str, repeat: int, max_configs: int) -> list[float]:
     """``repeat`` timings (ms) of an exact table hit's ``choose`` for bundled kernel
     ``name``'s first ``kc.kernel`` call, each on a fresh kernel object."""
+    from benchmarks.aot_cold_start import quick_table
     from benchmarks.host_profile import cpu_call, recorded_calls
     from kcompiler.aot import TableConfigs
-    from kcompiler.aot.tune import tune_table
-    from kcompiler.autotune import NullCache
     from kcompiler.config import Config
     from kcompiler.runtime.kernel import Kernel
 
     fn, args = cpu_call(name)
     kernel, kargs, kkwargs = recorded_calls(fn, args)[0]
-    table = tune_table(
-        kernel,
-        [{"args": list(kargs), "kwargs": kkwargs}],
-        max_configs=max_configs,
-        cache=NullCache(),
-        progress=False,
-    )
+    table = quick_table(kernel, kargs, kkwargs, max_configs)
     out: list[float] = []
     for _ in range(repeat):
         fresh = Kernel(kernel.fn, **kernel.settings)
