@@ -164,6 +164,21 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
         136, 1,
     ),
     (
+        "labels of fewer elements than threads, read by several users, are loaded twice",
+        cross_entropy, _cross_entropy,
+        dict(block_sizes=[4], indexing=[P] * 4, num_stages=1, num_warps=1,
+             reduction_loops=[512]),
+        16, 1,
+    ),
+    (
+        "row lengths bounding a jagged loop are converted to the loop's layouts",
+        jagged_mean_kernel, _jagged,
+        _jagged_config(block_sizes=[32, 1, 32], indexing=[P] * 5, num_stages=2, num_warps=4,
+                       range_multi_buffers=[True, None], range_num_stages=[2, 0],
+                       range_unroll_factors=[0, 1]),
+        256, 0,
+    ),
+    (
         "a load's barrier is invalidated before its row is converted: the scratch reuses it",
         rms_norm_fwd, _rms,
         dict(block_sizes=[32], indexing=[P, TD, P, P], num_stages=2, num_warps=4,

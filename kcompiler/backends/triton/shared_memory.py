@@ -93,7 +93,8 @@ Scratch (an operation's temporary buffer, live only while it runs; the largest i
   when the two differ in what a lane or warp holds (the same swizzled tile; none where
   every warp keeps its elements and the lanes trade one bit with the registers: warp
   shuffles, ``blocked_layout.warp_shuffle``); a load of fewer elements than the program's
-  threads with one user is instead repeated in its user's layout; a value accessed at its
+  threads is instead repeated in its users' layouts (Triton's rematerialization), unless
+  it has several users and bounds a jagged loop; a value accessed at its
   full width (64-bit indices) keeps that access's vector, a narrower index widened to 64
   bits may keep its load's; in a dot kernel, one
   after the loops holding its dots (a bias row added to the result) reuses their freed
@@ -596,9 +597,10 @@ class Conversion:
     The access keeps a blocked layout of its own while the arithmetic uses a slice of the
     parent's (``blocked_layout.slice_conversion_bytes``). ``trailing``: the value's dims are
     the parent's last ones; ``parent_bytes``: the widest element the parent's loads read;
-    ``load``: the value is loaded for one user (Triton may load it in that user's slice
-    layout instead); ``others``: the blocks of other dims a reduction's result is used with
-    (unit dims dropped), and ``other_sites`` for each the ``Config.indexing`` positions of
+    ``load``: the value is loaded and Triton may load it again in its users' slice
+    layouts instead (one user, or several that bound no jagged loop); ``others``: the
+    blocks of other dims a reduction's result is used with (unit dims dropped), and
+    ``other_sites`` for each the ``Config.indexing`` positions of
     the loads and stores of that block (None: not numbered); ``epilogue``: it runs after a
     dot kernel's loops, whose buffers are free by then; ``loops``: the block symbols of the
     sequential loops around the access, innermost first (None: a reduced row's conversion,
@@ -721,9 +723,12 @@ def _conversions(module: Operation, positions: dict[int, int] | None = None) -> 
         # Integer values (indices) may be widened to 64-bit index arithmetic first.
         elem = element_bytes(ty.element_type) or 8
         nbytes = max(8 if isinstance(ty.element_type, IntegerType) else 4, elem)
-        # A load Triton may repeat in its user's layout: one user (a value several users
-        # read in different layouts is converted).
-        loaded = isinstance(op, t.LoadOp) and len(list(op.result.uses)) == 1
+        # A load Triton may repeat in its users' layouts: one user, or several that do not
+        # bound a jagged loop (whose bounds check and masks take the value in a layout of
+        # their own: a value several users read in different layouts is converted).
+        loaded = isinstance(op, t.LoadOp) and (
+            len(list(op.result.uses)) == 1 or not _bounds_jagged_loop(op.result)
+        )
         epilogue = dots and _after_dot_loops(op)
         tensor = op.tensor.type
         access = element_bytes(tensor.element_type) if isinstance(tensor, t.TensorType) else None
@@ -743,6 +748,26 @@ def _conversions(module: Operation, positions: dict[int, int] | None = None) -> 
                 )
             )
     return out
+
+
+def _bounds_jagged_loop(value: SSAValue) -> bool:
+    """Whether ``value``, or an element-wise result computed from it, is the upper bound of
+    a jagged loop."""
+
+    seen: set[int] = set()
+    todo = [value]
+    while todo:
+        v = todo.pop()
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
+        for use in v.uses:
+            user = use.operation
+            if isinstance(user, t.ForOp) and user.kind.data == "jagged" and user.ub is v:
+                return True
+            if isinstance(user, (t.BinaryOp, t.UnaryOp, t.CastOp, t.SelectOp)):
+                todo.extend(user.results)
+    return False
 
 
 def _after_dot_loops(op: Operation) -> bool:
