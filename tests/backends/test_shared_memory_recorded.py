@@ -179,6 +179,14 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
         256, 0,
     ),
     (
+        "a reduced row's conversion runs before the loop whose store buffer is hoisted",
+        softmax_bwd, _two_rows,
+        dict(block_sizes=[32, 32, 4], indexing=[P, P, P, P, TD], num_stages=2, num_warps=1,
+             range_flattens=[True, None], range_multi_buffers=[None, False],
+             range_num_stages=[1, 0], range_unroll_factors=[2, 0]),
+        512, 0,
+    ),
+    (
         "a load's barrier is invalidated before its row is converted: the scratch reuses it",
         rms_norm_fwd, _rms,
         dict(block_sizes=[32], indexing=[P, TD, P, P], num_stages=2, num_warps=4,

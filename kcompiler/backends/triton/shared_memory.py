@@ -109,7 +109,9 @@ Scratch (an operation's temporary buffer, live only while it runs; the largest i
   them), and a store's buffer allocated before the loop or reduction; an unpipelined
   descriptor load's buffer is read into registers and its barrier invalidated before its
   value is used, and an unpipelined loop's store buffer is allocated once its value is
-  computed and drained within the iteration.
+  computed and drained within the iteration; a reduced row used in a later loop is
+  invariant there, so its conversion runs before that loop, ahead of the store buffer
+  hoisted out of it.
 
 Loads and stores are counted on the IR as ``split-reductions`` rewrites it for the config's
 ``reduction_loops`` (a chunk loop's tile is rows x chunk), with the config's ``indexing``;
@@ -1211,6 +1213,8 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         # What may stay allocated while a reduction or conversion runs: the dot operands, the
         # hoisted buffers, the copies of the pipelined loops it runs in (``loops``; None:
         # wherever it may run), and a store's buffer allocated before the loop or reduction.
+        # A reduced row (None) is invariant in the loops after the one computing it: its
+        # conversion is hoisted before such a loop, ahead of the store buffer hoisted there.
         # An unpipelined descriptor load's buffer is read into registers, and its barrier
         # invalidated, before its value is used; an unpipelined store's buffer is allocated
         # once its value is computed and drained within the iteration.
@@ -1226,7 +1230,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 (
                     pipelined_beside(k, loops)
                     + spanning.get(k, 0)
-                    + (hoisted.get(k, 0) if k is not None else 0)
+                    + (hoisted.get(k, 0) if k is not None and loops is not None else 0)
                     for k in scopes
                 ),
                 default=0,
