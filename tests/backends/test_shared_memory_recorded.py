@@ -11,7 +11,8 @@ with ``--seed 1``; seed 11: ``--seed 11`` at 988ec4a; seed 7:
 with seeds 0, 1 and 5 at 219c36d, and ``python -m benchmarks.smem_exclusions --per-kernel 10
 --seed 9 --cases fp8_gemm``; seeds 0, 1 and 13 ``--draws 25 --cases matmul,matmul_dot,
 attention,softmax_two_pass,softmax_bwd,jagged_mean`` at 219c36d; fp8_gemm's kept store:
-``--cases fp8_gemm --seed 0`` at 846cacc; softmax_bwd's seed-5 and seed-7 barrier and
+``--cases fp8_gemm --seed 0`` at 846cacc; the 100-draw cases (cross_entropy, softmax_bwd
+32 x 32 x 4, matmul 32 x 16 x 32): ``--draws 100 --seed S`` at e007df7; softmax_bwd's seed-5 and seed-7 barrier and
 placement cases: ``--draws 25 --seed S`` over the 17 kernels without ``tile.dot``, as in
 benchmarks/results/cpu/spills-sm90-notes.md's h/smem5 section). Triton's
 figure depends only on the config and the shapes, so the estimate for the same config and
@@ -185,6 +186,15 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
              range_flattens=[True, None], range_multi_buffers=[None, False],
              range_num_stages=[1, 0], range_unroll_factors=[2, 0]),
         512, 0,
+    ),
+    (
+        "the bias's descriptor buffer, after the dot loop, reuses the operands' memory",
+        matmul, _mm_bias,
+        _dot_config(block_sizes=[32, 16, 32], indexing=[TD, P, TD, TD], l2_groupings=[8],
+                    num_stages=3, num_warps=2, pid_type="persistent_blocked",
+                    range_multi_buffers=[True], range_num_stages=[1],
+                    range_unroll_factors=[1]),
+        3080, 1,
     ),
     (
         "a load's barrier is invalidated before its row is converted: the scratch reuses it",

@@ -32,9 +32,11 @@ Dot operands (``tl.dot``), in the dtype they are loaded in:
   staged (the larger of the two);
 * ``range_multi_buffers`` adds nothing on Hopper (the accumulator stays in registers); 3.6
   could add the accumulator's tile, and kept ``stages`` copies for mma v2 too;
-* the epilogue runs after the loop and reuses its memory: the result's tile, staged for a
-  tensor-descriptor store, or converted from the mma layout for a pointer store through a
-  swizzled tile that may take several rounds (``mma_conversion.py``); a persistent
+* the epilogue runs after the loop and reuses its memory: (3.9) a tensor-descriptor load
+  there (a bias row) with its barrier, beside only the resident operands and a persistent
+  kernel's kept store; the result's tile, staged for a tensor-descriptor store, or
+  converted from the mma layout for a pointer store through a swizzled tile that may take
+  several rounds (``mma_conversion.py``); a persistent
   kernel (``pid_type``) at ``num_stages`` >= 2 keeps its descriptor store's buffer allocated
   next to the loop's: Triton places buffers largest first (ties in program order, where the
   kept store, allocated before the loop, comes first), so a store at least as large as each
@@ -200,7 +202,8 @@ class MemoryTile:
     module's loops; None: outside sequential loops); ``in_loop_kernel``: the module has a
     sequential loop. A store outside sequential loops also records what lies between its
     value's definition and it in their block (``StoreSpan``): Triton may allocate its
-    buffer right after the definition."""
+    buffer right after the definition. ``epilogue``: a load outside sequential loops that
+    runs after the loops holding dots, whose buffers are free by then."""
 
     site: int | None
     store: bool
@@ -212,6 +215,7 @@ class MemoryTile:
     scope: int | None
     in_loop_kernel: bool = False
     span: StoreSpan | None = None
+    epilogue: bool = False
 
 
 @dataclass(frozen=True)
@@ -463,6 +467,7 @@ def memory_tiles(module: Operation, positions: dict[int, int] | None = None) -> 
     # Two chunk loops of one dim share a block symbol: a top-level loop is told by its position.
     ordinal = {id(op): i for i, op in enumerate(module.walk()) if isinstance(op, t.ForOp)}
     looped = any(isinstance(op, t.ForOp) and op.parallel is None for op in module.walk())
+    dots = any(isinstance(op, t.DotOp) for op in module.walk())
     out: list[MemoryTile] = []
     for op in memory_ops(module):
         if id(op) in operands:
@@ -494,6 +499,7 @@ def memory_tiles(module: Operation, positions: dict[int, int] | None = None) -> 
                 scope=ordinal[id(loops[-1])] if loops else None,
                 in_loop_kernel=looped,
                 span=span,
+                epilogue=dots and isinstance(op, t.LoadOp) and _after_dot_loops(op),
             )
         )
     return out
@@ -1108,10 +1114,17 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         # with a buffer that placement does not model (a hoisted or early store).
         pieces: dict[int | None, list[tuple[int, int]]] = {}
         loose: set[int | None] = set()
+        after_loads = 0  # descriptor loads after a dot kernel's loops, with their barriers
         for m in layout.tiles:
             if layout.buffers and m.store and m.scope is None:
                 continue  # counted in the epilogue above
             tma = m.site in picked
+            if tma and m.epilogue and layout.buffers and TRANSIENT_TMA_BUFFERS:
+                # (3.9) It runs after the dot loops, in their freed memory: only the resident
+                # operands and a persistent kernel's kept store buffer stay beside it.
+                raw = aligned(elements(m.dims) * m.elem_bytes) + TMA_BARRIER_BYTES
+                after_loads = max(after_loads, raw)
+                continue
             u = 1
             for sym in m.loops:
                 u *= unroll(sym)
@@ -1256,6 +1269,8 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             ),
             default=0,
         )
+        if after_loads:
+            total = max(total, resident + kept_store + after_loads)
         if picked:
             total = max(total - min(pads, default=0), TMA_MIN_SHARED, *stacked.values())
         if not num_warps:
