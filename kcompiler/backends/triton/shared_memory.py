@@ -104,7 +104,9 @@ Scratch (an operation's temporary buffer, live only while it runs; the largest i
   shape at the config's sizes (a second loop's tile of the same size has the same layout)
   that a pointer access lays out (a block read and written only through tensor descriptors
   is loaded into whatever layout its users have: the reduced row's);
-  and a gather's index tile, whose bounds check reduces it;
+  and a gather's index tile, whose bounds check reduces it; (3.9) in a jagged loop nest
+  flattened into one pipelined loop whose jagged block is one element wide, the load's
+  rows x 1 mask, converted to the load's layout beside its copies;
 * scratch starts at a 128-byte boundary after the buffers live beside it: dot operands,
   hoisted buffers, the pipelined copies of the loops it runs in (a pipelined loop's buffers
   are allocated before it and freed after it: a conversion after an inner loop reuses
@@ -813,6 +815,26 @@ def _checked_indices(module: Operation) -> list[tuple[tuple[str, ...], tuple[str
     return out
 
 
+def _jagged_masks(module: Operation) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """The row mask of each load in a jagged loop (the innermost: its bound's dims by the
+    loop's block, one
+    byte an element), with the block symbols of the sequential loops around the load: the
+    mask is computed in the layout of the index arithmetic and converted to the load's."""
+
+    out: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+    for op in module.walk():
+        if not isinstance(op, t.LoadOp):
+            continue
+        loops = _sequential_loops(op)
+        for loop in loops:
+            ub = loop.ub.type
+            if loop.kind.data == "jagged" and isinstance(ub, t.BlockType) and ub.known:
+                syms = tuple(lp.block.data for lp in loops)
+                out.append(((*ub.dims, loop.block.data), syms))
+                break  # the innermost: an outer loop's mask is carried in the load's layout
+    return out
+
+
 @dataclass
 class _Layout:
     buffers: list[SharedBuffer]
@@ -822,6 +844,7 @@ class _Layout:
     conversions: list[Conversion]
     checked: list[tuple[tuple[str, ...], tuple[str, ...]]]
     accesses: dict[int, Access]
+    jagged_masks: list[tuple[tuple[str, ...], tuple[str, ...]]]
 
 
 def _layout(module: Operation, chunks: dict[str, int]) -> _Layout:
@@ -848,6 +871,7 @@ def _layout(module: Operation, chunks: dict[str, int]) -> _Layout:
         _conversions(work, positions),
         _checked_indices(work),
         _accesses(work, positions),
+        _jagged_masks(work),
     )
 
 
@@ -1336,6 +1360,19 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         for dims, loops in layout.checked:
             n = elements(dims)
             scratch.append((reduction_scratch_bytes([n], 0, warps, 8), loops))
+        for dims, loops in layout.jagged_masks:
+            # (3.9) In a loop nest flattened into one pipelined loop, a load's row mask over
+            # a one-element block of its jagged loop (rows x 1) is converted to the load's
+            # layout beside its copies (in the loop and in the prologue, after the copies
+            # are allocated).
+            flat = any(flat_of.get(sym) for sym in loops[1:])
+            if (
+                TRANSIENT_TMA_BUFFERS
+                and flat
+                and elements(dims[-1:]) == 1
+                and any(pipelined_beside(k, loops) for k in scopes)
+            ):
+                scratch.append((elements(dims), loops))
         if after:
             # After a dot kernel's loops only the resident operands and a persistent store's
             # buffer stay allocated.
