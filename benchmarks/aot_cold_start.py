@@ -39,11 +39,25 @@ from typing import Any
 from kcompiler.kernels import NAMES  # the nine bundled kernels
 
 
+def quick_table(kernel: Any, args: tuple, kwargs: dict, max_configs: int) -> Any:
+    """A table of ``kernel`` tuned at this one call with at most ``max_configs`` configs,
+    measured afresh (no tuning cache)."""
+    from kcompiler.aot.tune import tune_table
+    from kcompiler.autotune import NullCache
+
+    return tune_table(
+        kernel,
+        [{"args": list(args), "kwargs": kwargs}],
+        max_configs=max_configs,
+        cache=NullCache(),
+        progress=False,
+    )
+
+
 def prepare(directory: Path, max_configs: int, device: str) -> dict[str, list[list[str]]]:
     """Tune one table per kernel the bundled kernels call; {name: [[module:kernel, path]]}."""
     from benchmarks.host_profile import cpu_call, recorded_calls
-    from kcompiler.aot.tune import kernel_name, tune_table
-    from kcompiler.autotune import NullCache
+    from kcompiler.aot.tune import kernel_name
 
     manifest: dict[str, list[list[str]]] = {}
     for name in NAMES:
@@ -53,13 +67,7 @@ def prepare(directory: Path, max_configs: int, device: str) -> dict[str, list[li
             target = kernel_name(kernel)
             path = directory / f"{target.replace(':', '.')}.json"
             t0 = time.monotonic()
-            table = tune_table(
-                kernel,
-                [{"args": list(kargs), "kwargs": kkwargs}],
-                max_configs=max_configs,
-                cache=NullCache(),
-                progress=False,
-            )
+            table = quick_table(kernel, kargs, kkwargs, max_configs)
             table.save(path)
             print(f"tuned {target} in {time.monotonic() - t0:.1f} s", file=sys.stderr)
             manifest[name].append([target, str(path)])

@@ -266,7 +266,13 @@ class ConfigSpace:
         starts: Sequence[Mapping[str, Any]] = (),
     ) -> None:
         """``starts``: known-good points, each a partial ``{knob name: value}`` laid over the
-        default (e.g. the tensor-core tile shapes of runtime/tuning.py); see ``starts()``."""
+        default (e.g. the tensor-core tile shapes of runtime/tuning.py); see ``starts()``.
+
+        The default and the starts are made at their first use and kept: repairing the
+        knobs' defaults checks the constraints again after each halving, work a space only
+        asked to check configs (a config table's exact entry) never needs. So a space whose
+        defaults no halving repairs raises ConfigError from whatever first needs the default
+        (``default``, ``starts``, ``complete``, ``repair``'s last resort), not from here."""
         self.knobs: tuple[Knob, ...] = tuple(knobs)
         self.constraints: tuple[Constraint, ...] = tuple(constraints)
         self._by_name: dict[str, Knob] = {}
@@ -285,8 +291,9 @@ class ConfigSpace:
             if missing:
                 raise ValueError(f"constraint {c.name!r} names unknown knob(s) {missing}")
         self._size: int | None = None
-        self._default = self._make_default()
-        self._starts = self._make_starts(starts)
+        self._partials: tuple[dict[str, Any], ...] = tuple(dict(p) for p in starts)
+        self._default: Config | None = None
+        self._starts: tuple[Config, ...] | None = None
 
     def _layout(self) -> dict[str, int | None]:
         """Field -> list length (None for a scalar field); checks indices are 0..n-1."""
@@ -321,7 +328,8 @@ class ConfigSpace:
         """The valid ones among ``partials`` over the default, as given: a start that breaks a
         constraint is dropped, not shrunk (a shrunk tile is not the point that was known to be
         good). Names of knobs this space lacks are ignored."""
-        base = self.to_flat(self._default)
+        default = self.default()
+        base = self.to_flat(default)
         out: list[Config] = []
         for partial in partials:
             flat = dict(base)
@@ -332,7 +340,7 @@ class ConfigSpace:
             if self._first_violation(flat) is not None:
                 continue
             config = self.to_config(flat)
-            if config != self._default and config not in out:
+            if config != default and config not in out:
                 out.append(config)
         return tuple(out)
 
@@ -378,7 +386,7 @@ class ConfigSpace:
 
     def complete(self, partial: Mapping[str, Any]) -> Config:
         """Fill the knobs a user left out with the default's values (not validated)."""
-        flat = self.to_flat(self._default)
+        flat = self.to_flat(self.default())
         for field, value in partial.items():
             if field in self.fixed:
                 continue
@@ -470,17 +478,22 @@ class ConfigSpace:
             fixed = self._shrink(flat)
             if fixed is not None:
                 return self.to_config(fixed)
-        return self._default
+        return self.default()
 
     # -- configs for strategies --------------------------------------------------------
     def default(self) -> Config:
-        """The knobs' defaults, repaired if they violate a constraint; always valid."""
+        """The knobs' defaults, repaired if they violate a constraint; always valid.
+        ConfigError when no halving of block sizes repairs them."""
+        if self._default is None:
+            self._default = self._make_default()
         return self._default
 
     def starts(self) -> tuple[Config, ...]:
         """Valid known-good configs other than the default, measured right after it by every
         strategy (strategies/base.py): a search from the default alone rarely walks to a
         tensor-core tile of 128x256 in a quick budget."""
+        if self._starts is None:
+            self._starts = self._make_starts(self._partials)
         return self._starts
 
     def sample(self, rng: random.Random, attempts: int = 20) -> Config:

@@ -47,6 +47,7 @@ Lookup rule (``Table.lookup``):
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -353,7 +354,14 @@ def current_card() -> str:
 
 
 def current_versions() -> dict[str, str]:
+    """The installed kcompiler, torch and Triton versions (a copy: callers may keep it).
+    Read once a process: the package metadata behind them is parsed per read, and every
+    table's first call compares its header with them."""
+    return dict(_versions())
 
+
+@functools.cache
+def _versions() -> dict[str, str]:
     return library_versions()
 
 

@@ -568,8 +568,12 @@ class Kernel:
         check_flags([self._error_flag] if self._error_flag is not None else [], sync)
 
     def config_space(self, *args: Any, **kwargs: Any) -> Any:
-        """The config space derived from the IR traced for these arguments."""
-        return tuning.build_space(self, self.traced_modules(args, kwargs))
+        """The config space derived from the IR traced for these arguments. Its default is
+        made here, so defaults that no halving of block sizes repairs raise ConfigError from
+        this call (a space handed to a user is one to draw configs from)."""
+        space = tuning.build_space(self, self.traced_modules(args, kwargs))
+        space.default()
+        return space
 
     def traced_modules(
         self, args: Sequence[Any], kwargs: dict[str, Any], config: Config | None = None

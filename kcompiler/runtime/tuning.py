@@ -230,9 +230,11 @@ def _register_constraint(modules: list[Any], count: int, knobs: list[Any]) -> An
             return False
         if with_dot:
             return largest <= ELEMENTS_PER_THREAD * 32 * warps
+        need, have = live.per_thread(flat), thread_registers(warps)
+        if need <= have:  # fits with or without the slack (above 1): no need to ask more
+            return True
         whole_rows = live.chunkable and not live.chunked(flat)
-        slack = WHOLE_ROW_SLACK if whole_rows else 1.0
-        if live.per_thread(flat) <= slack * thread_registers(warps):
+        if whole_rows and need <= WHOLE_ROW_SLACK * have:
             return True
         # Rows too wide to hold whole: when even the smallest tile (every block at its
         # lowest, no unrolled or pipelined copies) overflows at the most warps, no tile without
@@ -247,7 +249,7 @@ def _register_constraint(modules: list[Any], count: int, knobs: list[Any]) -> An
         least = live.per_thread({**flat, **smallest, "num_warps": MAX_WARPS})
         if least <= most:
             return False
-        if live.per_thread(flat) / thread_registers(warps) > least / most:
+        if need / have > least / most:
             return False
         return largest <= ELEMENTS_PER_THREAD * 32 * warps
 

@@ -144,12 +144,18 @@ def test_default_is_repaired_by_halving_the_largest_block():
     space.validate(space.default())
 
 
-def test_unrepairable_defaults_are_reported():
-    with pytest.raises(ConfigError, match="halving"):
-        ConfigSpace(
-            [IntKnob("num_stages", 1, 4, 1)],
-            [Predicate("stages", lambda f: f["num_stages"] > 2, "at least 3 stages")],
-        )
+def test_unrepairable_defaults_are_reported_where_a_default_is_needed():
+    space = ConfigSpace(
+        [IntKnob("num_stages", 1, 4, 1)],
+        [Predicate("stages", lambda f: f["num_stages"] > 2, "at least 3 stages")],
+        starts=[{"num_stages": 4}],
+    )
+    # Checking configs needs no default (a config table's exact entry is only checked).
+    space.validate(Config(num_stages=3))
+    assert not space.is_valid(Config(num_stages=1))
+    for needs_default in (space.default, space.starts, lambda: space.complete({})):
+        with pytest.raises(ConfigError, match="halving"):
+            needs_default()
 
 
 def test_repair_falls_back_to_valid_config_for_a_predicate_halving_cannot_fix():
