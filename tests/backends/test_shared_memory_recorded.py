@@ -214,6 +214,14 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
         8224, 1,
     ),
     (
+        "a gather tile smaller than the threads: each row sum is converted beside the copies",
+        jagged_mean_kernel, _jagged,
+        _jagged_config(block_sizes=[8, 4, 2], indexing=[P] * 5, num_stages=4, num_warps=4,
+                       range_flattens=[False, False], range_multi_buffers=[True, None],
+                       range_num_stages=[1, 4], range_unroll_factors=[1, 1]),
+        896, 1,
+    ),
+    (
         "a load's barrier is invalidated before its row is converted: the scratch reuses it",
         rms_norm_fwd, _rms,
         dict(block_sizes=[32], indexing=[P, TD, P, P], num_stages=2, num_warps=4,

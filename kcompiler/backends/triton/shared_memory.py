@@ -106,7 +106,10 @@ Scratch (an operation's temporary buffer, live only while it runs; the largest i
   is loaded into whatever layout its users have: the reduced row's);
   and a gather's index tile, whose bounds check reduces it; (3.9) in a jagged loop nest
   flattened into one pipelined loop whose jagged block is one element wide, the load's
-  rows x 1 mask, converted to the load's layout beside its copies;
+  rows x 1 mask, converted to the load's layout beside its copies; a value stored after an
+  inner loop whose tile has fewer elements than the program's threads (such a load anchors
+  no layout, so the accumulator takes the store's), converted in that loop, beside its
+  copies;
 * scratch starts at a 128-byte boundary after the buffers live beside it: dot operands,
   hoisted buffers, the pipelined copies of the loops it runs in (a pipelined loop's buffers
   are allocated before it and freed after it: a conversion after an inner loop reuses
@@ -615,7 +618,9 @@ class Conversion:
     dot kernel's loops, whose buffers are free by then; ``loops``: the block symbols of the
     sequential loops around the access, innermost first (None: a reduced row's conversion,
     which may run wherever it is used); ``access_bytes``: the element size the access
-    reads or writes in memory (None: unknown)."""
+    reads or writes in memory (None: unknown); ``inner``: for a store, the loops of the
+    parent block when they are deeper than the store's (a sum accumulated in an inner loop),
+    where the conversion runs when that block anchors no layout."""
 
     dims: tuple[str, ...]
     elem_bytes: int
@@ -629,6 +634,7 @@ class Conversion:
     other_sites: tuple[tuple[int | None, ...], ...] = ()
     loops: tuple[str, ...] | None = ()
     access_bytes: int | None = None
+    inner: tuple[str, ...] | None = None
 
 
 def _contains(parent: tuple[str, ...], dims: tuple[str, ...]) -> bool:
@@ -719,7 +725,10 @@ def _conversions(module: Operation, positions: dict[int, int] | None = None) -> 
         dims = tuple(ty.dims)
         # Every block of more dims holding the value's (unit dims aside) may be one it is
         # combined with: Triton converts it to the slice of each such block's layout.
-        parents: dict[tuple[str, ...], tuple[tuple[str, ...], int | None, tuple[str, ...]]] = {}
+        parents: dict[
+            tuple[str, ...],
+            tuple[tuple[str, ...], int | None, tuple[str, ...], tuple[str, ...] | None],
+        ] = {}
         loops = tuple(loop.block.data for loop in _sequential_loops(op))
         for other in region.walk():
             for r in other.results:
@@ -729,7 +738,10 @@ def _conversions(module: Operation, positions: dict[int, int] | None = None) -> 
                 if rt.rank > ty.rank and _contains(tuple(rt.dims), dims):
                     core = tuple(d for d in rt.dims if d != "1")
                     if core not in parents or len(parents[core][0]) < rt.rank:
-                        parents[core] = (tuple(rt.dims), _contiguous_dim(r)[1], loops)
+                        inner = None
+                        if isinstance(op, t.StoreOp):
+                            inner = tuple(lp.block.data for lp in _sequential_loops(other))
+                        parents[core] = (tuple(rt.dims), _contiguous_dim(r)[1], loops, inner)
         # Integer values (indices) may be widened to 64-bit index arithmetic first.
         elem = element_bytes(ty.element_type) or 8
         nbytes = max(8 if isinstance(ty.element_type, IntegerType) else 4, elem)
@@ -742,7 +754,7 @@ def _conversions(module: Operation, positions: dict[int, int] | None = None) -> 
         epilogue = dots and _after_dot_loops(op)
         tensor = op.tensor.type
         access = element_bytes(tensor.element_type) if isinstance(tensor, t.TensorType) else None
-        for parent, widest, loops in parents.values():
+        for parent, widest, loops, inner in parents.values():
             out.append(
                 Conversion(
                     dims,
@@ -755,6 +767,7 @@ def _conversions(module: Operation, positions: dict[int, int] | None = None) -> 
                     epilogue=epilogue,
                     loops=loops,
                     access_bytes=access,
+                    inner=inner if inner != loops else None,
                 )
             )
     return out
@@ -1356,7 +1369,13 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 if c.epilogue:
                     after = max(after, need)
                 else:
-                    scratch.append((need, c.loops))
+                    loops = c.loops
+                    if c.inner is not None and prod(shape) < warps * WARP_SIZE:
+                        # A parent block of fewer elements than threads (an inner loop's
+                        # tile) anchors no layout: the value stored after that loop keeps
+                        # the store's, and each iteration's result is converted into it.
+                        loops = c.inner
+                    scratch.append((need, loops))
         for dims, loops in layout.checked:
             n = elements(dims)
             scratch.append((reduction_scratch_bytes([n], 0, warps, 8), loops))
