@@ -11,7 +11,9 @@ with ``--seed 1``; seed 11: ``--seed 11`` at 988ec4a; seed 7:
 with seeds 0, 1 and 5 at 219c36d, and ``python -m benchmarks.smem_exclusions --per-kernel 10
 --seed 9 --cases fp8_gemm``; seeds 0, 1 and 13 ``--draws 25 --cases matmul,matmul_dot,
 attention,softmax_two_pass,softmax_bwd,jagged_mean`` at 219c36d; fp8_gemm's kept store:
-``--cases fp8_gemm --seed 0`` at 846cacc; softmax_bwd's seed-5 and seed-7 barrier and
+``--cases fp8_gemm --seed 0`` at 846cacc; the 100-draw cases (cross_entropy, softmax_bwd
+32 x 32 x 4, matmul 32 x 16 x 32, jagged_mean's flattened nests): ``--draws 100 --seed S``
+at e007df7; softmax_bwd's seed-5 and seed-7 barrier and
 placement cases: ``--draws 25 --seed S`` over the 17 kernels without ``tile.dot``, as in
 benchmarks/results/cpu/spills-sm90-notes.md's h/smem5 section). Triton's
 figure depends only on the config and the shapes, so the estimate for the same config and
@@ -162,6 +164,62 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
         dict(block_sizes=[16], indexing=[TD, P, P, TD], num_stages=4, num_warps=16,
              reduction_loops=[256]),
         136, 1,
+    ),
+    (
+        "labels of fewer elements than threads, read by several users, are loaded twice",
+        cross_entropy, _cross_entropy,
+        dict(block_sizes=[4], indexing=[P] * 4, num_stages=1, num_warps=1,
+             reduction_loops=[512]),
+        16, 1,
+    ),
+    (
+        "row lengths bounding a jagged loop are converted to the loop's layouts",
+        jagged_mean_kernel, _jagged,
+        _jagged_config(block_sizes=[32, 1, 32], indexing=[P] * 5, num_stages=2, num_warps=4,
+                       range_multi_buffers=[True, None], range_num_stages=[2, 0],
+                       range_unroll_factors=[0, 1]),
+        256, 0,
+    ),
+    (
+        "a reduced row's conversion runs before the loop whose store buffer is hoisted",
+        softmax_bwd, _two_rows,
+        dict(block_sizes=[32, 32, 4], indexing=[P, P, P, P, TD], num_stages=2, num_warps=1,
+             range_flattens=[True, None], range_multi_buffers=[None, False],
+             range_num_stages=[1, 0], range_unroll_factors=[2, 0]),
+        512, 0,
+    ),
+    (
+        "the bias's descriptor buffer, after the dot loop, reuses the operands' memory",
+        matmul, _mm_bias,
+        _dot_config(block_sizes=[32, 16, 32], indexing=[TD, P, TD, TD], l2_groupings=[8],
+                    num_stages=3, num_warps=2, pid_type="persistent_blocked",
+                    range_multi_buffers=[True], range_num_stages=[1],
+                    range_unroll_factors=[1]),
+        3080, 1,
+    ),
+    (
+        "a flattened jagged nest converts its rows x 1 mask beside the gather's copies",
+        jagged_mean_kernel, _jagged,
+        _jagged_config(block_sizes=[16, 32, 1], indexing=[P] * 5, num_stages=3, num_warps=1,
+                       range_flattens=[True, False], range_multi_buffers=[False, False],
+                       range_num_stages=[1, 3], range_unroll_factors=[0, 1]),
+        4112, 0,
+    ),
+    (
+        "the same mask beside the flattened nest's copies, with a descriptor on the counts",
+        jagged_mean_kernel, _jagged,
+        _jagged_config(block_sizes=[32, 32, 1], indexing=[P, P, TD, P, P], num_stages=3,
+                       num_warps=2, range_flattens=[True, False],
+                       range_multi_buffers=[None, False], range_num_stages=[3, 0]),
+        8224, 1,
+    ),
+    (
+        "a gather tile smaller than the threads: each row sum is converted beside the copies",
+        jagged_mean_kernel, _jagged,
+        _jagged_config(block_sizes=[8, 4, 2], indexing=[P] * 5, num_stages=4, num_warps=4,
+                       range_flattens=[False, False], range_multi_buffers=[True, None],
+                       range_num_stages=[1, 4], range_unroll_factors=[1, 1]),
+        896, 1,
     ),
     (
         "a load's barrier is invalidated before its row is converted: the scratch reuses it",

@@ -32,9 +32,11 @@ Dot operands (``tl.dot``), in the dtype they are loaded in:
   staged (the larger of the two);
 * ``range_multi_buffers`` adds nothing on Hopper (the accumulator stays in registers); 3.6
   could add the accumulator's tile, and kept ``stages`` copies for mma v2 too;
-* the epilogue runs after the loop and reuses its memory: the result's tile, staged for a
-  tensor-descriptor store, or converted from the mma layout for a pointer store through a
-  swizzled tile that may take several rounds (``mma_conversion.py``); a persistent
+* the epilogue runs after the loop and reuses its memory: (3.9) a tensor-descriptor load
+  there (a bias row) with its barrier, beside only the resident operands and a persistent
+  kernel's kept store; the result's tile, staged for a tensor-descriptor store, or
+  converted from the mma layout for a pointer store through a swizzled tile that may take
+  several rounds (``mma_conversion.py``); a persistent
   kernel (``pid_type``) at ``num_stages`` >= 2 keeps its descriptor store's buffer allocated
   next to the loop's: Triton places buffers largest first (ties in program order, where the
   kept store, allocated before the loop, comes first), so a store at least as large as each
@@ -93,7 +95,8 @@ Scratch (an operation's temporary buffer, live only while it runs; the largest i
   when the two differ in what a lane or warp holds (the same swizzled tile; none where
   every warp keeps its elements and the lanes trade one bit with the registers: warp
   shuffles, ``blocked_layout.warp_shuffle``); a load of fewer elements than the program's
-  threads with one user is instead repeated in its user's layout; a value accessed at its
+  threads is instead repeated in its users' layouts (Triton's rematerialization), unless
+  it has several users and bounds a jagged loop; a value accessed at its
   full width (64-bit indices) keeps that access's vector, a narrower index widened to 64
   bits may keep its load's; in a dot kernel, one
   after the loops holding its dots (a bias row added to the result) reuses their freed
@@ -101,14 +104,21 @@ Scratch (an operation's temporary buffer, live only while it runs; the largest i
   shape at the config's sizes (a second loop's tile of the same size has the same layout)
   that a pointer access lays out (a block read and written only through tensor descriptors
   is loaded into whatever layout its users have: the reduced row's);
-  and a gather's index tile, whose bounds check reduces it;
+  and a gather's index tile, whose bounds check reduces it; (3.9) in a jagged loop nest
+  flattened into one pipelined loop whose jagged block is one element wide, the load's
+  rows x 1 mask, converted to the load's layout beside its copies; a value stored after an
+  inner loop whose tile has fewer elements than the program's threads (such a load anchors
+  no layout, so the accumulator takes the store's), converted in that loop, beside its
+  copies;
 * scratch starts at a 128-byte boundary after the buffers live beside it: dot operands,
   hoisted buffers, the pipelined copies of the loops it runs in (a pipelined loop's buffers
   are allocated before it and freed after it: a conversion after an inner loop reuses
   them), and a store's buffer allocated before the loop or reduction; an unpipelined
   descriptor load's buffer is read into registers and its barrier invalidated before its
   value is used, and an unpipelined loop's store buffer is allocated once its value is
-  computed and drained within the iteration.
+  computed and drained within the iteration; a reduced row used in a later loop is
+  invariant there, so its conversion runs before that loop, ahead of the store buffer
+  hoisted out of it.
 
 Loads and stores are counted on the IR as ``split-reductions`` rewrites it for the config's
 ``reduction_loops`` (a chunk loop's tile is rows x chunk), with the config's ``indexing``;
@@ -197,7 +207,8 @@ class MemoryTile:
     module's loops; None: outside sequential loops); ``in_loop_kernel``: the module has a
     sequential loop. A store outside sequential loops also records what lies between its
     value's definition and it in their block (``StoreSpan``): Triton may allocate its
-    buffer right after the definition."""
+    buffer right after the definition. ``epilogue``: a load outside sequential loops that
+    runs after the loops holding dots, whose buffers are free by then."""
 
     site: int | None
     store: bool
@@ -209,6 +220,7 @@ class MemoryTile:
     scope: int | None
     in_loop_kernel: bool = False
     span: StoreSpan | None = None
+    epilogue: bool = False
 
 
 @dataclass(frozen=True)
@@ -460,6 +472,7 @@ def memory_tiles(module: Operation, positions: dict[int, int] | None = None) -> 
     # Two chunk loops of one dim share a block symbol: a top-level loop is told by its position.
     ordinal = {id(op): i for i, op in enumerate(module.walk()) if isinstance(op, t.ForOp)}
     looped = any(isinstance(op, t.ForOp) and op.parallel is None for op in module.walk())
+    dots = any(isinstance(op, t.DotOp) for op in module.walk())
     out: list[MemoryTile] = []
     for op in memory_ops(module):
         if id(op) in operands:
@@ -491,6 +504,7 @@ def memory_tiles(module: Operation, positions: dict[int, int] | None = None) -> 
                 scope=ordinal[id(loops[-1])] if loops else None,
                 in_loop_kernel=looped,
                 span=span,
+                epilogue=dots and isinstance(op, t.LoadOp) and _after_dot_loops(op),
             )
         )
     return out
@@ -596,14 +610,17 @@ class Conversion:
     The access keeps a blocked layout of its own while the arithmetic uses a slice of the
     parent's (``blocked_layout.slice_conversion_bytes``). ``trailing``: the value's dims are
     the parent's last ones; ``parent_bytes``: the widest element the parent's loads read;
-    ``load``: the value is loaded for one user (Triton may load it in that user's slice
-    layout instead); ``others``: the blocks of other dims a reduction's result is used with
-    (unit dims dropped), and ``other_sites`` for each the ``Config.indexing`` positions of
+    ``load``: the value is loaded and Triton may load it again in its users' slice
+    layouts instead (one user, or several that bound no jagged loop); ``others``: the
+    blocks of other dims a reduction's result is used with (unit dims dropped), and
+    ``other_sites`` for each the ``Config.indexing`` positions of
     the loads and stores of that block (None: not numbered); ``epilogue``: it runs after a
     dot kernel's loops, whose buffers are free by then; ``loops``: the block symbols of the
     sequential loops around the access, innermost first (None: a reduced row's conversion,
     which may run wherever it is used); ``access_bytes``: the element size the access
-    reads or writes in memory (None: unknown)."""
+    reads or writes in memory (None: unknown); ``inner``: for a store, the loops of the
+    parent block when they are deeper than the store's (a sum accumulated in an inner loop),
+    where the conversion runs when that block anchors no layout."""
 
     dims: tuple[str, ...]
     elem_bytes: int
@@ -617,6 +634,7 @@ class Conversion:
     other_sites: tuple[tuple[int | None, ...], ...] = ()
     loops: tuple[str, ...] | None = ()
     access_bytes: int | None = None
+    inner: tuple[str, ...] | None = None
 
 
 def _contains(parent: tuple[str, ...], dims: tuple[str, ...]) -> bool:
@@ -707,7 +725,10 @@ def _conversions(module: Operation, positions: dict[int, int] | None = None) -> 
         dims = tuple(ty.dims)
         # Every block of more dims holding the value's (unit dims aside) may be one it is
         # combined with: Triton converts it to the slice of each such block's layout.
-        parents: dict[tuple[str, ...], tuple[tuple[str, ...], int | None, tuple[str, ...]]] = {}
+        parents: dict[
+            tuple[str, ...],
+            tuple[tuple[str, ...], int | None, tuple[str, ...], tuple[str, ...] | None],
+        ] = {}
         loops = tuple(loop.block.data for loop in _sequential_loops(op))
         for other in region.walk():
             for r in other.results:
@@ -717,17 +738,23 @@ def _conversions(module: Operation, positions: dict[int, int] | None = None) -> 
                 if rt.rank > ty.rank and _contains(tuple(rt.dims), dims):
                     core = tuple(d for d in rt.dims if d != "1")
                     if core not in parents or len(parents[core][0]) < rt.rank:
-                        parents[core] = (tuple(rt.dims), _contiguous_dim(r)[1], loops)
+                        inner = None
+                        if isinstance(op, t.StoreOp):
+                            inner = tuple(lp.block.data for lp in _sequential_loops(other))
+                        parents[core] = (tuple(rt.dims), _contiguous_dim(r)[1], loops, inner)
         # Integer values (indices) may be widened to 64-bit index arithmetic first.
         elem = element_bytes(ty.element_type) or 8
         nbytes = max(8 if isinstance(ty.element_type, IntegerType) else 4, elem)
-        # A load Triton may repeat in its user's layout: one user (a value several users
-        # read in different layouts is converted).
-        loaded = isinstance(op, t.LoadOp) and len(list(op.result.uses)) == 1
+        # A load Triton may repeat in its users' layouts: one user, or several that do not
+        # bound a jagged loop (whose bounds check and masks take the value in a layout of
+        # their own: a value several users read in different layouts is converted).
+        loaded = isinstance(op, t.LoadOp) and (
+            len(list(op.result.uses)) == 1 or not _bounds_jagged_loop(op.result)
+        )
         epilogue = dots and _after_dot_loops(op)
         tensor = op.tensor.type
         access = element_bytes(tensor.element_type) if isinstance(tensor, t.TensorType) else None
-        for parent, widest, loops in parents.values():
+        for parent, widest, loops, inner in parents.values():
             out.append(
                 Conversion(
                     dims,
@@ -740,9 +767,30 @@ def _conversions(module: Operation, positions: dict[int, int] | None = None) -> 
                     epilogue=epilogue,
                     loops=loops,
                     access_bytes=access,
+                    inner=inner if inner != loops else None,
                 )
             )
     return out
+
+
+def _bounds_jagged_loop(value: SSAValue) -> bool:
+    """Whether ``value``, or an element-wise result computed from it, is the upper bound of
+    a jagged loop."""
+
+    seen: set[int] = set()
+    todo = [value]
+    while todo:
+        v = todo.pop()
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
+        for use in v.uses:
+            user = use.operation
+            if isinstance(user, t.ForOp) and user.kind.data == "jagged" and user.ub is v:
+                return True
+            if isinstance(user, (t.BinaryOp, t.UnaryOp, t.CastOp, t.SelectOp)):
+                todo.extend(user.results)
+    return False
 
 
 def _after_dot_loops(op: Operation) -> bool:
@@ -780,6 +828,26 @@ def _checked_indices(module: Operation) -> list[tuple[tuple[str, ...], tuple[str
     return out
 
 
+def _jagged_masks(module: Operation) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """The row mask of each load in a jagged loop (the innermost: its bound's dims by the
+    loop's block, one
+    byte an element), with the block symbols of the sequential loops around the load: the
+    mask is computed in the layout of the index arithmetic and converted to the load's."""
+
+    out: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+    for op in module.walk():
+        if not isinstance(op, t.LoadOp):
+            continue
+        loops = _sequential_loops(op)
+        for loop in loops:
+            ub = loop.ub.type
+            if loop.kind.data == "jagged" and isinstance(ub, t.BlockType) and ub.known:
+                syms = tuple(lp.block.data for lp in loops)
+                out.append(((*ub.dims, loop.block.data), syms))
+                break  # the innermost: an outer loop's mask is carried in the load's layout
+    return out
+
+
 @dataclass
 class _Layout:
     buffers: list[SharedBuffer]
@@ -789,6 +857,7 @@ class _Layout:
     conversions: list[Conversion]
     checked: list[tuple[tuple[str, ...], tuple[str, ...]]]
     accesses: dict[int, Access]
+    jagged_masks: list[tuple[tuple[str, ...], tuple[str, ...]]]
 
 
 def _layout(module: Operation, chunks: dict[str, int]) -> _Layout:
@@ -815,6 +884,7 @@ def _layout(module: Operation, chunks: dict[str, int]) -> _Layout:
         _conversions(work, positions),
         _checked_indices(work),
         _accesses(work, positions),
+        _jagged_masks(work),
     )
 
 
@@ -1081,10 +1151,17 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         # with a buffer that placement does not model (a hoisted or early store).
         pieces: dict[int | None, list[tuple[int, int]]] = {}
         loose: set[int | None] = set()
+        after_loads = 0  # descriptor loads after a dot kernel's loops, with their barriers
         for m in layout.tiles:
             if layout.buffers and m.store and m.scope is None:
                 continue  # counted in the epilogue above
             tma = m.site in picked
+            if tma and m.epilogue and layout.buffers and TRANSIENT_TMA_BUFFERS:
+                # (3.9) It runs after the dot loops, in their freed memory: only the resident
+                # operands and a persistent kernel's kept store buffer stay beside it.
+                raw = aligned(elements(m.dims) * m.elem_bytes) + TMA_BARRIER_BYTES
+                after_loads = max(after_loads, raw)
+                continue
             u = 1
             for sym in m.loops:
                 u *= unroll(sym)
@@ -1186,6 +1263,8 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         # What may stay allocated while a reduction or conversion runs: the dot operands, the
         # hoisted buffers, the copies of the pipelined loops it runs in (``loops``; None:
         # wherever it may run), and a store's buffer allocated before the loop or reduction.
+        # A reduced row (None) is invariant in the loops after the one computing it: its
+        # conversion is hoisted before such a loop, ahead of the store buffer hoisted there.
         # An unpipelined descriptor load's buffer is read into registers, and its barrier
         # invalidated, before its value is used; an unpipelined store's buffer is allocated
         # once its value is computed and drained within the iteration.
@@ -1201,7 +1280,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 (
                     pipelined_beside(k, loops)
                     + spanning.get(k, 0)
-                    + (hoisted.get(k, 0) if k is not None else 0)
+                    + (hoisted.get(k, 0) if k is not None and loops is not None else 0)
                     for k in scopes
                 ),
                 default=0,
@@ -1227,6 +1306,8 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             ),
             default=0,
         )
+        if after_loads:
+            total = max(total, resident + kept_store + after_loads)
         if picked:
             total = max(total - min(pads, default=0), TMA_MIN_SHARED, *stacked.values())
         if not num_warps:
@@ -1288,10 +1369,29 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                 if c.epilogue:
                     after = max(after, need)
                 else:
-                    scratch.append((need, c.loops))
+                    loops = c.loops
+                    if c.inner is not None and prod(shape) < warps * WARP_SIZE:
+                        # A parent block of fewer elements than threads (an inner loop's
+                        # tile) anchors no layout: the value stored after that loop keeps
+                        # the store's, and each iteration's result is converted into it.
+                        loops = c.inner
+                    scratch.append((need, loops))
         for dims, loops in layout.checked:
             n = elements(dims)
             scratch.append((reduction_scratch_bytes([n], 0, warps, 8), loops))
+        for dims, loops in layout.jagged_masks:
+            # (3.9) In a loop nest flattened into one pipelined loop, a load's row mask over
+            # a one-element block of its jagged loop (rows x 1) is converted to the load's
+            # layout beside its copies (in the loop and in the prologue, after the copies
+            # are allocated).
+            flat = any(flat_of.get(sym) for sym in loops[1:])
+            if (
+                TRANSIENT_TMA_BUFFERS
+                and flat
+                and elements(dims[-1:]) == 1
+                and any(pipelined_beside(k, loops) for k in scopes)
+            ):
+                scratch.append((elements(dims), loops))
         if after:
             # After a dot kernel's loops only the resident operands and a persistent store's
             # buffer stay allocated.
