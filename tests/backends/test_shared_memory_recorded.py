@@ -484,6 +484,38 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
              num_warps=8),
         0, 0,
     ),
+    (
+        "a jagged loop of block 1 moves its i1 mask into the 3-d load's layout, per iteration",
+        jagged_mean_kernel, _jagged,
+        _jagged_config(block_sizes=[16, 32, 1], indexing=[P] * 5, num_stages=3, num_warps=1,
+                       range_flattens=[True, False], range_multi_buffers=[False, False],
+                       range_num_stages=[1, 3], range_unroll_factors=[0, 1]),
+        4112, 0,
+    ),
+    (
+        "the block-1 jagged mask's conversion sits above the pipelined copies (2 warps)",
+        jagged_mean_kernel, _jagged,
+        _jagged_config(block_sizes=[32, 32, 1], indexing=[P, P, TD, P, P], num_stages=3,
+                       num_warps=2, range_flattens=[True, False],
+                       range_multi_buffers=[None, False], range_num_stages=[3, 0]),
+        8224, 1,
+    ),
+    (
+        "a load of fewer elements than threads leaves the carried row in the store's layout",
+        jagged_mean_kernel, _jagged,
+        _jagged_config(block_sizes=[8, 4, 2], indexing=[P] * 5, num_stages=4, num_warps=4,
+                       range_flattens=[False, False], range_multi_buffers=[True, None],
+                       range_num_stages=[1, 4], range_unroll_factors=[1, 1]),
+        896, 1,
+    ),
+    (
+        "a kept store sits above the larger operand's copies and below the smaller one's",
+        fp8_gemm, _fp8,
+        _dot_config(block_sizes=[16, 64, 64], indexing=[TD, P, P, P, TD], l2_groupings=[4],
+                    num_stages=2, num_warps=8, pid_type="persistent_blocked",
+                    range_flattens=[False], range_num_stages=[2]),
+        7176, 0,
+    ),
 ]  # fmt: skip
 
 

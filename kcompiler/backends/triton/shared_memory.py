@@ -1066,6 +1066,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
         largest = 0  # the largest operand allocation (Triton places buffers largest first)
         single: dict[int, int] = {}
         staged: dict[int, int] = {}  # one-stage mma v2 operands read one at a time, per dot
+        operand_copies: list[tuple[int, int]] = []  # pipelined: (one copy, all with barriers)
         for b in layout.buffers:
             size = aligned(elements(b.dims) * b.elem_bytes)
             largest = max(largest, size)
@@ -1092,6 +1093,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             kept = s if wgmma or not TRANSIENT_TMA_BUFFERS else max(1, s - 1)
             copies = kept * u + (1 if u > 1 and s > 1 else 0)  # an unrolled loop's remainder
             pipelined += copies * (size + barrier)
+            operand_copies.append((size, copies * (size + barrier)))
             largest = max(largest, kept * size)
         pipelined += max(
             (max(single.get(d, 0), staged.get(d, 0)) for d in {*single, *staged}), default=0
@@ -1115,13 +1117,16 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                     if persistent and num_stages >= 2 and m.site in picked:
                         # Triton places buffers largest first (ties in program order, where
                         # the kept store comes first): a store at least as large as every
-                        # operand buffer sits below them, a smaller one above them all
-                        # (it lives beside each), at its swizzled layout's alignment.
+                        # operand buffer sits below them, a smaller one above the larger
+                        # ones and their barriers (it lives beside each), at its swizzled
+                        # layout's alignment, and the pipelined copies of smaller operands
+                        # above it.
                         if tile >= largest:
                             total += tile
                         else:
                             align = _nvmma_alignment(elements(m.dims[-1:]) * m.elem_bytes)
-                            total = -(-total // align) * align + tile
+                            small = sum(n for one, n in operand_copies if one < tile)
+                            total = -(-(total - small) // align) * align + tile + small
                         kept_store += tile
                         continue
                     if m.site not in picked and len(m.dims) == 2 and num_warps:
