@@ -305,13 +305,17 @@ def slice_conversion_bytes(
     elem_bytes: int,
     parent_vector: int,
     own_vector: int,
+    from_own: bool = False,
 ) -> int:
     """Scratch for moving a value of the ``kept`` dims of a ``parent`` block between the
     slice of the parent's blocked layout (which arithmetic with the parent uses) and a blocked
     layout of its own (which its load or store uses): 0 when both put the same elements in
     each lane and warp (Triton then only renames registers), else the swizzled tile's
     elements over its rounds. ``parent_vector``/``own_vector``: the elements a thread holds
-    along each one's last dim."""
+    along each one's last dim. ``from_own``: the value moves from its own layout into the
+    slice (a load); when every warp of its own layout holds the whole value, each warp
+    already has the elements its part of the slice needs, and Triton moves them within
+    the warp, without shared memory."""
 
     rank = len(parent)
     shape = [parent[d] for d in kept]
@@ -336,6 +340,18 @@ def slice_conversion_bytes(
         "lane": obits["lane"],
         "warp": obits["warp"],
     }
+    if from_own and num_warps > 1 and all(b is None for b in dst["warp"]):
+        # Every warp holds the whole value: the bits the slice spreads over warps need no
+        # exchange between warps (each warp takes its part from its own copy), so only the
+        # lane and register bits are compared.
+        split = {b for b in src["warp"] if b is not None}
+        local = {
+            "register": [b for b in dst["register"] if b not in split],
+            "lane": [None if b in split else b for b in dst["lane"]],
+            "warp": src["warp"],
+        }
+        if warp_shuffle(src, local):
+            return 0
     if (
         src["lane"] == dst["lane"]
         and src["warp"] == dst["warp"]

@@ -620,7 +620,8 @@ class Conversion:
     which may run wherever it is used); ``access_bytes``: the element size the access
     reads or writes in memory (None: unknown); ``inner``: for a store, the loops of the
     parent block when they are deeper than the store's (a sum accumulated in an inner loop),
-    where the conversion runs when that block anchors no layout."""
+    where the conversion runs when that block anchors no layout; ``loaded``: the value is
+    a load's result, so it moves from its own layout into the parent's slice."""
 
     dims: tuple[str, ...]
     elem_bytes: int
@@ -635,6 +636,7 @@ class Conversion:
     loops: tuple[str, ...] | None = ()
     access_bytes: int | None = None
     inner: tuple[str, ...] | None = None
+    loaded: bool = False
 
 
 def _contains(parent: tuple[str, ...], dims: tuple[str, ...]) -> bool:
@@ -768,6 +770,7 @@ def _conversions(module: Operation, positions: dict[int, int] | None = None) -> 
                     loops=loops,
                     access_bytes=access,
                     inner=inner if inner != loops else None,
+                    loaded=isinstance(op, t.LoadOp),
                 )
             )
     return out
@@ -1370,6 +1373,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                     c.elem_bytes,
                     coalesced_vector(shape, warps, load),
                     coalesced_vector(own, warps, width),
+                    from_own=c.loaded,
                 )
                 if c.epilogue:
                     after = max(after, need)
