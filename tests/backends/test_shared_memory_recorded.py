@@ -13,7 +13,7 @@ with seeds 0, 1 and 5 at 219c36d, and ``python -m benchmarks.smem_exclusions --p
 attention,softmax_two_pass,softmax_bwd,jagged_mean`` at 219c36d; fp8_gemm's kept store:
 ``--cases fp8_gemm --seed 0`` at 846cacc; the 100-draw cases (cross_entropy, softmax_bwd
 32 x 32 x 4, matmul 32 x 16 x 32, jagged_mean's flattened nests): ``--draws 100 --seed S``
-at e007df7, jagged_mean's per-row values held whole by every warp at eed7f67; softmax_bwd's seed-5 and seed-7 barrier and
+at e007df7, jagged_mean's per-row values held whole by every warp and its 128 x 64 x 1 at eed7f67; softmax_bwd's seed-5 and seed-7 barrier and
 placement cases: ``--draws 25 --seed S`` over the 17 kernels without ``tile.dot``, as in
 benchmarks/results/cpu/spills-sm90-notes.md's h/smem5 section). Triton's
 figure depends only on the config and the shapes, so the estimate for the same config and
@@ -516,6 +516,15 @@ CASES: list[tuple[str, Any, Any, dict[str, Any], int, int]] = [
                        range_multi_buffers=[None, True], range_num_stages=[4, 1],
                        range_unroll_factors=[1, 0]),
         136, 0,
+    ),
+    (
+        "with a jagged block of one, per-row values move at 4 bytes, not as 64-bit offsets",
+        jagged_mean_kernel, _jagged,
+        _jagged_config(block_sizes=[128, 64, 1], indexing=[P] * 5, num_stages=3,
+                       num_warps=16, range_flattens=[True, True],
+                       range_multi_buffers=[False, None], range_num_stages=[0, 1],
+                       range_unroll_factors=[1, 1]),
+        512, 1,
     ),
     (
         "a kept store sits above the larger operand's copies and below the smaller one's",

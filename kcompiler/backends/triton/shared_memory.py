@@ -96,7 +96,10 @@ Scratch (an operation's temporary buffer, live only while it runs; the largest i
   every warp keeps its elements and the lanes trade one bit with the registers: warp
   shuffles, ``blocked_layout.warp_shuffle``); a load of fewer elements than the program's
   threads is instead repeated in its users' layouts (Triton's rematerialization), unless
-  it has several users and bounds a jagged loop; a value accessed at its
+  it has several users and bounds a jagged loop (when every jagged loop's block is one
+  element, such a load moves at most 4 bytes an element, at more than one warp); a load
+  whose own layout every warp holds whole moves into a slice within each warp when its lane
+  and register bits pass the warp-shuffle test; a value accessed at its
   full width (64-bit indices) keeps that access's vector, a narrower index widened to 64
   bits may keep its load's; in a dot kernel, one
   after the loops holding its dots (a bias row added to the result) reuses their freed
@@ -1365,12 +1368,28 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             widths = {c.elem_bytes, min(4, c.elem_bytes)}
             if c.access_bytes is not None and c.access_bytes >= c.elem_bytes:
                 widths = {c.elem_bytes}
+            elem = c.elem_bytes
+            # A per-row load of fewer elements than threads that bounds jagged loops whose
+            # blocks are all one element (each index a splat): the bounds are compared in
+            # the load's own layout and the load is repeated in the address's slice, so
+            # only narrow values move (32-bit counts, f32 lengths, i1 masks), never the
+            # 64-bit ones. At one warp Triton does move 64-bit values.
+            if (
+                c.loaded
+                and not c.load
+                and warps > 1
+                and prod(own) < warps * WARP_SIZE
+                and layout.jagged_masks
+                and all(elements(d[-1:]) == 1 for d, _ in layout.jagged_masks)
+            ):
+                elem = min(4, elem)
+                widths = {min(4, w) for w in widths}
             for width in widths:
                 need = slice_conversion_bytes(
                     shape,
                     axes,
                     warps,
-                    c.elem_bytes,
+                    elem,
                     coalesced_vector(shape, warps, load),
                     coalesced_vector(own, warps, width),
                     from_own=c.loaded,
