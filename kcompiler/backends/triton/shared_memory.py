@@ -945,6 +945,12 @@ WGMMA_ROWS = 64  # Hopper's wgmma: M a multiple of 64 rows, a warp group of 4 wa
 WARP_GROUP = 4
 
 
+def round_up(nbytes: int, align: int) -> int:
+    """The first offset at or above ``nbytes`` that is a multiple of ``align``: where a
+    buffer of that alignment placed after ``nbytes`` of others starts."""
+    return -(-nbytes // align) * align
+
+
 def _stacked(pieces: list[tuple[int, int]]) -> int:
     """The end of buffers (bytes, alignment) that are all live together, as Triton places
     them: largest first, each at the first offset of its alignment above the last. Ties
@@ -954,7 +960,7 @@ def _stacked(pieces: list[tuple[int, int]]) -> int:
         end = 0
         for size, align in sorted(pieces, key=lambda p: (-p[0], sign * p[1])):
             if size:
-                end = -(-end // align) * align + size
+                end = round_up(end, align) + size
         ends.append(end)
     return max(ends)
 
@@ -1053,7 +1059,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             # padded to it, but for the one placed last (its padding is subtracted below).
             if not picked:
                 return nbytes
-            padded = -(-nbytes // TMA_MIN_SHARED) * TMA_MIN_SHARED
+            padded = round_up(nbytes, TMA_MIN_SHARED)
             pads.append(padded - nbytes)
             return padded
 
@@ -1132,7 +1138,7 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
                         else:
                             align = _nvmma_alignment(elements(m.dims[-1:]) * m.elem_bytes)
                             small = sum(n for one, n in operand_copies if one < tile)
-                            total = -(-(total - small) // align) * align + tile + small
+                            total = round_up(total - small, align) + tile + small
                         kept_store += tile
                         continue
                     if m.site not in picked and len(m.dims) == 2 and num_warps:
@@ -1424,11 +1430,11 @@ def shared_memory_estimator(module: Operation) -> Callable[..., int]:
             # After a dot kernel's loops only the resident operands and a persistent store's
             # buffer stay allocated.
             live = resident + kept_store
-            total = max(total, -(-live // SCRATCH_ALIGN) * SCRATCH_ALIGN + after)
+            total = max(total, round_up(live, SCRATCH_ALIGN) + after)
         # Scratch starts at a 128-byte boundary after the buffers live beside it.
         for need, loops in scratch:
             if need:
-                total = max(total, -(-kept(loops) // SCRATCH_ALIGN) * SCRATCH_ALIGN + need)
+                total = max(total, round_up(kept(loops), SCRATCH_ALIGN) + need)
         return total
 
     return estimate
