@@ -33,6 +33,7 @@ import gc
 import json
 import math
 import random
+import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -44,6 +45,8 @@ from typing import Any
 import torch
 
 from benchmarks.kernels import FP32, KERNELS, Case
+from benchmarks.report import geomean as report_geomean
+from benchmarks.timing import bench_ms
 
 INF = math.inf
 
@@ -105,8 +108,10 @@ class Shape:
 
 
 def geomean(values: Sequence[float]) -> float:
-    good = [v for v in values if v > 0 and math.isfinite(v)]
-    return math.exp(sum(map(math.log, good)) / len(good)) if good else math.nan
+    """``report.geomean`` of the finite positive values (failed configs are infinite); NaN
+    when there are none."""
+    g = report_geomean([v for v in values if v > 0 and math.isfinite(v)])
+    return math.nan if g is None else g
 
 
 def kernel_calls(name: str, case: Case, device: str) -> list[tuple[Any, tuple, dict]]:
@@ -255,25 +260,15 @@ def build_table(kernel: Any, shapes: list[Shape], indices: Sequence[int], how: s
 
 
 def side_by_side(fns: list[Callable[[], Any]], rounds: int) -> list[float]:
-    """Median over interleaved rounds of each function's do_bench median (L2 flushed on a
-    GPU); plain wall time under the interpreter."""
-    if torch.cuda.is_available():
-        import triton.testing
-
-        def bench(fn: Callable[[], Any]) -> float:
-            return float(triton.testing.do_bench(fn, warmup=10, rep=40, return_mode="median"))
-    else:
-
-        def bench(fn: Callable[[], Any]) -> float:
-            t0 = time.perf_counter()
-            fn()
-            return (time.perf_counter() - t0) * 1e3
-
+    """Median over interleaved rounds of each function's ``timing.bench_ms`` (do_bench's
+    median with the L2 flushed, warmup 10 ms and rep 40 ms, on a GPU; the median of a few
+    laps under the interpreter)."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     samples: list[list[float]] = [[] for _ in fns]
     for _ in range(rounds):
         for i, fn in enumerate(fns):
-            samples[i].append(bench(fn))
-    return [sorted(s)[len(s) // 2] for s in samples]
+            samples[i].append(bench_ms(fn, device, quick=True, reps=(10, 40)))
+    return [statistics.median(s) for s in samples]
 
 
 def run_kernel(name: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:

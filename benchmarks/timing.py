@@ -21,12 +21,18 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def bench_ms(fn: Callable[[], Any], device: torch.device, quick: bool = False) -> float:
-    """Median milliseconds of one call of `fn`."""
+def bench_ms(
+    fn: Callable[[], Any],
+    device: torch.device,
+    quick: bool = False,
+    reps: tuple[int, int] | None = None,
+) -> float:
+    """Median milliseconds of one call of `fn`. `reps`: do_bench's (warmup, rep) in ms on a
+    GPU, instead of those `quick` picks."""
     if device.type == "cuda":
         import triton.testing
 
-        warmup, rep = (5, 20) if quick else (25, 100)
+        warmup, rep = reps or ((5, 20) if quick else (25, 100))
         return float(triton.testing.do_bench(fn, warmup=warmup, rep=rep, return_mode="median"))
     fn()
     laps = []
