@@ -54,3 +54,17 @@ def scale_batched(x: torch.Tensor, alpha: float) -> torch.Tensor:
     for tile_m, tile_n in kl.tile([m, n]):
         out[tile_m, tile_n] = x[tile_m, tile_n] * alpha
     return out
+
+
+def make_rowsum() -> kc.Kernel:
+    """A fresh row-sum kernel (no traces or table of an earlier test): a reduction long rows
+    may loop over in chunks (``reduction_loops``)."""
+
+    def rowsum(x: torch.Tensor) -> torch.Tensor:
+        (m, n) = x.size()
+        out = torch.empty([m], dtype=x.dtype, device=x.device)
+        for tile_m in kl.tile(m):
+            out[tile_m] = x[tile_m, :].sum(-1)
+        return out
+
+    return kc.kernel(rowsum)

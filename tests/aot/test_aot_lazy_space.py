@@ -4,27 +4,16 @@ need a default still raise ConfigError when no halving repairs it."""
 
 from __future__ import annotations
 
+import aot_kernels
 import pytest
 import torch
 
 import kcompiler as kc
-import kcompiler.language as kl
 from kcompiler.aot import Entry, Key, Table
 from kcompiler.aot.specs import describe_call
 from kcompiler.autotune import ConfigError, ConfigSpace, Predicate
 from kcompiler.backends.triton import live_registers
 from kcompiler.runtime import tuning
-
-
-def make_rowsum() -> kc.Kernel:
-    def rowsum(x: torch.Tensor) -> torch.Tensor:
-        (m, n) = x.size()
-        out = torch.empty([m], dtype=x.dtype, device=x.device)
-        for tile_m in kl.tile(m):
-            out[tile_m] = x[tile_m, :].sum(-1)
-        return out
-
-    return kc.kernel(rowsum)
 
 
 def table_of(kernel: kc.Kernel, x: torch.Tensor, config: kc.Config) -> Table:
@@ -51,7 +40,7 @@ def test_an_exact_entry_builds_no_default(
     defaults_made: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     x = torch.randn(4, 2048)
-    probe = make_rowsum()
+    probe = aot_kernels.make_rowsum()
     tuned = probe.config_space(x).default()  # a valid config of the call's space
     assert tuned["reduction_loops"] == [None]  # whole rows, within the register budget
     defaults_made.clear()
@@ -63,7 +52,7 @@ def test_an_exact_entry_builds_no_default(
         return rewrite(*args, **kwargs)
 
     monkeypatch.setattr(live_registers, "apply_reduction_loops", counting_rewrite)
-    k = make_rowsum()
+    k = aot_kernels.make_rowsum()
     k.use_table(table_of(k, x, tuned))
     assert k.table.config_for(k, (x,), {}) == tuned
     assert not defaults_made
@@ -89,9 +78,9 @@ def test_unrepairable_defaults_still_raise_where_a_default_is_needed(
         return ConfigSpace(knobs, [*constraints, stages], starts=starts)
 
     x = torch.randn(4, 2048)
-    space = make_rowsum().config_space(x)
+    space = aot_kernels.make_rowsum().config_space(x)
     three = space.to_config({**space.to_flat(space.default()), "num_stages": 3})
-    k = make_rowsum()
+    k = aot_kernels.make_rowsum()
     monkeypatch.setattr(tuning, "ConfigSpace", with_three_stages)
     k.use_table(table_of(k, x, three))
     assert k.table.config_for(k, (x,), {}) == three

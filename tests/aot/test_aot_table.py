@@ -207,14 +207,7 @@ def test_calls_use_the_exact_then_nearest_entry_and_never_tune(add, monkeypatch)
 
 
 def test_nearest_entry_is_fitted_to_the_calls_space() -> None:
-    @kc.kernel(configs_table=None)
-    def rowsum(x: torch.Tensor) -> torch.Tensor:
-        (m, n) = x.size()
-        out = torch.empty([m], dtype=x.dtype, device=x.device)
-        for tile_m in kl.tile(m):
-            out[tile_m] = x[tile_m, :].sum(-1)
-        return out
-
+    rowsum = aot_kernels.make_rowsum()
     big = torch.randn(4, 2048)
     space = rowsum.config_space(big)
     names = space.names
