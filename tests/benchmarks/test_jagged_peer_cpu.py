@@ -1,6 +1,6 @@
 """jagged_mean's torch peers on CPU: the block-prefix form under torch.compile (fullgraph) and
-eagerly against the reference, the reference's searchsorted on a whole tensor, and the runner
-keeping the fastest correct form."""
+eagerly against the reference and kcompiler's kernel, the reference's searchsorted on a whole
+tensor, and the runner keeping the fastest correct form."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 from torch.fx.experimental.proxy_tensor import make_fx
+
+from kcompiler.kernels.jagged_mean import jagged_mean as kc_jagged_mean
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -57,6 +59,7 @@ def test_blocked_form_matches_reference_eagerly(lengths: list[int], dtype: torch
     ref = jagged_mean(values, offsets)
     out = _blocked(values, offsets)
     assert compare(out, ref, dtype)[1]
+    assert compare(out, kc_jagged_mean(values, offsets), dtype)[1]
     empty = (offsets[1:] == offsets[:-1]).nonzero().flatten()
     assert torch.equal(out[empty], torch.zeros_like(out[empty]))  # exactly 0, as the reference
 
@@ -78,6 +81,7 @@ def test_blocked_form_compiles_whole_and_matches() -> None:
         out = compiled(values, offsets)
         err, ok, _ = compare(out, ref, torch.float32)
         assert ok, err
+        assert compare(out, kc_jagged_mean(values, offsets), torch.float32)[1]
         empty = offsets[1:] == offsets[:-1]
         assert torch.equal(out[empty], torch.zeros_like(out[empty]))
     torch._dynamo.reset()
