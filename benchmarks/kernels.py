@@ -138,9 +138,9 @@ def jagged_mean_blocked(
     """jagged_mean as differences of prefix sums: a peer formulation without atomics.
 
     The sum of rows [0, p) is the sum of the whole `block`-row blocks before p (one strided
-    reduction over `values`, then a float64 cumsum over the B/block-times-smaller block sums)
-    plus the at most block-1 rows of p's own block (a masked gather of `block` rows per
-    offset). Row b's sum is that prefix at offsets[b+1] minus the one at offsets[b]: values is
+    reduction over `values`, then a float64 cumsum over the block sums, `block` times fewer
+    rows than `values`) plus the at most block-1 rows of p's own block (a masked gather of
+    `block` rows per offset). Row b's sum is that prefix at offsets[b+1] minus the one at offsets[b]: values is
     read once in whole blocks, plus block rows per offset, and no row is added atomically. The
     prefix is float64 so the difference of two large prefixes keeps fp32 accuracy; an empty
     row's two prefixes are computed identically and cancel to exactly 0. Indices are clamped
