@@ -39,8 +39,10 @@ FORM_IMPLS = ("torch", "compile", "compile-max-autotune")
 
 
 def form_names(impl: str, kernel: str) -> list[str]:
-    """The formulations `impl` times for `kernel`, its extra forms first and "reference" last;
-    [] where `impl` runs no torch formulation or the kernel has only its reference."""
+    """The formulations `impl` times for `kernel`, its extra forms first and "reference" last
+    (the forms exist because the reference lowers badly, so a reference that breaks the CUDA
+    context runs after them); [] where `impl` runs no torch formulation or the kernel has only
+    its reference."""
     forms = kernels.KERNELS[kernel].forms
     return [*forms, "reference"] if impl in FORM_IMPLS and forms else []
 
