@@ -25,6 +25,8 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Iterable
+from typing import Any
 
 os.environ.setdefault("TRITON_INTERPRET", "1")
 
@@ -110,6 +112,20 @@ def representative() -> dict[str, tuple[str, tuple]]:
             (q, k1, k1, True),
         ),
     }
+
+
+def representative_kernels(names: Iterable[str]) -> list[tuple[str, str, Any, tuple]]:
+    """(name, shape label, kernel, args) of each named kernel of ``representative()``: the
+    kernel is the one tests/kernels/test_config_space_draws.py draws configs of (loaded after
+    the tests' conftest, which registers the hypothesis profiles it reads)."""
+    _load("_kc_tests_conftest", CONFTEST)
+    cases = _load("_config_space_draws", DRAWS_TEST).CASES
+    reps = representative()
+    out = []
+    for name in names:
+        label, args = reps[name]
+        out.append((name, label, cases[name].kernel, args))
+    return out
 
 
 def space_rows(mod, names):
