@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import functools
 import importlib.util
 import os
 import pathlib
@@ -114,12 +115,19 @@ def representative() -> dict[str, tuple[str, tuple]]:
     }
 
 
-def representative_kernels(names: Iterable[str]) -> list[tuple[str, str, Any, tuple]]:
-    """(name, shape label, kernel, args) of each named kernel of ``representative()``: the
-    kernel is the one tests/kernels/test_config_space_draws.py draws configs of (loaded after
-    the tests' conftest, which registers the hypothesis profiles it reads)."""
+@functools.cache
+def draws_module() -> Any:
+    """tests/kernels/test_config_space_draws.py (its ``CASES``: each bundled kernel the draws
+    test runs), loaded once, after the tests' conftest, which registers the hypothesis
+    profiles it reads."""
     _load("_kc_tests_conftest", CONFTEST)
-    cases = _load("_config_space_draws", DRAWS_TEST).CASES
+    return _load("_config_space_draws", DRAWS_TEST)
+
+
+def representative_kernels(names: Iterable[str]) -> list[tuple[str, str, Any, tuple]]:
+    """(name, shape label, kernel, args) of each named kernel of ``draws_module().CASES`` at
+    its ``representative()`` shape."""
+    cases = draws_module().CASES
     reps = representative()
     out = []
     for name in names:
@@ -129,11 +137,8 @@ def representative_kernels(names: Iterable[str]) -> list[tuple[str, str, Any, tu
 
 
 def space_rows(mod, names):
-    reps = representative()
     rows = []
-    for name in names:
-        label, args = reps[name]
-        kernel = mod.CASES[name].kernel
+    for name, label, kernel, args in representative_kernels(names):
         t0 = time.perf_counter()
         try:
             space = kernel.config_space(*args)
@@ -298,8 +303,7 @@ def main() -> None:
     parser.add_argument("--cases", default="", help="comma-separated case names (default: all)")
     parser.add_argument("--out", type=pathlib.Path, default=OUT)
     args = parser.parse_args()
-    _load("_kc_tests_conftest", CONFTEST)
-    mod = _load("_config_space_draws", DRAWS_TEST)
+    mod = draws_module()
     names = [n for n in mod.CASES if not args.cases or n in args.cases.split(",")]
     head = _git("rev-parse", "--short", "HEAD")  # where the run starts
     dirty = bool(_git("status", "--porcelain", "--", "kcompiler"))
