@@ -101,6 +101,15 @@ class InvalidConfig(KCompilerError, ValueError):
     """A Config outside the kernel's config space; the message names the knob."""
 
 
+class CompileUnderCapture(KCompilerError, RuntimeError):
+    """A kernel call during CUDA graph capture needed a variant that was never launched (new
+    dtypes, shapes, strides, alignment or scalar values, or the kernel's first call).
+    Compiling it and loading its binary allocate pinned memory and load a module, which CUDA
+    forbids while a stream captures, and a failed capture leaves the graph unusable: the call
+    raises before launching anything. Run the kernel once outside the capture with arguments
+    like the captured ones (the warm-up ``torch.cuda.graph``'s documentation asks for)."""
+
+
 class NotInKernel(KCompilerError, RuntimeError):
     """A kcompiler.language function was called outside a kernel."""
 
