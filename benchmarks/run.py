@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -246,38 +247,72 @@ def _best_form(
     return {**results[best], "note": note, "form": best, "forms": summary}
 
 
+# The CUDA-graph rows: (row, what each graph captures, calls per graph). Their µs per call is
+# one replay's time divided by the calls it holds (timing.graph_us_per_call).
+GRAPH_ROWS = [
+    ("kcompiler-graph-100", "kcompiler", 100),
+    ("kcompiler-graph-1", "kcompiler", 1),
+    ("torch-graph-100", "torch", 100),
+    ("torch-graph-1", "torch", 1),
+    ("triton-empty-graph-100", "triton-empty", 100),
+]
+GRAPH_REPLAYS = {100: 200, 1: SMALL_CALLS}
+
+
 def run_small(names: list[str], opts: impls.Options, device: torch.device) -> list[report.Row]:
-    """Per-call host time of vector_add at 4096 elements for each implementation and bare Triton."""
+    """Per-call host time of vector_add at 4096 elements for each implementation, bare Triton
+    (through ``kernel[grid]`` and through ``CompiledKernel.run`` with its arguments computed
+    once), an empty kernel's direct launch (the launch floor), and calls replayed from CUDA
+    graphs. Ratios to the bare Triton launch and to the launch floor are added to each row."""
     torch.manual_seed(0)
     x, y = (torch.randn(SMALL_N, device=device) for _ in range(2))
     rows = []
-    candidates: list[tuple[str, Any]] = [(n, None) for n in names]
+    built: dict[str, Any] = {}  # impl -> its callable, reused by its graph rows
+    candidates: list[tuple[str, str]] = [(n, n) for n in names]
     if "kcompiler" in names:  # the same kernel with every launch through Triton's JIT
-        candidates.append(("kcompiler-jit", "jit"))
-    candidates += [("triton-bare", False), ("triton-bare+alloc", True)]
-    for name, alloc in candidates:
+        candidates.append(("kcompiler-jit", "kcompiler-jit"))
+    candidates += [
+        ("triton-bare", "triton-bare"),
+        ("triton-bare+alloc", "triton-bare+alloc"),
+        ("triton-run", "triton-run"),
+        ("triton-empty-run", "triton-empty-run"),
+    ]
+    graphs = {row: (source, per_graph) for row, source, per_graph in GRAPH_ROWS}
+    candidates += [
+        (row, source)
+        for row, source, _ in GRAPH_ROWS
+        if source in names or source == "triton-empty"
+    ]
+    for name, source in candidates:
         row: report.Row = {"impl": name, "status": "ok"}
+        fn = None
         try:
-            if alloc == "jit":
+            if name in graphs:
+                if device.type != "cuda":
+                    raise RuntimeError("a CUDA graph needs a CUDA device")
+                if source == "triton-empty":
+                    built.setdefault(source, impls.triton_empty_jit())
+                if source not in built:
+                    raise RuntimeError(f"the {source} row did not run")
+                fn = built[source]
+            elif name == "kcompiler-jit":
                 fn = impls.kcompiler_jit_launch(impls.make("kcompiler", "vector_add", opts))
-            elif alloc is None:
-                fn = impls.make(name, "vector_add", opts)
-            elif device.type != "cuda":
-                raise RuntimeError("a bare Triton launch needs a CUDA device")
+            elif name.startswith("triton-"):
+                if device.type != "cuda":
+                    raise RuntimeError("a bare Triton launch needs a CUDA device")
+                if name.startswith("triton-bare"):
+                    fn = impls.triton_bare_add(with_alloc=name.endswith("+alloc"))
+                else:
+                    fn = impls.triton_direct_run(x, y, empty=name == "triton-empty-run")
             else:
-                fn = impls.triton_bare_add(with_alloc=alloc)
+                fn = impls.make(name, "vector_add", opts)
         except Exception as e:
             row.update(status="not available", error=_error(e))
             fn = None
         if fn is not None:
             try:
-                if name == "kcompiler":
-                    row["tune"] = impls.kcompiler_autotune(fn, (x, y), opts.kc_effort)
-                out, row["first_call_s"] = timing.timed_call(lambda f=fn: f(x, y), device)
-                row["max_abs_err"], row["correct"], row["note"] = compare(out, x + y, torch.float32)
-                row["us_per_call"] = timing.host_us_per_call(
-                    lambda f=fn: f(x, y), device, SMALL_CALLS
-                )
+                _time_small(row, name, fn, x, y, opts, device, graphs.get(name))
+                built.setdefault(name, fn)
             except Exception as e:
                 row.update(status="error", error=_error(e))
         if fn is not None or row["status"] != "ok":
@@ -286,7 +321,52 @@ def run_small(names: list[str], opts: impls.Options, device: torch.device) -> li
                 + (f"{row['us_per_call']:.1f} us/call" if "us_per_call" in row else row["error"])
             )
             rows.append(row)
+    add_ratios(rows)
     return rows
+
+
+def _time_small(
+    row: report.Row,
+    name: str,
+    fn: Any,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    opts: impls.Options,
+    device: torch.device,
+    graph: tuple[str, int] | None,
+) -> None:
+    """Fill ``row`` for one --small candidate: tuning (kcompiler), the first call, the
+    correctness check against ``x + y`` (not for the empty kernel, which computes nothing)
+    and µs per call, directly or replayed from a CUDA graph of ``graph[1]`` calls."""
+    empty = name.startswith("triton-empty")
+    if graph is not None:
+        per_graph = graph[1]
+        t0 = time.perf_counter()
+        row["us_per_call"], out = timing.graph_us_per_call(
+            lambda: fn(x, y), device, per_graph, GRAPH_REPLAYS[per_graph]
+        )
+        row["calls_per_graph"] = per_graph
+        row["first_call_s"] = time.perf_counter() - t0  # warm-up, capture and timing
+    else:
+        if name == "kcompiler":
+            row["tune"] = impls.kcompiler_autotune(fn, (x, y), opts.kc_effort)
+        out, row["first_call_s"] = timing.timed_call(lambda: fn(x, y), device)
+        row["us_per_call"] = timing.host_us_per_call(lambda: fn(x, y), device, SMALL_CALLS)
+    if empty:
+        row["note"] = "an empty kernel: no output to check"
+    else:
+        row["max_abs_err"], row["correct"], row["note"] = compare(out, x + y, torch.float32)
+
+
+def add_ratios(rows: list[report.Row]) -> None:
+    """Each timed row's µs per call over the bare Triton launch's (``vs_triton_bare``) and
+    over the empty kernel's direct launch (``vs_launch_floor``), where those rows ran."""
+    us = {r["impl"]: r["us_per_call"] for r in rows if "us_per_call" in r}
+    for key, base in (("vs_triton_bare", "triton-bare"), ("vs_launch_floor", "triton-empty-run")):
+        if us.get(base):
+            for r in rows:
+                if "us_per_call" in r:
+                    r[key] = r["us_per_call"] / us[base]
 
 
 def run_isolated(args: argparse.Namespace, kernel: str, copy: float, mode: str) -> list[report.Row]:
