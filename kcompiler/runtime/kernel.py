@@ -628,11 +628,10 @@ class Kernel:
         # Checked once per fast-path key, not per call: the devices of the arguments (first)
         # and of every other tensor the loop reads.
         names = self._names_read(index, env)
+        params = [n for n in self.signature.parameters if n in names]
         if capturing():  # a miss would compile: refused during CUDA graph capture
             where = f"{self.program.filename}:{self.program.def_line}"
-            params = [n for n in self.signature.parameters if n in names]
             raise capture.compile_refused(self.fn.__name__, where, [*params, *names], env)
-        params = [n for n in self.signature.parameters if n in names]
         tensors = {n: env[n] for n in (*params, *names) if isinstance(env.get(n), torch.Tensor)}
         self._check_args(tensors)
         for name in self.float_inputs:
