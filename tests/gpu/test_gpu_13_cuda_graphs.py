@@ -6,7 +6,8 @@ stage of the fast path (the direct launch still recording its replay, the replay
 JIT); replays with new input values against torch; a first call or an unseen argument during
 capture raising ``CompileUnderCapture`` and leaving the process able to capture again; bounds
 violations inside a replayed graph reported by ``kc.check_errors()`` and by the next call; an
-error flag set before the capture neither aborting it nor being lost. Run with::
+error flag set before the capture neither aborting it nor being lost; torch.compile's
+``mode="reduce-overhead"`` recording the kernel into its graphs. Run with::
 
     TRITON_INTERPRET=0 python -m pytest tests/gpu/test_gpu_13_cuda_graphs.py -q -p no:cacheprovider
 
@@ -229,3 +230,26 @@ def test_unseen_call_during_capture_raises_and_capture_works_after(warm, capture
     graph.replay()
     torch.cuda.synchronize()
     torch.testing.assert_close(out, args[0] + args[1])
+
+
+def test_torch_compile_reduce_overhead_captures_the_kernel() -> None:
+    """torch.compile's CUDA graphs (mode="reduce-overhead") warm the caller up, then record
+    it: the kernel's op is recorded into the graph, not skipped, and replays follow new
+    inputs."""
+    from torch._dynamo.utils import counters
+
+    torch._dynamo.reset()
+    counters.clear()
+    add = fresh(vector_add)
+
+    def caller(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return add(a, b) * 2 + 1
+
+    compiled = torch.compile(caller, mode="reduce-overhead", fullgraph=True)
+    gen = torch.Generator("cuda").manual_seed(4)
+    for _ in range(4):  # warm-up run, recording run, replays
+        x = torch.randn(4096, generator=gen, device="cuda")
+        y = torch.randn(4096, generator=gen, device="cuda")
+        torch.testing.assert_close(compiled(x, y), (x + y) * 2 + 1)
+    assert not counters["inductor"]["cudagraph_skips"], dict(counters["inductor"])
+    torch._dynamo.reset()
