@@ -16,12 +16,14 @@ a call is capture-safe as it stands:
   so every replay records out-of-range indices as an eager launch does; they surface at the
   kernel's next call outside a capture or at ``kc.check_errors()`` after the replay.
 
-A call that misses the fast path would trace and compile a variant, allocate its pinned error
-buffers and load its binary (Triton also compiles a new binary for a new pointer alignment):
-CUDA forbids such calls while a stream captures, and a capture that hits one is left invalid.
-So a miss during capture raises ``CompileUnderCapture`` before anything launches, naming the
-kernel and the arguments it has not seen, and the user warms the kernel up first, as the CUDA
-graph documentation asks of every captured op. Compiling outside the capture instead is not
+A call that misses the fast path may trace and compile a variant, allocate its pinned error
+buffers, and have Triton compile and load a binary (Triton keys its binaries on more than the
+variant: a new pointer alignment or an int equal to 1 is a new binary). CUDA forbids such
+calls while a stream captures, and a capture that hits one is left invalid. Whether a miss
+would need any of it cannot be told without asking Triton's caches, so every miss during
+capture raises ``CompileUnderCapture`` before anything launches, naming the kernel and the
+arguments it has not seen, and the user warms the kernel up first, as the CUDA graph
+documentation asks of every captured op. Compiling outside the capture instead is not
 possible from Python: torch offers no way to leave a capture (or relax its mode) for a moment.
 
 Two more rules keep a capture intact (bounds.py states them where they apply): a call during
