@@ -11,7 +11,9 @@ a call is capture-safe as it stands:
   path synchronizes or reads device memory.
 * The host code's allocations (``torch.empty_like``) come from the graph's private memory
   pool, torch's rule for any op under capture: the graph's outputs are those tensors, and a
-  replay rewrites them in place.
+  replay rewrites them in place. So does the global scratch Triton's launcher allocates per
+  launch for in-kernel tensor descriptors (through the torch allocator that
+  backends/triton/indexing.py installs).
 * The launch passes the kernel's error buffers (pinned host memory, backends/triton/bounds.py),
   so every replay records out-of-range indices as an eager launch does; they surface at the
   kernel's next call outside a capture or at ``kc.check_errors()`` after the replay.
