@@ -3,7 +3,8 @@
 tests/gpu/test_gpu_2_custom_op.py captures one call of each bundled kernel after a side-stream
 warm-up. This file covers the rest of the rule: many calls in one graph, captured at each
 stage of the fast path (the direct launch still recording its replay, the replay, Triton's
-JIT); replays with new input values against torch; a first call or an unseen argument during
+JIT); replays with new input values against torch, a tensor-descriptor (TMA) kernel's
+included; a first call or an unseen argument during
 capture raising ``CompileUnderCapture`` and leaving the process able to capture again; bounds
 violations inside a replayed graph reported by ``kc.check_errors()`` and by the next call; an
 error flag set before the capture neither aborting it nor being lost; torch.compile's
@@ -26,6 +27,7 @@ import torch.nn.functional as F  # noqa: N812
 from gpu_support import needs_cuda
 
 import kcompiler as kc
+from kcompiler.backends.triton import indexing
 from kcompiler.kernels.cross_entropy import cross_entropy
 from kcompiler.kernels.embedding import embedding
 from kcompiler.kernels.softmax import softmax
@@ -113,6 +115,29 @@ def test_softmax_replay_follows_new_values(dtype: torch.dtype) -> None:
         want = torch.softmax(x.float(), dim=-1).to(dtype)
         tol = 1e-5 if dtype == torch.float32 else 1e-2
         torch.testing.assert_close(out, want, rtol=tol, atol=tol)
+
+
+def test_tensor_descriptor_kernel_replay() -> None:
+    """A softmax whose loads and stores use in-kernel tensor descriptors (TMA): Triton's
+    launcher allocates their global scratch at each launch, under capture from the graph's
+    pool, and the replay still matches torch."""
+    if "tensor_descriptor" not in indexing.supported_modes():
+        pytest.skip("this Triton has no tensor descriptors")
+    x = torch.randn(257, 1024, device="cuda")
+    space = softmax.config_space(x)
+    flat = space.to_flat(space.default())
+    for n in space.names:
+        if n.startswith("indexing[") and "tensor_descriptor" in space.knob(n).values:
+            flat[n] = "tensor_descriptor"
+    assert not space.violations(flat)
+    tma = kc.kernel(softmax.fn, config=space.to_config(flat))
+    assert "make_tensor_descriptor" in tma.to_triton_code(x)
+    tma(x)
+    graph, out = capture(lambda: tma(x))
+    x.copy_(torch.randn_like(x))
+    graph.replay()
+    torch.cuda.synchronize()
+    torch.testing.assert_close(out, torch.softmax(x, dim=-1), rtol=1e-5, atol=1e-5)
 
 
 def test_cross_entropy_replay_follows_new_logits_and_targets() -> None:
