@@ -4,11 +4,11 @@ tests/gpu/test_gpu_2_custom_op.py captures one call of each bundled kernel after
 warm-up. This file covers the rest of the rule: many calls in one graph, captured at each
 stage of the fast path (the direct launch still recording its replay, the replay, Triton's
 JIT); replays with new input values against torch, a tensor-descriptor (TMA) kernel's
-included; a first call or an unseen argument during
-capture raising ``CompileUnderCapture`` and leaving the process able to capture again; bounds
-violations inside a replayed graph reported by ``kc.check_errors()`` and by the next call; an
-error flag set before the capture neither aborting it nor being lost; torch.compile's
-``mode="reduce-overhead"`` recording the kernel into its graphs. Run with::
+included; a first call or an unseen argument during capture raising ``CompileUnderCapture``
+and leaving the process able to capture again; bounds violations inside a replayed graph
+reported by ``kc.check_errors()`` and by the next call; an error flag set before the capture
+neither aborting it nor being lost; torch.compile's ``mode="reduce-overhead"`` recording the
+kernel into its graphs. Run with::
 
     TRITON_INTERPRET=0 python -m pytest tests/gpu/test_gpu_13_cuda_graphs.py -q -p no:cacheprovider
 
