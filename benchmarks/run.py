@@ -17,7 +17,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -311,7 +310,8 @@ def run_small(names: list[str], opts: impls.Options, device: torch.device) -> li
             fn = None
         if fn is not None:
             try:
-                _time_small(row, name, fn, x, y, opts, device, graphs.get(name))
+                per_graph = graphs[name][1] if name in graphs else None
+                _time_small(row, name, fn, x, y, opts, device, per_graph)
                 built.setdefault(name, fn)
             except Exception as e:
                 row.update(status="error", error=_error(e))
@@ -333,20 +333,18 @@ def _time_small(
     y: torch.Tensor,
     opts: impls.Options,
     device: torch.device,
-    graph: tuple[str, int] | None,
+    per_graph: int | None,
 ) -> None:
     """Fill ``row`` for one --small candidate: tuning (kcompiler), the first call, the
     correctness check against ``x + y`` (not for the empty kernel, which computes nothing)
-    and µs per call, directly or replayed from a CUDA graph of ``graph[1]`` calls."""
+    and µs per call, directly or replayed from a CUDA graph of ``per_graph`` calls (whose
+    rows have no first call: their callable has run already, in another row)."""
     empty = name.startswith("triton-empty")
-    if graph is not None:
-        per_graph = graph[1]
-        t0 = time.perf_counter()
+    if per_graph is not None:
         row["us_per_call"], out = timing.graph_us_per_call(
             lambda: fn(x, y), device, per_graph, GRAPH_REPLAYS[per_graph]
         )
         row["calls_per_graph"] = per_graph
-        row["first_call_s"] = time.perf_counter() - t0  # warm-up, capture and timing
     else:
         if name == "kcompiler":
             row["tune"] = impls.kcompiler_autotune(fn, (x, y), opts.kc_effort)
