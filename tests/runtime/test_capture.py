@@ -133,3 +133,23 @@ def test_check_errors_does_not_synchronize_during_capture(
     capture["on"] = False
     check()
     assert waits == [None]
+
+
+def test_a_call_through_the_custom_op_is_refused_and_warmed_alike(
+    capture: dict[str, bool],
+) -> None:
+    """Under a dispatch mode the call runs through the kernel's torch.library op
+    (runtime/custom_op.py), whose implementation takes the same launch path."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    add = kc.kernel(vector_add.fn)
+    x, y = torch.randn(64), torch.randn(64)
+    capture["on"] = True
+    with FlopCounterMode(display=False), pytest.raises(kc.exc.CompileUnderCapture):
+        add(x, y)
+    capture["on"] = False
+    with FlopCounterMode(display=False):
+        add(x, y)
+    capture["on"] = True
+    with FlopCounterMode(display=False):
+        torch.testing.assert_close(add(x, y), x + y)
