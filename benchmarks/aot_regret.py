@@ -46,7 +46,7 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -181,38 +181,27 @@ def make_pool(shapes: list[Shape], tuned: list[int], size: int, seed: int) -> li
 
 
 def compile_all(shapes: list[Shape], workers: int, timeout_s: float) -> dict[str, int]:
-    """Every (shape, config) not compiled yet through the tuner's compile pool; spilling or
-    failing compiles get an infinite time and a note."""
-    from kcompiler.autotune.compile_pool import shared_pool
+    """Every (shape, config) not compiled yet through the tuner's compile pool
+    (``run_shared``: in this process with one worker); spilling or failing compiles get an
+    infinite time and a note."""
+    from kcompiler.autotune.compile_backends import CompileJob, run_shared
 
     counts = {"jobs": 0, "failed": 0, "rejected": 0}
-    pool = shared_pool(workers) if workers > 1 else None
-    jobs: dict[tuple[int, int], Any] = {}
-    for si, shape in enumerate(shapes):
-        for ci, config in enumerate(shape.configs):
-            if config in shape.compiled:
-                continue
-            shape.compiled.add(config)
-            job = shape.target.precompile_job(config)
-            if job is None:
-                continue
-            counts["jobs"] += 1
-            if pool is None:
-                try:
-                    result = job[0](*job[1])
-                except Exception as e:  # noqa: BLE001 - recorded per config
-                    review(shape, config, str(e), None, counts)
+
+    def jobs() -> Iterator[CompileJob]:
+        for si, shape in enumerate(shapes):
+            for ci, config in enumerate(shape.configs):
+                if config in shape.compiled:
                     continue
-                review(shape, config, None, result, counts)
-            else:
-                pool.submit((si, ci), job[0], tuple(job[1]), timeout_s)
-                jobs[(si, ci)] = config
-    left = set(jobs)
-    while left and pool is not None:
-        for outcome in pool.poll(60.0):
-            si, ci = outcome.key  # type: ignore[misc]
-            left.discard((si, ci))
-            review(shapes[si], jobs[(si, ci)], outcome.error, outcome.result, counts)
+                shape.compiled.add(config)
+                job = shape.target.precompile_job(config)
+                if job is not None:
+                    counts["jobs"] += 1
+                    yield (si, ci), job[0], tuple(job[1])
+
+    for outcome in run_shared(jobs(), workers=workers, timeout_s=timeout_s):
+        si, ci = outcome.key  # type: ignore[misc]
+        review(shapes[si], shapes[si].configs[ci], outcome.error, outcome.result, counts)
     return counts
 
 
