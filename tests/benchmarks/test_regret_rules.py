@@ -160,3 +160,39 @@ def test_round_trip_and_report(m: Matrix, tmp_path: Path, capsys) -> None:
     assert main([*map(str, sorted(tmp_path.glob("regret-*.json"))), "--detail", "toy"]) == 0
     out = capsys.readouterr().out
     assert "| toy | 0.500" in out and "| n1536 | c1 0.500 | c0 0.800 |" in out
+
+
+def test_robust_rules_differ_where_worst_and_geomean_disagree() -> None:
+    """Between 1024 and 4096: X scores (1.0, 0.7), Y (0.8, 0.8), W (0.5, 1.0). The best worst
+    score is Y's, the best geomean X's (0.837 against 0.8); 2048 runs X twice as fast as Y."""
+    X, Y, W = 0, 1, 2
+
+    def one(n: int, tuned: bool, sbs: dict[int, float]) -> dict[str, Any]:
+        return {
+            "label": f"n{n}",
+            "sizes": {"n": n},
+            "key": key(n),
+            "tuned": tuned,
+            "cols": [X, Y, W],
+            "ms": [sbs[X], sbs[Y], sbs[W]],
+            "sbs": [[c, t] for c, t in sbs.items()],
+            "served": [X, Y, W],
+            "default": W,
+        }
+
+    m = Matrix.from_json(
+        "mod:k",
+        {
+            "configs": [{"num_warps": w} for w in (1, 2, 4)],
+            "sources": [X, Y, W],
+            "pool": 3,
+            "entries": [{"key": key(1024), "source": X}, {"key": key(4096), "source": W}],
+            "points": [
+                one(1024, True, {X: 1.0, Y: 1.25, W: 2.0}),
+                one(2048, False, {X: 1.0, Y: 2.0, W: 4.0}),
+                one(4096, True, {X: 1 / 0.7, Y: 1.25, W: 1.0}),
+            ],
+        },
+    )
+    assert evaluate(m, "robust-max").per_point == [(1, Y, 0.5)]
+    assert evaluate(m, "robust-geomean").per_point == [(1, X, 1.0)]
