@@ -143,8 +143,13 @@ The package, by job (each module's docstring says which rules it keeps):
   per module and ``reduction_loops`` value (``KernelFacts``): dot operands, other loads and
   stores as tiles, descriptor facts, reductions, layout conversions, gathers' bounds checks,
   jagged row masks;
-* ``estimate``: the sizing and placement of a config's buffers and scratch, and the public
-  entry points; ``alignment``: where buffers live together lie; ``constants``: the sizes,
+* ``config_view``: a config's knobs as the rules read them, and which accesses take a
+  descriptor;
+* ``operands``, ``loop_buffers``, ``scratch``: the bytes each kind of buffer takes at a
+  config;
+* ``alignment``, ``placement``: where buffers lie (stacking, alignment, reuse of freed
+  memory), hence the peak;
+* ``estimate``: the phases in order, and the public entry points; ``constants``: the sizes,
   alignments and Triton version the rules share.
 """
 
@@ -169,6 +174,7 @@ from kcompiler.backends.triton.shared_memory.constants import (
     WGMMA_ROWS,
 )
 from kcompiler.backends.triton.shared_memory.estimate import (
+    SharedMemoryEstimator,
     shared_memory_bytes,
     shared_memory_estimator,
     shared_memory_of_config,
@@ -190,6 +196,7 @@ __all__ = [
     "MemoryTile",
     "Reduction",
     "SharedBuffer",
+    "SharedMemoryEstimator",
     "StoreSpan",
     "may_take_shared_memory",
     "memory_tiles",
