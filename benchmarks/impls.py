@@ -33,9 +33,27 @@ class Options:
     kc_effort: str = "quick"
 
 
-def make(impl: str, kernel: str, opts: Options) -> Callable[..., Any] | None:
-    """The callable for `impl` x `kernel`; built fresh per shape so compile caches don't leak."""
-    ref = kernels.KERNELS[kernel].reference
+# The implementations that run the torch formulations of a kernel (its reference or one of its
+# `KernelSpec.forms`), eagerly or through torch.compile.
+FORM_IMPLS = ("torch", "compile", "compile-max-autotune")
+
+
+def form_names(impl: str, kernel: str) -> list[str]:
+    """The formulations `impl` times for `kernel`, its extra forms first and "reference" last
+    (the forms exist because the reference lowers badly, so a reference that breaks the CUDA
+    context runs after them); [] where `impl` runs no torch formulation or the kernel has only
+    its reference."""
+    forms = kernels.KERNELS[kernel].forms
+    return [*forms, "reference"] if impl in FORM_IMPLS and forms else []
+
+
+def make(
+    impl: str, kernel: str, opts: Options, form: str = "reference"
+) -> Callable[..., Any] | None:
+    """The callable for `impl` x `kernel`; built fresh per shape so compile caches don't leak.
+    `form` picks the torch formulation the FORM_IMPLS run (see `form_names`)."""
+    spec = kernels.KERNELS[kernel]
+    ref = spec.reference if form == "reference" else spec.forms[form]
     if impl == "torch":
         return ref
     if impl in ("compile", "compile-max-autotune"):

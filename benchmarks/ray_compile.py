@@ -94,16 +94,12 @@ def measure_dispatch(make_pool: Any, noops: int) -> dict[str, float]:
 
 def draw_jobs(kernels: list[str], configs: int, seed: int) -> list[dict[str, Any]]:
     """Per drawn config: its launch specs for a GPU and the seconds generating them took."""
-    from benchmarks.space_report import DRAWS_TEST, _load, representative
+    from benchmarks.space_report import representative_kernels
     from kcompiler.backends.triton.precompile import record_launch
 
-    cases = _load("config_space_draws", DRAWS_TEST).CASES
-    reps = representative()
     rng = random.Random(seed)
     jobs = []
-    for name in kernels:
-        _, args = reps[name]
-        kernel = cases[name].kernel
+    for name, _, kernel, args in representative_kernels(kernels):
         space = kernel.config_space(*args)
         seen: set[Any] = set()
         for _ in range(configs * 5):

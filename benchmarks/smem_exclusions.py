@@ -21,6 +21,7 @@ import json
 import os
 import pathlib
 import random
+from collections.abc import Iterator
 from typing import Any
 
 os.environ.setdefault("TRITON_INTERPRET", "1")  # tracing only; compiles run in workers
@@ -49,25 +50,19 @@ def excluded_configs(space: Any, estimate: Any, limit: int, n: int, seed: int) -
 
 def collect(names: list[str], per_kernel: int, seed: int, target: str, workers: int) -> list[dict]:
     """One row per excluded config: kernel, config, estimate, Triton's figure or the error."""
-    from benchmarks.space_report import CONFTEST, DRAWS_TEST, _load, representative
-    from benchmarks.spill_report import launch_ready, launch_specs_or_error
-    from kcompiler.autotune.compile_pool import CompilePool
-    from kcompiler.backends.triton.target_compile import compile_launches, worker_environment
+    from benchmarks.space_report import representative_kernels
+    from benchmarks.spill_report import compile_for_target, launch_ready, launch_specs_or_error
     from kcompiler.compiler.checks import shared_memory_limit
     from kcompiler.runtime.tuning import shared_memory_estimate
 
-    _load("_kc_tests_conftest", CONFTEST)
-    cases = _load("_config_space_draws", DRAWS_TEST).CASES
-    reps = representative()
     limit = shared_memory_limit()
     # GPU code is generated whatever the estimate says (compiler/checks.check_shared_memory):
     # Triton's figure for the target is the verdict asked for.
     rows: list[dict] = []
-    with CompilePool(workers, timeout_s=300, env=worker_environment()) as pool:
-        for name in names:
-            label, args = reps[name]
+
+    def work() -> Iterator[tuple[int, list]]:
+        for name, label, kernel, args in representative_kernels(names):
             args = launch_ready(name, args)
-            kernel = cases[name].kernel
             estimate = shared_memory_estimate(kernel, args)
             for config in excluded_configs(
                 kernel.config_space(*args), estimate, limit, per_kernel, seed
@@ -75,22 +70,19 @@ def collect(names: list[str], per_kernel: int, seed: int, target: str, workers: 
                 row = dict(kernel=name, shape=label, config=dict(config), estimate=estimate(config))
                 specs = launch_specs_or_error(kernel, args, config, row)
                 rows.append(row)
-                if specs is None:
-                    continue
-                pool.submit(len(rows) - 1, compile_launches, (specs, target, False))
-        while pool.pending:
-            for outcome in pool.poll(30.0):
-                row = rows[outcome.key]
-                errors = [] if outcome.error is None else [outcome.error]
-                # Over the target's shared memory is an error with the figure kept: the figure
-                # is what this script asks for.
-                errors += [
-                    b.error for b in outcome.result or [] if b.error and b.shared_bytes is None
-                ]
-                if errors:
-                    row["error"] = errors[0].splitlines()[0]
-                    continue
-                row["shared"] = max(b.shared_bytes for b in outcome.result)
+                if specs is not None:
+                    yield len(rows) - 1, specs
+
+    for outcome in compile_for_target(work(), target, workers, timeout_s=300):
+        row = rows[outcome.key]
+        errors = [] if outcome.error is None else [outcome.error]
+        # Over the target's shared memory is an error with the figure kept: the figure is
+        # what this script asks for.
+        errors += [b.error for b in outcome.result or [] if b.error and b.shared_bytes is None]
+        if errors:
+            row["error"] = errors[0].splitlines()[0]
+            continue
+        row["shared"] = max(b.shared_bytes for b in outcome.result)
     for row in rows:
         row["fits"] = row.get("shared") is not None and row["shared"] <= limit
     return rows

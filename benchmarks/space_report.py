@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import functools
 import importlib.util
 import os
 import pathlib
@@ -25,6 +26,8 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Iterable
+from typing import Any
 
 os.environ.setdefault("TRITON_INTERPRET", "1")
 
@@ -112,12 +115,30 @@ def representative() -> dict[str, tuple[str, tuple]]:
     }
 
 
-def space_rows(mod, names):
+@functools.cache
+def draws_module() -> Any:
+    """tests/kernels/test_config_space_draws.py (its ``CASES``: each bundled kernel the draws
+    test runs), loaded once, after the tests' conftest, which registers the hypothesis
+    profiles it reads."""
+    _load("_kc_tests_conftest", CONFTEST)
+    return _load("_config_space_draws", DRAWS_TEST)
+
+
+def representative_kernels(names: Iterable[str]) -> list[tuple[str, str, Any, tuple]]:
+    """(name, shape label, kernel, args) of each named kernel of ``draws_module().CASES`` at
+    its ``representative()`` shape."""
+    cases = draws_module().CASES
     reps = representative()
-    rows = []
+    out = []
     for name in names:
         label, args = reps[name]
-        kernel = mod.CASES[name].kernel
+        out.append((name, label, cases[name].kernel, args))
+    return out
+
+
+def space_rows(mod, names):
+    rows = []
+    for name, label, kernel, args in representative_kernels(names):
         t0 = time.perf_counter()
         try:
             space = kernel.config_space(*args)
@@ -282,8 +303,7 @@ def main() -> None:
     parser.add_argument("--cases", default="", help="comma-separated case names (default: all)")
     parser.add_argument("--out", type=pathlib.Path, default=OUT)
     args = parser.parse_args()
-    _load("_kc_tests_conftest", CONFTEST)
-    mod = _load("_config_space_draws", DRAWS_TEST)
+    mod = draws_module()
     names = [n for n in mod.CASES if not args.cases or n in args.cases.split(",")]
     head = _git("rev-parse", "--short", "HEAD")  # where the run starts
     dirty = bool(_git("status", "--porcelain", "--", "kcompiler"))

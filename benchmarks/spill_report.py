@@ -32,11 +32,15 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("TRITON_INTERPRET", "1")  # tracing only; compiles run in workers
 
 from kcompiler.runtime.tuning import DOT_SPILL_ALLOWANCE  # noqa: E402
+
+if TYPE_CHECKING:
+    from kcompiler.autotune.compile_pool import CompileOutcome
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "cpu"
@@ -83,6 +87,20 @@ def launch_specs_or_error(kernel: Any, args: tuple, config: Any, row: dict) -> l
         return None
 
 
+def compile_for_target(
+    work: Iterable[tuple[int, list]], target: str, workers: int, timeout_s: float
+) -> Iterator[CompileOutcome]:
+    """Each ``(key, launch specs)`` of ``work`` compiled for ``target`` (figures only, no
+    binaries kept) in a private compile pool of ``workers`` processes set up to compile for a
+    GPU (``target_compile.worker_environment``), each job submitted as ``work`` yields it;
+    outcomes as they finish."""
+    from kcompiler.autotune.compile_backends import run_local
+    from kcompiler.backends.triton.target_compile import compile_launches, worker_environment
+
+    jobs = ((key, compile_launches, (specs, target, False)) for key, specs in work)
+    return run_local(jobs, workers=workers, timeout_s=timeout_s, env=worker_environment())
+
+
 def collect(
     names: list[str],
     draws: int,
@@ -94,21 +112,15 @@ def collect(
 ) -> list[dict]:
     """One row per config (see the module docstring); ``on_progress(rows)`` every 20
     compiles, so a run cut short keeps what it measured."""
-    from benchmarks.space_report import CONFTEST, DRAWS_TEST, _load, representative
-    from kcompiler.autotune.compile_pool import CompilePool
-    from kcompiler.backends.triton.target_compile import compile_launches, worker_environment
+    from benchmarks.space_report import representative_kernels
     from kcompiler.runtime.tuning import shared_memory_estimate
 
-    _load("_kc_tests_conftest", CONFTEST)
-    cases = _load("_config_space_draws", DRAWS_TEST).CASES
-    reps = representative()
     rows: list[dict] = []
     jobs: dict[int, dict] = {}
-    with CompilePool(workers, timeout_s=timeout_s, env=worker_environment()) as pool:
-        for name in names:
-            label, args = reps[name]
+
+    def work() -> Iterator[tuple[int, list]]:
+        for name, label, kernel, args in representative_kernels(names):
             args = launch_ready(name, args)
-            kernel = cases[name].kernel
             try:
                 space = kernel.config_space(*args)
             except Exception as e:  # noqa: BLE001 - reported in the table
@@ -131,35 +143,35 @@ def collect(
                 if specs is None:
                     continue
                 jobs[len(rows) - 1] = row
-                pool.submit(len(rows) - 1, compile_launches, (specs, target, False))
+                yield len(rows) - 1, specs
             print(f"{name}: queued ({len(jobs)} configs so far)", flush=True)
-        done = 0
-        while pool.pending:
-            for outcome in pool.poll(30.0):
-                row = jobs[outcome.key]
-                done += 1
-                if outcome.error is not None:
-                    row["error"] = outcome.error.splitlines()[0]
-                    continue
-                binaries = outcome.result
-                # A binary over the target's shared memory compiled: its figures are kept
-                # beside the error (target_compile.over_shared_memory).
-                failed = [b.error for b in binaries if b.error and b.shared_bytes is None]
-                row["seconds"] = sum(b.seconds for b in binaries)
-                if failed:
-                    row["error"] = failed[0]
-                    continue
-                over = [b.error for b in binaries if b.error]
-                if over:
-                    row["error"] = over[0]
-                row["registers"] = max(b.registers for b in binaries)
-                row["spill_bytes"] = max(b.spill_bytes for b in binaries)
-                row["shared"] = max(b.shared_bytes for b in binaries)
-                row["sha256"] = [b.sha256 for b in binaries]
-                if done % 20 == 0:
-                    print(f"compiled {done}/{len(jobs)}", flush=True)
-                    if on_progress is not None:
-                        on_progress(rows)
+
+    done = 0
+    for outcome in compile_for_target(work(), target, workers, timeout_s):
+        row = jobs[outcome.key]
+        done += 1
+        if outcome.error is not None:
+            row["error"] = outcome.error.splitlines()[0]
+            continue
+        binaries = outcome.result
+        # A binary over the target's shared memory compiled: its figures are kept
+        # beside the error (target_compile.over_shared_memory).
+        failed = [b.error for b in binaries if b.error and b.shared_bytes is None]
+        row["seconds"] = sum(b.seconds for b in binaries)
+        if failed:
+            row["error"] = failed[0]
+            continue
+        over = [b.error for b in binaries if b.error]
+        if over:
+            row["error"] = over[0]
+        row["registers"] = max(b.registers for b in binaries)
+        row["spill_bytes"] = max(b.spill_bytes for b in binaries)
+        row["shared"] = max(b.shared_bytes for b in binaries)
+        row["sha256"] = [b.sha256 for b in binaries]
+        if done % 20 == 0:
+            print(f"compiled {done}/{len(jobs)}", flush=True)
+            if on_progress is not None:
+                on_progress(rows)
     return rows
 
 

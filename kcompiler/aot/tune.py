@@ -20,12 +20,13 @@ import logging
 import math
 import time
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
 from kcompiler.aot.specs import describe_call, make_call
 from kcompiler.autotune import ConfigError, ConfigSpace, NullCache, Tuner
-from kcompiler.autotune.compile_pool import shared_pool
+from kcompiler.autotune.compile_backends import CompileJob, run_shared
 from kcompiler.backends.triton.precompile import job_for_launches
 from kcompiler.compiler.driver import interpreting
 from kcompiler.config import Config
@@ -193,7 +194,7 @@ def compile_table(
     device = device or default_device()
     if workers is None:
         workers = 1 if interpreting() else min(os.cpu_count() or 1, 8)
-    jobs: dict[int, tuple[Any, tuple]] = {}
+    jobs: list[CompileJob] = []
     lines: dict[int, str] = {}
     for i, entry in enumerate(table.entries):
         where = f"{table.source or 'table'}: entry {entry.key.ident}"
@@ -211,28 +212,13 @@ def compile_table(
         job = job_for_launches(launches, interpret=interpreting())
         lines[i] = f"{entry.key.ident}: {len(launches)} launch(es)"
         if job is not None:
-            jobs[i] = job
+            jobs.append((i, job[0], tuple(job[1])))
     t0 = time.monotonic()
-    if workers <= 1:
-        for i, (fn, job_args) in jobs.items():
-            try:
-                fn(*job_args)
-            except Exception as e:  # noqa: BLE001 - named below
-                raise TableError(
-                    f"entry {table.entries[i].key.ident} failed to compile: {e}"
-                ) from e
-    else:
-        pool = shared_pool(workers)
-        for i, (fn, job_args) in jobs.items():
-            pool.submit(i, fn, tuple(job_args), 600.0)
-        left = set(jobs)
-        while left:
-            for outcome in pool.poll(60.0):
-                left.discard(outcome.key)  # type: ignore[arg-type]
-                if outcome.error is not None:
-                    pool.cancel()
-                    ident = table.entries[outcome.key].key.ident  # type: ignore[index]
-                    raise TableError(f"entry {ident} failed to compile: {outcome.error}")
+    with closing(run_shared(jobs, workers=workers, timeout_s=600.0)) as outcomes:
+        for outcome in outcomes:
+            if outcome.error is not None:  # leaving the loop cancels the jobs left
+                ident = table.entries[outcome.key].key.ident  # type: ignore[index]
+                raise TableError(f"entry {ident} failed to compile: {outcome.error}")
     log.info("aot: %d jobs compiled in %.1f s", len(jobs), time.monotonic() - t0)
     return [lines[i] for i in range(len(table.entries))]
 

@@ -14,6 +14,9 @@ Two ways in, over the same backends:
 - ``get_compile_backend(name)``: a function that runs a batch of jobs and yields outcomes
   (``kernel.precompile(..., backend=...)``). Others register with
   ``register_compile_backend``.
+- ``run_shared(jobs, workers, timeout_s)``: a batch of jobs in this process (one worker) or
+  in the process-wide local pool, for callers that compile a list of configs outside a
+  search (``aot.compile_table``, benchmarks).
 
 Backends: ``"local"`` (worker processes on this machine) and ``"ray"`` (Ray actors on a
 cluster; needs the optional ``ray`` extra). ``$KCOMPILER_COMPILE_BACKEND`` chooses for the
@@ -24,7 +27,8 @@ so a process that never asks does not import Ray.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Hashable, Iterator, Sequence
+import time
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 from kcompiler import settings
@@ -104,17 +108,57 @@ def run_ray(
 
 
 def run_batch(
-    pool: JobPool, jobs: Sequence[CompileJob], timeout_s: float
+    pool: JobPool, jobs: Iterable[CompileJob], timeout_s: float, *, shared: bool = False
 ) -> Iterator[CompileOutcome]:
-    """Every job on ``pool``, which is the batch's own: outcomes as they finish, then the
-    pool closed (also when the caller stops early)."""
+    """Every job on ``pool`` (each with ``timeout_s``): outcomes as they finish.
+
+    A job is submitted as ``jobs`` yields it, so the first compiles run while the caller
+    is still making the next jobs. The batch's own pool (``shared`` False) is closed after
+    it, also when the caller stops early. A shared pool is held for the batch (``in_use``,
+    as a tuning run holds it, so a concurrent run takes another pool instead of its
+    outcomes) and keeps its workers; only the jobs left when the caller stops early are
+    cancelled."""
+    if shared:
+        pool.in_use = True
     try:
         for key, fn, args in jobs:
-            pool.submit(key, fn, args)
+            pool.submit(key, fn, args, timeout_s)
         while pool.pending:
             yield from pool.poll(timeout_s)
     finally:
-        pool.close()
+        if not shared:
+            pool.close()
+        else:
+            if pool.pending:
+                pool.cancel()
+            pool.in_use = False
+
+
+def run_in_process(jobs: Iterable[CompileJob]) -> Iterator[CompileOutcome]:
+    """Every job run here, one after another as ``jobs`` yields it: an exception the job
+    raises is its outcome's error (its message, as the caller would have printed it)."""
+    for key, fn, args in jobs:
+        start = time.monotonic()
+        try:
+            result = fn(*args)
+        except Exception as e:  # noqa: BLE001 - the job's failure, reported as its outcome
+            yield CompileOutcome(key, str(e), time.monotonic() - start)
+            continue
+        yield CompileOutcome(key, None, time.monotonic() - start, result)
+
+
+def run_shared(
+    jobs: Iterable[CompileJob], *, workers: int, timeout_s: float
+) -> Iterator[CompileOutcome]:
+    """Every job's outcome as it finishes: with ``workers`` <= 1 run here in order
+    (``run_in_process``: no worker to start, for jobs cheaper than that, as under the
+    interpreter), else in the process-wide local pool (``shared_pool``, whose workers
+    outlive the batch) with ``timeout_s`` each. A caller that stops early (raises out of its
+    loop, or closes the iterator) cancels what is still queued."""
+    if workers <= 1:
+        yield from run_in_process(jobs)
+    else:
+        yield from run_batch(shared_pool(workers), jobs, timeout_s, shared=True)
 
 
 _BACKENDS: dict[str, CompileBackend] = {"local": run_local, "ray": run_ray}
@@ -203,7 +247,9 @@ __all__ = [
     "get_compile_backend",
     "register_compile_backend",
     "run_batch",
+    "run_in_process",
     "run_local",
     "ray_worker_env",
     "run_ray",
+    "run_shared",
 ]

@@ -24,7 +24,9 @@ import torch
 import kcompiler as kc
 import kcompiler.language as kl
 from kcompiler.kernels.cross_entropy import cross_entropy
-from kcompiler.kernels.layer_norm import layer_norm_fwd
+
+# layer_norm is re-exported as it is: it calls layer_norm_fwd, whose backward is wired here.
+from kcompiler.kernels.layer_norm import layer_norm, layer_norm_fwd  # noqa: F401
 from kcompiler.kernels.rms_norm import rms_norm_fwd
 from kcompiler.kernels.softmax import softmax, softmax_decomposed, softmax_two_pass
 from kcompiler.kernels.vector_exp import vector_exp as exp_fwd
@@ -216,17 +218,6 @@ def _layer_norm_backward(ctx: Any, grad_y: torch.Tensor, *_grad_stats: Any) -> t
     x, weight, bias, mean, rstd = ctx.saved_tensors
     grad_x, grad_weight, grad_bias = layer_norm_bwd(grad_y, x, mean, rstd, weight, bias is not None)
     return grad_x, None, grad_weight, grad_bias, None
-
-
-def layer_norm(
-    x: torch.Tensor,
-    normalized_shape: list[int],
-    weight: torch.Tensor,
-    bias: torch.Tensor | None = None,
-    eps: float = 1e-5,
-) -> torch.Tensor:
-    """Layer normalization with forward + backward support."""
-    return layer_norm_fwd(x, normalized_shape, weight, bias, eps)[0]
 
 
 # -- softmax ----------------------------------------------------------------------------------

@@ -53,6 +53,8 @@ def layer_norm(
     bias: torch.Tensor | None = None,
     eps: float = 1e-5,
 ) -> torch.Tensor:
+    """Layer normalization with forward + backward support (kernels/backward.py wires
+    ``layer_norm_fwd``'s backward)."""
     return layer_norm_fwd(x, normalized_shape, weight, bias, eps)[0]
 
 

@@ -2,7 +2,7 @@
 
 For each config the host code runs with a launch hook that generates every device loop's GPU
 code (even under Triton's interpreter) and records the call its launcher would make
-(``backends/triton/precompile.record_launch``); the recorded launches are one job for a
+(``backends/triton/precompile.record_launches``); the recorded launches are one job for a
 compile backend (``autotune/compile_backends``: ``"local"`` worker processes, or ``"ray"``),
 whose workers run ``backends/triton/target_compile.compile_launches`` without
 ``TRITON_INTERPRET``. Nothing here needs the target's GPU.
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kcompiler.autotune.compile_backends import get_compile_backend
-from kcompiler.backends.triton.precompile import record_launch
+from kcompiler.backends.triton.precompile import record_launches
 from kcompiler.backends.triton.target_compile import (
     compile_launches,
     install,
@@ -98,13 +98,7 @@ class PrecompileRecord:
 def launch_specs(kernel: Any, args: Sequence[Any], kwargs: dict[str, Any], config: Config):
     """The config's launches as GPU code, recorded as plain-data ``LaunchSpec``s."""
 
-    launches = kernel.generated_launches(args, kwargs, config, interpret=False)
-    specs = []
-    for source, launcher, launch_args in launches:
-        for spec in record_launch(source, launcher, launch_args):
-            if spec not in specs:
-                specs.append(spec)
-    return specs
+    return record_launches(kernel.generated_launches(args, kwargs, config, interpret=False))
 
 
 def precompile(

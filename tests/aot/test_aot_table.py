@@ -339,6 +339,21 @@ def test_cli_tune_compile_and_load(tmp_path: Path, capsys) -> None:
     assert "entry x: float32[s0]; y: float32[s0] | s0 256/256" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_compile_names_the_entry_whose_compile_job_fails(add, monkeypatch, workers) -> None:
+    """In this process or in the compile pool, a failing job is a TableError naming its entry
+    with the job's error."""
+    import operator
+
+    import kcompiler.aot.tune as aot_tune
+
+    # A job that fails wherever it runs and unpickles with the standard library alone.
+    monkeypatch.setattr(aot_tune, "job_for_launches", lambda *a, **k: (operator.truediv, (1, 0)))
+    table = table_for(add, [(vec(1024), add_config(64, 2)), (vec(65536), add_config(512, 8))])
+    with pytest.raises(TableError, match=r"entry x: float32\[s0\].* failed to compile: .*by zero"):
+        aot_tune.compile_table(add, table, workers=workers)
+
+
 def test_shapes_in_python_form_and_targets_that_are_not_kernels(tmp_path: Path) -> None:
     assert load_calls("aot_kernels:CALLS") == list(aot_kernels.CALLS)
     out = tmp_path / "t.json"

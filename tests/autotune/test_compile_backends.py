@@ -1,11 +1,13 @@
 """Choosing the compile backend; Ray stays optional: ``import kcompiler`` never imports it,
-and asking for it without the package says how to install it."""
+and asking for it without the package says how to install it. ``run_shared`` runs a batch
+of jobs here or in the shared pool, with one outcome per job either way."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
+import fake_compile_jobs as fake
 import pytest
 
 from kcompiler.autotune.compile_backends import (
@@ -13,8 +15,9 @@ from kcompiler.autotune.compile_backends import (
     acquire_pool,
     compile_backend,
     get_compile_backend,
+    run_shared,
 )
-from kcompiler.autotune.compile_pool import CompilePool
+from kcompiler.autotune.compile_pool import CompilePool, shared_pool
 from kcompiler.settings import SettingError
 
 
@@ -69,3 +72,36 @@ def test_target_compile_jobs_ship_binaries_only_for_remote_workers():
         fn, (specs, arch, keep_files) = target.precompile_job(target.space.default())
         assert fn.__name__ == "compile_launches" and arch == "sm_90" and specs
         assert keep_files is ship
+
+
+BATCH = [
+    ("ok", fake.compile_report, ('{"block_sizes": [256]}',)),
+    ("raise", fake.compile_raise, ("bad tile",)),
+    ("small", fake.compile_report, ('{"block_sizes": [64]}',)),
+]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_run_shared_gives_one_outcome_per_job_here_or_in_the_pool(workers):
+    outcomes = {o.key: o for o in run_shared(BATCH, workers=workers, timeout_s=30.0)}
+    assert set(outcomes) == {"ok", "raise", "small"}
+    assert outcomes["ok"].error is None and outcomes["ok"].result == {"spill_bytes": 512}
+    assert outcomes["small"].error is None and outcomes["small"].result == {"spill_bytes": 0}
+    # In this process the error is the exception's message; a worker prefixes its type.
+    expected = "bad tile" if workers == 1 else "ValueError: bad tile"
+    assert outcomes["raise"].error.startswith(expected) and outcomes["raise"].result is None
+    if workers > 1:
+        pool = shared_pool(workers)  # the batch's pool, handed back free and empty
+        assert not pool.in_use and pool.pending == 0
+
+
+def test_run_shared_holds_the_pool_and_cancels_what_is_left_when_the_caller_stops():
+    jobs = [("raise", fake.compile_raise, ("stop",)), ("hang", fake.compile_hang, (60.0,))]
+    pool = shared_pool(2)  # the pool the batch will take
+    outcomes = run_shared(jobs, workers=2, timeout_s=30.0)
+    first = next(outcomes)
+    assert pool.in_use and shared_pool(2) is not pool  # another caller gets its own
+    assert first.key == "raise" and pool.pending == 1
+    outcomes.close()  # as leaving the loop does
+    assert not pool.in_use and pool.pending == 0
+    assert shared_pool(2) is pool

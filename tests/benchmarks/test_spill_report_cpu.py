@@ -80,3 +80,18 @@ def test_launch_specs_or_error_records_what_does_not_generate() -> None:
     bad = space.to_config({**space.to_flat(space.default()), "block_sizes[0]": 3})
     assert launch_specs_or_error(vector_exp, args, bad, row) is None
     assert row["error"].startswith("generate: ")
+
+
+def test_representative_kernels_compile_for_the_target_in_workers() -> None:
+    """The path spill_report and smem_exclusions share: a representative kernel's launches
+    compiled for sm_90 in a compile-pool worker, one outcome per job with ptxas's figures."""
+    from benchmarks.space_report import representative_kernels
+    from benchmarks.spill_report import compile_for_target, launch_specs_or_error
+
+    ((name, label, kernel, args),) = representative_kernels(["vector_exp"])
+    assert name == "vector_exp" and label and kernel.fn.__name__ == "vector_exp"
+    specs = launch_specs_or_error(kernel, args, kernel.config_space(*args).default(), {})
+    (outcome,) = compile_for_target([(7, specs)], "sm_90", workers=1, timeout_s=300.0)
+    assert outcome.key == 7 and outcome.error is None
+    (binary,) = outcome.result
+    assert binary.error is None and binary.registers > 0 and binary.spill_bytes == 0

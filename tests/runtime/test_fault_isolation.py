@@ -35,6 +35,7 @@ from kcompiler.backends.triton.precompile import (
     job_specs,
     make_job,
     record_launch,
+    record_launches,
 )
 from kcompiler.runtime.kernel import interpreting
 from kcompiler.runtime.tuning import KernelTarget
@@ -162,9 +163,11 @@ def test_a_wrapped_launcher_is_recorded_without_touching_the_real_one():
         return launch(*args)
 
     env = loops[0]
-    calls = record_launch(compiled.source, wrapper, [env[p] for p in compiled.params])
+    recorded = (compiled.source, wrapper, [env[p] for p in compiled.params])
+    calls = record_launch(*recorded)
     assert [c.kernel_name for c in calls] == ["scale_rows_kernel"]
     assert dict(calls[0].kwargs)["BLOCK_0"] == 2
+    assert record_launches([recorded, recorded]) == calls  # one launch twice: compiled once
     with pytest.raises(UnsupportedLaunch):
         record_launch(compiled.source, print, [])
     assert job_for_launches([(compiled.source, print, [])], interpret=True) is None

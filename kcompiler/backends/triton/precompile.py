@@ -199,17 +199,25 @@ def describe(value: Any) -> Any:
     raise UnsupportedLaunch(f"cannot describe a kernel argument of type {type(value).__name__}")
 
 
+def record_launches(launches: Sequence[tuple[str, Any, Sequence[Any]]]) -> list[LaunchSpec]:
+    """The calls of every ``(module source, launcher, launcher args)`` of one config
+    (``record_launch``), each once: a kernel launched twice with one signature compiles once.
+    Raises UnsupportedLaunch as ``record_launch`` does."""
+    specs: list[LaunchSpec] = []
+    for source, launcher, args in launches:
+        for spec in record_launch(source, launcher, args):
+            if spec not in specs:
+                specs.append(spec)
+    return specs
+
+
 def job_for_launches(
     launches: Sequence[tuple[str, Any, Sequence[Any]]], interpret: bool
 ) -> tuple[Any, tuple[Any, ...]] | None:
     """The tuner's job for ``(module source, launcher, launcher args)`` of each launch of one
     config; None when there is nothing to compile (or a launch cannot be described)."""
-    specs: list[LaunchSpec] = []
     try:
-        for source, launcher, args in launches:
-            for spec in record_launch(source, launcher, args):
-                if spec not in specs:
-                    specs.append(spec)
+        specs = record_launches(launches)
     except UnsupportedLaunch:
         return None
     return make_job(specs, interpret) if specs else None
@@ -448,6 +456,7 @@ __all__ = [
     "parse_ptxas_log",
     "precompile",
     "record_launch",
+    "record_launches",
     "stand_in_arguments",
     "write_atomic",
 ]
