@@ -50,21 +50,16 @@ def _with_flag(value: bool, fn: Callable[..., int], *args: Any) -> int:
 
 def snapshot(names: list[str] | None, draws: int, seed: int) -> list[dict]:
     """One row per (kernel, config): see the module docstring."""
-    from benchmarks.space_report import CONFTEST, DRAWS_TEST, _load, representative
+    from benchmarks.space_report import representative, representative_kernels
     from benchmarks.spill_report import launch_ready
     from kcompiler.autotune import ConfigSpace
     from kcompiler.backends.triton.shared_memory import shared_memory_of_config
     from kcompiler.runtime.tuning import shared_memory_estimate
 
-    _load("_kc_tests_conftest", CONFTEST)
-    cases = _load("_config_space_draws", DRAWS_TEST).CASES
-    reps = representative()
     rows: list[dict] = []
-    for name in names or list(reps):
+    for name, _, kernel, args in representative_kernels(names or list(representative())):
         t0 = time.perf_counter()
-        _, args = reps[name]
         args = launch_ready(name, args)
-        kernel = cases[name].kernel
         space = kernel.config_space(*args)
         modules = kernel.traced_modules(args, {})
         estimate = shared_memory_estimate(kernel, args)
