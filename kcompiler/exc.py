@@ -127,7 +127,7 @@ class IgnoredByInterpreter(UserWarning):
 
 
 class SharedMemoryEstimateWarning(UserWarning):
-    """A config whose estimated shared memory (``backends/triton/shared_memory.py``) exceeds
+    """A config whose estimated shared memory (``backends/triton/shared_memory/``) exceeds
     the default GPU's limit, compiled for Triton's CPU interpreter, which has no such limit: it
     runs here. The estimate is an upper bound, so it never refuses a config; on a GPU, Triton's
     own figure decides (an ``InvalidConfig`` at the variant's first launch when it does not
