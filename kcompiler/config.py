@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from kcompiler.exc import UnknownOption
+from kcompiler.exc import InvalidConfig, UnknownOption
 
 # Fields a config may carry, in Helion's vocabulary. Unknown fields are rejected (UnknownOption,
 # a TypeError, with a did-you-mean) so that a typo ("num_warp") is an error instead of a
@@ -43,6 +43,25 @@ KNOWN_FIELDS: tuple[str, ...] = (
     # supported: num_threads"), since the Triton backend sets threads through num_warps.
     "num_threads",
 )
+
+# Helion's singular spellings of per-loop list fields, for a kernel with one such loop:
+# ``Config(block_size=32)`` is ``Config(block_sizes=[32])``. ``reduction_loop`` is not among
+# them: Helion repeats it over every reduction dimension, which a config alone cannot know.
+SINGULAR_FIELDS: dict[str, str] = {
+    name[:-1]: name
+    for name in (
+        "block_sizes",
+        "loop_orders",
+        "flatten_loops",
+        "l2_groupings",
+        "range_unroll_factors",
+        "range_num_stages",
+        "range_multi_buffers",
+        "range_flattens",
+        "range_warp_specializes",
+        "static_ranges",
+    )
+}
 
 # Names declared by ``kl.register_tunable`` in any kernel of this process: a Config may carry
 # them beside KNOWN_FIELDS (``Config(split_k=8)``), as in Helion. A name becomes known when a
@@ -80,6 +99,11 @@ class Config(Mapping[str, Any]):
     def __init__(self, mapping: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         data: dict[str, Any] = dict(mapping or {})
         data.update(kwargs)
+        for singular, plural in SINGULAR_FIELDS.items():
+            if singular in data:
+                if plural in data:
+                    raise InvalidConfig(f"Config: both {singular} and {plural} given")
+                data[plural] = [data.pop(singular)]
         unknown = [k for k in data if not is_field(k)]
         if unknown:
             raise UnknownOption("Config field", unknown[0], KNOWN_FIELDS + user_tunables())

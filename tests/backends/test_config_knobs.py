@@ -260,6 +260,15 @@ def test_unknown_config_field_suggests() -> None:
         kc.Config(zzz=1)
 
 
+def test_helions_singular_spelling_is_a_one_element_list() -> None:
+    assert kc.Config(block_size=32, l2_grouping=4) == kc.Config(block_sizes=[32], l2_groupings=[4])
+    assert kc.Config({"loop_order": [1, 0]}).loop_orders == [[1, 0]]
+    with pytest.raises(InvalidConfig, match="both block_size and block_sizes"):
+        kc.Config(block_size=32, block_sizes=[16])
+    with pytest.raises(UnknownOption, match="'reduction_loop'"):
+        kc.Config(reduction_loop=16)
+
+
 def test_did_you_mean() -> None:
     assert did_you_mean("num_warp", KNOWN_FIELDS) == " (did you mean 'num_warps'?)"
     assert did_you_mean("qqqq", KNOWN_FIELDS) == ""
