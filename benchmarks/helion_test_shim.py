@@ -35,7 +35,15 @@ from typing import Any
 
 import torch
 
-from benchmarks.helion_shim import DEVICE, HALF_DTYPE, LONG_INT_TYPE
+from benchmarks.helion_shim import (
+    DEVICE,
+    HALF_DTYPE,
+    LONG_INT_TYPE,
+    assert_close_with_mismatch_tolerance,
+    assert_outputs_close,
+    do_bench,
+    run_example,
+)
 
 __all__ = [
     "CHECKS",
@@ -48,6 +56,10 @@ __all__ = [
     "HelionInternal",
     "HelionOnlyError",
     "RefEagerTestBase",
+    "assert_close_with_mismatch_tolerance",
+    "assert_outputs_close",
+    "do_bench",
+    "run_example",
     "RefEagerTestDisabled",
     "TestCase",
     "check_example",

@@ -109,18 +109,54 @@ def _test_frame(err: BaseException, test_file: str) -> Any:
     return frame
 
 
+def _statement_names(test_file: str, lineno: int) -> set[str]:
+    """The names in the innermost statement of ``test_file`` that spans ``lineno`` (a call
+    written over several lines fails at its first line)."""
+    import ast
+
+    tree = _parsed(test_file)
+    best: ast.stmt | None = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.stmt) and node.lineno <= lineno <= (node.end_lineno or 0):
+            if best is None or node.lineno >= best.lineno and node.end_lineno <= best.end_lineno:
+                best = node
+    if best is None:
+        return set()
+    return {n.id for n in ast.walk(best) if isinstance(n, ast.Name)}
+
+
+_PARSED: dict[str, Any] = {}
+
+
+def _parsed(test_file: str) -> Any:
+    import ast
+
+    if test_file not in _PARSED:
+        _PARSED[test_file] = ast.parse(Path(test_file).read_text())
+    return _PARSED[test_file]
+
+
 def _asserts_on_code(err: BaseException, test_file: str) -> bool:
-    """Whether the failing line of the test names a local that holds generated code text."""
+    """Whether the failing statement of the test names a local holding generated code text."""
     from benchmarks.helion_test_shim import CodeText
 
     tb = _test_frame(err, test_file)
     if tb is None:
         return False
-    import linecache
-
-    line = linecache.getline(test_file, tb.tb_lineno)
-    names = set(re.findall(r"[A-Za-z_]\w*", line))
+    names = _statement_names(test_file, tb.tb_lineno)
     return any(isinstance(tb.tb_frame.f_locals.get(n), CodeText) for n in names)
+
+
+def _from_a_check(err: BaseException, test_file: str) -> bool:
+    """Whether an AssertionError was raised by a check: the test's own ``assert``, a
+    unittest assertion, ``torch.testing`` or the shim's comparison (not, say, torch's
+    ``AssertionError("Torch not compiled with CUDA enabled")``)."""
+    frames = traceback.extract_tb(err.__traceback__)
+    if not frames:
+        return False
+    last = frames[-1].filename
+    checks = (os.sep + "unittest" + os.sep, "torch/testing/", "helion_test_shim.py")
+    return last == test_file or any(c in last for c in checks)
 
 
 def classify(err: BaseException, test_file: str, timeout: float) -> tuple[str, str]:
@@ -141,9 +177,10 @@ def classify(err: BaseException, test_file: str, timeout: float) -> tuple[str, s
         owner = type(getattr(err, "obj", None)).__name__
         if name in HELION_INTERNAL_ATTRS and owner in ("Kernel", "BoundKernel"):
             return "SKIP", f"uses Helion internal {owner}.{name}"
+    if any("Torch not compiled with CUDA enabled" in str(e) for e in chain):
+        return "SKIP", "needs CUDA (calls torch.cuda)"
     if isinstance(err, AssertionError):
-        frames = traceback.extract_tb(err.__traceback__)
-        if frames and "/kcompiler/" in frames[-1].filename:
+        if not _from_a_check(err, test_file):
             return "ERROR", _first_line(err)
         if _asserts_on_code(err, test_file):
             return "SKIP", "asserts on generated code text"

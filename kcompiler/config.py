@@ -45,8 +45,11 @@ KNOWN_FIELDS: tuple[str, ...] = (
 )
 
 # Helion's singular spellings of per-loop list fields, for a kernel with one such loop:
-# ``Config(block_size=32)`` is ``Config(block_sizes=[32])``. ``reduction_loop`` is not among
-# them: Helion repeats it over every reduction dimension, which a config alone cannot know.
+# ``Config(block_size=32)`` is ``Config(block_sizes=[32])``, and the list given for a
+# multi-dimensional loop is that loop's entries, ``block_size=[32, 16]`` being
+# ``block_sizes=[32, 16]`` (``loop_order=[1, 0]``, itself a list, is ``loop_orders=[[1, 0]]``).
+# ``reduction_loop`` is not among them: Helion repeats it over every reduction dimension,
+# which a config alone cannot know.
 SINGULAR_FIELDS: dict[str, str] = {
     name[:-1]: name
     for name in (
@@ -103,7 +106,9 @@ class Config(Mapping[str, Any]):
             if singular in data:
                 if plural in data:
                     raise InvalidConfig(f"Config: both {singular} and {plural} given")
-                data[plural] = [data.pop(singular)]
+                value = data.pop(singular)
+                listed = isinstance(value, (list, tuple)) and plural != "loop_orders"
+                data[plural] = list(value) if listed else [value]
         unknown = [k for k in data if not is_field(k)]
         if unknown:
             raise UnknownOption("Config field", unknown[0], KNOWN_FIELDS + user_tunables())

@@ -263,6 +263,7 @@ def test_unknown_config_field_suggests() -> None:
 def test_helions_singular_spelling_is_a_one_element_list() -> None:
     assert kc.Config(block_size=32, l2_grouping=4) == kc.Config(block_sizes=[32], l2_groupings=[4])
     assert kc.Config({"loop_order": [1, 0]}).loop_orders == [[1, 0]]
+    assert kc.Config(block_size=[32, 16]).block_sizes == [32, 16]
     with pytest.raises(InvalidConfig, match="both block_size and block_sizes"):
         kc.Config(block_size=32, block_sizes=[16])
     with pytest.raises(UnknownOption, match="'reduction_loop'"):
