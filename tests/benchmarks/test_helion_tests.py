@@ -56,6 +56,12 @@ class TestStyle(TestCase):
         code, _ = code_and_output(add_one, (x,))
         self.assertEqual(code.count("tl.store"), 1)
 
+    def test_code_multiline(self):
+        code, _ = code_and_output(add_one, (torch.zeros(3, device=DEVICE),))
+        self.assertTrue(
+            "tl.load" in code
+        )
+
     def test_internal(self):
         CompileEnvironment.current()
 
@@ -84,6 +90,7 @@ def test_each_outcome_is_classified(tmp_path: Path) -> None:
     line = 1 + TESTS.splitlines().index("        torch.testing.assert_close(out, x + 2)")
     assert got["test_wrong_result"][1].startswith(f"line {line}: Tensor-likes are not close")
     assert got["test_code_count"] == ("SKIP", "asserts on generated code text")
+    assert got["test_code_multiline"] == ("SKIP", "asserts on generated code text")
     assert got["test_internal"] == (
         "SKIP",
         "uses Helion internal helion._compiler.compile_environment.CompileEnvironment.current",
@@ -97,7 +104,7 @@ def test_each_outcome_is_classified(tmp_path: Path) -> None:
     assert got["test_runs_only"] == ("PASS", "ran; no result check")
     # A test that kills its process costs only itself: a fresh child runs the rest.
     assert got["test_crash"] == ("ERROR", "child died")
-    assert len(got) == 8
+    assert len(got) == 9
 
 
 def test_one_helion_test_from_the_mirror(tmp_path: Path) -> None:
