@@ -73,7 +73,7 @@ __all__ = [
 PROJECT_ROOT = Path(os.environ.get("HELION_TESTS_STAGED", "."))
 EXAMPLES_DIR = PROJECT_ROOT / "examples"
 
-CHECKS = {"result": 0, "code": 0}
+CHECKS = {"result": 0, "code": 0, "read": 0}
 
 
 class HelionInternal(Exception):
@@ -86,7 +86,17 @@ class HelionOnlyError(Exception):
 
 class CodeText(str):
     """What ``code_and_output`` returns for the generated code: kcompiler's code is not
-    Helion's, so assertions on it are no-ops."""
+    Helion's, so assertions on it are no-ops. Reading it (``code.splitlines()``, ``"x" in
+    code``) is counted in ``CHECKS["read"]``: values derived from it are not results."""
+
+    def __getattribute__(self, name: str) -> Any:
+        if not name.startswith("__"):
+            CHECKS["read"] += 1
+        return str.__getattribute__(self, name)
+
+    def __contains__(self, item: object) -> bool:
+        CHECKS["read"] += 1
+        return str.__contains__(self, item)  # type: ignore[operator]
 
 
 class _HelionOnlyMeta(type):

@@ -137,14 +137,26 @@ def _parsed(test_file: str) -> Any:
 
 
 def _asserts_on_code(err: BaseException, test_file: str) -> bool:
-    """Whether the failing statement of the test names a local holding generated code text."""
-    from benchmarks.helion_test_shim import CodeText
+    """Whether the failing statement of the test checks generated code text: it names a
+    local holding the text, or the test read the text and the statement names no tensor
+    (``self.assertTrue(store_lines)`` on lines picked from the code)."""
+    import torch
+
+    from benchmarks.helion_test_shim import CHECKS, CodeText
 
     tb = _test_frame(err, test_file)
     if tb is None:
         return False
-    names = _statement_names(test_file, tb.tb_lineno)
-    return any(isinstance(tb.tb_frame.f_locals.get(n), CodeText) for n in names)
+    values = [tb.tb_frame.f_locals.get(n) for n in _statement_names(test_file, tb.tb_lineno)]
+    if any(isinstance(v, CodeText) for v in values):
+        return True
+
+    def tensors(v: Any) -> bool:
+        if isinstance(v, (list, tuple)):
+            return any(tensors(item) for item in v)
+        return isinstance(v, torch.Tensor)
+
+    return CHECKS["read"] > 0 and not any(tensors(v) for v in values)
 
 
 def _from_a_check(err: BaseException, test_file: str) -> bool:
@@ -304,7 +316,7 @@ def run_file(
         if tname in done or (only and not any(o in tname for o in only)):
             continue
         write({"start": tname})
-        shim.CHECKS.update(result=0, code=0)
+        shim.CHECKS.update(result=0, code=0, read=0)
         outcome = _Result()
         start = time.monotonic()
         signal.alarm(int(timeout))

@@ -62,6 +62,17 @@ class TestStyle(TestCase):
             "tl.load" in code
         )
 
+    def test_code_derived(self):
+        code, out = code_and_output(add_one, (torch.zeros(3, device=DEVICE),))
+        stores = [line for line in code.splitlines() if "tl.store" in line]
+        self.assertTrue(stores)
+
+    def test_wrong_after_reading_code(self):
+        x = torch.zeros(3, device=DEVICE)
+        code, out = code_and_output(add_one, (x,))
+        self.assertNotIn("tl.atomic_add", code)
+        self.assertTrue(torch.equal(out, x))
+
     def test_internal(self):
         CompileEnvironment.current()
 
@@ -91,6 +102,8 @@ def test_each_outcome_is_classified(tmp_path: Path) -> None:
     assert got["test_wrong_result"][1].startswith(f"line {line}: Tensor-likes are not close")
     assert got["test_code_count"] == ("SKIP", "asserts on generated code text")
     assert got["test_code_multiline"] == ("SKIP", "asserts on generated code text")
+    assert got["test_code_derived"] == ("SKIP", "asserts on generated code text")
+    assert got["test_wrong_after_reading_code"][0] == "FAIL"
     assert got["test_internal"] == (
         "SKIP",
         "uses Helion internal helion._compiler.compile_environment.CompileEnvironment.current",
@@ -104,7 +117,7 @@ def test_each_outcome_is_classified(tmp_path: Path) -> None:
     assert got["test_runs_only"] == ("PASS", "ran; no result check")
     # A test that kills its process costs only itself: a fresh child runs the rest.
     assert got["test_crash"] == ("ERROR", "child died")
-    assert len(got) == 9
+    assert len(got) == 11
 
 
 def test_one_helion_test_from_the_mirror(tmp_path: Path) -> None:
