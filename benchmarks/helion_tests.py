@@ -73,8 +73,9 @@ DEFAULT_FILES = (
 STATUSES = ("PASS", "FAIL", "ERROR", "SKIP")
 
 # Attributes of Helion's kernel objects that are its compiler's internals (SKIP when a test
-# reads them from kcompiler's Kernel/BoundKernel).
-HELION_INTERNAL_ATTRS = ("config_spec", "_config", "host_function", "env", "_run")
+# reads them from kcompiler's Kernel/BoundKernel), beside any private (``_``) name: the
+# config spec, the compile environment, the cache key its kernels are bound under.
+HELION_INTERNAL_ATTRS = ("config_spec", "host_function", "env", "specialization_key")
 
 
 class TestTimeout(BaseException):
@@ -187,7 +188,8 @@ def classify(err: BaseException, test_file: str, timeout: float) -> tuple[str, s
     if isinstance(err, AttributeError):
         name = getattr(err, "name", None)
         owner = type(getattr(err, "obj", None)).__name__
-        if name in HELION_INTERNAL_ATTRS and owner in ("Kernel", "BoundKernel"):
+        internal = name in HELION_INTERNAL_ATTRS or str(name).startswith("_")
+        if internal and owner in ("Kernel", "BoundKernel"):
             return "SKIP", f"uses Helion internal {owner}.{name}"
     if any("Torch not compiled with CUDA enabled" in str(e) for e in chain):
         return "SKIP", "needs CUDA (calls torch.cuda)"
@@ -423,14 +425,49 @@ def child_env(staged: Path) -> dict[str, str]:
     return env
 
 
-def error_group(detail: str) -> str:
-    """The cause an ERROR row is grouped under: its message with the kernel-specific parts
-    (source locations, numbers, quoted names after the first) taken out."""
-    text = re.sub(r"\S+\.py:\d+:?\s*", "", detail)
-    text = re.sub(r"\(at [^)]*\)", "", text)
-    text = re.sub(r"\b\d+\b", "N", text)
-    text = re.sub(r"(\bin|\bof|kernel) '?\w+'?:", r"\1 K:", text)
-    return text.strip()[:110]
+# What an ERROR row is about, read from its message: (pattern, label), the first match wins;
+# a label may name the pattern's groups. A message no pattern matches is grouped by its
+# exception type and opening words.
+CONSTRUCTS: tuple[tuple[str, str], ...] = (
+    (r"time limit", "time limit on the interpreter (the test's own sizes)"),
+    (r"killed \(hung|child died", "the test's process died or hung"),
+    (r"unknown Config field '(\w+)'", "Config field `{0}`"),
+    (r"(\w+)\[\d+\] = .*not supported yet", "Config knob `{0}` (only its default is emitted)"),
+    (r"not supported: (num_threads)", "Config knob `{0}` (CuTe's)"),
+    (r"unknown kc.kernel option '(\w+)'", "kernel option `{0}`"),
+    (r"'(?:Bound)?Kernel' object has no attribute '(\w+)'", "Kernel API `.{0}`"),
+    (r"module 'kcompiler\.(\w+)' has no attribute '(\w+)'", "`helion.{0}.{1}`"),
+    (r"torch\.(\w+) is not supported in device code", "`torch.{0}` in device code"),
+    (r"'\.\.\.' in a tensor index", "`...` (Ellipsis) in an index"),
+    (r"several index tensors in one subscript", "several index tensors in one subscript"),
+    (r"control flow on a device value", "`if` on a device value"),
+    (r"`while`", "`while` loop forms"),
+    (r"kl\.arange|hl\.arange", "`hl.arange` with computed bounds or a step"),
+    (r"tile \(the loop variable of kl.tile\) has no attribute '(\w+)'", "`tile.{0}`"),
+    (r"operand type\(s\) for [^:]*: 'tile'", "arithmetic on a tile object (`tile + 1`)"),
+    (r"must be tuple of ints, but found element of type tile", "a tile as a reshape size"),
+    (r"IndexOutOfBounds: .*index -1", "negative indices"),
+    (r"view\(-1\)|reshape", "view / reshape forms"),
+    (r"kl\.split|kl\.join", "`hl.split` / `hl.join`"),
+    (r"mean/var/std over a tile dim", "mean/var/std over a tile dim"),
+    (r"(\w+) reductions are not supported", "`{0}` reduction"),
+    (r"associative_scan|combine_mode", "`hl.associative_scan` forms"),
+    (r"a host value known only when the kernel is called", "a host int as a block size"),
+    (r"is used as a value|as a device value", "a whole tensor used as a device value"),
+    (r"ShapeMismatch", "shape inference (ShapeMismatch)"),
+    (r"NoBackward", "inputs that require grad"),
+    (r"missing a required argument", "calling a kernel with a function argument"),
+)
+
+
+def construct_of(detail: str) -> str:
+    """The construct an ERROR row's message is about (``CONSTRUCTS``)."""
+    for pattern, label in CONSTRUCTS:
+        m = re.search(pattern, detail)
+        if m:
+            return label.format(*m.groups())
+    text = re.sub(r"\S+\.py:\d+(:\d+)?:?\s*", "", detail)
+    return re.sub(r"\b\d+\b", "N", text).strip()[:80]
 
 
 def render(
@@ -466,13 +503,14 @@ def render(
     lines += ["", f"## FAIL: wrong results ({len(fails)})", ""]
     lines += [f"- `{n}::{r['test']}`: {_cell(r['detail'])}" for n, r in fails] or ["None."]
     errors = [(n, r) for n, rows in results.items() for r in rows if r["status"] == "ERROR"]
-    groups: dict[str, list[str]] = collections.defaultdict(list)
+    groups: dict[str, list[tuple[str, str]]] = collections.defaultdict(list)
     for n, r in errors:
-        groups[error_group(r["detail"])].append(f"{n}::{r['test']}")
-    lines += ["", "## Commonest ERROR causes", ""]
-    lines += ["| count | cause | e.g. |", "| --- | --- | --- |"]
-    for cause, tests in sorted(groups.items(), key=lambda kv: -len(kv[1]))[:25]:
-        lines.append(f"| {len(tests)} | {_cell(cause)} | `{tests[0]}` |")
+        groups[construct_of(r["detail"])].append((f"{n}::{r['test']}", r["detail"]))
+    lines += ["", f"## ERROR causes by construct ({len(errors)} errors)", ""]
+    lines += ["| count | construct | e.g. | first error |", "| --- | --- | --- | --- |"]
+    for cause, rows in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        test, detail = rows[0]
+        lines.append(f"| {len(rows)} | {_cell(cause)} | `{test}` | {_cell(detail)[:160]} |")
     skips = collections.Counter(
         _skip_reason(r["detail"])
         for rows in results.values()

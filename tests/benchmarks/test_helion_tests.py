@@ -136,3 +136,15 @@ def test_one_helion_test_from_the_mirror(tmp_path: Path) -> None:
     text = out.read_text()
     assert "| TestControlFlow.test_constant_branch_true_simple | PASS | 1 checks |" in text
     assert "**Totals: PASS 1, FAIL 0, ERROR 0, SKIP 0**" in text
+
+
+def test_errors_are_grouped_by_construct() -> None:
+    assert report.construct_of("UnknownOption: unknown Config field 'reduction_loop' (did") == (
+        "Config field `reduction_loop`"
+    )
+    assert report.construct_of(
+        "UnsupportedConstruct: test/t.py:3:9: torch.gather is not supported in device code"
+    ) == ("`torch.gather` in device code")
+    assert report.construct_of("ValueError: test/t.py:12:4: odd thing 12 happened") == (
+        "ValueError: odd thing N happened"
+    )
