@@ -343,6 +343,8 @@ class TestCase(unittest.TestCase):
 class RefEagerTestBase:
     """Helion's mixin for its reference-eager test shards; the harness runs compiled mode."""
 
+    _in_ref_eager_mode = False
+
 
 class RefEagerTestDisabled:
     """Helion's marker for tests that have no reference-eager shard."""
