@@ -350,10 +350,18 @@ class RefEagerTestDisabled:
     """Helion's marker for tests that have no reference-eager shard."""
 
 
+# Config keys of Helion's other backends, which Helion's own ``code_and_output`` drops when it
+# runs a test on its Triton backend (so one test's config serves every backend).
+OTHER_BACKEND_KEYS = ("num_threads", "pallas_load_buffer_count")
+
+
 def code_and_output(fn: Any, args: Sequence[Any], **config: Any) -> tuple[CodeText, Any]:
-    """Run ``fn`` on ``args`` with ``config`` (the kernel's own config when empty)."""
+    """Run ``fn`` on ``args`` with ``config`` (the kernel's own config when empty), less the
+    keys of Helion's other backends."""
     import kcompiler
 
+    for key in OTHER_BACKEND_KEYS:
+        config.pop(key, None)
     bound = fn.bind(*args)
     return CodeText(""), bound.run(kcompiler.Config(**config) if config else None)
 
