@@ -83,6 +83,10 @@ class TestStyle(TestCase):
     def test_language_gap(self):
         hl.no_such_language_function()
 
+    def test_helion_bind(self):
+        x = torch.zeros(3, device=DEVICE)
+        torch.testing.assert_close(add_one.bind((x,)).run(), x + 1)
+
     def test_crash(self):
         os._exit(3)
 
@@ -115,9 +119,10 @@ def test_each_outcome_is_classified(tmp_path: Path) -> None:
     assert got["test_language_gap"][0] == "ERROR"
     assert "no_such_language_function" in got["test_language_gap"][1]
     assert got["test_runs_only"] == ("PASS", "ran; no result check")
+    assert got["test_helion_bind"] == ("PASS", "1 checks")
     # A test that kills its process costs only itself: a fresh child runs the rest.
     assert got["test_crash"] == ("ERROR", "child died")
-    assert len(got) == 11
+    assert len(got) == 12
 
 
 def test_one_helion_test_from_the_mirror(tmp_path: Path) -> None:
