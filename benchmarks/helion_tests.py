@@ -287,8 +287,13 @@ def _install_checks() -> None:
 def _bind_as_helion(staged: Path) -> None:
     """Helion's ``kernel.bind(args)`` takes the arguments as one tuple, kcompiler's
     ``bind(*args)`` as positional arguments: a call made from a staged Helion file with one
-    tuple or list is unpacked. kcompiler's own calls of ``bind`` are left alone."""
-    from kcompiler.runtime.kernel import Kernel
+    tuple or list is unpacked. kcompiler's own calls of ``bind`` are left alone. The code
+    ``to_triton_code`` gives a test is a ``CodeText``, as ``code_and_output``'s is."""
+    from benchmarks.helion_test_shim import CodeText
+    from kcompiler.runtime.kernel import BoundKernel, Kernel
+
+    for owner in (Kernel, BoundKernel):
+        owner.to_triton_code = _as_code_text(owner.to_triton_code, CodeText)  # type: ignore
 
     own = Kernel.bind
     root = str(staged) + os.sep
@@ -301,6 +306,13 @@ def _bind_as_helion(staged: Path) -> None:
         return own(self, *args, **kwargs)
 
     Kernel.bind = bind  # type: ignore[method-assign]
+
+
+def _as_code_text(method: Any, code_text: type) -> Any:
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        return code_text(method(*args, **kwargs))
+
+    return wrapped
 
 
 def run_file(

@@ -56,6 +56,10 @@ class TestStyle(TestCase):
         code, _ = code_and_output(add_one, (x,))
         self.assertEqual(code.count("tl.store"), 1)
 
+    def test_code_of_bind(self):
+        code = add_one.bind((torch.zeros(3, device=DEVICE),)).to_triton_code()
+        self.assertIn("no such text", code)
+
     def test_code_multiline(self):
         code, _ = code_and_output(add_one, (torch.zeros(3, device=DEVICE),))
         self.assertTrue(
@@ -120,9 +124,10 @@ def test_each_outcome_is_classified(tmp_path: Path) -> None:
     assert "no_such_language_function" in got["test_language_gap"][1]
     assert got["test_runs_only"] == ("PASS", "ran; no result check")
     assert got["test_helion_bind"] == ("PASS", "1 checks")
+    assert got["test_code_of_bind"] == ("PASS", "ran; no result check, 1 code checks ignored")
     # A test that kills its process costs only itself: a fresh child runs the rest.
     assert got["test_crash"] == ("ERROR", "child died")
-    assert len(got) == 12
+    assert len(got) == 13
 
 
 def test_one_helion_test_from_the_mirror(tmp_path: Path) -> None:
