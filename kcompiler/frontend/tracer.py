@@ -1485,7 +1485,12 @@ class DeviceTracer:
     def eval(self, node: ast.expr) -> Any:
         code = self._codes.get(id(node))
         if code is None:
-            expr = ast.Expression(body=node)
+            # An augmented assignment's target (`v += ...`) is read first: compile it as a
+            # load of the same name (the cache stays keyed by the kernel's own node).
+            body = node
+            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                body = ast.copy_location(ast.Name(id=node.id, ctx=ast.Load()), node)
+            expr = ast.Expression(body=body)
             ast.fix_missing_locations(expr)
             try:
                 code = compile(expr, self.filename, "eval")

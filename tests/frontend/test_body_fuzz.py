@@ -339,6 +339,8 @@ REGRESSIONS = [
     "x.attr = 1.0",
     "assert x",  # a tensor's truth value, raised outside an expression: once without a line
     "v0 = x[tile]\nv0 @= y[tile]",
+    # `+=` on a name no branch taken defined: once eval of a Store-context name
+    "if flag:\n    v0 = x[tile]\nelse:\n    v1 = x[tile]\nv1 += x[tile]",
 ]
 
 
