@@ -409,7 +409,16 @@ class TritonEmitter:
                 if t.is_float(dtype) and math.isfinite(float(value)):
                     return repr(float(value))
                 if t.is_int(dtype) and not isinstance(value, float):
-                    return str(int(value))
+                    # torch converts a Python int to the tensor's integer dtype, wrapping
+                    # modulo 2^width (int8 + 1000 adds -24); Triton refuses a literal out of
+                    # its operand's range.
+                    low, high = t.int_range(dtype)
+                    wrapped = (int(value) - low) % (high - low + 1) + low
+                    if low == 0 and dtype != t.i1:
+                        # Triton types a bare literal int32, whose signedness its `//` and
+                        # `%` refuse to mix with an unsigned operand's.
+                        return f"tl.full((), {wrapped}, {tl_dtype(dtype)})"
+                    return str(wrapped)
                 return f"tl.full((), {expr}, {tl_dtype(dtype)})"
             if (
                 _is_constexpr(v)
