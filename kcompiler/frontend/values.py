@@ -520,6 +520,10 @@ def _div(tr: DeviceTracer, a: Any, b: Any, *, rounding_mode: Any = None) -> Tile
     if x.dtype.is_floating_point or y.dtype.is_floating_point:
         return ELEMENTWISE_FUNCTIONS[torch.trunc](tr, tr.binary("div", x, y))
     # Integers: the floor of |x| / |y| is its truncation; the quotient's sign is put back.
+    # Signs are those of the operands converted to the result's dtype (torch wraps a Python
+    # int into it: uint8 by -7 divides by 249).
+    common = dtypes.to_torch(t.result_dtype([x.type, y.type]))
+    x, y = tr.cast(x, common), tr.cast(y, common)
     q = tr.binary("floordiv", tr.unary("abs", x), tr.unary("abs", y))
     zero = tr.as_value(0)
     negative = tr.binary("ne", tr.binary("lt", x, zero), tr.binary("lt", y, zero))
