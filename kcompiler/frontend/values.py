@@ -419,15 +419,35 @@ class TileValue(SizeQueries):
         handler = TORCH_FUNCTIONS.get(func)
         if handler is None:
             raise UnsupportedConstruct(f"{_torch_name(func)} is not supported in device code")
-        return call_handler(_torch_name(func), handler, tracer, args, kwargs)
+        return call_handler(_torch_name(func), handler, tracer, args, kwargs, func)
 
 
 #: Keywords of torch functions that cannot change a device value: where a tensor lives, its
-#: memory layout, autograd bookkeeping, and ``inplace`` (device values are SSA values: the
-#: result is the same value either way).
+#: memory layout, autograd bookkeeping, ``inplace`` (device values are SSA values: the
+#: result is the same value either way), and the warning depth torch.nn.functional passes on.
 NEUTRAL_KEYWORDS = frozenset(
-    {"inplace", "memory_format", "device", "layout", "pin_memory", "requires_grad", "non_blocking"}
+    {
+        "inplace",
+        "memory_format",
+        "device",
+        "layout",
+        "pin_memory",
+        "requires_grad",
+        "non_blocking",
+        "_stacklevel",
+    }
 )
+
+
+@functools.cache
+def _default_keywords(func: Any) -> dict[str, Any]:
+    """The defaults of a torch function written in Python (torch.nn.functional's): torch's
+    dispatch passes every parameter on, defaults included. Empty for a C function."""
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
 
 
 @functools.cache
@@ -439,17 +459,27 @@ def handled_keywords(handler: Any) -> frozenset[str]:
     return frozenset(p.name for p in params if p.kind in named)
 
 
-def call_handler(name: str, handler: Any, tracer: DeviceTracer, args: Any, kwargs: Any) -> Any:
-    """``handler(tracer, *args, **kwargs)`` for the torch call ``name``, refusing a keyword the
-    handler does not implement: dropping ``alpha=`` of torch.add or ``rounding_mode=`` of
-    torch.div would compute another function than the one the user wrote."""
-    for key in kwargs:
-        if key not in NEUTRAL_KEYWORDS and key not in handled_keywords(handler):
+def call_handler(
+    name: str, handler: Any, tracer: DeviceTracer, args: Any, kwargs: Any, func: Any = None
+) -> Any:
+    """``handler(tracer, *args, **kwargs)`` for the torch call ``name`` (of ``func``), refusing
+    a keyword the handler does not implement unless it is None or ``func``'s default: dropping
+    ``alpha=`` of torch.add or ``rounding_mode=`` of torch.div would compute another function
+    than the one the user wrote."""
+    defaults = _default_keywords(func) if func is not None else {}
+    for key, value in kwargs.items():
+        if key in NEUTRAL_KEYWORDS or key in handled_keywords(handler) or value is None:
+            continue
+        if key not in defaults or not _same_default(value, defaults[key]):
             raise UnsupportedConstruct(
                 f"{name}(..., {key}=...) is not supported in device code (the keyword "
                 f"{key!r} of {name} is not implemented)"
             )
     return handler(tracer, *args, **kwargs)
+
+
+def _same_default(value: Any, default: Any) -> bool:
+    return type(value) is type(default) and value == default
 
 
 def _torch_name(func: Any) -> str:
