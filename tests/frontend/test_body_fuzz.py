@@ -175,7 +175,8 @@ UNARY = [
     "[{} for _ in range(2)][0]", "sum({} for _ in range(2))", "fuzzed({})", "print({})",
     "kl.tile({})", "kl.zeros([{}])", "torch.amax({}, dim=0)", "({} if flag else 0.0)",
     "torch.zeros_like({})", "kl.device_print({})", "kl.device_print('p', {})",
-    "{}.to(torch.complex64)", "torch.cumsum({}, 0)",
+    "{}.to(torch.complex64)", "torch.cumsum({}, 0)", "torch.div({}, 3, rounding_mode='floor')",
+    "torch.add({}, 1, alpha=2)", "torch.sigmoid({}, out=x)", "{}.sum(dtype=torch.float32)",
 ]  # fmt: skip
 BINARY = ["+", "-", "*", "/", "//", "%", "**", "@", "<", "==", "&", "|", "and", "or"]
 
