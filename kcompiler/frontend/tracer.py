@@ -1170,6 +1170,13 @@ class DeviceTracer:
                 f"{what}(..., sem={sem!r}): the memory order is one of "
                 f"{', '.join(repr(x) for x in t.ATOMIC_SEMS)}",
             )
+        problem = t.atomic_dtype_problem(kind, dtypes.to_ir(tensor.dtype))
+        if problem:
+            raise self.error(
+                UnsupportedConstruct,
+                f"{what} on {tensor.name!r} ({tensor.dtype}): GPUs have no {problem}; "
+                "update a float32 or int32 tensor instead",
+            )
         if tensor.overlapping:
             raise InvalidArgument(
                 f"{self.location}: tensor {tensor.name!r} is updated here but several of its "
