@@ -8,18 +8,28 @@ For each bundled kernel (the ``kc.kernel`` its function calls) and each of its s
 
 1. a pool of configs: the space's default and starts at the shapes the table is tuned on,
    then seeded random draws of the middle shape's space, ``--pool`` in all;
-2. per-shape tuning = every pool config, fitted to the shape's space (``runtime.fit``, as a
-   table's config is fitted to a call), compiled in the tuner's compile pool, refused when
-   ptxas reports spills (``KernelTarget.review_compile``, the tuner's rule) and timed with the
-   tuner's timer after checking its output against the default config's; the ``--finalists``
-   fastest are timed again side by side, and the best of those is that shape's tuned config;
-3. the table: the best pool config at every ``--every``-th shape (shapes sharing a key: the
-   least geomean over them), built as ``kcompiler.aot`` builds one (``Table``/``Entry``);
-4. at every other shape, the table's choice (``TableConfigs.choose``: the runtime's
-   nearest-bucket rule and fit) and the shape's own best are timed again side by side
-   (interleaved rounds, median of do_bench medians with the L2 flushed); the score is
-   best time / table time (1.0 when they are the same config), and a kernel's score is
-   the geometric mean over its untuned shapes (issue 22's criterion: >= 0.97).
+2. per-shape tuning at the tuned shapes (every ``--every``-th) = every pool config, as the
+   runtime runs a table's config at a call (``table_configs.adapt``: as is where valid,
+   else fitted), compiled in the tuner's compile pool, refused when ptxas reports spills
+   (``KernelTarget.review_compile``, the tuner's rule) and timed with the tuner's timer
+   after checking its output against the default config's; the ``--finalists`` fastest are
+   timed again side by side, and the best of those is that shape's tuned config;
+3. the table: the best pool config at every tuned shape (shapes sharing a key: the least
+   geomean over them), built as ``kcompiler.aot`` builds one (``Table``/``Entry``);
+4. at every shape, every config a table could serve (the pool and the table's entries, each
+   as the runtime runs it there) is compiled and timed the same way; at every untuned shape
+   the table's choice (``TableConfigs.choose``: the runtime's nearest-bucket rule), the
+   choices of the other rules of ``benchmarks.regret_rules`` and the shape's ``--finalists``
+   fastest are timed again side by side (interleaved rounds, median of do_bench medians with
+   the L2 flushed); the score is best time / table time (1.0 when they are the same config),
+   and a kernel's score is the geometric mean over its untuned shapes (issue 22's criterion:
+   >= 0.97).
+
+The whole matrix (every shape's configs with their times, or why they have none, the
+side-by-side group, and which config each pool config and table entry runs as there) is
+written into ``regret-<kernel>.json`` under ``"matrix"``, so other lookup rules can be scored
+offline: ``python -m benchmarks.regret_rules DIR/regret-*.json`` (regret.md ends with its
+table).
 
 The shipped table (``tables/<module>.<kernel>.json``) is the same tuning over all shapes: each
 key's pool config of least geomean over the key's shapes. Each kernel's results are written
@@ -45,6 +55,8 @@ from typing import Any
 import torch
 
 from benchmarks.kernels import FP32, KERNELS, Case
+from benchmarks.regret_rules import Matrix, Point, candidates
+from benchmarks.regret_rules import markdown as rules_markdown
 from benchmarks.report import geomean as report_geomean
 from benchmarks.timing import bench_ms
 
@@ -91,20 +103,43 @@ def tiny(case: Case) -> Case:
 
 @dataclass
 class Shape:
-    """One sweep shape of one kernel: the call, its tuning target, its measured pool."""
+    """One sweep shape of one kernel: the call, its tuning target, its measured configs."""
 
     case: Case
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     target: Any  # runtime.tuning.KernelTarget
     key: Any  # runtime.config_table.Key
-    configs: list[Any] = field(default_factory=list)  # the pool fitted to this shape
+    configs: list[Any] = field(default_factory=list)  # the columns: configs of this space
+    adapted: dict[Any, Any] = field(default_factory=dict)  # source -> its column (or None)
+    compiled: set[Any] = field(default_factory=set)
     times: dict[Any, float] = field(default_factory=dict)  # config -> ms (inf: failed)
+    sbs: dict[Any, float] = field(default_factory=dict)  # config -> side-by-side ms
     notes: dict[Any, str] = field(default_factory=dict)  # config -> why it has no time
 
+    def time(self, config: Any) -> float:
+        """The side-by-side time where there is one, else the tuner's benchmark time."""
+        return self.sbs.get(config, self.times.get(config, INF))
+
     def best(self) -> tuple[Any, float]:
-        config = min(self.configs, key=lambda c: self.times.get(c, INF))
-        return config, self.times.get(config, INF)
+        """The fastest config: of those timed side by side where there are any."""
+        among = list(self.sbs) or self.configs
+        config = min(among, key=self.time)
+        return config, self.time(config)
+
+    def add(self, sources: Sequence[Any]) -> None:
+        """Each source as the runtime runs a table entry's config here (``adapt``), made a
+        column unless it is one or has no valid form here; the space's default too."""
+        from kcompiler.runtime.table_configs import adapt
+
+        space = self.target.space
+        for source in (*sources, space.default()):
+            if source in self.adapted:
+                continue
+            config = adapt(space, source)
+            self.adapted[source] = config if space.is_valid(config) else None
+            if self.adapted[source] is not None and config not in self.configs:
+                self.configs.append(config)
 
 
 def geomean(values: Sequence[float]) -> float:
@@ -145,19 +180,10 @@ def make_pool(shapes: list[Shape], tuned: list[int], size: int, seed: int) -> li
     return pool
 
 
-def fit_pool(shape: Shape, pool: list[Any]) -> None:
-    from kcompiler.runtime.table_configs import fit
-
-    space = shape.target.space
-    for config in pool:
-        fitted = fit(space, config)
-        if space.is_valid(fitted) and fitted not in shape.configs:
-            shape.configs.append(fitted)
-
-
 def compile_all(shapes: list[Shape], workers: int, timeout_s: float) -> dict[str, int]:
-    """Every (shape, config) through the tuner's compile pool (``run_shared``: in this
-    process with one worker); spilling or failing compiles get an infinite time and a note."""
+    """Every (shape, config) not compiled yet through the tuner's compile pool
+    (``run_shared``: in this process with one worker); spilling or failing compiles get an
+    infinite time and a note."""
     from kcompiler.autotune.compile_backends import CompileJob, run_shared
 
     counts = {"jobs": 0, "failed": 0, "rejected": 0}
@@ -165,6 +191,9 @@ def compile_all(shapes: list[Shape], workers: int, timeout_s: float) -> dict[str
     def jobs() -> Iterator[CompileJob]:
         for si, shape in enumerate(shapes):
             for ci, config in enumerate(shape.configs):
+                if config in shape.compiled:
+                    continue
+                shape.compiled.add(config)
                 job = shape.target.precompile_job(config)
                 if job is not None:
                     counts["jobs"] += 1
@@ -198,26 +227,26 @@ def measure(shape: Shape) -> None:
             shape.times[config], shape.notes[config] = INF, f"{type(e).__name__}: {e}"[:200]
 
 
-def settle(shape: Shape, finalists: int, rounds: int) -> None:
-    """Time the ``finalists`` fastest configs again, side by side, and keep those times: one
-    short benchmark each picks a noisy minimum (a few microseconds' kernels differ by less
-    than their noise), and a table entry picked by noise would mislead every shape it
-    serves."""
+def settle(shape: Shape, extra: Sequence[Any], finalists: int, rounds: int) -> None:
+    """Time the ``finalists`` fastest configs and ``extra`` (timed ones) again, side by side,
+    and keep those times: one short benchmark each picks a noisy minimum (a few
+    microseconds' kernels differ by less than their noise), and a table entry picked by
+    noise would mislead every shape it serves."""
     timed = sorted(
         (c for c in shape.configs if math.isfinite(shape.times.get(c, INF))),
         key=lambda c: shape.times[c],
-    )[:finalists]
-    if len(timed) < 2:
+    )
+    group = list(dict.fromkeys([*timed[:finalists], *(c for c in extra if c in timed)]))
+    if len(group) < 2:
         return
     run = shape.target.bound.run
-    for config, t in zip(timed, side_by_side([partial(run, c) for c in timed], rounds)):
-        shape.times[config] = t
+    shape.sbs = dict(zip(group, side_by_side([partial(run, c) for c in group], rounds)))
 
 
 def best_for_key(group: list[Shape]) -> tuple[Any, float]:
     """The config of least geomean time over the shapes of one key (measured at all)."""
     candidates = [c for c in group[0].configs if all(c in s.times for s in group)]
-    scored = [(geomean([s.times[c] for s in group]), c) for c in candidates]
+    scored = [(geomean([s.time(c) for s in group]), c) for c in candidates]
     scored = [(t, c) for t, c in scored if math.isfinite(t)]
     if not scored:
         return group[0].best()[0], INF
@@ -239,7 +268,7 @@ def build_table(kernel: Any, shapes: list[Shape], indices: Sequence[int], how: s
         calls = [
             {
                 **describe_call({"args": list(s.args), "kwargs": s.kwargs}),
-                "time_ms": s.times[config],
+                "time_ms": s.time(config),
             }
             for s in group
         ]
@@ -259,6 +288,46 @@ def side_by_side(fns: list[Callable[[], Any]], rounds: int) -> list[float]:
     return [statistics.median(s) for s in samples]
 
 
+def matrix_of(
+    kernel: str,
+    shapes: list[Shape],
+    tuned: Sequence[int],
+    pool: list[Any],
+    table: Any,
+    choices: dict[int, Any],
+) -> Matrix:
+    """The measured matrix as ``regret_rules`` reads it: every shape's columns with their
+    times or why they have none, the side-by-side group, and the column each source (pool
+    config or table entry) runs as there."""
+    sources = pool + [e.config for e in table.entries if e.config not in pool]
+    index: dict[Any, int] = {}
+    for config in [*sources, *(c for s in shapes for c in s.configs)]:
+        index.setdefault(config, len(index))
+    points = []
+    for i, shape in enumerate(shapes):
+        col = {c: j for j, c in enumerate(shape.configs)}
+        default = col[shape.target.space.default()]
+        choice = choices.get(i)
+        points.append(
+            Point(
+                shape.case.label,
+                dict(shape.case.params),
+                shape.key,
+                i in tuned,
+                [index[c] for c in shape.configs],
+                [shape.times.get(c, INF) for c in shape.configs],
+                [col.get(shape.adapted.get(src), default) for src in sources],
+                default,
+                {col[c]: why for c, why in shape.notes.items() if c in col},
+                {col[c]: t for c, t in shape.sbs.items()},
+                None if choice is None else col[choice],
+            )
+        )
+    entries = [(e.key, sources.index(e.config)) for e in table.entries]
+    configs = [dict(c) for c in index]
+    return Matrix(kernel, configs, [index[c] for c in sources], len(pool), entries, points)
+
+
 def run_kernel(name: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
     from kcompiler.aot.tune import kernel_name
     from kcompiler.runtime.config_table import Key
@@ -266,6 +335,15 @@ def run_kernel(name: str, args: argparse.Namespace, out: Path) -> dict[str, Any]
     from kcompiler.runtime.tuning import KernelTarget
 
     t0 = time.monotonic()
+    compiling = 0.0
+
+    def compile_shapes(group: list[Shape], workers: int) -> dict[str, int]:
+        nonlocal compiling
+        t = time.monotonic()
+        done = compile_all(group, workers, args.compile_timeout_s)
+        compiling += time.monotonic() - t
+        return done
+
     cases = SWEEPS[name][: args.shapes or None]
     if args.tiny:
         cases = [tiny(c) for c in cases]
@@ -280,25 +358,55 @@ def run_kernel(name: str, args: argparse.Namespace, out: Path) -> dict[str, Any]
         target = KernelTarget(k, kargs, dict(kkwargs))
         shapes.append(Shape(case, kargs, dict(kkwargs), target, Key.of_call(k, kargs, kkwargs)))
     assert kernel is not None
+    t_setup = time.monotonic()
     tuned = list(range(0, len(shapes), args.every))
+    untuned = [i for i in range(len(shapes)) if i not in tuned]
     pool = make_pool(shapes, tuned, args.pool, args.seed)
-    for shape in shapes:
-        fit_pool(shape, pool)
-    counts = compile_all(shapes, args.workers, args.compile_timeout_s)
-    t_compiled = time.monotonic()
-    for shape in shapes:
-        measure(shape)
-        settle(shape, args.finalists, args.rounds)
-    t_measured = time.monotonic()
 
+    # The tuned shapes first: their best configs are the table's entries.
+    for i in tuned:
+        shapes[i].add(pool)
+    counts = compile_shapes([shapes[i] for i in tuned], args.workers)
+    for i in tuned:
+        measure(shapes[i])
+        settle(shapes[i], (), args.finalists, args.rounds)
     table = build_table(kernel, shapes, tuned, f"every {args.every}th shape")
+
+    # Then every shape gets every config a table may serve: the pool and the entries, as the
+    # runtime runs them there, so a rule choosing any of them is scored on measured times.
+    sources = pool + [e.config for e in table.entries if e.config not in pool]
+    for shape in shapes:
+        shape.add(sources)
+    more = compile_shapes(shapes, args.workers)
+    counts = {k: counts[k] + more[k] for k in counts}
+    served = TableConfigs(kernel, table)
+    choices: dict[int, Any] = {}
+    for i in untuned:
+        shape = shapes[i]
+        measure(shape)
+        chosen = served.choose(kernel, shape.args, shape.kwargs)
+        choices[i] = shape.target.space.default() if chosen is None else chosen
+        if choices[i] not in shape.configs:  # not one of the sources' forms: time it too
+            shape.configs.append(choices[i])
+            compile_shapes([shape], 1)
+            measure(shape)
+    for i in tuned:
+        measure(shapes[i])
+    # Side by side at each untuned shape: its fastest, the runtime's choice and every rule's
+    # (regret_rules.candidates), so each rule's score rests on side-by-side times.
+    kc_name = kernel_name(kernel)
+    before = matrix_of(kc_name, shapes, tuned, pool, table, choices)
+    for i in untuned:
+        extra = [shapes[i].configs[c] for c in sorted(candidates(before, i))]
+        settle(shapes[i], [choices[i], *extra], args.finalists, args.rounds)
+    matrix = matrix_of(kc_name, shapes, tuned, pool, table, choices)
+
     shipped = build_table(kernel, shapes, range(len(shapes)), "all sweep shapes")
     tables = out / "tables"
     tables.mkdir(parents=True, exist_ok=True)
-    shipped.save(tables / f"{kernel_name(kernel).replace(':', '.')}.json")
+    shipped.save(tables / f"{kc_name.replace(':', '.')}.json")
     table.save(out / f"regret-table-{name}.json")
 
-    served = TableConfigs(kernel, table)
     rows = []
     for i, shape in enumerate(shapes):
         best, best_ms = shape.best()
@@ -313,21 +421,18 @@ def run_kernel(name: str, args: argparse.Namespace, out: Path) -> dict[str, Any]
             "best_config": repr(best),
         }
         if i not in tuned:
-            chosen = served.choose(kernel, shape.args, shape.kwargs)
+            chosen = choices[i]
             row["table_config"] = repr(chosen)
-            if chosen is None:
-                chosen = shape.target.space.default()
             if chosen == best:
                 row.update(best_retimed_ms=None, table_ms=None, score=1.0)
             else:
-                run = shape.target.bound.run
-                b, c = side_by_side([partial(run, best), partial(run, chosen)], args.rounds)
+                b, c = shape.time(best), shape.time(chosen)
                 row.update(best_retimed_ms=b, table_ms=c, score=b / c if c > 0 else math.nan)
         rows.append(row)
     scores = [r["score"] for r in rows if "score" in r]
     result = {
         "kernel": name,
-        "kc_kernel": kernel_name(kernel),
+        "kc_kernel": kc_name,
         "shapes": len(shapes),
         "tuned_shapes": len(tuned),
         "pool": len(pool),
@@ -335,13 +440,15 @@ def run_kernel(name: str, args: argparse.Namespace, out: Path) -> dict[str, Any]
         "geomean_score": geomean(scores),
         "worst_score": min(scores) if scores else None,
         "seconds": {
-            "compile": round(t_compiled - t0, 1),
-            "measure": round(t_measured - t_compiled, 1),
+            "setup": round(t_setup - t0, 1),
+            "compile": round(compiling, 1),
+            "measure": round(time.monotonic() - t_setup - compiling, 1),
             "total": round(time.monotonic() - t0, 1),
         },
         "rows": rows,
+        "matrix": matrix.to_json(),
     }
-    (out / f"regret-{name}.json").write_text(json.dumps(result, indent=1, default=str))
+    (out / f"regret-{name}.json").write_text(dumps(result))
     print(
         f"{name}: geomean {result['geomean_score']:.3f} worst {result['worst_score']:.3f} "
         f"over {len(scores)} untuned shapes; {len(pool)} pool configs, {counts} "
@@ -349,6 +456,20 @@ def run_kernel(name: str, args: argparse.Namespace, out: Path) -> dict[str, Any]
         flush=True,
     )
     return result
+
+
+def dumps(result: dict[str, Any]) -> str:
+    """The result as JSON, one field a line, but the matrix's configs, entries and points one
+    a line each (a matrix indented like the rest is twice the size and no easier to read)."""
+    head = json.dumps({k: v for k, v in result.items() if k != "matrix"}, indent=1, default=str)
+    fields = []
+    for k, v in result["matrix"].items():
+        if isinstance(v, list) and v:
+            v = "[\n" + ",\n".join(f"   {json.dumps(x)}" for x in v) + "\n  ]"
+        else:
+            v = json.dumps(v)
+        fields.append(f"  {json.dumps(k)}: {v}")
+    return head.removesuffix("\n}") + ',\n "matrix": {\n' + ",\n".join(fields) + "\n }\n}\n"
 
 
 def markdown(results: list[dict[str, Any]], header: str) -> str:
@@ -378,6 +499,15 @@ def markdown(results: list[dict[str, Any]], header: str) -> str:
                     f"| {row['shape']} | {row['key']} | {b:.4g} | {t:.4g} | {row['score']:.3f} |"
                 )
         lines.append("")
+    matrices = [(r["kernel"], Matrix.from_json(r["kc_kernel"], r["matrix"])) for r in results]
+    lines += [
+        "## Lookup rules on the measured matrix (`benchmarks.regret_rules`)",
+        "",
+        "Geomean best/chosen over the untuned shapes (worst), per rule.",
+        "",
+        rules_markdown(matrices),
+        "",
+    ]
     return "\n".join(lines)
 
 

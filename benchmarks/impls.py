@@ -9,6 +9,7 @@ kcompiler's tuning API.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import time
@@ -33,9 +34,27 @@ class Options:
     kc_effort: str = "quick"
 
 
-def make(impl: str, kernel: str, opts: Options) -> Callable[..., Any] | None:
-    """The callable for `impl` x `kernel`; built fresh per shape so compile caches don't leak."""
-    ref = kernels.KERNELS[kernel].reference
+# The implementations that run the torch formulations of a kernel (its reference or one of its
+# `KernelSpec.forms`), eagerly or through torch.compile.
+FORM_IMPLS = ("torch", "compile", "compile-max-autotune")
+
+
+def form_names(impl: str, kernel: str) -> list[str]:
+    """The formulations `impl` times for `kernel`, its extra forms first and "reference" last
+    (the forms exist because the reference lowers badly, so a reference that breaks the CUDA
+    context runs after them); [] where `impl` runs no torch formulation or the kernel has only
+    its reference."""
+    forms = kernels.KERNELS[kernel].forms
+    return [*forms, "reference"] if impl in FORM_IMPLS and forms else []
+
+
+def make(
+    impl: str, kernel: str, opts: Options, form: str = "reference"
+) -> Callable[..., Any] | None:
+    """The callable for `impl` x `kernel`; built fresh per shape so compile caches don't leak.
+    `form` picks the torch formulation the FORM_IMPLS run (see `form_names`)."""
+    spec = kernels.KERNELS[kernel]
+    ref = spec.reference if form == "reference" else spec.forms[form]
     if impl == "torch":
         return ref
     if impl in ("compile", "compile-max-autotune"):
@@ -134,8 +153,10 @@ def kcompiler_jit_launch(fn: Any) -> Callable[..., Any]:
     return copy
 
 
-def triton_bare_add(with_alloc: bool) -> Callable[[torch.Tensor, torch.Tensor], Any]:
-    """A hand-written Triton add, launched directly: the floor of per-call host overhead."""
+@functools.cache
+def _triton_kernels() -> tuple[Any, Any]:
+    """The hand-written Triton kernels of the host-overhead rows: an add, and an empty kernel
+    (no body: its launch is the launch alone)."""
     import triton
     import triton.language as tl
 
@@ -147,6 +168,19 @@ def triton_bare_add(with_alloc: bool) -> Callable[[torch.Tensor, torch.Tensor], 
         y = tl.load(y_ptr + offs, mask=mask)
         tl.store(out_ptr + offs, x + y, mask=mask)
 
+    @triton.jit
+    def empty_kernel(x_ptr):
+        pass
+
+    return add_kernel, empty_kernel
+
+
+def triton_bare_add(with_alloc: bool) -> Callable[[torch.Tensor, torch.Tensor], Any]:
+    """A hand-written Triton add, launched through ``kernel[grid]``: the per-call host
+    overhead of a plain Triton launch."""
+    import triton
+
+    add_kernel, _ = _triton_kernels()
     block = 1024
     cache: dict[str, torch.Tensor] = {}
 
@@ -157,3 +191,48 @@ def triton_bare_add(with_alloc: bool) -> Callable[[torch.Tensor, torch.Tensor], 
         return out
 
     return run
+
+
+def triton_direct_run(
+    x: torch.Tensor, y: torch.Tensor, empty: bool = False
+) -> Callable[[torch.Tensor, torch.Tensor], Any]:
+    """A hand-written Triton kernel launched through its ``CompiledKernel.run`` with every
+    argument computed once (grid, stream, function, packed metadata, the tensors ``x``, ``y``
+    and a preallocated output): a launch with no binding, specialization or cache lookup.
+    ``empty``: a kernel with no body, one program, so the time is the launch alone (the
+    floor any launch from Python pays). The returned callable ignores its arguments: it
+    launches on ``x``, ``y`` (what the bare add returns, else None)."""
+    import triton
+
+    add_kernel, empty_kernel = _triton_kernels()
+    out = torch.empty_like(x)
+    if empty:
+        grid, args = 1, (x,)
+        compiled = empty_kernel[(grid,)](*args)
+    else:
+        block = 1024
+        grid, args = triton.cdiv(x.numel(), block), (x, y, out, x.numel(), block)
+        compiled = add_kernel[(grid,)](*args[:-1], BLOCK=block)
+    # The JIT's own final call (triton/runtime/jit.py), with its values fixed: all the
+    # parameters, constexprs included, follow the launch metadata and the two hooks.
+    run, function, packed = compiled.run, compiled.function, compiled.packed_metadata
+    stream = torch.cuda.current_stream(x.device).cuda_stream
+    result = None if empty else out
+
+    def launch(_x: torch.Tensor, _y: torch.Tensor) -> torch.Tensor | None:
+        run(grid, 1, 1, stream, function, packed, None, None, None, *args)
+        return result
+
+    return launch
+
+
+def triton_empty_jit() -> Callable[[torch.Tensor, torch.Tensor], None]:
+    """The empty one-program kernel of ``triton_direct_run`` through ``kernel[grid]``, for
+    capture in a CUDA graph (a captured launch must read the capture stream, which the JIT
+    does at each call): replayed, it is the device's floor per graph node."""
+    _, empty_kernel = _triton_kernels()
+
+    def launch(x: torch.Tensor, _y: torch.Tensor) -> None:
+        empty_kernel[(1,)](x)
+
+    return launch

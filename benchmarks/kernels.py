@@ -52,6 +52,10 @@ class KernelSpec:
     anchors: list[Case] = field(default_factory=list)
     sweep: list[Case] = field(default_factory=list)
     cpu: list[Case] = field(default_factory=list)
+    # Other formulations of `reference` (name -> function with its signature). The torch eager
+    # and torch.compile columns time the reference and each of these and report the fastest
+    # that matches the reference, so a peer is not held to one way of writing the op.
+    forms: dict[str, Callable[..., torch.Tensor]] = field(default_factory=dict)
 
 
 def nbytes(t: torch.Tensor) -> int:
@@ -110,13 +114,57 @@ def jagged_mean(values: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
     """Mean over each row's slice values[offsets[b]:offsets[b+1]]; empty rows give 0.
 
     Written without a host sync (searchsorted for row ids) so torch.compile can take it whole.
+    The sorted sequence is the whole `offsets` tensor, not the view `offsets[1:]`: Inductor's
+    bucketize lowering in torch 2.11 reads a 1-D sorted sequence from its buffer's first element
+    and ignores a view's storage offset, which shifts every row id by one and sends the last
+    row's values to row B (a device-side assert in index_add_). Counting all B+1 offsets at or
+    below i and subtracting one gives the same ids, in [0, B-1] for every i < offsets[B].
     """
     total, b = values.shape[0], offsets.numel() - 1
-    rows = torch.searchsorted(offsets[1:], torch.arange(total, device=values.device), right=True)
+    ids = torch.arange(total, device=values.device)
+    rows = torch.searchsorted(offsets, ids, right=True) - 1
     sums = torch.zeros(b, values.shape[1], device=values.device, dtype=torch.float32)
     sums.index_add_(0, rows, values.float())
     counts = (offsets[1:] - offsets[:-1]).clamp(min=1).to(torch.float32)
     return (sums / counts[:, None]).to(values.dtype)
+
+
+JAGGED_BLOCK_ROWS = 64
+
+
+def jagged_mean_blocked(
+    values: torch.Tensor, offsets: torch.Tensor, block: int = JAGGED_BLOCK_ROWS
+) -> torch.Tensor:
+    """jagged_mean as differences of prefix sums: a peer formulation without atomics.
+
+    The sum of rows [0, p) is the sum of the whole `block`-row blocks before p (one strided
+    reduction over `values`, then a float64 cumsum over the block sums, `block` times fewer
+    rows than `values`) plus the at most block-1 rows of p's own block (a masked gather of
+    `block` rows per offset). Row b's sum is that prefix at offsets[b+1] minus the one at offsets[b]: values is
+    read once in whole blocks, plus block rows per offset, and no row is added atomically. The
+    prefix is float64 so the difference of two large prefixes keeps fp32 accuracy; an empty
+    row's two prefixes are computed identically and cancel to exactly 0. Indices are clamped
+    into range so no `offsets` can make Inductor's index assert fire; valid offsets
+    (0 <= offsets <= values.shape[0]) are unchanged by the clamps. The cumsum runs along the
+    last dimension (the block sums transposed): a scan along dim 0 of a [blocks, D] tensor
+    gives eager CUDA one thread per column.
+    """
+    total, d = values.shape
+    b = offsets.numel() - 1
+    dev = values.device
+    if total == 0:  # every row empty; a static shape, so no sync
+        return torch.zeros(b, d, device=dev, dtype=values.dtype)
+    nblk = total // block
+    whole = values[: nblk * block].view(nblk, block, d).sum(1, dtype=torch.float32)
+    prefix = F.pad(whole.t().double().cumsum(1), (1, 0))  # [d, nblk + 1], exclusive
+    q = torch.div(offsets, block, rounding_mode="floor").clamp(0, nblk)
+    rows = q[:, None] * block + torch.arange(block, device=dev)  # [B+1, block]
+    inside = rows < offsets[:, None]
+    rows = rows.clamp(0, total - 1)
+    part = torch.where(inside[..., None], values[rows].float(), 0.0).sum(1)  # [B+1, d]
+    at = prefix[:, q].t() + part.double()
+    counts = (offsets[1:] - offsets[:-1]).clamp(min=1)
+    return ((at[1:] - at[:-1]) / counts[:, None]).to(values.dtype)
 
 
 # ---------------------------------------------------------------- input makers
@@ -276,6 +324,7 @@ KERNELS: dict[str, KernelSpec] = {
                 ]
             ],
             cpu=[Case({"B": 8, "L": 32, "D": 16})],
+            forms={"block_prefix": jagged_mean_blocked},
         ),
     ]
 }

@@ -161,12 +161,13 @@ def run_case(
             try:
                 if name == "kcompiler":
                     row["tune"] = impls.kcompiler_autotune(fn, args, opts.kc_effort)
-                out, row["first_call_s"] = timing.timed_call(lambda f=fn: f(*args), device)
-                row["max_abs_err"], row["correct"], row["note"] = compare(out, ref, case.dtype)
-                del out
-                ms = timing.bench_ms(lambda f=fn: f(*args), device, quick)
-                gbps = nbytes / (ms * 1e-3) / 1e9
-                row.update(ms=ms, gbps=gbps, pct_copy=100 * gbps / copy)
+                forms = impls.form_names(name, spec.name)
+                if forms:
+                    row.update(_best_form(name, spec, forms, opts, args, ref, case, device, quick))
+                else:
+                    row.update(_measure(fn, args, ref, case, device, quick))
+                gbps = nbytes / (row["ms"] * 1e-3) / 1e9
+                row.update(gbps=gbps, pct_copy=100 * gbps / copy)
             except Exception as e:
                 row.update(status="error", error=_error(e))
                 if device.type == "cuda":
@@ -184,38 +185,134 @@ def run_case(
     return rows
 
 
+def _measure(
+    fn: Any, args: tuple[Any, ...], ref: torch.Tensor, case: Case, device: torch.device, quick: bool
+) -> dict[str, Any]:
+    """One implementation's first call, its error against torch eager, and its median ms."""
+    out, first_call_s = timing.timed_call(lambda: fn(*args), device)
+    err, correct, note = compare(out, ref, case.dtype)
+    del out
+    ms = timing.bench_ms(lambda: fn(*args), device, quick)
+    return {
+        "first_call_s": first_call_s,
+        "max_abs_err": err,
+        "correct": correct,
+        "note": note,
+        "ms": ms,
+    }
+
+
+def _best_form(
+    name: str,
+    spec: KernelSpec,
+    forms: list[str],
+    opts: impls.Options,
+    args: tuple[Any, ...],
+    ref: torch.Tensor,
+    case: Case,
+    device: torch.device,
+    quick: bool,
+) -> dict[str, Any]:
+    """Time each torch formulation of `spec` under `name` and keep the fastest correct one.
+
+    The row names the form it kept (`form`) and every form's ms or error (`forms`); a form that
+    raises costs its own entry. Each form is built just before it runs, since building a
+    torch.compile peer resets dynamo's caches.
+    """
+    results: dict[str, dict[str, Any]] = {}
+    summary: dict[str, Any] = {}
+    for form in forms:
+        try:
+            fn = impls.make(name, spec.name, opts, form)
+            results[form] = _measure(fn, args, ref, case, device, quick)
+            summary[form] = results[form]["ms"] if results[form]["correct"] else "mismatch"
+        except Exception as e:
+            summary[form] = _error(e)
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+    if not results:
+        raise RuntimeError(
+            "every form failed: " + "; ".join(f"{f}: {e}" for f, e in summary.items())
+        )
+    # the fastest form that matches torch eager, else the fastest (the row then reads FAIL)
+    pool = [f for f in results if results[f]["correct"]] or list(results)
+    best = min(pool, key=lambda f: results[f]["ms"])
+    others = ", ".join(
+        f"{f} {v:.4f} ms" if isinstance(v, float) else f"{f}: {v}"
+        for f, v in summary.items()
+        if f != best
+    )
+    note = "; ".join(n for n in (results[best]["note"], f"form {best} (vs {others})") if n)
+    return {**results[best], "note": note, "form": best, "forms": summary}
+
+
+# The CUDA-graph rows: (row, what each graph captures, calls per graph). Their µs per call is
+# one replay's time divided by the calls it holds (timing.graph_us_per_call).
+GRAPH_ROWS = [
+    ("kcompiler-graph-100", "kcompiler", 100),
+    ("kcompiler-graph-1", "kcompiler", 1),
+    ("torch-graph-100", "torch", 100),
+    ("torch-graph-1", "torch", 1),
+    ("triton-empty-graph-100", "triton-empty", 100),
+]
+GRAPH_REPLAYS = {100: 200, 1: SMALL_CALLS}
+
+
 def run_small(names: list[str], opts: impls.Options, device: torch.device) -> list[report.Row]:
-    """Per-call host time of vector_add at 4096 elements for each implementation and bare Triton."""
+    """Per-call host time of vector_add at 4096 elements for each implementation, bare Triton
+    (through ``kernel[grid]`` and through ``CompiledKernel.run`` with its arguments computed
+    once), an empty kernel's direct launch (the launch floor), and calls replayed from CUDA
+    graphs. Ratios to the bare Triton launch and to the launch floor are added to each row."""
     torch.manual_seed(0)
     x, y = (torch.randn(SMALL_N, device=device) for _ in range(2))
     rows = []
-    candidates: list[tuple[str, Any]] = [(n, None) for n in names]
+    built: dict[str, Any] = {}  # impl -> its callable, reused by its graph rows
+    candidates: list[tuple[str, str]] = [(n, n) for n in names]
     if "kcompiler" in names:  # the same kernel with every launch through Triton's JIT
-        candidates.append(("kcompiler-jit", "jit"))
-    candidates += [("triton-bare", False), ("triton-bare+alloc", True)]
-    for name, alloc in candidates:
+        candidates.append(("kcompiler-jit", "kcompiler-jit"))
+    candidates += [
+        ("triton-bare", "triton-bare"),
+        ("triton-bare+alloc", "triton-bare+alloc"),
+        ("triton-run", "triton-run"),
+        ("triton-empty-run", "triton-empty-run"),
+    ]
+    graphs = {row: (source, per_graph) for row, source, per_graph in GRAPH_ROWS}
+    candidates += [
+        (row, source)
+        for row, source, _ in GRAPH_ROWS
+        if source in names or source == "triton-empty"
+    ]
+    for name, source in candidates:
         row: report.Row = {"impl": name, "status": "ok"}
+        fn = None
         try:
-            if alloc == "jit":
+            if name in graphs:
+                if device.type != "cuda":
+                    raise RuntimeError("a CUDA graph needs a CUDA device")
+                if source == "triton-empty":
+                    built.setdefault(source, impls.triton_empty_jit())
+                if source not in built:
+                    raise RuntimeError(f"the {source} row did not run")
+                fn = built[source]
+            elif name == "kcompiler-jit":
                 fn = impls.kcompiler_jit_launch(impls.make("kcompiler", "vector_add", opts))
-            elif alloc is None:
-                fn = impls.make(name, "vector_add", opts)
-            elif device.type != "cuda":
-                raise RuntimeError("a bare Triton launch needs a CUDA device")
+            elif name.startswith("triton-"):
+                if device.type != "cuda":
+                    raise RuntimeError("a bare Triton launch needs a CUDA device")
+                if name.startswith("triton-bare"):
+                    fn = impls.triton_bare_add(with_alloc=name.endswith("+alloc"))
+                else:
+                    fn = impls.triton_direct_run(x, y, empty=name == "triton-empty-run")
             else:
-                fn = impls.triton_bare_add(with_alloc=alloc)
+                fn = impls.make(name, "vector_add", opts)
         except Exception as e:
             row.update(status="not available", error=_error(e))
             fn = None
         if fn is not None:
             try:
-                if name == "kcompiler":
-                    row["tune"] = impls.kcompiler_autotune(fn, (x, y), opts.kc_effort)
-                out, row["first_call_s"] = timing.timed_call(lambda f=fn: f(x, y), device)
-                row["max_abs_err"], row["correct"], row["note"] = compare(out, x + y, torch.float32)
-                row["us_per_call"] = timing.host_us_per_call(
-                    lambda f=fn: f(x, y), device, SMALL_CALLS
-                )
+                per_graph = graphs[name][1] if name in graphs else None
+                _time_small(row, name, fn, x, y, opts, device, per_graph)
+                built.setdefault(name, fn)
             except Exception as e:
                 row.update(status="error", error=_error(e))
         if fn is not None or row["status"] != "ok":
@@ -224,7 +321,50 @@ def run_small(names: list[str], opts: impls.Options, device: torch.device) -> li
                 + (f"{row['us_per_call']:.1f} us/call" if "us_per_call" in row else row["error"])
             )
             rows.append(row)
+    add_ratios(rows)
     return rows
+
+
+def _time_small(
+    row: report.Row,
+    name: str,
+    fn: Any,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    opts: impls.Options,
+    device: torch.device,
+    per_graph: int | None,
+) -> None:
+    """Fill ``row`` for one --small candidate: tuning (kcompiler), the first call, the
+    correctness check against ``x + y`` (not for the empty kernel, which computes nothing)
+    and µs per call, directly or replayed from a CUDA graph of ``per_graph`` calls (whose
+    rows have no first call: their callable has run already, in another row)."""
+    empty = name.startswith("triton-empty")
+    if per_graph is not None:
+        row["us_per_call"], out = timing.graph_us_per_call(
+            lambda: fn(x, y), device, per_graph, GRAPH_REPLAYS[per_graph]
+        )
+        row["calls_per_graph"] = per_graph
+    else:
+        if name == "kcompiler":
+            row["tune"] = impls.kcompiler_autotune(fn, (x, y), opts.kc_effort)
+        out, row["first_call_s"] = timing.timed_call(lambda: fn(x, y), device)
+        row["us_per_call"] = timing.host_us_per_call(lambda: fn(x, y), device, SMALL_CALLS)
+    if empty:
+        row["note"] = "an empty kernel: no output to check"
+    else:
+        row["max_abs_err"], row["correct"], row["note"] = compare(out, x + y, torch.float32)
+
+
+def add_ratios(rows: list[report.Row]) -> None:
+    """Each timed row's µs per call over the bare Triton launch's (``vs_triton_bare``) and
+    over the empty kernel's direct launch (``vs_launch_floor``), where those rows ran."""
+    us = {r["impl"]: r["us_per_call"] for r in rows if "us_per_call" in r}
+    for key, base in (("vs_triton_bare", "triton-bare"), ("vs_launch_floor", "triton-empty-run")):
+        if us.get(base):
+            for r in rows:
+                if "us_per_call" in r:
+                    r[key] = r["us_per_call"] / us[base]
 
 
 def run_isolated(args: argparse.Namespace, kernel: str, copy: float, mode: str) -> list[report.Row]:

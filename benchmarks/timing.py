@@ -80,3 +80,27 @@ def host_us_per_call(fn: Callable[[], Any], device: torch.device, calls: int = 2
         fn()
     synchronize(device)
     return (time.perf_counter() - t0) / calls * 1e6
+
+
+def graph_us_per_call(
+    fn: Callable[[], Any], device: torch.device, per_graph: int, replays: int
+) -> tuple[float, Any]:
+    """Microseconds per call of `fn` replayed from a CUDA graph that captured `per_graph`
+    calls of it: the time per replay (over `replays` back-to-back replays and one
+    synchronize) divided by `per_graph`. Also returns `fn`'s last output in the graph,
+    which each replay rewrites.
+
+    `fn` runs three times before the capture, as a captured op must (it compiles and loads
+    there). Several calls per graph spread the replay's own launch over them; one call per
+    graph shows what a replay adds to a single launch."""
+    if device.type != "cuda":
+        raise RuntimeError("a CUDA graph needs a CUDA device")
+    for _ in range(3):
+        fn()
+    synchronize(device)
+    graph = torch.cuda.CUDAGraph()
+    out = None
+    with torch.cuda.graph(graph):
+        for _ in range(per_graph):
+            out = fn()
+    return host_us_per_call(graph.replay, device, replays) / per_graph, out

@@ -39,7 +39,8 @@ def next_power_of_2(n: int) -> int:
 def check_errors(sync: bool = True) -> None:
     """Raise ``kc.exc.IndexOutOfBounds`` if a launch so far indexed outside a tensor. On a GPU
     such an error otherwise surfaces at the kernel's next call: this waits for the GPU (unless
-    ``sync=False``) and reads every kernel's error records."""
+    ``sync=False``, or during CUDA graph capture, where it does not wait) and reads every
+    kernel's error records, those a replayed CUDA graph's launches wrote included."""
     # Deferred, as the names below: importing kcompiler (or only its config, language or
     # autotune modules, as compile workers do) does not load torch, Triton and xDSL.
     from kcompiler.backends.triton.bounds import check_errors as check

@@ -101,6 +101,15 @@ class InvalidConfig(KCompilerError, ValueError):
     """A Config outside the kernel's config space; the message names the knob."""
 
 
+class CompileUnderCapture(KCompilerError, RuntimeError):
+    """A kernel call during CUDA graph capture needed a variant that was never launched (new
+    dtypes, shapes, strides, alignment or scalar values, or the kernel's first call).
+    Compiling it and loading its binary allocate pinned memory and load a module, which CUDA
+    forbids while a stream captures, and a failed capture leaves the graph unusable: the call
+    raises before launching anything. Run the kernel once outside the capture with arguments
+    like the captured ones (the warm-up ``torch.cuda.graph``'s documentation asks for)."""
+
+
 class NotInKernel(KCompilerError, RuntimeError):
     """A kcompiler.language function was called outside a kernel."""
 
@@ -118,7 +127,7 @@ class IgnoredByInterpreter(UserWarning):
 
 
 class SharedMemoryEstimateWarning(UserWarning):
-    """A config whose estimated shared memory (``backends/triton/shared_memory.py``) exceeds
+    """A config whose estimated shared memory (``backends/triton/shared_memory/``) exceeds
     the default GPU's limit, compiled for Triton's CPU interpreter, which has no such limit: it
     runs here. The estimate is an upper bound, so it never refuses a config; on a GPU, Triton's
     own figure decides (an ``InvalidConfig`` at the variant's first launch when it does not

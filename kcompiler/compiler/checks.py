@@ -252,7 +252,7 @@ def check_shared_memory(
     pid_type: str | None = None,
     location: str | None = None,
 ) -> int | None:
-    """The estimate of ``backends/triton/shared_memory.py`` never refuses a config: it is an
+    """The estimate of ``backends/triton/shared_memory/`` never refuses a config: it is an
     upper bound of Triton's figure (the pipelined dot operands, tensor-descriptor tiles, loads
     of loops with ``range_num_stages``, reduction scratch), and where it over-shoots it would
     refuse configs the GPU runs. So:

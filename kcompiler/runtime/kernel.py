@@ -19,7 +19,7 @@ from xdsl.dialects.builtin import ModuleOp
 from kcompiler import settings
 from kcompiler.autotune import EFFORTS, Tuner
 from kcompiler.autotune.strategies import available_strategies
-from kcompiler.backends.triton.bounds import ErrorFlag, check_flags
+from kcompiler.backends.triton.bounds import ErrorFlag, capturing, check_flags
 from kcompiler.backends.triton.launch import WrongDevice, direct_launcher
 from kcompiler.compiler import driver
 from kcompiler.compiler.artifacts import BlocksView, CompiledLoop, CompileRequest
@@ -47,8 +47,8 @@ from kcompiler.frontend.specialize import (
 from kcompiler.frontend.tracer import BlockAllocator, trace_loop
 from kcompiler.language._context import hosting, state
 from kcompiler.passes.pass_manager import run_frontend_pipeline
+from kcompiler.runtime import capture, tunables, tuning
 from kcompiler.runtime import custom_op as _custom_op
-from kcompiler.runtime import tunables, tuning
 from kcompiler.runtime.fastpath import REPLAY_TRIES, make_key, make_replay, param_getter, replayable
 from kcompiler.runtime.table_configs import TableConfigs, batched_dims
 from kcompiler.runtime.target_precompile import precompile
@@ -564,7 +564,8 @@ class Kernel:
     def check_errors(self, sync: bool = True) -> None:
         """Raise ``kc.exc.IndexOutOfBounds`` if a launch of this kernel indexed outside a
         tensor. On a GPU the error otherwise surfaces at the kernel's next call; this waits
-        for the GPU first (unless ``sync=False``)."""
+        for the GPU first (unless ``sync=False``, or during CUDA graph capture, where it reads
+        what earlier launches recorded: runtime/capture.py)."""
         check_flags([self._error_flag] if self._error_flag is not None else [], sync)
 
     def config_space(self, *args: Any, **kwargs: Any) -> Any:
@@ -597,8 +598,8 @@ class Kernel:
         if run.mode != "run":
             return run.launch(index, env)
         flag = self._error_flag  # on a GPU: whether earlier launches failed a bounds check
-        if flag is not None and flag.words[0]:
-            flag.raise_error()
+        if flag is not None and flag.words[0] and not capturing():
+            flag.raise_error()  # during capture it stays set for a later call (capture.py)
         key = self._keys.get(index)
         if key is not None:
             fp = key(env, run.config)
@@ -628,6 +629,9 @@ class Kernel:
         # and of every other tensor the loop reads.
         names = self._names_read(index, env)
         params = [n for n in self.signature.parameters if n in names]
+        if capturing():  # a miss would compile: refused during CUDA graph capture
+            where = f"{self.program.filename}:{self.program.def_line}"
+            raise capture.compile_refused(self.fn.__name__, where, [*params, *names], env)
         tensors = {n: env[n] for n in (*params, *names) if isinstance(env.get(n), torch.Tensor)}
         self._check_args(tensors)
         for name in self.float_inputs:

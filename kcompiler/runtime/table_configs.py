@@ -57,6 +57,12 @@ def fit(space: Any, config: Mapping[str, Any]) -> Config:
     return space.repair(flat)
 
 
+def adapt(space: Any, config: Config) -> Config:
+    """The config a nearest entry's ``config`` runs as in ``space`` (this call's): itself
+    where it is valid there, else ``fit`` to it. An exact entry's config is valid by check."""
+    return config if space.is_valid(config) else fit(space, config)
+
+
 _Tensor = torch.Tensor
 
 
@@ -215,4 +221,4 @@ class TableConfigs:
                     f"kernel changed since the table was tuned: re-tune it"
                 ) from None
             return entry.config
-        return entry.config if space.is_valid(entry.config) else fit(space, entry.config)
+        return adapt(space, entry.config)

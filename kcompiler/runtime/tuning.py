@@ -477,7 +477,7 @@ def _block_values(flat: Any, count: int) -> dict[str, int]:
 
 
 def _shared_memory_constraint(modules: list[Any], count: int, knobs: list[Any]) -> list[Any]:
-    """Shared memory (``backends/triton/shared_memory.py``) must fit the device's limit: the
+    """Shared memory (``backends/triton/shared_memory/``) must fit the device's limit: the
     pipelined ``tile.dot`` operand tiles (num_stages, or a loop's range_num_stages, copies, times its
     range_unroll_factors), the tiles of tensor-descriptor loads and stores (the ``indexing``
     knobs; a chunk loop's tile is rows x its ``reduction_loops`` chunk), loads of loops with

@@ -2,7 +2,7 @@
 
 Triton's pipeliner keeps ``num_stages`` copies of each tile a loop loads for ``tl.dot`` in
 shared memory; past the device's per-block limit (232,448 bytes on an H100) the kernel does not
-compile. ``backends/triton/shared_memory.py`` estimates it from the IR (calibrated on an H100: equal to
+compile. ``backends/triton/shared_memory/`` estimates it from the IR (calibrated on an H100: equal to
 Triton's allocation for 233 of 237 matmul / fp8_gemm / attention configs, the other 4 below the
 limit either way); drawn configs respect it, and a Config above it runs on the interpreter with
 a warning naming the knobs (on a GPU, Triton's own figure decides). Without CUDA the limit is

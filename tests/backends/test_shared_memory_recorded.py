@@ -18,7 +18,7 @@ placement cases: ``--draws 25 --seed S`` over the 17 kernels without ``tile.dot`
 benchmarks/results/cpu/spills-sm90-notes.md's h/smem5 section). Triton's
 figure depends only on the config and the shapes, so the estimate for the same config and
 shapes must stay in [Triton's figure, +10 %]. One case for each rule of
-``backends/triton/shared_memory.py`` that these rows pinned; the tensors are ``torch.empty``
+``backends/triton/shared_memory/`` that these rows pinned; the tensors are ``torch.empty``
 (only traced). tests/backends/test_shared_memory_sm90.py compiles a few more live.
 """
 

@@ -2,7 +2,7 @@
 
 Triton compiles for sm_90 on any CPU (backends/triton/target_compile.py), so the estimate the
 config space excludes configs by (``runtime/tuning.shared_memory_estimate``) is checked here
-against the real allocation: one config for each rule of ``backends/triton/shared_memory.py``
+against the real allocation: one config for each rule of ``backends/triton/shared_memory/``
 that the draws of the bundled kernels showed (benchmarks/results/cpu/spills-sm90.md), each
 never below Triton's figure and within 10 % of it. The nine compiles run in one pool of two
 workers (about 1.5 s each; Triton's cache makes reruns faster).

@@ -3,7 +3,7 @@
 On an H100 (Triton 3.6) configs of the memory-bound kernels drawn by the tuner failed with
 "out of resource: shared memory" (benchmarks/results/h100/tune-compare-prelim/): a
 tensor-descriptor (TMA) load or store stages its whole tile (rows x reduction chunk) in shared
-memory, whatever num_stages. ``backends/triton/shared_memory.py`` counts them now: each failing config
+memory, whatever num_stages. ``backends/triton/shared_memory/`` counts them now: each failing config
 below is over the limit (and at least Triton's ``Required`` bytes), the space excludes it (the
 backend only warns on the interpreter: a given config is Triton's to refuse on a GPU), configs
 that compiled there stay in the space, and drawn configs respect the estimate. Attention at BLOCK_M 256 with 16 warps and BLOCK_N >= 256 failed in ptxas

@@ -9,11 +9,15 @@ import math
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.aot_regret import SWEEPS, main, tiny  # noqa: E402
+from benchmarks.regret_rules import Matrix, agreement, evaluate  # noqa: E402
+from kcompiler.config import Config  # noqa: E402
 from kcompiler.runtime.config_table import Table  # noqa: E402
 
 
@@ -72,3 +76,28 @@ def test_regret_run_builds_the_table_from_tuned_shapes_and_scores_the_rest(tmp_p
     shipped = Table.load(tmp_path / "tables" / "kcompiler.kernels.sum.sum.json")
     assert {e.key.ident for e in shipped.entries} == {r["key"] for r in rows}
     assert "| sum |" in (tmp_path / "regret.md").read_text()
+    check_matrix(result, table)
+
+
+def check_matrix(result: dict, table: Table) -> None:
+    """The recorded matrix: a time or a reason per column, each source's column, the table's
+    entries as sources, the online choice re-timed side by side, and the runtime's rule
+    offline giving the same choices and the same score."""
+    data = result["matrix"]
+    m = Matrix.from_json(result["kc_kernel"], data)
+    assert data["pool"] == result["pool"]
+    configs = [Config(c) for c in data["configs"]]
+    sources = [configs[s] for s in m.sources]
+    assert {(e.key, e.config) for e in table.entries} == {(k, sources[s]) for k, s in m.entries}
+    for row, p in zip(result["rows"], m.points):
+        assert p.label == row["shape"] and p.tuned == row["tuned_here"]
+        assert len(p.cols) == len(p.ms) == row["configs"] and len(p.served) == len(sources)
+        assert all(math.isfinite(t) or c in p.why for c, t in enumerate(p.ms))
+        assert repr(configs[p.cols[p.best()]]) == row["best_config"]
+        if p.tuned:
+            continue
+        assert repr(configs[p.cols[p.table]]) == row["table_config"]
+        assert len(p.sbs) < 2 or p.table in p.sbs  # timed beside the best
+    assert agreement(m) == (len(m.untuned()), len(m.untuned()))
+    assert evaluate(m, "runtime").geomean == pytest.approx(result["geomean_score"], rel=1e-4)
+    assert evaluate(m, "oracle").geomean == 1.0

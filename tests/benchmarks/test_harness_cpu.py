@@ -76,7 +76,30 @@ def test_cpu_small(tmp_path: Path) -> None:
     assert run.main(["--device", "cpu", "--small", "--impls", "torch", "--out", str(tmp_path)]) == 0
     rows = json.loads((tmp_path / "small.json").read_text())["rows"]
     assert rows[0]["impl"] == "torch" and rows[0]["us_per_call"] > 0
-    assert {r["impl"] for r in rows} == {"torch", "triton-bare", "triton-bare+alloc"}
+    triton = {"triton-bare", "triton-bare+alloc", "triton-run", "triton-empty-run"}
+    graphs = {"torch-graph-100", "torch-graph-1", "triton-empty-graph-100"}
+    assert {r["impl"] for r in rows} == {"torch", *triton, *graphs}
+    # No CUDA: the bare launches and the graphs are rows saying why they did not run.
+    assert all(r["status"] == "not available" for r in rows if r["impl"] != "torch")
+    md = (tmp_path / "small.md").read_text()
+    assert "| torch-graph-100 |" in md and "× launch floor" in md
+
+
+def test_small_ratios_are_to_the_bare_launch_and_the_floor() -> None:
+    rows = [
+        {"impl": "kcompiler", "us_per_call": 24.0},
+        {"impl": "triton-bare", "us_per_call": 25.0},
+        {"impl": "triton-empty-run", "us_per_call": 4.0},
+        {"impl": "kcompiler-graph-100", "us_per_call": 2.0},
+        {"impl": "helion", "status": "error"},
+    ]
+    run.add_ratios(rows)
+    assert rows[0]["vs_triton_bare"] == pytest.approx(0.96)
+    assert rows[3]["vs_launch_floor"] == pytest.approx(0.5)
+    assert "vs_triton_bare" not in rows[4]
+    bare = [{"impl": "kcompiler", "us_per_call": 24.0}]  # neither base ran: no ratio
+    run.add_ratios(bare)
+    assert set(bare[0]) == {"impl", "us_per_call"}
 
 
 @pytest.mark.parametrize("checks", ["on", "off"])

@@ -103,3 +103,26 @@ def test_a_bound_replay_launches_as_the_launch_does(direct: tuple[Any, FakeCompi
         knobs.launch_exit_hook.remove(seen.append)
     run = compiled.runs[-1]
     assert run[6:9] == (None, None, knobs.launch_exit_hook) and run[9:] == ("B", 16, 1.5)
+
+
+def test_each_launch_reads_the_current_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``torch.cuda.graph`` makes its capture stream current after the launch was made and
+    its replay bound: both must launch on that stream, so that the launch is captured
+    (runtime/capture.py), and on the previous one again after the capture."""
+    stream = {"now": 7}
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch._C, "_cuda_getDevice", lambda: 0, raising=False)
+    monkeypatch.setattr(
+        torch._C, "_cuda_getCurrentRawStream", lambda d: stream["now"], raising=False
+    )
+    compiled = FakeCompiled()
+    launch = launch_mod.direct_launcher(compiled)
+    assert launch is not None
+    replay = launch.bind("4", ["env['a']"])
+    launch(3, "a")
+    stream["now"] = 99  # the capture stream
+    launch(3, "a")
+    replay({"a": "A"})
+    stream["now"] = 7
+    replay({"a": "A"})
+    assert [run[3] for run in compiled.runs] == [7, 99, 99, 7]

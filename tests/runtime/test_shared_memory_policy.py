@@ -1,6 +1,6 @@
 """Who refuses a config for shared memory: Triton, with its own figure, never the estimate.
 
-``backends/triton/shared_memory.py`` estimates a config's shared memory as an upper bound of
+``backends/triton/shared_memory/`` estimates a config's shared memory as an upper bound of
 Triton's figure, and for some kernels it is far above it (batched dots whose transposed or
 post-loop operands it counts for the whole program, where Triton reuses the loop's buffers). A
 config the GPU runs must never be refused for that, so the compile driver does not refuse:

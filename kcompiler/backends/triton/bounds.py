@@ -58,6 +58,14 @@ Where the host reads them:
   addressing, so the host reads them without synchronizing. The runtime looks at the kernel's
   flag at the start of its next launch, and ``check_errors()`` synchronizes and looks at every
   flag: an error surfaces at the next call or explicit check, not at the faulty launch.
+* Under CUDA graph capture: the captured launch passes the same two buffers, so every replay of
+  the graph records into them as an eager launch would, and its errors surface at the kernel's
+  next call outside a capture or at ``check_errors()`` after the replay. A call during capture
+  does not raise for a flag that earlier launches set (raising would abort the capture the
+  user is building, for an error that is not the captured launch's): the flag stays set for
+  the next call outside the capture. ``check_errors()`` during capture does not synchronize
+  (CUDA forbids it while a stream captures, and the captured launches have not run); it reads
+  what earlier launches recorded.
 
 ``KCOMPILER_INDEX_CHECKS=0`` turns the checks off (``CodegenOptions.index_checks``); accesses
 are then emitted as before, unchecked.
@@ -723,10 +731,22 @@ def synchronize() -> None:
         torch.cuda.synchronize()
 
 
+def capturing() -> bool:
+    """Whether the current CUDA stream is capturing a CUDA graph (``torch.cuda.graph``).
+
+    Asked only off the per-call path (a fast-path miss, a set error flag, ``check_errors``):
+    it costs a driver call. False without an initialized CUDA context, where no capture can
+    be under way (a CPU-only torch has no such query at all)."""
+    import torch
+
+    return torch.cuda.is_initialized() and torch.cuda.is_current_stream_capturing()
+
+
 def check_flags(flags: Any, sync: bool = True) -> None:
     """Raise ``IndexOutOfBounds`` for the first of ``flags`` (``ErrorFlag``) that is set, after
-    waiting for the GPU when ``sync``."""
-    if sync:
+    waiting for the GPU when ``sync`` and the current stream is not capturing a CUDA graph
+    (module docstring)."""
+    if sync and not capturing():
         synchronize()
     for f in list(flags):
         f.check()

@@ -4,6 +4,10 @@ The JIT binds and specializes every argument on every call (tens of µs of host 
 runtime has launched a kernel through the JIT for one argument signature, later calls with the
 same signature (same dtypes, shapes, strides, alignment, scalar values: the runtime's fast-path
 key) may call the compiled kernel's launcher directly, as the JIT itself does at its end.
+
+Both launches read the current stream at each call, never a stream saved earlier: under CUDA
+graph capture (``torch.cuda.graph`` makes its capture stream current) the launch is captured
+into the graph, and a replay of the graph launches the same binary with the same arguments.
 """
 
 from __future__ import annotations
