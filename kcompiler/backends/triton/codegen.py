@@ -664,7 +664,8 @@ class TritonEmitter:
                     return
             b = self._aligned(op.rhs, out, odt)
             if odt in (t.f16, t.bf16):
-                a, b = f"{a}.to(tl.float32)", f"{b}.to(tl.float32)"
+                a = self._half_math_operand(op.lhs, out, odt)
+                b = self._half_math_operand(op.rhs, out, odt)
                 a, b = self._unliteral(op.lhs, a), self._unliteral(op.rhs, b)
             expr = self._float_pow(a, b)
             self.bind(op.result, self._half_result(expr, odt) if odt in (t.f16, t.bf16) else expr)
