@@ -23,7 +23,7 @@ def with_literals(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
     scaled = torch.empty_like(x)
     floored = torch.empty_like(x)
     rest = torch.empty_like(x)
-    less = torch.empty([n], dtype=torch.bool)
+    less = torch.empty([n], dtype=torch.bool, device=x.device)
     for tile in kl.tile(n):
         v = x[tile]
         added[tile] = v + 1000 - 2**40
@@ -34,11 +34,11 @@ def with_literals(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
     return added, scaled, floored, rest, less
 
 
-def _reference(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+def reference(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
     return x + 1000 - 2**40, x * 300, x // 300, x % 1000, x < 1000
 
 
 @pytest.mark.parametrize("dtype", [torch.int8, torch.uint8, torch.int16, torch.int32])
 def test_out_of_range_literals_wrap_as_in_torch(dtype: torch.dtype) -> None:
     x = torch.tensor([1, -5, 100, 0, 7, -128, 127, 55]).to(dtype)
-    assert_matches_torch(with_literals, _reference, x)
+    assert_matches_torch(with_literals, reference, x)

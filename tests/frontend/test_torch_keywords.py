@@ -22,7 +22,7 @@ def rows_kernel(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> kc.
     """``out[tile, :] = fn(x[tile, :], y[tile, :])``; out has fn's dtype on the host."""
 
     def rows(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        out = torch.empty(x.shape, dtype=fn(x[:1], y[:1]).dtype)
+        out = torch.empty(x.shape, dtype=fn(x[:1], y[:1]).dtype, device=x.device)
         for tile in kl.tile(x.size(0)):
             out[tile, :] = fn(x[tile, :], y[tile, :])
         return out
