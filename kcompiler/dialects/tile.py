@@ -1275,6 +1275,20 @@ ATOMIC_KINDS = ("add", "max", "min", "and", "or", "xor", "xchg", "cas")
 ATOMIC_SEMS = ("relaxed", "acquire", "release", "acq_rel")
 
 
+def atomic_dtype_problem(kind: str, dtype: Attribute) -> str | None:
+    """What GPU atomics lack to do ``kind`` on elements of ``dtype`` (None when they can):
+    there are no atomics on 8-bit elements, bools or int16, and half-precision floats have
+    only ``add``; ``cas`` takes any element of 16, 32 or 64 bits."""
+    if kind == "cas":
+        width = getattr(dtype, "bitwidth", 0)
+        return None if width in (16, 32, 64) else "atomic cas of elements not 16, 32 or 64 bits"
+    if dtype in (f16, bf16) and kind != "add":
+        return f"atomic {kind} of a half-precision float (only add)"
+    if dtype in (i1, i8, u8, i16, f8e4m3, f8e5m2):
+        return f"atomic {kind} of {dtype} elements (8-bit, bool and int16 have none)"
+    return None
+
+
 @irdl_op_definition
 class AtomicOp(TileOp):
     """An atomic read-modify-write of ``tensor[indices]`` (``kl.atomic_<kind>``) with memory
@@ -1333,6 +1347,9 @@ class AtomicOp(TileOp):
             raise ShapeError("tile.atomic: `compare` goes with cas, and only with cas")
         t = self.tensor.type
         assert isinstance(t, TensorType)
+        problem = atomic_dtype_problem(kind, t.element_type)
+        if problem:
+            raise ShapeError(f"tile.atomic: GPUs have no {problem}")
         target = indexed_dims(t, self.kinds, self.indices)
         for v in (self.value, self.compare):
             if v is None:

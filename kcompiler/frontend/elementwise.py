@@ -10,6 +10,7 @@ in float32 and rounded once at the end, as torch's CPU and CUDA kernels do (thei
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +28,7 @@ def _float_op(body: Callable[[DeviceTracer, TileValue], TileValue]) -> Handler:
     """A float function: integer inputs become float32 (as torch's do), halves compute in
     float32 and round back."""
 
+    @functools.wraps(body)  # its signature: the keywords the op implements
     def handler(tr: DeviceTracer, x: Any, *args: Any, **kwargs: Any) -> TileValue:
         v = tr.as_value(x)
         if not v.dtype.is_floating_point:
@@ -207,6 +209,7 @@ def _no_inplace(body: Handler) -> Handler:
     """F.relu(x, inplace=True) and friends: device values are immutable SSA values, so
     ``inplace`` only changes which name holds the result; the handler ignores it."""
 
+    @functools.wraps(body)  # its signature: the keywords the op implements
     def handler(tr: DeviceTracer, x: Any, *args: Any, inplace: bool = False, **kwargs: Any):
         return body(tr, x, *args, **kwargs)
 

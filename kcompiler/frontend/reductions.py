@@ -59,25 +59,35 @@ def _logsumexp(tr: DeviceTracer, x: Any, dim: Any, keepdim: bool = False, **_: A
     return tr.cast(out, dtype)
 
 
-def _var(tr: DeviceTracer, x: Any, dim: Any = None, *args: Any, **kwargs: Any) -> TileValue:
-    v, dtype = _wide(tr, x)
-    return tr.cast(_variance(tr, v, dim, *args, **kwargs), dtype)
-
-
-def _std(tr: DeviceTracer, x: Any, dim: Any = None, *args: Any, **kwargs: Any) -> TileValue:
-    v, dtype = _wide(tr, x)
-    return tr.cast(tr.unary("sqrt", _variance(tr, v, dim, *args, **kwargs)), dtype)
-
-
-def _variance(
+def _var(
     tr: DeviceTracer,
-    v: TileValue,
+    x: Any,
     dim: Any = None,
     unbiased: Any = None,
     keepdim: bool = False,
     *,
     correction: Any = None,
-    **_: Any,
+) -> TileValue:
+    v, dtype = _wide(tr, x)
+    return tr.cast(_variance(tr, v, dim, unbiased, keepdim, correction), dtype)
+
+
+def _std(
+    tr: DeviceTracer,
+    x: Any,
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
+) -> TileValue:
+    v, dtype = _wide(tr, x)
+    variance = _variance(tr, v, dim, unbiased, keepdim, correction)
+    return tr.cast(tr.unary("sqrt", variance), dtype)
+
+
+def _variance(
+    tr: DeviceTracer, v: TileValue, dim: Any, unbiased: Any, keepdim: bool, correction: Any
 ) -> TileValue:
     """sum((x - mean)^2) / (N - correction); correction defaults to 1 (Bessel), as torch's."""
     if isinstance(unbiased, bool) and correction is None:

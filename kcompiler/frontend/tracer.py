@@ -1170,6 +1170,13 @@ class DeviceTracer:
                 f"{what}(..., sem={sem!r}): the memory order is one of "
                 f"{', '.join(repr(x) for x in t.ATOMIC_SEMS)}",
             )
+        problem = t.atomic_dtype_problem(kind, dtypes.to_ir(tensor.dtype))
+        if problem:
+            raise self.error(
+                UnsupportedConstruct,
+                f"{what} on {tensor.name!r} ({tensor.dtype}): GPUs have no {problem}; "
+                "update a float32 or int32 tensor instead",
+            )
         if tensor.overlapping:
             raise InvalidArgument(
                 f"{self.location}: tensor {tensor.name!r} is updated here but several of its "
@@ -1485,7 +1492,12 @@ class DeviceTracer:
     def eval(self, node: ast.expr) -> Any:
         code = self._codes.get(id(node))
         if code is None:
-            expr = ast.Expression(body=node)
+            # An augmented assignment's target (`v += ...`) is read first: compile it as a
+            # load of the same name (the cache stays keyed by the kernel's own node).
+            body = node
+            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                body = ast.copy_location(ast.Name(id=node.id, ctx=ast.Load()), node)
+            expr = ast.Expression(body=body)
             ast.fix_missing_locations(expr)
             try:
                 code = compile(expr, self.filename, "eval")

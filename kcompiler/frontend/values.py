@@ -7,6 +7,8 @@ being built. torch functions are mapped here, in one table, so adding an op is o
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -288,10 +290,12 @@ class TileValue(SizeQueries):
         return self.to(torch.int64)
 
     def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> TileValue:
-        return self._tracer.reduce("sum", self, dim, keepdim)
+        # torch converts the input to ``dtype`` first, and sums in it.
+        v = self if dtype is None else self._tracer.cast(self, dtype)
+        return self._tracer.reduce("sum", v, dim, keepdim)
 
-    def mean(self, dim: Any = None, keepdim: bool = False) -> TileValue:
-        return self._tracer.mean(self, dim, keepdim)
+    def mean(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> TileValue:
+        return self._tracer.mean(self if dtype is None else self.to(dtype), dim, keepdim)
 
     def amax(self, dim: Any = None, keepdim: bool = False) -> TileValue:
         return self._tracer.reduce("max", self, dim, keepdim)
@@ -415,7 +419,67 @@ class TileValue(SizeQueries):
         handler = TORCH_FUNCTIONS.get(func)
         if handler is None:
             raise UnsupportedConstruct(f"{_torch_name(func)} is not supported in device code")
-        return handler(tracer, *args, **kwargs)
+        return call_handler(_torch_name(func), handler, tracer, args, kwargs, func)
+
+
+#: Keywords of torch functions that cannot change a device value: where a tensor lives, its
+#: memory layout, autograd bookkeeping, ``inplace`` (device values are SSA values: the
+#: result is the same value either way), and the warning depth torch.nn.functional passes on.
+NEUTRAL_KEYWORDS = frozenset(
+    {
+        "inplace",
+        "memory_format",
+        "device",
+        "layout",
+        "pin_memory",
+        "requires_grad",
+        "non_blocking",
+        "_stacklevel",
+    }
+)
+
+
+@functools.cache
+def _default_keywords(func: Any) -> dict[str, Any]:
+    """The defaults of a torch function written in Python (torch.nn.functional's): torch's
+    dispatch passes every parameter on, defaults included. Empty for a C function."""
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+
+
+@functools.cache
+def handled_keywords(handler: Any) -> frozenset[str]:
+    """The keywords ``handler`` names in its signature (through ``functools.wraps`` wrappers):
+    the ones it implements. A keyword caught only by a ``**kwargs`` catch-all is not."""
+    params = inspect.signature(handler).parameters.values()
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return frozenset(p.name for p in params if p.kind in named)
+
+
+def call_handler(
+    name: str, handler: Any, tracer: DeviceTracer, args: Any, kwargs: Any, func: Any = None
+) -> Any:
+    """``handler(tracer, *args, **kwargs)`` for the torch call ``name`` (of ``func``), refusing
+    a keyword the handler does not implement unless it is None or ``func``'s default: dropping
+    ``alpha=`` of torch.add or ``rounding_mode=`` of torch.div would compute another function
+    than the one the user wrote."""
+    defaults = _default_keywords(func) if func is not None else {}
+    for key, value in kwargs.items():
+        if key in NEUTRAL_KEYWORDS or key in handled_keywords(handler) or value is None:
+            continue
+        if key not in defaults or not _same_default(value, defaults[key]):
+            raise UnsupportedConstruct(
+                f"{name}(..., {key}=...) is not supported in device code (the keyword "
+                f"{key!r} of {name} is not implemented)"
+            )
+    return handler(tracer, *args, **kwargs)
+
+
+def _same_default(value: Any, default: Any) -> bool:
+    return type(value) is type(default) and value == default
 
 
 def _torch_name(func: Any) -> str:
@@ -446,14 +510,54 @@ def _unary(kind: str):
 
 
 def _reduction(kind: str):
-    def handler(tr: DeviceTracer, x: Any, dim: Any = None, keepdim: bool = False, **_: Any):
-        return tr.reduce(kind, tr.as_value(x), dim, keepdim)
+    def handler(
+        tr: DeviceTracer, x: Any, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
+    ):
+        v = tr.as_value(x)  # torch converts the input to ``dtype`` first
+        return tr.reduce(kind, v if dtype is None else tr.cast(v, dtype), dim, keepdim)
 
     return handler
 
 
 def _binary(kind: str):
-    return lambda tr, a, b, **_: tr.binary(kind, tr.as_value(a), tr.as_value(b))
+    return lambda tr, a, b: tr.binary(kind, tr.as_value(a), tr.as_value(b))
+
+
+def _add_or_sub(kind: str):
+    """torch.add/sub(a, b, alpha=k): ``a + k * b`` (``a - k * b``)."""
+
+    def handler(tr: DeviceTracer, a: Any, b: Any, *, alpha: Any = 1) -> TileValue:
+        rhs = tr.as_value(b)
+        if not (isinstance(alpha, (int, float)) and alpha == 1):
+            rhs = tr.binary("mul", rhs, tr.as_value(alpha))
+        return tr.binary(kind, tr.as_value(a), rhs)
+
+    return handler
+
+
+def _div(tr: DeviceTracer, a: Any, b: Any, *, rounding_mode: Any = None) -> TileValue:
+    """torch.div: true division, or rounded toward -inf (``floor``) or toward zero (``trunc``);
+    integer operands keep their dtype when rounded, as in torch."""
+    x, y = tr.as_value(a), tr.as_value(b)
+    if rounding_mode is None:
+        return tr.binary("div", x, y)
+    if rounding_mode == "floor":
+        return tr.binary("floordiv", x, y)
+    if rounding_mode != "trunc":
+        raise UnsupportedConstruct(
+            f"torch.div: rounding_mode must be None, 'trunc' or 'floor', not {rounding_mode!r}"
+        )
+    if x.dtype.is_floating_point or y.dtype.is_floating_point:
+        return ELEMENTWISE_FUNCTIONS[torch.trunc](tr, tr.binary("div", x, y))
+    # Integers: the floor of |x| / |y| is its truncation; the quotient's sign is put back.
+    # Signs are those of the operands converted to the result's dtype (torch wraps a Python
+    # int into it: uint8 by -7 divides by 249).
+    common = dtypes.to_torch(t.result_dtype([x.type, y.type]))
+    x, y = tr.cast(x, common), tr.cast(y, common)
+    q = tr.binary("floordiv", tr.unary("abs", x), tr.unary("abs", y))
+    zero = tr.as_value(0)
+    negative = tr.binary("ne", tr.binary("lt", x, zero), tr.binary("lt", y, zero))
+    return tr.select(negative, tr.unary("neg", q), q)
 
 
 def _clamp(tr: DeviceTracer, x: Any, min: Any = None, max: Any = None, **_: Any) -> TileValue:  # noqa: A002
@@ -546,15 +650,17 @@ TORCH_FUNCTIONS: dict[Any, Any] = {
     torch.argmax: _reduction("argmax"),
     torch.argmin: _reduction("argmin"),
     torch.prod: _reduction("prod"),
-    torch.mean: lambda tr, x, dim=None, keepdim=False, **_: tr.mean(x, dim, keepdim),
+    torch.mean: lambda tr, x, dim=None, keepdim=False, *, dtype=None: tr.mean(
+        x if dtype is None else tr.cast(tr.as_value(x), dtype), dim, keepdim
+    ),
     torch.maximum: _binary("maximum"),
     torch.minimum: _binary("minimum"),
     torch.clamp: _clamp,
     torch.clip: _clamp,
-    torch.add: _binary("add"),
-    torch.sub: _binary("sub"),
+    torch.add: _add_or_sub("add"),
+    torch.sub: _add_or_sub("sub"),
     torch.mul: _binary("mul"),
-    torch.div: _binary("div"),
+    torch.div: _div,
     torch.pow: _binary("pow"),
     torch.where: _where,
     torch.softmax: _softmax,
@@ -593,9 +699,9 @@ TORCH_FUNCTIONS: dict[Any, Any] = {
 }
 
 
-def _method(handler: Any) -> Any:
+def _method(name: str, handler: Any) -> Any:
     def method(self: TileValue, *args: Any, **kwargs: Any) -> Any:
-        return handler(self._tracer, self, *args, **kwargs)
+        return call_handler(f"Tensor.{name}", handler, self._tracer, (self, *args), kwargs)
 
     return method
 
@@ -605,7 +711,7 @@ def _method(handler: Any) -> Any:
 for _name in sorted(dir(torch.Tensor)):
     _fn = getattr(torch, _name, None) if not _name.startswith("_") else None
     if _fn is not None and _fn in TORCH_FUNCTIONS and _name not in vars(TileValue):
-        setattr(TileValue, _name, _method(TORCH_FUNCTIONS[_fn]))
+        setattr(TileValue, _name, _method(_name, TORCH_FUNCTIONS[_fn]))
 
 
 def check_same(a: TileValue, b: TileValue, what: str) -> None:

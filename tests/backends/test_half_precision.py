@@ -75,3 +75,22 @@ def test_rounding_per_op_matches_eager_bit_for_bit(monkeypatch: pytest.MonkeyPat
         eager = x * y + x - y * 0.75
         assert not torch.equal(once, eager)
         torch.testing.assert_close(kc.kernel(arithmetic.fn)(x, y), eager, rtol=0, atol=0)
+
+
+@kc.kernel()
+def scale_by(x: torch.Tensor, k: float) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in kl.tile(x.size(0)):
+        out[tile] = x[tile] * k + x[tile] / k + x[tile].abs() ** k
+    return out
+
+
+@pytest.mark.parametrize("k", [1e-8, 1e5])
+def test_a_float_argument_is_not_rounded_to_half_first(k: float) -> None:
+    """A float scalar argument joins half-precision math in float32, as torch's opmath does:
+    1e-8 is 0 in float16 and 1e5 is inf, which would turn x * k into 0 (or x / k into 0,
+    0 * k into NaN, and |x| ** 1e-8 into 1)."""
+    x = torch.tensor([0.0, 1.0, -5.0, 100.0, 1e-3, 3e-5], dtype=torch.float16)
+    xf = x.float()
+    want = (xf * k + xf / k + xf.abs() ** k).half()
+    torch.testing.assert_close(scale_by(x, k), want, rtol=0, atol=0, equal_nan=True)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import kcompiler as kc
 import kcompiler.language as kl
 from kcompiler.exc import CompileError, ShapeMismatch
-from kcompiler.testing import assert_matches_torch, call_with_config
+from kcompiler.testing import assert_matches_torch, call_with_config, marker_line
 
 
 @kc.kernel
@@ -139,3 +139,38 @@ def test_misuse_is_located(kernel, args, error, message) -> None:
     lines, start = inspect.getsourcelines(kernel.fn)
     line = start + next(i for i, ln in enumerate(lines) if "# BAD" in ln)
     assert f":{line}:" in str(info.value)
+
+
+@kc.kernel
+def scatter_max(idx: torch.Tensor, val: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    for tile in kl.tile(idx.size(0)):
+        kl.atomic_max(out, [idx[tile]], val[tile])  # <- max element type
+    return out
+
+
+@kc.kernel
+def scatter_add(idx: torch.Tensor, val: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    for tile in kl.tile(idx.size(0)):
+        kl.atomic_add(out, [idx[tile]], val[tile])  # <- add element type
+    return out
+
+
+@pytest.mark.parametrize(
+    ("kernel", "dtype", "match"),
+    [
+        (scatter_max, torch.float16, "atomic max of a half-precision float"),
+        (scatter_max, torch.bfloat16, "atomic max of a half-precision float"),
+        (scatter_add, torch.int8, "atomic add of i8 elements"),
+        (scatter_add, torch.int16, "atomic add of i16 elements"),
+    ],
+)
+def test_an_element_type_gpus_cannot_update_atomically_names_the_line(
+    kernel: kc.Kernel, dtype: torch.dtype, match: str
+) -> None:
+    """Triton refuses these (fp16/bf16 have atomic add only; no 8-bit or int16 atomics): a
+    located error when the kernel compiles, not Triton's ValueError when it launches."""
+    idx, val = torch.tensor([0, 2, 0]), torch.ones(3, dtype=dtype)
+    with pytest.raises(kc.exc.UnsupportedConstruct, match=match) as info:
+        kernel(idx, val, torch.zeros(3, dtype=dtype))
+    line = marker_line(__file__, f"{'max' if kernel is scatter_max else 'add'} element type")
+    assert f"test_atomics.py:{line}:" in str(info.value), str(info.value)

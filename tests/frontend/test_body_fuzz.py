@@ -175,7 +175,8 @@ UNARY = [
     "[{} for _ in range(2)][0]", "sum({} for _ in range(2))", "fuzzed({})", "print({})",
     "kl.tile({})", "kl.zeros([{}])", "torch.amax({}, dim=0)", "({} if flag else 0.0)",
     "torch.zeros_like({})", "kl.device_print({})", "kl.device_print('p', {})",
-    "{}.to(torch.complex64)", "torch.cumsum({}, 0)",
+    "{}.to(torch.complex64)", "torch.cumsum({}, 0)", "torch.div({}, 3, rounding_mode='floor')",
+    "torch.add({}, 1, alpha=2)", "torch.sigmoid({}, out=x)", "{}.sum(dtype=torch.float32)",
 ]  # fmt: skip
 BINARY = ["+", "-", "*", "/", "//", "%", "**", "@", "<", "==", "&", "|", "and", "or"]
 
@@ -339,6 +340,8 @@ REGRESSIONS = [
     "x.attr = 1.0",
     "assert x",  # a tensor's truth value, raised outside an expression: once without a line
     "v0 = x[tile]\nv0 @= y[tile]",
+    # `+=` on a name no branch taken defined: once eval of a Store-context name
+    "if flag:\n    v0 = x[tile]\nelse:\n    v1 = x[tile]\nv1 += x[tile]",
 ]
 
 

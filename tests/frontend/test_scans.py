@@ -48,6 +48,14 @@ def test_cumsum_and_cumprod_along_a_whole_dim(m: int, n: int, dtype, reverse: bo
     )
 
 
+def test_a_reverse_scan_of_one_element_in_bf16() -> None:
+    """A [1, 1] bf16 block scanned in reverse: the interpreter holds the reversed block as a
+    numpy view with a negative stride, which its bf16 rounding must copy before torch reads it."""
+    x = torch.tensor([[-0.9296875]], dtype=torch.bfloat16)
+    sums, prods = row_scans(x, True)
+    assert_matches_torch(lambda: (sums, prods), lambda: (x, (x.float() * 0.05 + 1).to(x.dtype)))
+
+
 @kc.kernel
 def tile_scan(x: torch.Tensor) -> torch.Tensor:
     out = torch.empty(x.shape, dtype=torch.int64)

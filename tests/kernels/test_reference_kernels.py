@@ -308,6 +308,22 @@ def test_row_kernels_at_the_odd_sizes(name: str, dtype: torch.dtype, n: int) -> 
     assert_matches_torch(kernel, reference, *make_args(x), atol=atol)
 
 
+# Empty inputs: no rows (a launch of zero programs), or rows of zero columns (a reduction over
+# nothing: torch's sum is 0, its softmax empty, its norms of empty rows empty). The
+# strategies draw sizes from 1 up, so these are listed here.
+EMPTY = [
+    *[(name, (0, 17)) for name in ("sum", "softmax", "softmax_decomposed", "softmax_two_pass")],
+    ("cross_entropy", (0, 17)),
+    *[(name, (3, 0)) for name in ROW_KERNELS if name != "cross_entropy"],
+]
+
+
+@pytest.mark.parametrize(("name", "shape"), EMPTY, ids=[f"{n}-{s}" for n, s in EMPTY])
+def test_row_kernels_on_empty_inputs(name: str, shape: tuple[int, int]) -> None:
+    kernel, make_args, reference = ROW_KERNELS[name]
+    assert_matches_torch(kernel, reference, *make_args(torch.randn(shape)))
+
+
 # -- gathers -------------------------------------------------------------------------------------
 
 

@@ -63,9 +63,10 @@ def _randn(shape, dtype, seed, transposed=False):
     bias=st.booleans(),
     activation=st.sampled_from(ACTIVATIONS),
     y_transposed=st.booleans(),
+    x_transposed=st.booleans(),
 )
-def test_matmul_matches_torch(m, k, n, dtype, bias, activation, y_transposed):
-    x = _randn((m, k), dtype, 0)
+def test_matmul_matches_torch(m, k, n, dtype, bias, activation, y_transposed, x_transposed):
+    x = _randn((m, k), dtype, 0, transposed=x_transposed)
     y = _randn((k, n), dtype, 1, transposed=y_transposed)
     b = _randn((n,), dtype, 2) if bias else None
     rtol, atol = TOL[dtype]

@@ -409,7 +409,16 @@ class TritonEmitter:
                 if t.is_float(dtype) and math.isfinite(float(value)):
                     return repr(float(value))
                 if t.is_int(dtype) and not isinstance(value, float):
-                    return str(int(value))
+                    # torch converts a Python int to the tensor's integer dtype, wrapping
+                    # modulo 2^width (int8 + 1000 adds -24); Triton refuses a literal out of
+                    # its operand's range.
+                    low, high = t.int_range(dtype)
+                    wrapped = (int(value) - low) % (high - low + 1) + low
+                    if low == 0 and dtype != t.i1:
+                        # Triton types a bare literal int32, whose signedness its `//` and
+                        # `%` refuse to mix with an unsigned operand's.
+                        return f"tl.full((), {wrapped}, {tl_dtype(dtype)})"
+                    return str(wrapped)
                 return f"tl.full((), {expr}, {tl_dtype(dtype)})"
             if (
                 _is_constexpr(v)
@@ -655,7 +664,8 @@ class TritonEmitter:
                     return
             b = self._aligned(op.rhs, out, odt)
             if odt in (t.f16, t.bf16):
-                a, b = f"{a}.to(tl.float32)", f"{b}.to(tl.float32)"
+                a = self._half_math_operand(op.lhs, out, odt)
+                b = self._half_math_operand(op.rhs, out, odt)
                 a, b = self._unliteral(op.lhs, a), self._unliteral(op.rhs, b)
             expr = self._float_pow(a, b)
             self.bind(op.result, self._half_result(expr, odt) if odt in (t.f16, t.bf16) else expr)
@@ -664,8 +674,10 @@ class TritonEmitter:
         if odt in (t.f16, t.bf16):
             # Half-precision math runs in float32 and rounds once per op, as torch does
             # (Triton's interpreter also mis-computes bf16 arithmetic done natively).
-            a = f"{self._aligned(op.lhs, out, odt)}.to(tl.float32)"
-            b = f"{self._aligned(op.rhs, out, odt)}.to(tl.float32)"
+            a, b = (
+                self._half_math_operand(op.lhs, out, odt),
+                self._half_math_operand(op.rhs, out, odt),
+            )
             a, b = self._unliteral(op.lhs, a), self._unliteral(op.rhs, b)
         if odt == t.i1 and kind in ("add", "mul", "maximum", "minimum"):
             # torch's bool arithmetic is logical (True + True is True); i1 math would wrap.
@@ -681,6 +693,17 @@ class TritonEmitter:
         if res_elt in (t.f16, t.bf16):
             expr = self._half_result(expr, res_elt)
         self.bind(op.result, expr)
+
+    def _half_math_operand(self, v: SSAValue, out: tuple[str, ...], odt: Attribute) -> str:
+        """An operand of a half-precision op (``odt``), in float32. A float32/float64 operand
+        of such an op is a Python float (a scalar argument): torch computes with it in float32
+        without rounding it to ``odt`` first (``x * 1e-8`` is not ``x * 0``)."""
+        if t.is_float(t.block_of(v).element_type) and t.block_of(v).element_type not in (
+            t.f16,
+            t.bf16,
+        ):
+            return self._aligned(v, out, t.f32)
+        return f"{self._aligned(v, out, odt)}.to(tl.float32)"
 
     def _float_pow(self, x: str, y: str) -> str:
         """torch.pow of floats as ``|x| ** y = exp2(log2|x| * y)``, with C's pow rules where

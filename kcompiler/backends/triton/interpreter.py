@@ -28,12 +28,21 @@ from typing import Any
 _INSTALLED = False
 
 
+def _c_order_copy(data: Any) -> Any:
+    """``data`` as a new C-ordered numpy array torch can take. Not ``np.ascontiguousarray``:
+    numpy flags an array with one element per dim (a reversed [1, 1] block) contiguous
+    whatever its strides, returns it as is, and torch.from_numpy refuses negative strides."""
+    import numpy as np
+
+    return np.array(data, order="C", copy=True)
+
+
 def _to_bf16_bits(data: Any) -> Any:
     """A float32/float64 numpy array -> bfloat16 bit patterns (uint16), rounded to nearest even."""
     import numpy as np
     import torch
 
-    src = torch.from_numpy(np.ascontiguousarray(data))
+    src = torch.from_numpy(_c_order_copy(data))
     bits = src.to(torch.bfloat16).view(torch.int16).numpy().view(np.uint16)
     return bits.reshape(np.shape(data))
 
@@ -59,7 +68,7 @@ def _as_torch(data: Any, dtype: Any) -> Any:
     import numpy as np
     import torch
 
-    array = np.ascontiguousarray(data)
+    array = _c_order_copy(data)
     if dtype.itemsize == 2 and dtype.is_floating_point and dtype != torch.float16:
         return torch.from_numpy(array.view(np.int16)).view(dtype)
     if dtype.itemsize == 1:
