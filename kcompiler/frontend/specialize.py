@@ -33,6 +33,7 @@ from typing import Any
 import torch
 
 from kcompiler.dialects.tile import next_pow2
+from kcompiler.language import constexpr, unwrap_constexpr
 
 INT32_MAX = 2**31 - 1
 
@@ -269,6 +270,9 @@ def specialize(
     kernel's code fixes) are static sizes when they hold ints. Both are keyed by value.
     ``global_values``: the module globals the loop's code reads, keyed
     (frontend/global_reads.py ``read_values``): baked into the code, so part of the key."""
+    # A value wrapped in kl.constexpr(...) (made in host code, or passed at the call) is baked
+    # in like a kl.constexpr parameter, keyed by the value it wraps.
+    constexprs = constexprs | {n for n in names if type(env.get(n)) is constexpr}
     table = SymbolTable(static_shapes=static_shapes)
     table.static_values = _specialized(env[n] for n in names if n in env)
     entries: list[Any] = [("<globals>", "G", global_values)] if global_values else []
@@ -279,7 +283,7 @@ def specialize(
             continue
         v = env[name]
         if name in constexprs:
-            entries.append((name, "C", repr(v)))
+            entries.append((name, "C", repr(unwrap_constexpr(v))))
         elif isinstance(v, torch.Tensor):
             dims = tuple(table.dim(int(s), (name, i)) for i, s in enumerate(v.shape))
             extent = sum((s - 1) * abs(st) for s, st in zip(v.shape, v.stride())) + 1

@@ -53,6 +53,7 @@ from kcompiler.frontend.specialize import (
 )
 from kcompiler.frontend.strided_loops import check_step, position, static_step, trip_count
 from kcompiler.frontend.values import TensorArg, TileHandle, TileValue
+from kcompiler.language import unwrap_constexpr
 from kcompiler.language._context import tracing
 
 
@@ -405,7 +406,9 @@ class DeviceTracer:
     # -- host values -------------------------------------------------------------------------
     def import_host_value(self, name: str, value: Any) -> Any:
         if name in self.spec.constexprs:
-            return value  # a kl.constexpr parameter: its Python value is baked into the IR
+            # A kl.constexpr parameter or a kl.constexpr(...) wrapper: its Python value is
+            # baked into the IR.
+            return unwrap_constexpr(value)
         if isinstance(value, torch.Tensor):
             if not dtypes.supported(value.dtype):
                 raise self.error(

@@ -7,6 +7,7 @@ calls (``register_block_size``, ``specialize``) by the running kernel.
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from kcompiler.exc import UnsupportedConstruct
@@ -61,10 +62,42 @@ __all__ = [
 
 
 class constexpr:  # noqa: N801 - Helion's spelling
-    """Annotation for kernel parameters whose value is baked into the compiled code."""
+    """Annotation for kernel parameters whose value is baked into the compiled code; called,
+    ``kl.constexpr(v)`` (in host code, or as a call's argument) wraps a value to be baked in.
+
+    Device code reads a wrapper as its value, and each value keys its own variant
+    (frontend/specialize.py, runtime/fastpath.py). In host code the wrapper acts as its value
+    where Python asks for a truth value or an index, and compares and hashes by its value:
+    two wrappers of equal values are one constant."""
+
+    __slots__ = ("value",)
 
     def __init__(self, value: Any = None) -> None:
         self.value = value
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+    def __index__(self) -> int:
+        return operator.index(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, constexpr)
+            and type(other.value) is type(self.value)
+            and (other.value == self.value)
+        )
+
+    def __hash__(self) -> int:
+        return hash((constexpr, type(self.value), self.value))
+
+    def __repr__(self) -> str:
+        return f"constexpr({self.value!r})"
+
+
+def unwrap_constexpr(value: Any) -> Any:
+    """``value``'s wrapped value if it is a ``kl.constexpr(...)``, else ``value``."""
+    return value.value if type(value) is constexpr else value
 
 
 def tile(begin_or_end: Any, end_or_none: Any = None, /, block_size: Any = None) -> Any:

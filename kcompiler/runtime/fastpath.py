@@ -34,6 +34,7 @@ import torch
 
 from kcompiler.frontend.global_reads import MISSING, Read
 from kcompiler.frontend.specialize import Identity, function_key
+from kcompiler.language import constexpr
 
 
 def fingerprint(v: Any) -> Any:
@@ -53,6 +54,8 @@ def fingerprint(v: Any) -> Any:
         return (type(v), *((float, repr(x)) if type(x) is float else fingerprint(x) for x in v))
     if isinstance(v, FunctionType):
         return function_key(v)  # never its id: see frontend/specialize.py
+    if type(v) is constexpr:
+        return (constexpr, type(v.value), repr(v.value))  # baked in: keyed by its value
     return (type(v), Identity(v))  # never a bare id: see frontend/specialize.py
 
 
@@ -81,7 +84,7 @@ def global_fingerprint(v: Any) -> Any:
         return v
     if t is tuple or t is list:
         return (t, *(global_fingerprint(x) for x in v))
-    if isinstance(v, torch.Tensor):
+    if isinstance(v, torch.Tensor) or t is constexpr:
         return fingerprint(v)
     return (t, Identity(v))
 
