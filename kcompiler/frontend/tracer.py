@@ -86,6 +86,7 @@ class BlockAllocator:
         self._by_site: dict[tuple[Any, ...], str] = {}
         self.fixed: dict[str, int] = {}  # literal block_size= values
         self.defaults: dict[str, int] = {}  # defaults of host-registered block sizes
+        self.minimums: dict[str, int] = {}  # their minimums, where above 1
 
     def symbol(self, site: tuple[Any, ...]) -> str:
         sym = self._by_site.get(site)

@@ -29,6 +29,7 @@ from kcompiler.config import Config
 from kcompiler.exc import (
     CompileError,
     InvalidArgument,
+    InvalidConfig,
     KCompilerError,
     UnknownOption,
     UnsupportedConstruct,
@@ -182,16 +183,30 @@ class _HostRun:
         self.outer = outer
 
     def register_block_size(self, lo: Any, hi: Any = None) -> BlockSizeInt:
-        extent = int(hi if hi is not None else lo)
+        # kl.register_block_size(max) or kl.register_block_size(min, max): the minimum, a
+        # power of two, bounds the default, the config space and any config given.
+        low, extent = (1, int(lo)) if hi is None else (int(lo), int(hi))
+        if low < 1 or low & (low - 1):
+            raise InvalidArgument(
+                f"kl.register_block_size: the minimum block size must be a power of two, "
+                f"got {low}"
+            )
         sym = self.kernel.blocks.symbol(("host", self.ordinal))
         self.ordinal += 1
         # The default follows this call's extent; the value reaches codegen through the
         # specialization (Specialization.block_values), so both sides always agree.
-        default = min(32, 1 if extent <= 1 else 1 << (extent - 1).bit_length())
+        default = max(low, min(32, 1 if extent <= 1 else 1 << (extent - 1).bit_length()))
         self.kernel.blocks.defaults[sym] = default
+        if low > 1:
+            self.kernel.blocks.minimums[sym] = low
         idx = int(sym.split("_")[1])
         sizes = self.config.get("block_sizes") or []
         value = sizes[idx] if idx < len(sizes) else default
+        if value < low:
+            raise InvalidConfig(
+                f"block_sizes[{idx}]={value} is below the minimum {low} that "
+                f"kl.register_block_size({lo}, {hi}) gives it"
+            )
         return BlockSizeInt(value, sym)
 
     def register_tunable(self, name: Any, fragment: Any, where: str) -> Any:

@@ -68,7 +68,8 @@ if TYPE_CHECKING:
 
 
 def build_space(kernel: Kernel, modules: list[Any]) -> ConfigSpace:
-    derived = derive_space(modules, kernel.blocks.fixed, kernel.blocks.defaults)
+    blocks = kernel.blocks
+    derived = derive_space(modules, blocks.fixed, blocks.defaults, blocks.minimums)
     knobs: list[Any] = []
     by_index = {b.index: b for b in derived.blocks}
     count = max([b.index + 1 for b in derived.blocks] + [0])

@@ -34,8 +34,15 @@ class DerivedSpace:
 
 
 def derive_space(
-    modules: list[ModuleOp], fixed: dict[str, int], registered: dict[str, int]
+    modules: list[ModuleOp],
+    fixed: dict[str, int],
+    registered: dict[str, int],
+    minimums: dict[str, int] | None = None,
 ) -> DerivedSpace:
+    """The block knobs and block products of ``modules``. ``registered``: the defaults of
+    host-registered block sizes; ``minimums``: their lower bounds (``kl.register_block_size
+    (min, max)``), which no config in the space goes below."""
+    minimums = minimums or {}
     blocks: dict[str, BlockKnob] = {}
     products: set[tuple[tuple[str, ...], int]] = set()
     for module in modules:
@@ -53,7 +60,7 @@ def derive_space(
                         continue
                     extent = extents.get(sym, 0) or 1024
                     default = registered.get(sym, defaults.get(sym, 32))
-                    low = in_dots.get(sym, 1)
+                    low = max(in_dots.get(sym, 1), minimums.get(sym, 1))
                     default = max(default, low)
                     high = max(default, min(next_pow2(extent), 4096))
                     blocks[sym] = BlockKnob(sym, int(sym.split("_")[1]), low, high, default)
