@@ -188,8 +188,7 @@ class _HostRun:
         low, extent = (1, int(lo)) if hi is None else (int(lo), int(hi))
         if low < 1 or low & (low - 1):
             raise InvalidArgument(
-                f"kl.register_block_size: the minimum block size must be a power of two, "
-                f"got {low}"
+                f"kl.register_block_size: the minimum block size must be a power of two, got {low}"
             )
         sym = self.kernel.blocks.symbol(("host", self.ordinal))
         self.ordinal += 1
