@@ -14,7 +14,12 @@ from pathlib import Path
 def note_pid_then_sleep(directory: str, seconds: float) -> int:
     """Write this worker's pid to a new file in ``directory``, sleep, return the pid: the
     test learns which worker holds the job while it runs."""
-    Path(directory, f"{os.getpid()}-{time.monotonic_ns()}").write_text(str(os.getpid()))
+    # Written under a hidden name, then renamed: a reader polling the directory never sees
+    # the file before its pid is in it.
+    name = f"{os.getpid()}-{time.monotonic_ns()}"
+    hidden = Path(directory, f".{name}")
+    hidden.write_text(str(os.getpid()))
+    hidden.rename(Path(directory, name))
     time.sleep(seconds)
     return os.getpid()
 

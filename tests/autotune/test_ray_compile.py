@@ -92,7 +92,7 @@ def wait_for_files(
     written their pid to ``directory``; the pids."""
     end = time.monotonic() + limit_s
     while time.monotonic() < end:
-        files = sorted(directory.iterdir())
+        files = sorted(f for f in directory.iterdir() if not f.name.startswith("."))
         if len(files) >= count:
             return [int(f.read_text()) for f in files]
         results.update((o.key, o) for o in pool.poll(0.05))
