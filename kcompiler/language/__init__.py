@@ -81,15 +81,16 @@ class constexpr:  # noqa: N801 - Helion's spelling
     def __index__(self) -> int:
         return operator.index(self.value)
 
+    def _baked(self) -> tuple[type, str]:
+        # What the compiled code holds: the value's type and repr (so -0.0 is not 0.0, and
+        # an unhashable value such as a list still hashes), as the specialization keys it.
+        return type(self.value), repr(self.value)
+
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, constexpr)
-            and type(other.value) is type(self.value)
-            and (other.value == self.value)
-        )
+        return isinstance(other, constexpr) and other._baked() == self._baked()
 
     def __hash__(self) -> int:
-        return hash((constexpr, type(self.value), self.value))
+        return hash(self._baked())
 
     def __repr__(self) -> str:
         return f"constexpr({self.value!r})"

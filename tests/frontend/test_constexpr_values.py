@@ -62,5 +62,7 @@ def test_the_wrapper_acts_as_its_value_in_host_code() -> None:
     assert not kl.constexpr(False) and kl.constexpr(1)
     assert [10, 20, 30][kl.constexpr(1)] == 20
     assert kl.constexpr(4) == kl.constexpr(4) and hash(kl.constexpr(4)) == hash(kl.constexpr(4))
-    assert kl.constexpr(4) != kl.constexpr(5)
+    assert kl.constexpr(4) != kl.constexpr(5) and kl.constexpr(1) != kl.constexpr(True)
+    assert kl.constexpr(0.0) != kl.constexpr(-0.0)
+    assert hash(kl.constexpr([1, 2])) == hash(kl.constexpr([1, 2]))
     assert repr(kl.constexpr(2.5)) == "constexpr(2.5)"
