@@ -904,6 +904,20 @@ class DeviceTracer:
             v = self.binary("add", v, self.full_dims(init.dims, 0, init.dtype))
         return v
 
+    def _expand_ellipsis(self, tensor: TensorArg, flat: list[Any]) -> list[Any]:
+        """``flat`` with its ``...`` replaced by whole slices over the dims no other entry
+        indexes, as torch does: every entry but None and ``...`` indexes one dim of the
+        tensor (an index tensor too, whatever its rank). Too many entries are left to the rank
+        check."""
+        at = [i for i, e in enumerate(flat) if e is Ellipsis]
+        if not at:
+            return flat
+        if len(at) > 1:
+            raise self.error(ShapeMismatch, "an index can hold only one '...'")
+        indexed = sum(1 for e in flat if e is not None and e is not Ellipsis)
+        whole = [slice(None)] * max(0, tensor.ndim - indexed)
+        return [*flat[: at[0]], *whole, *flat[at[0] + 1 :]]
+
     def _index(
         self,
         tensor: TensorArg,
@@ -927,6 +941,7 @@ class DeviceTracer:
                 flat.extend(e)
             else:
                 flat.append(e)
+        flat = self._expand_ellipsis(tensor, flat)
         kinds: list[str] = []
         operands: list[Any] = []
         newaxes: list[int] = []
@@ -970,8 +985,6 @@ class DeviceTracer:
                         inside = self.binary("lt", pos, self.as_value(self.dim_value(size_of)))
                         clamps.append((out_rank - len(newaxes), inside))
                 out_rank += 1
-            elif e is Ellipsis:
-                raise self.error(UnsupportedConstruct, "'...' in a tensor index")
             else:
                 v = self.as_value(e)
                 if v.dtype.is_floating_point:
