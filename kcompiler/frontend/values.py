@@ -12,7 +12,7 @@ import inspect
 from typing import TYPE_CHECKING, Any
 
 import torch
-from xdsl.ir import SSAValue
+from xdsl.ir import BlockArgument, SSAValue
 
 from kcompiler.dialects import tile as t
 from kcompiler.exc import ShapeMismatch, UnsupportedConstruct
@@ -56,6 +56,22 @@ class TileHandle:
     @property
     def block_size(self) -> TileValue:
         return self._attr("block_size")
+
+    @property
+    def count(self) -> TileValue:
+        """How many tiles the loop has: ``cdiv(end - begin, block_size)`` over the loop's own
+        bounds (``kl.tile(begin, end)``), the same for every tile of it."""
+        tr = self._tracer
+        loop = self.value.block.parent_op() if isinstance(self.value, BlockArgument) else None
+        if not isinstance(loop, t.ForOp) or loop.kind.data != "tile":
+            raise tr.error(
+                UnsupportedConstruct,
+                "tile.count of a loop other than kl.tile(...) (a grid or jagged loop)",
+            )
+        extent = tr.binary("sub", TileValue(tr, loop.ub), TileValue(tr, loop.lb))
+        size = self.block_size
+        rounded = tr.binary("sub", tr.binary("add", extent, size), tr.constant(1))
+        return tr.binary("floordiv", rounded, size)
 
     def __repr__(self) -> str:
         return f"<tile {self.block}>"
