@@ -86,6 +86,20 @@ def _std(
     return tr.cast(tr.unary("sqrt", variance), dtype)
 
 
+def _var_mean(
+    tr: DeviceTracer,
+    x: Any,
+    dim: Any = None,
+    unbiased: Any = None,
+    keepdim: bool = False,
+    *,
+    correction: Any = None,
+) -> tuple[TileValue, TileValue]:
+    v, dtype = _wide(tr, x)
+    variance = _variance(tr, v, dim, unbiased, keepdim, correction)
+    return tr.cast(variance, dtype), tr.cast(tr.mean(v, dim, keepdim), dtype)
+
+
 def _variance(
     tr: DeviceTracer, v: TileValue, dim: Any, unbiased: Any, keepdim: bool, correction: Any
 ) -> TileValue:
@@ -106,4 +120,5 @@ REDUCTION_FUNCTIONS: dict[Any, Callable[..., Any]] = {
     torch.logsumexp: _logsumexp,
     torch.var: _var,
     torch.std: _std,
+    torch.var_mean: _var_mean,
 }

@@ -643,6 +643,18 @@ def _cumulative(kind: str):
     return handler
 
 
+def _lerp(tr: DeviceTracer, start: Any, end: Any, weight: Any) -> TileValue:
+    """torch.lerp's two formulas: ``start + w * (end - start)`` for ``|w| < 0.5``, else
+    ``end - (end - start) * (1 - w)``, so that ``w = 1`` gives ``end`` exactly."""
+    a, b, w = tr.as_value(start), tr.as_value(end), tr.as_value(weight)
+    diff = tr.binary("sub", b, a)
+    low = tr.binary("add", a, tr.binary("mul", w, diff))
+    one_minus = tr.binary("sub", tr.as_value(1.0), w)
+    high = tr.binary("sub", b, tr.binary("mul", diff, one_minus))
+    small = tr.binary("lt", tr.unary("abs", w), tr.as_value(0.5))
+    return tr.select(small, low, high)
+
+
 TORCH_FUNCTIONS: dict[Any, Any] = {
     torch.cumsum: _cumulative("sum"),
     torch.cumprod: _cumulative("prod"),
@@ -679,6 +691,7 @@ TORCH_FUNCTIONS: dict[Any, Any] = {
     torch.div: _div,
     torch.pow: _binary("pow"),
     torch.where: _where,
+    torch.lerp: _lerp,
     torch.softmax: _softmax,
     torch.nn.functional.softmax: _softmax,
     torch.log_softmax: _log_softmax,
