@@ -59,45 +59,34 @@ def _logsumexp(tr: DeviceTracer, x: Any, dim: Any, keepdim: bool = False, **_: A
     return tr.cast(out, dtype)
 
 
-def _var(
-    tr: DeviceTracer,
-    x: Any,
-    dim: Any = None,
-    unbiased: Any = None,
-    keepdim: bool = False,
-    *,
-    correction: Any = None,
-) -> TileValue:
-    v, dtype = _wide(tr, x)
-    return tr.cast(_variance(tr, v, dim, unbiased, keepdim, correction), dtype)
+def _variance_function(
+    finish: Callable[[DeviceTracer, TileValue, TileValue, Any, bool], Any],
+) -> Callable[..., Any]:
+    """A handler with torch.var's arguments: the variance of the input widened to float32,
+    turned into the function's result by ``finish(tr, input, variance, dim, keepdim)``, each
+    result cast back to the input's dtype."""
+
+    def handler(
+        tr: DeviceTracer,
+        x: Any,
+        dim: Any = None,
+        unbiased: Any = None,
+        keepdim: bool = False,
+        *,
+        correction: Any = None,
+    ) -> Any:
+        v, dtype = _wide(tr, x)
+        out = finish(tr, v, _variance(tr, v, dim, unbiased, keepdim, correction), dim, keepdim)
+        if isinstance(out, tuple):
+            return tuple(tr.cast(o, dtype) for o in out)
+        return tr.cast(out, dtype)
+
+    return handler
 
 
-def _std(
-    tr: DeviceTracer,
-    x: Any,
-    dim: Any = None,
-    unbiased: Any = None,
-    keepdim: bool = False,
-    *,
-    correction: Any = None,
-) -> TileValue:
-    v, dtype = _wide(tr, x)
-    variance = _variance(tr, v, dim, unbiased, keepdim, correction)
-    return tr.cast(tr.unary("sqrt", variance), dtype)
-
-
-def _var_mean(
-    tr: DeviceTracer,
-    x: Any,
-    dim: Any = None,
-    unbiased: Any = None,
-    keepdim: bool = False,
-    *,
-    correction: Any = None,
-) -> tuple[TileValue, TileValue]:
-    v, dtype = _wide(tr, x)
-    variance = _variance(tr, v, dim, unbiased, keepdim, correction)
-    return tr.cast(variance, dtype), tr.cast(tr.mean(v, dim, keepdim), dtype)
+_var = _variance_function(lambda tr, v, var, dim, keepdim: var)
+_std = _variance_function(lambda tr, v, var, dim, keepdim: tr.unary("sqrt", var))
+_var_mean = _variance_function(lambda tr, v, var, dim, keepdim: (var, tr.mean(v, dim, keepdim)))
 
 
 def _variance(
