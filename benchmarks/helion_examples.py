@@ -348,7 +348,8 @@ def stage(source: HelionSource, names: list[str], into: Path) -> None:
         path.write_text(rewrite_imports(text))
 
 
-def _first_line(err: BaseException) -> str:
+def first_line(err: BaseException) -> str:
+    """``Type: first line of the message``: an error as a report's cell shows it."""
     text = str(err).strip().splitlines()
     return f"{type(err).__name__}: {text[0] if text else ''}".strip()
 
@@ -386,7 +387,7 @@ def compile_for(target: str, calls: dict[int, tuple[Any, tuple, dict]]) -> str:
         try:
             records = kernel.precompile(*args, configs=[config], target=target, workers=1, **kwargs)
         except Exception as err:  # noqa: BLE001 - a row of the report
-            return f"{kernel.fn.__name__}: {_first_line(err)}"
+            return f"{kernel.fn.__name__}: {first_line(err)}"
         for record in records:
             errors = [record.error] + [b.error for b in record.binaries]
             error = next((e for e in errors if e), None)
@@ -494,9 +495,9 @@ def _run_example(name: str, example: Example, staged: Path, target: str | None) 
         # An example's own check (the shim's comparison or an ``assert``) failing is a wrong
         # result; an AssertionError raised inside kcompiler is an internal error.
         kind = "ERROR" if _is_kcompiler_frame(err) else "FAIL"
-        outcome = {"status": kind, "detail": _first_line(err)}
+        outcome = {"status": kind, "detail": first_line(err)}
     except BaseException as err:  # noqa: BLE001 - every failure is a row in the report
-        outcome = {"status": "ERROR", "detail": _first_line(err)}
+        outcome = {"status": "ERROR", "detail": first_line(err)}
     return outcome
 
 

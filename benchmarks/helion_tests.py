@@ -45,9 +45,8 @@ import unittest
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_HELION = Path("/work/.mirror/pytorch+helion/repo")
-DEFAULT_COMMIT = "ef091f416a50c443b38e4c8bff2980777f5ff225"
+from benchmarks.helion_examples import DEFAULT_COMMIT, DEFAULT_HELION, REPO_ROOT, first_line
+
 DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results" / "cpu" / "helion-tests.md"
 
 # Language-level test files (those present at DEFAULT_COMMIT).
@@ -92,11 +91,6 @@ def _chain(err: BaseException) -> list[BaseException]:
         seen.append(err)
         err = err.__cause__ or err.__context__  # type: ignore[assignment]
     return seen
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0] if text else ''}".strip()
 
 
 def _test_frame(err: BaseException, test_file: str) -> Any:
@@ -191,7 +185,7 @@ def classify(err: BaseException, test_file: str, timeout: float) -> tuple[str, s
         if isinstance(e, TestTimeout):
             return "ERROR", f"time limit ({timeout:.0f}s) exceeded"
         if isinstance(e, NeedsGPU):
-            return "SKIP", f"needs a GPU: {_first_line(e)}"
+            return "SKIP", f"needs a GPU: {first_line(e)}"
     if isinstance(err, AttributeError):
         name = getattr(err, "name", None)
         owner = type(getattr(err, "obj", None)).__name__
@@ -206,13 +200,13 @@ def classify(err: BaseException, test_file: str, timeout: float) -> tuple[str, s
             return "SKIP", f"uses torch inductor internals (Helion's code generation): {e}"
     if isinstance(err, AssertionError):
         if not _from_a_check(err, test_file):
-            return "ERROR", _first_line(err)
+            return "ERROR", first_line(err)
         if _asserts_on_code(err, test_file):
             return "SKIP", "asserts on generated code text"
         tb = _test_frame(err, test_file)
         where = f"line {tb.tb_lineno}: " if tb is not None else ""
         return "FAIL", where + " ".join(str(err).split())[:300]
-    return "ERROR", _first_line(err)
+    return "ERROR", first_line(err)
 
 
 class _Result(unittest.TestResult):
