@@ -306,12 +306,10 @@ class TileValue(SizeQueries):
         return self.to(torch.int64)
 
     def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> TileValue:
-        # torch converts the input to ``dtype`` first, and sums in it.
-        v = self if dtype is None else self._tracer.cast(self, dtype)
-        return self._tracer.reduce("sum", v, dim, keepdim)
+        return TORCH_FUNCTIONS[torch.sum](self._tracer, self, dim, keepdim, dtype=dtype)
 
     def mean(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> TileValue:
-        return self._tracer.mean(self if dtype is None else self.to(dtype), dim, keepdim)
+        return _mean(self._tracer, self, dim, keepdim, dtype=dtype)
 
     def amax(self, dim: Any = None, keepdim: bool = False) -> TileValue:
         return self._tracer.reduce("max", self, dim, keepdim)
@@ -535,6 +533,13 @@ def _reduction(kind: str):
     return handler
 
 
+def _mean(
+    tr: DeviceTracer, x: Any, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
+) -> TileValue:
+    v = tr.as_value(x)  # torch converts the input to ``dtype`` first
+    return tr.mean(v if dtype is None else tr.cast(v, dtype), dim, keepdim)
+
+
 def _binary(kind: str):
     return lambda tr, a, b: tr.binary(kind, tr.as_value(a), tr.as_value(b))
 
@@ -678,9 +683,7 @@ TORCH_FUNCTIONS: dict[Any, Any] = {
     torch.argmax: _reduction("argmax"),
     torch.argmin: _reduction("argmin"),
     torch.prod: _reduction("prod"),
-    torch.mean: lambda tr, x, dim=None, keepdim=False, *, dtype=None: tr.mean(
-        x if dtype is None else tr.cast(tr.as_value(x), dtype), dim, keepdim
-    ),
+    torch.mean: _mean,
     torch.maximum: _binary("maximum"),
     torch.minimum: _binary("minimum"),
     torch.clamp: _clamp,

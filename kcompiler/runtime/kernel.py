@@ -26,6 +26,7 @@ from kcompiler.compiler.artifacts import BlocksView, CompiledLoop, CompileReques
 from kcompiler.compiler.driver import interpreting
 from kcompiler.compiler.launch_errors import OutOfResources, invalid_config
 from kcompiler.config import Config
+from kcompiler.dialects.tile import next_pow2
 from kcompiler.exc import (
     CompileError,
     InvalidArgument,
@@ -186,7 +187,7 @@ class _HostRun:
         # kl.register_block_size(max) or kl.register_block_size(min, max): the minimum, a
         # power of two, bounds the default, the config space and any config given.
         low, extent = (1, int(lo)) if hi is None else (int(lo), int(hi))
-        if low < 1 or low & (low - 1):
+        if low < 1 or next_pow2(low) != low:
             raise InvalidArgument(
                 f"kl.register_block_size: the minimum block size must be a power of two, got {low}"
             )
@@ -194,7 +195,7 @@ class _HostRun:
         self.ordinal += 1
         # The default follows this call's extent; the value reaches codegen through the
         # specialization (Specialization.block_values), so both sides always agree.
-        default = max(low, min(32, 1 if extent <= 1 else 1 << (extent - 1).bit_length()))
+        default = max(low, min(32, next_pow2(extent)))
         self.kernel.blocks.defaults[sym] = default
         if low > 1:
             self.kernel.blocks.minimums[sym] = low
