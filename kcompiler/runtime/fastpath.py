@@ -55,7 +55,7 @@ def fingerprint(v: Any) -> Any:
     if isinstance(v, FunctionType):
         return function_key(v)  # never its id: see frontend/specialize.py
     if type(v) is constexpr:
-        return (constexpr, type(v.value), repr(v.value))  # baked in: keyed by its value
+        return v  # compares and hashes by the value it bakes in (kcompiler.language)
     return (type(v), Identity(v))  # never a bare id: see frontend/specialize.py
 
 
@@ -69,7 +69,8 @@ def global_fingerprint(v: Any) -> Any:
     (ints and strings, inlined by ``make_key``; None; functions, modules and dtypes, whose
     equality is identity and which the key holds), floats and bools tagged with their type
     (``2 == 2.0 == True`` but each traces to other code; a float by repr, so -0.0 is not
-    0.0 and a NaN matches itself), tuples and lists item by item, tensors by metadata, and
+    0.0 and a NaN matches itself), tuples and lists item by item, tensors by metadata,
+    ``kl.constexpr`` wrappers as themselves (equal when they bake in the same value), and
     any other object by identity."""
     t = type(v)
     if t is float:
@@ -84,8 +85,10 @@ def global_fingerprint(v: Any) -> Any:
         return v
     if t is tuple or t is list:
         return (t, *(global_fingerprint(x) for x in v))
-    if isinstance(v, torch.Tensor) or t is constexpr:
+    if isinstance(v, torch.Tensor):
         return fingerprint(v)
+    if t is constexpr:
+        return v
     return (t, Identity(v))
 
 
