@@ -6,19 +6,13 @@ from __future__ import annotations
 
 import json
 import math
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks.aot_regret import SWEEPS, main, tiny  # noqa: E402
-from benchmarks.regret_rules import Matrix, agreement, evaluate  # noqa: E402
-from kcompiler.config import Config  # noqa: E402
-from kcompiler.runtime.config_table import Table  # noqa: E402
+from benchmarks.aot_regret import SWEEPS, main, tiny
+from benchmarks.regret_rules import Matrix, agreement, evaluate
+from kcompiler.config import Config
+from kcompiler.runtime.config_table import Table
 
 
 def test_every_sweep_has_twenty_shapes_whose_last_is_tuned() -> None:

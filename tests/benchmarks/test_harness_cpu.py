@@ -10,12 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks import run  # noqa: E402
-from benchmarks.kernels import KERNELS  # noqa: E402
+from benchmarks import run
+from benchmarks.kernels import KERNELS
 
 # PERF-ANCHORS.md: (kernel, case index, ms, % of 3,027 GB/s); the bytes formulas must reproduce them.
 ANCHORS = [

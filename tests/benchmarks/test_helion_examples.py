@@ -15,12 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks import helion_examples as report  # noqa: E402
-from benchmarks.helion_shim import ExampleMismatch, run_example  # noqa: E402
+from benchmarks import helion_examples as report
+from benchmarks.helion_shim import ExampleMismatch, run_example
 
 
 def test_only_helion_import_lines_change() -> None:

@@ -8,16 +8,11 @@ one real Helion test from the mirror, skipped where the mirror is absent.
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks import helion_tests as report  # noqa: E402
+from benchmarks import helion_tests as report
 
 TESTS = """
 import os

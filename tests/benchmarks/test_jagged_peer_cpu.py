@@ -5,26 +5,20 @@ tensor, and the runner keeping the fastest correct form."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from torch.fx.experimental.proxy_tensor import make_fx
 
-from kcompiler.kernels.jagged_mean import jagged_mean as kc_jagged_mean
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks import run  # noqa: E402
-from benchmarks.kernels import (  # noqa: E402
+from benchmarks import run
+from benchmarks.kernels import (
     KERNELS,
     compare,
     jagged_mean,
     jagged_mean_blocked,
 )
+from kcompiler.kernels.jagged_mean import jagged_mean as kc_jagged_mean
 
 BLOCK = 4  # small blocks so short inputs cross several block boundaries
 

@@ -4,14 +4,7 @@ registers, shared memory; runtime/tuning.py), at the shape it won at."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks.recorded_winners import check, winners  # noqa: E402
+from benchmarks.recorded_winners import check, winners
 
 
 def test_recorded_winners_stay_in_their_spaces() -> None:

@@ -22,17 +22,12 @@ Scores (best time / chosen time) at the untuned shapes:
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks.regret_rules import (  # noqa: E402
+from benchmarks.regret_rules import (
     RULES,
     Matrix,
     agreement,

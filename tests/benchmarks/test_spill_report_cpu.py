@@ -3,15 +3,8 @@ tests/backends/test_target_compile.py's business)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks.spill_report import render, summarize  # noqa: E402
-from kcompiler.runtime.tuning import DOT_SPILL_ALLOWANCE  # noqa: E402
+from benchmarks.spill_report import render, summarize
+from kcompiler.runtime.tuning import DOT_SPILL_ALLOWANCE
 
 
 def _row(kernel: str, origin: str, spill: int, shared: int, estimate: int, dot: bool = False):

@@ -6,14 +6,9 @@ No timings are asserted; the tiny budgets (`--smoke`) keep it to seconds.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks import tune_compare  # noqa: E402
+from benchmarks import tune_compare
 
 TUNE_FIELDS = {
     "effort",

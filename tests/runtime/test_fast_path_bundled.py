@@ -8,8 +8,6 @@ each test runs on fresh copies of the bundled kernels, so no stand-in outlives i
 from __future__ import annotations
 
 import importlib
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,14 +16,9 @@ import torch.nn.functional as F
 
 import kcompiler as kc
 import kcompiler.language as kl
+from benchmarks.host_profile import CPU_KERNELS, cpu_call
 from kcompiler.runtime.fastpath import MISSING, REPLAY_TRIES, make_key
 from kcompiler.runtime.kernel import Kernel
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks.host_profile import CPU_KERNELS, cpu_call  # noqa: E402
 
 
 class Recorder:
