@@ -152,10 +152,10 @@ def shared_memory_bytes(
 ) -> int:
     """Estimated shared memory of one program in bytes, for the traced IR ``module``.
 
-    The rules are the package docstring's (``backends/triton/shared_memory``). ``stages`` of a loop is its ``range_num_stages``
-    entry when set, else ``num_stages``; ``unroll`` its ``range_unroll_factors`` entry
-    (matmul with wgmma: ``num_stages * (BLOCK_M * BLOCK_K + BLOCK_K * BLOCK_N) * element
-    size``). ``indexing`` (a Config's field) picks the tensor-descriptor accesses,
+    The rules are the package docstring's (``backends/triton/shared_memory``). ``stages`` of
+    a loop is its ``range_num_stages`` entry when set, else ``num_stages``; ``unroll`` its
+    ``range_unroll_factors`` entry (matmul with wgmma: ``num_stages * (BLOCK_M * BLOCK_K +
+    BLOCK_K * BLOCK_N) * element size``). ``indexing`` (a Config's field) picks the tensor-descriptor accesses,
     ``reduction_loops`` (None: the default chunks) the chunk loops the tiles are counted in,
     ``pid_type`` whether a persistent kernel keeps its epilogue's buffer; the scratch of
     reductions and layout conversions is counted only when ``num_warps`` is given.
